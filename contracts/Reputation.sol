@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IReputation} from "./interfaces/IReputation.sol";
+
+/// @title Reputation
+/// @notice Node health for the Lumora network: per-node score, success and failure counters, failing-epoch
+/// streaks and a flag that penalises unreliable nodes (a flagged node cannot claim rewards in RewardPool).
+/// @dev The keepers report, per epoch, each node's successes and failures (only nodes that changed). An epoch's
+/// reports may span several transactions so that any number of nodes fits under the block gas limit; a node
+/// is reported at most once per epoch. The rules live here and are set by the admin:
+/// - a node starts at `neutralScore`; every epoch without a report moves the score toward neutral by
+///   `decayBps` of the distance (applied lazily, in O(log gap));
+/// - a report moves the score toward the epoch's success rate by `learningRateBps` of the distance;
+/// - an epoch is failing when `failures * 10_000 > (successes + failures) * failingRateBps`;
+/// - a node is flagged after `flagAfterFailingEpochs` consecutive failing epochs or when its score drops
+///   below `flagBelowScore`; an early warning is emitted one failing epoch before the streak limit or when the
+///   score drops below `warnBelowScore`;
+/// - a flagged node is unflagged after `unflagAfterGoodEpochs` consecutive good epochs with a score of at least
+///   `unflagAtScore`.
+contract Reputation is AccessControl, IReputation {
+    // ─────────────────────────────────────────── types ───────────────────────────────────────────
+
+    /// @notice One node's counts for one epoch.
+    /// @param node The node's on-chain address.
+    /// @param successes Successful tasks / verified receipts in the epoch.
+    /// @param failures Failed tasks / missed heartbeats counted against the node in the epoch.
+    struct Report {
+        address node;
+        uint32 successes;
+        uint32 failures;
+    }
+
+    /// @notice The rules' parameters (scores and rates in basis points).
+    struct Parameters {
+        uint16 neutralScore;
+        uint16 decayBps;
+        uint16 learningRateBps;
+        uint16 failingRateBps;
+        uint16 flagAfterFailingEpochs;
+        uint16 flagBelowScore;
+        uint16 warnBelowScore;
+        uint16 unflagAfterGoodEpochs;
+        uint16 unflagAtScore;
+    }
+
+    /// @notice A node's stored state (one storage slot).
+    /// @param score Score in basis points as of `lastEpoch`.
+    /// @param successes Cumulative successes.
+    /// @param failures Cumulative failures.
+    /// @param failStreak Consecutive failing epochs.
+    /// @param goodStreak Consecutive good epochs.
+    /// @param flagged Whether the node is flagged.
+    /// @param lastEpoch Last epoch the node was reported in (0 = never).
+    struct Node {
+        uint16 score;
+        uint64 successes;
+        uint64 failures;
+        uint16 failStreak;
+        uint16 goodStreak;
+        bool flagged;
+        uint64 lastEpoch;
+    }
+
+    /// @notice Why a node was flagged.
+    enum FlagReason {
+        FailingEpochs,
+        LowScore
+    }
+
+    // ────────────────────────────────────────── constants ─────────────────────────────────────────
+
+    /// @notice Role allowed to apply epoch reports.
+    bytes32 public constant KEEPER_ROLE = keccak256("KEEPER_ROLE");
+    /// @notice The maximum score (100 %).
+    uint256 public constant MAX_SCORE = 10_000;
+
+    // ─────────────────────────────────────────── storage ──────────────────────────────────────────
+
+    /// @notice The latest epoch that received reports (0 before the first report).
+    uint64 public currentEpoch;
+
+    Parameters private _parameters;
+    mapping(address node => Node state) private _nodes;
+
+    // ─────────────────────────────────────────── errors ───────────────────────────────────────────
+
+    /// @notice `epoch` is older than the latest reported epoch `current`.
+    error ReputationEpochInPast(uint256 epoch, uint256 current);
+    /// @notice Epoch 0 is not a valid epoch.
+    error ReputationZeroEpoch();
+    /// @notice `node` was already reported for `epoch`.
+    error ReputationNodeAlreadyReported(address node, uint256 epoch);
+    /// @notice The zero address cannot be reported.
+    error ReputationZeroNode();
+    /// @notice The parameters break a rule; `reason` names it.
+    error ReputationInvalidParameters(string reason);
+    /// @notice The admin address is zero.
+    error ReputationZeroAdmin();
+
+    // ─────────────────────────────────────────── events ───────────────────────────────────────────
+
+    /// @notice The rules' parameters changed.
+    event ParametersUpdated(Parameters parameters);
+    /// @notice A node's epoch report was applied.
+    /// @param node The node.
+    /// @param epoch The epoch.
+    /// @param successes Successes in the epoch.
+    /// @param failures Failures in the epoch.
+    /// @param score The node's new score.
+    /// @param failStreak Consecutive failing epochs after this one.
+    event NodeReported(
+        address indexed node, uint256 indexed epoch, uint256 successes, uint256 failures, uint256 score, uint256 failStreak
+    );
+    /// @notice Early warning: the node is one failing epoch, or a few points, away from being flagged.
+    event NodeWarned(address indexed node, uint256 indexed epoch, uint256 score, uint256 failStreak);
+    /// @notice The node was flagged (penalised).
+    event NodeFlagged(address indexed node, uint256 indexed epoch, FlagReason reason, uint256 score);
+    /// @notice The node recovered and is no longer flagged.
+    event NodeUnflagged(address indexed node, uint256 indexed epoch, uint256 score);
+    /// @notice The latest reported epoch advanced.
+    event EpochStarted(uint256 indexed epoch);
+
+    // ───────────────────────────────────────── constructor ────────────────────────────────────────
+
+    /// @notice Deploys the contract with `admin` as role admin and the initial rule parameters.
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE (grants KEEPER_ROLE, sets parameters).
+    /// @param initialParameters Initial parameters (validated like {setParameters}).
+    constructor(address admin, Parameters memory initialParameters) {
+        if (admin == address(0)) revert ReputationZeroAdmin();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _setParameters(initialParameters);
+    }
+
+    // ─────────────────────────────────────────── external ─────────────────────────────────────────
+
+    /// @notice Applies one batch of an epoch's reports. An epoch may be applied in several batches.
+    /// @dev Only KEEPER_ROLE. `epoch` must not be older than {currentEpoch}; each node at most once per epoch.
+    /// Reverts the whole batch if any node was already reported for `epoch`.
+    /// @param epoch The epoch the reports belong to.
+    /// @param reports The nodes' counts for the epoch.
+    function applyReports(uint64 epoch, Report[] calldata reports) external onlyRole(KEEPER_ROLE) {
+        if (epoch == 0) revert ReputationZeroEpoch();
+        uint64 current = currentEpoch;
+        if (epoch < current) revert ReputationEpochInPast(epoch, current);
+        if (epoch > current) {
+            currentEpoch = epoch;
+            emit EpochStarted(epoch);
+        }
+        Parameters memory p = _parameters;
+        for (uint256 i = 0; i < reports.length; ++i) {
+            _applyReport(epoch, reports[i], p);
+        }
+    }
+
+    /// @notice Replaces the rules' parameters. Takes effect from the next applied report.
+    /// @dev Only DEFAULT_ADMIN_ROLE.
+    /// @param newParameters The new parameters.
+    function setParameters(Parameters calldata newParameters) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setParameters(newParameters);
+    }
+
+    /// @notice The rules' parameters.
+    /// @return The current parameters.
+    function parameters() external view returns (Parameters memory) {
+        return _parameters;
+    }
+
+    /// @notice A node's stored state (score as of its last reported epoch, without pending decay).
+    /// @param node The node.
+    /// @return The stored state; all zero for a node never reported.
+    function nodeOf(address node) external view returns (Node memory) {
+        return _nodes[node];
+    }
+
+    /// @inheritdoc IReputation
+    function scoreOf(address node) external view returns (uint256) {
+        Node memory n = _nodes[node];
+        Parameters memory p = _parameters;
+        if (n.lastEpoch == 0) return p.neutralScore;
+        return _decayed(n.score, currentEpoch - n.lastEpoch, p);
+    }
+
+    /// @inheritdoc IReputation
+    function isFlagged(address node) external view returns (bool) {
+        return _nodes[node].flagged;
+    }
+
+    // ─────────────────────────────────────────── internal ─────────────────────────────────────────
+
+    function _applyReport(uint64 epoch, Report calldata r, Parameters memory p) internal {
+        address node = r.node;
+        if (node == address(0)) revert ReputationZeroNode();
+        Node memory n = _nodes[node];
+        if (n.lastEpoch == epoch) revert ReputationNodeAlreadyReported(node, epoch);
+
+        // Decay toward neutral for the epochs the node was not reported in, then learn from this epoch.
+        uint256 score = n.lastEpoch == 0 ? p.neutralScore : _decayed(n.score, epoch - n.lastEpoch - 1, p);
+        uint256 total = uint256(r.successes) + r.failures;
+        bool failing;
+        if (total == 0) {
+            score = _decayed(score, 1, p);
+        } else {
+            uint256 target = (uint256(r.successes) * MAX_SCORE) / total;
+            score = target >= score
+                ? score + ((target - score) * p.learningRateBps) / MAX_SCORE
+                : score - ((score - target) * p.learningRateBps) / MAX_SCORE;
+            failing = uint256(r.failures) * MAX_SCORE > total * p.failingRateBps;
+        }
+
+        n.score = uint16(score);
+        n.successes += r.successes;
+        n.failures += r.failures;
+        n.lastEpoch = epoch;
+        if (failing) {
+            n.failStreak += 1;
+            n.goodStreak = 0;
+        } else {
+            n.failStreak = 0;
+            n.goodStreak += 1;
+        }
+
+        uint8 transition; // 0 none, 1 warned, 2 flagged, 3 unflagged
+        FlagReason reason;
+        if (!n.flagged) {
+            if (n.failStreak >= p.flagAfterFailingEpochs) {
+                (n.flagged, transition, reason) = (true, 2, FlagReason.FailingEpochs);
+            } else if (score < p.flagBelowScore) {
+                (n.flagged, transition, reason) = (true, 2, FlagReason.LowScore);
+            } else if (
+                (p.flagAfterFailingEpochs > 1 && n.failStreak == p.flagAfterFailingEpochs - 1)
+                    || score < p.warnBelowScore
+            ) {
+                transition = 1;
+            }
+        } else if (n.goodStreak >= p.unflagAfterGoodEpochs && score >= p.unflagAtScore) {
+            (n.flagged, transition) = (false, 3);
+        }
+
+        _nodes[node] = n;
+        emit NodeReported(node, epoch, r.successes, r.failures, score, n.failStreak);
+        if (transition == 1) emit NodeWarned(node, epoch, score, n.failStreak);
+        else if (transition == 2) emit NodeFlagged(node, epoch, reason, score);
+        else if (transition == 3) emit NodeUnflagged(node, epoch, score);
+    }
+
+    /// @dev `neutral + (score - neutral) * (1 - decay)^epochs`, with the power by repeated squaring in 1e18.
+    function _decayed(uint256 score, uint256 epochs, Parameters memory p) internal pure returns (uint256) {
+        uint256 neutral = p.neutralScore;
+        if (epochs == 0 || score == neutral) return score;
+        uint256 factor = 1e18;
+        uint256 base = ((MAX_SCORE - p.decayBps) * 1e18) / MAX_SCORE;
+        while (epochs > 0 && factor > 0) {
+            if (epochs & 1 == 1) factor = (factor * base) / 1e18;
+            base = (base * base) / 1e18;
+            epochs >>= 1;
+        }
+        return score > neutral
+            ? neutral + ((score - neutral) * factor) / 1e18
+            : neutral - ((neutral - score) * factor) / 1e18;
+    }
+
+    function _setParameters(Parameters memory p) internal {
+        if (p.neutralScore > MAX_SCORE || p.warnBelowScore > MAX_SCORE || p.unflagAtScore > MAX_SCORE) {
+            revert ReputationInvalidParameters("score above 10000");
+        }
+        if (p.decayBps > MAX_SCORE || p.failingRateBps > MAX_SCORE) revert ReputationInvalidParameters("rate above 10000");
+        if (p.learningRateBps == 0 || p.learningRateBps > MAX_SCORE) {
+            revert ReputationInvalidParameters("learning rate not in 1..10000");
+        }
+        if (p.flagAfterFailingEpochs == 0) revert ReputationInvalidParameters("flagAfterFailingEpochs is zero");
+        if (p.warnBelowScore < p.flagBelowScore) revert ReputationInvalidParameters("warnBelowScore < flagBelowScore");
+        if (p.unflagAtScore < p.flagBelowScore) revert ReputationInvalidParameters("unflagAtScore < flagBelowScore");
+        if (p.neutralScore < p.flagBelowScore) revert ReputationInvalidParameters("neutralScore < flagBelowScore");
+        _parameters = p;
+        emit ParametersUpdated(p);
+    }
+}

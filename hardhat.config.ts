@@ -1,0 +1,45 @@
+import { createRequire } from "node:module";
+
+import hardhatToolboxMochaEthersPlugin from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+import { configVariable, defineConfig } from "hardhat/config";
+
+// The compiler comes from the npm `solc` package: the compiler download host is unreachable
+// here and in CI, so a compile must never try to download. `solc` is pinned to exactly this version.
+const require = createRequire(import.meta.url);
+const SOLC_VERSION = "0.8.30";
+const solcPath = require.resolve("solc/soljson.js");
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthersPlugin],
+  solidity: {
+    profiles: {
+      default: {
+        version: SOLC_VERSION,
+        path: solcPath,
+        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" },
+      },
+      production: {
+        version: SOLC_VERSION,
+        path: solcPath,
+        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" },
+      },
+    },
+  },
+  paths: {
+    tests: { mocha: "test/contracts" },
+  },
+  networks: {
+    localhost: {
+      type: "http",
+      chainType: "l1",
+      url: "http://127.0.0.1:8545",
+    },
+    amoy: {
+      type: "http",
+      chainType: "l1",
+      chainId: 80002,
+      url: configVariable("AMOY_RPC_URL"),
+      accounts: [configVariable("AMOY_PRIVATE_KEY")],
+    },
+  },
+});
