@@ -111,7 +111,12 @@ contract Reputation is AccessControl, IReputation {
     /// @param score The node's new score.
     /// @param failStreak Consecutive failing epochs after this one.
     event NodeReported(
-        address indexed node, uint256 indexed epoch, uint256 successes, uint256 failures, uint256 score, uint256 failStreak
+        address indexed node,
+        uint256 indexed epoch,
+        uint256 successes,
+        uint256 failures,
+        uint256 score,
+        uint256 failStreak
     );
     /// @notice Early warning: the node is one failing epoch, or a few points, away from being flagged.
     event NodeWarned(address indexed node, uint256 indexed epoch, uint256 score, uint256 failStreak);
@@ -203,9 +208,10 @@ contract Reputation is AccessControl, IReputation {
             score = _decayed(score, 1, p);
         } else {
             uint256 target = (uint256(r.successes) * MAX_SCORE) / total;
-            score = target >= score
-                ? score + ((target - score) * p.learningRateBps) / MAX_SCORE
-                : score - ((score - target) * p.learningRateBps) / MAX_SCORE;
+            score =
+                target >= score
+                    ? score + ((target - score) * p.learningRateBps) / MAX_SCORE
+                    : score - ((score - target) * p.learningRateBps) / MAX_SCORE;
             failing = uint256(r.failures) * MAX_SCORE > total * p.failingRateBps;
         }
 
@@ -229,8 +235,8 @@ contract Reputation is AccessControl, IReputation {
             } else if (score < p.flagBelowScore) {
                 (n.flagged, transition, reason) = (true, 2, FlagReason.LowScore);
             } else if (
-                (p.flagAfterFailingEpochs > 1 && n.failStreak == p.flagAfterFailingEpochs - 1)
-                    || score < p.warnBelowScore
+                (p.flagAfterFailingEpochs > 1 && n.failStreak == p.flagAfterFailingEpochs - 1) ||
+                score < p.warnBelowScore
             ) {
                 transition = 1;
             }
@@ -256,16 +262,18 @@ contract Reputation is AccessControl, IReputation {
             base = (base * base) / 1e18;
             epochs >>= 1;
         }
-        return score > neutral
-            ? neutral + ((score - neutral) * factor) / 1e18
-            : neutral - ((neutral - score) * factor) / 1e18;
+        return
+            score > neutral
+                ? neutral + ((score - neutral) * factor) / 1e18
+                : neutral - ((neutral - score) * factor) / 1e18;
     }
 
     function _setParameters(Parameters memory p) internal {
         if (p.neutralScore > MAX_SCORE || p.warnBelowScore > MAX_SCORE || p.unflagAtScore > MAX_SCORE) {
             revert ReputationInvalidParameters("score above 10000");
         }
-        if (p.decayBps > MAX_SCORE || p.failingRateBps > MAX_SCORE) revert ReputationInvalidParameters("rate above 10000");
+        if (p.decayBps > MAX_SCORE || p.failingRateBps > MAX_SCORE)
+            revert ReputationInvalidParameters("rate above 10000");
         if (p.learningRateBps == 0 || p.learningRateBps > MAX_SCORE) {
             revert ReputationInvalidParameters("learning rate not in 1..10000");
         }

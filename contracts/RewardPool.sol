@@ -139,7 +139,11 @@ contract RewardPool is AccessControl, Pausable {
 
     /// @notice An epoch was committed.
     event EpochCommitted(
-        uint256 indexed epoch, bytes32 root, uint256 totalContribution, uint256 rewardTotal, uint256 claimableAt
+        uint256 indexed epoch,
+        bytes32 root,
+        uint256 totalContribution,
+        uint256 rewardTotal,
+        uint256 claimableAt
     );
     /// @notice A pending epoch was vetoed by `guardian`; its reward is unreserved again.
     event EpochVetoed(uint256 indexed epoch, address indexed guardian, uint256 released);
@@ -180,19 +184,22 @@ contract RewardPool is AccessControl, Pausable {
     /// @param root StandardMerkleTree root over `(epoch, index, account, contribution)` leaves.
     /// @param totalContribution ΣC over the leaves (non-zero, < 2^120).
     /// @param rewardTotal R_total to distribute (< 2^96).
-    function commitEpoch(uint64 epoch, bytes32 root, uint256 totalContribution, uint256 rewardTotal)
-        external
-        onlyRole(KEEPER_ROLE)
-        whenNotPaused
-    {
+    function commitEpoch(
+        uint64 epoch,
+        bytes32 root,
+        uint256 totalContribution,
+        uint256 rewardTotal
+    ) external onlyRole(KEEPER_ROLE) whenNotPaused {
         uint64 next = lastEpoch + 1;
         bool recommit = _epochs[epoch].root != bytes32(0);
         if (recommit ? _states[epoch].closed != _VETOED : epoch != next) {
             revert RewardPoolNonConsecutiveEpoch(epoch, next);
         }
         if (
-            root == bytes32(0) || totalContribution == 0 || totalContribution > type(uint120).max
-                || rewardTotal > type(uint96).max
+            root == bytes32(0) ||
+            totalContribution == 0 ||
+            totalContribution > type(uint120).max ||
+            rewardTotal > type(uint96).max
         ) revert RewardPoolInvalidCommitment(epoch);
         uint256 reservedNow = _reserved;
         uint256 available = token.balanceOf(address(this)) - reservedNow;
@@ -266,11 +273,13 @@ contract RewardPool is AccessControl, Pausable {
     /// @param contribution The leaf's contribution C_i.
     /// @param proof StandardMerkleTree proof of the leaf.
     /// @return amount The reward paid.
-    function claim(uint64 epoch, uint256 index, address account, uint256 contribution, bytes32[] calldata proof)
-        external
-        whenNotPaused
-        returns (uint256 amount)
-    {
+    function claim(
+        uint64 epoch,
+        uint256 index,
+        address account,
+        uint256 contribution,
+        bytes32[] calldata proof
+    ) external whenNotPaused returns (uint256 amount) {
         if (reputation.isFlagged(account)) revert RewardPoolAccountFlagged(account);
         amount = _settle(epoch, index, account, contribution, proof);
         _reserved -= uint128(amount);
@@ -378,10 +387,13 @@ contract RewardPool is AccessControl, Pausable {
 
     /// @dev Checks one claim, marks it claimed and books the payment against the epoch; returns the amount.
     /// The caller decreases `_reserved` and transfers (effects before the interaction).
-    function _settle(uint64 epoch, uint256 index, address account, uint256 contribution, bytes32[] calldata proof)
-        internal
-        returns (uint256 amount)
-    {
+    function _settle(
+        uint64 epoch,
+        uint256 index,
+        address account,
+        uint256 contribution,
+        bytes32[] calldata proof
+    ) internal returns (uint256 amount) {
         Epoch memory e = _epochs[epoch];
         if (e.root == bytes32(0)) revert RewardPoolUnknownEpoch(epoch);
         EpochState memory s = _states[epoch];

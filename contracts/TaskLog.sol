@@ -101,10 +101,7 @@ contract TaskLog is AccessControl {
     /// @param root Merkle root (StandardMerkleTree) of the epoch's task records.
     /// @param taskCount Number of records under `root`; must be non-zero.
     /// @param uri Where the full record set is published (URI or CID), emitted for indexers.
-    function commit(uint64 epoch, bytes32 root, uint64 taskCount, string calldata uri)
-        external
-        onlyRole(KEEPER_ROLE)
-    {
+    function commit(uint64 epoch, bytes32 root, uint64 taskCount, string calldata uri) external onlyRole(KEEPER_ROLE) {
         uint64 expected = lastEpoch + 1;
         if (epoch != expected) revert TaskLogNonConsecutiveEpoch(epoch, expected);
         if (root == bytes32(0)) revert TaskLogZeroRoot(epoch);
@@ -127,11 +124,11 @@ contract TaskLog is AccessControl {
     /// @param record The task record with its execution details.
     /// @param proof StandardMerkleTree proof of the record's leaf.
     /// @return True when the record is under the epoch's root; false otherwise (also for uncommitted epochs).
-    function verifyTask(uint256 epoch, TaskRecord calldata record, bytes32[] calldata proof)
-        external
-        view
-        returns (bool)
-    {
+    function verifyTask(
+        uint256 epoch,
+        TaskRecord calldata record,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
         bytes32 root = _epochs[epoch].root;
         if (root == bytes32(0)) return false;
         return MerkleProof.verifyCalldata(proof, root, leafOf(record));
