@@ -1,0 +1,196 @@
+/**
+ * The keeper's routing table: the known nodes indexed by shard, the network's B_max, and selection for a task
+ * that scans the task's shard first (N / Number_of_Shards nodes) and the rest of the network only when that
+ * shard cannot provide k+1 eligible nodes. The task manager reserves and releases capacity through it, so the
+ * `load` routing sees includes the tasks this keeper assigned.
+ *
+ * Shards are recomputed from the member set (see shards.ts) lazily, on the first selection after a join or a
+ * leave; the advertised `shard` of a NodeView is overwritten by the locally computed one, so every keeper
+ * routes by the same rule.
+ */
+import type { Logger } from "../logger.ts";
+import type { NodeView } from "../types.ts";
+import { DEFAULT_BACKUPS, DEFAULT_SHARDS } from "./constants.ts";
+import { assertNodeMetrics, resolveWeights, type ScoreWeights } from "./score.ts";
+import {
+  assertBackups,
+  finish,
+  scan,
+  TopCandidates,
+  type Selection,
+  type SelectionRequest,
+} from "./select.ts";
+import { ShardMap, taskShard } from "./shards.ts";
+
+export interface RoutingInit {
+  /** α, β, γ of the score (defaults in constants.ts). */
+  alpha?: number;
+  beta?: number;
+  gamma?: number;
+  /** Number_of_Shards. */
+  shards?: number;
+  /** k, backups per task. */
+  backups?: number;
+}
+
+export interface RoutingComponents {
+  logger: Logger;
+}
+
+export interface TaskRoute extends SelectionRequest {
+  /** The task id; its hash picks the preferred shard. */
+  taskId: string;
+}
+
+/** What the task manager needs from routing (narrow on purpose). */
+export interface NodeSelector {
+  readonly backups: number;
+  select(route: TaskRoute): Selection | undefined;
+  /** One more task in flight on `peerId` (counts against its capacity). */
+  acquire(peerId: string): void;
+  /** One task fewer in flight on `peerId`. */
+  release(peerId: string): void;
+  /** Whether the node is known, not flagged and below capacity (a backup worth retrying on). */
+  isAvailable(peerId: string): boolean;
+}
+
+export class RoutingTable implements NodeSelector {
+  readonly weights: ScoreWeights;
+  readonly shards: number;
+  readonly backups: number;
+  private readonly log: Logger;
+  private readonly nodes = new Map<string, NodeView>();
+  /** Tasks this keeper has in flight per node, added to the node's advertised load. */
+  private readonly reserved = new Map<string, number>();
+  private readonly shardMap: ShardMap;
+  private buckets: NodeView[][] = [];
+  private bucketsDirty = true;
+  private bMax = 0;
+  private bMaxDirty = false;
+  private readonly primaryTop: TopCandidates;
+  private readonly fallbackTop: TopCandidates;
+
+  constructor(components: RoutingComponents, init: RoutingInit = {}) {
+    this.log = components.logger.child("routing");
+    this.weights = resolveWeights(init);
+    this.shards = init.shards ?? DEFAULT_SHARDS;
+    this.shardMap = new ShardMap(this.shards);
+    this.backups = init.backups ?? DEFAULT_BACKUPS;
+    assertBackups(this.backups);
+    this.primaryTop = new TopCandidates(this.backups + 1);
+    this.fallbackTop = new TopCandidates(this.backups + 1);
+  }
+
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  /** Adds or updates a node (from discovery/proximity/Reputation). Rejects unusable metrics. */
+  upsert(view: NodeView): void {
+    assertNodeMetrics(view);
+    const previous = this.nodes.get(view.peerId);
+    const node: NodeView = { ...view, load: view.load + (this.reserved.get(view.peerId) ?? 0) };
+    if (previous === undefined) {
+      this.shardMap.add(view.peerId);
+      this.bucketsDirty = true;
+      this.log.debug("node joined", { peerId: view.peerId });
+    } else {
+      node.shard = previous.shard;
+      if (!this.bucketsDirty) {
+        const bucket = this.buckets[previous.shard]!;
+        bucket[bucket.indexOf(previous)] = node;
+      }
+      if (previous.bandwidth === this.bMax && node.bandwidth < this.bMax) this.bMaxDirty = true;
+    }
+    this.nodes.set(view.peerId, node);
+    if (node.bandwidth > this.bMax) this.bMax = node.bandwidth;
+  }
+
+  remove(peerId: string): boolean {
+    const node = this.nodes.get(peerId);
+    if (node === undefined) return false;
+    this.nodes.delete(peerId);
+    this.shardMap.remove(peerId);
+    this.bucketsDirty = true;
+    if (node.bandwidth === this.bMax) this.bMaxDirty = true;
+    this.log.debug("node left", { peerId });
+    return true;
+  }
+
+  get(peerId: string): NodeView | undefined {
+    this.refresh();
+    return this.nodes.get(peerId);
+  }
+
+  /** The largest bandwidth known in the network (B_max). */
+  maxBandwidth(): number {
+    this.refresh();
+    return this.bMax;
+  }
+
+  /** Members of each shard (after recomputation). */
+  shardMembers(shard: number): readonly NodeView[] {
+    this.refresh();
+    return this.buckets[shard] ?? [];
+  }
+
+  acquire(peerId: string): void {
+    this.reserved.set(peerId, (this.reserved.get(peerId) ?? 0) + 1);
+    const node = this.nodes.get(peerId);
+    if (node !== undefined) node.load += 1;
+  }
+
+  release(peerId: string): void {
+    const n = this.reserved.get(peerId) ?? 0;
+    if (n <= 1) this.reserved.delete(peerId);
+    else this.reserved.set(peerId, n - 1);
+    const node = this.nodes.get(peerId);
+    if (node !== undefined && n > 0) node.load = Math.max(0, node.load - 1);
+  }
+
+  isAvailable(peerId: string): boolean {
+    const node = this.nodes.get(peerId);
+    return node !== undefined && !node.flagged && node.load < node.capacity;
+  }
+
+  select(route: TaskRoute): Selection | undefined {
+    this.refresh();
+    const want = this.backups + 1;
+    const shard = taskShard(route.taskId, this.shards);
+    const req: SelectionRequest = { ...route, shard };
+    this.primaryTop.reset();
+    this.fallbackTop.reset();
+    scan(this.buckets[shard] ?? [], req, this.bMax, this.weights, this.primaryTop, undefined);
+    if (this.primaryTop.count < want) {
+      // The task's shard cannot fill primary + k backups: top up from the rest of the network.
+      const anyShard: SelectionRequest = { ...route };
+      for (let s = 0; s < this.buckets.length; s++) {
+        if (s === shard) continue;
+        scan(this.buckets[s]!, anyShard, this.bMax, this.weights, this.fallbackTop, undefined);
+      }
+    }
+    return finish(this.primaryTop, this.fallbackTop, want);
+  }
+
+  private refresh(): void {
+    if (this.bMaxDirty) {
+      this.bMax = 0;
+      for (const n of this.nodes.values()) if (n.bandwidth > this.bMax) this.bMax = n.bandwidth;
+      this.bMaxDirty = false;
+    }
+    if (!this.bucketsDirty) return;
+    const map = this.shardMap.current();
+    const buckets: NodeView[][] = Array.from({ length: this.shards }, () => []);
+    for (const node of this.nodes.values()) {
+      node.shard = map.get(node.peerId)!;
+      buckets[node.shard]!.push(node);
+    }
+    this.buckets = buckets;
+    this.bucketsDirty = false;
+  }
+}
+
+/** Factory in the keeper's composition style: `routing(init)(components)`. */
+export function routing(init: RoutingInit = {}): (components: RoutingComponents) => RoutingTable {
+  return (components) => new RoutingTable(components, init);
+}

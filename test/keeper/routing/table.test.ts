@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { createLogger } from "../../../keeper/logger.ts";
+import { RoutingInvalidMetricError } from "../../../keeper/routing/errors.ts";
+import { assignShards, taskShard } from "../../../keeper/routing/shards.ts";
+import { routing } from "../../../keeper/routing/table.ts";
+import { node } from "./helpers.ts";
+
+const logger = createLogger("test", { level: "silent" });
+
+describe("routing table", () => {
+  it("assigns shards by the member-set rule, overriding advertised shards", () => {
+    const table = routing({ shards: 4 })({ logger });
+    const ids = Array.from({ length: 20 }, (_, i) => `p${i}`);
+    for (const id of ids) table.upsert(node(id, { shard: 99 }));
+    const expected = assignShards(ids, 4);
+    for (const id of ids) assert.equal(table.get(id)!.shard, expected.get(id), `shard of ${id}`);
+    for (let s = 0; s < 4; s++) assert.equal(table.shardMembers(s).length, 5, `size of shard ${s}`);
+  });
+
+  it("chooses within the task's shard when it has k+1 eligible nodes, else tops up from others", () => {
+    const table = routing({ shards: 4, backups: 2 })({ logger });
+    for (let i = 0; i < 40; i++) table.upsert(node(`p${i}`, { bandwidth: 1e6 + i }));
+    const taskId = "task-shard";
+    const shard = taskShard(taskId, 4);
+    const s = table.select({ taskId })!;
+    for (const n of [s.primary, ...s.backups]) assert.equal(n.shard, shard, `${n.peerId} in the task's shard`);
+    // Flag all but one node of the shard: the rest come from other shards.
+    const members = table.shardMembers(shard).map((n) => n.peerId);
+    for (const id of members.slice(1)) table.upsert({ ...table.get(id)!, flagged: true, load: 0 });
+    const t = table.select({ taskId })!;
+    assert.equal(t.primary.peerId, members[0]);
+    assert.equal(t.backups.length, 2);
+    for (const b of t.backups) assert.notEqual(b.shard, shard, `backup ${b.peerId} from another shard`);
+  });
+
+  it("counts acquired tasks against capacity until released", () => {
+    const table = routing({ shards: 1, backups: 0 })({ logger });
+    table.upsert(node("only", { capacity: 2 }));
+    table.acquire("only");
+    table.acquire("only");
+    assert.equal(table.select({ taskId: "t" }), undefined);
+    assert.equal(table.isAvailable("only"), false);
+    // A fresh advertisement keeps this keeper's reservations on top of the advertised load.
+    table.upsert(node("only", { capacity: 2, load: 0 }));
+    assert.equal(table.get("only")!.load, 2);
+    table.release("only");
+    assert.equal(table.select({ taskId: "t" })!.primary.peerId, "only");
+  });
+
+  it("tracks B_max across joins, updates and leaves", () => {
+    const table = routing()({ logger });
+    table.upsert(node("a", { bandwidth: 10 }));
+    table.upsert(node("b", { bandwidth: 50 }));
+    assert.equal(table.maxBandwidth(), 50);
+    table.upsert(node("b", { bandwidth: 5 }));
+    assert.equal(table.maxBandwidth(), 10);
+    table.remove("a");
+    assert.equal(table.maxBandwidth(), 5);
+  });
+
+  it("rejects nodes with unusable metrics at the door", () => {
+    const table = routing()({ logger });
+    assert.throws(() => table.upsert(node("x", { bandwidth: -1 })), RoutingInvalidMetricError);
+    assert.equal(table.size, 0);
+  });
+});
