@@ -1,0 +1,500 @@
+/**
+ * One fetch of one object from several providers. Parts are requested in parallel (a few per provider,
+ * never more than the reorder window ahead of the in-order cursor, so memory stays bounded whatever the
+ * object size), verified by each provider session, written to disk at their offsets (file mode) and fed in
+ * order to the whole-object SHA-256 (and to the reader, in stream mode). A provider whose session fails is
+ * dropped for this fetch, reported, and its parts go back to the queue for the others. Verified parts are
+ * checkpointed to the store in batches after an fdatasync, so a restarted fetch skips them.
+ */
+import { createHash } from "node:crypto";
+
+import type { Connection, PeerId, PrivateKey } from "@libp2p/interface";
+import type { Multiaddr } from "@multiformats/multiaddr";
+
+import type { Logger } from "../logger.ts";
+import {
+  DEFAULT_CHECKPOINT_BYTES,
+  DEFAULT_CHECKPOINT_INTERVAL,
+  DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_PART_TIMEOUT,
+  DEFAULT_REORDER_WINDOW,
+  DEFAULT_REQUESTS_PER_PROVIDER,
+} from "./constants.ts";
+import {
+  ManifestMismatchError,
+  NoProvidersError,
+  ObjectChecksumError,
+  TransferError,
+  type TransferErrorCode,
+} from "./errors.ts";
+import { objectIdFromHex, partLength, toHex, type Manifest } from "./manifest.ts";
+import { signReceipt, type SignedReceipt } from "./receipt.ts";
+import { ProviderSession } from "./session.ts";
+import { FileSink } from "./sink.ts";
+import type { StoredReceipt, TransferStore, VerifiedPart } from "./store.ts";
+
+/** A provider to fetch from: a peer id or multiaddr, as a string or as the libp2p object. */
+export type ProviderTarget = string | PeerId | Multiaddr;
+
+export interface ProviderFailureDetail {
+  penalise: boolean;
+  message: string;
+  objectId: string;
+}
+
+export type ProviderFailureReporter = (peerId: string, reason: TransferErrorCode | "ERR_UNKNOWN", detail: ProviderFailureDetail) => void;
+
+export interface FetchComponents {
+  self: string;
+  privateKey: PrivateKey;
+  logger: Logger;
+  store: TransferStore;
+  connect(target: ProviderTarget, options?: { signal?: AbortSignal }): Promise<Connection>;
+  onProviderFailure?: ProviderFailureReporter;
+  currentEpoch?(): bigint;
+}
+
+export interface FetchInit {
+  requestsPerProvider?: number;
+  reorderWindow?: number;
+  partTimeoutMs?: number;
+  handshakeTimeoutMs?: number;
+  checkpointBytes?: number;
+  checkpointIntervalMs?: number;
+}
+
+export interface FetchOptions {
+  /** Providers chosen by routing. */
+  providers: readonly ProviderTarget[];
+  signal?: AbortSignal;
+}
+
+export interface ProviderShare {
+  peerId: string;
+  parts: number;
+  bytes: number;
+}
+
+export interface FetchResult {
+  objectId: string;
+  size: number;
+  parts: number;
+  /** Parts taken from a previous, interrupted run (verified on disk, not fetched again). */
+  resumedParts: number;
+  /** Parts fetched over the network in this run. */
+  fetchedParts: number;
+  providers: ProviderShare[];
+  failures: Array<{ peerId: string; code: string }>;
+  receipts: SignedReceipt[];
+}
+
+const MISSING = 0;
+const IN_FLIGHT = 1;
+const VERIFIED = 2;
+/** Verified by a previous run: on disk, re-checked against the manifest when the cursor reaches it. */
+const ON_DISK = 3;
+
+export class ObjectFetch {
+  private readonly log: Logger;
+  private readonly idBytes: Uint8Array;
+  private manifest: Manifest | undefined;
+  private manifestBytes: Uint8Array | undefined;
+  private state = new Uint8Array(0);
+  private readonly retry: number[] = [];
+  private scan = 0;
+  private cursor = 0;
+  private readonly reorder = new Map<number, Uint8Array>();
+  private waiter: { index: number; resolve(b: Uint8Array): void; reject(e: unknown): void } | undefined;
+  private readonly sessions = new Set<ProviderSession>();
+  private opening = 0;
+  private fatal: unknown;
+  private finished = false;
+  private readonly failures: Array<{ peerId: string; code: string }> = [];
+  private readonly shares = new Map<string, number[]>();
+  private resumedParts = 0;
+  private fetchedParts = 0;
+  private sink: FileSink | undefined;
+  private downloadId: number | undefined;
+  private pendingCheckpoint: VerifiedPart[] = [];
+  private pendingBytes = 0;
+  private lastCheckpoint = Date.now();
+  private checkpointChain: Promise<void> = Promise.resolve();
+  private readonly controller = new AbortController();
+  private readonly signal: AbortSignal;
+  private readonly init: Required<FetchInit>;
+
+  constructor(
+    private readonly components: FetchComponents,
+    init: FetchInit,
+    readonly objectId: string,
+    private readonly options: FetchOptions,
+    private readonly dest: string | undefined,
+  ) {
+    this.log = components.logger.child("fetch");
+    this.idBytes = objectIdFromHex(objectId);
+    this.init = {
+      requestsPerProvider: init.requestsPerProvider ?? DEFAULT_REQUESTS_PER_PROVIDER,
+      reorderWindow: init.reorderWindow ?? DEFAULT_REORDER_WINDOW,
+      partTimeoutMs: init.partTimeoutMs ?? DEFAULT_PART_TIMEOUT,
+      handshakeTimeoutMs: init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT,
+      checkpointBytes: init.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES,
+      checkpointIntervalMs: init.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL,
+    };
+    this.signal =
+      options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]);
+  }
+
+  /** Fetches into `dest` (file mode). */
+  async toFile(): Promise<FetchResult> {
+    const parts = this.ordered();
+    for await (const _ of parts);
+    return this.result;
+  }
+
+  private result!: FetchResult;
+
+  /** Yields the object's bytes in order; the generator throws if anything fails verification. */
+  async *ordered(): AsyncGenerator<Uint8Array, void, undefined> {
+    const onAbort = () => this.setFatal(this.signal.reason);
+    this.signal.addEventListener("abort", onAbort, { once: true });
+    let ok = false;
+    try {
+      this.signal.throwIfAborted();
+      await this.openSessions();
+      await this.prepare();
+      const manifest = this.manifest!;
+      const n = manifest.partHashes.length;
+      const whole = createHash("sha256");
+      for (let i = 0; i < n; i++) {
+        this.cursor = i;
+        this.pump();
+        const buf = await this.partAt(i);
+        whole.update(buf);
+        this.reorder.delete(i);
+        yield buf;
+      }
+      this.cursor = n;
+      if (!whole.digest().equals(this.idBytes)) throw new ObjectChecksumError(this.objectId);
+      await this.complete();
+      ok = true;
+    } catch (err) {
+      this.setFatal(err);
+      throw err;
+    } finally {
+      this.signal.removeEventListener("abort", onAbort);
+      this.finished = true;
+      await this.teardown(ok);
+    }
+  }
+
+  // ---- sessions ----
+
+  private openSessions(): Promise<void> {
+    const targets = this.options.providers;
+    if (targets.length === 0) return Promise.reject(new NoProvidersError(this.objectId, []));
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      this.opening = targets.length;
+      for (const target of targets) {
+        void this.openOne(target).then(
+          () => {
+            this.opening--;
+            if (!settled && this.manifest !== undefined) {
+              settled = true;
+              resolve();
+            } else if (!settled && this.opening === 0) {
+              settled = true;
+              reject(new NoProvidersError(this.objectId, this.failures));
+            }
+            this.pump();
+          },
+          () => {},
+        );
+      }
+    });
+  }
+
+  private async openOne(target: ProviderTarget): Promise<void> {
+    let peerId = typeof target === "string" ? target : String(target);
+    try {
+      const connection = await this.components.connect(target, { signal: this.signal });
+      peerId = connection.remotePeer.toString();
+      if ([...this.sessions].some((s) => s.peerId === peerId) || peerId === this.components.self) {
+        return;
+      }
+      const session = await ProviderSession.open(connection, {
+        self: this.components.self,
+        objectId: this.idBytes,
+        partTimeoutMs: this.init.partTimeoutMs,
+        handshakeTimeoutMs: this.init.handshakeTimeoutMs,
+        signal: this.signal,
+      });
+      if (this.manifestBytes === undefined) {
+        this.manifest = session.manifest;
+        this.manifestBytes = session.manifestBytes;
+      } else if (!Buffer.from(session.manifestBytes).equals(this.manifestBytes)) {
+        session.fail(new ManifestMismatchError());
+        throw new ManifestMismatchError();
+      }
+      if (this.finished || this.fatal !== undefined) {
+        await session.close();
+        return;
+      }
+      this.sessions.add(session);
+      this.log.debug("provider session open", { objectId: this.objectId, provider: peerId });
+    } catch (err) {
+      if (this.signal.aborted) return;
+      this.report(peerId, err);
+    }
+  }
+
+  private report(peerId: string, err: unknown): void {
+    const code = err instanceof TransferError ? err.code : "ERR_UNKNOWN";
+    const penalise = err instanceof TransferError && err.penalise;
+    const message = err instanceof Error ? err.message : String(err);
+    this.failures.push({ peerId, code });
+    (penalise ? this.log.warn : this.log.info)("provider dropped", { objectId: this.objectId, provider: peerId, code, penalise });
+    try {
+      this.components.onProviderFailure?.(peerId, code, { penalise, message, objectId: this.objectId });
+    } catch (cbErr) {
+      this.log.error("provider failure callback threw", { error: cbErr });
+    }
+  }
+
+  private dropSession(session: ProviderSession, err: unknown): void {
+    if (!this.sessions.delete(session)) return;
+    session.fail(err);
+    if (this.fatal === undefined && !this.finished) this.report(session.peerId, err);
+  }
+
+  // ---- scheduling ----
+
+  private takeNext(limit: number): number | undefined {
+    if (this.retry.length > 0 && this.retry[0] < limit) return this.retry.shift();
+    while (this.scan < limit && this.state[this.scan] !== MISSING) this.scan++;
+    if (this.scan < limit) return this.scan++;
+    return undefined;
+  }
+
+  private requeue(index: number): void {
+    this.state[index] = MISSING;
+    let i = this.retry.length;
+    while (i > 0 && this.retry[i - 1] > index) i--;
+    this.retry.splice(i, 0, index);
+  }
+
+  private pump(): void {
+    if (this.fatal !== undefined || this.finished || this.manifest === undefined || this.state.length === 0) {
+      this.checkStarved();
+      return;
+    }
+    const limit = Math.min(this.state.length, this.cursor + this.init.reorderWindow);
+    let assigned = true;
+    while (assigned) {
+      assigned = false;
+      for (const session of this.sessions) {
+        if (session.inFlight >= this.init.requestsPerProvider) continue;
+        const index = this.takeNext(limit);
+        if (index === undefined) return;
+        this.state[index] = IN_FLIGHT;
+        assigned = true;
+        session.request(index).then(
+          (plain) => this.onPart(session, index, plain),
+          (err) => {
+            this.requeue(index);
+            this.dropSession(session, err);
+            this.pump();
+          },
+        );
+      }
+    }
+    this.checkStarved();
+  }
+
+  /** Fails the fetch when parts are still needed but no provider is left or coming. */
+  private checkStarved(): void {
+    if (this.fatal !== undefined || this.finished || this.manifest === undefined) return;
+    if (this.sessions.size === 0 && this.opening === 0 && this.cursor < this.state.length) {
+      this.setFatal(new NoProvidersError(this.objectId, this.failures));
+    }
+  }
+
+  private onPart(session: ProviderSession, index: number, plain: Uint8Array): void {
+    if (this.fatal !== undefined || this.finished) return;
+    this.state[index] = VERIFIED;
+    this.fetchedParts++;
+    const provider = session.peerId;
+    const share = this.shares.get(provider) ?? [];
+    share.push(index);
+    this.shares.set(provider, share);
+    const record: VerifiedPart = { index, provider, bytes: plain.length };
+    if (this.sink !== undefined) {
+      this.sink.write(index, plain).then(
+        () => this.queueCheckpoint(record),
+        (err) => this.setFatal(err),
+      );
+    } else {
+      this.queueCheckpoint(record);
+    }
+    if (this.waiter?.index === index) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve(plain);
+    } else {
+      this.reorder.set(index, plain);
+    }
+    this.pump();
+  }
+
+  private async partAt(index: number): Promise<Uint8Array> {
+    if (this.state[index] === ON_DISK) {
+      const expected = partLength(this.manifest!, index);
+      const buf = await this.sink!.read(index, expected);
+      if (buf !== undefined && createHash("sha256").update(buf).digest().equals(this.manifest!.partHashes[index])) {
+        return buf;
+      }
+      this.log.warn("resumed part no longer matches; fetching it again", { objectId: this.objectId, index });
+      this.components.store.forgetPart(this.downloadId!, index);
+      this.resumedParts--;
+      this.requeue(index);
+      this.pump();
+    }
+    const ready = this.reorder.get(index);
+    if (ready !== undefined) return ready;
+    if (this.fatal !== undefined) throw this.fatal;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.waiter = { index, resolve, reject };
+    });
+  }
+
+  private setFatal(err: unknown): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = err;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(err);
+    for (const s of this.sessions) s.fail(err);
+    this.sessions.clear();
+  }
+
+  // ---- persistence ----
+
+  /** Sets up the part states, and in file mode the sink and resume state. */
+  private async prepare(): Promise<void> {
+    const manifest = this.manifest!;
+    this.state = new Uint8Array(manifest.partHashes.length);
+    if (this.dest === undefined) return;
+    const store = this.components.store;
+    const previous = store.download(this.objectId, this.dest);
+    const resume =
+      previous !== undefined &&
+      previous.completedAt === null &&
+      Buffer.from(previous.manifest).equals(this.manifestBytes!) &&
+      (await FileSink.partialExists(this.dest));
+    if (resume) {
+      this.downloadId = previous.id;
+      for (const p of store.verifiedParts(previous.id)) {
+        if (p.index >= this.state.length) continue;
+        this.state[p.index] = ON_DISK;
+        const share = this.shares.get(p.provider) ?? [];
+        share.push(p.index);
+        this.shares.set(p.provider, share);
+        this.resumedParts++;
+      }
+      this.log.info("resuming fetch", { objectId: this.objectId, resumedParts: this.resumedParts, parts: this.state.length });
+    } else {
+      this.downloadId = store.beginDownload(this.objectId, this.dest, this.manifestBytes!);
+    }
+    this.sink = await FileSink.open(this.dest, manifest.partSize, resume);
+  }
+
+  private queueCheckpoint(part: VerifiedPart): void {
+    this.pendingCheckpoint.push(part);
+    this.pendingBytes += part.bytes;
+    if (
+      this.pendingBytes >= this.init.checkpointBytes ||
+      Date.now() - this.lastCheckpoint >= this.init.checkpointIntervalMs
+    ) {
+      void this.checkpoint().catch((err) => this.setFatal(err));
+    }
+  }
+
+  /** Makes the parts verified so far durable, then records them (progress + contributions) in one transaction. */
+  private checkpoint(): Promise<void> {
+    const batch = this.pendingCheckpoint;
+    this.pendingCheckpoint = [];
+    this.pendingBytes = 0;
+    this.lastCheckpoint = Date.now();
+    this.checkpointChain = this.checkpointChain.then(async () => {
+      if (batch.length === 0) return;
+      if (this.sink !== undefined) await this.sink.sync();
+      this.components.store.checkpoint(this.objectId, this.downloadId, batch);
+    });
+    return this.checkpointChain;
+  }
+
+  private async complete(): Promise<void> {
+    await this.sink?.settled();
+    await this.checkpoint();
+    const manifest = this.manifest!;
+    const epoch = this.components.currentEpoch?.() ?? 0n;
+    const receipts: StoredReceipt[] = [];
+    const shares: ProviderShare[] = [];
+    for (const [provider, parts] of this.shares) {
+      parts.sort((a, b) => a - b);
+      const bytes = parts.reduce((n, i) => n + partLength(manifest, i), 0);
+      shares.push({ peerId: provider, parts: parts.length, bytes });
+      const signed = await signReceipt(this.components.privateKey, {
+        objectId: this.idBytes as Uint8Array<ArrayBuffer>,
+        provider,
+        consumer: this.components.self,
+        epoch,
+        bytes: BigInt(bytes),
+        parts,
+        issuedAtMs: BigInt(Date.now()),
+      });
+      receipts.push({ objectId: this.objectId, provider, epoch, ...signed });
+    }
+    if (this.sink !== undefined) {
+      await this.sink.finish(Number(manifest.size));
+      this.sink = undefined;
+    }
+    this.components.store.completeDownload(this.downloadId, receipts);
+    this.result = {
+      objectId: this.objectId,
+      size: Number(manifest.size),
+      parts: manifest.partHashes.length,
+      resumedParts: this.resumedParts,
+      fetchedParts: this.fetchedParts,
+      providers: shares,
+      failures: this.failures,
+      receipts: receipts.map((r) => ({ body: r.body, signature: r.signature })),
+    };
+    this.log.info("fetch complete", {
+      objectId: this.objectId,
+      size: this.result.size,
+      fetchedParts: this.fetchedParts,
+      resumedParts: this.resumedParts,
+      providers: shares.length,
+      failures: this.failures.length,
+    });
+  }
+
+  private async teardown(ok: boolean): Promise<void> {
+    this.controller.abort();
+    await Promise.all([...this.sessions].map((s) => s.close().catch(() => {})));
+    this.sessions.clear();
+    this.reorder.clear();
+    if (ok) return;
+    // Keep what was verified: the next fetch resumes from it — unless the object itself was wrong.
+    const corrupt = this.fatal instanceof ObjectChecksumError;
+    if (this.sink !== undefined) {
+      if (!corrupt) await this.checkpoint().catch((err) => this.log.warn("checkpoint failed", { error: err }));
+      await this.sink.close({ remove: corrupt });
+      this.sink = undefined;
+    }
+    if (corrupt && this.downloadId !== undefined) this.components.store.beginDownload(this.objectId, this.dest!, new Uint8Array(0));
+  }
+}
+
+export { toHex };

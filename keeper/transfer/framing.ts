@@ -1,0 +1,119 @@
+/**
+ * Length-prefixed frames: an unsigned varint (LEB128) length then that many bytes. The length is checked
+ * against the maximum as soon as the prefix is complete, before any of the body is buffered, so an
+ * oversized frame costs the reader at most the few bytes of its prefix.
+ */
+import type { Stream } from "@libp2p/interface";
+import { Uint8ArrayList } from "uint8arraylist";
+
+import { MAX_VARINT_LENGTH } from "./constants.ts";
+import { FrameTooLargeError, MalformedFrameError, StreamTruncatedError } from "./errors.ts";
+
+export function varintLength(value: number): number {
+  let n = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    n++;
+  }
+  return n;
+}
+
+export function encodeVarint(value: number): Uint8Array {
+  const out = new Uint8Array(varintLength(value));
+  let o = 0;
+  while (value >= 0x80) {
+    out[o++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[o] = value;
+  return out;
+}
+
+/** `body` prefixed with its varint length, without copying the body. */
+export function encodeFrame(body: Uint8Array): Uint8ArrayList {
+  return new Uint8ArrayList(encodeVarint(body.length), body);
+}
+
+/** Sends one frame, waiting for the stream to drain when it signals backpressure. */
+export async function sendFrame(stream: Stream, body: Uint8Array, options?: { signal?: AbortSignal }): Promise<void> {
+  if (!stream.send(encodeFrame(body))) await stream.onDrain(options);
+}
+
+type Source = AsyncIterable<Uint8Array | Uint8ArrayList>;
+
+export class FrameReader {
+  private readonly buffer = new Uint8ArrayList();
+  private readonly source: AsyncIterator<Uint8Array | Uint8ArrayList>;
+  private ended = false;
+
+  constructor(
+    source: Source,
+    private readonly maxFrameSize: number,
+  ) {
+    this.source = source[Symbol.asyncIterator]();
+  }
+
+  /** Bytes read but not yet returned as frames. */
+  get buffered(): number {
+    return this.buffer.byteLength;
+  }
+
+  private async pull(): Promise<boolean> {
+    if (this.ended) return false;
+    let r: IteratorResult<Uint8Array | Uint8ArrayList>;
+    try {
+      r = await this.source.next();
+    } catch (err) {
+      this.ended = true;
+      throw new StreamTruncatedError((err as Error).message ?? String(err));
+    }
+    if (r.done === true) {
+      this.ended = true;
+      return false;
+    }
+    this.buffer.append(r.value);
+    return true;
+  }
+
+  /** Parses the varint at the head of the buffer: [length, prefixBytes], or undefined if incomplete. */
+  private prefix(): [number, number] | undefined {
+    let value = 0;
+    let scale = 1;
+    const available = Math.min(this.buffer.byteLength, MAX_VARINT_LENGTH);
+    for (let i = 0; i < available; i++) {
+      const byte = this.buffer.get(i);
+      value += (byte & 0x7f) * scale;
+      if (value > this.maxFrameSize) throw new FrameTooLargeError(value, this.maxFrameSize);
+      if ((byte & 0x80) === 0) {
+        if (i > 0 && byte === 0) throw new MalformedFrameError("non-minimal varint length");
+        return [value, i + 1];
+      }
+      scale *= 128;
+    }
+    if (available === MAX_VARINT_LENGTH) throw new MalformedFrameError("varint length prefix too long");
+    return undefined;
+  }
+
+  /** The next frame's body, or undefined when the stream ended cleanly between frames. */
+  async next(): Promise<Uint8ArrayList | undefined> {
+    let head = this.prefix();
+    while (head === undefined) {
+      if (!(await this.pull())) {
+        if (this.buffer.byteLength === 0) return undefined;
+        throw new StreamTruncatedError("stream ended inside a frame's length prefix");
+      }
+      head = this.prefix();
+    }
+    const [length, prefixBytes] = head;
+    while (this.buffer.byteLength < prefixBytes + length) {
+      if (!(await this.pull())) {
+        throw new StreamTruncatedError(
+          `stream ended after ${this.buffer.byteLength - prefixBytes} of a frame's ${length} bytes`,
+        );
+      }
+    }
+    const body = this.buffer.sublist(prefixBytes, prefixBytes + length);
+    this.buffer.consume(prefixBytes + length);
+    return body;
+  }
+}

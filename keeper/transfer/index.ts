@@ -1,0 +1,254 @@
+/**
+ * The transfer service: publishes files (manifest + DHT announcement) and serves their parts over
+ * /lumora/transfer/1.0.0; fetches objects by id from providers chosen by routing, to a file (resumable) or
+ * as a stream; records per-(object, provider) verified bytes and signs receipts for them.
+ *
+ * Composition: `transferService(init)(components)`, then `start()`/`stop()`.
+ */
+import { resolve } from "node:path";
+
+import type { Connection, PeerId, PrivateKey } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
+import type { CID } from "multiformats/cid";
+
+import type { Logger } from "../logger.ts";
+import type { Store } from "../store/index.ts";
+import { DEFAULT_MAX_INBOUND_SESSIONS, DEFAULT_PROVIDE_TIMEOUT, PROTOCOL } from "./constants.ts";
+import { ObjectNotFoundError } from "./errors.ts";
+import {
+  ObjectFetch,
+  type FetchInit,
+  type FetchOptions,
+  type FetchResult,
+  type ProviderFailureReporter,
+  type ProviderTarget,
+} from "./fetcher.ts";
+import { buildManifest, objectCid, objectIdFromHex, toHex, type BuildManifestOptions } from "./manifest.ts";
+import { Manifest } from "./pb/transfer.ts";
+import { TransferProvider, type ProviderStats, type PublishedObject, type TransferTestHooks } from "./provider.ts";
+import { verifyReceipt, type Receipt, type SignedReceipt } from "./receipt.ts";
+import { TransferStore, type Contribution } from "./store.ts";
+
+export { PROTOCOL } from "./constants.ts";
+export * from "./errors.ts";
+export type { FetchResult, ProviderFailureReporter, ProviderTarget, ProviderFailureDetail } from "./fetcher.ts";
+export type { TransferTestHooks, ProviderStats } from "./provider.ts";
+export { signReceipt, verifyReceipt, type Receipt, type SignedReceipt } from "./receipt.ts";
+export type { Contribution } from "./store.ts";
+export { objectCid, buildManifest } from "./manifest.ts";
+
+/** The slice of the libp2p node the transfer service uses. */
+export interface TransferNode {
+  peerId: PeerId;
+  handle(protocol: string, handler: TransferProvider["handle"], options?: { maxInboundStreams?: number }): Promise<void>;
+  unhandle(protocol: string): Promise<void>;
+  dial(target: PeerId | Multiaddr | Multiaddr[], options?: { signal?: AbortSignal }): Promise<Connection>;
+  contentRouting: { provide(cid: CID, options?: { signal?: AbortSignal }): Promise<void> };
+}
+
+export interface TransferComponents {
+  node: TransferNode;
+  /** The node's libp2p private key: signs receipts as the consumer. */
+  privateKey: PrivateKey;
+  store: Store;
+  logger: Logger;
+  /** Health's hook: called once per provider dropped from a fetch (penalise = provably misbehaved). */
+  onProviderFailure?: ProviderFailureReporter;
+  /** The current epoch, stamped into receipts (epochs module); 0 when absent. */
+  currentEpoch?(): bigint;
+  /** Fault injection for tests only. */
+  testHooks?: TransferTestHooks;
+}
+
+export interface TransferInit extends FetchInit {
+  /** Default part size for publish (bytes). */
+  partSize?: number;
+  maxInboundSessions?: number;
+  handshakeTimeoutMs?: number;
+  provideTimeoutMs?: number;
+}
+
+export interface PublishOptions extends Omit<BuildManifestOptions, "signal"> {
+  /** Announce in the DHT (default true). */
+  announce?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface PublishResult {
+  objectId: string;
+  cid: CID;
+  size: number;
+  parts: number;
+  manifest: Manifest;
+  announced: boolean;
+}
+
+function toDialTarget(target: ProviderTarget): PeerId | Multiaddr {
+  if (typeof target !== "string") return target as PeerId | Multiaddr;
+  return target.startsWith("/") ? multiaddr(target) : peerIdFromString(target);
+}
+
+export class TransferService {
+  private readonly log: Logger;
+  private readonly store: TransferStore;
+  private readonly published = new Map<string, PublishedObject>();
+  private readonly provider: TransferProvider;
+  private readonly fetches = new Set<AbortController>();
+  private started = false;
+
+  constructor(
+    private readonly components: TransferComponents,
+    private readonly init: TransferInit = {},
+  ) {
+    this.log = components.logger.child("transfer");
+    this.store = new TransferStore(components.store);
+    this.provider = new TransferProvider(
+      {
+        peerId: components.node.peerId.toString(),
+        logger: this.log,
+        lookup: (id) => this.published.get(id),
+        testHooks: components.testHooks,
+      },
+      { handshakeTimeoutMs: init.handshakeTimeoutMs },
+    );
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    for (const row of this.store.published()) this.remember(row.objectId, row.path, Manifest.decode(row.manifest));
+    await this.components.node.handle(PROTOCOL, (stream, connection) => this.provider.handle(stream, connection), {
+      maxInboundStreams: this.init.maxInboundSessions ?? DEFAULT_MAX_INBOUND_SESSIONS,
+    });
+    this.started = true;
+    this.log.info("transfer started", { published: this.published.size });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const c of this.fetches) c.abort(new Error("transfer service stopping"));
+    await this.components.node.unhandle(PROTOCOL).catch(() => {});
+    this.provider.abortAll();
+  }
+
+  /** What this node served as a provider since start. */
+  get providerStats(): ProviderStats {
+    return this.provider.stats;
+  }
+
+  private remember(objectId: string, path: string, manifest: Manifest): PublishedObject {
+    const object: PublishedObject = {
+      objectId,
+      idBytes: manifest.objectId,
+      path,
+      manifest,
+      incompressible: new Uint8Array(Math.ceil(manifest.partHashes.length / 8)),
+    };
+    this.published.set(objectId, object);
+    return object;
+  }
+
+  /** Hashes `path` into a manifest, serves it from now on and announces it in the DHT. */
+  async publish(path: string, options: PublishOptions = {}): Promise<PublishResult> {
+    const absolute = resolve(path);
+    const manifest = await buildManifest(absolute, {
+      partSize: options.partSize ?? this.init.partSize,
+      compression: options.compression,
+      signal: options.signal,
+    });
+    const objectId = toHex(manifest.objectId);
+    this.store.savePublished({ objectId, path: absolute, manifest: Manifest.encode(manifest) });
+    this.remember(objectId, absolute, manifest);
+    const cid = objectCid(manifest.objectId);
+    let announced = false;
+    if (options.announce !== false) {
+      const signal = AbortSignal.any([
+        AbortSignal.timeout(this.init.provideTimeoutMs ?? DEFAULT_PROVIDE_TIMEOUT),
+        ...(options.signal !== undefined ? [options.signal] : []),
+      ]);
+      try {
+        await this.components.node.contentRouting.provide(cid, { signal });
+        announced = true;
+      } catch (err) {
+        this.log.warn("announcing in the DHT failed; serving anyway", { objectId, error: err });
+      }
+    }
+    this.log.info("published", { objectId, size: Number(manifest.size), parts: manifest.partHashes.length, announced });
+    return { objectId, cid, size: Number(manifest.size), parts: manifest.partHashes.length, manifest, announced };
+  }
+
+  unpublish(objectId: string): void {
+    if (!this.published.delete(objectId)) throw new ObjectNotFoundError(objectId);
+    this.store.removePublished(objectId);
+  }
+
+  private newFetch(objectId: string, options: FetchOptions, dest: string | undefined): [ObjectFetch, AbortController] {
+    objectIdFromHex(objectId);
+    const controller = new AbortController();
+    const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
+    const node = this.components.node;
+    const fetch = new ObjectFetch(
+      {
+        self: node.peerId.toString(),
+        privateKey: this.components.privateKey,
+        logger: this.log,
+        store: this.store,
+        connect: (target, opts) => node.dial(toDialTarget(target), opts),
+        onProviderFailure: this.components.onProviderFailure,
+        currentEpoch: this.components.currentEpoch,
+      },
+      this.init,
+      objectId,
+      { ...options, signal },
+      dest,
+    );
+    return [fetch, controller];
+  }
+
+  /** Fetches `objectId` into the file `to`, resuming a previous interrupted fetch into the same file. */
+  async fetch(objectId: string, options: FetchOptions & { to: string }): Promise<FetchResult> {
+    const [fetch, controller] = this.newFetch(objectId, options, resolve(options.to));
+    this.fetches.add(controller);
+    try {
+      return await fetch.toFile();
+    } finally {
+      this.fetches.delete(controller);
+    }
+  }
+
+  /** Fetches `objectId` as an in-order stream of verified chunks; throws from the iteration on failure. */
+  fetchStream(objectId: string, options: FetchOptions): AsyncIterable<Uint8Array> {
+    const [fetch, controller] = this.newFetch(objectId, options, undefined);
+    const fetches = this.fetches;
+    return {
+      async *[Symbol.asyncIterator]() {
+        fetches.add(controller);
+        try {
+          yield* fetch.ordered();
+        } finally {
+          fetches.delete(controller);
+        }
+      },
+    };
+  }
+
+  /** Verified bytes per (object, provider): a provider's contribution. */
+  contributions(objectId?: string): Contribution[] {
+    return this.store.contributions(objectId);
+  }
+
+  /** Receipts this node signed as a consumer. */
+  receipts(filter: { objectId?: string; epoch?: bigint } = {}): SignedReceipt[] {
+    return this.store.receipts(filter).map((r) => ({ body: r.body, signature: r.signature }));
+  }
+
+  verifyReceipt(receipt: SignedReceipt): Promise<Receipt> {
+    return verifyReceipt(receipt);
+  }
+}
+
+/** Factory in the keeper's composition style: `transferService(init)(components)`. */
+export function transferService(init: TransferInit = {}): (components: TransferComponents) => TransferService {
+  return (components) => new TransferService(components, init);
+}

@@ -1,0 +1,121 @@
+/**
+ * Manifests: built once per published object by hashing the file part by part, validated field by field
+ * when received from a provider. Object ids are the SHA-256 of the plaintext; in the API they are lowercase
+ * hex, on the wire 32 raw bytes, in the DHT a CIDv1 (raw codec, sha2-256 multihash).
+ */
+import { createHash } from "node:crypto";
+import { open } from "node:fs/promises";
+
+import { CID } from "multiformats/cid";
+import * as Digest from "multiformats/hashes/digest";
+
+import { DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE } from "./constants.ts";
+import { samplePays } from "./compression.ts";
+import { InvalidInputError, InvalidManifestError } from "./errors.ts";
+import { Compression, Manifest } from "./pb/transfer.ts";
+
+export { Manifest };
+
+const SHA256_LENGTH = 32;
+const RAW_CODEC = 0x55;
+const SHA2_256_CODE = 0x12;
+
+export function toHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+}
+
+export function objectIdFromHex(objectId: string): Uint8Array {
+  if (!/^[0-9a-f]{64}$/.test(objectId)) throw new InvalidInputError(`object id must be 64 lowercase hex digits`);
+  return new Uint8Array(Buffer.from(objectId, "hex"));
+}
+
+/** The CID a published object is announced under in the DHT. */
+export function objectCid(objectId: Uint8Array): CID {
+  return CID.createV1(RAW_CODEC, Digest.create(SHA2_256_CODE, objectId));
+}
+
+export function partCount(size: number, partSize: number): number {
+  return Math.ceil(size / partSize);
+}
+
+/** Plaintext length of part `index`. */
+export function partLength(manifest: Manifest, index: number): number {
+  const size = Number(manifest.size);
+  return Math.min(manifest.partSize, size - index * manifest.partSize);
+}
+
+export function checkPartSize(partSize: number): void {
+  if (!Number.isInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
+    throw new InvalidInputError(`part size must be an integer in [${MIN_PART_SIZE}, ${MAX_PART_SIZE}]`);
+  }
+}
+
+export interface BuildManifestOptions {
+  partSize?: number;
+  /** Force a codec; by default ZSTD when any part's sample compresses, else NONE. */
+  compression?: Compression;
+  signal?: AbortSignal;
+}
+
+/** Hashes `path` part by part (one part in memory at a time) into a manifest. */
+export async function buildManifest(path: string, options: BuildManifestOptions = {}): Promise<Manifest> {
+  const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+  checkPartSize(partSize);
+  const fh = await open(path, "r");
+  try {
+    const { size } = await fh.stat();
+    const parts = partCount(size, partSize);
+    if (parts > MAX_PARTS) {
+      throw new InvalidInputError(`${size} bytes make ${parts} parts of ${partSize}; the maximum is ${MAX_PARTS}`);
+    }
+    const whole = createHash("sha256");
+    const partHashes: Uint8Array<ArrayBuffer>[] = [];
+    let compressible = false;
+    const buf = Buffer.allocUnsafe(partSize);
+    for (let i = 0; i < parts; i++) {
+      options.signal?.throwIfAborted();
+      const length = Math.min(partSize, size - i * partSize);
+      const { bytesRead } = await fh.read(buf, 0, length, i * partSize);
+      if (bytesRead !== length) throw new InvalidInputError(`${path} changed while it was being published`);
+      const part = buf.subarray(0, length);
+      whole.update(part);
+      partHashes.push(new Uint8Array(createHash("sha256").update(part).digest()));
+      if (!compressible && options.compression === undefined) compressible = samplePays(part);
+    }
+    return {
+      objectId: new Uint8Array(whole.digest()),
+      size: BigInt(size),
+      partSize,
+      partHashes,
+      compression: options.compression ?? (compressible ? Compression.ZSTD : Compression.NONE),
+    };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Checks every field of a manifest received for `objectId`; throws InvalidManifestError. */
+export function validateManifest(manifest: Manifest | undefined, objectId: Uint8Array): Manifest {
+  if (manifest === undefined) throw new InvalidManifestError("missing");
+  if (manifest.objectId.length !== SHA256_LENGTH || !Buffer.from(manifest.objectId).equals(objectId)) {
+    throw new InvalidManifestError("object id differs from the one requested");
+  }
+  const { partSize } = manifest;
+  if (partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
+    throw new InvalidManifestError(`part size ${partSize} outside [${MIN_PART_SIZE}, ${MAX_PART_SIZE}]`);
+  }
+  if (manifest.size > BigInt(MAX_PARTS) * BigInt(partSize)) {
+    throw new InvalidManifestError(`size ${manifest.size} exceeds ${MAX_PARTS} parts`);
+  }
+  const parts = partCount(Number(manifest.size), partSize);
+  if (manifest.partHashes.length !== parts) {
+    throw new InvalidManifestError(`${manifest.partHashes.length} part hashes for ${parts} parts`);
+  }
+  for (const h of manifest.partHashes) {
+    if (h.length !== SHA256_LENGTH) throw new InvalidManifestError("part hash is not 32 bytes");
+  }
+  if (manifest.compression !== Compression.NONE && manifest.compression !== Compression.ZSTD) {
+    throw new InvalidManifestError(`unknown compression ${String(manifest.compression)}`);
+  }
+  return manifest;
+}

@@ -1,0 +1,74 @@
+/**
+ * Receipts: the consumer's signed statement that it verified `bytes` bytes (the listed parts) of an object
+ * served by a provider during an epoch. They are the only evidence a provider's contribution counts with.
+ * Signed bytes: RECEIPT_DOMAIN ‖ protobuf(ReceiptBody), with the consumer's libp2p private key.
+ */
+import type { PrivateKey } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+
+import { RECEIPT_DOMAIN } from "./constants.ts";
+import { InvalidInputError } from "./errors.ts";
+import { toHex } from "./manifest.ts";
+import { ReceiptBody } from "./pb/transfer.ts";
+
+export { ReceiptBody };
+
+export interface SignedReceipt {
+  /** protobuf-encoded ReceiptBody, exactly as signed. */
+  body: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface Receipt {
+  objectId: string;
+  provider: string;
+  consumer: string;
+  epoch: bigint;
+  bytes: bigint;
+  parts: number[];
+  issuedAtMs: bigint;
+}
+
+const domain = new TextEncoder().encode(RECEIPT_DOMAIN);
+
+function signedBytes(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(domain.length + body.length);
+  out.set(domain, 0);
+  out.set(body, domain.length);
+  return out;
+}
+
+export async function signReceipt(privateKey: PrivateKey, body: ReceiptBody): Promise<SignedReceipt> {
+  const encoded = ReceiptBody.encode(body);
+  const signature = await privateKey.sign(signedBytes(encoded));
+  return { body: encoded, signature };
+}
+
+/** Decodes a receipt and checks its signature against the consumer's key (embedded in its peer id). */
+export async function verifyReceipt(receipt: SignedReceipt): Promise<Receipt> {
+  let body: ReceiptBody;
+  try {
+    body = ReceiptBody.decode(receipt.body);
+  } catch {
+    throw new InvalidInputError("receipt body does not decode");
+  }
+  let publicKey;
+  try {
+    publicKey = peerIdFromString(body.consumer).publicKey;
+  } catch {
+    throw new InvalidInputError("receipt consumer is not a peer id");
+  }
+  if (publicKey === undefined) throw new InvalidInputError("receipt consumer's peer id does not embed its key");
+  if (!(await publicKey.verify(signedBytes(receipt.body), receipt.signature))) {
+    throw new InvalidInputError("receipt signature does not verify");
+  }
+  return {
+    objectId: toHex(body.objectId),
+    provider: body.provider,
+    consumer: body.consumer,
+    epoch: body.epoch,
+    bytes: body.bytes,
+    parts: body.parts,
+    issuedAtMs: body.issuedAtMs,
+  };
+}
