@@ -37,7 +37,7 @@ export class LocalExecutor {
     if (b.mode === "hang") {
       await new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
     }
-    if (b.delayMs !== undefined) await new Promise((r) => setTimeout(r, b.delayMs));
+    if ("delayMs" in b && b.delayMs !== undefined) await new Promise((r) => setTimeout(r, b.delayMs));
     signal.throwIfAborted();
     if (b.mode === "fail") throw new Error(`executor ${peerId} refused`);
     return payloadResult(task.id, task.size);
