@@ -107,23 +107,33 @@ export function fromHex32(str: string): Uint8Array {
 type WordEncoder = (out: Uint8Array, view: DataView, offset: number, value: unknown) => string | undefined;
 
 const UINT_STRING = /^(?:0x[0-9a-fA-F]+|[0-9]+)$/;
+/** Decimal strings below 10^15 (indices, epochs, most amounts) skip BigInt parsing. */
+const SHORT_DECIMAL = /^[0-9]{1,15}$/;
 
 function uintEncoder(bits: number): WordEncoder {
   const max = (1n << BigInt(bits)) - 1n;
   const maxSafe = bits >= 53 ? Number.MAX_SAFE_INTEGER : 2 ** bits - 1;
+  const writeSafe = (out: Uint8Array, view: DataView, offset: number, value: number): undefined => {
+    out.fill(0, offset, offset + 24);
+    view.setUint32(offset + 24, Math.floor(value / 2 ** 32));
+    view.setUint32(offset + 28, value >>> 0);
+    return undefined;
+  };
   return (out, view, offset, value) => {
     let v: bigint;
     if (typeof value === "number") {
       if (!Number.isSafeInteger(value) || value < 0 || value > maxSafe) {
         return `${value} is not a safe non-negative integer within uint${bits}`;
       }
-      out.fill(0, offset, offset + 24);
-      view.setUint32(offset + 24, Math.floor(value / 2 ** 32));
-      view.setUint32(offset + 28, value >>> 0);
-      return undefined;
+      return writeSafe(out, view, offset, value);
     } else if (typeof value === "bigint") {
       v = value;
     } else if (typeof value === "string") {
+      if (SHORT_DECIMAL.test(value)) {
+        const n = Number(value);
+        if (n <= maxSafe) return writeSafe(out, view, offset, n);
+        return `${value} is out of range for uint${bits}`;
+      }
       if (!UINT_STRING.test(value)) return `"${value}" is not a decimal or 0x-hex unsigned integer`;
       v = BigInt(value);
     } else {
