@@ -101,6 +101,22 @@ export function partAad(objectId: Uint8Array, index: number, compression: number
   return aad;
 }
 
+/** Encrypts one part; returns [ciphertext, 16-byte tag] without joining them (the caller frames them). */
+export function sealPartChunks(
+  key: Uint8Array,
+  seq: bigint,
+  objectId: Uint8Array,
+  index: number,
+  compression: number,
+  data: Uint8Array,
+): [Uint8Array, Uint8Array] {
+  const cipher = createCipheriv("aes-256-gcm", key, partNonce(seq), { authTagLength: TAG_LENGTH });
+  cipher.setAAD(partAad(objectId, index, compression));
+  const body = cipher.update(data);
+  const final = cipher.final();
+  return [final.length === 0 ? body : Buffer.concat([body, final]), cipher.getAuthTag()];
+}
+
 /** Encrypts one part; returns ciphertext ‖ 16-byte tag in one buffer. */
 export function sealPart(
   key: Uint8Array,

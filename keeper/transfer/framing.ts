@@ -34,9 +34,50 @@ export function encodeFrame(body: Uint8Array): Uint8ArrayList {
   return new Uint8ArrayList(encodeVarint(body.length), body);
 }
 
+/**
+ * A ProviderFrame{part: Part{index, seq, compression, ciphertext}} framed for the wire, built from the
+ * ciphertext chunks without copying them (a protobuf encoder would copy each 1 MiB part once more). The bytes
+ * are exactly what the protons encoder produces for the same message.
+ */
+export function encodePartFrame(index: number, seq: bigint, compression: number, ciphertext: Uint8Array[]): Uint8ArrayList {
+  const cipherLength = ciphertext.reduce((n, c) => n + c.length, 0);
+  const head: number[] = [];
+  const varint = (v: number | bigint) => {
+    let x = BigInt(v);
+    while (x >= 0x80n) {
+      head.push(Number(x & 0x7fn) | 0x80);
+      x >>= 7n;
+    }
+    head.push(Number(x));
+  };
+  // Part fields; proto3 omits zero values.
+  const fields: number[] = [];
+  const partHead = () => {
+    if (index !== 0) (head.push(0x08), varint(index));
+    if (seq !== 0n) (head.push(0x10), varint(seq));
+    if (compression !== 0) (head.push(0x18), varint(compression));
+    head.push(0x22);
+    varint(cipherLength);
+  };
+  partHead();
+  fields.push(...head);
+  const partLength = fields.length + cipherLength;
+  head.length = 0;
+  head.push(0x12); // ProviderFrame.part, field 2, length-delimited
+  varint(partLength);
+  const envelope = head.slice();
+  const bodyLength = envelope.length + partLength;
+  return new Uint8ArrayList(encodeVarint(bodyLength), Uint8Array.from([...envelope, ...fields]), ...ciphertext);
+}
+
 /** Sends one frame, waiting for the stream to drain when it signals backpressure. */
-export async function sendFrame(stream: Stream, body: Uint8Array, options?: { signal?: AbortSignal }): Promise<void> {
-  if (!stream.send(encodeFrame(body))) await stream.onDrain(options);
+export async function sendFrame(
+  stream: Stream,
+  body: Uint8Array | Uint8ArrayList,
+  options?: { signal?: AbortSignal },
+): Promise<void> {
+  const frame = body instanceof Uint8ArrayList ? body : encodeFrame(body);
+  if (!stream.send(frame)) await stream.onDrain(options);
 }
 
 type Source = AsyncIterable<Uint8Array | Uint8ArrayList>;

@@ -16,9 +16,9 @@ import {
   MAX_PIPELINED_REQUESTS,
   PROTOCOL_VERSION,
 } from "./constants.ts";
-import { deriveTransferKey, generateEphemeralKeyPair, sealPart } from "./crypto.ts";
+import { deriveTransferKey, generateEphemeralKeyPair, sealPartChunks } from "./crypto.ts";
 import { MalformedFrameError, StreamTruncatedError, TransferError } from "./errors.ts";
-import { FrameReader, sendFrame } from "./framing.ts";
+import { encodePartFrame, FrameReader, sendFrame } from "./framing.ts";
 import { partLength, toHex, type Manifest } from "./manifest.ts";
 import { Compression, ConsumerFrame, ErrorCode, ProviderFrame } from "./pb/transfer.ts";
 
@@ -26,6 +26,8 @@ import { Compression, ConsumerFrame, ErrorCode, ProviderFrame } from "./pb/trans
 export interface TransferTestHooks {
   /** Rewrites a part's plaintext just before compression and encryption (e.g. to flip a bit). */
   tamper?(partIndex: number, bytes: Uint8Array, objectId: string): Uint8Array;
+  /** Awaited before each part is served (e.g. to slow a provider down). */
+  beforeServe?(objectId: string, partIndex: number): Promise<void> | void;
   /** Called after each part was handed to the stream. */
   onPartServed?(objectId: string, partIndex: number, consumer: string): void;
 }
@@ -49,7 +51,10 @@ export interface ProviderComponents {
 export interface ProviderStats {
   sessions: number;
   partsServed: number;
+  /** Plaintext bytes of the parts served. */
   bytesServed: number;
+  /** Sealed bytes sent for them (after compression). */
+  bytesSent: number;
 }
 
 function decodeConsumerFrame(body: Uint8Array | import("uint8arraylist").Uint8ArrayList): ConsumerFrame {
@@ -75,7 +80,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 }
 
 export class TransferProvider {
-  readonly stats: ProviderStats = { sessions: 0, partsServed: 0, bytesServed: 0 };
+  readonly stats: ProviderStats = { sessions: 0, partsServed: 0, bytesServed: 0, bytesSent: 0 };
   private readonly log: Logger;
   private readonly active = new Set<Stream>();
 
@@ -189,6 +194,8 @@ export class TransferProvider {
 
     const hooks = this.components.testHooks;
     let seq = 0n;
+    // One read buffer per session: the plaintext is only used synchronously (the ciphertext is a new buffer).
+    const readBuffer = Buffer.allocUnsafe(object.manifest.partSize);
     for (;;) {
       if (failure !== undefined) throw failure;
       const index = queue.shift();
@@ -197,8 +204,9 @@ export class TransferProvider {
         await new Promise<void>((resolve) => (wake = resolve));
         continue;
       }
+      await hooks?.beforeServe?.(object.objectId, index);
       const length = partLength(object.manifest, index);
-      const buf = Buffer.allocUnsafe(length);
+      const buf = readBuffer.subarray(0, length);
       const { bytesRead } = await fh.read(buf, 0, length, index * object.manifest.partSize);
       if (bytesRead !== length) throw new Error(`published file ${object.path} shrank`);
       const plain = hooks?.tamper?.(index, buf, object.objectId) ?? buf;
@@ -206,11 +214,13 @@ export class TransferProvider {
       const skip = (object.incompressible[index >> 3] & bit) !== 0;
       const packed = compressPart(skip ? Compression.NONE : object.manifest.compression, plain);
       if (!skip && packed.compression === Compression.NONE) object.incompressible[index >> 3] |= bit;
-      const ciphertext = sealPart(key, seq, object.idBytes, index, COMPRESSION_CODE[packed.compression], packed.data);
-      await sendFrame(stream, ProviderFrame.encode({ part: { index, seq, compression: packed.compression, ciphertext: ciphertext as Uint8Array<ArrayBuffer> } }));
+      const code = COMPRESSION_CODE[packed.compression];
+      const sealed = sealPartChunks(key, seq, object.idBytes, index, code, packed.data);
+      await sendFrame(stream, encodePartFrame(index, seq, code, sealed));
       seq++;
       this.stats.partsServed++;
       this.stats.bytesServed += length;
+      this.stats.bytesSent += sealed[0].length + sealed[1].length;
       hooks?.onPartServed?.(object.objectId, index, consumer);
     }
     await readRequests;

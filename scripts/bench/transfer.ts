@@ -1,0 +1,255 @@
+/**
+ * Transfer benchmark: `npm run bench:transfer`. Prints one JSON object per line:
+ *   pipeline.mibps                      in-memory hash+compress+encrypt+decrypt+verify, one core
+ *   libp2p.raw_mibps                    raw libp2p stream between two processes (no app crypto)
+ *   transfer.mibps.{compressible,random}.1src, transfer.mibps.random.3src   full transfers, separate processes
+ *   transfer.ratio_vs_raw.random        random.1src ÷ raw
+ *   transfer.rss_mib.1gib               peak RSS of the receiving process fetching a 1 GiB object
+ * Each role runs in a child process (this same file with --role); the parent only orchestrates.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { multiaddr } from "@multiformats/multiaddr";
+
+import { createLogger } from "../../keeper/logger.ts";
+import { createLumoraNode } from "../../keeper/p2p/node.ts";
+import { openStore } from "../../keeper/store/index.ts";
+import { COMPRESSION_CODE, compressPart, decompressPart } from "../../keeper/transfer/compression.ts";
+import { DEFAULT_PART_SIZE } from "../../keeper/transfer/constants.ts";
+import { openPart, sealPart } from "../../keeper/transfer/crypto.ts";
+import { transferService } from "../../keeper/transfer/index.ts";
+import { Compression } from "../../keeper/transfer/pb/transfer.ts";
+
+const MiB = 1024 * 1024;
+const RAW_PROTOCOL = "/lumora/bench-raw/1.0.0";
+const SELF = fileURLToPath(import.meta.url);
+
+function emit(metric: string, value: number, extra: Record<string, unknown> = {}): void {
+  process.stdout.write(JSON.stringify({ metric, value: Math.round(value * 100) / 100, ...extra }) + "\n");
+}
+
+/** Text-like data that zstd level 1 compresses ≈ 3:1. */
+function compressible(size: number): Buffer {
+  const words = ["provider", "consumer", "epoch", "lumora", '{"bytes":', "shard", "receipt", "\n"];
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  let x = 12345;
+  while (o < size) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    o += out.write(words[x % words.length] + " " + (x % 997) + " ", o);
+  }
+  return out;
+}
+
+async function writeObject(path: string, size: number, kind: "random" | "compressible"): Promise<void> {
+  const ws = createWriteStream(path);
+  const chunk = 16 * MiB;
+  const pattern = kind === "compressible" ? compressible(chunk) : undefined;
+  for (let o = 0; o < size; o += chunk) {
+    const n = Math.min(chunk, size - o);
+    const buf = pattern !== undefined ? pattern.subarray(0, n) : randomBytes(n);
+    if (!ws.write(buf)) await new Promise<void>((r) => ws.once("drain", () => r()));
+  }
+  await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+function pipelineMibps(data: Buffer): number {
+  const key = randomBytes(32);
+  const id = randomBytes(32);
+  const parts = data.length / DEFAULT_PART_SIZE;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < parts; i++) {
+    const part = data.subarray(i * DEFAULT_PART_SIZE, (i + 1) * DEFAULT_PART_SIZE);
+    const hash = createHash("sha256").update(part).digest();
+    const packed = compressPart(Compression.ZSTD, part);
+    const code = COMPRESSION_CODE[packed.compression];
+    const sealed = sealPart(key, BigInt(i), id, i, code, packed.data);
+    const plain = decompressPart(packed.compression, openPart(key, BigInt(i), id, i, code, sealed), part.length, i);
+    if (!createHash("sha256").update(plain).digest().equals(hash)) throw new Error("pipeline mismatch");
+  }
+  const s = Number(process.hrtime.bigint() - start) / 1e9;
+  return data.length / MiB / s;
+}
+
+// ---- child roles ----
+
+type Msg = Record<string, unknown>;
+
+async function roleRawServer(): Promise<void> {
+  const node = await createLumoraNode();
+  await node.handle(RAW_PROTOCOL, async (stream) => {
+    let size = 0;
+    for await (const chunk of stream) {
+      size = Number(Buffer.from(chunk.subarray()).readBigUInt64BE(0));
+      break;
+    }
+    const buf = randomBytes(MiB);
+    for (let sent = 0; sent < size; sent += MiB) {
+      if (!stream.send(buf.subarray(0, Math.min(MiB, size - sent)))) await stream.onDrain();
+    }
+    await stream.close();
+  });
+  process.send!({ addr: node.getMultiaddrs()[0].toString() });
+  process.on("message", () => void Promise.resolve(node.stop()).then(() => process.exit(0)));
+}
+
+async function roleRawClient(addr: string, size: number): Promise<void> {
+  const node = await createLumoraNode();
+  const stream = await node.dialProtocol(multiaddr(addr), RAW_PROTOCOL);
+  const req = Buffer.alloc(8);
+  req.writeBigUInt64BE(BigInt(size));
+  const start = process.hrtime.bigint();
+  stream.send(req);
+  let got = 0;
+  for await (const chunk of stream) got += chunk.byteLength;
+  const s = Number(process.hrtime.bigint() - start) / 1e9;
+  await stream.close();
+  await node.stop();
+  process.send!({ mibps: got / MiB / s, got });
+}
+
+async function roleProvider(files: string[]): Promise<void> {
+  const node = await createLumoraNode();
+  const store = openStore(":memory:");
+  const logger = createLogger("bench", { level: "warn" });
+  const transfer = transferService()({ node, privateKey: await generateKeyPair("Ed25519"), store, logger });
+  await transfer.start();
+  const objects: string[] = [];
+  for (const f of files) objects.push((await transfer.publish(f, { announce: false })).objectId);
+  process.send!({ addr: node.getMultiaddrs()[0].toString(), objects });
+  process.on("message", () => void transfer.stop().then(() => node.stop()).then(() => process.exit(0)));
+}
+
+async function roleConsumer(objectId: string, providers: string[], to: string): Promise<void> {
+  const privateKey = await generateKeyPair("Ed25519");
+  const node = await createLumoraNode({ privateKey });
+  const store = openStore(":memory:");
+  const logger = createLogger("bench", { level: "warn" });
+  const transfer = transferService()({ node, privateKey, store, logger });
+  await transfer.start();
+  const start = process.hrtime.bigint();
+  const result = await transfer.fetch(objectId, { providers, to });
+  const s = Number(process.hrtime.bigint() - start) / 1e9;
+  await transfer.stop();
+  await node.stop();
+  store.close();
+  await rm(to, { force: true });
+  process.send!({
+    mibps: result.size / MiB / s,
+    maxRssMib: process.resourceUsage().maxRSS / 1024,
+    providers: result.providers.map((p) => p.parts),
+  });
+}
+
+// ---- orchestration ----
+
+function spawn(args: string[]): { child: ChildProcess; next(): Promise<Msg> } {
+  const child = fork(SELF, args, { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const queue: Msg[] = [];
+  let waiting: ((m: Msg) => void) | undefined;
+  child.on("message", (m) => {
+    if (waiting) {
+      const w = waiting;
+      waiting = undefined;
+      w(m as Msg);
+    } else queue.push(m as Msg);
+  });
+  return {
+    child,
+    next: () =>
+      new Promise<Msg>((resolve, reject) => {
+        const q = queue.shift();
+        if (q !== undefined) return resolve(q);
+        waiting = resolve;
+        child.once("exit", (code) => reject(new Error(`child ${args[1]} exited with ${code}`)));
+      }),
+  };
+}
+
+async function stopChild(c: ChildProcess): Promise<void> {
+  if (c.exitCode !== null) return;
+  const exited = new Promise((r) => c.once("exit", r));
+  c.send("stop");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (c.exitCode === null) c.kill("SIGKILL");
+}
+
+async function main(): Promise<void> {
+  const size = Number(process.env.BENCH_SIZE_MIB ?? 512) * MiB;
+  const bigSize = Number(process.env.BENCH_BIG_MIB ?? 1024) * MiB;
+  const dir = await mkdtemp(join(tmpdir(), "lumora-bench-transfer-"));
+  try {
+    const sample = compressible(64 * MiB);
+    emit("pipeline.mibps", pipelineMibps(sample), { data: "compressible", partBytes: DEFAULT_PART_SIZE });
+    emit("pipeline.mibps.random", pipelineMibps(randomBytes(64 * MiB)), { data: "random", partBytes: DEFAULT_PART_SIZE });
+
+    const raw = spawn(["--role", "raw-server"]);
+    const { addr: rawAddr } = await raw.next();
+    const rawClient = spawn(["--role", "raw-client", String(rawAddr), String(size)]);
+    const rawResult = await rawClient.next();
+    await stopChild(raw.child);
+    const rawMibps = rawResult.mibps as number;
+    emit("libp2p.raw_mibps", rawMibps, { bytes: size });
+
+    const files = { compressible: join(dir, "compressible.bin"), random: join(dir, "random.bin"), big: join(dir, "big.bin") };
+    await writeObject(files.compressible, size, "compressible");
+    await writeObject(files.random, size, "random");
+    await writeObject(files.big, bigSize, "random");
+
+    const providers = [0, 1, 2].map(() => spawn(["--role", "provider", files.compressible, files.random, files.big]));
+    const ready = await Promise.all(providers.map((p) => p.next()));
+    const addrs = ready.map((r) => r.addr as string);
+    const [compressibleId, randomId, bigId] = ready[0].objects as string[];
+
+    const fetch = async (objectId: string, from: string[]): Promise<Msg> => {
+      const c = spawn(["--role", "consumer", objectId, join(dir, "out.bin"), ...from]);
+      return c.next();
+    };
+
+    const comp = await fetch(compressibleId, addrs.slice(0, 1));
+    emit("transfer.mibps.compressible.1src", comp.mibps as number, { bytes: size, budget: ">= 150" });
+    const rnd = await fetch(randomId, addrs.slice(0, 1));
+    emit("transfer.mibps.random.1src", rnd.mibps as number, { bytes: size });
+    const rnd3 = await fetch(randomId, addrs);
+    emit("transfer.mibps.random.3src", rnd3.mibps as number, { bytes: size, partsPerProvider: rnd3.providers });
+    emit("transfer.ratio_vs_raw.random", (rnd.mibps as number) / rawMibps, { budget: ">= 0.7" });
+    const big = await fetch(bigId, addrs.slice(0, 1));
+    emit("transfer.rss_mib.1gib", big.maxRssMib as number, { bytes: bigSize, mibps: big.mibps, budget: "<= 256" });
+
+    await Promise.all(providers.map((p) => stopChild(p.child)));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const args = process.argv.slice(2);
+if (args[0] === "--role") {
+  const [, role, ...rest] = args;
+  const run =
+    role === "raw-server"
+      ? roleRawServer()
+      : role === "raw-client"
+        ? roleRawClient(rest[0], Number(rest[1]))
+        : role === "provider"
+          ? roleProvider(rest)
+          : roleConsumer(rest[0], rest.slice(2), rest[1]);
+  run.catch((err) => {
+    process.stderr.write(`bench ${role} failed: ${(err as Error).stack}\n`);
+    process.exit(1);
+  });
+} else {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
+      process.exit(1);
+    },
+  );
+}
