@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, it } from "node:test";
+
+import type { Stream } from "@libp2p/interface";
+
+import { createLumoraNode, type LumoraNode } from "../../../keeper/p2p/node.ts";
+import { MAX_FRAME_SIZE, PROTOCOL } from "../../../keeper/transfer/constants.ts";
+import { deriveTransferKey, generateEphemeralKeyPair, sealPart } from "../../../keeper/transfer/crypto.ts";
+import { FrameReader, encodeVarint, sendFrame } from "../../../keeper/transfer/framing.ts";
+import { FrameTooLargeError, NoProvidersError, type TransferErrorCode } from "../../../keeper/transfer/index.ts";
+import { buildManifest } from "../../../keeper/transfer/manifest.ts";
+import { Compression, ConsumerFrame, ProviderFrame, type Manifest } from "../../../keeper/transfer/pb/transfer.ts";
+import { Harness, randomData } from "./helpers.ts";
+
+const PART = 64 * 1024;
+
+interface Failure {
+  peerId: string;
+  reason: string;
+  penalise: boolean;
+}
+
+interface RogueSession {
+  stream: Stream;
+  /** Next requested part index. */
+  request(): Promise<number>;
+  /** A Part frame body for `index`, sealed with sequence `seq` (default: the next one) and `key`. */
+  part(index: number, seq?: bigint, key?: Uint8Array): Uint8Array;
+  key: Uint8Array;
+}
+
+/** A provider speaking the protocol by hand, so a test can misbehave in one precise way. */
+async function rogueProvider(
+  node: LumoraNode,
+  data: Buffer,
+  manifest: Manifest,
+  behave: (s: RogueSession) => Promise<void>,
+  options: { keyProvider?: string } = {},
+): Promise<void> {
+  await node.handle(PROTOCOL, async (stream, connection) => {
+    const reader = new FrameReader(stream, 1024);
+    const hello = ConsumerFrame.decode((await reader.next())!).hello!;
+    const eph = generateEphemeralKeyPair();
+    const key = deriveTransferKey(eph.privateKey, hello.ephemeralKey, {
+      consumer: connection.remotePeer.toString(),
+      provider: options.keyProvider ?? node.peerId.toString(),
+      objectId: manifest.objectId,
+      consumerEphemeral: hello.ephemeralKey,
+      providerEphemeral: eph.publicKey,
+    });
+    await sendFrame(stream, ProviderFrame.encode({ welcome: { ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>, manifest } }));
+    let nextSeq = 0n;
+    const session: RogueSession = {
+      stream,
+      key,
+      request: async () => ConsumerFrame.decode((await reader.next())!).request!.index,
+      part: (index, seq, k) => {
+        const s = seq ?? nextSeq++;
+        const plain = data.subarray(index * PART, (index + 1) * PART);
+        const ciphertext = sealPart(k ?? key, s, manifest.objectId, index, 0, plain);
+        return ProviderFrame.encode({ part: { index, seq: s, compression: Compression.NONE, ciphertext: ciphertext as Uint8Array<ArrayBuffer> } });
+      },
+    };
+    try {
+      await behave(session);
+    } catch {
+      // the consumer hung up on us: expected
+    }
+  });
+}
+
+describe("transfer under faults", () => {
+  const h = new Harness();
+  const nodes: LumoraNode[] = [];
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+    await h.cleanup();
+  });
+
+  it("detects a flipped bit from one provider, refetches the part elsewhere and reports the provider", async () => {
+    const data = randomData(12 * PART);
+    const failures: Failure[] = [];
+    let tampered = -1;
+    const bad = await h.peer({
+      init: { partSize: PART },
+      testHooks: {
+        tamper: (index, bytes) => {
+          if (tampered >= 0) return bytes;
+          tampered = index;
+          const copy = Buffer.from(bytes);
+          copy[17] ^= 0x04;
+          return copy;
+        },
+      },
+    });
+    const goodServed: number[] = [];
+    const good = await h.peer({
+      init: { partSize: PART },
+      testHooks: { onPartServed: (_o, i) => goodServed.push(i) },
+    });
+    const consumer = await h.peer({
+      onProviderFailure: (peerId, reason, d) => failures.push({ peerId, reason, penalise: d.penalise }),
+    });
+    const path = await h.file(data);
+    const { objectId } = await bad.transfer.publish(path, { announce: false });
+    await good.transfer.publish(path, { announce: false });
+    const to = join(await h.dir(), "out.bin");
+    const result = await consumer.transfer.fetch(objectId, { providers: [bad.addr, good.addr], to });
+    assert.ok((await readFile(to)).equals(data), "object correct");
+    assert.ok(tampered >= 0, "the bad provider served a part");
+    assert.ok(goodServed.includes(tampered), `part ${tampered} refetched from the good provider`);
+    assert.deepEqual(failures, [{ peerId: bad.id, reason: "ERR_PART_CHECKSUM", penalise: true }]);
+    const credited = consumer.transfer.contributions(objectId);
+    assert.equal(credited.reduce((n, c) => n + c.bytes, 0), data.length, "exactly the object's bytes credited");
+    assert.ok(!result.providers.some((p) => p.peerId === bad.id && p.parts > 2 * 4), "bad provider dropped early");
+  });
+
+  const attacks: Array<{ name: string; code: TransferErrorCode; penalise: boolean; keyProvider?: boolean; behave(s: RogueSession): Promise<void> }> = [
+    {
+      name: "a part sealed under the wrong key",
+      code: "ERR_AUTHENTICATION_FAILED",
+      penalise: true,
+      keyProvider: true,
+      async behave(s) {
+        const i = await s.request();
+        await sendFrame(s.stream, s.part(i));
+      },
+    },
+    {
+      name: "a tampered tag",
+      code: "ERR_AUTHENTICATION_FAILED",
+      penalise: true,
+      async behave(s) {
+        const i = await s.request();
+        const frame = s.part(i);
+        frame[frame.length - 1] ^= 0x80;
+        await sendFrame(s.stream, frame);
+      },
+    },
+    {
+      name: "a replayed part",
+      code: "ERR_UNEXPECTED_PART",
+      penalise: true,
+      async behave(s) {
+        const first = await s.request();
+        const frame = s.part(first);
+        await sendFrame(s.stream, frame);
+        await s.request();
+        await sendFrame(s.stream, frame);
+      },
+    },
+    {
+      name: "reordered parts",
+      code: "ERR_UNEXPECTED_PART",
+      penalise: true,
+      async behave(s) {
+        const a = await s.request();
+        const b = await s.request();
+        await sendFrame(s.stream, s.part(b, 0n));
+        await sendFrame(s.stream, s.part(a, 1n));
+      },
+    },
+    {
+      name: "a stream truncated mid-frame",
+      code: "ERR_STREAM_TRUNCATED",
+      penalise: false,
+      async behave(s) {
+        const i = await s.request();
+        const frame = s.part(i);
+        s.stream.send(encodeVarint(frame.length));
+        s.stream.send(frame.subarray(0, frame.length >> 1));
+        await s.stream.close();
+      },
+    },
+    {
+      name: "an oversized frame",
+      code: "ERR_FRAME_TOO_LARGE",
+      penalise: true,
+      async behave(s) {
+        await s.request();
+        s.stream.send(encodeVarint(MAX_FRAME_SIZE + 1));
+        // then keep sending: the consumer must hang up without buffering any of it
+        const junk = new Uint8Array(64 * 1024);
+        for (let i = 0; i < 64; i++) if (!s.stream.send(junk)) await s.stream.onDrain();
+      },
+    },
+  ];
+
+  for (const attack of attacks) {
+    it(`rejects ${attack.name} (${attack.code}) and reports the provider`, async () => {
+      const data = randomData(4 * PART);
+      const path = await h.file(data);
+      const manifest = await buildManifest(path, { partSize: PART });
+      const node = await createLumoraNode();
+      nodes.push(node);
+      await rogueProvider(node, data, manifest, attack.behave, {
+        keyProvider: attack.keyProvider === true ? "12D3KooWSomeoneElse" : undefined,
+      });
+      const failures: Failure[] = [];
+      const consumer = await h.peer({
+        init: { partTimeoutMs: 5000 },
+        onProviderFailure: (peerId, reason, d) => failures.push({ peerId, reason, penalise: d.penalise }),
+      });
+      const objectId = createHash("sha256").update(data).digest("hex");
+      const to = join(await h.dir(), "out.bin");
+      await assert.rejects(
+        consumer.transfer.fetch(objectId, { providers: [node.getMultiaddrs()[0].toString()], to }),
+        (err: unknown) => {
+          assert.ok(err instanceof NoProvidersError, String(err));
+          assert.deepEqual(err.failures, [{ peerId: node.peerId.toString(), code: attack.code }]);
+          return true;
+        },
+      );
+      assert.deepEqual(failures, [{ peerId: node.peerId.toString(), reason: attack.code, penalise: attack.penalise }]);
+    });
+  }
+
+  it("refuses an oversized length prefix before buffering any of the frame", async () => {
+    let pulled = 0;
+    async function* source() {
+      pulled++;
+      yield encodeVarint(MAX_FRAME_SIZE + 1);
+      for (;;) {
+        pulled++;
+        yield new Uint8Array(1024 * 1024);
+      }
+    }
+    const reader = new FrameReader(source(), MAX_FRAME_SIZE);
+    await assert.rejects(reader.next(), FrameTooLargeError);
+    assert.equal(pulled, 1, "only the prefix was read");
+    assert.ok(reader.buffered < 16, `buffered ${reader.buffered} bytes`);
+  });
+
+  it("completes from the remaining providers when one is killed mid-transfer", async () => {
+    const data = randomData(48 * PART);
+    const path = await h.file(data);
+    let victim: Awaited<ReturnType<Harness["peer"]>> | undefined;
+    let served = 0;
+    const failures: Failure[] = [];
+    victim = await h.peer({
+      init: { partSize: PART },
+      testHooks: {
+        beforeServe: async () => {
+          await new Promise((r) => setTimeout(r, 5));
+        },
+        onPartServed: () => {
+          if (++served === 5) void victim!.node.stop();
+        },
+      },
+    });
+    const others = [await h.peer({ init: { partSize: PART } }), await h.peer({ init: { partSize: PART } })];
+    for (const p of [victim, ...others]) await p.transfer.publish(path, { announce: false });
+    const consumer = await h.peer({
+      onProviderFailure: (peerId, reason, d) => failures.push({ peerId, reason, penalise: d.penalise }),
+    });
+    const objectId = createHash("sha256").update(data).digest("hex");
+    const to = join(await h.dir(), "out.bin");
+    const result = await consumer.transfer.fetch(objectId, { providers: [victim.addr, ...others.map((o) => o.addr)], to });
+    assert.ok((await readFile(to)).equals(data), "object correct");
+    assert.equal(failures.length, 1, JSON.stringify(failures));
+    assert.equal(failures[0].peerId, victim.id);
+    assert.equal(failures[0].penalise, false, "a provider that went away is not penalised");
+    assert.ok(result.providers.filter((p) => p.peerId !== victim!.id).every((p) => p.parts > 0), "others served");
+  });
+});
