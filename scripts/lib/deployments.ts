@@ -1,0 +1,150 @@
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import path from "node:path";
+
+import { listTransactions, type DeploymentParameters } from "@nomicfoundation/ignition-core";
+import { getAddress, isAddress, type Provider } from "ethers";
+
+import { LUMORA_DEFAULTS } from "../../ignition/modules/Lumora.js";
+
+/** The contracts a Lumora deployment consists of, by their names in the record. */
+export const CONTRACT_NAMES = ["LumoraToken", "Reputation", "TaskLog", "RewardPool"] as const;
+export type ContractName = (typeof CONTRACT_NAMES)[number];
+
+/** The Ignition module's id; parameter files key their values by it. */
+export const MODULE_ID = "LumoraModule";
+
+export type ReputationParameters = { -readonly [K in keyof typeof LUMORA_DEFAULTS.reputationParameters]: number };
+
+/** The module's parameters after defaults were applied: what the deployment actually ran with. */
+export interface LumoraParameters {
+  admin: string;
+  treasury: string;
+  keeper: string;
+  guardian: string;
+  initialSupply: bigint;
+  challengeWindow: bigint;
+  claimPeriod: bigint;
+  reputationParameters: ReputationParameters;
+}
+
+/** `deployments/<network>.json`: where the keeper and the scripts find a network's contracts. */
+export interface DeploymentRecord {
+  network: string;
+  chainId: number;
+  deployer: string;
+  contracts: Record<ContractName, string>;
+  deploymentBlock: number;
+  /** The resolved module parameters; amounts and durations as decimal strings (JSON has no bigint). */
+  parameters: Omit<LumoraParameters, "initialSupply" | "challengeWindow" | "claimPeriod"> & {
+    initialSupply: string;
+    challengeWindow: string;
+    claimPeriod: string;
+  };
+}
+
+/** An Ignition parameter file: `{ "LumoraModule": { ... } }`, with bigints parsed from `"123n"` strings. */
+export type IgnitionParameters = DeploymentParameters;
+
+/**
+ * Applies the module's defaults to the `LumoraModule` entry of an Ignition parameter set, the way Ignition
+ * does: a missing account is the deployer, a missing value is the default, a given reputation parameter set
+ * replaces the default one as a whole.
+ */
+export function resolveParameters(parameters: IgnitionParameters, deployer: string): LumoraParameters {
+  const given = parameters[MODULE_ID] ?? {};
+  const account = (name: string): string => {
+    const value = given[name] ?? deployer;
+    if (typeof value !== "string" || !isAddress(value)) throw new Error(`parameter ${name} is not an address`);
+    return getAddress(value);
+  };
+  const amount = (name: "initialSupply" | "challengeWindow" | "claimPeriod"): bigint => {
+    const value = given[name] ?? LUMORA_DEFAULTS[name];
+    if (typeof value !== "bigint" && typeof value !== "number") throw new Error(`parameter ${name} is not a number`);
+    return BigInt(value);
+  };
+  return {
+    admin: account("admin"),
+    treasury: account("treasury"),
+    keeper: account("keeper"),
+    guardian: account("guardian"),
+    initialSupply: amount("initialSupply"),
+    challengeWindow: amount("challengeWindow"),
+    claimPeriod: amount("claimPeriod"),
+    reputationParameters: {
+      ...((given.reputationParameters as ReputationParameters | undefined) ?? LUMORA_DEFAULTS.reputationParameters),
+    },
+  };
+}
+
+/** Builds the record of a deployment, with checksummed addresses and JSON-safe numbers. */
+export function buildDeploymentRecord(input: {
+  network: string;
+  chainId: bigint | number;
+  deployer: string;
+  contracts: Record<ContractName, string>;
+  deploymentBlock: number;
+  parameters: LumoraParameters;
+}): DeploymentRecord {
+  const { parameters } = input;
+  return {
+    network: input.network,
+    chainId: Number(input.chainId),
+    deployer: getAddress(input.deployer),
+    contracts: Object.fromEntries(CONTRACT_NAMES.map((name) => [name, getAddress(input.contracts[name])])) as Record<
+      ContractName,
+      string
+    >,
+    deploymentBlock: input.deploymentBlock,
+    parameters: {
+      ...parameters,
+      initialSupply: parameters.initialSupply.toString(),
+      challengeWindow: parameters.challengeWindow.toString(),
+      claimPeriod: parameters.claimPeriod.toString(),
+    },
+  };
+}
+
+/** The path of a network's record in `directory`. */
+export function deploymentRecordPath(directory: string, network: string): string {
+  return path.join(directory, `${network}.json`);
+}
+
+/**
+ * Writes `<directory>/<network>.json`. The file is written next to its final name and then renamed, so that a
+ * reader (a keeper starting up) never sees half a record.
+ */
+export async function writeDeploymentRecord(directory: string, record: DeploymentRecord): Promise<string> {
+  await mkdir(directory, { recursive: true });
+  const file = deploymentRecordPath(directory, record.network);
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`);
+  await rename(temporary, file);
+  return file;
+}
+
+/** Reads a record written by {@link writeDeploymentRecord}. */
+export async function readDeploymentRecord(directory: string, network: string): Promise<DeploymentRecord> {
+  return JSON.parse(await readFile(deploymentRecordPath(directory, network), "utf8")) as DeploymentRecord;
+}
+
+/**
+ * The block of the deployment's first contract creation, from the transactions Ignition journaled in
+ * `deploymentDir` (`ignition/deployments/chain-<id>`). Readers of the contracts' events start there. Works on
+ * nodes without archive state, and also when Ignition resumed or skipped an earlier, finished deployment.
+ */
+export async function deploymentBlockFromJournal(provider: Provider, deploymentDir: string): Promise<number> {
+  // listTransactions does not use its artifact resolver; the type still asks for one.
+  const transactions = await listTransactions(deploymentDir, {
+    loadArtifact: () => Promise.reject(new Error("not needed")),
+  });
+  const creations = transactions.filter((tx) => tx.type === "DEPLOYMENT_EXECUTION_STATE" && tx.address !== undefined);
+  if (creations.length === 0) throw new Error(`no contract creation journaled in ${deploymentDir}`);
+  const blocks = await Promise.all(
+    creations.map(async ({ txHash }) => {
+      const receipt = await provider.getTransactionReceipt(txHash);
+      if (receipt === null) throw new Error(`no receipt for deployment transaction ${txHash}`);
+      return receipt.blockNumber;
+    }),
+  );
+  return Math.min(...blocks);
+}

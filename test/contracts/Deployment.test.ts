@@ -1,0 +1,326 @@
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { HardhatArtifactResolver, readDeploymentParameters } from "@nomicfoundation/hardhat-ignition/helpers";
+import { DeploymentResultType, deploy } from "@nomicfoundation/ignition-core";
+import { expect } from "chai";
+import { ZeroHash, parseEther } from "ethers";
+import hre, { network } from "hardhat";
+
+import LumoraModule, { LUMORA_DEFAULTS } from "../../ignition/modules/Lumora.js";
+import type { LumoraToken, Reputation, RewardPool, TaskLog } from "../../types/ethers-contracts/index.js";
+import {
+  CONTRACT_NAMES,
+  MODULE_ID,
+  buildDeploymentRecord,
+  deploymentBlockFromJournal,
+  readDeploymentRecord,
+  resolveParameters,
+  writeDeploymentRecord,
+  type ContractName,
+} from "../../scripts/lib/deployments.js";
+import { parametersTuple } from "./helpers/reputationModel.js";
+
+const connection = await network.create();
+const { ethers, networkHelpers, ignition } = connection;
+
+const KEEPER_ROLE = ethers.id("KEEPER_ROLE");
+const GUARDIAN_ROLE = ethers.id("GUARDIAN_ROLE");
+
+const REPUTATION_PARAMETERS = {
+  neutralScore: 6000,
+  decayBps: 500,
+  learningRateBps: 2500,
+  failingRateBps: 1500,
+  flagAfterFailingEpochs: 4,
+  flagBelowScore: 1500,
+  warnBelowScore: 2500,
+  unflagAfterGoodEpochs: 3,
+  unflagAtScore: 5500,
+};
+
+/** Typed handles on what the module returned. */
+async function contractsOf(deployed: { token: unknown; reputation: unknown; taskLog: unknown; rewardPool: unknown }) {
+  const at = async (contract: unknown) => (contract as { getAddress(): Promise<string> }).getAddress();
+  return {
+    token: (await ethers.getContractAt("LumoraToken", await at(deployed.token))) as LumoraToken,
+    reputation: (await ethers.getContractAt("Reputation", await at(deployed.reputation))) as Reputation,
+    taskLog: (await ethers.getContractAt("TaskLog", await at(deployed.taskLog))) as TaskLog,
+    rewardPool: (await ethers.getContractAt("RewardPool", await at(deployed.rewardPool))) as RewardPool,
+  };
+}
+
+describe("Deployment (ignition/modules/Lumora.ts)", function () {
+  async function deployWithParametersFixture() {
+    const [deployer, admin, treasury, keeper, guardian, stranger] = await ethers.getSigners();
+    const parameters = {
+      [MODULE_ID]: {
+        admin: admin.address,
+        treasury: treasury.address,
+        keeper: keeper.address,
+        guardian: guardian.address,
+        initialSupply: parseEther("21000000"),
+        challengeWindow: 7200n,
+        claimPeriod: 30n * 86_400n,
+        reputationParameters: REPUTATION_PARAMETERS,
+      },
+    };
+    const contracts = await contractsOf(await ignition.deploy(LumoraModule, { parameters }));
+    return { ...contracts, parameters, deployer, admin, treasury, keeper, guardian, stranger };
+  }
+
+  async function deployWithDefaultsFixture() {
+    const [deployer, stranger] = await ethers.getSigners();
+    const contracts = await contractsOf(await ignition.deploy(LumoraModule));
+    return { ...contracts, deployer, stranger };
+  }
+
+  describe("with explicit parameters", function () {
+    it("mints the initial supply to the treasury", async function () {
+      const { token, treasury, deployer, parameters } = await networkHelpers.loadFixture(deployWithParametersFixture);
+      expect(await token.totalSupply()).to.equal(parameters[MODULE_ID].initialSupply);
+      expect(await token.balanceOf(treasury.address)).to.equal(parameters[MODULE_ID].initialSupply);
+      expect(await token.balanceOf(deployer.address)).to.equal(0n);
+    });
+
+    it("points RewardPool at the deployed token and Reputation, with the given windows", async function () {
+      const { token, reputation, rewardPool, parameters } =
+        await networkHelpers.loadFixture(deployWithParametersFixture);
+      expect(await rewardPool.token()).to.equal(await token.getAddress());
+      expect(await rewardPool.reputation()).to.equal(await reputation.getAddress());
+      expect(await rewardPool.challengeWindow()).to.equal(parameters[MODULE_ID].challengeWindow);
+      expect(await rewardPool.claimPeriod()).to.equal(parameters[MODULE_ID].claimPeriod);
+    });
+
+    it("sets the given Reputation parameters", async function () {
+      const { reputation } = await networkHelpers.loadFixture(deployWithParametersFixture);
+      expect(await reputation.parameters()).to.deep.equal(parametersTuple(REPUTATION_PARAMETERS));
+    });
+
+    it("grants KEEPER_ROLE on TaskLog, Reputation and RewardPool to the keeper only", async function () {
+      const { taskLog, reputation, rewardPool, keeper, guardian, admin, deployer } =
+        await networkHelpers.loadFixture(deployWithParametersFixture);
+      for (const [name, contract] of Object.entries({ taskLog, reputation, rewardPool })) {
+        expect(await contract.hasRole(KEEPER_ROLE, keeper.address), `${name}: keeper`).to.equal(true);
+        for (const other of [guardian, admin, deployer]) {
+          expect(await contract.hasRole(KEEPER_ROLE, other.address), `${name}: ${other.address}`).to.equal(false);
+        }
+      }
+    });
+
+    it("grants GUARDIAN_ROLE on RewardPool to the guardian only", async function () {
+      const { rewardPool, keeper, guardian, admin, deployer } =
+        await networkHelpers.loadFixture(deployWithParametersFixture);
+      expect(await rewardPool.hasRole(GUARDIAN_ROLE, guardian.address)).to.equal(true);
+      for (const other of [keeper, admin, deployer]) {
+        expect(await rewardPool.hasRole(GUARDIAN_ROLE, other.address), other.address).to.equal(false);
+      }
+    });
+
+    it("grants the admin role to the admin, and leaves it with the deployer until renounced", async function () {
+      const { taskLog, reputation, rewardPool, admin, deployer, keeper } =
+        await networkHelpers.loadFixture(deployWithParametersFixture);
+      for (const [name, contract] of Object.entries({ taskLog, reputation, rewardPool })) {
+        expect(await contract.hasRole(ZeroHash, admin.address), `${name}: admin`).to.equal(true);
+        expect(await contract.hasRole(ZeroHash, deployer.address), `${name}: deployer`).to.equal(true);
+        expect(await contract.hasRole(ZeroHash, keeper.address), `${name}: keeper`).to.equal(false);
+      }
+      // The documented hand-over: the deployer renounces, the admin keeps control.
+      await taskLog.connect(deployer).renounceRole(ZeroHash, deployer.address);
+      expect(await taskLog.hasRole(ZeroHash, deployer.address)).to.equal(false);
+      await taskLog.connect(admin).grantRole(KEEPER_ROLE, deployer.address);
+      expect(await taskLog.hasRole(KEEPER_ROLE, deployer.address)).to.equal(true);
+    });
+
+    it("leaves a working system: the keeper commits, the guardian pauses", async function () {
+      const { taskLog, rewardPool, keeper, guardian } = await networkHelpers.loadFixture(deployWithParametersFixture);
+      await expect(taskLog.connect(keeper).commit(1, ethers.id("root"), 1, "ipfs://x"))
+        .to.emit(taskLog, "EpochCommitted")
+        .withArgs(1n, ethers.id("root"), 1n, "ipfs://x");
+      await expect(rewardPool.connect(guardian).pause()).to.emit(rewardPool, "Paused").withArgs(guardian.address);
+    });
+  });
+
+  describe("with the module defaults", function () {
+    it("gives every role and the whole supply to the deployer", async function () {
+      const { token, taskLog, reputation, rewardPool, deployer, stranger } =
+        await networkHelpers.loadFixture(deployWithDefaultsFixture);
+      expect(await token.balanceOf(deployer.address)).to.equal(LUMORA_DEFAULTS.initialSupply);
+      for (const [name, contract] of Object.entries({ taskLog, reputation, rewardPool })) {
+        expect(await contract.hasRole(KEEPER_ROLE, deployer.address), `${name}: keeper`).to.equal(true);
+        expect(await contract.hasRole(ZeroHash, deployer.address), `${name}: admin`).to.equal(true);
+        expect(await contract.hasRole(KEEPER_ROLE, stranger.address), `${name}: stranger`).to.equal(false);
+      }
+      expect(await rewardPool.hasRole(GUARDIAN_ROLE, deployer.address)).to.equal(true);
+    });
+
+    it("uses the default windows and Reputation parameters", async function () {
+      const { reputation, rewardPool } = await networkHelpers.loadFixture(deployWithDefaultsFixture);
+      expect(await rewardPool.challengeWindow()).to.equal(LUMORA_DEFAULTS.challengeWindow);
+      expect(await rewardPool.claimPeriod()).to.equal(LUMORA_DEFAULTS.claimPeriod);
+      expect(await reputation.parameters()).to.deep.equal(parametersTuple(LUMORA_DEFAULTS.reputationParameters));
+    });
+  });
+
+  describe("network parameter files", function () {
+    for (const networkName of ["localhost", "amoy"]) {
+      it(`deploys with ignition/parameters/${networkName}.json exactly as resolveParameters reports`, async function () {
+        const file = path.join(hre.config.paths.root, "ignition", "parameters", `${networkName}.json`);
+        const parameters = await readDeploymentParameters(file);
+        expect(Object.keys(parameters)).to.deep.equal([MODULE_ID]);
+        const [deployer] = await ethers.getSigners();
+        const { token, reputation, taskLog, rewardPool } = await contractsOf(
+          await ignition.deploy(LumoraModule, { parameters: file }),
+        );
+        const resolved = resolveParameters(parameters, deployer.address);
+
+        expect(await token.balanceOf(resolved.treasury)).to.equal(resolved.initialSupply);
+        expect(await token.totalSupply()).to.equal(resolved.initialSupply);
+        expect(await rewardPool.challengeWindow()).to.equal(resolved.challengeWindow);
+        expect(await rewardPool.claimPeriod()).to.equal(resolved.claimPeriod);
+        expect(await reputation.parameters()).to.deep.equal(parametersTuple(resolved.reputationParameters));
+        expect(await rewardPool.hasRole(GUARDIAN_ROLE, resolved.guardian)).to.equal(true);
+        for (const contract of [taskLog, reputation, rewardPool]) {
+          expect(await contract.hasRole(KEEPER_ROLE, resolved.keeper)).to.equal(true);
+          expect(await contract.hasRole(ZeroHash, resolved.admin)).to.equal(true);
+        }
+      });
+    }
+  });
+
+  describe("resolveParameters", function () {
+    it("fills missing accounts with the deployer and missing values with the defaults", async function () {
+      const [deployer, keeper] = await ethers.getSigners();
+      const resolved = resolveParameters(
+        { [MODULE_ID]: { keeper: keeper.address, claimPeriod: 99_999n } },
+        deployer.address,
+      );
+      expect(resolved).to.deep.equal({
+        admin: deployer.address,
+        treasury: deployer.address,
+        keeper: keeper.address,
+        guardian: deployer.address,
+        initialSupply: LUMORA_DEFAULTS.initialSupply,
+        challengeWindow: LUMORA_DEFAULTS.challengeWindow,
+        claimPeriod: 99_999n,
+        reputationParameters: { ...LUMORA_DEFAULTS.reputationParameters },
+      });
+    });
+
+    it("rejects an account parameter that is not an address", async function () {
+      const [deployer] = await ethers.getSigners();
+      expect(() => resolveParameters({ [MODULE_ID]: { guardian: "0xnot-an-address" } }, deployer.address)).to.throw(
+        "parameter guardian is not an address",
+      );
+    });
+  });
+
+  describe("deployment record", function () {
+    let directory: string;
+    beforeEach(async function () {
+      directory = await mkdtemp(path.join(tmpdir(), "lumora-deployments-"));
+    });
+    afterEach(async function () {
+      await rm(directory, { recursive: true, force: true });
+    });
+
+    /** The first block at which any of `addresses` has code, found by scanning the chain's history. */
+    async function firstBlockWithCode(addresses: string[]): Promise<number> {
+      const latest = await ethers.provider.getBlockNumber();
+      for (let block = 0; block <= latest; block++) {
+        const codes = await Promise.all(addresses.map((a) => ethers.provider.getCode(a, block)));
+        if (codes.some((code) => code !== "0x")) return block;
+      }
+      throw new Error("no contract code found");
+    }
+
+    it("records an in-process deployment, its first block read from Ignition's journal", async function () {
+      const [deployer, keeper] = await ethers.getSigners();
+      // Some unrelated blocks first, so that the deployment block is not trivially 1.
+      await networkHelpers.mine(3);
+      const parameters = { [MODULE_ID]: { keeper: keeper.address, challengeWindow: 120n } };
+      const journal = path.join(directory, "journal");
+      const result = await deploy({
+        config: ignition.getResolvedConfig({}),
+        provider: connection.provider,
+        deploymentDir: journal,
+        artifactResolver: new HardhatArtifactResolver(hre.artifacts),
+        ignitionModule: LumoraModule,
+        deploymentParameters: parameters,
+        accounts: (await ethers.getSigners()).map((s) => s.address),
+      });
+      if (result.type !== DeploymentResultType.SUCCESSFUL_DEPLOYMENT)
+        throw new Error(`deployment failed: ${result.type}`);
+      const futures: Record<ContractName, string> = {
+        LumoraToken: "LumoraModule#LumoraToken",
+        Reputation: "LumoraModule#Reputation",
+        TaskLog: "LumoraModule#TaskLog",
+        RewardPool: "LumoraModule#RewardPool",
+      };
+      const contracts = Object.fromEntries(
+        CONTRACT_NAMES.map((name) => [name, result.contracts[futures[name]].address]),
+      ) as Record<ContractName, string>;
+
+      const deploymentBlock = await deploymentBlockFromJournal(ethers.provider, journal);
+      expect(deploymentBlock).to.equal(await firstBlockWithCode(Object.values(contracts)));
+
+      const { chainId } = await ethers.provider.getNetwork();
+      const record = buildDeploymentRecord({
+        network: "hardhat",
+        chainId,
+        deployer: deployer.address.toLowerCase(),
+        contracts,
+        deploymentBlock,
+        parameters: resolveParameters(parameters, deployer.address),
+      });
+      const file = await writeDeploymentRecord(directory, record);
+
+      expect(file).to.equal(path.join(directory, "hardhat.json"));
+      const text = await readFile(file, "utf8");
+      expect(text.endsWith("}\n")).to.equal(true);
+      expect(JSON.parse(text)).to.deep.equal({
+        network: "hardhat",
+        chainId: Number(chainId),
+        deployer: deployer.address,
+        contracts,
+        deploymentBlock,
+        parameters: {
+          admin: deployer.address,
+          treasury: deployer.address,
+          keeper: keeper.address,
+          guardian: deployer.address,
+          initialSupply: LUMORA_DEFAULTS.initialSupply.toString(),
+          challengeWindow: "120",
+          claimPeriod: LUMORA_DEFAULTS.claimPeriod.toString(),
+          reputationParameters: { ...LUMORA_DEFAULTS.reputationParameters },
+        },
+      });
+      expect(await readDeploymentRecord(directory, "hardhat")).to.deep.equal(record);
+      expect((await readdir(directory)).sort()).to.deep.equal(["hardhat.json", "journal"]);
+
+      // The record describes the chain: the recorded addresses are the wired contracts.
+      const rewardPool = await ethers.getContractAt("RewardPool", record.contracts.RewardPool);
+      expect(await rewardPool.token()).to.equal(record.contracts.LumoraToken);
+      expect(await rewardPool.reputation()).to.equal(record.contracts.Reputation);
+      expect(await rewardPool.challengeWindow()).to.equal(BigInt(record.parameters.challengeWindow));
+    });
+
+    it("replaces an earlier record of the same network", async function () {
+      const [deployer] = await ethers.getSigners();
+      const input = {
+        network: "localhost",
+        chainId: 31337n,
+        deployer: deployer.address,
+        contracts: Object.fromEntries(
+          CONTRACT_NAMES.map((name) => [name, ethers.Wallet.createRandom().address]),
+        ) as Record<ContractName, string>,
+        parameters: resolveParameters({}, deployer.address),
+      };
+      await writeDeploymentRecord(directory, buildDeploymentRecord({ ...input, deploymentBlock: 1 }));
+      await writeDeploymentRecord(directory, buildDeploymentRecord({ ...input, deploymentBlock: 42 }));
+      expect((await readDeploymentRecord(directory, "localhost")).deploymentBlock).to.equal(42);
+      expect(await readdir(directory)).to.deep.equal(["localhost.json"]);
+    });
+  });
+});
