@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 
 import { DEFAULT_PART_SIZE } from "../../../keeper/transfer/constants.ts";
-import { verifyReceipt } from "../../../keeper/transfer/index.ts";
+import { objectCid, verifyReceipt } from "../../../keeper/transfer/index.ts";
 import { compressibleData, Harness, randomData } from "./helpers.ts";
 
 const PART = 64 * 1024;
@@ -70,6 +70,34 @@ describe("transfer round trips", () => {
       if (compressed) assert.ok(sent < data.length / 2, `compressed: sent ${sent} for ${data.length}`);
       else assert.equal(sent, data.length + 3 * 16, "random parts go raw (plus GCM tags)");
     }
+  });
+
+  it("fetches 100 MiB of random data to a file", async () => {
+    const data = randomData(100 * 1024 * 1024);
+    const provider = await h.peer();
+    const consumer = await h.peer();
+    const { objectId, parts } = await provider.transfer.publish(await h.file(data), { announce: false });
+    const to = join(await h.dir(), "out.bin");
+    const result = await consumer.transfer.fetch(objectId, { providers: [provider.addr], to });
+    assert.equal(result.parts, parts);
+    assert.equal(createHash("sha256").update(await readFile(to)).digest("hex"), objectId);
+  });
+
+  it("announces a published object in the DHT under its CID", async () => {
+    const provider = await h.peer();
+    const consumer = await h.peer();
+    await consumer.node.dial(provider.node.getMultiaddrs()[0]);
+    // let identify tell each DHT about the other
+    await new Promise((r) => setTimeout(r, 300));
+    const published = await provider.transfer.publish(await h.file(randomData(5000)), { announce: true });
+    assert.equal(published.announced, true);
+    assert.equal(published.cid.toString(), objectCid(Buffer.from(published.objectId, "hex")).toString());
+    const found: string[] = [];
+    for await (const p of consumer.node.contentRouting.findProviders(published.cid, { signal: AbortSignal.timeout(10_000) })) {
+      found.push(p.id.toString());
+      break;
+    }
+    assert.deepEqual(found, [provider.id]);
   });
 
   it("rejects a forged receipt", async () => {
