@@ -17,6 +17,7 @@ import {
   LeafEncoder,
   leafHashOf,
   REWARD_LEAF_ENCODING,
+  sortLeaves,
   TASK_LEAF_ENCODING,
   toHex,
   verifyProof,
@@ -99,6 +100,47 @@ describe("epochs/merkle", () => {
         assert.equal(toHex(out, j * 32, 32), toHex(expected), `seed=${SEED} width=${width} leaf=${j}`);
       }
     }
+  });
+
+  /** Asserts `order` lists every index once, ascending by hash, equal hashes by index. */
+  function assertLeafOrder(hashes: Uint8Array, order: Uint32Array, at: string): void {
+    const seen = new Uint8Array(order.length);
+    for (const i of order) seen[i] = 1;
+    assert.ok(
+      seen.every((x) => x === 1),
+      `order is a permutation, ${at}`,
+    );
+    for (let k = 1; k < order.length; k++) {
+      const a = order[k - 1]!;
+      const b = order[k]!;
+      const cmp = Buffer.compare(hashes.subarray(a * 32, a * 32 + 32), hashes.subarray(b * 32, b * 32 + 32));
+      if (!(cmp < 0 || (cmp === 0 && a < b))) assert.fail(`leaves ${a} and ${b} out of order at ${k}, ${at}`);
+    }
+  }
+
+  it("orders leaves sharing long hash prefixes by their full hash, ties by input order", () => {
+    const rand = prng(SEED + 17);
+    const n = 2000;
+    const hashes = new Uint8Array(n * 32);
+    for (let i = 0; i < n; i++) {
+      // Few distinct first bytes and a small alphabet: many equal prefixes and some equal hashes.
+      for (let k = 0; k < 32; k++) hashes[i * 32 + k] = k < 6 || k === 31 ? Math.floor(rand() * 3) : 7;
+    }
+    assertLeafOrder(hashes, sortLeaves(hashes, n), `seed=${SEED}`);
+  });
+
+  it("orders more than 2^21 leaves (shorter sort-key prefix) correctly", () => {
+    const rand = prng(SEED + 19);
+    const n = 2 ** 21 + 3;
+    const hashes = new Uint8Array(n * 32);
+    for (let i = 0; i < hashes.length; i += 4) {
+      const r = Math.floor(rand() * 2 ** 32);
+      hashes[i] = r & 0xff;
+      hashes[i + 1] = (r >>> 8) & 0xff;
+      hashes[i + 2] = (r >>> 16) & 0x0f;
+      hashes[i + 3] = r >>> 24;
+    }
+    assertLeafOrder(hashes, sortLeaves(hashes, n), `seed=${SEED}`);
   });
 
   it("encodes like abi.encode for the static types", () => {
