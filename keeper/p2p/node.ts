@@ -9,7 +9,7 @@ import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { identify, type Identify } from "@libp2p/identify";
-import type { PrivateKey } from "@libp2p/interface";
+import type { ConnectionGater, PrivateKey } from "@libp2p/interface";
 import {
   kadDHT,
   passthroughMapper,
@@ -21,6 +21,17 @@ import {
 import { ping, type Ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
 import { createLibp2p, type Libp2p } from "libp2p";
+
+import {
+  DHT_MAX_INBOUND_STREAMS,
+  DHT_MAX_OUTBOUND_STREAMS,
+  INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,
+  MAX_CONNECTIONS,
+  MAX_INCOMING_PENDING_CONNECTIONS,
+  PING_MAX_INBOUND_STREAMS,
+  PING_MAX_OUTBOUND_STREAMS,
+} from "./constants.ts";
+import { BanList, createConnectionGater, type AddressPolicy } from "./gater.ts";
 
 export const DHT_PROTOCOL = "/lumora/kad/1.0.0";
 
@@ -39,27 +50,57 @@ export interface LumoraNodeInit {
   selectors?: Record<string, SelectFn>;
   /** Connection limits. */
   maxConnections?: number;
+  /** Inbound connection rate limit per remote IP; raise it on loopback networks where all peers share one IP. */
+  inboundConnectionsPerHostPerSecond?: number;
+  /** Peers banned for protocol violations: refused by the gater and hung up on when banned. */
+  bans?: BanList;
+  /** CIDR ranges to deny / exclusively allow (dials and inbound connections). */
+  addressPolicy?: AddressPolicy;
+  /** Replaces the gater built from `bans` and `addressPolicy` entirely. */
+  connectionGater?: ConnectionGater;
+  /** DHT self-query cadence (ms); tests shorten it so small networks converge quickly. */
+  dhtQuerySelfIntervalMs?: number;
+  dhtInitialQuerySelfIntervalMs?: number;
 }
 
 export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<LumoraNode> {
   const privateKey = init.privateKey ?? (await generateKeyPair("Ed25519"));
-  return createLibp2p({
+  const bans = init.bans ?? new BanList();
+  const node = await createLibp2p({
     privateKey,
     addresses: { listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionManager: { maxConnections: init.maxConnections ?? 300 },
+    connectionManager: {
+      maxConnections: init.maxConnections ?? MAX_CONNECTIONS,
+      maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,
+      inboundConnectionThreshold: init.inboundConnectionsPerHostPerSecond ?? INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,
+    },
+    connectionGater: init.connectionGater ?? createConnectionGater({ bans, ...init.addressPolicy }),
     services: {
       identify: identify(),
-      ping: ping(),
+      ping: ping({ maxInboundStreams: PING_MAX_INBOUND_STREAMS, maxOutboundStreams: PING_MAX_OUTBOUND_STREAMS }),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: false,
+        maxInboundStreams: DHT_MAX_INBOUND_STREAMS,
+        maxOutboundStreams: DHT_MAX_OUTBOUND_STREAMS,
+        ...(init.dhtQuerySelfIntervalMs !== undefined && { querySelfInterval: init.dhtQuerySelfIntervalMs }),
+        ...(init.dhtInitialQuerySelfIntervalMs !== undefined && {
+          initialQuerySelfInterval: init.dhtInitialQuerySelfIntervalMs,
+        }),
         peerInfoMapper: init.allowPrivateAddresses === false ? removePrivateAddressesMapper : passthroughMapper,
         validators: init.validators ?? {},
         selectors: init.selectors ?? {},
       }),
     },
   });
+  // A ban takes effect at once: drop live connections, the gater refuses new ones.
+  const offBan = bans.onBan((id) => {
+    const conns = node.getConnections().filter((c) => c.remotePeer.toString() === id);
+    for (const c of conns) void c.close().catch(() => c.abort(new Error("peer banned")));
+  });
+  node.addEventListener("stop", offBan, { once: true });
+  return node;
 }

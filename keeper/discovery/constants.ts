@@ -1,0 +1,46 @@
+/**
+ * Tunables of discovery. Units are in the names; every default says why.
+ */
+const second = 1000;
+const minute = 60 * second;
+const hour = 60 * minute;
+
+/** DHT key namespace of peer records: `/lumora-peer/<base58btc peer id>`. */
+export const PEER_RECORD_NAMESPACE = "lumora-peer";
+
+/** Domain separation for the record signature, so a signature made for another protocol never verifies here. */
+export const PEER_RECORD_SIGNING_DOMAIN = "/lumora/peer-record/1.0.0";
+
+/** Largest signed record accepted: 16 addrs × ≤ 64 bytes + key + signature + fields fit in 2 KiB with room. */
+export const MAX_SIGNED_RECORD_BYTES = 4096;
+export const MAX_RECORD_ADDRS = 16;
+export const MAX_MULTIADDR_BYTES = 256;
+/** Sanity bounds of the advertised fields (a record outside them is a lie or a bug). */
+export const MAX_CAPACITY_TASKS = 1_000_000;
+export const MAX_SHARD = 65_535;
+export const MAX_BANDWIDTH_BPS = Number.MAX_SAFE_INTEGER;
+export const REWARD_ADDRESS_BYTES = 20;
+
+/** How long a published record lives. One hour: long enough to survive a short republish outage, short
+ * enough that a departed node vanishes from directories within the hour. */
+export const RECORD_TTL_MS = 1 * hour;
+/** Records claiming to live longer than this (from now) are rejected: stops a node from pinning stale
+ * capabilities for days. */
+export const MAX_RECORD_TTL_MS = 24 * hour;
+/** Clock skew tolerated between nodes for issued_at in the future and for the TTL bound. */
+export const MAX_CLOCK_SKEW_MS = 5 * minute;
+
+/** Republish well before expiry (a third of the TTL) so two republishes may fail before the record lapses. */
+export const REPUBLISH_INTERVAL_MS = 20 * minute;
+/** How often the directory walks the DHT for new nodes and refreshes records nearing expiry. */
+export const DIRECTORY_REFRESH_INTERVAL_MS = 1 * minute;
+/** Parallel record fetches during a refresh: each GET already fans out to alpha peers; 4 keeps a refresh
+ * of a whole directory from flooding small networks (measured: 10 × 10 parallel GETs on 10 nodes time out). */
+export const DIRECTORY_FETCH_CONCURRENCY = 4;
+/** Time budget for one record fetch (a DHT GET converges in ~1 s on loopback, seconds on WAN). */
+export const RECORD_FETCH_TIMEOUT_MS = 10 * second;
+/** Valid copies of a record collected before a fetch stops: a fresher copy exists on most of the k closest
+ * peers after a publish, so 3 agreeing copies make a stale answer unlikely while keeping fetches fast. */
+export const RECORD_GET_QUORUM = 3;
+/** Time budget for one publish (PUT to the k closest peers). */
+export const RECORD_PUBLISH_TIMEOUT_MS = 30 * second;

@@ -1,0 +1,241 @@
+/**
+ * Discovery service: publishes this node's signed peer record (and republishes it), keeps a directory of
+ * known nodes' verified records found by walking the DHT, and provides/finds tasks and content objects.
+ */
+import { randomBytes } from "node:crypto";
+
+import type { PeerId, PrivateKey } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+
+import type { Logger } from "../logger.ts";
+import { anySignal, routingTablePeers } from "../p2p/bootstrap.ts";
+import type { LumoraNode } from "../p2p/node.ts";
+import type { Capability } from "../types.ts";
+import {
+  DIRECTORY_FETCH_CONCURRENCY,
+  DIRECTORY_REFRESH_INTERVAL_MS,
+  RECORD_FETCH_TIMEOUT_MS,
+  RECORD_GET_QUORUM,
+  RECORD_PUBLISH_TIMEOUT_MS,
+  RECORD_TTL_MS,
+  REPUBLISH_INTERVAL_MS,
+} from "./constants.ts";
+import { contentCid, type ContentKind } from "./content.ts";
+import { RecordError, RecordNotFoundError } from "./errors.ts";
+import { peerRecordKey, signPeerRecord, verifyPeerRecord, type PeerRecordData } from "./record.ts";
+
+export interface DiscoveryInit {
+  capabilities: readonly Capability[];
+  /** Advertised bandwidth B_i, bytes per second. */
+  bandwidthBps: number;
+  capacity: number;
+  shard: number;
+  /** 0x-prefixed EVM address receiving this node's rewards. */
+  rewardAddress: string;
+  recordTtlMs?: number;
+  republishIntervalMs?: number;
+  refreshIntervalMs?: number;
+}
+
+export interface DiscoveryComponents {
+  node: LumoraNode;
+  /** The node's libp2p identity key (signs the record). */
+  privateKey: PrivateKey;
+  logger: Logger;
+  /** Tasks currently in flight here (advertised as `load`). */
+  currentLoad?: () => number;
+}
+
+interface Opts {
+  signal?: AbortSignal;
+}
+
+export class Discovery {
+  private readonly log: Logger;
+  private readonly directory = new Map<string, PeerRecordData>();
+  private seq = 0n;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly controller = new AbortController();
+  private refreshing: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly components: DiscoveryComponents,
+    private readonly init: DiscoveryInit,
+  ) {
+    this.log = components.logger.child("discovery");
+  }
+
+  async start(options: Opts = {}): Promise<void> {
+    await this.publish(options).catch((err: unknown) => this.log.warn("initial publish failed", { error: err as Error }));
+    const every = (ms: number, fn: () => Promise<unknown>) => {
+      const t = setInterval(() => void fn().catch(() => {}), ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.init.republishIntervalMs ?? REPUBLISH_INTERVAL_MS, () => this.publish());
+    every(this.init.refreshIntervalMs ?? DIRECTORY_REFRESH_INTERVAL_MS, () => this.refresh());
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.controller.abort(new Error("discovery stopped"));
+    await this.refreshing?.catch(() => {});
+  }
+
+  /** Signs and PUTs a fresh record (seq strictly increasing, seeded from the clock so it survives restarts). */
+  async publish(options: Opts = {}): Promise<PeerRecordData> {
+    const { node, privateKey } = this.components;
+    const now = Date.now();
+    this.seq = BigInt(now) > this.seq ? BigInt(now) : this.seq + 1n;
+    const data: Omit<PeerRecordData, "peerId"> = {
+      seq: this.seq,
+      issuedAtMs: now,
+      expiresAtMs: now + (this.init.recordTtlMs ?? RECORD_TTL_MS),
+      capabilities: [...this.init.capabilities],
+      bandwidthBps: this.init.bandwidthBps,
+      capacity: this.init.capacity,
+      load: this.components.currentLoad?.() ?? 0,
+      shard: this.init.shard,
+      rewardAddress: this.init.rewardAddress,
+      addrs: node.getMultiaddrs().map((a) => a.decapsulateCode(421).toString()),
+    };
+    const bytes = await signPeerRecord(privateKey, data);
+    const signal = anySignal(AbortSignal.timeout(RECORD_PUBLISH_TIMEOUT_MS), this.controller.signal, options.signal);
+    let stored = 0;
+    try {
+      for await (const ev of node.services.dht.put(peerRecordKey(node.peerId), bytes, { signal })) {
+        if (ev.name === "PEER_RESPONSE") stored++;
+      }
+    } catch (err) {
+      // The local copy is stored before the network PUT, so peers asking us still get it.
+      this.log.debug("record put incomplete", { error: err as Error, stored });
+    }
+    const self: PeerRecordData = { ...data, peerId: node.peerId.toString() };
+    this.directory.set(self.peerId, self);
+    this.log.debug("peer record published", { seq: data.seq, stored });
+    return self;
+  }
+
+  /** Fetches and verifies a peer's record through the DHT and updates the directory. */
+  async fetchRecord(peerId: PeerId | string, options: Opts = {}): Promise<PeerRecordData> {
+    const id = typeof peerId === "string" ? peerIdFromString(peerId) : peerId;
+    const key = peerRecordKey(id);
+    const signal = anySignal(AbortSignal.timeout(RECORD_FETCH_TIMEOUT_MS), this.controller.signal, options.signal);
+    // Stop after RECORD_GET_QUORUM valid copies (like go-libp2p's quorum) instead of waiting for every
+    // query path to end; the highest sequence number among them wins.
+    let best: PeerRecordData | undefined;
+    let copies = 0;
+    try {
+      for await (const ev of this.components.node.services.dht.get(key, { signal })) {
+        const value = ev.name === "VALUE" ? ev.value : ev.name === "PEER_RESPONSE" ? ev.record?.value : undefined;
+        if (value === undefined) continue;
+        try {
+          const r = await verifyPeerRecord(key, value);
+          if (best === undefined || r.seq > best.seq) best = r;
+          if (++copies >= RECORD_GET_QUORUM) break;
+        } catch (err) {
+          this.log.debug("invalid record copy ignored", { peer: id.toString(), code: (err as RecordError).code });
+        }
+      }
+    } catch (err) {
+      if (best === undefined && options.signal?.aborted === true) throw err;
+    }
+    if (best === undefined) throw new RecordNotFoundError(id.toString());
+    const record = best;
+    const known = this.directory.get(record.peerId);
+    if (known === undefined || known.seq <= record.seq) this.directory.set(record.peerId, record);
+    return this.directory.get(record.peerId) ?? record;
+  }
+
+  /**
+   * Walks the DHT for nodes (routing table, live connections, closest peers to a random key) and fetches
+   * records of the ones unknown or whose record expires before the next refresh.
+   */
+  async refresh(options: Opts = {}): Promise<number> {
+    const run = this.doRefresh(options);
+    this.refreshing = run;
+    return run;
+  }
+
+  private async doRefresh(options: Opts): Promise<number> {
+    const { node } = this.components;
+    const signal = anySignal(this.controller.signal, options.signal);
+    const candidates = new Set<string>();
+    for (const p of routingTablePeers(node)) candidates.add(p.toString());
+    for (const p of node.getPeers()) candidates.add(p.toString());
+    try {
+      const walkSignal = anySignal(AbortSignal.timeout(RECORD_FETCH_TIMEOUT_MS), signal);
+      for await (const ev of node.services.dht.getClosestPeers(randomBytes(32), { signal: walkSignal })) {
+        if (ev.name === "FINAL_PEER") candidates.add(ev.peer.id.toString());
+      }
+    } catch {
+      // A failed walk still leaves the routing table candidates.
+    }
+    candidates.delete(node.peerId.toString());
+    const horizon = Date.now() + (this.init.refreshIntervalMs ?? DIRECTORY_REFRESH_INTERVAL_MS);
+    const todo = [...candidates].filter((p) => (this.directory.get(p)?.expiresAtMs ?? 0) <= horizon);
+    let fetched = 0;
+    const worker = async () => {
+      for (let p = todo.pop(); p !== undefined; p = todo.pop()) {
+        if (signal.aborted) return;
+        try {
+          await this.fetchRecord(p, { signal });
+          fetched++;
+        } catch (err) {
+          const code = err instanceof RecordError || err instanceof RecordNotFoundError ? err.code : undefined;
+          this.log.debug("record fetch failed", { peer: p, code, error: err as Error });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: DIRECTORY_FETCH_CONCURRENCY }, worker));
+    this.prune();
+    return fetched;
+  }
+
+  private prune(): void {
+    const now = Date.now();
+    for (const [id, r] of this.directory) if (r.expiresAtMs <= now) this.directory.delete(id);
+  }
+
+  /** Verified, unexpired records of every known node (this one included). */
+  peers(): PeerRecordData[] {
+    this.prune();
+    return [...this.directory.values()];
+  }
+
+  get(peerId: string): PeerRecordData | undefined {
+    const r = this.directory.get(peerId);
+    return r !== undefined && r.expiresAtMs > Date.now() ? r : undefined;
+  }
+
+  /** Announces that this node provides a task or object (kad-dht reprovides it). */
+  async provide(kind: ContentKind, id: string, options: Opts = {}): Promise<void> {
+    const cid = await contentCid(kind, id);
+    for await (const _ of this.components.node.services.dht.provide(cid, { signal: anySignal(this.controller.signal, options.signal) })) {
+      // drain
+    }
+  }
+
+  /** Peer ids providing a task or object, deduplicated, up to `limit`. */
+  async findProviders(kind: ContentKind, id: string, options: Opts & { limit?: number } = {}): Promise<string[]> {
+    const cid = await contentCid(kind, id);
+    const found = new Set<string>();
+    const limit = options.limit ?? 20;
+    const signal = anySignal(AbortSignal.timeout(RECORD_FETCH_TIMEOUT_MS), this.controller.signal, options.signal);
+    try {
+      for await (const ev of this.components.node.services.dht.findProviders(cid, { signal })) {
+        if (ev.name !== "PROVIDER") continue;
+        for (const p of ev.providers) found.add(p.id.toString());
+        if (found.size >= limit) break;
+      }
+    } catch (err) {
+      if (found.size === 0 && options.signal?.aborted === true) throw err;
+    }
+    return [...found].slice(0, limit);
+  }
+}
+
+export function discovery(init: DiscoveryInit): (components: DiscoveryComponents) => Discovery {
+  return (components) => new Discovery(components, init);
+}

@@ -1,0 +1,39 @@
+/**
+ * Tunables of the libp2p layer. Units are in the names; every default says why.
+ */
+const second = 1000;
+const minute = 60 * second;
+
+/** Upper bound on open connections: a keeper talks to its shard, its k-buckets and a few transfer peers;
+ * 300 leaves headroom for a 20-bucket table (6-bit prefix × 20) plus transfers without exhausting fds. */
+export const MAX_CONNECTIONS = 300;
+
+/** Inbound connections still in the handshake at once: limits the cost of a SYN/noise flood. */
+export const MAX_INCOMING_PENDING_CONNECTIONS = 32;
+
+/** Inbound connections accepted per second from one IP (libp2p's own default). Loopback test networks,
+ * where every peer shares 127.0.0.1, raise it through `LumoraNodeInit.inboundConnectionsPerHostPerSecond`. */
+export const INBOUND_CONNECTIONS_PER_HOST_PER_SECOND = 5;
+
+/** Concurrent DHT streams one peer may open to us: a query sends at most alpha (10) requests per peer;
+ * 16 tolerates overlap between concurrent queries. */
+export const DHT_MAX_INBOUND_STREAMS = 32;
+export const DHT_MAX_OUTBOUND_STREAMS = 64;
+
+/** Ping is one tiny stream per probe; 2 allows a probe from the DHT and one from proximity at once. */
+export const PING_MAX_INBOUND_STREAMS = 2;
+export const PING_MAX_OUTBOUND_STREAMS = 4;
+
+/** Bootstrap: how often the routing table is checked and, if small, bootstrap peers are re-dialled. */
+export const BOOTSTRAP_INTERVAL_MS = 30 * second;
+/** Below this many routing-table entries we keep re-dialling bootstrap peers and walking the DHT:
+ * one full k-bucket (k = 20) is what a lookup needs to converge. */
+export const BOOTSTRAP_MIN_ROUTING_TABLE_SIZE = 20;
+/** Per-dial timeout for a bootstrap peer; loopback/LAN dials take milliseconds, WAN well under 10 s. */
+export const BOOTSTRAP_DIAL_TIMEOUT_MS = 10 * second;
+/** Time budget for one random-walk lookup filling the routing table. */
+export const BOOTSTRAP_WALK_TIMEOUT_MS = 30 * second;
+
+/** How long a peer banned for a protocol violation stays banned. One hour bounds the damage of a false
+ * positive while making a misbehaving peer's reconnect loop pointless. */
+export const BAN_DURATION_MS = 60 * minute;

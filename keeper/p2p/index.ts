@@ -1,0 +1,5 @@
+export * from "./constants.ts";
+export * from "./errors.ts";
+export * from "./gater.ts";
+export * from "./bootstrap.ts";
+export * from "./node.ts";

@@ -1,0 +1,78 @@
+import assert from "node:assert/strict";
+import { afterEach, describe, it } from "node:test";
+
+import { bootstrap, routingTableSize, type Bootstrapper } from "../../../keeper/p2p/index.ts";
+import { defaultInit, silent, startNode, waitFor, withDiscovery, type TestKeeper } from "../helpers.ts";
+
+const N = 10;
+
+describe("discovery across a 10-keeper network bootstrapped from one node", () => {
+  const keepers: TestKeeper[] = [];
+  const boots: Bootstrapper[] = [];
+  afterEach(async () => {
+    await Promise.all(boots.splice(0).map((b) => b.stop()));
+    await Promise.all(keepers.map((k) => k.discovery?.stop()));
+    await Promise.all(keepers.splice(0).map((k) => k.node.stop()));
+  });
+
+  it("every keeper finds every other one and its signed record through the DHT", async () => {
+    for (let i = 0; i < N; i++) keepers.push(await startNode());
+    const seed = keepers[0].node;
+    const seedAddr = seed.getMultiaddrs()[0].toString();
+    for (const k of keepers.slice(1)) {
+      const b = bootstrap({ peers: [seedAddr], minRoutingTableSize: N - 1, intervalMs: 500 })({ node: k.node, logger: silent });
+      boots.push(b);
+    }
+    await Promise.all(boots.map((b) => b.start()));
+    await waitFor(() => keepers.every((k) => routingTableSize(k.node) >= N - 1), 30_000, "full routing tables");
+
+    const discos = keepers.map((k, i) => withDiscovery(k, defaultInit(i)));
+    await Promise.all(discos.map((d) => d.start()));
+    // A refresh fetches only records still missing, so repeating it converges without refetching.
+    await waitFor(
+      async () => (await Promise.all(discos.map((d) => d.refresh()))) && discos.every((d) => d.peers().length === N),
+      45_000,
+      "every directory to hold every record",
+    );
+
+    for (const [i, d] of discos.entries()) {
+      const ids = new Set(d.peers().map((r) => r.peerId));
+      for (const [j, other] of keepers.entries()) {
+        assert.ok(ids.has(other.node.peerId.toString()), `keeper ${i} lacks the record of keeper ${j}`);
+      }
+    }
+    // The records carry what each node advertised, intact after signing, DHT storage and verification.
+    const r = discos[3].get(keepers[6].node.peerId.toString());
+    assert.ok(r !== undefined);
+    assert.deepEqual(r.capabilities, defaultInit(6).capabilities);
+    assert.equal(r.bandwidthBps, defaultInit(6).bandwidthBps);
+    assert.equal(r.shard, defaultInit(6).shard);
+    assert.equal(r.rewardAddress, defaultInit(6).rewardAddress);
+    assert.ok(r.addrs.some((a) => a.startsWith("/ip4/127.0.0.1/tcp/")), r.addrs.join(","));
+  });
+
+  it("a republished record with a higher sequence number replaces the old one", async () => {
+    for (let i = 0; i < 3; i++) keepers.push(await startNode());
+    const seedAddr = keepers[0].node.getMultiaddrs()[0].toString();
+    for (const k of keepers.slice(1)) await k.node.dial((await import("@multiformats/multiaddr")).multiaddr(seedAddr));
+    await waitFor(() => keepers.every((k) => routingTableSize(k.node) >= 1), 5000, "routing tables");
+    const [a, , c] = keepers.map((k, i) => withDiscovery(k, defaultInit(i)));
+    const first = await a.publish();
+    const second = await a.publish();
+    assert.ok(second.seq > first.seq);
+    const seen = await c.fetchRecord(keepers[0].node.peerId);
+    assert.equal(seen.seq, second.seq);
+  });
+
+  it("tasks and objects are discoverable through provider records", async () => {
+    for (let i = 0; i < 3; i++) keepers.push(await startNode());
+    const { multiaddr } = await import("@multiformats/multiaddr");
+    for (const k of keepers.slice(1)) await k.node.dial(multiaddr(keepers[0].node.getMultiaddrs()[0].toString()));
+    await waitFor(() => keepers.every((k) => routingTableSize(k.node) >= 1), 5000, "routing tables");
+    const [a, , c] = keepers.map((k, i) => withDiscovery(k, defaultInit(i)));
+    await a.provide("task", "task-42");
+    const providers = await c.findProviders("task", "task-42");
+    assert.deepEqual(providers, [keepers[0].node.peerId.toString()]);
+    assert.deepEqual(await c.findProviders("object", "task-42", { signal: AbortSignal.timeout(3000) }), []);
+  });
+});
