@@ -164,7 +164,7 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
         // The interrupted executor was not at fault and may hold partial work: it is tried first again.
         if (task.primary !== undefined && !task.tried.has(task.primary)) task.backups.unshift(task.primary);
         task.status = "queued";
-        this.db.queueRequeue(task.id);
+        this.db.queueRequeue(task);
       }
       this.open.set(task.id, task);
       this.queue.push(task);
@@ -399,7 +399,7 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
     const onStarted = () => {
       if (a.settled || a.task.status !== "assigned") return;
       a.task.status = "running";
-      this.db.queueRunning(a.task.id);
+      this.db.queueRunning(a.task);
       this.schedule();
     };
     let pending: Promise<ExecutionResult>;
@@ -463,7 +463,7 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
       return 1;
     }
     task.status = "queued";
-    this.db.queueRequeue(task.id);
+    this.db.queueRequeue(task);
     this.queue.push(task);
     return 0;
   }

@@ -17,8 +17,8 @@ export const TASK_MIGRATIONS = [
     version: 1,
     up: `
       CREATE TABLE tasks (
-        id TEXT PRIMARY KEY,
-        seq INTEGER NOT NULL,
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
         priority REAL NOT NULL,
         size INTEGER NOT NULL,
         consumer TEXT NOT NULL,
@@ -26,8 +26,6 @@ export const TASK_MIGRATIONS = [
         capabilities TEXT NOT NULL,
         min_bandwidth REAL NOT NULL,
         status TEXT NOT NULL CHECK (status IN ('queued','assigned','running','succeeded','failed','expired')),
-        primary_peer TEXT,
-        backups TEXT NOT NULL DEFAULT '[]',
         executor TEXT,
         attempts INTEGER NOT NULL DEFAULT 0,
         created_at INTEGER NOT NULL,
@@ -38,12 +36,12 @@ export const TASK_MIGRATIONS = [
         evidence TEXT,
         reason TEXT
       );
-      CREATE INDEX tasks_open ON tasks (status) WHERE status IN ('queued','assigned','running');
       CREATE INDEX tasks_ended ON tasks (ended_at) WHERE ended_at IS NOT NULL;
       CREATE TABLE task_attempts (
         task_id TEXT NOT NULL REFERENCES tasks (id),
         attempt INTEGER NOT NULL,
         executor TEXT NOT NULL,
+        backups TEXT NOT NULL,
         started_at INTEGER NOT NULL,
         ended_at INTEGER,
         outcome TEXT NOT NULL
@@ -59,6 +57,8 @@ export interface AttemptRow {
   task_id: string;
   attempt: number;
   executor: string;
+  /** Backups chosen with this attempt's executor (JSON array of peer ids), best first. */
+  backups: string;
   started_at: number;
   ended_at: number | null;
   outcome: AttemptOutcome;
@@ -75,8 +75,6 @@ export interface TaskRow {
   capabilities: string;
   min_bandwidth: number;
   status: TaskStatus;
-  primary_peer: string | null;
-  backups: string;
   executor: string | null;
   attempts: number;
   created_at: number;
@@ -100,6 +98,7 @@ export class TaskStore {
   private readonly requeueTask: StatementSync;
   private readonly finishTask: StatementSync;
   private readonly setEvidence: StatementSync;
+  private readonly existsTask: StatementSync;
 
   constructor(readonly store: Store) {
     store.migrate(TASKS_NAMESPACE, TASK_MIGRATIONS);
@@ -108,22 +107,25 @@ export class TaskStore {
       "INSERT INTO tasks (id, seq, priority, size, consumer, deadline, capabilities, min_bandwidth, status, " +
         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
     );
+    // Only fixed-size columns change on assignment: growing a row in a full page costs a page rebalance, which
+    // dominated the assignment cost. The executor and backups go in the (append-only) attempt row.
     this.assignTask = db.prepare(
-      "UPDATE tasks SET status = 'assigned', primary_peer = ?, backups = ?, attempts = ?, " +
-        "started_at = COALESCE(started_at, ?) WHERE id = ?",
+      "UPDATE tasks SET status = 'assigned', attempts = ?, started_at = COALESCE(started_at, ?) WHERE seq = ?",
     );
     this.insertAttempt = db.prepare(
-      "INSERT INTO task_attempts (task_id, attempt, executor, started_at, outcome) VALUES (?, ?, ?, ?, 'running')",
+      "INSERT INTO task_attempts (task_id, attempt, executor, backups, started_at, outcome) " +
+        "VALUES (?, ?, ?, ?, ?, 'running')",
     );
-    this.setRunning = db.prepare("UPDATE tasks SET status = 'running' WHERE id = ? AND status = 'assigned'");
+    this.setRunning = db.prepare("UPDATE tasks SET status = 'running' WHERE seq = ? AND status = 'assigned'");
     this.endAttempt = db.prepare(
       "UPDATE task_attempts SET ended_at = ?, outcome = ?, reason = ? WHERE task_id = ? AND attempt = ?",
     );
-    this.requeueTask = db.prepare("UPDATE tasks SET status = 'queued' WHERE id = ?");
+    this.requeueTask = db.prepare("UPDATE tasks SET status = 'queued' WHERE seq = ?");
     this.finishTask = db.prepare(
-      "UPDATE tasks SET status = ?, executor = ?, ended_at = ?, bytes = ?, sha256 = ?, reason = ? WHERE id = ?",
+      "UPDATE tasks SET status = ?, executor = ?, ended_at = ?, bytes = ?, sha256 = ?, reason = ? WHERE seq = ?",
     );
     this.setEvidence = db.prepare("UPDATE tasks SET evidence = ? WHERE id = ?");
+    this.existsTask = db.prepare("SELECT 1 FROM tasks WHERE id = ?");
   }
 
   get pendingWrites(): number {
@@ -131,7 +133,7 @@ export class TaskStore {
   }
 
   exists(id: string): boolean {
-    return this.store.db.prepare("SELECT 1 FROM tasks WHERE id = ?").get(id) !== undefined;
+    return this.existsTask.get(id) !== undefined;
   }
 
   queueInsert(t: Task): void {
@@ -155,26 +157,28 @@ export class TaskStore {
     const backups = JSON.stringify(t.backups);
     const primary = t.primary ?? null;
     this.pending.push(() => {
-      this.assignTask.run(primary, backups, attempt, at, t.id);
-      this.insertAttempt.run(t.id, attempt, executor, at);
+      this.assignTask.run(attempt, at, t.seq);
+      this.insertAttempt.run(t.id, attempt, executor, backups, at);
     });
   }
 
-  queueRunning(id: string): void {
-    this.pending.push(() => this.setRunning.run(id));
+  queueRunning(t: Task): void {
+    const seq = t.seq;
+    this.pending.push(() => this.setRunning.run(seq));
   }
 
   queueAttemptEnd(id: string, attempt: number, at: number, outcome: AttemptOutcome, reason: string | null): void {
     this.pending.push(() => this.endAttempt.run(at, outcome, reason, id, attempt));
   }
 
-  queueRequeue(id: string): void {
-    this.pending.push(() => this.requeueTask.run(id));
+  queueRequeue(t: Task): void {
+    const seq = t.seq;
+    this.pending.push(() => this.requeueTask.run(seq));
   }
 
   queueFinish(t: Task): void {
     const row = [t.status, t.executor ?? null, t.endedAt ?? null, t.bytes ?? null, t.sha256 ?? null, t.reason ?? null];
-    this.pending.push(() => this.finishTask.run(...(row as [string]), t.id));
+    this.pending.push(() => this.finishTask.run(...(row as [string]), t.seq));
   }
 
   /** Records the hash of the signed receipts backing a task (its TaskLog `evidence`). Immediate. */
@@ -229,6 +233,7 @@ export class TaskStore {
 export function taskFromRow(row: TaskRow, attempts: readonly AttemptRow[]): Task {
   const tried = new Set<string>();
   for (const a of attempts) if (a.outcome === "failed" || a.outcome === "timeout" || a.outcome === "disconnected") tried.add(a.executor);
+  const last = attempts[attempts.length - 1];
   return {
     id: row.id,
     priority: row.priority,
@@ -238,8 +243,8 @@ export function taskFromRow(row: TaskRow, attempts: readonly AttemptRow[]): Task
     requirements: { capabilities: JSON.parse(row.capabilities) as Capability[], minBandwidth: row.min_bandwidth },
     status: row.status,
     seq: row.seq,
-    primary: row.primary_peer ?? undefined,
-    backups: JSON.parse(row.backups) as string[],
+    primary: last?.executor,
+    backups: last !== undefined ? (JSON.parse(last.backups) as string[]) : [],
     attempts: row.attempts,
     tried,
     createdAt: row.created_at,

@@ -65,7 +65,7 @@ describe("task manager durability", () => {
     const inFlight = rows.filter((r) => r.status === "assigned" || r.status === "running");
     assert.equal(inFlight.length, 20, "4 executors × capacity 5 were busy when the process died");
     for (const r of inFlight) {
-      const unended = store.db.prepare("SELECT outcome FROM task_attempts WHERE task_id = ? AND ended_at IS NULL").all(r.id);
+      const unended: unknown[] = store.db.prepare("SELECT outcome FROM task_attempts WHERE task_id = ? AND ended_at IS NULL").all(r.id);
       assert.equal(unended.length, 1, `task ${r.id} has its running attempt on disk`);
     }
 

@@ -68,8 +68,9 @@ describe("task manager", () => {
     const r = row(t.id);
     assert.equal(r.status, "succeeded");
     assert.equal(r.executor, "best");
-    assert.equal(r.primary_peer, "best");
-    assert.deepEqual(JSON.parse(r.backups as string), ["second", "third"]);
+    const chosen = store.db.prepare("SELECT executor, backups FROM task_attempts WHERE task_id = ?").get(t.id) as { executor: string; backups: string };
+    assert.equal(chosen.executor, "best");
+    assert.deepEqual(JSON.parse(chosen.backups), ["second", "third"]);
     assert.equal(r.bytes, 4096);
     assert.equal(r.sha256, payloadResult(t.id, 4096).sha256);
     assert.equal(r.consumer, "consumer-1");
@@ -216,7 +217,8 @@ describe("task manager", () => {
     const done = outcome(m, t.id);
     await m.submit(t);
     assert.equal((await done).executor, "ok");
-    assert.deepEqual(JSON.parse(row(t.id).backups as string), []);
+    const chosen = store.db.prepare("SELECT backups FROM task_attempts WHERE task_id = ?").get(t.id) as { backups: string };
+    assert.deepEqual(JSON.parse(chosen.backups), [], "no other eligible executor to back it up");
   });
 
   it("rejects invalid and duplicate tasks and submissions after stop", async () => {
