@@ -1,0 +1,157 @@
+/**
+ * Proximity service: measures L_i (smoothed ping RTT, RFC 6298) and P_i (DHT hop count) per peer. Both
+ * are measured, never configured. `view(peerId)` feeds routing's NodeView.
+ */
+import type { PeerId } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+
+import type { Logger } from "../logger.ts";
+import { anySignal } from "../p2p/bootstrap.ts";
+import type { LumoraNode } from "../p2p/node.ts";
+import {
+  HOP_LOOKUP_TIMEOUT_MS,
+  HOP_REMEASURE_INTERVAL_MS,
+  PING_TIMEOUT_MS,
+  PROBE_CONCURRENCY,
+  PROBE_INTERVAL_MS,
+} from "./constants.ts";
+import { HopCountUnavailableError, ProbeFailedError } from "./errors.ts";
+import { HopTracker } from "./hops.ts";
+import { RttEstimator } from "./rtt.ts";
+
+export interface ProximityInit {
+  probeIntervalMs?: number;
+  pingTimeoutMs?: number;
+  hopRemeasureIntervalMs?: number;
+}
+
+export interface ProximityComponents {
+  node: LumoraNode;
+  logger: Logger;
+  /** Peers to probe each round; default: every connected peer. */
+  peersToProbe?: () => string[];
+}
+
+export interface ProximityView {
+  /** L_i: smoothed RTT (ms). */
+  latencyMs?: number;
+  /** RTTVAR (ms). */
+  latencyVarMs?: number;
+  /** P_i: DHT hop count, ≥ 1. */
+  proximity?: number;
+  samples: number;
+}
+
+interface Opts {
+  signal?: AbortSignal;
+}
+
+interface Entry {
+  rtt: RttEstimator;
+  hops?: number;
+  hopsAt?: number;
+}
+
+export class Proximity {
+  private readonly log: Logger;
+  private readonly entries = new Map<string, Entry>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly controller = new AbortController();
+  private round: Promise<void> | undefined;
+
+  constructor(
+    private readonly components: ProximityComponents,
+    private readonly init: ProximityInit = {},
+  ) {
+    this.log = components.logger.child("proximity");
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.round === undefined) this.round = this.probeAll().finally(() => (this.round = undefined));
+    }, this.init.probeIntervalMs ?? PROBE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.controller.abort(new Error("proximity stopped"));
+    await this.round?.catch(() => {});
+  }
+
+  private entry(id: string): Entry {
+    let e = this.entries.get(id);
+    if (e === undefined) {
+      e = { rtt: new RttEstimator() };
+      this.entries.set(id, e);
+    }
+    return e;
+  }
+
+  /** One ping; the sample is the wall time of the whole exchange on an existing connection (sub-ms clock). */
+  async measureRtt(peer: PeerId | string, options: Opts = {}): Promise<number> {
+    const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
+    const signal = anySignal(AbortSignal.timeout(this.init.pingTimeoutMs ?? PING_TIMEOUT_MS), this.controller.signal, options.signal);
+    const started = performance.now();
+    try {
+      await this.components.node.services.ping.ping(id, { signal });
+    } catch (err) {
+      throw new ProbeFailedError(id.toString(), err);
+    }
+    const sample = performance.now() - started;
+    this.entry(id.toString()).rtt.add(sample);
+    return sample;
+  }
+
+  /** Hop count to `peer` from a getClosestPeers lookup of its id (see hops.ts for the definition). */
+  async measureHops(peer: PeerId | string, options: Opts = {}): Promise<number> {
+    const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
+    const tracker = new HopTracker(id.toString());
+    const signal = anySignal(AbortSignal.timeout(HOP_LOOKUP_TIMEOUT_MS), this.controller.signal, options.signal);
+    try {
+      for await (const ev of this.components.node.services.dht.getClosestPeers(id.toMultihash().bytes, { signal })) {
+        tracker.observe(ev);
+      }
+    } catch (err) {
+      if (options.signal?.aborted === true) throw err;
+    }
+    const hops = tracker.hopCount;
+    if (hops === undefined) throw new HopCountUnavailableError(id.toString());
+    const e = this.entry(id.toString());
+    e.hops = hops;
+    e.hopsAt = Date.now();
+    return hops;
+  }
+
+  /** Probes every peer once (RTT always, hops when stale); failures are logged, not thrown. */
+  async probeAll(options: Opts = {}): Promise<void> {
+    const peers = this.components.peersToProbe?.() ?? this.components.node.getPeers().map((p) => p.toString());
+    const stale = this.init.hopRemeasureIntervalMs ?? HOP_REMEASURE_INTERVAL_MS;
+    const queue = [...peers];
+    const worker = async () => {
+      for (let p = queue.pop(); p !== undefined; p = queue.pop()) {
+        try {
+          await this.measureRtt(p, options);
+          const e = this.entry(p);
+          if (e.hopsAt === undefined || Date.now() - e.hopsAt > stale) await this.measureHops(p, options);
+        } catch (err) {
+          this.log.debug("probe failed", { peer: p, code: (err as { code?: string }).code });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: PROBE_CONCURRENCY }, worker));
+  }
+
+  view(peerId: string): ProximityView {
+    const e = this.entries.get(peerId);
+    return { latencyMs: e?.rtt.srttMs, latencyVarMs: e?.rtt.rttvarMs, proximity: e?.hops, samples: e?.rtt.samples ?? 0 };
+  }
+
+  forget(peerId: string): void {
+    this.entries.delete(peerId);
+  }
+}
+
+export function proximity(init: ProximityInit = {}): (components: ProximityComponents) => Proximity {
+  return (components) => new Proximity(components, init);
+}

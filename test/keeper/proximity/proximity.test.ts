@@ -1,0 +1,94 @@
+import assert from "node:assert/strict";
+import { afterEach, describe, it } from "node:test";
+
+import type { Stream } from "@libp2p/interface";
+
+import { hopCountFromEvents, proximity, RttEstimator, toNodeView } from "../../../keeper/proximity/index.ts";
+import { defaultInit, silent, startNode, type TestKeeper } from "../helpers.ts";
+
+const PING_PROTOCOL = "/ipfs/ping/1.0.0";
+const DELAY_MS = 40;
+
+/** Replaces a node's ping handler with one that echoes after `ms`: an artificially distant peer. */
+async function delayPings(k: TestKeeper, ms: number): Promise<void> {
+  await k.node.handle(
+    PING_PROTOCOL,
+    async (stream: Stream) => {
+      for await (const chunk of stream) {
+        await new Promise((r) => setTimeout(r, ms));
+        if (!stream.send(chunk)) await stream.onDrain();
+      }
+      await stream.close();
+    },
+    { force: true, maxInboundStreams: 2 },
+  );
+}
+
+describe("RTT estimator (RFC 6298)", () => {
+  it("seeds SRTT with the first sample and RTTVAR with half of it, then applies α = 1/8, β = 1/4", () => {
+    const e = new RttEstimator();
+    e.add(100);
+    assert.equal(e.srttMs, 100);
+    assert.equal(e.rttvarMs, 50);
+    e.add(200);
+    assert.equal(e.rttvarMs, 0.75 * 50 + 0.25 * 100);
+    assert.equal(e.srttMs, 0.875 * 100 + 0.125 * 200);
+    assert.equal(e.rtoMs, e.srttMs + 4 * e.rttvarMs);
+  });
+});
+
+describe("hop count", () => {
+  it("is 1 for a peer queried from our table and h+1 for a peer referred by a peer at hop h", () => {
+    const id = (s: string) => ({ toString: () => s }) as never;
+    const path = { index: 0, queued: 0, running: 0, total: 0 };
+    const events = [
+      { name: "SEND_QUERY", to: id("B"), path },
+      { name: "PEER_RESPONSE", from: id("B"), closer: [{ id: id("C"), multiaddrs: [] }], providers: [], path },
+      { name: "SEND_QUERY", to: id("C"), path },
+      { name: "PEER_RESPONSE", from: id("C"), closer: [{ id: id("D"), multiaddrs: [] }], providers: [], path },
+      { name: "SEND_QUERY", to: id("D"), path },
+      { name: "PEER_RESPONSE", from: id("D"), closer: [], providers: [], path },
+    ] as never[];
+    assert.equal(hopCountFromEvents("B", events), 1);
+    assert.equal(hopCountFromEvents("C", events), 2);
+    assert.equal(hopCountFromEvents("D", events), 3);
+    assert.equal(hopCountFromEvents("E", events), undefined);
+  });
+});
+
+describe("proximity on real nodes", () => {
+  const keepers: TestKeeper[] = [];
+  afterEach(async () => {
+    await Promise.all(keepers.splice(0).map((k) => k.node.stop()));
+  });
+
+  it("measures a larger smoothed RTT for a peer that delays its answers, and hop counts ≥ 1", async () => {
+    for (let i = 0; i < 3; i++) keepers.push(await startNode());
+    const [a, near, far] = keepers;
+    await delayPings(far, DELAY_MS);
+    await a.node.dial(near.node.getMultiaddrs()[0]);
+    await a.node.dial(far.node.getMultiaddrs()[0]);
+    const prox = proximity()({ node: a.node, logger: silent });
+    try {
+      for (let i = 0; i < 5; i++) {
+        await prox.measureRtt(near.node.peerId);
+        await prox.measureRtt(far.node.peerId);
+      }
+      const n = prox.view(near.node.peerId.toString());
+      const f = prox.view(far.node.peerId.toString());
+      assert.ok(n.latencyMs !== undefined && f.latencyMs !== undefined);
+      assert.ok(f.latencyMs >= DELAY_MS, `far SRTT ${f.latencyMs} ms must include the ${DELAY_MS} ms delay`);
+      assert.ok(f.latencyMs - n.latencyMs >= DELAY_MS * 0.75, `near ${n.latencyMs} ms vs far ${f.latencyMs} ms`);
+      assert.equal(f.samples, 5);
+
+      const hops = await prox.measureHops(far.node.peerId);
+      assert.ok(Number.isInteger(hops) && hops >= 1, `hops ${hops}`);
+      const record = { ...defaultInit(1), peerId: far.node.peerId.toString(), seq: 1n, issuedAtMs: 0, expiresAtMs: 1, load: 0, addrs: [] };
+      const view = toNodeView(record, prox.view(far.node.peerId.toString()));
+      assert.equal(view.latencyMs, f.latencyMs);
+      assert.equal(view.proximity, hops);
+    } finally {
+      await prox.stop();
+    }
+  });
+});
