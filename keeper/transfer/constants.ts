@@ -37,6 +37,9 @@ export const DEFAULT_REQUESTS_PER_PROVIDER = 4;
 /** Parts allowed ahead of the in-order cursor (which feeds the whole-object hash and stream readers):
  * bounds the reorder buffer to this many parts (≈ 32 MiB at 1 MiB) whatever the number of providers. */
 export const DEFAULT_REORDER_WINDOW = 32;
+/** Part writes to disk allowed in flight: when the disk is slower than the network, requests stop until
+ * writes catch up, instead of verified parts piling up in memory (≈ 8 MiB at 1 MiB parts). */
+export const DEFAULT_MAX_PENDING_WRITES = 8;
 /** How long one part may take before its provider is dropped for the transfer (ms). */
 export const DEFAULT_PART_TIMEOUT = 30 * second;
 /** How long the Hello/Welcome handshake may take (ms). */

@@ -16,6 +16,7 @@ import {
   DEFAULT_CHECKPOINT_BYTES,
   DEFAULT_CHECKPOINT_INTERVAL,
   DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_MAX_PENDING_WRITES,
   DEFAULT_PART_TIMEOUT,
   DEFAULT_REORDER_WINDOW,
   DEFAULT_REQUESTS_PER_PROVIDER,
@@ -61,6 +62,7 @@ export interface FetchInit {
   handshakeTimeoutMs?: number;
   checkpointBytes?: number;
   checkpointIntervalMs?: number;
+  maxPendingWrites?: number;
 }
 
 export interface FetchOptions {
@@ -114,6 +116,7 @@ export class ObjectFetch {
   private resumedParts = 0;
   private fetchedParts = 0;
   private sink: FileSink | undefined;
+  private pendingWrites = 0;
   private downloadId: number | undefined;
   private pendingCheckpoint: VerifiedPart[] = [];
   private pendingBytes = 0;
@@ -139,6 +142,7 @@ export class ObjectFetch {
       handshakeTimeoutMs: init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT,
       checkpointBytes: init.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES,
       checkpointIntervalMs: init.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL,
+      maxPendingWrites: init.maxPendingWrites ?? DEFAULT_MAX_PENDING_WRITES,
     };
     this.signal =
       options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]);
@@ -288,6 +292,8 @@ export class ObjectFetch {
       this.checkStarved();
       return;
     }
+    // Disk backpressure: no new requests while too many verified parts wait to be written.
+    if (this.pendingWrites >= this.init.maxPendingWrites) return;
     const limit = Math.min(this.state.length, this.cursor + this.init.reorderWindow);
     let assigned = true;
     while (assigned) {
@@ -329,8 +335,13 @@ export class ObjectFetch {
     this.shares.set(provider, share);
     const record: VerifiedPart = { index, provider, bytes: plain.length };
     if (this.sink !== undefined) {
+      this.pendingWrites++;
       this.sink.write(index, plain).then(
-        () => this.queueCheckpoint(record),
+        () => {
+          this.pendingWrites--;
+          this.queueCheckpoint(record);
+          this.pump();
+        },
         (err) => this.setFatal(err),
       );
     } else {
