@@ -1,0 +1,362 @@
+import { expect } from "chai";
+import { getAddress, hexlify } from "ethers";
+import { network } from "hardhat";
+
+import type { LumoraToken, Reputation, RewardPool } from "../../types/ethers-contracts/index.js";
+import {
+  buildDistribution,
+  expectedReward,
+  toClaimStruct,
+  type EpochDistribution,
+  type RewardClaim,
+  type RewardEntry,
+} from "./helpers/rewards.ts";
+
+const { ethers, networkHelpers } = await network.create();
+const { time } = networkHelpers;
+
+const HOUR = 3600n;
+const DAY = 24n * HOUR;
+const CHALLENGE_WINDOW = 6n * HOUR;
+const CLAIM_PERIOD = 2n * DAY;
+const ACCOUNTS = 300;
+// Each account's chance to be a leaf of epochs 1, 2 and 3.
+const PARTICIPATION = [0.8, 0.7, 0.9];
+// Share of the claim sequence after which epoch 1 is expired and its rest rolled over into epoch 4.
+const EXPIRE_AFTER = 0.5;
+const SUPPLY = 2n ** 110n;
+
+// A fresh seed per run, so that each run explores new inputs; a failure prints its seed, and
+// REWARDPOOL_SEED=<seed> npx hardhat test mocha test/contracts/RewardPool.property.test.ts replays it first.
+const BASE_SEED = process.env.REWARDPOOL_SEED !== undefined ? Number(process.env.REWARDPOOL_SEED) >>> 0 : randomSeed();
+const RUNS = 3;
+
+function randomSeed(): number {
+  return Math.floor(Math.random() * 2 ** 32) >>> 0;
+}
+
+/** mulberry32: small, fast, and good enough to shuffle test inputs. */
+function prng(seed: number) {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const int = (n: number) => Math.floor(next() * n);
+  const bits = (count: number): bigint => {
+    let value = 0n;
+    for (let i = 0; i < count; i += 16) value = (value << 16n) | BigInt(int(2 ** 16));
+    return value & ((1n << BigInt(count)) - 1n);
+  };
+  /** A uniform bigint in [low, high). */
+  const between = (low: bigint, high: bigint): bigint => {
+    const span = high - low;
+    return low + (bits(span.toString(2).length + 16) % span);
+  };
+  const pick = <T>(items: readonly T[]): T => items[int(items.length)];
+  const shuffle = <T>(items: T[]): T[] => {
+    for (let i = items.length - 1; i > 0; --i) {
+      const j = int(i + 1);
+      [items[i], items[j]] = [items[j], items[i]];
+    }
+    return items;
+  };
+  return { next, int, between, pick, shuffle };
+}
+
+type Random = ReturnType<typeof prng>;
+
+/** Contributions spanning 1 wei to 2^100, with the extremes over-represented. */
+function randomContribution(random: Random): bigint {
+  const roll = random.next();
+  if (roll < 0.1) return random.between(1n, 4n);
+  if (roll < 0.2) return random.between(2n ** 90n, 2n ** 100n);
+  if (roll < 0.25) return 0n;
+  return random.between(1n, 2n ** BigInt(1 + random.int(64)));
+}
+
+/** Rewards from a few hundred wei (most leaves round to 0) to millions of LUM. */
+function randomReward(random: Random): bigint {
+  return random.between(100n, 2n ** BigInt(10 + random.int(80)));
+}
+
+function randomEntries(random: Random, accounts: readonly string[], participation: number): RewardEntry[] {
+  // Distinct indices spread over several bitmap words.
+  const indices = random.shuffle(Array.from({ length: accounts.length * 4 }, (_, i) => BigInt(i)));
+  const entries = accounts
+    .filter(() => random.next() < participation)
+    .map((account, i) => ({ account, contribution: randomContribution(random), index: indices[i] }));
+  if (entries.every((entry) => entry.contribution === 0n)) entries[0].contribution = 1n;
+  return entries;
+}
+
+async function deployFixture() {
+  const [admin, keeper, guardian, ...submitters] = await ethers.getSigners();
+  const token: LumoraToken = await ethers.deployContract("LumoraToken", [admin.address, SUPPLY]);
+  const reputation: Reputation = await ethers.deployContract("Reputation", [
+    admin.address,
+    {
+      neutralScore: 5000,
+      decayBps: 1000,
+      learningRateBps: 5000,
+      failingRateBps: 2000,
+      flagAfterFailingEpochs: 2,
+      flagBelowScore: 2000,
+      warnBelowScore: 3000,
+      unflagAfterGoodEpochs: 2,
+      unflagAtScore: 5000,
+    },
+  ]);
+  const pool: RewardPool = await ethers.deployContract("RewardPool", [
+    admin.address,
+    await token.getAddress(),
+    await reputation.getAddress(),
+    CHALLENGE_WINDOW,
+    CLAIM_PERIOD,
+  ]);
+  await pool.grantRole(await pool.KEEPER_ROLE(), keeper.address);
+  await pool.grantRole(await pool.GUARDIAN_ROLE(), guardian.address);
+  return { token, pool, admin, keeper, guardian, submitters: submitters.slice(0, 5) };
+}
+
+/** The test's model of the pool: what each epoch reserved and paid, and what each account must hold. */
+class Model {
+  readonly epochs = new Map<bigint, { distribution: EpochDistribution; rewardTotal: bigint; live: boolean }>();
+  readonly paid = new Map<bigint, bigint>();
+  readonly balances = new Map<string, bigint>();
+
+  reward(claim: RewardClaim): bigint {
+    const epoch = this.epochs.get(claim.epoch)!;
+    return expectedReward(epoch.rewardTotal, claim.contribution, epoch.distribution.totalContribution);
+  }
+
+  pay(claim: RewardClaim): bigint {
+    const amount = this.reward(claim);
+    this.paid.set(claim.epoch, (this.paid.get(claim.epoch) ?? 0n) + amount);
+    this.balances.set(claim.account, (this.balances.get(claim.account) ?? 0n) + amount);
+    return amount;
+  }
+}
+
+describe("RewardPool properties", function () {
+  for (let run = 0; run < RUNS; ++run) {
+    const seed = (BASE_SEED + run) >>> 0;
+    it(`pays each account floor(R_total · C_i / ΣC) per epoch exactly once and stays solvent (seed ${seed})`, async function () {
+      try {
+        await runScenario(seed);
+      } catch (error) {
+        if (error instanceof Error) error.message = `${error.message}\n    (reproduce with REWARDPOOL_SEED=${seed})`;
+        throw error;
+      }
+    });
+  }
+});
+
+async function runScenario(seed: number) {
+  const random = prng(seed);
+  const { token, pool, keeper, guardian, submitters } = await networkHelpers.loadFixture(deployFixture);
+  const poolAddress = await pool.getAddress();
+  const keeperPool = pool.connect(keeper);
+  const model = new Model();
+  const accounts = Array.from({ length: ACCOUNTS }, () => getAddress(hexlify(randomBytes(random, 20))));
+
+  let step = 0;
+  const checkInvariants = async (what: string) => {
+    step += 1;
+    const context = `step ${step} (${what})`;
+    const [balance, reserved] = await Promise.all([token.balanceOf(poolAddress), pool.reserved()]);
+    expect(balance >= reserved).to.equal(true, `${context}: solvency, balance ${balance} < reserved ${reserved}`);
+    let live = 0n;
+    for (const [epoch, state] of model.epochs) {
+      const [data, claimed] = await pool.epochOf(epoch);
+      const paid = model.paid.get(epoch) ?? 0n;
+      expect(claimed).to.equal(paid, `${context}: epoch ${epoch} claimed`);
+      expect(claimed <= data.rewardTotal).to.equal(true, `${context}: epoch ${epoch} paid above R_total`);
+      if (state.live) live += data.rewardTotal - claimed;
+    }
+    expect(reserved).to.equal(live, `${context}: reserved != Σ(rewardTotal - claimed) over live epochs`);
+  };
+
+  const commit = async (distribution: EpochDistribution, rewardTotal: bigint) => {
+    await keeperPool.commitEpoch(distribution.epoch, distribution.root, distribution.totalContribution, rewardTotal);
+    model.epochs.set(distribution.epoch, { distribution, rewardTotal, live: true });
+    model.paid.set(distribution.epoch, 0n);
+    await checkInvariants(`commit epoch ${distribution.epoch}`);
+  };
+
+  // Epochs 1–3, with a faulty first commitment of epoch 2 that the guardian vetoes.
+  const distributions = PARTICIPATION.map((share, i) =>
+    buildDistribution(BigInt(i + 1), randomEntries(random, accounts, share)),
+  );
+  const rewards = distributions.map(() => randomReward(random));
+  const faultyReward = randomReward(random);
+  const spare = random.between(0n, 2n ** 64n);
+  await token.transfer(poolAddress, rewards[0] + rewards[1] + rewards[2] + spare);
+  await checkInvariants("funding");
+
+  await commit(distributions[0], rewards[0]);
+  await time.increase(12n * HOUR);
+  const faulty = buildDistribution(2n, randomEntries(random, accounts, 0.5));
+  if (faultyReward <= (await pool.unreservedBalance())) {
+    await commit(faulty, faultyReward);
+    await pool.connect(guardian).vetoEpoch(2n);
+    model.epochs.get(2n)!.live = false;
+    await checkInvariants("veto epoch 2");
+  }
+  await commit(distributions[1], rewards[1]);
+  await commit(distributions[2], rewards[2]);
+  await time.increaseTo((await pool.epochOf(3n))[0].claimableAt);
+
+  // Every leaf to claim, grouped by account so that claimMany can batch an account's epochs.
+  const pending = new Map<string, RewardClaim[]>();
+  const enqueue = (distribution: EpochDistribution) => {
+    for (const claim of distribution.claims) {
+      pending.set(claim.account, [...(pending.get(claim.account) ?? []), claim]);
+    }
+  };
+  distributions.forEach(enqueue);
+  const claimed: RewardClaim[] = [];
+  const totalLeaves = distributions.reduce((sum, distribution) => sum + distribution.claims.length, 0);
+  let expired = false;
+  const calls = { claim: 0, claimMany: 0, replays: 0 };
+
+  // A paid leaf of an expired epoch is refused for the expiry, which is checked first.
+  const expectAlreadyClaimed = async (transaction: Promise<unknown>, claim: RewardClaim, context: string) => {
+    if (model.epochs.get(claim.epoch)!.live) {
+      await expect(transaction, context)
+        .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
+        .withArgs(claim.epoch, claim.index);
+    } else {
+      await expect(transaction, context)
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochExpired")
+        .withArgs(claim.epoch);
+    }
+  };
+
+  while (pending.size > 0) {
+    const account = random.pick([...pending.keys()]);
+    const open = pending.get(account)!;
+    const submitter = pool.connect(random.pick(submitters));
+    const batch =
+      random.next() < 0.5
+        ? [open[random.int(open.length)]]
+        : random.shuffle([...open]).slice(0, 1 + random.int(open.length));
+
+    const before = await token.balanceOf(account);
+    let paid = 0n;
+    if (batch.length === 1 && random.next() < 0.7) {
+      const [claim] = batch;
+      await submitter.claim(claim.epoch, claim.index, claim.account, claim.contribution, claim.proof);
+      calls.claim += 1;
+    } else {
+      await submitter.claimMany(account, batch.map(toClaimStruct));
+      calls.claimMany += 1;
+    }
+    for (const claim of batch) paid += model.pay(claim);
+    expect(await token.balanceOf(account)).to.equal(before + paid, `step ${step}: ${account} was paid`);
+    expect(await token.balanceOf(account)).to.equal(model.balances.get(account), `step ${step}: ${account} total`);
+    const left = open.filter((claim) => !batch.includes(claim));
+    if (left.length > 0) pending.set(account, left);
+    else pending.delete(account);
+    claimed.push(...batch);
+    await checkInvariants(`claim ${batch.length} for ${account}`);
+
+    // Replays of paid leaves: alone, batched with a valid leaf, or the same leaf twice in one batch.
+    if (random.next() < 0.1) {
+      const replay = random.pick(claimed);
+      const context = `step ${step}: replay of epoch ${replay.epoch} index ${replay.index}`;
+      const fresh = (pending.get(replay.account) ?? [])[0];
+      const choice = random.int(3);
+      calls.replays += 1;
+      if (choice === 0) {
+        await expectAlreadyClaimed(
+          pool.claim(replay.epoch, replay.index, replay.account, replay.contribution, replay.proof),
+          replay,
+          context,
+        );
+      } else if (choice === 1 || fresh === undefined) {
+        const claims = fresh === undefined ? [replay] : random.shuffle([replay, fresh]);
+        await expectAlreadyClaimed(pool.claimMany(replay.account, claims.map(toClaimStruct)), replay, context);
+      } else {
+        // The same open leaf twice in one batch: the second copy is refused and the first is undone.
+        await expect(pool.claimMany(fresh.account, [fresh, fresh].map(toClaimStruct)), context)
+          .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
+          .withArgs(fresh.epoch, fresh.index);
+        expect(await pool.isClaimed(fresh.epoch, fresh.index)).to.equal(false, context);
+      }
+      await checkInvariants("replay");
+    }
+
+    if (!expired && claimed.length >= totalLeaves * EXPIRE_AFTER) {
+      expired = true;
+      await expireAndRollOver();
+    }
+  }
+
+  async function expireAndRollOver() {
+    const [first] = await pool.epochOf(1n);
+    await time.increaseTo(first.claimableAt + CLAIM_PERIOD);
+    const released = rewards[0] - model.paid.get(1n)!;
+    const unreservedBefore = await pool.unreservedBalance();
+    await expect(pool.expireEpoch(1n)).to.emit(pool, "EpochExpired").withArgs(1n, released);
+    model.epochs.get(1n)!.live = false;
+    expect(await pool.unreservedBalance()).to.equal(unreservedBefore + released);
+    await checkInvariants("expire epoch 1");
+
+    // Epoch 1's open leaves can no longer be claimed.
+    for (const [account, open] of pending) {
+      const stale = open.filter((claim) => claim.epoch === 1n);
+      if (stale.length === 0) continue;
+      const left = open.filter((claim) => claim.epoch !== 1n);
+      if (left.length > 0) pending.set(account, left);
+      else pending.delete(account);
+    }
+    const staleClaim = distributions[0].claims.find((claim) => !claimed.includes(claim));
+    if (staleClaim !== undefined) {
+      await expect(
+        pool.claim(staleClaim.epoch, staleClaim.index, staleClaim.account, staleClaim.contribution, staleClaim.proof),
+      )
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochExpired")
+        .withArgs(1n);
+    }
+
+    // Everything unreserved, the rollover included, funds epoch 4.
+    const fourth = buildDistribution(4n, randomEntries(random, accounts, 0.3));
+    const rollover = await pool.unreservedBalance();
+    expect(rollover).to.equal(spare + released);
+    await commit(fourth, rollover);
+    expect(await pool.unreservedBalance()).to.equal(0n);
+    rewards.push(rollover);
+    distributions.push(fourth);
+    await time.increaseTo((await pool.epochOf(4n))[0].claimableAt);
+    enqueue(fourth);
+  }
+
+  // The scenario must not degenerate into one kind of call.
+  expect(calls.claim).to.be.greaterThan(0);
+  expect(calls.claimMany).to.be.greaterThan(0);
+  expect(calls.replays).to.be.greaterThan(0);
+  expect(expired).to.equal(true);
+
+  // Every live leaf was paid once; what is left in each epoch is rounding dust only.
+  for (const [epoch, state] of model.epochs) {
+    if (!state.live) continue;
+    const [data, paid] = await pool.epochOf(epoch);
+    const leaves = BigInt(state.distribution.claims.length);
+    expect(paid <= data.rewardTotal).to.equal(true, `epoch ${epoch} paid above R_total`);
+    expect(data.rewardTotal - paid < leaves).to.equal(true, `epoch ${epoch} left more than rounding dust`);
+    for (const claim of state.distribution.claims) {
+      expect(await pool.isClaimed(epoch, claim.index)).to.equal(true, `epoch ${epoch} index ${claim.index}`);
+    }
+  }
+  for (const account of accounts) {
+    expect(await token.balanceOf(account)).to.equal(model.balances.get(account) ?? 0n, `final balance of ${account}`);
+  }
+}
+
+function randomBytes(random: Random, length: number): Uint8Array {
+  return Uint8Array.from({ length }, () => random.int(256));
+}

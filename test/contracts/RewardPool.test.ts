@@ -1,0 +1,1240 @@
+import { expect } from "chai";
+import { AbiCoder, Contract, ZeroAddress, ZeroHash, keccak256, parseEther, toBeHex } from "ethers";
+import { network } from "hardhat";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+
+import type { LumoraToken, Reputation, RewardPool } from "../../types/ethers-contracts/index.js";
+import {
+  buildDistribution,
+  expectedReward,
+  internalNodeOf,
+  processProof,
+  toClaimStruct,
+  type EpochDistribution,
+  type RewardClaim,
+  type RewardEntry,
+} from "./helpers/rewards.ts";
+
+const { ethers, networkHelpers } = await network.create();
+const { time } = networkHelpers;
+
+const HOUR = 3600n;
+const DAY = 24n * HOUR;
+const CHALLENGE_WINDOW = 6n * HOUR;
+const CLAIM_PERIOD = 7n * DAY;
+const MAX_CHALLENGE_WINDOW = 30n * DAY;
+const MIN_CLAIM_PERIOD = DAY;
+const UINT40_MAX = 2n ** 40n - 1n;
+const SUPPLY = parseEther("1000000");
+const POOL_FUNDS = parseEther("10000");
+const REWARD = parseEther("1000");
+// ΣC of the fixture's contributions (3 + 5 + 7 + 11); no reward below divides evenly by it.
+const TOTAL_CONTRIBUTION = 26n;
+
+// EpochStatus in RewardPool.
+const Status = { None: 0n, Pending: 1n, Claimable: 2n, Vetoed: 3n, Expired: 4n } as const;
+
+// Flag after 2 failing epochs; unflag after 2 good epochs at score ≥ 5000.
+const REPUTATION_PARAMETERS = {
+  neutralScore: 5000,
+  decayBps: 1000,
+  learningRateBps: 5000,
+  failingRateBps: 2000,
+  flagAfterFailingEpochs: 2,
+  flagBelowScore: 2000,
+  warnBelowScore: 3000,
+  unflagAfterGoodEpochs: 2,
+  unflagAtScore: 5000,
+};
+
+async function deployFixture() {
+  const [admin, keeper, guardian, alice, bob, carol, dave, outsider] = await ethers.getSigners();
+  const token: LumoraToken = await ethers.deployContract("LumoraToken", [admin.address, SUPPLY]);
+  const reputation: Reputation = await ethers.deployContract("Reputation", [admin.address, REPUTATION_PARAMETERS]);
+  await reputation.grantRole(await reputation.KEEPER_ROLE(), keeper.address);
+  const pool: RewardPool = await ethers.deployContract("RewardPool", [
+    admin.address,
+    await token.getAddress(),
+    await reputation.getAddress(),
+    CHALLENGE_WINDOW,
+    CLAIM_PERIOD,
+  ]);
+  await pool.grantRole(await pool.KEEPER_ROLE(), keeper.address);
+  await pool.grantRole(await pool.GUARDIAN_ROLE(), guardian.address);
+  await token.transfer(await pool.getAddress(), POOL_FUNDS);
+
+  // Contributions chosen so that no reward divides evenly: rounding down is visible.
+  const entries: RewardEntry[] = [
+    { account: alice.address, contribution: 3n },
+    { account: bob.address, contribution: 5n },
+    { account: carol.address, contribution: 7n },
+    { account: dave.address, contribution: 11n },
+  ];
+  if (entries.reduce((sum, entry) => sum + entry.contribution, 0n) !== TOTAL_CONTRIBUTION) {
+    throw new Error("TOTAL_CONTRIBUTION must be the fixture's ΣC");
+  }
+  const keeperPool = pool.connect(keeper);
+  const commit = async (distribution: EpochDistribution, rewardTotal: bigint) =>
+    keeperPool.commitEpoch(distribution.epoch, distribution.root, distribution.totalContribution, rewardTotal);
+
+  return {
+    token,
+    reputation,
+    pool,
+    admin,
+    keeper,
+    guardian,
+    alice,
+    bob,
+    carol,
+    dave,
+    outsider,
+    entries,
+    commit,
+  };
+}
+
+/** Epoch 1 committed with {@link REWARD} and past its challenge window. */
+async function claimableEpochFixture() {
+  const f = await deployFixture();
+  const distribution = buildDistribution(1n, f.entries);
+  await f.commit(distribution, REWARD);
+  const [data] = await f.pool.epochOf(1n);
+  await time.increaseTo(data.claimableAt);
+  return { ...f, distribution, claimableAt: data.claimableAt };
+}
+
+/** Epochs 1 and 2 committed over the same contributors (reward REWARD, then 2·REWARD), both claimable. */
+async function twoEpochsFixture() {
+  const f = await deployFixture();
+  const first = buildDistribution(1n, f.entries);
+  const second = buildDistribution(2n, f.entries);
+  await f.commit(first, REWARD);
+  await f.commit(second, 2n * REWARD);
+  const [data] = await f.pool.epochOf(2n);
+  await time.increaseTo(data.claimableAt);
+  return { ...f, first, second };
+}
+
+/** Reports two failing epochs for `account` in Reputation, which flags it. */
+async function flag(reputation: Reputation, keeper: HardhatEthersSigner, account: string) {
+  for (const epoch of [1n, 2n]) await report(reputation, keeper, epoch, account, 0, 10);
+}
+
+/**
+ * Applies one node's report. Reputation takes either `Report` structs or reports packed into one word
+ * (`node · successes · failures · 0`, see `Reputation.encodeReport`); the ABI tells which.
+ */
+async function report(
+  reputation: Reputation,
+  keeper: HardhatEthersSigner,
+  epoch: bigint,
+  node: string,
+  successes: number,
+  failures: number,
+) {
+  const packed = reputation.interface.getFunction("applyReports")!.inputs[1].type === "bytes32[]";
+  const entry = packed
+    ? toBeHex((BigInt(node) << 96n) | (BigInt(successes) << 64n) | (BigInt(failures) << 32n), 32)
+    : { node, successes, failures };
+  // Untyped on purpose: the argument's type depends on which of the two ABIs is deployed.
+  const untyped = new Contract(await reputation.getAddress(), reputation.interface, keeper);
+  await untyped.applyReports(epoch, [entry]);
+}
+
+/** Pins the next block's timestamp (a little ahead of now) and returns it. */
+async function nextTimestamp(): Promise<bigint> {
+  const timestamp = BigInt(await time.latest()) + 100n;
+  await time.setNextBlockTimestamp(timestamp);
+  return timestamp;
+}
+
+function claimArgs(claim: RewardClaim) {
+  return [claim.epoch, claim.index, claim.account, claim.contribution, claim.proof] as const;
+}
+
+async function reservedFor(pool: RewardPool, epochs: readonly bigint[]): Promise<bigint> {
+  let sum = 0n;
+  for (const epoch of epochs) {
+    const [data, claimed] = await pool.epochOf(epoch);
+    sum += data.rewardTotal - claimed;
+  }
+  return sum;
+}
+
+describe("RewardPool", function () {
+  describe("deployment", function () {
+    it("stores the token, the reputation contract, the admin and both windows", async function () {
+      const { pool, token, reputation, admin, keeper } = await networkHelpers.loadFixture(deployFixture);
+      expect(await pool.token()).to.equal(await token.getAddress());
+      expect(await pool.reputation()).to.equal(await reputation.getAddress());
+      expect(await pool.hasRole(await pool.DEFAULT_ADMIN_ROLE(), admin.address)).to.equal(true);
+      expect(await pool.hasRole(await pool.DEFAULT_ADMIN_ROLE(), keeper.address)).to.equal(false);
+      expect(await pool.challengeWindow()).to.equal(CHALLENGE_WINDOW);
+      expect(await pool.claimPeriod()).to.equal(CLAIM_PERIOD);
+      expect(await pool.lastEpoch()).to.equal(0n);
+      expect(await pool.reserved()).to.equal(0n);
+      expect(await pool.paused()).to.equal(false);
+    });
+
+    it("emits the initial challenge window and claim period", async function () {
+      const { token, reputation, admin } = await networkHelpers.loadFixture(deployFixture);
+      const pool = await ethers.deployContract("RewardPool", [
+        admin.address,
+        await token.getAddress(),
+        await reputation.getAddress(),
+        CHALLENGE_WINDOW,
+        CLAIM_PERIOD,
+      ]);
+      const deployment = pool.deploymentTransaction();
+      await expect(deployment).to.emit(pool, "ChallengeWindowSet").withArgs(CHALLENGE_WINDOW);
+      await expect(deployment).to.emit(pool, "ClaimPeriodSet").withArgs(CLAIM_PERIOD);
+    });
+
+    it("reverts when the admin, the token or the reputation contract is the zero address", async function () {
+      const { token, reputation, admin } = await networkHelpers.loadFixture(deployFixture);
+      const factory = await ethers.getContractFactory("RewardPool");
+      const tokenAddress = await token.getAddress();
+      const reputationAddress = await reputation.getAddress();
+      const cases = [
+        [ZeroAddress, tokenAddress, reputationAddress],
+        [admin.address, ZeroAddress, reputationAddress],
+        [admin.address, tokenAddress, ZeroAddress],
+      ] as const;
+      for (const [adminArg, tokenArg, reputationArg] of cases) {
+        await expect(factory.deploy(adminArg, tokenArg, reputationArg, CHALLENGE_WINDOW, CLAIM_PERIOD))
+          .to.be.revertedWithCustomError(factory, "RewardPoolZeroAddress")
+          .withArgs();
+      }
+    });
+
+    it("reverts when the challenge window exceeds 30 days and accepts exactly 30 days", async function () {
+      const { token, reputation, admin } = await networkHelpers.loadFixture(deployFixture);
+      const factory = await ethers.getContractFactory("RewardPool");
+      const args = [admin.address, await token.getAddress(), await reputation.getAddress()] as const;
+      await expect(factory.deploy(...args, MAX_CHALLENGE_WINDOW + 1n, CLAIM_PERIOD))
+        .to.be.revertedWithCustomError(factory, "RewardPoolInvalidWindow")
+        .withArgs(MAX_CHALLENGE_WINDOW + 1n);
+      const pool = await factory.deploy(...args, MAX_CHALLENGE_WINDOW, CLAIM_PERIOD);
+      expect(await pool.challengeWindow()).to.equal(MAX_CHALLENGE_WINDOW);
+    });
+
+    it("reverts when the claim period is below 1 day or above uint40 and accepts both bounds", async function () {
+      const { token, reputation, admin } = await networkHelpers.loadFixture(deployFixture);
+      const factory = await ethers.getContractFactory("RewardPool");
+      const args = [admin.address, await token.getAddress(), await reputation.getAddress()] as const;
+      for (const invalid of [0n, MIN_CLAIM_PERIOD - 1n, UINT40_MAX + 1n]) {
+        await expect(factory.deploy(...args, CHALLENGE_WINDOW, invalid))
+          .to.be.revertedWithCustomError(factory, "RewardPoolInvalidWindow")
+          .withArgs(invalid);
+      }
+      for (const valid of [MIN_CLAIM_PERIOD, UINT40_MAX]) {
+        const pool = await factory.deploy(...args, CHALLENGE_WINDOW, valid);
+        expect(await pool.claimPeriod()).to.equal(valid);
+      }
+    });
+  });
+
+  describe("commitEpoch", function () {
+    it("commits the next epoch, reserves its reward and emits EpochCommitted", async function () {
+      const { pool, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      const distribution = buildDistribution(1n, entries);
+      const committedAt = await nextTimestamp();
+      await expect(commit(distribution, REWARD))
+        .to.emit(pool, "EpochCommitted")
+        .withArgs(1n, distribution.root, distribution.totalContribution, REWARD, committedAt + CHALLENGE_WINDOW);
+      const [data, claimed] = await pool.epochOf(1n);
+      expect(data.root).to.equal(distribution.root);
+      expect(data.totalContribution).to.equal(distribution.totalContribution);
+      expect(data.rewardTotal).to.equal(REWARD);
+      expect(data.claimableAt).to.equal(committedAt + CHALLENGE_WINDOW);
+      expect(claimed).to.equal(0n);
+      expect(await pool.lastEpoch()).to.equal(1n);
+      expect(await pool.statusOf(1n)).to.equal(Status.Pending);
+      expect(await pool.reserved()).to.equal(REWARD);
+      expect(await pool.unreservedBalance()).to.equal(POOL_FUNDS - REWARD);
+    });
+
+    it("reverts when the caller lacks KEEPER_ROLE", async function () {
+      const { pool, entries, outsider, guardian, admin } = await networkHelpers.loadFixture(deployFixture);
+      const distribution = buildDistribution(1n, entries);
+      const keeperRole = await pool.KEEPER_ROLE();
+      for (const caller of [outsider, guardian, admin]) {
+        await expect(pool.connect(caller).commitEpoch(1n, distribution.root, distribution.totalContribution, REWARD))
+          .to.be.revertedWithCustomError(pool, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, keeperRole);
+      }
+    });
+
+    it("reverts while paused", async function () {
+      const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      await pool.connect(guardian).pause();
+      await expect(commit(buildDistribution(1n, entries), REWARD)).to.be.revertedWithCustomError(pool, "EnforcedPause");
+    });
+
+    it("reverts when the epoch is not the next one", async function () {
+      const { pool, keeper, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      const keeperPool = pool.connect(keeper);
+      const root = buildDistribution(1n, entries).root;
+      for (const epoch of [0n, 2n, 7n]) {
+        await expect(keeperPool.commitEpoch(epoch, root, TOTAL_CONTRIBUTION, REWARD))
+          .to.be.revertedWithCustomError(pool, "RewardPoolNonConsecutiveEpoch")
+          .withArgs(epoch, 1n);
+      }
+      await commit(buildDistribution(1n, entries), REWARD);
+      await expect(keeperPool.commitEpoch(3n, root, TOTAL_CONTRIBUTION, REWARD))
+        .to.be.revertedWithCustomError(pool, "RewardPoolNonConsecutiveEpoch")
+        .withArgs(3n, 2n);
+    });
+
+    it("reverts when a pending, claimable or expired epoch is committed again", async function () {
+      const { pool, keeper, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      const keeperPool = pool.connect(keeper);
+      const distribution = buildDistribution(1n, entries);
+      const recommit = () => keeperPool.commitEpoch(1n, distribution.root, distribution.totalContribution, REWARD);
+      await commit(distribution, REWARD);
+      await expect(recommit()).to.be.revertedWithCustomError(pool, "RewardPoolNonConsecutiveEpoch").withArgs(1n, 2n);
+
+      const [data] = await pool.epochOf(1n);
+      await time.increaseTo(data.claimableAt);
+      expect(await pool.statusOf(1n)).to.equal(Status.Claimable);
+      await expect(recommit()).to.be.revertedWithCustomError(pool, "RewardPoolNonConsecutiveEpoch").withArgs(1n, 2n);
+
+      await time.increaseTo(data.claimableAt + CLAIM_PERIOD);
+      await pool.expireEpoch(1n);
+      await expect(recommit()).to.be.revertedWithCustomError(pool, "RewardPoolNonConsecutiveEpoch").withArgs(1n, 2n);
+    });
+
+    it("recommits a vetoed epoch with a new distribution without moving lastEpoch", async function () {
+      const { pool, guardian, alice, bob, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      const faulty = buildDistribution(1n, [{ account: alice.address, contribution: 1n }]);
+      await commit(faulty, REWARD);
+      await commit(buildDistribution(2n, entries), REWARD);
+      await pool.connect(guardian).vetoEpoch(1n);
+
+      const corrected = buildDistribution(1n, entries);
+      const newReward = REWARD / 2n;
+      const recommittedAt = await nextTimestamp();
+      await expect(commit(corrected, newReward))
+        .to.emit(pool, "EpochCommitted")
+        .withArgs(1n, corrected.root, corrected.totalContribution, newReward, recommittedAt + CHALLENGE_WINDOW);
+      const [data, claimed] = await pool.epochOf(1n);
+      expect(data.root).to.equal(corrected.root);
+      expect(data.totalContribution).to.equal(corrected.totalContribution);
+      expect(data.rewardTotal).to.equal(newReward);
+      expect(data.claimableAt).to.equal(recommittedAt + CHALLENGE_WINDOW);
+      expect(claimed).to.equal(0n);
+      expect(await pool.statusOf(1n)).to.equal(Status.Pending);
+      expect(await pool.lastEpoch()).to.equal(2n);
+      expect(await pool.reserved()).to.equal(REWARD + newReward);
+
+      // The corrected epoch pays out; the vetoed root is gone for good.
+      await time.increaseTo(data.claimableAt);
+      const bobClaim = corrected.claims[1];
+      await expect(pool.claim(...claimArgs(bobClaim)))
+        .to.emit(pool, "Claimed")
+        .withArgs(1n, bobClaim.index, bob.address, expectedReward(newReward, 5n, TOTAL_CONTRIBUTION));
+      const faultyClaim = faulty.claims[0];
+      await expect(pool.claim(...claimArgs(faultyClaim)))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
+        .withArgs(1n, alice.address);
+    });
+
+    it("reverts when the root is zero, ΣC is zero or too large, or the reward does not fit uint96", async function () {
+      const { pool, keeper, entries } = await networkHelpers.loadFixture(deployFixture);
+      const keeperPool = pool.connect(keeper);
+      const root = buildDistribution(1n, entries).root;
+      const invalid: [string, bigint, bigint][] = [
+        [ZeroHash, TOTAL_CONTRIBUTION, REWARD],
+        [root, 0n, REWARD],
+        [root, 2n ** 120n, REWARD],
+        [root, TOTAL_CONTRIBUTION, 2n ** 96n],
+      ];
+      for (const [badRoot, total, reward] of invalid) {
+        await expect(keeperPool.commitEpoch(1n, badRoot, total, reward))
+          .to.be.revertedWithCustomError(pool, "RewardPoolInvalidCommitment")
+          .withArgs(1n);
+      }
+      await expect(keeperPool.commitEpoch(1n, root, 2n ** 120n - 1n, REWARD)).to.emit(pool, "EpochCommitted");
+    });
+
+    it("reverts when the pool holds no unreserved funds", async function () {
+      const { token, reputation, admin, keeper, entries } = await networkHelpers.loadFixture(deployFixture);
+      const empty = await ethers.deployContract("RewardPool", [
+        admin.address,
+        await token.getAddress(),
+        await reputation.getAddress(),
+        CHALLENGE_WINDOW,
+        CLAIM_PERIOD,
+      ]);
+      await empty.grantRole(await empty.KEEPER_ROLE(), keeper.address);
+      const distribution = buildDistribution(1n, entries);
+      const commitEmpty = () =>
+        empty.connect(keeper).commitEpoch(1n, distribution.root, distribution.totalContribution, REWARD);
+      await expect(commitEmpty())
+        .to.be.revertedWithCustomError(empty, "RewardPoolInsufficientUnreserved")
+        .withArgs(REWARD, 0n);
+
+      await token.transfer(await empty.getAddress(), REWARD - 1n);
+      await expect(commitEmpty())
+        .to.be.revertedWithCustomError(empty, "RewardPoolInsufficientUnreserved")
+        .withArgs(REWARD, REWARD - 1n);
+
+      await token.transfer(await empty.getAddress(), 1n);
+      await expect(commitEmpty()).to.emit(empty, "EpochCommitted");
+      expect(await empty.unreservedBalance()).to.equal(0n);
+    });
+
+    it("reverts when the reward would use funds reserved for an earlier epoch", async function () {
+      const { pool, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      const firstReward = POOL_FUNDS - REWARD;
+      await commit(buildDistribution(1n, entries), firstReward);
+      expect(await pool.unreservedBalance()).to.equal(REWARD);
+
+      await expect(commit(buildDistribution(2n, entries), REWARD + 1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInsufficientUnreserved")
+        .withArgs(REWARD + 1n, REWARD);
+      await expect(commit(buildDistribution(2n, entries), REWARD)).to.emit(pool, "EpochCommitted");
+      expect(await pool.reserved()).to.equal(POOL_FUNDS);
+      expect(await pool.unreservedBalance()).to.equal(0n);
+    });
+
+    it("uses the challenge window in force at commit time", async function () {
+      const { pool, admin, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      await commit(buildDistribution(1n, entries), REWARD);
+      const [before] = await pool.epochOf(1n);
+      await pool.connect(admin).setChallengeWindow(0n);
+      const [after] = await pool.epochOf(1n);
+      expect(after.claimableAt).to.equal(before.claimableAt);
+
+      const committedAt = await nextTimestamp();
+      await commit(buildDistribution(2n, entries), REWARD);
+      const [second] = await pool.epochOf(2n);
+      expect(second.claimableAt).to.equal(committedAt);
+      expect(await pool.statusOf(2n)).to.equal(Status.Claimable);
+    });
+  });
+
+  describe("vetoEpoch", function () {
+    it("vetoes a pending epoch, unreserves its reward and emits EpochVetoed", async function () {
+      const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      await commit(buildDistribution(1n, entries), REWARD);
+      await expect(pool.connect(guardian).vetoEpoch(1n))
+        .to.emit(pool, "EpochVetoed")
+        .withArgs(1n, guardian.address, REWARD);
+      expect(await pool.statusOf(1n)).to.equal(Status.Vetoed);
+      expect(await pool.reserved()).to.equal(0n);
+      expect(await pool.unreservedBalance()).to.equal(POOL_FUNDS);
+      // The commitment stays readable for the record.
+      const [data] = await pool.epochOf(1n);
+      expect(data.rewardTotal).to.equal(REWARD);
+    });
+
+    it("vetoes until the last second before the epoch becomes claimable", async function () {
+      const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      await commit(buildDistribution(1n, entries), REWARD);
+      const [data] = await pool.epochOf(1n);
+      await time.setNextBlockTimestamp(data.claimableAt - 1n);
+      await expect(pool.connect(guardian).vetoEpoch(1n)).to.emit(pool, "EpochVetoed");
+    });
+
+    it("reverts when the caller lacks GUARDIAN_ROLE", async function () {
+      const { pool, keeper, admin, outsider, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      await commit(buildDistribution(1n, entries), REWARD);
+      const guardianRole = await pool.GUARDIAN_ROLE();
+      for (const caller of [outsider, keeper, admin]) {
+        await expect(pool.connect(caller).vetoEpoch(1n))
+          .to.be.revertedWithCustomError(pool, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, guardianRole);
+      }
+    });
+
+    it("reverts when the epoch was never committed", async function () {
+      const { pool, guardian } = await networkHelpers.loadFixture(deployFixture);
+      await expect(pool.connect(guardian).vetoEpoch(1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolUnknownEpoch")
+        .withArgs(1n);
+    });
+
+    it("reverts when the epoch was already vetoed", async function () {
+      const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      await commit(buildDistribution(1n, entries), REWARD);
+      await pool.connect(guardian).vetoEpoch(1n);
+      await expect(pool.connect(guardian).vetoEpoch(1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochVetoed")
+        .withArgs(1n);
+      expect(await pool.reserved()).to.equal(0n);
+    });
+
+    it("reverts when the epoch is already claimable", async function () {
+      const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      await commit(buildDistribution(1n, entries), REWARD);
+      const [data] = await pool.epochOf(1n);
+      await time.setNextBlockTimestamp(data.claimableAt);
+      await expect(pool.connect(guardian).vetoEpoch(1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochNotPending")
+        .withArgs(1n, data.claimableAt);
+    });
+
+    it("reverts when the epoch was expired", async function () {
+      const { pool, guardian, claimableAt } = await networkHelpers.loadFixture(claimableEpochFixture);
+      await time.increaseTo(claimableAt + CLAIM_PERIOD);
+      await pool.expireEpoch(1n);
+      await expect(pool.connect(guardian).vetoEpoch(1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochNotPending")
+        .withArgs(1n, claimableAt);
+    });
+
+    it("still vetoes while paused", async function () {
+      const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      await commit(buildDistribution(1n, entries), REWARD);
+      await pool.connect(guardian).pause();
+      await expect(pool.connect(guardian).vetoEpoch(1n))
+        .to.emit(pool, "EpochVetoed")
+        .withArgs(1n, guardian.address, REWARD);
+    });
+  });
+
+  describe("pause and unpause", function () {
+    it("pauses and unpauses when called by the guardian", async function () {
+      const { pool, guardian } = await networkHelpers.loadFixture(deployFixture);
+      await expect(pool.connect(guardian).pause()).to.emit(pool, "Paused").withArgs(guardian.address);
+      expect(await pool.paused()).to.equal(true);
+      await expect(pool.connect(guardian).unpause()).to.emit(pool, "Unpaused").withArgs(guardian.address);
+      expect(await pool.paused()).to.equal(false);
+    });
+
+    it("reverts when the caller lacks GUARDIAN_ROLE", async function () {
+      const { pool, guardian, keeper, admin, outsider } = await networkHelpers.loadFixture(deployFixture);
+      const guardianRole = await pool.GUARDIAN_ROLE();
+      for (const caller of [outsider, keeper, admin]) {
+        await expect(pool.connect(caller).pause())
+          .to.be.revertedWithCustomError(pool, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, guardianRole);
+      }
+      await pool.connect(guardian).pause();
+      for (const caller of [outsider, keeper, admin]) {
+        await expect(pool.connect(caller).unpause())
+          .to.be.revertedWithCustomError(pool, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, guardianRole);
+      }
+    });
+
+    it("reverts when pausing twice or unpausing while not paused", async function () {
+      const { pool, guardian } = await networkHelpers.loadFixture(deployFixture);
+      await expect(pool.connect(guardian).unpause()).to.be.revertedWithCustomError(pool, "ExpectedPause");
+      await pool.connect(guardian).pause();
+      await expect(pool.connect(guardian).pause()).to.be.revertedWithCustomError(pool, "EnforcedPause");
+    });
+  });
+
+  describe("setChallengeWindow", function () {
+    it("sets the window and emits ChallengeWindowSet", async function () {
+      const { pool, admin } = await networkHelpers.loadFixture(deployFixture);
+      for (const seconds of [0n, HOUR, MAX_CHALLENGE_WINDOW]) {
+        await expect(pool.connect(admin).setChallengeWindow(seconds))
+          .to.emit(pool, "ChallengeWindowSet")
+          .withArgs(seconds);
+        expect(await pool.challengeWindow()).to.equal(seconds);
+      }
+    });
+
+    it("reverts when the window exceeds 30 days", async function () {
+      const { pool, admin } = await networkHelpers.loadFixture(deployFixture);
+      await expect(pool.connect(admin).setChallengeWindow(MAX_CHALLENGE_WINDOW + 1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidWindow")
+        .withArgs(MAX_CHALLENGE_WINDOW + 1n);
+      expect(await pool.challengeWindow()).to.equal(CHALLENGE_WINDOW);
+    });
+
+    it("reverts when the caller lacks DEFAULT_ADMIN_ROLE", async function () {
+      const { pool, keeper, guardian, outsider } = await networkHelpers.loadFixture(deployFixture);
+      for (const caller of [outsider, keeper, guardian]) {
+        await expect(pool.connect(caller).setChallengeWindow(HOUR))
+          .to.be.revertedWithCustomError(pool, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, ZeroHash);
+      }
+    });
+  });
+
+  describe("setClaimPeriod", function () {
+    it("sets the period and emits ClaimPeriodSet", async function () {
+      const { pool, admin } = await networkHelpers.loadFixture(deployFixture);
+      for (const seconds of [MIN_CLAIM_PERIOD, 90n * DAY, UINT40_MAX]) {
+        await expect(pool.connect(admin).setClaimPeriod(seconds)).to.emit(pool, "ClaimPeriodSet").withArgs(seconds);
+        expect(await pool.claimPeriod()).to.equal(seconds);
+      }
+    });
+
+    it("reverts when the period is below 1 day or above uint40", async function () {
+      const { pool, admin } = await networkHelpers.loadFixture(deployFixture);
+      for (const invalid of [0n, MIN_CLAIM_PERIOD - 1n, UINT40_MAX + 1n]) {
+        await expect(pool.connect(admin).setClaimPeriod(invalid))
+          .to.be.revertedWithCustomError(pool, "RewardPoolInvalidWindow")
+          .withArgs(invalid);
+      }
+      expect(await pool.claimPeriod()).to.equal(CLAIM_PERIOD);
+    });
+
+    it("reverts when the caller lacks DEFAULT_ADMIN_ROLE", async function () {
+      const { pool, keeper, guardian, outsider } = await networkHelpers.loadFixture(deployFixture);
+      for (const caller of [outsider, keeper, guardian]) {
+        await expect(pool.connect(caller).setClaimPeriod(2n * DAY))
+          .to.be.revertedWithCustomError(pool, "AccessControlUnauthorizedAccount")
+          .withArgs(caller.address, ZeroHash);
+      }
+    });
+
+    it("applies to epochs committed before the change", async function () {
+      const { pool, admin, claimableAt } = await networkHelpers.loadFixture(claimableEpochFixture);
+      await expect(pool.expireEpoch(1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolClaimPeriodRunning")
+        .withArgs(1n, claimableAt + CLAIM_PERIOD);
+      await pool.connect(admin).setClaimPeriod(MIN_CLAIM_PERIOD);
+      await expect(pool.expireEpoch(1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolClaimPeriodRunning")
+        .withArgs(1n, claimableAt + MIN_CLAIM_PERIOD);
+      await time.increaseTo(claimableAt + MIN_CLAIM_PERIOD);
+      await expect(pool.expireEpoch(1n)).to.emit(pool, "EpochExpired").withArgs(1n, REWARD);
+    });
+  });
+
+  describe("claim", function () {
+    it("pays floor(R_total · C_i / ΣC) to the account and emits Claimed", async function () {
+      const { pool, token, alice, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
+      const aliceClaim = distribution.claims[0];
+      const amount = expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION);
+      expect(amount * TOTAL_CONTRIBUTION).to.not.equal(REWARD * 3n, "the example must exercise rounding down");
+      expect(await pool.claim.staticCall(...claimArgs(aliceClaim))).to.equal(amount);
+
+      const tx = pool.connect(alice).claim(...claimArgs(aliceClaim));
+      await expect(tx).to.emit(pool, "Claimed").withArgs(1n, aliceClaim.index, alice.address, amount);
+      await expect(tx).to.changeTokenBalances(ethers, token, [pool, alice], [-amount, amount]);
+      expect(await pool.isClaimed(1n, aliceClaim.index)).to.equal(true);
+      const [, claimed] = await pool.epochOf(1n);
+      expect(claimed).to.equal(amount);
+      expect(await pool.reserved()).to.equal(REWARD - amount);
+      expect(await pool.unreservedBalance()).to.equal(POOL_FUNDS - REWARD);
+    });
+
+    it("pays every leaf of the epoch and leaves only the rounding dust reserved", async function () {
+      const { pool, token, entries, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
+      let paid = 0n;
+      for (const [i, claim] of distribution.claims.entries()) {
+        const amount = expectedReward(REWARD, entries[i].contribution, distribution.totalContribution);
+        await expect(pool.claim(...claimArgs(claim))).to.changeTokenBalances(ethers, token, [claim.account], [amount]);
+        paid += amount;
+      }
+      const [, claimed] = await pool.epochOf(1n);
+      expect(claimed).to.equal(paid);
+      expect(paid <= REWARD).to.equal(true);
+      expect(REWARD - paid < BigInt(entries.length)).to.equal(true, "dust is below one wei per leaf");
+      expect(await pool.reserved()).to.equal(REWARD - paid);
+      expect(await token.balanceOf(await pool.getAddress())).to.equal(POOL_FUNDS - paid);
+    });
+
+    it("pays the account, not the sender, when a third party submits the claim", async function () {
+      const { pool, token, bob, outsider, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
+      const bobClaim = distribution.claims[1];
+      const amount = expectedReward(REWARD, 5n, TOTAL_CONTRIBUTION);
+      const tx = pool.connect(outsider).claim(...claimArgs(bobClaim));
+      await expect(tx).to.emit(pool, "Claimed").withArgs(1n, bobClaim.index, bob.address, amount);
+      await expect(tx).to.changeTokenBalances(ethers, token, [bob, outsider, pool], [amount, 0n, -amount]);
+    });
+
+    it("accepts the proofs of a third-party StandardMerkleTree for every leaf", async function () {
+      const { pool, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
+      for (const claim of distribution.claims) {
+        const leaf = distribution.tree.leafHash([claim.epoch, claim.index, claim.account, claim.contribution]);
+        expect(await pool.leafOf(claim.epoch, claim.index, claim.account, claim.contribution)).to.equal(leaf);
+        expect(
+          distribution.tree.verify([claim.epoch, claim.index, claim.account, claim.contribution], claim.proof),
+        ).to.equal(true);
+      }
+    });
+
+    it("reverts when the leaf was already claimed", async function () {
+      const { pool, token, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
+      const aliceClaim = distribution.claims[0];
+      await pool.claim(...claimArgs(aliceClaim));
+      const poolBalance = await token.balanceOf(await pool.getAddress());
+      await expect(pool.claim(...claimArgs(aliceClaim)))
+        .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
+        .withArgs(1n, aliceClaim.index);
+      expect(await token.balanceOf(await pool.getAddress())).to.equal(poolBalance);
+    });
+
+    it("reverts when the epoch was never committed", async function () {
+      const { pool, entries } = await networkHelpers.loadFixture(claimableEpochFixture);
+      const claim = buildDistribution(2n, entries).claims[0];
+      await expect(pool.claim(...claimArgs(claim)))
+        .to.be.revertedWithCustomError(pool, "RewardPoolUnknownEpoch")
+        .withArgs(2n);
+    });
+
+    it("reverts when the epoch is still pending", async function () {
+      const { pool, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      const distribution = buildDistribution(1n, entries);
+      await commit(distribution, REWARD);
+      const [data] = await pool.epochOf(1n);
+      await expect(pool.claim(...claimArgs(distribution.claims[0])))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochPending")
+        .withArgs(1n, data.claimableAt);
+      await time.setNextBlockTimestamp(data.claimableAt - 1n);
+      await expect(pool.claim(...claimArgs(distribution.claims[0])))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochPending")
+        .withArgs(1n, data.claimableAt);
+      await time.setNextBlockTimestamp(data.claimableAt);
+      await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
+    });
+
+    it("reverts when the epoch was vetoed", async function () {
+      const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      const distribution = buildDistribution(1n, entries);
+      await commit(distribution, REWARD);
+      const [data] = await pool.epochOf(1n);
+      await pool.connect(guardian).vetoEpoch(1n);
+      await time.increaseTo(data.claimableAt);
+      await expect(pool.claim(...claimArgs(distribution.claims[0])))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochVetoed")
+        .withArgs(1n);
+    });
+
+    it("reverts when the epoch was expired", async function () {
+      const { pool, distribution, claimableAt } = await networkHelpers.loadFixture(claimableEpochFixture);
+      await time.increaseTo(claimableAt + CLAIM_PERIOD);
+      // Claims stay open until someone expires the epoch.
+      await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
+      await pool.expireEpoch(1n);
+      await expect(pool.claim(...claimArgs(distribution.claims[1])))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochExpired")
+        .withArgs(1n);
+    });
+
+    it("reverts while paused and pays once unpaused", async function () {
+      const { pool, guardian, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
+      await pool.connect(guardian).pause();
+      await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.be.revertedWithCustomError(
+        pool,
+        "EnforcedPause",
+      );
+      await pool.connect(guardian).unpause();
+      await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
+    });
+
+    it("reverts while the account is flagged and pays once it recovered", async function () {
+      const { pool, token, reputation, keeper, alice, distribution } =
+        await networkHelpers.loadFixture(claimableEpochFixture);
+      await flag(reputation, keeper, alice.address);
+      expect(await reputation.isFlagged(alice.address)).to.equal(true);
+      const aliceClaim = distribution.claims[0];
+      await expect(pool.connect(alice).claim(...claimArgs(aliceClaim)))
+        .to.be.revertedWithCustomError(pool, "RewardPoolAccountFlagged")
+        .withArgs(alice.address);
+      expect(await pool.isClaimed(1n, aliceClaim.index)).to.equal(false);
+      expect(await pool.reserved()).to.equal(REWARD);
+
+      // Two good epochs lift the flag (see REPUTATION_PARAMETERS).
+      for (const epoch of [3n, 4n]) await report(reputation, keeper, epoch, alice.address, 10, 0);
+      expect(await reputation.isFlagged(alice.address)).to.equal(false);
+      const amount = expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION);
+      await expect(pool.claim(...claimArgs(aliceClaim))).to.changeTokenBalances(ethers, token, [alice], [amount]);
+    });
+
+    it("reverts when the proof belongs to another epoch", async function () {
+      const { pool, alice, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
+      const fromFirst = first.claims[0];
+      await expect(pool.claim(2n, fromFirst.index, fromFirst.account, fromFirst.contribution, fromFirst.proof))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
+        .withArgs(2n, alice.address);
+      const fromSecond = second.claims[0];
+      await expect(pool.claim(1n, fromSecond.index, fromSecond.account, fromSecond.contribution, fromSecond.proof))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
+        .withArgs(1n, alice.address);
+    });
+
+    it("reverts when the proof belongs to another account", async function () {
+      const { pool, outsider, bob, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
+      const aliceClaim = distribution.claims[0];
+      for (const thief of [outsider.address, bob.address]) {
+        await expect(pool.claim(1n, aliceClaim.index, thief, aliceClaim.contribution, aliceClaim.proof))
+          .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
+          .withArgs(1n, thief);
+      }
+    });
+
+    it("reverts when the contribution or the index was altered, without consuming the leaf", async function () {
+      const { pool, token, alice, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
+      const aliceClaim = distribution.claims[0];
+      const altered = [
+        [aliceClaim.index, aliceClaim.contribution + 1n],
+        [aliceClaim.index, 11n],
+        [aliceClaim.index + 1n, aliceClaim.contribution],
+      ] as const;
+      for (const [index, contribution] of altered) {
+        await expect(pool.claim(1n, index, alice.address, contribution, aliceClaim.proof))
+          .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
+          .withArgs(1n, alice.address);
+        expect(await pool.isClaimed(1n, index)).to.equal(false);
+      }
+      await expect(pool.claim(...claimArgs(aliceClaim))).to.changeTokenBalances(
+        ethers,
+        token,
+        [alice],
+        [expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION)],
+      );
+    });
+
+    it("rejects an internal node of the tree passed off as a 64-byte leaf", async function () {
+      const { pool, alice, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
+      const node = internalNodeOf(distribution.tree);
+      // The node with the proof above it reproduces the root: it is a valid "leaf" for any verifier that
+      // accepts a single-hashed 64-byte leaf...
+      expect(processProof(node.hash, node.proof)).to.equal(distribution.root);
+      // ...and the two free 32-byte words of a leaf (index and contribution) abi-encode to its preimage.
+      const [low, high] = BigInt(node.left) < BigInt(node.right) ? [node.left, node.right] : [node.right, node.left];
+      const coder = AbiCoder.defaultAbiCoder();
+      expect(keccak256(coder.encode(["uint256", "uint256"], [BigInt(low), BigInt(high)]))).to.equal(node.hash);
+
+      // RewardPool hashes the 128-byte encoding and then that 32-byte hash again: neither preimage can be a
+      // node's 64-byte preimage, so the forged fields never hash to the node.
+      for (const [index, contribution] of [
+        [BigInt(low), BigInt(high)],
+        [BigInt(high), BigInt(low)],
+      ]) {
+        expect(await pool.leafOf(1n, index, alice.address, contribution)).to.not.equal(node.hash);
+        await expect(pool.claim(1n, index, alice.address, contribution, node.proof))
+          .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
+          .withArgs(1n, alice.address);
+      }
+      // Nor does the node's preimage pass as the inner (once-hashed) leaf.
+      await expect(pool.claim(1n, 0n, alice.address, BigInt(node.hash), node.proof))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
+        .withArgs(1n, alice.address);
+    });
+
+    it("never pays more than rewardTotal for a faulty root and keeps other epochs' reserves intact", async function () {
+      const { pool, keeper, token, alice, bob, carol, dave, entries, commit } =
+        await networkHelpers.loadFixture(deployFixture);
+      // Leaves sum to 281 but the keeper commits ΣC = 100: the root is faulty.
+      const faulty = buildDistribution(1n, [
+        { account: alice.address, contribution: 60n },
+        { account: bob.address, contribution: 60n },
+        { account: carol.address, contribution: 30n },
+        { account: dave.address, contribution: 101n },
+      ]);
+      await pool.connect(keeper).commitEpoch(1n, faulty.root, 100n, REWARD);
+      const healthy = buildDistribution(2n, entries);
+      await commit(healthy, 2n * REWARD);
+      const [data] = await pool.epochOf(2n);
+      await time.increaseTo(data.claimableAt);
+
+      // A single leaf above ΣC overdraws on its own.
+      await expect(pool.claim(...claimArgs(faulty.claims[3])))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochOverdrawn")
+        .withArgs(1n);
+      const aliceAmount = expectedReward(REWARD, 60n, 100n);
+      await expect(pool.claim(...claimArgs(faulty.claims[0]))).to.changeTokenBalances(
+        ethers,
+        token,
+        [alice],
+        [aliceAmount],
+      );
+      // Bob's 60 % would bring the epoch to 120 % of its reward: nothing is paid.
+      await expect(pool.claim(...claimArgs(faulty.claims[1])))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochOverdrawn")
+        .withArgs(1n);
+      expect(await pool.isClaimed(1n, faulty.claims[1].index)).to.equal(false);
+      // Carol's 30 % still fits (90 % in all), and then bob's claim overdraws again.
+      const carolAmount = expectedReward(REWARD, 30n, 100n);
+      await expect(pool.claim(...claimArgs(faulty.claims[2]))).to.changeTokenBalances(
+        ethers,
+        token,
+        [carol],
+        [carolAmount],
+      );
+      await expect(pool.claim(...claimArgs(faulty.claims[1])))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochOverdrawn")
+        .withArgs(1n);
+      const [, claimed] = await pool.epochOf(1n);
+      expect(claimed).to.equal(aliceAmount + carolAmount);
+      expect(claimed <= REWARD).to.equal(true);
+
+      // Epoch 2's reserve is untouched: every one of its leaves is paid in full.
+      expect(await pool.reserved()).to.equal(REWARD - claimed + 2n * REWARD);
+      for (const [i, claim] of healthy.claims.entries()) {
+        const amount = expectedReward(2n * REWARD, entries[i].contribution, healthy.totalContribution);
+        await expect(pool.claim(...claimArgs(claim))).to.changeTokenBalances(ethers, token, [claim.account], [amount]);
+      }
+      expect(await pool.reserved()).to.equal(await reservedFor(pool, [1n, 2n]));
+      expect((await token.balanceOf(await pool.getAddress())) >= (await pool.reserved())).to.equal(true);
+    });
+
+    it("keeps claimed bits independent across bitmap words", async function () {
+      const { pool, token, alice, bob, carol, dave, commit } = await networkHelpers.loadFixture(deployFixture);
+      const indices = [255n, 256n, 257n, 2n ** 200n];
+      const distribution = buildDistribution(
+        1n,
+        [alice, bob, carol, dave].map((signer, i) => ({
+          account: signer.address,
+          contribution: 1n,
+          index: indices[i],
+        })),
+      );
+      await commit(distribution, REWARD);
+      const [data] = await pool.epochOf(1n);
+      await time.increaseTo(data.claimableAt);
+
+      await pool.claim(...claimArgs(distribution.claims[1]));
+      expect(await pool.isClaimed(1n, 256n)).to.equal(true);
+      for (const other of [0n, 255n, 257n, 512n, 2n ** 200n]) {
+        expect(await pool.isClaimed(1n, other)).to.equal(false, `index ${other}`);
+      }
+      // The same index in any other epoch, whichever word a bitmap layout puts it in, stays unclaimed.
+      for (let epoch = 0n; epoch < 20n; ++epoch) {
+        if (epoch !== 1n) expect(await pool.isClaimed(epoch, 256n)).to.equal(false, `epoch ${epoch} index 256`);
+      }
+      await expect(pool.claim(...claimArgs(distribution.claims[3]))).to.changeTokenBalances(
+        ethers,
+        token,
+        [dave],
+        [REWARD / 4n],
+      );
+      expect(await pool.isClaimed(1n, 2n ** 200n)).to.equal(true);
+      await expect(pool.claim(...claimArgs(distribution.claims[3])))
+        .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
+        .withArgs(1n, 2n ** 200n);
+    });
+  });
+
+  describe("claimMany", function () {
+    it("pays several epochs in one transfer and emits Claimed for each", async function () {
+      const { pool, token, carol, outsider, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
+      const claims = [first.claims[2], second.claims[2]];
+      const amounts = [
+        expectedReward(REWARD, 7n, TOTAL_CONTRIBUTION),
+        expectedReward(2n * REWARD, 7n, TOTAL_CONTRIBUTION),
+      ];
+      const total = amounts[0] + amounts[1];
+      expect(await pool.claimMany.staticCall(carol.address, claims.map(toClaimStruct))).to.equal(total);
+
+      // Submitted by a third party: the account is paid, the sender is not.
+      const tx = pool.connect(outsider).claimMany(carol.address, claims.map(toClaimStruct));
+      await expect(tx).to.emit(pool, "Claimed").withArgs(1n, claims[0].index, carol.address, amounts[0]);
+      await expect(tx).to.emit(pool, "Claimed").withArgs(2n, claims[1].index, carol.address, amounts[1]);
+      await expect(tx).to.changeTokenBalances(ethers, token, [carol, outsider, pool], [total, 0n, -total]);
+      const receipt = await (await tx).wait();
+      const transfers = receipt!.logs.filter(
+        (log) => log.address === token.target && log.topics[0] === token.interface.getEvent("Transfer").topicHash,
+      );
+      expect(transfers.length).to.equal(1);
+      expect(await pool.isClaimed(1n, claims[0].index)).to.equal(true);
+      expect(await pool.isClaimed(2n, claims[1].index)).to.equal(true);
+      expect(await pool.reserved()).to.equal(3n * REWARD - total);
+      expect(await pool.reserved()).to.equal(await reservedFor(pool, [1n, 2n]));
+    });
+
+    it("reverts when given no claims", async function () {
+      const { pool, alice } = await networkHelpers.loadFixture(twoEpochsFixture);
+      await expect(pool.claimMany(alice.address, []))
+        .to.be.revertedWithCustomError(pool, "RewardPoolNoClaims")
+        .withArgs();
+    });
+
+    it("reverts when an epoch was already claimed with claim", async function () {
+      const { pool, alice, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
+      await pool.claim(...claimArgs(second.claims[0]));
+      await expect(pool.claimMany(alice.address, [first.claims[0], second.claims[0]].map(toClaimStruct)))
+        .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
+        .withArgs(2n, second.claims[0].index);
+      expect(await pool.isClaimed(1n, first.claims[0].index)).to.equal(false, "the batch reverts as a whole");
+    });
+
+    it("makes claim revert for the epochs it paid", async function () {
+      const { pool, alice, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
+      await pool.claimMany(alice.address, [first.claims[0], second.claims[0]].map(toClaimStruct));
+      for (const claim of [first.claims[0], second.claims[0]]) {
+        await expect(pool.claim(...claimArgs(claim)))
+          .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
+          .withArgs(claim.epoch, claim.index);
+      }
+      await expect(pool.claimMany(alice.address, [toClaimStruct(first.claims[0])]))
+        .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
+        .withArgs(1n, first.claims[0].index);
+    });
+
+    it("reverts when the same leaf appears twice in one call", async function () {
+      const { pool, token, dave, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
+      const poolBalance = await token.balanceOf(await pool.getAddress());
+      await expect(
+        pool.claimMany(dave.address, [first.claims[3], second.claims[3], first.claims[3]].map(toClaimStruct)),
+      )
+        .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
+        .withArgs(1n, first.claims[3].index);
+      expect(await token.balanceOf(await pool.getAddress())).to.equal(poolBalance);
+      expect(await pool.isClaimed(1n, first.claims[3].index)).to.equal(false);
+      expect(await pool.isClaimed(2n, second.claims[3].index)).to.equal(false);
+    });
+
+    it("reverts as a whole when one proof is invalid", async function () {
+      const { pool, bob, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
+      const forged = { ...toClaimStruct(second.claims[1]), contribution: TOTAL_CONTRIBUTION };
+      await expect(pool.claimMany(bob.address, [toClaimStruct(first.claims[1]), forged]))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
+        .withArgs(2n, bob.address);
+      expect(await pool.isClaimed(1n, first.claims[1].index)).to.equal(false);
+    });
+
+    it("reverts when the claims belong to another account", async function () {
+      const { pool, outsider, first } = await networkHelpers.loadFixture(twoEpochsFixture);
+      await expect(pool.connect(outsider).claimMany(outsider.address, [toClaimStruct(first.claims[0])]))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
+        .withArgs(1n, outsider.address);
+    });
+
+    it("reverts when one epoch is still pending", async function () {
+      const { pool, alice, entries, first, commit } = await networkHelpers.loadFixture(twoEpochsFixture);
+      const third = buildDistribution(3n, entries);
+      await commit(third, REWARD);
+      const [data] = await pool.epochOf(3n);
+      await expect(pool.claimMany(alice.address, [first.claims[0], third.claims[0]].map(toClaimStruct)))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochPending")
+        .withArgs(3n, data.claimableAt);
+    });
+
+    it("reverts when one epoch is unknown, vetoed or expired", async function () {
+      const { pool, guardian, alice, entries, first, second, commit } =
+        await networkHelpers.loadFixture(twoEpochsFixture);
+      const unknown = buildDistribution(9n, entries);
+      await expect(pool.claimMany(alice.address, [first.claims[0], unknown.claims[0]].map(toClaimStruct)))
+        .to.be.revertedWithCustomError(pool, "RewardPoolUnknownEpoch")
+        .withArgs(9n);
+
+      const third = buildDistribution(3n, entries);
+      await commit(third, REWARD);
+      await pool.connect(guardian).vetoEpoch(3n);
+      await expect(pool.claimMany(alice.address, [first.claims[0], third.claims[0]].map(toClaimStruct)))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochVetoed")
+        .withArgs(3n);
+
+      const [data] = await pool.epochOf(1n);
+      await time.increaseTo(data.claimableAt + CLAIM_PERIOD);
+      await pool.expireEpoch(1n);
+      await expect(pool.claimMany(alice.address, [second.claims[0], first.claims[0]].map(toClaimStruct)))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochExpired")
+        .withArgs(1n);
+    });
+
+    it("reverts while paused", async function () {
+      const { pool, guardian, alice, first } = await networkHelpers.loadFixture(twoEpochsFixture);
+      await pool.connect(guardian).pause();
+      await expect(pool.claimMany(alice.address, [toClaimStruct(first.claims[0])])).to.be.revertedWithCustomError(
+        pool,
+        "EnforcedPause",
+      );
+    });
+
+    it("reverts while the account is flagged", async function () {
+      const { pool, reputation, keeper, bob, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
+      await flag(reputation, keeper, bob.address);
+      await expect(pool.claimMany(bob.address, [first.claims[1], second.claims[1]].map(toClaimStruct)))
+        .to.be.revertedWithCustomError(pool, "RewardPoolAccountFlagged")
+        .withArgs(bob.address);
+    });
+
+    it("reverts when the batch would overdraw a faulty epoch", async function () {
+      const { pool, keeper, token, alice, commit, entries } = await networkHelpers.loadFixture(deployFixture);
+      // Alice appears twice in a faulty tree whose leaves sum to twice the committed ΣC.
+      const faulty = buildDistribution(1n, [
+        { account: alice.address, contribution: 10n },
+        { account: alice.address, contribution: 10n },
+      ]);
+      await pool.connect(keeper).commitEpoch(1n, faulty.root, 10n, REWARD);
+      await commit(buildDistribution(2n, entries), REWARD);
+      const [data] = await pool.epochOf(2n);
+      await time.increaseTo(data.claimableAt);
+      await expect(pool.claimMany(alice.address, faulty.claims.map(toClaimStruct)))
+        .to.be.revertedWithCustomError(pool, "RewardPoolEpochOverdrawn")
+        .withArgs(1n);
+      await expect(pool.claimMany(alice.address, [toClaimStruct(faulty.claims[1])])).to.changeTokenBalances(
+        ethers,
+        token,
+        [alice],
+        [REWARD],
+      );
+      expect(await pool.reserved()).to.equal(REWARD);
+    });
+  });
+
+  describe("expireEpoch", function () {
+    it("releases exactly rewardTotal minus claimed and emits EpochExpired", async function () {
+      const { pool, token, outsider, distribution, claimableAt } =
+        await networkHelpers.loadFixture(claimableEpochFixture);
+      await pool.claim(...claimArgs(distribution.claims[0]));
+      await pool.claim(...claimArgs(distribution.claims[2]));
+      const [, claimed] = await pool.epochOf(1n);
+      expect(claimed).to.equal(
+        expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION) + expectedReward(REWARD, 7n, TOTAL_CONTRIBUTION),
+      );
+      const unreservedBefore = await pool.unreservedBalance();
+
+      await time.setNextBlockTimestamp(claimableAt + CLAIM_PERIOD);
+      const tx = pool.connect(outsider).expireEpoch(1n);
+      await expect(tx)
+        .to.emit(pool, "EpochExpired")
+        .withArgs(1n, REWARD - claimed);
+      await expect(tx).to.changeTokenBalances(ethers, token, [pool, outsider], [0n, 0n]);
+      expect(await pool.statusOf(1n)).to.equal(Status.Expired);
+      expect(await pool.reserved()).to.equal(0n);
+      expect(await pool.unreservedBalance()).to.equal(unreservedBefore + REWARD - claimed);
+    });
+
+    it("returns the released amount", async function () {
+      const { pool, distribution, claimableAt } = await networkHelpers.loadFixture(claimableEpochFixture);
+      await pool.claim(...claimArgs(distribution.claims[3]));
+      await time.increaseTo(claimableAt + CLAIM_PERIOD);
+      expect(await pool.expireEpoch.staticCall(1n)).to.equal(REWARD - expectedReward(REWARD, 11n, TOTAL_CONTRIBUTION));
+    });
+
+    it("rolls the released rewards over into a later epoch", async function () {
+      const { pool, token, entries, distribution, claimableAt, commit } =
+        await networkHelpers.loadFixture(claimableEpochFixture);
+      await pool.claim(...claimArgs(distribution.claims[1]));
+      // Spend every unreserved token on epoch 2 so that epoch 3 can only be funded by the rollover.
+      await commit(buildDistribution(2n, entries), await pool.unreservedBalance());
+      expect(await pool.unreservedBalance()).to.equal(0n);
+      const [, claimed] = await pool.epochOf(1n);
+      const released = REWARD - claimed;
+      const third = buildDistribution(3n, entries);
+      await expect(commit(third, released))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInsufficientUnreserved")
+        .withArgs(released, 0n);
+
+      await time.increaseTo(claimableAt + CLAIM_PERIOD);
+      await pool.expireEpoch(1n);
+      expect(await pool.unreservedBalance()).to.equal(released);
+      await expect(commit(third, released + 1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInsufficientUnreserved")
+        .withArgs(released + 1n, released);
+      const committedAt = await nextTimestamp();
+      await expect(commit(third, released))
+        .to.emit(pool, "EpochCommitted")
+        .withArgs(3n, third.root, third.totalContribution, released, committedAt + CHALLENGE_WINDOW);
+
+      const [data] = await pool.epochOf(3n);
+      await time.increaseTo(data.claimableAt);
+      for (const [i, claim] of third.claims.entries()) {
+        const amount = expectedReward(released, entries[i].contribution, third.totalContribution);
+        await expect(pool.claim(...claimArgs(claim))).to.changeTokenBalances(ethers, token, [claim.account], [amount]);
+      }
+      expect(await pool.reserved()).to.equal(await reservedFor(pool, [2n, 3n]));
+      expect((await token.balanceOf(await pool.getAddress())) >= (await pool.reserved())).to.equal(true);
+    });
+
+    it("reverts while the claim period is running", async function () {
+      const { pool, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      await commit(buildDistribution(1n, entries), REWARD);
+      const [data] = await pool.epochOf(1n);
+      const deadline = data.claimableAt + CLAIM_PERIOD;
+      // Pending, then claimable, then the last second of the claim period.
+      await expect(pool.expireEpoch(1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolClaimPeriodRunning")
+        .withArgs(1n, deadline);
+      await time.increaseTo(data.claimableAt);
+      await expect(pool.expireEpoch(1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolClaimPeriodRunning")
+        .withArgs(1n, deadline);
+      await time.setNextBlockTimestamp(deadline - 1n);
+      await expect(pool.expireEpoch(1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolClaimPeriodRunning")
+        .withArgs(1n, deadline);
+    });
+
+    it("reverts when the epoch was never committed", async function () {
+      const { pool } = await networkHelpers.loadFixture(claimableEpochFixture);
+      await expect(pool.expireEpoch(2n)).to.be.revertedWithCustomError(pool, "RewardPoolUnknownEpoch").withArgs(2n);
+    });
+
+    it("reverts when the epoch was vetoed", async function () {
+      const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      await commit(buildDistribution(1n, entries), REWARD);
+      const [data] = await pool.epochOf(1n);
+      await pool.connect(guardian).vetoEpoch(1n);
+      await time.increaseTo(data.claimableAt + CLAIM_PERIOD);
+      await expect(pool.expireEpoch(1n)).to.be.revertedWithCustomError(pool, "RewardPoolEpochVetoed").withArgs(1n);
+      expect(await pool.reserved()).to.equal(0n);
+    });
+
+    it("reverts when the epoch was already expired", async function () {
+      const { pool, claimableAt } = await networkHelpers.loadFixture(claimableEpochFixture);
+      await time.increaseTo(claimableAt + CLAIM_PERIOD);
+      await pool.expireEpoch(1n);
+      await expect(pool.expireEpoch(1n)).to.be.revertedWithCustomError(pool, "RewardPoolEpochExpired").withArgs(1n);
+      expect(await pool.reserved()).to.equal(0n);
+    });
+  });
+
+  describe("views", function () {
+    it("reports each status of an epoch's lifecycle", async function () {
+      const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      expect(await pool.statusOf(1n)).to.equal(Status.None);
+      await commit(buildDistribution(1n, entries), REWARD);
+      expect(await pool.statusOf(1n)).to.equal(Status.Pending);
+      const [data] = await pool.epochOf(1n);
+      await time.increaseTo(data.claimableAt - 1n);
+      expect(await pool.statusOf(1n)).to.equal(Status.Pending);
+      await time.increaseTo(data.claimableAt);
+      expect(await pool.statusOf(1n)).to.equal(Status.Claimable);
+      await time.increaseTo(data.claimableAt + CLAIM_PERIOD);
+      await pool.expireEpoch(1n);
+      expect(await pool.statusOf(1n)).to.equal(Status.Expired);
+
+      await commit(buildDistribution(2n, entries), REWARD);
+      await pool.connect(guardian).vetoEpoch(2n);
+      expect(await pool.statusOf(2n)).to.equal(Status.Vetoed);
+    });
+
+    it("returns zeros for an epoch never committed", async function () {
+      const { pool } = await networkHelpers.loadFixture(claimableEpochFixture);
+      const [data, claimed] = await pool.epochOf(2n);
+      expect(data.root).to.equal(ZeroHash);
+      expect(data.totalContribution).to.equal(0n);
+      expect(data.rewardTotal).to.equal(0n);
+      expect(data.claimableAt).to.equal(0n);
+      expect(claimed).to.equal(0n);
+      expect(await pool.rewardFor(2n, 5n)).to.equal(0n);
+      expect(await pool.isClaimed(2n, 0n)).to.equal(false);
+    });
+
+    it("computes rewardFor as R_total · C_i / ΣC rounded down", async function () {
+      const { pool } = await networkHelpers.loadFixture(claimableEpochFixture);
+      for (const contribution of [0n, 1n, 3n, 13n, TOTAL_CONTRIBUTION]) {
+        expect(await pool.rewardFor(1n, contribution)).to.equal(
+          expectedReward(REWARD, contribution, TOTAL_CONTRIBUTION),
+        );
+      }
+    });
+
+    it("tracks the unreserved balance against direct transfers and reservations", async function () {
+      const { pool, token, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      expect(await pool.unreservedBalance()).to.equal(POOL_FUNDS);
+      await token.transfer(await pool.getAddress(), 7n);
+      expect(await pool.unreservedBalance()).to.equal(POOL_FUNDS + 7n);
+      await commit(buildDistribution(1n, entries), REWARD);
+      expect(await pool.reserved()).to.equal(REWARD);
+      expect(await pool.unreservedBalance()).to.equal(POOL_FUNDS + 7n - REWARD);
+    });
+
+    it("computes leafOf in the StandardMerkleTree encoding", async function () {
+      const { pool, alice } = await networkHelpers.loadFixture(deployFixture);
+      const coder = AbiCoder.defaultAbiCoder();
+      const values = [2n ** 64n - 1n, 2n ** 255n, alice.address, 123456789n] as const;
+      const inner = keccak256(coder.encode(["uint64", "uint256", "address", "uint256"], values));
+      const leaf = buildDistribution(values[0], [
+        { account: values[2], contribution: values[3], index: values[1] },
+      ]).tree.leafHash([...values]);
+      expect(keccak256(inner)).to.equal(leaf);
+      expect(await pool.leafOf(...values)).to.equal(leaf);
+    });
+  });
+});
