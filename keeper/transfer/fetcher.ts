@@ -208,7 +208,7 @@ export class ObjectFetch {
               resolve();
             } else if (!settled && this.opening === 0) {
               settled = true;
-              reject(new NoProvidersError(this.objectId, this.failures));
+              reject(this.signal.aborted ? this.signal.reason : new NoProvidersError(this.objectId, this.failures));
             }
             this.pump();
           },
@@ -504,7 +504,7 @@ export class ObjectFetch {
       await this.sink.close({ remove: corrupt });
       this.sink = undefined;
     }
-    if (corrupt && this.downloadId !== undefined) this.components.store.beginDownload(this.objectId, this.dest!, new Uint8Array(0));
+    if (corrupt && this.downloadId !== undefined) this.components.store.removeDownload(this.downloadId);
   }
 }
 

@@ -139,6 +139,11 @@ export class TransferStore {
     });
   }
 
+  /** Forgets a download and its progress (its partial file was wrong as a whole). */
+  removeDownload(downloadId: number): void {
+    this.db.prepare("DELETE FROM transfer_downloads WHERE id = ?").run(downloadId);
+  }
+
   verifiedParts(downloadId: number): VerifiedPart[] {
     return (
       this.db

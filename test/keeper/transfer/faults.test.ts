@@ -38,7 +38,7 @@ async function rogueProvider(
   data: Buffer,
   manifest: Manifest,
   behave: (s: RogueSession) => Promise<void>,
-  options: { keyProvider?: string } = {},
+  options: { keyProvider?: string; delayWelcomeMs?: number } = {},
 ): Promise<void> {
   await node.handle(PROTOCOL, async (stream, connection) => {
     const reader = new FrameReader(stream, 1024);
@@ -51,6 +51,7 @@ async function rogueProvider(
       consumerEphemeral: hello.ephemeralKey,
       providerEphemeral: eph.publicKey,
     });
+    if (options.delayWelcomeMs !== undefined) await new Promise((r) => setTimeout(r, options.delayWelcomeMs));
     await sendFrame(stream, ProviderFrame.encode({ welcome: { ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>, manifest } }));
     let nextSeq = 0n;
     const session: RogueSession = {
@@ -217,6 +218,85 @@ describe("transfer under faults", () => {
       assert.deepEqual(failures, [{ peerId: node.peerId.toString(), reason: attack.code, penalise: attack.penalise }]);
     });
   }
+
+  it("rejects the object when a forged manifest's parts all verify but the whole does not", async () => {
+    const real = randomData(3 * PART);
+    const fake = randomData(3 * PART);
+    const manifest = await buildManifest(await h.file(fake), { partSize: PART });
+    const objectId = createHash("sha256").update(real).digest();
+    manifest.objectId = new Uint8Array(objectId);
+    const node = await createLumoraNode();
+    nodes.push(node);
+    await rogueProvider(node, fake, manifest, async (s) => {
+      for (let i = 0; i < 3; i++) await sendFrame(s.stream, s.part(await s.request()));
+      await new Promise((r) => setTimeout(r, 200));
+      await s.stream.close();
+    });
+    const consumer = await h.peer();
+    const to = join(await h.dir(), "out.bin");
+    await assert.rejects(
+      consumer.transfer.fetch(objectId.toString("hex"), { providers: [node.getMultiaddrs()[0].toString()], to }),
+      { name: "ObjectChecksumError" },
+    );
+    await assert.rejects(readFile(to), { code: "ENOENT" });
+    await assert.rejects(readFile(to + ".lumora-part"), { code: "ENOENT" }, "partial file removed");
+  });
+
+  it("drops a provider whose manifest differs from the others'", async () => {
+    const data = randomData(20 * PART);
+    const path = await h.file(data);
+    const good = await h.peer({
+      init: { partSize: PART },
+      testHooks: { beforeServe: () => new Promise((r) => setTimeout(r, 20)) },
+    });
+    await good.transfer.publish(path, { announce: false });
+    const manifest = await buildManifest(path, { partSize: 2 * PART });
+    const node = await createLumoraNode();
+    nodes.push(node);
+    // the rogue answers late, so the good provider's manifest is the transfer's and the rogue's the odd one out
+    await rogueProvider(node, data, manifest, async (s) => void (await s.request()), { delayWelcomeMs: 100 });
+    const failures: Failure[] = [];
+    const consumer = await h.peer({ onProviderFailure: (peerId, reason, d) => failures.push({ peerId, reason, penalise: d.penalise }) });
+    const objectId = createHash("sha256").update(data).digest("hex");
+    const to = join(await h.dir(), "out.bin");
+    const result = await consumer.transfer.fetch(objectId, { providers: [good.addr, node.getMultiaddrs()[0].toString()], to });
+    assert.ok((await readFile(to)).equals(data), "object correct");
+    assert.deepEqual(result.providers.map((p) => p.peerId), [good.id]);
+    assert.deepEqual(failures, [{ peerId: node.peerId.toString(), reason: "ERR_MANIFEST_MISMATCH", penalise: true }]);
+  });
+
+  it("resumes in process after an aborted fetch, without refetching verified parts", async () => {
+    const data = randomData(40 * PART);
+    const served = new Array<number>(40).fill(0);
+    const controller = new AbortController();
+    let total = 0;
+    const provider = await h.peer({
+      init: { partSize: PART },
+      testHooks: {
+        beforeServe: () => new Promise((r) => setTimeout(r, 5)),
+        onPartServed: (_o, i) => {
+          served[i]++;
+          if (++total === 15) controller.abort(new Error("operator cancelled"));
+        },
+      },
+    });
+    const { objectId } = await provider.transfer.publish(await h.file(data), { announce: false });
+    const consumer = await h.peer({ init: { checkpointBytes: 1 } });
+    const to = join(await h.dir(), "out.bin");
+    await assert.rejects(
+      consumer.transfer.fetch(objectId, { providers: [provider.addr], to, signal: controller.signal }),
+      /operator cancelled/,
+    );
+    const before = served.slice();
+    const result = await consumer.transfer.fetch(objectId, { providers: [provider.addr], to });
+    assert.ok(result.resumedParts >= 10, `resumed ${result.resumedParts}`);
+    assert.equal(result.resumedParts + result.fetchedParts, 40);
+    const refetched = served.filter((n, i) => n > before[i] && before[i] > 0).length;
+    assert.ok(refetched <= 40 - result.resumedParts, "only parts not verified were fetched again");
+    assert.ok((await readFile(to)).equals(data), "object correct");
+    const credited = consumer.transfer.contributions(objectId)[0];
+    assert.equal(credited.bytes, data.length, "each part credited once across both runs");
+  });
 
   it("refuses an oversized length prefix before buffering any of the frame", async () => {
     let pulled = 0;
