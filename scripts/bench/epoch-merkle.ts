@@ -60,6 +60,7 @@ function seconds(since: number): number {
 /** In the child: build 1M leaves and report the build time and this process's peak RSS. */
 async function child(): Promise<void> {
   const leaves = rewardLeaves(1_000_000);
+  await warmUp();
   const cpuBefore = process.cpuUsage();
   const start = performance.now();
   const tree = await buildTreeParallel(leaves, REWARD_LEAF_ENCODING);
@@ -91,9 +92,17 @@ async function runChild(): Promise<ChildResult> {
   return JSON.parse(out.trim().split("\n").pop()!) as ChildResult;
 }
 
+/** Compiles the hot paths (JIT) of both builders, so neither timed run pays for it. */
+async function warmUp(): Promise<void> {
+  const few = rewardLeaves(20_000, SEED + 1);
+  buildTree(few, REWARD_LEAF_ENCODING);
+  await buildTreeParallel(few, REWARD_LEAF_ENCODING, { minParallelLeaves: 1 });
+}
+
 export async function benchMerkle(): Promise<Metric[]> {
   const metrics: Metric[] = [];
   const leaves = rewardLeaves(100_000);
+  await warmUp();
 
   let start = performance.now();
   const ours = await buildTreeParallel(leaves, REWARD_LEAF_ENCODING);
