@@ -28,7 +28,7 @@ import {
   TransferError,
   type TransferErrorCode,
 } from "./errors.ts";
-import { objectIdFromHex, partLength, toHex, type Manifest } from "./manifest.ts";
+import { objectIdFromHex, partLength, type Manifest } from "./manifest.ts";
 import { signReceipt, type SignedReceipt } from "./receipt.ts";
 import { ProviderSession } from "./session.ts";
 import { FileSink } from "./sink.ts";
@@ -507,5 +507,3 @@ export class ObjectFetch {
     if (corrupt && this.downloadId !== undefined) this.components.store.removeDownload(this.downloadId);
   }
 }
-
-export { toHex };

@@ -7,6 +7,7 @@
 import { open, type FileHandle } from "node:fs/promises";
 
 import type { Connection, Stream } from "@libp2p/interface";
+import type { Uint8ArrayList } from "uint8arraylist";
 
 import type { Logger } from "../logger.ts";
 import { COMPRESSION_CODE, compressPart } from "./compression.ts";
@@ -57,7 +58,7 @@ export interface ProviderStats {
   bytesSent: number;
 }
 
-function decodeConsumerFrame(body: Uint8Array | import("uint8arraylist").Uint8ArrayList): ConsumerFrame {
+function decodeConsumerFrame(body: Uint8Array | Uint8ArrayList): ConsumerFrame {
   try {
     return ConsumerFrame.decode(body);
   } catch (err) {

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 
 import type { Connection, Stream } from "@libp2p/interface";
+import type { Uint8ArrayList } from "uint8arraylist";
 
 import { decompressPart, COMPRESSION_CODE } from "./compression.ts";
 import { MAX_FRAME_SIZE, PROTOCOL, PROTOCOL_VERSION } from "./constants.ts";
@@ -21,8 +22,8 @@ import {
   UnexpectedPartError,
 } from "./errors.ts";
 import { FrameReader, sendFrame } from "./framing.ts";
-import { partLength, validateManifest, type Manifest } from "./manifest.ts";
-import { Compression, ConsumerFrame, ProviderFrame } from "./pb/transfer.ts";
+import { partLength, validateManifest } from "./manifest.ts";
+import { Compression, ConsumerFrame, Manifest, ProviderFrame } from "./pb/transfer.ts";
 
 interface Pending {
   index: number;
@@ -39,7 +40,7 @@ export interface SessionOptions {
   signal?: AbortSignal;
 }
 
-function decodeProviderFrame(body: Uint8Array | import("uint8arraylist").Uint8ArrayList): ProviderFrame {
+function decodeProviderFrame(body: Uint8Array | Uint8ArrayList): ProviderFrame {
   try {
     return ProviderFrame.decode(body);
   } catch (err) {
@@ -108,7 +109,7 @@ export class ProviderSession {
     if (frame.error !== undefined) throw new RemoteError(frame.error.code, frame.error.message);
     if (frame.welcome === undefined) throw new MalformedFrameError("first frame is not a welcome");
     this.manifest = validateManifest(frame.welcome.manifest, this.options.objectId);
-    this.manifestBytes = ProviderFrame.encode({ welcome: { ephemeralKey: new Uint8Array(0), manifest: this.manifest } });
+    this.manifestBytes = Manifest.encode(this.manifest);
     this.key = deriveTransferKey(eph.privateKey, frame.welcome.ephemeralKey, {
       consumer: this.options.self,
       provider: this.peerId,
