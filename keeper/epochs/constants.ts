@@ -19,3 +19,12 @@ export const MERKLE_PARALLEL_MIN_LEVEL_NODES = 4_096;
  * too. Capped because keccak work splits evenly and more threads than cores only adds switching.
  */
 export const MERKLE_MAX_WORKERS = 8;
+
+/**
+ * Leaves per chunk claimed by a hashing thread: ~6 ms of work, small enough to balance two threads
+ * within a few ms, large enough that claiming (one atomic add) costs nothing.
+ */
+export const MERKLE_LEAF_CHUNK = 1_024;
+
+/** Internal nodes per chunk claimed by a hashing thread (~3 µs each, so ~6 ms a chunk). */
+export const MERKLE_NODE_CHUNK = 2_048;

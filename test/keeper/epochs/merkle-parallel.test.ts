@@ -8,8 +8,8 @@ import { prng, randomValues, runSeed } from "./leaves.ts";
 
 const SEED = runSeed();
 
-/** Forces the worker path on small trees: every tree and every level is split. */
-const FORCE = { workers: 2, minParallelLeaves: 1, minParallelLevelNodes: 1 };
+/** Forces the worker path on small trees: every tree and every level is split into many chunks. */
+const FORCE = { workers: 2, minParallelLeaves: 1, minParallelLevelNodes: 1, leafChunk: 7, nodeChunk: 5 };
 
 describe("epochs/merkle-parallel", () => {
   for (const [schema, types] of [
