@@ -20,7 +20,10 @@ import {IReputation} from "./interfaces/IReputation.sol";
 /// reward returns to the unreserved balance and the epoch may be committed again); it is claimable afterwards
 /// until `claimPeriod` seconds later, when anyone may expire it and return the unclaimed rest to the unreserved
 /// balance, from where a later epoch can distribute it. The claimed flags live in a bitmap keyed by leaf index.
-/// Invariant (solvency): `token.balanceOf(pool) >= reserved()` at all times.
+/// Accounting: `reserved` is what committed epochs still owe (Σ rewardTotal − claimed over live epochs);
+/// `unreserved` is what the pool holds for future epochs. Tokens arrive through {fund} or a plain transfer
+/// followed by {sync} (commitEpoch syncs by itself when it needs to).
+/// Invariant (solvency): `token.balanceOf(pool) >= reserved() + accountedUnreserved() >= reserved()` at all times.
 contract RewardPool is AccessControl, Pausable {
     using SafeERC20 for IERC20;
 
@@ -73,6 +76,8 @@ contract RewardPool is AccessControl, Pausable {
     uint256 public constant MAX_CHALLENGE_WINDOW = 30 days;
     /// @notice Lower bound of the claim period, so holders always have time to claim.
     uint256 public constant MIN_CLAIM_PERIOD = 1 days;
+    /// @notice Upper bound of the claim period.
+    uint256 public constant MAX_CLAIM_PERIOD = 3650 days;
 
     uint8 private constant _OPEN = 0;
     uint8 private constant _VETOED = 1;
@@ -85,20 +90,24 @@ contract RewardPool is AccessControl, Pausable {
     /// @notice The Reputation contract whose flags block claims.
     IReputation public immutable reputation;
 
-    // Packed with Pausable's `_paused` flag: a claim reads that slot anyway, so updating `_reserved` costs
-    // a warm write only.
-    uint128 private _reserved;
+    // These four share one slot with Pausable's `_paused` flag (8 + 96 + 96 + 32 + 24 bits): a claim reads
+    // that slot anyway, so booking a payment costs a warm write only, and a commitment reads one slot.
+    uint96 private _reserved;
+    uint96 private _unreserved;
     /// @notice The latest epoch committed (vetoed epochs included).
-    uint64 public lastEpoch;
-
+    uint32 public lastEpoch;
     /// @notice Seconds an epoch stays pending (vetoable) after its commitment.
-    uint256 public challengeWindow;
+    uint24 public challengeWindow;
+
     /// @notice Seconds an epoch stays claimable before it can be expired.
     uint256 public claimPeriod;
 
     mapping(uint256 epoch => Epoch data) private _epochs;
     mapping(uint256 epoch => EpochState state) private _states;
-    mapping(uint256 epoch => mapping(uint256 word => uint256 bits)) private _claimedBitmap;
+    // Claimed flags: one word holds 32 consecutive leaf indices × 8 consecutive epochs, so an account that keeps
+    // its index across epochs (the keeper assigns stable indices) finds the word already written when it claims
+    // several epochs: every epoch after the first of a group of 8 costs a warm write instead of a fresh slot.
+    mapping(uint256 epochGroup => mapping(uint256 indexGroup => uint256 bits)) private _claimedBitmap;
 
     // ─────────────────────────────────────────── errors ───────────────────────────────────────────
 
@@ -134,6 +143,8 @@ contract RewardPool is AccessControl, Pausable {
     error RewardPoolInvalidWindow(uint256 value);
     /// @notice {claimMany} was called with no claims.
     error RewardPoolNoClaims();
+    /// @notice The amount is zero or would overflow the pool's 96-bit accounting.
+    error RewardPoolInvalidAmount(uint256 amount);
 
     // ─────────────────────────────────────────── events ───────────────────────────────────────────
 
@@ -155,6 +166,10 @@ contract RewardPool is AccessControl, Pausable {
     event ChallengeWindowSet(uint256 challengeWindow);
     /// @notice The claim period changed (applies to every epoch not yet expired).
     event ClaimPeriodSet(uint256 claimPeriod);
+    /// @notice `from` funded the pool with `amount` unreserved tokens.
+    event Funded(address indexed from, uint256 amount);
+    /// @notice `amount` tokens sent to the pool by plain transfer were added to the unreserved balance.
+    event Synced(uint256 amount);
 
     // ───────────────────────────────────────── constructor ────────────────────────────────────────
 
@@ -183,14 +198,14 @@ contract RewardPool is AccessControl, Pausable {
     /// @param epoch The epoch.
     /// @param root StandardMerkleTree root over `(epoch, index, account, contribution)` leaves.
     /// @param totalContribution ΣC over the leaves (non-zero, < 2^120).
-    /// @param rewardTotal R_total to distribute (< 2^96).
+    /// @param rewardTotal R_total to distribute (non-zero, < 2^96).
     function commitEpoch(
         uint64 epoch,
         bytes32 root,
         uint256 totalContribution,
         uint256 rewardTotal
     ) external onlyRole(KEEPER_ROLE) whenNotPaused {
-        uint64 next = lastEpoch + 1;
+        uint256 next = uint256(lastEpoch) + 1;
         bool recommit = _epochs[epoch].root != bytes32(0);
         if (recommit ? _states[epoch].closed != _VETOED : epoch != next) {
             revert RewardPoolNonConsecutiveEpoch(epoch, next);
@@ -198,16 +213,19 @@ contract RewardPool is AccessControl, Pausable {
         if (
             root == bytes32(0) ||
             totalContribution == 0 ||
+            rewardTotal == 0 ||
             totalContribution > type(uint120).max ||
-            rewardTotal > type(uint96).max
+            rewardTotal > type(uint96).max ||
+            epoch > type(uint32).max
         ) revert RewardPoolInvalidCommitment(epoch);
-        uint256 reservedNow = _reserved;
-        uint256 available = token.balanceOf(address(this)) - reservedNow;
+        uint256 available = _unreserved;
+        if (rewardTotal > available) available = _sync();
         if (rewardTotal > available) revert RewardPoolInsufficientUnreserved(rewardTotal, available);
 
         uint40 claimableAt = uint40(block.timestamp + challengeWindow);
-        _reserved = uint128(reservedNow + rewardTotal);
-        if (!recommit) lastEpoch = epoch;
+        _unreserved = uint96(available - rewardTotal);
+        _reserved += uint96(rewardTotal);
+        if (!recommit) lastEpoch = uint32(epoch);
         else delete _states[epoch];
         _epochs[epoch] = Epoch({
             root: root,
@@ -231,6 +249,7 @@ contract RewardPool is AccessControl, Pausable {
 
         _states[epoch].closed = _VETOED;
         _reserved -= e.rewardTotal;
+        _unreserved += e.rewardTotal;
         emit EpochVetoed(epoch, msg.sender, e.rewardTotal);
     }
 
@@ -256,7 +275,8 @@ contract RewardPool is AccessControl, Pausable {
     }
 
     /// @notice Sets the claim period (applies to every epoch not yet expired).
-    /// @dev Only DEFAULT_ADMIN_ROLE. At least {MIN_CLAIM_PERIOD}.
+    /// @dev Only DEFAULT_ADMIN_ROLE. Between {MIN_CLAIM_PERIOD} and {MAX_CLAIM_PERIOD}, and never shorter than the
+    /// current period, because it also applies to the epochs already committed.
     /// @param seconds_ The new period in seconds.
     function setClaimPeriod(uint256 seconds_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setClaimPeriod(seconds_);
@@ -282,7 +302,7 @@ contract RewardPool is AccessControl, Pausable {
     ) external whenNotPaused returns (uint256 amount) {
         if (reputation.isFlagged(account)) revert RewardPoolAccountFlagged(account);
         amount = _settle(epoch, index, account, contribution, proof);
-        _reserved -= uint128(amount);
+        _reserved -= uint96(amount);
         token.safeTransfer(account, amount);
     }
 
@@ -298,15 +318,31 @@ contract RewardPool is AccessControl, Pausable {
             Claim calldata c = claims[i];
             total += _settle(c.epoch, c.index, account, c.contribution, c.proof);
         }
-        _reserved -= uint128(total);
+        _reserved -= uint96(total);
         token.safeTransfer(account, total);
     }
 
+    /// @notice Adds `amount` tokens from the caller (who approved the pool) to the unreserved balance.
+    /// @param amount Tokens to pull with `transferFrom`.
+    function fund(uint256 amount) external {
+        if (amount == 0 || amount + _reserved + _unreserved > type(uint96).max) revert RewardPoolInvalidAmount(amount);
+        _unreserved += uint96(amount);
+        emit Funded(msg.sender, amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Adds tokens sent to the pool by plain transfer to the unreserved balance. Anyone may call it.
+    /// @return The unreserved balance after the sync.
+    function sync() external returns (uint256) {
+        return _sync();
+    }
+
     /// @notice Ends the claim period of an epoch and unreserves its unclaimed rewards, so that a later epoch can
-    /// distribute them. Anyone may call it once the claim period is over.
+    /// distribute them. Anyone may call it once the claim period is over, except while paused (holders who could
+    /// not claim during a pause keep their rewards until it ends).
     /// @param epoch A claimable epoch whose claim period ended.
     /// @return released The unclaimed amount returned to the unreserved balance.
-    function expireEpoch(uint64 epoch) external returns (uint256 released) {
+    function expireEpoch(uint64 epoch) external whenNotPaused returns (uint256 released) {
         Epoch memory e = _epochs[epoch];
         if (e.root == bytes32(0)) revert RewardPoolUnknownEpoch(epoch);
         EpochState memory s = _states[epoch];
@@ -317,7 +353,8 @@ contract RewardPool is AccessControl, Pausable {
 
         released = e.rewardTotal - s.claimed;
         _states[epoch].closed = _EXPIRED;
-        _reserved -= uint128(released);
+        _reserved -= uint96(released);
+        _unreserved += uint96(released);
         emit EpochExpired(epoch, released);
     }
 
@@ -329,10 +366,17 @@ contract RewardPool is AccessControl, Pausable {
         return _reserved;
     }
 
-    /// @notice Tokens the pool holds beyond what is reserved: what a new epoch may distribute.
+    /// @notice Tokens the pool holds beyond what is reserved: what a new epoch may distribute (plain transfers
+    /// not synced yet included; {commitEpoch} syncs them when it needs to).
     /// @return The unreserved balance.
     function unreservedBalance() external view returns (uint256) {
         return token.balanceOf(address(this)) - _reserved;
+    }
+
+    /// @notice The unreserved balance as booked (funded or synced).
+    /// @return The accounted unreserved balance.
+    function accountedUnreserved() external view returns (uint256) {
+        return _unreserved;
     }
 
     /// @notice The committed data of `epoch` (all zero when never committed).
@@ -360,16 +404,16 @@ contract RewardPool is AccessControl, Pausable {
     /// @param index The leaf index.
     /// @return True once claimed.
     function isClaimed(uint256 epoch, uint256 index) external view returns (bool) {
-        return _claimedBitmap[epoch][index >> 8] & (1 << (index & 0xff)) != 0;
+        return _claimedBitmap[epoch >> 3][index >> 5] & _claimedBit(epoch, index) != 0;
     }
 
     /// @notice The reward a leaf with `contribution` receives in `epoch` (`R_total · C_i / ΣC`, rounded down).
     /// @param epoch The epoch.
     /// @param contribution The leaf's contribution.
-    /// @return The reward, or 0 for an unknown epoch.
+    /// @return The reward, or 0 for an unknown, vetoed or expired epoch.
     function rewardFor(uint256 epoch, uint256 contribution) external view returns (uint256) {
         Epoch memory e = _epochs[epoch];
-        if (e.root == bytes32(0)) return 0;
+        if (e.root == bytes32(0) || _states[epoch].closed != _OPEN) return 0;
         return Math.mulDiv(e.rewardTotal, contribution, e.totalContribution);
     }
 
@@ -416,21 +460,43 @@ contract RewardPool is AccessControl, Pausable {
     /// @dev Sets the claimed bit of leaf `index`; reverts if it was already set. The whole claim reverts (and the
     /// bit with it) when a later check fails.
     function _markClaimed(uint256 epoch, uint256 index) internal {
-        mapping(uint256 word => uint256 bits) storage bitmap = _claimedBitmap[epoch];
-        uint256 bits = bitmap[index >> 8];
-        uint256 bit = 1 << (index & 0xff);
+        mapping(uint256 indexGroup => uint256 bits) storage words = _claimedBitmap[epoch >> 3];
+        uint256 bits = words[index >> 5];
+        uint256 bit = _claimedBit(epoch, index);
         if (bits & bit != 0) revert RewardPoolAlreadyClaimed(epoch, index);
-        bitmap[index >> 8] = bits | bit;
+        words[index >> 5] = bits | bit;
+    }
+
+    /// @dev Bit of (epoch, index) inside its word: 32 bits per epoch of the group, one per index of the group.
+    function _claimedBit(uint256 epoch, uint256 index) internal pure returns (uint256) {
+        return 1 << (((epoch & 7) << 5) | (index & 31));
+    }
+
+    /// @dev Books every token held beyond `_reserved + _unreserved` as unreserved (capped to the 96-bit
+    /// accounting) and returns the new unreserved balance.
+    function _sync() internal returns (uint256 unreserved) {
+        uint256 reservedNow = _reserved;
+        unreserved = _unreserved;
+        uint256 surplus = token.balanceOf(address(this)) - reservedNow - unreserved;
+        uint256 room = type(uint96).max - reservedNow - unreserved;
+        if (surplus > room) surplus = room;
+        if (surplus == 0) return unreserved;
+        unreserved += surplus;
+        _unreserved = uint96(unreserved);
+        emit Synced(surplus);
     }
 
     function _setChallengeWindow(uint256 seconds_) internal {
         if (seconds_ > MAX_CHALLENGE_WINDOW) revert RewardPoolInvalidWindow(seconds_);
-        challengeWindow = seconds_;
+        challengeWindow = uint24(seconds_);
         emit ChallengeWindowSet(seconds_);
     }
 
     function _setClaimPeriod(uint256 seconds_) internal {
-        if (seconds_ < MIN_CLAIM_PERIOD || seconds_ > type(uint40).max) revert RewardPoolInvalidWindow(seconds_);
+        // Never shorter than before: the period applies to epochs already committed, whose holders rely on it.
+        if (seconds_ < MIN_CLAIM_PERIOD || seconds_ > MAX_CLAIM_PERIOD || seconds_ < claimPeriod) {
+            revert RewardPoolInvalidWindow(seconds_);
+        }
         claimPeriod = seconds_;
         emit ClaimPeriodSet(seconds_);
     }
