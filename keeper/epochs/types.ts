@@ -1,0 +1,53 @@
+/**
+ * What an epoch close produces and what the chain submission consumes. Shared by the epoch collection,
+ * publication, submission and claim tooling.
+ */
+import type { MerkleTree } from "./merkle.ts";
+
+/** One contributor of an epoch. `index` is the account's stable index (assigned once, reused every epoch). */
+export interface ContributionEntry {
+  /** Checksummed on-chain reward address. */
+  account: string;
+  /** Stable leaf index of the account (keys RewardPool's claimed bitmap). */
+  index: number;
+  /** C_i (see docs/epochs.md for its definition). */
+  contribution: bigint;
+}
+
+/** One node's health counts for the epoch (input to Reputation.applyReports). */
+export interface ReputationReport {
+  /** Checksummed on-chain address of the node. */
+  node: string;
+  successes: number;
+  failures: number;
+}
+
+/**
+ * A TaskLog record as a leaf value, in TASK_LEAF_ENCODING order:
+ * [taskId, consumer, executor, bytesMoved, startedAt, endedAt, status, dataSha256, attempts, evidence].
+ */
+export type TaskRecordValue = readonly [string, string, string, bigint, bigint, bigint, number, string, number, string];
+
+/** A RewardPool leaf value: [epoch, index, account, contribution]. */
+export type RewardLeafValue = readonly [bigint, bigint, string, bigint];
+
+/** Everything frozen at an epoch's close. */
+export interface EpochBundle {
+  epoch: number;
+  /** Unix ms bounds of the epoch: [start, end). */
+  startMs: number;
+  endMs: number;
+  tasks: TaskRecordValue[];
+  contributions: ContributionEntry[];
+  reputation: ReputationReport[];
+  /** R_total committed to RewardPool for this epoch. */
+  rewardTotal: bigint;
+}
+
+/** An epoch with its trees built. */
+export interface BuiltEpoch {
+  bundle: EpochBundle;
+  taskTree?: MerkleTree<TaskRecordValue>;
+  rewardTree?: MerkleTree<RewardLeafValue>;
+  totalContribution: bigint;
+}
