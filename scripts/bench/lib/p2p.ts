@@ -23,6 +23,8 @@ export interface Metric {
 
 const CONNECT_ROUNDS = 40;
 const LOOKUPS = 20;
+/** Quiet time before measuring, per node in the network (self-queries of n nodes settle in ~n·100 ms here). */
+const SETTLE_MS_PER_NODE = 100;
 const silent = createLogger("bench", { level: "silent" });
 
 function percentile(xs: number[], p: number): number {
@@ -80,6 +82,10 @@ async function network(n: number): Promise<Net> {
   const target = Math.min(20, n - 1);
   const deadline = Date.now() + 60_000;
   while (nodes.some((x) => routingTableSize(x) < target) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  // Measure the steady state, not the start-up churn: bootstrap's job is done once the tables are full, and
+  // kad-dht's initial self-queries (every 500 ms here) settle within a few seconds.
+  await Promise.all(boots.map((b) => b.stop()));
+  await new Promise((r) => setTimeout(r, SETTLE_MS_PER_NODE * n));
   return {
     nodes,
     keys,
