@@ -94,10 +94,18 @@ describe("health", () => {
     services.push(hs, hh);
     await hs.start();
 
+    // The attacker's side may see its stream reset or its connection closed by the ban: retry, ignore.
     const send = async (bytes: Uint8Array) => {
-      const s = await attacker.node.dialProtocol(server.node.getMultiaddrs()[0], HEALTH_PROTOCOL);
-      s.send(bytes);
-      await s.close().catch(() => {});
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          const s = await attacker.node.dialProtocol(server.node.getMultiaddrs()[0], HEALTH_PROTOCOL);
+          s.send(bytes);
+          await s.close().catch(() => {});
+          return;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
     };
     await send(Uint8Array.from([...encodeVarint(1_000_000), 1, 2, 3])); // oversized length prefix
     await waitFor(() => lines.some((l) => l.code === "ERR_MESSAGE_TOO_LARGE"), 3000, "oversize rejection");
