@@ -1,0 +1,304 @@
+/**
+ * The keeper: one process a node operator runs. Composition only — every job lives in its own module:
+ * p2p (libp2p node, bans, bootstrap) → discovery (signed peer records), proximity (RTT, hops), health
+ * (heartbeats, per-epoch counters) → routing (scores, shards) → tasks (queue, assignment, reassignment) over
+ * execution (`/lumora/task/1.0.0`) and transfer (`/lumora/transfer/1.0.0`), all state in one SQLite store.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+import type { PeerId, PrivateKey } from "@libp2p/interface";
+
+import { discovery, discoveryRecordHandlers, type Discovery } from "./discovery/index.ts";
+import { TaskPayloads, taskExecution, type TaskExecutionService, type TaskWork } from "./execution/index.ts";
+import { HealthCounters, health, type Health, type HealthInit } from "./health/index.ts";
+import { loadOrCreateIdentity } from "./identity.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { BanList, bootstrap, createLumoraNode, type Bootstrapper, type LumoraNode } from "./p2p/index.ts";
+import { proximity, toNodeView, type Proximity, type ProximityInit } from "./proximity/index.ts";
+import { routing, type RoutingTable, type ScoreWeights } from "./routing/index.ts";
+import { openStore, type Store } from "./store/index.ts";
+import { taskManager, type TaskManager, type TaskOutcome, type TaskSpec } from "./tasks/index.ts";
+import { transferService, type PublishResult, type TransferService, type TransferTestHooks } from "./transfer/index.ts";
+import type { Capability } from "./types.ts";
+
+export interface KeeperConfig {
+  /** Folder for the identity, the database and fetched objects. */
+  dataDir: string;
+  /** Listen multiaddrs (default one OS-chosen TCP port on 127.0.0.1). */
+  listen?: string[];
+  /** Bootstrap multiaddrs with `/p2p/<peer id>`. */
+  bootstrap?: string[];
+  capabilities: Capability[];
+  /** Advertised bandwidth B_i, bytes per second. */
+  bandwidthBps: number;
+  /** Tasks executed at once here. */
+  capacity: number;
+  /** 0x address that receives this node's rewards (and is reported to Reputation). */
+  rewardAddress: string;
+  /** Routing: Score = α·B/Bmax + β/P + γ/L, shards, backups. */
+  weights?: Partial<ScoreWeights>;
+  shards?: number;
+  backups?: number;
+  /** Task manager: attempts per task, timeout of one attempt (ms). */
+  maxAttempts?: number;
+  attemptTimeoutMs?: number;
+  health?: HealthInit;
+  proximity?: ProximityInit;
+  /** Seconds between routing-table refreshes from discovery + proximity. */
+  routingRefreshMs?: number;
+  /** Keep 127.0.0.1 addresses in DHT peer info (loopback networks: tests, demo). */
+  allowPrivateAddresses?: boolean;
+  /** DHT self-query cadence; small loopback networks converge faster with short intervals. */
+  dhtQuerySelfIntervalMs?: number;
+  logger?: Logger;
+  /** Fault injection, tests and demo only. */
+  testHooks?: TransferTestHooks;
+  /** Delay (ms) an executor adds before working: demo/test knob to make a node slow. */
+  executionDelayMs?: number;
+}
+
+export interface TransferRequest {
+  /** SHA-256 of the object (hex). */
+  objectId: string;
+  size: number;
+  /** Providers (multiaddrs with /p2p or peer ids). */
+  providers: string[];
+  priority?: number;
+  /** Milliseconds from now. */
+  deadlineMs?: number;
+  /** Task id (default random). */
+  id?: string;
+}
+
+const DEFAULT_ROUTING_REFRESH_MS = 2_000;
+
+export class Keeper {
+  readonly log: Logger;
+  readonly config: KeeperConfig;
+  store!: Store;
+  node!: LumoraNode;
+  privateKey!: PrivateKey;
+  readonly bans = new BanList();
+  bootstrapper!: Bootstrapper;
+  discovery!: Discovery;
+  proximity!: Proximity;
+  counters!: HealthCounters;
+  health!: Health;
+  routing!: RoutingTable;
+  tasks!: TaskManager;
+  payloads!: TaskPayloads;
+  execution!: TaskExecutionService;
+  transfer!: TransferService;
+  /** The epoch stamped on counters and receipts (the epochs module moves it). */
+  epoch = 1;
+  /** Reward addresses flagged by Reputation (refreshed by the chain module when configured). */
+  flagged = new Set<string>();
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private readonly waiters = new Map<string, (o: TaskOutcome) => void>();
+
+  constructor(config: KeeperConfig) {
+    this.config = config;
+    this.log = config.logger ?? createLogger("keeper");
+  }
+
+  get peerId(): PeerId {
+    return this.node.peerId;
+  }
+
+  /** Listen addresses with the /p2p suffix (what other keepers bootstrap from). */
+  get addresses(): string[] {
+    return this.node.getMultiaddrs().map((a) => a.toString());
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    mkdirSync(c.dataDir, { recursive: true, mode: 0o700 });
+    this.privateKey = (await loadOrCreateIdentity(join(c.dataDir, "identity.key"))).privateKey;
+    this.store = openStore(join(c.dataDir, "keeper.db"));
+    const logger = this.log;
+    this.node = await createLumoraNode({
+      privateKey: this.privateKey,
+      listen: c.listen,
+      bans: this.bans,
+      allowPrivateAddresses: c.allowPrivateAddresses ?? true,
+      inboundConnectionsPerHostPerSecond: c.allowPrivateAddresses === false ? undefined : 1_000,
+      dhtQuerySelfIntervalMs: c.dhtQuerySelfIntervalMs,
+      dhtInitialQuerySelfIntervalMs: c.dhtQuerySelfIntervalMs,
+      ...discoveryRecordHandlers(logger.child("dht")),
+    });
+    const node = this.node;
+    const penalise = (peer: PeerId, err: Error) => this.bans.ban(peer, err.message);
+
+    this.counters = new HealthCounters(this.store);
+    this.payloads = new TaskPayloads(this.store);
+    this.routing = routing({ ...c.weights, shards: c.shards, backups: c.backups })({ logger });
+    this.execution = taskExecution({ maxConcurrent: c.capacity })({
+      node,
+      logger,
+      payloads: this.payloads,
+      penalise,
+      perform: (work, opts) => this.perform(work, opts),
+    });
+    this.tasks = taskManager({ maxAttempts: c.maxAttempts, attemptTimeoutMs: c.attemptTimeoutMs })({
+      logger,
+      store: this.store,
+      selector: this.routing,
+      executeOn: async (task, peerId, opts) => {
+        try {
+          const result = await this.execution.executeOn(task, peerId, opts);
+          this.counters.record(this.epoch, peerId, true);
+          return result;
+        } catch (err) {
+          if (!opts.signal.aborted || opts.signal.reason instanceof Error) this.counters.record(this.epoch, peerId, false);
+          throw err;
+        }
+      },
+    });
+    this.tasks.on("finished", (o) => {
+      this.waiters.get(o.id)?.(o);
+      this.waiters.delete(o.id);
+    });
+    this.transfer = transferService()({
+      node,
+      privateKey: this.privateKey,
+      store: this.store,
+      logger,
+      currentEpoch: () => BigInt(this.epoch),
+      onProviderFailure: (peerId) => this.counters.record(this.epoch, peerId, false),
+      testHooks: c.testHooks,
+    });
+    this.discovery = discovery({
+      capabilities: c.capabilities,
+      bandwidthBps: c.bandwidthBps,
+      capacity: c.capacity,
+      shard: 0,
+      rewardAddress: c.rewardAddress,
+    })({ node, privateKey: this.privateKey, logger, currentLoad: () => this.execution.load });
+    this.proximity = proximity(c.proximity)({ node, logger });
+    this.health = health(c.health)({
+      node,
+      logger,
+      counters: this.counters,
+      currentEpoch: () => this.epoch,
+      currentLoad: () => ({ load: this.execution.load, capacity: c.capacity }),
+      penalise,
+    });
+    this.health.addEventListener("peer:failed", (e) => {
+      const peerId = (e as CustomEvent<string>).detail;
+      if (typeof peerId !== "string") return;
+      this.routing.remove(peerId);
+      this.tasks.peerDisconnected(peerId);
+    });
+    this.bootstrapper = bootstrap({ peers: c.bootstrap ?? [] })({ node, logger });
+
+    await node.start();
+    await this.transfer.start();
+    await this.execution.start();
+    await this.tasks.start();
+    await this.bootstrapper.start();
+    await this.discovery.start();
+    this.proximity.start();
+    await this.health.start();
+    this.refreshTimer = setInterval(() => void this.refreshRouting(), c.routingRefreshMs ?? DEFAULT_ROUTING_REFRESH_MS);
+    this.log.info("keeper started", { peerId: node.peerId.toString(), addresses: this.addresses });
+  }
+
+  /** Feeds routing from the verified peer records, the measured proximity and Reputation's flags. */
+  async refreshRouting(options: { signal?: AbortSignal; refreshDirectory?: boolean } = {}): Promise<number> {
+    if (options.refreshDirectory) await this.discovery.refresh(options).catch(() => 0);
+    const self = this.node.peerId.toString();
+    let n = 0;
+    for (const record of this.discovery.peers()) {
+      if (record.peerId === self) continue;
+      if (this.health.status(record.peerId) === "failed") continue;
+      this.health.watch(record.peerId);
+      try {
+        this.routing.upsert(
+          toNodeView(record, this.proximity.view(record.peerId), this.flagged.has(record.rewardAddress.toLowerCase())),
+        );
+        n++;
+      } catch (err) {
+        this.log.warn("peer record not routable", { peer: record.peerId, error: err as Error });
+      }
+    }
+    this.tasks.wake();
+    return n;
+  }
+
+  /** Executor side of a transfer task: fetch the object from its providers, verified, into the data folder. */
+  private async perform(work: TaskWork, options: { signal: AbortSignal }): Promise<{ bytes: number; sha256: string }> {
+    if (this.config.executionDelayMs) {
+      await new Promise((resolve, reject) => {
+        const t = setTimeout(resolve, this.config.executionDelayMs);
+        options.signal.addEventListener("abort", () => (clearTimeout(t), reject(options.signal.reason)), { once: true });
+      });
+    }
+    const dir = join(this.config.dataDir, "objects");
+    mkdirSync(dir, { recursive: true });
+    const result = await this.transfer.fetch(work.objectId, {
+      providers: work.providers,
+      to: join(dir, work.objectId),
+      signal: options.signal,
+    });
+    return { bytes: result.size, sha256: result.objectId };
+  }
+
+  /** Publishes a file: manifest, served from now on, announced in the DHT. */
+  publish(path: string): Promise<PublishResult> {
+    return this.transfer.publish(path);
+  }
+
+  /**
+   * Coordinates a transfer task: routing picks an executor (+ backups), which fetches the object from its
+   * providers; resolves when the task finished (succeeded, failed or expired).
+   */
+  async requestTransfer(req: TransferRequest, options: { signal?: AbortSignal } = {}): Promise<TaskOutcome> {
+    const id = req.id ?? `task-${this.node.peerId.toString().slice(-8)}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    this.payloads.put(id, { objectId: req.objectId, size: req.size, providers: req.providers });
+    const spec: TaskSpec = {
+      id,
+      priority: req.priority ?? 1,
+      size: req.size,
+      source: this.node.peerId.toString(),
+      deadline: Date.now() + (req.deadlineMs ?? 120_000),
+      requirements: { capabilities: ["executor"], minBandwidth: 0 },
+    };
+    const done = new Promise<TaskOutcome>((resolve) => this.waiters.set(id, resolve));
+    await this.tasks.submit(spec, options);
+    return done;
+  }
+
+  async stop(): Promise<void> {
+    if (this.refreshTimer !== undefined) clearInterval(this.refreshTimer);
+    const steps: Array<() => Promise<unknown> | unknown> = [
+      () => this.health?.stop(),
+      () => this.proximity?.stop(),
+      () => this.discovery?.stop(),
+      () => this.bootstrapper?.stop(),
+      () => this.tasks?.stop(),
+      () => this.execution?.stop(),
+      () => this.transfer?.stop(),
+      () => this.node?.stop(),
+    ];
+    for (const step of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.log.warn("stop step failed", { error: err as Error });
+      }
+    }
+    this.store?.close();
+  }
+}
+
+export async function startKeeper(config: KeeperConfig): Promise<Keeper> {
+  const keeper = new Keeper(config);
+  try {
+    await keeper.start();
+  } catch (err) {
+    await keeper.stop();
+    throw err;
+  }
+  return keeper;
+}
