@@ -1,0 +1,6 @@
+export * from "./constants.ts";
+export * from "./errors.ts";
+export * from "./classify.ts";
+export * from "./retry.ts";
+export * from "./deployment.ts";
+export * from "./chain.ts";
