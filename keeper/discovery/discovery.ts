@@ -66,7 +66,12 @@ export class Discovery {
   }
 
   async start(options: Opts = {}): Promise<void> {
-    await this.publish(options).catch((err: unknown) => this.log.warn("initial publish failed", { error: err as Error }));
+    // With no peer yet (the first node of a network) a PUT only times out; the local copy is stored at once and
+    // served to whoever asks, so only wait for the network PUT when there is someone to store it.
+    const initial = this.publish(options).catch((err: unknown) => {
+      this.log.warn("initial publish failed", { error: err as Error });
+    });
+    if (this.components.node.getConnections().length > 0) await initial;
     const every = (ms: number, fn: () => Promise<unknown>) => {
       const t = setInterval(() => void fn().catch(() => {}), ms);
       t.unref();
