@@ -27,6 +27,8 @@ export interface KeeperConfig {
   dataDir: string;
   /** Listen multiaddrs (default one OS-chosen TCP port on 127.0.0.1). */
   listen?: string[];
+  /** Public multiaddrs to advertise (behind NAT: the forwarded address), instead of the observed ones. */
+  announce?: string[];
   /** Bootstrap multiaddrs with `/p2p/<peer id>`. */
   bootstrap?: string[];
   capabilities: Capability[];
@@ -120,6 +122,7 @@ export class Keeper {
     this.node = await createLumoraNode({
       privateKey: this.privateKey,
       listen: c.listen,
+      announce: c.announce,
       bans: this.bans,
       allowPrivateAddresses: c.allowPrivateAddresses ?? true,
       inboundConnectionsPerHostPerSecond: c.allowPrivateAddresses === false ? undefined : 1_000,

@@ -7,6 +7,9 @@ export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
 
+/** json: one object per line (machines); pretty: a readable line (people at a terminal); auto: pretty on a TTY. */
+export type LogFormat = "json" | "pretty" | "auto";
+
 export type LogContext = Record<string, unknown>;
 
 export interface Logger {
@@ -23,6 +26,26 @@ export interface LoggerOptions {
   level?: LogLevel;
   /** Where lines go; default stderr. Tests pass an array-collecting sink. */
   sink?: (line: string) => void;
+  /** Default from LUMORA_LOG_FORMAT, else "auto" (pretty when stderr is a terminal and no sink is given). */
+  format?: LogFormat;
+}
+
+/** Context fields that must never reach a log, whatever the level. */
+const SECRET_FIELDS = /^(privateKey|chainKey|secret|password|mnemonic|seed)$/i;
+
+const COLOURS: Record<Exclude<LogLevel, "silent">, string> = {
+  debug: "\x1b[90m",
+  info: "\x1b[36m",
+  warn: "\x1b[33m",
+  error: "\x1b[31m",
+};
+
+function pretty(entry: Record<string, unknown>, colour: boolean): string {
+  const { time, level, name, msg, ...ctx } = entry;
+  const lvl = String(level).toUpperCase().padEnd(5);
+  const head = `${String(time).slice(11, 23)} ${colour ? COLOURS[level as keyof typeof COLOURS] + lvl + "\x1b[0m" : lvl} ${name}: ${msg}`;
+  const fields = Object.entries(ctx).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  return fields.length === 0 ? head : `${head}  ${fields.join(" ")}`;
 }
 
 function defaultLevel(): LogLevel {
@@ -46,11 +69,17 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
   const level = options.level ?? defaultLevel();
   const sink = options.sink ?? ((line: string) => process.stderr.write(line + "\n"));
   const min = LEVELS[level];
+  const envFormat = process.env.LUMORA_LOG_FORMAT as LogFormat | undefined;
+  const format = options.format ?? (envFormat === "json" || envFormat === "pretty" ? envFormat : "auto");
+  const isPretty =
+    format === "pretty" || (format === "auto" && options.sink === undefined && process.stderr.isTTY === true);
+  const colour = isPretty && options.sink === undefined && process.stderr.isTTY === true;
   const write = (lvl: Exclude<LogLevel, "silent">, msg: string, ctx?: LogContext) => {
     if (LEVELS[lvl] < min) return;
     const entry: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, name, msg };
-    if (ctx !== undefined) for (const [k, v] of Object.entries(ctx)) entry[k] = serialise(v);
-    sink(JSON.stringify(entry));
+    if (ctx !== undefined)
+      for (const [k, v] of Object.entries(ctx)) entry[k] = SECRET_FIELDS.test(k) ? "[redacted]" : serialise(v);
+    sink(isPretty ? pretty(entry, colour) : JSON.stringify(entry));
   };
   return {
     name,
@@ -58,6 +87,6 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
     info: (msg, ctx) => write("info", msg, ctx),
     warn: (msg, ctx) => write("warn", msg, ctx),
     error: (msg, ctx) => write("error", msg, ctx),
-    child: (childName) => createLogger(`${name}:${childName}`, { level, sink }),
+    child: (childName) => createLogger(`${name}:${childName}`, { level, sink: options.sink, format }),
   };
 }

@@ -43,6 +43,8 @@ export interface LumoraNodeInit {
   privateKey?: PrivateKey;
   /** Listen multiaddrs. Default: one TCP port on 127.0.0.1 chosen by the OS. */
   listen?: string[];
+  /** Addresses to advertise instead of the observed ones (a keeper behind NAT with a forwarded port). */
+  announce?: string[];
   /** Keep loopback/private addresses in DHT peer info (needed on 127.0.0.1 networks; off on public nets). */
   allowPrivateAddresses?: boolean;
   /** DHT record validators/selectors keyed by namespace (the first path segment of the key). */
@@ -68,7 +70,7 @@ export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<Lumor
   const bans = init.bans ?? new BanList();
   const node = await createLibp2p({
     privateKey,
-    addresses: { listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"] },
+    addresses: { listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"], ...(init.announce?.length ? { announce: init.announce } : {}) },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -1,0 +1,84 @@
+/**
+ * The commented config file `lumora-keeper init` writes. No secret ever goes in it: the chain key comes from
+ * LUMORA_CHAIN_KEY or an encrypted keystore (chain.keystore + LUMORA_KEYSTORE_PASSWORD).
+ */
+import {
+  DEFAULT_API_HOST,
+  DEFAULT_API_PORT,
+  DEFAULT_BANDWIDTH_BPS,
+  DEFAULT_CAPACITY,
+  DEFAULT_DATA_DIR,
+  DEFAULT_P2P_PORT,
+} from "./constants.ts";
+
+export interface TemplateInit {
+  rewardAddress: string;
+  network?: string;
+  dataDir?: string;
+  p2pPort?: number;
+  apiPort?: number;
+}
+
+export function configTemplate(init: TemplateInit): string {
+  const network = init.network ?? "amoy";
+  const p2pPort = init.p2pPort ?? DEFAULT_P2P_PORT;
+  return `// Lumora keeper configuration (JSON with comments).
+// Every field can be overridden by an environment variable (LUMORA_<FIELD>, e.g. LUMORA_API_PORT=9465,
+// lists comma-separated) or by a flag of \`lumora-keeper start\` (--api-port 9465). Flags win over the
+// environment, the environment over this file. Relative paths are relative to this file.
+// Secrets never go here: the chain key comes from LUMORA_CHAIN_KEY or from an encrypted keystore
+// (chain.keystore below, password in LUMORA_KEYSTORE_PASSWORD).
+{
+  // Identity (identity.key, mode 0600), database and fetched objects.
+  "dataDir": ${JSON.stringify(init.dataDir ?? DEFAULT_DATA_DIR)},
+  // Chain network: the keeper reads deployments/<network>.json for contract addresses.
+  "network": ${JSON.stringify(network)},
+
+  "p2p": {
+    // TCP listen addresses. Forward this port on your router when behind NAT.
+    "listen": ["/ip4/0.0.0.0/tcp/${p2pPort}"],
+    // Addresses other keepers should dial, when they differ from what this host sees (NAT, port forward):
+    // e.g. ["/ip4/203.0.113.7/tcp/${p2pPort}"] or ["/dns4/keeper.example.org/tcp/${p2pPort}"].
+    "announce": [],
+    // Known keepers to join through: full multiaddrs ending in /p2p/<peer id>.
+    "bootstrap": [],
+    // Keep private/loopback addresses in the DHT: only for local test networks.
+    "allowPrivateAddresses": false
+  },
+
+  "node": {
+    // What this node offers: any of provider, executor, consumer, coordinator.
+    "capabilities": ["provider", "executor", "coordinator"],
+    // Advertised bandwidth B_i in bytes per second (measure yours; overstating it costs reputation).
+    "bandwidthBps": ${DEFAULT_BANDWIDTH_BPS},
+    // Tasks executed here at once.
+    "capacity": ${DEFAULT_CAPACITY},
+    // Receives this node's rewards (a plain address, not a key).
+    "rewardAddress": ${JSON.stringify(init.rewardAddress)}
+  },
+
+  // Score = alpha·B/Bmax + beta/P + gamma/L; shards and backups per task. Omitted fields use the defaults.
+  "routing": {},
+  // maxAttempts per task, attemptTimeoutMs per attempt.
+  "tasks": {},
+
+  // HTTP API: dashboard (/), JSON (/api/*), Prometheus (/metrics), proofs (/proofs/<epoch>/<account>).
+  // Loopback by default; expose it only behind a reverse proxy you control.
+  "api": { "enabled": true, "host": ${JSON.stringify(DEFAULT_API_HOST)}, "port": ${init.apiPort ?? DEFAULT_API_PORT} },
+
+  // level: debug | info | warn | error | silent; format: auto (pretty on a terminal) | json | pretty.
+  "log": { "level": "info", "format": "auto" },
+
+  "chain": {
+    // JSON-RPC endpoint, e.g. an Amoy provider URL.
+    // "rpcUrl": "https://rpc-amoy.polygon.technology",
+    // Encrypted keystore of the keeper's chain key (create one with \`lumora-keeper init --keystore\`).
+    // "keystore": "./keeper.keystore.json",
+    // "deployment": "../deployments/${network}.json"
+  },
+
+  // Where published epochs are read from (served at /proofs and shown on the dashboard).
+  "epochs": {}
+}
+`;
+}
