@@ -3,6 +3,8 @@ import { createRequire } from "node:module";
 import hardhatToolboxMochaEthersPlugin from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import { configVariable, defineConfig } from "hardhat/config";
 
+import { lumoraTasks } from "./tasks/index.ts";
+
 // The compiler comes from the npm `solc` package: the compiler download host is unreachable
 // here and in CI, so a compile must never try to download. `solc` is pinned to exactly this version.
 const require = createRequire(import.meta.url);
@@ -11,6 +13,7 @@ const solcPath = require.resolve("solc/soljson.js");
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthersPlugin],
+  tasks: lumoraTasks,
   solidity: {
     profiles: {
       default: {

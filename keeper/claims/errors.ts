@@ -1,0 +1,38 @@
+/**
+ * Failures of the claim tooling that stop a command (as opposed to the states a holder is told about, which
+ * are results: see rewards.ts).
+ */
+
+/** An argument is not what the command needs (bad address, epoch, amount). */
+export class ClaimArgumentError extends Error {
+  override readonly name = "ClaimArgumentError";
+  constructor(
+    readonly argument: string,
+    reason: string,
+  ) {
+    super(`--${argument}: ${reason}`);
+  }
+}
+
+/** The signer cannot pay for what it asked (funding more than it holds). */
+export class InsufficientBalanceError extends Error {
+  override readonly name = "InsufficientBalanceError";
+  constructor(
+    readonly account: string,
+    readonly needed: bigint,
+    readonly available: bigint,
+  ) {
+    super(`${account} holds ${available} base units, ${needed} needed`);
+  }
+}
+
+/** A transaction was sent and reverted; `reason` is the decoded custom error when known. */
+export class ClaimTransactionError extends Error {
+  override readonly name = "ClaimTransactionError";
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`transaction failed: ${reason}`, options);
+  }
+}

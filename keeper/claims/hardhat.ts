@@ -1,0 +1,73 @@
+/**
+ * Opening the claim tooling from a Hardhat runtime: the network's connection and first configured account,
+ * the contracts of `deployments/<network>.json`, and the proof source (the published directory by default, a
+ * keeper's HTTP API with `proofsUrl`).
+ */
+import path from "node:path";
+
+import type { Signer } from "ethers";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+
+import type { LumoraToken, Reputation, RewardPool, TaskLog } from "../../types/ethers-contracts/index.ts";
+import { readDeploymentRecord } from "../../scripts/lib/deployments.ts";
+import { DirectoryProofSource, HttpProofSource } from "../epochs/proofs.ts";
+import { defaultEpochsDir } from "../epochs/publish.ts";
+import type { ClaimContext, LumoraContracts } from "./context.ts";
+
+/** What `ethers.getContractAt` offers (hardhat-ethers, or a test's own connection). */
+export interface ContractLoader {
+  getContractAt(name: string, address: string): Promise<unknown>;
+}
+
+/** The four contracts at the given addresses, connected to the loader's provider. */
+export async function connectContracts(
+  ethers: ContractLoader,
+  addresses: { LumoraToken: string; RewardPool: string; Reputation: string; TaskLog: string },
+): Promise<LumoraContracts> {
+  const [token, pool, reputation, taskLog] = await Promise.all([
+    ethers.getContractAt("LumoraToken", addresses.LumoraToken),
+    ethers.getContractAt("RewardPool", addresses.RewardPool),
+    ethers.getContractAt("Reputation", addresses.Reputation),
+    ethers.getContractAt("TaskLog", addresses.TaskLog),
+  ]);
+  return {
+    token: token as LumoraToken,
+    pool: pool as RewardPool,
+    reputation: reputation as Reputation,
+    taskLog: taskLog as TaskLog,
+  };
+}
+
+export interface ToolingOptions {
+  /** A keeper's HTTP API to take proofs from instead of the published directory. */
+  proofsUrl?: string;
+  /** The publication base directory (default `deployments/<network>/epochs`). */
+  proofsDir?: string;
+}
+
+export interface Tooling {
+  ctx: ClaimContext;
+  /** The network's first configured account. */
+  signer: Signer;
+  network: string;
+  /** Where published epochs are read from (verify-epoch always reads the directory). */
+  proofsDir: string;
+  close(): Promise<void>;
+}
+
+export async function openTooling(hre: HardhatRuntimeEnvironment, options: ToolingOptions = {}): Promise<Tooling> {
+  const connection = await hre.network.connect();
+  const network = connection.networkName;
+  const root = hre.config.paths.root;
+  const record = await readDeploymentRecord(path.join(root, "deployments"), network).catch((err: unknown) => {
+    throw new Error(
+      `no deployment record deployments/${network}.json (deploy first: npm run deploy:local): ${(err as Error).message}`,
+    );
+  });
+  const contracts = await connectContracts(connection.ethers, record.contracts);
+  const [signer] = await connection.ethers.getSigners();
+  if (signer === undefined) throw new Error(`network ${network} has no configured account`);
+  const proofsDir = path.resolve(root, options.proofsDir ?? defaultEpochsDir(network));
+  const source = options.proofsUrl !== undefined ? new HttpProofSource(options.proofsUrl) : new DirectoryProofSource(proofsDir);
+  return { ctx: { contracts, source }, signer, network, proofsDir, close: () => connection.close() };
+}
