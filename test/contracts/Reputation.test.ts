@@ -39,31 +39,15 @@ const report = (node: string, successes: number, failures: number): Report => ({
 });
 
 /**
- * Whether the compiled Reputation takes each report packed into one word ({encodeReport}) rather than as an
- * ABI-encoded struct. The contract is moving to the packed form; the rules under test are the same in both,
- * so every test speaks to whichever form the compiled contract declares, through the two helpers below.
+ * `node` (20 bytes) · `successes` (4) · `failures` (4) · 4 zero bytes, big-endian: the packed report that
+ * {applyReports} takes, written out independently of the contract's {encodeReport}.
  */
-function takesPackedReports(reputation: Reputation): boolean {
-  return reputation.interface.getFunction("applyReports")!.inputs[1].type === "bytes32[]";
-}
-
-/** `node` (20 bytes) · `successes` (4) · `failures` (4) · 4 zero bytes, as documented on {encodeReport}. */
 function packReport(r: Report): string {
   return toBeHex((BigInt(r.node) << 96n) | (r.successes << 64n) | (r.failures << 32n), 32);
 }
 
 function applyReports(reputation: Reputation, epoch: BigNumberish, reports: Report[]) {
-  const encoded = takesPackedReports(reputation) ? reports.map(packReport) : reports;
-  return reputation.applyReports(epoch, encoded as never);
-}
-
-/** The NodeReported arguments; the packed form dropped the fail streak (NodeWarned still carries it). */
-function nodeReportedArgs(
-  reputation: Reputation,
-  args: [node: string, epoch: bigint, successes: bigint, failures: bigint, score: bigint, failStreak: bigint],
-): unknown[] {
-  const inputs = reputation.interface.getEvent("NodeReported")!.inputs.length;
-  return args.slice(0, inputs);
+  return reputation.applyReports(epoch, reports.map(packReport));
 }
 
 /** Random parameters that satisfy every validation rule. */
@@ -205,12 +189,12 @@ describe("Reputation", function () {
       expect([state.successes, state.failures]).to.deep.equal([BigInt(max), BigInt(max)]);
     });
 
-    it("emits NodeReported with the counts, the new score and the fail streak", async function () {
+    it("emits NodeReported with the counts and the new score", async function () {
       const { reputation, keeper, nodes } = await networkHelpers.loadFixture(deployReputationFixture);
       const expected = applyReport(neverReported(), 1n, 2n, 6n, PARAMETERS).state;
       await expect(applyReports(reputation.connect(keeper), 1, [report(nodes[0], 2, 6)]))
         .to.emit(reputation, "NodeReported")
-        .withArgs(...nodeReportedArgs(reputation, [nodes[0], 1n, 2n, 6n, expected.score, 1n]));
+        .withArgs(nodes[0], 1n, 2n, 6n, expected.score);
     });
 
     it("emits EpochStarted once, with the first batch of a new epoch", async function () {
@@ -307,30 +291,55 @@ describe("Reputation", function () {
   });
 
   describe("packed reports (encodeReport, decodeReport)", function () {
-    before(async function () {
-      const { reputation } = await networkHelpers.loadFixture(deployReputationFixture);
-      if (!takesPackedReports(reputation)) this.skip();
-    });
-
     it("packs a report as node · successes · failures · four zero bytes, and unpacks it", async function () {
       const { reputation, random } = await networkHelpers.loadFixture(deployReputationFixture);
-      for (let i = 0; i < 10; i++) {
-        const r = { node: random.address(), successes: random.uint(32), failures: random.uint(32) };
-        const packed = await (reputation as unknown as { encodeReport(r: Report): Promise<string> }).encodeReport(r);
-        expect(packed, `seed ${random.seed}`).to.equal(packReport(r));
-        const decoded = await (
-          reputation as unknown as { decodeReport(p: string): Promise<[string, bigint, bigint]> }
-        ).decodeReport(packed);
-        expect([...decoded], `seed ${random.seed}`).to.deep.equal([r.node, r.successes, r.failures]);
+      const max = 2n ** 32n - 1n;
+      const cases: Report[] = [
+        { node: ethers.getAddress("0x" + "ff".repeat(20)), successes: max, failures: max },
+        { node: ethers.getAddress("0x" + "00".repeat(19) + "01"), successes: 0n, failures: 0n },
+        { node: random.address(), successes: max, failures: 0n },
+        { node: random.address(), successes: 0n, failures: max },
+        ...Array.from({ length: 8 }, () => ({
+          node: random.address(),
+          successes: random.uint(32),
+          failures: random.uint(32),
+        })),
+      ];
+      for (const r of cases) {
+        const context = `seed ${random.seed}, ${JSON.stringify(r, (_, v) => (typeof v === "bigint" ? `${v}` : v))}`;
+        const packed = await reputation.encodeReport(r);
+        expect(packed, context).to.equal(packReport(r));
+        expect(packed.slice(-8), `${context}: last four bytes`).to.equal("00000000");
+        const decoded = await reputation.decodeReport(packed);
+        expect([decoded.node, decoded.successes, decoded.failures], context).to.deep.equal([
+          r.node,
+          r.successes,
+          r.failures,
+        ]);
       }
     });
 
-    it("reverts when a packed report's last four bytes are not zero", async function () {
+    it("applies what encodeReport packed exactly like the report it was given", async function () {
       const { reputation, keeper, nodes } = await networkHelpers.loadFixture(deployReputationFixture);
-      const malformed = toBeHex(BigInt(packReport(report(nodes[0], 1, 0))) | 1n, 32);
-      await expect(reputation.connect(keeper).applyReports(1, [malformed] as never))
-        .to.be.revertedWithCustomError(reputation, "ReputationMalformedReport")
-        .withArgs(malformed);
+      const r = report(nodes[0], 7, 3);
+      await reputation.connect(keeper).applyReports(1, [await reputation.encodeReport(r)]);
+      const model = new ReputationModel(PARAMETERS);
+      model.applyReports(1n, [r]);
+      expect(stateOf(await reputation.nodeOf(nodes[0]))).to.deep.equal(model.nodeOf(nodes[0]));
+    });
+
+    it("reverts the whole batch when a packed report's last four bytes are not zero", async function () {
+      const { reputation, keeper, nodes } = await networkHelpers.loadFixture(deployReputationFixture);
+      const valid = packReport(report(nodes[0], 1, 0));
+      // The lowest and the highest bit of the four trailing bytes.
+      for (const stray of [1n, 1n << 31n]) {
+        const malformed = toBeHex(BigInt(packReport(report(nodes[1], 1, 0))) | stray, 32);
+        await expect(reputation.connect(keeper).applyReports(1, [valid, malformed]))
+          .to.be.revertedWithCustomError(reputation, "ReputationMalformedReport")
+          .withArgs(malformed);
+      }
+      expect((await reputation.nodeOf(nodes[0])).lastEpoch).to.equal(0n);
+      expect(await reputation.currentEpoch()).to.equal(0n);
     });
   });
 
@@ -533,6 +542,103 @@ describe("Reputation", function () {
       expect((await reputation.nodeOf(node)).goodStreak).to.equal(1n);
       expect(await reputation.isFlagged(node)).to.equal(true);
     });
+
+    it("keeps a flagged node flagged through idle reports, however far its score recovers", async function () {
+      const { reputation, admin, keeper, node, nextEpoch } = await networkHelpers.loadFixture(flaggedNodeFixture);
+      // unflagAtScore at the flag threshold: the decay toward neutral alone lifts the score above it, so only
+      // the missing good epochs keep the node flagged.
+      const p = { ...PARAMETERS, unflagAtScore: PARAMETERS.flagBelowScore };
+      await reputation.connect(admin).setParameters(p);
+      const flaggedState = stateOf(await reputation.nodeOf(node));
+      const model = new ReputationModel(p);
+      model.nodes.set(node, flaggedState);
+      model.currentEpoch = nextEpoch - 1n;
+      const idleEpochs = 2n * BigInt(p.unflagAfterGoodEpochs) + 4n;
+      for (let epoch = nextEpoch; epoch < nextEpoch + idleEpochs; epoch++) {
+        model.applyReports(epoch, [report(node, 0, 0)]);
+        await expect(
+          applyReports(reputation.connect(keeper), epoch, [report(node, 0, 0)]),
+          `epoch ${epoch}`,
+        ).to.not.emit(reputation, "NodeUnflagged");
+      }
+      const state = stateOf(await reputation.nodeOf(node));
+      expect(state).to.deep.equal(model.nodeOf(node));
+      expect(state.score).to.be.greaterThan(flaggedState.score);
+      expect(state.score).to.be.greaterThanOrEqual(BigInt(p.unflagAtScore));
+      expect([state.failStreak, state.goodStreak]).to.deep.equal([flaggedState.failStreak, 0]);
+      expect(await reputation.isFlagged(node)).to.equal(true);
+
+      // Good epochs, unlike idle ones, do lift the flag under these parameters.
+      const recovery = nextEpoch + idleEpochs;
+      for (let epoch = recovery; epoch < recovery + BigInt(p.unflagAfterGoodEpochs); epoch++) {
+        await applyReports(reputation.connect(keeper), epoch, [report(node, 10, 0)]);
+      }
+      expect(await reputation.isFlagged(node)).to.equal(false);
+    });
+  });
+
+  describe("streak saturation", function () {
+    // 65 535 reported epochs are out of reach of a test, so the node's word is written directly. The layout
+    // (score 16 · successes 64 · failures 64 · failStreak 16 · goodStreak 16 · flagged 8 · lastEpoch 64 bits)
+    // is the one {nodeOf} decodes; each test first checks that nodeOf reads back what was written.
+    const NODES_SLOT = 3n; // AccessControl._roles, currentEpoch, _parameters, then _nodes
+    const MAX_STREAK = 2n ** 16n - 1n;
+
+    function packNode(n: NodeState): bigint {
+      return (
+        n.score |
+        (n.successes << 16n) |
+        (n.failures << 80n) |
+        (BigInt(n.failStreak) << 144n) |
+        (BigInt(n.goodStreak) << 160n) |
+        ((n.flagged ? 1n : 0n) << 176n) |
+        (n.lastEpoch << 184n)
+      );
+    }
+
+    async function writeNode(reputation: Reputation, node: string, state: NodeState) {
+      const slot = ethers.keccak256(
+        ethers.AbiCoder.defaultAbiCoder().encode(["address", "uint256"], [node, NODES_SLOT]),
+      );
+      await networkHelpers.setStorageAt(await reputation.getAddress(), slot, packNode(state));
+      expect(stateOf(await reputation.nodeOf(node)), "nodeOf reads the written word").to.deep.equal(state);
+    }
+
+    it("keeps a fail streak at 65535 after one more failing epoch", async function () {
+      const { reputation, keeper, nodes } = await networkHelpers.loadFixture(deployReputationFixture);
+      const saturated: NodeState = {
+        score: 4000n,
+        successes: 3n,
+        failures: 9n,
+        failStreak: Number(MAX_STREAK),
+        goodStreak: 0,
+        flagged: true,
+        lastEpoch: 1n,
+      };
+      await writeNode(reputation, nodes[0], saturated);
+      await applyReports(reputation.connect(keeper), 2, [report(nodes[0], 1, 4)]);
+      const expected = applyReport(saturated, 2n, 1n, 4n, PARAMETERS).state;
+      expect(expected.failStreak).to.equal(Number(MAX_STREAK));
+      expect(stateOf(await reputation.nodeOf(nodes[0]))).to.deep.equal(expected);
+    });
+
+    it("keeps a good streak at 65535 after one more good epoch", async function () {
+      const { reputation, keeper, nodes } = await networkHelpers.loadFixture(deployReputationFixture);
+      const saturated: NodeState = {
+        score: 9000n,
+        successes: 70_000n,
+        failures: 0n,
+        failStreak: 0,
+        goodStreak: Number(MAX_STREAK),
+        flagged: false,
+        lastEpoch: 1n,
+      };
+      await writeNode(reputation, nodes[0], saturated);
+      await applyReports(reputation.connect(keeper), 2, [report(nodes[0], 5, 0)]);
+      const expected = applyReport(saturated, 2n, 5n, 0n, PARAMETERS).state;
+      expect(expected.goodStreak).to.equal(Number(MAX_STREAK));
+      expect(stateOf(await reputation.nodeOf(nodes[0]))).to.deep.equal(expected);
+    });
   });
 
   describe("decay toward neutral", function () {
@@ -571,14 +677,36 @@ describe("Reputation", function () {
       expect((await reputation.nodeOf(nodes[0])).score).to.equal(learned);
     });
 
-    it("treats a report with no tasks as one more epoch of decay, and as a good epoch", async function () {
+    it("treats a report with no tasks as one more epoch of decay that leaves both streaks unchanged", async function () {
       const { reputation, keeper, nodes } = await networkHelpers.loadFixture(deployReputationFixture);
-      await applyReports(reputation.connect(keeper), 1, [report(nodes[0], 10, 0)]);
-      const stored = (await reputation.nodeOf(nodes[0])).score;
+      await applyReports(reputation.connect(keeper), 1, [report(nodes[0], 10, 0), report(nodes[1], 1, 1)]);
+      await applyReports(reputation.connect(keeper), 2, [report(nodes[1], 1, 1)]);
+      const [good, failing] = [await reputation.nodeOf(nodes[0]), await reputation.nodeOf(nodes[1])];
+      expect([good.failStreak, good.goodStreak]).to.deep.equal([0n, 1n]);
+      expect([failing.failStreak, failing.goodStreak]).to.deep.equal([2n, 0n]);
+
+      await applyReports(reputation.connect(keeper), 3, [report(nodes[0], 0, 0), report(nodes[1], 0, 0)]);
+      const afterGood = await reputation.nodeOf(nodes[0]);
+      expect(afterGood.score).to.equal(decayed(good.score, 2n, PARAMETERS));
+      expect([afterGood.failStreak, afterGood.goodStreak]).to.deep.equal([0n, 1n]);
+      expect(afterGood.lastEpoch).to.equal(3n);
+      const afterFailing = await reputation.nodeOf(nodes[1]);
+      expect(afterFailing.score).to.equal(decayed(failing.score, 1n, PARAMETERS));
+      expect([afterFailing.failStreak, afterFailing.goodStreak]).to.deep.equal([2n, 0n]);
+    });
+
+    it("continues a fail streak across an idle epoch, so the next failing epoch flags the node", async function () {
+      const { reputation, keeper, nodes } = await networkHelpers.loadFixture(deployReputationFixture);
+      await applyReports(reputation.connect(keeper), 1, [report(nodes[0], 1, 1)]);
+      await applyReports(reputation.connect(keeper), 2, [report(nodes[0], 1, 1)]);
       await applyReports(reputation.connect(keeper), 3, [report(nodes[0], 0, 0)]);
-      const state = await reputation.nodeOf(nodes[0]);
-      expect(state.score).to.equal(decayed(stored, 2n, PARAMETERS));
-      expect([state.failStreak, state.goodStreak]).to.deep.equal([0n, 2n]);
+      expect(await reputation.isFlagged(nodes[0])).to.equal(false);
+      const score = await reputation.scoreOf(nodes[0]);
+      // The score sits at neutral (target 5000 from 5000): only the streak can flag the node.
+      expect(score).to.equal(BigInt(PARAMETERS.neutralScore));
+      await expect(applyReports(reputation.connect(keeper), 4, [report(nodes[0], 1, 1)]))
+        .to.emit(reputation, "NodeFlagged")
+        .withArgs(nodes[0], 4n, FlagReason.FailingEpochs, score);
     });
 
     it("reaches neutral after a very long gap", async function () {
@@ -744,15 +872,7 @@ describe("Reputation", function () {
           for (const [i, { node, outcome }] of model.applyReports(epoch, batch).entries()) {
             const { score, failStreak } = outcome.state;
             const streak = BigInt(failStreak);
-            const reported = nodeReportedArgs(reputation, [
-              node,
-              epoch,
-              batch[i].successes,
-              batch[i].failures,
-              score,
-              streak,
-            ]);
-            expected.push(["NodeReported", ...reported]);
+            expected.push(["NodeReported", node, epoch, batch[i].successes, batch[i].failures, score]);
             const t = outcome.transition;
             if (t.kind === "warned") expected.push(["NodeWarned", node, epoch, score, streak]);
             if (t.kind === "flagged") expected.push(["NodeFlagged", node, epoch, BigInt(t.reason), score]);

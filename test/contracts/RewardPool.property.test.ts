@@ -122,11 +122,15 @@ async function deployFixture() {
   return { token, pool, admin, keeper, guardian, submitters: submitters.slice(0, 5) };
 }
 
-/** The test's model of the pool: what each epoch reserved and paid, and what each account must hold. */
+/**
+ * The test's model of the pool: what each epoch reserved and paid, what each account must hold, and the
+ * unreserved balance the pool has booked (funded, synced, or released by a veto or an expiry).
+ */
 class Model {
   readonly epochs = new Map<bigint, { distribution: EpochDistribution; rewardTotal: bigint; live: boolean }>();
   readonly paid = new Map<bigint, bigint>();
   readonly balances = new Map<string, bigint>();
+  accountedUnreserved = 0n;
 
   reward(claim: RewardClaim): bigint {
     const epoch = this.epochs.get(claim.epoch)!;
@@ -167,8 +171,16 @@ async function runScenario(seed: number) {
   const checkInvariants = async (what: string) => {
     step += 1;
     const context = `step ${step} (${what})`;
-    const [balance, reserved] = await Promise.all([token.balanceOf(poolAddress), pool.reserved()]);
-    expect(balance >= reserved).to.equal(true, `${context}: solvency, balance ${balance} < reserved ${reserved}`);
+    const [balance, reserved, accounted] = await Promise.all([
+      token.balanceOf(poolAddress),
+      pool.reserved(),
+      pool.accountedUnreserved(),
+    ]);
+    expect(balance >= reserved + accounted).to.equal(
+      true,
+      `${context}: solvency, balance ${balance} < reserved ${reserved} + accounted unreserved ${accounted}`,
+    );
+    expect(accounted).to.equal(model.accountedUnreserved, `${context}: accounted unreserved`);
     let live = 0n;
     for (const [epoch, state] of model.epochs) {
       const [data, claimed] = await pool.epochOf(epoch);
@@ -181,7 +193,20 @@ async function runScenario(seed: number) {
   };
 
   const commit = async (distribution: EpochDistribution, rewardTotal: bigint) => {
-    await keeperPool.commitEpoch(distribution.epoch, distribution.root, distribution.totalContribution, rewardTotal);
+    // A commitment that needs more than is booked first books every token the pool holds beyond it.
+    const needsSync = rewardTotal > model.accountedUnreserved;
+    const surplus = needsSync
+      ? (await token.balanceOf(poolAddress)) - (await pool.reserved()) - model.accountedUnreserved
+      : 0n;
+    const tx = keeperPool.commitEpoch(
+      distribution.epoch,
+      distribution.root,
+      distribution.totalContribution,
+      rewardTotal,
+    );
+    if (surplus > 0n) await expect(tx).to.emit(pool, "Synced").withArgs(surplus);
+    else await expect(tx).to.not.emit(pool, "Synced");
+    model.accountedUnreserved += surplus - rewardTotal;
     model.epochs.set(distribution.epoch, { distribution, rewardTotal, live: true });
     model.paid.set(distribution.epoch, 0n);
     await checkInvariants(`commit epoch ${distribution.epoch}`);
@@ -194,7 +219,12 @@ async function runScenario(seed: number) {
   const rewards = distributions.map(() => randomReward(random));
   const faultyReward = randomReward(random);
   const spare = random.between(0n, 2n ** 64n);
-  await token.transfer(poolAddress, rewards[0] + rewards[1] + rewards[2] + spare);
+  // Part of the funds arrives through fund(), the rest by plain transfer, which the commitments sync.
+  const funded = random.between(1n, rewards[0] + 2n);
+  await token.approve(poolAddress, funded);
+  await expect(pool.fund(funded)).to.emit(pool, "Funded");
+  model.accountedUnreserved += funded;
+  await token.transfer(poolAddress, rewards[0] + rewards[1] + rewards[2] + spare - funded);
   await checkInvariants("funding");
 
   await commit(distributions[0], rewards[0]);
@@ -204,6 +234,7 @@ async function runScenario(seed: number) {
     await commit(faulty, faultyReward);
     await pool.connect(guardian).vetoEpoch(2n);
     model.epochs.get(2n)!.live = false;
+    model.accountedUnreserved += faultyReward;
     await checkInvariants("veto epoch 2");
   }
   await commit(distributions[1], rewards[1]);
@@ -303,6 +334,7 @@ async function runScenario(seed: number) {
     const unreservedBefore = await pool.unreservedBalance();
     await expect(pool.expireEpoch(1n)).to.emit(pool, "EpochExpired").withArgs(1n, released);
     model.epochs.get(1n)!.live = false;
+    model.accountedUnreserved += released;
     expect(await pool.unreservedBalance()).to.equal(unreservedBefore + released);
     await checkInvariants("expire epoch 1");
 

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { AbiCoder, Contract, ZeroAddress, ZeroHash, keccak256, parseEther, toBeHex } from "ethers";
+import { AbiCoder, ZeroAddress, ZeroHash, keccak256, parseEther, toBeHex } from "ethers";
 import { network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 
@@ -24,7 +24,9 @@ const CHALLENGE_WINDOW = 6n * HOUR;
 const CLAIM_PERIOD = 7n * DAY;
 const MAX_CHALLENGE_WINDOW = 30n * DAY;
 const MIN_CLAIM_PERIOD = DAY;
-const UINT40_MAX = 2n ** 40n - 1n;
+const MAX_CLAIM_PERIOD = 3650n * DAY;
+const UINT32_MAX = 2n ** 32n - 1n;
+const UINT96_MAX = 2n ** 96n - 1n;
 const SUPPLY = parseEther("1000000");
 const POOL_FUNDS = parseEther("10000");
 const REWARD = parseEther("1000");
@@ -121,10 +123,7 @@ async function flag(reputation: Reputation, keeper: HardhatEthersSigner, account
   for (const epoch of [1n, 2n]) await report(reputation, keeper, epoch, account, 0, 10);
 }
 
-/**
- * Applies one node's report. Reputation takes either `Report` structs or reports packed into one word
- * (`node · successes · failures · 0`, see `Reputation.encodeReport`); the ABI tells which.
- */
+/** Applies one node's report, packed as `node · successes · failures · 0` (see `Reputation.encodeReport`). */
 async function report(
   reputation: Reputation,
   keeper: HardhatEthersSigner,
@@ -133,13 +132,8 @@ async function report(
   successes: number,
   failures: number,
 ) {
-  const packed = reputation.interface.getFunction("applyReports")!.inputs[1].type === "bytes32[]";
-  const entry = packed
-    ? toBeHex((BigInt(node) << 96n) | (BigInt(successes) << 64n) | (BigInt(failures) << 32n), 32)
-    : { node, successes, failures };
-  // Untyped on purpose: the argument's type depends on which of the two ABIs is deployed.
-  const untyped = new Contract(await reputation.getAddress(), reputation.interface, keeper);
-  await untyped.applyReports(epoch, [entry]);
+  const packed = toBeHex((BigInt(node) << 96n) | (BigInt(successes) << 64n) | (BigInt(failures) << 32n), 32);
+  await reputation.connect(keeper).applyReports(epoch, [packed]);
 }
 
 /** Pins the next block's timestamp (a little ahead of now) and returns it. */
@@ -147,6 +141,28 @@ async function nextTimestamp(): Promise<bigint> {
   const timestamp = BigInt(await time.latest()) + 100n;
   await time.setNextBlockTimestamp(timestamp);
   return timestamp;
+}
+
+/**
+ * Writes `lastEpoch` directly into storage. Slot 1 packs Pausable's `_paused` (8 bits), `_reserved` (96),
+ * `_unreserved` (96), `lastEpoch` (32) and `challengeWindow` (24), low to high; the layout is checked against
+ * the views before and after the write.
+ */
+async function writeLastEpoch(pool: RewardPool, lastEpoch: bigint) {
+  const address = await pool.getAddress();
+  const word = BigInt(await ethers.provider.getStorage(address, 1n));
+  const field = (offset: bigint, bits: bigint) => (word >> offset) & ((1n << bits) - 1n);
+  expect([field(0n, 8n) === 1n, field(8n, 96n), field(104n, 96n), field(200n, 32n), field(232n, 24n)]).to.deep.equal([
+    await pool.paused(),
+    await pool.reserved(),
+    await pool.accountedUnreserved(),
+    await pool.lastEpoch(),
+    await pool.challengeWindow(),
+  ]);
+  const updated = (word & ~(UINT32_MAX << 200n)) | (lastEpoch << 200n);
+  await networkHelpers.setStorageAt(address, 1n, updated);
+  expect(await pool.lastEpoch()).to.equal(lastEpoch);
+  expect(await pool.challengeWindow()).to.equal(field(232n, 24n));
 }
 
 function claimArgs(claim: RewardClaim) {
@@ -219,18 +235,20 @@ describe("RewardPool", function () {
       expect(await pool.challengeWindow()).to.equal(MAX_CHALLENGE_WINDOW);
     });
 
-    it("reverts when the claim period is below 1 day or above uint40 and accepts both bounds", async function () {
-      const { token, reputation, admin } = await networkHelpers.loadFixture(deployFixture);
+    it("reverts when the claim period is below 1 day or above 3650 days and accepts both bounds", async function () {
+      const { pool, token, reputation, admin } = await networkHelpers.loadFixture(deployFixture);
+      expect(await pool.MIN_CLAIM_PERIOD()).to.equal(MIN_CLAIM_PERIOD);
+      expect(await pool.MAX_CLAIM_PERIOD()).to.equal(MAX_CLAIM_PERIOD);
       const factory = await ethers.getContractFactory("RewardPool");
       const args = [admin.address, await token.getAddress(), await reputation.getAddress()] as const;
-      for (const invalid of [0n, MIN_CLAIM_PERIOD - 1n, UINT40_MAX + 1n]) {
+      for (const invalid of [0n, MIN_CLAIM_PERIOD - 1n, MAX_CLAIM_PERIOD + 1n, 2n ** 40n]) {
         await expect(factory.deploy(...args, CHALLENGE_WINDOW, invalid))
           .to.be.revertedWithCustomError(factory, "RewardPoolInvalidWindow")
           .withArgs(invalid);
       }
-      for (const valid of [MIN_CLAIM_PERIOD, UINT40_MAX]) {
-        const pool = await factory.deploy(...args, CHALLENGE_WINDOW, valid);
-        expect(await pool.claimPeriod()).to.equal(valid);
+      for (const valid of [MIN_CLAIM_PERIOD, MAX_CLAIM_PERIOD]) {
+        const deployed = await factory.deploy(...args, CHALLENGE_WINDOW, valid);
+        expect(await deployed.claimPeriod()).to.equal(valid);
       }
     });
   });
@@ -340,7 +358,7 @@ describe("RewardPool", function () {
         .withArgs(1n, alice.address);
     });
 
-    it("reverts when the root is zero, ΣC is zero or too large, or the reward does not fit uint96", async function () {
+    it("reverts when the root is zero, ΣC is zero or too large, or the reward is zero or does not fit uint96", async function () {
       const { pool, keeper, entries } = await networkHelpers.loadFixture(deployFixture);
       const keeperPool = pool.connect(keeper);
       const root = buildDistribution(1n, entries).root;
@@ -348,6 +366,7 @@ describe("RewardPool", function () {
         [ZeroHash, TOTAL_CONTRIBUTION, REWARD],
         [root, 0n, REWARD],
         [root, 2n ** 120n, REWARD],
+        [root, TOTAL_CONTRIBUTION, 0n],
         [root, TOTAL_CONTRIBUTION, 2n ** 96n],
       ];
       for (const [badRoot, total, reward] of invalid) {
@@ -399,6 +418,61 @@ describe("RewardPool", function () {
       expect(await pool.unreservedBalance()).to.equal(0n);
     });
 
+    it("reverts when a vetoed epoch is recommitted with a zero reward", async function () {
+      const { pool, keeper, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      const distribution = buildDistribution(1n, entries);
+      await commit(distribution, REWARD);
+      await pool.connect(guardian).vetoEpoch(1n);
+      await expect(pool.connect(keeper).commitEpoch(1n, distribution.root, distribution.totalContribution, 0n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidCommitment")
+        .withArgs(1n);
+      expect(await pool.statusOf(1n)).to.equal(Status.Vetoed);
+    });
+
+    it("commits epoch 2^32 - 1 and reverts for the next epoch, which does not fit 32 bits", async function () {
+      const { pool, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      // 2^32 commitments are out of reach of a test: lastEpoch is written directly (see writeLastEpoch).
+      await writeLastEpoch(pool, UINT32_MAX - 1n);
+      await expect(commit(buildDistribution(UINT32_MAX, entries), REWARD)).to.emit(pool, "EpochCommitted");
+      expect(await pool.lastEpoch()).to.equal(UINT32_MAX);
+      await expect(commit(buildDistribution(UINT32_MAX + 1n, entries), REWARD))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidCommitment")
+        .withArgs(UINT32_MAX + 1n);
+      expect(await pool.lastEpoch()).to.equal(UINT32_MAX);
+      expect(await pool.reserved()).to.equal(REWARD);
+    });
+
+    it("syncs tokens sent by plain transfer before reserving them and emits Synced", async function () {
+      const { pool, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      // The fixture funds the pool by plain transfer: nothing is booked until a commitment needs it.
+      expect(await pool.accountedUnreserved()).to.equal(0n);
+      const tx = commit(buildDistribution(1n, entries), REWARD);
+      await expect(tx).to.emit(pool, "Synced").withArgs(POOL_FUNDS);
+      await expect(tx).to.emit(pool, "EpochCommitted");
+      expect(await pool.accountedUnreserved()).to.equal(POOL_FUNDS - REWARD);
+      expect(await pool.reserved()).to.equal(REWARD);
+      // Enough is booked now: the next commitment does not sync.
+      await expect(commit(buildDistribution(2n, entries), REWARD)).to.not.emit(pool, "Synced");
+      expect(await pool.accountedUnreserved()).to.equal(POOL_FUNDS - 2n * REWARD);
+    });
+
+    it("reverts for lack of funds with what is available: the balance minus the reserved rewards", async function () {
+      const { pool, token, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      await commit(buildDistribution(1n, entries), REWARD);
+      await token.transfer(await pool.getAddress(), 5n);
+      const available = POOL_FUNDS + 5n - REWARD;
+      await expect(commit(buildDistribution(2n, entries), available + 1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInsufficientUnreserved")
+        .withArgs(available + 1n, available);
+      // The failed commitment's sync was rolled back with it; a commitment of exactly what is available syncs.
+      expect(await pool.accountedUnreserved()).to.equal(POOL_FUNDS - REWARD);
+      await expect(commit(buildDistribution(2n, entries), available))
+        .to.emit(pool, "Synced")
+        .withArgs(5n);
+      expect(await pool.accountedUnreserved()).to.equal(0n);
+      expect(await pool.reserved()).to.equal(POOL_FUNDS + 5n);
+    });
+
     it("uses the challenge window in force at commit time", async function () {
       const { pool, admin, entries, commit } = await networkHelpers.loadFixture(deployFixture);
       await commit(buildDistribution(1n, entries), REWARD);
@@ -425,6 +499,7 @@ describe("RewardPool", function () {
       expect(await pool.statusOf(1n)).to.equal(Status.Vetoed);
       expect(await pool.reserved()).to.equal(0n);
       expect(await pool.unreservedBalance()).to.equal(POOL_FUNDS);
+      expect(await pool.accountedUnreserved()).to.equal(POOL_FUNDS);
       // The commitment stays readable for the record.
       const [data] = await pool.epochOf(1n);
       expect(data.rewardTotal).to.equal(REWARD);
@@ -558,17 +633,31 @@ describe("RewardPool", function () {
   });
 
   describe("setClaimPeriod", function () {
-    it("sets the period and emits ClaimPeriodSet", async function () {
+    it("extends the period up to 3650 days and emits ClaimPeriodSet", async function () {
       const { pool, admin } = await networkHelpers.loadFixture(deployFixture);
-      for (const seconds of [MIN_CLAIM_PERIOD, 90n * DAY, UINT40_MAX]) {
+      for (const seconds of [CLAIM_PERIOD, CLAIM_PERIOD + 1n, 90n * DAY, MAX_CLAIM_PERIOD]) {
         await expect(pool.connect(admin).setClaimPeriod(seconds)).to.emit(pool, "ClaimPeriodSet").withArgs(seconds);
         expect(await pool.claimPeriod()).to.equal(seconds);
       }
     });
 
-    it("reverts when the period is below 1 day or above uint40", async function () {
+    it("reverts when the period would get shorter, even within the bounds", async function () {
       const { pool, admin } = await networkHelpers.loadFixture(deployFixture);
-      for (const invalid of [0n, MIN_CLAIM_PERIOD - 1n, UINT40_MAX + 1n]) {
+      for (const shorter of [CLAIM_PERIOD - 1n, MIN_CLAIM_PERIOD]) {
+        await expect(pool.connect(admin).setClaimPeriod(shorter))
+          .to.be.revertedWithCustomError(pool, "RewardPoolInvalidWindow")
+          .withArgs(shorter);
+      }
+      await pool.connect(admin).setClaimPeriod(90n * DAY);
+      await expect(pool.connect(admin).setClaimPeriod(90n * DAY - 1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidWindow")
+        .withArgs(90n * DAY - 1n);
+      expect(await pool.claimPeriod()).to.equal(90n * DAY);
+    });
+
+    it("reverts when the period is below 1 day or above 3650 days", async function () {
+      const { pool, admin } = await networkHelpers.loadFixture(deployFixture);
+      for (const invalid of [0n, MIN_CLAIM_PERIOD - 1n, MAX_CLAIM_PERIOD + 1n, 2n ** 40n]) {
         await expect(pool.connect(admin).setClaimPeriod(invalid))
           .to.be.revertedWithCustomError(pool, "RewardPoolInvalidWindow")
           .withArgs(invalid);
@@ -579,23 +668,27 @@ describe("RewardPool", function () {
     it("reverts when the caller lacks DEFAULT_ADMIN_ROLE", async function () {
       const { pool, keeper, guardian, outsider } = await networkHelpers.loadFixture(deployFixture);
       for (const caller of [outsider, keeper, guardian]) {
-        await expect(pool.connect(caller).setClaimPeriod(2n * DAY))
+        await expect(pool.connect(caller).setClaimPeriod(2n * CLAIM_PERIOD))
           .to.be.revertedWithCustomError(pool, "AccessControlUnauthorizedAccount")
           .withArgs(caller.address, ZeroHash);
       }
     });
 
-    it("applies to epochs committed before the change", async function () {
-      const { pool, admin, claimableAt } = await networkHelpers.loadFixture(claimableEpochFixture);
+    it("extends the claim period of epochs committed before the change", async function () {
+      const { pool, admin, distribution, claimableAt } = await networkHelpers.loadFixture(claimableEpochFixture);
+      const longer = 2n * CLAIM_PERIOD;
+      await pool.connect(admin).setClaimPeriod(longer);
+      // The old deadline has passed, the new one has not: the epoch is still claimable and cannot be expired.
+      await time.increaseTo(claimableAt + CLAIM_PERIOD);
       await expect(pool.expireEpoch(1n))
         .to.be.revertedWithCustomError(pool, "RewardPoolClaimPeriodRunning")
-        .withArgs(1n, claimableAt + CLAIM_PERIOD);
-      await pool.connect(admin).setClaimPeriod(MIN_CLAIM_PERIOD);
+        .withArgs(1n, claimableAt + longer);
+      await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
+      await time.increaseTo(claimableAt + longer);
+      const [, claimed] = await pool.epochOf(1n);
       await expect(pool.expireEpoch(1n))
-        .to.be.revertedWithCustomError(pool, "RewardPoolClaimPeriodRunning")
-        .withArgs(1n, claimableAt + MIN_CLAIM_PERIOD);
-      await time.increaseTo(claimableAt + MIN_CLAIM_PERIOD);
-      await expect(pool.expireEpoch(1n)).to.emit(pool, "EpochExpired").withArgs(1n, REWARD);
+        .to.emit(pool, "EpochExpired")
+        .withArgs(1n, REWARD - claimed);
     });
   });
 
@@ -1077,6 +1170,7 @@ describe("RewardPool", function () {
         expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION) + expectedReward(REWARD, 7n, TOTAL_CONTRIBUTION),
       );
       const unreservedBefore = await pool.unreservedBalance();
+      const accountedBefore = await pool.accountedUnreserved();
 
       await time.setNextBlockTimestamp(claimableAt + CLAIM_PERIOD);
       const tx = pool.connect(outsider).expireEpoch(1n);
@@ -1087,6 +1181,29 @@ describe("RewardPool", function () {
       expect(await pool.statusOf(1n)).to.equal(Status.Expired);
       expect(await pool.reserved()).to.equal(0n);
       expect(await pool.unreservedBalance()).to.equal(unreservedBefore + REWARD - claimed);
+      expect(await pool.accountedUnreserved()).to.equal(accountedBefore + REWARD - claimed);
+    });
+
+    it("reverts while paused, so holders blocked by the pause keep their rewards", async function () {
+      const { pool, token, guardian, alice, distribution, claimableAt } =
+        await networkHelpers.loadFixture(claimableEpochFixture);
+      await pool.connect(guardian).pause();
+      await time.increaseTo(claimableAt + CLAIM_PERIOD);
+      await expect(pool.expireEpoch(1n)).to.be.revertedWithCustomError(pool, "EnforcedPause");
+      expect(await pool.statusOf(1n)).to.equal(Status.Claimable);
+
+      // Once unpaused a holder who claims before anyone expires the epoch is still paid.
+      await pool.connect(guardian).unpause();
+      const amount = expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION);
+      await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.changeTokenBalances(
+        ethers,
+        token,
+        [alice],
+        [amount],
+      );
+      await expect(pool.expireEpoch(1n))
+        .to.emit(pool, "EpochExpired")
+        .withArgs(1n, REWARD - amount);
     });
 
     it("returns the released amount", async function () {
@@ -1174,6 +1291,177 @@ describe("RewardPool", function () {
     });
   });
 
+  describe("fund and sync", function () {
+    /** A pool over a token whose supply exceeds the pool's 96-bit accounting, with nothing sent to it yet. */
+    async function bigSupplyFixture() {
+      const [admin, , , , , , , outsider] = await ethers.getSigners();
+      const token: LumoraToken = await ethers.deployContract("LumoraToken", [admin.address, 2n ** 100n]);
+      const reputation: Reputation = await ethers.deployContract("Reputation", [admin.address, REPUTATION_PARAMETERS]);
+      const pool: RewardPool = await ethers.deployContract("RewardPool", [
+        admin.address,
+        await token.getAddress(),
+        await reputation.getAddress(),
+        CHALLENGE_WINDOW,
+        CLAIM_PERIOD,
+      ]);
+      return { token, pool, admin, outsider };
+    }
+
+    it("pulls the amount with transferFrom, books it as unreserved and emits Funded", async function () {
+      const { pool, token, admin, outsider } = await networkHelpers.loadFixture(deployFixture);
+      const amount = parseEther("250");
+      await token.connect(admin).transfer(outsider.address, amount);
+      await token.connect(outsider).approve(await pool.getAddress(), amount);
+      const tx = pool.connect(outsider).fund(amount);
+      await expect(tx).to.emit(pool, "Funded").withArgs(outsider.address, amount);
+      await expect(tx).to.changeTokenBalances(ethers, token, [outsider, pool], [-amount, amount]);
+      expect(await pool.accountedUnreserved()).to.equal(amount);
+      expect(await pool.reserved()).to.equal(0n);
+      // The fixture's plain transfer is still unbooked; unreservedBalance counts it, accountedUnreserved not.
+      expect(await pool.unreservedBalance()).to.equal(POOL_FUNDS + amount);
+    });
+
+    it("reverts when the pool may not pull the amount", async function () {
+      const { pool, token, outsider } = await networkHelpers.loadFixture(deployFixture);
+      await expect(pool.connect(outsider).fund(1n))
+        .to.be.revertedWithCustomError(token, "ERC20InsufficientAllowance")
+        .withArgs(await pool.getAddress(), 0n, 1n);
+      expect(await pool.accountedUnreserved()).to.equal(0n);
+    });
+
+    it("reverts for a zero amount", async function () {
+      const { pool, admin } = await networkHelpers.loadFixture(deployFixture);
+      await expect(pool.connect(admin).fund(0n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidAmount")
+        .withArgs(0n);
+    });
+
+    it("reverts when reserved plus unreserved would exceed 96 bits, and accepts exactly 2^96 - 1", async function () {
+      const { pool, token, admin } = await networkHelpers.loadFixture(bigSupplyFixture);
+      const poolAddress = await pool.getAddress();
+      await token.connect(admin).approve(poolAddress, UINT96_MAX + 1n);
+      await pool.connect(admin).fund(1000n);
+      const room = UINT96_MAX - 1000n;
+      await expect(pool.connect(admin).fund(room + 1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidAmount")
+        .withArgs(room + 1n);
+      // Far above 2^96 the check must not wrap around either.
+      await expect(pool.connect(admin).fund(2n ** 255n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidAmount")
+        .withArgs(2n ** 255n);
+      await expect(pool.connect(admin).fund(room)).to.emit(pool, "Funded").withArgs(admin.address, room);
+      expect(await pool.accountedUnreserved()).to.equal(UINT96_MAX);
+      expect(await token.balanceOf(poolAddress)).to.equal(UINT96_MAX);
+    });
+
+    it("books plain transfers as unreserved, emits Synced and returns the new unreserved balance", async function () {
+      const { pool, token, admin, outsider } = await networkHelpers.loadFixture(deployFixture);
+      expect(await pool.sync.staticCall()).to.equal(POOL_FUNDS);
+      await expect(pool.connect(outsider).sync()).to.emit(pool, "Synced").withArgs(POOL_FUNDS);
+      expect(await pool.accountedUnreserved()).to.equal(POOL_FUNDS);
+
+      await token.connect(admin).transfer(await pool.getAddress(), 42n);
+      expect(await pool.sync.staticCall()).to.equal(POOL_FUNDS + 42n);
+      await expect(pool.sync()).to.emit(pool, "Synced").withArgs(42n);
+      expect(await pool.accountedUnreserved()).to.equal(POOL_FUNDS + 42n);
+    });
+
+    it("does not emit Synced when there is nothing to book", async function () {
+      const { pool, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      await pool.sync();
+      await expect(pool.sync()).to.not.emit(pool, "Synced");
+      // Reserved tokens are not a surplus either.
+      await commit(buildDistribution(1n, entries), REWARD);
+      expect(await pool.sync.staticCall()).to.equal(POOL_FUNDS - REWARD);
+      await expect(pool.sync()).to.not.emit(pool, "Synced");
+      expect(await pool.accountedUnreserved()).to.equal(POOL_FUNDS - REWARD);
+    });
+
+    it("caps the sync at 96 bits of reserved plus unreserved", async function () {
+      const { pool, token, admin } = await networkHelpers.loadFixture(bigSupplyFixture);
+      const poolAddress = await pool.getAddress();
+      await token.connect(admin).approve(poolAddress, 1000n);
+      await pool.connect(admin).fund(1000n);
+      await token.connect(admin).transfer(poolAddress, UINT96_MAX + 5n);
+      await expect(pool.sync())
+        .to.emit(pool, "Synced")
+        .withArgs(UINT96_MAX - 1000n);
+      expect(await pool.accountedUnreserved()).to.equal(UINT96_MAX);
+      await expect(pool.sync()).to.not.emit(pool, "Synced");
+      expect(await pool.sync.staticCall()).to.equal(UINT96_MAX);
+      const balance = await token.balanceOf(poolAddress);
+      expect(balance >= (await pool.reserved()) + (await pool.accountedUnreserved())).to.equal(true);
+    });
+
+    it("returns vetoed and expired rewards to the accounted unreserved balance", async function () {
+      const { pool, guardian, entries, distribution, claimableAt, commit } =
+        await networkHelpers.loadFixture(claimableEpochFixture);
+      const afterFirst = POOL_FUNDS - REWARD;
+      expect(await pool.accountedUnreserved()).to.equal(afterFirst);
+      await commit(buildDistribution(2n, entries), 3n * REWARD);
+      expect(await pool.accountedUnreserved()).to.equal(afterFirst - 3n * REWARD);
+      await pool.connect(guardian).vetoEpoch(2n);
+      expect(await pool.accountedUnreserved()).to.equal(afterFirst);
+
+      await pool.claim(...claimArgs(distribution.claims[2]));
+      const paid = expectedReward(REWARD, 7n, TOTAL_CONTRIBUTION);
+      await time.increaseTo(claimableAt + CLAIM_PERIOD);
+      await pool.expireEpoch(1n);
+      expect(await pool.accountedUnreserved()).to.equal(POOL_FUNDS - paid);
+      expect(await pool.reserved()).to.equal(0n);
+    });
+  });
+
+  describe("claimed bitmap", function () {
+    it("keeps isClaimed independent for every neighbour across epoch groups of 8 and index groups of 32", async function () {
+      const { pool, keeper } = await networkHelpers.loadFixture(deployFixture);
+      const signers = await ethers.getSigners();
+      // Indices on both sides of the 32-index and 256-index word boundaries; epochs 1..20 span three groups of 8.
+      const indices = [0n, 30n, 31n, 32n, 33n, 63n, 64n, 254n, 255n, 256n, 257n];
+      const accounts = indices.map((_, position) => signers[8 + position].address);
+      const epochs = Array.from({ length: 20 }, (_, i) => BigInt(i + 1));
+      const distributions = epochs.map((epoch) =>
+        buildDistribution(
+          epoch,
+          indices.map((index, position) => ({ account: accounts[position], contribution: 1n, index })),
+        ),
+      );
+      for (const distribution of distributions) {
+        await pool
+          .connect(keeper)
+          .commitEpoch(distribution.epoch, distribution.root, distribution.totalContribution, REWARD / 20n);
+      }
+      await time.increaseTo((await pool.epochOf(20n))[0].claimableAt);
+
+      // A checkerboard: every claimed leaf's neighbours in epoch and in index are unclaimed, and vice versa.
+      const firstHalf = (epoch: bigint, position: number) => (epoch + BigInt(position)) % 2n === 0n;
+      const claimAll = async (which: (epoch: bigint, position: number) => boolean) => {
+        for (const [position, account] of accounts.entries()) {
+          const claims = distributions.flatMap((d) => d.claims.filter((c) => c.index === indices[position]));
+          const chosen = claims.filter((claim) => which(claim.epoch, position));
+          await pool.claimMany(account, chosen.map(toClaimStruct));
+        }
+      };
+      const expectClaimed = async (claimed: (epoch: bigint, position: number) => boolean) => {
+        for (let epoch = 0n; epoch <= 21n; ++epoch) {
+          for (const [position, index] of indices.entries()) {
+            const expected = epoch >= 1n && epoch <= 20n && claimed(epoch, position);
+            expect(await pool.isClaimed(epoch, index)).to.equal(expected, `epoch ${epoch} index ${index}`);
+          }
+          for (const outside of [1n, 29n, 34n, 65n, 253n, 258n, 511n, 512n]) {
+            expect(await pool.isClaimed(epoch, outside)).to.equal(false, `epoch ${epoch} index ${outside}`);
+          }
+        }
+      };
+
+      await claimAll(firstHalf);
+      await expectClaimed(firstHalf);
+      // The other half is still claimable: no bit of the first half was taken for one of the second.
+      await claimAll((epoch, position) => !firstHalf(epoch, position));
+      await expectClaimed(() => true);
+    });
+  });
+
   describe("views", function () {
     it("reports each status of an epoch's lifecycle", async function () {
       const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
@@ -1212,6 +1500,47 @@ describe("RewardPool", function () {
         expect(await pool.rewardFor(1n, contribution)).to.equal(
           expectedReward(REWARD, contribution, TOTAL_CONTRIBUTION),
         );
+      }
+    });
+
+    it("computes rewardFor for a pending epoch too, with a product that does not fit 256 bits", async function () {
+      const { pool, keeper, token, entries } = await networkHelpers.loadFixture(deployFixture);
+      const reward = POOL_FUNDS;
+      const total = 2n ** 120n - 1n;
+      await pool.connect(keeper).commitEpoch(1n, buildDistribution(1n, entries).root, total, reward);
+      expect(await pool.statusOf(1n)).to.equal(Status.Pending);
+      expect(await token.balanceOf(await pool.getAddress())).to.equal(reward);
+      // R_total · C_i exceeds 2^256 for C_i near 2^200: mulDiv keeps the exact quotient.
+      const huge = 2n ** 200n + 12345n;
+      expect(reward * huge > 2n ** 256n, "the example must overflow a plain product").to.equal(true);
+      for (const contribution of [1n, 2n ** 100n, huge, total]) {
+        expect(await pool.rewardFor(1n, contribution), `contribution ${contribution}`).to.equal(
+          expectedReward(reward, contribution, total),
+        );
+      }
+    });
+
+    it("returns 0 from rewardFor for a vetoed epoch, and the new formula once it is recommitted", async function () {
+      const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
+      const distribution = buildDistribution(1n, entries);
+      await commit(distribution, REWARD);
+      expect(await pool.rewardFor(1n, 5n)).to.equal(expectedReward(REWARD, 5n, TOTAL_CONTRIBUTION));
+      await pool.connect(guardian).vetoEpoch(1n);
+      for (const contribution of [1n, 5n, TOTAL_CONTRIBUTION]) {
+        expect(await pool.rewardFor(1n, contribution), `contribution ${contribution}`).to.equal(0n);
+      }
+      await commit(distribution, 2n * REWARD);
+      expect(await pool.rewardFor(1n, 5n)).to.equal(expectedReward(2n * REWARD, 5n, TOTAL_CONTRIBUTION));
+    });
+
+    it("returns 0 from rewardFor for an expired epoch", async function () {
+      const { pool, claimableAt } = await networkHelpers.loadFixture(claimableEpochFixture);
+      await time.increaseTo(claimableAt + CLAIM_PERIOD);
+      // Past the deadline but not expired yet: still claimable, still priced.
+      expect(await pool.rewardFor(1n, 5n)).to.equal(expectedReward(REWARD, 5n, TOTAL_CONTRIBUTION));
+      await pool.expireEpoch(1n);
+      for (const contribution of [1n, 5n, TOTAL_CONTRIBUTION]) {
+        expect(await pool.rewardFor(1n, contribution), `contribution ${contribution}`).to.equal(0n);
       }
     });
 

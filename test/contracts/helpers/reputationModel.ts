@@ -4,6 +4,8 @@
  */
 
 export const MAX_SCORE = 10_000n;
+/** Streaks are stored in 16 bits and saturate there instead of overflowing. */
+export const MAX_STREAK = 2 ** 16 - 1;
 
 export interface ReputationParameters {
   neutralScore: number;
@@ -106,7 +108,7 @@ export function applyReport(
   let score = node.lastEpoch === 0n ? BigInt(p.neutralScore) : decayed(node.score, epoch - node.lastEpoch - 1n, p);
   const total = successes + failures;
   if (total === 0n) {
-    // An epoch reported with no tasks decays like an unreported one.
+    // An epoch reported with no tasks decays like an unreported one (and leaves the streaks alone, below).
     score = decayed(score, 1n, p);
   } else {
     const target = (successes * MAX_SCORE) / total;
@@ -117,12 +119,21 @@ export function applyReport(
         : score - ((score - target) * learning) / MAX_SCORE;
   }
   const failing = isFailing(successes, failures, p);
+  // An idle epoch (nothing reported) is neither good nor failing: both streaks stay as they are.
+  let { failStreak, goodStreak } = node;
+  if (failing) {
+    failStreak = Math.min(failStreak + 1, MAX_STREAK);
+    goodStreak = 0;
+  } else if (total !== 0n) {
+    failStreak = 0;
+    goodStreak = Math.min(goodStreak + 1, MAX_STREAK);
+  }
   const state: NodeState = {
     score,
     successes: node.successes + successes,
     failures: node.failures + failures,
-    failStreak: failing ? node.failStreak + 1 : 0,
-    goodStreak: failing ? 0 : node.goodStreak + 1,
+    failStreak,
+    goodStreak,
     flagged: node.flagged,
     lastEpoch: epoch,
   };
