@@ -16,6 +16,7 @@ contract BaselineMerkleDistributor {
 
     error BaselineAlreadyClaimed(uint256 index);
     error BaselineInvalidProof(uint256 index);
+    error BaselineTransferFailed();
 
     event Claimed(uint256 index, address account, uint256 amount);
 
@@ -42,7 +43,6 @@ contract BaselineMerkleDistributor {
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert BaselineInvalidProof(index);
         _claimed[word] = bits | bit;
         emit Claimed(index, account, amount);
-        // solhint-disable-next-line custom-errors
-        require(token.transfer(account, amount));
+        if (!token.transfer(account, amount)) revert BaselineTransferFailed();
     }
 }
