@@ -1,0 +1,103 @@
+/**
+ * Prometheus text exposition (format 0.0.4), hand-written: a handful of gauges and counters read from the
+ * same snapshot as the dashboard. Names follow Prometheus conventions: `lumora_` prefix, base units, `_total`
+ * for counters.
+ */
+import type { StatusView } from "./snapshot.ts";
+import { TASK_STATES } from "./snapshot.ts";
+
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+type Sample = [labels: Record<string, string>, value: number];
+
+function labelText(labels: Record<string, string>): string {
+  const parts = Object.entries(labels).map(
+    ([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"')}"`,
+  );
+  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+}
+
+class Exposition {
+  private lines: string[] = [];
+  metric(name: string, type: "gauge" | "counter", help: string, samples: Sample[] | number): this {
+    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    const list: Sample[] = typeof samples === "number" ? [[{}, samples]] : samples;
+    for (const [labels, value] of list)
+      this.lines.push(`${name}${labelText(labels)} ${Number.isFinite(value) ? value : 0}`);
+    return this;
+  }
+  toString(): string {
+    return this.lines.join("\n") + "\n";
+  }
+}
+
+export function renderMetrics(s: StatusView): string {
+  return new Exposition()
+    .metric("lumora_peers", "gauge", "Keepers known through signed discovery records.", s.peers.length)
+    .metric("lumora_peers_connected", "gauge", "Open libp2p connections.", s.connections)
+    .metric(
+      "lumora_peers_flagged",
+      "gauge",
+      "Known keepers flagged by Reputation.",
+      s.peers.filter((p) => p.flagged).length,
+    )
+    .metric("lumora_dht_routing_table_size", "gauge", "Peers in the Kademlia routing table.", s.dht.routingTableSize)
+    .metric(
+      "lumora_tasks",
+      "gauge",
+      "Tasks coordinated by this keeper, by state.",
+      TASK_STATES.map((state) => [{ state }, s.tasks.byState[state]] as Sample),
+    )
+    .metric("lumora_tasks_in_flight", "gauge", "Attempts running now.", s.tasks.inFlight)
+    .metric(
+      "lumora_task_reassignments_total",
+      "counter",
+      "Attempts after a task's first (reassignments).",
+      s.tasks.reassignments,
+    )
+    .metric(
+      "lumora_transfer_bytes_served_total",
+      "counter",
+      "Plaintext bytes served to consumers as a provider.",
+      s.transfers.bytesServed,
+    )
+    .metric(
+      "lumora_transfer_bytes_fetched_total",
+      "counter",
+      "Verified bytes fetched from providers.",
+      s.transfers.bytesFetched,
+    )
+    .metric("lumora_transfer_parts_served_total", "counter", "Parts served as a provider.", s.transfers.partsServed)
+    .metric(
+      "lumora_transfer_throughput_bytes_per_second",
+      "gauge",
+      "Bytes served + fetched per second, recent average.",
+      s.transfers.throughputBps,
+    )
+    .metric("lumora_epoch_current", "gauge", "Epoch stamped on counters and receipts.", s.epoch)
+    .metric(
+      "lumora_epoch_submissions_total",
+      "counter",
+      "Epochs submitted on chain (0 until the submitter is wired).",
+      s.counters.epochSubmissions ?? 0,
+    )
+    .metric(
+      "lumora_epoch_submission_failures_total",
+      "counter",
+      "Failed epoch submissions.",
+      s.counters.epochSubmissionFailures ?? 0,
+    )
+    .metric(
+      "lumora_chain_rpc_errors_total",
+      "counter",
+      "Chain JSON-RPC errors (0 until the chain module is wired).",
+      s.counters.chainRpcErrors ?? 0,
+    )
+    .metric(
+      "lumora_uptime_seconds",
+      "gauge",
+      "Seconds since the API started.",
+      Math.round((s.now - s.startedAt) / 1000),
+    )
+    .toString();
+}

@@ -1,0 +1,238 @@
+/**
+ * The keeper's HTTP API (node:http, loopback by default): the dashboard (/), its live feed (/events,
+ * server-sent events), JSON (/api/status, /api/peers, /api/tasks, /api/transfers, /api/epochs,
+ * /api/rewards), Prometheus metrics (/metrics), /healthz, then any mounted routes (the proofs API:
+ * /proofs/<epoch>/<account>, /epochs/<epoch>). Read-only: nothing here changes the keeper.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+import { DirectoryProofSource } from "../epochs/proofs.ts";
+import type { Keeper } from "../keeper.ts";
+import type { Logger } from "../logger.ts";
+import { MAX_EVENT_CLIENTS, STATUS_PUSH_INTERVAL_MS, THROUGHPUT_WINDOW_MS } from "./constants.ts";
+import { OperatorCounters } from "./counters.ts";
+import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard.ts";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import { proofsHandler, type RouteHandler } from "./proofs.ts";
+import {
+  dhtSize,
+  epochsView,
+  peersView,
+  rewardsView,
+  tasksView,
+  transfersView,
+  type EpochSource,
+  type StatusView,
+} from "./snapshot.ts";
+
+export interface ApiServerInit {
+  host?: string;
+  /** 0 picks a free port (tests). */
+  port?: number;
+  /** Published epochs (epoch.json, rewards.json): shown on the dashboard and served at /proofs. */
+  epochsDir?: string;
+  /** On-chain epoch status (pending / claimable, tx hashes), when the chain module provides it. */
+  epochSource?: EpochSource;
+  /** Extra routes tried after ours (the proofs routes are added for `epochsDir` unless `routes` is given). */
+  routes?: RouteHandler[];
+  pushIntervalMs?: number;
+}
+
+export interface ApiServerComponents {
+  keeper: Keeper;
+  logger: Logger;
+  /** Hooks for the chain and epoch submission modules; fresh counters when absent. */
+  counters?: OperatorCounters;
+}
+
+const SECURITY_HEADERS = {
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+  "content-security-policy": "default-src 'self'; frame-ancestors 'none'",
+};
+
+function send(res: ServerResponse, status: number, type: string, body: string, head: boolean): void {
+  res.writeHead(status, {
+    "content-type": type,
+    "content-length": Buffer.byteLength(body),
+    "cache-control": "no-store",
+    ...SECURITY_HEADERS,
+  });
+  res.end(head ? undefined : body);
+}
+
+const json = (res: ServerResponse, status: number, body: unknown, head = false) =>
+  send(res, status, "application/json; charset=utf-8", JSON.stringify(body), head);
+
+export class ApiServer {
+  readonly counters: OperatorCounters;
+  private readonly keeper: Keeper;
+  private readonly log: Logger;
+  private readonly server: Server;
+  private readonly routes: RouteHandler[];
+  private readonly clients = new Set<ServerResponse>();
+  private readonly samples: Array<{ t: number; bytes: number }> = [];
+  private readonly startedAt = Date.now();
+  private pushTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    components: ApiServerComponents,
+    private readonly init: ApiServerInit = {},
+  ) {
+    this.keeper = components.keeper;
+    this.log = components.logger.child("api");
+    this.counters = components.counters ?? new OperatorCounters();
+    this.routes =
+      init.routes ??
+      (init.epochsDir !== undefined ? [proofsHandler(new DirectoryProofSource(init.epochsDir), this.log)] : []);
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        this.log.warn("api request failed", { path: req.url, error: err as Error });
+        if (!res.headersSent) json(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
+        else res.destroy();
+      });
+    });
+  }
+
+  /** http://host:port of the running server. */
+  get url(): string {
+    const a = this.server.address() as AddressInfo | null;
+    if (a === null) throw new Error("api server not listening");
+    const host = a.family === "IPv6" ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.init.port ?? 0, this.init.host ?? "127.0.0.1", () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    this.pushTimer = setInterval(() => void this.push(), this.init.pushIntervalMs ?? STATUS_PUSH_INTERVAL_MS);
+    this.pushTimer.unref();
+    this.log.info("api listening", { url: this.url });
+  }
+
+  async stop(): Promise<void> {
+    if (this.pushTimer !== undefined) clearInterval(this.pushTimer);
+    for (const c of this.clients) c.end();
+    this.clients.clear();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Served + fetched bytes per second over the last THROUGHPUT_WINDOW_MS. */
+  private throughput(bytes: number): number {
+    const now = Date.now();
+    this.samples.push({ t: now, bytes });
+    while (this.samples.length > 2 && now - this.samples[1]!.t >= THROUGHPUT_WINDOW_MS) this.samples.shift();
+    const first = this.samples[0]!;
+    const dt = (now - first.t) / 1000;
+    return dt > 0 ? Math.max(0, (bytes - first.bytes) / dt) : 0;
+  }
+
+  async status(): Promise<StatusView> {
+    const k = this.keeper;
+    const transfers = transfersView(k);
+    const epochs = await epochsView(k, this.init.epochsDir, this.init.epochSource);
+    return {
+      peerId: k.peerId.toString(),
+      addresses: k.addresses,
+      epoch: k.epoch,
+      startedAt: this.startedAt,
+      now: Date.now(),
+      rewardAddress: k.config.rewardAddress,
+      capabilities: [...k.config.capabilities],
+      dht: { routingTableSize: dhtSize(k) },
+      connections: k.node.getConnections().length,
+      peers: peersView(k),
+      tasks: tasksView(k),
+      transfers: { ...transfers, throughputBps: this.throughput(transfers.bytesServed + transfers.bytesFetched) },
+      epochs,
+      rewards: await rewardsView(k, this.init.epochsDir, epochs),
+      counters: this.counters.snapshot(),
+    };
+  }
+
+  private async push(): Promise<void> {
+    if (this.clients.size === 0) return;
+    let data: string;
+    try {
+      data = JSON.stringify(await this.status());
+    } catch (err) {
+      this.log.debug("status push skipped", { error: err as Error });
+      return;
+    }
+    for (const c of this.clients) c.write(`event: status\ndata: ${data}\n\n`);
+  }
+
+  private async events(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.clients.size >= MAX_EVENT_CLIENTS)
+      return json(res, 503, { error: { code: "BUSY", message: "too many event clients" } });
+    res.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-store",
+      connection: "keep-alive",
+      ...SECURITY_HEADERS,
+    });
+    res.write(`retry: 2000\nevent: status\ndata: ${JSON.stringify(await this.status())}\n\n`);
+    this.clients.add(res);
+    req.on("close", () => this.clients.delete(res));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const head = req.method === "HEAD";
+    if (req.method !== "GET" && !head) {
+      res.setHeader("allow", "GET, HEAD");
+      return json(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "the API is read-only: use GET" } });
+    }
+    const k = this.keeper;
+    switch (path) {
+      case "/":
+      case "/index.html":
+        return send(res, 200, "text/html; charset=utf-8", DASHBOARD_HTML, head);
+      case "/dashboard.js":
+        return send(res, 200, "text/javascript; charset=utf-8", DASHBOARD_JS, head);
+      case "/dashboard.css":
+        return send(res, 200, "text/css; charset=utf-8", DASHBOARD_CSS, head);
+      case "/healthz":
+        return send(res, 200, "text/plain; charset=utf-8", "ok\n", head);
+      case "/events":
+        return this.events(req, res);
+      case "/metrics":
+        return send(res, 200, METRICS_CONTENT_TYPE, renderMetrics(await this.status()), head);
+      case "/api/status":
+        return json(res, 200, await this.status(), head);
+      case "/api/peers":
+        return json(res, 200, { peers: peersView(k), dht: { routingTableSize: dhtSize(k) } }, head);
+      case "/api/tasks":
+        return json(res, 200, { ...tasksView(k), transfers: transfersView(k) }, head);
+      case "/api/transfers":
+        return json(res, 200, transfersView(k), head);
+      case "/api/epochs": {
+        const epochs = await epochsView(k, this.init.epochsDir, this.init.epochSource);
+        return json(res, 200, { epoch: k.epoch, epochs }, head);
+      }
+      case "/api/rewards": {
+        const epochs = await epochsView(k, this.init.epochsDir, this.init.epochSource);
+        return json(
+          res,
+          200,
+          { account: k.config.rewardAddress, rewards: await rewardsView(k, this.init.epochsDir, epochs) },
+          head,
+        );
+      }
+    }
+    for (const route of this.routes) if (await route(req, res)) return;
+    json(res, 404, { error: { code: "NOT_FOUND", message: `no route ${path}` } });
+  }
+}
+
+/** Factory in the keeper's composition style: `apiServer(init)(components)`. */
+export function apiServer(init: ApiServerInit = {}): (components: ApiServerComponents) => ApiServer {
+  return (components) => new ApiServer(components, init);
+}
