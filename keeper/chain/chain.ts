@@ -163,6 +163,8 @@ export class Chain {
     this.provider = new JsonRpcProvider(request, Network.from(this.deployment.chainId), {
       staticNetwork: Network.from(this.deployment.chainId),
       batchMaxCount: 1,
+      // ethers caches identical requests for 250 ms; a nonce or epochOf read right after a transaction must be fresh.
+      cacheTimeout: -1,
     });
     const key = init.privateKey ?? process.env[PRIVATE_KEY_ENV];
     if (key !== undefined && key !== "") {
@@ -219,7 +221,30 @@ export class Chain {
       throw err instanceof ContractRevertError ? this.revertError(request.label, err.cause, request.iface) : err;
     });
     const fees = await this.feesUnderCap(options);
-    const signed = await this.withNonce(async (nonce) => {
+    // A nonce taken by another transaction of this key (another process, a manual send) is not the request's
+    // fault: sign again with the re-read pending nonce, a few times.
+    let signed: SignedTx | undefined;
+    for (let attempt = 1; signed === undefined; attempt++) {
+      try {
+        signed = await this.signAndBroadcast(wallet, request, gas, fees, options);
+      } catch (err) {
+        if (!(err instanceof TransactionReplacedError) || attempt >= 3) throw err;
+        this.log.warn("nonce taken by another transaction, signing again", { label: request.label, nonce: err.nonce });
+      }
+    }
+    this.log.debug("transaction sent", { label: request.label, hash: signed.hash, nonce: signed.nonce });
+    await options.onBroadcast?.(signed);
+    return this.waitFor(signed, request.iface, options);
+  }
+
+  private signAndBroadcast(
+    wallet: Wallet,
+    request: TxRequest,
+    gas: bigint,
+    fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint },
+    options: SendOptions,
+  ): Promise<SignedTx> {
+    return this.withNonce(async (nonce) => {
       const raw = await wallet.signTransaction({
         type: 2,
         chainId: this.deployment.chainId,
@@ -235,9 +260,6 @@ export class Chain {
       await this.broadcast(tx, options);
       return tx;
     });
-    this.log.debug("transaction sent", { label: request.label, hash: signed.hash, nonce: signed.nonce });
-    await options.onBroadcast?.(signed);
-    return this.waitFor(signed, request.iface, options);
   }
 
   /**
