@@ -1,7 +1,7 @@
 /** `npx hardhat lumora:claim-all [--account A] [--proofs-url URL] --network N` */
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { claimAll, openTooling, parseAccount } from "../keeper/claims/index.ts";
+import { claimAll, openTooling, parseAccount, runCommand } from "../keeper/claims/index.ts";
 
 interface Args {
   account?: string;
@@ -10,12 +10,14 @@ interface Args {
 }
 
 export default async function claimAllTask(args: Args, hre: HardhatRuntimeEnvironment): Promise<void> {
-  const tooling = await openTooling(hre, args);
-  try {
-    const account = parseAccount(args.account ?? (await tooling.signer.getAddress()));
-    const result = await claimAll(tooling.ctx, tooling.signer, { account });
-    console.log(result.message);
-  } finally {
-    await tooling.close();
-  }
+  await runCommand(async () => {
+    const tooling = await openTooling(hre, args);
+    try {
+      const account = parseAccount(args.account ?? (await tooling.signer.getAddress()));
+      const result = await claimAll(tooling.ctx, tooling.signer, { account });
+      console.log(result.message);
+    } finally {
+      await tooling.close();
+    }
+  });
 }

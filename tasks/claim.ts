@@ -1,7 +1,7 @@
 /** `npx hardhat lumora:claim --epoch E [--account A] [--proofs-url URL] --network N` */
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { claimEpoch, openTooling, parseAccount, parseEpoch } from "../keeper/claims/index.ts";
+import { claimEpoch, openTooling, parseAccount, parseEpoch, runCommand } from "../keeper/claims/index.ts";
 
 interface Args {
   epoch?: string;
@@ -11,13 +11,15 @@ interface Args {
 }
 
 export default async function claim(args: Args, hre: HardhatRuntimeEnvironment): Promise<void> {
-  const epoch = parseEpoch(args.epoch);
-  const tooling = await openTooling(hre, args);
-  try {
-    const account = parseAccount(args.account ?? (await tooling.signer.getAddress()));
-    const result = await claimEpoch(tooling.ctx, tooling.signer, { epoch, account });
-    console.log(result.message);
-  } finally {
-    await tooling.close();
-  }
+  await runCommand(async () => {
+    const epoch = parseEpoch(args.epoch);
+    const tooling = await openTooling(hre, args);
+    try {
+      const account = parseAccount(args.account ?? (await tooling.signer.getAddress()));
+      const result = await claimEpoch(tooling.ctx, tooling.signer, { epoch, account });
+      console.log(result.message);
+    } finally {
+      await tooling.close();
+    }
+  });
 }

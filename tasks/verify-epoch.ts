@@ -1,7 +1,7 @@
 /** `npx hardhat lumora:verify-epoch --epoch E [--proofs-dir DIR] --network N` */
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { openTooling, parseEpoch, verifyEpoch } from "../keeper/claims/index.ts";
+import { openTooling, parseEpoch, verifyEpoch, runCommand } from "../keeper/claims/index.ts";
 
 interface Args {
   epoch?: string;
@@ -9,13 +9,15 @@ interface Args {
 }
 
 export default async function verifyEpochTask(args: Args, hre: HardhatRuntimeEnvironment): Promise<void> {
-  const epoch = parseEpoch(args.epoch);
-  const tooling = await openTooling(hre, { proofsDir: args.proofsDir });
-  try {
-    const result = await verifyEpoch(tooling.ctx.contracts, tooling.proofsDir, epoch);
-    console.log(result.message);
-    if (!result.ok) process.exitCode = 1;
-  } finally {
-    await tooling.close();
-  }
+  await runCommand(async () => {
+    const epoch = parseEpoch(args.epoch);
+    const tooling = await openTooling(hre, { proofsDir: args.proofsDir });
+    try {
+      const result = await verifyEpoch(tooling.ctx.contracts, tooling.proofsDir, epoch);
+      console.log(result.message);
+      if (!result.ok) process.exitCode = 1;
+    } finally {
+      await tooling.close();
+    }
+  });
 }

@@ -56,7 +56,7 @@ export interface Tooling {
 }
 
 export async function openTooling(hre: HardhatRuntimeEnvironment, options: ToolingOptions = {}): Promise<Tooling> {
-  const connection = await hre.network.connect();
+  const connection = await hre.network.create();
   const network = connection.networkName;
   const root = hre.config.paths.root;
   const record = await readDeploymentRecord(path.join(root, "deployments"), network).catch((err: unknown) => {

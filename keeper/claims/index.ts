@@ -9,3 +9,4 @@ export * from "./claim.ts";
 export * from "./fund.ts";
 export * from "./verify.ts";
 export * from "./hardhat.ts";
+export * from "./cli.ts";

@@ -1,0 +1,28 @@
+/**
+ * How the claim commands end: a known failure (bad argument, unknown epoch, reverted transaction, damaged
+ * publication) prints one clear line and sets exit code 1 instead of a stack trace; anything else is a bug
+ * and propagates.
+ */
+import { EpochUnknownError, PublishedEpochError, RemoteProofError } from "../epochs/epoch-errors.ts";
+import { ClaimArgumentError, ClaimTransactionError, InsufficientBalanceError } from "./errors.ts";
+
+const KNOWN = [
+  ClaimArgumentError,
+  ClaimTransactionError,
+  InsufficientBalanceError,
+  EpochUnknownError,
+  PublishedEpochError,
+  RemoteProofError,
+];
+
+export async function runCommand(command: () => Promise<void>): Promise<void> {
+  try {
+    await command();
+  } catch (err) {
+    if (!KNOWN.some((k) => err instanceof k) && !(err instanceof Error && err.message.startsWith("no deployment record"))) {
+      throw err;
+    }
+    console.error(`error: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}
