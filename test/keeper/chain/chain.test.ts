@@ -21,7 +21,7 @@ describe("chain error classification", () => {
   it("retries connection failures, timeouts and 5xx but never reverts", () => {
     assert.equal(classifyRpcError(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" })), "transient");
     assert.equal(classifyRpcError(makeError("request timeout", "TIMEOUT")), "transient");
-    assert.equal(classifyRpcError(makeError("bad response", "SERVER_ERROR", { response: {} as never })), "transient");
+    assert.equal(classifyRpcError(Object.assign(new Error("bad response"), { code: "SERVER_ERROR" })), "transient");
     assert.equal(classifyRpcError(makeError("execution reverted", "CALL_EXCEPTION", { action: "call", data: "0x", reason: null, transaction: { to: null, data: "" }, invocation: null, revert: null })), "revert");
     assert.equal(classifyRpcError(makeError("nonce", "NONCE_EXPIRED", { transaction: {} as never })), "nonce");
     assert.equal(classifyRpcError(makeError("funds", "INSUFFICIENT_FUNDS", { transaction: {} as never })), "fatal");
