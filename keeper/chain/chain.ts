@@ -188,7 +188,8 @@ export class Chain {
   /** Checks that the node serves the deployment's chain (retrying while it is unreachable). */
   async start(options: ChainOptions = {}): Promise<void> {
     const chainId = await this.read("eth_chainId", () => this.provider.send("eth_chainId", []), options);
-    if (Number(chainId) !== this.deployment.chainId) throw new WrongChainError(this.deployment.chainId, Number(chainId));
+    if (Number(chainId) !== this.deployment.chainId)
+      throw new WrongChainError(this.deployment.chainId, Number(chainId));
     this.log.info("chain connected", { chainId: this.deployment.chainId, keeper: this.address ?? "read-only" });
   }
 
@@ -214,8 +215,9 @@ export class Chain {
    */
   async send(request: TxRequest, options: SendOptions = {}): Promise<TxOutcome> {
     const wallet = this.requireWallet();
-    const gas = await this.read(`${request.label}.estimateGas`, () =>
-      this.provider.estimateGas({ from: wallet.address, to: request.to, data: request.data }),
+    const gas = await this.read(
+      `${request.label}.estimateGas`,
+      () => this.provider.estimateGas({ from: wallet.address, to: request.to, data: request.data }),
       options,
     ).catch((err: unknown) => {
       throw err instanceof ContractRevertError ? this.revertError(request.label, err.cause, request.iface) : err;
@@ -269,11 +271,19 @@ export class Chain {
   async resume(tx: SignedTx, iface?: Interface, options: ChainOptions = {}): Promise<ResumeOutcome> {
     this.requireWallet();
     try {
-      const receipt = await this.read(`${tx.label}.receipt`, () => this.provider.getTransactionReceipt(tx.hash), options);
+      const receipt = await this.read(
+        `${tx.label}.receipt`,
+        () => this.provider.getTransactionReceipt(tx.hash),
+        options,
+      );
       if (receipt === null) {
         if ((await this.latestNonce(options)) > tx.nonce) {
           // Mined between the two reads, or replaced: one more look decides.
-          const again = await this.read(`${tx.label}.receipt`, () => this.provider.getTransactionReceipt(tx.hash), options);
+          const again = await this.read(
+            `${tx.label}.receipt`,
+            () => this.provider.getTransactionReceipt(tx.hash),
+            options,
+          );
           if (again === null) return { status: "replaced" };
         } else {
           await this.broadcast(tx, options);
@@ -298,7 +308,10 @@ export class Chain {
   private retryOptions(options: ChainOptions): RetryOptions {
     return {
       ...this.init.retry,
-      signal: options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]),
+      signal:
+        options.signal === undefined
+          ? this.controller.signal
+          : AbortSignal.any([options.signal, this.controller.signal]),
       log: this.log,
     };
   }
@@ -336,7 +349,11 @@ export class Chain {
    */
   private async broadcast(tx: SignedTx, options: ChainOptions): Promise<void> {
     try {
-      await withRetry(`${tx.label}.broadcast`, () => this.provider.send("eth_sendRawTransaction", [tx.raw]), this.retryOptions(options));
+      await withRetry(
+        `${tx.label}.broadcast`,
+        () => this.provider.send("eth_sendRawTransaction", [tx.raw]),
+        this.retryOptions(options),
+      );
     } catch (err) {
       const kind = classifyRpcError(err);
       if (kind === "nonce") {
@@ -360,7 +377,11 @@ export class Chain {
     const rebroadcastMs = this.init.rebroadcastAfterMs ?? REBROADCAST_AFTER_MS;
     let lastBroadcast = Date.now();
     for (;;) {
-      const receipt = await this.read(`${tx.label}.receipt`, () => this.provider.getTransactionReceipt(tx.hash), options);
+      const receipt = await this.read(
+        `${tx.label}.receipt`,
+        () => this.provider.getTransactionReceipt(tx.hash),
+        options,
+      );
       if (receipt !== null) {
         if (receipt.status === 0) throw await this.minedRevert(tx, receipt, iface, options);
         const tip = await this.read("blockNumber", () => this.provider.getBlockNumber(), options);
@@ -368,7 +389,11 @@ export class Chain {
           return { hash: tx.hash, nonce: tx.nonce, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
         }
       } else if ((await this.latestNonce(options)) > tx.nonce) {
-        const again = await this.read(`${tx.label}.receipt`, () => this.provider.getTransactionReceipt(tx.hash), options);
+        const again = await this.read(
+          `${tx.label}.receipt`,
+          () => this.provider.getTransactionReceipt(tx.hash),
+          options,
+        );
         if (again === null) {
           this.nonce = undefined;
           throw new TransactionReplacedError(tx.hash, tx.nonce);
@@ -392,8 +417,10 @@ export class Chain {
   ): Promise<ContractRevertError> {
     const parsed = Transaction.from(tx.raw);
     try {
-      await this.read(`${tx.label}.replay`, () =>
-        this.provider.call({ from: parsed.from, to: parsed.to, data: parsed.data, blockTag: receipt.blockNumber }),
+      await this.read(
+        `${tx.label}.replay`,
+        () =>
+          this.provider.call({ from: parsed.from, to: parsed.to, data: parsed.data, blockTag: receipt.blockNumber }),
         options,
       );
     } catch (err) {
@@ -412,7 +439,8 @@ export class Chain {
       for (const i of ifaces) {
         try {
           const parsed = i.parseError(data);
-          if (parsed !== null) return new ContractRevertError(operation, parsed.name, [...parsed.args], undefined, { cause: err });
+          if (parsed !== null)
+            return new ContractRevertError(operation, parsed.name, [...parsed.args], undefined, { cause: err });
         } catch {
           // not this ABI's error
         }
@@ -430,9 +458,11 @@ export class Chain {
     const started = Date.now();
     for (;;) {
       const block = await this.read("latestBlock", () => this.provider.getBlock("latest"), options);
-      const tipHex = await this.read("maxPriorityFeePerGas", () => this.provider.send("eth_maxPriorityFeePerGas", []), options).catch(
-        () => undefined,
-      );
+      const tipHex = await this.read(
+        "maxPriorityFeePerGas",
+        () => this.provider.send("eth_maxPriorityFeePerGas", []),
+        options,
+      ).catch(() => undefined);
       const tip = tipHex === undefined ? DEFAULT_PRIORITY_FEE_WEI : BigInt(tipHex as string);
       const base = block?.baseFeePerGas ?? 0n;
       const needed = base + tip;

@@ -20,8 +20,10 @@ const NODE_TRANSIENT_CODES = new Set([
   "UND_ERR_SOCKET",
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
-const TRANSIENT_MESSAGES = /socket hang up|fetch failed|ECONNREFUSED|ECONNRESET|timeout|timed out|rate limit|too many requests|header not found|503|502|504/i;
-const NONCE_MESSAGES = /nonce (is )?too low|nonce has already been used|already known|known transaction|replacement (transaction )?underpriced|nonce too high/i;
+const TRANSIENT_MESSAGES =
+  /socket hang up|fetch failed|ECONNREFUSED|ECONNRESET|timeout|timed out|rate limit|too many requests|header not found|503|502|504/i;
+const NONCE_MESSAGES =
+  /nonce (is )?too low|nonce has already been used|already known|known transaction|replacement (transaction )?underpriced|nonce too high/i;
 
 /** Walks the error and its causes (ethers nests the node's error under `error`, `info.error` or `cause`). */
 function* chainOf(err: unknown): Generator<Record<string, unknown>> {

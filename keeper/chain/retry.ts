@@ -53,7 +53,12 @@ export async function withRetry<T>(operation: string, fn: () => Promise<T>, opti
       const elapsed = Date.now() - started;
       if (elapsed >= maxElapsed) throw new RpcUnavailableError(operation, attempt, elapsed, { cause: err });
       const delay = Math.min(backoffDelay(attempt, initial, max), Math.max(0, maxElapsed - elapsed));
-      options.log?.warn("rpc failed, retrying", { operation, attempt, delayMs: delay, reason: (err as Error).message?.slice(0, 200) });
+      options.log?.warn("rpc failed, retrying", {
+        operation,
+        attempt,
+        delayMs: delay,
+        reason: (err as Error).message?.slice(0, 200),
+      });
       await sleep(delay, options);
     }
   }

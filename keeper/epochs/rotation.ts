@@ -53,7 +53,9 @@ export async function eligibleKeepers(
   const checks = await Promise.all(
     sortKeepers(configured).map(async (keeper) => {
       const roles = await Promise.all(
-        [taskLog, reputation, rewardPool].map((c) => chain.read("hasRole", () => c.hasRole(KEEPER_ROLE, keeper), options)),
+        [taskLog, reputation, rewardPool].map((c) =>
+          chain.read("hasRole", () => c.hasRole(KEEPER_ROLE, keeper), options),
+        ),
       );
       return roles.every(Boolean) ? keeper : undefined;
     }),

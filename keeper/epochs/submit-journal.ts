@@ -72,7 +72,9 @@ export class SubmitJournal {
 
   txStatus(hash: string, status: TxStatus, blockNumber?: number): void {
     this.store.db
-      .prepare("UPDATE chain_txs SET status = ?, block_number = COALESCE(?, block_number), updated_at = ? WHERE hash = ?")
+      .prepare(
+        "UPDATE chain_txs SET status = ?, block_number = COALESCE(?, block_number), updated_at = ? WHERE hash = ?",
+      )
       .run(status, blockNumber ?? null, Date.now(), hash);
   }
 
@@ -120,7 +122,9 @@ export class SubmitJournal {
   }
 
   stepDone(epoch: number, step: StepName, how: string): void {
-    this.store.db.prepare(`UPDATE chain_epochs SET ${step} = ?, updated_at = ? WHERE epoch = ?`).run(how, Date.now(), epoch);
+    this.store.db
+      .prepare(`UPDATE chain_epochs SET ${step} = ?, updated_at = ? WHERE epoch = ?`)
+      .run(how, Date.now(), epoch);
   }
 
   epochStatus(epoch: number, status: EpochJournalRow["status"], lastError: string | null = null): void {
@@ -130,7 +134,8 @@ export class SubmitJournal {
   }
 
   epoch(epoch: number): EpochJournalRow | undefined {
-    const r = this.store.db.prepare("SELECT * FROM chain_epochs WHERE epoch = ?").get(epoch) as Record<string, unknown> | undefined;
+    const r = this.store.db.prepare("SELECT * FROM chain_epochs WHERE epoch = ?").get(epoch) as
+      Record<string, unknown> | undefined;
     if (r === undefined) return undefined;
     return {
       epoch: Number(r.epoch),

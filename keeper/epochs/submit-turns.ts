@@ -59,7 +59,8 @@ export class EpochTurns {
    * `closedAtMs` (default: the epoch's end) is when the designated keeper's turn starts.
    */
   async handle(built: BuiltEpoch, options: { signal?: AbortSignal; closedAtMs?: number } = {}): Promise<TurnOutcome> {
-    const signal = options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]);
+    const signal =
+      options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]);
     const { chain, submitter } = this.components;
     const epoch = built.bundle.epoch;
     const me = chain.address;
@@ -68,7 +69,12 @@ export class EpochTurns {
     const deadline = this.init.takeoverDeadlineMs ?? TAKEOVER_DEADLINE_MS;
     const myTurn = me === undefined ? undefined : turnStartsAt(epoch, me, keepers, closedAt, deadline);
     const designated = submitterOrder(epoch, keepers)[0];
-    this.log.info("epoch turn", { epoch, designated, me: me ?? "read-only", turnInMs: myTurn === undefined ? null : myTurn - Date.now() });
+    this.log.info("epoch turn", {
+      epoch,
+      designated,
+      me: me ?? "read-only",
+      turnInMs: myTurn === undefined ? null : myTurn - Date.now(),
+    });
 
     for (;;) {
       if (await submitter.isSubmitted(epoch, { signal })) {
@@ -84,7 +90,12 @@ export class EpochTurns {
           const verify = await submitter.verify(built, { signal });
           return { epoch, role: "submitted", takeover, submit, verify };
         } catch (err) {
-          if (!(err instanceof InsufficientRewardError || err instanceof PreviousEpochPendingError || (err as Error).name === "RpcUnavailableError")) throw err;
+          if (!(
+            err instanceof InsufficientRewardError ||
+            err instanceof PreviousEpochPendingError ||
+            (err as Error).name === "RpcUnavailableError"
+          ))
+            throw err;
           this.log.warn("epoch not submitted yet, will retry", { epoch, reason: (err as Error).message });
           await sleep(this.init.retryMs ?? SUBMIT_RETRY_MS, { signal });
           continue;

@@ -142,12 +142,23 @@ export function rewardCommitmentOf(built: BuiltEpoch, poolAddress: string): Rewa
   if (bundle.contributions.length === 0 || total === 0n || bundle.rewardTotal === 0n) {
     const leaf: RewardLeafValue = [BigInt(bundle.epoch), 0n, poolAddress, MARKER_CONTRIBUTION];
     const tree = buildTree([leaf], REWARD_LEAF_ENCODING);
-    return { root: tree.root, totalContribution: MARKER_CONTRIBUTION, rewardTotal: MARKER_REWARD_WEI, marker: true, tree };
+    return {
+      root: tree.root,
+      totalContribution: MARKER_CONTRIBUTION,
+      rewardTotal: MARKER_REWARD_WEI,
+      marker: true,
+      tree,
+    };
   }
   const tree =
     built.rewardTree ??
     buildTree(
-      bundle.contributions.map((c): RewardLeafValue => [BigInt(bundle.epoch), BigInt(c.index), c.account, c.contribution]),
+      bundle.contributions.map((c): RewardLeafValue => [
+        BigInt(bundle.epoch),
+        BigInt(c.index),
+        c.account,
+        c.contribution,
+      ]),
       REWARD_LEAF_ENCODING,
     );
   return { root: tree.root, totalContribution: total, rewardTotal: bundle.rewardTotal, marker: false, tree };
@@ -253,7 +264,8 @@ export class EpochSubmitter extends EventTarget {
     const t = await this.read("TaskLog.epochOf", () => taskLog.epochOf(epoch), opts);
     if (t.root !== ZeroHash) {
       result.taskLog = t.root === task.root ? "match" : "mismatch";
-      if (result.taskLog === "mismatch") this.raiseAlarm(new EpochRootMismatchError(epoch, "TaskLog", t.root, task.root));
+      if (result.taskLog === "mismatch")
+        this.raiseAlarm(new EpochRootMismatchError(epoch, "TaskLog", t.root, task.root));
     }
     const [r] = await this.read("RewardPool.epochOf", () => rewardPool.epochOf(epoch), opts);
     if (r.root !== ZeroHash) {
@@ -261,7 +273,8 @@ export class EpochSubmitter extends EventTarget {
       if (status === 3) result.rewardPool = "vetoed";
       else {
         result.rewardPool = r.root === reward.root ? "match" : "mismatch";
-        if (result.rewardPool === "mismatch") this.raiseAlarm(new EpochRootMismatchError(epoch, "RewardPool", r.root, reward.root));
+        if (result.rewardPool === "mismatch")
+          this.raiseAlarm(new EpochRootMismatchError(epoch, "RewardPool", r.root, reward.root));
       }
     }
     const reported = await this.reportedNodes(epoch, built.bundle.reputation, opts);
@@ -278,7 +291,8 @@ export class EpochSubmitter extends EventTarget {
       this.read("TaskLog.lastEpoch", () => taskLog.lastEpoch(), opts),
       this.read("RewardPool.lastEpoch", () => rewardPool.lastEpoch(), opts),
     ]);
-    if (Number(t) < epoch - 1 || Number(r) < epoch - 1) throw new PreviousEpochPendingError(epoch, Number(t), Number(r));
+    if (Number(t) < epoch - 1 || Number(r) < epoch - 1)
+      throw new PreviousEpochPendingError(epoch, Number(t), Number(r));
   }
 
   private async submitTaskLog(
@@ -296,13 +310,23 @@ export class EpochSubmitter extends EventTarget {
         return "found";
       }
       try {
-        await this.sendStep(epoch, "tasklog", "tasklog", taskLog.interface, taskLog.target as string,
-          taskLog.interface.encodeFunctionData("commit", [epoch, task.root, task.taskCount, task.uri]), `TaskLog.commit(${epoch})`, result, opts);
+        await this.sendStep(
+          epoch,
+          "tasklog",
+          "tasklog",
+          taskLog.interface,
+          taskLog.target as string,
+          taskLog.interface.encodeFunctionData("commit", [epoch, task.root, task.taskCount, task.uri]),
+          `TaskLog.commit(${epoch})`,
+          result,
+          opts,
+        );
         this.journal.stepDone(epoch, "tasklog", task.marker ? "sent-marker" : "sent");
         return "sent";
       } catch (err) {
         // Another keeper committed in between: read again (once) to find out what is there.
-        if (attempt === 0 && err instanceof ContractRevertError && err.errorName === "TaskLogNonConsecutiveEpoch") continue;
+        if (attempt === 0 && err instanceof ContractRevertError && err.errorName === "TaskLogNonConsecutiveEpoch")
+          continue;
         throw err;
       }
     }
@@ -337,8 +361,17 @@ export class EpochSubmitter extends EventTarget {
       const batch = pending.slice(0, batchSize);
       const label = `Reputation.applyReports(${epoch}, #${batchIndex}, ${batch.length} nodes)`;
       try {
-        await this.sendStep(epoch, "reputation", `reputation:${batchIndex}`, reputation.interface, reputation.target as string,
-          reputation.interface.encodeFunctionData("applyReports", [epoch, batch.map(encodeReport)]), label, result, opts);
+        await this.sendStep(
+          epoch,
+          "reputation",
+          `reputation:${batchIndex}`,
+          reputation.interface,
+          reputation.target as string,
+          reputation.interface.encodeFunctionData("applyReports", [epoch, batch.map(encodeReport)]),
+          label,
+          result,
+          opts,
+        );
         out.sent += batch.length;
         out.batches++;
         pending = pending.slice(batch.length);
@@ -366,20 +399,35 @@ export class EpochSubmitter extends EventTarget {
       if (onChain.root !== ZeroHash) {
         const status = Number(await this.read("RewardPool.statusOf", () => rewardPool.statusOf(epoch), opts));
         if (status === 3) throw new EpochVetoedError(epoch);
-        if (onChain.root !== reward.root) throw new EpochRootMismatchError(epoch, "RewardPool", onChain.root, reward.root);
+        if (onChain.root !== reward.root)
+          throw new EpochRootMismatchError(epoch, "RewardPool", onChain.root, reward.root);
         this.journal.stepDone(epoch, "rewardpool", "found");
         return "found";
       }
       const available = await this.read("RewardPool.unreservedBalance", () => rewardPool.unreservedBalance(), opts);
       if (available < reward.rewardTotal) throw new InsufficientRewardError(epoch, reward.rewardTotal, available);
       try {
-        await this.sendStep(epoch, "rewardpool", "rewardpool", rewardPool.interface, rewardPool.target as string,
-          rewardPool.interface.encodeFunctionData("commitEpoch", [epoch, reward.root, reward.totalContribution, reward.rewardTotal]),
-          `RewardPool.commitEpoch(${epoch})`, result, opts);
+        await this.sendStep(
+          epoch,
+          "rewardpool",
+          "rewardpool",
+          rewardPool.interface,
+          rewardPool.target as string,
+          rewardPool.interface.encodeFunctionData("commitEpoch", [
+            epoch,
+            reward.root,
+            reward.totalContribution,
+            reward.rewardTotal,
+          ]),
+          `RewardPool.commitEpoch(${epoch})`,
+          result,
+          opts,
+        );
         this.journal.stepDone(epoch, "rewardpool", reward.marker ? "sent-marker" : "sent");
         return "sent";
       } catch (err) {
-        if (attempt === 0 && err instanceof ContractRevertError && err.errorName === "RewardPoolNonConsecutiveEpoch") continue;
+        if (attempt === 0 && err instanceof ContractRevertError && err.errorName === "RewardPoolNonConsecutiveEpoch")
+          continue;
         if (err instanceof ContractRevertError && err.errorName === "RewardPoolInsufficientUnreserved") {
           const [needed, got] = err.errorArgs as [bigint, bigint];
           throw new InsufficientRewardError(epoch, needed, got);
@@ -422,7 +470,13 @@ export class EpochSubmitter extends EventTarget {
       );
       this.journal.txStatus(outcome.hash, "confirmed", outcome.blockNumber);
       result.txs.push(outcome.hash);
-      this.log.info("transaction confirmed", { epoch, label, hash: outcome.hash, block: outcome.blockNumber, gasUsed: outcome.gasUsed });
+      this.log.info("transaction confirmed", {
+        epoch,
+        label,
+        hash: outcome.hash,
+        block: outcome.blockNumber,
+        gasUsed: outcome.gasUsed,
+      });
       this.step(`${hookName}:done`, epoch);
     } catch (err) {
       if (err instanceof ContractRevertError && err.txHash !== undefined) this.journal.txStatus(err.txHash, "reverted");
@@ -437,18 +491,36 @@ export class EpochSubmitter extends EventTarget {
     for (const tx of this.journal.openTxs(chain.address)) {
       try {
         const outcome = await chain.resume(tx, undefined, opts);
-        this.journal.txStatus(tx.hash, outcome.status, outcome.status === "confirmed" ? outcome.blockNumber : undefined);
-        this.log.info("journaled transaction settled", { epoch: tx.epoch, label: tx.label, hash: tx.hash, status: outcome.status });
+        this.journal.txStatus(
+          tx.hash,
+          outcome.status,
+          outcome.status === "confirmed" ? outcome.blockNumber : undefined,
+        );
+        this.log.info("journaled transaction settled", {
+          epoch: tx.epoch,
+          label: tx.label,
+          hash: tx.hash,
+          status: outcome.status,
+        });
       } catch (err) {
         if (!(err instanceof ContractRevertError)) throw err;
         this.journal.txStatus(tx.hash, "reverted");
-        this.log.warn("journaled transaction reverted", { epoch: tx.epoch, label: tx.label, hash: tx.hash, error: err.errorName });
+        this.log.warn("journaled transaction reverted", {
+          epoch: tx.epoch,
+          label: tx.label,
+          hash: tx.hash,
+          error: err.errorName,
+        });
       }
     }
   }
 
   /** The nodes of `reports` that Reputation already holds a report of `epoch` for (lowercase addresses). */
-  private async reportedNodes(epoch: number, reports: readonly ReputationReport[], opts: SubmitOptions): Promise<Set<string>> {
+  private async reportedNodes(
+    epoch: number,
+    reports: readonly ReputationReport[],
+    opts: SubmitOptions,
+  ): Promise<Set<string>> {
     const { reputation } = this.components.chain.contracts;
     const done = new Set<string>();
     let next = 0;
@@ -468,7 +540,9 @@ export class EpochSubmitter extends EventTarget {
   }
 
   private signalFor(options: SubmitOptions): AbortSignal {
-    return options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]);
+    return options.signal === undefined
+      ? this.controller.signal
+      : AbortSignal.any([options.signal, this.controller.signal]);
   }
 
   private step(name: string, epoch: number): void {
@@ -483,6 +557,8 @@ export class EpochSubmitter extends EventTarget {
 }
 
 /** Factory in the keeper's component style: `epochSubmitter(init)({ chain, store, logger })`. */
-export function epochSubmitter(init: EpochSubmitterInit = {}): (components: EpochSubmitterComponents) => EpochSubmitter {
+export function epochSubmitter(
+  init: EpochSubmitterInit = {},
+): (components: EpochSubmitterComponents) => EpochSubmitter {
   return (components) => new EpochSubmitter(components, init);
 }

@@ -68,7 +68,11 @@ async function startNode(): Promise<{ url: string; stop: () => Promise<void> }> 
   });
   for (let i = 0; ; i++) {
     try {
-      const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' });
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}',
+      });
       if (res.ok) break;
     } catch {
       // not up yet
@@ -86,16 +90,32 @@ async function startNode(): Promise<{ url: string; stop: () => Promise<void> }> 
 }
 
 async function deploy(url: string, keeper: string, fund: bigint): Promise<DeploymentRecord> {
-  const provider = new JsonRpcProvider(url, Network.from(31337), { staticNetwork: Network.from(31337), cacheTimeout: -1 });
+  const provider = new JsonRpcProvider(url, Network.from(31337), {
+    staticNetwork: Network.from(31337),
+    cacheTimeout: -1,
+  });
   const deployer = wallet(0).connect(provider);
   try {
     const token = await new LumoraToken__factory(deployer).deploy(deployer.address, 10n ** 27n);
     const reputation = await new Reputation__factory(deployer).deploy(deployer.address, {
-      neutralScore: 5000, decayBps: 1000, learningRateBps: 3000, failingRateBps: 2000, flagAfterFailingEpochs: 3,
-      flagBelowScore: 2000, warnBelowScore: 3000, unflagAfterGoodEpochs: 2, unflagAtScore: 5000,
+      neutralScore: 5000,
+      decayBps: 1000,
+      learningRateBps: 3000,
+      failingRateBps: 2000,
+      flagAfterFailingEpochs: 3,
+      flagBelowScore: 2000,
+      warnBelowScore: 3000,
+      unflagAfterGoodEpochs: 2,
+      unflagAtScore: 5000,
     });
     const taskLog = await new TaskLog__factory(deployer).deploy(deployer.address);
-    const pool = await new RewardPool__factory(deployer).deploy(deployer.address, await token.getAddress(), await reputation.getAddress(), 3600, 86400);
+    const pool = await new RewardPool__factory(deployer).deploy(
+      deployer.address,
+      await token.getAddress(),
+      await reputation.getAddress(),
+      3600,
+      86400,
+    );
     await pool.waitForDeployment();
     const role = id("KEEPER_ROLE");
     for (const c of [taskLog, reputation, pool]) await (await c.grantRole(role, keeper)).wait();
@@ -123,15 +143,27 @@ function bundle(epoch: number): EpochBundle {
   const startMs = Date.now() - 3_600_000;
   const s = BigInt(Math.floor(startMs / 1000));
   const tasks: TaskRecordValue[] = Array.from({ length: N }, (_, i) => [
-    keccak256(toBeHex(i + 1, 32)), address(i), address((i * 7 + 3) % N), BigInt(1 << 20), s + BigInt(i % 3600),
-    s + BigInt((i % 3600) + 10), 1, keccak256(toBeHex(i + 2, 32)), 1, keccak256(toBeHex(i + 3, 32)),
+    keccak256(toBeHex(i + 1, 32)),
+    address(i),
+    address((i * 7 + 3) % N),
+    BigInt(1 << 20),
+    s + BigInt(i % 3600),
+    s + BigInt((i % 3600) + 10),
+    1,
+    keccak256(toBeHex(i + 2, 32)),
+    1,
+    keccak256(toBeHex(i + 3, 32)),
   ]);
   return {
     epoch,
     startMs,
     endMs: startMs + 3_600_000,
     tasks,
-    contributions: Array.from({ length: N }, (_, i) => ({ account: address(i), index: i, contribution: BigInt(1_000 + i) })),
+    contributions: Array.from({ length: N }, (_, i) => ({
+      account: address(i),
+      index: i,
+      contribution: BigInt(1_000 + i),
+    })),
     reputation: Array.from({ length: N }, (_, i) => ({ node: address(i), successes: 10 + (i % 7), failures: i % 3 })),
     rewardTotal: 1_000_000n * 10n ** 18n,
   };
@@ -145,7 +177,10 @@ export async function benchEpochClose(): Promise<Metric[]> {
   let chain: Chain | undefined;
   try {
     const record = await deploy(node.url, keeper.address, 10n ** 24n * 10n);
-    chain = new Chain({ logger: silent }, { rpcUrl: node.url, deployment: record, privateKey: keeper.privateKey, receiptPollMs: 20 });
+    chain = new Chain(
+      { logger: silent },
+      { rpcUrl: node.url, deployment: record, privateKey: keeper.privateKey, receiptPollMs: 20 },
+    );
     await chain.start();
     const submitter = new EpochSubmitter({ chain, store, logger: silent });
     const b = bundle(1);
@@ -158,7 +193,12 @@ export async function benchEpochClose(): Promise<Metric[]> {
     );
     let proofNodes = 0;
     for (let i = 0; i < N; i++) proofNodes += taskTree.getProof(i).length + rewardTree.getProof(i).length;
-    const built: BuiltEpoch = { bundle: b, taskTree, rewardTree, totalContribution: b.contributions.reduce((s, c) => s + c.contribution, 0n) };
+    const built: BuiltEpoch = {
+      bundle: b,
+      taskTree,
+      rewardTree,
+      totalContribution: b.contributions.reduce((s, c) => s + c.contribution, 0n),
+    };
     const t1 = performance.now();
     const result = await submitter.submit(built);
     const t2 = performance.now();

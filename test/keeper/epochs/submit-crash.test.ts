@@ -7,8 +7,20 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 
-import { Reputation__factory, RewardPool__factory, TaskLog__factory, LumoraToken__factory } from "../../../types/ethers-contracts/index.ts";
-import { deployLumora, devWallet, makeBuiltEpoch, rpcProvider, startHardhatNode, type HardhatNode } from "../chain/helpers.ts";
+import {
+  Reputation__factory,
+  RewardPool__factory,
+  TaskLog__factory,
+  LumoraToken__factory,
+} from "../../../types/ethers-contracts/index.ts";
+import {
+  deployLumora,
+  devWallet,
+  makeBuiltEpoch,
+  rpcProvider,
+  startHardhatNode,
+  type HardhatNode,
+} from "../chain/helpers.ts";
 import { shapeOf } from "../chain/fixtures/shapes.ts";
 
 const CHILD = fileURLToPath(new URL("../chain/fixtures/submit-child.ts", import.meta.url));
@@ -59,7 +71,13 @@ describe("epoch submission survives a crash at every step", () => {
     // Epoch k is killed at its k-th step boundary; the next run first finishes epoch k (restart) and then
     // submits epoch k+1 until its own kill. The loop ends at the first epoch with fewer than k steps.
     for (let k = 1; k <= 40; k++) {
-      const run = await runChild({ ...base, FROM: String(Math.max(1, k - 1)), TO: String(k), KILL_EPOCH: String(k), KILL_AT: String(k) });
+      const run = await runChild({
+        ...base,
+        FROM: String(Math.max(1, k - 1)),
+        TO: String(k),
+        KILL_EPOCH: String(k),
+        KILL_AT: String(k),
+      });
       last = k;
       if (run.signal === "SIGKILL") {
         killedAt.push(run.steps.at(-1)!.step);
@@ -69,7 +87,17 @@ describe("epoch submission survives a crash at every step", () => {
       break;
     }
     // Every kind of step boundary was a kill point, including "sent, receipt not stored".
-    for (const step of ["tasklog:signed", "tasklog:sent", "tasklog:done", "reputation:0:sent", "reputation:2:done", "rewardpool:signed", "rewardpool:sent", "rewardpool:done", "epoch:done"]) {
+    for (const step of [
+      "tasklog:signed",
+      "tasklog:sent",
+      "tasklog:done",
+      "reputation:0:sent",
+      "reputation:2:done",
+      "rewardpool:signed",
+      "rewardpool:sent",
+      "rewardpool:done",
+      "epoch:done",
+    ]) {
       assert.ok(killedAt.includes(step), `killed at ${step} (killed at: ${killedAt.join(", ")})`);
     }
 
@@ -86,12 +114,17 @@ describe("epoch submission survives a crash at every step", () => {
       for (let e = 1; e <= last; e++) {
         const built = makeBuiltEpoch(e, shapeOf(e));
         assert.equal(taskEvents.filter((ev) => Number(ev.args.epoch) === e).length, 1, `TaskLog commits of epoch ${e}`);
-        assert.equal(poolEvents.filter((ev) => Number(ev.args.epoch) === e).length, 1, `RewardPool commits of epoch ${e}`);
+        assert.equal(
+          poolEvents.filter((ev) => Number(ev.args.epoch) === e).length,
+          1,
+          `RewardPool commits of epoch ${e}`,
+        );
         for (const rep of built.bundle.reputation) {
           const n = repEvents.filter((ev) => Number(ev.args.epoch) === e && ev.args.node === rep.node).length;
           assert.equal(n, 1, `reports of ${rep.node} in epoch ${e}`);
         }
-        if (built.taskTree !== undefined) assert.equal((await taskLog.epochOf(e)).root, built.taskTree.root, `TaskLog root of epoch ${e}`);
+        if (built.taskTree !== undefined)
+          assert.equal((await taskLog.epochOf(e)).root, built.taskTree.root, `TaskLog root of epoch ${e}`);
       }
 
       // Claims pay the right amounts: account 0 claims every non-empty epoch in one claimMany.

@@ -37,7 +37,10 @@ describe("submitter rotation among keepers", () => {
     const { record } = await deployLumora(node.url, { keepers: KEEPERS.map((k) => k.address), fund: 10n ** 24n });
     keepers = await Promise.all(
       KEEPERS.map(async (w, i) => {
-        const chain = new Chain({ logger: silent }, { rpcUrl: node.url, deployment: record, privateKey: w.privateKey, receiptPollMs: 50 });
+        const chain = new Chain(
+          { logger: silent },
+          { rpcUrl: node.url, deployment: record, privateKey: w.privateKey, receiptPollMs: 50 },
+        );
         await chain.start();
         const store = openStore(path.join(dir, `k${i}.db`));
         const submitter = new EpochSubmitter({ chain, store, logger: silent });
@@ -45,7 +48,12 @@ describe("submitter rotation among keepers", () => {
         submitter.addEventListener("alarm", (e) => alarms.push((e as CustomEvent<EpochAlarmDetail>).detail));
         const turns = new EpochTurns(
           { chain, submitter, logger: silent },
-          { keepers: [...KEEPERS.map((k) => k.address), NO_ROLE], takeoverDeadlineMs: DEADLINE_MS, pollMs: 100, retryMs: 200 },
+          {
+            keepers: [...KEEPERS.map((k) => k.address), NO_ROLE],
+            takeoverDeadlineMs: DEADLINE_MS,
+            pollMs: 100,
+            retryMs: 200,
+          },
         );
         return { address: w.address, chain, store, submitter, turns, alarms };
       }),
@@ -79,7 +87,10 @@ describe("submitter rotation among keepers", () => {
     const outcomes = await Promise.all(keepers.map((k) => k.turns.handle(built, { closedAtMs })));
     const submitted = outcomes.filter((o) => o.role === "submitted");
     assert.equal(submitted.length, 1, "one keeper submitted");
-    const eligible = await eligibleKeepers(keepers[0]!.chain, KEEPERS.map((k) => k.address));
+    const eligible = await eligibleKeepers(
+      keepers[0]!.chain,
+      KEEPERS.map((k) => k.address),
+    );
     const designated = submitterOrder(1, eligible)[0]!;
     const idx = outcomes.findIndex((o) => o.role === "submitted");
     assert.equal(keepers[idx]!.address, designated);
@@ -96,11 +107,17 @@ describe("submitter rotation among keepers", () => {
 
   it("a backup takes over after the deadline when the designated keeper is silent", async () => {
     const built = makeBuiltEpoch(2, SHAPE);
-    const eligible = await eligibleKeepers(keepers[0]!.chain, KEEPERS.map((k) => k.address));
+    const eligible = await eligibleKeepers(
+      keepers[0]!.chain,
+      KEEPERS.map((k) => k.address),
+    );
     const [designated, backup, third] = submitterOrder(2, eligible) as [string, string, string];
     const closedAtMs = Date.now();
     // The designated keeper is down: only the two others run.
-    const [b, t] = await Promise.all([byAddress(backup).turns.handle(built, { closedAtMs }), byAddress(third).turns.handle(built, { closedAtMs })]);
+    const [b, t] = await Promise.all([
+      byAddress(backup).turns.handle(built, { closedAtMs }),
+      byAddress(third).turns.handle(built, { closedAtMs }),
+    ]);
     assert.equal(b.role, "submitted");
     assert.equal(b.takeover, true);
     assert.ok(Date.now() - closedAtMs >= DEADLINE_MS, "the takeover waited for the deadline");

@@ -12,7 +12,15 @@ import { InsufficientRewardError, PreviousEpochPendingError } from "../../../kee
 import { openStore, type Store } from "../../../keeper/store/index.ts";
 import { LumoraToken__factory, RewardPool__factory, TaskLog__factory } from "../../../types/ethers-contracts/index.ts";
 import { silent } from "../helpers.ts";
-import { account, deployLumora, devWallet, makeBuiltEpoch, rpcProvider, startHardhatNode, type HardhatNode } from "../chain/helpers.ts";
+import {
+  account,
+  deployLumora,
+  devWallet,
+  makeBuiltEpoch,
+  rpcProvider,
+  startHardhatNode,
+  type HardhatNode,
+} from "../chain/helpers.ts";
 
 const KEEPER = devWallet(1);
 
@@ -33,9 +41,16 @@ describe("epoch submission", () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function keeper(record: Awaited<ReturnType<typeof deployLumora>>["record"], name: string, init: Partial<ConstructorParameters<typeof Chain>[1]> = {}) {
+  async function keeper(
+    record: Awaited<ReturnType<typeof deployLumora>>["record"],
+    name: string,
+    init: Partial<ConstructorParameters<typeof Chain>[1]> = {},
+  ) {
     const store: Store = openStore(path.join(dir, `${name}.db`));
-    const chain = new Chain({ logger: silent }, { rpcUrl: node.url, deployment: record, privateKey: KEEPER.privateKey, receiptPollMs: 50, ...init });
+    const chain = new Chain(
+      { logger: silent },
+      { rpcUrl: node.url, deployment: record, privateKey: KEEPER.privateKey, receiptPollMs: 50, ...init },
+    );
     await chain.start();
     const submitter = new EpochSubmitter({ chain, store, logger: silent }, { reputationBatchNodes: 4 });
     cleanups.push(async () => {
@@ -73,8 +88,16 @@ describe("epoch submission", () => {
     // A task proof verifies on chain.
     const rec = built.bundle.tasks[3]!;
     const record3 = {
-      taskId: rec[0], consumer: rec[1], executor: rec[2], bytesMoved: rec[3], startedAt: rec[4],
-      endedAt: rec[5], status: rec[6], dataSha256: rec[7], attempts: rec[8], evidence: rec[9],
+      taskId: rec[0],
+      consumer: rec[1],
+      executor: rec[2],
+      bytesMoved: rec[3],
+      startedAt: rec[4],
+      endedAt: rec[5],
+      status: rec[6],
+      dataSha256: rec[7],
+      attempts: rec[8],
+      evidence: rec[9],
     };
     assert.equal(await taskLog.verifyTask(1, record3, built.taskTree!.getProof(3)), true);
 
@@ -95,7 +118,10 @@ describe("epoch submission", () => {
     const token = LumoraToken__factory.connect(record.contracts.LumoraToken, provider);
     const c = built.bundle.contributions[4]!;
     await (await pool.claim(1, c.index, c.account, c.contribution, built.rewardTree!.getProof(4))).wait();
-    assert.equal(await token.balanceOf(c.account), (built.bundle.rewardTotal * c.contribution) / built.totalContribution);
+    assert.equal(
+      await token.balanceOf(c.account),
+      (built.bundle.rewardTotal * c.contribution) / built.totalContribution,
+    );
   });
 
   it("commits markers for an epoch without tasks or contributions, keeping epoch numbers aligned", async () => {
@@ -129,7 +155,10 @@ describe("epoch submission", () => {
     assert.equal(submitter.journal.epoch(1)?.status, "pending");
     assert.equal((await chain.contracts.rewardPool.epochOf(1))[0].root, ZeroHash);
     // The next epoch waits for this one.
-    await assert.rejects(submitter.submit(makeBuiltEpoch(2, { tasks: 1, contributors: 1, reports: 0 })), PreviousEpochPendingError);
+    await assert.rejects(
+      submitter.submit(makeBuiltEpoch(2, { tasks: 1, contributors: 1, reports: 0 })),
+      PreviousEpochPendingError,
+    );
 
     const provider = rpcProvider(node.url);
     cleanups.push(() => provider.destroy());
