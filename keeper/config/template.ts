@@ -17,6 +17,8 @@ export interface TemplateInit {
   dataDir?: string;
   p2pPort?: number;
   apiPort?: number;
+  /** Encrypted keystore path written by `init --keystore`. */
+  keystore?: string;
 }
 
 export function configTemplate(init: TemplateInit): string {
@@ -73,7 +75,7 @@ export function configTemplate(init: TemplateInit): string {
     // JSON-RPC endpoint, e.g. an Amoy provider URL.
     // "rpcUrl": "https://rpc-amoy.polygon.technology",
     // Encrypted keystore of the keeper's chain key (create one with \`lumora-keeper init --keystore\`).
-    // "keystore": "./keeper.keystore.json",
+    ${init.keystore === undefined ? '// "keystore": "./keeper.keystore.json",' : `"keystore": ${JSON.stringify(init.keystore)},`}
     // "deployment": "../deployments/${network}.json"
   },
 

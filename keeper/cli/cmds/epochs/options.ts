@@ -1,0 +1,3 @@
+import { QUERY_OPTIONS, type Options } from "../../command.ts";
+
+export const epochsOptions: Options = { ...QUERY_OPTIONS };

@@ -1,0 +1,3 @@
+import { QUERY_OPTIONS, type Options } from "../../command.ts";
+
+export const rewardsOptions: Options = { ...QUERY_OPTIONS };

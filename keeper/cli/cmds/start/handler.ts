@@ -1,0 +1,76 @@
+/**
+ * `start`: load and validate the configuration, load the chain key (address logged, key never), start the
+ * keeper and its API, run until SIGINT/SIGTERM, then stop cleanly.
+ */
+import { apiServer, type ApiServer } from "../../../api/index.ts";
+import { loadChainKey, loadConfig, toKeeperConfig } from "../../../config/index.ts";
+import { startKeeper, type Keeper } from "../../../keeper.ts";
+import { createLogger } from "../../../logger.ts";
+import type { Output, Values } from "../../command.ts";
+import { CliError, EXIT_OK } from "../../errors.ts";
+import { fieldFlags } from "./options.ts";
+
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (s: NodeJS.Signals) => {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+      resolve(s);
+    };
+    process.on("SIGINT", on);
+    process.on("SIGTERM", on);
+  });
+}
+
+export async function startHandler(values: Values, _positionals: string[], io: Output): Promise<number> {
+  const file = values.config as string | undefined;
+  const { config, file: used } = loadConfig({ file, requireFile: file !== undefined, flags: fieldFlags(values) });
+  const logger = createLogger("keeper", { level: config.log.level, format: config.log.format });
+  logger.info("config loaded", {
+    file: used ?? "(none: environment and flags only)",
+    network: config.network,
+    dataDir: config.dataDir,
+  });
+
+  // Hook for the chain module: the signer is resolved (and checked) here; only its address is ever logged.
+  const signer = await loadChainKey({ keystore: config.chain.keystore });
+  if (signer !== undefined) logger.info("chain signer loaded", { address: signer.address });
+  else logger.info("no chain key configured: this keeper will not submit epochs");
+
+  let keeper: Keeper;
+  try {
+    keeper = await startKeeper(toKeeperConfig(config, logger));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "EADDRINUSE" || /EADDRINUSE|address already in use/i.test(e.message)) {
+      throw new CliError(
+        `p2p.listen: an address is already in use (${config.p2p.listen.join(", ")}); is another keeper running?`,
+      );
+    }
+    throw err;
+  }
+  let api: ApiServer | undefined;
+  if (config.api.enabled) {
+    api = apiServer({ host: config.api.host, port: config.api.port, epochsDir: config.epochs.dir })({ keeper, logger });
+    try {
+      await api.start();
+    } catch (err) {
+      await keeper.stop();
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new CliError(
+        code === "EADDRINUSE"
+          ? `api.port: ${config.api.host}:${config.api.port} is already in use (set api.port or --api-port)`
+          : `api: cannot listen on ${config.api.host}:${config.api.port}: ${(err as Error).message}`,
+      );
+    }
+  }
+  io.out(`keeper ${keeper.peerId.toString()} running`);
+  for (const a of keeper.addresses) io.out(`  p2p: ${a}`);
+  if (api !== undefined) io.out(`  dashboard: ${api.url}/  metrics: ${api.url}/metrics`);
+
+  const signal = await untilSignal();
+  logger.info("stopping", { signal });
+  await api?.stop();
+  await keeper.stop();
+  return EXIT_OK;
+}
