@@ -1,0 +1,90 @@
+/** /metrics in the Prometheus text format, and the JSON endpoints' shapes, on one live keeper. */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+
+import { apiServer, type ApiServer } from "../../../keeper/api/index.ts";
+import { startKeeper, type Keeper } from "../../../keeper/keeper.ts";
+import { createLogger } from "../../../keeper/logger.ts";
+
+const logger = createLogger("test", { level: "silent" });
+
+describe("api server", { timeout: 30_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "lumora-api-"));
+  let keeper: Keeper;
+  let server: ApiServer;
+
+  before(async () => {
+    keeper = await startKeeper({
+      dataDir: dir,
+      capabilities: ["executor"],
+      bandwidthBps: 1e6,
+      capacity: 2,
+      rewardAddress: "0x" + "1".padStart(40, "0"),
+      logger,
+    });
+    server = apiServer({ port: 0 })({ keeper, logger });
+    await server.start();
+  });
+  after(async () => {
+    await server?.stop();
+    await keeper?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("serves /metrics in the text exposition format with every metric typed and documented", async () => {
+    server.counters.inc("chainRpcErrors", 3);
+    const res = await fetch(server.url + "/metrics");
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    assert.ok(text.endsWith("\n"), "ends with a newline");
+    const typed = new Map<string, string>();
+    const helped = new Set<string>();
+    for (const line of text.trimEnd().split("\n")) {
+      let m: RegExpExecArray | null;
+      if ((m = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) \S.*$/.exec(line))) helped.add(m[1]!);
+      else if ((m = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (gauge|counter)$/.exec(line))) typed.set(m[1]!, m[2]!);
+      else {
+        m =
+          /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"(,[a-zA-Z_][a-zA-Z0-9_]*="[^"]*")*\})? (-?[0-9.e+]+)$/.exec(
+            line,
+          );
+        assert.ok(m, `sample line is well-formed: ${line}`);
+        assert.ok(typed.has(m[1]!) && helped.has(m[1]!), `${m[1]} has HELP and TYPE before its samples`);
+        if (typed.get(m[1]!) === "counter") assert.match(m[1]!, /_total$/, `counter ${m[1]} ends in _total`);
+      }
+    }
+    for (const name of [
+      "lumora_peers",
+      "lumora_dht_routing_table_size",
+      "lumora_tasks",
+      "lumora_task_reassignments_total",
+      "lumora_transfer_bytes_served_total",
+      "lumora_transfer_throughput_bytes_per_second",
+      "lumora_epoch_submissions_total",
+      "lumora_epoch_submission_failures_total",
+      "lumora_chain_rpc_errors_total",
+    ]) {
+      assert.ok(typed.has(name), `${name} exported`);
+    }
+    assert.match(text, /^lumora_tasks\{state="queued"\} 0$/m);
+    assert.match(text, /^lumora_chain_rpc_errors_total 3$/m);
+  });
+
+  it("answers the JSON endpoints, 404 for unknown paths and 405 for writes", async () => {
+    const status = (await (await fetch(server.url + "/api/status")).json()) as {
+      peerId: string;
+      tasks: { byState: Record<string, number> };
+    };
+    assert.equal(status.peerId, keeper.peerId.toString());
+    assert.equal(status.tasks.byState.succeeded, 0);
+    for (const path of ["/api/peers", "/api/tasks", "/api/epochs", "/api/rewards", "/healthz", "/"]) {
+      assert.equal((await fetch(server.url + path)).status, 200, `${path} answers 200`);
+    }
+    assert.equal((await fetch(server.url + "/nope")).status, 404);
+    assert.equal((await fetch(server.url + "/api/status", { method: "POST" })).status, 405);
+  });
+});

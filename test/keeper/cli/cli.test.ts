@@ -1,0 +1,133 @@
+/**
+ * The CLI as an operator runs it: spawned through its launcher (keeper/cli/bin.mjs), checking exit codes
+ * (0 ok, 1 runtime failure, 2 usage/config error) and that errors are one line, not a stack trace.
+ */
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const BIN = fileURLToPath(new URL("../../../keeper/cli/bin.mjs", import.meta.url));
+const ADDRESS = "0x" + "cd".repeat(20);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      {
+        cwd: options.cwd,
+        env: { ...process.env, LUMORA_CONFIG: undefined, LUMORA_API_URL: undefined, ...options.env },
+        timeout: 20_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr }),
+    );
+  });
+}
+
+function noStack(r: Run): void {
+  assert.doesNotMatch(r.stderr, /\n\s+at /, `no stack trace in: ${r.stderr}`);
+}
+
+describe("lumora-keeper CLI", { timeout: 60_000 }, () => {
+  const cwd = mkdtempSync(join(tmpdir(), "lumora-cli-"));
+  let stub: Server;
+  let stubUrl: string;
+
+  before(async () => {
+    // A stand-in keeper API, so `status` can be checked without starting a network.
+    stub = createServer((req, res) => {
+      const body = {
+        peerId: "12D3KooWStub",
+        addresses: ["/ip4/127.0.0.1/tcp/1/p2p/12D3KooWStub"],
+        epoch: 7,
+        startedAt: 0,
+        now: 1000,
+        rewardAddress: ADDRESS,
+        capabilities: ["executor"],
+        dht: { routingTableSize: 3 },
+        connections: 2,
+        peers: [],
+        tasks: {
+          byState: { queued: 1, assigned: 0, running: 2, succeeded: 5, failed: 0, expired: 0 },
+          reassigned: 1,
+          reassignments: 1,
+          inFlight: 2,
+          recent: [],
+        },
+        transfers: { items: [], bytesServed: 10, bytesFetched: 20, partsServed: 1, throughputBps: 0 },
+        epochs: [],
+        rewards: [],
+        counters: {},
+      };
+      if (req.url === "/api/status") res.end(JSON.stringify(body));
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => stub.listen(0, "127.0.0.1", r));
+    stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise((r) => stub.close(r));
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it("prints help with exit 0 for the CLI and each command", async () => {
+    const top = await cli(["--help"], { cwd });
+    assert.equal(top.code, 0);
+    for (const c of ["init", "start", "status", "peers", "tasks", "epochs", "rewards"])
+      assert.match(top.stdout, new RegExp(`\\b${c}\\b`), `${c} listed`);
+    const start = await cli(["start", "--help"], { cwd });
+    assert.equal(start.code, 0);
+    assert.match(start.stdout, /--api-port <number>/);
+  });
+
+  it("exits 2 with one line for an unknown command, an unknown option and a missing argument", async () => {
+    for (const args of [["frobnicate"], ["peers", "--bogus"], ["init"], []]) {
+      const r = await cli(args, { cwd });
+      assert.equal(r.code, 2, `lumora-keeper ${args.join(" ")} exits 2`);
+      noStack(r);
+    }
+  });
+
+  it("init writes a config and a 0600 identity, then refuses to overwrite them", async () => {
+    const first = await cli(["init", "--reward-address", ADDRESS], { cwd });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /peer id:\s+12D3KooW/);
+    assert.equal(statSync(join(cwd, "lumora-data", "identity.key")).mode & 0o777, 0o600);
+    const again = await cli(["init", "--reward-address", ADDRESS], { cwd });
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /exists; not overwriting/);
+    noStack(again);
+  });
+
+  it("start exits 2 naming the field when the configuration is invalid", async () => {
+    const r = await cli(["start", "--api-port", "99999", "--node-capacity", "0"], { cwd });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /api\.port: must be a port number .*flag --api-port/);
+    assert.match(r.stderr, /node\.capacity: must be ≥ 1/);
+    noStack(r);
+  });
+
+  it("status exits 1 when no keeper answers, and 0 with a summary when one does", async () => {
+    const down = await cli(["status", "--api", "http://127.0.0.1:9"], { cwd });
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /cannot reach the keeper API at http:\/\/127\.0\.0\.1:9/);
+    noStack(down);
+    const up = await cli(["status", "--api", stubUrl], { cwd });
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /1 queued, 2 in flight, 5 done/);
+    assert.match(up.stdout, /DHT table 3/);
+  });
+});

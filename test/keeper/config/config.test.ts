@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+
+import { Wallet } from "ethers";
+
+import {
+  ConfigError,
+  ConfigFileError,
+  configTemplate,
+  envName,
+  loadChainKey,
+  loadConfig,
+  parseJsonc,
+  SecretError,
+  toKeeperConfig,
+  writeKeystore,
+} from "../../../keeper/config/index.ts";
+import { createLogger } from "../../../keeper/logger.ts";
+
+const ADDRESS = "0x" + "ab".repeat(20);
+const dir = mkdtempSync(join(tmpdir(), "lumora-config-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+function issuesOf(fn: () => unknown): ConfigError["issues"] {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return err.issues;
+  }
+  assert.fail("expected the configuration to be rejected");
+}
+
+describe("config", () => {
+  it("reads the commented file init writes, with defaults, and maps it onto KeeperConfig", () => {
+    const path = file("init.json", configTemplate({ rewardAddress: ADDRESS }));
+    const { config } = loadConfig({ file: path, env: {} });
+    assert.equal(config.node.rewardAddress, ADDRESS);
+    assert.deepEqual(config.p2p.listen, ["/ip4/0.0.0.0/tcp/4001"]);
+    assert.equal(config.api.port, 9464);
+    assert.equal(config.dataDir, join(dir, "lumora-data"), "dataDir is relative to the config file");
+    const keeper = toKeeperConfig(config);
+    assert.equal(keeper.rewardAddress, ADDRESS);
+    assert.deepEqual(keeper.capabilities, ["provider", "executor", "coordinator"]);
+    assert.equal(keeper.announce, undefined);
+  });
+
+  it("keeps // inside strings and accepts trailing commas", () => {
+    assert.deepEqual(parseJsonc('{ "u": "https://x.org//a", /* c */ "l": [1, 2,], // end\n}'), {
+      u: "https://x.org//a",
+      l: [1, 2],
+    });
+  });
+
+  it("lets the environment override the file and flags override both", () => {
+    const path = file("layers.json", JSON.stringify({ node: { rewardAddress: ADDRESS }, api: { port: 1000 } }));
+    const env = {
+      LUMORA_API_PORT: "2000",
+      LUMORA_P2P_ANNOUNCE: "/ip4/203.0.113.7/tcp/4001, /dns4/k.example.org/tcp/4001",
+    };
+    const { config } = loadConfig({ file: path, env });
+    assert.equal(config.api.port, 2000);
+    assert.deepEqual(config.p2p.announce, ["/ip4/203.0.113.7/tcp/4001", "/dns4/k.example.org/tcp/4001"]);
+    assert.equal(loadConfig({ file: path, env, flags: { "api.port": "3000" } }).config.api.port, 3000);
+    assert.equal(envName("node.rewardAddress"), "LUMORA_NODE_REWARD_ADDRESS");
+  });
+
+  it("names every wrong field, what is wrong and where the value came from", () => {
+    const path = file(
+      "bad.json",
+      JSON.stringify({
+        node: { rewardAddress: "0x12", capacity: 0 },
+        api: { port: 70_000 },
+        p2p: { bootstrap: ["/ip4/1.2.3.4/tcp/1"] },
+        colour: "red",
+      }),
+    );
+    const issues = issuesOf(() =>
+      loadConfig({ file: path, env: { LUMORA_NODE_BANDWIDTH_BPS: "fast" }, flags: { "log.level": "loud" } }),
+    );
+    const by = new Map(issues.map((i) => [i.field, i]));
+    assert.match(by.get("node.rewardAddress")?.message ?? "", /0x-prefixed 20-byte/);
+    assert.match(by.get("node.capacity")?.message ?? "", /≥ 1/);
+    assert.match(by.get("api.port")?.message ?? "", /port number/);
+    assert.match(by.get("p2p.bootstrap.0")?.message ?? "", /\/p2p\/<peer id>/);
+    assert.match(by.get("colour")?.message ?? "", /unknown field/);
+    assert.equal(by.get("node.bandwidthBps")?.source, "environment LUMORA_NODE_BANDWIDTH_BPS");
+    assert.equal(by.get("log.level")?.source, "flag --log-level");
+    assert.equal(by.get("api.port")?.source, path);
+  });
+
+  it("reports a missing required field and a missing or malformed file", () => {
+    const issues = issuesOf(() => loadConfig({ file: file("empty.json", "{}"), env: {} }));
+    assert.deepEqual(
+      issues.map((i) => [i.field, i.message]),
+      [["node", "is required"]],
+    );
+    assert.throws(() => loadConfig({ file: join(dir, "nope.json"), env: {} }), ConfigFileError);
+    assert.throws(() => loadConfig({ file: file("broken.json", "{ nope"), env: {} }), /not valid JSON/);
+  });
+
+  it("takes the chain key from the environment or an encrypted keystore, never from the file", async () => {
+    const wallet = Wallet.createRandom();
+    assert.equal((await loadChainKey({ env: { LUMORA_CHAIN_KEY: wallet.privateKey } }))?.address, wallet.address);
+    await assert.rejects(loadChainKey({ env: { LUMORA_CHAIN_KEY: "0x1234" } }), SecretError);
+    assert.equal(await loadChainKey({ env: {} }), undefined);
+    const keystore = join(dir, "keystore.json");
+    await writeKeystore(keystore, new Wallet(wallet.privateKey), "correct horse");
+    const loaded = await loadChainKey({ keystore, env: { LUMORA_KEYSTORE_PASSWORD: "correct horse" } });
+    assert.equal(loaded?.address, wallet.address);
+    await assert.rejects(loadChainKey({ keystore, env: { LUMORA_KEYSTORE_PASSWORD: "wrong" } }), /cannot decrypt/);
+    await assert.rejects(loadChainKey({ keystore, env: {} }), /LUMORA_KEYSTORE_PASSWORD/);
+    const issues = issuesOf(() =>
+      loadConfig({
+        file: file("secret.json", JSON.stringify({ node: { rewardAddress: ADDRESS }, chain: { privateKey: "0x00" } })),
+        env: {},
+      }),
+    );
+    assert.equal(issues[0]?.field, "chain.privateKey", "a key in the file is refused as an unknown field");
+  });
+
+  it("never writes secret fields to the log, at any level", () => {
+    const lines: string[] = [];
+    const log = createLogger("t", { level: "debug", sink: (l) => lines.push(l) });
+    log.debug("x", { privateKey: "0xdead", password: "p", address: "0x01" });
+    assert.doesNotMatch(lines[0]!, /0xdead|"p"/);
+    assert.match(lines[0]!, /"address":"0x01"/);
+  });
+});
