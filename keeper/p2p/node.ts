@@ -70,7 +70,10 @@ export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<Lumor
   const bans = init.bans ?? new BanList();
   const node = await createLibp2p({
     privateKey,
-    addresses: { listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"], ...(init.announce?.length ? { announce: init.announce } : {}) },
+    addresses: {
+      listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"],
+      ...(init.announce?.length ? { announce: init.announce } : {}),
+    },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -2,6 +2,8 @@
  * `start`: load and validate the configuration, load the chain key (address logged, key never), start the
  * keeper and its API, run until SIGINT/SIGTERM, then stop cleanly.
  */
+import { join } from "node:path";
+
 import { apiServer, type ApiServer } from "../../../api/index.ts";
 import { loadChainKey, loadConfig, toKeeperConfig } from "../../../config/index.ts";
 import { startKeeper, type Keeper } from "../../../keeper.ts";
@@ -51,7 +53,9 @@ export async function startHandler(values: Values, _positionals: string[], io: O
   }
   let api: ApiServer | undefined;
   if (config.api.enabled) {
-    api = apiServer({ host: config.api.host, port: config.api.port, epochsDir: config.epochs.dir })({ keeper, logger });
+    // Published epochs: the configured folder, else where the keeper publishes by default (<dataDir>/epochs).
+    const epochsDir = config.epochs.dir ?? join(config.dataDir, "epochs");
+    api = apiServer({ host: config.api.host, port: config.api.port, epochsDir })({ keeper, logger });
     try {
       await api.start();
     } catch (err) {
