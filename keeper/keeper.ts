@@ -9,7 +9,17 @@ import { join } from "node:path";
 
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 
+import { Chain, type ChainInit } from "./chain/index.ts";
 import { discovery, discoveryRecordHandlers, type Discovery } from "./discovery/index.ts";
+import { epochCollector, transferReceiptsBetween, type EpochCollector } from "./epochs/collect.ts";
+import { epochExchange, RemoteReceipts, type EpochExchange } from "./epochs/exchange.ts";
+import { publishEpoch, updateEpochSummary, type EpochSummary } from "./epochs/publish.ts";
+import { DirectoryProofSource } from "./epochs/proofs.ts";
+import { proofsService, type ProofsService } from "./epochs/proofs-p2p.ts";
+import { epochSchedule, type EpochSchedule } from "./epochs/schedule.ts";
+import { epochSubmitter, type EpochSubmitter, type SubmitResult } from "./epochs/submit.ts";
+import { epochTurns, type EpochTurns, type TurnOutcome } from "./epochs/submit-turns.ts";
+import type { BuiltEpoch } from "./epochs/types.ts";
 import { TaskPayloads, taskExecution, type TaskExecutionService, type TaskWork } from "./execution/index.ts";
 import { HealthCounters, health, type Health, type HealthInit } from "./health/index.ts";
 import { loadOrCreateIdentity } from "./identity.ts";
@@ -58,6 +68,30 @@ export interface KeeperConfig {
   testHooks?: TransferTestHooks;
   /** Delay (ms) an executor adds before working: demo/test knob to make a node slow. */
   executionDelayMs?: number;
+  /** Epochs: closing, publication and (with `chain`) submission. Every keeper records its epoch evidence. */
+  epochs?: KeeperEpochsConfig;
+}
+
+export interface KeeperEpochsConfig {
+  /** R_total per epoch before the cap by the pool's unreserved balance (token base units). */
+  rewardPerEpoch?: bigint;
+  /** node-cron expression of epoch closes (6 fields for seconds); without it only `closeEpoch()` closes. */
+  cron?: string;
+  /** Where epochs are published (dumps + epoch.json); default `<dataDir>/epochs`. */
+  publishDir?: string;
+  /** Chain access: submission (with a key holding KEEPER_ROLE) and the pool's balance. */
+  chain?: Omit<ChainInit, "deployment"> & { deployment: ChainInit["deployment"] };
+  /** Addresses of the network's keepers: submission rotates among those holding KEEPER_ROLE. */
+  keepers?: string[];
+  takeoverDeadlineMs?: number;
+}
+
+/** What one epoch close produced. */
+export interface EpochCloseResult {
+  built: BuiltEpoch;
+  summary: EpochSummary;
+  submit?: SubmitResult;
+  turn?: TurnOutcome;
 }
 
 export interface TransferRequest {
@@ -92,8 +126,16 @@ export class Keeper {
   payloads!: TaskPayloads;
   execution!: TaskExecutionService;
   transfer!: TransferService;
-  /** The epoch stamped on counters and receipts (the epochs module moves it). */
-  epoch = 1;
+  collector!: EpochCollector;
+  remoteReceipts!: RemoteReceipts;
+  exchange!: EpochExchange;
+  proofs!: ProofsService;
+  schedule!: EpochSchedule;
+  chain: Chain | undefined;
+  submitter: EpochSubmitter | undefined;
+  turns: EpochTurns | undefined;
+  /** Results of the epochs closed by this process, newest last. */
+  readonly closedEpochs: EpochCloseResult[] = [];
   /** Reward addresses flagged by Reputation (refreshed by the chain module when configured). */
   flagged = new Set<string>();
   private refreshTimer: NodeJS.Timeout | undefined;
@@ -102,6 +144,11 @@ export class Keeper {
   constructor(config: KeeperConfig) {
     this.config = config;
     this.log = config.logger ?? createLogger("keeper");
+  }
+
+  /** The open epoch: what counters and receipts are stamped with. */
+  get epoch(): number {
+    return this.collector.currentEpoch();
   }
 
   get peerId(): PeerId {
@@ -134,6 +181,19 @@ export class Keeper {
     const penalise = (peer: PeerId, err: Error) => this.bans.ban(peer, err.message);
 
     this.counters = new HealthCounters(this.store);
+    const ec = c.epochs ?? {};
+    const publishDir = ec.publishDir ?? join(c.dataDir, "epochs");
+    if (ec.chain !== undefined) {
+      this.chain = new Chain({ logger }, ec.chain);
+      this.submitter = epochSubmitter()({ chain: this.chain, store: this.store, logger });
+      if (ec.keepers !== undefined && ec.keepers.length > 0) {
+        this.turns = epochTurns({ keepers: ec.keepers, takeoverDeadlineMs: ec.takeoverDeadlineMs })({
+          chain: this.chain,
+          submitter: this.submitter,
+          logger,
+        });
+      }
+    }
     this.payloads = new TaskPayloads(this.store);
     this.routing = routing({ ...c.weights, shards: c.shards, backups: c.backups })({ logger });
     this.execution = taskExecution({ maxConcurrent: c.capacity })({
@@ -153,9 +213,33 @@ export class Keeper {
           this.counters.record(this.epoch, peerId, true);
           return result;
         } catch (err) {
-          if (!opts.signal.aborted || opts.signal.reason instanceof Error) this.counters.record(this.epoch, peerId, false);
+          if (!opts.signal.aborted || opts.signal.reason instanceof Error)
+            this.counters.record(this.epoch, peerId, false);
           throw err;
         }
+      },
+    });
+    this.remoteReceipts = new RemoteReceipts(this.store);
+    const ownReceipts = transferReceiptsBetween(this.store);
+    const pool = this.chain?.contracts.rewardPool;
+    this.collector = epochCollector({ rewardPerEpoch: ec.rewardPerEpoch ?? 0n })({
+      store: this.store,
+      logger,
+      addressOf: (peerId) =>
+        peerId === this.node.peerId.toString() ? c.rewardAddress : this.discovery.get(peerId)?.rewardAddress,
+      counters: this.counters,
+      tasks: this.tasks.taskStore,
+      receiptsBetween: (from, to) => [...ownReceipts(from, to), ...this.remoteReceipts.between(from, to)],
+      ...(pool !== undefined && { unreservedBalance: () => pool.unreservedBalance() }),
+    });
+    this.exchange = epochExchange()({ node, logger, ownReceipts: (toMs) => ownReceipts(0, toMs), penalise });
+    this.proofs = proofsService()({ node, logger, source: new DirectoryProofSource(publishDir) });
+    this.schedule = epochSchedule({ cron: ec.cron })({
+      collector: this.collector,
+      logger,
+      beforeClose: (opts) => this.gatherReceipts(opts),
+      onClosed: async (built, opts) => {
+        this.closedEpochs.push(await this.handOver(built, publishDir, opts));
       },
     });
     this.tasks.on("finished", (o) => {
@@ -196,13 +280,17 @@ export class Keeper {
     this.bootstrapper = bootstrap({ peers: c.bootstrap ?? [] })({ node, logger });
 
     await node.start();
+    await this.chain?.start();
     await this.transfer.start();
+    await this.exchange.start();
+    await this.proofs.start();
     await this.execution.start();
     await this.tasks.start();
     await this.bootstrapper.start();
     await this.discovery.start();
     this.proximity.start();
     await this.health.start();
+    if (c.epochs?.cron !== undefined) await this.schedule.start();
     this.refreshTimer = setInterval(() => void this.refreshRouting(), c.routingRefreshMs ?? DEFAULT_ROUTING_REFRESH_MS);
     this.log.info("keeper started", { peerId: node.peerId.toString(), addresses: this.addresses });
   }
@@ -234,7 +322,9 @@ export class Keeper {
     if (this.config.executionDelayMs) {
       await new Promise((resolve, reject) => {
         const t = setTimeout(resolve, this.config.executionDelayMs);
-        options.signal.addEventListener("abort", () => (clearTimeout(t), reject(options.signal.reason)), { once: true });
+        options.signal.addEventListener("abort", () => (clearTimeout(t), reject(options.signal.reason)), {
+          once: true,
+        });
       });
     }
     const dir = join(this.config.dataDir, "objects");
@@ -244,7 +334,65 @@ export class Keeper {
       to: join(dir, work.objectId),
       signal: options.signal,
     });
+    // The executor now holds a verified copy: it serves it from here on (the consumer fetches it from us).
+    await this.transfer.publish(join(dir, work.objectId), { announce: false, signal: options.signal });
     return { bytes: result.size, sha256: result.objectId };
+  }
+
+  /**
+   * Before a close: pulls the receipts the other keepers hold (signed by their consumers) so that every
+   * provider's verified bytes count, whoever fetched from it.
+   */
+  private async gatherReceipts(options: { signal: AbortSignal }): Promise<void> {
+    const self = this.node.peerId.toString();
+    const toMs = Date.now();
+    const peers = this.discovery.peers().filter((r) => r.peerId !== self);
+    const results = await Promise.allSettled(peers.map((r) => this.exchange.pull(r.peerId, toMs, options)));
+    let added = 0;
+    results.forEach((r, i) => {
+      if (r.status === "fulfilled") added += this.remoteReceipts.add(r.value);
+      else
+        this.log.warn("could not gather receipts from a keeper", { peer: peers[i]!.peerId, error: r.reason as Error });
+    });
+    this.log.info("receipts gathered for the epoch close", { keepers: peers.length, added });
+  }
+
+  /** After a close: publish the epoch, then put it on chain (our turn) or verify it (someone else's). */
+  private async handOver(
+    built: BuiltEpoch,
+    publishDir: string,
+    options: { signal: AbortSignal },
+  ): Promise<EpochCloseResult> {
+    const epoch = built.bundle.epoch;
+    const summary = await publishEpoch(built, publishDir, { uri: `lumora:epoch/${epoch}`, signal: options.signal });
+    const result: EpochCloseResult = { built, summary };
+    if (this.submitter === undefined) return result;
+    if (this.turns !== undefined) {
+      result.turn = await this.turns.handle(built, options);
+      result.submit = result.turn.submit;
+    } else {
+      result.submit = await this.submitter.submit(built, options);
+    }
+    const s = result.submit;
+    if (s !== undefined && s.txs.length > 0) {
+      const txs = [...s.txs];
+      const transactions = {
+        ...(s.taskLog === "sent" && { taskLog: txs.shift() }),
+        ...(s.rewardPool === "sent" && { rewardPool: txs.pop() }),
+        reputation: txs,
+      };
+      result.summary = await updateEpochSummary(publishDir, epoch, { transactions });
+    }
+    return result;
+  }
+
+  /** Closes the open epoch now (gather, freeze, build, publish, submit); resolves with what it produced. */
+  async closeEpoch(): Promise<EpochCloseResult> {
+    const before = this.closedEpochs.length;
+    await this.schedule.closeNow();
+    const result = this.closedEpochs[before];
+    if (result === undefined) throw new Error("epoch close failed (see the keeper's log)");
+    return result;
   }
 
   /** Publishes a file: manifest, served from now on, announced in the DHT. */
@@ -257,7 +405,8 @@ export class Keeper {
    * providers; resolves when the task finished (succeeded, failed or expired).
    */
   async requestTransfer(req: TransferRequest, options: { signal?: AbortSignal } = {}): Promise<TaskOutcome> {
-    const id = req.id ?? `task-${this.node.peerId.toString().slice(-8)}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const id =
+      req.id ?? `task-${this.node.peerId.toString().slice(-8)}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     this.payloads.put(id, { objectId: req.objectId, size: req.size, providers: req.providers });
     const spec: TaskSpec = {
       id,
@@ -275,6 +424,9 @@ export class Keeper {
   async stop(): Promise<void> {
     if (this.refreshTimer !== undefined) clearInterval(this.refreshTimer);
     const steps: Array<() => Promise<unknown> | unknown> = [
+      () => this.schedule?.stop(),
+      () => this.turns?.stop(),
+      () => this.submitter?.stop(),
       () => this.health?.stop(),
       () => this.proximity?.stop(),
       () => this.discovery?.stop(),
@@ -282,7 +434,10 @@ export class Keeper {
       () => this.tasks?.stop(),
       () => this.execution?.stop(),
       () => this.transfer?.stop(),
+      () => this.exchange?.stop(),
+      () => this.proofs?.stop(),
       () => this.node?.stop(),
+      () => this.chain?.stop(),
     ];
     for (const step of steps) {
       try {

@@ -24,6 +24,9 @@ export interface EpochScheduleInit {
 export interface EpochScheduleComponents {
   collector: EpochCollector;
   logger: Logger;
+  /** Called before each close (e.g. to pull the epoch's records from the other keepers). Errors are logged and
+   * the close goes on with what this keeper has. */
+  beforeClose?: (options: { signal: AbortSignal }) => Promise<void>;
   /** Called with every closed epoch, in order (publish, submit). Errors are logged; the epoch stays closed. */
   onClosed?: (built: BuiltEpoch, options: { signal: AbortSignal }) => Promise<void>;
 }
@@ -91,6 +94,9 @@ export class EpochSchedule extends EventTarget {
   private async closeOnce(): Promise<void> {
     const signal = this.controller.signal;
     try {
+      await this.components.beforeClose?.({ signal }).catch((err: unknown) => {
+        this.log.warn("gathering records before the close failed; closing with ours", { err: err as Error });
+      });
       const bundle = await this.components.collector.close({ signal });
       await this.handOver(bundle);
     } catch (err) {

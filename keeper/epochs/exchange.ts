@@ -1,0 +1,194 @@
+/**
+ * `/lumora/epoch/1.0.0`: keepers hand the signed evidence they hold to the keeper that closes an epoch.
+ *
+ * The consumer of a transfer (usually the executor that fetched it) stores the receipts it signed; the submitter
+ * of an epoch needs all of them to compute C_i. Before it closes an epoch, it asks every keeper it knows for the
+ * receipts stored before the close; each receipt carries the consumer's signature, so a keeper cannot invent
+ * or inflate one (the collector verifies every signature and counts a receipt once, by its hash).
+ *
+ * Request (one frame, ≤ 1 KiB, JSON): `{"v":1,"toMs":<unix ms>}`.
+ * Response: frames of ≤ 1 MiB, JSON `{"receipts":[{"provider":"<peer id>","body":"<base64>","signature":"<base64>"},…]}`
+ * (at most RECEIPTS_PER_FRAME each), then `{"done":true}`; or `{"error":"…"}`.
+ */
+import { createHash } from "node:crypto";
+
+import type { Connection, PeerId, Stream } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+
+import type { Logger } from "../logger.ts";
+import type { LumoraNode } from "../p2p/node.ts";
+import type { Store } from "../store/index.ts";
+import { readFrame, writeFrame } from "../wire/framing.ts";
+import type { RawReceipt } from "./collect.ts";
+
+export const EPOCH_PROTOCOL = "/lumora/epoch/1.0.0";
+/** A request is one small JSON object. */
+export const MAX_EXCHANGE_REQUEST_BYTES = 1024;
+/** A response frame: 256 receipts of ~300 bytes base64-encoded fit well under it. */
+export const MAX_EXCHANGE_RESPONSE_BYTES = 1024 * 1024;
+/** Receipts per response frame. */
+export const RECEIPTS_PER_FRAME = 256;
+/** A whole exchange; a slow or dead peer must not hold an epoch close up for long. */
+export const EXCHANGE_TIMEOUT_MS = 10_000;
+/** Largest receipt body and signature accepted from a peer (a receipt is ~200 bytes). */
+const MAX_RECEIPT_PART_BYTES = 4096;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export class EpochExchangeError extends Error {
+  override readonly name = "EpochExchangeError";
+  constructor(
+    message: string,
+    readonly penalise: boolean,
+  ) {
+    super(message);
+  }
+}
+
+function parse(body: Uint8Array): Record<string, unknown> {
+  try {
+    const v = JSON.parse(decoder.decode(body)) as unknown;
+    if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new EpochExchangeError("message is not a JSON object", true);
+}
+
+function toReceipt(v: unknown): RawReceipt {
+  const r = v as { provider?: unknown; body?: unknown; signature?: unknown };
+  if (typeof r?.provider !== "string" || typeof r.body !== "string" || typeof r.signature !== "string") {
+    throw new EpochExchangeError("receipt entry lacks provider, body or signature", true);
+  }
+  peerIdFromString(r.provider);
+  const body = Buffer.from(r.body, "base64");
+  const signature = Buffer.from(r.signature, "base64");
+  if (body.byteLength === 0 || body.byteLength > MAX_RECEIPT_PART_BYTES || signature.byteLength > MAX_RECEIPT_PART_BYTES) {
+    throw new EpochExchangeError("receipt entry out of size bounds", true);
+  }
+  return { provider: r.provider, body: new Uint8Array(body), signature: new Uint8Array(signature) };
+}
+
+/** Receipts pulled from other keepers, kept until the epoch that counts them is frozen. */
+export class RemoteReceipts {
+  constructor(private readonly store: Store) {
+    store.migrate("epoch-exchange", [
+      {
+        version: 1,
+        up:
+          "CREATE TABLE remote_receipts (hash TEXT PRIMARY KEY, provider TEXT NOT NULL, body BLOB NOT NULL, " +
+          "signature BLOB NOT NULL, stored_at INTEGER NOT NULL)",
+      },
+    ]);
+  }
+
+  /** Stores new receipts (a receipt already held, by the hash of its body, is ignored); returns how many. */
+  add(receipts: readonly RawReceipt[], now = Date.now()): number {
+    const insert = this.store.db.prepare(
+      "INSERT OR IGNORE INTO remote_receipts (hash, provider, body, signature, stored_at) VALUES (?, ?, ?, ?, ?)",
+    );
+    let added = 0;
+    this.store.transaction(() => {
+      for (const r of receipts) {
+        const hash = createHash("sha256").update(r.body).digest("hex");
+        added += Number(insert.run(hash, r.provider, r.body, r.signature, now).changes);
+      }
+    });
+    return added;
+  }
+
+  between(fromMs: number, toMs: number): RawReceipt[] {
+    return (
+      this.store.db
+        .prepare("SELECT provider, body, signature FROM remote_receipts WHERE stored_at >= ? AND stored_at < ? ORDER BY stored_at, hash")
+        .all(fromMs, toMs) as Array<{ provider: string; body: Uint8Array; signature: Uint8Array }>
+    ).map((r) => ({ provider: r.provider, body: new Uint8Array(r.body), signature: new Uint8Array(r.signature) }));
+  }
+}
+
+export interface EpochExchangeComponents {
+  node: LumoraNode;
+  logger: Logger;
+  /** The receipts this keeper signed as a consumer and stored before `toMs`. */
+  ownReceipts(toMs: number): RawReceipt[];
+  penalise?(peerId: PeerId, err: Error): void;
+}
+
+export class EpochExchange {
+  private readonly log: Logger;
+
+  constructor(private readonly components: EpochExchangeComponents) {
+    this.log = components.logger.child("epoch-exchange");
+  }
+
+  async start(): Promise<void> {
+    await this.components.node.handle(EPOCH_PROTOCOL, (s, c) => this.onStream(s, c), { maxInboundStreams: 8 });
+  }
+
+  async stop(): Promise<void> {
+    await this.components.node.unhandle(EPOCH_PROTOCOL).catch(() => {});
+  }
+
+  private async onStream(stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(EXCHANGE_TIMEOUT_MS);
+    try {
+      const body = await readFrame(stream, MAX_EXCHANGE_REQUEST_BYTES, { signal });
+      if (body === undefined) throw new EpochExchangeError("stream ended before the request", false);
+      const req = parse(body);
+      if (req.v !== 1 || typeof req.toMs !== "number" || !Number.isSafeInteger(req.toMs) || req.toMs < 0) {
+        throw new EpochExchangeError("request needs v = 1 and a non-negative integer toMs", true);
+      }
+      const receipts = this.components.ownReceipts(req.toMs);
+      for (let i = 0; i < receipts.length; i += RECEIPTS_PER_FRAME) {
+        const chunk = receipts.slice(i, i + RECEIPTS_PER_FRAME).map((r) => ({
+          provider: r.provider,
+          body: Buffer.from(r.body).toString("base64"),
+          signature: Buffer.from(r.signature).toString("base64"),
+        }));
+        await writeFrame(stream, encoder.encode(JSON.stringify({ receipts: chunk })), MAX_EXCHANGE_RESPONSE_BYTES, { signal });
+      }
+      await writeFrame(stream, encoder.encode(JSON.stringify({ done: true })), MAX_EXCHANGE_RESPONSE_BYTES, { signal });
+      await stream.close({ signal }).catch(() => {});
+    } catch (err) {
+      const e = err as Error & { penalise?: boolean };
+      this.log.warn("epoch exchange request rejected", { peer: connection.remotePeer.toString(), reason: e.message });
+      await writeFrame(stream, encoder.encode(JSON.stringify({ error: e.message.slice(0, 200) })), MAX_EXCHANGE_RESPONSE_BYTES).catch(() => {});
+      stream.abort(e);
+      if (e.penalise === true) this.components.penalise?.(connection.remotePeer, e);
+    }
+  }
+
+  /** Asks `peer` for the receipts it stored before `toMs`. */
+  async pull(peer: PeerId | string, toMs: number, options: { signal?: AbortSignal } = {}): Promise<RawReceipt[]> {
+    const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
+    const signal = AbortSignal.any([AbortSignal.timeout(EXCHANGE_TIMEOUT_MS), ...(options.signal ? [options.signal] : [])]);
+    const stream = await this.components.node.dialProtocol(id, EPOCH_PROTOCOL, { signal });
+    const out: RawReceipt[] = [];
+    try {
+      await writeFrame(stream, encoder.encode(JSON.stringify({ v: 1, toMs })), MAX_EXCHANGE_REQUEST_BYTES, { signal });
+      for (;;) {
+        const body = await readFrame(stream, MAX_EXCHANGE_RESPONSE_BYTES, { signal });
+        if (body === undefined) throw new EpochExchangeError("peer ended the stream before done", false);
+        const msg = parse(body);
+        if (msg.done === true) break;
+        if (typeof msg.error === "string") throw new EpochExchangeError(`peer refused: ${msg.error}`, false);
+        if (!Array.isArray(msg.receipts) || msg.receipts.length > RECEIPTS_PER_FRAME) {
+          throw new EpochExchangeError("response frame without a receipts array of allowed size", true);
+        }
+        for (const r of msg.receipts) out.push(toReceipt(r));
+      }
+      await stream.close().catch(() => {});
+      return out;
+    } catch (err) {
+      stream.abort(err as Error);
+      const e = err as Error & { penalise?: boolean };
+      if (e.penalise === true) this.components.penalise?.(id, e);
+      throw err;
+    }
+  }
+}
+
+export function epochExchange(): (components: EpochExchangeComponents) => EpochExchange {
+  return (components) => new EpochExchange(components);
+}

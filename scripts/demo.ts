@@ -1,0 +1,279 @@
+/**
+ * `npm run demo` — Lumora's main job on embedded defaults, end to end:
+ * an in-process Hardhat chain (served to the keepers over JSON-RPC on 127.0.0.1), the Ignition deployment,
+ * a funded pool, six keepers on 127.0.0.1, real transfers routed to executors (one executor is killed mid-task
+ * and its task reassigned), an epoch closed, published and committed, the challenge window passed by time
+ * travel, and every participant's reward claimed through the same claim library the Hardhat tasks use.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+import { HDNodeWallet, Mnemonic, formatUnits, parseEther } from "ethers";
+import { network } from "hardhat";
+
+import LumoraModule from "../ignition/modules/Lumora.js";
+import { claimAll, connectContracts, type ClaimContext } from "../keeper/claims/index.ts";
+import { DirectoryProofSource } from "../keeper/epochs/proofs.ts";
+import { startKeeper, type Keeper } from "../keeper/keeper.ts";
+import { createLogger } from "../keeper/logger.ts";
+import type { Capability } from "../keeper/types.ts";
+import { buildDeploymentRecord, resolveParameters } from "./lib/deployments.js";
+import { serveJsonRpc } from "./lib/rpc-bridge.ts";
+
+const t0 = Date.now();
+
+const CHALLENGE_WINDOW = 120n;
+const REWARD_PER_EPOCH = parseEther("10000");
+const MiB = 1024 * 1024;
+const log = (msg: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
+const short = (s: string) => `${s.slice(0, 6)}…${s.slice(-4)}`;
+const lum = (v: bigint) => `${Number(formatUnits(v, 18)).toFixed(4)} LUM`;
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function main(): Promise<void> {
+  // ── chain ───────────────────────────────────────────────────────────────────────────────────────────────────
+  const connection = await network.create();
+  const { ethers, ignition, networkHelpers } = connection;
+  const signers = await ethers.getSigners();
+  const deployer = signers[0]!;
+  const parameters = { LumoraModule: { challengeWindow: CHALLENGE_WINDOW, claimPeriod: 30n * 86_400n } };
+  const deployed = await ignition.deploy(LumoraModule, { parameters });
+  const contracts = {
+    LumoraToken: await deployed.token.getAddress(),
+    Reputation: await deployed.reputation.getAddress(),
+    TaskLog: await deployed.taskLog.getAddress(),
+    RewardPool: await deployed.rewardPool.getAddress(),
+  };
+  const { chainId } = await ethers.provider.getNetwork();
+  const deployment = buildDeploymentRecord({
+    network: "demo",
+    chainId,
+    deployer: deployer.address,
+    contracts,
+    deploymentBlock: 0,
+    parameters: resolveParameters(parameters, deployer.address),
+  });
+  log(`deployed with Ignition on chain ${chainId}: RewardPool ${contracts.RewardPool}`);
+  const token = deployed.token;
+  const pool = deployed.rewardPool;
+  await (await token.approve(contracts.RewardPool, REWARD_PER_EPOCH * 10n)).wait();
+  await (await pool.fund(REWARD_PER_EPOCH * 10n)).wait();
+  log(`pool funded with ${lum(REWARD_PER_EPOCH * 10n)}`);
+  const rpc = await serveJsonRpc(connection.provider);
+  log(`chain served to the keepers at ${rpc.url}`);
+
+  // The deployer holds KEEPER_ROLE (module default); its key is the first of Hardhat's default accounts.
+  const keeperKey = HDNodeWallet.fromMnemonic(
+    Mnemonic.fromPhrase("test test test test test test test test test test test junk"),
+    "m/44'/60'/0'/0/0",
+  ).privateKey;
+
+  // ── keepers ─────────────────────────────────────────────────────────────────────────────────────────────────
+  const dir = mkdtempSync(join(tmpdir(), "lumora-demo-"));
+  const logger = createLogger("demo", { level: process.env.LUMORA_LOG_LEVEL === undefined ? "error" : undefined });
+  interface Role {
+    name: string;
+    capabilities: Capability[];
+    bandwidthBps: number;
+    executionDelayMs?: number;
+  }
+  const roles: Role[] = [
+    { name: "coordinator", capabilities: ["coordinator", "consumer"], bandwidthBps: 50_000_000 },
+    { name: "provider-1", capabilities: ["provider"], bandwidthBps: 200_000_000 },
+    { name: "provider-2", capabilities: ["provider"], bandwidthBps: 200_000_000 },
+    // The fastest-advertising executor is routed first; it is killed mid-task to show the reassignment.
+    {
+      name: "executor-1",
+      capabilities: ["executor", "provider"],
+      bandwidthBps: 1_000_000_000,
+      executionDelayMs: 3_000,
+    },
+    { name: "executor-2", capabilities: ["executor", "provider"], bandwidthBps: 400_000_000 },
+    { name: "executor-3", capabilities: ["executor", "provider"], bandwidthBps: 300_000_000 },
+  ];
+  const keepers: Keeper[] = [];
+  for (const [i, role] of roles.entries()) {
+    const coordinator = i === 0;
+    const k = await startKeeper({
+      dataDir: join(dir, role.name),
+      bootstrap: keepers.length > 0 ? [keepers[0]!.addresses[0]!] : [],
+      capabilities: role.capabilities,
+      bandwidthBps: role.bandwidthBps,
+      capacity: 4,
+      rewardAddress: signers[i + 1]!.address,
+      attemptTimeoutMs: 30_000,
+      dhtQuerySelfIntervalMs: 1_000,
+      routingRefreshMs: 500,
+      executionDelayMs: role.executionDelayMs,
+      logger: logger.child(role.name),
+      epochs: {
+        rewardPerEpoch: REWARD_PER_EPOCH,
+        publishDir: join(dir, "published-epochs"),
+        ...(coordinator && { chain: { rpcUrl: rpc.url, deployment, privateKey: keeperKey, confirmations: 1 } }),
+      },
+    });
+    keepers.push(k);
+  }
+  const [coordinator, provider1, provider2, slowExecutor] = keepers as [Keeper, Keeper, Keeper, Keeper];
+  const nameOf = new Map(keepers.map((k, i) => [k.peerId.toString(), roles[i]!.name]));
+  log(
+    `${keepers.length} keepers started on 127.0.0.1 (${keepers.map((k, i) => `${roles[i]!.name} ${short(k.peerId.toString())}`).join(", ")})`,
+  );
+
+  await until("every keeper's signed record in the coordinator's directory", async () => {
+    await coordinator.refreshRouting({ refreshDirectory: true });
+    return coordinator.discovery.peers().length >= keepers.length;
+  });
+  await until("executors measured and routable", () =>
+    keepers.slice(3).every((k) => coordinator.routing.isAvailable(k.peerId.toString())),
+  );
+  log("discovery through the DHT complete: every keeper knows every other keeper's signed record");
+
+  // ── data ────────────────────────────────────────────────────────────────────────────────────────────────────
+  const objects: { name: string; path: string }[] = [
+    { name: "random 6 MiB", path: join(dir, "random.bin") },
+    { name: "text 8 MiB", path: join(dir, "text.log") },
+    { name: "random 2 MiB", path: join(dir, "small.bin") },
+  ];
+  writeFileSync(objects[0]!.path, randomBytes(6 * MiB));
+  writeFileSync(
+    objects[1]!.path,
+    Array.from({ length: (8 * MiB) / 64 }, (_, i) =>
+      `${String(i).padStart(10, "0")} lumora bandwidth record ok\n`.padEnd(64, "."),
+    ).join(""),
+  );
+  writeFileSync(objects[2]!.path, randomBytes(2 * MiB));
+  const published = [];
+  for (const o of objects) {
+    const a = await provider1.publish(o.path);
+    await provider2.publish(o.path);
+    published.push({ ...o, objectId: a.objectId, size: a.size });
+  }
+  log(`providers published ${published.length} objects (${published.map((p) => p.name).join(", ")})`);
+
+  // ── tasks ───────────────────────────────────────────────────────────────────────────────────────────────────
+  const providers = [provider1.addresses[0]!, provider2.addresses[0]!];
+  const first = coordinator.requestTransfer({ ...published[0]!, providers, id: "demo-task-1" });
+  await until("the routed executor to start the first task", () => slowExecutor.execution.load > 0, 30_000);
+  log(
+    `task demo-task-1 routed to ${nameOf.get(slowExecutor.peerId.toString())}; killing it mid-task (injected failure)`,
+  );
+  await slowExecutor.stop();
+  const outcomes = [await first];
+  outcomes.push(
+    ...(await Promise.all(
+      published.slice(1).map((p, i) => coordinator.requestTransfer({ ...p, providers, id: `demo-task-${i + 2}` })),
+    )),
+  );
+  for (const o of outcomes) {
+    const attempts = coordinator.tasks.taskStore.attemptsOf(o.id);
+    log(
+      `task ${o.id}: ${o.status} by ${nameOf.get(o.executor ?? "") ?? "-"} after ${o.attempts} attempt(s)` +
+        (attempts.length > 1 ? ` (${attempts.map((a) => `${nameOf.get(a.executor)}: ${a.outcome}`).join(" → ")})` : ""),
+    );
+    if (o.status !== "succeeded") throw new Error(`task ${o.id} ${o.status}: ${o.reason}`);
+  }
+  // The consumer takes delivery from the executors that now hold verified copies (they earn for serving it).
+  let delivered = 0;
+  mkdirSync(join(dir, "delivered"));
+  for (const [i, o] of outcomes.entries()) {
+    const executor = keepers.find((k) => k.peerId.toString() === o.executor)!;
+    const got = await coordinator.transfer.fetch(published[i]!.objectId, {
+      providers: [executor.addresses[0]!],
+      to: join(dir, "delivered", `${i}.bin`),
+    });
+    delivered += got.size;
+  }
+  log(
+    `consumer received ${(delivered / MiB).toFixed(1)} MiB from the executors, every part decrypted and SHA-256 checked`,
+  );
+
+  // ── epoch ───────────────────────────────────────────────────────────────────────────────────────────────────
+  const closed = await coordinator.closeEpoch();
+  const epoch = closed.built.bundle.epoch;
+  const submitted = closed.submit!;
+  log(
+    `epoch ${epoch} closed: ${closed.built.bundle.tasks.length} task record(s), ${closed.built.bundle.contributions.length} contributor(s), ` +
+      `ΣC = ${closed.built.totalContribution}, R_total = ${lum(closed.built.bundle.rewardTotal)}`,
+  );
+  log(
+    `committed on chain: TaskLog ${submitted.taskLog}, Reputation ${submitted.reputation.sent} report(s), RewardPool ${submitted.rewardPool}`,
+  );
+  await networkHelpers.time.increase(Number(CHALLENGE_WINDOW) + 1);
+  await networkHelpers.mine();
+  log(
+    `challenge window (${CHALLENGE_WINDOW} s) passed by time travel; epoch ${epoch} status: ${["None", "Pending", "Claimable", "Vetoed", "Expired"][Number(await pool.statusOf(epoch))]}`,
+  );
+
+  // ── claims ──────────────────────────────────────────────────────────────────────────────────────────────────
+  const ctx: ClaimContext = {
+    contracts: await connectContracts(ethers, contracts),
+    source: new DirectoryProofSource(join(dir, "published-epochs")),
+  };
+  const claims: { account: string; amount: bigint; tx?: string; gas?: bigint }[] = [];
+  for (const c of closed.built.bundle.contributions) {
+    const signer = signers.find((s) => s.address === c.account)!;
+    const r = await claimAll(ctx, signer, { account: c.account });
+    if (!r.sent) throw new Error(`claim for ${c.account} not sent: ${r.message}`);
+    const receipt = await ethers.provider.getTransactionReceipt(r.txHash!);
+    claims.push({ account: c.account, amount: r.amount, tx: r.txHash, gas: receipt?.gasUsed });
+  }
+  log(`${claims.length} participant(s) claimed through RewardPool.claimMany`);
+
+  // ── summary ─────────────────────────────────────────────────────────────────────────────────────────────────
+  const byAccount = new Map(closed.built.bundle.contributions.map((c) => [c.account, c.contribution]));
+  const rows = roles.map((role, i) => {
+    const account = signers[i + 1]!.address;
+    const claim = claims.find((c) => c.account === account);
+    return {
+      node: role.name,
+      peer: short(keepers[i]!.peerId.toString()),
+      account: short(account),
+      C_i: (byAccount.get(account) ?? 0n).toString(),
+      reward: lum(claim?.amount ?? 0n),
+      "claim gas": claim?.gas?.toString() ?? "-",
+    };
+  });
+  console.log("\nPer node");
+  console.table(rows);
+  const gasOf = async (hash: string | undefined) =>
+    hash === undefined ? "-" : ((await ethers.provider.getTransactionReceipt(hash))?.gasUsed.toString() ?? "-");
+  const txs = closed.summary.transactions;
+  console.log("Epoch transactions");
+  const txRows = [{ contract: "TaskLog.commit", tx: txs.taskLog ?? "-", gas: await gasOf(txs.taskLog) }];
+  for (const h of txs.reputation ?? [])
+    txRows.push({ contract: "Reputation.applyReports", tx: h, gas: await gasOf(h) });
+  txRows.push({ contract: "RewardPool.commitEpoch", tx: txs.rewardPool ?? "-", gas: await gasOf(txs.rewardPool) });
+  console.table(txRows);
+  const paid = claims.reduce((s, c) => s + c.amount, 0n);
+  const taskBytes = outcomes.reduce((s, o) => s + (coordinator.tasks.taskStore.task(o.id)?.bytes ?? 0), 0);
+  console.log(
+    `Tasks: ${outcomes.length} succeeded (${outcomes.filter((o) => o.attempts > 1).length} reassigned), ` +
+      `${(taskBytes / MiB).toFixed(1)} MiB moved by executors, ${(delivered / MiB).toFixed(1)} MiB delivered to the consumer.\n` +
+      `Rewards: ${lum(paid)} paid of ${lum(closed.built.bundle.rewardTotal)} (rounding dust stays in the pool); ` +
+      `pool reserved now ${lum(await pool.reserved())}.\n` +
+      `Demo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s.`,
+  );
+
+  for (const k of keepers) if (k !== slowExecutor) await k.stop();
+  await rpc.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+// A failed step ends the demo with a non-zero code: running keepers would otherwise keep the process alive.
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error("demo failed:", err);
+    process.exit(1);
+  },
+);
