@@ -1,9 +1,19 @@
 /** The operator configuration mapped onto the keeper composition's KeeperConfig. */
+import { parseEther } from "ethers";
+
+import type { DeploymentRecord } from "../chain/index.ts";
 import type { KeeperConfig } from "../keeper.ts";
 import type { Logger } from "../logger.ts";
 import type { OperatorConfig } from "./schema.ts";
 
-export function toKeeperConfig(config: OperatorConfig, logger?: Logger): KeeperConfig {
+/** What start resolves outside the config file: the chain key (never in the file) and the deployment record. */
+export interface ChainAccess {
+  privateKey?: string;
+  deployment?: DeploymentRecord;
+}
+
+export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: ChainAccess = {}): KeeperConfig {
+  const rpcUrl = config.chain.rpcUrl;
   return {
     dataDir: config.dataDir,
     listen: config.p2p.listen,
@@ -20,5 +30,16 @@ export function toKeeperConfig(config: OperatorConfig, logger?: Logger): KeeperC
     maxAttempts: config.tasks.maxAttempts,
     attemptTimeoutMs: config.tasks.attemptTimeoutMs,
     logger,
+    epochs: {
+      cron: config.epochs.cron,
+      rewardPerEpoch: parseEther(config.epochs.rewardPerEpoch),
+      ...(config.epochs.dir !== undefined && { publishDir: config.epochs.dir }),
+      ...(rpcUrl !== undefined &&
+        chain.deployment !== undefined && {
+          chain: { rpcUrl, deployment: chain.deployment, ...(chain.privateKey !== undefined && { privateKey: chain.privateKey }) },
+        }),
+      keepers: config.epochs.keepers,
+      takeoverDeadlineMs: config.epochs.takeoverMinutes * 60_000,
+    },
   };
 }

@@ -101,8 +101,19 @@ export const configSchema = z.strictObject({
     .prefault({}),
   epochs: z
     .strictObject({
-      /** Where published epochs (epoch.json, rewards.json) are read from, for the dashboard and /proofs. */
+      /** Where epochs are published (epoch.json, rewards.json, tasks.json) and read from for /proofs. */
       dir: z.string().min(1).optional(),
+      /** node-cron expression of epoch closes (6 fields for seconds); default hourly. */
+      cron: z.string().min(1).default("0 0 * * * *"),
+      /** R_total per epoch in LUM (decimal), capped by the pool's unreserved balance. */
+      rewardPerEpoch: z
+        .string()
+        .regex(/^\d+(\.\d{1,18})?$/, { error: "must be a decimal amount of LUM, e.g. \"1000\" or \"12.5\"" })
+        .default("1000"),
+      /** Addresses of the network's keepers: submission rotates among those holding KEEPER_ROLE. */
+      keepers: z.array(address).default([]),
+      /** Minutes a backup keeper waits per rank before it takes a silent submitter's epoch over. */
+      takeoverMinutes: z.number({ error: "must be a number" }).positive({ error: "must be > 0" }).default(10),
     })
     .prefault({}),
 });
@@ -138,4 +149,8 @@ export const LEAVES: Record<string, LeafKind> = {
   "chain.keystore": "string",
   "chain.deployment": "string",
   "epochs.dir": "string",
+  "epochs.cron": "string",
+  "epochs.rewardPerEpoch": "string",
+  "epochs.keepers": "list",
+  "epochs.takeoverMinutes": "number",
 };

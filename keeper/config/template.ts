@@ -79,8 +79,15 @@ export function configTemplate(init: TemplateInit): string {
     // "deployment": "../deployments/${network}.json"
   },
 
-  // Where published epochs are read from (served at /proofs and shown on the dashboard).
-  "epochs": {}
+  // Epochs: closes on a node-cron schedule, publication (served at /proofs), and submission when this keeper
+  // has a chain key holding KEEPER_ROLE.
+  "epochs": {
+    // "dir": "./epochs",
+    "cron": "0 0 * * * *",
+    "rewardPerEpoch": "1000",
+    // Keepers holding KEEPER_ROLE: submission rotates among them (epoch % n).
+    "keepers": []
+  }
 }
 `;
 }

@@ -2,9 +2,11 @@
  * `start`: load and validate the configuration, load the chain key (address logged, key never), start the
  * keeper and its API, run until SIGINT/SIGTERM, then stop cleanly.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
 import { apiServer, type ApiServer } from "../../../api/index.ts";
+import { checkDeploymentRecord, type DeploymentRecord } from "../../../chain/index.ts";
 import { loadChainKey, loadConfig, toKeeperConfig } from "../../../config/index.ts";
 import { startKeeper, type Keeper } from "../../../keeper.ts";
 import { createLogger } from "../../../logger.ts";
@@ -39,9 +41,20 @@ export async function startHandler(values: Values, _positionals: string[], io: O
   if (signer !== undefined) logger.info("chain signer loaded", { address: signer.address });
   else logger.info("no chain key configured: this keeper will not submit epochs");
 
+  // The deployment record: chain.deployment (a path), else deployments/<network>.json when an RPC URL is set.
+  let deployment: DeploymentRecord | undefined;
+  if (config.chain.rpcUrl !== undefined) {
+    const file = config.chain.deployment ?? join("deployments", `${config.network}.json`);
+    try {
+      deployment = checkDeploymentRecord(JSON.parse(readFileSync(file, "utf8")) as DeploymentRecord);
+    } catch (err) {
+      throw new CliError(`chain.deployment: cannot use ${file}: ${(err as Error).message}`);
+    }
+  }
+
   let keeper: Keeper;
   try {
-    keeper = await startKeeper(toKeeperConfig(config, logger));
+    keeper = await startKeeper(toKeeperConfig(config, logger, { privateKey: signer?.privateKey, deployment }));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === "EADDRINUSE" || /EADDRINUSE|address already in use/i.test(e.message)) {
