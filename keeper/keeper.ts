@@ -9,6 +9,8 @@ import { join } from "node:path";
 
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 
+import { OperatorCounters } from "./api/counters.ts";
+import type { EpochSource, EpochView } from "./api/snapshot.ts";
 import { Chain, type ChainInit } from "./chain/index.ts";
 import { discovery, discoveryRecordHandlers, type Discovery } from "./discovery/index.ts";
 import { epochCollector, transferReceiptsBetween, type EpochCollector } from "./epochs/collect.ts";
@@ -108,6 +110,8 @@ export interface TransferRequest {
 }
 
 const DEFAULT_ROUTING_REFRESH_MS = 2_000;
+/** Reputation flags change once per epoch at most; a minute keeps routing current without loading the RPC. */
+const FLAG_REFRESH_MS = 60_000;
 
 export class Keeper {
   readonly log: Logger;
@@ -134,6 +138,11 @@ export class Keeper {
   chain: Chain | undefined;
   submitter: EpochSubmitter | undefined;
   turns: EpochTurns | undefined;
+  /** Epoch submissions, failures and chain RPC errors, exported by the API as Prometheus counters. */
+  readonly operatorCounters = new OperatorCounters();
+  /** Lifecycle of the published epochs on chain (pending, claimable, …); defined when a chain is configured. */
+  epochSource: EpochSource | undefined;
+  private flagTimer: NodeJS.Timeout | undefined;
   /** Results of the epochs closed by this process, newest last. */
   readonly closedEpochs: EpochCloseResult[] = [];
   /** Reward addresses flagged by Reputation (refreshed by the chain module when configured). */
@@ -184,7 +193,7 @@ export class Keeper {
     const ec = c.epochs ?? {};
     const publishDir = ec.publishDir ?? join(c.dataDir, "epochs");
     if (ec.chain !== undefined) {
-      this.chain = new Chain({ logger }, ec.chain);
+      this.chain = new Chain({ logger, onRpcError: () => this.operatorCounters.inc("chainRpcErrors") }, ec.chain);
       this.submitter = epochSubmitter()({ chain: this.chain, store: this.store, logger });
       if (ec.keepers !== undefined && ec.keepers.length > 0) {
         this.turns = epochTurns({ keepers: ec.keepers, takeoverDeadlineMs: ec.takeoverDeadlineMs })({
@@ -291,6 +300,11 @@ export class Keeper {
     this.proximity.start();
     await this.health.start();
     if (c.epochs?.cron !== undefined) await this.schedule.start();
+    if (this.chain !== undefined) {
+      this.epochSource = { epochs: (opts) => this.chainEpochs(opts) };
+      void this.refreshFlags();
+      this.flagTimer = setInterval(() => void this.refreshFlags(), FLAG_REFRESH_MS);
+    }
     this.refreshTimer = setInterval(() => void this.refreshRouting(), c.routingRefreshMs ?? DEFAULT_ROUTING_REFRESH_MS);
     this.log.info("keeper started", { peerId: node.peerId.toString(), addresses: this.addresses });
   }
@@ -367,12 +381,18 @@ export class Keeper {
     const summary = await publishEpoch(built, publishDir, { uri: `lumora:epoch/${epoch}`, signal: options.signal });
     const result: EpochCloseResult = { built, summary };
     if (this.submitter === undefined) return result;
-    if (this.turns !== undefined) {
-      result.turn = await this.turns.handle(built, options);
-      result.submit = result.turn.submit;
-    } else {
-      result.submit = await this.submitter.submit(built, options);
+    try {
+      if (this.turns !== undefined) {
+        result.turn = await this.turns.handle(built, options);
+        result.submit = result.turn.submit;
+      } else {
+        result.submit = await this.submitter.submit(built, options);
+      }
+    } catch (err) {
+      this.operatorCounters.inc("epochSubmissionFailures");
+      throw err;
     }
+    if (result.submit !== undefined) this.operatorCounters.inc("epochSubmissions");
     const s = result.submit;
     if (s !== undefined && s.txs.length > 0) {
       const txs = [...s.txs];
@@ -393,6 +413,42 @@ export class Keeper {
     const result = this.closedEpochs[before];
     if (result === undefined) throw new Error("epoch close failed (see the keeper's log)");
     return result;
+  }
+
+  /**
+   * Reputation's flags for every known node, cached: routing never chooses a flagged node. A failed read keeps
+   * the previous answer (the chain module already retried transient errors).
+   */
+  async refreshFlags(options: { signal?: AbortSignal } = {}): Promise<void> {
+    const reputation = this.chain?.contracts.reputation;
+    if (reputation === undefined) return;
+    const addresses = [...new Set(this.discovery.peers().map((r) => r.rewardAddress.toLowerCase()))];
+    await Promise.all(
+      addresses.map(async (a) => {
+        try {
+          options.signal?.throwIfAborted();
+          if (await reputation.isFlagged(a)) this.flagged.add(a);
+          else this.flagged.delete(a);
+        } catch (err) {
+          this.log.debug("flag read failed; keeping the cached value", { account: a, error: err as Error });
+        }
+      }),
+    );
+  }
+
+  /** RewardPool's view of the epochs this keeper closed or published (for the dashboard and `epochs`). */
+  private async chainEpochs(options: { signal?: AbortSignal } = {}): Promise<EpochView[]> {
+    const pool = this.chain?.contracts.rewardPool;
+    if (pool === undefined) return [];
+    const last = Number(await pool.lastEpoch());
+    const names = ["none", "pending", "claimable", "vetoed", "expired"];
+    const out: EpochView[] = [];
+    for (let e = last; e >= 1 && e > last - 20; e--) {
+      options.signal?.throwIfAborted();
+      const status = Number(await pool.statusOf(e));
+      out.push({ epoch: e, status: names[status] ?? "unknown", claimable: status === 2 });
+    }
+    return out;
   }
 
   /** Publishes a file: manifest, served from now on, announced in the DHT. */
@@ -423,6 +479,7 @@ export class Keeper {
 
   async stop(): Promise<void> {
     if (this.refreshTimer !== undefined) clearInterval(this.refreshTimer);
+    if (this.flagTimer !== undefined) clearInterval(this.flagTimer);
     const steps: Array<() => Promise<unknown> | unknown> = [
       () => this.schedule?.stop(),
       () => this.turns?.stop(),

@@ -82,7 +82,7 @@ export class ApiServer {
   ) {
     this.keeper = components.keeper;
     this.log = components.logger.child("api");
-    this.counters = components.counters ?? new OperatorCounters();
+    this.counters = components.counters ?? components.keeper.operatorCounters ?? new OperatorCounters();
     this.routes =
       init.routes ??
       (init.epochsDir !== undefined ? [proofsHandler(new DirectoryProofSource(init.epochsDir), this.log)] : []);
@@ -137,7 +137,7 @@ export class ApiServer {
   async status(): Promise<StatusView> {
     const k = this.keeper;
     const transfers = transfersView(k);
-    const epochs = await epochsView(k, this.init.epochsDir, this.init.epochSource);
+    const epochs = await epochsView(k, this.init.epochsDir, this.init.epochSource ?? k.epochSource);
     return {
       peerId: k.peerId.toString(),
       addresses: k.addresses,
@@ -214,11 +214,11 @@ export class ApiServer {
       case "/api/transfers":
         return json(res, 200, transfersView(k), head);
       case "/api/epochs": {
-        const epochs = await epochsView(k, this.init.epochsDir, this.init.epochSource);
+        const epochs = await epochsView(k, this.init.epochsDir, this.init.epochSource ?? k.epochSource);
         return json(res, 200, { epoch: k.epoch, epochs }, head);
       }
       case "/api/rewards": {
-        const epochs = await epochsView(k, this.init.epochsDir, this.init.epochSource);
+        const epochs = await epochsView(k, this.init.epochsDir, this.init.epochSource ?? k.epochSource);
         return json(
           res,
           200,

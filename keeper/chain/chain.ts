@@ -85,6 +85,8 @@ export interface ChainInit {
 
 export interface ChainComponents {
   logger: Logger;
+  /** Called for every transient RPC failure that is retried (the operator's metrics). */
+  onRpcError?: (err: unknown) => void;
 }
 
 export interface ChainOptions {
@@ -147,7 +149,7 @@ export class Chain {
   private nonceLock: Promise<unknown> = Promise.resolve();
 
   constructor(
-    components: ChainComponents,
+    private readonly components: ChainComponents,
     private readonly init: ChainInit,
   ) {
     this.log = components.logger.child("chain");
@@ -313,6 +315,7 @@ export class Chain {
           ? this.controller.signal
           : AbortSignal.any([options.signal, this.controller.signal]),
       log: this.log,
+      ...(this.components.onRpcError !== undefined && { onTransientError: this.components.onRpcError }),
     };
   }
 

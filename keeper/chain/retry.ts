@@ -13,6 +13,8 @@ export interface RetryOptions {
   maxDelayMs?: number;
   maxElapsedMs?: number;
   log?: Logger;
+  /** Called for every transient failure that is retried (metrics). */
+  onTransientError?: (err: unknown) => void;
 }
 
 /** Sleeps `ms`, rejecting with the signal's reason when it aborts. */
@@ -52,6 +54,7 @@ export async function withRetry<T>(operation: string, fn: () => Promise<T>, opti
       if (classifyRpcError(err) !== "transient") throw err;
       const elapsed = Date.now() - started;
       if (elapsed >= maxElapsed) throw new RpcUnavailableError(operation, attempt, elapsed, { cause: err });
+      options.onTransientError?.(err);
       const delay = Math.min(backoffDelay(attempt, initial, max), Math.max(0, maxElapsed - elapsed));
       options.log?.warn("rpc failed, retrying", {
         operation,

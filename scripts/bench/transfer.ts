@@ -36,8 +36,17 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
+/** Unit of each metric, from its name: throughputs in MiB/s, ratios, peak memory in MiB. */
+function unitOf(metric: string): string {
+  if (metric.includes("ratio")) return "ratio";
+  if (metric.includes("rss_mib")) return "MiB";
+  return "MiB/s";
+}
+
 function emit(metric: string, value: number, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(JSON.stringify({ metric, value: Math.round(value * 100) / 100, ...extra }) + "\n");
+  process.stdout.write(
+    JSON.stringify({ metric, value: Math.round(value * 100) / 100, unit: unitOf(metric), ...extra }) + "\n",
+  );
 }
 
 /** Text-like data that zstd level 1 compresses ≈ 3:1. */
