@@ -109,6 +109,9 @@ async function main(): Promise<void> {
       capabilities: role.capabilities,
       bandwidthBps: role.bandwidthBps,
       capacity: 4,
+      // One shard: with the default 16, the task's shard holds one of the 5 other keepers, and when that is a
+      // slower executor it is routed first whatever the scores (executor-1 would never get the task).
+      shards: 1,
       rewardAddress: signers[i + 1]!.address,
       attemptTimeoutMs: 30_000,
       dhtQuerySelfIntervalMs: 1_000,

@@ -1,0 +1,345 @@
+/**
+ * `/lumora/epoch/1.0.0` on 127.0.0.1: a keeper pulls the consumer-signed receipts another keeper stored, in
+ * several frames; the server refuses malformed requests and keeps serving; a peer that answers out of protocol
+ * makes the pull fail with EpochExchangeError and is penalised. RemoteReceipts keeps each receipt once.
+ */
+import assert from "node:assert/strict";
+import { afterEach, describe, it } from "node:test";
+
+import type { PeerId, Stream } from "@libp2p/interface";
+
+import type { RawReceipt } from "../../../keeper/epochs/collect.ts";
+import { transferReceiptsBetween } from "../../../keeper/epochs/collect.ts";
+import {
+  EPOCH_PROTOCOL,
+  EpochExchange,
+  EpochExchangeError,
+  MAX_EXCHANGE_REQUEST_BYTES,
+  MAX_EXCHANGE_RESPONSE_BYTES,
+  RECEIPTS_PER_FRAME,
+  RemoteReceipts,
+} from "../../../keeper/epochs/exchange.ts";
+import type { Logger } from "../../../keeper/logger.ts";
+import { openStore, type Store } from "../../../keeper/store/index.ts";
+import { verifyReceipt } from "../../../keeper/transfer/receipt.ts";
+import { encodeVarint, readFrame, writeFrame } from "../../../keeper/wire/index.ts";
+import { collectingLogger, silent, startNode, waitFor, type TestKeeper } from "../helpers.ts";
+import { peer, world, type EpochWorld } from "./fixtures.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const json = (v: unknown) => encoder.encode(JSON.stringify(v));
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const key = (r: RawReceipt) => `${r.provider}:${hex(r.body)}:${hex(r.signature)}`;
+
+/** Stored before the close, in the window the pull asks for. */
+const CLOSE_MS = 1_000_000;
+/** 2 full frames and a partial one. */
+const STORED = 2 * RECEIPTS_PER_FRAME + 57;
+
+describe("epoch receipt exchange", { timeout: 60_000 }, () => {
+  const nodes: TestKeeper[] = [];
+  const services: EpochExchange[] = [];
+  const worlds: EpochWorld[] = [];
+  const stores: Store[] = [];
+
+  afterEach(async () => {
+    await Promise.all(services.splice(0).map((s) => s.stop()));
+    await Promise.all(nodes.splice(0).map((n) => n.node.stop()));
+    for (const w of worlds.splice(0)) w.close();
+    for (const s of stores.splice(0)) s.close();
+  });
+
+  async function node(): Promise<TestKeeper> {
+    const n = await startNode();
+    nodes.push(n);
+    return n;
+  }
+
+  async function exchange(
+    n: TestKeeper,
+    ownReceipts: (toMs: number) => RawReceipt[],
+    logger: Logger = silent,
+  ): Promise<{ service: EpochExchange; penalised: { peer: string; err: Error }[] }> {
+    const penalised: { peer: string; err: Error }[] = [];
+    const service = new EpochExchange({
+      node: n.node,
+      logger,
+      ownReceipts,
+      penalise: (p: PeerId, err: Error) => penalised.push({ peer: p.toString(), err }),
+    });
+    services.push(service);
+    await service.start();
+    return { service, penalised };
+  }
+
+  /** A keeper that stored `before` receipts before CLOSE_MS and `after` at or after it, signed by real consumers. */
+  async function keeperWithReceipts(before: number, after: number): Promise<EpochWorld> {
+    const w = world();
+    worlds.push(w);
+    const consumers = [await peer(1), await peer(2)];
+    const providers = [await peer(3), await peer(4), await peer(5)];
+    for (let i = 0; i < before + after; i++) {
+      const at = i < before ? CLOSE_MS - 1 - (i % 1000) : CLOSE_MS + (i % 1000);
+      await w.receipt(consumers[i % 2]!, providers[i % 3]!, 1000 + i, at);
+    }
+    return w;
+  }
+
+  async function connect(from: TestKeeper, to: TestKeeper): Promise<void> {
+    await from.node.dial(to.node.getMultiaddrs()[0]!);
+  }
+
+  /** Every frame the server sends for one raw request, until it ends or resets the stream. */
+  async function rawExchange(from: TestKeeper, to: TestKeeper, bytes: Uint8Array): Promise<Record<string, unknown>[]> {
+    const stream: Stream = await from.node.dialProtocol(to.node.getMultiaddrs()[0]!, EPOCH_PROTOCOL);
+    stream.send(bytes);
+    const frames: Record<string, unknown>[] = [];
+    try {
+      for (;;) {
+        const body = await readFrame(stream, MAX_EXCHANGE_RESPONSE_BYTES, { signal: AbortSignal.timeout(5_000) });
+        if (body === undefined) break;
+        frames.push(JSON.parse(decoder.decode(body)) as Record<string, unknown>);
+      }
+    } catch {
+      // the server resets the stream after an error frame
+    }
+    return frames;
+  }
+
+  it(`pulls exactly the receipts the peer stored before the close, over several frames (${STORED} receipts)`, async () => {
+    const stored = await keeperWithReceipts(STORED, 40);
+    const [server, client] = [await node(), await node()];
+    const asked: number[] = [];
+    const own = transferReceiptsBetween(stored.store);
+    const s = await exchange(server, (toMs) => (asked.push(toMs), own(0, toMs)));
+    const c = await exchange(client, () => []);
+    await connect(client, server);
+
+    const pulled = await c.service.pull(server.node.peerId, CLOSE_MS);
+    assert.deepEqual(asked, [CLOSE_MS], "the server is asked for the receipts before the close");
+    const expected = own(0, CLOSE_MS);
+    assert.equal(expected.length, STORED);
+    assert.equal(pulled.length, STORED);
+    assert.deepEqual(pulled.map(key), expected.map(key), "same receipts, same order, byte for byte");
+    for (const [i, r] of pulled.entries()) {
+      const receipt = await verifyReceipt(r);
+      assert.equal(receipt.provider, r.provider, `receipt ${i}: provider matches its signed body`);
+    }
+    assert.deepEqual(s.penalised, []);
+    assert.deepEqual(c.penalised, []);
+
+    // On the wire: full frames of RECEIPTS_PER_FRAME, the rest, then done.
+    const frames = await rawExchange(
+      client,
+      server,
+      Uint8Array.from([...encodeVarint(json({ v: 1, toMs: CLOSE_MS }).length), ...json({ v: 1, toMs: CLOSE_MS })]),
+    );
+    assert.deepEqual(
+      frames.map((f) => (Array.isArray(f.receipts) ? f.receipts.length : f)),
+      [RECEIPTS_PER_FRAME, RECEIPTS_PER_FRAME, STORED - 2 * RECEIPTS_PER_FRAME, { done: true }],
+    );
+  });
+
+  it("pulls an empty list from a keeper that stored nothing", async () => {
+    const [server, client] = [await node(), await node()];
+    await exchange(server, () => []);
+    const c = await exchange(client, () => []);
+    await connect(client, server);
+    assert.deepEqual(await c.service.pull(server.node.peerId.toString(), CLOSE_MS), []);
+  });
+
+  it("RemoteReceipts keeps a receipt once by the hash of its body and reads back a [from, to) window", async () => {
+    const w = await keeperWithReceipts(10, 0);
+    const receipts = transferReceiptsBetween(w.store)(0, CLOSE_MS);
+    const store = openStore(":memory:");
+    stores.push(store);
+    const remote = new RemoteReceipts(store);
+
+    assert.equal(remote.add(receipts.slice(0, 4), 100), 4);
+    assert.equal(remote.add(receipts.slice(4, 7), 200), 3);
+    // The same bodies again, even with another signature or provider string, and in the same batch twice.
+    const resent = receipts.slice(0, 7).map((r) => ({ ...r, signature: new Uint8Array(64).fill(1) }));
+    assert.equal(remote.add([...resent, ...resent], 300), 0, "receipts already held are ignored");
+    assert.equal(
+      remote.add([receipts[7]!, receipts[7]!, receipts[8]!], 300),
+      2,
+      "a duplicate inside one batch counts once",
+    );
+
+    const keys = (rs: RawReceipt[]) => new Set(rs.map(key));
+    assert.deepEqual(keys(remote.between(0, 1000)), keys(receipts.slice(0, 9)));
+    assert.deepEqual(keys(remote.between(100, 200)), keys(receipts.slice(0, 4)), "from is inclusive, to exclusive");
+    assert.deepEqual(keys(remote.between(101, 201)), keys(receipts.slice(4, 7)));
+    assert.deepEqual(keys(remote.between(200, 301)), keys([...receipts.slice(4, 7), receipts[7]!, receipts[8]!]));
+    assert.deepEqual(remote.between(301, 1000), []);
+    assert.deepEqual(remote.between(0, 100), []);
+    for (const r of remote.between(100, 200)) {
+      assert.notDeepEqual(r.signature, new Uint8Array(64).fill(1), "the first copy's signature is kept");
+    }
+  });
+
+  it("answers malformed requests with an error, penalises where the peer is at fault, and keeps serving", async () => {
+    const stored = await keeperWithReceipts(5, 0);
+    const [server, client] = [await node(), await node()];
+    const { log, lines } = collectingLogger();
+    const own = transferReceiptsBetween(stored.store);
+    const s = await exchange(server, (toMs) => own(0, toMs), log);
+    const c = await exchange(client, () => []);
+    await connect(client, server);
+    const withPrefix = (body: Uint8Array) => Uint8Array.from([...encodeVarint(body.length), ...body]);
+
+    const cases: { name: string; bytes: Uint8Array; error: RegExp }[] = [
+      { name: "not JSON", bytes: withPrefix(encoder.encode("{v:1,toMs")), error: /not a JSON object/ },
+      { name: "a JSON array", bytes: withPrefix(json([1, 2])), error: /not a JSON object/ },
+      { name: "missing toMs", bytes: withPrefix(json({ v: 1 })), error: /non-negative integer toMs/ },
+      { name: "negative toMs", bytes: withPrefix(json({ v: 1, toMs: -1 })), error: /non-negative integer toMs/ },
+      { name: "fractional toMs", bytes: withPrefix(json({ v: 1, toMs: 1.5 })), error: /non-negative integer toMs/ },
+      { name: "toMs as a string", bytes: withPrefix(json({ v: 1, toMs: "1000" })), error: /non-negative integer toMs/ },
+      { name: "wrong version", bytes: withPrefix(json({ v: 2, toMs: 1000 })), error: /v = 1/ },
+      {
+        name: "oversized frame",
+        bytes: Uint8Array.from([...encodeVarint(MAX_EXCHANGE_REQUEST_BYTES + 1), ...new Uint8Array(64)]),
+        error: new RegExp(`exceeds the limit of ${MAX_EXCHANGE_REQUEST_BYTES} bytes`),
+      },
+    ];
+    for (const cs of cases) {
+      const frames = await rawExchange(client, server, cs.bytes);
+      assert.equal(frames.length, 1, `${cs.name}: one answer frame, got ${JSON.stringify(frames)}`);
+      assert.equal(typeof frames[0]!.error, "string", `${cs.name}: the answer is an error`);
+      assert.match(String(frames[0]!.error), cs.error, `${cs.name}: error says why`);
+      assert.equal(frames[0]!.receipts, undefined, `${cs.name}: no receipts sent`);
+    }
+    await waitFor(
+      () => lines.filter((l) => l.msg === "epoch exchange request rejected").length === cases.length,
+      5_000,
+      "every rejection logged",
+    );
+    for (const l of lines.filter((x) => x.msg === "epoch exchange request rejected")) {
+      assert.equal(typeof l.reason, "string", "every rejection carries a reason");
+      assert.equal(l.peer, client.node.peerId.toString(), "and names the peer");
+    }
+    assert.equal(s.penalised.length, cases.length, "every malformed request is penalised");
+
+    // A stream closed before any request is not the peer's fault.
+    const stream = await client.node.dialProtocol(server.node.getMultiaddrs()[0]!, EPOCH_PROTOCOL);
+    await stream.close();
+    await waitFor(
+      () => lines.filter((l) => l.msg === "epoch exchange request rejected").length === cases.length + 1,
+      5_000,
+      "early close logged",
+    );
+    assert.equal(s.penalised.length, cases.length, "an empty stream is not penalised");
+
+    // Still serving.
+    const pulled = await c.service.pull(server.node.peerId, CLOSE_MS);
+    assert.deepEqual(pulled.map(key), own(0, CLOSE_MS).map(key));
+  });
+
+  describe("a peer answering out of protocol", () => {
+    async function misbehaving(respond: (stream: Stream) => Promise<void>) {
+      const [bad, client] = [await node(), await node()];
+      await bad.node.handle(EPOCH_PROTOCOL, async (stream) => {
+        try {
+          await readFrame(stream, MAX_EXCHANGE_REQUEST_BYTES);
+          await respond(stream);
+          await stream.close();
+        } catch (err) {
+          stream.abort(err as Error);
+        }
+      });
+      const c = await exchange(client, () => []);
+      await connect(client, bad);
+      return { bad, c };
+    }
+
+    const good = async () => {
+      const p = await peer(9);
+      return {
+        provider: p.id,
+        body: Buffer.from("receipt body").toString("base64"),
+        signature: Buffer.from("sig").toString("base64"),
+      };
+    };
+    const send = (stream: Stream, v: unknown) => writeFrame(stream, json(v), MAX_EXCHANGE_RESPONSE_BYTES);
+
+    const penalising: { name: string; respond: (s: Stream) => Promise<void>; message: RegExp }[] = [
+      {
+        name: "a receipt without a signature",
+        respond: async (s) => {
+          const r = await good();
+          await send(s, { receipts: [r, { provider: r.provider, body: r.body }] });
+          await send(s, { done: true });
+        },
+        message: /lacks provider, body or signature/,
+      },
+      {
+        name: `more than ${RECEIPTS_PER_FRAME} receipts in a frame`,
+        respond: async (s) => {
+          const r = await good();
+          await send(s, { receipts: Array.from({ length: RECEIPTS_PER_FRAME + 1 }, () => r) });
+          await send(s, { done: true });
+        },
+        message: /receipts array of allowed size/,
+      },
+      {
+        name: "a frame that is not JSON",
+        respond: async (s) => {
+          await writeFrame(s, encoder.encode("receipts: none"), MAX_EXCHANGE_RESPONSE_BYTES);
+        },
+        message: /not a JSON object/,
+      },
+      {
+        name: "a frame without receipts or done",
+        respond: async (s) => {
+          await send(s, { hello: "world" });
+        },
+        message: /receipts array of allowed size/,
+      },
+      {
+        name: "a receipt body over the size bound",
+        respond: async (s) => {
+          const r = await good();
+          await send(s, { receipts: [{ ...r, body: Buffer.alloc(4097).toString("base64") }] });
+          await send(s, { done: true });
+        },
+        message: /out of size bounds/,
+      },
+    ];
+    for (const p of penalising) {
+      it(`fails the pull with a penalising EpochExchangeError on ${p.name}`, async () => {
+        const { bad, c } = await misbehaving(p.respond);
+        await assert.rejects(c.service.pull(bad.node.peerId, CLOSE_MS), (err: unknown) => {
+          assert.ok(err instanceof EpochExchangeError, `expected EpochExchangeError, got ${String(err)}`);
+          assert.equal(err.penalise, true);
+          assert.match(err.message, p.message);
+          return true;
+        });
+        assert.deepEqual(
+          c.penalised.map((x) => x.peer),
+          [bad.node.peerId.toString()],
+          "the misbehaving peer is penalised once",
+        );
+      });
+    }
+
+    it("fails the pull without penalising when the peer refuses or ends before done", async () => {
+      const refusing = await misbehaving((s) => send(s, { error: "busy" }));
+      await assert.rejects(refusing.c.service.pull(refusing.bad.node.peerId, CLOSE_MS), (err: unknown) => {
+        assert.ok(err instanceof EpochExchangeError, `expected EpochExchangeError, got ${String(err)}`);
+        assert.equal(err.penalise, false);
+        assert.match(err.message, /peer refused: busy/);
+        return true;
+      });
+      const ending = await misbehaving(async (s) => send(s, { receipts: [await good()] }));
+      await assert.rejects(ending.c.service.pull(ending.bad.node.peerId, CLOSE_MS), (err: unknown) => {
+        assert.ok(err instanceof EpochExchangeError, `expected EpochExchangeError, got ${String(err)}`);
+        assert.equal(err.penalise, false);
+        assert.match(err.message, /ended the stream before done/);
+        return true;
+      });
+      assert.deepEqual(refusing.c.penalised, []);
+      assert.deepEqual(ending.c.penalised, []);
+    });
+  });
+});
