@@ -22,7 +22,13 @@ import { epochSchedule, type EpochSchedule } from "./epochs/schedule.ts";
 import { epochSubmitter, type EpochSubmitter, type SubmitResult } from "./epochs/submit.ts";
 import { epochTurns, type EpochTurns, type TurnOutcome } from "./epochs/submit-turns.ts";
 import type { BuiltEpoch } from "./epochs/types.ts";
-import { TaskPayloads, taskExecution, type TaskExecutionService, type TaskWork } from "./execution/index.ts";
+import {
+  TaskExecutionError,
+  TaskPayloads,
+  taskExecution,
+  type TaskExecutionService,
+  type TaskWork,
+} from "./execution/index.ts";
 import { HealthCounters, health, type Health, type HealthInit } from "./health/index.ts";
 import { loadOrCreateIdentity } from "./identity.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -112,6 +118,8 @@ export interface TransferRequest {
 const DEFAULT_ROUTING_REFRESH_MS = 2_000;
 /** Reputation flags change once per epoch at most; a minute keeps routing current without loading the RPC. */
 const FLAG_REFRESH_MS = 60_000;
+/** How long a peer that failed at the connection level stays out of routing (health re-admits it after). */
+const UNREACHABLE_BACKOFF_MS = 30_000;
 
 export class Keeper {
   readonly log: Logger;
@@ -143,6 +151,8 @@ export class Keeper {
   /** Lifecycle of the published epochs on chain (pending, claimable, …); defined when a chain is configured. */
   epochSource: EpochSource | undefined;
   private flagTimer: NodeJS.Timeout | undefined;
+  /** Peers that just failed at the connection level, kept out of routing until the time given. */
+  private readonly unreachableUntil = new Map<string, number>();
   /** Results of the epochs closed by this process, newest last. */
   readonly closedEpochs: EpochCloseResult[] = [];
   /** Reward addresses flagged by Reputation (refreshed by the chain module when configured). */
@@ -224,6 +234,9 @@ export class Keeper {
         } catch (err) {
           if (!opts.signal.aborted || opts.signal.reason instanceof Error)
             this.counters.record(this.epoch, peerId, false);
+          // Unreachable (dial failed, connection reset): out of routing until health has a say, so the next
+          // tasks do not try a dead executor first. A refusal or a bad result is an answer, not an outage.
+          if (!(err instanceof TaskExecutionError) && !opts.signal.aborted) this.markUnreachable(peerId);
           throw err;
         }
       },
@@ -317,6 +330,11 @@ export class Keeper {
     for (const record of this.discovery.peers()) {
       if (record.peerId === self) continue;
       if (this.health.status(record.peerId) === "failed") continue;
+      const until = this.unreachableUntil.get(record.peerId);
+      if (until !== undefined) {
+        if (until > Date.now()) continue;
+        this.unreachableUntil.delete(record.peerId);
+      }
       this.health.watch(record.peerId);
       try {
         this.routing.upsert(
@@ -329,6 +347,12 @@ export class Keeper {
     }
     this.tasks.wake();
     return n;
+  }
+
+  private markUnreachable(peerId: string): void {
+    this.unreachableUntil.set(peerId, Date.now() + UNREACHABLE_BACKOFF_MS);
+    this.routing.remove(peerId);
+    this.log.info("executor unreachable; out of routing for a while", { peer: peerId, ms: UNREACHABLE_BACKOFF_MS });
   }
 
   /** Executor side of a transfer task: fetch the object from its providers, verified, into the data folder. */

@@ -151,6 +151,9 @@ export class TaskExecutionService {
       try {
         result = await this.components.perform(work, { signal });
       } catch (err) {
+        // Shutting down: this node is going away, which the coordinator must see as an outage (reset stream),
+        // not as an answer about the task.
+        if (this.controller.signal.aborted) throw err;
         const reason = ((err as Error).message ?? String(err)).slice(0, MAX_ERROR_BYTES);
         this.log.warn("task failed here", { taskId: req.taskId, reason });
         await reply({ ok: false, bytes: 0n, sha256: new Uint8Array(), error: reason });
