@@ -5,12 +5,30 @@
 import { task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";
 
-
-const account = { name: "account", description: "The account (default: the network's first account)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined } as const;
-const proofsUrl = { name: "proofsUrl", description: "Take proofs from a keeper's HTTP API (e.g. http://127.0.0.1:8080)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined } as const;
-const proofsDir = { name: "proofsDir", description: "Published epochs directory (default deployments/<network>/epochs)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined } as const;
-const epoch = { name: "epoch", description: "The epoch (1, 2, …)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined } as const;
-
+const account = {
+  name: "account",
+  description: "The account (default: the network's first account)",
+  type: ArgumentType.STRING_WITHOUT_DEFAULT,
+  defaultValue: undefined,
+} as const;
+const proofsUrl = {
+  name: "proofsUrl",
+  description: "Take proofs from a keeper's HTTP API (e.g. http://127.0.0.1:8080)",
+  type: ArgumentType.STRING_WITHOUT_DEFAULT,
+  defaultValue: undefined,
+} as const;
+const proofsDir = {
+  name: "proofsDir",
+  description: "Published epochs directory (default deployments/<network>/epochs)",
+  type: ArgumentType.STRING_WITHOUT_DEFAULT,
+  defaultValue: undefined,
+} as const;
+const epoch = {
+  name: "epoch",
+  description: "The epoch (1, 2, …)",
+  type: ArgumentType.STRING_WITHOUT_DEFAULT,
+  defaultValue: undefined,
+} as const;
 
 export const lumoraTasks = [
   task("lumora:rewards", "Shows an account's rewards per epoch: pending, claimable, claimed, vetoed, expired, flagged")
@@ -38,7 +56,12 @@ export const lumoraTasks = [
     .setAction(() => import("./verify-epoch.ts"))
     .build(),
   task("lumora:fund", "Funds the RewardPool: approve + fund, from the network's first account")
-    .addOption({ name: "amount", description: "Amount in LUM (e.g. 1000)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({
+      name: "amount",
+      description: "Amount in LUM (e.g. 1000)",
+      type: ArgumentType.STRING_WITHOUT_DEFAULT,
+      defaultValue: undefined,
+    })
     .setAction(() => import("./fund.ts"))
     .build(),
 ];

@@ -25,7 +25,8 @@ export interface ClaimResult {
 
 /** Decodes a revert into the pool's custom error name and arguments, when it is one. */
 export function revertReason(pool: RewardPool, err: unknown): string {
-  const data = (err as { data?: string; error?: { data?: string } }).data ?? (err as { error?: { data?: string } }).error?.data;
+  const data =
+    (err as { data?: string; error?: { data?: string } }).data ?? (err as { error?: { data?: string } }).error?.data;
   if (typeof data === "string") {
     const parsed = pool.interface.parseError(data);
     if (parsed !== null) return `${parsed.name}(${parsed.args.map(String).join(", ")})`;
@@ -35,7 +36,10 @@ export function revertReason(pool: RewardPool, err: unknown): string {
   return (err as Error).message;
 }
 
-async function send(pool: RewardPool, tx: () => Promise<{ hash: string; wait: () => Promise<unknown> }>): Promise<string> {
+async function send(
+  pool: RewardPool,
+  tx: () => Promise<{ hash: string; wait: () => Promise<unknown> }>,
+): Promise<string> {
   try {
     const sent = await tx();
     await sent.wait();

@@ -19,7 +19,10 @@ export async function runCommand(command: () => Promise<void>): Promise<void> {
   try {
     await command();
   } catch (err) {
-    if (!KNOWN.some((k) => err instanceof k) && !(err instanceof Error && err.message.startsWith("no deployment record"))) {
+    if (
+      !KNOWN.some((k) => err instanceof k) &&
+      !(err instanceof Error && err.message.startsWith("no deployment record"))
+    ) {
       throw err;
     }
     console.error(`error: ${(err as Error).message}`);

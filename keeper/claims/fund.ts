@@ -15,11 +15,7 @@ export interface FundResult {
   message: string;
 }
 
-export async function fundPool(
-  contracts: LumoraContracts,
-  signer: Signer,
-  amount: bigint,
-): Promise<FundResult> {
+export async function fundPool(contracts: LumoraContracts, signer: Signer, amount: bigint): Promise<FundResult> {
   const from = await signer.getAddress();
   const token = contracts.token.connect(signer);
   const pool = contracts.pool.connect(signer);

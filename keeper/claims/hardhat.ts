@@ -68,6 +68,7 @@ export async function openTooling(hre: HardhatRuntimeEnvironment, options: Tooli
   const [signer] = await connection.ethers.getSigners();
   if (signer === undefined) throw new Error(`network ${network} has no configured account`);
   const proofsDir = path.resolve(root, options.proofsDir ?? defaultEpochsDir(network));
-  const source = options.proofsUrl !== undefined ? new HttpProofSource(options.proofsUrl) : new DirectoryProofSource(proofsDir);
+  const source =
+    options.proofsUrl !== undefined ? new HttpProofSource(options.proofsUrl) : new DirectoryProofSource(proofsDir);
   return { ctx: { contracts, source }, signer, network, proofsDir, close: () => connection.close() };
 }

@@ -69,7 +69,14 @@ export async function rewardsOf(
   const out: EpochReward[] = [];
   for (const epoch of epochs) {
     options.signal?.throwIfAborted();
-    out.push(await epochReward(ctx, account, epoch, { flagged, now, claimPeriod: Number(claimPeriod), signal: options.signal }));
+    out.push(
+      await epochReward(ctx, account, epoch, {
+        flagged,
+        now,
+        claimPeriod: Number(claimPeriod),
+        signal: options.signal,
+      }),
+    );
   }
   const claimableTotal = out.reduce((sum, r) => (r.state === "claimable" ? sum + (r.amount ?? 0n) : sum), 0n);
   return { account, flagged, now, epochs: out, claimableTotal };
@@ -96,7 +103,12 @@ async function epochReward(
       return { epoch, state: "not-included", claimableAt, message: `no reward for ${account} in epoch ${epoch}` };
     }
     if (err instanceof EpochUnknownError) {
-      return { epoch, state: "unpublished", claimableAt, message: `epoch ${epoch}'s proofs are not available from this source` };
+      return {
+        epoch,
+        state: "unpublished",
+        claimableAt,
+        message: `epoch ${epoch}'s proofs are not available from this source`,
+      };
     }
     throw err;
   }
@@ -119,9 +131,17 @@ async function epochReward(
   const lum = formatLum(amount);
   switch (Number(status)) {
     case EPOCH_STATUS.Vetoed:
-      return { ...base, state: "vetoed", message: `epoch ${epoch} was vetoed by the guardian: its ${lum} cannot be claimed` };
+      return {
+        ...base,
+        state: "vetoed",
+        message: `epoch ${epoch} was vetoed by the guardian: its ${lum} cannot be claimed`,
+      };
     case EPOCH_STATUS.Expired:
-      return { ...base, state: "expired", message: `epoch ${epoch} expired at ${formatTime(expiresAt)}: ${lum} can no longer be claimed` };
+      return {
+        ...base,
+        state: "expired",
+        message: `epoch ${epoch} expired at ${formatTime(expiresAt)}: ${lum} can no longer be claimed`,
+      };
   }
   if (await pool.isClaimed(epoch, proof.index)) {
     return { ...base, state: "claimed", message: `epoch ${epoch}: ${lum} already claimed` };
@@ -152,7 +172,10 @@ export function formatRewardsReport(report: RewardsReport): string {
   if (report.flagged) lines.push(`  ! ${report.account} is flagged by Reputation: claims revert until it is unflagged`);
   const shown = report.epochs.filter((r) => r.state !== "not-included");
   if (report.epochs.length === 0) lines.push("  no epoch is committed yet");
-  else if (shown.length === 0) lines.push(`  ${report.account} has no reward in any of the ${report.epochs.length} committed epochs (unknown account)`);
+  else if (shown.length === 0)
+    lines.push(
+      `  ${report.account} has no reward in any of the ${report.epochs.length} committed epochs (unknown account)`,
+    );
   for (const r of shown) lines.push(`  [${r.state}] ${r.message}`);
   lines.push(`  claimable now: ${formatLum(report.claimableTotal)}`);
   return lines.join("\n");

@@ -41,7 +41,10 @@ function normal(root: string | undefined): string | undefined {
 export async function verifyEpoch(contracts: LumoraContracts, base: string, epoch: number): Promise<EpochVerification> {
   const problems: string[] = [];
   const summary = await readEpochSummary(base, epoch);
-  const [taskCommit, [poolEpoch]] = await Promise.all([contracts.taskLog.epochOf(epoch), contracts.pool.epochOf(epoch)]);
+  const [taskCommit, [poolEpoch]] = await Promise.all([
+    contracts.taskLog.epochOf(epoch),
+    contracts.pool.epochOf(epoch),
+  ]);
 
   // Tasks.
   const taskDump = await readEpochDump<readonly unknown[]>(base, epoch, "tasks");
@@ -54,10 +57,14 @@ export async function verifyEpoch(contracts: LumoraContracts, base: string, epoc
     chainCount: taskCommit.root === ZERO_ROOT ? undefined : taskCommit.taskCount,
     match: false,
   };
-  tasks.match = normal(tasks.rebuilt) === tasks.chain && normal(tasks.published) === tasks.chain &&
+  tasks.match =
+    normal(tasks.rebuilt) === tasks.chain &&
+    normal(tasks.published) === tasks.chain &&
     (tasks.chainCount === undefined || tasks.chainCount === tasks.rebuiltCount);
-  if (normal(tasks.rebuilt) !== normal(tasks.published)) problems.push(`task records rebuild to ${tasks.rebuilt}, the summary states ${tasks.published}`);
-  if (normal(tasks.rebuilt) !== tasks.chain) problems.push(`task records rebuild to ${tasks.rebuilt}, TaskLog holds ${tasks.chain ?? "nothing"}`);
+  if (normal(tasks.rebuilt) !== normal(tasks.published))
+    problems.push(`task records rebuild to ${tasks.rebuilt}, the summary states ${tasks.published}`);
+  if (normal(tasks.rebuilt) !== tasks.chain)
+    problems.push(`task records rebuild to ${tasks.rebuilt}, TaskLog holds ${tasks.chain ?? "nothing"}`);
   if (tasks.chainCount !== undefined && tasks.chainCount !== tasks.rebuiltCount) {
     problems.push(`${tasks.rebuiltCount} task records published, TaskLog counts ${tasks.chainCount}`);
   }
@@ -81,10 +88,16 @@ export async function verifyEpoch(contracts: LumoraContracts, base: string, epoc
   if (wrongEpoch > 0) problems.push(`${wrongEpoch} reward leaves name another epoch`);
   const indices = new Set(rewardValues.map((v) => v[1]));
   if (indices.size !== rewardValues.length) problems.push("two reward leaves share an index");
-  rewards.match = normal(rewards.rebuilt) === rewards.chain && normal(rewards.published) === rewards.chain &&
-    (rewards.chainCount === undefined || rewards.chainCount === totalC) && wrongEpoch === 0 && indices.size === rewardValues.length;
-  if (normal(rewards.rebuilt) !== normal(rewards.published)) problems.push(`reward leaves rebuild to ${rewards.rebuilt}, the summary states ${rewards.published}`);
-  if (normal(rewards.rebuilt) !== rewards.chain) problems.push(`reward leaves rebuild to ${rewards.rebuilt}, RewardPool holds ${rewards.chain ?? "nothing"}`);
+  rewards.match =
+    normal(rewards.rebuilt) === rewards.chain &&
+    normal(rewards.published) === rewards.chain &&
+    (rewards.chainCount === undefined || rewards.chainCount === totalC) &&
+    wrongEpoch === 0 &&
+    indices.size === rewardValues.length;
+  if (normal(rewards.rebuilt) !== normal(rewards.published))
+    problems.push(`reward leaves rebuild to ${rewards.rebuilt}, the summary states ${rewards.published}`);
+  if (normal(rewards.rebuilt) !== rewards.chain)
+    problems.push(`reward leaves rebuild to ${rewards.rebuilt}, RewardPool holds ${rewards.chain ?? "nothing"}`);
   if (rewards.chainCount !== undefined && rewards.chainCount !== totalC) {
     problems.push(`published ΣC is ${totalC}, RewardPool holds ${rewards.chainCount}`);
   }

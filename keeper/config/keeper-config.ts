@@ -36,7 +36,11 @@ export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: C
       ...(config.epochs.dir !== undefined && { publishDir: config.epochs.dir }),
       ...(rpcUrl !== undefined &&
         chain.deployment !== undefined && {
-          chain: { rpcUrl, deployment: chain.deployment, ...(chain.privateKey !== undefined && { privateKey: chain.privateKey }) },
+          chain: {
+            rpcUrl,
+            deployment: chain.deployment,
+            ...(chain.privateKey !== undefined && { privateKey: chain.privateKey }),
+          },
         }),
       keepers: config.epochs.keepers,
       takeoverDeadlineMs: config.epochs.takeoverMinutes * 60_000,

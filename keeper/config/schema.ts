@@ -108,7 +108,7 @@ export const configSchema = z.strictObject({
       /** R_total per epoch in LUM (decimal), capped by the pool's unreserved balance. */
       rewardPerEpoch: z
         .string()
-        .regex(/^\d+(\.\d{1,18})?$/, { error: "must be a decimal amount of LUM, e.g. \"1000\" or \"12.5\"" })
+        .regex(/^\d+(\.\d{1,18})?$/, { error: 'must be a decimal amount of LUM, e.g. "1000" or "12.5"' })
         .default("1000"),
       /** Addresses of the network's keepers: submission rotates among those holding KEEPER_ROLE. */
       keepers: z.array(address).default([]),

@@ -217,7 +217,9 @@ export class Discovery {
   /** Announces that this node provides a task or object (kad-dht reprovides it). */
   async provide(kind: ContentKind, id: string, options: Opts = {}): Promise<void> {
     const cid = await contentCid(kind, id);
-    for await (const _ of this.components.node.services.dht.provide(cid, { signal: anySignal(this.controller.signal, options.signal) })) {
+    for await (const _ of this.components.node.services.dht.provide(cid, {
+      signal: anySignal(this.controller.signal, options.signal),
+    })) {
       // drain
     }
   }

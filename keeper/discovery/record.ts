@@ -71,12 +71,16 @@ export function signingPayload(record: Uint8Array): Uint8Array {
 }
 
 function hexToBytes(hex: string): Uint8Array {
-  if (!/^0x[0-9a-fA-F]{40}$/.test(hex)) throw new RecordError("ERR_RECORD_INVALID_FIELD", "rewardAddress must be 0x + 40 hex digits");
+  if (!/^0x[0-9a-fA-F]{40}$/.test(hex))
+    throw new RecordError("ERR_RECORD_INVALID_FIELD", "rewardAddress must be 0x + 40 hex digits");
   return Uint8Array.from(Buffer.from(hex.slice(2), "hex"));
 }
 
 /** Encodes and signs `data` with the node's identity key; returns the SignedPeerRecord bytes for the DHT. */
-export async function signPeerRecord(privateKey: PrivateKey, data: Omit<PeerRecordData, "peerId">): Promise<Uint8Array> {
+export async function signPeerRecord(
+  privateKey: PrivateKey,
+  data: Omit<PeerRecordData, "peerId">,
+): Promise<Uint8Array> {
   const peerId = peerIdFromPublicKey(privateKey.publicKey);
   const record = PeerRecord.encode({
     peerId: peerId.toMultihash().bytes as Uint8Array<ArrayBuffer>,
@@ -124,7 +128,10 @@ export async function verifyPeerRecord(
 ): Promise<PeerRecordData> {
   const now = options.now ?? Date.now();
   if (bytes.byteLength > MAX_SIGNED_RECORD_BYTES) {
-    throw new RecordError("ERR_RECORD_TOO_LARGE", `record of ${bytes.byteLength} bytes exceeds ${MAX_SIGNED_RECORD_BYTES}`);
+    throw new RecordError(
+      "ERR_RECORD_TOO_LARGE",
+      `record of ${bytes.byteLength} bytes exceeds ${MAX_SIGNED_RECORD_BYTES}`,
+    );
   }
   let signed: SignedPeerRecord;
   let record: PeerRecord;
@@ -137,7 +144,9 @@ export async function verifyPeerRecord(
     throw new RecordError("ERR_RECORD_UNSIGNED", "record carries no signature or no public key");
   }
   try {
-    record = PeerRecord.decode(signed.record, { limits: { capabilities: CAPABILITIES.length, addrs: MAX_RECORD_ADDRS } });
+    record = PeerRecord.decode(signed.record, {
+      limits: { capabilities: CAPABILITIES.length, addrs: MAX_RECORD_ADDRS },
+    });
   } catch (err) {
     throw new RecordError("ERR_RECORD_MALFORMED", `record body is not a PeerRecord: ${(err as Error).message}`);
   }
@@ -172,7 +181,10 @@ export async function verifyPeerRecord(
   if (expiresAtMs <= issuedAtMs) throw invalid("expires_at_ms", "not after issued_at_ms");
   if (expiresAtMs <= now) throw new RecordError("ERR_RECORD_EXPIRED", `record expired ${now - expiresAtMs} ms ago`);
   if (expiresAtMs - now > MAX_RECORD_TTL_MS + MAX_CLOCK_SKEW_MS) {
-    throw new RecordError("ERR_RECORD_EXPIRY_TOO_FAR", `expiry ${expiresAtMs - now} ms ahead exceeds ${MAX_RECORD_TTL_MS} ms`);
+    throw new RecordError(
+      "ERR_RECORD_EXPIRY_TOO_FAR",
+      `expiry ${expiresAtMs - now} ms ahead exceeds ${MAX_RECORD_TTL_MS} ms`,
+    );
   }
   if (record.capabilities.length === 0) throw invalid("capabilities", "empty");
   const capabilities: Capability[] = [];

@@ -16,8 +16,7 @@ export class AccountIndex {
   /** The account's index, or undefined when it never contributed. */
   indexOf(account: string): number | undefined {
     const row = this.store.db.prepare("SELECT idx FROM epoch_accounts WHERE account = ?").get(getAddress(account)) as
-      | { idx: number }
-      | undefined;
+      { idx: number } | undefined;
     return row?.idx;
   }
 

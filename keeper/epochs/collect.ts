@@ -251,7 +251,15 @@ export class EpochCollector {
           "VALUES (?, ?, ?, ?, ?, ?, ?)",
       );
       for (const c of contributions) {
-        insert.run(epoch, c.account, indices.get(c.account)!, c.bytes.toString(), c.successes, c.failures, c.contribution.toString());
+        insert.run(
+          epoch,
+          c.account,
+          indices.get(c.account)!,
+          c.bytes.toString(),
+          c.successes,
+          c.failures,
+          c.contribution.toString(),
+        );
       }
       const report = store.db.prepare(
         "INSERT INTO epoch_reputation (epoch, node, successes, failures) VALUES (?, ?, ?, ?)",
@@ -278,7 +286,13 @@ export class EpochCollector {
   ): Promise<(VerifiedReceipt & { account: string | null })[]> {
     const rows = this.components.store.db
       .prepare("SELECT hash, provider, account, body, signature FROM epoch_receipts WHERE epoch = ? ORDER BY hash")
-      .all(epoch) as { hash: string; provider: string; account: string | null; body: Uint8Array; signature: Uint8Array }[];
+      .all(epoch) as {
+      hash: string;
+      provider: string;
+      account: string | null;
+      body: Uint8Array;
+      signature: Uint8Array;
+    }[];
     const out: (VerifiedReceipt & { account: string | null })[] = [];
     for (const row of rows) {
       options.signal?.throwIfAborted();

@@ -64,7 +64,11 @@ function toReceipt(v: unknown): RawReceipt {
   peerIdFromString(r.provider);
   const body = Buffer.from(r.body, "base64");
   const signature = Buffer.from(r.signature, "base64");
-  if (body.byteLength === 0 || body.byteLength > MAX_RECEIPT_PART_BYTES || signature.byteLength > MAX_RECEIPT_PART_BYTES) {
+  if (
+    body.byteLength === 0 ||
+    body.byteLength > MAX_RECEIPT_PART_BYTES ||
+    signature.byteLength > MAX_RECEIPT_PART_BYTES
+  ) {
     throw new EpochExchangeError("receipt entry out of size bounds", true);
   }
   return { provider: r.provider, body: new Uint8Array(body), signature: new Uint8Array(signature) };
@@ -101,7 +105,9 @@ export class RemoteReceipts {
   between(fromMs: number, toMs: number): RawReceipt[] {
     return (
       this.store.db
-        .prepare("SELECT provider, body, signature FROM remote_receipts WHERE stored_at >= ? AND stored_at < ? ORDER BY stored_at, hash")
+        .prepare(
+          "SELECT provider, body, signature FROM remote_receipts WHERE stored_at >= ? AND stored_at < ? ORDER BY stored_at, hash",
+        )
         .all(fromMs, toMs) as Array<{ provider: string; body: Uint8Array; signature: Uint8Array }>
     ).map((r) => ({ provider: r.provider, body: new Uint8Array(r.body), signature: new Uint8Array(r.signature) }));
   }
@@ -146,14 +152,20 @@ export class EpochExchange {
           body: Buffer.from(r.body).toString("base64"),
           signature: Buffer.from(r.signature).toString("base64"),
         }));
-        await writeFrame(stream, encoder.encode(JSON.stringify({ receipts: chunk })), MAX_EXCHANGE_RESPONSE_BYTES, { signal });
+        await writeFrame(stream, encoder.encode(JSON.stringify({ receipts: chunk })), MAX_EXCHANGE_RESPONSE_BYTES, {
+          signal,
+        });
       }
       await writeFrame(stream, encoder.encode(JSON.stringify({ done: true })), MAX_EXCHANGE_RESPONSE_BYTES, { signal });
       await stream.close({ signal }).catch(() => {});
     } catch (err) {
       const e = err as Error & { penalise?: boolean };
       this.log.warn("epoch exchange request rejected", { peer: connection.remotePeer.toString(), reason: e.message });
-      await writeFrame(stream, encoder.encode(JSON.stringify({ error: e.message.slice(0, 200) })), MAX_EXCHANGE_RESPONSE_BYTES).catch(() => {});
+      await writeFrame(
+        stream,
+        encoder.encode(JSON.stringify({ error: e.message.slice(0, 200) })),
+        MAX_EXCHANGE_RESPONSE_BYTES,
+      ).catch(() => {});
       stream.abort(e);
       if (e.penalise === true) this.components.penalise?.(connection.remotePeer, e);
     }
@@ -162,7 +174,10 @@ export class EpochExchange {
   /** Asks `peer` for the receipts it stored before `toMs`. */
   async pull(peer: PeerId | string, toMs: number, options: { signal?: AbortSignal } = {}): Promise<RawReceipt[]> {
     const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
-    const signal = AbortSignal.any([AbortSignal.timeout(EXCHANGE_TIMEOUT_MS), ...(options.signal ? [options.signal] : [])]);
+    const signal = AbortSignal.any([
+      AbortSignal.timeout(EXCHANGE_TIMEOUT_MS),
+      ...(options.signal ? [options.signal] : []),
+    ]);
     const stream = await this.components.node.dialProtocol(id, EPOCH_PROTOCOL, { signal });
     const out: RawReceipt[] = [];
     try {

@@ -107,7 +107,11 @@ export class ProofsService {
     }
   }
 
-  private async ask(peer: PeerId | string, request: object, options: { signal?: AbortSignal }): Promise<Record<string, unknown>> {
+  private async ask(
+    peer: PeerId | string,
+    request: object,
+    options: { signal?: AbortSignal },
+  ): Promise<Record<string, unknown>> {
     const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
     const signal = AbortSignal.any(
       [AbortSignal.timeout(this.init.timeoutMs ?? PROOFS_TIMEOUT_MS), options.signal].filter(
@@ -132,21 +136,32 @@ export class ProofsService {
   }
 
   /** Asks `peer` for `account`'s proof in `epoch`. Throws the typed errors of ProofSource. */
-  async fetchProof(peer: PeerId | string, epoch: number, account: string, options: { signal?: AbortSignal } = {}): Promise<RewardProof> {
+  async fetchProof(
+    peer: PeerId | string,
+    epoch: number,
+    account: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<RewardProof> {
     const req = parseProofRequest(epoch, account);
     const res = await this.ask(peer, req, options);
     const error = res.error as { code: string; message: string } | undefined;
     if (error !== undefined) throw errorFromResponse(error.code, error.message, req.epoch, req.account);
-    if (typeof res.proof !== "object" || res.proof === null) throw new RemoteProofError("MALFORMED_RESPONSE", "no proof in the answer");
+    if (typeof res.proof !== "object" || res.proof === null)
+      throw new RemoteProofError("MALFORMED_RESPONSE", "no proof in the answer");
     return res.proof as RewardProof;
   }
 
   /** Asks `peer` for the summary of `epoch`. */
-  async fetchSummary(peer: PeerId | string, epoch: number, options: { signal?: AbortSignal } = {}): Promise<EpochSummary> {
+  async fetchSummary(
+    peer: PeerId | string,
+    epoch: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<EpochSummary> {
     const res = await this.ask(peer, { epoch }, options);
     const error = res.error as { code: string; message: string } | undefined;
     if (error !== undefined) throw errorFromResponse(error.code, error.message, epoch);
-    if (typeof res.summary !== "object" || res.summary === null) throw new RemoteProofError("MALFORMED_RESPONSE", "no summary in the answer");
+    if (typeof res.summary !== "object" || res.summary === null)
+      throw new RemoteProofError("MALFORMED_RESPONSE", "no summary in the answer");
     return res.summary as EpochSummary;
   }
 

@@ -111,8 +111,14 @@ export class DirectoryProofSource implements ProofSource {
     const proof = proofFromDump(dump.tree, treeIndex);
     const leaf = [BigInt(value[0]), BigInt(value[1]), getAddress(value[2]), BigInt(value[3])];
     // Never hand out a proof the published root does not accept (a damaged or edited dump).
-    if (Number(value[0]) !== req.epoch || !verifyProof(summary.rewards.root, leafHashOf(leaf, REWARD_LEAF_ENCODING), proof)) {
-      throw new PublishedEpochError(`${this.base}/${epoch}`, `the proof of ${req.account} does not lead to the published root`);
+    if (
+      Number(value[0]) !== req.epoch ||
+      !verifyProof(summary.rewards.root, leafHashOf(leaf, REWARD_LEAF_ENCODING), proof)
+    ) {
+      throw new PublishedEpochError(
+        `${this.base}/${epoch}`,
+        `the proof of ${req.account} does not lead to the published root`,
+      );
     }
     return {
       epoch: req.epoch,
@@ -141,7 +147,8 @@ export function errorFromResponse(code: string, message: string, epoch: number, 
 /** The error body every proof endpoint answers with. */
 export function errorBody(err: unknown): { error: { code: string; message: string } } {
   const code = (err as { code?: unknown }).code;
-  const known = err instanceof EpochUnknownError || err instanceof AccountNotInEpochError || err instanceof ProofRequestError;
+  const known =
+    err instanceof EpochUnknownError || err instanceof AccountNotInEpochError || err instanceof ProofRequestError;
   return {
     error: {
       code: known && typeof code === "string" ? code : "INTERNAL",
@@ -158,7 +165,12 @@ export class HttpProofSource implements ProofSource {
     const res = await fetch(new URL(route, this.url.endsWith("/") ? this.url : `${this.url}/`), { signal });
     const body = (await res.json()) as T & { error?: { code: string; message: string } };
     if (!res.ok || body.error !== undefined) {
-      throw errorFromResponse(body.error?.code ?? `HTTP_${res.status}`, body.error?.message ?? res.statusText, epoch, account);
+      throw errorFromResponse(
+        body.error?.code ?? `HTTP_${res.status}`,
+        body.error?.message ?? res.statusText,
+        epoch,
+        account,
+      );
     }
     return body;
   }

@@ -75,7 +75,11 @@ export interface PublishOptions {
 }
 
 /** Writes an epoch's dumps and summary under `<base>/<epoch>/`; returns the summary. */
-export async function publishEpoch(built: BuiltEpoch, base: string, options: PublishOptions = {}): Promise<EpochSummary> {
+export async function publishEpoch(
+  built: BuiltEpoch,
+  base: string,
+  options: PublishOptions = {},
+): Promise<EpochSummary> {
   const { bundle, rewardTree, taskTree } = built;
   const dir = epochDir(base, bundle.epoch);
   await mkdir(dir, { recursive: true });

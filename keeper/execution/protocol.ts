@@ -35,14 +35,16 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 /** Checks every field of a request; throws TaskMessageInvalidError naming the first bad one. */
 export function validateRequest(req: TaskRequest, now = Date.now()): void {
   const idBytes = byteLength(req.taskId);
-  if (idBytes === 0 || idBytes > MAX_TASK_ID_BYTES) throw new TaskMessageInvalidError("task_id", `must be 1..${MAX_TASK_ID_BYTES} bytes`);
+  if (idBytes === 0 || idBytes > MAX_TASK_ID_BYTES)
+    throw new TaskMessageInvalidError("task_id", `must be 1..${MAX_TASK_ID_BYTES} bytes`);
   if (req.objectId.byteLength !== 32) throw new TaskMessageInvalidError("object_id", "must be 32 bytes");
   if (req.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new TaskMessageInvalidError("size", "too large");
   if (req.providers.length === 0 || req.providers.length > MAX_PROVIDERS) {
     throw new TaskMessageInvalidError("providers", `must have 1..${MAX_PROVIDERS} entries`);
   }
   for (const p of req.providers) {
-    if (p.length === 0 || byteLength(p) > MAX_PROVIDER_BYTES) throw new TaskMessageInvalidError("providers", "entry empty or too long");
+    if (p.length === 0 || byteLength(p) > MAX_PROVIDER_BYTES)
+      throw new TaskMessageInvalidError("providers", "entry empty or too long");
   }
   if (req.deadlineMs <= BigInt(now)) throw new TaskMessageInvalidError("deadline_ms", "already passed");
 }
@@ -115,7 +117,9 @@ export class TaskExecutionService {
     const coordinator = connection.remotePeer.toString();
     let req: TaskRequest;
     try {
-      req = await readMessage<TaskRequest>(stream, TaskRequest, MAX_TASK_MESSAGE_BYTES, { signal: AbortSignal.timeout(ACCEPT_TIMEOUT_MS) });
+      req = await readMessage<TaskRequest>(stream, TaskRequest, MAX_TASK_MESSAGE_BYTES, {
+        signal: AbortSignal.timeout(ACCEPT_TIMEOUT_MS),
+      });
       validateRequest(req);
     } catch (err) {
       const e = err as Error;
@@ -130,7 +134,9 @@ export class TaskExecutionService {
       writeMessage(stream, TaskResult, { taskId: req.taskId, ...r }, MAX_TASK_MESSAGE_BYTES);
     const max = this.init.maxConcurrent ?? DEFAULT_MAX_CONCURRENT_TASKS;
     if (this.running >= max) {
-      await reply({ ok: false, bytes: 0n, sha256: new Uint8Array(), error: `at capacity (${max} tasks)` }).catch(() => {});
+      await reply({ ok: false, bytes: 0n, sha256: new Uint8Array(), error: `at capacity (${max} tasks)` }).catch(
+        () => {},
+      );
       await stream.close().catch(() => {});
       return;
     }
@@ -204,7 +210,8 @@ export class TaskExecutionService {
       validateResult(result, task.id, peerId);
       if (!result.ok) throw new TaskRejectedError(task.id, peerId, result.error || "failed");
       const sha256 = hex(result.sha256);
-      if (sha256 !== payload.objectId) throw new TaskResultMismatchError(task.id, peerId, "checksum differs from the object id");
+      if (sha256 !== payload.objectId)
+        throw new TaskResultMismatchError(task.id, peerId, "checksum differs from the object id");
       await stream.close().catch(() => {});
       return { bytes: Number(result.bytes), sha256 };
     } catch (err) {
@@ -215,6 +222,8 @@ export class TaskExecutionService {
   }
 }
 
-export function taskExecution(init: TaskExecutionInit = {}): (components: TaskExecutionComponents) => TaskExecutionService {
+export function taskExecution(
+  init: TaskExecutionInit = {},
+): (components: TaskExecutionComponents) => TaskExecutionService {
   return (components) => new TaskExecutionService(components, init);
 }

@@ -58,7 +58,8 @@ interface Opts {
 
 function validate(msg: Heartbeat | HeartbeatAck): void {
   if (msg.seq === 0n) throw new InvalidFieldError("seq", "must be ≥ 1");
-  if (msg.sentAtMs === 0n || msg.sentAtMs > BigInt(Number.MAX_SAFE_INTEGER)) throw new InvalidFieldError("sent_at_ms", "out of range");
+  if (msg.sentAtMs === 0n || msg.sentAtMs > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new InvalidFieldError("sent_at_ms", "out of range");
   if (msg.capacity > MAX_TASKS) throw new InvalidFieldError("capacity", `above ${MAX_TASKS}`);
   if (msg.load > MAX_TASKS) throw new InvalidFieldError("load", `above ${MAX_TASKS}`);
 }
@@ -107,7 +108,13 @@ export class Health extends EventTarget {
       const hb = await readMessage<Heartbeat>(stream, Heartbeat, MAX_HEALTH_MESSAGE_BYTES, { signal });
       validate(hb);
       const { load, capacity } = this.ours();
-      await writeMessage(stream, HeartbeatAck, { seq: hb.seq, sentAtMs: BigInt(Date.now()), load, capacity }, MAX_HEALTH_MESSAGE_BYTES, { signal });
+      await writeMessage(
+        stream,
+        HeartbeatAck,
+        { seq: hb.seq, sentAtMs: BigInt(Date.now()), load, capacity },
+        MAX_HEALTH_MESSAGE_BYTES,
+        { signal },
+      );
       await stream.close({ signal });
     } catch (err) {
       const e = err as Error;
@@ -121,14 +128,24 @@ export class Health extends EventTarget {
   /** Sends one heartbeat and waits for the ack; returns the round-trip time (ms). */
   async heartbeat(peer: PeerId | string, options: Opts = {}): Promise<number> {
     const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
-    const signal = anySignal(AbortSignal.timeout(this.init.timeoutMs ?? HEARTBEAT_TIMEOUT_MS), this.controller.signal, options.signal);
+    const signal = anySignal(
+      AbortSignal.timeout(this.init.timeoutMs ?? HEARTBEAT_TIMEOUT_MS),
+      this.controller.signal,
+      options.signal,
+    );
     const seq = ++this.seq;
     const started = performance.now();
     let stream: Stream | undefined;
     try {
       stream = await this.components.node.dialProtocol(id, HEALTH_PROTOCOL, { signal });
       const { load, capacity } = this.ours();
-      await writeMessage(stream, Heartbeat, { seq, sentAtMs: BigInt(Date.now()), load, capacity }, MAX_HEALTH_MESSAGE_BYTES, { signal });
+      await writeMessage(
+        stream,
+        Heartbeat,
+        { seq, sentAtMs: BigInt(Date.now()), load, capacity },
+        MAX_HEALTH_MESSAGE_BYTES,
+        { signal },
+      );
       const ack = await readMessage<HeartbeatAck>(stream, HeartbeatAck, MAX_HEALTH_MESSAGE_BYTES, { signal });
       validate(ack);
       if (ack.seq !== seq) throw new InvalidFieldError("seq", "ack does not echo the heartbeat");

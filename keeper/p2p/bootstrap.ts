@@ -144,8 +144,9 @@ export function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal 
 
 /** Peer ids in the DHT routing table (reached through a cast: not on the public type). */
 export function routingTablePeers(node: LumoraNode): PeerId[] {
-  const rt = (node.services.dht as unknown as { routingTable?: { kb?: { toIterable(): Iterable<{ peerId: PeerId }> } } })
-    .routingTable;
+  const rt = (
+    node.services.dht as unknown as { routingTable?: { kb?: { toIterable(): Iterable<{ peerId: PeerId }> } } }
+  ).routingTable;
   const out: PeerId[] = [];
   try {
     for (const c of rt?.kb?.toIterable() ?? []) out.push(c.peerId);

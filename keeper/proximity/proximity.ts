@@ -91,7 +91,11 @@ export class Proximity {
   /** One ping; the sample is the wall time of the whole exchange on an existing connection (sub-ms clock). */
   async measureRtt(peer: PeerId | string, options: Opts = {}): Promise<number> {
     const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
-    const signal = anySignal(AbortSignal.timeout(this.init.pingTimeoutMs ?? PING_TIMEOUT_MS), this.controller.signal, options.signal);
+    const signal = anySignal(
+      AbortSignal.timeout(this.init.pingTimeoutMs ?? PING_TIMEOUT_MS),
+      this.controller.signal,
+      options.signal,
+    );
     const started = performance.now();
     try {
       await this.components.node.services.ping.ping(id, { signal });
@@ -144,7 +148,12 @@ export class Proximity {
 
   view(peerId: string): ProximityView {
     const e = this.entries.get(peerId);
-    return { latencyMs: e?.rtt.srttMs, latencyVarMs: e?.rtt.rttvarMs, proximity: e?.hops, samples: e?.rtt.samples ?? 0 };
+    return {
+      latencyMs: e?.rtt.srttMs,
+      latencyVarMs: e?.rtt.rttvarMs,
+      proximity: e?.hops,
+      samples: e?.rtt.samples ?? 0,
+    };
   }
 
   forget(peerId: string): void {

@@ -4,7 +4,21 @@
  */
 export * from "./constants.ts";
 export * from "./errors.ts";
-export { assertNodeMetrics, DEFAULT_WEIGHTS, resolveWeights, score, scoreUnchecked, type ScoreWeights } from "./score.ts";
+export {
+  assertNodeMetrics,
+  DEFAULT_WEIGHTS,
+  resolveWeights,
+  score,
+  scoreUnchecked,
+  type ScoreWeights,
+} from "./score.ts";
 export { assignShards, memberKey, ShardMap, shardSize, taskShard } from "./shards.ts";
 export { eligible, selectNodes, type Selection, type SelectionOptions, type SelectionRequest } from "./select.ts";
-export { routing, RoutingTable, type NodeSelector, type RoutingComponents, type RoutingInit, type TaskRoute } from "./table.ts";
+export {
+  routing,
+  RoutingTable,
+  type NodeSelector,
+  type RoutingComponents,
+  type RoutingInit,
+  type TaskRoute,
+} from "./table.ts";

@@ -43,7 +43,9 @@ export function assignShards(peerIds: Iterable<string>, shards: number, keyOf = 
   assertShardCount(shards);
   const keyed: { peerId: string; key: string }[] = [];
   for (const peerId of new Set(peerIds)) keyed.push({ peerId, key: keyOf(peerId) });
-  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0));
+  keyed.sort((a, b) =>
+    a.key < b.key ? -1 : a.key > b.key ? 1 : a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0,
+  );
   const n = keyed.length;
   const out = new Map<string, number>();
   for (let r = 0; r < n; r++) out.set(keyed[r]!.peerId, Math.floor((r * shards) / n));

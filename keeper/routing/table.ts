@@ -12,14 +12,7 @@ import type { Logger } from "../logger.ts";
 import type { NodeView } from "../types.ts";
 import { DEFAULT_BACKUPS, DEFAULT_SHARDS } from "./constants.ts";
 import { assertNodeMetrics, resolveWeights, type ScoreWeights } from "./score.ts";
-import {
-  assertBackups,
-  finish,
-  scan,
-  TopCandidates,
-  type Selection,
-  type SelectionRequest,
-} from "./select.ts";
+import { assertBackups, finish, scan, TopCandidates, type Selection, type SelectionRequest } from "./select.ts";
 import { ShardMap, taskShard } from "./shards.ts";
 
 export interface RoutingInit {

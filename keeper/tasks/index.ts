@@ -7,7 +7,13 @@ export * from "./errors.ts";
 export * from "./types.ts";
 export { runsBefore, TaskQueue } from "./queue.ts";
 export { TASK_MIGRATIONS, TASKS_NAMESPACE, TaskStore, type AttemptRow, type TaskRow } from "./store.ts";
-export { TaskManager, taskManager, type TaskManagerComponents, type TaskManagerEvents, type TaskManagerInit } from "./manager.ts";
+export {
+  TaskManager,
+  taskManager,
+  type TaskManagerComponents,
+  type TaskManagerEvents,
+  type TaskManagerInit,
+} from "./manager.ts";
 export {
   epochTaskRecords,
   TASK_LOG_STATUS,

@@ -142,7 +142,12 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
 
   /** Counters for status and metrics. */
   stats(): { queued: number; inflight: number; open: number; assignedTotal: number } {
-    return { queued: this.queue.size, inflight: this.inflight.size, open: this.open.size, assignedTotal: this.assignedTotal };
+    return {
+      queued: this.queue.size,
+      inflight: this.inflight.size,
+      open: this.open.size,
+      assignedTotal: this.assignedTotal,
+    };
   }
 
   /** Reloads unfinished tasks; in-flight attempts of a previous run are recorded as interrupted and re-queued. */
@@ -395,7 +400,10 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
       this.abortAttempt(a, new TaskAttemptTimeoutError(a.task.id, a.peerId, 0));
       return;
     }
-    a.timer = setTimeout(() => this.abortAttempt(a, new TaskAttemptTimeoutError(a.task.id, a.peerId, timeoutMs)), timeoutMs);
+    a.timer = setTimeout(
+      () => this.abortAttempt(a, new TaskAttemptTimeoutError(a.task.id, a.peerId, timeoutMs)),
+      timeoutMs,
+    );
     const onStarted = () => {
       if (a.settled || a.task.status !== "assigned") return;
       a.task.status = "running";
@@ -437,8 +445,10 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
     let error = s.error;
     if (error === undefined) {
       const r = s.result!;
-      if (!(Number.isSafeInteger(r.bytes) && r.bytes >= 0)) error = new TaskResultInvalidError(task.id, a.peerId, "bytes must be a safe integer ≥ 0");
-      else if (typeof r.sha256 !== "string" || !SHA256_HEX.test(r.sha256)) error = new TaskResultInvalidError(task.id, a.peerId, "sha256 must be 64 lowercase hex digits");
+      if (!(Number.isSafeInteger(r.bytes) && r.bytes >= 0))
+        error = new TaskResultInvalidError(task.id, a.peerId, "bytes must be a safe integer ≥ 0");
+      else if (typeof r.sha256 !== "string" || !SHA256_HEX.test(r.sha256))
+        error = new TaskResultInvalidError(task.id, a.peerId, "sha256 must be 64 lowercase hex digits");
     }
     if (error === undefined) {
       const r = s.result!;
@@ -450,7 +460,11 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
       return 1;
     }
     const outcome: AttemptOutcome =
-      error instanceof TaskAttemptTimeoutError ? "timeout" : error instanceof TaskPeerDisconnectedError ? "disconnected" : "failed";
+      error instanceof TaskAttemptTimeoutError
+        ? "timeout"
+        : error instanceof TaskPeerDisconnectedError
+          ? "disconnected"
+          : "failed";
     this.db.queueAttemptEnd(task.id, a.attempt, now, outcome, error.message);
     task.tried.add(a.peerId);
     this.log.debug("attempt ended", { taskId: task.id, peerId: a.peerId, attempt: a.attempt, outcome });
@@ -468,28 +482,37 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
     return 0;
   }
 
-  private finish(task: Task, status: "succeeded" | "failed" | "expired", now: number, reason: string | undefined): void {
+  private finish(
+    task: Task,
+    status: "succeeded" | "failed" | "expired",
+    now: number,
+    reason: string | undefined,
+  ): void {
     task.status = status;
     task.endedAt = now;
     task.reason = reason;
     this.db.queueFinish(task);
     this.open.delete(task.id);
     this.outcomes.push({ id: task.id, status, executor: task.executor, attempts: task.attempts, reason });
-    if (status !== "succeeded") this.log.info("task ended", { taskId: task.id, status, attempts: task.attempts, reason });
+    if (status !== "succeeded")
+      this.log.info("task ended", { taskId: task.id, status, attempts: task.attempts, reason });
   }
 }
 
 function validateSpec(spec: TaskSpec): void {
   const id = typeof spec.id === "string" ? spec.id : String(spec.id);
-  if (typeof spec.id !== "string" || spec.id.length === 0) throw new TaskInvalidError(id, "id", "must be a non-empty string");
+  if (typeof spec.id !== "string" || spec.id.length === 0)
+    throw new TaskInvalidError(id, "id", "must be a non-empty string");
   if (!Number.isFinite(spec.priority)) throw new TaskInvalidError(id, "priority", "must be a finite number");
   if (!Number.isSafeInteger(spec.size) || spec.size < 0 || spec.size > MAX_TASK_SIZE) {
     throw new TaskInvalidError(id, "size", "must be an integer number of bytes ≥ 0");
   }
-  if (typeof spec.source !== "string" || spec.source.length === 0) throw new TaskInvalidError(id, "source", "must be a peer id");
+  if (typeof spec.source !== "string" || spec.source.length === 0)
+    throw new TaskInvalidError(id, "source", "must be a peer id");
   if (!Number.isFinite(spec.deadline)) throw new TaskInvalidError(id, "deadline", "must be a Unix time in ms");
   const req = spec.requirements;
-  if (req === undefined || !Array.isArray(req.capabilities)) throw new TaskInvalidError(id, "requirements.capabilities", "must be an array");
+  if (req === undefined || !Array.isArray(req.capabilities))
+    throw new TaskInvalidError(id, "requirements.capabilities", "must be an array");
   if (!(req.minBandwidth >= 0 && req.minBandwidth < Infinity)) {
     throw new TaskInvalidError(id, "requirements.minBandwidth", "must be a finite number ≥ 0");
   }

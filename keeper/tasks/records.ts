@@ -71,8 +71,21 @@ export function toTaskLogRecord(row: TaskRow, options: RecordOptions): TaskLogRe
 }
 
 /** The record as the positional leaf value array for StandardMerkleTree.of(values, TASK_RECORD_LEAF_TYPES). */
-export function toLeafValue(r: TaskLogRecord): [string, string, string, bigint, bigint, bigint, number, string, number, string] {
-  return [r.taskId, r.consumer, r.executor, r.bytesMoved, r.startedAt, r.endedAt, r.status, r.dataSha256, r.attempts, r.evidence];
+export function toLeafValue(
+  r: TaskLogRecord,
+): [string, string, string, bigint, bigint, bigint, number, string, number, string] {
+  return [
+    r.taskId,
+    r.consumer,
+    r.executor,
+    r.bytesMoved,
+    r.startedAt,
+    r.endedAt,
+    r.status,
+    r.dataSha256,
+    r.attempts,
+    r.evidence,
+  ];
 }
 
 /**

@@ -232,7 +232,8 @@ export class TaskStore {
 /** Rebuilds the in-memory task from its row (and attempts, for the executors already tried). */
 export function taskFromRow(row: TaskRow, attempts: readonly AttemptRow[]): Task {
   const tried = new Set<string>();
-  for (const a of attempts) if (a.outcome === "failed" || a.outcome === "timeout" || a.outcome === "disconnected") tried.add(a.executor);
+  for (const a of attempts)
+    if (a.outcome === "failed" || a.outcome === "timeout" || a.outcome === "disconnected") tried.add(a.executor);
   const last = attempts[attempts.length - 1];
   return {
     id: row.id,

@@ -4,12 +4,7 @@
  */
 import { constants, zstdCompressSync, zstdDecompressSync } from "node:zlib";
 
-import {
-  COMPRESSION_MAX_RATIO,
-  COMPRESSION_SAMPLE,
-  COMPRESSION_SAMPLE_MAX_RATIO,
-  ZSTD_LEVEL,
-} from "./constants.ts";
+import { COMPRESSION_MAX_RATIO, COMPRESSION_SAMPLE, COMPRESSION_SAMPLE_MAX_RATIO, ZSTD_LEVEL } from "./constants.ts";
 import { DecompressionFailedError } from "./errors.ts";
 import { Compression } from "./pb/transfer.ts";
 
@@ -41,7 +36,12 @@ export function compressPart(codec: Compression, data: Uint8Array, trySample = t
 }
 
 /** Decompresses one part, refusing output beyond its declared size (no decompression bombs). */
-export function decompressPart(compression: Compression, data: Uint8Array, expected: number, index: number): Uint8Array {
+export function decompressPart(
+  compression: Compression,
+  data: Uint8Array,
+  expected: number,
+  index: number,
+): Uint8Array {
   if (compression === Compression.NONE) return data;
   let out: Buffer;
   try {

@@ -74,12 +74,7 @@ export function deriveTransferKey(ownPrivate: KeyObject, remotePublic: Uint8Arra
   }
   const enc = new TextEncoder();
   const salt = Buffer.concat([ctx.consumerEphemeral, ctx.providerEphemeral]);
-  const info = lengthPrefixed([
-    enc.encode(KEY_INFO),
-    enc.encode(ctx.consumer),
-    enc.encode(ctx.provider),
-    ctx.objectId,
-  ]);
+  const info = lengthPrefixed([enc.encode(KEY_INFO), enc.encode(ctx.consumer), enc.encode(ctx.provider), ctx.objectId]);
   const key = new Uint8Array(hkdfSync("sha256", shared, salt, info, 32));
   shared.fill(0);
   return key;

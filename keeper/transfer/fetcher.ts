@@ -43,7 +43,11 @@ export interface ProviderFailureDetail {
   objectId: string;
 }
 
-export type ProviderFailureReporter = (peerId: string, reason: TransferErrorCode | "ERR_UNKNOWN", detail: ProviderFailureDetail) => void;
+export type ProviderFailureReporter = (
+  peerId: string,
+  reason: TransferErrorCode | "ERR_UNKNOWN",
+  detail: ProviderFailureDetail,
+) => void;
 
 export interface FetchComponents {
   self: string;
@@ -257,7 +261,12 @@ export class ObjectFetch {
     const penalise = err instanceof TransferError && err.penalise;
     const message = err instanceof Error ? err.message : String(err);
     this.failures.push({ peerId, code });
-    (penalise ? this.log.warn : this.log.info)("provider dropped", { objectId: this.objectId, provider: peerId, code, penalise });
+    (penalise ? this.log.warn : this.log.info)("provider dropped", {
+      objectId: this.objectId,
+      provider: peerId,
+      code,
+      penalise,
+    });
     try {
       this.components.onProviderFailure?.(peerId, code, { penalise, message, objectId: this.objectId });
     } catch (cbErr) {
@@ -412,7 +421,11 @@ export class ObjectFetch {
         this.shares.set(p.provider, share);
         this.resumedParts++;
       }
-      this.log.info("resuming fetch", { objectId: this.objectId, resumedParts: this.resumedParts, parts: this.state.length });
+      this.log.info("resuming fetch", {
+        objectId: this.objectId,
+        resumedParts: this.resumedParts,
+        parts: this.state.length,
+      });
     } else {
       this.downloadId = store.beginDownload(this.objectId, this.dest, this.manifestBytes!);
     }

@@ -39,7 +39,12 @@ export function encodeFrame(body: Uint8Array): Uint8ArrayList {
  * ciphertext chunks without copying them (a protobuf encoder would copy each 1 MiB part once more). The bytes
  * are exactly what the protons encoder produces for the same message.
  */
-export function encodePartFrame(index: number, seq: bigint, compression: number, ciphertext: Uint8Array[]): Uint8ArrayList {
+export function encodePartFrame(
+  index: number,
+  seq: bigint,
+  compression: number,
+  ciphertext: Uint8Array[],
+): Uint8ArrayList {
   const cipherLength = ciphertext.reduce((n, c) => n + c.length, 0);
   const head: number[] = [];
   const varint = (v: number | bigint) => {

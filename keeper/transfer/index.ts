@@ -41,7 +41,11 @@ export { objectCid, buildManifest } from "./manifest.ts";
 /** The slice of the libp2p node the transfer service uses. */
 export interface TransferNode {
   peerId: PeerId;
-  handle(protocol: string, handler: TransferProvider["handle"], options?: { maxInboundStreams?: number }): Promise<void>;
+  handle(
+    protocol: string,
+    handler: TransferProvider["handle"],
+    options?: { maxInboundStreams?: number },
+  ): Promise<void>;
   unhandle(protocol: string): Promise<void>;
   dial(target: PeerId | Multiaddr | Multiaddr[], options?: { signal?: AbortSignal }): Promise<Connection>;
   contentRouting: { provide(cid: CID, options?: { signal?: AbortSignal }): Promise<void> };
@@ -186,7 +190,8 @@ export class TransferService {
   private newFetch(objectId: string, options: FetchOptions, dest: string | undefined): [ObjectFetch, AbortController] {
     objectIdFromHex(objectId);
     const controller = new AbortController();
-    const signal = options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
+    const signal =
+      options.signal === undefined ? controller.signal : AbortSignal.any([options.signal, controller.signal]);
     const node = this.components.node;
     const fetch = new ObjectFetch(
       {

@@ -106,7 +106,11 @@ export class TransferProvider {
     let fh: FileHandle | undefined;
     try {
       const reader = new FrameReader(stream, MAX_CONSUMER_FRAME_SIZE);
-      const first = await withTimeout(reader.next(), this.init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT, "hello");
+      const first = await withTimeout(
+        reader.next(),
+        this.init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT,
+        "hello",
+      );
       if (first === undefined) throw new StreamTruncatedError("stream ended before hello");
       const hello = decodeConsumerFrame(first).hello;
       if (hello === undefined) throw new MalformedFrameError("first frame is not a hello");
@@ -129,7 +133,12 @@ export class TransferProvider {
         providerEphemeral: eph.publicKey,
       });
       fh = await open(object.path, "r");
-      await sendFrame(stream, ProviderFrame.encode({ welcome: { ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>, manifest: object.manifest } }));
+      await sendFrame(
+        stream,
+        ProviderFrame.encode({
+          welcome: { ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>, manifest: object.manifest },
+        }),
+      );
       this.log.debug("session opened", { consumer, objectId: object.objectId });
       await this.serve(stream, reader, object, key, fh, consumer);
       await stream.close();

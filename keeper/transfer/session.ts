@@ -95,7 +95,11 @@ export class ProviderSession {
     await sendFrame(
       this.stream,
       ConsumerFrame.encode({
-        hello: { version: PROTOCOL_VERSION, objectId: this.options.objectId as Uint8Array<ArrayBuffer>, ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer> },
+        hello: {
+          version: PROTOCOL_VERSION,
+          objectId: this.options.objectId as Uint8Array<ArrayBuffer>,
+          ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>,
+        },
       }),
       { signal },
     );
@@ -134,10 +138,13 @@ export class ProviderSession {
   request(index: number): Promise<Uint8Array> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise<Uint8Array>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(new PartTimeoutError(this.options.partTimeoutMs)), this.options.partTimeoutMs);
+      const timer = setTimeout(
+        () => this.fail(new PartTimeoutError(this.options.partTimeoutMs)),
+        this.options.partTimeoutMs,
+      );
       this.pending.push({ index, resolve, reject, timer });
-      sendFrame(this.stream, ConsumerFrame.encode({ request: { index } }), { signal: this.options.signal }).catch((err) =>
-        this.fail(new StreamTruncatedError((err as Error).message)),
+      sendFrame(this.stream, ConsumerFrame.encode({ request: { index } }), { signal: this.options.signal }).catch(
+        (err) => this.fail(new StreamTruncatedError((err as Error).message)),
       );
     });
   }
@@ -180,13 +187,23 @@ export class ProviderSession {
       throw new UnexpectedPartError({ index: head?.index ?? -1, seq }, { index: part.index, seq: part.seq });
     }
     if (part.compression !== Compression.NONE && part.compression !== this.manifest.compression) {
-      throw new MalformedFrameError(`part compressed with ${part.compression}, manifest says ${this.manifest.compression}`);
+      throw new MalformedFrameError(
+        `part compressed with ${part.compression}, manifest says ${this.manifest.compression}`,
+      );
     }
     const expected = partLength(this.manifest, head.index);
     // Bound the work a provider can cause before authentication: a sealed part is never larger than the
     // plaintext (compression is only used when it shrinks) plus the tag.
-    if (part.ciphertext.length > expected + 16) throw new MalformedFrameError(`part ${head.index} is larger than declared`);
-    const sealed = openPart(this.key!, seq, this.options.objectId, head.index, COMPRESSION_CODE[part.compression], part.ciphertext);
+    if (part.ciphertext.length > expected + 16)
+      throw new MalformedFrameError(`part ${head.index} is larger than declared`);
+    const sealed = openPart(
+      this.key!,
+      seq,
+      this.options.objectId,
+      head.index,
+      COMPRESSION_CODE[part.compression],
+      part.ciphertext,
+    );
     const plain = decompressPart(part.compression, sealed, expected, head.index);
     if (plain.length !== expected) throw new PartChecksumError(head.index);
     const digest = createHash("sha256").update(plain).digest();

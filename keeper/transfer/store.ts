@@ -125,7 +125,9 @@ export class TransferStore {
     const r = this.db
       .prepare("SELECT id, manifest, completed_at FROM transfer_downloads WHERE object_id = ? AND dest = ?")
       .get(objectId, dest) as { id: number; manifest: Uint8Array; completed_at: number | null } | undefined;
-    return r === undefined ? undefined : { id: r.id, manifest: new Uint8Array(r.manifest), completedAt: r.completed_at };
+    return r === undefined
+      ? undefined
+      : { id: r.id, manifest: new Uint8Array(r.manifest), completedAt: r.completed_at };
   }
 
   /** Starts (or restarts from nothing) the download of `objectId` into `dest`. */

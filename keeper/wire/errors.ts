@@ -3,11 +3,7 @@
  * protocol violation that may get it banned) or ours / the network's (timeouts, local aborts).
  */
 export type WireErrorCode =
-  | "ERR_MESSAGE_TOO_LARGE"
-  | "ERR_MALFORMED_MESSAGE"
-  | "ERR_INVALID_FIELD"
-  | "ERR_UNEXPECTED_EOF"
-  | "ERR_READ_TIMEOUT";
+  "ERR_MESSAGE_TOO_LARGE" | "ERR_MALFORMED_MESSAGE" | "ERR_INVALID_FIELD" | "ERR_UNEXPECTED_EOF" | "ERR_READ_TIMEOUT";
 
 export class WireError extends Error {
   override name = "WireError";

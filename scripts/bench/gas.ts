@@ -106,7 +106,11 @@ out("gas.claim.avg", claimGas / CLAIMERS);
 // positions, fresh holders too.
 const baseClaimers = new Map(claimIndices.map((i) => [i, randomAddress()]));
 const baseTree = rewardTree(1, TREE_LEAVES, baseClaimers);
-const baseline = await ethers.deployContract("BaselineMerkleDistributor", [await token.getAddress(), baseTree.tree.root, 1]);
+const baseline = await ethers.deployContract("BaselineMerkleDistributor", [
+  await token.getAddress(),
+  baseTree.tree.root,
+  1,
+]);
 await (await token.transfer(await baseline.getAddress(), baseTree.total)).wait();
 let baselineGas = 0;
 for (const index of claimIndices) {
@@ -212,4 +216,3 @@ const firstBatch = await gasOf(reputation.applyReports(1, report(1)));
 const knownBatch = await gasOf(reputation.applyReports(2, report(2)));
 out("gas.reputation.per_new_node", firstBatch / REPUTATION_BATCH);
 out("gas.reputation.per_node", knownBatch / REPUTATION_BATCH);
-

@@ -138,7 +138,14 @@ async function roleProvider(files: string[]): Promise<void> {
   const objects: string[] = [];
   for (const f of files) objects.push((await transfer.publish(f, { announce: false })).objectId);
   process.send!({ addr: node.getMultiaddrs()[0].toString(), objects });
-  process.on("message", () => void transfer.stop().then(() => node.stop()).then(() => process.exit(0)));
+  process.on(
+    "message",
+    () =>
+      void transfer
+        .stop()
+        .then(() => node.stop())
+        .then(() => process.exit(0)),
+  );
 }
 
 async function roleConsumer(objectId: string, providers: string[], to: string): Promise<void> {
@@ -210,7 +217,10 @@ async function main(): Promise<void> {
   try {
     const sample = compressible(64 * MiB);
     emit("pipeline.mibps", pipelineMibps(sample), { data: "compressible", partBytes: DEFAULT_PART_SIZE });
-    emit("pipeline.mibps.random", pipelineMibps(randomBytes(64 * MiB)), { data: "random", partBytes: DEFAULT_PART_SIZE });
+    emit("pipeline.mibps.random", pipelineMibps(randomBytes(64 * MiB)), {
+      data: "random",
+      partBytes: DEFAULT_PART_SIZE,
+    });
 
     const raw = spawn(["--role", "raw-server"]);
     const { addr: rawAddr } = await raw.next();
@@ -219,7 +229,11 @@ async function main(): Promise<void> {
       return (await client.next()).mibps as number;
     };
 
-    const files = { compressible: join(dir, "compressible.bin"), random: join(dir, "random.bin"), big: join(dir, "big.bin") };
+    const files = {
+      compressible: join(dir, "compressible.bin"),
+      random: join(dir, "random.bin"),
+      big: join(dir, "big.bin"),
+    };
     await writeObject(files.compressible, size, "compressible");
     await writeObject(files.random, size, "random");
     await writeObject(files.big, bigSize, "random");
@@ -260,11 +274,18 @@ async function main(): Promise<void> {
     const runs = (xs: number[]) => xs.map((x) => Math.round(x * 100) / 100);
     emit("libp2p.raw_mibps", median(rawRuns), { bytes: size, runs: runs(rawRuns) });
     emit("transfer.mibps.random.1src", median(fileRuns), { bytes: size, to: "file", runs: runs(fileRuns) });
-    emit("transfer.mibps.random.1src.stream", median(streamRuns), { bytes: size, to: "stream, no disk", runs: runs(streamRuns) });
+    emit("transfer.mibps.random.1src.stream", median(streamRuns), {
+      bytes: size,
+      to: "stream, no disk",
+      runs: runs(streamRuns),
+    });
     const rnd3 = await fetch(randomId, addrs);
     emit("transfer.mibps.random.3src", rnd3.mibps as number, { bytes: size, partsPerProvider: rnd3.providers });
     emit("transfer.ratio_vs_raw.random", median(fileRatios), { budget: ">= 0.7", to: "file", runs: runs(fileRatios) });
-    emit("transfer.ratio_vs_raw.random.stream", median(streamRatios), { to: "stream, no disk", runs: runs(streamRatios) });
+    emit("transfer.ratio_vs_raw.random.stream", median(streamRatios), {
+      to: "stream, no disk",
+      runs: runs(streamRatios),
+    });
     const big = await fetch(bigId, addrs.slice(0, 1));
     emit("transfer.rss_mib.1gib", big.maxRssMib as number, { bytes: bigSize, mibps: big.mibps, budget: "<= 256" });
 

@@ -18,7 +18,8 @@ interface RpcRequest {
 
 async function answer(provider: Eip1193Provider, req: RpcRequest): Promise<object> {
   const id = req.id ?? null;
-  if (typeof req.method !== "string") return { jsonrpc: "2.0", id, error: { code: -32600, message: "invalid request" } };
+  if (typeof req.method !== "string")
+    return { jsonrpc: "2.0", id, error: { code: -32600, message: "invalid request" } };
   try {
     const result = await provider.request({ method: req.method, params: (req.params as unknown[]) ?? [] });
     return { jsonrpc: "2.0", id, result: result ?? null };
@@ -28,7 +29,9 @@ async function answer(provider: Eip1193Provider, req: RpcRequest): Promise<objec
   }
 }
 
-export async function serveJsonRpc(provider: Eip1193Provider): Promise<{ url: string; server: Server; close(): Promise<void> }> {
+export async function serveJsonRpc(
+  provider: Eip1193Provider,
+): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -37,17 +40,17 @@ export async function serveJsonRpc(provider: Eip1193Provider): Promise<{ url: st
       try {
         body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
       } catch {
-        res.writeHead(400, { "content-type": "application/json" }).end(
-          JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "parse error" } }),
-        );
+        res
+          .writeHead(400, { "content-type": "application/json" })
+          .end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "parse error" } }));
         return;
       }
       const out = Array.isArray(body)
         ? await Promise.all(body.map((r) => answer(provider, r as RpcRequest)))
         : await answer(provider, body as RpcRequest);
-      res.writeHead(200, { "content-type": "application/json" }).end(
-        JSON.stringify(out, (_k, v: unknown) => (typeof v === "bigint" ? "0x" + v.toString(16) : v)),
-      );
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify(out, (_k, v: unknown) => (typeof v === "bigint" ? "0x" + v.toString(16) : v)));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -4,7 +4,12 @@
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
 
-import { discovery, discoveryRecordHandlers, type Discovery, type DiscoveryInit } from "../../keeper/discovery/index.ts";
+import {
+  discovery,
+  discoveryRecordHandlers,
+  type Discovery,
+  type DiscoveryInit,
+} from "../../keeper/discovery/index.ts";
 import { createLogger, type Logger } from "../../keeper/logger.ts";
 import { BanList, createLumoraNode, type LumoraNode } from "../../keeper/p2p/index.ts";
 

@@ -73,15 +73,23 @@ async function network(n: number): Promise<Net> {
   const keys = await Promise.all(Array.from({ length: n }, () => generateKeyPair("Ed25519")));
   const nodes = await Promise.all(
     keys.map((privateKey) =>
-      createLumoraNode({ privateKey, inboundConnectionsPerHostPerSecond: 10_000, dhtInitialQuerySelfIntervalMs: 500, ...discoveryRecordHandlers() }),
+      createLumoraNode({
+        privateKey,
+        inboundConnectionsPerHostPerSecond: 10_000,
+        dhtInitialQuerySelfIntervalMs: 500,
+        ...discoveryRecordHandlers(),
+      }),
     ),
   );
   const seed = nodes[0].getMultiaddrs()[0].toString();
-  const boots = nodes.slice(1).map((node) => bootstrap({ peers: [seed], intervalMs: 1000, minRoutingTableSize: 20 })({ node, logger: silent }));
+  const boots = nodes
+    .slice(1)
+    .map((node) => bootstrap({ peers: [seed], intervalMs: 1000, minRoutingTableSize: 20 })({ node, logger: silent }));
   await Promise.all(boots.map((b) => b.start()));
   const target = Math.min(20, n - 1);
   const deadline = Date.now() + 60_000;
-  while (nodes.some((x) => routingTableSize(x) < target) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  while (nodes.some((x) => routingTableSize(x) < target) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
   // Measure the steady state, not the start-up churn: bootstrap's job is done once the tables are full, and
   // kad-dht's initial self-queries (every 500 ms here) settle within a few seconds.
   await Promise.all(boots.map((b) => b.stop()));
@@ -112,14 +120,26 @@ async function closestP90(net: Net): Promise<number> {
 async function putGetSuccess(net: Net): Promise<number> {
   const publishers = net.nodes.slice(0, 5);
   const discos: Discovery[] = publishers.map((node, i) =>
-    discovery({ capabilities: ["provider"], bandwidthBps: 1e6, capacity: 4, shard: 0, rewardAddress: "0x" + "11".repeat(20) })({
+    discovery({
+      capabilities: ["provider"],
+      bandwidthBps: 1e6,
+      capacity: 4,
+      shard: 0,
+      rewardAddress: "0x" + "11".repeat(20),
+    })({
       node,
       privateKey: net.keys[i],
       logger: silent,
     }),
   );
   await Promise.all(discos.map((d) => d.publish()));
-  const reader = discovery({ capabilities: ["consumer"], bandwidthBps: 0, capacity: 0, shard: 0, rewardAddress: "0x" + "22".repeat(20) })({
+  const reader = discovery({
+    capabilities: ["consumer"],
+    bandwidthBps: 0,
+    capacity: 0,
+    shard: 0,
+    rewardAddress: "0x" + "22".repeat(20),
+  })({
     node: net.nodes[net.nodes.length - 1],
     privateKey: net.keys[net.nodes.length - 1],
     logger: silent,

@@ -101,7 +101,9 @@ export async function benchAssign(): Promise<number> {
         store,
         selector,
         executeOn: (_t, _p, { signal }) =>
-          new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true })),
+          new Promise((_resolve, reject) =>
+            signal.addEventListener("abort", () => reject(signal.reason), { once: true }),
+          ),
       },
       { attemptTimeoutMs: 3_600_000 },
     );

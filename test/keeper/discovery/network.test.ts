@@ -20,7 +20,10 @@ describe("discovery across a 10-keeper network bootstrapped from one node", () =
     const seed = keepers[0].node;
     const seedAddr = seed.getMultiaddrs()[0].toString();
     for (const k of keepers.slice(1)) {
-      const b = bootstrap({ peers: [seedAddr], minRoutingTableSize: N - 1, intervalMs: 500 })({ node: k.node, logger: silent });
+      const b = bootstrap({ peers: [seedAddr], minRoutingTableSize: N - 1, intervalMs: 500 })({
+        node: k.node,
+        logger: silent,
+      });
       boots.push(b);
     }
     await Promise.all(boots.map((b) => b.start()));
@@ -48,7 +51,10 @@ describe("discovery across a 10-keeper network bootstrapped from one node", () =
     assert.equal(r.bandwidthBps, defaultInit(6).bandwidthBps);
     assert.equal(r.shard, defaultInit(6).shard);
     assert.equal(r.rewardAddress, defaultInit(6).rewardAddress);
-    assert.ok(r.addrs.some((a) => a.startsWith("/ip4/127.0.0.1/tcp/")), r.addrs.join(","));
+    assert.ok(
+      r.addrs.some((a) => a.startsWith("/ip4/127.0.0.1/tcp/")),
+      r.addrs.join(","),
+    );
   });
 
   it("a republished record with a higher sequence number replaces the old one", async () => {

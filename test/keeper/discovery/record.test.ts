@@ -59,14 +59,29 @@ describe("peer record validation", () => {
 
     await rejects(verifyPeerRecord(k, Uint8Array.from([0xff, 0xff, 0xff])), "ERR_RECORD_MALFORMED");
     await rejects(verifyPeerRecord(k, new Uint8Array(MAX_SIGNED_RECORD_BYTES + 1)), "ERR_RECORD_TOO_LARGE");
-    await rejects(verifyPeerRecord(k, SignedPeerRecord.encode({ ...env, signature: new Uint8Array() })), "ERR_RECORD_UNSIGNED");
-    await rejects(verifyPeerRecord(k, await signPeerRecord(key, fields({ issuedAtMs: now - 120_000, expiresAtMs: now - 1 }))), "ERR_RECORD_EXPIRED");
-    await rejects(verifyPeerRecord(k, await signPeerRecord(key, fields({ expiresAtMs: now + 30 * 24 * 3600_000 }))), "ERR_RECORD_EXPIRY_TOO_FAR");
+    await rejects(
+      verifyPeerRecord(k, SignedPeerRecord.encode({ ...env, signature: new Uint8Array() })),
+      "ERR_RECORD_UNSIGNED",
+    );
+    await rejects(
+      verifyPeerRecord(k, await signPeerRecord(key, fields({ issuedAtMs: now - 120_000, expiresAtMs: now - 1 }))),
+      "ERR_RECORD_EXPIRED",
+    );
+    await rejects(
+      verifyPeerRecord(k, await signPeerRecord(key, fields({ expiresAtMs: now + 30 * 24 * 3600_000 }))),
+      "ERR_RECORD_EXPIRY_TOO_FAR",
+    );
     // Signed by another key than the one the record claims.
     const sig = await other.sign(Uint8Array.from([1, 2, 3]));
-    await rejects(verifyPeerRecord(k, SignedPeerRecord.encode({ ...env, signature: sig as Uint8Array<ArrayBuffer> })), "ERR_RECORD_BAD_SIGNATURE");
     await rejects(
-      verifyPeerRecord(k, SignedPeerRecord.encode({ ...env, publicKey: publicKeyToProtobuf(other.publicKey) as Uint8Array<ArrayBuffer> })),
+      verifyPeerRecord(k, SignedPeerRecord.encode({ ...env, signature: sig as Uint8Array<ArrayBuffer> })),
+      "ERR_RECORD_BAD_SIGNATURE",
+    );
+    await rejects(
+      verifyPeerRecord(
+        k,
+        SignedPeerRecord.encode({ ...env, publicKey: publicKeyToProtobuf(other.publicKey) as Uint8Array<ArrayBuffer> }),
+      ),
       "ERR_RECORD_KEY_MISMATCH",
     );
     // A valid record stored under another peer's key.
@@ -74,11 +89,20 @@ describe("peer record validation", () => {
     // Tampered body: one flipped byte breaks the signature.
     const tampered = Uint8Array.from(env.record);
     tampered[tampered.length - 1] ^= 1;
-    await rejects(verifyPeerRecord(k, SignedPeerRecord.encode({ ...env, record: tampered })), "ERR_RECORD_BAD_SIGNATURE");
-    await rejects(verifyPeerRecord(k, await signPeerRecord(key, fields({ capabilities: [] }))), "ERR_RECORD_INVALID_FIELD");
+    await rejects(
+      verifyPeerRecord(k, SignedPeerRecord.encode({ ...env, record: tampered })),
+      "ERR_RECORD_BAD_SIGNATURE",
+    );
+    await rejects(
+      verifyPeerRecord(k, await signPeerRecord(key, fields({ capabilities: [] }))),
+      "ERR_RECORD_INVALID_FIELD",
+    );
     await rejects(verifyPeerRecord(k, await signPeerRecord(key, fields({ addrs: [] }))), "ERR_RECORD_INVALID_FIELD");
     await rejects(verifyPeerRecord(k, await signPeerRecord(key, fields({ seq: 0n }))), "ERR_RECORD_INVALID_FIELD");
-    await rejects(verifyPeerRecord(k, await signPeerRecord(key, fields({ shard: 70_000 }))), "ERR_RECORD_INVALID_FIELD");
+    await rejects(
+      verifyPeerRecord(k, await signPeerRecord(key, fields({ shard: 70_000 }))),
+      "ERR_RECORD_INVALID_FIELD",
+    );
   });
 });
 
@@ -109,13 +133,19 @@ describe("DHT refuses invalid peer records", () => {
     const forged = await signPeerRecord(forger.privateKey, fields());
     const events: string[] = [];
     try {
-      for await (const ev of forger.node.services.dht.put(peerRecordKey(victim.node.peerId), forged, { signal: AbortSignal.timeout(5000) })) {
+      for await (const ev of forger.node.services.dht.put(peerRecordKey(victim.node.peerId), forged, {
+        signal: AbortSignal.timeout(5000),
+      })) {
         events.push(ev.name);
       }
     } catch {
       // the victim refuses to store it: the PUT may error
     }
-    await waitFor(() => lines.some((l) => l.msg === "peer record rejected"), 5000, "victim to reject the forged record");
+    await waitFor(
+      () => lines.some((l) => l.msg === "peer record rejected"),
+      5000,
+      "victim to reject the forged record",
+    );
     const rejection = lines.find((l) => l.msg === "peer record rejected");
     assert.equal(rejection?.code, "ERR_RECORD_KEY_MISMATCH");
     assert.ok(victim.node.status === "started");

@@ -30,7 +30,10 @@ describe("epochs/collect", () => {
     const first = await w.collector.close({ endMs: 2_000 });
     assert.equal(first.epoch, 1);
     assert.deepEqual([first.startMs, first.endMs], [1_000, 2_000]);
-    assert.deepEqual(first.contributions.map((e) => e.account), [a.address]);
+    assert.deepEqual(
+      first.contributions.map((e) => e.account),
+      [a.address],
+    );
     assert.equal(first.tasks.length, 1, "only the task that ended inside the window");
 
     // Work recorded after the close, even dated inside the closed window, cannot change epoch 1.
@@ -39,7 +42,10 @@ describe("epochs/collect", () => {
 
     const second = await w.collector.close({ endMs: 3_000 });
     assert.equal(second.epoch, 2);
-    assert.deepEqual(second.contributions.map((e) => e.account), [b.address]);
+    assert.deepEqual(
+      second.contributions.map((e) => e.account),
+      [b.address],
+    );
     assert.equal(second.tasks.length, 1);
     assert.equal(w.collector.currentEpoch(), 3);
   });
@@ -65,10 +71,13 @@ describe("epochs/collect", () => {
     assert.equal(byAccount.get(a.address), 1_500n, "a: all verified bytes, no failures");
     assert.equal(byAccount.get(b.address), 450n, "b: 900 · 2/4");
     assert.equal(byAccount.has(c.address), false, "c served nothing");
-    assert.deepEqual(bundle.reputation, [
-      { node: c.address, successes: 0, failures: 1 },
-      { node: b.address, successes: 1, failures: 2 },
-    ].sort((x, y) => (x.node.toLowerCase() < y.node.toLowerCase() ? -1 : 1)));
+    assert.deepEqual(
+      bundle.reputation,
+      [
+        { node: c.address, successes: 0, failures: 1 },
+        { node: b.address, successes: 1, failures: 2 },
+      ].sort((x, y) => (x.node.toLowerCase() < y.node.toLowerCase() ? -1 : 1)),
+    );
     assert.equal(bundle.rewardTotal, 1000n);
   });
 
@@ -76,7 +85,9 @@ describe("epochs/collect", () => {
     await w.receipt(consumer, a, 100, 1_100);
     w.store.db.prepare("UPDATE transfer_receipts SET provider = ? WHERE rowid = 1").run(b.id);
     await w.receipt(consumer, c, 100, 1_200);
-    const sig = w.store.db.prepare("SELECT signature FROM transfer_receipts WHERE rowid = 2").get() as { signature: Uint8Array };
+    const sig = w.store.db.prepare("SELECT signature FROM transfer_receipts WHERE rowid = 2").get() as {
+      signature: Uint8Array;
+    };
     const bad = new Uint8Array(sig.signature);
     bad[0]! ^= 1;
     w.store.db.prepare("UPDATE transfer_receipts SET signature = ? WHERE rowid = 2").run(bad);
@@ -85,15 +96,22 @@ describe("epochs/collect", () => {
 
     // The same signed body stored again in a later window is not counted twice.
     await w.receipt(consumer, a, 100, 2_100);
-    const row = w.store.db.prepare("SELECT body, signature FROM transfer_receipts ORDER BY rowid DESC LIMIT 1").get() as {
+    const row = w.store.db
+      .prepare("SELECT body, signature FROM transfer_receipts ORDER BY rowid DESC LIMIT 1")
+      .get() as {
       body: Uint8Array;
       signature: Uint8Array;
     };
     w.store.db
-      .prepare("INSERT INTO transfer_receipts (object_id, provider, epoch, body, signature, issued_at) VALUES ('x', ?, 2, ?, ?, 3100)")
+      .prepare(
+        "INSERT INTO transfer_receipts (object_id, provider, epoch, body, signature, issued_at) VALUES ('x', ?, 2, ?, ?, 3100)",
+      )
       .run(a.id, row.body, row.signature);
     const second = await w.collector.close({ endMs: 3_000 });
-    assert.deepEqual(second.contributions.map((e) => e.contribution), [100n]);
+    assert.deepEqual(
+      second.contributions.map((e) => e.contribution),
+      [100n],
+    );
     const third = await w.collector.close({ endMs: 4_000 });
     assert.deepEqual(third.contributions, [], "the replayed receipt counts nothing");
   });
@@ -132,7 +150,10 @@ describe("epochs/collect", () => {
     assert.deepEqual(w.collector.unfinalizedEpochs(), [epoch]);
     await w.receipt(consumer, b, 10, 1_500); // arrives after the freeze
     const bundle = await w.collector.finalize(epoch);
-    assert.deepEqual(bundle.contributions.map((e) => e.account), [a.address]);
+    assert.deepEqual(
+      bundle.contributions.map((e) => e.account),
+      [a.address],
+    );
     assert.deepEqual(w.collector.unfinalizedEpochs(), []);
   });
 
@@ -143,12 +164,16 @@ describe("epochs/collect", () => {
     w.task("t2", consumer, b, 1_400, "failed");
     const built = await buildEpoch(await w.collector.close({ endMs: 2_000 }));
     assert.equal(built.totalContribution, 30n);
-    const rewards = StandardMerkleTree.load(JSON.parse(JSON.stringify(built.rewardTree!.dump(), (_k, v) => (typeof v === "bigint" ? v.toString() : v))));
+    const rewards = StandardMerkleTree.load(
+      JSON.parse(JSON.stringify(built.rewardTree!.dump(), (_k, v) => (typeof v === "bigint" ? v.toString() : v))),
+    );
     assert.equal(rewards.root, built.rewardTree!.root);
     for (let i = 0; i < built.rewardTree!.size; i++) {
       assert.deepEqual(rewards.getProof(i), built.rewardTree!.getProof(i), `proof ${i}`);
     }
-    const tasks = StandardMerkleTree.load(JSON.parse(JSON.stringify(built.taskTree!.dump(), (_k, v) => (typeof v === "bigint" ? v.toString() : v))));
+    const tasks = StandardMerkleTree.load(
+      JSON.parse(JSON.stringify(built.taskTree!.dump(), (_k, v) => (typeof v === "bigint" ? v.toString() : v))),
+    );
     assert.equal(tasks.root, built.taskTree!.root);
   });
 

@@ -7,7 +7,11 @@ import type { PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { getAddress } from "ethers";
 
-import { EpochCollector, type EpochCollectorComponents, type EpochCollectorInit } from "../../../keeper/epochs/collect.ts";
+import {
+  EpochCollector,
+  type EpochCollectorComponents,
+  type EpochCollectorInit,
+} from "../../../keeper/epochs/collect.ts";
 import { HealthCounters } from "../../../keeper/health/counters.ts";
 import { openStore, type Store } from "../../../keeper/store/index.ts";
 import { TaskStore } from "../../../keeper/tasks/store.ts";
@@ -23,7 +27,11 @@ export interface Peer {
 
 export async function peer(n: number): Promise<Peer> {
   const key = await generateKeyPair("Ed25519");
-  return { key, id: peerIdFromPrivateKey(key).toString(), address: getAddress("0x" + n.toString(16).padStart(40, "0")) };
+  return {
+    key,
+    id: peerIdFromPrivateKey(key).toString(),
+    address: getAddress("0x" + n.toString(16).padStart(40, "0")),
+  };
 }
 
 export interface EpochWorld {

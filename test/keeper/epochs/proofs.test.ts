@@ -25,7 +25,18 @@ const bundle: EpochBundle = {
   startMs: 1_000,
   endMs: 2_000,
   tasks: [
-    ["0x" + "11".repeat(32), accounts[0]!, accounts[1]!, 100n, 1n, 2n, 1, "0x" + "22".repeat(32), 1, "0x" + "33".repeat(32)],
+    [
+      "0x" + "11".repeat(32),
+      accounts[0]!,
+      accounts[1]!,
+      100n,
+      1n,
+      2n,
+      1,
+      "0x" + "22".repeat(32),
+      1,
+      "0x" + "33".repeat(32),
+    ],
   ],
   contributions: accounts.map((account, i) => ({ account, index: i * 3, contribution: BigInt(100 * (i + 1)) })),
   reputation: [{ node: accounts[1]!, successes: 3, failures: 1 }],
@@ -46,7 +57,10 @@ describe("epochs/publish + proofs", () => {
 
   before(async () => {
     base = await mkdtemp(join(tmpdir(), "lumora-proofs-"));
-    summary = await publishEpoch(await buildEpoch(bundle), base, { uri: "file://epochs/7", transactions: { taskLog: "0x01" } });
+    summary = await publishEpoch(await buildEpoch(bundle), base, {
+      uri: "file://epochs/7",
+      transactions: { taskLog: "0x01" },
+    });
   });
   after(() => rm(base, { recursive: true, force: true }));
 

@@ -38,6 +38,9 @@ describe("epochs/schedule", () => {
 
   it("rejects an invalid expression", () => {
     w = world();
-    assert.throws(() => new EpochSchedule({ collector: w!.collector, logger: silent }, { cron: "every hour" }), EpochScheduleError);
+    assert.throws(
+      () => new EpochSchedule({ collector: w!.collector, logger: silent }, { cron: "every hour" }),
+      EpochScheduleError,
+    );
   });
 });

@@ -38,7 +38,12 @@ describe("health", () => {
     const [a, b] = keepers;
     const counters = new HealthCounters(tempStore().store);
     const mk = (k: TestKeeper) =>
-      health({ intervalMs: INTERVAL_MS, timeoutMs: 150, missedToFail: K })({ node: k.node, logger: silent, counters, currentEpoch: () => 7 });
+      health({ intervalMs: INTERVAL_MS, timeoutMs: 150, missedToFail: K })({
+        node: k.node,
+        logger: silent,
+        counters,
+        currentEpoch: () => 7,
+      });
     const ha = mk(a);
     const hb = mk(b);
     services.push(ha, hb);
@@ -48,7 +53,9 @@ describe("health", () => {
     const id = b.node.peerId.toString();
     ha.watch(id);
     await waitFor(() => ha.status(id) === "alive" && counters.get(7, id).failures === 0, 2000, "alive");
-    const failed = new Promise<number>((resolve) => ha.addEventListener("peer:failed", () => resolve(Date.now()), { once: true }));
+    const failed = new Promise<number>((resolve) =>
+      ha.addEventListener("peer:failed", () => resolve(Date.now()), { once: true }),
+    );
     await hb.stop();
     const stoppedAt = Date.now();
     await b.node.stop();
@@ -62,7 +69,12 @@ describe("health", () => {
   it("persists per-epoch task outcome counters across a store reopen", async () => {
     keepers.push(await startNode());
     const { path, store } = tempStore();
-    const h = health()({ node: keepers[0].node, logger: silent, counters: new HealthCounters(store), currentEpoch: () => 3 });
+    const h = health()({
+      node: keepers[0].node,
+      logger: silent,
+      counters: new HealthCounters(store),
+      currentEpoch: () => 3,
+    });
     h.reportTaskOutcome("peerA", true);
     h.reportTaskOutcome("peerA", true);
     h.reportTaskOutcome("peerA", false);

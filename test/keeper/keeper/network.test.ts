@@ -26,7 +26,11 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
 describe("keeper network", { timeout: 120_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "lumora-keepers-"));
   const keepers: Keeper[] = [];
-  const start = async (i: number, capabilities: Capability[], extra: { executionDelayMs?: number; bandwidthBps?: number } = {}) => {
+  const start = async (
+    i: number,
+    capabilities: Capability[],
+    extra: { executionDelayMs?: number; bandwidthBps?: number } = {},
+  ) => {
     const k = await startKeeper({
       dataDir: join(dir, `k${i}`),
       bootstrap: keepers.length > 0 ? [keepers[0]!.addresses[0]!] : [],

@@ -84,7 +84,16 @@ describe("proximity on real nodes", () => {
       const hops = await prox.measureHops(far.node.peerId);
       assert.ok(Number.isInteger(hops) && hops >= 1, `hops ${hops}`);
       const d = defaultInit(1);
-      const record = { ...d, capabilities: [...d.capabilities], peerId: far.node.peerId.toString(), seq: 1n, issuedAtMs: 0, expiresAtMs: 1, load: 0, addrs: [] };
+      const record = {
+        ...d,
+        capabilities: [...d.capabilities],
+        peerId: far.node.peerId.toString(),
+        seq: 1n,
+        issuedAtMs: 0,
+        expiresAtMs: 1,
+        load: 0,
+        addrs: [],
+      };
       const view = toNodeView(record, prox.view(far.node.peerId.toString()));
       assert.equal(view.latencyMs, f.latencyMs);
       assert.equal(view.proximity, hops);

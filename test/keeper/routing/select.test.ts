@@ -7,7 +7,8 @@ import { selectNodes } from "../../../keeper/routing/select.ts";
 import type { NodeView } from "../../../keeper/types.ts";
 import { node, rng } from "./helpers.ts";
 
-const ids = (s: ReturnType<typeof selectNodes>) => (s === undefined ? [] : [s.primary, ...s.backups].map((n) => n.peerId));
+const ids = (s: ReturnType<typeof selectNodes>) =>
+  s === undefined ? [] : [s.primary, ...s.backups].map((n) => n.peerId);
 
 describe("routing selection", () => {
   it("picks the high-bandwidth node when bandwidth is skewed and proximity is equal", () => {
@@ -58,11 +59,16 @@ describe("routing selection", () => {
       assert.equal(s.backups.length, k, `k=${k}`);
       const chosen = ids(s);
       assert.equal(new Set(chosen).size, chosen.length, `distinct for k=${k}`);
-      for (let i = 1; i < s.scores.length; i++) assert.ok(s.scores[i - 1]! >= s.scores[i]!, `best first at ${i}, k=${k}`);
+      for (let i = 1; i < s.scores.length; i++)
+        assert.ok(s.scores[i - 1]! >= s.scores[i]!, `best first at ${i}, k=${k}`);
       // Same answer as a full sort (all loads are 0, so rank = score).
       const bMax = Math.max(...nodes.map((n) => n.bandwidth));
       const sorted = [...nodes].sort((a, b) => score(b, bMax) - score(a, bMax)).slice(0, k + 1);
-      assert.deepEqual(chosen, sorted.map((n) => n.peerId), `matches a full sort for k=${k}`);
+      assert.deepEqual(
+        chosen,
+        sorted.map((n) => n.peerId),
+        `matches a full sort for k=${k}`,
+      );
     }
     const first = selectNodes(nodes)!;
     const again = selectNodes(nodes, { exclude: new Set([first.primary.peerId]) })!;
@@ -79,7 +85,10 @@ describe("routing selection", () => {
     const nodes = [node("busy", { load: 5, capacity: 10 }), node("idle", { load: 0, capacity: 10 })];
     assert.deepEqual(ids(selectNodes(nodes)), ["idle", "busy"]);
     // A much better node still wins while it has room.
-    const better = [node("busy-fast", { load: 2, capacity: 10, bandwidth: 10e6, latencyMs: 1 }), node("idle", { bandwidth: 1e6 })];
+    const better = [
+      node("busy-fast", { load: 2, capacity: 10, bandwidth: 10e6, latencyMs: 1 }),
+      node("idle", { bandwidth: 1e6 }),
+    ];
     assert.equal(selectNodes(better)!.primary.peerId, "busy-fast");
   });
 

@@ -45,7 +45,13 @@ describe("routing shards", () => {
   });
 
   it("gives shards whose sizes differ by at most one", () => {
-    for (const [n, s] of [[1, 4], [3, 4], [100, 8], [1001, 16], [10_000, 7]] as const) {
+    for (const [n, s] of [
+      [1, 4],
+      [3, 4],
+      [100, 8],
+      [1001, 16],
+      [10_000, 7],
+    ] as const) {
       const sz = sizes(assignShards(members(n), s), s);
       assert.ok(Math.max(...sz) - Math.min(...sz) <= 1, `n=${n} s=${s} sizes ${sz.join(",")}`);
       assert.ok(Math.max(...sz) === Math.ceil(n / s), `largest shard is ceil(Shard_Size) for n=${n} s=${s}`);
@@ -68,7 +74,10 @@ describe("routing shards", () => {
         const joined = assignShards([...ids, `joiner-${trial}`], s);
         assert.ok(moved(before, joined) <= s - 1, `join moved ${moved(before, joined)} with s=${s} n=${n}`);
         const leaver = ids[Math.floor(r() * n)]!;
-        const left = assignShards(ids.filter((id) => id !== leaver), s);
+        const left = assignShards(
+          ids.filter((id) => id !== leaver),
+          s,
+        );
         assert.ok(moved(before, left) <= s - 1, `leave moved ${moved(before, left)} with s=${s} n=${n}`);
       }
     }

@@ -55,37 +55,54 @@ describe("task manager durability", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("keeps every acknowledged task across SIGKILL and re-queues the in-flight ones on restart", { timeout: 60_000 }, async () => {
-    const path = join(dir, "keeper.db");
-    const acked = await runAndKill(path, 500);
-    store = openStore(path);
-    const rows = store.db.prepare("SELECT id, status, attempts FROM tasks").all() as { id: string; status: string; attempts: number }[];
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    for (let i = 0; i < acked; i++) assert.ok(byId.has(`t${i}`), `acknowledged task t${i} survived the kill`);
-    const inFlight = rows.filter((r) => r.status === "assigned" || r.status === "running");
-    assert.equal(inFlight.length, 20, "4 executors × capacity 5 were busy when the process died");
-    for (const r of inFlight) {
-      const unended: unknown[] = store.db.prepare("SELECT outcome FROM task_attempts WHERE task_id = ? AND ended_at IS NULL").all(r.id);
-      assert.equal(unended.length, 1, `task ${r.id} has its running attempt on disk`);
-    }
+  it(
+    "keeps every acknowledged task across SIGKILL and re-queues the in-flight ones on restart",
+    { timeout: 60_000 },
+    async () => {
+      const path = join(dir, "keeper.db");
+      const acked = await runAndKill(path, 500);
+      store = openStore(path);
+      const rows = store.db.prepare("SELECT id, status, attempts FROM tasks").all() as {
+        id: string;
+        status: string;
+        attempts: number;
+      }[];
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      for (let i = 0; i < acked; i++) assert.ok(byId.has(`t${i}`), `acknowledged task t${i} survived the kill`);
+      const inFlight = rows.filter((r) => r.status === "assigned" || r.status === "running");
+      assert.equal(inFlight.length, 20, "4 executors × capacity 5 were busy when the process died");
+      for (const r of inFlight) {
+        const unended: unknown[] = store.db
+          .prepare("SELECT outcome FROM task_attempts WHERE task_id = ? AND ended_at IS NULL")
+          .all(r.id);
+        assert.equal(unended.length, 1, `task ${r.id} has its running attempt on disk`);
+      }
 
-    // Restart: every task finishes, the interrupted attempts are recorded as such.
-    const exec = new LocalExecutor();
-    const nodes = table(Array.from({ length: 4 }, (_, i) => executorNode(`exec-${i}`, { capacity: 50 })));
-    manager = new TaskManager({ logger: silent, store, selector: nodes, executeOn: exec.executeOn });
-    const finished = new Map<string, TaskOutcome>();
-    const all = new Promise<void>((resolve) =>
-      manager!.on("finished", (o) => {
-        finished.set(o.id, o);
-        if (finished.size === rows.length) resolve();
-      }),
-    );
-    await manager.start();
-    await all;
-    for (const r of rows) assert.equal(finished.get(r.id)?.status, "succeeded", `task ${r.id} succeeded after restart`);
-    for (const r of inFlight) {
-      const outcomes = store.db.prepare("SELECT outcome FROM task_attempts WHERE task_id = ? ORDER BY attempt").all(r.id) as { outcome: string }[];
-      assert.deepEqual(outcomes.map((o) => o.outcome), ["interrupted", "succeeded"], `attempts of ${r.id}`);
-    }
-  });
+      // Restart: every task finishes, the interrupted attempts are recorded as such.
+      const exec = new LocalExecutor();
+      const nodes = table(Array.from({ length: 4 }, (_, i) => executorNode(`exec-${i}`, { capacity: 50 })));
+      manager = new TaskManager({ logger: silent, store, selector: nodes, executeOn: exec.executeOn });
+      const finished = new Map<string, TaskOutcome>();
+      const all = new Promise<void>((resolve) =>
+        manager!.on("finished", (o) => {
+          finished.set(o.id, o);
+          if (finished.size === rows.length) resolve();
+        }),
+      );
+      await manager.start();
+      await all;
+      for (const r of rows)
+        assert.equal(finished.get(r.id)?.status, "succeeded", `task ${r.id} succeeded after restart`);
+      for (const r of inFlight) {
+        const outcomes = store.db
+          .prepare("SELECT outcome FROM task_attempts WHERE task_id = ? ORDER BY attempt")
+          .all(r.id) as { outcome: string }[];
+        assert.deepEqual(
+          outcomes.map((o) => o.outcome),
+          ["interrupted", "succeeded"],
+          `attempts of ${r.id}`,
+        );
+      }
+    },
+  );
 });

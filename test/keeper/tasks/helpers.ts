@@ -25,7 +25,11 @@ export class LocalExecutor {
     return this;
   }
 
-  readonly executeOn = async (task: Readonly<Task>, peerId: string, { signal, onStarted }: ExecuteOptions): Promise<ExecutionResult> => {
+  readonly executeOn = async (
+    task: Readonly<Task>,
+    peerId: string,
+    { signal, onStarted }: ExecuteOptions,
+  ): Promise<ExecutionResult> => {
     this.calls.push({ taskId: task.id, peerId });
     signal.addEventListener(
       "abort",

@@ -49,8 +49,17 @@ describe("task manager", () => {
 
   const attempts = (id: string) =>
     store.db
-      .prepare("SELECT attempt, executor, outcome, reason, started_at, ended_at FROM task_attempts WHERE task_id = ? ORDER BY attempt")
-      .all(id) as { attempt: number; executor: string; outcome: string; reason: string | null; started_at: number; ended_at: number | null }[];
+      .prepare(
+        "SELECT attempt, executor, outcome, reason, started_at, ended_at FROM task_attempts WHERE task_id = ? ORDER BY attempt",
+      )
+      .all(id) as {
+      attempt: number;
+      executor: string;
+      outcome: string;
+      reason: string | null;
+      started_at: number;
+      ended_at: number | null;
+    }[];
   const row = (id: string) => store.db.prepare("SELECT * FROM tasks WHERE id = ?").get(id) as Record<string, unknown>;
 
   it("assigns a task to the best executor with backups and records its execution", async () => {
@@ -68,7 +77,10 @@ describe("task manager", () => {
     const r = row(t.id);
     assert.equal(r.status, "succeeded");
     assert.equal(r.executor, "best");
-    const chosen = store.db.prepare("SELECT executor, backups FROM task_attempts WHERE task_id = ?").get(t.id) as { executor: string; backups: string };
+    const chosen = store.db.prepare("SELECT executor, backups FROM task_attempts WHERE task_id = ?").get(t.id) as {
+      executor: string;
+      backups: string;
+    };
     assert.equal(chosen.executor, "best");
     assert.deepEqual(JSON.parse(chosen.backups), ["second", "third"]);
     assert.equal(r.bytes, 4096);
@@ -83,7 +95,9 @@ describe("task manager", () => {
 
   it("reassigns to the first backup when the primary fails, recording the failed attempt", async () => {
     exec.set("best", { mode: "fail" });
-    const m = await manager(table([executorNode("best", { bandwidth: 100e6 }), executorNode("backup", { bandwidth: 50e6 })]));
+    const m = await manager(
+      table([executorNode("best", { bandwidth: 100e6 }), executorNode("backup", { bandwidth: 50e6 })]),
+    );
     const t = spec();
     const done = outcome(m, t.id);
     await m.submit(t);
@@ -105,13 +119,18 @@ describe("task manager", () => {
 
   it("reassigns on timeout and aborts the timed-out attempt's signal", async () => {
     exec.set("slow", { mode: "hang" });
-    const m = await manager(table([executorNode("slow", { bandwidth: 100e6 }), executorNode("backup")]), { attemptTimeoutMs: 40 });
+    const m = await manager(table([executorNode("slow", { bandwidth: 100e6 }), executorNode("backup")]), {
+      attemptTimeoutMs: 40,
+    });
     const t = spec();
     const done = outcome(m, t.id);
     await m.submit(t);
     const o = await done;
     assert.equal(o.executor, "backup");
-    assert.deepEqual(attempts(t.id).map((x) => x.outcome), ["timeout", "succeeded"]);
+    assert.deepEqual(
+      attempts(t.id).map((x) => x.outcome),
+      ["timeout", "succeeded"],
+    );
     assert.deepEqual(exec.aborted, [{ taskId: t.id, peerId: "slow", reason: "TaskAttemptTimeoutError" }]);
   });
 
@@ -124,10 +143,13 @@ describe("task manager", () => {
     while (m.stats().inflight === 0) await new Promise((r) => setImmediate(r));
     assert.equal(m.peerDisconnected("gone"), 1);
     assert.equal((await done).executor, "backup");
-    assert.deepEqual(attempts(t.id).map((x) => [x.executor, x.outcome]), [
-      ["gone", "disconnected"],
-      ["backup", "succeeded"],
-    ]);
+    assert.deepEqual(
+      attempts(t.id).map((x) => [x.executor, x.outcome]),
+      [
+        ["gone", "disconnected"],
+        ["backup", "succeeded"],
+      ],
+    );
   });
 
   it("bounds retries: the task fails after maxAttempts failed attempts on distinct executors", async () => {
@@ -142,7 +164,11 @@ describe("task manager", () => {
     assert.equal(o.attempts, 4);
     assert.match(o.reason!, /attempts exhausted/);
     const a = attempts(t.id);
-    assert.deepEqual(a.map((x) => x.executor), ["n0", "n1", "n2", "n3"], "primary, both backups, then a fresh selection");
+    assert.deepEqual(
+      a.map((x) => x.executor),
+      ["n0", "n1", "n2", "n3"],
+      "primary, both backups, then a fresh selection",
+    );
     for (const x of a) assert.equal(x.outcome, "failed", `attempt ${x.attempt}`);
     const r = row(t.id);
     assert.equal(r.status, "failed");
@@ -172,7 +198,11 @@ describe("task manager", () => {
 
   it("balances load by capacity: never more in flight on a node than it accepts", async () => {
     for (const id of ["a", "b", "c"]) exec.set(id, { mode: "hang" });
-    const nodes = table([executorNode("a", { capacity: 1 }), executorNode("b", { capacity: 2 }), executorNode("c", { capacity: 1 })]);
+    const nodes = table([
+      executorNode("a", { capacity: 1 }),
+      executorNode("b", { capacity: 2 }),
+      executorNode("c", { capacity: 1 }),
+    ]);
     const m = await manager(nodes);
     const specs = Array.from({ length: 6 }, () => spec());
     await Promise.all(specs.map((s) => m.submit(s)));
@@ -217,7 +247,9 @@ describe("task manager", () => {
     const done = outcome(m, t.id);
     await m.submit(t);
     assert.equal((await done).executor, "ok");
-    const chosen = store.db.prepare("SELECT backups FROM task_attempts WHERE task_id = ?").get(t.id) as { backups: string };
+    const chosen = store.db.prepare("SELECT backups FROM task_attempts WHERE task_id = ?").get(t.id) as {
+      backups: string;
+    };
     assert.deepEqual(JSON.parse(chosen.backups), [], "no other eligible executor to back it up");
   });
 
@@ -256,9 +288,12 @@ describe("task manager", () => {
     const o = await done;
     assert.equal(o.status, "succeeded");
     assert.equal(o.executor, "a", "an interrupted executor is not blamed, so it may run the task again");
-    assert.deepEqual(attempts(t.id).map((x) => [x.attempt, x.executor, x.outcome]), [
-      [1, "a", "interrupted"],
-      [2, "a", "succeeded"],
-    ]);
+    assert.deepEqual(
+      attempts(t.id).map((x) => [x.attempt, x.executor, x.outcome]),
+      [
+        [1, "a", "interrupted"],
+        [2, "a", "succeeded"],
+      ],
+    );
   });
 });

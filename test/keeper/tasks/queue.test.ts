@@ -39,6 +39,7 @@ describe("task queue", () => {
     const removed = q.removeWhere((t) => t.seq % 2 === 0);
     assert.equal(removed.length, 10);
     let prev = q.pop()!;
-    for (let t = q.pop(); t !== undefined; prev = t, t = q.pop()) assert.ok(!runsBefore(t, prev), `order at seq ${t.seq}`);
+    for (let t = q.pop(); t !== undefined; prev = t, t = q.pop())
+      assert.ok(!runsBefore(t, prev), `order at seq ${t.seq}`);
   });
 });

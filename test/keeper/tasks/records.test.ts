@@ -9,7 +9,13 @@ import { keccak256, toUtf8Bytes } from "ethers";
 
 import { openStore, type Store } from "../../../keeper/store/index.ts";
 import { TaskManager } from "../../../keeper/tasks/manager.ts";
-import { epochTaskRecords, TASK_RECORD_LEAF_TYPES, toLeafValue, ZERO_ADDRESS, ZERO_BYTES32 } from "../../../keeper/tasks/records.ts";
+import {
+  epochTaskRecords,
+  TASK_RECORD_LEAF_TYPES,
+  toLeafValue,
+  ZERO_ADDRESS,
+  ZERO_BYTES32,
+} from "../../../keeper/tasks/records.ts";
 import type { TaskOutcome } from "../../../keeper/tasks/types.ts";
 import { executorNode, LocalExecutor, payloadResult, silent, spec, table } from "./helpers.ts";
 
@@ -35,10 +41,16 @@ describe("task records for TaskLog", () => {
   it("returns an epoch's finished tasks as TaskRecord values with status 1/2/3", async () => {
     const exec = new LocalExecutor().set("bad", { mode: "fail" });
     const nodes = table(
-      [executorNode("good", { bandwidth: 9e6 }), executorNode("bad", { bandwidth: 1e6, capabilities: ["executor", "provider"] })],
+      [
+        executorNode("good", { bandwidth: 9e6 }),
+        executorNode("bad", { bandwidth: 1e6, capabilities: ["executor", "provider"] }),
+      ],
       0,
     );
-    manager = new TaskManager({ logger: silent, store, selector: nodes, executeOn: exec.executeOn }, { maxAttempts: 1 });
+    manager = new TaskManager(
+      { logger: silent, store, selector: nodes, executeOn: exec.executeOn },
+      { maxAttempts: 1 },
+    );
     await manager.start();
     const done = new Map<string, TaskOutcome>();
     manager.on("finished", (o) => done.set(o.id, o));
@@ -50,7 +62,11 @@ describe("task records for TaskLog", () => {
     while (done.size < 3) await new Promise((r) => setTimeout(r, 2));
     manager.taskStore.recordEvidence("ok", "0x" + "ab".repeat(32));
 
-    const records = epochTaskRecords(manager.taskStore, { fromMs: from, toMs: Date.now() + 1 }, { addressOf: (p) => addresses[p] });
+    const records = epochTaskRecords(
+      manager.taskStore,
+      { fromMs: from, toMs: Date.now() + 1 },
+      { addressOf: (p) => addresses[p] },
+    );
     const byId = new Map(records.map((r) => [r.taskId, r]));
     const rOk = byId.get(keccak256(toUtf8Bytes("ok")))!;
     assert.equal(rOk.status, 1);
@@ -62,13 +78,19 @@ describe("task records for TaskLog", () => {
     assert.equal(rOk.evidence, "0x" + "ab".repeat(32));
     assert.ok(rOk.startedAt <= rOk.endedAt && rOk.endedAt <= BigInt(Math.floor(Date.now() / 1000)));
     const rFailed = byId.get(keccak256(toUtf8Bytes("failed")))!;
-    assert.deepEqual([rFailed.status, rFailed.executor, rFailed.bytesMoved, rFailed.dataSha256], [2, ZERO_ADDRESS, 0n, ZERO_BYTES32]);
+    assert.deepEqual(
+      [rFailed.status, rFailed.executor, rFailed.bytesMoved, rFailed.dataSha256],
+      [2, ZERO_ADDRESS, 0n, ZERO_BYTES32],
+    );
     const rExpired = byId.get(keccak256(toUtf8Bytes("expired")))!;
     assert.deepEqual([rExpired.status, rExpired.attempts, rExpired.startedAt], [3, 0, 0n]);
     // The values build a StandardMerkleTree of TaskLog's leaf types.
     const tree = StandardMerkleTree.of(records.map(toLeafValue), [...TASK_RECORD_LEAF_TYPES]);
     assert.equal(tree.length, 3);
     // Outside the window: nothing.
-    assert.deepEqual(epochTaskRecords(manager.taskStore, { fromMs: 0, toMs: from }, { addressOf: () => undefined }), []);
+    assert.deepEqual(
+      epochTaskRecords(manager.taskStore, { fromMs: 0, toMs: from }, { addressOf: () => undefined }),
+      [],
+    );
   });
 });

@@ -39,7 +39,13 @@ describe("transfer crypto", () => {
     const a = keys();
     assert.deepEqual(a.consumerKey, a.providerKey);
     assert.notDeepEqual(keys().consumerKey, a.consumerKey, "fresh ephemeral keys give a fresh session key");
-    const ctx = { consumer: "consumer", provider: "someone-else", objectId, consumerEphemeral: a.c.publicKey, providerEphemeral: a.p.publicKey };
+    const ctx = {
+      consumer: "consumer",
+      provider: "someone-else",
+      objectId,
+      consumerEphemeral: a.c.publicKey,
+      providerEphemeral: a.p.publicKey,
+    };
     assert.notDeepEqual(deriveTransferKey(a.c.privateKey, a.p.publicKey, ctx), a.consumerKey, "bound to the peer ids");
   });
 
@@ -52,7 +58,13 @@ describe("transfer crypto", () => {
 
   it("refuses an ephemeral key of the wrong length or a low-order point", () => {
     const own = generateEphemeralKeyPair();
-    const ctx = { consumer: "c", provider: "p", objectId, consumerEphemeral: own.publicKey, providerEphemeral: own.publicKey };
+    const ctx = {
+      consumer: "c",
+      provider: "p",
+      objectId,
+      consumerEphemeral: own.publicKey,
+      providerEphemeral: own.publicKey,
+    };
     assert.throws(() => deriveTransferKey(own.privateKey, new Uint8Array(31), ctx), MalformedFrameError);
     assert.throws(() => deriveTransferKey(own.privateKey, new Uint8Array(32), ctx), MalformedFrameError);
   });

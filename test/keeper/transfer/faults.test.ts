@@ -52,7 +52,10 @@ async function rogueProvider(
       providerEphemeral: eph.publicKey,
     });
     if (options.delayWelcomeMs !== undefined) await new Promise((r) => setTimeout(r, options.delayWelcomeMs));
-    await sendFrame(stream, ProviderFrame.encode({ welcome: { ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>, manifest } }));
+    await sendFrame(
+      stream,
+      ProviderFrame.encode({ welcome: { ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>, manifest } }),
+    );
     let nextSeq = 0n;
     const session: RogueSession = {
       stream,
@@ -62,7 +65,9 @@ async function rogueProvider(
         const s = seq ?? nextSeq++;
         const plain = data.subarray(index * PART, (index + 1) * PART);
         const ciphertext = sealPart(k ?? key, s, manifest.objectId, index, 0, plain);
-        return ProviderFrame.encode({ part: { index, seq: s, compression: Compression.NONE, ciphertext: ciphertext as Uint8Array<ArrayBuffer> } });
+        return ProviderFrame.encode({
+          part: { index, seq: s, compression: Compression.NONE, ciphertext: ciphertext as Uint8Array<ArrayBuffer> },
+        });
       },
     };
     try {
@@ -115,11 +120,21 @@ describe("transfer under faults", () => {
     assert.ok(goodServed.includes(tampered), `part ${tampered} refetched from the good provider`);
     assert.deepEqual(failures, [{ peerId: bad.id, reason: "ERR_PART_CHECKSUM", penalise: true }]);
     const credited = consumer.transfer.contributions(objectId);
-    assert.equal(credited.reduce((n, c) => n + c.bytes, 0), data.length, "exactly the object's bytes credited");
+    assert.equal(
+      credited.reduce((n, c) => n + c.bytes, 0),
+      data.length,
+      "exactly the object's bytes credited",
+    );
     assert.ok(!result.providers.some((p) => p.peerId === bad.id && p.parts > 2 * 4), "bad provider dropped early");
   });
 
-  const attacks: Array<{ name: string; code: TransferErrorCode; penalise: boolean; keyProvider?: boolean; behave(s: RogueSession): Promise<void> }> = [
+  const attacks: Array<{
+    name: string;
+    code: TransferErrorCode;
+    penalise: boolean;
+    keyProvider?: boolean;
+    behave(s: RogueSession): Promise<void>;
+  }> = [
     {
       name: "a part sealed under the wrong key",
       code: "ERR_AUTHENTICATION_FAILED",
@@ -256,12 +271,20 @@ describe("transfer under faults", () => {
     // the rogue answers late, so the good provider's manifest is the transfer's and the rogue's the odd one out
     await rogueProvider(node, data, manifest, async (s) => void (await s.request()), { delayWelcomeMs: 100 });
     const failures: Failure[] = [];
-    const consumer = await h.peer({ onProviderFailure: (peerId, reason, d) => failures.push({ peerId, reason, penalise: d.penalise }) });
+    const consumer = await h.peer({
+      onProviderFailure: (peerId, reason, d) => failures.push({ peerId, reason, penalise: d.penalise }),
+    });
     const objectId = createHash("sha256").update(data).digest("hex");
     const to = join(await h.dir(), "out.bin");
-    const result = await consumer.transfer.fetch(objectId, { providers: [good.addr, node.getMultiaddrs()[0].toString()], to });
+    const result = await consumer.transfer.fetch(objectId, {
+      providers: [good.addr, node.getMultiaddrs()[0].toString()],
+      to,
+    });
     assert.ok((await readFile(to)).equals(data), "object correct");
-    assert.deepEqual(result.providers.map((p) => p.peerId), [good.id]);
+    assert.deepEqual(
+      result.providers.map((p) => p.peerId),
+      [good.id],
+    );
     assert.deepEqual(failures, [{ peerId: node.peerId.toString(), reason: "ERR_MANIFEST_MISMATCH", penalise: true }]);
   });
 
@@ -338,11 +361,17 @@ describe("transfer under faults", () => {
     });
     const objectId = createHash("sha256").update(data).digest("hex");
     const to = join(await h.dir(), "out.bin");
-    const result = await consumer.transfer.fetch(objectId, { providers: [victim.addr, ...others.map((o) => o.addr)], to });
+    const result = await consumer.transfer.fetch(objectId, {
+      providers: [victim.addr, ...others.map((o) => o.addr)],
+      to,
+    });
     assert.ok((await readFile(to)).equals(data), "object correct");
     assert.equal(failures.length, 1, JSON.stringify(failures));
     assert.equal(failures[0].peerId, victim.id);
     assert.equal(failures[0].penalise, false, "a provider that went away is not penalised");
-    assert.ok(result.providers.filter((p) => p.peerId !== victim!.id).every((p) => p.parts > 0), "others served");
+    assert.ok(
+      result.providers.filter((p) => p.peerId !== victim!.id).every((p) => p.parts > 0),
+      "others served",
+    );
   });
 });

@@ -63,7 +63,14 @@ export class Harness {
       onProviderFailure: options.onProviderFailure,
     });
     await transfer.start();
-    const peer = { node, store, transfer, privateKey, addr: node.getMultiaddrs()[0].toString(), id: node.peerId.toString() };
+    const peer = {
+      node,
+      store,
+      transfer,
+      privateKey,
+      addr: node.getMultiaddrs()[0].toString(),
+      id: node.peerId.toString(),
+    };
     this.peers.push(peer);
     return peer;
   }

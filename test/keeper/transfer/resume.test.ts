@@ -71,9 +71,9 @@ describe("transfer resume", () => {
 
     // What the killed consumer had durably verified.
     const db = openStore(storePath);
-    const verified = (db.db.prepare("SELECT part_index FROM transfer_parts").all() as Array<{ part_index: number }>).map(
-      (r) => r.part_index,
-    );
+    const verified = (
+      db.db.prepare("SELECT part_index FROM transfer_parts").all() as Array<{ part_index: number }>
+    ).map((r) => r.part_index);
     db.close();
     assert.ok(verified.length > 0 && verified.length < PARTS, `verified ${verified.length} parts before the kill`);
     const servedBefore = served.slice();

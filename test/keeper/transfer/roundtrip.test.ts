@@ -36,7 +36,8 @@ describe("transfer round trips", () => {
       assert.ok((await readFile(to)).equals(data), "file content");
       assert.equal(result.parts, Math.ceil(size / PART));
       const chunks: Uint8Array[] = [];
-      for await (const c of consumer.transfer.fetchStream(published.objectId, { providers: [provider.addr] })) chunks.push(c);
+      for await (const c of consumer.transfer.fetchStream(published.objectId, { providers: [provider.addr] }))
+        chunks.push(c);
       assert.ok(Buffer.concat(chunks).equals(data), "stream content");
       if (size > 0) {
         const [c] = consumer.transfer.contributions(published.objectId);
@@ -80,7 +81,12 @@ describe("transfer round trips", () => {
     const to = join(await h.dir(), "out.bin");
     const result = await consumer.transfer.fetch(objectId, { providers: [provider.addr], to });
     assert.equal(result.parts, parts);
-    assert.equal(createHash("sha256").update(await readFile(to)).digest("hex"), objectId);
+    assert.equal(
+      createHash("sha256")
+        .update(await readFile(to))
+        .digest("hex"),
+      objectId,
+    );
   });
 
   it("announces a published object in the DHT under its CID", async () => {
@@ -93,7 +99,9 @@ describe("transfer round trips", () => {
     assert.equal(published.announced, true);
     assert.equal(published.cid.toString(), objectCid(Buffer.from(published.objectId, "hex")).toString());
     const found: string[] = [];
-    for await (const p of consumer.node.contentRouting.findProviders(published.cid, { signal: AbortSignal.timeout(10_000) })) {
+    for await (const p of consumer.node.contentRouting.findProviders(published.cid, {
+      signal: AbortSignal.timeout(10_000),
+    })) {
       found.push(p.id.toString());
       break;
     }
@@ -105,7 +113,10 @@ describe("transfer round trips", () => {
     const consumer = await h.peer();
     const data = randomData(1000);
     const { objectId } = await provider.transfer.publish(await h.file(data), { announce: false });
-    const result = await consumer.transfer.fetch(objectId, { providers: [provider.addr], to: join(await h.dir(), "o") });
+    const result = await consumer.transfer.fetch(objectId, {
+      providers: [provider.addr],
+      to: join(await h.dir(), "o"),
+    });
     const forged = { body: Uint8Array.from(result.receipts[0].body), signature: result.receipts[0].signature };
     forged.body[forged.body.length - 1] ^= 1;
     await assert.rejects(verifyReceipt(forged), /signature does not verify|does not decode/);
