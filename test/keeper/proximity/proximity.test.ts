@@ -4,6 +4,7 @@ import { afterEach, describe, it } from "node:test";
 import type { Stream } from "@libp2p/interface";
 
 import { hopCountFromEvents, proximity, RttEstimator, toNodeView } from "../../../keeper/proximity/index.ts";
+import { routing } from "../../../keeper/routing/index.ts";
 import { defaultInit, silent, startNode, type TestKeeper } from "../helpers.ts";
 
 const PING_PROTOCOL = "/ipfs/ping/1.0.0";
@@ -97,6 +98,27 @@ describe("proximity on real nodes", () => {
       const view = toNodeView(record, prox.view(far.node.peerId.toString()));
       assert.equal(view.latencyMs, f.latencyMs);
       assert.equal(view.proximity, hops);
+
+      // Routing on these measurements: same advertised bandwidth and hop count, so the artificially delayed
+      // peer must lose on the latency term; give the far peer more bandwidth and it wins back when α dominates.
+      const nearView = toNodeView(
+        { ...record, peerId: near.node.peerId.toString() },
+        prox.view(near.node.peerId.toString()),
+      );
+      const table = routing({ shards: 1, backups: 1 })({ logger: silent });
+      table.upsert({ ...nearView, proximity: 1 });
+      table.upsert({ ...view, proximity: 1 });
+      assert.equal(
+        table.select({ taskId: "t-latency", capabilities: [], minBandwidth: 0 })?.primary.peerId,
+        near.node.peerId.toString(),
+      );
+      const bandwidthFirst = routing({ shards: 1, backups: 1, alpha: 1, beta: 0, gamma: 0.01 })({ logger: silent });
+      bandwidthFirst.upsert({ ...nearView, proximity: 1 });
+      bandwidthFirst.upsert({ ...view, proximity: 1, bandwidth: view.bandwidth * 10 });
+      assert.equal(
+        bandwidthFirst.select({ taskId: "t-bandwidth", capabilities: [], minBandwidth: 0 })?.primary.peerId,
+        far.node.peerId.toString(),
+      );
     } finally {
       await prox.stop();
     }
