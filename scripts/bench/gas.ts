@@ -4,6 +4,7 @@
  */
 import { network } from "hardhat";
 
+import { LUMORA_DEFAULTS } from "../../ignition/modules/Lumora.js";
 import { buildTree, REWARD_LEAF_ENCODING } from "../../keeper/epochs/merkle.ts";
 
 import { printMetrics, type Metric } from "./lib/metrics.ts";
@@ -36,17 +37,7 @@ const out = (metric: string, value: number, unit = "gas") => {
 const token = await ethers.deployContract("LumoraToken", [deployer.address, ethers.parseEther("1000000000")]);
 const reputation = await ethers.deployContract("Reputation", [
   deployer.address,
-  {
-    neutralScore: 5000,
-    decayBps: 1000,
-    learningRateBps: 3000,
-    failingRateBps: 2000,
-    flagAfterFailingEpochs: 3,
-    flagBelowScore: 2000,
-    warnBelowScore: 3000,
-    unflagAfterGoodEpochs: 2,
-    unflagAtScore: 5000,
-  },
+  { ...LUMORA_DEFAULTS.reputationParameters },
 ]);
 const pool = await ethers.deployContract("RewardPool", [
   deployer.address,

@@ -10,6 +10,7 @@
  *
  * Run directly: `npx tsx scripts/bench/lib/epoch-close.ts` prints one JSON object per line.
  */
+import { LUMORA_DEFAULTS } from "../../../ignition/modules/Lumora.js";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -98,15 +99,7 @@ async function deploy(url: string, keeper: string, fund: bigint): Promise<Deploy
   try {
     const token = await new LumoraToken__factory(deployer).deploy(deployer.address, 10n ** 27n);
     const reputation = await new Reputation__factory(deployer).deploy(deployer.address, {
-      neutralScore: 5000,
-      decayBps: 1000,
-      learningRateBps: 3000,
-      failingRateBps: 2000,
-      flagAfterFailingEpochs: 3,
-      flagBelowScore: 2000,
-      warnBelowScore: 3000,
-      unflagAfterGoodEpochs: 2,
-      unflagAtScore: 5000,
+      ...LUMORA_DEFAULTS.reputationParameters,
     });
     const taskLog = await new TaskLog__factory(deployer).deploy(deployer.address);
     const pool = await new RewardPool__factory(deployer).deploy(
