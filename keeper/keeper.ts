@@ -94,6 +94,15 @@ export interface KeeperEpochsConfig {
   takeoverDeadlineMs?: number;
 }
 
+/** One step of an epoch close (receipts gathered, trees built, published, each transaction), for progress. */
+export interface EpochStepDetail {
+  epoch: number;
+  /** `receipts:gathered`, `trees:built`, `published`, the submitter's steps (`tasklog:sent`, …), `failed`. */
+  step: string;
+  at: number;
+  info?: Record<string, string | number>;
+}
+
 /** What one epoch close produced. */
 export interface EpochCloseResult {
   built: BuiltEpoch;
@@ -121,7 +130,8 @@ const FLAG_REFRESH_MS = 60_000;
 /** How long a peer that failed at the connection level stays out of routing (health re-admits it after). */
 const UNREACHABLE_BACKOFF_MS = 30_000;
 
-export class Keeper {
+/** Dispatches `epoch:step` (CustomEvent<EpochStepDetail>) during every epoch close. */
+export class Keeper extends EventTarget {
   readonly log: Logger;
   readonly config: KeeperConfig;
   store!: Store;
@@ -159,8 +169,11 @@ export class Keeper {
   flagged = new Set<string>();
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly waiters = new Map<string, (o: TaskOutcome) => void>();
+  /** Why the last hand-over failed (what `closeEpoch` reports instead of a result). */
+  private closeError: Error | undefined;
 
   constructor(config: KeeperConfig) {
+    super();
     this.config = config;
     this.log = config.logger ?? createLogger("keeper");
   }
@@ -204,7 +217,11 @@ export class Keeper {
     const publishDir = ec.publishDir ?? join(c.dataDir, "epochs");
     if (ec.chain !== undefined) {
       this.chain = new Chain({ logger, onRpcError: () => this.operatorCounters.inc("chainRpcErrors") }, ec.chain);
-      this.submitter = epochSubmitter()({ chain: this.chain, store: this.store, logger });
+      this.submitter = epochSubmitter({ onStep: (step, epoch) => this.epochStep(epoch, step) })({
+        chain: this.chain,
+        store: this.store,
+        logger,
+      });
       if (ec.keepers !== undefined && ec.keepers.length > 0) {
         this.turns = epochTurns({ keepers: ec.keepers, takeoverDeadlineMs: ec.takeoverDeadlineMs })({
           chain: this.chain,
@@ -261,8 +278,21 @@ export class Keeper {
       logger,
       beforeClose: (opts) => this.gatherReceipts(opts),
       onClosed: async (built, opts) => {
-        this.closedEpochs.push(await this.handOver(built, publishDir, opts));
+        try {
+          this.closedEpochs.push(await this.handOver(built, publishDir, opts));
+        } catch (err) {
+          this.closeError = err as Error;
+          this.epochStep(built.bundle.epoch, "failed", { error: (err as Error).message });
+          throw err;
+        }
       },
+    });
+    this.schedule.addEventListener("epoch:closed", (e) => {
+      const built = (e as CustomEvent<BuiltEpoch>).detail;
+      this.epochStep(built.bundle.epoch, "trees:built", {
+        accounts: built.bundle.contributions.length,
+        tasks: built.bundle.tasks.length,
+      });
     });
     this.tasks.on("finished", (o) => {
       this.waiters.get(o.id)?.(o);
@@ -385,6 +415,7 @@ export class Keeper {
     const self = this.node.peerId.toString();
     const toMs = Date.now();
     const peers = this.discovery.peers().filter((r) => r.peerId !== self);
+    this.epochStep(this.epoch, "receipts:gathering", { keepers: peers.length });
     const results = await Promise.allSettled(peers.map((r) => this.exchange.pull(r.peerId, toMs, options)));
     let added = 0;
     results.forEach((r, i) => {
@@ -393,6 +424,12 @@ export class Keeper {
         this.log.warn("could not gather receipts from a keeper", { peer: peers[i]!.peerId, error: r.reason as Error });
     });
     this.log.info("receipts gathered for the epoch close", { keepers: peers.length, added });
+    this.epochStep(this.epoch, "receipts:gathered", { keepers: peers.length, added });
+  }
+
+  private epochStep(epoch: number, step: string, info?: EpochStepDetail["info"]): void {
+    const detail: EpochStepDetail = { epoch, step, at: Date.now(), ...(info !== undefined && { info }) };
+    this.dispatchEvent(new CustomEvent<EpochStepDetail>("epoch:step", { detail }));
   }
 
   /** After a close: publish the epoch, then put it on chain (our turn) or verify it (someone else's). */
@@ -404,6 +441,7 @@ export class Keeper {
     const epoch = built.bundle.epoch;
     const summary = await publishEpoch(built, publishDir, { uri: `lumora:epoch/${epoch}`, signal: options.signal });
     const result: EpochCloseResult = { built, summary };
+    this.epochStep(epoch, "published", { uri: summary.uri ?? `lumora:epoch/${epoch}` });
     if (this.submitter === undefined) return result;
     try {
       if (this.turns !== undefined) {
@@ -433,9 +471,12 @@ export class Keeper {
   /** Closes the open epoch now (gather, freeze, build, publish, submit); resolves with what it produced. */
   async closeEpoch(): Promise<EpochCloseResult> {
     const before = this.closedEpochs.length;
+    this.closeError = undefined;
     await this.schedule.closeNow();
     const result = this.closedEpochs[before];
-    if (result === undefined) throw new Error("epoch close failed (see the keeper's log)");
+    // Set by the hand-over during closeNow (the compiler cannot see that).
+    const why = this.closeError as Error | undefined;
+    if (result === undefined) throw new Error(`epoch close failed: ${why?.message ?? "see the keeper's log"}`);
     return result;
   }
 
@@ -485,6 +526,14 @@ export class Keeper {
    * providers; resolves when the task finished (succeeded, failed or expired).
    */
   async requestTransfer(req: TransferRequest, options: { signal?: AbortSignal } = {}): Promise<TaskOutcome> {
+    return (await this.submitTransfer(req, options)).done;
+  }
+
+  /** Like `requestTransfer`, but resolves once the task is queued: its id, and `done` for its outcome. */
+  async submitTransfer(
+    req: TransferRequest,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ id: string; done: Promise<TaskOutcome> }> {
     const id =
       req.id ?? `task-${this.node.peerId.toString().slice(-8)}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
     this.payloads.put(id, { objectId: req.objectId, size: req.size, providers: req.providers });
@@ -497,8 +546,13 @@ export class Keeper {
       requirements: { capabilities: ["executor"], minBandwidth: 0 },
     };
     const done = new Promise<TaskOutcome>((resolve) => this.waiters.set(id, resolve));
-    await this.tasks.submit(spec, options);
-    return done;
+    try {
+      await this.tasks.submit(spec, options);
+    } catch (err) {
+      this.waiters.delete(id);
+      throw err;
+    }
+    return { id, done };
   }
 
   async stop(): Promise<void> {

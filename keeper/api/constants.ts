@@ -10,3 +10,11 @@ export const RECENT_TRANSFERS = 20;
 export const THROUGHPUT_WINDOW_MS = 5_000;
 /** Most concurrent /events clients; more get 503 (each costs a snapshot per push). */
 export const MAX_EVENT_CLIENTS = 32;
+/** Largest request body the write routes read: their bodies are a path or a few multiaddrs. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** File in the data folder holding the write routes' token (mode 0600, new at every `start`). */
+export const API_TOKEN_FILE = "api.token";
+/** Random bytes of that token: 256 bits, beyond guessing. */
+export const API_TOKEN_BYTES = 32;
+/** Providers one transfer request may name: enough for redundancy, small enough to dial them all. */
+export const MAX_TRANSFER_PROVIDERS = 16;

@@ -2,7 +2,8 @@
  * The keeper's HTTP API (node:http, loopback by default): the dashboard (/), its live feed (/events,
  * server-sent events), JSON (/api/status, /api/peers, /api/tasks, /api/transfers, /api/epochs,
  * /api/rewards), Prometheus metrics (/metrics), /healthz, then any mounted routes (the proofs API:
- * /proofs/<epoch>/<account>, /epochs/<epoch>). Read-only: nothing here changes the keeper.
+ * /proofs/<epoch>/<account>, /epochs/<epoch>). With a token (what `start` passes), also the operator's
+ * write routes (operator.ts: publish, transfers, epoch close), from loopback only; without one, read-only.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,7 +14,9 @@ import type { Logger } from "../logger.ts";
 import { MAX_EVENT_CLIENTS, STATUS_PUSH_INTERVAL_MS, THROUGHPUT_WINDOW_MS } from "./constants.ts";
 import { OperatorCounters } from "./counters.ts";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard.ts";
+import { json, jsonError, SECURITY_HEADERS, send } from "./http.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import { OperatorRoutes } from "./operator.ts";
 import { proofsHandler, type RouteHandler } from "./proofs.ts";
 import {
   dhtSize,
@@ -21,6 +24,7 @@ import {
   peersView,
   rewardsView,
   tasksView,
+  taskView,
   transfersView,
   type EpochSource,
   type StatusView,
@@ -37,6 +41,8 @@ export interface ApiServerInit {
   /** Extra routes tried after ours (the proofs routes are added for `epochsDir` unless `routes` is given). */
   routes?: RouteHandler[];
   pushIntervalMs?: number;
+  /** Bearer token of the write routes (POST /api/publish, /api/transfers, /api/epochs/close); none: read-only. */
+  token?: string;
 }
 
 export interface ApiServerComponents {
@@ -46,31 +52,13 @@ export interface ApiServerComponents {
   counters?: OperatorCounters;
 }
 
-const SECURITY_HEADERS = {
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "content-security-policy": "default-src 'self'; frame-ancestors 'none'",
-};
-
-function send(res: ServerResponse, status: number, type: string, body: string, head: boolean): void {
-  res.writeHead(status, {
-    "content-type": type,
-    "content-length": Buffer.byteLength(body),
-    "cache-control": "no-store",
-    ...SECURITY_HEADERS,
-  });
-  res.end(head ? undefined : body);
-}
-
-const json = (res: ServerResponse, status: number, body: unknown, head = false) =>
-  send(res, status, "application/json; charset=utf-8", JSON.stringify(body), head);
-
 export class ApiServer {
   readonly counters: OperatorCounters;
   private readonly keeper: Keeper;
   private readonly log: Logger;
   private readonly server: Server;
   private readonly routes: RouteHandler[];
+  private readonly operator: OperatorRoutes | undefined;
   private readonly clients = new Set<ServerResponse>();
   private readonly samples: Array<{ t: number; bytes: number }> = [];
   private readonly startedAt = Date.now();
@@ -86,6 +74,7 @@ export class ApiServer {
     this.routes =
       init.routes ??
       (init.epochsDir !== undefined ? [proofsHandler(new DirectoryProofSource(init.epochsDir), this.log)] : []);
+    this.operator = init.token !== undefined ? new OperatorRoutes(this.keeper, init.token, this.log) : undefined;
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         this.log.warn("api request failed", { path: req.url, error: err as Error });
@@ -186,9 +175,10 @@ export class ApiServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     const head = req.method === "HEAD";
+    if (req.method === "POST" && this.operator !== undefined && (await this.operator.handle(req, res, path))) return;
     if (req.method !== "GET" && !head) {
       res.setHeader("allow", "GET, HEAD");
-      return json(res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: "the API is read-only: use GET" } });
+      return jsonError(res, 405, "METHOD_NOT_ALLOWED", "read-only route: use GET");
     }
     const k = this.keeper;
     switch (path) {
@@ -226,6 +216,13 @@ export class ApiServer {
           head,
         );
       }
+    }
+    const task = /^\/api\/tasks\/([^/]+)$/.exec(path);
+    if (task !== null) {
+      const view = taskView(k, task[1]!);
+      return view === undefined
+        ? jsonError(res, 404, "TASK_UNKNOWN", `no task ${task[1]}`)
+        : json(res, 200, view, head);
     }
     for (const route of this.routes) if (await route(req, res)) return;
     json(res, 404, { error: { code: "NOT_FOUND", message: `no route ${path}` } });

@@ -187,6 +187,24 @@ export function tasksView(keeper: Keeper, limit = RECENT_TASKS): TasksView {
   };
 }
 
+/** One task by id (what `transfer --wait` polls), or undefined when this keeper does not know it. */
+export function taskView(keeper: Keeper, id: string): TaskView | undefined {
+  const t = keeper.tasks.taskStore.task(id);
+  if (t === undefined) return undefined;
+  const last = keeper.tasks.taskStore.attemptsOf(id).at(-1);
+  return {
+    id: t.id,
+    status: t.status as TaskState,
+    executor: t.executor ?? last?.executor ?? null,
+    attempts: t.attempts,
+    size: t.size,
+    bytes: t.bytes,
+    createdAt: t.created_at,
+    endedAt: t.ended_at,
+    reason: t.reason,
+  };
+}
+
 export function transfersView(keeper: Keeper, limit = RECENT_TRANSFERS): TransfersView {
   const db = keeper.store.db;
   const items: TransferView[] = [];

@@ -32,6 +32,8 @@ export interface Command {
   summary: string;
   usage: string;
   options: Options;
+  /** Names of the positional arguments, all required (none by default). */
+  args?: readonly string[];
   handler(values: Values, positionals: string[], io: Output): Promise<number>;
 }
 
@@ -76,4 +78,14 @@ export const QUERY_OPTIONS: Options = {
   },
   config: { type: "string", short: "c", arg: "file", describe: "config file to read the API address from" },
   json: { type: "boolean", describe: "print the raw JSON" },
+};
+
+/** Options of the commands that change a running keeper: the query options and where its token is. */
+export const WRITE_OPTIONS: Options = {
+  ...QUERY_OPTIONS,
+  "data-dir": {
+    type: "string",
+    arg: "dir",
+    describe: "the keeper's data folder, holding api.token (default LUMORA_DATA_DIR, else the config's dataDir)",
+  },
 };

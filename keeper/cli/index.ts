@@ -6,16 +6,30 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 import { help, parse, type Command, type Output } from "./command.ts";
+import { closeEpoch } from "./cmds/close-epoch/index.ts";
 import { epochs } from "./cmds/epochs/index.ts";
 import { init } from "./cmds/init/index.ts";
 import { peers } from "./cmds/peers/index.ts";
+import { publish } from "./cmds/publish/index.ts";
 import { rewards } from "./cmds/rewards/index.ts";
 import { start } from "./cmds/start/index.ts";
 import { status } from "./cmds/status/index.ts";
 import { tasks } from "./cmds/tasks/index.ts";
+import { transfer } from "./cmds/transfer/index.ts";
 import { describeError, exitCodeOf, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.ts";
 
-export const COMMANDS: readonly Command[] = [init, start, status, peers, tasks, epochs, rewards];
+export const COMMANDS: readonly Command[] = [
+  init,
+  start,
+  status,
+  peers,
+  tasks,
+  epochs,
+  rewards,
+  publish,
+  transfer,
+  closeEpoch,
+];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as {
@@ -31,7 +45,7 @@ export function globalHelp(): string {
     "Run and inspect a Lumora keeper.",
     "",
     "Commands:",
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary.split("\n")[0]}`),
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(11)} ${c.summary.split("\n")[0]}`),
     "",
     "Run `lumora-keeper <command> --help` for a command's options.",
     "Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.",
@@ -69,8 +83,11 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
       io.out(help(command));
       return EXIT_OK;
     }
-    if (positionals.length > 0)
-      throw new UsageError(`${command.name}: unexpected argument "${positionals[0]}"`, command.name);
+    const args = command.args ?? [];
+    if (positionals.length > args.length)
+      throw new UsageError(`${command.name}: unexpected argument "${positionals[args.length]}"`, command.name);
+    if (positionals.length < args.length)
+      throw new UsageError(`${command.name}: missing <${args[positionals.length]}>`, command.name);
     return await command.handler(values, positionals, io);
   } catch (err) {
     io.err(describeError(err, debug));

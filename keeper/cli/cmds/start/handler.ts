@@ -1,11 +1,13 @@
 /**
  * `start`: load and validate the configuration, load the chain key (address logged, key never), start the
- * keeper and its API, run until SIGINT/SIGTERM, then stop cleanly.
+ * keeper and its API, run until SIGINT/SIGTERM, then stop cleanly. The API's write routes take a token new at
+ * every start, written to <dataDir>/api.token (0600) for the CLI on this host, removed at a clean stop.
  */
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-import { apiServer, type ApiServer } from "../../../api/index.ts";
+import { API_TOKEN_BYTES, API_TOKEN_FILE, apiServer, type ApiServer } from "../../../api/index.ts";
 import { checkDeploymentRecord, type DeploymentRecord } from "../../../chain/index.ts";
 import { loadChainKey, loadConfig, toKeeperConfig } from "../../../config/index.ts";
 import { startKeeper, type Keeper } from "../../../keeper.ts";
@@ -65,14 +67,20 @@ export async function startHandler(values: Values, _positionals: string[], io: O
     throw err;
   }
   let api: ApiServer | undefined;
+  const tokenFile = join(config.dataDir, API_TOKEN_FILE);
   if (config.api.enabled) {
     // Published epochs: the configured folder, else where the keeper publishes by default (<dataDir>/epochs).
     const epochsDir = config.epochs.dir ?? join(config.dataDir, "epochs");
-    api = apiServer({ host: config.api.host, port: config.api.port, epochsDir })({ keeper, logger });
+    // A fresh file each start ("wx" after removing the old one), so the 0600 mode always applies.
+    const token = randomBytes(API_TOKEN_BYTES).toString("base64url");
+    rmSync(tokenFile, { force: true });
+    writeFileSync(tokenFile, token + "\n", { mode: 0o600, flag: "wx" });
+    api = apiServer({ host: config.api.host, port: config.api.port, epochsDir, token })({ keeper, logger });
     try {
       await api.start();
     } catch (err) {
       await keeper.stop();
+      rmSync(tokenFile, { force: true });
       const code = (err as NodeJS.ErrnoException).code;
       throw new CliError(
         code === "EADDRINUSE"
@@ -83,11 +91,15 @@ export async function startHandler(values: Values, _positionals: string[], io: O
   }
   io.out(`keeper ${keeper.peerId.toString()} running`);
   for (const a of keeper.addresses) io.out(`  p2p: ${a}`);
-  if (api !== undefined) io.out(`  dashboard: ${api.url}/  metrics: ${api.url}/metrics`);
+  if (api !== undefined) {
+    io.out(`  dashboard: ${api.url}/  metrics: ${api.url}/metrics`);
+    io.out(`  api token: ${tokenFile} (publish, transfer, close-epoch read it)`);
+  }
 
   const signal = await untilSignal();
   logger.info("stopping", { signal });
   await api?.stop();
+  if (api !== undefined) rmSync(tokenFile, { force: true });
   await keeper.stop();
   return EXIT_OK;
 }
