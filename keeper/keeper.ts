@@ -331,6 +331,16 @@ export class Keeper extends EventTarget {
     });
     this.bootstrapper = bootstrap({ peers: c.bootstrap ?? [] })({ node, logger });
 
+    node.addEventListener("peer:identify", (evt) => {
+      const peer = evt.detail.peerId;
+      if (this.discovery.get(peer.toString()) !== undefined) return;
+      void this.discovery
+        .fetchRecord(peer)
+        .then(() => this.refreshRouting())
+        .catch((err: unknown) =>
+          this.log.debug("record of a new peer not found yet", { peer: peer.toString(), error: err as Error }),
+        );
+    });
     await node.start();
     await this.chain?.start();
     await this.transfer.start();
@@ -395,10 +405,16 @@ export class Keeper extends EventTarget {
         });
       });
     }
+    // This node already serves the object (it is one of its providers, or fetched it before): the data is here,
+    // verified when it was published; nothing to move.
+    const held = this.transfer.held(work.objectId);
+    if (held !== undefined) return { bytes: held, sha256: work.objectId };
+    const self = this.node.peerId.toString();
+    const providers = work.providers.filter((p) => !p.endsWith(`/p2p/${self}`) && p !== self);
     const dir = join(this.config.dataDir, "objects");
     mkdirSync(dir, { recursive: true });
     const result = await this.transfer.fetch(work.objectId, {
-      providers: work.providers,
+      providers,
       to: join(dir, work.objectId),
       signal: options.signal,
     });

@@ -182,6 +182,12 @@ export class TransferService {
     return { objectId, cid, size: Number(manifest.size), parts: manifest.partHashes.length, manifest, announced };
   }
 
+  /** The size of `objectId` when this node serves it (it holds a verified copy), else undefined. */
+  held(objectId: string): number | undefined {
+    const o = this.published.get(objectId);
+    return o === undefined ? undefined : Number(o.manifest.size);
+  }
+
   unpublish(objectId: string): void {
     if (!this.published.delete(objectId)) throw new ObjectNotFoundError(objectId);
     this.store.removePublished(objectId);
