@@ -14,7 +14,7 @@ import type { EpochSource, EpochView } from "./api/snapshot.ts";
 import { Chain, type ChainInit } from "./chain/index.ts";
 import { discovery, discoveryRecordHandlers, type Discovery } from "./discovery/index.ts";
 import { epochCollector, transferReceiptsBetween, type EpochCollector } from "./epochs/collect.ts";
-import { epochExchange, RemoteReceipts, type EpochExchange } from "./epochs/exchange.ts";
+import { epochExchange, RemoteReceipts, RemoteTasks, type EpochExchange } from "./epochs/exchange.ts";
 import { publishEpoch, updateEpochSummary, type EpochSummary } from "./epochs/publish.ts";
 import { DirectoryProofSource } from "./epochs/proofs.ts";
 import { proofsService, type ProofsService } from "./epochs/proofs-p2p.ts";
@@ -36,7 +36,14 @@ import { BanList, bootstrap, createLumoraNode, type Bootstrapper, type LumoraNod
 import { proximity, toNodeView, type Proximity, type ProximityInit } from "./proximity/index.ts";
 import { routing, type RoutingTable, type ScoreWeights } from "./routing/index.ts";
 import { openStore, type Store } from "./store/index.ts";
-import { taskManager, type TaskManager, type TaskOutcome, type TaskSpec } from "./tasks/index.ts";
+import {
+  epochTaskRecords,
+  taskManager,
+  toLeafValue,
+  type TaskManager,
+  type TaskOutcome,
+  type TaskSpec,
+} from "./tasks/index.ts";
 import { transferService, type PublishResult, type TransferService, type TransferTestHooks } from "./transfer/index.ts";
 import type { Capability } from "./types.ts";
 
@@ -150,6 +157,7 @@ export class Keeper extends EventTarget {
   transfer!: TransferService;
   collector!: EpochCollector;
   remoteReceipts!: RemoteReceipts;
+  remoteTasks!: RemoteTasks;
   exchange!: EpochExchange;
   proofs!: ProofsService;
   schedule!: EpochSchedule;
@@ -259,6 +267,7 @@ export class Keeper extends EventTarget {
       },
     });
     this.remoteReceipts = new RemoteReceipts(this.store);
+    this.remoteTasks = new RemoteTasks(this.store);
     const ownReceipts = transferReceiptsBetween(this.store);
     const pool = this.chain?.contracts.rewardPool;
     this.collector = epochCollector({ rewardPerEpoch: ec.rewardPerEpoch ?? 0n })({
@@ -269,9 +278,19 @@ export class Keeper extends EventTarget {
       counters: this.counters,
       tasks: this.tasks.taskStore,
       receiptsBetween: (from, to) => [...ownReceipts(from, to), ...this.remoteReceipts.between(from, to)],
+      remoteTaskValues: (from, to) => this.remoteTasks.between(from, to),
       ...(pool !== undefined && { unreservedBalance: () => pool.unreservedBalance() }),
     });
-    this.exchange = epochExchange()({ node, logger, ownReceipts: (toMs) => ownReceipts(0, toMs), penalise });
+    const addressOf = (peerId: string) =>
+      peerId === this.node.peerId.toString() ? c.rewardAddress : this.discovery.get(peerId)?.rewardAddress;
+    this.exchange = epochExchange()({
+      node,
+      logger,
+      ownReceipts: (toMs) => ownReceipts(0, toMs),
+      ownTasks: (fromMs, toMs) =>
+        epochTaskRecords(this.tasks.taskStore, { fromMs, toMs }, { addressOf }).map((r) => toLeafValue(r)),
+      penalise,
+    });
     this.proofs = proofsService()({ node, logger, source: new DirectoryProofSource(publishDir) });
     this.schedule = epochSchedule({ cron: ec.cron })({
       collector: this.collector,
@@ -432,14 +451,24 @@ export class Keeper extends EventTarget {
     const toMs = Date.now();
     const peers = this.discovery.peers().filter((r) => r.peerId !== self);
     this.epochStep(this.epoch, "receipts:gathering", { keepers: peers.length });
-    const results = await Promise.allSettled(peers.map((r) => this.exchange.pull(r.peerId, toMs, options)));
+    const fromMs = this.collector.currentEpochStartMs();
+    const results = await Promise.allSettled(
+      peers.map(async (r) => {
+        const receipts = await this.exchange.pull(r.peerId, toMs, options);
+        const tasks = await this.exchange.pullTasks(r.peerId, fromMs, toMs, options);
+        return { receipts, tasks };
+      }),
+    );
     let added = 0;
+    let tasks = 0;
     results.forEach((r, i) => {
-      if (r.status === "fulfilled") added += this.remoteReceipts.add(r.value);
-      else
-        this.log.warn("could not gather receipts from a keeper", { peer: peers[i]!.peerId, error: r.reason as Error });
+      if (r.status === "fulfilled") {
+        added += this.remoteReceipts.add(r.value.receipts);
+        tasks += this.remoteTasks.add(r.value.tasks);
+      } else
+        this.log.warn("could not gather records from a keeper", { peer: peers[i]!.peerId, error: r.reason as Error });
     });
-    this.log.info("receipts gathered for the epoch close", { keepers: peers.length, added });
+    this.log.info("records gathered for the epoch close", { keepers: peers.length, added, tasks });
     this.epochStep(this.epoch, "receipts:gathered", { keepers: peers.length, added });
   }
 

@@ -53,6 +53,8 @@ export interface EpochCollectorComponents {
   tasks?: TaskStore;
   /** Per-epoch health counters (Reputation inputs and the success weight of C_i). */
   counters?: HealthCounters;
+  /** Task records other coordinators hold for [fromMs, toMs) (gathered before the close); merged by task id. */
+  remoteTaskValues?: (fromMs: number, toMs: number) => TaskRecordValue[];
   /** Receipts stored in [fromMs, toMs); default: the transfer module's `transfer_receipts` table. */
   receiptsBetween?: (fromMs: number, toMs: number) => RawReceipt[];
   /** The pool's unreserved balance, which caps R_total; no cap when absent. */
@@ -169,10 +171,17 @@ export class EpochCollector {
         startMs,
         endMs,
       );
-      if (tasks !== undefined) {
-        const records = epochTaskRecords(tasks, { fromMs: startMs, toMs: endMs }, { addressOf });
+      const values: TaskRecordValue[] =
+        tasks === undefined
+          ? []
+          : epochTaskRecords(tasks, { fromMs: startMs, toMs: endMs }, { addressOf }).map((r) => toLeafValue(r));
+      const seen = new Set(values.map((v) => v[0]));
+      for (const v of this.components.remoteTaskValues?.(startMs, endMs) ?? []) {
+        if (!seen.has(v[0])) (values.push(v), seen.add(v[0]));
+      }
+      if (values.length > 0) {
         const insert = db.prepare("INSERT INTO epoch_tasks (epoch, position, value) VALUES (?, ?, ?)");
-        records.forEach((r, i) => insert.run(epoch, i, encodeTaskValue(toLeafValue(r))));
+        values.forEach((v, i) => insert.run(epoch, i, encodeTaskValue(v)));
       }
       // A receipt counts once ever: the same signed body stored again later is ignored (primary key).
       const insertReceipt = db.prepare(

@@ -6,9 +6,12 @@
  * receipts stored before the close; each receipt carries the consumer's signature, so a keeper cannot invent
  * or inflate one (the collector verifies every signature and counts a receipt once, by its hash).
  *
- * Request (one frame, ≤ 1 KiB, JSON): `{"v":1,"toMs":<unix ms>}`.
+ * Request (one frame, ≤ 1 KiB, JSON): `{"v":1,"toMs":<unix ms>}` for receipts, or
+ * `{"v":1,"kind":"tasks","fromMs":<unix ms>,"toMs":<unix ms>}` for the task records the peer coordinated that
+ * ended in [fromMs, toMs) (so TaskLog holds every coordinator's tasks, not only the closing keeper's).
  * Response: frames of ≤ 1 MiB, JSON `{"receipts":[{"provider":"<peer id>","body":"<base64>","signature":"<base64>"},…]}`
- * (at most RECEIPTS_PER_FRAME each), then `{"done":true}`; or `{"error":"…"}`.
+ * or `{"tasks":[[taskId, consumer, executor, "bytes", "startedAt", "endedAt", status, dataSha256, attempts,
+ * evidence],…]}` (at most RECEIPTS_PER_FRAME entries each), then `{"done":true}`; or `{"error":"…"}`.
  */
 import { createHash } from "node:crypto";
 
@@ -20,6 +23,7 @@ import type { LumoraNode } from "../p2p/node.ts";
 import type { Store } from "../store/index.ts";
 import { readFrame, writeFrame } from "../wire/framing.ts";
 import type { RawReceipt } from "./collect.ts";
+import type { TaskRecordValue } from "./types.ts";
 
 export const EPOCH_PROTOCOL = "/lumora/epoch/1.0.0";
 /** A request is one small JSON object. */
@@ -74,6 +78,81 @@ function toReceipt(v: unknown): RawReceipt {
   return { provider: r.provider, body: new Uint8Array(body), signature: new Uint8Array(signature) };
 }
 
+const HEX32 = /^0x[0-9a-fA-F]{64}$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const UINT = /^\d{1,20}$/;
+
+/** Checks one task record entry from a peer, field by field. */
+function toTaskValue(v: unknown): TaskRecordValue {
+  const bad = (what: string) => new EpochExchangeError(`task record entry: ${what}`, true);
+  if (!Array.isArray(v) || v.length !== 10) throw bad("not an array of 10 fields");
+  const [taskId, consumer, executor, bytes, startedAt, endedAt, status, dataSha256, attempts, evidence] =
+    v as unknown[];
+  if (typeof taskId !== "string" || !HEX32.test(taskId)) throw bad("taskId");
+  if (typeof consumer !== "string" || !ADDRESS.test(consumer)) throw bad("consumer");
+  if (typeof executor !== "string" || !ADDRESS.test(executor)) throw bad("executor");
+  for (const [name, x] of [
+    ["bytesMoved", bytes],
+    ["startedAt", startedAt],
+    ["endedAt", endedAt],
+  ] as const) {
+    if (typeof x !== "string" || !UINT.test(x) || BigInt(x) >= 2n ** 64n) throw bad(name);
+  }
+  if (typeof status !== "number" || ![1, 2, 3].includes(status)) throw bad("status");
+  if (typeof dataSha256 !== "string" || !HEX32.test(dataSha256)) throw bad("dataSha256");
+  if (typeof attempts !== "number" || !Number.isInteger(attempts) || attempts < 0 || attempts > 65535)
+    throw bad("attempts");
+  if (typeof evidence !== "string" || !HEX32.test(evidence)) throw bad("evidence");
+  return [
+    taskId,
+    consumer,
+    executor,
+    BigInt(bytes as string),
+    BigInt(startedAt as string),
+    BigInt(endedAt as string),
+    status,
+    dataSha256,
+    attempts,
+    evidence,
+  ];
+}
+
+/** Task records pulled from the other coordinators, by task id, until the epoch that logs them is frozen. */
+export class RemoteTasks {
+  constructor(private readonly store: Store) {
+    store.migrate("epoch-exchange-tasks", [
+      {
+        version: 1,
+        up: "CREATE TABLE remote_tasks (task_id TEXT PRIMARY KEY, ended_ms INTEGER NOT NULL, value TEXT NOT NULL)",
+      },
+    ]);
+  }
+
+  /** Stores new records (a task id already held is ignored); returns how many. */
+  add(values: readonly TaskRecordValue[]): number {
+    const insert = this.store.db.prepare(
+      "INSERT OR IGNORE INTO remote_tasks (task_id, ended_ms, value) VALUES (?, ?, ?)",
+    );
+    let added = 0;
+    this.store.transaction(() => {
+      for (const v of values) {
+        const json = JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
+        added += Number(insert.run(v[0], Number(v[5]) * 1000, json).changes);
+      }
+    });
+    return added;
+  }
+
+  /** Records that ended in [fromMs, toMs). */
+  between(fromMs: number, toMs: number): TaskRecordValue[] {
+    return (
+      this.store.db
+        .prepare("SELECT value FROM remote_tasks WHERE ended_ms >= ? AND ended_ms < ? ORDER BY ended_ms, task_id")
+        .all(fromMs, toMs) as Array<{ value: string }>
+    ).map((r) => toTaskValue(JSON.parse(r.value)));
+  }
+}
+
 /** Receipts pulled from other keepers, kept until the epoch that counts them is frozen. */
 export class RemoteReceipts {
   constructor(private readonly store: Store) {
@@ -118,6 +197,8 @@ export interface EpochExchangeComponents {
   logger: Logger;
   /** The receipts this keeper signed as a consumer and stored before `toMs`. */
   ownReceipts(toMs: number): RawReceipt[];
+  /** The task records this keeper coordinated that ended in [fromMs, toMs). */
+  ownTasks?(fromMs: number, toMs: number): TaskRecordValue[];
   penalise?(peerId: PeerId, err: Error): void;
 }
 
@@ -145,6 +226,31 @@ export class EpochExchange {
       if (req.v !== 1 || typeof req.toMs !== "number" || !Number.isSafeInteger(req.toMs) || req.toMs < 0) {
         throw new EpochExchangeError("request needs v = 1 and a non-negative integer toMs", true);
       }
+      if (req.kind === "tasks") {
+        if (
+          typeof req.fromMs !== "number" ||
+          !Number.isSafeInteger(req.fromMs) ||
+          req.fromMs < 0 ||
+          req.fromMs > req.toMs
+        ) {
+          throw new EpochExchangeError("a tasks request needs an integer fromMs in [0, toMs]", true);
+        }
+        const tasks = (this.components.ownTasks?.(req.fromMs, req.toMs) ?? []).map((v) =>
+          v.map((x) => (typeof x === "bigint" ? x.toString() : x)),
+        );
+        for (let i = 0; i < tasks.length; i += RECEIPTS_PER_FRAME) {
+          const chunk = JSON.stringify({ tasks: tasks.slice(i, i + RECEIPTS_PER_FRAME) });
+          await writeFrame(stream, encoder.encode(chunk), MAX_EXCHANGE_RESPONSE_BYTES, { signal });
+        }
+        await writeFrame(stream, encoder.encode(JSON.stringify({ done: true })), MAX_EXCHANGE_RESPONSE_BYTES, {
+          signal,
+        });
+        await stream.close({ signal }).catch(() => {});
+        return;
+      }
+      if (req.kind !== undefined && req.kind !== "receipts") {
+        throw new EpochExchangeError("kind must be receipts or tasks", true);
+      }
       const receipts = this.components.ownReceipts(req.toMs);
       for (let i = 0; i < receipts.length; i += RECEIPTS_PER_FRAME) {
         const chunk = receipts.slice(i, i + RECEIPTS_PER_FRAME).map((r) => ({
@@ -168,6 +274,60 @@ export class EpochExchange {
       ).catch(() => {});
       stream.abort(e);
       if (e.penalise === true) this.components.penalise?.(connection.remotePeer, e);
+    }
+  }
+
+  /** Asks `peer` for the task records it coordinated that ended in [fromMs, toMs). */
+  async pullTasks(
+    peer: PeerId | string,
+    fromMs: number,
+    toMs: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<TaskRecordValue[]> {
+    const out: TaskRecordValue[] = [];
+    await this.exchange(
+      peer,
+      { v: 1, kind: "tasks", fromMs, toMs },
+      "tasks",
+      (entry) => out.push(toTaskValue(entry)),
+      options,
+    );
+    return out;
+  }
+
+  private async exchange(
+    peer: PeerId | string,
+    request: object,
+    field: "tasks",
+    onEntry: (entry: unknown) => void,
+    options: { signal?: AbortSignal },
+  ): Promise<void> {
+    const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
+    const signal = AbortSignal.any([
+      AbortSignal.timeout(EXCHANGE_TIMEOUT_MS),
+      ...(options.signal ? [options.signal] : []),
+    ]);
+    const stream = await this.components.node.dialProtocol(id, EPOCH_PROTOCOL, { signal });
+    try {
+      await writeFrame(stream, encoder.encode(JSON.stringify(request)), MAX_EXCHANGE_REQUEST_BYTES, { signal });
+      for (;;) {
+        const body = await readFrame(stream, MAX_EXCHANGE_RESPONSE_BYTES, { signal });
+        if (body === undefined) throw new EpochExchangeError("peer ended the stream before done", false);
+        const msg = parse(body);
+        if (msg.done === true) break;
+        if (typeof msg.error === "string") throw new EpochExchangeError(`peer refused: ${msg.error}`, false);
+        const entries = msg[field];
+        if (!Array.isArray(entries) || entries.length > RECEIPTS_PER_FRAME) {
+          throw new EpochExchangeError(`response frame without a ${field} array of allowed size`, true);
+        }
+        for (const e of entries) onEntry(e);
+      }
+      await stream.close().catch(() => {});
+    } catch (err) {
+      stream.abort(err as Error);
+      const e = err as Error & { penalise?: boolean };
+      if (e.penalise === true) this.components.penalise?.(id, e);
+      throw err;
     }
   }
 

@@ -18,7 +18,9 @@ import {
   MAX_EXCHANGE_RESPONSE_BYTES,
   RECEIPTS_PER_FRAME,
   RemoteReceipts,
+  RemoteTasks,
 } from "../../../keeper/epochs/exchange.ts";
+import type { TaskRecordValue } from "../../../keeper/epochs/types.ts";
 import type { Logger } from "../../../keeper/logger.ts";
 import { openStore, type Store } from "../../../keeper/store/index.ts";
 import { verifyReceipt } from "../../../keeper/transfer/receipt.ts";
@@ -341,5 +343,100 @@ describe("epoch receipt exchange", { timeout: 60_000 }, () => {
       assert.deepEqual(refusing.c.penalised, []);
       assert.deepEqual(ending.c.penalised, []);
     });
+  });
+});
+
+describe("epoch task-record exchange", { timeout: 60_000 }, () => {
+  const nodes: TestKeeper[] = [];
+  const services: EpochExchange[] = [];
+  const stores: Store[] = [];
+  afterEach(async () => {
+    await Promise.all(services.splice(0).map((s) => s.stop()));
+    await Promise.all(nodes.splice(0).map((n) => n.node.stop()));
+    for (const s of stores.splice(0)) s.close();
+  });
+
+  const record = (i: number, endedAtS: bigint): TaskRecordValue => [
+    "0x" + i.toString(16).padStart(64, "0"),
+    "0x" + "11".repeat(20),
+    "0x" + "22".repeat(20),
+    1_048_576n + BigInt(i),
+    endedAtS - 5n,
+    endedAtS,
+    1,
+    "0x" + "ab".repeat(32),
+    2,
+    "0x" + "00".repeat(32),
+  ];
+
+  it("pulls the records a coordinator holds for a window, in several frames, and keeps each task once", async () => {
+    const held = Array.from({ length: RECEIPTS_PER_FRAME + 40 }, (_, i) => record(i + 1, 2_000n + BigInt(i % 50)));
+    const server = await startNode();
+    const client = await startNode();
+    nodes.push(server, client);
+    const windows: [number, number][] = [];
+    const serving = new EpochExchange({
+      node: server.node,
+      logger: silent,
+      ownReceipts: () => [],
+      ownTasks: (fromMs, toMs) => {
+        windows.push([fromMs, toMs]);
+        return held;
+      },
+    });
+    const asking = new EpochExchange({ node: client.node, logger: silent, ownReceipts: () => [] });
+    services.push(serving, asking);
+    await serving.start();
+    await asking.start();
+    await client.node.dial(server.node.getMultiaddrs()[0]!);
+
+    const pulled = await asking.pullTasks(server.node.peerId, 1_000_000, 3_000_000);
+    assert.deepEqual(windows, [[1_000_000, 3_000_000]]);
+    assert.deepEqual(pulled, held);
+
+    const store = openStore(":memory:");
+    stores.push(store);
+    const remote = new RemoteTasks(store);
+    assert.equal(remote.add(pulled), held.length);
+    assert.equal(remote.add(pulled.slice(0, 10)), 0, "a task id is kept once");
+    // ended_at 2000..2049 s → [2,000,000, 2,050,000) ms; the window [2,010,000, 2,020,000) holds 10 seconds' worth.
+    const inWindow = remote.between(2_010_000, 2_020_000);
+    assert.ok(inWindow.length > 0);
+    for (const v of inWindow) assert.ok(v[5] >= 2_010n && v[5] < 2_020n, `ended at ${v[5]} s`);
+    assert.equal(inWindow.length, held.filter((v) => v[5] >= 2_010n && v[5] < 2_020n).length);
+  });
+
+  it("rejects a task record entry that breaks the schema and penalises the peer", async () => {
+    const bad = await startNode();
+    const client = await startNode();
+    nodes.push(bad, client);
+    await bad.node.handle(EPOCH_PROTOCOL, async (stream: Stream) => {
+      await readFrame(stream, MAX_EXCHANGE_REQUEST_BYTES);
+      const entry = record(1, 2_000n) as unknown as unknown[];
+      entry[6] = 7; // no such status
+      await writeFrame(
+        stream,
+        json({ tasks: [entry.map((x) => (typeof x === "bigint" ? x.toString() : x))] }),
+        MAX_EXCHANGE_RESPONSE_BYTES,
+      );
+      await writeFrame(stream, json({ done: true }), MAX_EXCHANGE_RESPONSE_BYTES);
+      await stream.close();
+    });
+    const penalised: string[] = [];
+    const asking = new EpochExchange({
+      node: client.node,
+      logger: silent,
+      ownReceipts: () => [],
+      penalise: (p: PeerId) => penalised.push(p.toString()),
+    });
+    services.push(asking);
+    await client.node.dial(bad.node.getMultiaddrs()[0]!);
+    await assert.rejects(asking.pullTasks(bad.node.peerId, 0, 10), (err: unknown) => {
+      assert.ok(err instanceof EpochExchangeError, String(err));
+      assert.match(err.message, /status/);
+      assert.equal(err.penalise, true);
+      return true;
+    });
+    assert.deepEqual(penalised, [bad.node.peerId.toString()]);
   });
 });

@@ -11,6 +11,7 @@ import { after, before, describe, it } from "node:test";
 
 import { createLogger } from "../../../keeper/logger.ts";
 import { startKeeper, type Keeper } from "../../../keeper/keeper.ts";
+import { taskLogId } from "../../../keeper/tasks/index.ts";
 import type { Capability } from "../../../keeper/types.ts";
 
 const logger = createLogger("test", { level: process.env.LUMORA_LOG_LEVEL === undefined ? "silent" : undefined });
@@ -100,5 +101,29 @@ describe("keeper network", { timeout: 120_000 }, () => {
     assert.equal(attempts[0]?.executor, slow.peerId.toString());
     assert.notEqual(attempts[0]?.outcome, "succeeded");
     assert.equal(attempts.at(-1)?.outcome, "succeeded");
+  });
+
+  it("closes an epoch whose task records include the tasks other keepers coordinated", async () => {
+    const [coordinator, provider] = keepers as [Keeper, Keeper];
+    const other = keepers[3]!; // an executor that also coordinates a task of its own
+    const file = join(dir, "second.bin");
+    writeFileSync(file, randomBytes(512 * 1024));
+    const published = await provider.publish(file);
+    await until("the other coordinator routes to executors", async () => {
+      await other.refreshRouting({ refreshDirectory: true });
+      return other.discovery.peers().length >= 4;
+    });
+    const outcome = await other.requestTransfer({
+      objectId: published.objectId,
+      size: published.size,
+      providers: [provider.addresses[0]!],
+      id: "task-elsewhere",
+    });
+    assert.equal(outcome.status, "succeeded", `${outcome.status}: ${outcome.reason}`);
+    const closed = await coordinator.closeEpoch();
+    const ids = closed.built.bundle.tasks.map((v) => v[0]);
+    assert.ok(ids.includes(taskLogId("task-reassign")), "the closing keeper's own task is logged");
+    assert.ok(ids.includes(taskLogId("task-elsewhere")), "the other coordinator's task is logged too");
+    assert.equal(new Set(ids).size, ids.length, "each task once");
   });
 });
