@@ -362,6 +362,17 @@ export class Keeper extends EventTarget {
     });
     await node.start();
     await this.chain?.start();
+    if (this.chain !== undefined) {
+      // Epoch numbers are the chain's: a keeper joining a running network continues after its last epoch.
+      const { taskLog, rewardPool } = this.chain.contracts;
+      const onChain = Math.max(Number(await taskLog.lastEpoch()), Number(await rewardPool.lastEpoch()));
+      if (!this.collector.alignWithChain(onChain) && this.collector.currentEpoch() <= onChain) {
+        this.log.warn("this keeper's epochs lag the chain's; it will verify rather than submit until they meet", {
+          open: this.collector.currentEpoch(),
+          onChain,
+        });
+      }
+    }
     await this.transfer.start();
     await this.exchange.start();
     await this.proofs.start();

@@ -275,7 +275,7 @@ export async function epochsView(
   const byEpoch = new Map<number, EpochView>();
   if (hasTable(keeper, "epochs")) {
     const rows = keeper.store.db
-      .prepare("SELECT * FROM epochs WHERE epoch > 0 ORDER BY epoch DESC LIMIT 50")
+      .prepare("SELECT * FROM epochs WHERE status != 'genesis' ORDER BY epoch DESC LIMIT 50")
       .all() as Array<Record<string, unknown>>;
     for (const r of rows) {
       byEpoch.set(Number(r.epoch), {

@@ -114,6 +114,24 @@ export class EpochCollector {
     this.receiptsBetween = components.receiptsBetween ?? transferReceiptsBetween(components.store);
   }
 
+  /**
+   * Takes the epoch numbering from the chain: a keeper that never closed an epoch and joins a network whose
+   * contracts already hold epochs 1..`chainLastEpoch` numbers its open epoch `chainLastEpoch + 1`. Returns
+   * whether the numbering moved; a keeper with epochs of its own keeps them (and the caller is told it lags).
+   */
+  alignWithChain(chainLastEpoch: number): boolean {
+    const { store } = this.components;
+    return store.transaction(() => {
+      const last = lastEpochRow(store);
+      if (last.status !== "genesis" || last.epoch >= chainLastEpoch) return false;
+      store.db
+        .prepare("UPDATE epochs SET epoch = ? WHERE epoch = ? AND status = 'genesis'")
+        .run(chainLastEpoch, last.epoch);
+      this.log.info("epoch numbering taken from the chain", { nextEpoch: chainLastEpoch + 1 });
+      return true;
+    });
+  }
+
   /** The open epoch: the one new work is counted in (health counters, receipts' epoch stamp). */
   currentEpoch(): number {
     return lastEpochRow(this.components.store).epoch + 1;

@@ -120,4 +120,54 @@ describe("Keeper on chain", function () {
     // RewardPool's view: no epoch committed yet, so the chain-backed epoch source lists none.
     expect(await coordinator.epochSource!.epochs()).to.deep.equal([]);
   });
+
+  it("takes its epoch numbering from the chain when it joins a network that already committed epochs", async function () {
+    const signers = await ethers.getSigners();
+    const [deployer] = signers;
+    const deployed = await ignition.deploy(LumoraModule, {});
+    const contracts = {
+      LumoraToken: await deployed.token.getAddress(),
+      Reputation: await deployed.reputation.getAddress(),
+      TaskLog: await deployed.taskLog.getAddress(),
+      RewardPool: await deployed.rewardPool.getAddress(),
+    };
+    const deployment = buildDeploymentRecord({
+      network: "test",
+      chainId: (await ethers.provider.getNetwork()).chainId,
+      deployer: deployer!.address,
+      contracts,
+      deploymentBlock: 0,
+      parameters: resolveParameters({}, deployer!.address),
+    });
+    // Another keeper already committed epochs 1..3 to TaskLog.
+    for (let e = 1; e <= 3; e++) {
+      await (await deployed.taskLog.commit(e, ethers.id(`root-${e}`), 1, `lumora:epoch/${e}`)).wait();
+    }
+    rpc = await serveJsonRpc(connection.provider);
+    dir = await mkdtemp(path.join(tmpdir(), "lumora-keeper-epochs-"));
+    const keeper = await startKeeper({
+      dataDir: path.join(dir, "late"),
+      capabilities: ["coordinator"],
+      bandwidthBps: 1_000_000,
+      capacity: 1,
+      rewardAddress: signers[1]!.address,
+      logger: createLogger("test", { level: "silent" }),
+      epochs: { chain: { rpcUrl: rpc.url, deployment, confirmations: 1 } },
+    });
+    keepers.push(keeper);
+    expect(keeper.epoch).to.equal(4);
+    // A restart keeps the numbering (the store remembers it).
+    await keeper.stop();
+    keepers.splice(keepers.indexOf(keeper), 1);
+    const again = await startKeeper({
+      dataDir: path.join(dir, "late"),
+      capabilities: ["coordinator"],
+      bandwidthBps: 1_000_000,
+      capacity: 1,
+      rewardAddress: signers[1]!.address,
+      logger: createLogger("test", { level: "silent" }),
+    });
+    keepers.push(again);
+    expect(again.epoch).to.equal(4);
+  });
 });
