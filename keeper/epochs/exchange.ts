@@ -298,7 +298,7 @@ export class EpochExchange {
   private async exchange(
     peer: PeerId | string,
     request: object,
-    field: "tasks",
+    field: "receipts" | "tasks",
     onEntry: (entry: unknown) => void,
     options: { signal?: AbortSignal },
   ): Promise<void> {
@@ -333,34 +333,9 @@ export class EpochExchange {
 
   /** Asks `peer` for the receipts it stored before `toMs`. */
   async pull(peer: PeerId | string, toMs: number, options: { signal?: AbortSignal } = {}): Promise<RawReceipt[]> {
-    const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
-    const signal = AbortSignal.any([
-      AbortSignal.timeout(EXCHANGE_TIMEOUT_MS),
-      ...(options.signal ? [options.signal] : []),
-    ]);
-    const stream = await this.components.node.dialProtocol(id, EPOCH_PROTOCOL, { signal });
     const out: RawReceipt[] = [];
-    try {
-      await writeFrame(stream, encoder.encode(JSON.stringify({ v: 1, toMs })), MAX_EXCHANGE_REQUEST_BYTES, { signal });
-      for (;;) {
-        const body = await readFrame(stream, MAX_EXCHANGE_RESPONSE_BYTES, { signal });
-        if (body === undefined) throw new EpochExchangeError("peer ended the stream before done", false);
-        const msg = parse(body);
-        if (msg.done === true) break;
-        if (typeof msg.error === "string") throw new EpochExchangeError(`peer refused: ${msg.error}`, false);
-        if (!Array.isArray(msg.receipts) || msg.receipts.length > RECEIPTS_PER_FRAME) {
-          throw new EpochExchangeError("response frame without a receipts array of allowed size", true);
-        }
-        for (const r of msg.receipts) out.push(toReceipt(r));
-      }
-      await stream.close().catch(() => {});
-      return out;
-    } catch (err) {
-      stream.abort(err as Error);
-      const e = err as Error & { penalise?: boolean };
-      if (e.penalise === true) this.components.penalise?.(id, e);
-      throw err;
-    }
+    await this.exchange(peer, { v: 1, toMs }, "receipts", (entry) => out.push(toReceipt(entry)), options);
+    return out;
   }
 }
 
