@@ -270,19 +270,19 @@ export class Keeper extends EventTarget {
     this.remoteTasks = new RemoteTasks(this.store);
     const ownReceipts = transferReceiptsBetween(this.store);
     const pool = this.chain?.contracts.rewardPool;
+    // A peer's on-chain address, from its signed peer record (ours from the config).
+    const addressOf = (peerId: string) =>
+      peerId === this.node.peerId.toString() ? c.rewardAddress : this.discovery.get(peerId)?.rewardAddress;
     this.collector = epochCollector({ rewardPerEpoch: ec.rewardPerEpoch ?? 0n })({
       store: this.store,
       logger,
-      addressOf: (peerId) =>
-        peerId === this.node.peerId.toString() ? c.rewardAddress : this.discovery.get(peerId)?.rewardAddress,
+      addressOf,
       counters: this.counters,
       tasks: this.tasks.taskStore,
       receiptsBetween: (from, to) => [...ownReceipts(from, to), ...this.remoteReceipts.between(from, to)],
       remoteTaskValues: (from, to) => this.remoteTasks.between(from, to),
       ...(pool !== undefined && { unreservedBalance: () => pool.unreservedBalance() }),
     });
-    const addressOf = (peerId: string) =>
-      peerId === this.node.peerId.toString() ? c.rewardAddress : this.discovery.get(peerId)?.rewardAddress;
     this.exchange = epochExchange()({
       node,
       logger,
