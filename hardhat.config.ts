@@ -31,6 +31,11 @@ export default defineConfig({
   paths: {
     tests: { mocha: "test/contracts" },
   },
+  // Explorer verification on Amoy (`npx hardhat ignition verify chain-80002`): the key is a configuration
+  // variable (keystore or environment), read only when a verification runs.
+  verify: {
+    etherscan: { apiKey: configVariable("ETHERSCAN_API_KEY") },
+  },
   networks: {
     localhost: {
       type: "http",
