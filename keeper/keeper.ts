@@ -462,20 +462,23 @@ export class Keeper extends EventTarget {
     const toMs = Date.now();
     const peers = this.discovery.peers().filter((r) => r.peerId !== self);
     this.epochStep(this.epoch, "receipts:gathering", { keepers: peers.length });
-    const fromMs = this.collector.currentEpochStartMs();
     const results = await Promise.allSettled(
       peers.map(async (r) => {
         const receipts = await this.exchange.pull(r.peerId, toMs, options);
-        const tasks = await this.exchange.pullTasks(r.peerId, fromMs, toMs, options);
+        const tasks = await this.exchange.pullTasks(r.peerId, this.remoteTasks.nextPullFrom(r.peerId), toMs, options);
         return { receipts, tasks };
       }),
     );
+    // Stamped just before the gather began, inside the open epoch: what was gathered belongs to the epoch this
+    // close freezes (whose end is at or after the gather), never to a window already frozen.
+    const stamp = Math.max(toMs - 1, this.collector.currentEpochStartMs());
     let added = 0;
     let tasks = 0;
     results.forEach((r, i) => {
       if (r.status === "fulfilled") {
-        added += this.remoteReceipts.add(r.value.receipts);
-        tasks += this.remoteTasks.add(r.value.tasks);
+        added += this.remoteReceipts.add(r.value.receipts, stamp);
+        tasks += this.remoteTasks.add(r.value.tasks, stamp);
+        this.remoteTasks.pulled(peers[i]!.peerId, toMs);
       } else
         this.log.warn("could not gather records from a keeper", { peer: peers[i]!.peerId, error: r.reason as Error });
     });

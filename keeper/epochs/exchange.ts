@@ -34,6 +34,9 @@ export const MAX_EXCHANGE_RESPONSE_BYTES = 1024 * 1024;
 export const RECEIPTS_PER_FRAME = 256;
 /** A whole exchange; a slow or dead peer must not hold an epoch close up for long. */
 export const EXCHANGE_TIMEOUT_MS = 10_000;
+/** How far back each task pull reaches before the previous window's end: a task is stamped when it ends but
+ * committed at the end of the task manager's tick, so a pull may run between the two. */
+export const PULL_OVERLAP_MS = 60_000;
 /** Largest receipt body and signature accepted from a peer (a receipt is ~200 bytes). */
 const MAX_RECEIPT_PART_BYTES = 4096;
 
@@ -117,39 +120,63 @@ function toTaskValue(v: unknown): TaskRecordValue {
   ];
 }
 
-/** Task records pulled from the other coordinators, by task id, until the epoch that logs them is frozen. */
+/**
+ * Task records pulled from the other coordinators. A record belongs to the epoch during which it ARRIVED here
+ * (like a receipt), and is kept once by task id: a record that ended on a peer just as an epoch closed is logged
+ * in the next epoch instead of being lost between two pull windows. Per peer, the end of the last pulled window
+ * is remembered; the next pull asks again from a little before it (PULL_OVERLAP_MS) so records the peer committed
+ * late are not missed — re-sent ones are ignored by task id.
+ */
 export class RemoteTasks {
   constructor(private readonly store: Store) {
     store.migrate("epoch-exchange-tasks", [
       {
         version: 1,
-        up: "CREATE TABLE remote_tasks (task_id TEXT PRIMARY KEY, ended_ms INTEGER NOT NULL, value TEXT NOT NULL)",
+        up:
+          "CREATE TABLE remote_tasks (task_id TEXT PRIMARY KEY, stored_at INTEGER NOT NULL, value TEXT NOT NULL);" +
+          "CREATE TABLE remote_task_pulls (peer_id TEXT PRIMARY KEY, to_ms INTEGER NOT NULL)",
       },
     ]);
   }
 
   /** Stores new records (a task id already held is ignored); returns how many. */
-  add(values: readonly TaskRecordValue[]): number {
+  add(values: readonly TaskRecordValue[], now = Date.now()): number {
     const insert = this.store.db.prepare(
-      "INSERT OR IGNORE INTO remote_tasks (task_id, ended_ms, value) VALUES (?, ?, ?)",
+      "INSERT OR IGNORE INTO remote_tasks (task_id, stored_at, value) VALUES (?, ?, ?)",
     );
     let added = 0;
     this.store.transaction(() => {
       for (const v of values) {
         const json = JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
-        added += Number(insert.run(v[0], Number(v[5]) * 1000, json).changes);
+        added += Number(insert.run(v[0], now, json).changes);
       }
     });
     return added;
   }
 
-  /** Records that ended in [fromMs, toMs). */
+  /** Records that arrived in [fromMs, toMs). */
   between(fromMs: number, toMs: number): TaskRecordValue[] {
     return (
       this.store.db
-        .prepare("SELECT value FROM remote_tasks WHERE ended_ms >= ? AND ended_ms < ? ORDER BY ended_ms, task_id")
+        .prepare("SELECT value FROM remote_tasks WHERE stored_at >= ? AND stored_at < ? ORDER BY stored_at, task_id")
         .all(fromMs, toMs) as Array<{ value: string }>
     ).map((r) => toTaskValue(JSON.parse(r.value)));
+  }
+
+  /** Where the next pull from `peerId` starts: a little before the end of the last window pulled from it. */
+  nextPullFrom(peerId: string): number {
+    const row = this.store.db.prepare("SELECT to_ms FROM remote_task_pulls WHERE peer_id = ?").get(peerId) as
+      { to_ms: number } | undefined;
+    return row === undefined ? 0 : Math.max(0, row.to_ms - PULL_OVERLAP_MS);
+  }
+
+  /** Records that a pull from `peerId` covered everything that ended before `toMs`. */
+  pulled(peerId: string, toMs: number): void {
+    this.store.db
+      .prepare(
+        "INSERT INTO remote_task_pulls (peer_id, to_ms) VALUES (?, ?) ON CONFLICT (peer_id) DO UPDATE SET to_ms = excluded.to_ms",
+      )
+      .run(peerId, toMs);
   }
 }
 

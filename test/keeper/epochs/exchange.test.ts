@@ -19,6 +19,7 @@ import {
   RECEIPTS_PER_FRAME,
   RemoteReceipts,
   RemoteTasks,
+  PULL_OVERLAP_MS,
 } from "../../../keeper/epochs/exchange.ts";
 import type { TaskRecordValue } from "../../../keeper/epochs/types.ts";
 import type { Logger } from "../../../keeper/logger.ts";
@@ -397,13 +398,25 @@ describe("epoch task-record exchange", { timeout: 60_000 }, () => {
     const store = openStore(":memory:");
     stores.push(store);
     const remote = new RemoteTasks(store);
-    assert.equal(remote.add(pulled), held.length);
-    assert.equal(remote.add(pulled.slice(0, 10)), 0, "a task id is kept once");
-    // ended_at 2000..2049 s → [2,000,000, 2,050,000) ms; the window [2,010,000, 2,020,000) holds 10 seconds' worth.
-    const inWindow = remote.between(2_010_000, 2_020_000);
-    assert.ok(inWindow.length > 0);
-    for (const v of inWindow) assert.ok(v[5] >= 2_010n && v[5] < 2_020n, `ended at ${v[5]} s`);
-    assert.equal(inWindow.length, held.filter((v) => v[5] >= 2_010n && v[5] < 2_020n).length);
+    // Records belong to the window they arrived in; a task id is kept once, whenever it is sent again.
+    assert.equal(remote.add(pulled.slice(0, 100), 5_000), 100);
+    assert.equal(remote.add(pulled, 6_000), held.length - 100);
+    assert.equal(remote.add(pulled.slice(0, 10), 7_000), 0, "a task id is kept once");
+    assert.deepEqual(remote.between(5_000, 6_000), pulled.slice(0, 100));
+    assert.deepEqual(
+      remote.between(6_000, 7_001).map((v) => v[0]),
+      pulled
+        .slice(100)
+        .map((v) => v[0])
+        .sort(),
+    );
+    assert.equal(remote.between(7_000, 8_000).length, 0);
+    // The next pull from a peer reaches back PULL_OVERLAP_MS before the last window's end.
+    assert.equal(remote.nextPullFrom("peer-a"), 0);
+    remote.pulled("peer-a", 3_000_000);
+    assert.equal(remote.nextPullFrom("peer-a"), 3_000_000 - PULL_OVERLAP_MS);
+    remote.pulled("peer-a", 4_000_000);
+    assert.equal(remote.nextPullFrom("peer-a"), 4_000_000 - PULL_OVERLAP_MS);
   });
 
   it("rejects a task record entry that breaks the schema and penalises the peer", async () => {
