@@ -253,6 +253,8 @@ export class EpochExchange {
       if (req.v !== 1 || typeof req.toMs !== "number" || !Number.isSafeInteger(req.toMs) || req.toMs < 0) {
         throw new EpochExchangeError("request needs v = 1 and a non-negative integer toMs", true);
       }
+      let field: "receipts" | "tasks";
+      let entries: unknown[];
       if (req.kind === "tasks") {
         if (
           typeof req.fromMs !== "number" ||
@@ -262,32 +264,23 @@ export class EpochExchange {
         ) {
           throw new EpochExchangeError("a tasks request needs an integer fromMs in [0, toMs]", true);
         }
-        const tasks = (this.components.ownTasks?.(req.fromMs, req.toMs) ?? []).map((v) =>
+        field = "tasks";
+        entries = (this.components.ownTasks?.(req.fromMs, req.toMs) ?? []).map((v) =>
           v.map((x) => (typeof x === "bigint" ? x.toString() : x)),
         );
-        for (let i = 0; i < tasks.length; i += RECEIPTS_PER_FRAME) {
-          const chunk = JSON.stringify({ tasks: tasks.slice(i, i + RECEIPTS_PER_FRAME) });
-          await writeFrame(stream, encoder.encode(chunk), MAX_EXCHANGE_RESPONSE_BYTES, { signal });
-        }
-        await writeFrame(stream, encoder.encode(JSON.stringify({ done: true })), MAX_EXCHANGE_RESPONSE_BYTES, {
-          signal,
-        });
-        await stream.close({ signal }).catch(() => {});
-        return;
-      }
-      if (req.kind !== undefined && req.kind !== "receipts") {
-        throw new EpochExchangeError("kind must be receipts or tasks", true);
-      }
-      const receipts = this.components.ownReceipts(req.toMs);
-      for (let i = 0; i < receipts.length; i += RECEIPTS_PER_FRAME) {
-        const chunk = receipts.slice(i, i + RECEIPTS_PER_FRAME).map((r) => ({
+      } else if (req.kind === undefined || req.kind === "receipts") {
+        field = "receipts";
+        entries = this.components.ownReceipts(req.toMs).map((r) => ({
           provider: r.provider,
           body: Buffer.from(r.body).toString("base64"),
           signature: Buffer.from(r.signature).toString("base64"),
         }));
-        await writeFrame(stream, encoder.encode(JSON.stringify({ receipts: chunk })), MAX_EXCHANGE_RESPONSE_BYTES, {
-          signal,
-        });
+      } else {
+        throw new EpochExchangeError("kind must be receipts or tasks", true);
+      }
+      for (let i = 0; i < entries.length; i += RECEIPTS_PER_FRAME) {
+        const chunk = JSON.stringify({ [field]: entries.slice(i, i + RECEIPTS_PER_FRAME) });
+        await writeFrame(stream, encoder.encode(chunk), MAX_EXCHANGE_RESPONSE_BYTES, { signal });
       }
       await writeFrame(stream, encoder.encode(JSON.stringify({ done: true })), MAX_EXCHANGE_RESPONSE_BYTES, { signal });
       await stream.close({ signal }).catch(() => {});

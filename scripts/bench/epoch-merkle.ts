@@ -13,6 +13,7 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 
 import { buildTree, REWARD_LEAF_ENCODING } from "../../keeper/epochs/merkle.ts";
 import { buildTreeParallel } from "../../keeper/epochs/merkle-parallel.ts";
+import { mulberry32 as prng } from "./lib/prng.ts";
 
 export interface Metric {
   metric: string;
@@ -24,18 +25,6 @@ type RewardLeaf = [string, string, string, string];
 
 const CHILD_FLAG = "--merkle-child";
 const SEED = 0x1e0a;
-
-/** mulberry32: small, seeded, good enough to make distinct leaves. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** `n` reward leaves (epoch, index, account, contribution) as the keeper would dump them: strings. */
 export function rewardLeaves(n: number, seed = SEED): RewardLeaf[] {

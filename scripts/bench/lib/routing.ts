@@ -21,6 +21,7 @@ import { RoutingTable } from "../../../keeper/routing/table.ts";
 import { openStore } from "../../../keeper/store/index.ts";
 import { TaskManager } from "../../../keeper/tasks/manager.ts";
 import type { Capability, NodeView } from "../../../keeper/types.ts";
+import { mulberry32 as rng } from "./prng.ts";
 
 export interface Metric {
   metric: string;
@@ -32,17 +33,6 @@ const SELECTIONS = 200;
 const NODE_SETS = 10;
 const ASSIGN_TASKS = 100_000;
 const ASSIGN_NODES = 1_000;
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CAPS: Capability[][] = [["executor"], ["executor", "provider"], ["provider"], ["executor", "coordinator"]];
 
