@@ -13,15 +13,15 @@ import { OperatorCounters } from "./api/counters.ts";
 import type { EpochSource, EpochView } from "./api/snapshot.ts";
 import { Chain, type ChainInit } from "./chain/index.ts";
 import { discovery, discoveryRecordHandlers, type Discovery } from "./discovery/index.ts";
+import { epochCloser, type EpochCloser, type EpochCloseResult, type EpochStepDetail } from "./epochs/closer.ts";
 import { epochCollector, transferReceiptsBetween, type EpochCollector } from "./epochs/collect.ts";
 import { epochExchange, RemoteReceipts, RemoteTasks, type EpochExchange } from "./epochs/exchange.ts";
-import { publishEpoch, updateEpochSummary, type EpochSummary } from "./epochs/publish.ts";
+import { evidenceGatherer, type EvidenceGatherer } from "./epochs/gather.ts";
 import { DirectoryProofSource } from "./epochs/proofs.ts";
 import { proofsService, type ProofsService } from "./epochs/proofs-p2p.ts";
 import { epochSchedule, type EpochSchedule } from "./epochs/schedule.ts";
-import { epochSubmitter, type EpochSubmitter, type SubmitResult } from "./epochs/submit.ts";
-import { epochTurns, type EpochTurns, type TurnOutcome } from "./epochs/submit-turns.ts";
-import type { BuiltEpoch } from "./epochs/types.ts";
+import { epochSubmitter, type EpochSubmitter } from "./epochs/submit.ts";
+import { epochTurns, type EpochTurns } from "./epochs/submit-turns.ts";
 import {
   TaskExecutionError,
   TaskPayloads,
@@ -101,22 +101,7 @@ export interface KeeperEpochsConfig {
   takeoverDeadlineMs?: number;
 }
 
-/** One step of an epoch close (receipts gathered, trees built, published, each transaction), for progress. */
-export interface EpochStepDetail {
-  epoch: number;
-  /** `receipts:gathered`, `trees:built`, `published`, the submitter's steps (`tasklog:sent`, …), `failed`. */
-  step: string;
-  at: number;
-  info?: Record<string, string | number>;
-}
-
-/** What one epoch close produced. */
-export interface EpochCloseResult {
-  built: BuiltEpoch;
-  summary: EpochSummary;
-  submit?: SubmitResult;
-  turn?: TurnOutcome;
-}
+export type { EpochCloseResult, EpochStepDetail } from "./epochs/closer.ts";
 
 export interface TransferRequest {
   /** SHA-256 of the object (hex). */
@@ -161,6 +146,8 @@ export class Keeper extends EventTarget {
   exchange!: EpochExchange;
   proofs!: ProofsService;
   schedule!: EpochSchedule;
+  gatherer!: EvidenceGatherer;
+  closer!: EpochCloser;
   chain: Chain | undefined;
   submitter: EpochSubmitter | undefined;
   turns: EpochTurns | undefined;
@@ -171,14 +158,10 @@ export class Keeper extends EventTarget {
   private flagTimer: NodeJS.Timeout | undefined;
   /** Peers that just failed at the connection level, kept out of routing until the time given. */
   private readonly unreachableUntil = new Map<string, number>();
-  /** Results of the epochs closed by this process, newest last. */
-  readonly closedEpochs: EpochCloseResult[] = [];
   /** Reward addresses flagged by Reputation (refreshed by the chain module when configured). */
   flagged = new Set<string>();
   private refreshTimer: NodeJS.Timeout | undefined;
   private readonly waiters = new Map<string, (o: TaskOutcome) => void>();
-  /** Why the last hand-over failed (what `closeEpoch` reports instead of a result). */
-  private closeError: Error | undefined;
 
   constructor(config: KeeperConfig) {
     super();
@@ -225,7 +208,7 @@ export class Keeper extends EventTarget {
     const publishDir = ec.publishDir ?? join(c.dataDir, "epochs");
     if (ec.chain !== undefined) {
       this.chain = new Chain({ logger, onRpcError: () => this.operatorCounters.inc("chainRpcErrors") }, ec.chain);
-      this.submitter = epochSubmitter({ onStep: (step, epoch) => this.epochStep(epoch, step) })({
+      this.submitter = epochSubmitter({ onStep: (step, epoch) => this.epochStep({ epoch, step, at: Date.now() }) })({
         chain: this.chain,
         store: this.store,
         logger,
@@ -292,26 +275,31 @@ export class Keeper extends EventTarget {
       penalise,
     });
     this.proofs = proofsService()({ node, logger, source: new DirectoryProofSource(publishDir) });
-    this.schedule = epochSchedule({ cron: ec.cron })({
+    this.gatherer = evidenceGatherer()({
+      exchange: this.exchange,
+      remoteReceipts: this.remoteReceipts,
+      remoteTasks: this.remoteTasks,
       collector: this.collector,
       logger,
-      beforeClose: (opts) => this.gatherReceipts(opts),
-      onClosed: async (built, opts) => {
-        try {
-          this.closedEpochs.push(await this.handOver(built, publishDir, opts));
-        } catch (err) {
-          this.closeError = err as Error;
-          this.epochStep(built.bundle.epoch, "failed", { error: (err as Error).message });
-          throw err;
-        }
-      },
+      keepers: () =>
+        this.discovery.peers().flatMap((r) => (r.peerId === this.node.peerId.toString() ? [] : [r.peerId])),
+      onStep: (epoch, step, info) => this.epochStep({ epoch, step, at: Date.now(), ...(info && { info }) }),
     });
-    this.schedule.addEventListener("epoch:closed", (e) => {
-      const built = (e as CustomEvent<BuiltEpoch>).detail;
-      this.epochStep(built.bundle.epoch, "trees:built", {
-        accounts: built.bundle.contributions.length,
-        tasks: built.bundle.tasks.length,
-      });
+    this.closer = epochCloser({ publishDir })({
+      collector: this.collector,
+      store: this.store,
+      logger,
+      gather: (epoch, opts) => this.gatherer.gather(epoch, opts).then(() => undefined),
+      submitter: this.submitter,
+      turns: this.turns,
+      onStep: (d) => this.epochStep(d),
+      onAttemptFailed: () => this.operatorCounters.inc("epochSubmissionFailures"),
+      onSubmitted: () => this.operatorCounters.inc("epochSubmissions"),
+    });
+    this.schedule = epochSchedule({ cron: ec.cron })({
+      logger,
+      close: () => this.closer.closeOnly(),
+      onSkipped: () => this.operatorCounters.inc("epochTicksSkipped"),
     });
     this.tasks.on("finished", (o) => {
       this.waiters.get(o.id)?.(o);
@@ -382,6 +370,7 @@ export class Keeper extends EventTarget {
     await this.discovery.start();
     this.proximity.start();
     await this.health.start();
+    await this.closer.start();
     if (c.epochs?.cron !== undefined) await this.schedule.start();
     if (this.chain !== undefined) {
       this.epochSource = { epochs: (opts) => this.chainEpochs(opts) };
@@ -453,90 +442,16 @@ export class Keeper extends EventTarget {
     return { bytes: result.size, sha256: result.objectId };
   }
 
-  /**
-   * Before a close: pulls the receipts the other keepers hold (signed by their consumers) so that every
-   * provider's verified bytes count, whoever fetched from it.
-   */
-  private async gatherReceipts(options: { signal: AbortSignal }): Promise<void> {
-    const self = this.node.peerId.toString();
-    const toMs = Date.now();
-    const peers = this.discovery.peers().filter((r) => r.peerId !== self);
-    this.epochStep(this.epoch, "receipts:gathering", { keepers: peers.length });
-    const results = await Promise.allSettled(
-      peers.map(async (r) => {
-        const receipts = await this.exchange.pull(r.peerId, toMs, options);
-        const tasks = await this.exchange.pullTasks(r.peerId, this.remoteTasks.nextPullFrom(r.peerId), toMs, options);
-        return { receipts, tasks };
-      }),
-    );
-    // Stamped just before the gather began, inside the open epoch: what was gathered belongs to the epoch this
-    // close freezes (whose end is at or after the gather), never to a window already frozen.
-    const stamp = Math.max(toMs - 1, this.collector.currentEpochStartMs());
-    let added = 0;
-    let tasks = 0;
-    results.forEach((r, i) => {
-      if (r.status === "fulfilled") {
-        added += this.remoteReceipts.add(r.value.receipts, stamp);
-        tasks += this.remoteTasks.add(r.value.tasks, stamp);
-        this.remoteTasks.pulled(peers[i]!.peerId, toMs);
-      } else
-        this.log.warn("could not gather records from a keeper", { peer: peers[i]!.peerId, error: r.reason as Error });
-    });
-    this.log.info("records gathered for the epoch close", { keepers: peers.length, added, tasks });
-    this.epochStep(this.epoch, "receipts:gathered", { keepers: peers.length, added });
-  }
-
-  private epochStep(epoch: number, step: string, info?: EpochStepDetail["info"]): void {
-    const detail: EpochStepDetail = { epoch, step, at: Date.now(), ...(info !== undefined && { info }) };
+  private epochStep(detail: EpochStepDetail): void {
     this.dispatchEvent(new CustomEvent<EpochStepDetail>("epoch:step", { detail }));
   }
 
-  /** After a close: publish the epoch, then put it on chain (our turn) or verify it (someone else's). */
-  private async handOver(
-    built: BuiltEpoch,
-    publishDir: string,
-    options: { signal: AbortSignal },
-  ): Promise<EpochCloseResult> {
-    const epoch = built.bundle.epoch;
-    const summary = await publishEpoch(built, publishDir, { uri: `lumora:epoch/${epoch}`, signal: options.signal });
-    const result: EpochCloseResult = { built, summary };
-    this.epochStep(epoch, "published", { uri: summary.uri ?? `lumora:epoch/${epoch}` });
-    if (this.submitter === undefined) return result;
-    try {
-      if (this.turns !== undefined) {
-        result.turn = await this.turns.handle(built, options);
-        result.submit = result.turn.submit;
-      } else {
-        result.submit = await this.submitter.submit(built, options);
-      }
-    } catch (err) {
-      this.operatorCounters.inc("epochSubmissionFailures");
-      throw err;
-    }
-    if (result.submit !== undefined) this.operatorCounters.inc("epochSubmissions");
-    const s = result.submit;
-    if (s !== undefined && s.txs.length > 0) {
-      const txs = [...s.txs];
-      const transactions = {
-        ...(s.taskLog === "sent" && { taskLog: txs.shift() }),
-        ...(s.rewardPool === "sent" && { rewardPool: txs.pop() }),
-        reputation: txs,
-      };
-      result.summary = await updateEpochSummary(publishDir, epoch, { transactions });
-    }
-    return result;
-  }
-
-  /** Closes the open epoch now (gather, freeze, build, publish, submit); resolves with what it produced. */
-  async closeEpoch(): Promise<EpochCloseResult> {
-    const before = this.closedEpochs.length;
-    this.closeError = undefined;
-    await this.schedule.closeNow();
-    const result = this.closedEpochs[before];
-    // Set by the hand-over during closeNow (the compiler cannot see that).
-    const why = this.closeError as Error | undefined;
-    if (result === undefined) throw new Error(`epoch close failed: ${why?.message ?? "see the keeper's log"}`);
-    return result;
+  /**
+   * Closes the open epoch now (gather, freeze, build) and waits for its hand-over (publish, submit or verify) and
+   * that of every epoch before it; throws why it could not be settled (it stays queued and is retried).
+   */
+  closeEpoch(): Promise<EpochCloseResult> {
+    return this.closer.closeNow();
   }
 
   /**
@@ -619,6 +534,7 @@ export class Keeper extends EventTarget {
     if (this.flagTimer !== undefined) clearInterval(this.flagTimer);
     const steps: Array<() => Promise<unknown> | unknown> = [
       () => this.schedule?.stop(),
+      () => this.closer?.stop(),
       () => this.turns?.stop(),
       () => this.submitter?.stop(),
       () => this.health?.stop(),

@@ -17,7 +17,8 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { z } from "zod";
 
-import type { EpochCloseResult, EpochStepDetail, Keeper } from "../keeper.ts";
+import type { EpochCloseResult, EpochStepDetail } from "../epochs/closer.ts";
+import type { Keeper } from "../keeper.ts";
 import type { Logger } from "../logger.ts";
 import { MAX_BODY_BYTES, MAX_TRANSFER_PROVIDERS } from "./constants.ts";
 import { ApiBodyError } from "./errors.ts";
@@ -116,9 +117,10 @@ export function closeSummary(r: EpochCloseResult): Record<string, unknown> {
             taskLog: r.submit.taskLog,
             rewardPool: r.submit.rewardPool,
             reputation: r.submit.reputation,
-            txs: r.submit.txs,
+            txHashes: r.submit.txHashes,
           },
     role: r.turn?.role ?? (r.submit !== undefined ? "submitted" : null),
+    outcome: r.outcome,
   };
 }
 

@@ -150,6 +150,15 @@ export class EpochCollector {
     return row.e;
   }
 
+  /** Closed epochs after `epoch`, oldest first. */
+  closedEpochsAfter(epoch: number): number[] {
+    return (
+      this.components.store.db
+        .prepare("SELECT epoch FROM epochs WHERE status = 'closed' AND epoch > ? ORDER BY epoch")
+        .all(epoch) as { epoch: number }[]
+    ).map((r) => r.epoch);
+  }
+
   /** Epochs frozen but not finalized (a crash between the two steps); finalize them at start. */
   unfinalizedEpochs(): number[] {
     return (

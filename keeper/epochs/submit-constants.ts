@@ -36,3 +36,9 @@ export const MARKER_REWARD_WEI = 1n;
 
 /** TaskLog URI of an empty epoch's marker. */
 export const MARKER_URI = "lumora:empty-epoch";
+
+/** Retry cadence of an epoch hand-over that failed (RPC down, pool underfunded, previous epoch missing). */
+export const SETTLE_RETRY_MS = 30 * second;
+
+/** A hand-over failing for this long is an alarm (logged as an error once, shown by `status`). */
+export const STALL_ALARM_MS = 10 * minute;

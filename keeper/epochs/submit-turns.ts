@@ -55,10 +55,14 @@ export class EpochTurns {
 
   /**
    * Sees `built` onto the chain: resolves once the epoch is on chain (submitted by us or verified). Retries
-   * through pool underfunding, RPC outages and a still-open previous epoch until `signal` aborts.
+   * through pool underfunding, RPC outages and a still-open previous epoch until `signal` aborts; every retry is
+   * reported to `onRetry` (the operator's failure metric).
    * `closedAtMs` (default: the epoch's end) is when the designated keeper's turn starts.
    */
-  async handle(built: BuiltEpoch, options: { signal?: AbortSignal; closedAtMs?: number } = {}): Promise<TurnOutcome> {
+  async handle(
+    built: BuiltEpoch,
+    options: { signal?: AbortSignal; closedAtMs?: number; onRetry?: (err: Error) => void } = {},
+  ): Promise<TurnOutcome> {
     const signal =
       options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]);
     const { chain, submitter } = this.components;
@@ -96,6 +100,7 @@ export class EpochTurns {
             (err as Error).name === "RpcUnavailableError"
           ))
             throw err;
+          options.onRetry?.(err as Error);
           this.log.warn("epoch not submitted yet, will retry", { epoch, reason: (err as Error).message });
           await sleep(this.init.retryMs ?? SUBMIT_RETRY_MS, { signal });
           continue;

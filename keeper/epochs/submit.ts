@@ -83,7 +83,8 @@ export interface SubmitResult {
   rewardPool: "sent" | "found";
   taskRoot: string;
   rewardRoot: string;
-  txs: string[];
+  /** Hashes of the transactions this call sent, per contract (Reputation may take several batches). */
+  txHashes: { taskLog?: string; reputation: string[]; rewardPool?: string };
 }
 
 export interface VerifyResult {
@@ -221,7 +222,7 @@ export class EpochSubmitter extends EventTarget {
       rewardPool: "found",
       taskRoot: task.root,
       rewardRoot: reward.root,
-      txs: [],
+      txHashes: { reputation: [] },
     };
     try {
       await this.resumeOpenTxs(opts);
@@ -469,7 +470,9 @@ export class EpochSubmitter extends EventTarget {
         },
       );
       this.journal.txStatus(outcome.hash, "confirmed", outcome.blockNumber);
-      result.txs.push(outcome.hash);
+      if (step === "reputation") result.txHashes.reputation.push(outcome.hash);
+      else if (step === "tasklog") result.txHashes.taskLog = outcome.hash;
+      else result.txHashes.rewardPool = outcome.hash;
       this.log.info("transaction confirmed", {
         epoch,
         label,

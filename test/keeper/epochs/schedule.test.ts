@@ -3,43 +3,54 @@ import { afterEach, describe, it } from "node:test";
 
 import { EpochScheduleError } from "../../../keeper/epochs/epoch-errors.ts";
 import { EpochSchedule } from "../../../keeper/epochs/schedule.ts";
-import type { BuiltEpoch } from "../../../keeper/epochs/types.ts";
 import { silent, waitFor } from "../helpers.ts";
-import { peer, world, type EpochWorld } from "./fixtures.ts";
 
 describe("epochs/schedule", () => {
-  let w: EpochWorld | undefined;
   let schedule: EpochSchedule | undefined;
   afterEach(async () => {
     await schedule?.stop();
-    w?.close();
   });
 
-  it("closes an epoch on every tick of a seconds expression, and stops cleanly", async () => {
-    w = world({ genesisMs: Date.now() - 1 });
-    const [consumer, provider] = await Promise.all([peer(1), peer(2)]);
-    w.addresses.set(provider.id, provider.address);
-    await w.receipt(consumer, provider, 42, Date.now());
-    const closed: BuiltEpoch[] = [];
+  it("asks for a close on every tick of a seconds expression, and none after stop()", async () => {
+    let closes = 0;
+    schedule = new EpochSchedule({ logger: silent, close: async () => void closes++ }, { cron: "* * * * * *" });
+    await schedule.start();
+    await waitFor(() => closes >= 2, 10_000, "two ticks");
+    await schedule.stop();
+    const count = closes;
+    // A stopped node-cron task never fires again; give it more than one period to prove it.
+    const later = Date.now() + 1_500;
+    await waitFor(() => Date.now() >= later, 5_000, "one period after stop");
+    assert.equal(closes, count, "no close after stop()");
+  });
+
+  it("skips and counts a tick while the previous close still runs, instead of queueing behind it", async () => {
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => (release = r));
+    let closes = 0;
+    let skipped = 0;
     schedule = new EpochSchedule(
-      { collector: w.collector, logger: silent, onClosed: async (built) => void closed.push(built) },
+      {
+        logger: silent,
+        close: async () => {
+          closes++;
+          await blocked;
+        },
+        onSkipped: () => skipped++,
+      },
       { cron: "* * * * * *" },
     );
     await schedule.start();
-    await waitFor(() => closed.length >= 2, 5_000, "two epoch closes");
-    await schedule.stop();
-    const count = closed.length;
-    assert.equal(closed[0]!.bundle.epoch, 1);
-    assert.equal(closed[1]!.bundle.epoch, 2);
-    assert.equal(closed[0]!.rewardTree?.size, 1, "the receipt went into epoch 1");
-    await new Promise((r) => setTimeout(r, 1_200));
-    assert.equal(closed.length, count, "no close after stop()");
+    await waitFor(() => skipped >= 2, 10_000, "two skipped ticks");
+    assert.equal(closes, 1, "no second close while the first runs");
+    assert.equal(schedule.skippedTicks, skipped);
+    release();
+    await waitFor(() => closes >= 2, 10_000, "a close once the first finished");
   });
 
   it("rejects an invalid expression", () => {
-    w = world();
     assert.throws(
-      () => new EpochSchedule({ collector: w!.collector, logger: silent }, { cron: "every hour" }),
+      () => new EpochSchedule({ logger: silent, close: async () => {} }, { cron: "every hour" }),
       EpochScheduleError,
     );
   });

@@ -1,6 +1,6 @@
 import { formatEther } from "ethers";
 
-import type { EpochStepDetail } from "../../../keeper.ts";
+import type { EpochStepDetail } from "../../../epochs/closer.ts";
 import { apiToken, apiUrl, postEvents } from "../../client.ts";
 import type { Output, Values } from "../../command.ts";
 import { CliError, EXIT_OK } from "../../errors.ts";
@@ -17,7 +17,7 @@ interface CloseSummary {
     taskLog: string;
     rewardPool: string;
     reputation: { sent: number; found: number; batches: number };
-    txs: string[];
+    txHashes: { taskLog?: string; reputation: string[]; rewardPool?: string };
   } | null;
   role: "submitted" | "verified" | null;
 }
