@@ -23,11 +23,13 @@ import { epochSchedule, type EpochSchedule } from "./epochs/schedule.ts";
 import { epochSubmitter, type EpochSubmitter } from "./epochs/submit.ts";
 import { epochTurns, type EpochTurns } from "./epochs/submit-turns.ts";
 import {
+  providerPeerIds,
   TaskExecutionError,
   TaskPayloads,
   taskExecution,
+  transferPerformer,
+  type Perform,
   type TaskExecutionService,
-  type TaskWork,
 } from "./execution/index.ts";
 import { HealthCounters, health, type Health, type HealthInit } from "./health/index.ts";
 import { loadOrCreateIdentity } from "./identity.ts";
@@ -139,6 +141,7 @@ export class Keeper extends EventTarget {
   tasks!: TaskManager;
   payloads!: TaskPayloads;
   execution!: TaskExecutionService;
+  private performer!: Perform;
   transfer!: TransferService;
   collector!: EpochCollector;
   remoteReceipts!: RemoteReceipts;
@@ -228,12 +231,13 @@ export class Keeper extends EventTarget {
       logger,
       payloads: this.payloads,
       penalise,
-      perform: (work, opts) => this.perform(work, opts),
+      perform: (work, opts) => this.performer(work, opts),
     });
     this.tasks = taskManager({ maxAttempts: c.maxAttempts, attemptTimeoutMs: c.attemptTimeoutMs })({
       logger,
       store: this.store,
       selector: this.routing,
+      providerStatus: (peerId) => this.health.status(peerId),
       executeOn: async (task, peerId, opts) => {
         try {
           const result = await this.execution.executeOn(task, peerId, opts);
@@ -313,6 +317,11 @@ export class Keeper extends EventTarget {
       currentEpoch: () => BigInt(this.epoch),
       onProviderFailure: (peerId) => this.counters.record(this.epoch, peerId, false),
       testHooks: c.testHooks,
+    });
+    this.performer = transferPerformer({ dataDir: c.dataDir, executionDelayMs: c.executionDelayMs })({
+      transfer: this.transfer,
+      selfPeerId: node.peerId.toString(),
+      logger,
     });
     this.discovery = discovery({
       capabilities: c.capabilities,
@@ -414,34 +423,6 @@ export class Keeper extends EventTarget {
     this.log.info("executor unreachable; out of routing for a while", { peer: peerId, ms: UNREACHABLE_BACKOFF_MS });
   }
 
-  /** Executor side of a transfer task: fetch the object from its providers, verified, into the data folder. */
-  private async perform(work: TaskWork, options: { signal: AbortSignal }): Promise<{ bytes: number; sha256: string }> {
-    if (this.config.executionDelayMs) {
-      await new Promise((resolve, reject) => {
-        const t = setTimeout(resolve, this.config.executionDelayMs);
-        options.signal.addEventListener("abort", () => (clearTimeout(t), reject(options.signal.reason)), {
-          once: true,
-        });
-      });
-    }
-    // This node already serves the object (it is one of its providers, or fetched it before): the data is here,
-    // verified when it was published; nothing to move.
-    const held = this.transfer.held(work.objectId);
-    if (held !== undefined) return { bytes: held, sha256: work.objectId };
-    const self = this.node.peerId.toString();
-    const providers = work.providers.filter((p) => !p.endsWith(`/p2p/${self}`) && p !== self);
-    const dir = join(this.config.dataDir, "objects");
-    mkdirSync(dir, { recursive: true });
-    const result = await this.transfer.fetch(work.objectId, {
-      providers,
-      to: join(dir, work.objectId),
-      signal: options.signal,
-    });
-    // The executor now holds a verified copy: it serves it from here on (the consumer fetches it from us).
-    await this.transfer.publish(join(dir, work.objectId), { announce: false, signal: options.signal });
-    return { bytes: result.size, sha256: result.objectId };
-  }
-
   private epochStep(detail: EpochStepDetail): void {
     this.dispatchEvent(new CustomEvent<EpochStepDetail>("epoch:step", { detail }));
   }
@@ -518,6 +499,7 @@ export class Keeper extends EventTarget {
       source: this.node.peerId.toString(),
       deadline: Date.now() + (req.deadlineMs ?? 120_000),
       requirements: { capabilities: ["executor"], minBandwidth: 0 },
+      providers: providerPeerIds(req.providers),
     };
     const done = new Promise<TaskOutcome>((resolve) => this.waiters.set(id, resolve));
     try {

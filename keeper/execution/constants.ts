@@ -14,3 +14,7 @@ export const MAX_ERROR_BYTES = 512;
 export const ACCEPT_TIMEOUT_MS = 5_000;
 /** Concurrent tasks an executor runs when its capacity is not given. */
 export const DEFAULT_MAX_CONCURRENT_TASKS = 8;
+/** `TaskResult.code` of a failure because the executor reached no provider. */
+export const NO_LIVE_PROVIDER_CODE = "NO_LIVE_PROVIDER";
+/** Longest `TaskResult.code` accepted. */
+export const MAX_CODE_BYTES = 64;

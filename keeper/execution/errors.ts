@@ -1,3 +1,5 @@
+import { TASK_NO_LIVE_PROVIDER } from "../tasks/errors.ts";
+
 /** Typed failures of task execution; `penalise` says whether the peer provably misbehaved. */
 export class TaskExecutionError extends Error {
   override name = "TaskExecutionError";
@@ -51,5 +53,21 @@ export class TaskPayloadMissingError extends TaskExecutionError {
   override name = "TaskPayloadMissingError";
   constructor(readonly taskId: string) {
     super(`no payload registered for task ${taskId}`, "TASK_PAYLOAD_MISSING", false);
+  }
+}
+
+/**
+ * The executor reached none of the task's providers (all dead or unreachable, or none but itself listed). Sent
+ * back with code NO_LIVE_PROVIDER; the coordinator rethrows it so the task manager can fail the task at once.
+ * Not the executor's fault: never penalised, and the executor is not unreachable.
+ */
+export class TaskNoLiveProviderError extends TaskExecutionError {
+  override name = "TaskNoLiveProviderError";
+  constructor(
+    readonly taskId: string,
+    readonly detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`no live provider for task ${taskId}: ${detail}`, TASK_NO_LIVE_PROVIDER, false, options);
   }
 }

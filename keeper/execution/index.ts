@@ -2,6 +2,13 @@ export * from "./constants.ts";
 export * from "./errors.ts";
 export * from "./payloads.ts";
 export {
+  transferPerformer,
+  type Perform,
+  type PerformComponents,
+  type PerformInit,
+  type PerformTransfer,
+} from "./perform.ts";
+export {
   taskExecution,
   TaskExecutionService,
   validateRequest,

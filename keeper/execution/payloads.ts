@@ -45,3 +45,22 @@ export class TaskPayloads {
     return { objectId: row.object_id, size: row.size, providers: JSON.parse(row.providers) as string[] };
   }
 }
+
+/** The peer id a provider entry names (`/…/p2p/<id>` or a bare peer id); undefined for a multiaddr without one. */
+export function providerPeerId(provider: string): string | undefined {
+  if (!provider.startsWith("/")) return provider;
+  const at = provider.lastIndexOf("/p2p/");
+  if (at < 0) return undefined;
+  const id = provider.slice(at + "/p2p/".length).split("/")[0];
+  return id === "" ? undefined : id;
+}
+
+/** Distinct peer ids of a payload's providers (what the task manager avoids as executors and checks for life). */
+export function providerPeerIds(providers: readonly string[]): string[] {
+  const ids = new Set<string>();
+  for (const p of providers) {
+    const id = providerPeerId(p);
+    if (id !== undefined) ids.add(id);
+  }
+  return [...ids];
+}

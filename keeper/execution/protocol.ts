@@ -17,14 +17,22 @@ import { WireError } from "../wire/errors.ts";
 import {
   ACCEPT_TIMEOUT_MS,
   DEFAULT_MAX_CONCURRENT_TASKS,
+  MAX_CODE_BYTES,
   MAX_ERROR_BYTES,
   MAX_PROVIDER_BYTES,
   MAX_PROVIDERS,
   MAX_TASK_ID_BYTES,
   MAX_TASK_MESSAGE_BYTES,
+  NO_LIVE_PROVIDER_CODE,
   TASK_PROTOCOL,
 } from "./constants.ts";
-import { TaskExecutionError, TaskMessageInvalidError, TaskRejectedError, TaskResultMismatchError } from "./errors.ts";
+import {
+  TaskExecutionError,
+  TaskMessageInvalidError,
+  TaskNoLiveProviderError,
+  TaskRejectedError,
+  TaskResultMismatchError,
+} from "./errors.ts";
 import type { TaskPayloads } from "./payloads.ts";
 import { TaskAccepted, TaskRequest, TaskResult } from "./pb/execution.ts";
 
@@ -52,6 +60,7 @@ export function validateRequest(req: TaskRequest, now = Date.now()): void {
 function validateResult(res: TaskResult, taskId: string, peerId: string): void {
   if (res.taskId !== taskId) throw new TaskResultMismatchError(taskId, peerId, `result is for task ${res.taskId}`);
   if (byteLength(res.error) > MAX_ERROR_BYTES) throw new TaskMessageInvalidError("error", "too long");
+  if (byteLength(res.code) > MAX_CODE_BYTES) throw new TaskMessageInvalidError("code", "too long");
   if (res.ok && res.sha256.byteLength !== 32) throw new TaskMessageInvalidError("sha256", "must be 32 bytes");
 }
 
@@ -134,9 +143,13 @@ export class TaskExecutionService {
       writeMessage(stream, TaskResult, { taskId: req.taskId, ...r }, MAX_TASK_MESSAGE_BYTES);
     const max = this.init.maxConcurrent ?? DEFAULT_MAX_CONCURRENT_TASKS;
     if (this.running >= max) {
-      await reply({ ok: false, bytes: 0n, sha256: new Uint8Array(), error: `at capacity (${max} tasks)` }).catch(
-        () => {},
-      );
+      await reply({
+        ok: false,
+        bytes: 0n,
+        sha256: new Uint8Array(),
+        error: `at capacity (${max} tasks)`,
+        code: "",
+      }).catch(() => {});
       await stream.close().catch(() => {});
       return;
     }
@@ -160,13 +173,21 @@ export class TaskExecutionService {
         // Shutting down: this node is going away, which the coordinator must see as an outage (reset stream),
         // not as an answer about the task.
         if (this.controller.signal.aborted) throw err;
-        const reason = ((err as Error).message ?? String(err)).slice(0, MAX_ERROR_BYTES);
+        const noProvider = err instanceof TaskNoLiveProviderError;
+        const reason = (noProvider ? err.detail : ((err as Error).message ?? String(err))).slice(0, MAX_ERROR_BYTES);
         this.log.warn("task failed here", { taskId: req.taskId, reason });
-        await reply({ ok: false, bytes: 0n, sha256: new Uint8Array(), error: reason });
+        const code = noProvider ? NO_LIVE_PROVIDER_CODE : "";
+        await reply({ ok: false, bytes: 0n, sha256: new Uint8Array(), error: reason, code });
         await stream.close().catch(() => {});
         return;
       }
-      await reply({ ok: true, bytes: BigInt(result.bytes), sha256: Buffer.from(result.sha256, "hex"), error: "" });
+      await reply({
+        ok: true,
+        bytes: BigInt(result.bytes),
+        sha256: Buffer.from(result.sha256, "hex"),
+        error: "",
+        code: "",
+      });
       await stream.close().catch(() => {});
       this.log.debug("task done here", { taskId: req.taskId, bytes: result.bytes });
     } catch (err) {
@@ -208,6 +229,8 @@ export class TaskExecutionService {
       options.onStarted?.();
       const result = await readMessage<TaskResult>(stream, TaskResult, MAX_TASK_MESSAGE_BYTES, { signal });
       validateResult(result, task.id, peerId);
+      if (!result.ok && result.code === NO_LIVE_PROVIDER_CODE)
+        throw new TaskNoLiveProviderError(task.id, result.error || "no provider reached");
       if (!result.ok) throw new TaskRejectedError(task.id, peerId, result.error || "failed");
       const sha256 = hex(result.sha256);
       if (sha256 !== payload.objectId)

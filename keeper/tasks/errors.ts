@@ -75,3 +75,15 @@ export class TaskResultInvalidError extends Error {
     super(`task ${taskId} on ${peerId}: ${reason}`);
   }
 }
+
+/**
+ * Code of the error an `ExecuteOn` rejects with when the executor reached none of the task's providers (dead,
+ * unreachable, or none but itself). The executor is not to blame; when this keeper sees no provider alive
+ * either, the task fails at once. The network layer defines the error class (execution/errors.ts).
+ */
+export const TASK_NO_LIVE_PROVIDER = "TASK_NO_LIVE_PROVIDER";
+
+/** Whether an attempt's error says the executor reached no provider. */
+export function isNoLiveProvider(err: Error): boolean {
+  return (err as { code?: unknown }).code === TASK_NO_LIVE_PROVIDER;
+}

@@ -11,6 +11,11 @@
  * else to a fresh routing selection that excludes the executors tried. After `maxAttempts` failed attempts the
  * task fails; once its deadline passes it expires. Attempts interrupted by a keeper restart are recorded
  * ("interrupted") but do not count against `maxAttempts` — the executor was not at fault.
+ *
+ * Providers (docs/routing.md, "Providers and executors"): routing never makes one of a task's providers its
+ * executor while another executor is eligible; when only a provider is, it is used, the choice is logged and
+ * the task records 0 bytes moved with the reason. A task none of whose providers is alive fails at once
+ * ("no live provider") instead of waiting for its deadline; a task that expires queued says what it lacked.
  */
 import { EventEmitter } from "node:events";
 
@@ -32,10 +37,11 @@ import {
   TaskManagerStoppedError,
   TaskPeerDisconnectedError,
   TaskResultInvalidError,
+  isNoLiveProvider,
 } from "./errors.ts";
 import { TaskQueue } from "./queue.ts";
 import { TaskStore, taskFromRow } from "./store.ts";
-import type { AttemptOutcome, ExecuteOn, ExecutionResult, Task, TaskOutcome, TaskSpec } from "./types.ts";
+import type { AttemptOutcome, ExecuteOn, ExecutionResult, PeerLiveness, Task, TaskOutcome, TaskSpec } from "./types.ts";
 
 export interface TaskManagerInit {
   /** Failed attempts (failure, timeout, disconnect) after which a task fails. */
@@ -55,6 +61,8 @@ export interface TaskManagerComponents {
   selector: NodeSelector;
   /** Runs one attempt on an executor (the network layer). */
   executeOn: ExecuteOn;
+  /** This keeper's view of a peer's liveness (health); without it providers are never judged gone. */
+  providerStatus?: (peerId: string) => PeerLiveness;
   /** Clock in Unix ms (tests may pin it). */
   now?: () => number;
 }
@@ -99,6 +107,7 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
   private readonly db: TaskStore;
   private readonly selector: NodeSelector;
   private readonly executeOn: ExecuteOn;
+  private readonly providerStatus: (peerId: string) => PeerLiveness;
   private readonly now: () => number;
 
   private running = false;
@@ -120,6 +129,7 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
     this.db = new TaskStore(components.store);
     this.selector = components.selector;
     this.executeOn = components.executeOn;
+    this.providerStatus = components.providerStatus ?? (() => undefined);
     this.now = components.now ?? Date.now;
     this.maxAttempts = init.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.attemptTimeoutMs = init.attemptTimeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS;
@@ -250,6 +260,7 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
       bytes: undefined,
       sha256: undefined,
       reason: undefined,
+      providers: [...new Set(spec.providers ?? [])],
     };
     this.open.set(task.id, task);
     this.db.queueInsert(task);
@@ -334,12 +345,20 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
       const task = this.queue.pop();
       if (task === undefined) break;
       if (task.deadline <= now) {
-        this.finish(task, "expired", now, "deadline passed while queued");
+        const why = task.unplaced ?? (task.attempts === 0 ? "it was never examined before its deadline" : undefined);
+        this.finish(task, "expired", now, `deadline passed while queued${why !== undefined ? `: ${why}` : ""}`);
+        finished++;
+        continue;
+      }
+      const gone = this.goneProviders(task);
+      if (gone !== undefined) {
+        this.finish(task, "failed", now, `no live provider: ${gone}`);
         finished++;
         continue;
       }
       const peerId = this.pickExecutor(task);
       if (peerId === undefined) {
+        task.unplaced = this.unplacedReason(task);
         deferred.push(task);
         unplaced++;
         continue;
@@ -353,7 +372,20 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
     return { assigned, finished };
   }
 
-  /** The task's next executor: a surviving backup on reassignment, else a fresh routing selection. */
+  /**
+   * Why the task cannot run at all: every provider is known failed (health gave up on each). Undefined while
+   * any provider may be alive, and for tasks whose providers are unknown.
+   */
+  private goneProviders(task: Task): string | undefined {
+    if (task.providers.length === 0) return undefined;
+    if (!task.providers.every((p) => this.providerStatus(p) === "failed")) return undefined;
+    return `every provider failed its health checks (${task.providers.join(", ")})`;
+  }
+
+  /**
+   * The task's next executor: a surviving backup on reassignment, else a fresh routing selection that avoids
+   * the task's providers, else (only when no other executor is eligible) a provider, said so in the log.
+   */
   private pickExecutor(task: Task): string | undefined {
     if (task.attempts > 0) {
       while (task.backups.length > 0) {
@@ -364,22 +396,45 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
         }
       }
     }
-    const selection = this.selector.select({
+    const route = {
       taskId: task.id,
       capabilities: task.requirements.capabilities,
       minBandwidth: task.requirements.minBandwidth,
       exclude: task.tried,
-    });
+    };
+    let selection =
+      task.providers.length === 0
+        ? this.selector.select(route)
+        : this.selector.select({ ...route, exclude: new Set([...task.tried, ...task.providers]) });
+    if (selection === undefined && task.providers.length > 0) {
+      selection = this.selector.select(route);
+      if (selection !== undefined) {
+        this.log.warn("only a provider of the object can execute the task; it moves nothing (0 bytes recorded)", {
+          taskId: task.id,
+          executor: selection.primary.peerId,
+        });
+      }
+    }
     if (selection === undefined) return undefined;
     task.primary = selection.primary.peerId;
     task.backups = selection.backups.map((n) => n.peerId);
     return task.primary;
   }
 
+  /** What no executor offered, for the record of a task that expires queued. */
+  private unplacedReason(task: Task): string {
+    const r = task.requirements;
+    const caps = r.capabilities.length > 0 ? r.capabilities.join(", ") : "none";
+    const tried =
+      task.tried.size > 0 ? `; ${task.tried.size} excluded after failing (${[...task.tried].join(", ")})` : "";
+    return `no available executor met the requirements (capabilities: ${caps}; bandwidth ≥ ${r.minBandwidth} B/s; below capacity, not flagged${tried})`;
+  }
+
   private assign(task: Task, peerId: string, now: number): void {
     task.attempts++;
     task.status = "assigned";
     task.startedAt ??= now;
+    task.unplaced = undefined;
     this.selector.acquire(peerId);
     this.db.queueAssign(task, peerId, now);
     const a: Attempt = {
@@ -452,11 +507,17 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
     }
     if (error === undefined) {
       const r = s.result!;
-      this.db.queueAttemptEnd(task.id, a.attempt, now, "succeeded", null);
+      // A provider that executes serves the object to itself: whatever it claims, nothing crossed the network.
+      const selfServed = task.providers.includes(a.peerId);
+      const reason = selfServed
+        ? `executor ${a.peerId} is a provider of the object and no other executor was available: nothing moved (0 bytes recorded)`
+        : undefined;
+      this.db.queueAttemptEnd(task.id, a.attempt, now, "succeeded", reason ?? null);
       task.executor = a.peerId;
-      task.bytes = r.bytes;
+      task.bytes = selfServed ? 0 : r.bytes;
       task.sha256 = r.sha256;
-      this.finish(task, "succeeded", now, undefined);
+      if (selfServed) this.log.warn("task executed by one of its providers; 0 bytes recorded", { taskId: task.id });
+      this.finish(task, "succeeded", now, reason);
       return 1;
     }
     const outcome: AttemptOutcome =
@@ -469,7 +530,17 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
     task.tried.add(a.peerId);
     this.log.debug("attempt ended", { taskId: task.id, peerId: a.peerId, attempt: a.attempt, outcome });
     if (task.deadline <= now) {
-      this.finish(task, "expired", now, `deadline passed (last attempt: ${outcome})`);
+      this.finish(task, "expired", now, `deadline passed (last attempt: ${outcome}: ${error.message})`);
+      return 1;
+    }
+    // The executor reached no provider and this keeper sees none alive either: nothing can run the task.
+    if (isNoLiveProvider(error) && !task.providers.some((p) => this.providerStatus(p) === "alive")) {
+      this.finish(
+        task,
+        "failed",
+        now,
+        `no live provider: executor ${a.peerId} reached none and none is alive here (${error.message})`,
+      );
       return 1;
     }
     if (task.tried.size >= this.maxAttempts) {
@@ -516,6 +587,12 @@ function validateSpec(spec: TaskSpec): void {
   if (!(req.minBandwidth >= 0 && req.minBandwidth < Infinity)) {
     throw new TaskInvalidError(id, "requirements.minBandwidth", "must be a finite number ≥ 0");
   }
+  const providers = spec.providers;
+  if (
+    providers !== undefined &&
+    (!Array.isArray(providers) || providers.some((p) => typeof p !== "string" || p === ""))
+  )
+    throw new TaskInvalidError(id, "providers", "must be an array of peer ids");
 }
 
 /** Factory in the keeper's composition style: `taskManager(init)(components)`. */

@@ -51,6 +51,11 @@ export const TASK_MIGRATIONS = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // Provider peer ids of the task (JSON array): routing avoids them as executors, liveness checks use them.
+    version: 2,
+    up: "ALTER TABLE tasks ADD COLUMN providers TEXT NOT NULL DEFAULT '[]';",
+  },
 ] as const;
 
 export interface AttemptRow {
@@ -84,6 +89,8 @@ export interface TaskRow {
   sha256: string | null;
   evidence: string | null;
   reason: string | null;
+  /** Provider peer ids, JSON array. */
+  providers: string;
 }
 
 type Op = () => void;
@@ -105,7 +112,7 @@ export class TaskStore {
     const db = store.db;
     this.insertTask = db.prepare(
       "INSERT INTO tasks (id, seq, priority, size, consumer, deadline, capabilities, min_bandwidth, status, " +
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
+        "created_at, providers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
     );
     // Only fixed-size columns change on assignment: growing a row in a full page costs a page rebalance, which
     // dominated the assignment cost. The executor and backups go in the (append-only) attempt row.
@@ -148,6 +155,7 @@ export class TaskStore {
         JSON.stringify(t.requirements.capabilities),
         t.requirements.minBandwidth,
         t.createdAt,
+        JSON.stringify(t.providers),
       ),
     );
   }
@@ -255,5 +263,6 @@ export function taskFromRow(row: TaskRow, attempts: readonly AttemptRow[]): Task
     bytes: row.bytes ?? undefined,
     sha256: row.sha256 ?? undefined,
     reason: row.reason ?? undefined,
+    providers: JSON.parse(row.providers) as string[],
   };
 }

@@ -24,6 +24,12 @@ export interface TaskSpec {
   /** Unix time (ms) after which the task expires. */
   deadline: number;
   requirements: TaskRequirements;
+  /**
+   * Peer ids of the object's providers. Routing never makes one of them the executor unless no other executor
+   * is eligible; a provider that executes moves nothing, so its task records 0 bytes. Also what the manager
+   * checks for liveness: a task whose providers are all gone fails at once. Empty: unknown (no such checks).
+   */
+  providers?: readonly string[];
 }
 
 /** A task as the manager tracks it. */
@@ -44,8 +50,12 @@ export interface Task extends TaskSpec {
   executor: string | undefined;
   bytes: number | undefined;
   sha256: string | undefined;
-  /** Why it failed/expired. */
+  /** Why it failed/expired, or why a success moved nothing (a provider executed it). */
   reason: string | undefined;
+  /** Provider peer ids (normalised from the spec; empty when unknown). */
+  providers: readonly string[];
+  /** Why the last placement found no executor (not stored: rebuilt by the next tick after a restart). */
+  unplaced?: string;
 }
 
 export interface ExecutionResult {
@@ -61,6 +71,9 @@ export interface ExecuteOptions {
   /** Call when the executor accepted the task (moves it from "assigned" to "running"). */
   onStarted?: () => void;
 }
+
+/** How this keeper sees a peer (health's view); undefined when it does not watch the peer. */
+export type PeerLiveness = "alive" | "suspect" | "failed" | undefined;
 
 /** Runs one attempt of `task` on `peerId` (the network layer provides it). */
 export type ExecuteOn = (task: Readonly<Task>, peerId: string, options: ExecuteOptions) => Promise<ExecutionResult>;

@@ -26,6 +26,7 @@ import {
 } from "./fetcher.ts";
 import { buildManifest, objectCid, objectIdFromHex, toHex, type BuildManifestOptions } from "./manifest.ts";
 import { Manifest } from "./pb/transfer.ts";
+import { probeProviders, type ProbeResult } from "./probe.ts";
 import { TransferProvider, type ProviderStats, type PublishedObject, type TransferTestHooks } from "./provider.ts";
 import { verifyReceipt, type Receipt, type SignedReceipt } from "./receipt.ts";
 import { TransferStore, type Contribution } from "./store.ts";
@@ -34,6 +35,7 @@ export { PROTOCOL } from "./constants.ts";
 export * from "./errors.ts";
 export type { FetchResult, ProviderFailureReporter, ProviderTarget, ProviderFailureDetail } from "./fetcher.ts";
 export type { TransferTestHooks, ProviderStats } from "./provider.ts";
+export type { ProbeResult } from "./probe.ts";
 export { signReceipt, verifyReceipt, type Receipt, type SignedReceipt } from "./receipt.ts";
 export type { Contribution } from "./store.ts";
 export { objectCid, buildManifest } from "./manifest.ts";
@@ -186,6 +188,35 @@ export class TransferService {
   held(objectId: string): number | undefined {
     const o = this.published.get(objectId);
     return o === undefined ? undefined : Number(o.manifest.size);
+  }
+
+  /**
+   * For an object held here: proves that one of `providers` is alive and serves it, by fetching one part and
+   * comparing it with our copy (probe.ts). Throws ObjectNotFoundError when the object is not held here and
+   * NoProvidersError when no provider passes.
+   */
+  async probe(
+    objectId: string,
+    options: { providers: readonly ProviderTarget[]; signal?: AbortSignal },
+  ): Promise<ProbeResult> {
+    const held = this.published.get(objectId);
+    if (held === undefined) throw new ObjectNotFoundError(objectId);
+    const node = this.components.node;
+    return probeProviders(
+      {
+        self: node.peerId.toString(),
+        logger: this.log,
+        connect: (target, opts) => node.dial(toDialTarget(target), opts),
+      },
+      objectId,
+      {
+        providers: options.providers,
+        localPath: held.path,
+        handshakeTimeoutMs: this.init.handshakeTimeoutMs,
+        partTimeoutMs: this.init.partTimeoutMs,
+        signal: options.signal,
+      },
+    );
   }
 
   unpublish(objectId: string): void {

@@ -318,6 +318,7 @@ export interface TaskResult {
   bytes: bigint;
   sha256: Uint8Array<ArrayBuffer>;
   error: string;
+  code: string;
 }
 
 export namespace TaskResult {
@@ -356,6 +357,11 @@ export namespace TaskResult {
             w.string(obj.error);
           }
 
+          if (obj.code != null && obj.code !== "") {
+            w.uint32(50);
+            w.string(obj.code);
+          }
+
           if (opts.lengthDelimited !== false) {
             w.ldelim();
           }
@@ -367,6 +373,7 @@ export namespace TaskResult {
             bytes: 0n,
             sha256: uint8ArrayAlloc(0),
             error: "",
+            code: "",
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -393,6 +400,10 @@ export namespace TaskResult {
               }
               case 5: {
                 obj.error = reader.string();
+                break;
+              }
+              case 6: {
+                obj.code = reader.string();
                 break;
               }
               default: {
@@ -446,6 +457,13 @@ export namespace TaskResult {
                 };
                 break;
               }
+              case 6: {
+                yield {
+                  field: `${prefix}.code`,
+                  value: reader.string(),
+                };
+                break;
+              }
               default: {
                 reader.skipType(tag & 7);
                 break;
@@ -484,6 +502,11 @@ export namespace TaskResult {
     value: string;
   }
 
+  export interface TaskResultCodeFieldEvent {
+    field: "$.code";
+    value: string;
+  }
+
   export function encode(obj: Partial<TaskResult>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj as TaskResult, TaskResult.codec());
   }
@@ -501,6 +524,7 @@ export namespace TaskResult {
     | TaskResultBytesFieldEvent
     | TaskResultSha256FieldEvent
     | TaskResultErrorFieldEvent
+    | TaskResultCodeFieldEvent
   > {
     return streamMessage(buf, TaskResult.codec(), opts);
   }

@@ -183,6 +183,7 @@ describe("task execution protocol", { timeout: 60_000 }, () => {
       backups: [],
       attempts: 0,
       tried: new Set(),
+      providers: [],
       createdAt: Date.now(),
       startedAt: undefined,
       endedAt: undefined,

@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 
+import { TaskNoLiveProviderError } from "../../../keeper/execution/errors.ts";
 import { createLogger } from "../../../keeper/logger.ts";
 import { RoutingTable } from "../../../keeper/routing/table.ts";
 import type { ExecuteOptions, ExecutionResult, Task, TaskSpec } from "../../../keeper/tasks/types.ts";
@@ -11,7 +12,12 @@ import type { NodeView } from "../../../keeper/types.ts";
 
 export const silent = createLogger("test", { level: "silent" });
 
-export type Behaviour = { mode: "ok"; delayMs?: number } | { mode: "fail"; delayMs?: number } | { mode: "hang" };
+export type Behaviour =
+  | { mode: "ok"; delayMs?: number }
+  | { mode: "fail"; delayMs?: number }
+  | { mode: "hang" }
+  /** The executor reached none of the task's providers (what execution/perform.ts reports). */
+  | { mode: "no-provider" };
 
 /** Executes a task by producing `size` deterministic bytes and hashing them — real work, controllable faults. */
 export class LocalExecutor {
@@ -44,6 +50,7 @@ export class LocalExecutor {
     if ("delayMs" in b && b.delayMs !== undefined) await new Promise((r) => setTimeout(r, b.delayMs));
     signal.throwIfAborted();
     if (b.mode === "fail") throw new Error(`executor ${peerId} refused`);
+    if (b.mode === "no-provider") throw new TaskNoLiveProviderError(task.id, `${peerId} reached no provider`);
     return payloadResult(task.id, task.size);
   };
 }

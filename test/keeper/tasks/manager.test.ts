@@ -8,7 +8,9 @@ import type { RoutingTable } from "../../../keeper/routing/table.ts";
 import { openStore, type Store } from "../../../keeper/store/index.ts";
 import { TaskDuplicateError, TaskInvalidError, TaskManagerStoppedError } from "../../../keeper/tasks/errors.ts";
 import { TaskManager, type TaskManagerInit } from "../../../keeper/tasks/manager.ts";
-import type { TaskOutcome } from "../../../keeper/tasks/types.ts";
+import { toTaskLogRecord } from "../../../keeper/tasks/records.ts";
+import type { TaskRow } from "../../../keeper/tasks/store.ts";
+import type { PeerLiveness, TaskOutcome } from "../../../keeper/tasks/types.ts";
 import { executorNode, LocalExecutor, payloadResult, silent, spec, table } from "./helpers.ts";
 
 describe("task manager", () => {
@@ -295,5 +297,146 @@ describe("task manager", () => {
         [2, "a", "succeeded"],
       ],
     );
+  });
+
+  describe("providers and liveness", () => {
+    const status = new Map<string, PeerLiveness>();
+    beforeEach(() => status.clear());
+    async function withLiveness(selector: RoutingTable, init: TaskManagerInit = {}): Promise<TaskManager> {
+      const m = new TaskManager(
+        { logger: silent, store, selector, executeOn: exec.executeOn, providerStatus: (p) => status.get(p) },
+        init,
+      );
+      managers.push(m);
+      await m.start();
+      return m;
+    }
+
+    it("never makes a provider the executor while another executor is eligible", async () => {
+      // The provider is by far the best-scored node: without the rule routing would choose it.
+      const m = await withLiveness(
+        table([executorNode("prov", { bandwidth: 1e9 }), executorNode("other", { bandwidth: 1e6 })]),
+      );
+      const t = spec({ size: 4096, providers: ["prov"] });
+      const done = outcome(m, t.id);
+      await m.submit(t);
+      assert.deepEqual(await done, {
+        id: t.id,
+        status: "succeeded",
+        executor: "other",
+        attempts: 1,
+        reason: undefined,
+      });
+      assert.equal(row(t.id).bytes, 4096);
+      const chosen = store.db.prepare("SELECT backups FROM task_attempts WHERE task_id = ?").get(t.id) as {
+        backups: string;
+      };
+      assert.deepEqual(JSON.parse(chosen.backups), [], "the provider is not even a backup");
+    });
+
+    it("uses a provider only when no other executor exists, says so and records 0 bytes moved", async () => {
+      const m = await withLiveness(table([executorNode("prov")]));
+      const t = spec({ size: 4096, providers: ["prov"] });
+      const done = outcome(m, t.id);
+      await m.submit(t);
+      const o = await done;
+      assert.equal(o.status, "succeeded");
+      assert.equal(o.executor, "prov");
+      assert.match(o.reason ?? "", /is a provider of the object .* nothing moved \(0 bytes recorded\)/);
+      const r = store.db.prepare("SELECT * FROM tasks WHERE id = ?").get(t.id) as unknown as TaskRow;
+      assert.equal(r.bytes, 0, "the executor claimed 4096 bytes; the record says 0");
+      assert.match(r.reason ?? "", /is a provider/);
+      const record = toTaskLogRecord(r, { addressOf: () => undefined });
+      assert.equal(record.bytesMoved, 0n, "TaskLog's bytesMoved is 0");
+      assert.match(attempts(t.id)[0]!.reason ?? "", /is a provider/);
+    });
+
+    it("fails at once with 'no live provider' when every provider failed its health checks", async () => {
+      status.set("p1", "failed").set("p2", "failed");
+      const m = await withLiveness(table([executorNode("a")]));
+      const t = spec({ providers: ["p1", "p2"], deadline: Date.now() + 120_000 });
+      const done = outcome(m, t.id);
+      const submitted = Date.now();
+      await m.submit(t);
+      const o = await done;
+      assert.equal(o.status, "failed");
+      assert.match(o.reason ?? "", /^no live provider: every provider failed its health checks \(p1, p2\)/);
+      assert.ok(Date.now() - submitted < 5_000, "long before the deadline");
+      assert.equal(attempts(t.id).length, 0, "no executor was bothered");
+      assert.equal(exec.calls.length, 0);
+    });
+
+    it("keeps routing while one provider may be alive", async () => {
+      status.set("p1", "failed").set("p2", "suspect");
+      const m = await withLiveness(table([executorNode("a")]));
+      const t = spec({ providers: ["p1", "p2"] });
+      const done = outcome(m, t.id);
+      await m.submit(t);
+      assert.equal((await done).status, "succeeded");
+    });
+
+    it("fails at once when the executor reached no provider and none is alive here", async () => {
+      status.set("p1", "suspect");
+      exec.set("a", { mode: "no-provider" });
+      // A second executor exists: the task still fails at once rather than trying it (or waiting for a deadline).
+      const m = await withLiveness(table([executorNode("a", { bandwidth: 1e9 }), executorNode("b")]));
+      const t = spec({ providers: ["p1"], deadline: Date.now() + 120_000 });
+      const done = outcome(m, t.id);
+      await m.submit(t);
+      const o = await done;
+      assert.equal(o.status, "failed");
+      assert.match(o.reason ?? "", /^no live provider: executor a reached none and none is alive here/);
+      assert.equal(attempts(t.id).length, 1);
+    });
+
+    it("reassigns when the executor reached no provider but one is alive here", async () => {
+      status.set("p1", "alive");
+      exec.set("a", { mode: "no-provider" });
+      const m = await withLiveness(table([executorNode("a", { bandwidth: 1e9 }), executorNode("b")]));
+      const t = spec({ providers: ["p1"] });
+      const done = outcome(m, t.id);
+      await m.submit(t);
+      const o = await done;
+      assert.equal(o.status, "succeeded");
+      assert.equal(o.executor, "b");
+    });
+
+    it("says which requirement no executor met when a task expires queued", async () => {
+      const m = await withLiveness(table([executorNode("a", { capabilities: ["provider"] })]), { sweepIntervalMs: 10 });
+      const t = spec({ deadline: Date.now() + 200 });
+      const done = outcome(m, t.id);
+      await m.submit(t);
+      const o = await done;
+      assert.equal(o.status, "expired");
+      assert.match(
+        o.reason ?? "",
+        /^deadline passed while queued: no available executor met the requirements \(capabilities: executor; bandwidth ≥ 0 B\/s/,
+      );
+      assert.equal(row(t.id).reason, o.reason);
+    });
+
+    it("names the executors already tried when the last one failed and no other is left", async () => {
+      exec.set("only", { mode: "fail" });
+      const m = await withLiveness(table([executorNode("only")]), { sweepIntervalMs: 10 });
+      const t = spec({ deadline: Date.now() + 200 });
+      const done = outcome(m, t.id);
+      await m.submit(t);
+      const o = await done;
+      assert.equal(o.status, "expired");
+      assert.match(o.reason ?? "", /1 excluded after failing \(only\)/);
+    });
+
+    it("keeps a task's providers across a restart", async () => {
+      const m = await withLiveness(table([]));
+      const t = spec({ providers: ["p1", "p2"] });
+      await m.submit(t);
+      await m.stop();
+      assert.deepEqual(JSON.parse((row(t.id) as { providers: string }).providers), ["p1", "p2"]);
+      status.set("p1", "failed").set("p2", "failed");
+      const again = await withLiveness(table([executorNode("a")]));
+      const done = outcome(again, t.id);
+      again.wake();
+      assert.match((await done).reason ?? "", /^no live provider/);
+    });
   });
 });
