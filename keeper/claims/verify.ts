@@ -225,9 +225,16 @@ export async function verifyEpoch(
   const problems = [...taskLog.problems, ...rewardPool.problems, ...publication];
   const ok = problems.length === 0;
   const lines = [
-    publication.length === 0
-      ? `${"published".padEnd(10)} match: tasks.json and rewards.json rebuild to the roots epoch.json states`
-      : `${"published".padEnd(10)} MISMATCH: ${publication.join("; ")}`,
+    publication.length > 0
+      ? `${"published".padEnd(10)} MISMATCH: ${publication.join("; ")}`
+      : taskTree === undefined && rewardTree === undefined
+        ? `${"published".padEnd(10)} match: epoch.json lists no tasks.json nor rewards.json (an empty epoch)`
+        : `${"published".padEnd(10)} match: ${[
+            taskTree !== undefined && `tasks.json (${taskTree.size} records)`,
+            rewardTree !== undefined && `rewards.json (${rewardTree.size} leaves)`,
+          ]
+            .filter(Boolean)
+            .join(" and ")} rebuild to the roots epoch.json states`,
     describe(taskLog),
     describe(rewardPool),
   ];
