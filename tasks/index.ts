@@ -13,13 +13,14 @@ const account = {
 } as const;
 const proofsUrl = {
   name: "proofsUrl",
-  description: "Take proofs from a keeper's HTTP API (e.g. http://127.0.0.1:8080)",
+  description: "Read the published epochs from a keeper's HTTP API (e.g. http://127.0.0.1:9471)",
   type: ArgumentType.STRING_WITHOUT_DEFAULT,
   defaultValue: undefined,
 } as const;
 const proofsDir = {
   name: "proofsDir",
-  description: "Published epochs directory (default deployments/<network>/epochs)",
+  description:
+    "Published epochs folder (default: the keeper's publication folder, else deployments/<network>/epochs; docs/claim.md)",
   type: ArgumentType.STRING_WITHOUT_DEFAULT,
   defaultValue: undefined,
 } as const;
@@ -50,8 +51,12 @@ export const lumoraTasks = [
     .addOption(proofsDir)
     .setAction(() => import("./claim-all.ts"))
     .build(),
-  task("lumora:verify-epoch", "Rebuilds an epoch's roots from the published records and compares them with the chain")
+  task(
+    "lumora:verify-epoch",
+    "Rebuilds an epoch's commitments from the published records and compares them with the chain",
+  )
     .addOption(epoch)
+    .addOption(proofsUrl)
     .addOption(proofsDir)
     .setAction(() => import("./verify-epoch.ts"))
     .build(),

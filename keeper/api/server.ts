@@ -2,7 +2,7 @@
  * The keeper's HTTP API (node:http, loopback by default): the dashboard (/), its live feed (/events,
  * server-sent events), JSON (/api/status, /api/peers, /api/tasks, /api/transfers, /api/epochs,
  * /api/rewards), Prometheus metrics (/metrics), /healthz, then any mounted routes (the proofs API:
- * /proofs/<epoch>/<account>, /epochs/<epoch>). With a token (what `start` passes), also the operator's
+ * /proofs/<epoch>/<account>, /epochs/<epoch>, /epochs/<epoch>/{rewards,tasks}.json). With a token (what `start` passes), also the operator's
  * write routes (operator.ts: publish, transfers, epoch close), from loopback only; without one, read-only.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -34,7 +34,7 @@ export interface ApiServerInit {
   host?: string;
   /** 0 picks a free port (tests). */
   port?: number;
-  /** Published epochs (epoch.json, rewards.json): shown on the dashboard and served at /proofs. */
+  /** Published epochs (epoch.json, rewards.json, tasks.json): shown on the dashboard, served at /proofs and /epochs. */
   epochsDir?: string;
   /** On-chain epoch status (pending / claimable, tx hashes), when the chain module provides it. */
   epochSource?: EpochSource;

@@ -4,12 +4,18 @@
  * and propagates.
  */
 import { EpochUnknownError, PublishedEpochError, RemoteProofError } from "../epochs/epoch-errors.ts";
-import { ClaimArgumentError, ClaimTransactionError, InsufficientBalanceError } from "./errors.ts";
+import {
+  ClaimArgumentError,
+  ClaimTransactionError,
+  EpochNotPublishedError,
+  InsufficientBalanceError,
+} from "./errors.ts";
 
 const KNOWN = [
   ClaimArgumentError,
   ClaimTransactionError,
   InsufficientBalanceError,
+  EpochNotPublishedError,
   EpochUnknownError,
   PublishedEpochError,
   RemoteProofError,

@@ -36,3 +36,14 @@ export class ClaimTransactionError extends Error {
     super(`transaction failed: ${reason}`, options);
   }
 }
+
+/** The epoch is not among the published records read; `where` says where they were read and how to point elsewhere. */
+export class EpochNotPublishedError extends Error {
+  override readonly name = "EpochNotPublishedError";
+  constructor(
+    readonly epoch: number,
+    readonly where: string,
+  ) {
+    super(`epoch ${epoch} is not published ${where}`);
+  }
+}

@@ -1,7 +1,7 @@
 /**
  * Opening the claim tooling from a Hardhat runtime: the network's connection and first configured account,
- * the contracts of `deployments/<network>.json`, and the proof source (the published directory by default, a
- * keeper's HTTP API with `proofsUrl`).
+ * the contracts of `deployments/<network>.json`, and the published epochs (a folder, or a keeper's HTTP API with
+ * `proofsUrl`; which folder by default: published.ts).
  */
 import path from "node:path";
 
@@ -10,9 +10,8 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import type { LumoraToken, Reputation, RewardPool, TaskLog } from "../../types/ethers-contracts/index.ts";
 import { readDeploymentRecord } from "../../scripts/lib/deployments.ts";
-import { DirectoryProofSource, HttpProofSource } from "../epochs/proofs.ts";
-import { defaultEpochsDir } from "../epochs/publish.ts";
 import type { ClaimContext, LumoraContracts } from "./context.ts";
+import { publishedRecords, type PublishedRecords } from "./published.ts";
 
 /** What `ethers.getContractAt` offers (hardhat-ethers, or a test's own connection). */
 export interface ContractLoader {
@@ -41,7 +40,7 @@ export async function connectContracts(
 export interface ToolingOptions {
   /** A keeper's HTTP API to take proofs from instead of the published directory. */
   proofsUrl?: string;
-  /** The publication base directory (default `deployments/<network>/epochs`). */
+  /** The publication base directory (default: the keeper's publication folder, see published.ts). */
   proofsDir?: string;
 }
 
@@ -50,8 +49,8 @@ export interface Tooling {
   /** The network's first configured account. */
   signer: Signer;
   network: string;
-  /** Where published epochs are read from (verify-epoch always reads the directory). */
-  proofsDir: string;
+  /** Where published epochs are read from (the same source as `ctx.source`). */
+  records: PublishedRecords;
   close(): Promise<void>;
 }
 
@@ -67,8 +66,6 @@ export async function openTooling(hre: HardhatRuntimeEnvironment, options: Tooli
   const contracts = await connectContracts(connection.ethers, record.contracts);
   const [signer] = await connection.ethers.getSigners();
   if (signer === undefined) throw new Error(`network ${network} has no configured account`);
-  const proofsDir = path.resolve(root, options.proofsDir ?? defaultEpochsDir(network));
-  const source =
-    options.proofsUrl !== undefined ? new HttpProofSource(options.proofsUrl) : new DirectoryProofSource(proofsDir);
-  return { ctx: { contracts, source }, signer, network, proofsDir, close: () => connection.close() };
+  const records = publishedRecords(root, network, options);
+  return { ctx: { contracts, source: records.source }, signer, network, records, close: () => connection.close() };
 }

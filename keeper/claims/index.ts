@@ -8,5 +8,6 @@ export * from "./rewards.ts";
 export * from "./claim.ts";
 export * from "./fund.ts";
 export * from "./verify.ts";
+export * from "./published.ts";
 export * from "./hardhat.ts";
 export * from "./cli.ts";

@@ -1,113 +1,263 @@
 /**
- * Anyone can check an epoch: rebuild both trees from the published records (the values in the dumps, not the
- * dumps' hashes), and compare the roots and totals with the published summary and with the chain
- * (`TaskLog.epochOf(e).root`, `RewardPool.epochOf(e).root`).
+ * Anyone can check an epoch: rebuild what the keeper committed from what it published, and compare with the
+ * chain. Two checks, both from the published values (never from the dumps' stored hashes):
+ *   1. the publication is consistent: the dumps (rewards.json, tasks.json) rebuild to the roots, ΣC and counts
+ *      that epoch.json states;
+ *   2. each contract holds what those records commit to, by the keeper's own rule (keeper/epochs/submit.ts
+ *      `taskCommitmentOf` / `rewardCommitmentOf`): the trees, or for an empty side the marker the keeper commits
+ *      instead (docs/epochs-chain.md) — `TaskLog.epochOf(e)` root and count, `RewardPool.epochOf(e)` root, ΣC and
+ *      R_total.
  */
-import { getAddress } from "ethers";
+import { getAddress, ZeroHash } from "ethers";
 
-import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING } from "../epochs/merkle.ts";
-import { readEpochDump, readEpochSummary, type RewardDumpValue } from "../epochs/publish.ts";
-import type { LumoraContracts } from "./context.ts";
+import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING, type MerkleTree } from "../epochs/merkle.ts";
+import { EpochUnknownError, PublishedEpochError } from "../epochs/epoch-errors.ts";
+import type { DumpKind, EpochRecordSource } from "../epochs/proofs.ts";
+import type { EpochSummary, RewardDumpValue } from "../epochs/publish.ts";
+import { rewardCommitmentOf, taskCommitmentOf } from "../epochs/submit.ts";
+import type { BuiltEpoch, ContributionEntry, RewardLeafValue, TaskRecordValue } from "../epochs/types.ts";
+import { formatLum, type LumoraContracts } from "./context.ts";
+import { EpochNotPublishedError } from "./errors.ts";
+import type { PublishedRecords } from "./published.ts";
 
-const ZERO_ROOT = "0x" + "0".repeat(64);
-
-export interface TreeCheck {
-  /** Root rebuilt from the published records; undefined when none were published. */
-  rebuilt?: string;
-  /** Root the summary states. */
-  published?: string;
-  /** Root committed on chain (undefined when nothing is committed). */
-  chain?: string;
-  /** Leaves rebuilt vs committed count (tasks) or ΣC (rewards). */
-  rebuiltCount: bigint;
-  chainCount?: bigint;
-  match: boolean;
+/** One contract's comparison. */
+export interface ContractCheck {
+  contract: "TaskLog" | "RewardPool";
+  /** "missing": the chain holds nothing for the epoch. */
+  status: "match" | "mismatch" | "missing";
+  /** What the published records commit to. */
+  expected: { root: string; count: bigint; rewardTotal?: bigint; marker: boolean };
+  /** What the chain holds (undefined when missing). */
+  chain?: { root: string; count: bigint; rewardTotal?: bigint };
+  /** The differences, each naming the contract and the value. */
+  problems: string[];
 }
 
 export interface EpochVerification {
   epoch: number;
-  tasks: TreeCheck;
-  rewards: TreeCheck;
+  /** Where the records were read (a folder or a keeper's URL). */
+  source: string;
+  /** Differences between the dumps and epoch.json. */
+  publication: string[];
+  taskLog: ContractCheck;
+  rewardPool: ContractCheck;
   ok: boolean;
+  /** Every difference, the contracts' first. */
   problems: string[];
+  /** One line per check: the publication, then each contract, saying what matched. */
+  lines: string[];
+  /** One line: verified, or what does not match. */
   message: string;
 }
 
-function normal(root: string | undefined): string | undefined {
-  return root === undefined || root.toLowerCase() === ZERO_ROOT ? undefined : root.toLowerCase();
+function fileOf(source: EpochRecordSource, epoch: number, kind: DumpKind): string {
+  return `${source.location.replace(/\/$/, "")}/${epoch}/${kind}.json`;
 }
 
-/** Verifies epoch `epoch` published under `base` against the chain. */
-export async function verifyEpoch(contracts: LumoraContracts, base: string, epoch: number): Promise<EpochVerification> {
+function parseLeaves<T>(
+  values: readonly { value: readonly unknown[] }[],
+  file: string,
+  parse: (v: readonly unknown[]) => T,
+): T[] {
+  return values.map(({ value }, i) => {
+    try {
+      if (!Array.isArray(value)) throw new Error("not an array");
+      return parse(value);
+    } catch (err) {
+      throw new PublishedEpochError(file, `value ${i} is not a leaf: ${(err as Error).message}`);
+    }
+  });
+}
+
+function taskRecord(v: readonly unknown[]): TaskRecordValue {
+  if (v.length !== TASK_LEAF_ENCODING.length) throw new Error(`${v.length} fields`);
+  const s = (x: unknown) => String(x);
+  const big = (x: unknown) => BigInt(x as string);
+  return [
+    s(v[0]),
+    getAddress(s(v[1])),
+    getAddress(s(v[2])),
+    big(v[3]),
+    big(v[4]),
+    big(v[5]),
+    Number(big(v[6])),
+    s(v[7]),
+    Number(big(v[8])),
+    s(v[9]),
+  ];
+}
+
+function rewardLeaf(v: readonly unknown[]): RewardLeafValue {
+  if (v.length !== REWARD_LEAF_ENCODING.length) throw new Error(`${v.length} fields`);
+  const [epoch, index, account, contribution] = v as RewardDumpValue;
+  return [BigInt(epoch), BigInt(index), getAddress(account), BigInt(contribution)];
+}
+
+/** The dumps against what epoch.json states about them. */
+function checkPublication(
+  summary: EpochSummary,
+  epoch: number,
+  taskTree: MerkleTree<TaskRecordValue> | undefined,
+  rewardTree: MerkleTree<RewardLeafValue> | undefined,
+  leaves: readonly RewardLeafValue[],
+  totalContribution: bigint,
+): string[] {
   const problems: string[] = [];
-  const summary = await readEpochSummary(base, epoch);
-  const [taskCommit, [poolEpoch]] = await Promise.all([
+  if (taskTree !== undefined && summary.tasks !== null) {
+    if (taskTree.root !== summary.tasks.root.toLowerCase())
+      problems.push(`published tasks.json rebuilds to root ${taskTree.root}, epoch.json states ${summary.tasks.root}`);
+    if (taskTree.size !== summary.tasks.count)
+      problems.push(`published tasks.json holds ${taskTree.size} records, epoch.json states ${summary.tasks.count}`);
+  }
+  if (rewardTree !== undefined && summary.rewards !== null) {
+    if (rewardTree.root !== summary.rewards.root.toLowerCase())
+      problems.push(
+        `published rewards.json rebuilds to root ${rewardTree.root}, epoch.json states ${summary.rewards.root}`,
+      );
+    if (totalContribution.toString() !== summary.rewards.totalContribution)
+      problems.push(
+        `published rewards.json sums to ΣC ${totalContribution}, epoch.json states ${summary.rewards.totalContribution}`,
+      );
+  }
+  const otherEpoch = leaves.filter((l) => l[0] !== BigInt(epoch)).length;
+  if (otherEpoch > 0) problems.push(`${otherEpoch} leaves of published rewards.json name another epoch than ${epoch}`);
+  if (new Set(leaves.map((l) => l[1])).size !== leaves.length)
+    problems.push("two leaves of published rewards.json share an index");
+  return problems;
+}
+
+function compare(
+  contract: ContractCheck["contract"],
+  expected: ContractCheck["expected"],
+  chain: ContractCheck["chain"],
+  countName: string,
+): ContractCheck {
+  if (chain === undefined)
+    return { contract, status: "missing", expected, problems: [`${contract} holds no commitment for the epoch`] };
+  const problems: string[] = [];
+  if (chain.root.toLowerCase() !== expected.root.toLowerCase())
+    problems.push(`${contract} holds root ${chain.root}, the published records commit to ${expected.root}`);
+  if (chain.count !== expected.count)
+    problems.push(`${contract} holds ${countName} ${chain.count}, the published records ${expected.count}`);
+  if (expected.rewardTotal !== undefined && chain.rewardTotal !== expected.rewardTotal)
+    problems.push(`${contract} holds R_total ${chain.rewardTotal} wei, epoch.json ${expected.rewardTotal} wei`);
+  return { contract, status: problems.length === 0 ? "match" : "mismatch", expected, chain, problems };
+}
+
+function describe(check: ContractCheck): string {
+  const { expected: e } = check;
+  const what =
+    check.contract === "TaskLog"
+      ? e.marker
+        ? "the marker record of an epoch without tasks"
+        : `${e.count} task records`
+      : e.marker
+        ? `the 1-wei marker of an epoch without contributions (ΣC ${e.count})`
+        : `ΣC ${e.count}, R_total ${formatLum(e.rewardTotal ?? 0n)}`;
+  const head = `${check.contract.padEnd(10)}`;
+  if (check.status === "match") return `${head} match: root ${e.root}, ${what}`;
+  if (check.status === "missing") return `${head} NOT COMMITTED: expected root ${e.root}, ${what}`;
+  return `${head} MISMATCH: ${check.problems.join("; ")}`;
+}
+
+/** Verifies epoch `epoch` of `source` against the chain. @throws EpochUnknownError, PublishedEpochError */
+export async function verifyEpoch(
+  contracts: LumoraContracts,
+  source: EpochRecordSource,
+  epoch: number,
+  options: { signal?: AbortSignal } = {},
+): Promise<EpochVerification> {
+  const summary = await source.summary(epoch, options);
+  const [taskDump, rewardDump] = await Promise.all([
+    source.dump(epoch, "tasks", options),
+    source.dump(epoch, "rewards", options),
+  ]);
+  const tasks = parseLeaves(taskDump?.values ?? [], fileOf(source, epoch, "tasks"), taskRecord);
+  const leaves = parseLeaves(rewardDump?.values ?? [], fileOf(source, epoch, "rewards"), rewardLeaf);
+  const taskTree = tasks.length > 0 ? buildTree(tasks, TASK_LEAF_ENCODING) : undefined;
+  const rewardTree = leaves.length > 0 ? buildTree(leaves, REWARD_LEAF_ENCODING) : undefined;
+  const contributions = leaves.map(([, index, account, contribution]): ContributionEntry => ({
+    account,
+    index: Number(index),
+    contribution,
+  }));
+  const totalContribution = contributions.reduce((sum, c) => sum + c.contribution, 0n);
+  const publication = checkPublication(summary, epoch, taskTree, rewardTree, leaves, totalContribution);
+
+  // The epoch as the keeper built it, so the keeper's own rule says what it committed (markers included).
+  const built: BuiltEpoch = {
+    bundle: {
+      epoch,
+      startMs: summary.startMs,
+      endMs: summary.endMs,
+      tasks,
+      contributions,
+      reputation: summary.reputation,
+      rewardTotal: BigInt(summary.rewards?.rewardTotal ?? 0),
+    },
+    taskTree,
+    rewardTree,
+    totalContribution,
+  };
+  const poolAddress = await contracts.pool.getAddress();
+  const task = taskCommitmentOf(built);
+  const reward = rewardCommitmentOf(built, poolAddress);
+
+  const [taskOnChain, [rewardOnChain]] = await Promise.all([
     contracts.taskLog.epochOf(epoch),
     contracts.pool.epochOf(epoch),
   ]);
-
-  // Tasks.
-  const taskDump = await readEpochDump<readonly unknown[]>(base, epoch, "tasks");
-  const taskValues = taskDump?.values.map((v) => v.value) ?? [];
-  const tasks: TreeCheck = {
-    rebuilt: taskValues.length > 0 ? buildTree(taskValues, TASK_LEAF_ENCODING).root : undefined,
-    published: summary.tasks?.root,
-    chain: normal(taskCommit.root),
-    rebuiltCount: BigInt(taskValues.length),
-    chainCount: taskCommit.root === ZERO_ROOT ? undefined : taskCommit.taskCount,
-    match: false,
-  };
-  tasks.match =
-    normal(tasks.rebuilt) === tasks.chain &&
-    normal(tasks.published) === tasks.chain &&
-    (tasks.chainCount === undefined || tasks.chainCount === tasks.rebuiltCount);
-  if (normal(tasks.rebuilt) !== normal(tasks.published))
-    problems.push(`task records rebuild to ${tasks.rebuilt}, the summary states ${tasks.published}`);
-  if (normal(tasks.rebuilt) !== tasks.chain)
-    problems.push(`task records rebuild to ${tasks.rebuilt}, TaskLog holds ${tasks.chain ?? "nothing"}`);
-  if (tasks.chainCount !== undefined && tasks.chainCount !== tasks.rebuiltCount) {
-    problems.push(`${tasks.rebuiltCount} task records published, TaskLog counts ${tasks.chainCount}`);
-  }
-
-  // Rewards.
-  const rewardDump = await readEpochDump<RewardDumpValue>(base, epoch, "rewards");
-  const rewardValues = (rewardDump?.values ?? []).map(
-    ({ value }) => [BigInt(value[0]), BigInt(value[1]), getAddress(value[2]), BigInt(value[3])] as const,
+  const taskLog = compare(
+    "TaskLog",
+    { root: task.root, count: task.taskCount, marker: task.marker },
+    taskOnChain.root === ZeroHash ? undefined : { root: taskOnChain.root, count: taskOnChain.taskCount },
+    "task count",
   );
-  const totalC = rewardValues.reduce((s, v) => s + v[3], 0n);
-  const poolRoot = normal(poolEpoch.root);
-  const rewards: TreeCheck = {
-    rebuilt: rewardValues.length > 0 ? buildTree(rewardValues, REWARD_LEAF_ENCODING).root : undefined,
-    published: summary.rewards?.root,
-    chain: poolRoot,
-    rebuiltCount: totalC,
-    chainCount: poolRoot === undefined ? undefined : poolEpoch.totalContribution,
-    match: false,
-  };
-  const wrongEpoch = rewardValues.filter((v) => v[0] !== BigInt(epoch)).length;
-  if (wrongEpoch > 0) problems.push(`${wrongEpoch} reward leaves name another epoch`);
-  const indices = new Set(rewardValues.map((v) => v[1]));
-  if (indices.size !== rewardValues.length) problems.push("two reward leaves share an index");
-  rewards.match =
-    normal(rewards.rebuilt) === rewards.chain &&
-    normal(rewards.published) === rewards.chain &&
-    (rewards.chainCount === undefined || rewards.chainCount === totalC) &&
-    wrongEpoch === 0 &&
-    indices.size === rewardValues.length;
-  if (normal(rewards.rebuilt) !== normal(rewards.published))
-    problems.push(`reward leaves rebuild to ${rewards.rebuilt}, the summary states ${rewards.published}`);
-  if (normal(rewards.rebuilt) !== rewards.chain)
-    problems.push(`reward leaves rebuild to ${rewards.rebuilt}, RewardPool holds ${rewards.chain ?? "nothing"}`);
-  if (rewards.chainCount !== undefined && rewards.chainCount !== totalC) {
-    problems.push(`published ΣC is ${totalC}, RewardPool holds ${rewards.chainCount}`);
-  }
-  if (summary.rewards !== null && BigInt(summary.rewards.totalContribution) !== totalC) {
-    problems.push(`the summary states ΣC ${summary.rewards.totalContribution}, the leaves sum to ${totalC}`);
-  }
+  const rewardPool = compare(
+    "RewardPool",
+    { root: reward.root, count: reward.totalContribution, rewardTotal: reward.rewardTotal, marker: reward.marker },
+    rewardOnChain.root === ZeroHash
+      ? undefined
+      : { root: rewardOnChain.root, count: rewardOnChain.totalContribution, rewardTotal: rewardOnChain.rewardTotal },
+    "ΣC",
+  );
 
-  const ok = problems.length === 0 && tasks.match && rewards.match;
+  const problems = [...taskLog.problems, ...rewardPool.problems, ...publication];
+  const ok = problems.length === 0;
+  const lines = [
+    publication.length > 0
+      ? `${"published".padEnd(10)} MISMATCH: ${publication.join("; ")}`
+      : taskTree === undefined && rewardTree === undefined
+        ? `${"published".padEnd(10)} match: epoch.json lists no tasks.json nor rewards.json (an empty epoch)`
+        : `${"published".padEnd(10)} match: ${[
+            taskTree !== undefined && `tasks.json (${taskTree.size} records)`,
+            rewardTree !== undefined && `rewards.json (${rewardTree.size} leaves)`,
+          ]
+            .filter(Boolean)
+            .join(" and ")} rebuild to the roots epoch.json states`,
+    describe(taskLog),
+    describe(rewardPool),
+  ];
   const message = ok
-    ? `epoch ${epoch} verified: task root ${tasks.chain ?? "(none)"} (${tasks.rebuiltCount} records) and reward root ${rewards.chain ?? "(none)"} (ΣC ${totalC}) match the chain`
-    : `epoch ${epoch} does NOT match:\n  - ${problems.join("\n  - ")}`;
-  return { epoch, tasks, rewards, ok, problems, message };
+    ? `epoch ${epoch} verified: TaskLog and RewardPool hold what ${source.location} publishes`
+    : `epoch ${epoch} does NOT match (records from ${source.location}): ${problems.join("; ")}`;
+  return { epoch, source: source.location, publication, taskLog, rewardPool, ok, problems, lines, message };
+}
+
+/**
+ * `verifyEpoch` over the records the tooling picked (published.ts); an epoch they lack fails with
+ * EpochNotPublishedError, which says where they were read and how to point elsewhere.
+ */
+export async function verifyPublishedEpoch(
+  contracts: LumoraContracts,
+  records: PublishedRecords,
+  epoch: number,
+  options: { signal?: AbortSignal } = {},
+): Promise<EpochVerification> {
+  try {
+    return await verifyEpoch(contracts, records.source, epoch, options);
+  } catch (err) {
+    if (err instanceof EpochUnknownError && err.epoch === epoch) throw new EpochNotPublishedError(epoch, records.where);
+    throw err;
+  }
 }

@@ -2,7 +2,11 @@
  * Reward proofs of published epochs. A ProofSource answers "the leaf and proof of `account` in `epoch`";
  * three implementations share the answers' shape: the published directory (the default and the source of
  * truth), a keeper's HTTP API, and a keeper over libp2p (proofs-p2p.ts). Claim tooling only sees the interface.
+ * The first two are also EpochRecordSources: they hand out an epoch's whole published dumps, which is what
+ * `lumora:verify-epoch` rebuilds the roots from.
  */
+import path from "node:path";
+
 import { getAddress, isAddress } from "ethers";
 
 import { PROOF_CACHE_EPOCHS } from "./epoch-constants.ts";
@@ -14,7 +18,7 @@ import {
   RemoteProofError,
 } from "./epoch-errors.ts";
 import { leafHashOf, REWARD_LEAF_ENCODING, verifyProof, type StandardMerkleTreeDump } from "./merkle.ts";
-import { readEpochDump, readEpochSummary, type EpochSummary, type RewardDumpValue } from "./publish.ts";
+import { epochDir, readEpochDump, readEpochSummary, type EpochSummary, type RewardDumpValue } from "./publish.ts";
 import { rewardOf } from "./contribution.ts";
 
 /** One account's leaf in an epoch, with its proof. Numbers are decimal strings (JSON-safe). */
@@ -35,6 +39,23 @@ export interface ProofSource {
   proof(epoch: number, account: string, options?: { signal?: AbortSignal }): Promise<RewardProof>;
   /** @throws EpochUnknownError */
   summary(epoch: number, options?: { signal?: AbortSignal }): Promise<EpochSummary>;
+}
+
+/** The two published dumps of an epoch (rewards.json, tasks.json). */
+export type DumpKind = "rewards" | "tasks";
+
+/** An epoch's whole publication: the summary and its dumps, as published (nothing checked beyond the format). */
+export interface EpochRecordSource {
+  /** Where the records come from (a folder or a URL), for messages. */
+  readonly location: string;
+  /** @throws EpochUnknownError */
+  summary(epoch: number, options?: { signal?: AbortSignal }): Promise<EpochSummary>;
+  /** The epoch's dump of `kind`; undefined when its summary lists none. @throws EpochUnknownError, PublishedEpochError */
+  dump<T extends readonly unknown[]>(
+    epoch: number,
+    kind: DumpKind,
+    options?: { signal?: AbortSignal },
+  ): Promise<StandardMerkleTreeDump<T> | undefined>;
 }
 
 /** Validates and normalises a request's epoch and account. */
@@ -70,10 +91,28 @@ interface LoadedEpoch {
 }
 
 /** Proofs from a publication directory (`<base>/<epoch>/`). Parsed epochs are cached (LRU). */
-export class DirectoryProofSource implements ProofSource {
+export class DirectoryProofSource implements ProofSource, EpochRecordSource {
   private readonly cache = new Map<number, Promise<LoadedEpoch>>();
 
   constructor(readonly base: string) {}
+
+  get location(): string {
+    return this.base;
+  }
+
+  /** The file of the epoch's dump of `kind` (named by its summary); undefined when it lists none. */
+  async dumpFile(epoch: number, kind: DumpKind): Promise<string | undefined> {
+    const summary = await readEpochSummary(this.base, epoch);
+    const entry = kind === "rewards" ? summary.rewards : summary.tasks;
+    return entry === null ? undefined : path.join(epochDir(this.base, epoch), path.basename(entry.file));
+  }
+
+  async dump<T extends readonly unknown[]>(
+    epoch: number,
+    kind: DumpKind,
+  ): Promise<StandardMerkleTreeDump<T> | undefined> {
+    return readEpochDump<T>(this.base, epoch, kind);
+  }
 
   private load(epoch: number): Promise<LoadedEpoch> {
     let loaded = this.cache.get(epoch);
@@ -157,13 +196,39 @@ export function errorBody(err: unknown): { error: { code: string; message: strin
   };
 }
 
-/** Proofs from a keeper's HTTP API (`GET <url>/proofs/<epoch>/<account>`, `GET <url>/epochs/<epoch>`). */
-export class HttpProofSource implements ProofSource {
+/** The HTTP route of an epoch's dump: `/epochs/<epoch>/rewards.json`, `/epochs/<epoch>/tasks.json`. */
+export function dumpRoute(epoch: number, kind: DumpKind): string {
+  return `epochs/${epoch}/${kind}.json`;
+}
+
+/**
+ * Proofs from a keeper's HTTP API (`GET <url>/proofs/<epoch>/<account>`, `GET <url>/epochs/<epoch>`), and the
+ * published dumps (`GET <url>/epochs/<epoch>/rewards.json`, `…/tasks.json`).
+ */
+export class HttpProofSource implements ProofSource, EpochRecordSource {
   constructor(readonly url: string) {}
 
+  get location(): string {
+    return this.url;
+  }
+
+  private href(route: string): URL {
+    return new URL(route, this.url.endsWith("/") ? this.url : `${this.url}/`);
+  }
+
   private async get<T>(route: string, epoch: number, account: string | undefined, signal?: AbortSignal): Promise<T> {
-    const res = await fetch(new URL(route, this.url.endsWith("/") ? this.url : `${this.url}/`), { signal });
-    const body = (await res.json()) as T & { error?: { code: string; message: string } };
+    const url = this.href(route);
+    let res: Response;
+    let body: T & { error?: { code: string; message: string } };
+    try {
+      res = await fetch(url, { signal });
+      body = (await res.json()) as typeof body;
+    } catch (err) {
+      if (signal?.aborted === true) throw err;
+      // Nothing listens there, or something that is not a keeper's API answers.
+      const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      throw new RemoteProofError("UNREACHABLE", `no keeper API answers at ${url.href}: ${cause}`);
+    }
     if (!res.ok || body.error !== undefined) {
       throw errorFromResponse(
         body.error?.code ?? `HTTP_${res.status}`,
@@ -182,5 +247,20 @@ export class HttpProofSource implements ProofSource {
 
   async summary(epoch: number, options: { signal?: AbortSignal } = {}): Promise<EpochSummary> {
     return this.get<EpochSummary>(`epochs/${epoch}`, epoch, undefined, options.signal);
+  }
+
+  async dump<T extends readonly unknown[]>(
+    epoch: number,
+    kind: DumpKind,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<StandardMerkleTreeDump<T> | undefined> {
+    const summary = await this.summary(epoch, options);
+    if ((kind === "rewards" ? summary.rewards : summary.tasks) === null) return undefined;
+    const route = dumpRoute(epoch, kind);
+    const dump = await this.get<StandardMerkleTreeDump<T>>(route, epoch, undefined, options.signal);
+    if (dump.format !== "standard-v1" || !Array.isArray(dump.tree) || !Array.isArray(dump.values)) {
+      throw new PublishedEpochError(this.href(route).href, "not a StandardMerkleTree dump");
+    }
+    return dump;
   }
 }

@@ -208,10 +208,11 @@ describe("Claims (keeper/claims)", function () {
 
   it("verifies a published epoch against the chain and detects a tampered dump", async function () {
     const { contracts, base } = await loadFixture(deployFixture);
-    const ok = await verifyEpoch(contracts, base, 1);
+    const ok = await verifyEpoch(contracts, new DirectoryProofSource(base), 1);
     expect(ok.ok, ok.message).to.equal(true);
-    expect(ok.rewards.chain).to.equal(ok.rewards.rebuilt);
-    expect(ok.tasks.chain).to.equal(ok.tasks.rebuilt);
+    expect([ok.taskLog.status, ok.rewardPool.status]).to.deep.equal(["match", "match"]);
+    expect(ok.rewardPool.chain?.root).to.equal(ok.rewardPool.expected.root);
+    expect(ok.taskLog.chain?.root).to.equal(ok.taskLog.expected.root);
 
     // Someone raises alice's contribution in a copy of the published records.
     const copy = await mkdtemp(path.join(tmpdir(), "lumora-tampered-"));
@@ -220,15 +221,18 @@ describe("Claims (keeper/claims)", function () {
     const dump = JSON.parse(await readFile(file, "utf8")) as { values: { value: string[] }[] };
     dump.values[0]!.value[3] = "300";
     await writeFile(file, JSON.stringify(dump));
-    const bad = await verifyEpoch(contracts, copy, 1);
+    const bad = await verifyEpoch(contracts, new DirectoryProofSource(copy), 1);
     expect(bad.ok).to.equal(false);
     expect(bad.message).to.contain("does NOT match");
-    expect(bad.problems.join("\n")).to.contain("RewardPool holds");
+    expect(bad.rewardPool.status).to.equal("mismatch");
+    expect(bad.problems.join("\n")).to.contain("RewardPool holds root");
 
     const tasksFile = path.join(epochDir(copy, 1), "tasks.json");
     const tasks = JSON.parse(await readFile(tasksFile, "utf8")) as { values: { value: unknown[] }[] };
     tasks.values[0]!.value[3] = "999999";
     await writeFile(tasksFile, JSON.stringify(tasks));
-    expect((await verifyEpoch(contracts, copy, 1)).problems.join("\n")).to.contain("TaskLog holds");
+    expect((await verifyEpoch(contracts, new DirectoryProofSource(copy), 1)).problems.join("\n")).to.contain(
+      "TaskLog holds root",
+    );
   });
 });

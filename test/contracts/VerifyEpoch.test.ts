@@ -1,0 +1,315 @@
+/**
+ * `lumora:verify-epoch` (keeper/claims/verify.ts) against epochs that the keeper's own code published
+ * (keeper/epochs/publish.ts) and committed (keeper/epochs/submit.ts, through keeper/chain over JSON-RPC on
+ * 127.0.0.1): a full epoch, an empty one (markers on both contracts) and one with tasks but no contributions.
+ */
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+import { expect } from "chai";
+import { HDNodeWallet, Mnemonic, parseEther, toBeHex } from "ethers";
+import { network } from "hardhat";
+
+import LumoraModule from "../../ignition/modules/Lumora.js";
+import { Chain } from "../../keeper/chain/index.ts";
+import { proofsHandler } from "../../keeper/api/proofs.ts";
+import {
+  connectContracts,
+  EpochNotPublishedError,
+  fundPool,
+  keeperEpochsDir,
+  publishedRecords,
+  verifyPublishedEpoch,
+  type EpochVerification,
+  type LumoraContracts,
+} from "../../keeper/claims/index.ts";
+import { buildEpoch } from "../../keeper/epochs/build.ts";
+import { RemoteProofError } from "../../keeper/epochs/epoch-errors.ts";
+import { DirectoryProofSource } from "../../keeper/epochs/proofs.ts";
+import { epochDir, publishEpoch } from "../../keeper/epochs/publish.ts";
+import { EpochSubmitter } from "../../keeper/epochs/submit.ts";
+import type { EpochBundle, TaskRecordValue } from "../../keeper/epochs/types.ts";
+import { createLogger } from "../../keeper/logger.ts";
+import { openStore, type Store } from "../../keeper/store/index.ts";
+import { buildDeploymentRecord, resolveParameters } from "../../scripts/lib/deployments.js";
+import { serveJsonRpc } from "../../scripts/lib/rpc-bridge.ts";
+
+const connection = await network.create();
+const { ethers, ignition } = connection;
+
+const REWARD = parseEther("1000");
+const DEPLOYER_KEY = HDNodeWallet.fromMnemonic(
+  Mnemonic.fromPhrase("test test test test test test test test test test test junk"),
+  "m/44'/60'/0'/0/0",
+).privateKey;
+
+function task(n: number, consumer: string, executor: string): TaskRecordValue {
+  return [toBeHex(n, 32), consumer, executor, 1000n, 10n, 20n, 1, toBeHex(n + 1, 32), 1, toBeHex(n + 2, 32)];
+}
+
+/**
+ * The keeper's proofs routes (keeper/api/proofs.ts, the handler its ApiServer mounts for its publication folder) on
+ * a bare node:http server: ApiServer itself needs a running Keeper (libp2p), the routes do not.
+ */
+async function serveEpochs(dir: string): Promise<{ url: string; close(): Promise<void> }> {
+  const route = proofsHandler(new DirectoryProofSource(dir));
+  const server: Server = createServer((req, res) => {
+    route(req, res).then(
+      (handled) => {
+        if (!handled) res.writeHead(404).end();
+      },
+      () => res.destroy(),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function expectVerified(result: EpochVerification): void {
+  expect(result.ok, result.message).to.equal(true);
+  expect(result.problems).to.deep.equal([]);
+  expect([result.taskLog.status, result.rewardPool.status]).to.deep.equal(["match", "match"]);
+  expect(result.lines, "one line per check").to.have.length(3);
+  for (const line of result.lines) expect(line, line).to.contain("match:");
+}
+
+describe("verify-epoch (keeper/claims/verify)", function () {
+  this.timeout(60_000);
+  let contracts: LumoraContracts;
+  let base: string;
+  let rpc: Awaited<ReturnType<typeof serveJsonRpc>>;
+  let chain: Chain;
+  let store: Store;
+  let submitter: EpochSubmitter;
+  let published: string;
+  const cleanups: (() => Promise<void>)[] = [];
+
+  afterEach(async function () {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  before(async function () {
+    const [deployer, alice, bob, carol] = await ethers.getSigners();
+    const deployed = await ignition.deploy(LumoraModule, {});
+    const addresses = {
+      LumoraToken: await deployed.token.getAddress(),
+      Reputation: await deployed.reputation.getAddress(),
+      TaskLog: await deployed.taskLog.getAddress(),
+      RewardPool: await deployed.rewardPool.getAddress(),
+    };
+    contracts = await connectContracts(ethers, addresses);
+    await fundPool(contracts, deployer!, parseEther("10000"));
+    rpc = await serveJsonRpc(connection.provider);
+    base = await mkdtemp(path.join(tmpdir(), "lumora-verify-epoch-"));
+    store = openStore(path.join(base, "keeper.db"));
+    published = path.join(base, "lumora-data", "epochs");
+    const deployment = buildDeploymentRecord({
+      network: "test",
+      chainId: (await ethers.provider.getNetwork()).chainId,
+      deployer: deployer!.address,
+      contracts: addresses,
+      deploymentBlock: 0,
+      parameters: resolveParameters({}, deployer!.address),
+    });
+    const logger = createLogger("test", { level: "silent" });
+    chain = new Chain({ logger }, { rpcUrl: rpc.url, deployment, privateKey: DEPLOYER_KEY, receiptPollMs: 50 });
+    await chain.start();
+    submitter = new EpochSubmitter({ chain, store, logger });
+
+    // What a keeper does at each close: build, publish to its folder, submit (markers for empty sides).
+    const bundles: EpochBundle[] = [
+      {
+        epoch: 1,
+        startMs: 1_000_000,
+        endMs: 2_000_000,
+        tasks: [task(10, alice!.address, bob!.address), task(11, carol!.address, alice!.address)],
+        contributions: [
+          { account: alice!.address, index: 0, contribution: 3n },
+          { account: bob!.address, index: 1, contribution: 5n },
+          { account: carol!.address, index: 2, contribution: 7n },
+        ],
+        reputation: [],
+        rewardTotal: REWARD,
+      },
+      {
+        epoch: 2,
+        startMs: 2_000_000,
+        endMs: 3_000_000,
+        tasks: [],
+        contributions: [],
+        reputation: [],
+        rewardTotal: REWARD,
+      },
+      {
+        epoch: 3,
+        startMs: 3_000_000,
+        endMs: 4_000_000,
+        tasks: [task(30, alice!.address, bob!.address)],
+        contributions: [],
+        reputation: [],
+        rewardTotal: REWARD,
+      },
+    ];
+    for (const bundle of bundles) {
+      const built = await buildEpoch(bundle);
+      await publishEpoch(built, published, { uri: `lumora:epoch/${bundle.epoch}` });
+      await submitter.submit(built);
+    }
+  });
+
+  after(async function () {
+    await submitter?.stop();
+    await chain?.stop();
+    store?.close();
+    await rpc?.close();
+    if (base !== undefined) await rm(base, { recursive: true, force: true });
+  });
+
+  it("verifies an empty epoch, committed as a TaskLog marker and a 1-wei RewardPool marker", async function () {
+    const records = publishedRecords(base, "test", { proofsDir: published });
+    const result = await verifyPublishedEpoch(contracts, records, 2);
+    expectVerified(result);
+    expect(result.taskLog.expected).to.include({ marker: true, count: 1n });
+    expect(result.rewardPool.expected).to.include({ marker: true, count: 1n, rewardTotal: 1n });
+    expect(result.lines[1]).to.contain("marker record of an epoch without tasks");
+    expect(result.lines[2]).to.contain("1-wei marker");
+  });
+
+  it("verifies an epoch with tasks but no contributions: its tree on TaskLog, the marker on RewardPool", async function () {
+    const result = await verifyPublishedEpoch(contracts, publishedRecords(base, "test", { proofsDir: published }), 3);
+    expectVerified(result);
+    expect(result.taskLog.expected).to.include({ marker: false, count: 1n });
+    expect(result.rewardPool.expected).to.include({ marker: true });
+  });
+
+  it("verifies a full epoch from --proofs-dir, saying per contract what matched", async function () {
+    const result = await verifyPublishedEpoch(contracts, publishedRecords(base, "test", { proofsDir: published }), 1);
+    expectVerified(result);
+    expect(result.taskLog.chain).to.deep.equal({ root: result.taskLog.expected.root, count: 2n });
+    expect(result.rewardPool.chain).to.deep.equal({
+      root: result.rewardPool.expected.root,
+      count: 15n,
+      rewardTotal: REWARD,
+    });
+    expect(result.lines[1]).to.match(/^TaskLog +match: root 0x[0-9a-f]{64}, 2 task records$/);
+    expect(result.lines[2]).to.match(/^RewardPool match: root 0x[0-9a-f]{64}, ΣC 15, R_total 1000\.0 LUM$/);
+    expect(result.source).to.equal(published);
+  });
+
+  it("verifies every epoch from --proofs-url, over the keeper's proofs routes on 127.0.0.1", async function () {
+    const api = await serveEpochs(published);
+    cleanups.push(api.close);
+    for (const epoch of [1, 2, 3]) {
+      const result = await verifyPublishedEpoch(
+        contracts,
+        publishedRecords(base, "test", { proofsUrl: api.url }),
+        epoch,
+      );
+      expect(result.source, `epoch ${epoch}`).to.equal(api.url);
+      expectVerified(result);
+    }
+    // The route serves the published dump byte for byte.
+    const res = await fetch(`${api.url}/epochs/1/rewards.json`);
+    expect(res.status).to.equal(200);
+    expect(await res.text()).to.equal(await readFile(path.join(epochDir(published, 1), "rewards.json"), "utf8"));
+    const none = await fetch(`${api.url}/epochs/2/rewards.json`);
+    expect(none.status, "an empty epoch publishes no rewards.json").to.equal(404);
+  });
+
+  it("fails on a tampered publication with one line naming RewardPool and both roots", async function () {
+    const copy = await mkdtemp(path.join(tmpdir(), "lumora-verify-tampered-"));
+    cleanups.push(() => rm(copy, { recursive: true, force: true }));
+    await cp(published, copy, { recursive: true });
+    const file = path.join(epochDir(copy, 1), "rewards.json");
+    const dump = JSON.parse(await readFile(file, "utf8")) as { values: { value: string[] }[] };
+    const bob = dump.values.find((v) => v.value[3] === "5")!;
+    bob.value[3] = "500";
+    await writeFile(file, JSON.stringify(dump));
+
+    const onChain = (await contracts.pool.epochOf(1))[0].root;
+    const api = await serveEpochs(copy);
+    cleanups.push(api.close);
+    for (const options of [{ proofsDir: copy }, { proofsUrl: api.url }]) {
+      const result = await verifyPublishedEpoch(contracts, publishedRecords(base, "test", options), 1);
+      expect(result.ok, JSON.stringify(options)).to.equal(false);
+      expect(result.taskLog.status).to.equal("match");
+      expect(result.rewardPool.status).to.equal("mismatch");
+      expect(result.message).to.not.contain("\n");
+      expect(result.message).to.match(/^epoch 1 does NOT match/);
+      expect(result.message).to.contain(
+        `RewardPool holds root ${onChain}, the published records commit to ${result.rewardPool.expected.root}`,
+      );
+      expect(result.message).to.contain("RewardPool holds ΣC 15, the published records 510");
+      expect(result.publication.join("; ")).to.contain("rewards.json rebuilds to root");
+      expect(result.lines[2]).to.match(/^RewardPool MISMATCH: /);
+    }
+  });
+
+  it("reports an unpublished epoch with where it looked and how to point elsewhere", async function () {
+    const err = await verifyPublishedEpoch(contracts, publishedRecords(base, "test", { proofsDir: published }), 9).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(EpochNotPublishedError);
+    expect((err as Error).message).to.equal(`epoch 9 is not published in ${published} (--proofs-dir)`);
+
+    const root = await mkdtemp(path.join(tmpdir(), "lumora-verify-root-"));
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    const byDefault = publishedRecords(root, "localhost", { env: {} });
+    const missing = await verifyPublishedEpoch(contracts, byDefault, 1).catch((e: unknown) => e as Error);
+    expect(missing).to.be.instanceOf(EpochNotPublishedError);
+    expect((missing as Error).message).to.contain(path.join(root, "lumora-data", "epochs"));
+    expect((missing as Error).message).to.contain(path.join(root, "deployments", "localhost", "epochs"));
+    expect((missing as Error).message).to.contain("--proofs-dir");
+    expect((missing as Error).message).to.contain("--proofs-url");
+
+    // A URL where no keeper API listens: one clear error, not a fetch stack trace.
+    const api = await serveEpochs(published);
+    await api.close();
+    const unreachable = await verifyPublishedEpoch(
+      contracts,
+      publishedRecords(base, "test", { proofsUrl: api.url }),
+      1,
+    ).catch((e: unknown) => e as Error);
+    expect(unreachable).to.be.instanceOf(RemoteProofError);
+    expect((unreachable as Error).message).to.contain(`no keeper API answers at ${api.url}/epochs/1`);
+  });
+
+  it("defaults to the folder a keeper started from the project folder publishes to", async function () {
+    const root = await mkdtemp(path.join(tmpdir(), "lumora-verify-default-"));
+    cleanups.push(() => rm(root, { recursive: true, force: true }));
+    expect(keeperEpochsDir(root, {})).to.equal(path.join(root, "lumora-data", "epochs"));
+    expect(keeperEpochsDir(root, { LUMORA_DATA_DIR: "/srv/k1" })).to.equal("/srv/k1/epochs");
+    expect(keeperEpochsDir(root, { LUMORA_EPOCHS_DIR: "pub" })).to.equal(path.join(root, "pub"));
+    // The keeper's config file: paths count from its folder, epochs.dir wins over dataDir.
+    await mkdir(path.join(root, "k1"));
+    await writeFile(path.join(root, "k1", "lumora.config.json"), '{ // comments are allowed\n "dataDir": "./data" }');
+    expect(keeperEpochsDir(root, { LUMORA_CONFIG: "k1/lumora.config.json" })).to.equal(
+      path.join(root, "k1", "data", "epochs"),
+    );
+    await writeFile(path.join(root, "lumora.config.json"), '{ "dataDir": "./d", "epochs": { "dir": "./e" } }');
+    expect(keeperEpochsDir(root, {})).to.equal(path.join(root, "e"));
+
+    // Verifying from the default: the keeper's folder, whichever epochs it holds.
+    await cp(published, path.join(root, "e"), { recursive: true });
+    const records = publishedRecords(root, "localhost", { env: {} });
+    expect(records.source.location).to.equal(path.join(root, "e"));
+    expectVerified(await verifyPublishedEpoch(contracts, records, 2));
+    // No keeper folder: the copy under deployments/<network>/epochs.
+    await rm(path.join(root, "lumora.config.json"));
+    await cp(published, path.join(root, "deployments", "localhost", "epochs"), { recursive: true });
+    const copied = publishedRecords(root, "localhost", { env: {} });
+    expect(copied.source.location).to.equal(path.join(root, "deployments", "localhost", "epochs"));
+    expectVerified(await verifyPublishedEpoch(contracts, copied, 1));
+  });
+});
