@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -117,6 +117,23 @@ describe("lumora-keeper CLI", { timeout: 60_000 }, () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /api\.port: must be a port number .*flag --api-port/);
     assert.match(r.stderr, /node\.capacity: must be ≥ 1/);
+    noStack(r);
+  });
+
+  it("start exits 2 naming epochs.cron before anything starts (no identity, no database)", async () => {
+    const dataDir = join(cwd, "cron-data");
+    const r = await cli(
+      ["start", "--node-reward-address", ADDRESS, "--data-dir", dataDir, "--epochs-cron", "*/61 * * * * *"],
+      { cwd },
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^lumora-keeper: config: epochs\.cron: seconds field "\*\/61": step 61 .*flag --epochs-cron\)$/m,
+    );
+    assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
+    assert.doesNotMatch(r.stdout, /running/);
+    assert.equal(existsSync(dataDir), false, "nothing was created in the data dir");
     noStack(r);
   });
 
