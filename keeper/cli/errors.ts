@@ -1,8 +1,9 @@
 /** CLI exit codes and the errors that choose them. */
 import { ConfigError, ConfigFileError, SecretError } from "../config/index.ts";
+import { DataDirLockedError } from "../store/errors.ts";
 
 export const EXIT_OK = 0;
-/** Something failed at run time (keeper unreachable, start failed, I/O). */
+/** Something failed at run time (keeper unreachable, start failed, data dir in use by another keeper, I/O). */
 export const EXIT_FAILURE = 1;
 /** The command line or the configuration is wrong: fixing the invocation fixes it. */
 export const EXIT_USAGE = 2;
@@ -39,7 +40,11 @@ export function exitCodeOf(err: unknown): number {
 /** Errors we expect are one clear line; anything else also names its type (and its stack with --debug). */
 export function describeError(err: unknown, debug: boolean): string {
   if (!(err instanceof Error)) return `lumora-keeper: ${String(err)}`;
-  const known = err instanceof UsageError || err instanceof CliError || exitCodeOf(err) === EXIT_USAGE;
+  const known =
+    err instanceof UsageError ||
+    err instanceof CliError ||
+    err instanceof DataDirLockedError ||
+    exitCodeOf(err) === EXIT_USAGE;
   if (known)
     return err.message
       .split("\n")
