@@ -6,7 +6,7 @@
  */
 import cron, { type ScheduledTask } from "node-cron";
 
-import type { Logger } from "../logger.ts";
+import { libraryLogger, type Logger } from "../logger.ts";
 import { buildEpoch, type BuildEpochOptions } from "./build.ts";
 import type { EpochCollector } from "./collect.ts";
 import { DEFAULT_EPOCH_CRON } from "./epoch-constants.ts";
@@ -57,6 +57,7 @@ export class EpochSchedule extends EventTarget {
     this.task = cron.schedule(this.expression, () => this.tick(), {
       name: "lumora-epoch",
       noOverlap: true,
+      logger: libraryLogger(this.log.child("node-cron")),
       ...(this.init.timezone !== undefined && { timezone: this.init.timezone }),
     });
     this.log.info("epoch schedule started", { cron: this.expression, next: this.task.getNextRun()?.toISOString() });
