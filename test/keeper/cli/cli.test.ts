@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -31,6 +31,19 @@ function cli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }):
         env: { ...process.env, LUMORA_CONFIG: undefined, LUMORA_API_URL: undefined, ...options.env },
         timeout: 20_000,
       },
+      (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr }),
+    );
+  });
+}
+
+/** Runs an executable directly (a symlink to the launcher, as `npm link` installs it). */
+function run(file: string, args: string[], cwd: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      { cwd, env: { ...process.env, LUMORA_CONFIG: undefined, LUMORA_API_URL: undefined }, timeout: 20_000 },
       (err, stdout, stderr) =>
         resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr }),
     );
@@ -110,6 +123,28 @@ describe("lumora-keeper CLI", { timeout: 60_000 }, () => {
     assert.equal(again.code, 1);
     assert.match(again.stderr, /exists; not overwriting/);
     noStack(again);
+  });
+
+  it("runs from any directory, by absolute path or through a symlink (npm link), with paths relative to the cwd", async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), "lumora-cli-elsewhere-"));
+    try {
+      const byPath = await cli(["--help"], { cwd: elsewhere });
+      assert.equal(byPath.code, 0, byPath.stderr);
+      assert.match(byPath.stdout, /^Usage: lumora-keeper <command>/);
+      // What `npm link` puts on the PATH: a symlink to the launcher, run directly (its #! line).
+      mkdirSync(join(elsewhere, "bin"));
+      const link = join(elsewhere, "bin", "lumora-keeper");
+      symlinkSync(BIN, link);
+      const linked = await run(link, ["init", "--config", "sub/my.json", "--reward-address", ADDRESS], elsewhere);
+      assert.equal(linked.code, 0, linked.stderr);
+      assert.ok(existsSync(join(elsewhere, "sub", "my.json")), "the config is written relative to the user's cwd");
+      assert.ok(existsSync(join(elsewhere, "sub", "lumora-data", "identity.key")), "its data dir next to it");
+      const help = await run(link, ["start", "--help"], elsewhere);
+      assert.equal(help.code, 0, help.stderr);
+      assert.match(help.stdout, /^Usage: lumora-keeper start/);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it("start exits 2 naming the field when the configuration is invalid", async () => {
