@@ -38,6 +38,7 @@ import { BanList, bootstrap, createLumoraNode, type Bootstrapper, type LumoraNod
 import { proximity, toNodeView, type Proximity, type ProximityInit } from "./proximity/index.ts";
 import { routing, type RoutingTable, type ScoreWeights } from "./routing/index.ts";
 import { openStore, type Store } from "./store/index.ts";
+import { acquireDataDir, releaseDataDir } from "./store/lock.ts";
 import {
   epochTaskRecords,
   taskManager,
@@ -188,6 +189,7 @@ export class Keeper extends EventTarget {
 
   async start(): Promise<void> {
     const c = this.config;
+    acquireDataDir(c.dataDir);
     mkdirSync(c.dataDir, { recursive: true, mode: 0o700 });
     this.privateKey = (await loadOrCreateIdentity(join(c.dataDir, "identity.key"))).privateKey;
     this.store = openStore(join(c.dataDir, "keeper.db"));
@@ -539,6 +541,7 @@ export class Keeper extends EventTarget {
       }
     }
     this.store?.close();
+    releaseDataDir(this.config.dataDir);
   }
 }
 

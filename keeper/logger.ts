@@ -90,3 +90,26 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
     child: (childName) => createLogger(`${name}:${childName}`, { level, sink: options.sink, format }),
   };
 }
+
+/** The logger shape libraries such as node-cron accept (`{ logger }` option): message, then an optional error. */
+export interface LibraryLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string | Error, err?: Error): void;
+  debug(message: string | Error, err?: Error): void;
+}
+
+/**
+ * Routes a library's log calls into `log`, so that they come out in the keeper's format (one JSON object per
+ * line in JSON mode) instead of the library's own coloured console lines.
+ */
+export function libraryLogger(log: Logger): LibraryLogger {
+  const entry = (message: string | Error, err?: Error): [string, LogContext | undefined] =>
+    message instanceof Error ? [message.message, { err: message }] : [message, err ? { err } : undefined];
+  return {
+    info: (message) => log.info(message),
+    warn: (message) => log.warn(message),
+    error: (message, err) => log.error(...entry(message, err)),
+    debug: (message, err) => log.debug(...entry(message, err)),
+  };
+}

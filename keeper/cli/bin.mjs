@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // `lumora-keeper` launcher. The CLI is TypeScript on Node 22 (pinned by the project as the `node` package);
 // this plain-JS file runs under whatever `node` the shell finds, then re-executes the pinned Node 22 with the
-// tsx loader on keeper/cli/index.ts, both resolved from this package's own node_modules (so the command works
-// from any directory). Signals are forwarded; the exit code is the CLI's.
+// tsx loader on keeper/cli/index.ts, both resolved from this file's real location (through any symlink, e.g.
+// the one `npm link` puts on the PATH), never from the working directory: the command works from any folder,
+// and the CLI it runs keeps the user's working directory, so relative paths (--config, --data-dir) are the
+// user's. Signals are forwarded; the exit code is the CLI's.
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
+import { createRequire } from "node:module";
+import { constants } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
-const here = dirname(fileURLToPath(import.meta.url));
+const here = dirname(realpathSync(fileURLToPath(import.meta.url)));
 const root = join(here, "..", "..");
 const pinned = join(root, "node_modules", "node", "bin", "node");
 const major = Number(process.versions.node.split(".")[0]);
@@ -19,7 +23,8 @@ if (node === undefined) {
 }
 let tsx;
 try {
-  tsx = import.meta.resolve("tsx");
+  // From the project's root, whatever the cwd or the symlink the command was run through.
+  tsx = pathToFileURL(createRequire(join(root, "package.json")).resolve("tsx")).href;
 } catch {
   process.stderr.write("lumora-keeper: tsx not found (run `npm install` in the Lumora folder)\n");
   process.exit(1);
@@ -32,4 +37,4 @@ const child = spawn(
   },
 );
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + 1 : 1)));
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + (constants.signals[signal] ?? 1) : 1)));

@@ -13,6 +13,7 @@ import {
   DEFAULT_DATA_DIR,
   DEFAULT_P2P_PORT,
 } from "./constants.ts";
+import { cronProblem } from "./cron.ts";
 
 const multiaddr = z
   .string()
@@ -103,8 +104,14 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Where epochs are published (epoch.json, rewards.json, tasks.json) and read from for /proofs. */
       dir: z.string().min(1).optional(),
-      /** node-cron expression of epoch closes (6 fields for seconds); default hourly. */
-      cron: z.string().min(1).default("0 0 * * * *"),
+      /** Cron expression of epoch closes (6 fields for seconds; grammar in cron.ts); default hourly. */
+      cron: z
+        .string()
+        .check((ctx) => {
+          const problem = cronProblem(ctx.value);
+          if (problem !== undefined) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
+        })
+        .default("0 0 * * * *"),
       /** R_total per epoch in LUM (decimal), capped by the pool's unreserved balance. */
       rewardPerEpoch: z
         .string()

@@ -7,7 +7,7 @@
  */
 import cron, { type ScheduledTask } from "node-cron";
 
-import type { Logger } from "../logger.ts";
+import { libraryLogger, type Logger } from "../logger.ts";
 import { DEFAULT_EPOCH_CRON } from "./epoch-constants.ts";
 import { EpochScheduleError } from "./epoch-errors.ts";
 
@@ -48,6 +48,7 @@ export class EpochSchedule {
     // Overlap is handled here (counted and logged through our logger), not by node-cron's noOverlap.
     this.task = cron.schedule(this.expression, () => this.tick(), {
       name: "lumora-epoch",
+      logger: libraryLogger(this.log.child("node-cron")),
       ...(this.init.timezone !== undefined && { timezone: this.init.timezone }),
     });
     this.log.info("epoch schedule started", { cron: this.expression, next: this.task.getNextRun()?.toISOString() });

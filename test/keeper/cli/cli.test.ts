@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -31,6 +31,19 @@ function cli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }):
         env: { ...process.env, LUMORA_CONFIG: undefined, LUMORA_API_URL: undefined, ...options.env },
         timeout: 20_000,
       },
+      (err, stdout, stderr) =>
+        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr }),
+    );
+  });
+}
+
+/** Runs an executable directly (a symlink to the launcher, as `npm link` installs it). */
+function run(file: string, args: string[], cwd: string): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      { cwd, env: { ...process.env, LUMORA_CONFIG: undefined, LUMORA_API_URL: undefined }, timeout: 20_000 },
       (err, stdout, stderr) =>
         resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr }),
     );
@@ -112,11 +125,50 @@ describe("lumora-keeper CLI", { timeout: 60_000 }, () => {
     noStack(again);
   });
 
+  it("runs from any directory, by absolute path or through a symlink (npm link), with paths relative to the cwd", async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), "lumora-cli-elsewhere-"));
+    try {
+      const byPath = await cli(["--help"], { cwd: elsewhere });
+      assert.equal(byPath.code, 0, byPath.stderr);
+      assert.match(byPath.stdout, /^Usage: lumora-keeper <command>/);
+      // What `npm link` puts on the PATH: a symlink to the launcher, run directly (its #! line).
+      mkdirSync(join(elsewhere, "bin"));
+      const link = join(elsewhere, "bin", "lumora-keeper");
+      symlinkSync(BIN, link);
+      const linked = await run(link, ["init", "--config", "sub/my.json", "--reward-address", ADDRESS], elsewhere);
+      assert.equal(linked.code, 0, linked.stderr);
+      assert.ok(existsSync(join(elsewhere, "sub", "my.json")), "the config is written relative to the user's cwd");
+      assert.ok(existsSync(join(elsewhere, "sub", "lumora-data", "identity.key")), "its data dir next to it");
+      const help = await run(link, ["start", "--help"], elsewhere);
+      assert.equal(help.code, 0, help.stderr);
+      assert.match(help.stdout, /^Usage: lumora-keeper start/);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   it("start exits 2 naming the field when the configuration is invalid", async () => {
     const r = await cli(["start", "--api-port", "99999", "--node-capacity", "0"], { cwd });
     assert.equal(r.code, 2);
     assert.match(r.stderr, /api\.port: must be a port number .*flag --api-port/);
     assert.match(r.stderr, /node\.capacity: must be ≥ 1/);
+    noStack(r);
+  });
+
+  it("start exits 2 naming epochs.cron before anything starts (no identity, no database)", async () => {
+    const dataDir = join(cwd, "cron-data");
+    const r = await cli(
+      ["start", "--node-reward-address", ADDRESS, "--data-dir", dataDir, "--epochs-cron", "*/61 * * * * *"],
+      { cwd },
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^lumora-keeper: config: epochs\.cron: seconds field "\*\/61": step 61 .*flag --epochs-cron\)$/m,
+    );
+    assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
+    assert.doesNotMatch(r.stdout, /running/);
+    assert.equal(existsSync(dataDir), false, "nothing was created in the data dir");
     noStack(r);
   });
 

@@ -98,6 +98,24 @@ describe("config", () => {
     assert.equal(by.get("api.port")?.source, path);
   });
 
+  it("checks epochs.cron strictly, from the file, the environment or a flag", () => {
+    const path = file(
+      "cron.json",
+      JSON.stringify({ node: { rewardAddress: ADDRESS }, epochs: { cron: "*/61 * * * * *" } }),
+    );
+    const fromFile = issuesOf(() => loadConfig({ file: path, env: {} }));
+    assert.deepEqual(
+      fromFile.map((i) => [i.field, i.source]),
+      [["epochs.cron", path]],
+    );
+    assert.match(fromFile[0]!.message, /^seconds field "\*\/61": step 61 .* outside 1-59$/);
+    const fromEnv = issuesOf(() => loadConfig({ file: path, env: { LUMORA_EPOCHS_CRON: "0 0 24 * * *" } }));
+    assert.equal(fromEnv[0]?.source, "environment LUMORA_EPOCHS_CRON");
+    assert.match(fromEnv[0]!.message, /^hours field "24": 24 is outside 0-23$/);
+    const ok = loadConfig({ file: path, env: {}, flags: { "epochs.cron": "*/30 * * * * *" } });
+    assert.equal(ok.config.epochs.cron, "*/30 * * * * *");
+  });
+
   it("reports a missing required field and a missing or malformed file", () => {
     const issues = issuesOf(() => loadConfig({ file: file("empty.json", "{}"), env: {} }));
     assert.deepEqual(

@@ -1,7 +1,8 @@
 /**
- * `start`: load and validate the configuration, load the chain key (address logged, key never), start the
- * keeper and its API, run until SIGINT/SIGTERM, then stop cleanly. The API's write routes take a token new at
- * every start, written to <dataDir>/api.token (0600) for the CLI on this host, removed at a clean stop.
+ * `start`: load and validate the configuration, take the data dir's lock (one keeper per data dir, see
+ * store/lock.ts), load the chain key (address logged, key never), start the keeper and its API, run until
+ * SIGINT/SIGTERM, then stop cleanly. The API's write routes take a token new at every start, written to
+ * <dataDir>/api.token (0600) for the CLI on this host, removed at a clean stop.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -9,9 +10,10 @@ import { join } from "node:path";
 
 import { API_TOKEN_BYTES, API_TOKEN_FILE, apiServer, type ApiServer } from "../../../api/index.ts";
 import { checkDeploymentRecord, type DeploymentRecord } from "../../../chain/index.ts";
-import { loadChainKey, loadConfig, toKeeperConfig } from "../../../config/index.ts";
+import { loadChainKey, loadConfig, toKeeperConfig, type OperatorConfig } from "../../../config/index.ts";
 import { startKeeper, type Keeper } from "../../../keeper.ts";
-import { createLogger } from "../../../logger.ts";
+import { createLogger, type Logger } from "../../../logger.ts";
+import { acquireDataDir, releaseDataDir } from "../../../store/lock.ts";
 import type { Output, Values } from "../../command.ts";
 import { CliError, EXIT_OK } from "../../errors.ts";
 import { fieldFlags } from "./options.ts";
@@ -38,6 +40,18 @@ export async function startHandler(values: Values, _positionals: string[], io: O
     dataDir: config.dataDir,
   });
 
+  // One keeper per data dir, taken before the identity, the database or api.token are touched.
+  const lock = acquireDataDir(config.dataDir);
+  if (lock.recoveredFrom !== undefined)
+    logger.warn("took over the data dir lock of a keeper that is gone", { pid: lock.recoveredFrom, file: lock.file });
+  try {
+    return await run(config, logger, io);
+  } finally {
+    releaseDataDir(config.dataDir);
+  }
+}
+
+async function run(config: OperatorConfig, logger: Logger, io: Output): Promise<number> {
   // Hook for the chain module: the signer is resolved (and checked) here; only its address is ever logged.
   const signer = await loadChainKey({ keystore: config.chain.keystore });
   if (signer !== undefined) logger.info("chain signer loaded", { address: signer.address });
