@@ -1,6 +1,7 @@
 /**
  * The dashboard in a real browser: three keepers on 127.0.0.1, one publishes a file, a transfer task runs on a
- * routed executor; the coordinator's and the executor's dashboards are rendered by Debian's chromium and
+ * routed executor; the coordinator's and the executor's dashboards are rendered by the Chromium of the npm package
+ * @sparticuz/chromium (test/keeper/api/browser.ts) and
  * checked for what an operator must see (peer ids, task counts, the transfer), with a screenshot kept.
  */
 import assert from "node:assert/strict";
