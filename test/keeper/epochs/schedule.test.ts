@@ -26,7 +26,7 @@ describe("epochs/schedule", () => {
       { cron: "* * * * * *" },
     );
     await schedule.start();
-    await waitFor(() => closed.length >= 2, 5_000, "two epoch closes");
+    await waitFor(() => closed.length >= 2, 15_000, "two epoch closes");
     await schedule.stop();
     const count = closed.length;
     assert.equal(closed[0]!.bundle.epoch, 1);
