@@ -3,6 +3,7 @@ import { getAddress, hexlify } from "ethers";
 import { network } from "hardhat";
 
 import type { LumoraToken, Reputation, RewardPool } from "../../types/ethers-contracts/index.js";
+import { mulberry32, testSeed } from "../seed.ts";
 import {
   buildDistribution,
   expectedReward,
@@ -26,25 +27,14 @@ const PARTICIPATION = [0.8, 0.7, 0.9];
 const EXPIRE_AFTER = 0.5;
 const SUPPLY = 2n ** 110n;
 
-// A fresh seed per run, so that each run explores new inputs; a failure prints its seed, and
-// REWARDPOOL_SEED=<seed> npx hardhat test mocha test/contracts/RewardPool.property.test.ts replays it first.
-const BASE_SEED = process.env.REWARDPOOL_SEED !== undefined ? Number(process.env.REWARDPOOL_SEED) >>> 0 : randomSeed();
+// RUNS scenarios from the run's seed (test/seed.ts: fixed by default); a failure prints its seed, and
+// LUMORA_TEST_SEED=<seed> npx hardhat test mocha test/contracts/RewardPool.property.test.ts replays it first.
+const BASE_SEED = testSeed();
 const RUNS = 3;
 
-function randomSeed(): number {
-  return Math.floor(Math.random() * 2 ** 32) >>> 0;
-}
-
-/** mulberry32: small, fast, and good enough to shuffle test inputs. */
+/** Test inputs drawn from the project's mulberry32 (test/seed.ts). */
 function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const next = mulberry32(seed);
   const int = (n: number) => Math.floor(next() * n);
   const bits = (count: number): bigint => {
     let value = 0n;
@@ -152,7 +142,7 @@ describe("RewardPool properties", function () {
       try {
         await runScenario(seed);
       } catch (error) {
-        if (error instanceof Error) error.message = `${error.message}\n    (reproduce with REWARDPOOL_SEED=${seed})`;
+        if (error instanceof Error) error.message = `${error.message}\n    (reproduce with LUMORA_TEST_SEED=${seed})`;
         throw error;
       }
     });

@@ -1,7 +1,9 @@
 import { getAddress, hexlify } from "ethers";
 
+import { mulberry32, testSeed } from "../../seed.ts";
+
 /**
- * A small seeded pseudo-random source (mulberry32), so a failing randomised test can be replayed:
+ * A small seeded pseudo-random source (the project's mulberry32, seed from test/seed.ts), so a failing randomised test can be replayed:
  * every randomised test prints its seed in its assertion messages, and `LUMORA_TEST_SEED=<seed>` replays it.
  */
 export interface Random {
@@ -19,20 +21,8 @@ export interface Random {
   shuffle<T>(items: readonly T[]): T[];
 }
 
-export function testSeed(): number {
-  const fromEnv = process.env.LUMORA_TEST_SEED;
-  return fromEnv !== undefined ? Number(fromEnv) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
-}
-
 export function createRandom(seed: number = testSeed()): Random {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const next = mulberry32(seed);
   const random: Random = {
     seed,
     int: (min, max) => min + Math.floor(next() * (max - min + 1)),

@@ -1,6 +1,7 @@
 /**
  * The dashboard in a real browser: three keepers on 127.0.0.1, one publishes a file, a transfer task runs on a
- * routed executor; the coordinator's and the executor's dashboards are rendered by Debian's chromium and
+ * routed executor; the coordinator's and the executor's dashboards are rendered by the Chromium of the npm package
+ * @sparticuz/chromium (test/keeper/api/browser.ts) and
  * checked for what an operator must see (peer ids, task counts, the transfer), with a screenshot kept.
  */
 import assert from "node:assert/strict";
@@ -28,7 +29,7 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
   }
 }
 
-describe("operator dashboard in chromium", { timeout: 90_000 }, () => {
+describe("operator dashboard in chromium", { timeout: 270_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "lumora-dashboard-"));
   const shots = mkdtempSync(join(tmpdir(), "lumora-dashboard-shots-"));
   const keepers: Keeper[] = [];
@@ -95,8 +96,8 @@ describe("operator dashboard in chromium", { timeout: 90_000 }, () => {
     const server = await serve(coordinator);
     const page = await browser!.newPage();
     await page.goto(server.url + "/");
-    await page.locator("#live.on").waitFor({ timeout: 10_000 });
-    await page.locator("#tasks-done", { hasText: "1" }).waitFor({ timeout: 10_000 });
+    await page.locator("#live.on").waitFor({ timeout: 30_000 });
+    await page.locator("#tasks-done", { hasText: "1" }).waitFor({ timeout: 30_000 });
 
     assert.equal(await page.locator("#self-id").textContent(), coordinator.peerId.toString());
     for (const k of keepers.slice(1)) {
@@ -124,12 +125,12 @@ describe("operator dashboard in chromium", { timeout: 90_000 }, () => {
     const server = await serve(executor);
     const page = await browser!.newPage();
     await page.goto(server.url + "/");
-    await page.locator("#live.on").waitFor({ timeout: 10_000 });
+    await page.locator("#live.on").waitFor({ timeout: 30_000 });
     const download = page.locator("#transfers tbody tr", { hasText: "download" });
-    await download.waitFor({ timeout: 10_000 });
+    await download.waitFor({ timeout: 30_000 });
     assert.match((await download.textContent()) ?? "", /100%/);
     const before = await page.locator("#uptime").textContent();
-    await until("a pushed update", async () => (await page.locator("#uptime").textContent()) !== before, 5_000);
+    await until("a pushed update", async () => (await page.locator("#uptime").textContent()) !== before, 15_000);
     const shot = join(shots, "executor.png");
     await page.screenshot({ path: shot, fullPage: true });
     console.log(`dashboard screenshot: ${shot}`);

@@ -11,7 +11,7 @@ import { createLogger } from "../../../keeper/logger.ts";
 
 const logger = createLogger("test", { level: "silent" });
 
-describe("api server", { timeout: 30_000 }, () => {
+describe("api server", { timeout: 90_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "lumora-api-"));
   let keeper: Keeper;
   let server: ApiServer;

@@ -41,7 +41,7 @@ function keeperAt(dir: string, i: number, bootstrap: string[] = []): Promise<Kee
   });
 }
 
-describe("api operator routes", { timeout: 90_000 }, () => {
+describe("api operator routes", { timeout: 270_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "lumora-api-op-"));
   const keepers: Keeper[] = [];
   const servers: ApiServer[] = [];

@@ -15,6 +15,9 @@ import { fileURLToPath } from "node:url";
 const BIN = fileURLToPath(new URL("../../../keeper/cli/bin.mjs", import.meta.url));
 const ADDRESS = "0x" + "cd".repeat(20);
 
+/** One CLI run on a loaded 2-core machine: Node 22 + tsx start-up alone can take seconds. */
+const CLI_TIMEOUT_MS = 60_000;
+
 interface Run {
   code: number;
   stdout: string;
@@ -22,17 +25,25 @@ interface Run {
 }
 
 function cli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<Run> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [BIN, ...args],
       {
         cwd: options.cwd,
         env: { ...process.env, LUMORA_CONFIG: undefined, LUMORA_API_URL: undefined, ...options.env },
-        timeout: 20_000,
+        timeout: CLI_TIMEOUT_MS,
       },
-      (err, stdout, stderr) =>
-        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr }),
+      (err, stdout, stderr) => {
+        // A killed CLI must not pass for one that failed as expected (exit 1).
+        if (err?.killed) {
+          reject(
+            new Error(`lumora-keeper ${args.join(" ")} did not exit within ${CLI_TIMEOUT_MS} ms:\n${stdout}${stderr}`),
+          );
+          return;
+        }
+        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
+      },
     );
   });
 }
@@ -54,7 +65,7 @@ function noStack(r: Run): void {
   assert.doesNotMatch(r.stderr, /\n\s+at /, `no stack trace in: ${r.stderr}`);
 }
 
-describe("lumora-keeper CLI", { timeout: 60_000 }, () => {
+describe("lumora-keeper CLI", { timeout: 180_000 }, () => {
   const cwd = mkdtempSync(join(tmpdir(), "lumora-cli-"));
   let stub: Server;
   let stubUrl: string;

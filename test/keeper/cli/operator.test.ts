@@ -17,6 +17,9 @@ import { silent } from "../helpers.ts";
 
 const BIN = fileURLToPath(new URL("../../../keeper/cli/bin.mjs", import.meta.url));
 
+/** One CLI run on a loaded 2-core machine: Node 22 + tsx start-up alone can take seconds. */
+const CLI_TIMEOUT_MS = 60_000;
+
 interface Run {
   code: number;
   stdout: string;
@@ -24,18 +27,26 @@ interface Run {
 }
 
 function cli(args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd, env: { ...process.env, LUMORA_CONFIG: undefined, LUMORA_API_URL: undefined }, timeout: 30_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr }),
+      { cwd, env: { ...process.env, LUMORA_CONFIG: undefined, LUMORA_API_URL: undefined }, timeout: CLI_TIMEOUT_MS },
+      (err, stdout, stderr) => {
+        // A killed CLI must not pass for one that failed as expected (exit 1).
+        if (err?.killed) {
+          reject(
+            new Error(`lumora-keeper ${args.join(" ")} did not exit within ${CLI_TIMEOUT_MS} ms:\n${stdout}${stderr}`),
+          );
+          return;
+        }
+        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
+      },
     );
   });
 }
 
-describe("lumora-keeper publish, transfer, close-epoch", { timeout: 90_000 }, () => {
+describe("lumora-keeper publish, transfer, close-epoch", { timeout: 270_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "lumora-cli-op-"));
   const dataDir = join(dir, "data");
   let keeper: Keeper;

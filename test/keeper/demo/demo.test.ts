@@ -9,7 +9,7 @@ import { afterEach, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
 const REPO = fileURLToPath(new URL("../../../", import.meta.url));
-const TIMEOUT_MS = 180_000;
+const TIMEOUT_MS = 360_000;
 
 /** "10000.0000" → 100000000n: the demo prints LUM with 4 decimals. */
 function tenThousandths(lum: string): bigint {

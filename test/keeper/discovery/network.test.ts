@@ -61,7 +61,7 @@ describe("discovery across a 10-keeper network bootstrapped from one node", () =
     for (let i = 0; i < 3; i++) keepers.push(await startNode());
     const seedAddr = keepers[0].node.getMultiaddrs()[0].toString();
     for (const k of keepers.slice(1)) await k.node.dial((await import("@multiformats/multiaddr")).multiaddr(seedAddr));
-    await waitFor(() => keepers.every((k) => routingTableSize(k.node) >= 1), 5000, "routing tables");
+    await waitFor(() => keepers.every((k) => routingTableSize(k.node) >= 1), 15_000, "routing tables");
     const [a, , c] = keepers.map((k, i) => withDiscovery(k, defaultInit(i)));
     const first = await a.publish();
     const second = await a.publish();
@@ -74,7 +74,7 @@ describe("discovery across a 10-keeper network bootstrapped from one node", () =
     for (let i = 0; i < 3; i++) keepers.push(await startNode());
     const { multiaddr } = await import("@multiformats/multiaddr");
     for (const k of keepers.slice(1)) await k.node.dial(multiaddr(keepers[0].node.getMultiaddrs()[0].toString()));
-    await waitFor(() => keepers.every((k) => routingTableSize(k.node) >= 1), 5000, "routing tables");
+    await waitFor(() => keepers.every((k) => routingTableSize(k.node) >= 1), 15_000, "routing tables");
     const [a, , c] = keepers.map((k, i) => withDiscovery(k, defaultInit(i)));
     await a.provide("task", "task-42");
     // A provider record reaches the peers closest to the key asynchronously: ask until it is found (a DHT

@@ -128,7 +128,7 @@ describe("DHT refuses invalid peer records", () => {
     };
     keepers.push(victim, forger);
     await forger.node.dial(victim.node.getMultiaddrs()[0]);
-    await waitFor(() => forger.node.getPeers().length > 0, 3000, "connection");
+    await waitFor(() => forger.node.getPeers().length > 0, 15_000, "connection");
     // The forger signs a record claiming to be the victim.
     const forged = await signPeerRecord(forger.privateKey, fields());
     const events: string[] = [];
@@ -143,7 +143,7 @@ describe("DHT refuses invalid peer records", () => {
     }
     await waitFor(
       () => lines.some((l) => l.msg === "peer record rejected"),
-      5000,
+      15_000,
       "victim to reject the forged record",
     );
     const rejection = lines.find((l) => l.msg === "peer record rejected");

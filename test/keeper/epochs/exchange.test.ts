@@ -40,7 +40,7 @@ const CLOSE_MS = 1_000_000;
 /** 2 full frames and a partial one. */
 const STORED = 2 * RECEIPTS_PER_FRAME + 57;
 
-describe("epoch receipt exchange", { timeout: 60_000 }, () => {
+describe("epoch receipt exchange", { timeout: 180_000 }, () => {
   const nodes: TestKeeper[] = [];
   const services: EpochExchange[] = [];
   const worlds: EpochWorld[] = [];
@@ -215,7 +215,7 @@ describe("epoch receipt exchange", { timeout: 60_000 }, () => {
     }
     await waitFor(
       () => lines.filter((l) => l.msg === "epoch exchange request rejected").length === cases.length,
-      5_000,
+      15_000,
       "every rejection logged",
     );
     for (const l of lines.filter((x) => x.msg === "epoch exchange request rejected")) {
@@ -229,7 +229,7 @@ describe("epoch receipt exchange", { timeout: 60_000 }, () => {
     await stream.close();
     await waitFor(
       () => lines.filter((l) => l.msg === "epoch exchange request rejected").length === cases.length + 1,
-      5_000,
+      15_000,
       "early close logged",
     );
     assert.equal(s.penalised.length, cases.length, "an empty stream is not penalised");
@@ -347,7 +347,7 @@ describe("epoch receipt exchange", { timeout: 60_000 }, () => {
   });
 });
 
-describe("epoch task-record exchange", { timeout: 60_000 }, () => {
+describe("epoch task-record exchange", { timeout: 180_000 }, () => {
   const nodes: TestKeeper[] = [];
   const services: EpochExchange[] = [];
   const stores: Store[] = [];

@@ -4,25 +4,15 @@
  * and range edges, for property tests against @openzeppelin/merkle-tree.
  */
 
+import { mulberry32, testSeed } from "../../seed.ts";
+
 export type Rand = () => number;
 
-/** mulberry32: tiny, seeded, reproducible from the seed printed in assertion messages. */
-export function prng(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** The project's mulberry32, reproducible from the seed printed in assertion messages. */
+export const prng: (seed: number) => Rand = mulberry32;
 
-/** The seed of this run: `MERKLE_SEED` to replay one, else fresh. */
-export function runSeed(): number {
-  const fromEnv = process.env.MERKLE_SEED;
-  return fromEnv !== undefined ? Number(fromEnv) >>> 0 : Math.floor(Math.random() * 2 ** 32);
-}
+/** The seed of this run (test/seed.ts): fixed by default, `LUMORA_TEST_SEED` to change it. */
+export const runSeed = testSeed;
 
 const int = (rand: Rand, below: number): number => Math.floor(rand() * below);
 

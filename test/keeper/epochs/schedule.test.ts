@@ -15,7 +15,7 @@ describe("epochs/schedule", () => {
     let closes = 0;
     schedule = new EpochSchedule({ logger: silent, close: async () => void closes++ }, { cron: "* * * * * *" });
     await schedule.start();
-    await waitFor(() => closes >= 2, 10_000, "two ticks");
+    await waitFor(() => closes >= 2, 15_000, "two ticks");
     await schedule.stop();
     const count = closes;
     // A stopped node-cron task never fires again; give it more than one period to prove it.

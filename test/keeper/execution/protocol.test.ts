@@ -119,7 +119,7 @@ interface Side {
 
 type Perform = (work: TaskWork, options: { signal: AbortSignal }) => Promise<ExecutionResult>;
 
-describe("task execution protocol", { timeout: 60_000 }, () => {
+describe("task execution protocol", { timeout: 180_000 }, () => {
   const peers: TestKeeper[] = [];
   const services: TaskExecutionService[] = [];
   const stores: Store[] = [];
@@ -386,7 +386,7 @@ describe("task execution protocol", { timeout: 60_000 }, () => {
       stream.send(c.bytes);
       await waitFor(
         () => lines.slice(before).some((l) => l.msg === "task request rejected"),
-        5_000,
+        15_000,
         `rejection of ${c.name}`,
       );
       const line = lines.slice(before).find((l) => l.msg === "task request rejected")!;
@@ -429,7 +429,7 @@ describe("task execution protocol", { timeout: 60_000 }, () => {
     });
     attempt.catch(() => {});
     await gate.started;
-    await waitFor(() => started === 1, 5_000, "the coordinator seeing the task accepted");
+    await waitFor(() => started === 1, 15_000, "the coordinator seeing the task accepted");
 
     // A crash: the TCP connections drop without a goodbye, then the node is gone.
     const diedAt = Date.now();

@@ -52,7 +52,7 @@ describe("health", () => {
     await a.node.dial(b.node.getMultiaddrs()[0]);
     const id = b.node.peerId.toString();
     ha.watch(id);
-    await waitFor(() => ha.status(id) === "alive" && counters.get(7, id).failures === 0, 2000, "alive");
+    await waitFor(() => ha.status(id) === "alive" && counters.get(7, id).failures === 0, 15_000, "alive");
     const failed = new Promise<number>((resolve) =>
       ha.addEventListener("peer:failed", () => resolve(Date.now()), { once: true }),
     );
@@ -120,14 +120,14 @@ describe("health", () => {
       }
     };
     await send(Uint8Array.from([...encodeVarint(1_000_000), 1, 2, 3])); // oversized length prefix
-    await waitFor(() => lines.some((l) => l.code === "ERR_MESSAGE_TOO_LARGE"), 3000, "oversize rejection");
+    await waitFor(() => lines.some((l) => l.code === "ERR_MESSAGE_TOO_LARGE"), 15_000, "oversize rejection");
     assert.ok(server.bans.isBanned(attacker.node.peerId), "oversize sender is banned");
     server.bans.unban(attacker.node.peerId);
     await send(Uint8Array.from([3, 0xff, 0xff, 0xff])); // not protobuf
-    await waitFor(() => lines.some((l) => l.code === "ERR_MALFORMED_MESSAGE"), 3000, "malformed rejection");
+    await waitFor(() => lines.some((l) => l.code === "ERR_MALFORMED_MESSAGE"), 15_000, "malformed rejection");
     server.bans.unban(attacker.node.peerId);
     await send(Uint8Array.from([0])); // empty heartbeat: seq 0
-    await waitFor(() => lines.some((l) => l.code === "ERR_INVALID_FIELD"), 3000, "invalid field rejection");
+    await waitFor(() => lines.some((l) => l.code === "ERR_INVALID_FIELD"), 15_000, "invalid field rejection");
     for (const l of lines.filter((x) => x.msg === "heartbeat rejected")) {
       assert.equal(typeof l.reason, "string", "every rejection carries a reason");
     }

@@ -24,7 +24,7 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
   }
 }
 
-describe("keeper network", { timeout: 120_000 }, () => {
+describe("keeper network", { timeout: 360_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "lumora-keepers-"));
   const keepers: Keeper[] = [];
   const start = async (

@@ -33,11 +33,11 @@ function readyLine(child: ChildProcess): Promise<Ready> {
       if (line.startsWith("READY ")) resolve(JSON.parse(line.slice("READY ".length)) as Ready);
     });
     child.once("exit", (code, signal) => reject(new Error(`keeper child exited before READY (${code ?? signal})`)));
-    setTimeout(() => reject(new Error("keeper child not READY within 30 s")), 30_000).unref();
+    setTimeout(() => reject(new Error("keeper child not READY within 90 s")), 90_000).unref();
   });
 }
 
-describe("keeper restart after SIGKILL", { timeout: 60_000 }, () => {
+describe("keeper restart after SIGKILL", { timeout: 180_000 }, () => {
   const children: ChildProcess[] = [];
   const keepers: Keeper[] = [];
   const dirs: string[] = [];

@@ -16,7 +16,7 @@ describe("connection gater", () => {
     const [a, b] = keepers;
     await b.node.dial(a.node.getMultiaddrs()[0]);
     a.bans.ban(b.node.peerId, "test violation");
-    await waitFor(() => a.node.getConnections(b.node.peerId).length === 0, 3000, "hang-up");
+    await waitFor(() => a.node.getConnections(b.node.peerId).length === 0, 15_000, "hang-up");
     await assert.rejects(b.node.services.ping.ping(a.node.getMultiaddrs()[0], { signal: AbortSignal.timeout(3000) }));
     await assert.rejects(a.node.dial(b.node.getMultiaddrs()[0]));
     a.bans.unban(b.node.peerId);

@@ -1,4 +1,5 @@
 import type { NodeView } from "../../../keeper/types.ts";
+import { mulberry32, testSeed } from "../../seed.ts";
 
 /** A healthy executor node; override what the test is about. */
 export function node(peerId: string, over: Partial<NodeView> = {}): NodeView {
@@ -16,14 +17,7 @@ export function node(peerId: string, over: Partial<NodeView> = {}): NodeView {
   };
 }
 
-/** Deterministic PRNG (mulberry32) so randomised tests are reproducible. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** A reproducible random stream from the run's seed (test/seed.ts); `salt` gives each test its own stream. */
+export function rng(salt: number): () => number {
+  return mulberry32((testSeed() + salt) >>> 0);
 }

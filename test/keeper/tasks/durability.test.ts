@@ -57,7 +57,7 @@ describe("task manager durability", () => {
 
   it(
     "keeps every acknowledged task across SIGKILL and re-queues the in-flight ones on restart",
-    { timeout: 60_000 },
+    { timeout: 180_000 },
     async () => {
       const path = join(dir, "keeper.db");
       const acked = await runAndKill(path, 500);

@@ -11,6 +11,7 @@ import { TaskManager, type TaskManagerInit } from "../../../keeper/tasks/manager
 import { toTaskLogRecord } from "../../../keeper/tasks/records.ts";
 import type { TaskRow } from "../../../keeper/tasks/store.ts";
 import type { PeerLiveness, TaskOutcome } from "../../../keeper/tasks/types.ts";
+import { waitFor } from "../helpers.ts";
 import { executorNode, LocalExecutor, payloadResult, silent, spec, table } from "./helpers.ts";
 
 describe("task manager", () => {
@@ -208,7 +209,8 @@ describe("task manager", () => {
     const m = await manager(nodes);
     const specs = Array.from({ length: 6 }, () => spec());
     await Promise.all(specs.map((s) => m.submit(s)));
-    while (m.stats().inflight < 4) await new Promise((r) => setImmediate(r));
+    await waitFor(() => m.stats().inflight >= 4, 15_000, "four tasks in flight");
+    // Let the manager run a few more ticks: had it over-assigned, inflight would now exceed the capacity.
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(m.stats().inflight, 4, "four slots in the network");
     assert.equal(m.stats().queued, 2, "the rest wait for capacity");
@@ -233,7 +235,7 @@ describe("task manager", () => {
     const highLate = spec({ id: "high-late", priority: 9, deadline: now + 50_000 });
     const highEarly = spec({ id: "high-early", priority: 9, deadline: now + 10_000 });
     await Promise.all([m.submit(low), m.submit(highLate), m.submit(highEarly)]);
-    while (order.length < 3) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => order.length === 3, 15_000, "the three tasks to finish");
     assert.deepEqual(order, ["high-early", "high-late", "low"]);
   });
 

@@ -17,6 +17,7 @@ import {
   ZERO_BYTES32,
 } from "../../../keeper/tasks/records.ts";
 import type { TaskOutcome } from "../../../keeper/tasks/types.ts";
+import { waitFor } from "../helpers.ts";
 import { executorNode, LocalExecutor, payloadResult, silent, spec, table } from "./helpers.ts";
 
 const addresses: Record<string, string> = {
@@ -59,7 +60,7 @@ describe("task records for TaskLog", () => {
     // Only "bad" advertises "provider", and it fails.
     await manager.submit(spec({ id: "failed", requirements: { capabilities: ["provider"], minBandwidth: 0 } }));
     await manager.submit(spec({ id: "expired", deadline: from - 1 }));
-    while (done.size < 3) await new Promise((r) => setTimeout(r, 2));
+    await waitFor(() => done.size === 3, 15_000, "the three tasks to end");
     manager.taskStore.recordEvidence("ok", "0x" + "ab".repeat(32));
 
     const records = epochTaskRecords(

@@ -4,8 +4,10 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 
+import { routingTableSize } from "../../../keeper/p2p/index.ts";
 import { DEFAULT_PART_SIZE } from "../../../keeper/transfer/constants.ts";
 import { objectCid, verifyReceipt } from "../../../keeper/transfer/index.ts";
+import { waitFor } from "../helpers.ts";
 import { compressibleData, Harness, randomData } from "./helpers.ts";
 
 const PART = 64 * 1024;
@@ -93,8 +95,11 @@ describe("transfer round trips", () => {
     const provider = await h.peer();
     const consumer = await h.peer();
     await consumer.node.dial(provider.node.getMultiaddrs()[0]);
-    // let identify tell each DHT about the other
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(
+      () => routingTableSize(consumer.node) >= 1 && routingTableSize(provider.node) >= 1,
+      15_000,
+      "identify to put each peer in the other's DHT routing table",
+    );
     const published = await provider.transfer.publish(await h.file(randomData(5000)), { announce: true });
     assert.equal(published.announced, true);
     assert.equal(published.cid.toString(), objectCid(Buffer.from(published.objectId, "hex")).toString());
