@@ -71,7 +71,45 @@ export const EPOCH_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Receipts whose provider's account was unknown at the freeze wait here until it is known (HELD_EPOCHS), and
+    // "starting over" against a new deployment moves the old era's epochs aside (never counted again).
+    version: 2,
+    up: `
+      CREATE TABLE epoch_held_receipts (
+        hash TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        body BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        first_epoch INTEGER NOT NULL
+      );
+      CREATE TABLE epoch_eras (
+        era INTEGER PRIMARY KEY,
+        last_epoch INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE TABLE epochs_archive AS SELECT 0 AS era, * FROM epochs WHERE 0;
+      CREATE TABLE epoch_tasks_archive AS SELECT 0 AS era, * FROM epoch_tasks WHERE 0;
+      CREATE TABLE epoch_receipts_archive AS SELECT 0 AS era, * FROM epoch_receipts WHERE 0;
+      CREATE INDEX epoch_receipts_archive_hash ON epoch_receipts_archive (hash);
+      CREATE TABLE epoch_health_archive AS SELECT 0 AS era, * FROM epoch_health WHERE 0;
+      CREATE TABLE epoch_contributions_archive AS SELECT 0 AS era, * FROM epoch_contributions WHERE 0;
+      CREATE TABLE epoch_reputation_archive AS SELECT 0 AS era, * FROM epoch_reputation WHERE 0;
+    `,
+  },
 ];
+
+/** Tables whose rows belong to one epoch; moved to `<name>_archive` when the keeper starts over. */
+export const EPOCH_TABLES = [
+  "epochs",
+  "epoch_tasks",
+  "epoch_receipts",
+  "epoch_health",
+  "epoch_contributions",
+  "epoch_reputation",
+] as const;
 
 export interface EpochRow {
   epoch: number;

@@ -18,7 +18,7 @@ import { epochTaskRecords, toLeafValue } from "../tasks/records.ts";
 import type { TaskStore } from "../tasks/store.ts";
 import { verifyReceipt } from "../transfer/receipt.ts";
 import { AccountIndex } from "./accounts.ts";
-import { epochRow, lastEpochRow, migrateEpochs, type EpochRow } from "./collect-store.ts";
+import { EPOCH_TABLES, epochRow, lastEpochRow, migrateEpochs, type EpochRow } from "./collect-store.ts";
 import {
   computeContributions,
   reputationReports,
@@ -36,6 +36,14 @@ export interface RawReceipt {
   body: Uint8Array;
   signature: Uint8Array;
 }
+
+/**
+ * How many epochs a receipt waits for its provider's account to become known (the provider's signed peer
+ * record not found yet, e.g. right after a restart). A record is republished every few minutes and epochs are
+ * an hour by default, so 24 epochs is a day: a provider unknown for a day is gone, and its receipt is dropped
+ * (logged).
+ */
+export const HELD_EPOCHS = 24;
 
 export interface EpochCollectorInit {
   /** R_total per epoch before the cap by the pool's unreserved balance (token base units). */
@@ -210,14 +218,7 @@ export class EpochCollector {
         const insert = db.prepare("INSERT INTO epoch_tasks (epoch, position, value) VALUES (?, ?, ?)");
         values.forEach((v, i) => insert.run(epoch, i, encodeTaskValue(v)));
       }
-      // A receipt counts once ever: the same signed body stored again later is ignored (primary key).
-      const insertReceipt = db.prepare(
-        "INSERT OR IGNORE INTO epoch_receipts (hash, epoch, provider, account, body, signature) VALUES (?, ?, ?, ?, ?, ?)",
-      );
-      for (const r of this.receiptsBetween(startMs, endMs)) {
-        const hash = "0x" + bytesToHex(keccak_256(r.body));
-        insertReceipt.run(hash, epoch, r.provider, checksummed(addressOf, r.provider), r.body, r.signature);
-      }
+      this.freezeReceipts(epoch, startMs, endMs);
       if (counters !== undefined) {
         const insert = db.prepare(
           "INSERT INTO epoch_health (epoch, peer_id, account, successes, failures) VALUES (?, ?, ?, ?, ?)",
@@ -228,6 +229,101 @@ export class EpochCollector {
       }
       this.log.info("epoch frozen", { epoch, startMs, endMs });
       return epoch;
+    });
+  }
+
+  /**
+   * Copies the window's receipts into the epoch, in the freeze's transaction. A receipt counts once ever: the same
+   * signed body stored again later is ignored (primary key, and the archive of an earlier era). One whose
+   * provider's account is not known yet is held (not counted, not lost) and joins the first epoch frozen after
+   * the account becomes known, for at most HELD_EPOCHS epochs.
+   */
+  private freezeReceipts(epoch: number, startMs: number, endMs: number): void {
+    const { store, addressOf } = this.components;
+    const db = store.db;
+    const counted = db.prepare(
+      "SELECT 1 FROM epoch_receipts WHERE hash = ? UNION ALL SELECT 1 FROM epoch_receipts_archive WHERE hash = ?",
+    );
+    const insert = db.prepare(
+      "INSERT OR IGNORE INTO epoch_receipts (hash, epoch, provider, account, body, signature) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    const hold = db.prepare(
+      "INSERT OR IGNORE INTO epoch_held_receipts (hash, provider, body, signature, first_epoch) VALUES (?, ?, ?, ?, ?)",
+    );
+    const release = db.prepare("DELETE FROM epoch_held_receipts WHERE hash = ?");
+    const held = db
+      .prepare("SELECT hash, provider, body, signature, first_epoch FROM epoch_held_receipts ORDER BY hash")
+      .all() as { hash: string; provider: string; body: Uint8Array; signature: Uint8Array; first_epoch: number }[];
+    let credited = 0;
+    let dropped = 0;
+    for (const h of held) {
+      const account = checksummed(addressOf, h.provider);
+      if (account !== null) {
+        if (counted.get(h.hash, h.hash) === undefined)
+          (insert.run(h.hash, epoch, h.provider, account, h.body, h.signature), credited++);
+        release.run(h.hash);
+      } else if (epoch - h.first_epoch >= HELD_EPOCHS) {
+        release.run(h.hash);
+        dropped++;
+        this.log.warn("held receipt dropped: its provider's account stayed unknown", {
+          hash: h.hash,
+          provider: h.provider,
+          heldSince: h.first_epoch,
+        });
+      }
+    }
+    let newlyHeld = 0;
+    for (const r of this.receiptsBetween(startMs, endMs)) {
+      const hash = "0x" + bytesToHex(keccak_256(r.body));
+      if (counted.get(hash, hash) !== undefined) continue;
+      const account = checksummed(addressOf, r.provider);
+      if (account === null) newlyHeld += Number(hold.run(hash, r.provider, r.body, r.signature, epoch).changes);
+      else insert.run(hash, epoch, r.provider, account, r.body, r.signature);
+    }
+    if (credited + dropped + newlyHeld > 0)
+      this.log.info("receipts of unknown providers", { epoch, held: newlyHeld, credited, dropped });
+  }
+
+  /** Receipts waiting for their provider's account (see freezeReceipts). */
+  heldReceipts(): number {
+    return (this.components.store.db.prepare("SELECT COUNT(*) AS n FROM epoch_held_receipts").get() as { n: number }).n;
+  }
+
+  /**
+   * Starts a new era against a new deployment: every epoch so far moves to the archive tables (never counted or
+   * submitted again), and numbering restarts after `chainLastEpoch` with a window that begins where the last
+   * one ended — so no task or receipt of the old era is committed again. Returns the new era's number.
+   */
+  startNewEra(chainLastEpoch: number, reason: string): number {
+    const { store } = this.components;
+    const db = store.db;
+    return store.transaction(() => {
+      const last = lastEpochRow(store);
+      if (last.status === "frozen") throw new EpochWindowError(last.epoch, last.start_ms, last.end_ms);
+      const era = (db.prepare("SELECT COALESCE(MAX(era), 0) + 1 AS e FROM epoch_eras").get() as { e: number }).e;
+      for (const table of EPOCH_TABLES) {
+        db.prepare(`INSERT INTO ${table}_archive SELECT ?, * FROM ${table}`).run(era);
+        db.prepare(`DELETE FROM ${table}`).run();
+      }
+      db.prepare("INSERT INTO epochs (epoch, start_ms, end_ms, status) VALUES (?, ?, ?, 'genesis')").run(
+        chainLastEpoch,
+        last.end_ms,
+        last.end_ms,
+      );
+      db.prepare("INSERT INTO epoch_eras (era, last_epoch, end_ms, reason, at) VALUES (?, ?, ?, ?, ?)").run(
+        era,
+        last.epoch,
+        last.end_ms,
+        reason,
+        Date.now(),
+      );
+      this.log.warn("started a new era: earlier epochs archived, numbering follows the new deployment", {
+        era,
+        archivedThrough: last.epoch,
+        nextEpoch: chainLastEpoch + 1,
+        reason,
+      });
+      return era;
     });
   }
 
@@ -334,9 +430,11 @@ export class EpochCollector {
       options.signal?.throwIfAborted();
       try {
         const r = await verifyReceipt({ body: new Uint8Array(row.body), signature: new Uint8Array(row.signature) });
-        // The provider must be the one the keeper stored it for, and the consumer cannot date it in the future.
-        if (r.provider !== row.provider || r.epoch > BigInt(epoch)) {
-          this.log.warn("receipt ignored", { epoch, hash: row.hash, reason: "provider or epoch mismatch" });
+        // The provider must be the one the keeper stored it for. The receipt's own epoch stamp (the chain's
+        // epoch as its consumer saw it) is informational: the window it was stored in decides its epoch, and it
+        // counts once ever (hash), so a consumer on another schedule or a lagging view loses nothing.
+        if (r.provider !== row.provider) {
+          this.log.warn("receipt ignored", { epoch, hash: row.hash, reason: "provider mismatch" });
           continue;
         }
         out.push({ hash: row.hash, provider: r.provider, consumer: r.consumer, bytes: r.bytes, account: row.account });
