@@ -12,8 +12,11 @@ import type { PeerId, PrivateKey } from "@libp2p/interface";
 import { OperatorCounters } from "./api/counters.ts";
 import type { EpochSource, EpochView } from "./api/snapshot.ts";
 import { Chain, type ChainInit } from "./chain/index.ts";
+import { ChainMemory, deploymentIdentity } from "./chain/memory.ts";
+import { chainMonitor, type ChainMonitor, type ChainState } from "./chain/monitor.ts";
 import { discovery, discoveryRecordHandlers, type Discovery } from "./discovery/index.ts";
 import { epochCloser, type EpochCloser, type EpochCloseResult, type EpochStepDetail } from "./epochs/closer.ts";
+import { epochChainSync, type EpochChainSync } from "./epochs/chain-sync.ts";
 import { epochCollector, transferReceiptsBetween, type EpochCollector } from "./epochs/collect.ts";
 import { epochExchange, RemoteReceipts, RemoteTasks, type EpochExchange } from "./epochs/exchange.ts";
 import { evidenceGatherer, type EvidenceGatherer } from "./epochs/gather.ts";
@@ -98,13 +101,33 @@ export interface KeeperEpochsConfig {
   /** Where epochs are published (dumps + epoch.json); default `<dataDir>/epochs`. */
   publishDir?: string;
   /** Chain access: submission (with a key holding KEEPER_ROLE) and the pool's balance. */
-  chain?: Omit<ChainInit, "deployment"> & { deployment: ChainInit["deployment"] };
+  chain?: Omit<ChainInit, "deployment"> & {
+    deployment: ChainInit["deployment"];
+    /** Start over against a new deployment or a reset chain (archives earlier epochs); see ChainMemory. */
+    newDeployment?: boolean;
+  };
   /** Addresses of the network's keepers: submission rotates among those holding KEEPER_ROLE. */
   keepers?: string[];
   takeoverDeadlineMs?: number;
 }
 
 export type { EpochCloseResult, EpochStepDetail } from "./epochs/closer.ts";
+
+/** The chain side of `status`, `/healthz` and `/metrics`. */
+export interface KeeperChainStatus {
+  configured: boolean;
+  reachable?: boolean;
+  checkedAt?: number;
+  problem?: string;
+  message?: string;
+  /** Last epoch both TaskLog and RewardPool hold. */
+  lastOnChainEpoch?: number;
+  secondsSinceLastCommit?: number;
+  /** Closed epochs waiting for their hand-over, oldest first. */
+  pending: number[];
+  stall?: { epoch: number; since: number; attempts: number; reason: string; alarm: boolean };
+  alarms: number[];
+}
 
 export interface TransferRequest {
   /** SHA-256 of the object (hex). */
@@ -153,6 +176,11 @@ export class Keeper extends EventTarget {
   gatherer!: EvidenceGatherer;
   closer!: EpochCloser;
   chain: Chain | undefined;
+  /** Reachability, identity and epochs of the chain, checked in the background (defined with a chain). */
+  chainMonitor: ChainMonitor | undefined;
+  chainSync: EpochChainSync | undefined;
+  /** RewardPool's view of recent epochs, refreshed after each chain check (never read on a request's path). */
+  private chainEpochViews: EpochView[] = [];
   submitter: EpochSubmitter | undefined;
   turns: EpochTurns | undefined;
   /** Epoch submissions, failures and chain RPC errors, exported by the API as Prometheus counters. */
@@ -213,6 +241,12 @@ export class Keeper extends EventTarget {
     const publishDir = ec.publishDir ?? join(c.dataDir, "epochs");
     if (ec.chain !== undefined) {
       this.chain = new Chain({ logger, onRpcError: () => this.operatorCounters.inc("chainRpcErrors") }, ec.chain);
+      this.chainMonitor = chainMonitor()({
+        chain: this.chain,
+        logger,
+        codeHashes: new ChainMemory(this.store),
+        onCheck: (state) => this.onChainCheck(state),
+      });
       this.submitter = epochSubmitter({ onStep: (step, epoch) => this.epochStep({ epoch, step, at: Date.now() }) })({
         chain: this.chain,
         store: this.store,
@@ -295,6 +329,7 @@ export class Keeper extends EventTarget {
       collector: this.collector,
       store: this.store,
       logger,
+      ...(this.chainMonitor !== undefined && { ready: (opts) => this.chainSync!.ready(opts) }),
       gather: (epoch, opts) => this.gatherer.gather(epoch, opts).then(() => undefined),
       submitter: this.submitter,
       turns: this.turns,
@@ -302,6 +337,19 @@ export class Keeper extends EventTarget {
       onAttemptFailed: () => this.operatorCounters.inc("epochSubmissionFailures"),
       onSubmitted: () => this.operatorCounters.inc("epochSubmissions"),
     });
+    if (this.chainMonitor !== undefined && this.submitter !== undefined && ec.chain !== undefined) {
+      this.chainSync = epochChainSync({
+        identity: deploymentIdentity(ec.chain.deployment),
+        newDeployment: ec.chain.newDeployment ?? false,
+      })({
+        monitor: this.chainMonitor,
+        memory: new ChainMemory(this.store),
+        collector: this.collector,
+        closer: this.closer,
+        journal: this.submitter.journal,
+        logger,
+      });
+    }
     this.schedule = epochSchedule({ cron: ec.cron })({
       logger,
       close: () => this.closer.closeOnly(),
@@ -316,7 +364,8 @@ export class Keeper extends EventTarget {
       privateKey: this.privateKey,
       store: this.store,
       logger,
-      currentEpoch: () => BigInt(this.epoch),
+      // Receipts carry the chain's open epoch (what every keeper agrees on), this keeper's own when no chain.
+      currentEpoch: () => BigInt(this.chainSync?.openEpoch() ?? this.epoch),
       onProviderFailure: (peerId) => this.counters.record(this.epoch, peerId, false),
       testHooks: c.testHooks,
     });
@@ -360,18 +409,9 @@ export class Keeper extends EventTarget {
         );
     });
     await node.start();
-    await this.chain?.start();
-    if (this.chain !== undefined) {
-      // Epoch numbers are the chain's: a keeper joining a running network continues after its last epoch.
-      const { taskLog, rewardPool } = this.chain.contracts;
-      const onChain = Math.max(Number(await taskLog.lastEpoch()), Number(await rewardPool.lastEpoch()));
-      if (!this.collector.alignWithChain(onChain) && this.collector.currentEpoch() <= onChain) {
-        this.log.warn("this keeper's epochs lag the chain's; it will verify rather than submit until they meet", {
-          open: this.collector.currentEpoch(),
-          onChain,
-        });
-      }
-    }
+    // The chain is never waited for here: the API comes up at once, and what needs the chain waits for it.
+    this.chainSync?.start();
+    this.chainMonitor?.start();
     await this.transfer.start();
     await this.exchange.start();
     await this.proofs.start();
@@ -384,7 +424,7 @@ export class Keeper extends EventTarget {
     await this.closer.start();
     if (c.epochs?.cron !== undefined) await this.schedule.start();
     if (this.chain !== undefined) {
-      this.epochSource = { epochs: (opts) => this.chainEpochs(opts) };
+      this.epochSource = { epochs: async () => this.chainEpochViews };
       void this.refreshFlags();
       this.flagTimer = setInterval(() => void this.refreshFlags(), FLAG_REFRESH_MS);
     }
@@ -458,6 +498,37 @@ export class Keeper extends EventTarget {
     );
   }
 
+  /** After every chain check: refresh the cached epoch view when the chain is healthy. */
+  private onChainCheck(state: ChainState): void {
+    if (!state.reachable || state.problem !== undefined) return;
+    void this.chainEpochs()
+      .then((views) => (this.chainEpochViews = views))
+      .catch((err: unknown) => this.log.debug("epoch view refresh failed", { error: err as Error }));
+  }
+
+  /** What an operator needs of the chain side: reachability, last on-chain epoch, epochs waiting, last commit. */
+  chainStatus(): KeeperChainStatus {
+    const closer = this.closer.status();
+    const waiting = { pending: closer.pending, stall: closer.stall, alarms: closer.alarms };
+    if (this.chainMonitor === undefined) return { configured: false, ...waiting };
+    const s = this.chainMonitor.state();
+    const lastOnChain =
+      s.taskLogEpoch === undefined || s.rewardPoolEpoch === undefined
+        ? undefined
+        : Math.min(s.taskLogEpoch, s.rewardPoolEpoch);
+    return {
+      configured: true,
+      reachable: s.reachable,
+      checkedAt: s.checkedAt,
+      problem: s.problem,
+      message: s.message,
+      lastOnChainEpoch: lastOnChain,
+      secondsSinceLastCommit:
+        closer.lastSettledAt === undefined ? undefined : Math.round((Date.now() - closer.lastSettledAt) / 1000),
+      ...waiting,
+    };
+  }
+
   /** RewardPool's view of the epochs this keeper closed or published (for the dashboard and `epochs`). */
   private async chainEpochs(options: { signal?: AbortSignal } = {}): Promise<EpochView[]> {
     const pool = this.chain?.contracts.rewardPool;
@@ -519,6 +590,8 @@ export class Keeper extends EventTarget {
     const steps: Array<() => Promise<unknown> | unknown> = [
       () => this.schedule?.stop(),
       () => this.closer?.stop(),
+      () => this.chainSync?.stop(),
+      () => this.chainMonitor?.stop(),
       () => this.turns?.stop(),
       () => this.submitter?.stop(),
       () => this.health?.stop(),

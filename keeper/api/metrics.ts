@@ -88,6 +88,42 @@ export function renderMetrics(s: StatusView): string {
       s.counters.epochSubmissionFailures ?? 0,
     )
     .metric(
+      "lumora_epoch_ticks_skipped_total",
+      "counter",
+      "Scheduled epoch closes skipped because the previous close was still running.",
+      s.counters.epochTicksSkipped ?? 0,
+    )
+    .metric(
+      "lumora_epochs_waiting",
+      "gauge",
+      "Closed epochs waiting for their hand-over (publication, submission or verification).",
+      s.chain.pending.length,
+    )
+    .metric(
+      "lumora_epoch_stalled",
+      "gauge",
+      "1 when an epoch's hand-over has failed for longer than the stall alarm delay.",
+      s.chain.stall?.alarm ? 1 : 0,
+    )
+    .metric(
+      "lumora_chain_reachable",
+      "gauge",
+      "1 when the last chain check reached the RPC node and found the deployment healthy.",
+      s.chain.configured && s.chain.reachable && s.chain.problem === undefined ? 1 : 0,
+    )
+    .metric(
+      "lumora_chain_last_epoch",
+      "gauge",
+      "Last epoch both TaskLog and RewardPool hold (as last checked).",
+      s.chain.lastOnChainEpoch ?? 0,
+    )
+    .metric(
+      "lumora_epoch_seconds_since_last_commit",
+      "gauge",
+      "Seconds since this keeper last saw one of its epochs settle on chain (0 when never).",
+      s.chain.secondsSinceLastCommit ?? 0,
+    )
+    .metric(
       "lumora_chain_rpc_errors_total",
       "counter",
       "Chain JSON-RPC errors (0 until the chain module is wired).",

@@ -19,6 +19,7 @@ import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { OperatorRoutes } from "./operator.ts";
 import { proofsHandler, type RouteHandler } from "./proofs.ts";
 import {
+  healthView,
   dhtSize,
   epochsView,
   peersView,
@@ -143,6 +144,7 @@ export class ApiServer {
       epochs,
       rewards: await rewardsView(k, this.init.epochsDir, epochs),
       counters: this.counters.snapshot(),
+      chain: k.chainStatus(),
     };
   }
 
@@ -190,7 +192,8 @@ export class ApiServer {
       case "/dashboard.css":
         return send(res, 200, "text/css; charset=utf-8", DASHBOARD_CSS, head);
       case "/healthz":
-        return send(res, 200, "text/plain; charset=utf-8", "ok\n", head);
+        // The process answers: 200. What is wrong outside it (the chain) is said, never hidden, in the body.
+        return json(res, 200, healthView(this.keeper.chainStatus()), head);
       case "/events":
         return this.events(req, res);
       case "/metrics":

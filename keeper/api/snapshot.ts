@@ -7,7 +7,7 @@ import { readdir } from "node:fs/promises";
 
 import { DirectoryProofSource } from "../epochs/proofs.ts";
 import { readEpochSummary, type EpochTransactions } from "../epochs/publish.ts";
-import type { Keeper } from "../keeper.ts";
+import type { Keeper, KeeperChainStatus } from "../keeper.ts";
 import { routingTableSize } from "../p2p/bootstrap.ts";
 import { scoreUnchecked } from "../routing/index.ts";
 import { Manifest } from "../transfer/pb/transfer.ts";
@@ -363,8 +363,28 @@ export interface StatusView {
   epochs: EpochView[];
   rewards: RewardView[];
   counters: Record<string, number>;
+  /** The chain side: reachability, last on-chain epoch, epochs waiting for their hand-over, last commit. */
+  chain: KeeperChainStatus;
 }
 
 export function dhtSize(keeper: Keeper): number {
   return routingTableSize(keeper.node);
+}
+
+/** `/healthz`: the process is up; the chain side as it was last checked (never a chain read on this path). */
+export function healthView(chain: KeeperChainStatus): Record<string, unknown> {
+  return {
+    status: "ok",
+    chain: chain.configured
+      ? {
+          reachable: chain.reachable ?? false,
+          problem: chain.problem ?? null,
+          message: chain.message ?? null,
+          lastOnChainEpoch: chain.lastOnChainEpoch ?? null,
+          epochsWaiting: chain.pending.length,
+          stalled: chain.stall?.alarm ?? false,
+          secondsSinceLastCommit: chain.secondsSinceLastCommit ?? null,
+        }
+      : null,
+  };
 }

@@ -22,7 +22,12 @@ export const CHAIN_CHECK_TIMEOUT_MS = 3_000;
 
 /** What is wrong with the chain, when something is. */
 export type ChainProblem =
-  "unreachable" | "wrong-chain" | "contracts-missing" | "contracts-changed" | "chain-behind-deployment";
+  | "unreachable"
+  | "wrong-chain"
+  | "contracts-missing"
+  | "contracts-changed"
+  | "chain-behind-deployment"
+  | "chain-rewound";
 
 export interface ChainState {
   /** Whether the last check reached the RPC node. */
@@ -43,6 +48,9 @@ export interface ChainState {
 export interface CodeHashMemory {
   get(): Record<string, string> | undefined;
   set(hashes: Record<string, string>): void;
+  /** Highest epoch seen on chain: a chain that now holds fewer lost them (reset) — never silently accepted. */
+  highestEpoch?(): number;
+  noteEpoch?(epoch: number): void;
 }
 
 export interface ChainMonitorInit {
@@ -108,14 +116,20 @@ export class ChainMonitor {
   }
 
   /** Resolves once a check found the chain healthy, or when `signal` aborts (rejects then). */
-  async whenHealthy(options: { signal?: AbortSignal } = {}): Promise<void> {
-    while (!(this.current.reachable && this.current.problem === undefined)) {
+  whenHealthy(options: { signal?: AbortSignal } = {}): Promise<ChainState> {
+    return this.when((s) => s.reachable && s.problem === undefined, options);
+  }
+
+  /** Resolves with the first checked state that satisfies `accept`; rejects when `signal` aborts. */
+  async when(accept: (s: ChainState) => boolean, options: { signal?: AbortSignal } = {}): Promise<ChainState> {
+    while (this.current.checkedAt === undefined || !accept(this.current)) {
       options.signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         options.signal?.addEventListener("abort", () => resolve(), { once: true });
       });
     }
+    return this.state();
   }
 
   /** One check now (joins a check in progress). */
@@ -147,6 +161,16 @@ export class ChainMonitor {
         const [t, r] = await withTimeout(Promise.all([taskLog.lastEpoch(), rewardPool.lastEpoch()]), timeoutMs);
         next.taskLogEpoch = Number(t);
         next.rewardPoolEpoch = Number(r);
+        const memory = this.components.codeHashes;
+        const onChain = Math.max(next.taskLogEpoch, next.rewardPoolEpoch);
+        const seen = memory?.highestEpoch?.() ?? 0;
+        if (onChain < seen) {
+          next.problem = "chain-rewound";
+          next.message =
+            `the contracts hold epoch ${onChain} but this keeper saw epoch ${seen} on chain: the chain was reset ` +
+            "(its state lost); redeploy if needed and restart this keeper with --chain-new-deployment true " +
+            "(docs/operator.md, 'Starting over')";
+        } else memory?.noteEpoch?.(onChain);
       }
     } catch (err) {
       next.reachable = false;
@@ -158,7 +182,7 @@ export class ChainMonitor {
     next.checkedAt = Date.now();
     this.report(this.current, next);
     this.current = next;
-    if (next.reachable && next.problem === undefined) for (const w of this.waiters.splice(0)) w();
+    for (const w of this.waiters.splice(0)) w();
     this.components.onCheck?.(next);
     return next;
   }
@@ -184,7 +208,7 @@ export class ChainMonitor {
         message:
           `no contract code at ${missing.join(", ")} (${deployment.contracts[missing[0]!]}): the chain was reset ` +
           "or the deployment record belongs to another chain; redeploy, then restart this keeper with " +
-          "--chain-deployment <new record> --chain-new-deployment (docs/operator.md, 'Starting over')",
+          "--chain-deployment <new record> --chain-new-deployment true (docs/operator.md, 'Starting over')",
       };
     }
     if (deployment.deploymentBlock !== undefined && blockNumber < deployment.deploymentBlock) {
@@ -207,7 +231,7 @@ export class ChainMonitor {
         problem: "contracts-changed",
         message:
           `other code at ${changed.join(", ")} than when this keeper first used it: the contracts were ` +
-          "redeployed at the same addresses (a reset chain); restart with --chain-new-deployment to start over " +
+          "redeployed at the same addresses (a reset chain); restart with --chain-new-deployment true to start over " +
           "against them (docs/operator.md, 'Starting over')",
       };
     }

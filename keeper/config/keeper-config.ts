@@ -39,6 +39,7 @@ export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: C
           chain: {
             rpcUrl,
             deployment: chain.deployment,
+            newDeployment: config.chain.newDeployment,
             ...(chain.privateKey !== undefined && { privateKey: chain.privateKey }),
           },
         }),

@@ -98,6 +98,12 @@ export const configSchema = z.strictObject({
       keystore: z.string().min(1).optional(),
       /** deployments/<network>.json with the contract addresses. */
       deployment: z.string().min(1).optional(),
+      /**
+       * Start over against a new deployment (or a reset chain): earlier epochs are archived, never committed
+       * again, and numbering follows the new contracts. Without it a keeper refuses a deployment other than the
+       * one its data dir was used with, and waits (with an alarm) on a chain that lost its epochs.
+       */
+      newDeployment: z.boolean().default(false),
     })
     .prefault({}),
   epochs: z
@@ -155,6 +161,7 @@ export const LEAVES: Record<string, LeafKind> = {
   "chain.rpcUrl": "string",
   "chain.keystore": "string",
   "chain.deployment": "string",
+  "chain.newDeployment": "boolean",
   "epochs.dir": "string",
   "epochs.cron": "string",
   "epochs.rewardPerEpoch": "string",

@@ -19,6 +19,7 @@
  * `stallAlarmMs`, shown by `status()`; later epochs wait behind it (the contracts take epochs in order). A root
  * on chain that differs from ours, or a vetoed epoch, is an alarm: recorded, and the loop moves on.
  */
+import { existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
 
 import type { Logger } from "../logger.ts";
@@ -111,6 +112,11 @@ export interface EpochCloserComponents {
   collector: EpochCollector;
   store: Store;
   logger: Logger;
+  /**
+   * Resolves when closes and hand-overs may proceed (the chain's epoch numbering is known); awaited before every
+   * close and settle pass. Rejects only when `signal` aborts.
+   */
+  ready?: (options: { signal: AbortSignal }) => Promise<void>;
   /** Pulls the other keepers' evidence into the store before a freeze; errors are logged, the close goes on. */
   gather?: (epoch: number, options: { signal: AbortSignal }) => Promise<void>;
   /** Submission (with a chain key); without it epochs are only published. */
@@ -195,6 +201,20 @@ export class EpochCloser {
     return this.closing;
   }
 
+  /**
+   * Forgets the hand-over state of an earlier era (see EpochCollector.startNewEra): the settled watermark, and
+   * the publication folder, which moves to `<publishDir>.era-<era>` so the new era's epoch 1 never mixes with
+   * the old one. Call before `start()`.
+   */
+  startNewEra(era: number): void {
+    this.components.store.db.prepare("DELETE FROM epoch_settled").run();
+    this.results.clear();
+    this.built.clear();
+    const dir = this.init.publishDir;
+    if (existsSync(dir)) renameSync(dir, `${dir}.era-${era}`);
+    this.log.warn("earlier epochs' publication moved aside", { to: `${dir}.era-${era}` });
+  }
+
   /** Whether a close (gather → build) is running now. */
   get isClosing(): boolean {
     return this.closing !== undefined;
@@ -240,6 +260,7 @@ export class EpochCloser {
   private async doClose(): Promise<number> {
     const { collector, gather } = this.components;
     const signal = this.controller.signal;
+    await this.components.ready?.({ signal });
     const open = collector.currentEpoch();
     if (gather !== undefined) {
       try {
@@ -281,6 +302,11 @@ export class EpochCloser {
   }
 
   private async settlePending(): Promise<void> {
+    try {
+      await this.components.ready?.({ signal: this.controller.signal });
+    } catch {
+      return; // stopped
+    }
     for (const epoch of this.pendingEpochs()) {
       if (!this.started) return;
       let result: EpochCloseResult;

@@ -298,8 +298,8 @@ export class EpochCollector {
     const { store } = this.components;
     const db = store.db;
     return store.transaction(() => {
+      // A frozen epoch (a crash mid-close) belongs to the old deployment too: it is archived as it is.
       const last = lastEpochRow(store);
-      if (last.status === "frozen") throw new EpochWindowError(last.epoch, last.start_ms, last.end_ms);
       const era = (db.prepare("SELECT COALESCE(MAX(era), 0) + 1 AS e FROM epoch_eras").get() as { e: number }).e;
       for (const table of EPOCH_TABLES) {
         db.prepare(`INSERT INTO ${table}_archive SELECT ?, * FROM ${table}`).run(era);

@@ -111,6 +111,19 @@ export class SubmitJournal {
     }));
   }
 
+  /**
+   * Forgets the epochs of an earlier era (a new deployment): their rows would collide with the new numbering,
+   * and transactions never settled against the old contracts are marked replaced (never resumed).
+   */
+  startNewEra(): void {
+    this.store.transaction(() => {
+      this.store.db.prepare("DELETE FROM chain_epochs").run();
+      this.store.db
+        .prepare("UPDATE chain_txs SET status = 'replaced', updated_at = ? WHERE status IN ('signed', 'sent')")
+        .run(Date.now());
+    });
+  }
+
   epochStarted(epoch: number, taskRoot: string, rewardRoot: string): void {
     this.store.db
       .prepare(

@@ -22,5 +22,21 @@ export async function statusHandler(values: Values, _p: string[], io: Output): P
     `transfers    ${bytes(s.transfers.bytesServed)} served, ${bytes(s.transfers.bytesFetched)} fetched, ${bytes(Math.round(s.transfers.throughputBps))}/s`,
   );
   io.out(`epochs       ${s.epochs.length} known; rewards in ${s.rewards.length}`);
+  const c = s.chain;
+  const waiting = c.pending.length === 0 ? "none waiting" : `waiting: ${c.pending.join(", ")}`;
+  if (!c.configured) io.out(`chain        not configured (epochs are published only); ${waiting}`);
+  else {
+    const reach = c.reachable ? (c.problem === undefined ? "reachable" : `PROBLEM ${c.problem}`) : "UNREACHABLE";
+    const since =
+      c.secondsSinceLastCommit === undefined ? "no commit seen yet" : `last commit ${c.secondsSinceLastCommit} s ago`;
+    io.out(`chain        ${reach}; last on-chain epoch ${c.lastOnChainEpoch ?? "?"}; ${waiting}; ${since}`);
+    if (c.message !== undefined) io.out(`             ${c.message}`);
+  }
+  if (c.stall !== undefined)
+    io.out(
+      `             epoch ${c.stall.epoch} ${c.stall.alarm ? "STALLED" : "retrying"} (${c.stall.attempts} attempts): ${c.stall.reason}`,
+    );
+  if (c.alarms.length > 0)
+    io.out(`             ALARM: chain roots differ from ours for epoch(s) ${c.alarms.join(", ")}`);
   return EXIT_OK;
 }
