@@ -112,17 +112,26 @@ describe("/lumora/task/1.0.0", { timeout: 60_000 }, () => {
 
   it("resets and bans on an object_id that is not 32 bytes", async () => {
     await rejected(
-      request({ taskId: "t-3", objectId: randomBytes(31), size: 1, providers: [k.address], deadlineMs: Date.now() + 30_000 }),
+      request({
+        taskId: "t-3",
+        objectId: randomBytes(31),
+        size: 1,
+        providers: [k.address],
+        deadlineMs: Date.now() + 30_000,
+      }),
     );
   });
 
   it("resets and bans on a deadline already passed", async () => {
-    await rejected(
-      request({ taskId: "t-4", objectId, size: 1, providers: [k.address], deadlineMs: Date.now() - 1 }),
-    );
+    await rejected(request({ taskId: "t-4", objectId, size: 1, providers: [k.address], deadlineMs: Date.now() - 1 }));
   });
 
   it("resets and bans on a field of the wrong wire type (task_id as a varint)", async () => {
-    await rejected(encode([{ n: 1, varint: 5 }, { n: 2, bytes: objectId }]));
+    await rejected(
+      encode([
+        { n: 1, varint: 5 },
+        { n: 2, bytes: objectId },
+      ]),
+    );
   });
 });

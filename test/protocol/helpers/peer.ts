@@ -125,7 +125,9 @@ export class RawStream {
 
 /** Opens `protocol` on the keeper listening at `address` (a multiaddr with /p2p). */
 export async function open(peer: Libp2p, address: string, protocol: string): Promise<RawStream> {
-  const stream = await peer.dialProtocol(multiaddr(address), protocol, { signal: AbortSignal.timeout(REPLY_DEADLINE_MS) });
+  const stream = await peer.dialProtocol(multiaddr(address), protocol, {
+    signal: AbortSignal.timeout(REPLY_DEADLINE_MS),
+  });
   return new RawStream(stream);
 }
 
