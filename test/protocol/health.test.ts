@@ -93,7 +93,12 @@ describe("/lumora/health/1.0.0", { timeout: 60_000 }, () => {
   it("resets on a field of the wrong wire type (seq as bytes), penalised", async () => {
     const p = await peer();
     const s = await open(p, k.address, HEALTH);
-    await s.send(encode([{ n: 1, bytes: "abc" }, { n: 2, varint: Date.now() }]));
+    await s.send(
+      encode([
+        { n: 1, bytes: "abc" },
+        { n: 2, varint: Date.now() },
+      ]),
+    );
     assert.deepEqual(await s.readToEnd(), []);
     assert.equal(s.end, "reset");
     await until("the keeper to ban us", () => k.keeper.bans.isBanned(p.peerId));

@@ -33,7 +33,7 @@ export type StreamEnd = "open" | "closed" | "reset";
 
 /** Reads frames off one stream as they arrive, with deadlines. */
 export class RawStream {
-  private buffer = new Uint8Array();
+  private buffer: Uint8Array = new Uint8Array();
   private readonly iterator: AsyncIterator<Uint8Array | { subarray(): Uint8Array }>;
   private pending: Promise<IteratorResult<Uint8Array | { subarray(): Uint8Array }>> | undefined;
   /** Set once the remote ended its side: `closed` (clean EOF) or `reset` (yamux RST / abort). */
