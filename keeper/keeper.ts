@@ -147,6 +147,8 @@ const DEFAULT_ROUTING_REFRESH_MS = 2_000;
 const FLAG_REFRESH_MS = 60_000;
 /** How long a peer that failed at the connection level stays out of routing (health re-admits it after). */
 const UNREACHABLE_BACKOFF_MS = 30_000;
+/** How long an operator's close waits for the chain to be usable before it says why not. */
+const CHAIN_READY_WAIT_MS = 8_000;
 
 /** Dispatches `epoch:step` (CustomEvent<EpochStepDetail>) during every epoch close. */
 export class Keeper extends EventTarget {
@@ -473,7 +475,16 @@ export class Keeper extends EventTarget {
    * Closes the open epoch now (gather, freeze, build) and waits for its hand-over (publish, submit or verify) and
    * that of every epoch before it; throws why it could not be settled (it stays queued and is retried).
    */
-  closeEpoch(): Promise<EpochCloseResult> {
+  async closeEpoch(): Promise<EpochCloseResult> {
+    if (this.chainSync !== undefined && !this.chainSync.isReady()) {
+      // An operator's close does not hang on a chain that is down or was reset: it waits a moment, then says why.
+      try {
+        await this.chainSync.ready({ signal: AbortSignal.timeout(CHAIN_READY_WAIT_MS) });
+      } catch {
+        const state = this.chainMonitor?.state();
+        throw new Error(`epochs wait for the chain: ${state?.message ?? "not checked yet"}`);
+      }
+    }
     return this.closer.closeNow();
   }
 

@@ -55,6 +55,7 @@ export class EpochChainSync {
   private readonly log: Logger;
   private readonly controller = new AbortController();
   private prepared: Promise<void> | undefined;
+  private done = false;
 
   constructor(
     private readonly components: EpochChainSyncComponents,
@@ -75,7 +76,7 @@ export class EpochChainSync {
       if (!this.init.newDeployment) throw new DeploymentChangedError(stored, this.init.identity);
       this.startOver(`new deployment ${this.init.identity} (was ${stored})`);
     }
-    this.prepared = this.prepare(this.controller.signal);
+    this.prepared = this.prepare(this.controller.signal).then(() => void (this.done = true));
     this.prepared.catch(() => {});
   }
 
@@ -92,6 +93,11 @@ export class EpochChainSync {
       options.signal.addEventListener("abort", onAbort, { once: true });
       this.prepared!.then(resolve, reject).finally(() => options.signal.removeEventListener("abort", onAbort));
     });
+  }
+
+  /** Whether closes may proceed now. */
+  isReady(): boolean {
+    return this.done;
   }
 
   /** The chain's open epoch as last checked (undefined before the first good check). */

@@ -45,9 +45,9 @@ export interface HardhatNode {
   stop(): Promise<void>;
 }
 
-/** Spawns `hardhat node --hostname 127.0.0.1 --port <free>` (Node 22 of the test run) and waits for it. */
-export async function startHardhatNode(): Promise<HardhatNode> {
-  const port = await freePort();
+/** Spawns `hardhat node --hostname 127.0.0.1 --port <free or given>` (Node 22 of the test run) and waits for it. */
+export async function startHardhatNode(options: { port?: number } = {}): Promise<HardhatNode> {
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [HARDHAT_CLI, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
     cwd: REPO_ROOT,

@@ -95,6 +95,15 @@ describe("lumora-keeper CLI", { timeout: 180_000 }, () => {
         epochs: [],
         rewards: [],
         counters: {},
+        chain: {
+          configured: true,
+          reachable: true,
+          lastOnChainEpoch: 3,
+          secondsSinceLastCommit: 42,
+          pending: [4, 5],
+          stall: { epoch: 4, since: 0, attempts: 7, reason: "pool holds 10, epoch needs 1000", alarm: true },
+          alarms: [],
+        },
       };
       if (req.url === "/api/status") res.end(JSON.stringify(body));
       else res.writeHead(404).end();
@@ -192,5 +201,7 @@ describe("lumora-keeper CLI", { timeout: 180_000 }, () => {
     assert.equal(up.code, 0, up.stderr);
     assert.match(up.stdout, /1 queued, 2 in flight, 5 done/);
     assert.match(up.stdout, /DHT table 3/);
+    assert.match(up.stdout, /chain +reachable; last on-chain epoch 3; waiting: 4, 5; last commit 42 s ago/);
+    assert.match(up.stdout, /epoch 4 STALLED \(7 attempts\): pool holds 10, epoch needs 1000/);
   });
 });
