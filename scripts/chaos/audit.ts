@@ -169,7 +169,7 @@ export async function audit(
   }
 
   // ── bytes: each transfer credited once, by the chain's epochs ──
-  const credits = new Map<string, { epoch: number; bytes: number; consumer: string; hash: string }[]>();
+  const credits = new Map<string, { epoch: number; bytes: number; consumer: string; hash: string; source: string }[]>();
   const dbs = new Map<string, DatabaseSync>();
   try {
     for (const [epoch, k] of source) {
@@ -184,7 +184,7 @@ export async function audit(
       for (const row of rows) {
         const r = await verifyReceipt({ body: new Uint8Array(row.body), signature: new Uint8Array(row.signature) });
         const list = credits.get(norm(r.objectId)) ?? [];
-        list.push({ epoch, bytes: Number(r.bytes), consumer: r.consumer, hash: row.hash });
+        list.push({ epoch, bytes: Number(r.bytes), consumer: r.consumer, hash: row.hash, source: k.name });
         credits.set(norm(r.objectId), list);
       }
     }
@@ -198,7 +198,12 @@ export async function audit(
     const got = credits.get(norm(t.objectId)) ?? [];
     const bytes = got.reduce((n, c) => n + c.bytes, 0);
     const mustCredit = t.status === "succeeded" && t.executor !== null && t.executor !== t.providerPeerId;
-    const where = got.map((c) => `epoch ${c.epoch} by ${c.consumer.slice(-6)} (${c.bytes} B)`).join("; ");
+    const where = got
+      .map(
+        (c) =>
+          `chain epoch ${c.epoch} (as ${c.source} froze it) receipt ${c.hash.slice(0, 10)} by ${c.consumer.slice(-6)}`,
+      )
+      .join("; ");
     if (bytes > 0) creditedTransfers++;
     if (mustCredit && bytes < t.size) {
       lostBytes += t.size - bytes;

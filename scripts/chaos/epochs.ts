@@ -172,7 +172,8 @@ async function transferWorker(w: number): Promise<void> {
       entry.executor = outcome.executor ?? null;
     } catch (err) {
       entry.status = err instanceof KeeperDiedError ? "in-doubt" : "rejected";
-      if (entry.status === "rejected") say(`${entry.taskId} rejected by ${coordinator.name}: ${(err as Error).message}`);
+      if (entry.status === "rejected")
+        say(`${entry.taskId} rejected by ${coordinator.name}: ${(err as Error).message}`);
       await sleep(200);
     }
   }
@@ -270,6 +271,7 @@ const result = await audit(
 provider.destroy();
 await node.stop();
 
+writeFileSync(join(runDir, "ledger.json"), JSON.stringify(ledger, null, 1));
 const stranded = new Set([...result.stranded, ...keeperStranded]);
 if (keeperStranded.size > 0)
   result.findings.push({
