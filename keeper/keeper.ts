@@ -16,6 +16,7 @@ import { ChainMemory, deploymentIdentity } from "./chain/memory.ts";
 import { chainMonitor, type ChainMonitor, type ChainState } from "./chain/monitor.ts";
 import { discovery, discoveryRecordHandlers, type Discovery } from "./discovery/index.ts";
 import { epochCloser, type EpochCloser, type EpochCloseResult, type EpochStepDetail } from "./epochs/closer.ts";
+import { evidenceAdopter, type EvidenceAdopter } from "./epochs/adopt.ts";
 import { epochChainSync, type EpochChainSync } from "./epochs/chain-sync.ts";
 import { epochCollector, transferReceiptsBetween, type EpochCollector } from "./epochs/collect.ts";
 import { epochExchange, RemoteReceipts, RemoteTasks, type EpochExchange } from "./epochs/exchange.ts";
@@ -176,6 +177,7 @@ export class Keeper extends EventTarget {
   proofs!: ProofsService;
   schedule!: EpochSchedule;
   gatherer!: EvidenceGatherer;
+  adopter: EvidenceAdopter | undefined;
   closer!: EpochCloser;
   chain: Chain | undefined;
   /** Reachability, identity and epochs of the chain, checked in the background (defined with a chain). */
@@ -317,21 +319,39 @@ export class Keeper extends EventTarget {
       penalise,
     });
     this.proofs = proofsService()({ node, logger, source: new DirectoryProofSource(publishDir) });
+    const otherKeepers = () =>
+      this.discovery.peers().flatMap((r) => (r.peerId === this.node.peerId.toString() ? [] : [r.peerId]));
     this.gatherer = evidenceGatherer()({
       exchange: this.exchange,
       remoteReceipts: this.remoteReceipts,
       remoteTasks: this.remoteTasks,
       collector: this.collector,
       logger,
-      keepers: () =>
-        this.discovery.peers().flatMap((r) => (r.peerId === this.node.peerId.toString() ? [] : [r.peerId])),
+      keepers: otherKeepers,
       onStep: (epoch, step, info) => this.epochStep({ epoch, step, at: Date.now(), ...(info && { info }) }),
     });
+    if (this.chain !== undefined) {
+      this.adopter = evidenceAdopter()({
+        collector: this.collector,
+        chain: this.chain,
+        proofs: this.proofs,
+        keepers: otherKeepers,
+        logger,
+      });
+    }
     this.closer = epochCloser({ publishDir })({
       collector: this.collector,
       store: this.store,
       logger,
       ...(this.chainMonitor !== undefined && { ready: (opts) => this.chainSync!.ready(opts) }),
+      ...(this.adopter !== undefined && {
+        adopt: (epoch, opts) => this.adopter!.adopt(epoch, opts),
+        beforeFreeze: async (opts) => {
+          const open = this.chainSync?.openEpoch();
+          if (open !== undefined) await this.adopter!.catchUp(open - 1, opts);
+        },
+        minEpoch: () => this.chainSync?.openEpoch(),
+      }),
       gather: (epoch, opts) => this.gatherer.gather(epoch, opts).then(() => undefined),
       submitter: this.submitter,
       turns: this.turns,

@@ -19,14 +19,14 @@
  * `stallAlarmMs`, shown by `status()`; later epochs wait behind it (the contracts take epochs in order). A root
  * on chain that differs from ours, or a vetoed epoch, is an alarm: recorded, and the loop moves on.
  */
-import { existsSync, renameSync } from "node:fs";
+import { existsSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 import type { Logger } from "../logger.ts";
 import type { Migration, Store } from "../store/index.ts";
 import { buildEpoch } from "./build.ts";
 import type { EpochCollector } from "./collect.ts";
-import { publishEpoch, readEpochSummary, updateEpochSummary, type EpochSummary } from "./publish.ts";
+import { epochDir, publishEpoch, readEpochSummary, updateEpochSummary, type EpochSummary } from "./publish.ts";
 import { SETTLE_RETRY_MS, STALL_ALARM_MS } from "./submit-constants.ts";
 import { EpochRootMismatchError, EpochVetoedError } from "./submit-errors.ts";
 import type { EpochSubmitter, SubmitResult } from "./submit.ts";
@@ -44,7 +44,7 @@ const CLOSER_MIGRATIONS: readonly Migration[] = [
     up: `
       CREATE TABLE epoch_settled (
         epoch INTEGER PRIMARY KEY,
-        outcome TEXT NOT NULL CHECK (outcome IN ('published', 'submitted', 'verified', 'alarm')),
+        outcome TEXT NOT NULL CHECK (outcome IN ('published', 'submitted', 'verified', 'adopted', 'alarm')),
         detail TEXT,
         settled_at INTEGER NOT NULL
       );
@@ -53,7 +53,7 @@ const CLOSER_MIGRATIONS: readonly Migration[] = [
 ];
 
 /** How an epoch left the closer's hands. */
-export type SettleOutcome = "published" | "submitted" | "verified" | "alarm";
+export type SettleOutcome = "published" | "submitted" | "verified" | "adopted" | "alarm";
 
 /** One step of an epoch close, for progress (`receipts:gathered`, `trees:built`, `published`, `tasklog:sent`…). */
 export interface EpochStepDetail {
@@ -117,6 +117,15 @@ export interface EpochCloserComponents {
    * close and settle pass. Rejects only when `signal` aborts.
    */
   ready?: (options: { signal: AbortSignal }) => Promise<void>;
+  /** The lowest number the next epoch may take (the chain's open epoch); undefined when unknown. */
+  minEpoch?: () => number | undefined;
+  /**
+   * When the chain holds another keeper's view of an epoch we closed: take it over ours (EvidenceAdopter.adopt).
+   * Throws when the committed evidence cannot be had (the epoch then settles as an alarm).
+   */
+  adopt?: (epoch: number, options: { signal: AbortSignal }) => Promise<{ reopened: number[] }>;
+  /** Before a freeze, after the gather: e.g. mirror chain epochs this keeper never closed. Errors are logged. */
+  beforeFreeze?: (options: { signal: AbortSignal }) => Promise<void>;
   /** Pulls the other keepers' evidence into the store before a freeze; errors are logged, the close goes on. */
   gather?: (epoch: number, options: { signal: AbortSignal }) => Promise<void>;
   /** Submission (with a chain key); without it epochs are only published. */
@@ -270,7 +279,15 @@ export class EpochCloser {
         this.log.warn("gathering records before the close failed; closing with ours", { error: err as Error });
       }
     }
-    const bundle = await collector.close({ signal });
+    if (this.components.beforeFreeze !== undefined) {
+      try {
+        await this.components.beforeFreeze({ signal });
+      } catch (err) {
+        signal.throwIfAborted();
+        this.log.warn("preparing the freeze failed; closing anyway", { error: err as Error });
+      }
+    }
+    const bundle = await collector.close({ signal, minEpoch: this.components.minEpoch?.() });
     const built = await buildEpoch(bundle, { signal });
     this.built.set(bundle.epoch, built);
     this.step(bundle.epoch, "trees:built", { accounts: bundle.contributions.length, tasks: bundle.tasks.length });
@@ -394,13 +411,21 @@ export class EpochCloser {
         });
         result.submit = result.turn.submit;
         const v = result.turn.verify;
-        const mismatch = v.taskLog === "mismatch" || v.rewardPool === "mismatch" || v.rewardPool === "vetoed";
-        result.outcome = mismatch ? "alarm" : result.turn.role === "submitted" ? "submitted" : "verified";
+        if (v.rewardPool === "vetoed") result.outcome = "alarm";
+        else if (v.taskLog === "mismatch" || v.rewardPool === "mismatch")
+          result.outcome = await this.adoptOrAlarm(
+            epoch,
+            `roots differ (TaskLog ${v.taskLog}, RewardPool ${v.rewardPool})`,
+          );
+        else result.outcome = result.turn.role === "submitted" ? "submitted" : "verified";
       } else {
         result.submit = await submitter.submit(built, { signal });
       }
     } catch (err) {
-      if (err instanceof EpochRootMismatchError || err instanceof EpochVetoedError) {
+      if (err instanceof EpochRootMismatchError) {
+        return { built, summary, outcome: await this.adoptOrAlarm(epoch, err.message) };
+      }
+      if (err instanceof EpochVetoedError) {
         this.components.onAttemptFailed?.(epoch, err);
         this.log.error("epoch settled with an alarm", { epoch, reason: err.message });
         return { built, summary, outcome: "alarm" };
@@ -419,6 +444,34 @@ export class EpochCloser {
         result.summary = await updateEpochSummary(publishDir, epoch, { transactions });
     }
     return result;
+  }
+
+  /**
+   * Another keeper's view of the epoch is on chain: take it over ours (no receipt credited twice or never), or,
+   * when its evidence cannot be had, settle the epoch as an alarm.
+   */
+  private async adoptOrAlarm(epoch: number, why: string): Promise<SettleOutcome> {
+    if (this.components.adopt !== undefined) {
+      try {
+        const { reopened } = await this.components.adopt(epoch, { signal: this.controller.signal });
+        // Later epochs that counted what the chain counted here were re-finalized: build and publish them anew.
+        for (const e of reopened) {
+          this.built.delete(e);
+          rmSync(epochDir(this.init.publishDir, e), { recursive: true, force: true });
+        }
+        this.log.info("the chain's view of the epoch adopted over ours", { epoch, why });
+        return "adopted";
+      } catch (err) {
+        this.controller.signal.throwIfAborted();
+        this.log.error("epoch settled with an alarm: the chain's view could not be adopted", {
+          epoch,
+          why,
+          error: err as Error,
+        });
+      }
+    } else this.log.error("epoch settled with an alarm", { epoch, reason: why });
+    this.components.onAttemptFailed?.(epoch, new Error(why));
+    return "alarm";
   }
 
   private async published(epoch: number): Promise<EpochSummary | undefined> {

@@ -99,6 +99,18 @@ export const EPOCH_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE epoch_reputation_archive AS SELECT 0 AS era, * FROM epoch_reputation WHERE 0;
     `,
   },
+  {
+    // The chain's committed evidence is the network's counted set: receipts another keeper's committed epoch
+    // counted are mirrored here so this keeper never counts them again (see EpochCollector.adopt).
+    version: 3,
+    up: `
+      CREATE TABLE epoch_counted_elsewhere (
+        hash TEXT PRIMARY KEY,
+        chain_epoch INTEGER NOT NULL
+      );
+      CREATE TABLE epoch_mirrored (chain_epoch INTEGER PRIMARY KEY, receipts INTEGER NOT NULL);
+    `,
+  },
 ];
 
 /** Tables whose rows belong to one epoch; moved to `<name>_archive` when the keeper starts over. */

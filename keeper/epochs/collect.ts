@@ -45,6 +45,15 @@ export interface RawReceipt {
  */
 export const HELD_EPOCHS = 24;
 
+/**
+ * A receipt counts only in an epoch at most this many epochs after the one it is stamped with (the chain's open
+ * epoch when its consumer signed it). Keepers pull every receipt their peers hold, so without an age bound a
+ * keeper that joins late would count the network's history again; with it, a newcomer only needs to mirror the
+ * last RECEIPT_MAX_AGE_EPOCHS chain epochs (EvidenceAdopter.catchUp). Longer than HELD_EPOCHS, so a held
+ * receipt is still young enough when its provider's account turns up.
+ */
+export const RECEIPT_MAX_AGE_EPOCHS = HELD_EPOCHS + 2;
+
 export interface EpochCollectorInit {
   /** R_total per epoch before the cap by the pool's unreserved balance (token base units). */
   rewardPerEpoch: bigint;
@@ -181,9 +190,13 @@ export class EpochCollector {
     return this.accounts.indexOf(account);
   }
 
-  /** Freezes and finalizes the open epoch at `endMs` (default now); returns its bundle. */
-  async close(options: { endMs?: number; signal?: AbortSignal } = {}): Promise<EpochBundle> {
-    const epoch = this.freeze(options.endMs ?? Date.now());
+  /**
+   * Freezes and finalizes the open epoch at `endMs` (default now); returns its bundle. `minEpoch` (the chain's
+   * open epoch) numbers it at least that high: a keeper that missed closes while it was down skips the epochs
+   * others committed instead of numbering behind them.
+   */
+  async close(options: { endMs?: number; minEpoch?: number; signal?: AbortSignal } = {}): Promise<EpochBundle> {
+    const epoch = this.freeze(options.endMs ?? Date.now(), options.minEpoch);
     return this.finalize(epoch, options);
   }
 
@@ -191,13 +204,15 @@ export class EpochCollector {
    * Closes the window of the open epoch at `endMs` and copies its evidence, in one synchronous transaction:
    * from here on, new work is counted in the next epoch. Returns the frozen epoch.
    */
-  freeze(endMs: number): number {
+  freeze(endMs: number, minEpoch = 0): number {
     const { store, tasks, counters, addressOf } = this.components;
     // Queued task writes (finished tasks not yet flushed) belong to this window: commit them first.
     tasks?.flush();
     return store.transaction(() => {
       const last = lastEpochRow(store);
-      const epoch = last.epoch + 1;
+      const epoch = Math.max(last.epoch + 1, minEpoch);
+      if (epoch > last.epoch + 1)
+        this.log.info("epochs committed by others skipped", { from: last.epoch + 1, to: epoch - 1 });
       const startMs = last.end_ms;
       if (!(endMs > startMs)) throw new EpochWindowError(epoch, startMs, endMs);
       const db = store.db;
@@ -242,7 +257,8 @@ export class EpochCollector {
     const { store, addressOf } = this.components;
     const db = store.db;
     const counted = db.prepare(
-      "SELECT 1 FROM epoch_receipts WHERE hash = ? UNION ALL SELECT 1 FROM epoch_receipts_archive WHERE hash = ?",
+      "SELECT 1 FROM epoch_receipts WHERE hash = ?1 UNION ALL SELECT 1 FROM epoch_receipts_archive WHERE hash = ?1 " +
+        "UNION ALL SELECT 1 FROM epoch_counted_elsewhere WHERE hash = ?1",
     );
     const insert = db.prepare(
       "INSERT OR IGNORE INTO epoch_receipts (hash, epoch, provider, account, body, signature) VALUES (?, ?, ?, ?, ?, ?)",
@@ -259,7 +275,7 @@ export class EpochCollector {
     for (const h of held) {
       const account = checksummed(addressOf, h.provider);
       if (account !== null) {
-        if (counted.get(h.hash, h.hash) === undefined)
+        if (counted.get(h.hash) === undefined)
           (insert.run(h.hash, epoch, h.provider, account, h.body, h.signature), credited++);
         release.run(h.hash);
       } else if (epoch - h.first_epoch >= HELD_EPOCHS) {
@@ -275,13 +291,109 @@ export class EpochCollector {
     let newlyHeld = 0;
     for (const r of this.receiptsBetween(startMs, endMs)) {
       const hash = "0x" + bytesToHex(keccak_256(r.body));
-      if (counted.get(hash, hash) !== undefined) continue;
+      if (counted.get(hash) !== undefined) continue;
       const account = checksummed(addressOf, r.provider);
       if (account === null) newlyHeld += Number(hold.run(hash, r.provider, r.body, r.signature, epoch).changes);
       else insert.run(hash, epoch, r.provider, account, r.body, r.signature);
     }
     if (credited + dropped + newlyHeld > 0)
       this.log.info("receipts of unknown providers", { epoch, held: newlyHeld, credited, dropped });
+  }
+
+  /** Hashes of the receipts epoch `epoch` counted (its evidence, published beside its trees). */
+  receiptHashes(epoch: number): string[] {
+    return (
+      this.components.store.db
+        .prepare("SELECT hash FROM epoch_receipts WHERE epoch = ? AND account IS NOT NULL ORDER BY hash")
+        .all(epoch) as { hash: string }[]
+    ).map((r) => r.hash);
+  }
+
+  /**
+   * Takes the chain's word for epoch `epoch`, which another keeper committed from its own view: `committed` are
+   * the receipt hashes that commitment counted. Receipts this keeper counted in its own epoch `epoch` but the
+   * chain did not are released (held, so the next close counts them); receipts the chain counted that this keeper
+   * did not are mirrored, so it never counts them later. Returns how many moved each way.
+   */
+  adopt(epoch: number, committed: ReadonlySet<string>): { released: number; mirrored: number; reopened: number[] } {
+    const { store } = this.components;
+    const db = store.db;
+    return store.transaction(() => {
+      const open = lastEpochRow(store).epoch + 1;
+      const local = db
+        .prepare("SELECT hash, provider, body, signature FROM epoch_receipts WHERE epoch = ? AND account IS NOT NULL")
+        .all(epoch) as { hash: string; provider: string; body: Uint8Array; signature: Uint8Array }[];
+      const hold = db.prepare(
+        "INSERT OR IGNORE INTO epoch_held_receipts (hash, provider, body, signature, first_epoch) VALUES (?, ?, ?, ?, ?)",
+      );
+      const forget = db.prepare("DELETE FROM epoch_receipts WHERE hash = ?");
+      let released = 0;
+      for (const r of local) {
+        if (committed.has(r.hash)) continue;
+        forget.run(r.hash);
+        hold.run(r.hash, r.provider, r.body, r.signature, open);
+        released++;
+      }
+      const localSet = new Set(local.map((r) => r.hash));
+      const mirror = db.prepare("INSERT OR IGNORE INTO epoch_counted_elsewhere (hash, chain_epoch) VALUES (?, ?)");
+      const unhold = db.prepare("DELETE FROM epoch_held_receipts WHERE hash = ?");
+      const later = db.prepare("SELECT epoch FROM epoch_receipts WHERE hash = ? AND epoch > ?");
+      const reopen = new Set<number>();
+      let mirrored = 0;
+      for (const hash of committed) {
+        if (localSet.has(hash)) continue;
+        // Counted here too, in a later epoch not on chain yet: the chain counted it first, so that epoch drops it.
+        const row = later.get(hash, epoch) as { epoch: number } | undefined;
+        if (row !== undefined) (forget.run(hash), reopen.add(row.epoch));
+        mirrored += Number(mirror.run(hash, epoch).changes);
+        unhold.run(hash);
+      }
+      for (const e of reopen) {
+        db.prepare("DELETE FROM epoch_contributions WHERE epoch = ?").run(e);
+        db.prepare("DELETE FROM epoch_reputation WHERE epoch = ?").run(e);
+        db.prepare("UPDATE epochs SET status = 'frozen', reward_total = NULL, closed_at = NULL WHERE epoch = ?").run(e);
+      }
+      this.log.info("epoch adopted from the chain", { epoch, released, mirrored, reopened: [...reopen] });
+      return { released, mirrored, reopened: [...reopen].sort((a, b) => a - b) };
+    });
+  }
+
+  /** Whether this keeper holds epoch `epoch` (frozen or closed). */
+  hasEpoch(epoch: number): boolean {
+    const row = epochRow(this.components.store, epoch);
+    return row !== undefined && row.status !== "genesis";
+  }
+
+  /** Whether chain epoch `epoch` (never closed here) was mirrored already. */
+  isMirrored(epoch: number): boolean {
+    return (
+      this.components.store.db.prepare("SELECT 1 FROM epoch_mirrored WHERE chain_epoch = ?").get(epoch) !== undefined
+    );
+  }
+
+  /** The number of the last epoch row (closed, frozen, or the genesis/alignment mark). */
+  lastEpochNumber(): number {
+    return lastEpochRow(this.components.store).epoch;
+  }
+
+  /** Mirrors the receipts a chain epoch this keeper never closed counted (see `adopt`). */
+  mirror(chainEpoch: number, committed: Iterable<string>): number {
+    const { store } = this.components;
+    return store.transaction(() => {
+      const mirror = store.db.prepare(
+        "INSERT OR IGNORE INTO epoch_counted_elsewhere (hash, chain_epoch) VALUES (?, ?)",
+      );
+      const unhold = store.db.prepare("DELETE FROM epoch_held_receipts WHERE hash = ?");
+      let n = 0;
+      for (const hash of committed) {
+        n += Number(mirror.run(hash, chainEpoch).changes);
+        unhold.run(hash);
+      }
+      store.db
+        .prepare("INSERT OR REPLACE INTO epoch_mirrored (chain_epoch, receipts) VALUES (?, ?)")
+        .run(chainEpoch, n);
+      return n;
+    });
   }
 
   /** Receipts waiting for their provider's account (see freezeReceipts). */
@@ -437,6 +549,12 @@ export class EpochCollector {
           this.log.warn("receipt ignored", { epoch, hash: row.hash, reason: "provider mismatch" });
           continue;
         }
+        if (r.epoch + BigInt(RECEIPT_MAX_AGE_EPOCHS) < BigInt(epoch)) {
+          // Too old to be new to the network: counted (or dropped) long ago; never evidence of this epoch.
+          this.components.store.db.prepare("UPDATE epoch_receipts SET account = NULL WHERE hash = ?").run(row.hash);
+          this.log.debug("receipt ignored", { epoch, hash: row.hash, reason: "older than RECEIPT_MAX_AGE_EPOCHS" });
+          continue;
+        }
         out.push({ hash: row.hash, provider: r.provider, consumer: r.consumer, bytes: r.bytes, account: row.account });
       } catch (err) {
         this.log.warn("receipt ignored", { epoch, hash: row.hash, reason: (err as Error).message });
@@ -471,6 +589,7 @@ export class EpochCollector {
       contributions,
       reputation: reputation.map((r) => ({ node: r.node, successes: r.successes, failures: r.failures })),
       rewardTotal: BigInt(row.reward_total ?? "0"),
+      receiptHashes: this.receiptHashes(epoch),
     };
   }
 }

@@ -14,6 +14,9 @@ export const DEFAULT_PROOFS_ROOT = "deployments";
 export const EPOCH_SUMMARY_FILE = "epoch.json";
 export const REWARDS_DUMP_FILE = "rewards.json";
 export const TASKS_DUMP_FILE = "tasks.json";
+/** The receipt hashes an epoch counted (format EVIDENCE_FORMAT), beside its dumps. */
+export const EVIDENCE_FILE = "evidence.json";
+export const EVIDENCE_FORMAT = "lumora-evidence-v1";
 
 /** Format tag of `epoch.json`, bumped on incompatible changes. */
 export const EPOCH_SUMMARY_FORMAT = "lumora-epoch-v1";

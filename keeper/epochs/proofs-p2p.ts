@@ -5,6 +5,8 @@
  * `/lumora/*` varint framing of keeper/wire):
  *   request:  {"epoch": <uint>, "account": "0x…"}     → {"proof": RewardProof} | {"error": {code, message}}
  *   request:  {"epoch": <uint>}                        → {"summary": EpochSummary} | {"error": {code, message}}
+ *   request:  {"epoch": <uint>, "evidence": <uint>}    → {"evidence": {"receipts": [hash…], "next": <uint>|null}}
+ *             (the receipt hashes the epoch counted, from that index, at most EVIDENCE_PAGE per answer)
  * Limits: request ≤ MAX_PROOFS_REQUEST_BYTES, response ≤ MAX_PROOFS_RESPONSE_BYTES.
  */
 import type { Connection, PeerId, Stream } from "@libp2p/interface";
@@ -26,6 +28,8 @@ import { errorBody, errorFromResponse, parseProofRequest, type ProofSource, type
 import type { EpochSummary } from "./publish.ts";
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+/** Receipt hashes per evidence answer: 10,000 × 69 bytes of JSON stays under MAX_PROOFS_RESPONSE_BYTES. */
+export const EVIDENCE_PAGE = 10_000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -92,10 +96,26 @@ export class ProofsService {
   private async answer(
     body: Uint8Array | undefined,
     signal: AbortSignal,
-  ): Promise<{ proof: RewardProof } | { summary: EpochSummary } | ReturnType<typeof errorBody>> {
+  ): Promise<
+    | { proof: RewardProof }
+    | { summary: EpochSummary }
+    | { evidence: { receipts: string[]; next: number | null } }
+    | ReturnType<typeof errorBody>
+  > {
     try {
       if (body === undefined) throw new ProofRequestError("no request");
       const req = parseJson(body);
+      if (req.evidence !== undefined) {
+        const { epoch } = parseProofRequest(req.epoch, ZERO_ADDRESS);
+        const from = req.evidence;
+        if (typeof from !== "number" || !Number.isSafeInteger(from) || from < 0)
+          throw new ProofRequestError("evidence must be an index ≥ 0");
+        const source = this.components.source;
+        if (source.evidence === undefined) throw new ProofRequestError("this keeper serves no evidence");
+        const all = await source.evidence(epoch, { signal });
+        const receipts = all.slice(from, from + EVIDENCE_PAGE);
+        return { evidence: { receipts, next: from + EVIDENCE_PAGE < all.length ? from + EVIDENCE_PAGE : null } };
+      }
       if (req.account === undefined) {
         const { epoch } = parseProofRequest(req.epoch, ZERO_ADDRESS);
         return { summary: await this.components.source.summary(epoch, { signal }) };
@@ -163,6 +183,29 @@ export class ProofsService {
     if (typeof res.summary !== "object" || res.summary === null)
       throw new RemoteProofError("MALFORMED_RESPONSE", "no summary in the answer");
     return res.summary as EpochSummary;
+  }
+
+  /** Asks `peer` for every receipt hash epoch `epoch` counted (paged). */
+  async fetchEvidence(peer: PeerId | string, epoch: number, options: { signal?: AbortSignal } = {}): Promise<string[]> {
+    const out: string[] = [];
+    for (let from: number | null = 0; from !== null;) {
+      const res = await this.ask(peer, { epoch, evidence: from }, options);
+      const error = res.error as { code: string; message: string } | undefined;
+      if (error !== undefined) throw errorFromResponse(error.code, error.message, epoch);
+      const ev = res.evidence as { receipts?: unknown; next?: unknown } | undefined;
+      if (ev === undefined || !Array.isArray(ev.receipts) || ev.receipts.length > EVIDENCE_PAGE)
+        throw new RemoteProofError("MALFORMED_RESPONSE", "no evidence in the answer");
+      for (const h of ev.receipts) {
+        if (typeof h !== "string" || !/^0x[0-9a-f]{64}$/.test(h))
+          throw new RemoteProofError("MALFORMED_RESPONSE", "evidence entry is not a receipt hash");
+        out.push(h);
+      }
+      const next = ev.next;
+      if (next !== null && (typeof next !== "number" || next <= from))
+        throw new RemoteProofError("MALFORMED_RESPONSE", "evidence cursor does not move forward");
+      from = next;
+    }
+    return out;
   }
 
   /** A ProofSource that asks one peer (claim tooling can use a keeper reached over libp2p). */

@@ -18,7 +18,14 @@ import {
   RemoteProofError,
 } from "./epoch-errors.ts";
 import { leafHashOf, REWARD_LEAF_ENCODING, verifyProof, type StandardMerkleTreeDump } from "./merkle.ts";
-import { epochDir, readEpochDump, readEpochSummary, type EpochSummary, type RewardDumpValue } from "./publish.ts";
+import {
+  epochDir,
+  readEpochDump,
+  readEpochEvidence,
+  readEpochSummary,
+  type EpochSummary,
+  type RewardDumpValue,
+} from "./publish.ts";
 import { rewardOf } from "./contribution.ts";
 
 /** One account's leaf in an epoch, with its proof. Numbers are decimal strings (JSON-safe). */
@@ -39,6 +46,8 @@ export interface ProofSource {
   proof(epoch: number, account: string, options?: { signal?: AbortSignal }): Promise<RewardProof>;
   /** @throws EpochUnknownError */
   summary(epoch: number, options?: { signal?: AbortSignal }): Promise<EpochSummary>;
+  /** The receipt hashes the epoch counted (evidence.json). @throws EpochUnknownError */
+  evidence?(epoch: number, options?: { signal?: AbortSignal }): Promise<string[]>;
 }
 
 /** The two published dumps of an epoch (rewards.json, tasks.json). */
@@ -137,6 +146,10 @@ export class DirectoryProofSource implements ProofSource, EpochRecordSource {
 
   async summary(epoch: number): Promise<EpochSummary> {
     return (await this.load(epoch)).summary;
+  }
+
+  evidence(epoch: number): Promise<string[]> {
+    return readEpochEvidence(this.base, epoch);
   }
 
   async proof(epoch: number, account: string): Promise<RewardProof> {

@@ -14,6 +14,8 @@ import {
   DEFAULT_PROOFS_ROOT,
   EPOCH_SUMMARY_FILE,
   EPOCH_SUMMARY_FORMAT,
+  EVIDENCE_FILE,
+  EVIDENCE_FORMAT,
   REWARDS_DUMP_FILE,
   TASKS_DUMP_FILE,
 } from "./epoch-constants.ts";
@@ -42,6 +44,8 @@ export interface EpochSummary {
     file: string;
   } | null;
   tasks: { root: string; count: number; file: string } | null;
+  /** The receipts the epoch counted (hashes in evidence.json); absent in summaries published before it existed. */
+  evidence?: { receipts: number; file: string };
   reputation: ReputationReport[];
   transactions: EpochTransactions;
   /** Where the full record set is published (the URI committed to TaskLog). */
@@ -85,6 +89,11 @@ export async function publishEpoch(
   await mkdir(dir, { recursive: true });
   if (rewardTree !== undefined) await writeDump(rewardTree, path.join(dir, REWARDS_DUMP_FILE), options);
   if (taskTree !== undefined) await writeDump(taskTree, path.join(dir, TASKS_DUMP_FILE), options);
+  const receipts = bundle.receiptHashes ?? [];
+  await writeAtomic(
+    path.join(dir, EVIDENCE_FILE),
+    JSON.stringify({ format: EVIDENCE_FORMAT, epoch: bundle.epoch, receipts }) + "\n",
+  );
   const summary: EpochSummary = {
     format: EPOCH_SUMMARY_FORMAT,
     epoch: bundle.epoch,
@@ -101,6 +110,7 @@ export async function publishEpoch(
             file: REWARDS_DUMP_FILE,
           },
     tasks: taskTree === undefined ? null : { root: taskTree.root, count: taskTree.size, file: TASKS_DUMP_FILE },
+    evidence: { receipts: receipts.length, file: EVIDENCE_FILE },
     reputation: bundle.reputation,
     transactions: options.transactions ?? {},
     ...(options.uri !== undefined && { uri: options.uri }),
@@ -178,4 +188,19 @@ export async function readEpochDump<T extends readonly unknown[]>(
     throw new PublishedEpochError(file, "not a StandardMerkleTree dump");
   }
   return dump;
+}
+
+/** Reads an epoch's evidence (the receipt hashes it counted); EpochUnknownError when it has none published. */
+export async function readEpochEvidence(base: string, epoch: number): Promise<string[]> {
+  const file = path.join(epochDir(base, epoch), EVIDENCE_FILE);
+  let v: { format?: unknown; epoch?: unknown; receipts?: unknown };
+  try {
+    v = (await readJson(file)) as typeof v;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new EpochUnknownError(epoch);
+    throw err;
+  }
+  if (v.format !== EVIDENCE_FORMAT || v.epoch !== epoch || !Array.isArray(v.receipts))
+    throw new PublishedEpochError(file, `not a ${EVIDENCE_FORMAT} file of epoch ${epoch}`);
+  return v.receipts.map(String);
 }

@@ -42,6 +42,8 @@ export interface EpochBundle {
   reputation: ReputationReport[];
   /** R_total committed to RewardPool for this epoch. */
   rewardTotal: bigint;
+  /** keccak256 of each signed receipt body the epoch counted: its evidence, published as evidence.json. */
+  receiptHashes?: string[];
 }
 
 /** An epoch with its trees built. */

@@ -43,6 +43,8 @@ export interface EpochWorld {
   addresses: Map<string, string>;
   /** Stores a receipt signed by `consumer` for `bytes` served by `provider`, as stored at `atMs`. */
   receipt(consumer: Peer, provider: Peer, bytes: number, atMs: number, epoch?: number): Promise<void>;
+  /** Stores an already signed receipt (the same one another keeper holds) as stored at `atMs`. */
+  storeReceipt(r: SignedTestReceipt, atMs: number): void;
   /** Writes a finished task ending at `endedAtMs`. */
   task(id: string, consumer: Peer, executor: Peer, endedAtMs: number, status?: "succeeded" | "failed"): void;
   close(): void;
@@ -89,6 +91,13 @@ export function world(
         )
         .run(String(objectSeq), provider.id, epoch, signed.body, signed.signature, atMs);
     },
+    storeReceipt(r, atMs) {
+      store.db
+        .prepare(
+          "INSERT INTO transfer_receipts (object_id, provider, epoch, body, signature, issued_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .run(`raw-${++objectSeq}`, r.provider, r.epoch, r.body, r.signature, atMs);
+    },
     task(id, consumer, executor, endedAtMs, status = "succeeded") {
       store.db
         .prepare(
@@ -99,4 +108,33 @@ export function world(
     },
     close: () => store.close(),
   };
+}
+
+/** A consumer-signed receipt, to be stored in several keepers' stores. */
+export interface SignedTestReceipt {
+  provider: string;
+  epoch: number;
+  bytes: number;
+  body: Uint8Array;
+  signature: Uint8Array;
+}
+
+export async function signedReceipt(
+  consumer: Peer,
+  provider: Peer,
+  bytes: number,
+  epoch = 1,
+): Promise<SignedTestReceipt> {
+  const objectId = new Uint8Array(32);
+  new DataView(objectId.buffer).setUint32(0, ++objectSeq);
+  const signed = await signReceipt(consumer.key, {
+    objectId,
+    provider: provider.id,
+    consumer: consumer.id,
+    epoch: BigInt(epoch),
+    bytes: BigInt(bytes),
+    parts: [0],
+    issuedAtMs: BigInt(Date.now()),
+  });
+  return { provider: provider.id, epoch, bytes, body: signed.body, signature: signed.signature };
 }

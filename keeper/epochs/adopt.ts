@@ -1,0 +1,114 @@
+/**
+ * The chain's word over every keeper's own view. Keepers close their own windows, and with rotation the keeper
+ * that commits epoch e commits ITS view of e; the others' views differ at the edges (a receipt one keeper
+ * stamped just before its close, another just after). Counting from one's own view alone would credit such a
+ * receipt twice (in e by the submitter, in e+1 by another) or never. So the chain's commitment is adopted:
+ *
+ * - After epoch e is on chain with roots other than ours, the evidence of the commitment (the receipt hashes
+ *   it counted, served by any keeper whose published roots equal the chain's) replaces ours: receipts we counted
+ *   but the chain did not are released to our next close; receipts the chain counted are never counted by us
+ *   again (EpochCollector.adopt).
+ * - Before a close, chain epochs this keeper never closed (it was down while others committed them) are
+ *   mirrored the same way, so its next epoch — numbered after them — does not count their receipts again.
+ *
+ * The evidence is trusted as far as its roots: a keeper serving a root-matching summary with other hashes
+ * could make us release or skip receipts (not credit anything itself); binding the evidence hash into the
+ * commitment is the remedy (docs/security.md).
+ */
+import { ZeroHash } from "ethers";
+
+import type { Chain } from "../chain/index.ts";
+import type { Logger } from "../logger.ts";
+import { RECEIPT_MAX_AGE_EPOCHS, type EpochCollector } from "./collect.ts";
+import type { ProofsService } from "./proofs-p2p.ts";
+import { rewardCommitmentOf } from "./submit.ts";
+
+export class EvidenceUnavailableError extends Error {
+  override readonly name = "EvidenceUnavailableError";
+  constructor(
+    readonly epoch: number,
+    readonly root: string,
+    readonly asked: number,
+  ) {
+    super(`no keeper of ${asked} asked serves the evidence of epoch ${epoch} (RewardPool root ${root})`);
+  }
+}
+
+export interface EvidenceAdopterComponents {
+  collector: EpochCollector;
+  chain: Pick<Chain, "contracts" | "deployment" | "read">;
+  proofs: Pick<ProofsService, "fetchSummary" | "fetchEvidence">;
+  /** Peer ids of the other keepers known now. */
+  keepers: () => string[];
+  logger: Logger;
+}
+
+export class EvidenceAdopter {
+  private readonly log: Logger;
+
+  constructor(private readonly components: EvidenceAdopterComponents) {
+    this.log = components.logger.child("epochs:adopt");
+  }
+
+  /** The receipt hashes chain epoch `epoch` counted. Throws EvidenceUnavailableError when nobody serves them. */
+  async committedEvidence(epoch: number, options: { signal?: AbortSignal } = {}): Promise<Set<string>> {
+    const { chain, proofs, keepers } = this.components;
+    const [onChain] = await chain.read("RewardPool.epochOf", () => chain.contracts.rewardPool.epochOf(epoch), options);
+    const root = onChain.root;
+    if (root === ZeroHash) throw new Error(`epoch ${epoch} is not on chain`);
+    const marker = rewardCommitmentOf(
+      {
+        bundle: { epoch, startMs: 0, endMs: 0, tasks: [], contributions: [], reputation: [], rewardTotal: 0n },
+        totalContribution: 0n,
+      },
+      chain.deployment.contracts.RewardPool,
+    );
+    if (root === marker.root) return new Set();
+    const peers = keepers();
+    for (const peer of peers) {
+      try {
+        const summary = await proofs.fetchSummary(peer, epoch, options);
+        if (summary.rewards?.root !== root) continue;
+        return new Set(await proofs.fetchEvidence(peer, epoch, options));
+      } catch (err) {
+        options.signal?.throwIfAborted();
+        this.log.debug("no evidence from a keeper", { peer, epoch, error: err as Error });
+      }
+    }
+    throw new EvidenceUnavailableError(epoch, root, peers.length);
+  }
+
+  /** Adopts the chain's epoch `epoch` over ours (see the header); re-finalizes later epochs it touched. */
+  async adopt(epoch: number, options: { signal?: AbortSignal } = {}): Promise<{ reopened: number[] }> {
+    const { collector } = this.components;
+    const committed = await this.committedEvidence(epoch, options);
+    const { reopened } = collector.adopt(epoch, committed);
+    for (const e of reopened) await collector.finalize(e, options);
+    return { reopened };
+  }
+
+  /**
+   * Mirrors the chain epochs up to `chainLast` that this keeper never closed (at most the last
+   * RECEIPT_MAX_AGE_EPOCHS: older receipts no longer count anywhere). Errors are per epoch: an epoch whose
+   * evidence nobody serves is skipped (logged) and tried again at the next close.
+   */
+  async catchUp(chainLast: number, options: { signal?: AbortSignal } = {}): Promise<number> {
+    const { collector } = this.components;
+    let mirrored = 0;
+    const from = Math.max(collector.lastClosedEpoch() + 1, chainLast - RECEIPT_MAX_AGE_EPOCHS + 1, 1);
+    for (let e = from; e <= chainLast; e++) {
+      if (collector.hasEpoch(e) || collector.isMirrored(e)) continue;
+      try {
+        mirrored += collector.mirror(e, await this.committedEvidence(e, options));
+      } catch (err) {
+        options.signal?.throwIfAborted();
+        this.log.warn("could not mirror a chain epoch this keeper never closed", { epoch: e, error: err as Error });
+      }
+    }
+    return mirrored;
+  }
+}
+
+export function evidenceAdopter(): (components: EvidenceAdopterComponents) => EvidenceAdopter {
+  return (components) => new EvidenceAdopter(components);
+}
