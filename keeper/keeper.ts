@@ -14,6 +14,7 @@ import type { EpochSource, EpochView } from "./api/snapshot.ts";
 import { Chain, type ChainInit } from "./chain/index.ts";
 import { ChainMemory, deploymentIdentity } from "./chain/memory.ts";
 import { chainMonitor, type ChainMonitor, type ChainState } from "./chain/monitor.ts";
+import { RecordCache } from "./discovery/cache.ts";
 import { discovery, discoveryRecordHandlers, type Discovery } from "./discovery/index.ts";
 import { epochCloser, type EpochCloser, type EpochCloseResult, type EpochStepDetail } from "./epochs/closer.ts";
 import { evidenceAdopter, type EvidenceAdopter } from "./epochs/adopt.ts";
@@ -328,6 +329,7 @@ export class Keeper extends EventTarget {
       collector: this.collector,
       logger,
       keepers: otherKeepers,
+      expected: () => this.discovery.loadedAtStart,
       onStep: (epoch, step, info) => this.epochStep({ epoch, step, at: Date.now(), ...(info && { info }) }),
     });
     if (this.chain !== undefined) {
@@ -402,7 +404,13 @@ export class Keeper extends EventTarget {
       capacity: c.capacity,
       shard: 0,
       rewardAddress: c.rewardAddress,
-    })({ node, privateKey: this.privateKey, logger, currentLoad: () => this.execution.load });
+    })({
+      node,
+      privateKey: this.privateKey,
+      logger,
+      currentLoad: () => this.execution.load,
+      cache: new RecordCache(this.store),
+    });
     this.proximity = proximity(c.proximity)({ node, logger });
     this.health = health(c.health)({
       node,
@@ -431,6 +439,8 @@ export class Keeper extends EventTarget {
         );
     });
     await node.start();
+    // Known peers at once after a restart (their accounts and addresses), not after a DHT walk.
+    await this.discovery.loadCached();
     // The chain is never waited for here: the API comes up at once, and what needs the chain waits for it.
     this.chainSync?.start();
     this.chainMonitor?.start();

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
 
 import type { Logger } from "../logger.ts";
 import { anySignal, routingTablePeers } from "../p2p/bootstrap.ts";
@@ -21,6 +22,7 @@ import {
   REPUBLISH_INTERVAL_MS,
 } from "./constants.ts";
 import { contentCid, type ContentKind } from "./content.ts";
+import type { RecordCache } from "./cache.ts";
 import { RecordError, RecordNotFoundError } from "./errors.ts";
 import { peerRecordKey, signPeerRecord, verifyPeerRecord, type PeerRecordData } from "./record.ts";
 
@@ -44,6 +46,8 @@ export interface DiscoveryComponents {
   logger: Logger;
   /** Tasks currently in flight here (advertised as `load`). */
   currentLoad?: () => number;
+  /** Verified records kept across restarts (see cache.ts). */
+  cache?: RecordCache;
 }
 
 interface Opts {
@@ -130,6 +134,7 @@ export class Discovery {
     // Stop after RECORD_GET_QUORUM valid copies (like go-libp2p's quorum) instead of waiting for every
     // query path to end; the highest sequence number among them wins.
     let best: PeerRecordData | undefined;
+    let bestBytes: Uint8Array | undefined;
     let copies = 0;
     try {
       for await (const ev of this.components.node.services.dht.get(key, { signal })) {
@@ -137,7 +142,7 @@ export class Discovery {
         if (value === undefined) continue;
         try {
           const r = await verifyPeerRecord(key, value);
-          if (best === undefined || r.seq > best.seq) best = r;
+          if (best === undefined || r.seq > best.seq) ((best = r), (bestBytes = value));
           if (++copies >= RECORD_GET_QUORUM) break;
         } catch (err) {
           this.log.debug("invalid record copy ignored", { peer: id.toString(), code: (err as RecordError).code });
@@ -149,9 +154,50 @@ export class Discovery {
     if (best === undefined) throw new RecordNotFoundError(id.toString());
     const record = best;
     const known = this.directory.get(record.peerId);
-    if (known === undefined || known.seq <= record.seq) this.directory.set(record.peerId, record);
+    if (known === undefined || known.seq <= record.seq) {
+      this.directory.set(record.peerId, record);
+      if (bestBytes !== undefined)
+        this.components.cache?.save(record.peerId, bestBytes, record.seq, record.expiresAtMs);
+    }
     return this.directory.get(record.peerId) ?? record;
   }
+
+  /**
+   * Loads the records a previous run verified (re-verified now; expired ones dropped) into the directory, and
+   * their addresses into the peer store so they can be dialled at once. Returns how many.
+   */
+  async loadCached(): Promise<number> {
+    const cache = this.components.cache;
+    if (cache === undefined) return 0;
+    let n = 0;
+    for (const c of cache.load()) {
+      try {
+        const id = peerIdFromString(c.peerId);
+        const r = await verifyPeerRecord(peerRecordKey(id), c.bytes);
+        if (r.peerId === this.components.node.peerId.toString()) continue;
+        const known = this.directory.get(r.peerId);
+        if (known !== undefined && known.seq > r.seq) continue;
+        this.directory.set(r.peerId, r);
+        const multiaddrs = r.addrs.flatMap((a) => {
+          try {
+            return [multiaddr(a)];
+          } catch {
+            return [];
+          }
+        });
+        if (multiaddrs.length > 0) await this.components.node.peerStore.merge(id, { multiaddrs });
+        n++;
+      } catch (err) {
+        this.log.debug("cached record dropped", { peer: c.peerId, error: err as Error });
+      }
+    }
+    if (n > 0) this.log.info("peer records reloaded from the store", { peers: n });
+    this.loadedAtStart = n;
+    return n;
+  }
+
+  /** How many other keepers' records were reloaded at start (what a close right after a restart waits for). */
+  loadedAtStart = 0;
 
   /**
    * Walks the DHT for nodes (routing table, live connections, closest peers to a random key) and fetches
