@@ -463,6 +463,9 @@ export class EpochCloser {
         return "adopted";
       } catch (err) {
         this.controller.signal.throwIfAborted();
+        // The keeper that committed it may be restarting: retry (a stall) until the stall is an alarm.
+        if (!(this.stall?.epoch === epoch && this.stall.alarm))
+          throw new Error(`the chain's view of epoch ${epoch} cannot be adopted yet: ${(err as Error).message}`);
         this.log.error("epoch settled with an alarm: the chain's view could not be adopted", {
           epoch,
           why,
