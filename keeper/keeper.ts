@@ -36,6 +36,7 @@ import {
   type Perform,
   type TaskExecutionService,
 } from "./execution/index.ts";
+import { admission, type AdmissionInit } from "./execution/admission.ts";
 import { HealthCounters, health, type Health, type HealthInit } from "./health/index.ts";
 import { loadOrCreateIdentity } from "./identity.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -87,6 +88,8 @@ export interface KeeperConfig {
   /** DHT self-query cadence; small loopback networks converge faster with short intervals. */
   dhtQuerySelfIntervalMs?: number;
   logger?: Logger;
+  /** Who may make this keeper execute, and how much (execution/admission.ts; defaults in its constants). */
+  admission?: AdmissionInit;
   /** Fault injection, tests and demo only. */
   testHooks?: TransferTestHooks;
   /** Delay (ms) an executor adds before working: demo/test knob to make a node slow. */
@@ -272,6 +275,7 @@ export class Keeper extends EventTarget {
       logger,
       payloads: this.payloads,
       penalise,
+      admission: admission(c.admission)({ record: (peerId) => this.discovery.verifiedRecord(peerId) }),
       perform: (work, opts) => this.performer(work, opts),
     });
     this.tasks = taskManager({ maxAttempts: c.maxAttempts, attemptTimeoutMs: c.attemptTimeoutMs })({

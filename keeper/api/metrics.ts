@@ -88,6 +88,12 @@ export function renderMetrics(s: StatusView): string {
       s.counters.epochSubmissionFailures ?? 0,
     )
     .metric(
+      "lumora_task_requests_refused_total",
+      "counter",
+      "Task requests this executor refused, by admission code (NOT_REGISTERED, PROVIDER_UNKNOWN, quotas).",
+      Object.entries(s.refusals ?? {}).map(([code, n]): Sample => [{ code }, n]),
+    )
+    .metric(
       "lumora_epoch_ticks_skipped_total",
       "counter",
       "Scheduled epoch closes skipped because the previous close was still running.",

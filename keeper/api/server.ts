@@ -145,6 +145,7 @@ export class ApiServer {
       rewards: await rewardsView(k, this.init.epochsDir, epochs),
       counters: this.counters.snapshot(),
       chain: k.chainStatus(),
+      refusals: k.execution.refusals(),
     };
   }
 

@@ -365,6 +365,8 @@ export interface StatusView {
   counters: Record<string, number>;
   /** The chain side: reachability, last on-chain epoch, epochs waiting for their hand-over, last commit. */
   chain: KeeperChainStatus;
+  /** Task requests refused by admission, per code (execution/admission.ts). */
+  refusals: Record<string, number>;
 }
 
 export function dhtSize(keeper: Keeper): number {

@@ -29,6 +29,12 @@ export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: C
     backups: config.routing.backups,
     maxAttempts: config.tasks.maxAttempts,
     attemptTimeoutMs: config.tasks.attemptTimeoutMs,
+    admission: {
+      maxObjectBytes: config.tasks.maxObjectBytes,
+      maxDeadlineMs: config.tasks.maxDeadlineMs,
+      maxTasksPerRequester: config.tasks.maxTasksPerRequester,
+      maxBytesInFlightPerRequester: config.tasks.maxBytesInFlightPerRequester,
+    },
     logger,
     epochs: {
       cron: config.epochs.cron,

@@ -75,6 +75,11 @@ export const configSchema = z.strictObject({
     .strictObject({
       maxAttempts: positiveInt.optional(),
       attemptTimeoutMs: positiveInt.optional(),
+      /** Admission of other coordinators' requests (defaults in keeper/execution/constants.ts, docs/security.md). */
+      maxObjectBytes: positiveInt.optional(),
+      maxDeadlineMs: positiveInt.optional(),
+      maxTasksPerRequester: positiveInt.optional(),
+      maxBytesInFlightPerRequester: positiveInt.optional(),
     })
     .prefault({}),
   api: z
@@ -153,6 +158,10 @@ export const LEAVES: Record<string, LeafKind> = {
   "routing.backups": "number",
   "tasks.maxAttempts": "number",
   "tasks.attemptTimeoutMs": "number",
+  "tasks.maxObjectBytes": "number",
+  "tasks.maxDeadlineMs": "number",
+  "tasks.maxTasksPerRequester": "number",
+  "tasks.maxBytesInFlightPerRequester": "number",
   "api.enabled": "boolean",
   "api.host": "string",
   "api.port": "number",

@@ -44,3 +44,6 @@ export const RECORD_FETCH_TIMEOUT_MS = 10 * second;
 export const RECORD_GET_QUORUM = 3;
 /** Time budget for one publish (PUT to the k closest peers). */
 export const RECORD_PUBLISH_TIMEOUT_MS = 30 * second;
+
+/** Budget of the one DHT lookup an unknown requester or provider of a task costs (execution/admission.ts). */
+export const ADMISSION_LOOKUP_TIMEOUT_MS = 3_000;

@@ -13,6 +13,7 @@ import { anySignal, routingTablePeers } from "../p2p/bootstrap.ts";
 import type { LumoraNode } from "../p2p/node.ts";
 import type { Capability } from "../types.ts";
 import {
+  ADMISSION_LOOKUP_TIMEOUT_MS,
   DIRECTORY_FETCH_CONCURRENCY,
   DIRECTORY_REFRESH_INTERVAL_MS,
   RECORD_FETCH_TIMEOUT_MS,
@@ -110,6 +111,8 @@ export class Discovery {
       addrs: node.getMultiaddrs().map((a) => a.decapsulateCode(421).toString()),
     };
     const bytes = await signPeerRecord(privateKey, data);
+    // Known here at once (this keeper's own record counts for routing and admission before the PUT completes).
+    this.directory.set(node.peerId.toString(), { ...data, peerId: node.peerId.toString() });
     const signal = anySignal(AbortSignal.timeout(RECORD_PUBLISH_TIMEOUT_MS), this.controller.signal, options.signal);
     let stored = 0;
     try {
@@ -194,6 +197,48 @@ export class Discovery {
     if (n > 0) this.log.info("peer records reloaded from the store", { peers: n });
     this.loadedAtStart = n;
     return n;
+  }
+
+  /**
+   * Takes a signed record handed over directly (not through the DHT): verified like any other (signature, key,
+   * expiry) and kept if newer than the one known. Throws RecordError when it does not verify.
+   */
+  async accept(bytes: Uint8Array): Promise<PeerRecordData> {
+    // No DHT key to match: the signature, the signer = record peer and the expiry are what is checked.
+    const record = await verifyPeerRecord(undefined, bytes);
+    const known = this.directory.get(record.peerId);
+    if (known === undefined || known.seq <= record.seq) {
+      this.directory.set(record.peerId, record);
+      this.components.cache?.save(record.peerId, bytes, record.seq, record.expiresAtMs);
+    }
+    return this.directory.get(record.peerId) ?? record;
+  }
+
+  /**
+   * A peer's verified record: the known one, else one bounded DHT lookup. Its addresses go to the peer store, so
+   * the peer is dialled at the addresses it signed (never at ones a third party supplied). Undefined when none.
+   */
+  async verifiedRecord(peerId: string, options: Opts = {}): Promise<PeerRecordData | undefined> {
+    let record = this.get(peerId);
+    if (record === undefined) {
+      try {
+        record = await this.fetchRecord(peerId, {
+          signal: anySignal(AbortSignal.timeout(ADMISSION_LOOKUP_TIMEOUT_MS), options.signal),
+        });
+      } catch {
+        return undefined;
+      }
+    }
+    const multiaddrs = record.addrs.flatMap((a) => {
+      try {
+        return [multiaddr(a)];
+      } catch {
+        return [];
+      }
+    });
+    if (multiaddrs.length > 0)
+      await this.components.node.peerStore.merge(peerIdFromString(record.peerId), { multiaddrs }).catch(() => {});
+    return record;
   }
 
   /** How many other keepers' records were reloaded at start (what a close right after a restart waits for). */

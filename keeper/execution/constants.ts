@@ -18,3 +18,18 @@ export const DEFAULT_MAX_CONCURRENT_TASKS = 8;
 export const NO_LIVE_PROVIDER_CODE = "NO_LIVE_PROVIDER";
 /** Longest `TaskResult.code` accepted. */
 export const MAX_CODE_BYTES = 64;
+
+// Admission (admission.ts): what one requester may ask of this executor. Each default is generous for honest
+// coordinators and bounds what a single registered peer can make this keeper store or hold.
+/** Largest object one task may move: 4 GiB (larger objects are split by their publisher). */
+export const DEFAULT_MAX_OBJECT_BYTES = 4 * 1024 ** 3;
+/** Furthest deadline a request may set: 30 minutes (the coordinator's default attempt is 2). */
+export const DEFAULT_MAX_DEADLINE_MS = 30 * 60_000;
+/** Tasks one requester may have running here at once. */
+export const DEFAULT_MAX_TASKS_PER_REQUESTER = 4;
+/** Bytes one requester may have in flight here: 8 GiB. */
+export const DEFAULT_MAX_BYTES_IN_FLIGHT_PER_REQUESTER = 8 * 1024 ** 3;
+/** A requester or provider without a record is not looked up again for this long (no lookup amplification). */
+export const UNKNOWN_PEER_TTL_MS = 60_000;
+/** Unknown peers remembered at most (oldest forgotten first). */
+export const MAX_UNKNOWN_PEERS = 10_000;

@@ -33,6 +33,7 @@ import {
   TaskRejectedError,
   TaskResultMismatchError,
 } from "./errors.ts";
+import { isRefusal, type Admission, type Admitted } from "./admission.ts";
 import type { TaskPayloads } from "./payloads.ts";
 import { TaskAccepted, TaskRequest, TaskResult } from "./pb/execution.ts";
 
@@ -82,6 +83,8 @@ export interface TaskExecutionComponents {
   perform(work: TaskWork, options: { signal: AbortSignal }): Promise<ExecutionResult>;
   /** Called for provable protocol violations by a peer. */
   penalise?(peerId: PeerId, err: Error): void;
+  /** Who may ask and how much (admission.ts); without it every well-formed request is taken. */
+  admission?: Admission;
 }
 
 export interface TaskExecutionInit {
@@ -100,6 +103,11 @@ export class TaskExecutionService {
     private readonly init: TaskExecutionInit = {},
   ) {
     this.log = components.logger.child("execution");
+  }
+
+  /** Requests refused by admission, per code. */
+  refusals(): Record<string, number> {
+    return this.components.admission?.refusals() ?? {};
   }
 
   /** Tasks executing here now. */
@@ -153,8 +161,29 @@ export class TaskExecutionService {
       await stream.close().catch(() => {});
       return;
     }
-    this.running++;
     const deadlineMs = Number(req.deadlineMs);
+    let admitted: Admitted | undefined;
+    if (this.components.admission !== undefined) {
+      const verdict = await this.components.admission.admit(coordinator, {
+        size: Number(req.size),
+        deadlineMs,
+        providers: req.providers,
+      });
+      if (isRefusal(verdict)) {
+        this.log.debug("task request refused", { coordinator, code: verdict.code, reason: verdict.reason });
+        await reply({
+          ok: false,
+          bytes: 0n,
+          sha256: new Uint8Array(),
+          error: verdict.reason,
+          code: verdict.code,
+        }).catch(() => {});
+        await stream.close().catch(() => {});
+        return;
+      }
+      admitted = verdict;
+    }
+    this.running++;
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(Math.max(1, deadlineMs - Date.now()))]);
     try {
       await writeMessage(stream, TaskAccepted, { taskId: req.taskId }, MAX_TASK_MESSAGE_BYTES, { signal });
@@ -162,7 +191,8 @@ export class TaskExecutionService {
         taskId: req.taskId,
         objectId: hex(req.objectId),
         size: Number(req.size),
-        providers: req.providers,
+        // Admitted: peer ids whose addresses come from their signed records, never from the request.
+        providers: admitted?.providers ?? req.providers,
         deadlineMs,
         coordinator,
       };
@@ -194,6 +224,7 @@ export class TaskExecutionService {
       stream.abort(err as Error);
     } finally {
       this.running--;
+      admitted?.release();
     }
   }
 

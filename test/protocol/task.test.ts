@@ -1,6 +1,8 @@
 /**
  * /lumora/task/1.0.0 against a real keeper (as executor), from docs/PROTOCOL.md §8 alone. The sender is a plain
- * libp2p peer with no peer record and no role: the executor takes requests from any connected peer.
+ * libp2p peer. The executor takes requests only from registered nodes (a valid signed peer record, §4) and only
+ * for providers named by peer id with a record: otherwise TaskResult{ok = false, code} at once (§8, admission).
+ * Registering the test peer (handing its signed record to the keeper) is set-up, not the protocol under test.
  * TaskRequest { 1: task_id, 2: object_id, 3: size, 4: providers (repeated), 5: deadline_ms };
  * TaskAccepted { 1: task_id }; TaskResult { 1: task_id, 2: ok, 3: bytes, 4: sha256, 5: error, 6: code }.
  */
@@ -14,6 +16,7 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { Libp2p } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 
+import { signPeerRecord } from "../../keeper/discovery/record.ts";
 import { testKeeper, type TestKeeper } from "./helpers/keeper.ts";
 import { encode, Message, uvarint } from "./helpers/pb.ts";
 import { open, plainPeer, until } from "./helpers/peer.ts";
@@ -53,8 +56,43 @@ describe("/lumora/task/1.0.0", { timeout: 60_000 }, () => {
     await k.stop();
   });
 
-  it("accepts a task from any peer, then answers TaskResult{ok, bytes: 0, sha256} when it is the provider", async () => {
+  /** A plain peer with a signed record the keeper knows (a registered node). */
+  const registeredPeer = async (addrs?: string[]) => {
+    const key = await generateKeyPair("Ed25519");
+    const p = await plainPeer(key);
+    peers.push(p);
+    await k.keeper.discovery.accept(
+      await signPeerRecord(key, {
+        seq: 1n,
+        issuedAtMs: Date.now(),
+        expiresAtMs: Date.now() + 600_000,
+        capabilities: ["coordinator"],
+        bandwidthBps: 1_000_000,
+        capacity: 1,
+        load: 0,
+        shard: 0,
+        rewardAddress: "0x" + "77".repeat(20),
+        addrs: addrs ?? p.getMultiaddrs().map((a) => a.toString()),
+      }),
+    );
+    return { p, key };
+  };
+
+  it("refuses a task from a peer without a signed record: TaskResult{ok: false, code: NOT_REGISTERED} at once", async () => {
     const s = await open(await peer(), k.address, TASK);
+    await s.send(
+      request({ taskId: "t-0", objectId, size: data.length, providers: [k.address], deadlineMs: Date.now() + 30_000 }),
+    );
+    const result = Message.of((await s.readFrame())!);
+    assert.equal(result.string(1), "t-0");
+    assert.equal(result.bool(2), false);
+    assert.equal(result.string(6), "NOT_REGISTERED");
+    assert.match(result.string(5), /no valid signed peer record/);
+  });
+
+  it("accepts a task from a registered node, then answers TaskResult{ok, bytes: 0, sha256} when it is the provider", async () => {
+    const { p } = await registeredPeer();
+    const s = await open(p, k.address, TASK);
     await s.send(
       request({
         taskId: "t-1",
@@ -77,15 +115,36 @@ describe("/lumora/task/1.0.0", { timeout: 60_000 }, () => {
     assert.equal(s.end, "closed");
   });
 
-  it("answers ok = false with code NO_LIVE_PROVIDER when no listed provider can be reached", async () => {
+  it("refuses a provider without a record (PROVIDER_UNKNOWN) and never dials the address the request names", async () => {
+    const { p } = await registeredPeer();
     const nobody = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
-    const s = await open(await peer(), k.address, TASK);
+    const s = await open(p, k.address, TASK);
+    await s.send(
+      request({
+        taskId: "t-2a",
+        objectId: randomBytes(32),
+        size: 10,
+        providers: [`/ip4/127.0.0.1/tcp/1/p2p/${nobody}`],
+        deadlineMs: Date.now() + 30_000,
+      }),
+    );
+    const result = Message.of((await s.readFrame(10_000))!);
+    assert.equal(result.bool(2), false);
+    assert.equal(result.string(6), "PROVIDER_UNKNOWN");
+  });
+
+  it("answers ok = false with code NO_LIVE_PROVIDER when no listed provider can be reached", async () => {
+    const { p } = await registeredPeer();
+    // A registered provider whose signed address is a closed port.
+    const { key: providerKey } = await registeredPeer(["/ip4/127.0.0.1/tcp/1"]);
+    const provider = peerIdFromPrivateKey(providerKey).toString();
+    const s = await open(p, k.address, TASK);
     await s.send(
       request({
         taskId: "t-2",
         objectId: randomBytes(32),
         size: 10,
-        providers: [`/ip4/127.0.0.1/tcp/1/p2p/${nobody}`],
+        providers: [provider],
         deadlineMs: Date.now() + 30_000,
       }),
     );

@@ -104,6 +104,7 @@ describe("lumora-keeper CLI", { timeout: 180_000 }, () => {
           stall: { epoch: 4, since: 0, attempts: 7, reason: "pool holds 10, epoch needs 1000", alarm: true },
           alarms: [],
         },
+        refusals: {},
       };
       if (req.url === "/api/status") res.end(JSON.stringify(body));
       else res.writeHead(404).end();

@@ -1,3 +1,4 @@
+import type { PrivateKey } from "@libp2p/interface";
 /**
  * A plain libp2p peer (TCP, noise, yamux — nothing of the keeper's) that dials one protocol of a keeper and
  * exchanges raw frames built by hand: `uvarint(len) ‖ body` as docs/PROTOCOL.md §2 specifies.
@@ -14,8 +15,9 @@ import { concat, uvarint } from "./pb.ts";
 /** How long a test waits for any one reply before failing (the keeper answers on loopback in milliseconds). */
 export const REPLY_DEADLINE_MS = 5_000;
 
-export async function plainPeer(): Promise<Libp2p> {
+export async function plainPeer(privateKey?: PrivateKey): Promise<Libp2p> {
   return createLibp2p({
+    ...(privateKey !== undefined && { privateKey }),
     addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
