@@ -155,6 +155,8 @@ describe("Keeper on chain", function () {
       epochs: { chain: { rpcUrl: rpc.url, deployment, confirmations: 1 } },
     });
     keepers.push(keeper);
+    // The keeper never waits for the chain at start: the numbering follows it after the first chain check.
+    await until("the numbering taken from the chain", () => keeper.chainSync?.isReady() === true);
     expect(keeper.epoch).to.equal(4);
     // A restart keeps the numbering (the store remembers it).
     await keeper.stop();
