@@ -145,7 +145,10 @@ export class OperatorRoutes {
     const route = this.routes[path];
     if (route === undefined) return false;
     if (!isLoopback(req.socket.remoteAddress)) {
-      this.log.warn("write refused: not from loopback", { path, remote: req.socket.remoteAddress });
+      this.log.throttled("write refused", "warn", "write refused: not from loopback", {
+        path,
+        remote: req.socket.remoteAddress,
+      });
       jsonError(res, 403, "FORBIDDEN", "write routes answer loopback clients only");
       return true;
     }

@@ -77,7 +77,7 @@ export class ApiServer {
     this.operator = init.token !== undefined ? new OperatorRoutes(this.keeper, init.token, this.log) : undefined;
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
-        this.log.warn("api request failed", { path: req.url, error: err as Error });
+        this.log.throttled("api request failed", "warn", "api request failed", { path: req.url, error: err as Error });
         if (!res.headersSent) json(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
         else res.destroy();
       });
