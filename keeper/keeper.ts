@@ -349,15 +349,11 @@ export class Keeper extends EventTarget {
     });
     this.bootstrapper = bootstrap({ peers: c.bootstrap ?? [] })({ node, logger });
 
+    // Only peers that speak a Lumora protocol cost a record lookup, rate-limited from a bounded queue (discovery).
     node.addEventListener("peer:identify", (evt) => {
-      const peer = evt.detail.peerId;
-      if (this.discovery.get(peer.toString()) !== undefined) return;
-      void this.discovery
-        .fetchRecord(peer)
-        .then(() => this.refreshRouting())
-        .catch((err: unknown) =>
-          this.log.debug("record of a new peer not found yet", { peer: peer.toString(), error: err as Error }),
-        );
+      void this.discovery.onPeerIdentified(evt.detail.peerId, evt.detail.protocols).then((found) => {
+        if (found) void this.refreshRouting();
+      });
     });
     await node.start();
     await this.chain?.start();
