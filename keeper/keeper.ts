@@ -275,7 +275,8 @@ export class Keeper extends EventTarget {
     this.exchange = epochExchange()({
       node,
       logger,
-      ownReceipts: (toMs) => ownReceipts(0, toMs),
+      ownReceipts,
+      isKeeper: (peerId) => this.discovery.get(peerId) !== undefined,
       ownTasks: (fromMs, toMs) =>
         epochTaskRecords(this.tasks.taskStore, { fromMs, toMs }, { addressOf }).map((r) => toLeafValue(r)),
       penalise,
