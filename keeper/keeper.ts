@@ -12,10 +12,16 @@ import type { PeerId, PrivateKey } from "@libp2p/interface";
 import { OperatorCounters } from "./api/counters.ts";
 import type { EpochSource, EpochView } from "./api/snapshot.ts";
 import { Chain, type ChainInit } from "./chain/index.ts";
-import { discovery, discoveryRecordHandlers, type Discovery } from "./discovery/index.ts";
+import { discovery, discoveryRecordHandlers, type Discovery, type RecordFetchQueueInit } from "./discovery/index.ts";
 import { epochCloser, type EpochCloser, type EpochCloseResult, type EpochStepDetail } from "./epochs/closer.ts";
 import { epochCollector, transferReceiptsBetween, type EpochCollector } from "./epochs/collect.ts";
-import { epochExchange, RemoteReceipts, RemoteTasks, type EpochExchange } from "./epochs/exchange.ts";
+import {
+  epochExchange,
+  RemoteReceipts,
+  RemoteTasks,
+  type EpochExchange,
+  type EpochExchangeInit,
+} from "./epochs/exchange.ts";
 import { evidenceGatherer, type EvidenceGatherer } from "./epochs/gather.ts";
 import { DirectoryProofSource } from "./epochs/proofs.ts";
 import { proofsService, type ProofsService } from "./epochs/proofs-p2p.ts";
@@ -34,7 +40,15 @@ import {
 import { HealthCounters, health, type Health, type HealthInit } from "./health/index.ts";
 import { loadOrCreateIdentity } from "./identity.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { BanList, bootstrap, createLumoraNode, type Bootstrapper, type LumoraNode } from "./p2p/index.ts";
+import {
+  BanList,
+  bootstrap,
+  createLumoraNode,
+  type BanListInit,
+  type Bootstrapper,
+  type ConnectionLimitsInit,
+  type LumoraNode,
+} from "./p2p/index.ts";
 import { proximity, toNodeView, type Proximity, type ProximityInit } from "./proximity/index.ts";
 import { routing, type RoutingTable, type ScoreWeights } from "./routing/index.ts";
 import { openStore, type Store } from "./store/index.ts";
@@ -47,7 +61,13 @@ import {
   type TaskOutcome,
   type TaskSpec,
 } from "./tasks/index.ts";
-import { transferService, type PublishResult, type TransferService, type TransferTestHooks } from "./transfer/index.ts";
+import {
+  transferService,
+  type PublishResult,
+  type TransferInit,
+  type TransferService,
+  type TransferTestHooks,
+} from "./transfer/index.ts";
 import type { Capability } from "./types.ts";
 
 export interface KeeperConfig {
@@ -88,6 +108,16 @@ export interface KeeperConfig {
   executionDelayMs?: number;
   /** Epochs: closing, publication and (with `chain`) submission. Every keeper records its epoch evidence. */
   epochs?: KeeperEpochsConfig;
+  /** Caps against hostile peers (connections, transfer sessions, bans, record lookups, epoch exchange). */
+  limits?: KeeperLimits;
+}
+
+export interface KeeperLimits {
+  connections?: ConnectionLimitsInit;
+  transfer?: Pick<TransferInit, "maxInboundSessions" | "maxSessionsPerConnection" | "writeTimeoutMs" | "idleTimeoutMs">;
+  bans?: Omit<BanListInit, "log">;
+  recordLookups?: RecordFetchQueueInit;
+  exchange?: EpochExchangeInit;
 }
 
 export interface KeeperEpochsConfig {
@@ -132,7 +162,7 @@ export class Keeper extends EventTarget {
   store!: Store;
   node!: LumoraNode;
   privateKey!: PrivateKey;
-  readonly bans = new BanList();
+  readonly bans: BanList;
   bootstrapper!: Bootstrapper;
   discovery!: Discovery;
   proximity!: Proximity;
@@ -171,6 +201,7 @@ export class Keeper extends EventTarget {
     super();
     this.config = config;
     this.log = config.logger ?? createLogger("keeper");
+    this.bans = new BanList({ ...config.limits?.bans, log: this.log.child("bans") });
   }
 
   /** The open epoch: what counters and receipts are stamped with. */
@@ -199,6 +230,9 @@ export class Keeper extends EventTarget {
       listen: c.listen,
       announce: c.announce,
       bans: this.bans,
+      limits: c.limits?.connections,
+      isKeeper: (peerId) => this.discovery?.get(peerId) !== undefined,
+      logger,
       allowPrivateAddresses: c.allowPrivateAddresses ?? true,
       inboundConnectionsPerHostPerSecond: c.allowPrivateAddresses === false ? undefined : 1_000,
       dhtQuerySelfIntervalMs: c.dhtQuerySelfIntervalMs,
@@ -272,7 +306,7 @@ export class Keeper extends EventTarget {
       remoteTaskValues: (from, to) => this.remoteTasks.between(from, to),
       ...(pool !== undefined && { unreservedBalance: () => pool.unreservedBalance() }),
     });
-    this.exchange = epochExchange()({
+    this.exchange = epochExchange(c.limits?.exchange)({
       node,
       logger,
       ownReceipts,
@@ -312,7 +346,7 @@ export class Keeper extends EventTarget {
       this.waiters.get(o.id)?.(o);
       this.waiters.delete(o.id);
     });
-    this.transfer = transferService()({
+    this.transfer = transferService(c.limits?.transfer)({
       node,
       privateKey: this.privateKey,
       store: this.store,
@@ -332,6 +366,7 @@ export class Keeper extends EventTarget {
       capacity: c.capacity,
       shard: 0,
       rewardAddress: c.rewardAddress,
+      lookups: c.limits?.recordLookups,
     })({ node, privateKey: this.privateKey, logger, currentLoad: () => this.execution.load });
     this.proximity = proximity(c.proximity)({ node, logger });
     this.health = health(c.health)({

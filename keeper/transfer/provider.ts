@@ -59,6 +59,8 @@ export interface ProviderStats {
   activeSessions: number;
   /** Sessions answered BUSY: the provider-wide cap (`maxSessions`) or the per-connection cap was hit. */
   sessionsRefused: number;
+  /** …of which because of the per-connection cap (`maxSessionsPerConnection`). */
+  sessionsRefusedPerConnection: number;
   /** Sessions ended because the consumer did not read a frame within `writeTimeoutMs`. */
   writeTimeouts: number;
   /** Sessions ended because no part was requested within `idleTimeoutMs`. */
@@ -109,6 +111,7 @@ export class TransferProvider {
     sessions: 0,
     activeSessions: 0,
     sessionsRefused: 0,
+    sessionsRefusedPerConnection: 0,
     writeTimeouts: 0,
     idleTimeouts: 0,
     partsServed: 0,
@@ -165,6 +168,7 @@ export class TransferProvider {
     if (this.active.size >= this.maxSessions || onConnection >= this.maxPerConnection) {
       this.stats.sessionsRefused++;
       const cap = this.active.size >= this.maxSessions ? "maxSessions" : "maxSessionsPerConnection";
+      if (cap === "maxSessionsPerConnection") this.stats.sessionsRefusedPerConnection++;
       this.log.throttled("session refused", "info", "transfer session refused: at capacity", { consumer, cap });
       // No read of the Hello, no wait for the consumer: a BUSY frame if it fits the send buffer, then reset.
       try {

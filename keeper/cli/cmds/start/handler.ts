@@ -89,7 +89,14 @@ async function run(config: OperatorConfig, logger: Logger, io: Output): Promise<
     const token = randomBytes(API_TOKEN_BYTES).toString("base64url");
     rmSync(tokenFile, { force: true });
     writeFileSync(tokenFile, token + "\n", { mode: 0o600, flag: "wx" });
-    api = apiServer({ host: config.api.host, port: config.api.port, epochsDir, token })({ keeper, logger });
+    api = apiServer({
+      host: config.api.host,
+      port: config.api.port,
+      epochsDir,
+      token,
+      allowedHosts: config.api.allowedHosts,
+      publishDirs: config.api.publishDirs,
+    })({ keeper, logger });
     try {
       await api.start();
     } catch (err) {
