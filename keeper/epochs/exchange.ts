@@ -300,12 +300,16 @@ export class EpochExchange {
     const signal = AbortSignal.timeout(EXCHANGE_TIMEOUT_MS);
     const peer = connection.remotePeer.toString();
     try {
-      // Strangers learn nothing, not even whether their request parses.
+      const body = await readFrame(stream, MAX_EXCHANGE_REQUEST_BYTES, { signal }).catch((err: unknown) => {
+        if (this.components.isKeeper?.(peer) === true) throw err;
+        return undefined;
+      });
+      // Strangers learn nothing, not even whether their request parses: one bounded frame is read (so the answer
+      // reaches them in order) and refused unseen.
       if (this.components.isKeeper?.(peer) !== true) {
         this.stats.refusedStrangers++;
         throw new NotAKeeperError();
       }
-      const body = await readFrame(stream, MAX_EXCHANGE_REQUEST_BYTES, { signal });
       if (body === undefined) throw new EpochExchangeError("stream ended before the request", false);
       const req = parse(body);
       const isInt = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
