@@ -94,6 +94,9 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
+/** Read buffers kept per part size: reads run concurrently only while sessions await the disk, rarely more. */
+const READ_BUFFER_POOL = 4;
+
 export interface ProviderInit {
   handshakeTimeoutMs?: number;
   /** Sessions served at once over all connections (DEFAULT_MAX_INBOUND_SESSIONS). */
@@ -136,6 +139,23 @@ export class TransferProvider {
     this.maxPerConnection = init.maxSessionsPerConnection ?? DEFAULT_MAX_SESSIONS_PER_CONNECTION;
     this.writeTimeoutMs = init.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT;
     this.idleTimeoutMs = init.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT;
+  }
+
+  /**
+   * Plaintext read buffers, pooled by part size: a part is read, compressed and sealed without yielding to other
+   * sessions' sends, so a session waiting on a slow consumer holds only its sealed part, not a read buffer too
+   * (and sessions reuse buffers instead of allocating a part-sized one each, which keeps GC and RSS low).
+   */
+  private readonly readBuffers = new Map<number, Buffer[]>();
+
+  private takeReadBuffer(size: number): Buffer {
+    return this.readBuffers.get(size)?.pop() ?? Buffer.allocUnsafe(size);
+  }
+
+  private returnReadBuffer(buf: Buffer): void {
+    const pool = this.readBuffers.get(buf.length) ?? [];
+    if (pool.length < READ_BUFFER_POOL) pool.push(buf);
+    this.readBuffers.set(buf.length, pool);
   }
 
   /** What libp2p should allow per connection before our own count answers BUSY (a backstop above ours). */
@@ -293,8 +313,6 @@ export class TransferProvider {
 
     const hooks = this.components.testHooks;
     let seq = 0n;
-    // One read buffer per session: the plaintext is only used synchronously (the ciphertext is a new buffer).
-    const readBuffer = Buffer.allocUnsafe(object.manifest.partSize);
     for (;;) {
       if (failure !== undefined) throw failure;
       const index = queue.shift();
@@ -314,16 +332,24 @@ export class TransferProvider {
       }
       await hooks?.beforeServe?.(object.objectId, index);
       const length = partLength(object.manifest, index);
-      const buf = readBuffer.subarray(0, length);
-      const { bytesRead } = await fh.read(buf, 0, length, index * object.manifest.partSize);
-      if (bytesRead !== length) throw new Error(`published file ${object.path} shrank`);
-      const plain = hooks?.tamper?.(index, buf, object.objectId) ?? buf;
-      const bit = 1 << (index & 7);
-      const skip = (object.incompressible[index >> 3] & bit) !== 0;
-      const packed = compressPart(skip ? Compression.NONE : object.manifest.compression, plain);
-      if (!skip && packed.compression === Compression.NONE) object.incompressible[index >> 3] |= bit;
-      const code = COMPRESSION_CODE[packed.compression];
-      const sealed = sealPartChunks(key, seq, object.idBytes, index, code, packed.data);
+      const readBuffer = this.takeReadBuffer(object.manifest.partSize);
+      let code: number;
+      let sealed: Uint8Array[];
+      try {
+        const buf = readBuffer.subarray(0, length);
+        const { bytesRead } = await fh.read(buf, 0, length, index * object.manifest.partSize);
+        if (bytesRead !== length) throw new Error(`published file ${object.path} shrank`);
+        const plain = hooks?.tamper?.(index, buf, object.objectId) ?? buf;
+        const bit = 1 << (index & 7);
+        const skip = (object.incompressible[index >> 3] & bit) !== 0;
+        const packed = compressPart(skip ? Compression.NONE : object.manifest.compression, plain);
+        if (!skip && packed.compression === Compression.NONE) object.incompressible[index >> 3] |= bit;
+        code = COMPRESSION_CODE[packed.compression];
+        sealed = sealPartChunks(key, seq, object.idBytes, index, code, packed.data);
+      } finally {
+        // The ciphertext is new memory: the plaintext buffer is free again before the (possibly long) send.
+        this.returnReadBuffer(readBuffer);
+      }
       await this.send(stream, encodePartFrame(index, seq, code, sealed));
       seq++;
       this.stats.partsServed++;
