@@ -48,6 +48,8 @@ export const MAX_EXCHANGE_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 export const MAX_ENTRIES_PER_RESPONSE = 16 * RECEIPTS_PER_FRAME;
 /** Pages one pull follows: bounds what a registered but hostile keeper can make a client hold (1 M entries). */
 export const MAX_PAGES_PER_PULL = 256;
+/** How long a peer that is not a registered keeper may take to send its request before it is refused. */
+export const STRANGER_READ_TIMEOUT_MS = 1_000;
 /** A whole exchange; a slow or dead peer must not hold an epoch close up for long. */
 export const EXCHANGE_TIMEOUT_MS = 10_000;
 /** How far back each task pull reaches before the previous window's end: a task is stamped when it ends but
@@ -300,13 +302,16 @@ export class EpochExchange {
     const signal = AbortSignal.timeout(EXCHANGE_TIMEOUT_MS);
     const peer = connection.remotePeer.toString();
     try {
-      const body = await readFrame(stream, MAX_EXCHANGE_REQUEST_BYTES, { signal }).catch((err: unknown) => {
-        if (this.components.isKeeper?.(peer) === true) throw err;
+      const keeper = this.components.isKeeper?.(peer) === true;
+      // A stranger gets a second to send its frame, not the whole exchange's 10 s.
+      const readSignal = keeper ? signal : AbortSignal.timeout(STRANGER_READ_TIMEOUT_MS);
+      const body = await readFrame(stream, MAX_EXCHANGE_REQUEST_BYTES, { signal: readSignal }).catch((err: unknown) => {
+        if (keeper) throw err;
         return undefined;
       });
       // Strangers learn nothing, not even whether their request parses: one bounded frame is read (so the answer
       // reaches them in order) and refused unseen.
-      if (this.components.isKeeper?.(peer) !== true) {
+      if (!keeper) {
         this.stats.refusedStrangers++;
         throw new NotAKeeperError();
       }

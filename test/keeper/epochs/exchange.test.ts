@@ -20,6 +20,7 @@ import {
   RemoteReceipts,
   RemoteTasks,
   PULL_OVERLAP_MS,
+  STRANGER_READ_TIMEOUT_MS,
 } from "../../../keeper/epochs/exchange.ts";
 import type { TaskRecordValue } from "../../../keeper/epochs/types.ts";
 import { THROTTLE_LINES, type Logger } from "../../../keeper/logger.ts";
@@ -255,8 +256,12 @@ describe("epoch receipt exchange", { timeout: 180_000 }, () => {
     const frames = await rawExchange(stranger, server, Uint8Array.from([...encodeVarint(request.length), ...request]));
     assert.deepEqual(frames, [{ error: "not a registered keeper" }]);
     await assert.rejects(c.service.pull(server.node.peerId, CLOSE_MS), /peer refused: not a registered keeper/);
+    // A stranger that sends nothing holds the stream for STRANGER_READ_TIMEOUT_MS, then gets the same refusal.
+    const silentStart = Date.now();
+    assert.deepEqual(await rawExchange(stranger, server, new Uint8Array()), [{ error: "not a registered keeper" }]);
+    assert.ok(Date.now() - silentStart < STRANGER_READ_TIMEOUT_MS + 2_000, "refused within about a second");
     assert.deepEqual(asked, [], "the store is never read for a stranger");
-    assert.equal(s.service.stats.refusedStrangers, 2);
+    assert.equal(s.service.stats.refusedStrangers, 3);
     assert.deepEqual(s.penalised, []);
     // Once its signed record is known, the same peer is served.
     keepers.add(stranger.node.peerId.toString());
