@@ -15,12 +15,18 @@ import { Chain, type ChainInit } from "./chain/index.ts";
 import { ChainMemory, deploymentIdentity } from "./chain/memory.ts";
 import { chainMonitor, type ChainMonitor, type ChainState } from "./chain/monitor.ts";
 import { RecordCache } from "./discovery/cache.ts";
-import { discovery, discoveryRecordHandlers, type Discovery } from "./discovery/index.ts";
+import { discovery, discoveryRecordHandlers, type Discovery, type RecordFetchQueueInit } from "./discovery/index.ts";
 import { epochCloser, type EpochCloser, type EpochCloseResult, type EpochStepDetail } from "./epochs/closer.ts";
 import { evidenceAdopter, type EvidenceAdopter } from "./epochs/adopt.ts";
 import { epochChainSync, type EpochChainSync } from "./epochs/chain-sync.ts";
 import { epochCollector, transferReceiptsBetween, type EpochCollector } from "./epochs/collect.ts";
-import { epochExchange, RemoteReceipts, RemoteTasks, type EpochExchange } from "./epochs/exchange.ts";
+import {
+  epochExchange,
+  RemoteReceipts,
+  RemoteTasks,
+  type EpochExchange,
+  type EpochExchangeInit,
+} from "./epochs/exchange.ts";
 import { evidenceGatherer, type EvidenceGatherer } from "./epochs/gather.ts";
 import { DirectoryProofSource } from "./epochs/proofs.ts";
 import { proofsService, type ProofsService } from "./epochs/proofs-p2p.ts";
@@ -40,7 +46,15 @@ import { admission, type AdmissionInit } from "./execution/admission.ts";
 import { HealthCounters, health, type Health, type HealthInit } from "./health/index.ts";
 import { loadOrCreateIdentity } from "./identity.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { BanList, bootstrap, createLumoraNode, type Bootstrapper, type LumoraNode } from "./p2p/index.ts";
+import {
+  BanList,
+  bootstrap,
+  createLumoraNode,
+  type BanListInit,
+  type Bootstrapper,
+  type ConnectionLimitsInit,
+  type LumoraNode,
+} from "./p2p/index.ts";
 import { proximity, toNodeView, type Proximity, type ProximityInit } from "./proximity/index.ts";
 import { routing, type RoutingTable, type ScoreWeights } from "./routing/index.ts";
 import { openStore, type Store } from "./store/index.ts";
@@ -53,7 +67,13 @@ import {
   type TaskOutcome,
   type TaskSpec,
 } from "./tasks/index.ts";
-import { transferService, type PublishResult, type TransferService, type TransferTestHooks } from "./transfer/index.ts";
+import {
+  transferService,
+  type PublishResult,
+  type TransferInit,
+  type TransferService,
+  type TransferTestHooks,
+} from "./transfer/index.ts";
 import type { Capability } from "./types.ts";
 
 export interface KeeperConfig {
@@ -96,6 +116,16 @@ export interface KeeperConfig {
   executionDelayMs?: number;
   /** Epochs: closing, publication and (with `chain`) submission. Every keeper records its epoch evidence. */
   epochs?: KeeperEpochsConfig;
+  /** Caps against hostile peers (connections, transfer sessions, bans, record lookups, epoch exchange). */
+  limits?: KeeperLimits;
+}
+
+export interface KeeperLimits {
+  connections?: ConnectionLimitsInit;
+  transfer?: Pick<TransferInit, "maxInboundSessions" | "maxSessionsPerConnection" | "writeTimeoutMs" | "idleTimeoutMs">;
+  bans?: Omit<BanListInit, "log">;
+  recordLookups?: RecordFetchQueueInit;
+  exchange?: EpochExchangeInit;
 }
 
 export interface KeeperEpochsConfig {
@@ -162,7 +192,7 @@ export class Keeper extends EventTarget {
   store!: Store;
   node!: LumoraNode;
   privateKey!: PrivateKey;
-  readonly bans = new BanList();
+  readonly bans: BanList;
   bootstrapper!: Bootstrapper;
   discovery!: Discovery;
   proximity!: Proximity;
@@ -207,6 +237,7 @@ export class Keeper extends EventTarget {
     super();
     this.config = config;
     this.log = config.logger ?? createLogger("keeper");
+    this.bans = new BanList({ ...config.limits?.bans, log: this.log.child("bans") });
   }
 
   /** The open epoch: what counters and receipts are stamped with. */
@@ -235,6 +266,9 @@ export class Keeper extends EventTarget {
       listen: c.listen,
       announce: c.announce,
       bans: this.bans,
+      limits: c.limits?.connections,
+      isKeeper: (peerId) => this.discovery?.get(peerId) !== undefined,
+      logger,
       allowPrivateAddresses: c.allowPrivateAddresses ?? true,
       inboundConnectionsPerHostPerSecond: c.allowPrivateAddresses === false ? undefined : 1_000,
       dhtQuerySelfIntervalMs: c.dhtQuerySelfIntervalMs,
@@ -315,10 +349,11 @@ export class Keeper extends EventTarget {
       remoteTaskValues: (from, to) => this.remoteTasks.between(from, to),
       ...(pool !== undefined && { unreservedBalance: () => pool.unreservedBalance() }),
     });
-    this.exchange = epochExchange()({
+    this.exchange = epochExchange(c.limits?.exchange)({
       node,
       logger,
-      ownReceipts: (toMs) => ownReceipts(0, toMs),
+      ownReceipts,
+      isKeeper: (peerId) => this.discovery.get(peerId) !== undefined,
       ownTasks: (fromMs, toMs) =>
         epochTaskRecords(this.tasks.taskStore, { fromMs, toMs }, { addressOf }).map((r) => toLeafValue(r)),
       penalise,
@@ -387,7 +422,7 @@ export class Keeper extends EventTarget {
       this.waiters.get(o.id)?.(o);
       this.waiters.delete(o.id);
     });
-    this.transfer = transferService()({
+    this.transfer = transferService(c.limits?.transfer)({
       node,
       privateKey: this.privateKey,
       store: this.store,
@@ -408,6 +443,7 @@ export class Keeper extends EventTarget {
       capacity: c.capacity,
       shard: 0,
       rewardAddress: c.rewardAddress,
+      lookups: c.limits?.recordLookups,
     })({
       node,
       privateKey: this.privateKey,
@@ -432,15 +468,11 @@ export class Keeper extends EventTarget {
     });
     this.bootstrapper = bootstrap({ peers: c.bootstrap ?? [] })({ node, logger });
 
+    // Only peers that speak a Lumora protocol cost a record lookup, rate-limited from a bounded queue (discovery).
     node.addEventListener("peer:identify", (evt) => {
-      const peer = evt.detail.peerId;
-      if (this.discovery.get(peer.toString()) !== undefined) return;
-      void this.discovery
-        .fetchRecord(peer)
-        .then(() => this.refreshRouting())
-        .catch((err: unknown) =>
-          this.log.debug("record of a new peer not found yet", { peer: peer.toString(), error: err as Error }),
-        );
+      void this.discovery.onPeerIdentified(evt.detail.peerId, evt.detail.protocols).then((found) => {
+        if (found) void this.refreshRouting();
+      });
     });
     await node.start();
     // Known peers at once after a restart (their accounts and addresses), not after a DHT walk.

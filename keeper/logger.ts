@@ -19,6 +19,26 @@ export interface Logger {
   warn(msg: string, ctx?: LogContext): void;
   error(msg: string, ctx?: LogContext): void;
   child(name: string): Logger;
+  /**
+   * A line about a peer's behaviour, rate-limited by `key` (name the site, not the peer, so fresh identities do
+   * not each get their own budget): at most THROTTLE_LINES lines per key per THROTTLE_WINDOW_MS; the lines
+   * suppressed in a window are reported once, by count, when it ends. Use it at every per-peer warn site.
+   */
+  throttled(key: string, level: Exclude<LogLevel, "silent">, msg: string, ctx?: LogContext): void;
+}
+
+/** Lines per throttle key per window: enough to see what happens, far too few to fill a disk. */
+export const THROTTLE_LINES = 5;
+/** Throttle window (ms). */
+export const THROTTLE_WINDOW_MS = 60_000;
+/** Throttle keys tracked at once: keys name sites, so this is never reached unless a caller keys by peer. */
+const THROTTLE_MAX_KEYS = 1024;
+
+interface ThrottleWindow {
+  start: number;
+  lines: number;
+  suppressed: number;
+  timer: NodeJS.Timeout | undefined;
 }
 
 export interface LoggerOptions {
@@ -28,6 +48,8 @@ export interface LoggerOptions {
   sink?: (line: string) => void;
   /** Default from LUMORA_LOG_FORMAT, else "auto" (pretty when stderr is a terminal and no sink is given). */
   format?: LogFormat;
+  /** Throttle state shared by a logger and its children (internal). */
+  throttle?: Map<string, ThrottleWindow>;
 }
 
 /** Context fields that must never reach a log, whatever the level. */
@@ -74,6 +96,7 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
   const isPretty =
     format === "pretty" || (format === "auto" && options.sink === undefined && process.stderr.isTTY === true);
   const colour = isPretty && options.sink === undefined && process.stderr.isTTY === true;
+  const throttle = options.throttle ?? new Map<string, ThrottleWindow>();
   const write = (lvl: Exclude<LogLevel, "silent">, msg: string, ctx?: LogContext) => {
     if (LEVELS[lvl] < min) return;
     const entry: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, name, msg };
@@ -87,8 +110,50 @@ export function createLogger(name: string, options: LoggerOptions = {}): Logger 
     info: (msg, ctx) => write("info", msg, ctx),
     warn: (msg, ctx) => write("warn", msg, ctx),
     error: (msg, ctx) => write("error", msg, ctx),
-    child: (childName) => createLogger(`${name}:${childName}`, { level, sink: options.sink, format }),
+    child: (childName) => createLogger(`${name}:${childName}`, { level, sink: options.sink, format, throttle }),
+    throttled: (key, lvl, msg, ctx) => {
+      if (LEVELS[lvl] < min) return;
+      const now = Date.now();
+      const k = `${name}\u0000${key}`;
+      let w = throttle.get(k);
+      if (w !== undefined && now - w.start >= THROTTLE_WINDOW_MS) {
+        flush(k, w);
+        w = undefined;
+      }
+      if (w === undefined) {
+        if (throttle.size >= THROTTLE_MAX_KEYS) {
+          const [oldest, ow] = throttle.entries().next().value as [string, ThrottleWindow];
+          flush(oldest, ow);
+        }
+        w = { start: now, lines: 0, suppressed: 0, timer: undefined };
+        throttle.set(k, w);
+      }
+      if (w.lines < THROTTLE_LINES) {
+        w.lines++;
+        write(lvl, msg, ctx);
+        return;
+      }
+      w.suppressed++;
+      if (w.timer === undefined) {
+        const win = w;
+        win.timer = setTimeout(() => flush(k, win), Math.max(0, win.start + THROTTLE_WINDOW_MS - now));
+        win.timer.unref();
+      }
+    },
   };
+
+  /** Ends a key's window: reports how many lines it suppressed (once, at the level of the suppressed lines). */
+  function flush(k: string, w: ThrottleWindow): void {
+    clearTimeout(w.timer);
+    if (throttle.get(k) === w) throttle.delete(k);
+    if (w.suppressed > 0) {
+      write("warn", "similar lines suppressed", {
+        key: k.slice(k.indexOf("\u0000") + 1),
+        suppressed: w.suppressed,
+        windowMs: THROTTLE_WINDOW_MS,
+      });
+    }
+  }
 }
 
 /** The logger shape libraries such as node-cron accept (`{ logger }` option): message, then an optional error. */

@@ -12,3 +12,15 @@ export class ApiBodyError extends Error {
     super(`${field}: ${reason}`);
   }
 }
+
+/** A write the operator's configuration does not allow (403): `code` says which rule. */
+export class ApiForbiddenError extends Error {
+  override readonly name = "ApiForbiddenError";
+  readonly status = 403;
+  constructor(
+    readonly code: "PUBLISH_DIRS_UNSET" | "PATH_NOT_ALLOWED",
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -135,6 +135,14 @@ export function renderMetrics(s: StatusView): string {
       "Chain JSON-RPC errors (0 until the chain module is wired).",
       s.counters.chainRpcErrors ?? 0,
     )
+    .metric("lumora_bans_total", "counter", "Peers banned for protocol violations since start.", s.limits.bans.total)
+    .metric("lumora_bans_active", "gauge", "Bans in force now.", s.limits.bans.active)
+    .metric(
+      "lumora_limit_hits_total",
+      "counter",
+      "Times a cap against hostile peers was hit, by its config name under limits.",
+      Object.entries(s.limits.hits).map(([limit, n]) => [{ limit }, n] as Sample),
+    )
     .metric(
       "lumora_uptime_seconds",
       "gauge",

@@ -9,9 +9,9 @@
  * the field.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { isAbsolute } from "node:path";
+import { isAbsolute, relative } from "node:path";
 
 import { multiaddr } from "@multiformats/multiaddr";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -21,7 +21,7 @@ import type { EpochCloseResult, EpochStepDetail } from "../epochs/closer.ts";
 import type { Keeper } from "../keeper.ts";
 import type { Logger } from "../logger.ts";
 import { MAX_BODY_BYTES, MAX_TRANSFER_PROVIDERS } from "./constants.ts";
-import { ApiBodyError } from "./errors.ts";
+import { ApiBodyError, ApiForbiddenError } from "./errors.ts";
 import { json, jsonError, SECURITY_HEADERS } from "./http.ts";
 
 /** A provider: a full multiaddr ending in /p2p/<peer id>, or a bare peer id the keeper finds in the DHT. */
@@ -136,6 +136,7 @@ export class OperatorRoutes {
     private readonly keeper: Keeper,
     token: string,
     private readonly log: Logger,
+    private readonly init: { publishDirs: readonly string[] } = { publishDirs: [] },
   ) {
     this.token = digest(token);
   }
@@ -145,7 +146,10 @@ export class OperatorRoutes {
     const route = this.routes[path];
     if (route === undefined) return false;
     if (!isLoopback(req.socket.remoteAddress)) {
-      this.log.warn("write refused: not from loopback", { path, remote: req.socket.remoteAddress });
+      this.log.throttled("write refused", "warn", "write refused: not from loopback", {
+        path,
+        remote: req.socket.remoteAddress,
+      });
       jsonError(res, 403, "FORBIDDEN", "write routes answer loopback clients only");
       return true;
     }
@@ -157,6 +161,7 @@ export class OperatorRoutes {
     try {
       await route(req, res);
     } catch (err) {
+      if (err instanceof ApiForbiddenError) return (jsonError(res, 403, err.code, err.message, "path"), true);
       if (!(err instanceof ApiBodyError)) throw err;
       jsonError(res, err.status, err.code, err.message, err.field);
     }
@@ -165,14 +170,38 @@ export class OperatorRoutes {
 
   private async publish(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { path } = await readBody(req, publishBody);
-    let stat;
+    if (this.init.publishDirs.length === 0) {
+      throw new ApiForbiddenError(
+        "PUBLISH_DIRS_UNSET",
+        "publishing through the API is off: set api.publishDirs to the directories it may read files from",
+      );
+    }
+    let real: string;
     try {
-      stat = statSync(path);
+      // Symbolic links resolved first: a link inside a publish directory must not lead outside it.
+      real = realpathSync(path);
     } catch {
       throw new ApiBodyError("path", `no such file on the keeper's host: ${path}`);
     }
+    const within = (dir: string) => {
+      let root: string;
+      try {
+        root = realpathSync(dir);
+      } catch {
+        return false;
+      }
+      const rel = relative(root, real);
+      return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+    };
+    if (within(this.keeper.config.dataDir)) {
+      throw new ApiForbiddenError("PATH_NOT_ALLOWED", "the keeper's data directory is never published");
+    }
+    if (!this.init.publishDirs.some(within)) {
+      throw new ApiForbiddenError("PATH_NOT_ALLOWED", `not inside api.publishDirs: ${path}`);
+    }
+    const stat = statSync(real);
     if (!stat.isFile()) throw new ApiBodyError("path", `not a regular file: ${path}`);
-    const r = await this.keeper.publish(path);
+    const r = await this.keeper.publish(real);
     this.log.info("published on operator request", { objectId: r.objectId, size: r.size });
     json(res, 200, {
       objectId: r.objectId,

@@ -12,6 +12,7 @@ import { stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 
+import { ProofRequestError } from "../epochs/epoch-errors.ts";
 import { errorBody, parseProofRequest, type DumpKind, type ProofSource } from "../epochs/proofs.ts";
 import type { Logger } from "../logger.ts";
 
@@ -30,6 +31,15 @@ function send(res: ServerResponse, status: number, body: unknown): void {
     "cache-control": status === 200 ? "public, max-age=60" : "no-store",
   });
   res.end(text);
+}
+
+/** A percent-decoded path segment; a malformed escape (`%E0%A4%A`) is the client's error, not ours. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ProofRequestError(`malformed percent-encoding in ${JSON.stringify(segment.slice(0, 100))}`);
+  }
 }
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
@@ -75,7 +85,7 @@ export function proofsHandler(source: ProofSource, logger?: Logger): RouteHandle
     }
     try {
       if (proofMatch !== null) {
-        const { epoch, account } = parseProofRequest(proofMatch[1], decodeURIComponent(proofMatch[2]!));
+        const { epoch, account } = parseProofRequest(proofMatch[1], decodeSegment(proofMatch[2]!));
         send(res, 200, await source.proof(epoch, account));
       } else if (dumpMatch !== null) {
         const { epoch } = parseProofRequest(dumpMatch[1], ZERO_ADDRESS);

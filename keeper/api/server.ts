@@ -16,12 +16,14 @@ import { OperatorCounters } from "./counters.ts";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard.ts";
 import { json, jsonError, SECURITY_HEADERS, send } from "./http.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import { hostAllowed } from "./host.ts";
 import { OperatorRoutes } from "./operator.ts";
 import { proofsHandler, type RouteHandler } from "./proofs.ts";
 import {
   healthView,
   dhtSize,
   epochsView,
+  limitsView,
   peersView,
   rewardsView,
   tasksView,
@@ -44,6 +46,10 @@ export interface ApiServerInit {
   pushIntervalMs?: number;
   /** Bearer token of the write routes (POST /api/publish, /api/transfers, /api/epochs/close); none: read-only. */
   token?: string;
+  /** Host names accepted besides the listen host and loopback names (api.allowedHosts; see host.ts). */
+  allowedHosts?: string[];
+  /** Directories POST /api/publish may read files from (api.publishDirs); none: publishing is refused. */
+  publishDirs?: string[];
 }
 
 export interface ApiServerComponents {
@@ -75,10 +81,13 @@ export class ApiServer {
     this.routes =
       init.routes ??
       (init.epochsDir !== undefined ? [proofsHandler(new DirectoryProofSource(init.epochsDir), this.log)] : []);
-    this.operator = init.token !== undefined ? new OperatorRoutes(this.keeper, init.token, this.log) : undefined;
+    this.operator =
+      init.token !== undefined
+        ? new OperatorRoutes(this.keeper, init.token, this.log, { publishDirs: init.publishDirs ?? [] })
+        : undefined;
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
-        this.log.warn("api request failed", { path: req.url, error: err as Error });
+        this.log.throttled("api request failed", "warn", "api request failed", { path: req.url, error: err as Error });
         if (!res.headersSent) json(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
         else res.destroy();
       });
@@ -146,6 +155,7 @@ export class ApiServer {
       counters: this.counters.snapshot(),
       chain: k.chainStatus(),
       refusals: k.execution.refusals(),
+      limits: limitsView(k),
     };
   }
 
@@ -176,7 +186,28 @@ export class ApiServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const policy = {
+      listenHost: this.init.host ?? "127.0.0.1",
+      port: () => (this.server.address() as AddressInfo).port,
+      allowedHosts: this.init.allowedHosts,
+    };
+    if (!hostAllowed(req.headers.host, policy)) {
+      this.log.throttled("host refused", "warn", "request refused: Host not served here", {
+        host: String(req.headers.host ?? "").slice(0, 100),
+      });
+      return jsonError(
+        res,
+        421,
+        "HOST_NOT_ALLOWED",
+        "this keeper's API does not answer to that Host (add the name to api.allowedHosts)",
+      );
+    }
+    let path: string;
+    try {
+      path = new URL(req.url ?? "/", "http://localhost").pathname;
+    } catch {
+      return jsonError(res, 400, "BAD_REQUEST", "malformed request target");
+    }
     const head = req.method === "HEAD";
     if (req.method === "POST" && this.operator !== undefined && (await this.operator.handle(req, res, path))) return;
     if (req.method !== "GET" && !head) {

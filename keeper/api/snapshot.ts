@@ -9,6 +9,8 @@ import { DirectoryProofSource } from "../epochs/proofs.ts";
 import { readEpochSummary, type EpochTransactions } from "../epochs/publish.ts";
 import type { Keeper, KeeperChainStatus } from "../keeper.ts";
 import { routingTableSize } from "../p2p/bootstrap.ts";
+import type { BanStats } from "../p2p/gater.ts";
+import { connectionLimits } from "../p2p/node.ts";
 import { scoreUnchecked } from "../routing/index.ts";
 import { Manifest } from "../transfer/pb/transfer.ts";
 import { RECENT_TASKS, RECENT_TRANSFERS } from "./constants.ts";
@@ -367,6 +369,39 @@ export interface StatusView {
   chain: KeeperChainStatus;
   /** Task requests refused by admission, per code (execution/admission.ts). */
   refusals: Record<string, number>;
+  limits: LimitsView;
+}
+
+/** Bans and every cap hit since start (config `limits`): what lumora_bans_* and lumora_limit_hits_total show. */
+export interface LimitsView {
+  bans: BanStats;
+  /** Times each cap was hit, by its config name (`connections.perIp`, `transfer.maxSessions`, …). */
+  hits: Record<string, number>;
+}
+
+export function limitsView(keeper: Keeper): LimitsView {
+  const conns = connectionLimits(keeper.node)?.stats;
+  const transfer = keeper.transfer.providerStats;
+  const lookups = keeper.discovery.lookups.stats;
+  const exchange = keeper.exchange.stats;
+  const bans = keeper.bans.stats();
+  return {
+    bans,
+    hits: {
+      "connections.perIp": conns?.refusedPerIp ?? 0,
+      "connections.reservedForKeepers": conns?.refusedReserved ?? 0,
+      "connections.idleTimeoutMs": conns?.reaped ?? 0,
+      "transfer.maxSessions": transfer.sessionsRefused - transfer.sessionsRefusedPerConnection,
+      "transfer.maxSessionsPerConnection": transfer.sessionsRefusedPerConnection,
+      "transfer.writeTimeoutMs": transfer.writeTimeouts,
+      "transfer.idleTimeoutMs": transfer.idleTimeouts,
+      "bans.max": bans.evicted,
+      "recordLookups.maxQueue": lookups.dropped,
+      "exchange.registeredKeepersOnly": exchange.refusedStrangers,
+      "exchange.maxWindowMs": exchange.refusedWindow,
+      "exchange.maxEntriesPerResponse": exchange.truncated,
+    },
+  };
 }
 
 export function dhtSize(keeper: Keeper): number {

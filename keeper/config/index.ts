@@ -7,6 +7,14 @@ export * from "./errors.ts";
 export { parseJsonc, stripJsonComments } from "./jsonc.ts";
 export { toKeeperConfig } from "./keeper-config.ts";
 export { envName, flagName, loadConfig, readLeaf, type LoadedConfig, type LoadOptions } from "./load.ts";
-export { configSchema, LEAVES, LOG_FORMATS, LOG_LEVELS, type LeafKind, type OperatorConfig } from "./schema.ts";
+export {
+  configSchema,
+  LEAVES,
+  LIMIT_DEFAULTS,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LeafKind,
+  type OperatorConfig,
+} from "./schema.ts";
 export { loadChainKey, writeKeystore, type ChainKeySource } from "./secrets.ts";
 export { configTemplate, type TemplateInit } from "./template.ts";

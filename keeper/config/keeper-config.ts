@@ -14,7 +14,29 @@ export interface ChainAccess {
 
 export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: ChainAccess = {}): KeeperConfig {
   const rpcUrl = config.chain.rpcUrl;
+  const l = config.limits;
   return {
+    limits: {
+      connections: {
+        maxConnections: l.connections.max,
+        maxConnectionsPerIp: l.connections.perIp,
+        reservedForKeepers: l.connections.reservedForKeepers,
+        idleTimeoutMs: l.connections.idleTimeoutMs,
+      },
+      transfer: {
+        maxInboundSessions: l.transfer.maxSessions,
+        maxSessionsPerConnection: l.transfer.maxSessionsPerConnection,
+        writeTimeoutMs: l.transfer.writeTimeoutMs,
+        idleTimeoutMs: l.transfer.idleTimeoutMs,
+      },
+      bans: { maxEntries: l.bans.max, durationMs: l.bans.durationMs },
+      recordLookups: {
+        ratePerSecond: l.recordLookups.perSecond,
+        burst: l.recordLookups.burst,
+        maxQueue: l.recordLookups.maxQueue,
+      },
+      exchange: { maxWindowMs: l.exchange.maxWindowMs, maxEntriesPerResponse: l.exchange.maxEntriesPerResponse },
+    },
     dataDir: config.dataDir,
     listen: config.p2p.listen,
     announce: config.p2p.announce.length > 0 ? config.p2p.announce : undefined,

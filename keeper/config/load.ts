@@ -152,5 +152,6 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (config.chain.keystore !== undefined) config.chain.keystore = abs(config.chain.keystore);
   if (config.chain.deployment !== undefined) config.chain.deployment = abs(config.chain.deployment);
   if (config.epochs.dir !== undefined) config.epochs.dir = abs(config.epochs.dir);
+  config.api.publishDirs = config.api.publishDirs.map(abs);
   return { config, file: useFile ? file : undefined };
 }

@@ -14,6 +14,22 @@ import {
   DEFAULT_P2P_PORT,
 } from "./constants.ts";
 import { cronProblem } from "./cron.ts";
+import { RECORD_LOOKUP_BURST, RECORD_LOOKUP_MAX_QUEUE, RECORD_LOOKUP_RATE_PER_SECOND } from "../discovery/constants.ts";
+import { MAX_ENTRIES_PER_RESPONSE, MAX_EXCHANGE_WINDOW_MS } from "../epochs/exchange.ts";
+import {
+  BAN_DURATION_MS,
+  CONNECTION_IDLE_TIMEOUT_MS,
+  MAX_BANS,
+  MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_IP,
+  RESERVED_CONNECTIONS_FOR_KEEPERS,
+} from "../p2p/constants.ts";
+import {
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_INBOUND_SESSIONS,
+  DEFAULT_MAX_SESSIONS_PER_CONNECTION,
+  DEFAULT_WRITE_TIMEOUT,
+} from "../transfer/constants.ts";
 
 const multiaddr = z
   .string()
@@ -87,6 +103,11 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(true),
       host: z.string().min(1).default(DEFAULT_API_HOST),
       port: port.default(DEFAULT_API_PORT),
+      /** Host names the API answers to besides api.host and localhost/127.0.0.1/[::1] (DNS rebinding defence). */
+      allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.:-]+$/, { error: "must be a host name or IP" })).default([]),
+      /** Directories POST /api/publish (`lumora-keeper publish`) may read files from; none: publishing is refused.
+       * Never the data directory, whatever is listed. Relative to the config file. */
+      publishDirs: z.array(z.string().min(1)).default([]),
     })
     .prefault({}),
   log: z
@@ -134,9 +155,69 @@ export const configSchema = z.strictObject({
       takeoverMinutes: z.number({ error: "must be a number" }).positive({ error: "must be > 0" }).default(10),
     })
     .prefault({}),
+  /** Caps against hostile peers. Each default is the module constant named in LIMIT_DEFAULTS (its comment says
+   * why); each cap, when hit, counts in /metrics as lumora_limit_hits_total{limit="<section>.<field>"}. */
+  limits: z
+    .strictObject({
+      connections: z
+        .strictObject({
+          max: positiveInt.default(MAX_CONNECTIONS),
+          perIp: positiveInt.default(MAX_CONNECTIONS_PER_IP),
+          reservedForKeepers: z.number().int().min(0).default(RESERVED_CONNECTIONS_FOR_KEEPERS),
+          idleTimeoutMs: positiveInt.default(CONNECTION_IDLE_TIMEOUT_MS),
+        })
+        .prefault({}),
+      transfer: z
+        .strictObject({
+          maxSessions: positiveInt.default(DEFAULT_MAX_INBOUND_SESSIONS),
+          maxSessionsPerConnection: positiveInt.default(DEFAULT_MAX_SESSIONS_PER_CONNECTION),
+          writeTimeoutMs: positiveInt.default(DEFAULT_WRITE_TIMEOUT),
+          idleTimeoutMs: positiveInt.default(DEFAULT_IDLE_TIMEOUT),
+        })
+        .prefault({}),
+      bans: z
+        .strictObject({
+          max: positiveInt.default(MAX_BANS),
+          durationMs: positiveInt.default(BAN_DURATION_MS),
+        })
+        .prefault({}),
+      recordLookups: z
+        .strictObject({
+          perSecond: z.number().positive({ error: "must be > 0" }).default(RECORD_LOOKUP_RATE_PER_SECOND),
+          burst: positiveInt.default(RECORD_LOOKUP_BURST),
+          maxQueue: positiveInt.default(RECORD_LOOKUP_MAX_QUEUE),
+        })
+        .prefault({}),
+      exchange: z
+        .strictObject({
+          maxWindowMs: positiveInt.default(MAX_EXCHANGE_WINDOW_MS),
+          maxEntriesPerResponse: positiveInt.default(MAX_ENTRIES_PER_RESPONSE),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 });
 
 export type OperatorConfig = z.output<typeof configSchema>;
+
+/** Leaves of `limits`, each with its default (the module constant) — what /metrics counts when one is hit. */
+export const LIMIT_DEFAULTS = {
+  "connections.max": MAX_CONNECTIONS,
+  "connections.perIp": MAX_CONNECTIONS_PER_IP,
+  "connections.reservedForKeepers": RESERVED_CONNECTIONS_FOR_KEEPERS,
+  "connections.idleTimeoutMs": CONNECTION_IDLE_TIMEOUT_MS,
+  "transfer.maxSessions": DEFAULT_MAX_INBOUND_SESSIONS,
+  "transfer.maxSessionsPerConnection": DEFAULT_MAX_SESSIONS_PER_CONNECTION,
+  "transfer.writeTimeoutMs": DEFAULT_WRITE_TIMEOUT,
+  "transfer.idleTimeoutMs": DEFAULT_IDLE_TIMEOUT,
+  "bans.max": MAX_BANS,
+  "bans.durationMs": BAN_DURATION_MS,
+  "recordLookups.perSecond": RECORD_LOOKUP_RATE_PER_SECOND,
+  "recordLookups.burst": RECORD_LOOKUP_BURST,
+  "recordLookups.maxQueue": RECORD_LOOKUP_MAX_QUEUE,
+  "exchange.maxWindowMs": MAX_EXCHANGE_WINDOW_MS,
+  "exchange.maxEntriesPerResponse": MAX_ENTRIES_PER_RESPONSE,
+} as const;
 
 /** Leaves that the environment and flags may set, and how their text is read. */
 export type LeafKind = "string" | "number" | "boolean" | "list";
@@ -165,6 +246,8 @@ export const LEAVES: Record<string, LeafKind> = {
   "api.enabled": "boolean",
   "api.host": "string",
   "api.port": "number",
+  "api.allowedHosts": "list",
+  "api.publishDirs": "list",
   "log.level": "string",
   "log.format": "string",
   "chain.rpcUrl": "string",
@@ -176,4 +259,5 @@ export const LEAVES: Record<string, LeafKind> = {
   "epochs.rewardPerEpoch": "string",
   "epochs.keepers": "list",
   "epochs.takeoverMinutes": "number",
+  ...Object.fromEntries(Object.keys(LIMIT_DEFAULTS).map((k) => [`limits.${k}`, "number" as const])),
 };

@@ -65,8 +65,19 @@ export function configTemplate(init: TemplateInit): string {
   "tasks": {},
 
   // HTTP API: dashboard (/), JSON (/api/*), Prometheus (/metrics), proofs (/proofs/<epoch>/<account>).
-  // Loopback by default; expose it only behind a reverse proxy you control.
-  "api": { "enabled": true, "host": ${JSON.stringify(DEFAULT_API_HOST)}, "port": ${init.apiPort ?? DEFAULT_API_PORT} },
+  // Loopback by default; expose it only behind a reverse proxy you control (and list its name in allowedHosts).
+  // publishDirs: the only directories \`lumora-keeper publish\` may read from (none: publishing is refused).
+  "api": {
+    "enabled": true,
+    "host": ${JSON.stringify(DEFAULT_API_HOST)},
+    "port": ${init.apiPort ?? DEFAULT_API_PORT},
+    "allowedHosts": [],
+    "publishDirs": []
+  },
+
+  // Caps against hostile peers (connections, transfer sessions, bans, record lookups, epoch exchange); every
+  // field has a default (docs/operator.md, "Limits") and counts in lumora_limit_hits_total when hit.
+  "limits": {},
 
   // level: debug | info | warn | error | silent; format: auto (pretty on a terminal) | json | pretty.
   "log": { "level": "info", "format": "auto" },

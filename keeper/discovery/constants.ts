@@ -47,3 +47,16 @@ export const RECORD_PUBLISH_TIMEOUT_MS = 30 * second;
 
 /** Budget of the one DHT lookup an unknown requester or provider of a task costs (execution/admission.ts). */
 export const ADMISSION_LOOKUP_TIMEOUT_MS = 3_000;
+/** Every Lumora protocol id starts with this; identify's protocol list tells keepers from strangers. */
+export const LUMORA_PROTOCOL_PREFIX = "/lumora/";
+/** Record lookups of newly identified peers, per second: a lookup is a network-wide DHT GET, so its rate is
+ * fixed whatever the number of peers connecting. 2/s finds a whole 100-keeper network within a minute. */
+export const RECORD_LOOKUP_RATE_PER_SECOND = 2;
+/** Lookups that may start at once after a quiet period (a keeper joining sees its bootstrap peers at once). */
+export const RECORD_LOOKUP_BURST = 8;
+/** Identified peers waiting for a lookup; beyond it they are dropped (the periodic refresh finds real keepers). */
+export const RECORD_LOOKUP_MAX_QUEUE = 256;
+/** Lookups running at once (each GET already fans out to alpha peers). */
+export const RECORD_LOOKUP_CONCURRENCY = 2;
+/** A peer whose record was not found is not looked up again on identify for this long. */
+export const RECORD_LOOKUP_RETRY_AFTER_MS = 10 * minute;

@@ -16,7 +16,7 @@ export function peerRecordValidator(log?: Logger): ValidateFn {
     } catch (err) {
       const e = err instanceof RecordError ? err : new RecordError("ERR_RECORD_MALFORMED", String(err));
       // The record itself is never logged, only why it was refused and whose it claims to be.
-      log?.warn("peer record rejected", {
+      log?.throttled("peer record rejected", "warn", "peer record rejected", {
         code: e.code,
         reason: e.message,
         key: peerIdFromRecordKey(key),

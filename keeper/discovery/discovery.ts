@@ -16,6 +16,7 @@ import {
   ADMISSION_LOOKUP_TIMEOUT_MS,
   DIRECTORY_FETCH_CONCURRENCY,
   DIRECTORY_REFRESH_INTERVAL_MS,
+  LUMORA_PROTOCOL_PREFIX,
   RECORD_FETCH_TIMEOUT_MS,
   RECORD_GET_QUORUM,
   RECORD_PUBLISH_TIMEOUT_MS,
@@ -25,6 +26,7 @@ import {
 import { contentCid, type ContentKind } from "./content.ts";
 import type { RecordCache } from "./cache.ts";
 import { RecordError, RecordNotFoundError } from "./errors.ts";
+import { RecordFetchQueue, type RecordFetchQueueInit } from "./fetch-queue.ts";
 import { peerRecordKey, signPeerRecord, verifyPeerRecord, type PeerRecordData } from "./record.ts";
 
 export interface DiscoveryInit {
@@ -38,6 +40,8 @@ export interface DiscoveryInit {
   recordTtlMs?: number;
   republishIntervalMs?: number;
   refreshIntervalMs?: number;
+  /** Rate, queue and retry limits of the record lookups made when peers are identified. */
+  lookups?: RecordFetchQueueInit;
 }
 
 export interface DiscoveryComponents {
@@ -62,12 +66,30 @@ export class Discovery {
   private timers: NodeJS.Timeout[] = [];
   private readonly controller = new AbortController();
   private refreshing: Promise<unknown> | undefined;
+  /** Record lookups of identified peers: only Lumora peers, rate-limited, bounded. */
+  readonly lookups: RecordFetchQueue;
 
   constructor(
     private readonly components: DiscoveryComponents,
     private readonly init: DiscoveryInit,
   ) {
     this.log = components.logger.child("discovery");
+    this.lookups = new RecordFetchQueue(
+      {
+        logger: this.log,
+        known: (id) => this.get(id) !== undefined,
+        fetch: (id, options) => this.fetchRecord(id, options),
+      },
+      init.lookups,
+    );
+  }
+
+  /**
+   * A peer completed identify (`peer:identify`): its record is looked up if it speaks a Lumora protocol, at a
+   * bounded rate (RecordFetchQueue). Resolves with whether a new record was found; never rejects.
+   */
+  onPeerIdentified(peerId: PeerId | string, protocols: readonly string[]): Promise<boolean> {
+    return this.lookups.onPeerIdentified(peerId, protocols);
   }
 
   async start(options: Opts = {}): Promise<void> {
@@ -87,6 +109,7 @@ export class Discovery {
   }
 
   async stop(): Promise<void> {
+    this.lookups.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.controller.abort(new Error("discovery stopped"));
@@ -259,7 +282,14 @@ export class Discovery {
     const signal = anySignal(this.controller.signal, options.signal);
     const candidates = new Set<string>();
     for (const p of routingTablePeers(node)) candidates.add(p.toString());
-    for (const p of node.getPeers()) candidates.add(p.toString());
+    // Connected peers count only if identify saw a Lumora protocol: strangers do not each cost a DHT GET.
+    for (const p of node.getPeers()) {
+      const protocols = await node.peerStore
+        .get(p)
+        .then((peer) => peer.protocols)
+        .catch(() => [] as string[]);
+      if (protocols.some((x) => x.startsWith(LUMORA_PROTOCOL_PREFIX))) candidates.add(p.toString());
+    }
     try {
       const walkSignal = anySignal(AbortSignal.timeout(RECORD_FETCH_TIMEOUT_MS), signal);
       for await (const ev of node.services.dht.getClosestPeers(randomBytes(32), { signal: walkSignal })) {

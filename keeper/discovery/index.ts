@@ -4,3 +4,4 @@ export * from "./record.ts";
 export * from "./dht-records.ts";
 export * from "./content.ts";
 export * from "./discovery.ts";
+export * from "./fetch-queue.ts";

@@ -6,12 +6,21 @@
  * receipts stored before the close; each receipt carries the consumer's signature, so a keeper cannot invent
  * or inflate one (the collector verifies every signature and counts a receipt once, by its hash).
  *
- * Request (one frame, ≤ 1 KiB, JSON): `{"v":1,"toMs":<unix ms>}` for receipts, or
- * `{"v":1,"kind":"tasks","fromMs":<unix ms>,"toMs":<unix ms>}` for the task records the peer coordinated that
- * ended in [fromMs, toMs) (so TaskLog holds every coordinator's tasks, not only the closing keeper's).
+ * Only registered keepers are answered: a peer without a valid signed peer record in discovery (`isKeeper`)
+ * gets `{"error":"not a registered keeper"}` and nothing else — receipts and task records are transfer history.
+ *
+ * Request (one frame, ≤ 1 KiB, JSON): `{"v":1,"kind":"receipts","fromMs":<unix ms>,"toMs":<unix ms>,"cursor":n}`
+ * for the receipts stored in [fromMs, toMs), or `{"v":1,"kind":"tasks",…}` (same fields) for the task records the
+ * peer coordinated that ended in [fromMs, toMs) (so TaskLog holds every coordinator's tasks, not only the closing
+ * keeper's). `kind` defaults to receipts, `fromMs` (receipts only) to `toMs − maxWindowMs`, `cursor` to 0. The
+ * server refuses a window longer than `maxWindowMs` (MAX_EXCHANGE_WINDOW_MS) and answers at most
+ * `maxEntriesPerResponse` (MAX_ENTRIES_PER_RESPONSE) entries from `cursor` on.
  * Response: frames of ≤ 1 MiB, JSON `{"receipts":[{"provider":"<peer id>","body":"<base64>","signature":"<base64>"},…]}`
  * or `{"tasks":[[taskId, consumer, executor, "bytes", "startedAt", "endedAt", status, dataSha256, attempts,
- * evidence],…]}` (at most RECEIPTS_PER_FRAME entries each), then `{"done":true}`; or `{"error":"…"}`.
+ * evidence],…]}` (at most RECEIPTS_PER_FRAME entries each), then `{"done":true}` — with `"next":<cursor>` when
+ * entries remain, which the client asks for in its next request (at most `maxPages` pages per pull); or
+ * `{"error":"…"}`. A pull therefore reaches back at most `maxWindowMs` before the close: evidence older than that
+ * (a week by default, against hourly epochs) is no longer gathered.
  */
 import { createHash } from "node:crypto";
 
@@ -32,6 +41,15 @@ export const MAX_EXCHANGE_REQUEST_BYTES = 1024;
 export const MAX_EXCHANGE_RESPONSE_BYTES = 1024 * 1024;
 /** Receipts per response frame. */
 export const RECEIPTS_PER_FRAME = 256;
+/** Longest [fromMs, toMs) window a request may ask for: a week covers any gather of an hourly epoch with room for
+ * a keeper that was down for days, while bounding what one request makes the server read. */
+export const MAX_EXCHANGE_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
+/** Entries (receipts or task records) in one response, over RECEIPTS_PER_FRAME-sized frames: 16 frames, ≤ 16 MiB. */
+export const MAX_ENTRIES_PER_RESPONSE = 16 * RECEIPTS_PER_FRAME;
+/** Pages one pull follows: bounds what a registered but hostile keeper can make a client hold (1 M entries). */
+export const MAX_PAGES_PER_PULL = 256;
+/** How long a peer that is not a registered keeper may take to send its request before it is refused. */
+export const STRANGER_READ_TIMEOUT_MS = 1_000;
 /** A whole exchange; a slow or dead peer must not hold an epoch close up for long. */
 export const EXCHANGE_TIMEOUT_MS = 10_000;
 /** How far back each task pull reaches before the previous window's end: a task is stamped when it ends but
@@ -222,18 +240,54 @@ export class RemoteReceipts {
 export interface EpochExchangeComponents {
   node: LumoraNode;
   logger: Logger;
-  /** The receipts this keeper signed as a consumer and stored before `toMs`. */
-  ownReceipts(toMs: number): RawReceipt[];
+  /** The receipts this keeper signed as a consumer and stored in [fromMs, toMs). */
+  ownReceipts(fromMs: number, toMs: number): RawReceipt[];
   /** The task records this keeper coordinated that ended in [fromMs, toMs). */
   ownTasks?(fromMs: number, toMs: number): TaskRecordValue[];
+  /** Whether `peerId` is a registered keeper (a valid signed peer record in discovery); nobody is when absent. */
+  isKeeper?(peerId: string): boolean;
   penalise?(peerId: PeerId, err: Error): void;
 }
 
-export class EpochExchange {
-  private readonly log: Logger;
+export interface EpochExchangeInit {
+  /** Longest window served, ms (MAX_EXCHANGE_WINDOW_MS); the client never asks for more. */
+  maxWindowMs?: number;
+  /** Entries per response (MAX_ENTRIES_PER_RESPONSE). */
+  maxEntriesPerResponse?: number;
+  /** Pages followed per pull (MAX_PAGES_PER_PULL). */
+  maxPages?: number;
+}
 
-  constructor(private readonly components: EpochExchangeComponents) {
+export interface EpochExchangeStats {
+  /** Requests refused because the peer is not a registered keeper. */
+  refusedStrangers: number;
+  /** Requests refused for a window over `maxWindowMs`. */
+  refusedWindow: number;
+  /** Responses cut at `maxEntriesPerResponse` (the client pages on). */
+  truncated: number;
+}
+
+class NotAKeeperError extends EpochExchangeError {
+  constructor() {
+    super("not a registered keeper", false);
+  }
+}
+
+export class EpochExchange {
+  readonly stats: EpochExchangeStats = { refusedStrangers: 0, refusedWindow: 0, truncated: 0 };
+  private readonly log: Logger;
+  private readonly maxWindowMs: number;
+  private readonly maxEntries: number;
+  private readonly maxPages: number;
+
+  constructor(
+    private readonly components: EpochExchangeComponents,
+    init: EpochExchangeInit = {},
+  ) {
     this.log = components.logger.child("epoch-exchange");
+    this.maxWindowMs = init.maxWindowMs ?? MAX_EXCHANGE_WINDOW_MS;
+    this.maxEntries = init.maxEntriesPerResponse ?? MAX_ENTRIES_PER_RESPONSE;
+    this.maxPages = init.maxPages ?? MAX_PAGES_PER_PULL;
   }
 
   async start(): Promise<void> {
@@ -246,51 +300,69 @@ export class EpochExchange {
 
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     const signal = AbortSignal.timeout(EXCHANGE_TIMEOUT_MS);
+    const peer = connection.remotePeer.toString();
     try {
-      const body = await readFrame(stream, MAX_EXCHANGE_REQUEST_BYTES, { signal });
+      const keeper = this.components.isKeeper?.(peer) === true;
+      // A stranger gets a second to send its frame, not the whole exchange's 10 s.
+      const readSignal = keeper ? signal : AbortSignal.timeout(STRANGER_READ_TIMEOUT_MS);
+      const body = await readFrame(stream, MAX_EXCHANGE_REQUEST_BYTES, { signal: readSignal }).catch((err: unknown) => {
+        if (keeper) throw err;
+        return undefined;
+      });
+      // Strangers learn nothing, not even whether their request parses: one bounded frame is read (so the answer
+      // reaches them in order) and refused unseen.
+      if (!keeper) {
+        this.stats.refusedStrangers++;
+        throw new NotAKeeperError();
+      }
       if (body === undefined) throw new EpochExchangeError("stream ended before the request", false);
       const req = parse(body);
-      if (req.v !== 1 || typeof req.toMs !== "number" || !Number.isSafeInteger(req.toMs) || req.toMs < 0) {
+      const isInt = (x: unknown): x is number => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+      if (req.v !== 1 || !isInt(req.toMs)) {
         throw new EpochExchangeError("request needs v = 1 and a non-negative integer toMs", true);
       }
-      let field: "receipts" | "tasks";
-      let entries: unknown[];
-      if (req.kind === "tasks") {
-        if (
-          typeof req.fromMs !== "number" ||
-          !Number.isSafeInteger(req.fromMs) ||
-          req.fromMs < 0 ||
-          req.fromMs > req.toMs
-        ) {
-          throw new EpochExchangeError("a tasks request needs an integer fromMs in [0, toMs]", true);
-        }
-        field = "tasks";
-        entries = (this.components.ownTasks?.(req.fromMs, req.toMs) ?? []).map((v) =>
-          v.map((x) => (typeof x === "bigint" ? x.toString() : x)),
-        );
-      } else if (req.kind === undefined || req.kind === "receipts") {
-        field = "receipts";
-        entries = this.components.ownReceipts(req.toMs).map((r) => ({
-          provider: r.provider,
-          body: Buffer.from(r.body).toString("base64"),
-          signature: Buffer.from(r.signature).toString("base64"),
-        }));
-      } else {
-        throw new EpochExchangeError("kind must be receipts or tasks", true);
+      const kind = req.kind ?? "receipts";
+      if (kind !== "receipts" && kind !== "tasks") throw new EpochExchangeError("kind must be receipts or tasks", true);
+      const fromMs = req.fromMs ?? (kind === "receipts" ? Math.max(0, req.toMs - this.maxWindowMs) : undefined);
+      if (!isInt(fromMs) || fromMs > req.toMs) {
+        throw new EpochExchangeError(`a ${kind} request needs an integer fromMs in [0, toMs]`, true);
       }
+      const cursor = req.cursor ?? 0;
+      if (!isInt(cursor)) throw new EpochExchangeError("cursor must be a non-negative integer", true);
+      if (req.toMs - fromMs > this.maxWindowMs) {
+        this.stats.refusedWindow++;
+        throw new EpochExchangeError(`window longer than ${this.maxWindowMs} ms`, false);
+      }
+      const all: unknown[] =
+        kind === "tasks"
+          ? (this.components.ownTasks?.(fromMs, req.toMs) ?? []).map((v) =>
+              v.map((x) => (typeof x === "bigint" ? x.toString() : x)),
+            )
+          : this.components.ownReceipts(fromMs, req.toMs).map((r) => ({
+              provider: r.provider,
+              body: Buffer.from(r.body).toString("base64"),
+              signature: Buffer.from(r.signature).toString("base64"),
+            }));
+      const entries = all.slice(cursor, cursor + this.maxEntries);
+      const next = cursor + entries.length < all.length ? cursor + entries.length : undefined;
+      if (next !== undefined) this.stats.truncated++;
       for (let i = 0; i < entries.length; i += RECEIPTS_PER_FRAME) {
-        const chunk = JSON.stringify({ [field]: entries.slice(i, i + RECEIPTS_PER_FRAME) });
+        const chunk = JSON.stringify({ [kind]: entries.slice(i, i + RECEIPTS_PER_FRAME) });
         await writeFrame(stream, encoder.encode(chunk), MAX_EXCHANGE_RESPONSE_BYTES, { signal });
       }
-      await writeFrame(stream, encoder.encode(JSON.stringify({ done: true })), MAX_EXCHANGE_RESPONSE_BYTES, { signal });
+      const done = next === undefined ? { done: true } : { done: true, next };
+      await writeFrame(stream, encoder.encode(JSON.stringify(done)), MAX_EXCHANGE_RESPONSE_BYTES, { signal });
       await stream.close({ signal }).catch(() => {});
     } catch (err) {
       const e = err as Error & { penalise?: boolean };
-      this.log.warn("epoch exchange request rejected", { peer: connection.remotePeer.toString(), reason: e.message });
+      if (!(err instanceof NotAKeeperError)) {
+        this.log.throttled("request rejected", "warn", "epoch exchange request rejected", { peer, reason: e.message });
+      }
       await writeFrame(
         stream,
         encoder.encode(JSON.stringify({ error: e.message.slice(0, 200) })),
         MAX_EXCHANGE_RESPONSE_BYTES,
+        { signal },
       ).catch(() => {});
       stream.abort(e);
       if (e.penalise === true) this.components.penalise?.(connection.remotePeer, e);
@@ -305,23 +377,37 @@ export class EpochExchange {
     options: { signal?: AbortSignal } = {},
   ): Promise<TaskRecordValue[]> {
     const out: TaskRecordValue[] = [];
-    await this.exchange(
-      peer,
-      { v: 1, kind: "tasks", fromMs, toMs },
-      "tasks",
-      (entry) => out.push(toTaskValue(entry)),
-      options,
-    );
+    const from = Math.max(fromMs, toMs - this.maxWindowMs, 0);
+    await this.pages(peer, { kind: "tasks", fromMs: from, toMs }, (entry) => out.push(toTaskValue(entry)), options);
     return out;
   }
 
+  /** Follows the server's cursor page by page (at most `maxPages`). */
+  private async pages(
+    peer: PeerId | string,
+    request: { kind: "receipts" | "tasks"; fromMs: number; toMs: number },
+    onEntry: (entry: unknown) => void,
+    options: { signal?: AbortSignal },
+  ): Promise<void> {
+    let cursor = 0;
+    for (let page = 0; page < this.maxPages; page++) {
+      const req = { v: 1, ...request, ...(cursor > 0 && { cursor }) };
+      const next = await this.exchange(peer, req, request.kind, onEntry, options);
+      if (next === undefined) return;
+      if (next <= cursor) throw new EpochExchangeError("cursor did not advance", true);
+      cursor = next;
+    }
+    this.log.throttled("pull truncated", "warn", "pull stopped at the page limit", { peer: peer.toString() });
+  }
+
+  /** One request, one response; resolves with the server's cursor when entries remain. */
   private async exchange(
     peer: PeerId | string,
     request: object,
     field: "receipts" | "tasks",
     onEntry: (entry: unknown) => void,
     options: { signal?: AbortSignal },
-  ): Promise<void> {
+  ): Promise<number | undefined> {
     const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
     const signal = AbortSignal.any([
       AbortSignal.timeout(EXCHANGE_TIMEOUT_MS),
@@ -330,11 +416,20 @@ export class EpochExchange {
     const stream = await this.components.node.dialProtocol(id, EPOCH_PROTOCOL, { signal });
     try {
       await writeFrame(stream, encoder.encode(JSON.stringify(request)), MAX_EXCHANGE_REQUEST_BYTES, { signal });
+      let next: number | undefined;
       for (;;) {
         const body = await readFrame(stream, MAX_EXCHANGE_RESPONSE_BYTES, { signal });
         if (body === undefined) throw new EpochExchangeError("peer ended the stream before done", false);
         const msg = parse(body);
-        if (msg.done === true) break;
+        if (msg.done === true) {
+          if (msg.next !== undefined) {
+            if (typeof msg.next !== "number" || !Number.isSafeInteger(msg.next) || msg.next < 0) {
+              throw new EpochExchangeError("next must be a non-negative integer cursor", true);
+            }
+            next = msg.next;
+          }
+          break;
+        }
         if (typeof msg.error === "string") throw new EpochExchangeError(`peer refused: ${msg.error}`, false);
         const entries = msg[field];
         if (!Array.isArray(entries) || entries.length > RECEIPTS_PER_FRAME) {
@@ -343,6 +438,7 @@ export class EpochExchange {
         for (const e of entries) onEntry(e);
       }
       await stream.close().catch(() => {});
+      return next;
     } catch (err) {
       stream.abort(err as Error);
       const e = err as Error & { penalise?: boolean };
@@ -351,14 +447,15 @@ export class EpochExchange {
     }
   }
 
-  /** Asks `peer` for the receipts it stored before `toMs`. */
+  /** Asks `peer` for the receipts it stored before `toMs` (at most `maxWindowMs` back), page by page. */
   async pull(peer: PeerId | string, toMs: number, options: { signal?: AbortSignal } = {}): Promise<RawReceipt[]> {
     const out: RawReceipt[] = [];
-    await this.exchange(peer, { v: 1, toMs }, "receipts", (entry) => out.push(toReceipt(entry)), options);
+    const fromMs = Math.max(0, toMs - this.maxWindowMs);
+    await this.pages(peer, { kind: "receipts", fromMs, toMs }, (entry) => out.push(toReceipt(entry)), options);
     return out;
   }
 }
 
-export function epochExchange(): (components: EpochExchangeComponents) => EpochExchange {
-  return (components) => new EpochExchange(components);
+export function epochExchange(init: EpochExchangeInit = {}): (components: EpochExchangeComponents) => EpochExchange {
+  return (components) => new EpochExchange(components, init);
 }

@@ -82,13 +82,16 @@ export class ProofsService {
       const body = await readFrame(stream, MAX_PROOFS_REQUEST_BYTES, { signal });
       const response = await this.answer(body, signal);
       if ("error" in response && response.error.code === "INTERNAL") {
-        this.log.warn("proof request failed", { peer });
+        this.log.throttled("proof request failed", "warn", "proof request failed", { peer });
       }
       await writeFrame(stream, encoder.encode(JSON.stringify(response)), MAX_PROOFS_RESPONSE_BYTES, { signal });
       await stream.close({ signal });
     } catch (err) {
       // Framing violations, timeouts: nothing sensible to answer.
-      this.log.warn("proof stream aborted", { peer, reason: (err as Error).message });
+      this.log.throttled("proof stream aborted", "warn", "proof stream aborted", {
+        peer,
+        reason: (err as Error).message,
+      });
       stream.abort(err as Error);
     }
   }

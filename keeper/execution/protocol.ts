@@ -140,7 +140,11 @@ export class TaskExecutionService {
       validateRequest(req);
     } catch (err) {
       const e = err as Error;
-      this.log.warn("task request rejected", { coordinator, code: (err as { code?: string }).code, reason: e.message });
+      this.log.throttled("task request rejected", "warn", "task request rejected", {
+        coordinator,
+        code: (err as { code?: string }).code,
+        reason: e.message,
+      });
       stream.abort(e);
       if ((err instanceof WireError || err instanceof TaskExecutionError) && err.penalise) {
         this.components.penalise?.(connection.remotePeer, e);

@@ -119,7 +119,11 @@ export class Health extends EventTarget {
     } catch (err) {
       const e = err as Error;
       const code = (err as { code?: string }).code;
-      this.log.warn("heartbeat rejected", { peer: connection.remotePeer.toString(), code, reason: e.message });
+      this.log.throttled("heartbeat rejected", "warn", "heartbeat rejected", {
+        peer: connection.remotePeer.toString(),
+        code,
+        reason: e.message,
+      });
       stream.abort(e);
       if (err instanceof WireError && err.penalise) this.components.penalise?.(connection.remotePeer, err);
     }

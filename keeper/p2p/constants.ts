@@ -37,3 +37,17 @@ export const BOOTSTRAP_WALK_TIMEOUT_MS = 30 * second;
 /** How long a peer banned for a protocol violation stays banned. One hour bounds the damage of a false
  * positive while making a misbehaving peer's reconnect loop pointless. */
 export const BAN_DURATION_MS = 60 * minute;
+/** Bans held at once: ≈ 200 bytes each, so 10 000 bans cost ≈ 2 MB. Beyond it the oldest ban is forgotten — an
+ * attacker minting identities gains nothing from that, since a fresh identity is unbanned anyway. */
+export const MAX_BANS = 10_000;
+
+/** Connections one IP address may hold: a host runs one keeper, or a handful behind one NAT; 16 leaves room for
+ * that and for reconnects racing old connections, and makes one attacker host take 16 slots, not all. Loopback
+ * test networks, where every peer is 127.0.0.1, raise it. */
+export const MAX_CONNECTIONS_PER_IP = 16;
+/** Connection slots only keepers (peers with a valid signed record) may take: a shard plus its backups and the
+ * closest k-bucket, so a table filled by strangers still lets the network's keepers in. */
+export const RESERVED_CONNECTIONS_FOR_KEEPERS = 64;
+/** A stranger's connection with no stream for this long is closed (once the table is half full): identify,
+ * DHT queries and transfers all keep streams open while they work, so two minutes without one is idleness. */
+export const CONNECTION_IDLE_TIMEOUT_MS = 2 * minute;

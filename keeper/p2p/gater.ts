@@ -8,20 +8,58 @@ import type { ConnectionGater, MultiaddrConnection, PeerId } from "@libp2p/inter
 import type { Multiaddr } from "@multiformats/multiaddr";
 
 import type { Logger } from "../logger.ts";
-import { BAN_DURATION_MS } from "./constants.ts";
+import type { ConnectionLimits } from "./limits.ts";
+import { BAN_DURATION_MS, MAX_BANS } from "./constants.ts";
 import { InvalidAddressRangeError } from "./errors.ts";
 
-/** Peers banned for protocol violations, each until an expiry. */
+export interface BanListInit {
+  /** Where bans are logged (once per ban, rate-limited). */
+  log?: Logger;
+  /** Most bans held at once (MAX_BANS); the oldest ban is forgotten first. */
+  maxEntries?: number;
+  /** Default ban length, ms (BAN_DURATION_MS). */
+  durationMs?: number;
+}
+
+export interface BanStats {
+  /** Bans issued since start (a ban of a peer already banned is not counted again). */
+  total: number;
+  /** Bans in force now. */
+  active: number;
+  /** Bans forgotten before their expiry because the list was full. */
+  evicted: number;
+}
+
+/**
+ * Peers banned for protocol violations, each until an expiry. Bounded: at most `maxEntries` bans, kept in ban
+ * order so that expired and, when full, oldest bans leave from the front (fresh identities cost an attacker
+ * nothing, so an unbounded list is itself a memory leak an attacker controls).
+ */
 export class BanList {
   private readonly bans = new Map<string, { until: number; reason: string }>();
   private readonly listeners = new Set<(peerId: string) => void>();
+  private readonly log: Logger | undefined;
+  private readonly maxEntries: number;
+  private readonly durationMs: number;
+  private total = 0;
+  private evicted = 0;
 
-  constructor(private readonly log?: Logger) {}
+  constructor(init?: Logger | BanListInit) {
+    const o: BanListInit = init === undefined || "child" in init ? { log: init as Logger | undefined } : init;
+    this.log = o.log;
+    this.maxEntries = o.maxEntries ?? MAX_BANS;
+    this.durationMs = o.durationMs ?? BAN_DURATION_MS;
+  }
 
-  ban(peerId: PeerId | string, reason: string, durationMs: number = BAN_DURATION_MS): void {
+  ban(peerId: PeerId | string, reason: string, durationMs: number = this.durationMs): void {
     const id = peerId.toString();
+    const already = this.isBanned(id);
+    this.bans.delete(id);
     this.bans.set(id, { until: Date.now() + durationMs, reason });
-    this.log?.warn("peer banned", { peer: id, reason, durationMs });
+    this.sweep();
+    if (already) return;
+    this.total++;
+    this.log?.throttled("peer banned", "warn", "peer banned", { peer: id, reason, durationMs });
     for (const l of this.listeners) l(id);
   }
 
@@ -38,6 +76,21 @@ export class BanList {
       return false;
     }
     return true;
+  }
+
+  stats(): BanStats {
+    this.sweep();
+    return { total: this.total, active: this.bans.size, evicted: this.evicted };
+  }
+
+  /** Drops expired bans from the front (bans are in ban order) and the oldest ones beyond the cap. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [id, ban] of this.bans) {
+      if (ban.until > now && this.bans.size <= this.maxEntries) break;
+      if (ban.until > now) this.evicted++;
+      this.bans.delete(id);
+    }
   }
 
   /** Called with the peer id whenever a peer is banned (the node uses it to hang up). */
@@ -79,6 +132,8 @@ export function multiaddrIp(ma: Multiaddr): { ip: string; type: "ipv4" | "ipv6" 
 
 export interface GaterInit extends AddressPolicy {
   bans: BanList;
+  /** Per-IP cap and keeper-reserved slots (limits.ts). */
+  limits?: ConnectionLimits;
   log?: Logger;
 }
 
@@ -101,9 +156,9 @@ export function createConnectionGater(init: GaterInit): ConnectionGater {
   return {
     denyDialPeer: deniedPeer,
     denyDialMultiaddr: deniedAddress,
-    denyInboundConnection: deniedConn,
+    denyInboundConnection: (maConn) => deniedConn(maConn) || (init.limits?.denyInbound(maConn) ?? false),
     denyOutboundConnection: (peerId, maConn) => deniedPeer(peerId) || deniedConn(maConn),
-    denyInboundEncryptedConnection: deniedPeer,
+    denyInboundEncryptedConnection: (peerId) => deniedPeer(peerId) || (init.limits?.denyInboundPeer(peerId) ?? false),
     denyOutboundEncryptedConnection: deniedPeer,
     denyInboundUpgradedConnection: deniedPeer,
     denyOutboundUpgradedConnection: deniedPeer,

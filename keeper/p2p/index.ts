@@ -3,3 +3,4 @@ export * from "./errors.ts";
 export * from "./gater.ts";
 export * from "./bootstrap.ts";
 export * from "./node.ts";
+export * from "./limits.ts";

@@ -26,12 +26,13 @@ import {
   DHT_MAX_INBOUND_STREAMS,
   DHT_MAX_OUTBOUND_STREAMS,
   INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,
-  MAX_CONNECTIONS,
   MAX_INCOMING_PENDING_CONNECTIONS,
   PING_MAX_INBOUND_STREAMS,
   PING_MAX_OUTBOUND_STREAMS,
 } from "./constants.ts";
 import { BanList, createConnectionGater, type AddressPolicy } from "./gater.ts";
+import { ConnectionLimits, type ConnectionLimitsInit } from "./limits.ts";
+import type { Logger } from "../logger.ts";
 
 export const DHT_PROTOCOL = "/lumora/kad/1.0.0";
 
@@ -52,6 +53,13 @@ export interface LumoraNodeInit {
   selectors?: Record<string, SelectFn>;
   /** Connection limits. */
   maxConnections?: number;
+  /** Per-IP cap, slots reserved for keepers, idle reaping (limits.ts); `maxConnections` above wins if both set. */
+  limits?: ConnectionLimitsInit;
+  /** Whether a peer is a keeper (a valid signed record in discovery): keepers may use the reserved slots and are
+   * never reaped as idle. Default: nobody is, so strangers simply never get the reserved slots. */
+  isKeeper?: (peerId: string) => boolean;
+  /** Where refusals and bans are logged (rate-limited). */
+  logger?: Logger;
   /** Inbound connection rate limit per remote IP; raise it on loopback networks where all peers share one IP. */
   inboundConnectionsPerHostPerSecond?: number;
   /** Peers banned for protocol violations: refused by the gater and hung up on when banned. */
@@ -68,6 +76,12 @@ export interface LumoraNodeInit {
 export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<LumoraNode> {
   const privateKey = init.privateKey ?? (await generateKeyPair("Ed25519"));
   const bans = init.bans ?? new BanList();
+  const limits = new ConnectionLimits({
+    ...init.limits,
+    ...(init.maxConnections !== undefined && { maxConnections: init.maxConnections }),
+    isKeeper: init.isKeeper,
+    log: init.logger?.child("connections"),
+  });
   const node = await createLibp2p({
     privateKey,
     addresses: {
@@ -78,11 +92,11 @@ export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<Lumor
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: {
-      maxConnections: init.maxConnections ?? MAX_CONNECTIONS,
+      maxConnections: limits.maxConnections,
       maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,
       inboundConnectionThreshold: init.inboundConnectionsPerHostPerSecond ?? INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,
     },
-    connectionGater: init.connectionGater ?? createConnectionGater({ bans, ...init.addressPolicy }),
+    connectionGater: init.connectionGater ?? createConnectionGater({ bans, limits, ...init.addressPolicy }),
     services: {
       identify: identify(),
       ping: ping({ maxInboundStreams: PING_MAX_INBOUND_STREAMS, maxOutboundStreams: PING_MAX_OUTBOUND_STREAMS }),
@@ -106,6 +120,22 @@ export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<Lumor
     const conns = node.getConnections().filter((c) => c.remotePeer.toString() === id);
     for (const c of conns) void c.close().catch(() => c.abort(new Error("peer banned")));
   });
-  node.addEventListener("stop", offBan, { once: true });
+  limits.attach(node);
+  node.addEventListener(
+    "stop",
+    () => {
+      offBan();
+      limits.detach();
+    },
+    { once: true },
+  );
+  nodeLimits.set(node, limits);
   return node;
+}
+
+const nodeLimits = new WeakMap<object, ConnectionLimits>();
+
+/** The connection limits of a node made by createLumoraNode (their counters feed the API's metrics). */
+export function connectionLimits(node: object): ConnectionLimits | undefined {
+  return nodeLimits.get(node);
 }

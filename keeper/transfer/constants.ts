@@ -54,8 +54,20 @@ export const DEFAULT_CHECKPOINT_INTERVAL = 5 * second;
 /** Part requests a provider queues per session before refusing more: a well-behaved consumer keeps
  * DEFAULT_REQUESTS_PER_PROVIDER in flight; the cap bounds what a flooding consumer can make us buffer. */
 export const MAX_PIPELINED_REQUESTS = 16;
-/** Concurrent inbound transfer sessions a provider serves: each holds ≈ one part of memory. */
+/** Concurrent inbound transfer sessions a provider serves, over all connections. A session holds up to two
+ * parts of memory (the read buffer and one sealed part waiting in the stream's send buffer): 64 × 2 × 1 MiB
+ * bounds a full provider at ≈ 128 MiB whoever connects. Beyond it a Hello is answered BUSY. */
 export const DEFAULT_MAX_INBOUND_SESSIONS = 64;
+/** Concurrent inbound sessions per connection: a consumer opens one session per object it fetches from us,
+ * so 8 covers parallel fetches while one connection cannot take the whole provider. */
+export const DEFAULT_MAX_SESSIONS_PER_CONNECTION = 8;
+/** How long one frame may wait for the consumer to read it (ms). A 1 MiB part at 1 Mbit/s takes ≈ 8 s; a
+ * consumer drops a provider whose part takes DEFAULT_PART_TIMEOUT anyway, so waiting longer only lets a
+ * consumer that stopped reading pin the session's memory and fd. */
+export const DEFAULT_WRITE_TIMEOUT = 30 * second;
+/** How long a session may sit with no part request queued (ms): a fetching consumer keeps requests in flight;
+ * one that stops asking (or only sent a Hello) frees its slot after this. */
+export const DEFAULT_IDLE_TIMEOUT = 30 * second;
 /** How long DHT announcement of a published object may take before publish gives up on it (ms). */
 export const DEFAULT_PROVIDE_TIMEOUT = 30 * second;
 

@@ -15,6 +15,7 @@ export type TransferErrorCode =
   | "ERR_STREAM_TRUNCATED"
   | "ERR_REMOTE_ERROR"
   | "ERR_PART_TIMEOUT"
+  | "ERR_SESSION_TIMEOUT"
   | "ERR_NO_PROVIDERS"
   | "ERR_OBJECT_CHECKSUM"
   | "ERR_OBJECT_NOT_FOUND"
@@ -124,6 +125,15 @@ export class StreamTruncatedError extends TransferError {
   readonly code = "ERR_STREAM_TRUNCATED" as const;
   constructor(reason: string) {
     super(`stream truncated: ${reason}`);
+  }
+}
+
+/** Provider side: the consumer stopped reading or stopped asking; its session is ended to free the slot. */
+export class SessionTimeoutError extends TransferError {
+  override readonly name = "SessionTimeoutError";
+  readonly code = "ERR_SESSION_TIMEOUT" as const;
+  constructor(reason: string) {
+    super(`session timed out: ${reason}`);
   }
 }
 

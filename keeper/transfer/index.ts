@@ -14,7 +14,7 @@ import type { CID } from "multiformats/cid";
 
 import type { Logger } from "../logger.ts";
 import type { Store } from "../store/index.ts";
-import { DEFAULT_MAX_INBOUND_SESSIONS, DEFAULT_PROVIDE_TIMEOUT, PROTOCOL } from "./constants.ts";
+import { DEFAULT_PROVIDE_TIMEOUT, PROTOCOL } from "./constants.ts";
 import { ObjectNotFoundError } from "./errors.ts";
 import {
   ObjectFetch,
@@ -70,7 +70,14 @@ export interface TransferComponents {
 export interface TransferInit extends FetchInit {
   /** Default part size for publish (bytes). */
   partSize?: number;
+  /** Inbound sessions served at once, over all connections (DEFAULT_MAX_INBOUND_SESSIONS). */
   maxInboundSessions?: number;
+  /** Inbound sessions served at once per connection (DEFAULT_MAX_SESSIONS_PER_CONNECTION). */
+  maxSessionsPerConnection?: number;
+  /** Longest wait for a consumer to read one frame, ms (DEFAULT_WRITE_TIMEOUT). */
+  writeTimeoutMs?: number;
+  /** Longest wait for a consumer's next part request, ms (DEFAULT_IDLE_TIMEOUT). */
+  idleTimeoutMs?: number;
   handshakeTimeoutMs?: number;
   provideTimeoutMs?: number;
 }
@@ -116,7 +123,13 @@ export class TransferService {
         lookup: (id) => this.published.get(id),
         testHooks: components.testHooks,
       },
-      { handshakeTimeoutMs: init.handshakeTimeoutMs },
+      {
+        handshakeTimeoutMs: init.handshakeTimeoutMs,
+        maxSessions: init.maxInboundSessions,
+        maxSessionsPerConnection: init.maxSessionsPerConnection,
+        writeTimeoutMs: init.writeTimeoutMs,
+        idleTimeoutMs: init.idleTimeoutMs,
+      },
     );
   }
 
@@ -124,7 +137,7 @@ export class TransferService {
     if (this.started) return;
     for (const row of this.store.published()) this.remember(row.objectId, row.path, Manifest.decode(row.manifest));
     await this.components.node.handle(PROTOCOL, (stream, connection) => this.provider.handle(stream, connection), {
-      maxInboundStreams: this.init.maxInboundSessions ?? DEFAULT_MAX_INBOUND_SESSIONS,
+      maxInboundStreams: this.provider.streamLimitPerConnection,
     });
     this.started = true;
     this.log.info("transfer started", { published: this.published.size });

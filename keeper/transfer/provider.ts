@@ -13,13 +13,17 @@ import type { Logger } from "../logger.ts";
 import { COMPRESSION_CODE, compressPart } from "./compression.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT,
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_INBOUND_SESSIONS,
+  DEFAULT_MAX_SESSIONS_PER_CONNECTION,
+  DEFAULT_WRITE_TIMEOUT,
   MAX_CONSUMER_FRAME_SIZE,
   MAX_PIPELINED_REQUESTS,
   PROTOCOL_VERSION,
 } from "./constants.ts";
 import { deriveTransferKey, generateEphemeralKeyPair, sealPartChunks } from "./crypto.ts";
-import { MalformedFrameError, StreamTruncatedError, TransferError } from "./errors.ts";
-import { encodePartFrame, FrameReader, sendFrame } from "./framing.ts";
+import { MalformedFrameError, SessionTimeoutError, StreamTruncatedError, TransferError } from "./errors.ts";
+import { encodeFrame, encodePartFrame, FrameReader, sendFrame } from "./framing.ts";
 import { partLength, toHex, type Manifest } from "./manifest.ts";
 import { Compression, ConsumerFrame, ErrorCode, ProviderFrame } from "./pb/transfer.ts";
 
@@ -51,6 +55,16 @@ export interface ProviderComponents {
 
 export interface ProviderStats {
   sessions: number;
+  /** Sessions open now. */
+  activeSessions: number;
+  /** Sessions answered BUSY: the provider-wide cap (`maxSessions`) or the per-connection cap was hit. */
+  sessionsRefused: number;
+  /** …of which because of the per-connection cap (`maxSessionsPerConnection`). */
+  sessionsRefusedPerConnection: number;
+  /** Sessions ended because the consumer did not read a frame within `writeTimeoutMs`. */
+  writeTimeouts: number;
+  /** Sessions ended because no part was requested within `idleTimeoutMs`. */
+  idleTimeouts: number;
   partsServed: number;
   /** Plaintext bytes of the parts served. */
   bytesServed: number;
@@ -80,16 +94,86 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
+/** Read buffers kept per part size: reads run concurrently only while sessions await the disk, rarely more. */
+const READ_BUFFER_POOL = 4;
+
+export interface ProviderInit {
+  handshakeTimeoutMs?: number;
+  /** Sessions served at once over all connections (DEFAULT_MAX_INBOUND_SESSIONS). */
+  maxSessions?: number;
+  /** Sessions served at once per connection (DEFAULT_MAX_SESSIONS_PER_CONNECTION). */
+  maxSessionsPerConnection?: number;
+  /** Longest wait for the consumer to read one frame, ms (DEFAULT_WRITE_TIMEOUT). */
+  writeTimeoutMs?: number;
+  /** Longest wait for the next part request, ms (DEFAULT_IDLE_TIMEOUT). */
+  idleTimeoutMs?: number;
+}
+
 export class TransferProvider {
-  readonly stats: ProviderStats = { sessions: 0, partsServed: 0, bytesServed: 0, bytesSent: 0 };
+  readonly stats: ProviderStats = {
+    sessions: 0,
+    activeSessions: 0,
+    sessionsRefused: 0,
+    sessionsRefusedPerConnection: 0,
+    writeTimeouts: 0,
+    idleTimeouts: 0,
+    partsServed: 0,
+    bytesServed: 0,
+    bytesSent: 0,
+  };
   private readonly log: Logger;
   private readonly active = new Set<Stream>();
+  /** Sessions open per connection id. */
+  private readonly perConnection = new Map<string, number>();
+  private readonly maxSessions: number;
+  private readonly maxPerConnection: number;
+  private readonly writeTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
 
   constructor(
     private readonly components: ProviderComponents,
-    private readonly init: { handshakeTimeoutMs?: number } = {},
+    private readonly init: ProviderInit = {},
   ) {
     this.log = components.logger.child("provider");
+    this.maxSessions = init.maxSessions ?? DEFAULT_MAX_INBOUND_SESSIONS;
+    this.maxPerConnection = init.maxSessionsPerConnection ?? DEFAULT_MAX_SESSIONS_PER_CONNECTION;
+    this.writeTimeoutMs = init.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT;
+    this.idleTimeoutMs = init.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT;
+  }
+
+  /**
+   * Plaintext read buffers, pooled by part size: a part is read, compressed and sealed without yielding to other
+   * sessions' sends, so a session waiting on a slow consumer holds only its sealed part, not a read buffer too
+   * (and sessions reuse buffers instead of allocating a part-sized one each, which keeps GC and RSS low).
+   */
+  private readonly readBuffers = new Map<number, Buffer[]>();
+
+  private takeReadBuffer(size: number): Buffer {
+    return this.readBuffers.get(size)?.pop() ?? Buffer.allocUnsafe(size);
+  }
+
+  private returnReadBuffer(buf: Buffer): void {
+    const pool = this.readBuffers.get(buf.length) ?? [];
+    if (pool.length < READ_BUFFER_POOL) pool.push(buf);
+    this.readBuffers.set(buf.length, pool);
+  }
+
+  /** What libp2p should allow per connection before our own count answers BUSY (a backstop above ours). */
+  get streamLimitPerConnection(): number {
+    return this.maxPerConnection * 2;
+  }
+
+  /** Sends one frame; a consumer that does not read it within the write timeout ends the session. */
+  private async send(stream: Stream, body: Uint8Array | Uint8ArrayList): Promise<void> {
+    try {
+      await sendFrame(stream, body, { signal: AbortSignal.timeout(this.writeTimeoutMs) });
+    } catch (err) {
+      if ((err as Error).name === "TimeoutError") {
+        this.stats.writeTimeouts++;
+        throw new SessionTimeoutError(`consumer read nothing for ${this.writeTimeoutMs} ms`);
+      }
+      throw err;
+    }
   }
 
   /** Aborts every session in progress (on stop). */
@@ -100,8 +184,25 @@ export class TransferProvider {
 
   async handle(stream: Stream, connection: Connection): Promise<void> {
     const consumer = connection.remotePeer.toString();
+    const onConnection = this.perConnection.get(connection.id) ?? 0;
+    if (this.active.size >= this.maxSessions || onConnection >= this.maxPerConnection) {
+      this.stats.sessionsRefused++;
+      const cap = this.active.size >= this.maxSessions ? "maxSessions" : "maxSessionsPerConnection";
+      if (cap === "maxSessionsPerConnection") this.stats.sessionsRefusedPerConnection++;
+      this.log.throttled("session refused", "info", "transfer session refused: at capacity", { consumer, cap });
+      // No read of the Hello, no wait for the consumer: a BUSY frame if it fits the send buffer, then reset.
+      try {
+        stream.send(encodeFrame(ProviderFrame.encode({ error: { code: ErrorCode.BUSY, message: `${cap} reached` } })));
+        await stream.close({ signal: AbortSignal.timeout(1_000) });
+      } catch {
+        stream.abort(new Error("provider busy"));
+      }
+      return;
+    }
+    this.perConnection.set(connection.id, onConnection + 1);
     this.active.add(stream);
     this.stats.sessions++;
+    this.stats.activeSessions = this.active.size;
     let key: Uint8Array | undefined;
     let fh: FileHandle | undefined;
     try {
@@ -133,7 +234,7 @@ export class TransferProvider {
         providerEphemeral: eph.publicKey,
       });
       fh = await open(object.path, "r");
-      await sendFrame(
+      await this.send(
         stream,
         ProviderFrame.encode({
           welcome: { ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>, manifest: object.manifest },
@@ -141,10 +242,14 @@ export class TransferProvider {
       );
       this.log.debug("session opened", { consumer, objectId: object.objectId });
       await this.serve(stream, reader, object, key, fh, consumer);
-      await stream.close();
+      await stream.close({ signal: AbortSignal.timeout(this.writeTimeoutMs) });
     } catch (err) {
       if (err instanceof TransferError && err.penalise) {
-        this.log.warn("consumer misbehaved", { consumer, code: err.code, error: err });
+        this.log.throttled("consumer misbehaved", "warn", "consumer misbehaved", {
+          consumer,
+          code: err.code,
+          error: err,
+        });
         await this.refuse(stream, ErrorCode.BAD_REQUEST, err.message).catch(() => {});
       } else {
         this.log.debug("session ended early", { consumer, error: err });
@@ -154,12 +259,16 @@ export class TransferProvider {
       key?.fill(0);
       await fh?.close();
       this.active.delete(stream);
+      this.stats.activeSessions = this.active.size;
+      const n = (this.perConnection.get(connection.id) ?? 1) - 1;
+      if (n <= 0) this.perConnection.delete(connection.id);
+      else this.perConnection.set(connection.id, n);
     }
   }
 
   private async refuse(stream: Stream, code: ErrorCode, message: string): Promise<void> {
-    await sendFrame(stream, ProviderFrame.encode({ error: { code, message } }));
-    await stream.close();
+    await this.send(stream, ProviderFrame.encode({ error: { code, message } }));
+    await stream.close({ signal: AbortSignal.timeout(this.writeTimeoutMs) });
   }
 
   private async serve(
@@ -204,29 +313,44 @@ export class TransferProvider {
 
     const hooks = this.components.testHooks;
     let seq = 0n;
-    // One read buffer per session: the plaintext is only used synchronously (the ciphertext is a new buffer).
-    const readBuffer = Buffer.allocUnsafe(object.manifest.partSize);
     for (;;) {
       if (failure !== undefined) throw failure;
       const index = queue.shift();
       if (index === undefined) {
         if (ended) break;
-        await new Promise<void>((resolve) => (wake = resolve));
+        let idle: NodeJS.Timeout | undefined;
+        const timedOut = await new Promise<boolean>((resolve) => {
+          wake = () => resolve(false);
+          idle = setTimeout(() => resolve(true), this.idleTimeoutMs);
+        });
+        clearTimeout(idle);
+        if (timedOut) {
+          this.stats.idleTimeouts++;
+          throw new SessionTimeoutError(`no part requested for ${this.idleTimeoutMs} ms`);
+        }
         continue;
       }
       await hooks?.beforeServe?.(object.objectId, index);
       const length = partLength(object.manifest, index);
-      const buf = readBuffer.subarray(0, length);
-      const { bytesRead } = await fh.read(buf, 0, length, index * object.manifest.partSize);
-      if (bytesRead !== length) throw new Error(`published file ${object.path} shrank`);
-      const plain = hooks?.tamper?.(index, buf, object.objectId) ?? buf;
-      const bit = 1 << (index & 7);
-      const skip = (object.incompressible[index >> 3] & bit) !== 0;
-      const packed = compressPart(skip ? Compression.NONE : object.manifest.compression, plain);
-      if (!skip && packed.compression === Compression.NONE) object.incompressible[index >> 3] |= bit;
-      const code = COMPRESSION_CODE[packed.compression];
-      const sealed = sealPartChunks(key, seq, object.idBytes, index, code, packed.data);
-      await sendFrame(stream, encodePartFrame(index, seq, code, sealed));
+      const readBuffer = this.takeReadBuffer(object.manifest.partSize);
+      let code: number;
+      let sealed: Uint8Array[];
+      try {
+        const buf = readBuffer.subarray(0, length);
+        const { bytesRead } = await fh.read(buf, 0, length, index * object.manifest.partSize);
+        if (bytesRead !== length) throw new Error(`published file ${object.path} shrank`);
+        const plain = hooks?.tamper?.(index, buf, object.objectId) ?? buf;
+        const bit = 1 << (index & 7);
+        const skip = (object.incompressible[index >> 3] & bit) !== 0;
+        const packed = compressPart(skip ? Compression.NONE : object.manifest.compression, plain);
+        if (!skip && packed.compression === Compression.NONE) object.incompressible[index >> 3] |= bit;
+        code = COMPRESSION_CODE[packed.compression];
+        sealed = sealPartChunks(key, seq, object.idBytes, index, code, packed.data);
+      } finally {
+        // The ciphertext is new memory: the plaintext buffer is free again before the (possibly long) send.
+        this.returnReadBuffer(readBuffer);
+      }
+      await this.send(stream, encodePartFrame(index, seq, code, sealed));
       seq++;
       this.stats.partsServed++;
       this.stats.bytesServed += length;

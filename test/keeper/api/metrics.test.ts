@@ -1,6 +1,7 @@
 /** /metrics in the Prometheus text format, and the JSON endpoints' shapes, on one live keeper. */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -8,6 +9,33 @@ import { after, before, describe, it } from "node:test";
 import { apiServer, type ApiServer } from "../../../keeper/api/index.ts";
 import { startKeeper, type Keeper } from "../../../keeper/keeper.ts";
 import { createLogger } from "../../../keeper/logger.ts";
+import { collectingLogger } from "../helpers.ts";
+
+/** A GET with an explicit Host header (null: none at all), as a rebinding browser or raw client sends it. */
+function get(
+  url: string,
+  host: string | null = new URL(url).host,
+): Promise<{ status: number; json(): Promise<unknown> }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method: "GET", setHost: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            json: async () => JSON.parse(Buffer.concat(chunks).toString("utf8")) as unknown,
+          }),
+        );
+      },
+    );
+    req.on("error", reject);
+    if (host !== null) req.setHeader("host", host);
+    req.end();
+  });
+}
 
 const logger = createLogger("test", { level: "silent" });
 
@@ -67,11 +95,69 @@ describe("api server", { timeout: 90_000 }, () => {
       "lumora_epoch_submissions_total",
       "lumora_epoch_submission_failures_total",
       "lumora_chain_rpc_errors_total",
+      "lumora_bans_total",
+      "lumora_bans_active",
+      "lumora_limit_hits_total",
     ]) {
       assert.ok(typed.has(name), `${name} exported`);
     }
     assert.match(text, /^lumora_tasks\{state="queued"\} 0$/m);
     assert.match(text, /^lumora_chain_rpc_errors_total 3$/m);
+    // Bans and cap hits, read from the keeper's ban list and modules.
+    keeper.bans.ban("12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo", "test");
+    const after = await (await fetch(server.url + "/metrics")).text();
+    assert.match(after, /^lumora_bans_total 1$/m);
+    assert.match(after, /^lumora_bans_active 1$/m);
+    for (const limit of ["connections.perIp", "transfer.maxSessions", "recordLookups.maxQueue", "exchange.maxWindowMs"])
+      assert.match(
+        after,
+        new RegExp(`^lumora_limit_hits_total\\{limit="${limit.replace(".", "\\.")}"\\} 0$`, "m"),
+        limit,
+      );
+  });
+
+  it("answers only to its own Host names (DNS rebinding), on every route", async () => {
+    const port = Number(new URL(server.url).port);
+    const cases: Array<[string | null, number]> = [
+      [`127.0.0.1:${port}`, 200],
+      [`localhost:${port}`, 200],
+      [`[::1]:${port}`, 200],
+      [`evil.example:${port}`, 421],
+      ["evil.example", 421],
+      [`127.0.0.1:${port + 1}`, 421],
+      [`localhost.evil.example:${port}`, 421],
+      [null, 400], // node:http itself refuses an HTTP/1.1 request without Host
+    ];
+    for (const path of ["/api/status", "/healthz", "/metrics"]) {
+      for (const [host, status] of cases) {
+        assert.equal((await get(server.url + path, host)).status, status, `${path} with Host ${host ?? "(none)"}`);
+      }
+    }
+    const named = apiServer({ port: 0, allowedHosts: ["keeper.example"] })({ keeper, logger });
+    await named.start();
+    try {
+      assert.equal((await get(named.url + "/healthz", "keeper.example")).status, 200, "a configured name");
+      assert.equal((await get(named.url + "/healthz", "keeper.example:8443")).status, 200, "on any port");
+    } finally {
+      await named.stop();
+    }
+  });
+
+  it("answers 400, not 500, to a malformed percent-encoding in a proofs path, and logs no error", async () => {
+    const { log, lines } = collectingLogger();
+    const proofs = apiServer({ port: 0, epochsDir: join(dir, "epochs") })({ keeper, logger: log });
+    await proofs.start();
+    try {
+      const res = await get(proofs.url + "/proofs/1/%E0%A4%A");
+      assert.equal(res.status, 400);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, "BAD_REQUEST");
+      assert.deepEqual(
+        lines.filter((l) => l.level === "error"),
+        [],
+      );
+    } finally {
+      await proofs.stop();
+    }
   });
 
   it("answers the JSON endpoints, 404 for unknown paths and 405 for writes", async () => {

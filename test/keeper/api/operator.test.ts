@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -56,8 +56,8 @@ describe("api operator routes", { timeout: 270_000 }, () => {
     keepers.push(provider, await keeperAt(dir, 1, boot));
     coordinator = await keeperAt(dir, 2, boot);
     keepers.push(coordinator);
-    api = apiServer({ port: 0, token: TOKEN })({ keeper: provider, logger: silent });
-    coordinatorApi = apiServer({ port: 0, token: TOKEN })({ keeper: coordinator, logger: silent });
+    api = apiServer({ port: 0, token: TOKEN, publishDirs: [dir] })({ keeper: provider, logger: silent });
+    coordinatorApi = apiServer({ port: 0, token: TOKEN, publishDirs: [dir] })({ keeper: coordinator, logger: silent });
     servers.push(api, coordinatorApi);
     for (const s of servers) await s.start();
   });
@@ -88,7 +88,10 @@ describe("api operator routes", { timeout: 270_000 }, () => {
       .flat()
       .find((a) => a !== undefined && a.family === "IPv4" && !a.internal);
     if (external === undefined) return t.skip("no non-loopback IPv4 interface on this host");
-    const open = apiServer({ host: "0.0.0.0", port: 0, token: TOKEN })({ keeper: provider, logger: silent });
+    const open = apiServer({ host: "0.0.0.0", port: 0, token: TOKEN, allowedHosts: [external!.address] })({
+      keeper: provider,
+      logger: silent,
+    });
     await open.start();
     try {
       const port = new URL(open.url).port;
@@ -98,6 +101,39 @@ describe("api operator routes", { timeout: 270_000 }, () => {
       assert.equal((await fetch(`http://${external!.address}:${port}/healthz`)).status, 200, "reads still answer");
     } finally {
       await open.stop();
+    }
+  });
+
+  it("publishes only from api.publishDirs, never from the data directory, and not at all without them", async () => {
+    const code = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error;
+    // No publishDirs configured: refused, and the error names the field to set.
+    const closed = apiServer({ port: 0, token: TOKEN })({ keeper: provider, logger: silent });
+    await closed.start();
+    try {
+      const file = join(dir, "allowed.bin");
+      writeFileSync(file, randomBytes(1000));
+      const res = await post(closed.url + "/api/publish", { path: file });
+      assert.equal(res.status, 403);
+      const error = await code(res);
+      assert.equal(error.code, "PUBLISH_DIRS_UNSET");
+      assert.match(error.message, /api\.publishDirs/);
+    } finally {
+      await closed.stop();
+    }
+    // With publishDirs = [dir]: outside it, the data directory inside it, and a symlink leading out are refused.
+    symlinkSync("/etc/hostname", join(dir, "link-out"));
+    const refused: Array<[string, RegExp]> = [
+      ["/proc/self/environ", /not inside api\.publishDirs/],
+      [join(dir, "k0", "identity.key"), /data directory/],
+      [join(dir, "k0", "keeper.db"), /data directory/],
+      [join(dir, "link-out"), /not inside api\.publishDirs/],
+    ];
+    for (const [path, why] of refused) {
+      const res = await post(api.url + "/api/publish", { path });
+      assert.equal(res.status, 403, `${path} refused`);
+      const error = await code(res);
+      assert.equal(error.code, "PATH_NOT_ALLOWED", path);
+      assert.match(error.message, why, path);
     }
   });
 

@@ -75,7 +75,7 @@ describe("lumora-keeper publish, transfer, close-epoch", { timeout: 270_000 }, (
     });
     const token = randomBytes(16).toString("hex");
     writeFileSync(join(dataDir, API_TOKEN_FILE), token + "\n", { mode: 0o600 });
-    api = apiServer({ port: 0, token })({ keeper, logger: silent });
+    api = apiServer({ port: 0, token, publishDirs: [dir] })({ keeper, logger: silent });
     await api.start();
     common = ["--api", api.url, "--data-dir", dataDir];
   });

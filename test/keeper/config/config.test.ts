@@ -11,6 +11,7 @@ import {
   ConfigFileError,
   configTemplate,
   envName,
+  LIMIT_DEFAULTS,
   loadChainKey,
   loadConfig,
   parseJsonc,
@@ -52,6 +53,30 @@ describe("config", () => {
     assert.equal(keeper.rewardAddress, ADDRESS);
     assert.deepEqual(keeper.capabilities, ["provider", "executor", "coordinator"]);
     assert.equal(keeper.announce, undefined);
+  });
+
+  it("gives every cap in limits its documented default, lets the environment set one, and maps them", () => {
+    const path = file("limits.json", configTemplate({ rewardAddress: ADDRESS }));
+    const { config } = loadConfig({ file: path, env: {} });
+    for (const [field, value] of Object.entries(LIMIT_DEFAULTS)) {
+      const [section, leaf] = field.split(".") as [keyof typeof config.limits, string];
+      assert.equal((config.limits[section] as Record<string, number>)[leaf], value, `limits.${field} defaults`);
+    }
+    assert.deepEqual(config.api.publishDirs, [], "publishing is off until directories are listed");
+    const set = loadConfig({
+      file: path,
+      env: { LUMORA_LIMITS_TRANSFER_MAX_SESSIONS: "12", LUMORA_API_PUBLISH_DIRS: "objects" },
+    }).config;
+    assert.equal(set.limits.transfer.maxSessions, 12);
+    assert.deepEqual(set.api.publishDirs, [join(dir, "objects")], "publishDirs are relative to the config file");
+    const keeper = toKeeperConfig(set);
+    assert.equal(keeper.limits?.transfer?.maxInboundSessions, 12);
+    assert.equal(keeper.limits?.connections?.maxConnectionsPerIp, LIMIT_DEFAULTS["connections.perIp"]);
+    assert.ok(
+      issuesOf(() => loadConfig({ file: path, env: { LUMORA_LIMITS_BANS_MAX: "0" } })).some(
+        (i) => i.field === "limits.bans.max",
+      ),
+    );
   });
 
   it("keeps // inside strings and accepts trailing commas", () => {

@@ -20,9 +20,10 @@ import {
   RemoteReceipts,
   RemoteTasks,
   PULL_OVERLAP_MS,
+  STRANGER_READ_TIMEOUT_MS,
 } from "../../../keeper/epochs/exchange.ts";
 import type { TaskRecordValue } from "../../../keeper/epochs/types.ts";
-import type { Logger } from "../../../keeper/logger.ts";
+import { THROTTLE_LINES, type Logger } from "../../../keeper/logger.ts";
 import { openStore, type Store } from "../../../keeper/store/index.ts";
 import { verifyReceipt } from "../../../keeper/transfer/receipt.ts";
 import { encodeVarint, readFrame, writeFrame } from "../../../keeper/wire/index.ts";
@@ -61,14 +62,16 @@ describe("epoch receipt exchange", { timeout: 180_000 }, () => {
 
   async function exchange(
     n: TestKeeper,
-    ownReceipts: (toMs: number) => RawReceipt[],
+    ownReceipts: (fromMs: number, toMs: number) => RawReceipt[],
     logger: Logger = silent,
+    isKeeper: (peerId: string) => boolean = () => true,
   ): Promise<{ service: EpochExchange; penalised: { peer: string; err: Error }[] }> {
     const penalised: { peer: string; err: Error }[] = [];
     const service = new EpochExchange({
       node: n.node,
       logger,
       ownReceipts,
+      isKeeper,
       penalise: (p: PeerId, err: Error) => penalised.push({ peer: p.toString(), err }),
     });
     services.push(service);
@@ -96,7 +99,11 @@ describe("epoch receipt exchange", { timeout: 180_000 }, () => {
   /** Every frame the server sends for one raw request, until it ends or resets the stream. */
   async function rawExchange(from: TestKeeper, to: TestKeeper, bytes: Uint8Array): Promise<Record<string, unknown>[]> {
     const stream: Stream = await from.node.dialProtocol(to.node.getMultiaddrs()[0]!, EPOCH_PROTOCOL);
-    stream.send(bytes);
+    try {
+      stream.send(bytes);
+    } catch {
+      // a server refusing a stranger answers and resets without reading the request
+    }
     const frames: Record<string, unknown>[] = [];
     try {
       for (;;) {
@@ -113,14 +120,14 @@ describe("epoch receipt exchange", { timeout: 180_000 }, () => {
   it(`pulls exactly the receipts the peer stored before the close, over several frames (${STORED} receipts)`, async () => {
     const stored = await keeperWithReceipts(STORED, 40);
     const [server, client] = [await node(), await node()];
-    const asked: number[] = [];
+    const asked: [number, number][] = [];
     const own = transferReceiptsBetween(stored.store);
-    const s = await exchange(server, (toMs) => (asked.push(toMs), own(0, toMs)));
+    const s = await exchange(server, (fromMs, toMs) => (asked.push([fromMs, toMs]), own(fromMs, toMs)));
     const c = await exchange(client, () => []);
     await connect(client, server);
 
     const pulled = await c.service.pull(server.node.peerId, CLOSE_MS);
-    assert.deepEqual(asked, [CLOSE_MS], "the server is asked for the receipts before the close");
+    assert.deepEqual(asked, [[0, CLOSE_MS]], "the server is asked for the receipts before the close");
     const expected = own(0, CLOSE_MS);
     assert.equal(expected.length, STORED);
     assert.equal(pulled.length, STORED);
@@ -187,7 +194,7 @@ describe("epoch receipt exchange", { timeout: 180_000 }, () => {
     const [server, client] = [await node(), await node()];
     const { log, lines } = collectingLogger();
     const own = transferReceiptsBetween(stored.store);
-    const s = await exchange(server, (toMs) => own(0, toMs), log);
+    const s = await exchange(server, (fromMs, toMs) => own(fromMs, toMs), log);
     const c = await exchange(client, () => []);
     await connect(client, server);
     const withPrefix = (body: Uint8Array) => Uint8Array.from([...encodeVarint(body.length), ...body]);
@@ -213,30 +220,101 @@ describe("epoch receipt exchange", { timeout: 180_000 }, () => {
       assert.match(String(frames[0]!.error), cs.error, `${cs.name}: error says why`);
       assert.equal(frames[0]!.receipts, undefined, `${cs.name}: no receipts sent`);
     }
-    await waitFor(
-      () => lines.filter((l) => l.msg === "epoch exchange request rejected").length === cases.length,
-      15_000,
-      "every rejection logged",
-    );
-    for (const l of lines.filter((x) => x.msg === "epoch exchange request rejected")) {
+    await waitFor(() => s.penalised.length === cases.length, 15_000, "every malformed request penalised");
+    // Logged, but rate-limited: a peer cannot turn rejections into log volume.
+    const rejected = lines.filter((l) => l.msg === "epoch exchange request rejected");
+    assert.equal(rejected.length, Math.min(cases.length, THROTTLE_LINES));
+    for (const l of rejected) {
       assert.equal(typeof l.reason, "string", "every rejection carries a reason");
       assert.equal(l.peer, client.node.peerId.toString(), "and names the peer");
     }
-    assert.equal(s.penalised.length, cases.length, "every malformed request is penalised");
 
     // A stream closed before any request is not the peer's fault.
     const stream = await client.node.dialProtocol(server.node.getMultiaddrs()[0]!, EPOCH_PROTOCOL);
     await stream.close();
-    await waitFor(
-      () => lines.filter((l) => l.msg === "epoch exchange request rejected").length === cases.length + 1,
-      15_000,
-      "early close logged",
-    );
-    assert.equal(s.penalised.length, cases.length, "an empty stream is not penalised");
-
     // Still serving.
     const pulled = await c.service.pull(server.node.peerId, CLOSE_MS);
     assert.deepEqual(pulled.map(key), own(0, CLOSE_MS).map(key));
+    assert.equal(s.penalised.length, cases.length, "an empty stream is not penalised");
+  });
+
+  it("answers a peer that is not a registered keeper with a refusal only, without penalising it", async () => {
+    const stored = await keeperWithReceipts(20, 0);
+    const [server, stranger] = [await node(), await node()];
+    const own = transferReceiptsBetween(stored.store);
+    const asked: number[] = [];
+    const keepers = new Set<string>();
+    const s = await exchange(
+      server,
+      (f, t) => (asked.push(t), own(f, t)),
+      silent,
+      (id) => keepers.has(id),
+    );
+    const c = await exchange(stranger, () => []);
+    await connect(stranger, server);
+    const request = json({ v: 1, kind: "tasks", fromMs: 0, toMs: CLOSE_MS });
+    const frames = await rawExchange(stranger, server, Uint8Array.from([...encodeVarint(request.length), ...request]));
+    assert.deepEqual(frames, [{ error: "not a registered keeper" }]);
+    await assert.rejects(c.service.pull(server.node.peerId, CLOSE_MS), /peer refused: not a registered keeper/);
+    // A stranger that sends nothing holds the stream for STRANGER_READ_TIMEOUT_MS, then gets the same refusal.
+    const silentStart = Date.now();
+    assert.deepEqual(await rawExchange(stranger, server, new Uint8Array()), [{ error: "not a registered keeper" }]);
+    assert.ok(Date.now() - silentStart < STRANGER_READ_TIMEOUT_MS + 2_000, "refused within about a second");
+    assert.deepEqual(asked, [], "the store is never read for a stranger");
+    assert.equal(s.service.stats.refusedStrangers, 3);
+    assert.deepEqual(s.penalised, []);
+    // Once its signed record is known, the same peer is served.
+    keepers.add(stranger.node.peerId.toString());
+    assert.equal((await c.service.pull(server.node.peerId, CLOSE_MS)).length, 20);
+  });
+
+  it("pages long answers with a cursor and refuses windows over the maximum", async () => {
+    const stored = await keeperWithReceipts(STORED, 0);
+    const [server, client] = [await node(), await node()];
+    const own = transferReceiptsBetween(stored.store);
+    const windows: [number, number][] = [];
+    const penalised: string[] = [];
+    const init = { maxEntriesPerResponse: 100, maxWindowMs: 500_000 };
+    const serving = new EpochExchange(
+      {
+        node: server.node,
+        logger: silent,
+        ownReceipts: (f, t) => (windows.push([f, t]), own(f, t)),
+        isKeeper: () => true,
+        penalise: (p) => penalised.push(p.toString()),
+      },
+      init,
+    );
+    const asking = new EpochExchange({ node: client.node, logger: silent, ownReceipts: () => [] }, init);
+    services.push(serving, asking);
+    await serving.start();
+    await connect(client, server);
+
+    // The client pages: ceil(569 / 100) requests, same receipts in the same order as one read of the window.
+    const pulled = await asking.pull(server.node.peerId, CLOSE_MS);
+    assert.deepEqual(pulled.map(key), own(CLOSE_MS - 500_000, CLOSE_MS).map(key));
+    assert.equal(windows.length, Math.ceil(STORED / 100));
+    assert.ok(
+      windows.every(([f, t]) => f === CLOSE_MS - 500_000 && t === CLOSE_MS),
+      "the client asks for at most the window",
+    );
+    assert.equal(serving.stats.truncated, Math.ceil(STORED / 100) - 1);
+
+    // On the wire: 100 entries then a cursor.
+    const raw = (v: unknown) => {
+      const b = json(v);
+      return Uint8Array.from([...encodeVarint(b.length), ...b]);
+    };
+    const first = await rawExchange(client, server, raw({ v: 1, fromMs: CLOSE_MS - 1000, toMs: CLOSE_MS }));
+    assert.deepEqual(
+      first.map((f) => (Array.isArray(f.receipts) ? f.receipts.length : f)),
+      [100, { done: true, next: 100 }],
+    );
+    // A window over the maximum is refused, without penalty (the peer may run other limits).
+    const wide = await rawExchange(client, server, raw({ v: 1, fromMs: 0, toMs: 600_000 }));
+    assert.deepEqual(wide, [{ error: "window longer than 500000 ms" }]);
+    assert.equal(serving.stats.refusedWindow, 1);
+    assert.deepEqual(penalised, []);
   });
 
   describe("a peer answering out of protocol", () => {
@@ -380,6 +458,7 @@ describe("epoch task-record exchange", { timeout: 180_000 }, () => {
       node: server.node,
       logger: silent,
       ownReceipts: () => [],
+      isKeeper: () => true,
       ownTasks: (fromMs, toMs) => {
         windows.push([fromMs, toMs]);
         return held;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 
 import { BanList, createLumoraNode, InvalidAddressRangeError, type LumoraNode } from "../../../keeper/p2p/index.ts";
-import { startNode, waitFor, type TestKeeper } from "../helpers.ts";
+import { collectingLogger, startNode, waitFor, type TestKeeper } from "../helpers.ts";
 
 describe("connection gater", () => {
   const keepers: TestKeeper[] = [];
@@ -29,5 +29,25 @@ describe("connection gater", () => {
     nodes.push(a, b);
     await assert.rejects(a.dial(b.getMultiaddrs()[0]));
     await assert.rejects(createLumoraNode({ addressPolicy: { allow: ["not-a-range"] } }), InvalidAddressRangeError);
+  });
+
+  it("keeps the ban list bounded, expires bans, counts them and logs each ban once, rate-limited", (t) => {
+    t.mock.timers.enable({ apis: ["Date"] });
+    const { log, lines } = collectingLogger();
+    const bans = new BanList({ log, maxEntries: 100, durationMs: 60_000 });
+    // 27 000 fresh identities banned (the outside tester's figure): the list stays at its cap.
+    for (let i = 0; i < 27_000; i++) bans.ban(`peer-${i}`, "malformed frame");
+    assert.deepEqual(bans.stats(), { total: 27_000, active: 100, evicted: 26_900 });
+    assert.ok(bans.isBanned("peer-26999"), "the newest bans are kept");
+    assert.ok(!bans.isBanned("peer-0"), "the oldest are forgotten first");
+    // A peer banned again while banned is neither counted nor logged again.
+    bans.ban("peer-26999", "again");
+    assert.equal(bans.stats().total, 27_000);
+    const banLines = lines.filter((l) => l.msg === "peer banned");
+    assert.ok(banLines.length >= 1 && banLines.length <= 5, `ban lines rate-limited (${banLines.length})`);
+    // Bans expire: after their duration the list empties on its own.
+    t.mock.timers.tick(60_001);
+    assert.equal(bans.stats().active, 0);
+    assert.ok(!bans.isBanned("peer-26999"));
   });
 });

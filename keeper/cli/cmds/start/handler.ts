@@ -89,7 +89,14 @@ async function run(config: OperatorConfig, logger: Logger, io: Output): Promise<
     const token = randomBytes(API_TOKEN_BYTES).toString("base64url");
     rmSync(tokenFile, { force: true });
     writeFileSync(tokenFile, token + "\n", { mode: 0o600, flag: "wx" });
-    api = apiServer({ host: config.api.host, port: config.api.port, epochsDir, token })({ keeper, logger });
+    api = apiServer({
+      host: config.api.host,
+      port: config.api.port,
+      epochsDir,
+      token,
+      allowedHosts: config.api.allowedHosts,
+      publishDirs: config.api.publishDirs,
+    })({ keeper, logger });
     try {
       await api.start();
     } catch (err) {
@@ -103,6 +110,8 @@ async function run(config: OperatorConfig, logger: Logger, io: Output): Promise<
       );
     }
   }
+  // Listen for the stop signal before saying "running": a supervisor (or a test) may signal as soon as it reads it.
+  const stopSignal = untilSignal();
   io.out(`keeper ${keeper.peerId.toString()} running`);
   for (const a of keeper.addresses) io.out(`  p2p: ${a}`);
   if (api !== undefined) {
@@ -110,7 +119,7 @@ async function run(config: OperatorConfig, logger: Logger, io: Output): Promise<
     io.out(`  api token: ${tokenFile} (publish, transfer, close-epoch read it)`);
   }
 
-  const signal = await untilSignal();
+  const signal = await stopSignal;
   logger.info("stopping", { signal });
   await api?.stop();
   if (api !== undefined) rmSync(tokenFile, { force: true });

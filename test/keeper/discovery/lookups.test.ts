@@ -1,0 +1,79 @@
+/**
+ * Identify must not amplify (issue 13, point 3): a peer completing identify costs a DHT GET only if it speaks a
+ * Lumora protocol, and then at a bounded rate from a bounded queue. The strangers are bare libp2p nodes with
+ * fresh identities; the keepers are real nodes with discovery. Wired exactly as keeper.ts wires it.
+ */
+import assert from "node:assert/strict";
+import { afterEach, describe, it } from "node:test";
+
+import { multiaddr } from "@multiformats/multiaddr";
+
+import type { Discovery } from "../../../keeper/discovery/index.ts";
+import { rawPeer, stopAll, type RawPeer } from "../../fuzz/raw-peer.ts";
+import { defaultInit, startNode, waitFor, withDiscovery, type TestKeeper } from "../helpers.ts";
+
+/** keeper.ts's `peer:identify` listener. */
+function listen(k: TestKeeper, d: Discovery, found: string[]): void {
+  k.node.addEventListener("peer:identify", (evt) => {
+    void d.onPeerIdentified(evt.detail.peerId, evt.detail.protocols).then((ok) => {
+      if (ok) found.push(evt.detail.peerId.toString());
+    });
+  });
+}
+
+describe("record lookups of identified peers", () => {
+  const keepers: TestKeeper[] = [];
+  const strangers: RawPeer[] = [];
+  afterEach(async () => {
+    await stopAll(strangers.splice(0));
+    await Promise.all(keepers.map((k) => k.discovery?.stop()));
+    await Promise.all(keepers.splice(0).map((k) => k.node.stop()));
+  });
+
+  it("ignores strangers and rate-limits Lumora-speaking ones from a bounded queue", async () => {
+    const k = await startNode();
+    keepers.push(k);
+    const d = withDiscovery(k, { ...defaultInit(0), lookups: { ratePerSecond: 2, burst: 2, maxQueue: 8 } });
+    await d.start();
+    const found: string[] = [];
+    listen(k, d, found);
+    const addr = multiaddr(k.node.getMultiaddrs()[0]!.toString());
+    const stats = d.lookups.stats;
+
+    // 60 strangers speaking no Lumora protocol: identify completes, no lookup at all.
+    for (let i = 0; i < 60; i++) strangers.push(await rawPeer());
+    await Promise.all(strangers.map((s) => s.dial(addr)));
+    await waitFor(() => stats.ignored >= 60, 15_000, "identify of every stranger");
+    assert.equal(stats.started, 0, "no DHT GET for peers that speak no Lumora protocol");
+
+    // 40 peers that claim a Lumora protocol: lookups start at the rate, the rest waits in (or is dropped from)
+    // a queue of 8.
+    const liars: RawPeer[] = [];
+    for (let i = 0; i < 40; i++) liars.push(await rawPeer({ protocols: ["/lumora/transfer/1.0.0"] }));
+    strangers.push(...liars);
+    const t0 = Date.now();
+    await Promise.all(liars.map((s) => s.dial(addr)));
+    await waitFor(() => stats.dropped + stats.queued + stats.started >= 40, 15_000, "every claimant seen");
+    assert.ok(stats.dropped >= 40 - 8 - 2 - 2, `claimants beyond the queue dropped (${stats.dropped})`);
+    assert.ok(stats.queued <= 8, `queue bounded (${stats.queued})`);
+    const elapsed = (Date.now() - t0) / 1000;
+    assert.ok(stats.started <= 2 + Math.ceil(2 * elapsed) + 1, `${stats.started} lookups in ${elapsed.toFixed(1)} s`);
+  });
+
+  it("looks up a keeper that connects, and finds its record", async () => {
+    const k = await startNode();
+    keepers.push(k);
+    const d = withDiscovery(k, defaultInit(0));
+    await d.start();
+    const found: string[] = [];
+    listen(k, d, found);
+    const other = await startNode();
+    keepers.push(other);
+    const od = withDiscovery(other, defaultInit(1));
+    await od.start();
+    await other.node.dial(k.node.getMultiaddrs()[0]!);
+    await waitFor(() => found.includes(other.node.peerId.toString()), 30_000, "the keeper's record found");
+    assert.ok(d.get(other.node.peerId.toString()) !== undefined);
+    assert.equal(d.lookups.stats.started, 1);
+  });
+});
