@@ -18,3 +18,7 @@ export const DEFAULT_MAX_CONCURRENT_TASKS = 8;
 export const NO_LIVE_PROVIDER_CODE = "NO_LIVE_PROVIDER";
 /** Longest `TaskResult.code` accepted. */
 export const MAX_CODE_BYTES = 64;
+/** Milliseconds a transfer requested without a deadline has to finish: two minutes fit a large object on a slow link. */
+export const DEFAULT_TRANSFER_DEADLINE_MS = 120_000;
+/** Priority of a transfer requested without one (higher runs first). */
+export const DEFAULT_TRANSFER_PRIORITY = 1;

@@ -70,9 +70,11 @@ export class RoutingFeed {
   async refresh(options: { signal?: AbortSignal; refreshDirectory?: boolean } = {}): Promise<number> {
     const c = this.components;
     if (options.refreshDirectory && c.refreshDirectory !== undefined) {
-      await c.refreshDirectory(options).catch((err: unknown) =>
-        this.log.debug("directory refresh failed; feeding what is known", { error: err as Error }),
-      );
+      await c
+        .refreshDirectory(options)
+        .catch((err: unknown) =>
+          this.log.debug("directory refresh failed; feeding what is known", { error: err as Error }),
+        );
     }
     let n = 0;
     for (const record of c.records()) {
