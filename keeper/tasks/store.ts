@@ -257,7 +257,9 @@ export class TaskStore {
   recent(limit: number): TaskRow[] {
     return this.store.db
       .prepare(
-        "SELECT t.*, COALESCE(t.executor, (SELECT a.executor FROM task_attempts a WHERE a.task_id = t.id " +
+        "SELECT t.id, t.seq, t.priority, t.size, t.consumer, t.deadline, t.capabilities, t.min_bandwidth, " +
+          "t.status, t.attempts, t.created_at, t.started_at, t.ended_at, t.bytes, t.sha256, t.evidence, t.reason, " +
+          "t.providers, COALESCE(t.executor, (SELECT a.executor FROM task_attempts a WHERE a.task_id = t.id " +
           "ORDER BY a.attempt DESC LIMIT 1)) AS executor FROM tasks t ORDER BY t.seq DESC LIMIT ?",
       )
       .all(limit) as unknown as TaskRow[];
