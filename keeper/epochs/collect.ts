@@ -596,7 +596,7 @@ export class EpochCollector {
   }
 }
 
-/** Service factory (composition in keeper/index.ts). */
+/** Service factory (wired in keeper/components.ts). */
 export function epochCollector(init: EpochCollectorInit): (components: EpochCollectorComponents) => EpochCollector {
   return (components) => new EpochCollector(components, init);
 }
