@@ -138,11 +138,11 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
   const counters = new HealthCounters(store);
   const ec = c.epochs ?? {};
   const publishDir = ec.publishDir ?? join(c.dataDir, "epochs");
-  const memory = new ChainMemory(store);
 
   const chain = ec.chain && new Chain({ logger, onRpcError: () => operatorCounters.inc("chainRpcErrors") }, ec.chain);
   const monitor =
-    chain && chainMonitor()({ chain, logger, codeHashes: memory, onCheck: (s) => epochOps.onChainCheck(s) });
+    chain &&
+    chainMonitor()({ chain, logger, codeHashes: new ChainMemory(store), onCheck: (s) => epochOps.onChainCheck(s) });
   const submitter = chain && epochSubmitter({ onStep: (step, e) => epochStep(e, step) })({ chain, store, logger });
   const keepers = ec.keepers ?? [];
   const turns =
@@ -290,7 +290,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
       ? epochChainSync({
           identity: deploymentIdentity(ec.chain.deployment),
           newDeployment: ec.chain.newDeployment ?? false,
-        })({ monitor, memory, collector, closer, journal: submitter.journal, logger })
+        })({ monitor, memory: new ChainMemory(store), collector, closer, journal: submitter.journal, logger })
       : undefined;
   const schedule = epochSchedule({ cron: ec.cron })({
     logger,
