@@ -14,7 +14,7 @@ import { HDNodeWallet, Mnemonic, formatUnits, parseEther } from "ethers";
 import { network } from "hardhat";
 
 import LumoraModule from "../ignition/modules/Lumora.js";
-import { claimAll, connectContracts, type ClaimContext } from "../keeper/claims/index.ts";
+import { claimAll, connectContracts, type ClaimContext } from "../claims/index.ts";
 import { DirectoryProofSource } from "../keeper/epochs/proofs.ts";
 import { startKeeper, type Keeper } from "../keeper/keeper.ts";
 import { createLogger } from "../keeper/logger.ts";

@@ -1,7 +1,7 @@
 /** `npx hardhat lumora:claim-all [--account A] [--proofs-url URL] --network N` */
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { claimAll, openTooling, parseAccount, runCommand } from "../keeper/claims/index.ts";
+import { claimAll, openTooling, parseAccount, runCommand } from "../claims/index.ts";
 
 interface Args {
   account?: string;

@@ -1,7 +1,7 @@
 /** `npx hardhat lumora:claim --epoch E [--account A] [--proofs-url URL] --network N` */
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { claimEpoch, openTooling, parseAccount, parseEpoch, runCommand } from "../keeper/claims/index.ts";
+import { claimEpoch, openTooling, parseAccount, parseEpoch, runCommand } from "../claims/index.ts";
 
 interface Args {
   epoch?: string;

@@ -1,7 +1,7 @@
 /** `npx hardhat lumora:fund --amount X --network N` (X in LUM; signer: the network's first account). */
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { fundPool, openTooling, parseLum, runCommand } from "../keeper/claims/index.ts";
+import { fundPool, openTooling, parseLum, runCommand } from "../claims/index.ts";
 
 interface Args {
   amount?: string;

@@ -1,6 +1,6 @@
 /**
  * Lumora's Hardhat tasks for token holders and deployers. Each action only parses its arguments and calls
- * keeper/claims; see docs/claim.md.
+ * claims; see docs/claim.md.
  */
 import { task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";

@@ -1,7 +1,7 @@
 /** `npx hardhat lumora:rewards [--account A] [--proofs-url URL] [--proofs-dir DIR] --network N` */
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { formatRewardsReport, openTooling, parseAccount, rewardsOf, runCommand } from "../keeper/claims/index.ts";
+import { formatRewardsReport, openTooling, parseAccount, rewardsOf, runCommand } from "../claims/index.ts";
 
 interface Args {
   account?: string;

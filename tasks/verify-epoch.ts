@@ -5,7 +5,7 @@
  */
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import { openTooling, parseEpoch, runCommand, verifyPublishedEpoch } from "../keeper/claims/index.ts";
+import { openTooling, parseEpoch, runCommand, verifyPublishedEpoch } from "../claims/index.ts";
 
 interface Args {
   epoch?: string;

@@ -18,3 +18,5 @@ export const API_TOKEN_FILE = "api.token";
 export const API_TOKEN_BYTES = 32;
 /** Providers one transfer request may name: enough for redundancy, small enough to dial them all. */
 export const MAX_TRANSFER_PROVIDERS = 16;
+/** Epochs the dashboard and `epochs` show, newest first: a few weeks of daily epochs. */
+export const EPOCHS_SHOWN = 50;

@@ -12,7 +12,7 @@ import { DirectoryProofSource } from "../epochs/proofs.ts";
 import type { Keeper } from "../keeper.ts";
 import type { Logger } from "../logger.ts";
 import { MAX_EVENT_CLIENTS, STATUS_PUSH_INTERVAL_MS, THROUGHPUT_WINDOW_MS } from "./constants.ts";
-import { OperatorCounters } from "./counters.ts";
+import { OperatorCounters } from "../operator-counters.ts";
 import { DASHBOARD_CSS, DASHBOARD_HTML, DASHBOARD_JS } from "./dashboard.ts";
 import { json, jsonError, SECURITY_HEADERS, send } from "./http.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";

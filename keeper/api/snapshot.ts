@@ -1,19 +1,21 @@
 /**
- * What the operator sees, read from a running keeper's public fields and its store: peers with their score
- * inputs, tasks by state, transfers with progress, epochs and rewards. Read-only; one function per section so
- * the JSON endpoints, the dashboard and /metrics share them.
+ * What the operator sees, read from a running keeper through the narrow `KeeperReadView` (never its tables:
+ * each module answers its own queries): peers with their score inputs, tasks by state, transfers with
+ * progress, epochs and rewards. Read-only; one function per section so the JSON endpoints, the dashboard and
+ * /metrics share them.
  */
 import { readdir } from "node:fs/promises";
 
 import { DirectoryProofSource } from "../epochs/proofs.ts";
-import { readEpochSummary, type EpochTransactions } from "../epochs/publish.ts";
-import type { Keeper, KeeperChainStatus } from "../keeper.ts";
+import type { EpochSource, EpochView, KeeperChainStatus } from "../epochs/operator.ts";
+import { readEpochSummary } from "../epochs/publish.ts";
+import type { Keeper } from "../keeper.ts";
 import { routingTableSize } from "../p2p/bootstrap.ts";
 import type { BanStats } from "../p2p/gater.ts";
 import { connectionLimits } from "../p2p/node.ts";
 import { scoreUnchecked } from "../routing/index.ts";
 import { Manifest } from "../transfer/pb/transfer.ts";
-import { RECENT_TASKS, RECENT_TRANSFERS } from "./constants.ts";
+import { EPOCHS_SHOWN, RECENT_TASKS, RECENT_TRANSFERS } from "./constants.ts";
 
 export interface PeerView {
   peerId: string;
@@ -83,19 +85,6 @@ export interface TransfersView {
   partsServed: number;
 }
 
-export interface EpochView {
-  epoch: number;
-  status: string;
-  startMs?: number;
-  endMs?: number;
-  rewardTotal?: string;
-  totalContribution?: string;
-  tasks?: number;
-  transactions?: EpochTransactions;
-  /** Claimable once the challenge window passed (from the chain, when a source provides it). */
-  claimable?: boolean;
-}
-
 export interface RewardView {
   epoch: number;
   account: string;
@@ -103,18 +92,28 @@ export interface RewardView {
   amount: string | null;
 }
 
-/** Pluggable epoch status (the chain/epoch submission modules know pending vs claimable). */
-export interface EpochSource {
-  epochs(options?: { signal?: AbortSignal }): Promise<EpochView[]>;
-}
+export type { EpochSource, EpochView };
 
-function hasTable(keeper: Keeper, name: string): boolean {
-  return (
-    keeper.store.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined
-  );
-}
+/** What the snapshots read of a keeper: its services' read side, nothing else. */
+export type KeeperReadView = Pick<
+  Keeper,
+  | "peerId"
+  | "node"
+  | "config"
+  | "epoch"
+  | "flagged"
+  | "routing"
+  | "discovery"
+  | "proximity"
+  | "counters"
+  | "health"
+  | "tasks"
+  | "transfer"
+  | "transfers"
+  | "collector"
+>;
 
-export function peersView(keeper: Keeper): PeerView[] {
+export function peersView(keeper: KeeperReadView): PeerView[] {
   const self = keeper.peerId.toString();
   const connected = new Set(keeper.node.getPeers().map((p) => p.toString()));
   const bMax = keeper.routing.maxBandwidth();
@@ -151,46 +150,32 @@ export function peersView(keeper: Keeper): PeerView[] {
   return out.sort((a, b) => (b.score ?? -1) - (a.score ?? -1) || a.peerId.localeCompare(b.peerId));
 }
 
-export function tasksView(keeper: Keeper, limit = RECENT_TASKS): TasksView {
-  const db = keeper.store.db;
+export function tasksView(keeper: KeeperReadView, limit = RECENT_TASKS): TasksView {
+  const store = keeper.tasks.taskStore;
   const byState = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
-  for (const row of db.prepare("SELECT status, COUNT(*) AS n FROM tasks GROUP BY status").all() as Array<{
-    status: TaskState;
-    n: number;
-  }>) {
-    byState[row.status] = row.n;
-  }
-  const reassigned = (db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE attempts > 1").get() as { n: number }).n;
-  const reassignments = (db.prepare("SELECT COUNT(*) AS n FROM task_attempts WHERE attempt > 1").get() as { n: number })
-    .n;
-  const rows = db
-    .prepare(
-      "SELECT t.id, t.status, t.attempts, t.size, t.bytes, t.created_at, t.ended_at, t.reason, " +
-        "COALESCE(t.executor, (SELECT a.executor FROM task_attempts a WHERE a.task_id = t.id ORDER BY a.attempt DESC LIMIT 1)) AS executor " +
-        "FROM tasks t ORDER BY t.seq DESC LIMIT ?",
-    )
-    .all(limit) as Array<Record<string, unknown>>;
+  for (const [state, n] of Object.entries(store.countByState())) byState[state as TaskState] = n;
+  const { tasks: reassigned, attempts: reassignments } = store.reassignments();
   return {
     byState,
     reassigned,
     reassignments,
     inFlight: keeper.tasks.stats().inflight,
-    recent: rows.map((r) => ({
-      id: String(r.id),
-      status: r.status as TaskState,
-      executor: (r.executor as string | null) ?? null,
-      attempts: Number(r.attempts),
-      size: Number(r.size),
-      bytes: r.bytes === null ? null : Number(r.bytes),
-      createdAt: Number(r.created_at),
-      endedAt: r.ended_at === null ? null : Number(r.ended_at),
-      reason: (r.reason as string | null) ?? null,
+    recent: store.recent(limit).map((t) => ({
+      id: t.id,
+      status: t.status as TaskState,
+      executor: t.executor ?? null,
+      attempts: t.attempts,
+      size: t.size,
+      bytes: t.bytes,
+      createdAt: t.created_at,
+      endedAt: t.ended_at,
+      reason: t.reason ?? null,
     })),
   };
 }
 
 /** One task by id (what `transfer --wait` polls), or undefined when this keeper does not know it. */
-export function taskView(keeper: Keeper, id: string): TaskView | undefined {
+export function taskView(keeper: KeeperReadView, id: string): TaskView | undefined {
   const t = keeper.tasks.taskStore.task(id);
   if (t === undefined) return undefined;
   const last = keeper.tasks.taskStore.attemptsOf(id).at(-1);
@@ -207,62 +192,46 @@ export function taskView(keeper: Keeper, id: string): TaskView | undefined {
   };
 }
 
-export function transfersView(keeper: Keeper, limit = RECENT_TRANSFERS): TransfersView {
-  const db = keeper.store.db;
+export function transfersView(keeper: KeeperReadView, limit = RECENT_TRANSFERS): TransfersView {
   const items: TransferView[] = [];
-  const downloads = db
-    .prepare(
-      "SELECT d.object_id, d.manifest, d.started_at, d.completed_at, " +
-        "(SELECT COUNT(*) FROM transfer_parts p WHERE p.download_id = d.id) AS parts_done, " +
-        "(SELECT COALESCE(SUM(bytes), 0) FROM transfer_parts p WHERE p.download_id = d.id) AS bytes_done " +
-        "FROM transfer_downloads d ORDER BY d.id DESC LIMIT ?",
-    )
-    .all(limit) as Array<{
-    object_id: string;
-    manifest: Uint8Array;
-    started_at: number;
-    completed_at: number | null;
-    parts_done: number;
-    bytes_done: number;
-  }>;
-  for (const d of downloads) {
+  for (const d of keeper.transfers.recentDownloads(limit)) {
     const m = Manifest.decode(d.manifest);
     const size = Number(m.size);
     const parts = m.partHashes.length;
-    const completed = d.completed_at !== null;
+    const completed = d.completedAt !== null;
     items.push({
-      objectId: d.object_id,
+      objectId: d.objectId,
       kind: "download",
       size,
       parts,
-      partsDone: completed ? parts : d.parts_done,
-      bytesDone: completed ? size : d.bytes_done,
+      partsDone: completed ? parts : d.partsDone,
+      bytesDone: completed ? size : d.bytesDone,
       completed,
-      startedAt: d.started_at,
+      startedAt: d.startedAt,
     });
   }
-  const published = db
-    .prepare("SELECT object_id, manifest, published_at FROM transfer_objects ORDER BY published_at DESC LIMIT ?")
-    .all(limit) as Array<{ object_id: string; manifest: Uint8Array; published_at: number }>;
-  for (const p of published) {
+  for (const p of keeper.transfers.recentPublished(limit)) {
     const m = Manifest.decode(p.manifest);
     const size = Number(m.size);
     const parts = m.partHashes.length;
     items.push({
-      objectId: p.object_id,
+      objectId: p.objectId,
       kind: "published",
       size,
       parts,
       partsDone: parts,
       bytesDone: size,
       completed: true,
-      startedAt: p.published_at,
+      startedAt: p.publishedAt,
     });
   }
-  const fetched = (db.prepare("SELECT COALESCE(SUM(bytes), 0) AS n FROM transfer_contributions").get() as { n: number })
-    .n;
   const served = keeper.transfer.providerStats;
-  return { items, bytesServed: served.bytesServed, bytesFetched: fetched, partsServed: served.partsServed };
+  return {
+    items,
+    bytesServed: served.bytesServed,
+    bytesFetched: keeper.transfers.bytesFetched(),
+    partsServed: served.partsServed,
+  };
 }
 
 /**
@@ -270,24 +239,19 @@ export function transfersView(keeper: Keeper, limit = RECENT_TRANSFERS): Transfe
  * summaries published in `epochsDir` (roots, tx hashes), and whatever `source` says about on-chain status.
  */
 export async function epochsView(
-  keeper: Keeper,
+  keeper: KeeperReadView,
   epochsDir: string | undefined,
   source: EpochSource | undefined,
 ): Promise<EpochView[]> {
   const byEpoch = new Map<number, EpochView>();
-  if (hasTable(keeper, "epochs")) {
-    const rows = keeper.store.db
-      .prepare("SELECT * FROM epochs WHERE status != 'genesis' ORDER BY epoch DESC LIMIT 50")
-      .all() as Array<Record<string, unknown>>;
-    for (const r of rows) {
-      byEpoch.set(Number(r.epoch), {
-        epoch: Number(r.epoch),
-        status: String(r.status),
-        startMs: Number(r.start_ms),
-        endMs: Number(r.end_ms),
-        rewardTotal: r.reward_total === null ? undefined : String(r.reward_total),
-      });
-    }
+  for (const r of keeper.collector.recentEpochs(EPOCHS_SHOWN)) {
+    byEpoch.set(r.epoch, {
+      epoch: r.epoch,
+      status: r.status,
+      startMs: r.start_ms,
+      endMs: r.end_ms,
+      rewardTotal: r.reward_total ?? undefined,
+    });
   }
   for (const summary of await publishedSummaries(epochsDir)) {
     const prev = byEpoch.get(summary.epoch);
@@ -315,7 +279,7 @@ async function publishedSummaries(dir: string | undefined) {
     .filter((n) => /^\d+$/.test(n))
     .map(Number)
     .sort((a, b) => b - a)
-    .slice(0, 50);
+    .slice(0, EPOCHS_SHOWN);
   const out = [];
   for (const epoch of epochs) {
     try {
@@ -329,7 +293,7 @@ async function publishedSummaries(dir: string | undefined) {
 
 /** This node's rewards per published epoch (its reward address's leaf), from the publication directory. */
 export async function rewardsView(
-  keeper: Keeper,
+  keeper: KeeperReadView,
   epochsDir: string | undefined,
   epochs: readonly EpochView[],
 ): Promise<RewardView[]> {
@@ -404,7 +368,7 @@ export function limitsView(keeper: Keeper): LimitsView {
   };
 }
 
-export function dhtSize(keeper: Keeper): number {
+export function dhtSize(keeper: KeeperReadView): number {
   return routingTableSize(keeper.node);
 }
 

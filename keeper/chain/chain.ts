@@ -57,17 +57,14 @@ import {
 } from "./errors.ts";
 import { sleep, withRetry, type RetryOptions } from "./retry.ts";
 
-/** Environment variable the key is read from when `ChainInit.privateKey` is not given. */
-export const PRIVATE_KEY_ENV = "LUMORA_KEEPER_PRIVATE_KEY";
-
 export interface ChainInit {
   /** JSON-RPC endpoint (http/https). */
   rpcUrl: string;
   /** The deployment to talk to (see deployment.ts `loadDeploymentRecord`). */
   deployment: DeploymentRecord;
   /**
-   * Hex private key of this keeper's signer. Default: `process.env.LUMORA_KEEPER_PRIVATE_KEY`; without either,
-   * the connection is read-only. Never logged.
+   * Hex private key of this keeper's signer (the operator's comes from `LUMORA_CHAIN_KEY` or a keystore, read by
+   * keeper/config/secrets.ts); without it the connection is read-only. Never logged.
    */
   privateKey?: string;
   /** Confirmations before a transaction counts. Default CONFIRMATIONS. */
@@ -168,7 +165,7 @@ export class Chain {
       // ethers caches identical requests for 250 ms; a nonce or epochOf read right after a transaction must be fresh.
       cacheTimeout: -1,
     });
-    const key = init.privateKey ?? process.env[PRIVATE_KEY_ENV];
+    const key = init.privateKey;
     if (key !== undefined && key !== "") {
       try {
         this.wallet = new Wallet(key, this.provider);

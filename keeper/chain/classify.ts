@@ -48,7 +48,8 @@ export function classifyRpcError(err: unknown): RpcErrorKind {
     if (code === "NONCE_EXPIRED" || code === "REPLACEMENT_UNDERPRICED") return "nonce";
     if (NONCE_MESSAGES.test(message)) return "nonce";
     if (typeof code === "string" && (TRANSIENT_CODES.has(code) || NODE_TRANSIENT_CODES.has(code))) return "transient";
-    // JSON-RPC: -32005 limit exceeded, -32603 internal error reported by some gateways when their upstream fails.
+    // JSON-RPC -32005 (limit exceeded) and HTTP 429 are transient by code. -32603 (internal error) is not: nodes
+    // also report reverts with it, so only its message (below) can make it transient.
     if (code === -32005 || code === 429) return "transient";
     if (/execution reverted|reverted with|VM Exception/i.test(message)) return "revert";
     if (code === "INSUFFICIENT_FUNDS" || code === "CANCELLED" || code === "ABORT_ERR") return "fatal";

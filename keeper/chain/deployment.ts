@@ -1,19 +1,52 @@
 /**
  * Reads and checks `deployments/<network>.json` (format: deployments/README.md). Only the fields the keeper
- * needs are checked; the record type is the deploy script's.
+ * needs are checked. The record's type is declared here, where the keeper reads it; the deploy script
+ * (scripts/lib/deployments.ts) writes records of this type, and checks its parameter names against the
+ * Ignition module's.
  */
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 
 import { getAddress, isAddress } from "ethers";
 
-import type { DeploymentRecord } from "../../scripts/lib/deployments.ts";
 import { ChainConfigError } from "./errors.ts";
 
-export type { DeploymentRecord };
+/** The contracts a Lumora deployment consists of, by their names in the record; the keeper talks to all of them. */
+export const CONTRACT_NAMES = ["LumoraToken", "Reputation", "TaskLog", "RewardPool"] as const;
+export type ContractName = (typeof CONTRACT_NAMES)[number];
 
-/** The contracts the keeper talks to. */
-export const KEEPER_CONTRACTS = ["LumoraToken", "Reputation", "TaskLog", "RewardPool"] as const;
+/** Reputation's constructor parameters (the Ignition module's `reputationParameters`). */
+export type ReputationParameters = {
+  neutralScore: number;
+  decayBps: number;
+  learningRateBps: number;
+  failingRateBps: number;
+  flagAfterFailingEpochs: number;
+  flagBelowScore: number;
+  warnBelowScore: number;
+  unflagAfterGoodEpochs: number;
+  unflagAtScore: number;
+};
+
+/** `deployments/<network>.json`: where the keeper and the scripts find a network's contracts. */
+export interface DeploymentRecord {
+  network: string;
+  chainId: number;
+  deployer: string;
+  contracts: Record<ContractName, string>;
+  deploymentBlock: number;
+  /** The resolved module parameters; amounts and durations as decimal strings (JSON has no bigint). */
+  parameters: {
+    admin: string;
+    treasury: string;
+    keeper: string;
+    guardian: string;
+    initialSupply: string;
+    challengeWindow: string;
+    claimPeriod: string;
+    reputationParameters: ReputationParameters;
+  };
+}
 
 /** Checks a record's chain id and addresses; returns it with checksummed addresses. */
 export function checkDeploymentRecord(record: DeploymentRecord): DeploymentRecord {
@@ -22,7 +55,7 @@ export function checkDeploymentRecord(record: DeploymentRecord): DeploymentRecor
     throw new ChainConfigError("deployment.chainId", "not a positive integer");
   }
   const contracts = { ...record.contracts };
-  for (const name of KEEPER_CONTRACTS) {
+  for (const name of CONTRACT_NAMES) {
     const address = contracts?.[name];
     if (typeof address !== "string" || !isAddress(address)) {
       throw new ChainConfigError(`deployment.contracts.${name}`, "missing or not an address");

@@ -13,7 +13,7 @@ import { keccak256 } from "ethers";
 
 import type { Logger } from "../logger.ts";
 import type { Chain } from "./chain.ts";
-import { KEEPER_CONTRACTS } from "./deployment.ts";
+import { CONTRACT_NAMES } from "./deployment.ts";
 
 /** Seconds between checks while all is well; a failed check is retried at the same cadence. */
 export const CHAIN_CHECK_INTERVAL_MS = 15_000;
@@ -147,7 +147,7 @@ export class ChainMonitor {
         Promise.all([
           chain.provider.send("eth_chainId", []) as Promise<string>,
           chain.provider.getBlockNumber(),
-          Promise.all(KEEPER_CONTRACTS.map((name) => chain.provider.getCode(chain.deployment.contracts[name]))),
+          Promise.all(CONTRACT_NAMES.map((name) => chain.provider.getCode(chain.deployment.contracts[name]))),
         ]),
         timeoutMs,
       );
@@ -201,7 +201,7 @@ export class ChainMonitor {
           "point chain.rpcUrl at the right network or chain.deployment at its record",
       };
     }
-    const missing = KEEPER_CONTRACTS.filter((_, i) => codes[i] === "0x" || codes[i] === undefined);
+    const missing = CONTRACT_NAMES.filter((_, i) => codes[i] === "0x" || codes[i] === undefined);
     if (missing.length > 0) {
       return {
         problem: "contracts-missing",
@@ -219,13 +219,13 @@ export class ChainMonitor {
           "node was reset or is still syncing; wait for it, or redeploy and start over (docs/operator.md)",
       };
     }
-    const hashes = Object.fromEntries(KEEPER_CONTRACTS.map((name, i) => [name, keccak256(codes[i]!)]));
+    const hashes = Object.fromEntries(CONTRACT_NAMES.map((name, i) => [name, keccak256(codes[i]!)]));
     const known = this.components.codeHashes?.get();
     if (known === undefined) {
       this.components.codeHashes?.set(hashes);
       return undefined;
     }
-    const changed = KEEPER_CONTRACTS.filter((name) => known[name] !== undefined && known[name] !== hashes[name]);
+    const changed = CONTRACT_NAMES.filter((name) => known[name] !== undefined && known[name] !== hashes[name]);
     if (changed.length > 0) {
       return {
         problem: "contracts-changed",

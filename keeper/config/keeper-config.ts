@@ -2,7 +2,7 @@
 import { parseEther } from "ethers";
 
 import type { DeploymentRecord } from "../chain/index.ts";
-import type { KeeperConfig } from "../keeper.ts";
+import type { KeeperConfig } from "../init.ts";
 import type { Logger } from "../logger.ts";
 import type { OperatorConfig } from "./schema.ts";
 

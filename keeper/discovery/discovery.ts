@@ -99,13 +99,19 @@ export class Discovery {
       this.log.warn("initial publish failed", { error: err as Error });
     });
     if (this.components.node.getConnections().length > 0) await initial;
-    const every = (ms: number, fn: () => Promise<unknown>) => {
-      const t = setInterval(() => void fn().catch(() => {}), ms);
+    // A failed round is retried at the next tick; it is logged, not thrown (nothing awaits a timer).
+    const every = (ms: number, what: string, fn: () => Promise<unknown>) => {
+      const t = setInterval(() => {
+        fn().catch((err: unknown) => {
+          if (!this.controller.signal.aborted)
+            this.log.warn(`${what} failed; retried next round`, { error: err as Error });
+        });
+      }, ms);
       t.unref();
       this.timers.push(t);
     };
-    every(this.init.republishIntervalMs ?? REPUBLISH_INTERVAL_MS, () => this.publish());
-    every(this.init.refreshIntervalMs ?? DIRECTORY_REFRESH_INTERVAL_MS, () => this.refresh());
+    every(this.init.republishIntervalMs ?? REPUBLISH_INTERVAL_MS, "record republish", () => this.publish());
+    every(this.init.refreshIntervalMs ?? DIRECTORY_REFRESH_INTERVAL_MS, "directory refresh", () => this.refresh());
   }
 
   async stop(): Promise<void> {

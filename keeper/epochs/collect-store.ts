@@ -147,3 +147,10 @@ export function epochRow(store: Store, epoch: number): EpochRow | undefined {
 export function lastEpochRow(store: Store): EpochRow {
   return store.db.prepare("SELECT * FROM epochs ORDER BY epoch DESC LIMIT 1").get() as unknown as EpochRow;
 }
+
+/** The latest epochs (genesis excluded), newest first. */
+export function recentEpochRows(store: Store, limit: number): EpochRow[] {
+  return store.db
+    .prepare("SELECT * FROM epochs WHERE status != 'genesis' ORDER BY epoch DESC LIMIT ?")
+    .all(limit) as unknown as EpochRow[];
+}

@@ -17,8 +17,16 @@ import type { Store } from "../store/index.ts";
 import { epochTaskRecords, toLeafValue } from "../tasks/records.ts";
 import type { TaskStore } from "../tasks/store.ts";
 import { verifyReceipt } from "../transfer/receipt.ts";
+import { TransferStore } from "../transfer/store.ts";
 import { AccountIndex } from "./accounts.ts";
-import { EPOCH_TABLES, epochRow, lastEpochRow, migrateEpochs, type EpochRow } from "./collect-store.ts";
+import {
+  EPOCH_TABLES,
+  epochRow,
+  lastEpochRow,
+  migrateEpochs,
+  recentEpochRows,
+  type EpochRow,
+} from "./collect-store.ts";
 import {
   computeContributions,
   reputationReports,
@@ -78,21 +86,10 @@ export interface EpochCollectorComponents {
   unreservedBalance?: (options: { signal?: AbortSignal }) => Promise<bigint>;
 }
 
-/** Reads the transfer module's stored receipts of a window (read-only; the table belongs to keeper/transfer). */
+/** The transfer module's stored receipts of a window, through its own query (the table belongs to keeper/transfer). */
 export function transferReceiptsBetween(store: Store): (fromMs: number, toMs: number) => RawReceipt[] {
-  return (fromMs, toMs) => {
-    const exists = store.db
-      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'transfer_receipts'")
-      .get();
-    if (exists === undefined) return [];
-    return (
-      store.db
-        .prepare(
-          "SELECT provider, body, signature FROM transfer_receipts WHERE issued_at >= ? AND issued_at < ? ORDER BY id",
-        )
-        .all(fromMs, toMs) as Array<{ provider: string; body: Uint8Array; signature: Uint8Array }>
-    ).map((r) => ({ provider: r.provider, body: new Uint8Array(r.body), signature: new Uint8Array(r.signature) }));
-  };
+  const transfers = new TransferStore(store);
+  return (fromMs, toMs) => transfers.receiptsBetween(fromMs, toMs);
 }
 
 function checksummed(addressOf: (peerId: string) => string | undefined, peerId: string): string | null {
@@ -157,6 +154,11 @@ export class EpochCollector {
   /** Start (Unix ms) of the open epoch. */
   currentEpochStartMs(): number {
     return lastEpochRow(this.components.store).end_ms;
+  }
+
+  /** The latest epochs this keeper froze or closed, newest first (the operator's view). */
+  recentEpochs(limit: number): EpochRow[] {
+    return recentEpochRows(this.components.store, limit);
   }
 
   /** The latest closed epoch (0 when none). */
@@ -594,7 +596,7 @@ export class EpochCollector {
   }
 }
 
-/** Service factory (composition in keeper/index.ts). */
+/** Service factory (wired in keeper/components.ts). */
 export function epochCollector(init: EpochCollectorInit): (components: EpochCollectorComponents) => EpochCollector {
   return (components) => new EpochCollector(components, init);
 }

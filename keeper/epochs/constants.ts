@@ -28,3 +28,9 @@ export const MERKLE_LEAF_CHUNK = 1_024;
 
 /** Internal nodes per chunk claimed by a hashing thread (~3 µs each, so ~6 ms a chunk). */
 export const MERKLE_NODE_CHUNK = 2_048;
+
+/** Milliseconds an operator's close waits for the chain to be usable before it says why not (never hangs on it). */
+export const CHAIN_READY_WAIT_MS = 8_000;
+
+/** Recent epochs whose RewardPool status the operator's view reads after each chain check. */
+export const CHAIN_EPOCHS_SHOWN = 20;

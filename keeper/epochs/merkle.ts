@@ -17,6 +17,7 @@
  */
 import { keccak_256, keccakP } from "@noble/hashes/sha3.js";
 
+import { TASK_RECORD_LEAF_TYPES } from "../tasks/records.ts";
 import {
   MerkleEmptyTreeError,
   MerkleIndexError,
@@ -28,22 +29,8 @@ import {
 /** Leaf schema of RewardPool: (epoch, index, account, contribution C_i). */
 export const REWARD_LEAF_ENCODING = ["uint64", "uint256", "address", "uint256"] as const;
 
-/**
- * Leaf schema of TaskLog: (task id, consumer, executor, bytes, start, end, status, data SHA-256,
- * attempts, receipt hash).
- */
-export const TASK_LEAF_ENCODING = [
-  "bytes32",
-  "address",
-  "address",
-  "uint64",
-  "uint64",
-  "uint64",
-  "uint8",
-  "bytes32",
-  "uint16",
-  "bytes32",
-] as const;
+/** Leaf schema of TaskLog: the tasks module's record encoding (tasks/records.ts), where its values are made. */
+export const TASK_LEAF_ENCODING = TASK_RECORD_LEAF_TYPES;
 
 /** Bytes per node hash and per ABI word. */
 export const WORD = 32;

@@ -220,7 +220,7 @@ export class ProofsService {
   }
 }
 
-/** Service factory (composition in keeper/index.ts). */
+/** Service factory (wired in keeper/components.ts). */
 export function proofsService(init: ProofsServiceInit = {}): (components: ProofsServiceComponents) => ProofsService {
   return (components) => new ProofsService(components, init);
 }

@@ -33,3 +33,7 @@ export const DEFAULT_MAX_BYTES_IN_FLIGHT_PER_REQUESTER = 8 * 1024 ** 3;
 export const UNKNOWN_PEER_TTL_MS = 60_000;
 /** Unknown peers remembered at most (oldest forgotten first). */
 export const MAX_UNKNOWN_PEERS = 10_000;
+/** Milliseconds a transfer requested without a deadline has to finish: two minutes fit a large object on a slow link. */
+export const DEFAULT_TRANSFER_DEADLINE_MS = 120_000;
+/** Priority of a transfer requested without one (higher runs first). */
+export const DEFAULT_TRANSFER_PRIORITY = 1;

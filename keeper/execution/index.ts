@@ -16,3 +16,10 @@ export {
   type TaskExecutionInit,
   type TaskWork,
 } from "./protocol.ts";
+export { countedExecution, type CountedExecutionComponents } from "./counted.ts";
+export {
+  TransferRequests,
+  transferRequests,
+  type TransferRequest,
+  type TransferRequestsComponents,
+} from "./requests.ts";

@@ -32,3 +32,18 @@ export const MIN_PROXIMITY_HOPS = 1;
  * measured 0 would divide by zero); flooring at 1 ms keeps `γ / L_i` ≤ γ, so no term can swamp the others.
  */
 export const MIN_LATENCY_MS = 1;
+
+/**
+ * Milliseconds between two feeds of the routing table from discovery, proximity and Reputation's flags. Two
+ * seconds follows load and RTT changes closely while costing a pass over the known records only.
+ */
+export const DEFAULT_ROUTING_REFRESH_MS = 2_000;
+
+/**
+ * Milliseconds a peer that failed at the connection level stays out of routing. Health re-admits it after:
+ * 30 s is a few heartbeats, long enough that the next tasks do not try a dead executor first.
+ */
+export const UNREACHABLE_BACKOFF_MS = 30_000;
+
+/** Milliseconds between reads of Reputation's flags: they change once per epoch at most, a minute spares the RPC. */
+export const FLAG_REFRESH_MS = 60_000;

@@ -5,14 +5,28 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 
-import { TASK_LEAF_ENCODING } from "../epochs/merkle.ts";
 import type { TaskRow, TaskStore } from "./store.ts";
 
 /** TaskLog status codes. */
 export const TASK_LOG_STATUS = { succeeded: 1, failed: 2, expired: 3 } as const;
 
-/** Leaf types of TaskLog's StandardMerkleTree, in TaskRecord field order (one definition, in the tree builder). */
-export const TASK_RECORD_LEAF_TYPES = TASK_LEAF_ENCODING;
+/**
+ * Leaf types of TaskLog's StandardMerkleTree, in TaskRecord field order: (task id, consumer, executor, bytes,
+ * start, end, status, data SHA-256, attempts, receipt hash). Defined once, here beside `toLeafValue` which
+ * produces values in this order; the epochs module's tree builder uses it as TASK_LEAF_ENCODING.
+ */
+export const TASK_RECORD_LEAF_TYPES = [
+  "bytes32",
+  "address",
+  "address",
+  "uint64",
+  "uint64",
+  "uint64",
+  "uint8",
+  "bytes32",
+  "uint16",
+  "bytes32",
+] as const;
 
 export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 export const ZERO_BYTES32 = "0x" + "0".repeat(64);

@@ -235,6 +235,35 @@ export class TaskStore {
       )
       .all(fromMs, toMs) as unknown as TaskRow[];
   }
+
+  /** How many tasks are in each state (states without tasks are absent). */
+  countByState(): Partial<Record<TaskStatus, number>> {
+    const rows = this.store.db.prepare("SELECT status, COUNT(*) AS n FROM tasks GROUP BY status").all() as Array<{
+      status: TaskStatus;
+      n: number;
+    }>;
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
+  /** Tasks that needed more than one attempt, and the attempts after the first over all tasks. */
+  reassignments(): { tasks: number; attempts: number } {
+    const db = this.store.db;
+    const tasks = (db.prepare("SELECT COUNT(*) AS n FROM tasks WHERE attempts > 1").get() as { n: number }).n;
+    const attempts = (db.prepare("SELECT COUNT(*) AS n FROM task_attempts WHERE attempt > 1").get() as { n: number }).n;
+    return { tasks, attempts };
+  }
+
+  /** The latest tasks, newest first; `executor` falls back to the last attempt's while none finished it. */
+  recent(limit: number): TaskRow[] {
+    return this.store.db
+      .prepare(
+        "SELECT t.id, t.seq, t.priority, t.size, t.consumer, t.deadline, t.capabilities, t.min_bandwidth, " +
+          "t.status, t.attempts, t.created_at, t.started_at, t.ended_at, t.bytes, t.sha256, t.evidence, t.reason, " +
+          "t.providers, COALESCE(t.executor, (SELECT a.executor FROM task_attempts a WHERE a.task_id = t.id " +
+          "ORDER BY a.attempt DESC LIMIT 1)) AS executor FROM tasks t ORDER BY t.seq DESC LIMIT ?",
+      )
+      .all(limit) as unknown as TaskRow[];
+  }
 }
 
 /** Rebuilds the in-memory task from its row (and attempts, for the executors already tried). */

@@ -89,6 +89,16 @@ export interface StoredReceipt {
   signature: Uint8Array;
 }
 
+/** A download as the operator sees it: its manifest and how far it got. */
+export interface DownloadProgress {
+  objectId: string;
+  manifest: Uint8Array;
+  startedAt: number;
+  completedAt: number | null;
+  partsDone: number;
+  bytesDone: number;
+}
+
 export class TransferStore {
   constructor(private readonly store: Store) {
     store.migrate("transfer", MIGRATIONS);
@@ -232,5 +242,59 @@ export class TransferStore {
       body: new Uint8Array(r.body),
       signature: new Uint8Array(r.signature),
     }));
+  }
+
+  /** Receipts issued in [fromMs, toMs) (this keeper's clock), in issue order: what the epochs module counts. */
+  receiptsBetween(fromMs: number, toMs: number): Array<{ provider: string; body: Uint8Array; signature: Uint8Array }> {
+    return (
+      this.db
+        .prepare(
+          "SELECT provider, body, signature FROM transfer_receipts WHERE issued_at >= ? AND issued_at < ? ORDER BY id",
+        )
+        .all(fromMs, toMs) as Array<{ provider: string; body: Uint8Array; signature: Uint8Array }>
+    ).map((r) => ({ provider: r.provider, body: new Uint8Array(r.body), signature: new Uint8Array(r.signature) }));
+  }
+
+  /** The latest downloads, newest first, with their verified parts and bytes so far (the operator's view). */
+  recentDownloads(limit: number): DownloadProgress[] {
+    return (
+      this.db
+        .prepare(
+          "SELECT d.object_id, d.manifest, d.started_at, d.completed_at, " +
+            "(SELECT COUNT(*) FROM transfer_parts p WHERE p.download_id = d.id) AS parts_done, " +
+            "(SELECT COALESCE(SUM(bytes), 0) FROM transfer_parts p WHERE p.download_id = d.id) AS bytes_done " +
+            "FROM transfer_downloads d ORDER BY d.id DESC LIMIT ?",
+        )
+        .all(limit) as Array<{
+        object_id: string;
+        manifest: Uint8Array;
+        started_at: number;
+        completed_at: number | null;
+        parts_done: number;
+        bytes_done: number;
+      }>
+    ).map((d) => ({
+      objectId: d.object_id,
+      manifest: new Uint8Array(d.manifest),
+      startedAt: d.started_at,
+      completedAt: d.completed_at,
+      partsDone: d.parts_done,
+      bytesDone: d.bytes_done,
+    }));
+  }
+
+  /** The latest published objects, newest first. */
+  recentPublished(limit: number): Array<{ objectId: string; manifest: Uint8Array; publishedAt: number }> {
+    return (
+      this.db
+        .prepare("SELECT object_id, manifest, published_at FROM transfer_objects ORDER BY published_at DESC LIMIT ?")
+        .all(limit) as Array<{ object_id: string; manifest: Uint8Array; published_at: number }>
+    ).map((p) => ({ objectId: p.object_id, manifest: new Uint8Array(p.manifest), publishedAt: p.published_at }));
+  }
+
+  /** Plaintext bytes verified from providers, over every download. */
+  bytesFetched(): number {
+    return (this.db.prepare("SELECT COALESCE(SUM(bytes), 0) AS n FROM transfer_contributions").get() as { n: number })
+      .n;
   }
 }

@@ -5,42 +5,33 @@ import { listTransactions, type DeploymentParameters } from "@nomicfoundation/ig
 import { getAddress, isAddress, type Provider } from "ethers";
 
 import { LUMORA_DEFAULTS } from "../../ignition/modules/Lumora.js";
+import {
+  CONTRACT_NAMES,
+  type ContractName,
+  type DeploymentRecord,
+  type ReputationParameters,
+} from "../../keeper/chain/deployment.ts";
 
-/** The contracts a Lumora deployment consists of, by their names in the record. */
-export const CONTRACT_NAMES = ["LumoraToken", "Reputation", "TaskLog", "RewardPool"] as const;
-export type ContractName = (typeof CONTRACT_NAMES)[number];
+export { CONTRACT_NAMES, type ContractName, type DeploymentRecord, type ReputationParameters };
 
 /** The Ignition module's id; parameter files key their values by it. */
 export const MODULE_ID = "LumoraModule";
 
-export type ReputationParameters = { -readonly [K in keyof typeof LUMORA_DEFAULTS.reputationParameters]: number };
+// The record's types live with the keeper (which imports neither Ignition nor scripts): they must name the
+// module's reputation parameters exactly; this fails to compile when the two drift apart.
+type SameKeys<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false;
+const reputationParametersMatch: SameKeys<ReputationParameters, typeof LUMORA_DEFAULTS.reputationParameters> = true;
+void reputationParametersMatch;
 
 /** The module's parameters after defaults were applied: what the deployment actually ran with. */
-export interface LumoraParameters {
-  admin: string;
-  treasury: string;
-  keeper: string;
-  guardian: string;
+export type LumoraParameters = Omit<
+  DeploymentRecord["parameters"],
+  "initialSupply" | "challengeWindow" | "claimPeriod"
+> & {
   initialSupply: bigint;
   challengeWindow: bigint;
   claimPeriod: bigint;
-  reputationParameters: ReputationParameters;
-}
-
-/** `deployments/<network>.json`: where the keeper and the scripts find a network's contracts. */
-export interface DeploymentRecord {
-  network: string;
-  chainId: number;
-  deployer: string;
-  contracts: Record<ContractName, string>;
-  deploymentBlock: number;
-  /** The resolved module parameters; amounts and durations as decimal strings (JSON has no bigint). */
-  parameters: Omit<LumoraParameters, "initialSupply" | "challengeWindow" | "claimPeriod"> & {
-    initialSupply: string;
-    challengeWindow: string;
-    claimPeriod: string;
-  };
-}
+};
 
 /** An Ignition parameter file: `{ "LumoraModule": { ... } }`, with bigints parsed from `"123n"` strings. */
 export type IgnitionParameters = DeploymentParameters;

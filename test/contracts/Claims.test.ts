@@ -1,5 +1,5 @@
 /**
- * The claim tooling (keeper/claims) against an in-process Hardhat chain: epochs are published to a directory
+ * The claim tooling (claims) against an in-process Hardhat chain: epochs are published to a directory
  * by the keeper's publication code, committed from that directory, then claimed, vetoed, flagged and verified.
  */
 import { cp, mkdtemp, readFile, writeFile } from "node:fs/promises";
@@ -20,7 +20,7 @@ import {
   rewardsOf,
   verifyEpoch,
   type ClaimContext,
-} from "../../keeper/claims/index.ts";
+} from "../../claims/index.ts";
 import { buildEpoch } from "../../keeper/epochs/build.ts";
 import { DirectoryProofSource } from "../../keeper/epochs/proofs.ts";
 import { epochDir, publishEpoch, readEpochSummary } from "../../keeper/epochs/publish.ts";
@@ -109,7 +109,7 @@ async function deployFixture() {
   return { admin, alice, bob, carol, outsider, token, pool, reputation, taskLog, contracts, ctx, base, commitFromDir };
 }
 
-describe("Claims (keeper/claims)", function () {
+describe("Claims (claims)", function () {
   it("tells a holder an epoch is pending, with the time it becomes claimable, and sends nothing", async function () {
     const { ctx, alice } = await loadFixture(deployFixture);
     const before = await ethers.provider.getBlockNumber();

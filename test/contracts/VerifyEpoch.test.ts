@@ -1,5 +1,5 @@
 /**
- * `lumora:verify-epoch` (keeper/claims/verify.ts) against epochs that the keeper's own code published
+ * `lumora:verify-epoch` (claims/verify.ts) against epochs that the keeper's own code published
  * (keeper/epochs/publish.ts) and committed (keeper/epochs/submit.ts, through keeper/chain over JSON-RPC on
  * 127.0.0.1): a full epoch, an empty one (markers on both contracts) and one with tasks but no contributions.
  */
@@ -25,7 +25,7 @@ import {
   verifyPublishedEpoch,
   type EpochVerification,
   type LumoraContracts,
-} from "../../keeper/claims/index.ts";
+} from "../../claims/index.ts";
 import { buildEpoch } from "../../keeper/epochs/build.ts";
 import { RemoteProofError } from "../../keeper/epochs/epoch-errors.ts";
 import { DirectoryProofSource } from "../../keeper/epochs/proofs.ts";
@@ -83,7 +83,7 @@ function expectVerified(result: EpochVerification): void {
   for (const line of result.lines) expect(line, line).to.contain("match:");
 }
 
-describe("verify-epoch (keeper/claims/verify)", function () {
+describe("verify-epoch (claims/verify)", function () {
   this.timeout(60_000);
   let contracts: LumoraContracts;
   let base: string;

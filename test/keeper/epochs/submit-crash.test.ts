@@ -35,7 +35,7 @@ interface ChildRun {
 
 async function runChild(env: Record<string, string>): Promise<ChildRun> {
   const child = spawn(process.execPath, ["--import", "tsx", CHILD], {
-    env: { ...process.env, ...env, LUMORA_KEEPER_PRIVATE_KEY: KEEPER.privateKey },
+    env: { ...process.env, ...env, LUMORA_CHAIN_KEY: KEEPER.privateKey },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";

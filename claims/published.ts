@@ -12,10 +12,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 
-import { DEFAULT_CONFIG_FILE, DEFAULT_DATA_DIR } from "../config/constants.ts";
-import { parseJsonc } from "../config/jsonc.ts";
-import { DirectoryProofSource, HttpProofSource } from "../epochs/proofs.ts";
-import { defaultEpochsDir } from "../epochs/publish.ts";
+import { DEFAULT_CONFIG_FILE, DEFAULT_DATA_DIR } from "../keeper/config/constants.ts";
+import { parseJsonc } from "../keeper/config/jsonc.ts";
+import { DirectoryProofSource, HttpProofSource } from "../keeper/epochs/proofs.ts";
+import { defaultEpochsDir } from "../keeper/epochs/publish.ts";
 
 export interface PublishedRecords {
   /** The proofs and dumps (a folder or a keeper's API). */

@@ -2,8 +2,8 @@
  * A holder's rewards, epoch by epoch, from the chain (status, windows, claimed flags, flags) and the proofs
  * (leaf, index, amount). Every state comes with the sentence the tooling prints.
  */
-import { AccountNotInEpochError, EpochUnknownError } from "../epochs/epoch-errors.ts";
-import type { RewardProof } from "../epochs/proofs.ts";
+import { AccountNotInEpochError, EpochUnknownError } from "../keeper/epochs/epoch-errors.ts";
+import type { RewardProof } from "../keeper/epochs/proofs.ts";
 import { chainTime, formatLum, formatTime, type ClaimContext } from "./context.ts";
 
 /** RewardPool.EpochStatus. */

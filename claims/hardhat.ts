@@ -8,8 +8,8 @@ import path from "node:path";
 import type { Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import type { LumoraToken, Reputation, RewardPool, TaskLog } from "../../types/ethers-contracts/index.ts";
-import { readDeploymentRecord } from "../../scripts/lib/deployments.ts";
+import type { LumoraToken, Reputation, RewardPool, TaskLog } from "../types/ethers-contracts/index.ts";
+import { readDeploymentRecord } from "../scripts/lib/deployments.ts";
 import type { ClaimContext, LumoraContracts } from "./context.ts";
 import { publishedRecords, type PublishedRecords } from "./published.ts";
 

@@ -1,6 +1,7 @@
 /**
- * Operator counters the other modules feed through hooks (the chain and epoch submission modules call
- * `inc`); they read 0 until those modules are wired, and are exported as Prometheus metrics.
+ * Operator counters the other modules feed through hooks (the keeper wires the chain's RPC errors and the
+ * epoch closer's submissions, failures and skipped ticks to `inc`); the API exports them as Prometheus
+ * metrics. A leaf module: the keeper owns the counters, the API only reads them.
  */
 export type OperatorCounterName =
   "epochSubmissions" | "epochSubmissionFailures" | "epochTicksSkipped" | "chainRpcErrors";

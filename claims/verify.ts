@@ -10,12 +10,12 @@
  */
 import { getAddress, ZeroHash } from "ethers";
 
-import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING, type MerkleTree } from "../epochs/merkle.ts";
-import { EpochUnknownError, PublishedEpochError } from "../epochs/epoch-errors.ts";
-import type { DumpKind, EpochRecordSource } from "../epochs/proofs.ts";
-import type { EpochSummary, RewardDumpValue } from "../epochs/publish.ts";
-import { rewardCommitmentOf, taskCommitmentOf } from "../epochs/submit.ts";
-import type { BuiltEpoch, ContributionEntry, RewardLeafValue, TaskRecordValue } from "../epochs/types.ts";
+import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING, type MerkleTree } from "../keeper/epochs/merkle.ts";
+import { EpochUnknownError, PublishedEpochError } from "../keeper/epochs/epoch-errors.ts";
+import type { DumpKind, EpochRecordSource } from "../keeper/epochs/proofs.ts";
+import type { EpochSummary, RewardDumpValue } from "../keeper/epochs/publish.ts";
+import { rewardCommitmentOf, taskCommitmentOf } from "../keeper/epochs/submit.ts";
+import type { BuiltEpoch, ContributionEntry, RewardLeafValue, TaskRecordValue } from "../keeper/epochs/types.ts";
 import { formatLum, type LumoraContracts } from "./context.ts";
 import { EpochNotPublishedError } from "./errors.ts";
 import type { PublishedRecords } from "./published.ts";

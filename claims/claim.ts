@@ -5,7 +5,7 @@
  */
 import type { Signer } from "ethers";
 
-import type { RewardPool } from "../../types/ethers-contracts/index.ts";
+import type { RewardPool } from "../types/ethers-contracts/index.ts";
 import { formatLum, type ClaimContext } from "./context.ts";
 import { ClaimTransactionError } from "./errors.ts";
 import { rewardsOf, type EpochReward } from "./rewards.ts";

@@ -3,7 +3,7 @@
  * publication) prints one clear line and sets exit code 1 instead of a stack trace; anything else is a bug
  * and propagates.
  */
-import { EpochUnknownError, PublishedEpochError, RemoteProofError } from "../epochs/epoch-errors.ts";
+import { EpochUnknownError, PublishedEpochError, RemoteProofError } from "../keeper/epochs/epoch-errors.ts";
 import {
   ClaimArgumentError,
   ClaimTransactionError,

@@ -1,0 +1,327 @@
+/**
+ * The keeper's composition: `composeKeeper` builds every service from its module's factory and wires them
+ * through narrow components (closures over services built further down are only called once started). It
+ * starts nothing and owns no logic; keeper.ts starts and stops what it built, in order.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+import type { PeerId, PrivateKey } from "@libp2p/interface";
+
+import { Chain } from "./chain/index.ts";
+import { ChainMemory, deploymentIdentity } from "./chain/memory.ts";
+import { chainMonitor, type ChainMonitor } from "./chain/monitor.ts";
+import { RecordCache } from "./discovery/cache.ts";
+import { discovery, discoveryRecordHandlers, type Discovery } from "./discovery/index.ts";
+import { evidenceAdopter, type EvidenceAdopter } from "./epochs/adopt.ts";
+import { epochChainSync, type EpochChainSync } from "./epochs/chain-sync.ts";
+import { epochCloser, type EpochCloser, type EpochCloseResult, type EpochStepDetail } from "./epochs/closer.ts";
+import { epochCollector, type EpochCollector } from "./epochs/collect.ts";
+import { epochExchange, RemoteReceipts, RemoteTasks, type EpochExchange } from "./epochs/exchange.ts";
+import { admission } from "./execution/admission.ts";
+import { evidenceGatherer, type EvidenceGatherer } from "./epochs/gather.ts";
+import { epochOperator, type EpochOperator, type KeeperChainStatus } from "./epochs/operator.ts";
+import { DirectoryProofSource } from "./epochs/proofs.ts";
+import { proofsService, type ProofsService } from "./epochs/proofs-p2p.ts";
+import { epochSchedule, type EpochSchedule } from "./epochs/schedule.ts";
+import { epochSubmitter, type EpochSubmitter } from "./epochs/submit.ts";
+import { epochTurns, type EpochTurns } from "./epochs/submit-turns.ts";
+import * as execution from "./execution/index.ts";
+import { HealthCounters, health, type Health } from "./health/index.ts";
+import { loadOrCreateIdentity } from "./identity.ts";
+import type { KeeperConfig } from "./init.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { OperatorCounters } from "./operator-counters.ts";
+import { BanList, bootstrap, createLumoraNode, type Bootstrapper, type LumoraNode } from "./p2p/index.ts";
+import { proximity, type Proximity } from "./proximity/index.ts";
+import { routing, type RoutingTable } from "./routing/index.ts";
+import { routingFeed, type RoutingFeed } from "./routing/feed.ts";
+import { reputationFlags, type ReputationFlags } from "./routing/flags.ts";
+import { openStore, type Store } from "./store/index.ts";
+import { acquireDataDir, releaseDataDir } from "./store/lock.ts";
+import { epochTaskRecords, taskManager, toLeafValue, type TaskManager, type TaskOutcome } from "./tasks/index.ts";
+import { transferService, type PublishResult, type TransferService } from "./transfer/index.ts";
+import { TransferStore } from "./transfer/store.ts";
+
+/** Every service of a running keeper, built once by `compose`; those marked optional exist with a chain only. */
+export interface KeeperComponents {
+  readonly log: Logger;
+  readonly store: Store;
+  readonly privateKey: PrivateKey;
+  readonly node: LumoraNode;
+  readonly bans: BanList;
+  readonly bootstrapper: Bootstrapper;
+  readonly discovery: Discovery;
+  readonly proximity: Proximity;
+  readonly counters: HealthCounters;
+  readonly health: Health;
+  readonly routing: RoutingTable;
+  readonly feed: RoutingFeed;
+  readonly flags: ReputationFlags | undefined;
+  readonly tasks: TaskManager;
+  readonly payloads: execution.TaskPayloads;
+  readonly execution: execution.TaskExecutionService;
+  readonly requests: execution.TransferRequests;
+  readonly transfer: TransferService;
+  /** The transfer module's tables, read side (receipts for the epochs, progress for the operator). */
+  readonly transfers: TransferStore;
+  readonly collector: EpochCollector;
+  readonly remoteReceipts: RemoteReceipts;
+  readonly remoteTasks: RemoteTasks;
+  readonly exchange: EpochExchange;
+  readonly proofs: ProofsService;
+  readonly gatherer: EvidenceGatherer;
+  readonly closer: EpochCloser;
+  readonly schedule: EpochSchedule;
+  readonly epochOperator: EpochOperator;
+  /** Epoch submissions, failures and chain RPC errors, exported by the API as Prometheus counters. */
+  readonly operatorCounters: OperatorCounters;
+  readonly chain: Chain | undefined;
+  /** Reachability, identity and epochs of the chain, checked in the background. */
+  readonly chainMonitor: ChainMonitor | undefined;
+  readonly chainSync: EpochChainSync | undefined;
+  readonly submitter: EpochSubmitter | undefined;
+  readonly turns: EpochTurns | undefined;
+  readonly adopter: EvidenceAdopter | undefined;
+}
+
+/** Builds and wires every service (none is started); `onStep` receives each epoch close step. */
+export async function composeKeeper(
+  c: KeeperConfig,
+  log: Logger,
+  onStep: (d: EpochStepDetail) => void,
+): Promise<KeeperComponents> {
+  mkdirSync(c.dataDir, { recursive: true, mode: 0o700 });
+  const privateKey = (await loadOrCreateIdentity(join(c.dataDir, "identity.key"))).privateKey;
+  const store = openStore(join(c.dataDir, "keeper.db"));
+  const bans = new BanList({ ...c.limits?.bans, log: log.child("bans") });
+  // Filled by wire() once discovery exists; until then nobody holds a reserved keeper slot.
+  const keeperCheck = { isKeeper: (_peerId: string): boolean => false };
+  const node = await createLumoraNode({
+    privateKey,
+    listen: c.listen,
+    announce: c.announce,
+    bans,
+    limits: c.limits?.connections,
+    isKeeper: (peerId) => keeperCheck.isKeeper(peerId),
+    logger: log,
+    allowPrivateAddresses: c.allowPrivateAddresses ?? true,
+    inboundConnectionsPerHostPerSecond: c.allowPrivateAddresses === false ? undefined : 1_000,
+    dhtQuerySelfIntervalMs: c.dhtQuerySelfIntervalMs,
+    dhtInitialQuerySelfIntervalMs: c.dhtQuerySelfIntervalMs,
+    ...discoveryRecordHandlers(log.child("dht")),
+  }).catch((err: unknown) => {
+    store.close();
+    throw err;
+  });
+  try {
+    return wire(c, { log, privateKey, store, bans, node, keeperCheck }, onStep);
+  } catch (err) {
+    // Nothing started yet: what was opened is closed again, and the error says what was misconfigured.
+    await Promise.resolve(node.stop()).catch(() => undefined);
+    store.close();
+    throw err;
+  }
+}
+
+/** The opened resources every service is built over. */
+interface Opened {
+  log: Logger;
+  privateKey: PrivateKey;
+  store: Store;
+  bans: BanList;
+  node: LumoraNode;
+  /** Set here to "has a valid signed record" (the connection limits keep slots for keepers). */
+  keeperCheck: { isKeeper: (peerId: string) => boolean };
+}
+
+function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => void): KeeperComponents {
+  const { log, privateKey, store, bans, node, keeperCheck } = opened;
+  const logger = log;
+  const self = node.peerId.toString();
+  const penalise = (peer: PeerId, err: Error) => bans.ban(peer, err.message);
+  const epochStep = (epoch: number, step: string, info?: EpochStepDetail["info"]) =>
+    onStep({ epoch, step, at: Date.now(), ...(info && { info }) });
+  const operatorCounters = new OperatorCounters();
+  const counters = new HealthCounters(store);
+  const ec = c.epochs ?? {};
+  const publishDir = ec.publishDir ?? join(c.dataDir, "epochs");
+
+  const chain = ec.chain && new Chain({ logger, onRpcError: () => operatorCounters.inc("chainRpcErrors") }, ec.chain);
+  const monitor =
+    chain &&
+    chainMonitor()({ chain, logger, codeHashes: new ChainMemory(store), onCheck: (s) => epochOps.onChainCheck(s) });
+  const submitter = chain && epochSubmitter({ onStep: (step, e) => epochStep(e, step) })({ chain, store, logger });
+  const keepers = ec.keepers ?? [];
+  const turns =
+    chain && submitter && keepers.length > 0
+      ? epochTurns({ keepers, takeoverDeadlineMs: ec.takeoverDeadlineMs })({ chain, submitter, logger })
+      : undefined;
+
+  const payloads = new execution.TaskPayloads(store);
+  const table = routing({ ...c.weights, shards: c.shards, backups: c.backups })({ logger });
+  const executor = execution.taskExecution({ maxConcurrent: c.capacity })({
+    node,
+    logger,
+    payloads,
+    penalise,
+    admission: admission(c.admission)({ record: (peerId) => records.verifiedRecord(peerId) }),
+    perform: (work, opts) => performer(work, opts),
+  });
+  const tasks = taskManager({ maxAttempts: c.maxAttempts, attemptTimeoutMs: c.attemptTimeoutMs })({
+    logger,
+    store,
+    selector: table,
+    providerStatus: (peerId) => peerHealth.status(peerId),
+    executeOn: execution.countedExecution({
+      executeOn: (task, peerId, opts) => executor.executeOn(task, peerId, opts),
+      currentEpoch: () => collector.currentEpoch(),
+      counters,
+      onUnreachable: (peerId) => feed.markUnreachable(peerId),
+    }),
+  });
+  const transfer = transferService(c.limits?.transfer)({
+    node,
+    privateKey,
+    store,
+    logger,
+    // Receipts carry the chain's open epoch (what every keeper agrees on), this keeper's own when no chain.
+    currentEpoch: () => BigInt(chainSync?.openEpoch() ?? collector.currentEpoch()),
+    onProviderFailure: (peerId) => counters.record(collector.currentEpoch(), peerId, false),
+    testHooks: c.testHooks,
+  });
+  const performer = execution.transferPerformer({ dataDir: c.dataDir, executionDelayMs: c.executionDelayMs })({
+    transfer,
+    selfPeerId: self,
+    logger,
+  });
+  const records = discovery({
+    capabilities: c.capabilities,
+    bandwidthBps: c.bandwidthBps,
+    capacity: c.capacity,
+    shard: 0,
+    rewardAddress: c.rewardAddress,
+    lookups: c.limits?.recordLookups,
+  })({ node, privateKey, logger, currentLoad: () => executor.load, cache: new RecordCache(store) });
+  keeperCheck.isKeeper = (peerId) => records.get(peerId) !== undefined;
+  // A peer's on-chain address, from its signed peer record (ours from the config).
+  const addressOf = (peerId: string) => (peerId === self ? c.rewardAddress : records.get(peerId)?.rewardAddress);
+  const otherKeepers = () => records.peers().flatMap((r) => (r.peerId === self ? [] : [r.peerId]));
+  const near = proximity(c.proximity)({ node, logger });
+  const peerHealth = health(c.health)({
+    node,
+    logger,
+    counters,
+    currentEpoch: () => collector.currentEpoch(),
+    currentLoad: () => ({ load: executor.load, capacity: c.capacity }),
+    penalise,
+  });
+  peerHealth.addEventListener("peer:failed", (e) => {
+    const peerId = (e as CustomEvent<string>).detail;
+    if (typeof peerId !== "string") return;
+    table.remove(peerId);
+    tasks.peerDisconnected(peerId);
+  });
+  const reputation = chain?.contracts.reputation;
+  const flags =
+    reputation &&
+    reputationFlags()({
+      logger,
+      accounts: () => records.peers().map((r) => r.rewardAddress),
+      readFlag: (account) => reputation.isFlagged(account),
+    });
+  const feed = routingFeed({ refreshMs: c.routingRefreshMs })({
+    logger,
+    self,
+    records: () => records.peers(),
+    refreshDirectory: (opts) => records.refresh(opts),
+    health: peerHealth,
+    proximity: near,
+    isFlagged: (account) => flags?.has(account) ?? false,
+    table,
+    onRefreshed: () => tasks.wake(),
+  });
+
+  const transfers = new TransferStore(store);
+  const remoteReceipts = new RemoteReceipts(store);
+  const remoteTasks = new RemoteTasks(store);
+  const pool = chain?.contracts.rewardPool;
+  const collector = epochCollector({ rewardPerEpoch: ec.rewardPerEpoch ?? 0n })({
+    store,
+    logger,
+    addressOf,
+    counters,
+    tasks: tasks.taskStore,
+    receiptsBetween: (from, to) => [...transfers.receiptsBetween(from, to), ...remoteReceipts.between(from, to)],
+    remoteTaskValues: (from, to) => remoteTasks.between(from, to),
+    ...(pool !== undefined && { unreservedBalance: () => pool.unreservedBalance() }),
+  });
+  const exchange = epochExchange(c.limits?.exchange)({
+    node,
+    logger,
+    ownReceipts: (fromMs, toMs) => transfers.receiptsBetween(fromMs, toMs),
+    isKeeper: (peerId) => records.get(peerId) !== undefined,
+    ownTasks: (fromMs, toMs) =>
+      epochTaskRecords(tasks.taskStore, { fromMs, toMs }, { addressOf }).map((r) => toLeafValue(r)),
+    penalise,
+  });
+  const proofs = proofsService()({ node, logger, source: new DirectoryProofSource(publishDir) });
+  const gatherer = evidenceGatherer()({
+    exchange,
+    remoteReceipts,
+    remoteTasks,
+    collector,
+    logger,
+    keepers: otherKeepers,
+    expected: () => records.loadedAtStart,
+    onStep: (epoch, step, info) => epochStep(epoch, step, info),
+  });
+  const adopter = chain && evidenceAdopter()({ collector, chain, proofs, keepers: otherKeepers, logger });
+  const closer = epochCloser({ publishDir })({
+    collector,
+    store,
+    logger,
+    ...(chain !== undefined && { ready: (opts) => chainSync?.ready(opts) ?? Promise.resolve() }),
+    ...(adopter !== undefined && {
+      adopt: (epoch, opts) => adopter.adopt(epoch, opts),
+      beforeFreeze: async (opts) => {
+        const open = chainSync?.openEpoch();
+        if (open !== undefined) await adopter.catchUp(open - 1, opts);
+      },
+      minEpoch: () => chainSync?.openEpoch(),
+    }),
+    gather: (epoch, opts) => gatherer.gather(epoch, opts).then(() => undefined),
+    submitter,
+    turns,
+    onStep,
+    onAttemptFailed: () => operatorCounters.inc("epochSubmissionFailures"),
+    onSubmitted: () => operatorCounters.inc("epochSubmissions"),
+  });
+  const chainSync =
+    ec.chain && monitor && submitter
+      ? epochChainSync({
+          identity: deploymentIdentity(ec.chain.deployment),
+          newDeployment: ec.chain.newDeployment ?? false,
+        })({ monitor, memory: new ChainMemory(store), collector, closer, journal: submitter.journal, logger })
+      : undefined;
+  const schedule = epochSchedule({ cron: ec.cron })({
+    logger,
+    close: () => closer.closeOnly(),
+    onSkipped: () => operatorCounters.inc("epochTicksSkipped"),
+  });
+  const requests = execution.transferRequests()({ self, tasks, payloads });
+  const epochOps = epochOperator()({
+    logger,
+    closer,
+    chainState: monitor && (() => monitor.state()),
+    chainSync,
+    rewardPool: pool,
+  });
+  return {
+    ...{ log, store, privateKey, node, bans, counters, payloads, transfer, transfers, tasks, requests, closer },
+    ...{ bootstrapper: bootstrap({ peers: c.bootstrap ?? [] })({ node, logger }), discovery: records },
+    ...{ proximity: near, health: peerHealth, routing: table, feed, flags, execution: executor },
+    ...{ collector, remoteReceipts, remoteTasks, exchange, proofs, gatherer, schedule, epochOperator: epochOps },
+    ...{ operatorCounters, chain, chainMonitor: monitor, chainSync, submitter, turns, adopter },
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * What a keeper is started with (`startKeeper(config)`): its data folder, network addresses, advertised
+ * capacity, and each module's init. The operator's config file (keeper/config) is turned into this; tests and
+ * scripts build it directly. Defaults live with each module's constants.
+ */
+import type { ChainInit } from "./chain/index.ts";
+import type { RecordFetchQueueInit } from "./discovery/index.ts";
+import type { EpochExchangeInit } from "./epochs/exchange.ts";
+import type { AdmissionInit } from "./execution/admission.ts";
+import type { HealthInit } from "./health/index.ts";
+import type { Logger } from "./logger.ts";
+import type { ProximityInit } from "./proximity/index.ts";
+import type { ScoreWeights } from "./routing/index.ts";
+import type { BanListInit, ConnectionLimitsInit } from "./p2p/index.ts";
+import type { TransferInit, TransferTestHooks } from "./transfer/index.ts";
+import type { Capability } from "./types.ts";
+
+export interface KeeperConfig {
+  /** Folder for the identity, the database and fetched objects. */
+  dataDir: string;
+  /** Listen multiaddrs (default one OS-chosen TCP port on 127.0.0.1). */
+  listen?: string[];
+  /** Public multiaddrs to advertise (behind NAT: the forwarded address), instead of the observed ones. */
+  announce?: string[];
+  /** Bootstrap multiaddrs with `/p2p/<peer id>`. */
+  bootstrap?: string[];
+  capabilities: Capability[];
+  /** Advertised bandwidth B_i, bytes per second. */
+  bandwidthBps: number;
+  /** Tasks executed at once here. */
+  capacity: number;
+  /** 0x address that receives this node's rewards (and is reported to Reputation). */
+  rewardAddress: string;
+  /** Routing: Score = α·B/Bmax + β/P + γ/L, shards, backups. */
+  weights?: Partial<ScoreWeights>;
+  shards?: number;
+  backups?: number;
+  /** Task manager: attempts per task, timeout of one attempt (ms). */
+  maxAttempts?: number;
+  attemptTimeoutMs?: number;
+  health?: HealthInit;
+  proximity?: ProximityInit;
+  /** Milliseconds between routing-table refreshes from discovery + proximity (default in routing/constants.ts). */
+  routingRefreshMs?: number;
+  /** Keep 127.0.0.1 addresses in DHT peer info (loopback networks: tests, demo). */
+  allowPrivateAddresses?: boolean;
+  /** DHT self-query cadence; small loopback networks converge faster with short intervals. */
+  dhtQuerySelfIntervalMs?: number;
+  logger?: Logger;
+  /** Who may make this keeper execute, and how much (execution/admission.ts; defaults in its constants). */
+  admission?: AdmissionInit;
+  /** Caps against hostile peers (connections, transfer sessions, bans, record lookups, epoch exchange). */
+  limits?: KeeperLimits;
+  /** Fault injection, tests and demo only. */
+  testHooks?: TransferTestHooks;
+  /** Delay (ms) an executor adds before working: demo/test knob to make a node slow. */
+  executionDelayMs?: number;
+  /** Epochs: closing, publication and (with `chain`) submission. Every keeper records its epoch evidence. */
+  epochs?: KeeperEpochsConfig;
+}
+
+export interface KeeperLimits {
+  connections?: ConnectionLimitsInit;
+  transfer?: Pick<TransferInit, "maxInboundSessions" | "maxSessionsPerConnection" | "writeTimeoutMs" | "idleTimeoutMs">;
+  bans?: Omit<BanListInit, "log">;
+  recordLookups?: RecordFetchQueueInit;
+  exchange?: EpochExchangeInit;
+}
+
+export interface KeeperEpochsConfig {
+  /** R_total per epoch before the cap by the pool's unreserved balance (token base units). */
+  rewardPerEpoch?: bigint;
+  /** node-cron expression of epoch closes (6 fields for seconds); without it only `closeEpoch()` closes. */
+  cron?: string;
+  /** Where epochs are published (dumps + epoch.json); default `<dataDir>/epochs`. */
+  publishDir?: string;
+  /** Chain access: submission (with a key holding KEEPER_ROLE) and the pool's balance. */
+  chain?: Omit<ChainInit, "deployment"> & {
+    deployment: ChainInit["deployment"];
+    /** Start over against a new deployment or a reset chain (archives earlier epochs); see ChainMemory. */
+    newDeployment?: boolean;
+  };
+  /** Addresses of the network's keepers: submission rotates among those holding KEEPER_ROLE. */
+  keepers?: string[];
+  takeoverDeadlineMs?: number;
+}
