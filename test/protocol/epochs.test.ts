@@ -1,7 +1,8 @@
 /**
  * /lumora/epoch/1.0.0 (evidence exchange, §9) and /lumora/proofs/1.0.0 (proofs, §10) against real keepers, from
  * docs/PROTOCOL.md alone. Keeper B fetches an object from keeper A (so B holds a receipt it signed for A), then
- * closes epoch 1 (A's reward address gets a leaf). A plain libp2p peer then asks B for both.
+ * closes epoch 1 (A's reward address gets a leaf). A plain libp2p peer then asks B for both. The evidence exchange
+ * answers registered keepers only (§9): the peer is registered with B first (its signed record handed over).
  */
 import assert from "node:assert/strict";
 import { createPublicKey, randomBytes, verify } from "node:crypto";
@@ -13,7 +14,7 @@ import type { Libp2p } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { AbiCoder, getAddress, keccak256 } from "ethers";
 
-import { testKeeper, type TestKeeper } from "./helpers/keeper.ts";
+import { registeredPeer, testKeeper, type TestKeeper } from "./helpers/keeper.ts";
 import { concat, Message, uvarint } from "./helpers/pb.ts";
 import { open, plainPeer, until, type RawStream } from "./helpers/peer.ts";
 
@@ -31,6 +32,11 @@ describe("/lumora/epoch/1.0.0 and /lumora/proofs/1.0.0", { timeout: 60_000 }, ()
   let fetchedAt: number;
   const peer = async () => {
     const p = await plainPeer();
+    peers.push(p);
+    return p;
+  };
+  const keeperPeer = async () => {
+    const { peer: p } = await registeredPeer(b.keeper, { capabilities: ["coordinator", "provider"] });
     peers.push(p);
     return p;
   };
@@ -62,8 +68,17 @@ describe("/lumora/epoch/1.0.0 and /lumora/proofs/1.0.0", { timeout: 60_000 }, ()
   });
 
   describe(EPOCH, () => {
+    it("answers a stranger (no signed record) {error: not a registered keeper}, and does not ban it", async () => {
+      const p = await peer();
+      const s = await open(p, b.address, EPOCH);
+      await s.send(json({ v: 1, toMs: Date.now() }));
+      const frames = (await s.readToEnd()).map(parse);
+      assert.deepEqual(frames, [{ error: "not a registered keeper" }]);
+      assert.equal(b.keeper.bans.isBanned(p.peerId), false);
+    });
+
     it("answers a receipts request with receipt frames, then {done: true}, then closes", async () => {
-      const s = await open(await peer(), b.address, EPOCH);
+      const s = await open(await keeperPeer(), b.address, EPOCH);
       await s.send(json({ v: 1, toMs: Date.now() }));
       const frames = (await s.readToEnd()).map(parse);
       assert.equal(s.end, "closed");
@@ -91,14 +106,14 @@ describe("/lumora/epoch/1.0.0 and /lumora/proofs/1.0.0", { timeout: 60_000 }, ()
     });
 
     it("answers a tasks request with {done: true} when the keeper coordinated no task", async () => {
-      const s = await open(await peer(), b.address, EPOCH);
-      await s.send(json({ v: 1, kind: "tasks", fromMs: 0, toMs: Date.now() }));
+      const s = await open(await keeperPeer(), b.address, EPOCH);
+      await s.send(json({ v: 1, kind: "tasks", fromMs: Date.now() - 3_600_000, toMs: Date.now() }));
       assert.deepEqual((await s.readToEnd()).map(parse), [{ done: true }]);
       assert.equal(s.end, "closed");
     });
 
     const refusedAndBanned = async (send: (s: RawStream) => Promise<void>, reason: RegExp) => {
-      const p = await peer();
+      const p = await keeperPeer();
       const s = await open(p, b.address, EPOCH);
       await send(s);
       const frames = (await s.readToEnd()).map(parse);

@@ -16,8 +16,7 @@ import { generateKeyPair } from "@libp2p/crypto/keys";
 import type { Libp2p } from "@libp2p/interface";
 import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 
-import { signPeerRecord } from "../../keeper/discovery/record.ts";
-import { testKeeper, type TestKeeper } from "./helpers/keeper.ts";
+import { registeredPeer, testKeeper, type TestKeeper } from "./helpers/keeper.ts";
 import { encode, Message, uvarint } from "./helpers/pb.ts";
 import { open, plainPeer, until } from "./helpers/peer.ts";
 
@@ -57,25 +56,10 @@ describe("/lumora/task/1.0.0", { timeout: 60_000 }, () => {
   });
 
   /** A plain peer with a signed record the keeper knows (a registered node). */
-  const registeredPeer = async (addrs?: string[]) => {
-    const key = await generateKeyPair("Ed25519");
-    const p = await plainPeer(key);
-    peers.push(p);
-    await k.keeper.discovery.accept(
-      await signPeerRecord(key, {
-        seq: 1n,
-        issuedAtMs: Date.now(),
-        expiresAtMs: Date.now() + 600_000,
-        capabilities: ["coordinator"],
-        bandwidthBps: 1_000_000,
-        capacity: 1,
-        load: 0,
-        shard: 0,
-        rewardAddress: "0x" + "77".repeat(20),
-        addrs: addrs ?? p.getMultiaddrs().map((a) => a.toString()),
-      }),
-    );
-    return { p, key };
+  const registered = async (addrs?: string[]) => {
+    const r = await registeredPeer(k.keeper, { ...(addrs !== undefined && { addrs }) });
+    peers.push(r.peer);
+    return { p: r.peer, key: r.key };
   };
 
   it("refuses a task from a peer without a signed record: TaskResult{ok: false, code: NOT_REGISTERED} at once", async () => {
@@ -91,7 +75,7 @@ describe("/lumora/task/1.0.0", { timeout: 60_000 }, () => {
   });
 
   it("accepts a task from a registered node, then answers TaskResult{ok, bytes: 0, sha256} when it is the provider", async () => {
-    const { p } = await registeredPeer();
+    const { p } = await registered();
     const s = await open(p, k.address, TASK);
     await s.send(
       request({
@@ -116,7 +100,7 @@ describe("/lumora/task/1.0.0", { timeout: 60_000 }, () => {
   });
 
   it("refuses a provider without a record (PROVIDER_UNKNOWN) and never dials the address the request names", async () => {
-    const { p } = await registeredPeer();
+    const { p } = await registered();
     const nobody = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
     const s = await open(p, k.address, TASK);
     await s.send(
@@ -134,9 +118,9 @@ describe("/lumora/task/1.0.0", { timeout: 60_000 }, () => {
   });
 
   it("answers ok = false with code NO_LIVE_PROVIDER when no listed provider can be reached", async () => {
-    const { p } = await registeredPeer();
+    const { p } = await registered();
     // A registered provider whose signed address is a closed port.
-    const { key: providerKey } = await registeredPeer(["/ip4/127.0.0.1/tcp/1"]);
+    const { key: providerKey } = await registered(["/ip4/127.0.0.1/tcp/1"]);
     const provider = peerIdFromPrivateKey(providerKey).toString();
     const s = await open(p, k.address, TASK);
     await s.send(
