@@ -270,7 +270,7 @@ export class Keeper extends EventTarget {
       tasks: this.tasks.taskStore,
       receiptsBetween: (from, to) => [...ownReceipts(from, to), ...this.remoteReceipts.between(from, to)],
       remoteTaskValues: (from, to) => this.remoteTasks.between(from, to),
-      ...(pool !== undefined && { unreservedBalance: () => pool.unreservedBalance() }),
+      ...(pool !== undefined && { maxRewardTotal: () => pool.maxRewardTotal() }),
     });
     this.exchange = epochExchange()({
       node,
@@ -463,7 +463,7 @@ export class Keeper extends EventTarget {
     const pool = this.chain?.contracts.rewardPool;
     if (pool === undefined) return [];
     const last = Number(await pool.lastEpoch());
-    const names = ["none", "pending", "claimable", "vetoed", "expired"];
+    const names = ["none", "pending", "claimable", "vetoed", "expired", "challenged"];
     const out: EpochView[] = [];
     for (let e = last; e >= 1 && e > last - 20; e--) {
       options.signal?.throwIfAborted();
