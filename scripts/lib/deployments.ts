@@ -24,8 +24,27 @@ export interface LumoraParameters {
   initialSupply: bigint;
   challengeWindow: bigint;
   claimPeriod: bigint;
+  rewardCap: bigint;
+  rewardCapBps: bigint;
+  challengeBond: bigint;
+  challengeReward: bigint;
   reputationParameters: ReputationParameters;
 }
+
+/** The module's parameters that are amounts or durations (bigints; decimal strings in a record). */
+export const AMOUNT_PARAMETERS = [
+  "initialSupply",
+  "challengeWindow",
+  "claimPeriod",
+  "rewardCap",
+  "rewardCapBps",
+  "challengeBond",
+  "challengeReward",
+] as const;
+type AmountParameter = (typeof AMOUNT_PARAMETERS)[number];
+
+/** The module's account parameters; on a live network each must be given, and all four must differ. */
+export const ROLE_PARAMETERS = ["admin", "keeper", "guardian", "treasury"] as const;
 
 /** `deployments/<network>.json`: where the keeper and the scripts find a network's contracts. */
 export interface DeploymentRecord {
@@ -35,11 +54,7 @@ export interface DeploymentRecord {
   contracts: Record<ContractName, string>;
   deploymentBlock: number;
   /** The resolved module parameters; amounts and durations as decimal strings (JSON has no bigint). */
-  parameters: Omit<LumoraParameters, "initialSupply" | "challengeWindow" | "claimPeriod"> & {
-    initialSupply: string;
-    challengeWindow: string;
-    claimPeriod: string;
-  };
+  parameters: Omit<LumoraParameters, AmountParameter> & Record<AmountParameter, string>;
 }
 
 /** An Ignition parameter file: `{ "LumoraModule": { ... } }`, with bigints parsed from `"123n"` strings. */
@@ -57,7 +72,7 @@ export function resolveParameters(parameters: IgnitionParameters, deployer: stri
     if (typeof value !== "string" || !isAddress(value)) throw new Error(`parameter ${name} is not an address`);
     return getAddress(value);
   };
-  const amount = (name: "initialSupply" | "challengeWindow" | "claimPeriod"): bigint => {
+  const amount = (name: AmountParameter): bigint => {
     const value = given[name] ?? LUMORA_DEFAULTS[name];
     if (typeof value !== "bigint" && typeof value !== "number") throw new Error(`parameter ${name} is not a number`);
     return BigInt(value);
@@ -70,6 +85,10 @@ export function resolveParameters(parameters: IgnitionParameters, deployer: stri
     initialSupply: amount("initialSupply"),
     challengeWindow: amount("challengeWindow"),
     claimPeriod: amount("claimPeriod"),
+    rewardCap: amount("rewardCap"),
+    rewardCapBps: amount("rewardCapBps"),
+    challengeBond: amount("challengeBond"),
+    challengeReward: amount("challengeReward"),
     reputationParameters: {
       ...((given.reputationParameters as ReputationParameters | undefined) ?? LUMORA_DEFAULTS.reputationParameters),
     },
@@ -97,9 +116,10 @@ export function buildDeploymentRecord(input: {
     deploymentBlock: input.deploymentBlock,
     parameters: {
       ...parameters,
-      initialSupply: parameters.initialSupply.toString(),
-      challengeWindow: parameters.challengeWindow.toString(),
-      claimPeriod: parameters.claimPeriod.toString(),
+      ...(Object.fromEntries(AMOUNT_PARAMETERS.map((name) => [name, parameters[name].toString()])) as Record<
+        AmountParameter,
+        string
+      >),
     },
   };
 }

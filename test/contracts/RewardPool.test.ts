@@ -286,7 +286,10 @@ describe("RewardPool", function () {
     it("reverts while paused", async function () {
       const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
       await pool.connect(guardian).pause();
-      await expect(commit(buildDistribution(1n, entries), REWARD)).to.be.revertedWithCustomError(pool, "RewardPoolPaused");
+      await expect(commit(buildDistribution(1n, entries), REWARD)).to.be.revertedWithCustomError(
+        pool,
+        "RewardPoolPaused",
+      );
     });
 
     it("reverts when the epoch is not the next one", async function () {
@@ -1060,7 +1063,8 @@ describe("RewardPool", function () {
     it("pays a leaf that appears twice in one call once and skips the copy", async function () {
       const { pool, token, dave, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
       const poolBalance = await token.balanceOf(await pool.getAddress());
-      const paid = expectedReward(REWARD, 11n, TOTAL_CONTRIBUTION) + expectedReward(2n * REWARD, 11n, TOTAL_CONTRIBUTION);
+      const paid =
+        expectedReward(REWARD, 11n, TOTAL_CONTRIBUTION) + expectedReward(2n * REWARD, 11n, TOTAL_CONTRIBUTION);
       await expect(
         pool.claimMany(dave.address, [first.claims[3], second.claims[3], first.claims[3]].map(toClaimStruct)),
       )
