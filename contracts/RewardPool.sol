@@ -69,6 +69,33 @@ contract RewardPool is AccessControl {
         uint8 closed;
     }
 
+    /// @notice The pool-wide accounting and pause state (one slot, 96 + 96 + 32 + 32 bits).
+    /// @param reserved What committed epochs still owe (Σ rewardTotal − claimed over live epochs).
+    /// @param unreserved What the pool holds for future epochs, as booked.
+    /// @param lastEpoch The latest epoch committed (vetoed epochs included).
+    /// @param pauseClock The top bit is set while paused; the low 31 bits count the seconds spent paused before the
+    /// current pause (68 years fit).
+    struct Ledger {
+        uint96 reserved;
+        uint96 unreserved;
+        uint32 lastEpoch;
+        uint32 pauseClock;
+    }
+
+    /// @notice The admin's parameters and the start of the current pause (one slot, 24 + 40 + 40 + 96 + 16 bits).
+    /// @param challengeWindow Seconds of pool time an epoch stays pending after its commitment.
+    /// @param pausedAt When the current pause began (0 when not paused).
+    /// @param claimPeriod Seconds of pool time an epoch stays claimable before it can be expired.
+    /// @param rewardCap Largest rewardTotal of one epoch, in token units.
+    /// @param rewardCapBps Largest rewardTotal of one epoch as a share of the unreserved balance, in basis points.
+    struct Terms {
+        uint24 challengeWindow;
+        uint40 pausedAt;
+        uint40 claimPeriod;
+        uint96 rewardCap;
+        uint16 rewardCapBps;
+    }
+
     /// @notice An open challenge of an epoch (one slot).
     /// @param challenger Who posted the bond; receives it back (plus the reward) if the challenge is upheld.
     /// @param bond The bond posted, held apart from the reserved and unreserved balances.
@@ -107,8 +134,6 @@ contract RewardPool is AccessControl {
     uint8 private constant _EXPIRED = 2;
     uint8 private constant _CHALLENGED = 3;
     uint256 private constant _BPS = 10_000;
-    // `_pauseClock`: the top bit is set while paused, the low 31 bits count the seconds spent paused before the
-    // current pause (68 years fit).
     uint32 private constant _PAUSED_BIT = 1 << 31;
     uint32 private constant _PAUSED_TOTAL_MASK = _PAUSED_BIT - 1;
 
@@ -119,25 +144,41 @@ contract RewardPool is AccessControl {
     /// @notice The Reputation contract whose flags block claims.
     IReputation public immutable reputation;
 
-    // Slot 1 (96 + 96 + 32 + 32 bits): everything a claim reads besides its epoch — the pause state and the pool
-    // clock's offset — and what it books, so a claim touches one pool-wide slot; a commitment writes it once.
-    uint96 private _reserved;
-    uint96 private _unreserved;
-    /// @notice The latest epoch committed (vetoed epochs included).
-    uint32 public lastEpoch;
-    uint32 private _pauseClock;
+    // Slot 1: everything a claim reads besides its epoch — the pause state and the pool clock's offset — and what it
+    // books, so a claim touches one pool-wide slot; a commitment reads and writes it once.
+    Ledger private _ledger;
+    // Slot 2: what a commitment reads besides slot 1; written only by the admin and by pause/unpause.
+    Terms private _terms;
 
-    // Slot 2 (24 + 40 + 40 + 96 + 16 bits): what a commitment reads besides slot 1; written only by the admin
-    // and by pause/unpause.
+    /// @notice The latest epoch committed (vetoed epochs included).
+    /// @return The epoch.
+    function lastEpoch() external view returns (uint32) {
+        return _ledger.lastEpoch;
+    }
+
     /// @notice Seconds (of pool time, which stops while paused) an epoch stays pending after its commitment.
-    uint24 public challengeWindow;
-    uint40 private _pausedAt;
+    /// @return The window in seconds.
+    function challengeWindow() external view returns (uint256) {
+        return _terms.challengeWindow;
+    }
+
     /// @notice Seconds (of pool time) an epoch stays claimable before it can be expired.
-    uint40 public claimPeriod;
+    /// @return The period in seconds.
+    function claimPeriod() external view returns (uint256) {
+        return _terms.claimPeriod;
+    }
+
     /// @notice Largest `rewardTotal` of one epoch, in token units.
-    uint96 public rewardCap;
+    /// @return The absolute cap.
+    function rewardCap() external view returns (uint256) {
+        return _terms.rewardCap;
+    }
+
     /// @notice Largest `rewardTotal` of one epoch as a share of the unreserved balance, in basis points.
-    uint16 public rewardCapBps;
+    /// @return The share cap.
+    function rewardCapBps() external view returns (uint256) {
+        return _terms.rewardCapBps;
+    }
 
     /// @notice Bond a challenger posts (0: challenges closed).
     uint96 public challengeBond;
@@ -210,14 +251,9 @@ contract RewardPool is AccessControl {
 
     // ─────────────────────────────────────────── events ───────────────────────────────────────────
 
-    /// @notice An epoch was committed.
-    event EpochCommitted(
-        uint256 indexed epoch,
-        bytes32 root,
-        uint256 totalContribution,
-        uint256 rewardTotal,
-        uint256 claimableAt
-    );
+    /// @notice An epoch was committed (claimable from `epochOf(epoch).claimableAt`: commit time + challenge window,
+    /// later if the pool is paused or the epoch challenged meanwhile).
+    event EpochCommitted(uint256 indexed epoch, bytes32 root, uint256 totalContribution, uint256 rewardTotal);
     /// @notice A pending epoch was vetoed by `guardian`; its reward is unreserved again.
     event EpochVetoed(uint256 indexed epoch, address indexed guardian, uint256 released);
     /// @notice An epoch's claim period ended; `released` unclaimed tokens are unreserved again.
@@ -282,7 +318,7 @@ contract RewardPool is AccessControl {
     // ────────────────────────────────────────── modifiers ─────────────────────────────────────────
 
     modifier whenNotPaused() {
-        if (_pauseClock & _PAUSED_BIT != 0) revert RewardPoolPaused();
+        if (_ledger.pauseClock & _PAUSED_BIT != 0) revert RewardPoolPaused();
         _;
     }
 
@@ -301,8 +337,10 @@ contract RewardPool is AccessControl {
         bytes32 root,
         uint256 totalContribution,
         uint256 rewardTotal
-    ) external onlyRole(KEEPER_ROLE) whenNotPaused {
-        uint256 next = uint256(lastEpoch) + 1;
+    ) external onlyRole(KEEPER_ROLE) {
+        Ledger memory ledger = _ledger;
+        if (ledger.pauseClock & _PAUSED_BIT != 0) revert RewardPoolPaused();
+        uint256 next = uint256(ledger.lastEpoch) + 1;
         bool recommit = _epochs[epoch].root != bytes32(0);
         if (recommit ? _states[epoch].closed != _VETOED : epoch != next) {
             revert RewardPoolNonConsecutiveEpoch(epoch, next);
@@ -315,28 +353,38 @@ contract RewardPool is AccessControl {
             rewardTotal > type(uint96).max ||
             epoch > type(uint32).max
         ) revert RewardPoolInvalidCommitment(epoch);
-        if (rewardTotal > rewardCap) revert RewardPoolRewardAboveCap(epoch, rewardTotal, rewardCap);
-        uint256 capBps = rewardCapBps;
-        uint256 available = _unreserved;
-        if (rewardTotal > available || rewardTotal * _BPS > available * capBps) available = _sync();
-        if (rewardTotal > available) revert RewardPoolInsufficientUnreserved(rewardTotal, available);
-        if (rewardTotal * _BPS > available * capBps) {
-            revert RewardPoolRewardAboveShare(epoch, rewardTotal, available, capBps);
+        Terms memory terms = _terms;
+        if (rewardTotal > terms.rewardCap) revert RewardPoolRewardAboveCap(epoch, rewardTotal, terms.rewardCap);
+        uint256 available = ledger.unreserved;
+        // rewardTotal < 2^96 and available < 2^96: the products below cannot overflow, nor can the sums.
+        uint256 share = rewardTotal * _BPS;
+        if (rewardTotal > available || share > available * terms.rewardCapBps) {
+            available = _sync();
+            ledger.unreserved = uint96(available);
+            if (rewardTotal > available) revert RewardPoolInsufficientUnreserved(rewardTotal, available);
+            if (share > available * terms.rewardCapBps) {
+                revert RewardPoolRewardAboveShare(epoch, rewardTotal, available, terms.rewardCapBps);
+            }
         }
 
-        // Not paused here, so pool time is block time minus the time paused so far.
-        uint40 claimableAt = uint40(block.timestamp - (_pauseClock & _PAUSED_TOTAL_MASK) + challengeWindow);
-        _unreserved = uint96(available - rewardTotal);
-        _reserved += uint96(rewardTotal);
-        if (!recommit) lastEpoch = uint32(epoch);
+        uint40 claimableAt;
+        unchecked {
+            // Not paused here, so pool time is block time minus the time paused so far (never more than block time).
+            claimableAt = uint40(block.timestamp - (ledger.pauseClock & _PAUSED_TOTAL_MASK) + terms.challengeWindow);
+            ledger.unreserved = uint96(available - rewardTotal);
+            // reserved + unreserved never exceeds 2^96 - 1 ({fund}, {_sync}), and rewardTotal came out of unreserved.
+            ledger.reserved += uint96(rewardTotal);
+        }
+        if (!recommit) ledger.lastEpoch = uint32(epoch);
         else delete _states[epoch];
+        _ledger = ledger;
         _epochs[epoch] = Epoch({
             root: root,
             totalContribution: uint120(totalContribution),
             rewardTotal: uint96(rewardTotal),
             claimableAt: claimableAt
         });
-        emit EpochCommitted(epoch, root, totalContribution, rewardTotal, block.timestamp + challengeWindow);
+        emit EpochCommitted(epoch, root, totalContribution, rewardTotal);
     }
 
     // ────────────────────────────────────────── guardian ──────────────────────────────────────────
@@ -375,23 +423,23 @@ contract RewardPool is AccessControl {
     /// periods resume where they stopped when the pool is unpaused.
     /// @dev Only GUARDIAN_ROLE.
     function pause() external onlyRole(GUARDIAN_ROLE) {
-        uint32 clock = _pauseClock;
+        uint32 clock = _ledger.pauseClock;
         if (clock & _PAUSED_BIT != 0) revert RewardPoolPaused();
-        _pauseClock = clock | _PAUSED_BIT;
-        _pausedAt = uint40(block.timestamp);
+        _ledger.pauseClock = clock | _PAUSED_BIT;
+        _terms.pausedAt = uint40(block.timestamp);
         emit Paused(msg.sender);
     }
 
     /// @notice Resumes commitments, claims and expiries; every deadline moves by the time spent paused.
     /// @dev Only GUARDIAN_ROLE.
     function unpause() external onlyRole(GUARDIAN_ROLE) {
-        uint32 clock = _pauseClock;
+        uint32 clock = _ledger.pauseClock;
         if (clock & _PAUSED_BIT == 0) revert RewardPoolNotPaused();
-        uint256 pausedFor = block.timestamp - _pausedAt;
+        uint256 pausedFor = block.timestamp - _terms.pausedAt;
         uint256 total = (clock & _PAUSED_TOTAL_MASK) + pausedFor;
         // 68 years of pauses saturate rather than revert: unpausing must always be possible.
-        _pauseClock = uint32(total > _PAUSED_TOTAL_MASK ? _PAUSED_TOTAL_MASK : total);
-        _pausedAt = 0;
+        _ledger.pauseClock = uint32(total > _PAUSED_TOTAL_MASK ? _PAUSED_TOTAL_MASK : total);
+        _terms.pausedAt = 0;
         emit Unpaused(msg.sender, pausedFor);
     }
 
@@ -452,7 +500,7 @@ contract RewardPool is AccessControl {
     ) external whenNotPaused returns (uint256 amount) {
         if (reputation.isFlagged(account)) revert RewardPoolAccountFlagged(account);
         amount = _settle(epoch, index, account, contribution, proof, false);
-        _reserved -= uint96(amount);
+        _ledger.reserved -= uint96(amount);
         token.safeTransfer(account, amount);
     }
 
@@ -471,15 +519,16 @@ contract RewardPool is AccessControl {
             total += _settle(c.epoch, c.index, account, c.contribution, c.proof, true);
         }
         if (total == 0) return 0;
-        _reserved -= uint96(total);
+        _ledger.reserved -= uint96(total);
         token.safeTransfer(account, total);
     }
 
     /// @notice Adds `amount` tokens from the caller (who approved the pool) to the unreserved balance.
     /// @param amount Tokens to pull with `transferFrom`.
     function fund(uint256 amount) external {
-        if (amount == 0 || amount + _reserved + _unreserved > type(uint96).max) revert RewardPoolInvalidAmount(amount);
-        _unreserved += uint96(amount);
+        if (amount == 0 || amount + _ledger.reserved + _ledger.unreserved > type(uint96).max)
+            revert RewardPoolInvalidAmount(amount);
+        _ledger.unreserved += uint96(amount);
         emit Funded(msg.sender, amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
@@ -523,13 +572,13 @@ contract RewardPool is AccessControl {
         if (s.closed == _VETOED) revert RewardPoolEpochVetoed(epoch);
         if (s.closed == _EXPIRED) revert RewardPoolEpochExpired(epoch);
         if (s.closed == _CHALLENGED) revert RewardPoolEpochChallenged(epoch);
-        uint256 deadline = uint256(e.claimableAt) + claimPeriod;
+        uint256 deadline = uint256(e.claimableAt) + _terms.claimPeriod;
         if (_poolTime() < deadline) revert RewardPoolClaimPeriodRunning(epoch, _toBlockTime(deadline));
 
         released = e.rewardTotal - s.claimed;
         _states[epoch].closed = _EXPIRED;
-        _reserved -= uint96(released);
-        _unreserved += uint96(released);
+        _ledger.reserved -= uint96(released);
+        _ledger.unreserved += uint96(released);
         emit EpochExpired(epoch, released);
     }
 
@@ -538,14 +587,14 @@ contract RewardPool is AccessControl {
     /// @notice Tokens reserved for committed, not yet claimed or released rewards.
     /// @return The reserved amount.
     function reserved() external view returns (uint256) {
-        return _reserved;
+        return _ledger.reserved;
     }
 
     /// @notice Tokens the pool holds beyond what is reserved: what a new epoch may distribute (plain transfers
     /// not synced yet included; {commitEpoch} syncs them when it needs to).
     /// @return The unreserved balance.
     function unreservedBalance() public view returns (uint256) {
-        return token.balanceOf(address(this)) - _reserved - bonded;
+        return token.balanceOf(address(this)) - _ledger.reserved - bonded;
     }
 
     /// @notice The largest `rewardTotal` {commitEpoch} accepts now: the unreserved balance (unsynced transfers
@@ -553,24 +602,24 @@ contract RewardPool is AccessControl {
     /// @return The largest reward an epoch may distribute.
     function maxRewardTotal() external view returns (uint256) {
         uint256 available = unreservedBalance();
-        uint256 room = type(uint96).max - _reserved;
+        uint256 room = type(uint96).max - _ledger.reserved;
         if (available > room) available = room;
-        return Math.min(rewardCap, (available * rewardCapBps) / _BPS);
+        return Math.min(_terms.rewardCap, (available * _terms.rewardCapBps) / _BPS);
     }
 
     /// @notice Whether the pool is paused.
     /// @return True while paused.
     function paused() public view returns (bool) {
-        return _pauseClock & _PAUSED_BIT != 0;
+        return _ledger.pauseClock & _PAUSED_BIT != 0;
     }
 
     /// @notice Seconds the pool has spent paused since its deployment, the current pause included: every deadline
     /// is later by this much than it would be without pauses.
     /// @return The paused time in seconds.
     function pausedTotal() public view returns (uint256) {
-        uint32 clock = _pauseClock;
+        uint32 clock = _ledger.pauseClock;
         uint256 total = clock & _PAUSED_TOTAL_MASK;
-        if (clock & _PAUSED_BIT != 0) total += block.timestamp - _pausedAt;
+        if (clock & _PAUSED_BIT != 0) total += block.timestamp - _terms.pausedAt;
         return total;
     }
 
@@ -584,7 +633,7 @@ contract RewardPool is AccessControl {
     /// @notice The unreserved balance as booked (funded or synced).
     /// @return The accounted unreserved balance.
     function accountedUnreserved() external view returns (uint256) {
-        return _unreserved;
+        return _ledger.unreserved;
     }
 
     /// @notice The committed data of `epoch` (all zero when never committed).
@@ -664,7 +713,7 @@ contract RewardPool is AccessControl {
             revert RewardPoolEpochChallenged(epoch);
         }
         // Not paused (checked by the caller): pool time is block time minus the time paused so far.
-        if (block.timestamp - (_pauseClock & _PAUSED_TOTAL_MASK) < e.claimableAt) {
+        if (block.timestamp - (_ledger.pauseClock & _PAUSED_TOTAL_MASK) < e.claimableAt) {
             revert RewardPoolEpochPending(epoch, _toBlockTime(e.claimableAt));
         }
 
@@ -704,8 +753,8 @@ contract RewardPool is AccessControl {
     /// @dev Vetoes an open epoch: it can never be claimed, and its reward is unreserved again.
     function _veto(uint64 epoch, uint96 rewardTotal) internal {
         _states[epoch].closed = _VETOED;
-        _reserved -= rewardTotal;
-        _unreserved += rewardTotal;
+        _ledger.reserved -= rewardTotal;
+        _ledger.unreserved += rewardTotal;
         emit EpochVetoed(epoch, msg.sender, rewardTotal);
     }
 
@@ -719,8 +768,8 @@ contract RewardPool is AccessControl {
         bonded -= c.bond;
         if (upheld) {
             _veto(epoch, _epochs[epoch].rewardTotal);
-            uint256 reward = Math.min(challengeReward, _unreserved);
-            _unreserved -= uint96(reward);
+            uint256 reward = Math.min(challengeReward, _ledger.unreserved);
+            _ledger.unreserved -= uint96(reward);
             emit ChallengeUpheld(epoch, c.challenger, resolver, c.bond, reward);
             token.safeTransfer(c.challenger, c.bond + reward);
         } else {
@@ -729,7 +778,7 @@ contract RewardPool is AccessControl {
             // whole claim period ahead.
             uint256 now_ = _poolTime();
             if (_epochs[epoch].claimableAt < now_) _epochs[epoch].claimableAt = uint40(now_);
-            _unreserved += c.bond;
+            _ledger.unreserved += c.bond;
             emit ChallengeRejected(epoch, c.challenger, resolver, c.bond);
         }
     }
@@ -737,8 +786,8 @@ contract RewardPool is AccessControl {
     /// @dev The pool's clock: block time minus every second spent paused, frozen while paused. Challenge windows
     /// and claim periods run on it, so a pause stops them.
     function _poolTime() internal view returns (uint256) {
-        uint32 clock = _pauseClock;
-        uint256 at = clock & _PAUSED_BIT != 0 ? _pausedAt : block.timestamp;
+        uint32 clock = _ledger.pauseClock;
+        uint256 at = clock & _PAUSED_BIT != 0 ? _terms.pausedAt : block.timestamp;
         return at - (clock & _PAUSED_TOTAL_MASK);
     }
 
@@ -750,36 +799,38 @@ contract RewardPool is AccessControl {
     /// @dev Books every token held beyond `_reserved + _unreserved + bonded` as unreserved (capped to the 96-bit
     /// accounting) and returns the new unreserved balance.
     function _sync() internal returns (uint256 unreserved) {
-        uint256 reservedNow = _reserved;
-        unreserved = _unreserved;
+        uint256 reservedNow = _ledger.reserved;
+        unreserved = _ledger.unreserved;
         uint256 surplus = token.balanceOf(address(this)) - reservedNow - unreserved - bonded;
         uint256 room = type(uint96).max - reservedNow - unreserved;
         if (surplus > room) surplus = room;
         if (surplus == 0) return unreserved;
         unreserved += surplus;
-        _unreserved = uint96(unreserved);
+        _ledger.unreserved = uint96(unreserved);
         emit Synced(surplus);
     }
 
     function _setChallengeWindow(uint256 seconds_) internal {
-        if (seconds_ < MIN_CHALLENGE_WINDOW || seconds_ > MAX_CHALLENGE_WINDOW) revert RewardPoolInvalidWindow(seconds_);
-        challengeWindow = uint24(seconds_);
+        if (seconds_ < MIN_CHALLENGE_WINDOW || seconds_ > MAX_CHALLENGE_WINDOW)
+            revert RewardPoolInvalidWindow(seconds_);
+        _terms.challengeWindow = uint24(seconds_);
         emit ChallengeWindowSet(seconds_);
     }
 
     function _setClaimPeriod(uint256 seconds_) internal {
         // Never shorter than before: the period applies to epochs already committed, whose holders rely on it.
-        if (seconds_ < MIN_CLAIM_PERIOD || seconds_ > MAX_CLAIM_PERIOD || seconds_ < claimPeriod) {
+        if (seconds_ < MIN_CLAIM_PERIOD || seconds_ > MAX_CLAIM_PERIOD || seconds_ < _terms.claimPeriod) {
             revert RewardPoolInvalidWindow(seconds_);
         }
-        claimPeriod = uint40(seconds_);
+        _terms.claimPeriod = uint40(seconds_);
         emit ClaimPeriodSet(seconds_);
     }
 
     function _setRewardCaps(uint256 cap, uint256 capBps) internal {
-        if (cap == 0 || cap > type(uint96).max || capBps == 0 || capBps > _BPS) revert RewardPoolInvalidCap(cap, capBps);
-        rewardCap = uint96(cap);
-        rewardCapBps = uint16(capBps);
+        if (cap == 0 || cap > type(uint96).max || capBps == 0 || capBps > _BPS)
+            revert RewardPoolInvalidCap(cap, capBps);
+        _terms.rewardCap = uint96(cap);
+        _terms.rewardCapBps = uint16(capBps);
         emit RewardCapsSet(cap, capBps);
     }
 }

@@ -259,7 +259,7 @@ describe("RewardPool", function () {
       const committedAt = await nextTimestamp();
       await expect(commit(distribution, REWARD))
         .to.emit(pool, "EpochCommitted")
-        .withArgs(1n, distribution.root, distribution.totalContribution, REWARD, committedAt + CHALLENGE_WINDOW);
+        .withArgs(1n, distribution.root, distribution.totalContribution, REWARD);
       const [data, claimed] = await pool.epochOf(1n);
       expect(data.root).to.equal(distribution.root);
       expect(data.totalContribution).to.equal(distribution.totalContribution);
@@ -337,7 +337,7 @@ describe("RewardPool", function () {
       const recommittedAt = await nextTimestamp();
       await expect(commit(corrected, newReward))
         .to.emit(pool, "EpochCommitted")
-        .withArgs(1n, corrected.root, corrected.totalContribution, newReward, recommittedAt + CHALLENGE_WINDOW);
+        .withArgs(1n, corrected.root, corrected.totalContribution, newReward);
       const [data, claimed] = await pool.epochOf(1n);
       expect(data.root).to.equal(corrected.root);
       expect(data.totalContribution).to.equal(corrected.totalContribution);
@@ -1245,7 +1245,7 @@ describe("RewardPool", function () {
       const committedAt = await nextTimestamp();
       await expect(commit(third, released))
         .to.emit(pool, "EpochCommitted")
-        .withArgs(3n, third.root, third.totalContribution, released, committedAt + CHALLENGE_WINDOW);
+        .withArgs(3n, third.root, third.totalContribution, released);
 
       const [data] = await pool.epochOf(3n);
       await time.increaseTo(data.claimableAt);
