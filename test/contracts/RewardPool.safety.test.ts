@@ -8,6 +8,8 @@ import { parseEther } from "ethers";
 import { network } from "hardhat";
 
 import type { LumoraToken, Reputation, RewardPool } from "../../types/ethers-contracts/index.js";
+import { rewardTotalFor } from "../../keeper/epochs/contribution.ts";
+import { mulberry32, testSeed } from "../seed.ts";
 import { buildDistribution, expectedReward, toClaimStruct, type RewardEntry } from "./helpers/rewards.ts";
 
 const { ethers, networkHelpers } = await network.create();
@@ -292,6 +294,25 @@ describe("RewardPool safety", function () {
       await token.transfer(await pool.getAddress(), parseEther("1000"));
       expect(await pool.maxRewardTotal()).to.equal(POOL_FUNDS / 10n);
       await expect(commit(2n, POOL_FUNDS / 10n).tx).to.emit(pool, "Synced");
+    });
+
+    it("never reverts the commitment of an honest keeper, whose R_total is min(rewardPerEpoch, maxRewardTotal)", async function () {
+      const { pool, admin, token, commit } = await networkHelpers.loadFixture(deployFixture);
+      const next = mulberry32(testSeed());
+      const between = (low: bigint, high: bigint) =>
+        low + (BigInt(Math.floor(next() * 2 ** 32)) * (high - low)) / 2n ** 32n;
+      for (let epoch = 1n; epoch <= 12n; epoch++) {
+        const cap = between(1n, REWARD * 2n);
+        const bps = between(1n, 10_001n);
+        await pool.connect(admin).setRewardCaps(cap, bps);
+        // Plain transfers the pool has not booked yet count too.
+        if (next() < 0.5) await token.transfer(await pool.getAddress(), between(0n, REWARD));
+        const policy = { rewardPerEpoch: between(1n, REWARD * 3n) };
+        const rewardTotal = rewardTotalFor(policy, await pool.maxRewardTotal(), 15n);
+        const context = `epoch ${epoch}: cap ${cap}, ${bps} bps, asked ${policy.rewardPerEpoch}, got ${rewardTotal}`;
+        expect(rewardTotal > 0n, context).to.equal(true);
+        await expect(commit(epoch, rewardTotal).tx, context).to.emit(pool, "EpochCommitted");
+      }
     });
 
     it("reports the absolute cap as maxRewardTotal when it is the tighter one", async function () {
