@@ -28,7 +28,8 @@ const gasOf = async (tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }
 
 const metrics: Metric[] = [];
 const out = (metric: string, value: number, unit = "gas") => {
-  const m = { metric, value: Math.round(value * 100) / 100, unit };
+  const digits = unit === "ratio" ? 1000 : 100;
+  const m = { metric, value: Math.round(value * digits) / digits, unit };
   metrics.push(m);
   printMetrics([m]);
 };
