@@ -167,6 +167,49 @@ describe("RewardPool safety", function () {
     });
   });
 
+  describe("bounds", function () {
+    it("saturates the paused-time counter at 2^31 - 1 seconds instead of refusing to unpause", async function () {
+      const { pool, guardian } = await networkHelpers.loadFixture(deployFixture);
+      // Slot 1 is the ledger: reserved (96 bits) · unreserved (96) · lastEpoch (32) · pause clock (32: paused bit
+      // on top of 31 bits of paused seconds). A clock at 2^30 paused seconds whose current pause began in 1970
+      // (pausedAt 0) adds up to more than 2^31 - 1 at the unpause.
+      const address = await pool.getAddress();
+      const word = BigInt(await ethers.provider.getStorage(address, 1n));
+      await networkHelpers.setStorageAt(address, 1n, word | (1n << 255n) | ((2n ** 30n) << 224n));
+      expect(await pool.paused()).to.equal(true);
+      await expect(pool.connect(guardian).unpause()).to.emit(pool, "Unpaused");
+      expect(await pool.pausedTotal()).to.equal(2n ** 31n - 1n);
+      expect(await pool.paused()).to.equal(false);
+    });
+
+    it("refuses challenge terms that do not fit 96 bits", async function () {
+      const { pool, admin } = await networkHelpers.loadFixture(deployFixture);
+      await expect(pool.connect(admin).setChallengeTerms(UINT96_MAX + 1n, 0n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidAmount")
+        .withArgs(UINT96_MAX + 1n);
+      await expect(pool.connect(admin).setChallengeTerms(BOND, UINT96_MAX + 1n))
+        .to.be.revertedWithCustomError(pool, "RewardPoolInvalidAmount")
+        .withArgs(UINT96_MAX + 1n);
+      await expect(pool.connect(admin).setChallengeTerms(UINT96_MAX, UINT96_MAX)).to.emit(pool, "ChallengeTermsSet");
+    });
+
+    it("keeps maxRewardTotal within the pool's 96-bit accounting when it holds more", async function () {
+      const [admin] = await ethers.getSigners();
+      const token = await ethers.deployContract("LumoraToken", [admin.address, 2n ** 100n]);
+      const reputation = await ethers.deployContract("Reputation", [admin.address, REPUTATION_PARAMETERS]);
+      const pool = await ethers.deployContract("RewardPool", [
+        admin.address,
+        await token.getAddress(),
+        await reputation.getAddress(),
+        CHALLENGE_WINDOW,
+        CLAIM_PERIOD,
+      ]);
+      await token.transfer(await pool.getAddress(), 2n ** 97n);
+      expect(await pool.unreservedBalance()).to.equal(2n ** 97n);
+      expect(await pool.maxRewardTotal()).to.equal(UINT96_MAX);
+    });
+  });
+
   describe("challenge window floor", function () {
     it("refuses a challenge window below MIN_CHALLENGE_WINDOW at deployment and later, and accepts the floor", async function () {
       const { pool, admin, token, reputation } = await networkHelpers.loadFixture(deployFixture);
