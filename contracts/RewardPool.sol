@@ -150,36 +150,6 @@ contract RewardPool is AccessControl {
     // Slot 2: what a commitment reads besides slot 1; written only by the admin and by pause/unpause.
     Terms private _terms;
 
-    /// @notice The latest epoch committed (vetoed epochs included).
-    /// @return The epoch.
-    function lastEpoch() external view returns (uint32) {
-        return _ledger.lastEpoch;
-    }
-
-    /// @notice Seconds (of pool time, which stops while paused) an epoch stays pending after its commitment.
-    /// @return The window in seconds.
-    function challengeWindow() external view returns (uint256) {
-        return _terms.challengeWindow;
-    }
-
-    /// @notice Seconds (of pool time) an epoch stays claimable before it can be expired.
-    /// @return The period in seconds.
-    function claimPeriod() external view returns (uint256) {
-        return _terms.claimPeriod;
-    }
-
-    /// @notice Largest `rewardTotal` of one epoch, in token units.
-    /// @return The absolute cap.
-    function rewardCap() external view returns (uint256) {
-        return _terms.rewardCap;
-    }
-
-    /// @notice Largest `rewardTotal` of one epoch as a share of the unreserved balance, in basis points.
-    /// @return The share cap.
-    function rewardCapBps() external view returns (uint256) {
-        return _terms.rewardCapBps;
-    }
-
     /// @notice Bond a challenger posts (0: challenges closed).
     uint96 public challengeBond;
     /// @notice Paid to the challenger of an upheld challenge, from the unreserved balance (at most all of it).
@@ -473,11 +443,7 @@ contract RewardPool is AccessControl {
     /// @param bond The bond, in token units (< 2^96).
     /// @param reward The reward, in token units (< 2^96).
     function setChallengeTerms(uint256 bond, uint256 reward) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (bond > type(uint96).max) revert RewardPoolInvalidAmount(bond);
-        if (reward > type(uint96).max) revert RewardPoolInvalidAmount(reward);
-        challengeBond = uint96(bond);
-        challengeReward = uint96(reward);
-        emit ChallengeTermsSet(bond, reward);
+        _setChallengeTerms(bond, reward);
     }
 
     // ─────────────────────────────────────────── anyone ───────────────────────────────────────────
@@ -583,6 +549,36 @@ contract RewardPool is AccessControl {
     }
 
     // ──────────────────────────────────────────── views ───────────────────────────────────────────
+
+    /// @notice The latest epoch committed (vetoed epochs included).
+    /// @return The epoch.
+    function lastEpoch() external view returns (uint32) {
+        return _ledger.lastEpoch;
+    }
+
+    /// @notice Seconds (of pool time, which stops while paused) an epoch stays pending after its commitment.
+    /// @return The window in seconds.
+    function challengeWindow() external view returns (uint256) {
+        return _terms.challengeWindow;
+    }
+
+    /// @notice Seconds (of pool time) an epoch stays claimable before it can be expired.
+    /// @return The period in seconds.
+    function claimPeriod() external view returns (uint256) {
+        return _terms.claimPeriod;
+    }
+
+    /// @notice Largest `rewardTotal` of one epoch, in token units.
+    /// @return The absolute cap.
+    function rewardCap() external view returns (uint256) {
+        return _terms.rewardCap;
+    }
+
+    /// @notice Largest `rewardTotal` of one epoch as a share of the unreserved balance, in basis points.
+    /// @return The share cap.
+    function rewardCapBps() external view returns (uint256) {
+        return _terms.rewardCapBps;
+    }
 
     /// @notice Tokens reserved for committed, not yet claimed or released rewards.
     /// @return The reserved amount.
@@ -824,6 +820,14 @@ contract RewardPool is AccessControl {
         }
         _terms.claimPeriod = uint40(seconds_);
         emit ClaimPeriodSet(seconds_);
+    }
+
+    function _setChallengeTerms(uint256 bond, uint256 reward) internal {
+        if (bond > type(uint96).max) revert RewardPoolInvalidAmount(bond);
+        if (reward > type(uint96).max) revert RewardPoolInvalidAmount(reward);
+        challengeBond = uint96(bond);
+        challengeReward = uint96(reward);
+        emit ChallengeTermsSet(bond, reward);
     }
 
     function _setRewardCaps(uint256 cap, uint256 capBps) internal {
