@@ -7,7 +7,7 @@ import type { RewardProof } from "../keeper/epochs/proofs.ts";
 import { chainTime, formatLum, formatTime, type ClaimContext } from "./context.ts";
 
 /** RewardPool.EpochStatus. */
-export const EPOCH_STATUS = { None: 0, Pending: 1, Claimable: 2, Vetoed: 3, Expired: 4 } as const;
+export const EPOCH_STATUS = { None: 0, Pending: 1, Claimable: 2, Vetoed: 3, Expired: 4, Challenged: 5 } as const;
 
 export type RewardState =
   /** Committed, inside the challenge window: claimable from `claimableAt`. */
@@ -20,6 +20,8 @@ export type RewardState =
   | "vetoed"
   /** The claim period ended; the unclaimed rest went back to the pool. */
   | "expired"
+  /** Someone challenged the epoch while it was pending: frozen until the guardian upholds or rejects it. */
+  | "challenged"
   /** Claimable, but the account is flagged by Reputation: claims revert until it is unflagged. */
   | "flagged"
   /** The account has no leaf in the epoch. */
@@ -154,6 +156,13 @@ async function epochReward(
       message:
         `epoch ${epoch}: ${lum} pending, claimable from ${formatTime(claimableAt)} (in ${wait} s)` +
         (at.flagged ? "; the account is currently flagged by Reputation" : ""),
+    };
+  }
+  if (Number(status) === EPOCH_STATUS.Challenged) {
+    return {
+      ...base,
+      state: "challenged",
+      message: `epoch ${epoch}: ${lum} frozen by an open challenge until the guardian upholds (veto) or rejects it`,
     };
   }
   if (at.flagged) {

@@ -18,8 +18,10 @@ import {IReputation} from "./interfaces/IReputation.sol";
 /// - a node is flagged after `flagAfterFailingEpochs` consecutive failing epochs or when its score drops
 ///   below `flagBelowScore`; an early warning is emitted one failing epoch before the streak limit or when the
 ///   score drops below `warnBelowScore`;
-/// - a flagged node is unflagged after `unflagAfterGoodEpochs` consecutive good epochs with a score of at least
-///   `unflagAtScore`.
+/// - a flagged node is unflagged after `unflagAfterGoodEpochs` (at least 1) consecutive good epochs with a score
+///   of at least `unflagAtScore`.
+/// An epoch may be at most {MAX_EPOCH_STEP} ahead of {currentEpoch}: reports can never go back in time, so one
+/// mistyped epoch (2^64 - 1, say) would otherwise make every later report revert and freeze all flags for good.
 contract Reputation is AccessControl, IReputation {
     // ─────────────────────────────────────────── types ───────────────────────────────────────────
 
@@ -76,6 +78,11 @@ contract Reputation is AccessControl, IReputation {
     bytes32 public constant KEEPER_ROLE = keccak256("KEEPER_ROLE");
     /// @notice The maximum score (100 %).
     uint256 public constant MAX_SCORE = 10_000;
+    /// @notice How far ahead of {currentEpoch} a report's epoch may be. Keepers skip the call for an epoch without
+    /// any report, so consecutive calls may be more than one epoch apart; 1024 epochs without a single report
+    /// (six weeks of hourly epochs) is far beyond any honest gap and tiny next to 2^64. A longer silence is
+    /// crossed with empty calls (`applyReports(epoch, [])`), each at most this far ahead.
+    uint256 public constant MAX_EPOCH_STEP = 1024;
 
     // ─────────────────────────────────────────── storage ──────────────────────────────────────────
 
@@ -89,6 +96,8 @@ contract Reputation is AccessControl, IReputation {
 
     /// @notice `epoch` is older than the latest reported epoch `current`.
     error ReputationEpochInPast(uint256 epoch, uint256 current);
+    /// @notice `epoch` is more than `maxStep` epochs ahead of the latest reported epoch `current`.
+    error ReputationEpochTooFar(uint256 epoch, uint256 current, uint256 maxStep);
     /// @notice A cumulative counter of `node` would exceed 64 bits.
     error ReputationCounterOverflow(address node);
     /// @notice Epoch 0 is not a valid epoch.
@@ -138,7 +147,8 @@ contract Reputation is AccessControl, IReputation {
     // ─────────────────────────────────────────── external ─────────────────────────────────────────
 
     /// @notice Applies one batch of an epoch's reports. An epoch may be applied in several batches.
-    /// @dev Only KEEPER_ROLE. `epoch` must not be older than {currentEpoch}; each node at most once per epoch.
+    /// @dev Only KEEPER_ROLE. `epoch` must not be older than {currentEpoch} nor more than {MAX_EPOCH_STEP} ahead of
+    /// it; each node at most once per epoch.
     /// Reverts the whole batch if any node was already reported for `epoch`.
     /// @param epoch The epoch the reports belong to.
     /// @param reports The nodes' counts for the epoch, each packed by {encodeReport} (32 bytes a node instead
@@ -147,6 +157,7 @@ contract Reputation is AccessControl, IReputation {
         if (epoch == 0) revert ReputationZeroEpoch();
         uint64 current = currentEpoch;
         if (epoch < current) revert ReputationEpochInPast(epoch, current);
+        if (epoch - current > MAX_EPOCH_STEP) revert ReputationEpochTooFar(epoch, current, MAX_EPOCH_STEP);
         if (epoch > current) {
             currentEpoch = epoch;
             emit EpochStarted(epoch);
@@ -334,6 +345,8 @@ contract Reputation is AccessControl, IReputation {
             revert ReputationInvalidParameters("learning rate not in 1..10000");
         }
         if (p.flagAfterFailingEpochs == 0) revert ReputationInvalidParameters("flagAfterFailingEpochs is zero");
+        // Zero would unflag a flagged node on any epoch that merely keeps its score up, good streak or not.
+        if (p.unflagAfterGoodEpochs == 0) revert ReputationInvalidParameters("unflagAfterGoodEpochs is zero");
         if (p.warnBelowScore < p.flagBelowScore) revert ReputationInvalidParameters("warnBelowScore < flagBelowScore");
         if (p.unflagAtScore < p.flagBelowScore) revert ReputationInvalidParameters("unflagAtScore < flagBelowScore");
         if (p.neutralScore < p.flagBelowScore) revert ReputationInvalidParameters("neutralScore < flagBelowScore");

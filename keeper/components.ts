@@ -254,7 +254,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     tasks: tasks.taskStore,
     receiptsBetween: (from, to) => [...transfers.receiptsBetween(from, to), ...remoteReceipts.between(from, to)],
     remoteTaskValues: (from, to) => remoteTasks.between(from, to),
-    ...(pool !== undefined && { unreservedBalance: () => pool.unreservedBalance() }),
+    ...(pool !== undefined && { maxRewardTotal: () => pool.maxRewardTotal() }),
   });
   const exchange = epochExchange(c.limits?.exchange)({
     node,

@@ -24,7 +24,7 @@ import { serveJsonRpc } from "./lib/rpc-bridge.ts";
 
 const t0 = Date.now();
 
-const CHALLENGE_WINDOW = 120n;
+const CHALLENGE_WINDOW = 600n; // RewardPool.MIN_CHALLENGE_WINDOW; passed by time travel below
 const REWARD_PER_EPOCH = parseEther("10000");
 const MiB = 1024 * 1024;
 const log = (msg: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}`);

@@ -1,61 +1,50 @@
 /**
  * Deploys Lumora with Ignition to the network given by `--network` and records the result in
  * `deployments/<network>.json`: `npm run deploy:local` (after `npx hardhat node`) or `npm run deploy:amoy`.
- * The module parameters come from `ignition/parameters/<network>.json`; anything missing takes the module's
- * default (accounts default to the deployer). Re-running resumes or reuses Ignition's journaled deployment.
+ * The module parameters come from `ignition/parameters/<network>.json`. On a live network (any chain but 31337)
+ * the four roles must be named, distinct and not placeholders, every transaction is EIP-1559 with the node's fees
+ * (or the network's `ignition.maxFeePerGas` / `maxPriorityFeePerGas`), and the deployment is sent only after you
+ * type "yes" — or with LUMORA_DEPLOY_YES=1 when there is no terminal. The work is in scripts/lib/deploy-lumora.ts.
  */
-import { existsSync } from "node:fs";
 import path from "node:path";
+import { createInterface } from "node:readline/promises";
 
-import { readDeploymentParameters } from "@nomicfoundation/hardhat-ignition/helpers";
 import hre, { network } from "hardhat";
 
-import LumoraModule from "../ignition/modules/Lumora.js";
-import {
-  buildDeploymentRecord,
-  deploymentBlockFromJournal,
-  resolveParameters,
-  writeDeploymentRecord,
-  type IgnitionParameters,
-} from "./lib/deployments.js";
+import { deployLumora } from "./lib/deploy-lumora.js";
+
+/** Set to 1 to deploy to a live network without the interactive confirmation (CI, scripts). */
+const CONFIRM_ENV = "LUMORA_DEPLOY_YES";
 
 const connection = await network.create();
-const { ethers, ignition, networkName, networkConfig } = connection;
-if (networkConfig.type === "edr-simulated") {
+if (connection.networkConfig.type === "edr-simulated") {
   throw new Error("deploy.ts records a deployment for later use: pass a persistent network (--network localhost|amoy)");
 }
 
-const parameterFile = path.join(hre.config.paths.root, "ignition", "parameters", `${networkName}.json`);
-const parameters: IgnitionParameters = existsSync(parameterFile) ? await readDeploymentParameters(parameterFile) : {};
-const [deployer] = await ethers.getSigners();
-const { chainId } = await ethers.provider.getNetwork();
-const deploymentId = `chain-${chainId}`;
-console.log(`Deploying LumoraModule to ${networkName} (chain ${chainId}) from ${deployer.address}`);
-console.log(
-  existsSync(parameterFile)
-    ? `Parameters: ${path.relative(process.cwd(), parameterFile)}`
-    : "Parameters: module defaults",
-);
+async function confirm(summary: string): Promise<boolean> {
+  if (process.env[CONFIRM_ENV] === "1") return true;
+  if (!process.stdin.isTTY) {
+    console.error(`No terminal to confirm the deployment: set ${CONFIRM_ENV}=1 to deploy without asking.`);
+    return false;
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question(`\n${summary}\n\nDeploy with these settings? Type "yes" to send: `);
+    return answer.trim().toLowerCase() === "yes";
+  } finally {
+    rl.close();
+  }
+}
 
-const deployed = await ignition.deploy(LumoraModule, { parameters, deploymentId, displayUi: true });
-
-const record = buildDeploymentRecord({
-  network: networkName,
-  chainId,
-  deployer: deployer.address,
-  contracts: {
-    LumoraToken: await deployed.token.getAddress(),
-    Reputation: await deployed.reputation.getAddress(),
-    TaskLog: await deployed.taskLog.getAddress(),
-    RewardPool: await deployed.rewardPool.getAddress(),
-  },
-  deploymentBlock: await deploymentBlockFromJournal(
-    ethers.provider,
-    path.join(hre.config.paths.ignition, "deployments", deploymentId),
-  ),
-  parameters: resolveParameters(parameters, deployer.address),
+const { record, file } = await deployLumora({
+  hre,
+  connection,
+  parameterFile: path.join(hre.config.paths.root, "ignition", "parameters", `${connection.networkName}.json`),
+  recordsDir: path.join(hre.config.paths.root, "deployments"),
+  confirm,
+  log: (line) => console.log(line),
+  displayUi: true,
 });
-const file = await writeDeploymentRecord(path.join(hre.config.paths.root, "deployments"), record);
 console.log(`Recorded the deployment in ${path.relative(process.cwd(), file)}`);
 if (record.parameters.admin !== record.deployer) {
   console.warn(

@@ -13,6 +13,14 @@ export const LUMORA_DEFAULTS = {
   challengeWindow: 6n * 60n * 60n,
   /** Three months for holders to claim before an epoch's unclaimed rest can be recycled. */
   claimPeriod: 90n * 24n * 60n * 60n,
+  /** At most 1 million LUM a epoch, whatever a keeper asks (RewardPool.rewardCap). */
+  rewardCap: 1_000_000n * 10n ** 18n,
+  /** At most half of the unreserved balance a epoch, so one bad root can never drain the pool (rewardCapBps). */
+  rewardCapBps: 5000n,
+  /** 1,000 LUM to challenge a pending epoch: dear enough that freezing epochs for sport costs, cheap next to an epoch. */
+  challengeBond: 1_000n * 10n ** 18n,
+  /** 100 LUM paid, with the bond back, to the challenger of an upheld challenge. */
+  challengeReward: 100n * 10n ** 18n,
   /** Reputation rules in basis points (see Reputation.sol): start neutral, warn early, flag after 3 bad epochs. */
   reputationParameters: {
     neutralScore: 5000,
@@ -48,6 +56,10 @@ export default buildModule("LumoraModule", (m) => {
   const initialSupply = m.getParameter("initialSupply", LUMORA_DEFAULTS.initialSupply);
   const challengeWindow = m.getParameter("challengeWindow", LUMORA_DEFAULTS.challengeWindow);
   const claimPeriod = m.getParameter("claimPeriod", LUMORA_DEFAULTS.claimPeriod);
+  const rewardCap = m.getParameter("rewardCap", LUMORA_DEFAULTS.rewardCap);
+  const rewardCapBps = m.getParameter("rewardCapBps", LUMORA_DEFAULTS.rewardCapBps);
+  const challengeBond = m.getParameter("challengeBond", LUMORA_DEFAULTS.challengeBond);
+  const challengeReward = m.getParameter("challengeReward", LUMORA_DEFAULTS.challengeReward);
   const reputationParameters = m.getParameter("reputationParameters", { ...LUMORA_DEFAULTS.reputationParameters });
 
   const token = m.contract("LumoraToken", [treasury, initialSupply]);
@@ -64,6 +76,8 @@ export default buildModule("LumoraModule", (m) => {
     m.call(contract, "grantRole", [DEFAULT_ADMIN_ROLE, admin], { id: `${name}_grantAdminRole` });
   }
   m.call(rewardPool, "grantRole", [GUARDIAN_ROLE, guardian], { id: "RewardPool_grantGuardianRole" });
+  m.call(rewardPool, "setRewardCaps", [rewardCap, rewardCapBps], { id: "RewardPool_setRewardCaps" });
+  m.call(rewardPool, "setChallengeTerms", [challengeBond, challengeReward], { id: "RewardPool_setChallengeTerms" });
 
   return { token, reputation, taskLog, rewardPool };
 });

@@ -44,6 +44,10 @@ export interface DeploymentRecord {
     initialSupply: string;
     challengeWindow: string;
     claimPeriod: string;
+    rewardCap: string;
+    rewardCapBps: string;
+    challengeBond: string;
+    challengeReward: string;
     reputationParameters: ReputationParameters;
   };
 }

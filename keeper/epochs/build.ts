@@ -14,11 +14,22 @@ export interface BuildEpochOptions {
   signal?: AbortSignal;
 }
 
-/** The reward leaves of a bundle, in stable-index order. */
+/**
+ * The reward leaves of a bundle, in stable-index order. Throws when two leaves share an index: RewardPool keys its
+ * claimed bitmap by (epoch, index), so the second of them could never be claimed (AccountIndex never assigns one
+ * index twice; a bundle read from elsewhere is checked here before its root can reach the chain).
+ */
 export function rewardLeaves(bundle: EpochBundle): RewardLeafValue[] {
-  return [...bundle.contributions]
-    .sort((a, b) => a.index - b.index)
-    .map((c) => [BigInt(bundle.epoch), BigInt(c.index), c.account, c.contribution] as const);
+  const sorted = [...bundle.contributions].sort((a, b) => a.index - b.index);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].index === sorted[i - 1].index) {
+      throw new Error(
+        `epoch ${bundle.epoch}: leaf index ${sorted[i].index} is given to both ${sorted[i - 1].account} and ` +
+          `${sorted[i].account}; the second could never claim`,
+      );
+    }
+  }
+  return sorted.map((c) => [BigInt(bundle.epoch), BigInt(c.index), c.account, c.contribution] as const);
 }
 
 async function build<T extends readonly unknown[]>(

@@ -63,7 +63,7 @@ export const HELD_EPOCHS = 24;
 export const RECEIPT_MAX_AGE_EPOCHS = HELD_EPOCHS + 2;
 
 export interface EpochCollectorInit {
-  /** R_total per epoch before the cap by the pool's unreserved balance (token base units). */
+  /** R_total per epoch before the pool's caps (token base units). */
   rewardPerEpoch: bigint;
   /** Start of epoch 1 (Unix ms) on a fresh store; default: when the store is first opened. */
   genesisMs?: number;
@@ -82,8 +82,11 @@ export interface EpochCollectorComponents {
   remoteTaskValues?: (fromMs: number, toMs: number) => TaskRecordValue[];
   /** Receipts stored in [fromMs, toMs); default: the transfer module's `transfer_receipts` table. */
   receiptsBetween?: (fromMs: number, toMs: number) => RawReceipt[];
-  /** The pool's unreserved balance, which caps R_total; no cap when absent. */
-  unreservedBalance?: (options: { signal?: AbortSignal }) => Promise<bigint>;
+  /**
+   * The largest R_total the pool accepts now (RewardPool.maxRewardTotal: the unreserved balance under the pool's
+   * absolute and share caps), which caps R_total; no cap when absent.
+   */
+  maxRewardTotal?: (options: { signal?: AbortSignal }) => Promise<bigint>;
 }
 
 /** The transfer module's stored receipts of a window, through its own query (the table belongs to keeper/transfer). */
@@ -478,11 +481,11 @@ export class EpochCollector {
     const contributions = computeContributions({ receipts, outcomes, addressOf });
     const reports = reputationReports(outcomes, addressOf);
     const totalC = totalContribution(contributions);
-    const balance =
-      totalC > 0n && this.components.unreservedBalance !== undefined
-        ? await this.components.unreservedBalance(options)
+    const maxReward =
+      totalC > 0n && this.components.maxRewardTotal !== undefined
+        ? await this.components.maxRewardTotal(options)
         : this.init.rewardPerEpoch;
-    const rewardTotal = rewardTotalFor(this.init, balance, totalC);
+    const rewardTotal = rewardTotalFor(this.init, maxReward, totalC);
     options.signal?.throwIfAborted();
 
     store.transaction(() => {

@@ -109,12 +109,13 @@ export function totalContribution(entries: readonly { contribution: bigint }[]):
 }
 
 /**
- * R_total for an epoch: the configured reward per epoch, capped by what the pool holds unreserved (RewardPool
- * refuses a commitment above it), and zero when nobody contributed (nothing to distribute).
+ * R_total for an epoch: the configured reward per epoch, capped by the largest reward the pool accepts
+ * (RewardPool.maxRewardTotal: its unreserved balance under its absolute and share caps; a commitment above it
+ * reverts), and zero when nobody contributed (nothing to distribute).
  */
-export function rewardTotalFor(policy: { rewardPerEpoch: bigint }, unreservedBalance: bigint, totalC: bigint): bigint {
-  if (totalC === 0n || policy.rewardPerEpoch <= 0n || unreservedBalance <= 0n) return 0n;
-  return policy.rewardPerEpoch < unreservedBalance ? policy.rewardPerEpoch : unreservedBalance;
+export function rewardTotalFor(policy: { rewardPerEpoch: bigint }, maxRewardTotal: bigint, totalC: bigint): bigint {
+  if (totalC === 0n || policy.rewardPerEpoch <= 0n || maxRewardTotal <= 0n) return 0n;
+  return policy.rewardPerEpoch < maxRewardTotal ? policy.rewardPerEpoch : maxRewardTotal;
 }
 
 /** Reputation reports per account (counts summed, clamped to uint32), ascending by address, idle nodes dropped. */

@@ -45,7 +45,7 @@ export interface EpochSource {
 }
 
 /** RewardPool's `EpochStatus`, by value. */
-const POOL_STATUS = ["none", "pending", "claimable", "vetoed", "expired"];
+const POOL_STATUS = ["none", "pending", "claimable", "vetoed", "expired", "challenged"];
 const CLAIMABLE = 2;
 
 export interface EpochOperatorComponents {

@@ -24,14 +24,30 @@ const reputationParametersMatch: SameKeys<ReputationParameters, typeof LUMORA_DE
 void reputationParametersMatch;
 
 /** The module's parameters after defaults were applied: what the deployment actually ran with. */
-export type LumoraParameters = Omit<
-  DeploymentRecord["parameters"],
-  "initialSupply" | "challengeWindow" | "claimPeriod"
-> & {
+export type LumoraParameters = Omit<DeploymentRecord["parameters"], AmountParameter> & {
   initialSupply: bigint;
   challengeWindow: bigint;
   claimPeriod: bigint;
+  rewardCap: bigint;
+  rewardCapBps: bigint;
+  challengeBond: bigint;
+  challengeReward: bigint;
 };
+
+/** The module's parameters that are amounts or durations (bigints; decimal strings in a record). */
+export const AMOUNT_PARAMETERS = [
+  "initialSupply",
+  "challengeWindow",
+  "claimPeriod",
+  "rewardCap",
+  "rewardCapBps",
+  "challengeBond",
+  "challengeReward",
+] as const;
+type AmountParameter = (typeof AMOUNT_PARAMETERS)[number];
+
+/** The module's account parameters; on a live network each must be given, and all four must differ. */
+export const ROLE_PARAMETERS = ["admin", "keeper", "guardian", "treasury"] as const;
 
 /** An Ignition parameter file: `{ "LumoraModule": { ... } }`, with bigints parsed from `"123n"` strings. */
 export type IgnitionParameters = DeploymentParameters;
@@ -48,7 +64,7 @@ export function resolveParameters(parameters: IgnitionParameters, deployer: stri
     if (typeof value !== "string" || !isAddress(value)) throw new Error(`parameter ${name} is not an address`);
     return getAddress(value);
   };
-  const amount = (name: "initialSupply" | "challengeWindow" | "claimPeriod"): bigint => {
+  const amount = (name: AmountParameter): bigint => {
     const value = given[name] ?? LUMORA_DEFAULTS[name];
     if (typeof value !== "bigint" && typeof value !== "number") throw new Error(`parameter ${name} is not a number`);
     return BigInt(value);
@@ -61,6 +77,10 @@ export function resolveParameters(parameters: IgnitionParameters, deployer: stri
     initialSupply: amount("initialSupply"),
     challengeWindow: amount("challengeWindow"),
     claimPeriod: amount("claimPeriod"),
+    rewardCap: amount("rewardCap"),
+    rewardCapBps: amount("rewardCapBps"),
+    challengeBond: amount("challengeBond"),
+    challengeReward: amount("challengeReward"),
     reputationParameters: {
       ...((given.reputationParameters as ReputationParameters | undefined) ?? LUMORA_DEFAULTS.reputationParameters),
     },
@@ -88,9 +108,10 @@ export function buildDeploymentRecord(input: {
     deploymentBlock: input.deploymentBlock,
     parameters: {
       ...parameters,
-      initialSupply: parameters.initialSupply.toString(),
-      challengeWindow: parameters.challengeWindow.toString(),
-      claimPeriod: parameters.claimPeriod.toString(),
+      ...(Object.fromEntries(AMOUNT_PARAMETERS.map((name) => [name, parameters[name].toString()])) as Record<
+        AmountParameter,
+        string
+      >),
     },
   };
 }

@@ -13,6 +13,7 @@ import type { LumoraToken, Reputation, RewardPool, TaskLog } from "../../types/e
 import {
   CONTRACT_NAMES,
   MODULE_ID,
+  ROLE_PARAMETERS,
   buildDeploymentRecord,
   deploymentBlockFromJournal,
   readDeploymentRecord,
@@ -20,6 +21,7 @@ import {
   writeDeploymentRecord,
   type ContractName,
 } from "../../scripts/lib/deployments.js";
+import { isPlaceholder } from "../../scripts/lib/deploy-lumora.js";
 import { parametersTuple } from "./helpers/reputationModel.js";
 
 const connection = await network.create();
@@ -169,9 +171,13 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
         const file = path.join(hre.config.paths.root, "ignition", "parameters", `${networkName}.json`);
         const parameters = await readDeploymentParameters(file);
         expect(Object.keys(parameters)).to.deep.equal([MODULE_ID]);
-        const [deployer] = await ethers.getSigners();
+        const [deployer, ...others] = await ethers.getSigners();
+        // amoy.json names every role with a placeholder the deployer must fill: stand-ins here.
+        for (const [i, role] of ROLE_PARAMETERS.entries()) {
+          if (isPlaceholder(parameters[MODULE_ID][role])) parameters[MODULE_ID][role] = others[i].address;
+        }
         const { token, reputation, taskLog, rewardPool } = await contractsOf(
-          await ignition.deploy(LumoraModule, { parameters: file }),
+          await ignition.deploy(LumoraModule, { parameters }),
         );
         const resolved = resolveParameters(parameters, deployer.address);
 
@@ -179,6 +185,10 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
         expect(await token.totalSupply()).to.equal(resolved.initialSupply);
         expect(await rewardPool.challengeWindow()).to.equal(resolved.challengeWindow);
         expect(await rewardPool.claimPeriod()).to.equal(resolved.claimPeriod);
+        expect(await rewardPool.rewardCap()).to.equal(resolved.rewardCap);
+        expect(await rewardPool.rewardCapBps()).to.equal(resolved.rewardCapBps);
+        expect(await rewardPool.challengeBond()).to.equal(resolved.challengeBond);
+        expect(await rewardPool.challengeReward()).to.equal(resolved.challengeReward);
         expect(await reputation.parameters()).to.deep.equal(parametersTuple(resolved.reputationParameters));
         expect(await rewardPool.hasRole(GUARDIAN_ROLE, resolved.guardian)).to.equal(true);
         for (const contract of [taskLog, reputation, rewardPool]) {
@@ -204,6 +214,10 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
         initialSupply: LUMORA_DEFAULTS.initialSupply,
         challengeWindow: LUMORA_DEFAULTS.challengeWindow,
         claimPeriod: 99_999n,
+        rewardCap: LUMORA_DEFAULTS.rewardCap,
+        rewardCapBps: LUMORA_DEFAULTS.rewardCapBps,
+        challengeBond: LUMORA_DEFAULTS.challengeBond,
+        challengeReward: LUMORA_DEFAULTS.challengeReward,
         reputationParameters: { ...LUMORA_DEFAULTS.reputationParameters },
       });
     });
@@ -239,7 +253,7 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
       const [deployer, keeper] = await ethers.getSigners();
       // Some unrelated blocks first, so that the deployment block is not trivially 1.
       await networkHelpers.mine(3);
-      const parameters = { [MODULE_ID]: { keeper: keeper.address, challengeWindow: 120n } };
+      const parameters = { [MODULE_ID]: { keeper: keeper.address, challengeWindow: 1200n } };
       const journal = path.join(directory, "journal");
       const result = await deploy({
         config: ignition.getResolvedConfig({}),
@@ -291,8 +305,12 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
           keeper: keeper.address,
           guardian: deployer.address,
           initialSupply: LUMORA_DEFAULTS.initialSupply.toString(),
-          challengeWindow: "120",
+          challengeWindow: "1200",
           claimPeriod: LUMORA_DEFAULTS.claimPeriod.toString(),
+          rewardCap: LUMORA_DEFAULTS.rewardCap.toString(),
+          rewardCapBps: LUMORA_DEFAULTS.rewardCapBps.toString(),
+          challengeBond: LUMORA_DEFAULTS.challengeBond.toString(),
+          challengeReward: LUMORA_DEFAULTS.challengeReward.toString(),
           reputationParameters: { ...LUMORA_DEFAULTS.reputationParameters },
         },
       });

@@ -61,7 +61,7 @@ function randomParameters(random: Random): ReputationParameters {
     flagAfterFailingEpochs: random.int(1, 5),
     flagBelowScore,
     warnBelowScore: random.int(flagBelowScore, 10_000),
-    unflagAfterGoodEpochs: random.int(0, 4),
+    unflagAfterGoodEpochs: random.int(1, 4),
     unflagAtScore: random.int(flagBelowScore, 10_000),
   };
 }
@@ -262,6 +262,33 @@ describe("Reputation", function () {
       await expect(applyReports(reputation.connect(keeper), 4, [report(nodes[1], 1, 0)]))
         .to.be.revertedWithCustomError(reputation, "ReputationEpochInPast")
         .withArgs(4n, 5n);
+    });
+
+    it("reverts when the epoch is more than MAX_EPOCH_STEP ahead, so one mistyped epoch cannot freeze reports", async function () {
+      const { reputation, keeper, nodes } = await networkHelpers.loadFixture(deployReputationFixture);
+      const step = await reputation.MAX_EPOCH_STEP();
+      expect(step).to.equal(1024n);
+      await applyReports(reputation.connect(keeper), 5, [report(nodes[0], 1, 0)]);
+      for (const typo of [5n + step + 1n, 2n ** 64n - 1n]) {
+        await expect(applyReports(reputation.connect(keeper), typo, [report(nodes[1], 1, 0)]))
+          .to.be.revertedWithCustomError(reputation, "ReputationEpochTooFar")
+          .withArgs(typo, 5n, step);
+      }
+      expect(await reputation.currentEpoch()).to.equal(5n);
+      // The next epochs still apply, up to exactly MAX_EPOCH_STEP ahead.
+      await applyReports(reputation.connect(keeper), 6, [report(nodes[1], 1, 0)]);
+      await applyReports(reputation.connect(keeper), 6n + step, [report(nodes[1], 1, 0)]);
+      expect(await reputation.currentEpoch()).to.equal(6n + step);
+    });
+
+    it("accepts a first epoch of at most MAX_EPOCH_STEP", async function () {
+      const { reputation, keeper, nodes } = await networkHelpers.loadFixture(deployReputationFixture);
+      const step = await reputation.MAX_EPOCH_STEP();
+      await expect(applyReports(reputation.connect(keeper), step + 1n, [report(nodes[0], 1, 0)]))
+        .to.be.revertedWithCustomError(reputation, "ReputationEpochTooFar")
+        .withArgs(step + 1n, 0n, step);
+      await applyReports(reputation.connect(keeper), step, [report(nodes[0], 1, 0)]);
+      expect(await reputation.currentEpoch()).to.equal(step);
     });
 
     it("reverts for epoch 0", async function () {
@@ -712,7 +739,11 @@ describe("Reputation", function () {
     it("reaches neutral after a very long gap", async function () {
       const { reputation, keeper, nodes } = await networkHelpers.loadFixture(deployReputationFixture);
       await applyReports(reputation.connect(keeper), 1, [report(nodes[0], 10, 0), report(nodes[1], 0, 10)]);
-      await applyReports(reputation.connect(keeper), 2n ** 63n, []);
+      // applyReports moves at most MAX_EPOCH_STEP a call: the very long gap is written into currentEpoch (slot 1,
+      // after AccessControl._roles) directly.
+      const CURRENT_EPOCH_SLOT = 1n;
+      await networkHelpers.setStorageAt(await reputation.getAddress(), CURRENT_EPOCH_SLOT, 2n ** 63n);
+      expect(await reputation.currentEpoch()).to.equal(2n ** 63n);
       expect(await reputation.scoreOf(nodes[0])).to.equal(BigInt(PARAMETERS.neutralScore));
       expect(await reputation.scoreOf(nodes[1])).to.equal(BigInt(PARAMETERS.neutralScore));
     });
@@ -780,7 +811,7 @@ describe("Reputation", function () {
         flagAfterFailingEpochs: 1,
         flagBelowScore: 10_000,
         warnBelowScore: 10_000,
-        unflagAfterGoodEpochs: 0,
+        unflagAfterGoodEpochs: 1,
         unflagAtScore: 10_000,
       };
       await reputation.connect(admin).setParameters(edge);
@@ -798,6 +829,8 @@ describe("Reputation", function () {
       ["learningRateBps is zero", { learningRateBps: 0 }, "learning rate not in 1..10000"],
       ["learningRateBps is above 10000", { learningRateBps: 10_001 }, "learning rate not in 1..10000"],
       ["flagAfterFailingEpochs is zero", { flagAfterFailingEpochs: 0 }, "flagAfterFailingEpochs is zero"],
+      // A zero would unflag a flagged node on its first good epoch whatever its streak: recovery takes one.
+      ["unflagAfterGoodEpochs is zero", { unflagAfterGoodEpochs: 0 }, "unflagAfterGoodEpochs is zero"],
       ["warnBelowScore is below flagBelowScore", { warnBelowScore: 1999 }, "warnBelowScore < flagBelowScore"],
       ["unflagAtScore is below flagBelowScore", { unflagAtScore: 1999 }, "unflagAtScore < flagBelowScore"],
       ["neutralScore is below flagBelowScore", { neutralScore: 1999 }, "neutralScore < flagBelowScore"],

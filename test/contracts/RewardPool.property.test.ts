@@ -26,6 +26,11 @@ const PARTICIPATION = [0.8, 0.7, 0.9];
 // Share of the claim sequence after which epoch 1 is expired and its rest rolled over into epoch 4.
 const EXPIRE_AFTER = 0.5;
 const SUPPLY = 2n ** 110n;
+// Challenge terms: the bond a challenger posts and the reward of an upheld challenge.
+const BOND = 10n ** 21n;
+const CHALLENGE_REWARD = 10n ** 20n;
+// Chance, after each claim step, of a pause of random length (claims refused, clocks stopped).
+const PAUSE_CHANCE = 0.08;
 
 // RUNS scenarios from the run's seed (test/seed.ts: fixed by default); a failure prints its seed, and
 // LUMORA_TEST_SEED=<seed> npx hardhat test mocha test/contracts/RewardPool.property.test.ts replays it first.
@@ -109,7 +114,11 @@ async function deployFixture() {
   ]);
   await pool.grantRole(await pool.KEEPER_ROLE(), keeper.address);
   await pool.grantRole(await pool.GUARDIAN_ROLE(), guardian.address);
-  return { token, pool, admin, keeper, guardian, submitters: submitters.slice(0, 5) };
+  await pool.setChallengeTerms(BOND, CHALLENGE_REWARD);
+  const challenger = submitters[5];
+  await token.transfer(challenger.address, 10n * BOND);
+  await token.connect(challenger).approve(await pool.getAddress(), 10n * BOND);
+  return { token, pool, admin, keeper, guardian, challenger, submitters: submitters.slice(0, 5) };
 }
 
 /**
@@ -121,6 +130,9 @@ class Model {
   readonly paid = new Map<bigint, bigint>();
   readonly balances = new Map<string, bigint>();
   accountedUnreserved = 0n;
+  bonded = 0n;
+  /** What challenges added to the unreserved balance: forfeited bonds minus rewards paid. */
+  challengeBalance = 0n;
 
   reward(claim: RewardClaim): bigint {
     const epoch = this.epochs.get(claim.epoch)!;
@@ -151,7 +163,7 @@ describe("RewardPool properties", function () {
 
 async function runScenario(seed: number) {
   const random = prng(seed);
-  const { token, pool, keeper, guardian, submitters } = await networkHelpers.loadFixture(deployFixture);
+  const { token, pool, keeper, guardian, challenger, submitters } = await networkHelpers.loadFixture(deployFixture);
   const poolAddress = await pool.getAddress();
   const keeperPool = pool.connect(keeper);
   const model = new Model();
@@ -161,16 +173,18 @@ async function runScenario(seed: number) {
   const checkInvariants = async (what: string) => {
     step += 1;
     const context = `step ${step} (${what})`;
-    const [balance, reserved, accounted] = await Promise.all([
+    const [balance, reserved, accounted, bonded] = await Promise.all([
       token.balanceOf(poolAddress),
       pool.reserved(),
       pool.accountedUnreserved(),
+      pool.bonded(),
     ]);
-    expect(balance >= reserved + accounted).to.equal(
+    expect(balance >= reserved + accounted + bonded).to.equal(
       true,
-      `${context}: solvency, balance ${balance} < reserved ${reserved} + accounted unreserved ${accounted}`,
+      `${context}: solvency, balance ${balance} < reserved ${reserved} + accounted unreserved ${accounted} + bonds ${bonded}`,
     );
     expect(accounted).to.equal(model.accountedUnreserved, `${context}: accounted unreserved`);
+    expect(bonded).to.equal(model.bonded, `${context}: bonds`);
     let live = 0n;
     for (const [epoch, state] of model.epochs) {
       const [data, claimed] = await pool.epochOf(epoch);
@@ -186,7 +200,7 @@ async function runScenario(seed: number) {
     // A commitment that needs more than is booked first books every token the pool holds beyond it.
     const needsSync = rewardTotal > model.accountedUnreserved;
     const surplus = needsSync
-      ? (await token.balanceOf(poolAddress)) - (await pool.reserved()) - model.accountedUnreserved
+      ? (await token.balanceOf(poolAddress)) - (await pool.reserved()) - model.accountedUnreserved - model.bonded
       : 0n;
     const tx = keeperPool.commitEpoch(
       distribution.epoch,
@@ -202,7 +216,65 @@ async function runScenario(seed: number) {
     await checkInvariants(`commit epoch ${distribution.epoch}`);
   };
 
-  // Epochs 1–3, with a faulty first commitment of epoch 2 that the guardian vetoes.
+  const challenge = async (epoch: bigint) => {
+    await expect(pool.connect(challenger).challengeEpoch(epoch))
+      .to.emit(pool, "EpochChallenged")
+      .withArgs(epoch, challenger.address, BOND);
+    model.bonded += BOND;
+    expect(await pool.statusOf(epoch)).to.equal(5n);
+    await checkInvariants(`challenge epoch ${epoch}`);
+  };
+  /** Upholds (through upholdChallenge or vetoEpoch) or rejects the open challenge of `epoch`. */
+  const resolve = async (epoch: bigint, upheld: boolean) => {
+    model.bonded -= BOND;
+    if (upheld) {
+      const rewardTotal = model.epochs.get(epoch)!.rewardTotal;
+      const reward = min(CHALLENGE_REWARD, model.accountedUnreserved + rewardTotal);
+      const tx =
+        random.next() < 0.5 ? pool.connect(guardian).upholdChallenge(epoch) : pool.connect(guardian).vetoEpoch(epoch);
+      await expect(tx)
+        .to.emit(pool, "ChallengeUpheld")
+        .withArgs(epoch, challenger.address, guardian.address, BOND, reward);
+      model.epochs.get(epoch)!.live = false;
+      model.accountedUnreserved += rewardTotal - reward;
+      model.challengeBalance -= reward;
+    } else {
+      await expect(pool.connect(guardian).rejectChallenge(epoch))
+        .to.emit(pool, "ChallengeRejected")
+        .withArgs(epoch, challenger.address, guardian.address, BOND);
+      model.accountedUnreserved += BOND;
+      model.challengeBalance += BOND;
+    }
+    await checkInvariants(`${upheld ? "uphold" : "reject"} the challenge of epoch ${epoch}`);
+  };
+  /**
+   * A pause of random length: nothing can be claimed, committed or expired meanwhile, and no epoch changes status
+   * (the pool's clocks stop), neither during the pause nor in the unpause block.
+   */
+  const pauseFor = async (seconds: bigint, what: string) => {
+    const epochs = [...model.epochs.keys()];
+    const before = await Promise.all(epochs.map((e) => pool.statusOf(e)));
+    await pool.connect(guardian).pause();
+    await time.increase(seconds);
+    const during = await Promise.all(epochs.map((e) => pool.statusOf(e)));
+    expect(during).to.deep.equal(before, `${what}: statuses while paused for ${seconds} s`);
+    const open = [...pending.values()].flat()[0];
+    if (open !== undefined) {
+      await expect(
+        pool.claim(open.epoch, open.index, open.account, open.contribution, open.proof),
+      ).to.be.revertedWithCustomError(pool, "RewardPoolPaused");
+    }
+    await checkInvariants(`${what}: paused`);
+    await pool.connect(guardian).unpause();
+    const after = await Promise.all(epochs.map((e) => pool.statusOf(e)));
+    expect(after).to.deep.equal(before, `${what}: statuses right after the unpause`);
+    calls.pauses += 1;
+    await checkInvariants(`${what}: unpaused`);
+  };
+  const pending = new Map<string, RewardClaim[]>();
+  const calls = { claim: 0, claimMany: 0, replays: 0, pauses: 0, challenges: 0 };
+
+  // Epochs 1–3, with a faulty first commitment of epoch 2 that the guardian vetoes or a challenger gets vetoed.
   const distributions = PARTICIPATION.map((share, i) =>
     buildDistribution(BigInt(i + 1), randomEntries(random, accounts, share)),
   );
@@ -214,7 +286,8 @@ async function runScenario(seed: number) {
   await token.approve(poolAddress, funded);
   await expect(pool.fund(funded)).to.emit(pool, "Funded");
   model.accountedUnreserved += funded;
-  await token.transfer(poolAddress, rewards[0] + rewards[1] + rewards[2] + spare - funded);
+  // CHALLENGE_REWARD more, so that an upheld challenge's reward never leaves a later epoch short.
+  await token.transfer(poolAddress, rewards[0] + rewards[1] + rewards[2] + spare + CHALLENGE_REWARD - funded);
   await checkInvariants("funding");
 
   await commit(distributions[0], rewards[0]);
@@ -222,17 +295,36 @@ async function runScenario(seed: number) {
   const faulty = buildDistribution(2n, randomEntries(random, accounts, 0.5));
   if (faultyReward <= (await pool.unreservedBalance())) {
     await commit(faulty, faultyReward);
-    await pool.connect(guardian).vetoEpoch(2n);
-    model.epochs.get(2n)!.live = false;
-    model.accountedUnreserved += faultyReward;
-    await checkInvariants("veto epoch 2");
+    if (random.next() < 0.5) {
+      await pool.connect(guardian).vetoEpoch(2n);
+      model.epochs.get(2n)!.live = false;
+      model.accountedUnreserved += faultyReward;
+      await checkInvariants("veto epoch 2");
+    } else {
+      // Challenged, then the window passes while it is frozen: only the guardian's resolution ends it.
+      await challenge(2n);
+      calls.challenges += 1;
+      await time.increase(CHALLENGE_WINDOW + random.between(0n, CLAIM_PERIOD * 2n));
+      await resolve(2n, true);
+    }
   }
   await commit(distributions[1], rewards[1]);
+  // The guardian pauses to look at the pending epoch 2 for longer than its window: it stays pending.
+  await pauseFor(CHALLENGE_WINDOW + random.between(0n, 3n * DAY), "pause during epoch 2's window");
+  expect(await pool.statusOf(2n)).to.equal(1n);
   await commit(distributions[2], rewards[2]);
-  await time.increaseTo((await pool.epochOf(3n))[0].claimableAt);
+  // A wrong challenge of the good epoch 3: rejected, its bond joins the unreserved balance.
+  if (random.next() < 0.7) {
+    await challenge(3n);
+    calls.challenges += 1;
+    await time.increase(random.between(0n, 2n * CHALLENGE_WINDOW));
+    await resolve(3n, false);
+  }
+  // A rejection past the window made epoch 3 claimable at once: only move forward.
+  await advanceTo((await pool.epochOf(3n))[0].claimableAt);
+  for (const epoch of [1n, 3n]) expect(await pool.statusOf(epoch)).to.equal(2n, `epoch ${epoch} claimable`);
 
   // Every leaf to claim, grouped by account so that claimMany can batch an account's epochs.
-  const pending = new Map<string, RewardClaim[]>();
   const enqueue = (distribution: EpochDistribution) => {
     for (const claim of distribution.claims) {
       pending.set(claim.account, [...(pending.get(claim.account) ?? []), claim]);
@@ -242,11 +334,22 @@ async function runScenario(seed: number) {
   const claimed: RewardClaim[] = [];
   const totalLeaves = distributions.reduce((sum, distribution) => sum + distribution.claims.length, 0);
   let expired = false;
-  const calls = { claim: 0, claimMany: 0, replays: 0 };
 
-  // A paid leaf of an expired epoch is refused for the expiry, which is checked first.
-  const expectAlreadyClaimed = async (transaction: Promise<unknown>, claim: RewardClaim, context: string) => {
+  // A paid leaf of an expired epoch is refused for the expiry, which is checked first; claimMany skips a paid leaf
+  // of a live epoch (ClaimSkipped) and pays the rest.
+  const expectAlreadyClaimed = async (
+    transaction: Promise<unknown>,
+    claim: RewardClaim,
+    context: string,
+    batch = false,
+  ) => {
     if (model.epochs.get(claim.epoch)!.live) {
+      if (batch) {
+        await expect(transaction, context)
+          .to.emit(pool, "ClaimSkipped")
+          .withArgs(claim.epoch, claim.index, claim.account);
+        return;
+      }
       await expect(transaction, context)
         .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
         .withArgs(claim.epoch, claim.index);
@@ -256,6 +359,14 @@ async function runScenario(seed: number) {
         .withArgs(claim.epoch);
     }
   };
+
+  /** Moves a paid leaf from `pending` to `claimed`. */
+  function settle(claim: RewardClaim) {
+    const left = (pending.get(claim.account) ?? []).filter((c) => c !== claim);
+    if (left.length > 0) pending.set(claim.account, left);
+    else pending.delete(claim.account);
+    claimed.push(claim);
+  }
 
   while (pending.size > 0) {
     const account = random.pick([...pending.keys()]);
@@ -279,10 +390,7 @@ async function runScenario(seed: number) {
     for (const claim of batch) paid += model.pay(claim);
     expect(await token.balanceOf(account)).to.equal(before + paid, `step ${step}: ${account} was paid`);
     expect(await token.balanceOf(account)).to.equal(model.balances.get(account), `step ${step}: ${account} total`);
-    const left = open.filter((claim) => !batch.includes(claim));
-    if (left.length > 0) pending.set(account, left);
-    else pending.delete(account);
-    claimed.push(...batch);
+    for (const claim of batch) settle(claim);
     await checkInvariants(`claim ${batch.length} for ${account}`);
 
     // Replays of paid leaves: alone, batched with a valid leaf, or the same leaf twice in one batch.
@@ -299,16 +407,29 @@ async function runScenario(seed: number) {
           context,
         );
       } else if (choice === 1 || fresh === undefined) {
+        // With a fresh leaf of a live epoch, the batch pays the fresh leaf and skips the replay.
+        const paysFresh = fresh !== undefined && model.epochs.get(replay.epoch)!.live;
         const claims = fresh === undefined ? [replay] : random.shuffle([replay, fresh]);
-        await expectAlreadyClaimed(pool.claimMany(replay.account, claims.map(toClaimStruct)), replay, context);
+        const before = await token.balanceOf(replay.account);
+        await expectAlreadyClaimed(pool.claimMany(replay.account, claims.map(toClaimStruct)), replay, context, true);
+        const paid = paysFresh ? model.pay(fresh) : 0n;
+        expect(await token.balanceOf(replay.account)).to.equal(before + paid, `${context}: only the fresh leaf paid`);
+        if (paysFresh) settle(fresh);
       } else {
-        // The same open leaf twice in one batch: the second copy is refused and the first is undone.
+        // The same open leaf twice in one batch: paid once, the copy skipped.
+        const before = await token.balanceOf(fresh.account);
         await expect(pool.claimMany(fresh.account, [fresh, fresh].map(toClaimStruct)), context)
-          .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
-          .withArgs(fresh.epoch, fresh.index);
-        expect(await pool.isClaimed(fresh.epoch, fresh.index)).to.equal(false, context);
+          .to.emit(pool, "ClaimSkipped")
+          .withArgs(fresh.epoch, fresh.index, fresh.account);
+        expect(await token.balanceOf(fresh.account)).to.equal(before + model.pay(fresh), `${context}: paid once`);
+        expect(await pool.isClaimed(fresh.epoch, fresh.index)).to.equal(true, context);
+        settle(fresh);
       }
       await checkInvariants("replay");
+    }
+
+    if (random.next() < PAUSE_CHANCE) {
+      await pauseFor(random.between(1n, 2n * CLAIM_PERIOD), `pause after step ${step}`);
     }
 
     if (!expired && claimed.length >= totalLeaves * EXPIRE_AFTER) {
@@ -319,7 +440,7 @@ async function runScenario(seed: number) {
 
   async function expireAndRollOver() {
     const [first] = await pool.epochOf(1n);
-    await time.increaseTo(first.claimableAt + CLAIM_PERIOD);
+    await advanceTo(first.claimableAt + CLAIM_PERIOD);
     const released = rewards[0] - model.paid.get(1n)!;
     const unreservedBefore = await pool.unreservedBalance();
     await expect(pool.expireEpoch(1n)).to.emit(pool, "EpochExpired").withArgs(1n, released);
@@ -348,12 +469,12 @@ async function runScenario(seed: number) {
     // Everything unreserved, the rollover included, funds epoch 4.
     const fourth = buildDistribution(4n, randomEntries(random, accounts, 0.3));
     const rollover = await pool.unreservedBalance();
-    expect(rollover).to.equal(spare + released);
+    expect(rollover).to.equal(spare + released + CHALLENGE_REWARD + model.challengeBalance);
     await commit(fourth, rollover);
     expect(await pool.unreservedBalance()).to.equal(0n);
     rewards.push(rollover);
     distributions.push(fourth);
-    await time.increaseTo((await pool.epochOf(4n))[0].claimableAt);
+    await advanceTo((await pool.epochOf(4n))[0].claimableAt);
     enqueue(fourth);
   }
 
@@ -361,6 +482,7 @@ async function runScenario(seed: number) {
   expect(calls.claim).to.be.greaterThan(0);
   expect(calls.claimMany).to.be.greaterThan(0);
   expect(calls.replays).to.be.greaterThan(0);
+  expect(calls.pauses).to.be.greaterThan(1);
   expect(expired).to.equal(true);
 
   // Every live leaf was paid once; what is left in each epoch is rounding dust only.
@@ -377,6 +499,15 @@ async function runScenario(seed: number) {
   for (const account of accounts) {
     expect(await token.balanceOf(account)).to.equal(model.balances.get(account) ?? 0n, `final balance of ${account}`);
   }
+}
+
+/** Moves time forward to `timestamp`; a deadline already behind (a random step went past it) is left as is. */
+async function advanceTo(timestamp: bigint) {
+  if (timestamp > BigInt(await time.latest())) await time.increaseTo(timestamp);
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
 }
 
 function randomBytes(random: Random, length: number): Uint8Array {

@@ -22,6 +22,7 @@ const HOUR = 3600n;
 const DAY = 24n * HOUR;
 const CHALLENGE_WINDOW = 6n * HOUR;
 const CLAIM_PERIOD = 7n * DAY;
+const MIN_CHALLENGE_WINDOW = 10n * 60n;
 const MAX_CHALLENGE_WINDOW = 30n * DAY;
 const MIN_CLAIM_PERIOD = DAY;
 const MAX_CLAIM_PERIOD = 3650n * DAY;
@@ -144,25 +145,23 @@ async function nextTimestamp(): Promise<bigint> {
 }
 
 /**
- * Writes `lastEpoch` directly into storage. Slot 1 packs Pausable's `_paused` (8 bits), `_reserved` (96),
- * `_unreserved` (96), `lastEpoch` (32) and `challengeWindow` (24), low to high; the layout is checked against
- * the views before and after the write.
+ * Writes `lastEpoch` directly into storage. Slot 1 packs `_reserved` (96 bits), `_unreserved` (96), `lastEpoch`
+ * (32) and the pause clock (32), low to high; the layout is checked against the views before and after the write.
  */
 async function writeLastEpoch(pool: RewardPool, lastEpoch: bigint) {
   const address = await pool.getAddress();
   const word = BigInt(await ethers.provider.getStorage(address, 1n));
   const field = (offset: bigint, bits: bigint) => (word >> offset) & ((1n << bits) - 1n);
-  expect([field(0n, 8n) === 1n, field(8n, 96n), field(104n, 96n), field(200n, 32n), field(232n, 24n)]).to.deep.equal([
-    await pool.paused(),
+  expect([field(0n, 96n), field(96n, 96n), field(192n, 32n), field(255n, 1n) === 1n]).to.deep.equal([
     await pool.reserved(),
     await pool.accountedUnreserved(),
     await pool.lastEpoch(),
-    await pool.challengeWindow(),
+    await pool.paused(),
   ]);
-  const updated = (word & ~(UINT32_MAX << 200n)) | (lastEpoch << 200n);
+  const updated = (word & ~(UINT32_MAX << 192n)) | (lastEpoch << 192n);
   await networkHelpers.setStorageAt(address, 1n, updated);
   expect(await pool.lastEpoch()).to.equal(lastEpoch);
-  expect(await pool.challengeWindow()).to.equal(field(232n, 24n));
+  expect(await pool.reserved()).to.equal(field(0n, 96n));
 }
 
 function claimArgs(claim: RewardClaim) {
@@ -260,7 +259,7 @@ describe("RewardPool", function () {
       const committedAt = await nextTimestamp();
       await expect(commit(distribution, REWARD))
         .to.emit(pool, "EpochCommitted")
-        .withArgs(1n, distribution.root, distribution.totalContribution, REWARD, committedAt + CHALLENGE_WINDOW);
+        .withArgs(1n, distribution.root, distribution.totalContribution, REWARD);
       const [data, claimed] = await pool.epochOf(1n);
       expect(data.root).to.equal(distribution.root);
       expect(data.totalContribution).to.equal(distribution.totalContribution);
@@ -287,7 +286,10 @@ describe("RewardPool", function () {
     it("reverts while paused", async function () {
       const { pool, guardian, entries, commit } = await networkHelpers.loadFixture(deployFixture);
       await pool.connect(guardian).pause();
-      await expect(commit(buildDistribution(1n, entries), REWARD)).to.be.revertedWithCustomError(pool, "EnforcedPause");
+      await expect(commit(buildDistribution(1n, entries), REWARD)).to.be.revertedWithCustomError(
+        pool,
+        "RewardPoolPaused",
+      );
     });
 
     it("reverts when the epoch is not the next one", async function () {
@@ -335,7 +337,7 @@ describe("RewardPool", function () {
       const recommittedAt = await nextTimestamp();
       await expect(commit(corrected, newReward))
         .to.emit(pool, "EpochCommitted")
-        .withArgs(1n, corrected.root, corrected.totalContribution, newReward, recommittedAt + CHALLENGE_WINDOW);
+        .withArgs(1n, corrected.root, corrected.totalContribution, newReward);
       const [data, claimed] = await pool.epochOf(1n);
       expect(data.root).to.equal(corrected.root);
       expect(data.totalContribution).to.equal(corrected.totalContribution);
@@ -477,15 +479,15 @@ describe("RewardPool", function () {
       const { pool, admin, entries, commit } = await networkHelpers.loadFixture(deployFixture);
       await commit(buildDistribution(1n, entries), REWARD);
       const [before] = await pool.epochOf(1n);
-      await pool.connect(admin).setChallengeWindow(0n);
+      await pool.connect(admin).setChallengeWindow(MIN_CHALLENGE_WINDOW);
       const [after] = await pool.epochOf(1n);
       expect(after.claimableAt).to.equal(before.claimableAt);
 
       const committedAt = await nextTimestamp();
       await commit(buildDistribution(2n, entries), REWARD);
       const [second] = await pool.epochOf(2n);
-      expect(second.claimableAt).to.equal(committedAt);
-      expect(await pool.statusOf(2n)).to.equal(Status.Claimable);
+      expect(second.claimableAt).to.equal(committedAt + MIN_CHALLENGE_WINDOW);
+      expect(second.claimableAt < after.claimableAt).to.equal(true);
     });
   });
 
@@ -575,7 +577,7 @@ describe("RewardPool", function () {
       const { pool, guardian } = await networkHelpers.loadFixture(deployFixture);
       await expect(pool.connect(guardian).pause()).to.emit(pool, "Paused").withArgs(guardian.address);
       expect(await pool.paused()).to.equal(true);
-      await expect(pool.connect(guardian).unpause()).to.emit(pool, "Unpaused").withArgs(guardian.address);
+      await expect(pool.connect(guardian).unpause()).to.emit(pool, "Unpaused").withArgs(guardian.address, 1n);
       expect(await pool.paused()).to.equal(false);
     });
 
@@ -597,16 +599,16 @@ describe("RewardPool", function () {
 
     it("reverts when pausing twice or unpausing while not paused", async function () {
       const { pool, guardian } = await networkHelpers.loadFixture(deployFixture);
-      await expect(pool.connect(guardian).unpause()).to.be.revertedWithCustomError(pool, "ExpectedPause");
+      await expect(pool.connect(guardian).unpause()).to.be.revertedWithCustomError(pool, "RewardPoolNotPaused");
       await pool.connect(guardian).pause();
-      await expect(pool.connect(guardian).pause()).to.be.revertedWithCustomError(pool, "EnforcedPause");
+      await expect(pool.connect(guardian).pause()).to.be.revertedWithCustomError(pool, "RewardPoolPaused");
     });
   });
 
   describe("setChallengeWindow", function () {
     it("sets the window and emits ChallengeWindowSet", async function () {
       const { pool, admin } = await networkHelpers.loadFixture(deployFixture);
-      for (const seconds of [0n, HOUR, MAX_CHALLENGE_WINDOW]) {
+      for (const seconds of [MIN_CHALLENGE_WINDOW, HOUR, MAX_CHALLENGE_WINDOW]) {
         await expect(pool.connect(admin).setChallengeWindow(seconds))
           .to.emit(pool, "ChallengeWindowSet")
           .withArgs(seconds);
@@ -809,7 +811,7 @@ describe("RewardPool", function () {
       await pool.connect(guardian).pause();
       await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.be.revertedWithCustomError(
         pool,
-        "EnforcedPause",
+        "RewardPoolPaused",
       );
       await pool.connect(guardian).unpause();
       await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
@@ -1034,13 +1036,15 @@ describe("RewardPool", function () {
         .withArgs();
     });
 
-    it("reverts when an epoch was already claimed with claim", async function () {
-      const { pool, alice, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
+    it("skips an epoch already claimed with claim and pays the others", async function () {
+      const { pool, token, alice, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
       await pool.claim(...claimArgs(second.claims[0]));
+      const before = await token.balanceOf(alice.address);
       await expect(pool.claimMany(alice.address, [first.claims[0], second.claims[0]].map(toClaimStruct)))
-        .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
-        .withArgs(2n, second.claims[0].index);
-      expect(await pool.isClaimed(1n, first.claims[0].index)).to.equal(false, "the batch reverts as a whole");
+        .to.emit(pool, "ClaimSkipped")
+        .withArgs(2n, second.claims[0].index, alice.address);
+      expect(await token.balanceOf(alice.address)).to.equal(before + expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION));
+      expect(await pool.isClaimed(1n, first.claims[0].index)).to.equal(true);
     });
 
     it("makes claim revert for the epochs it paid", async function () {
@@ -1052,21 +1056,23 @@ describe("RewardPool", function () {
           .withArgs(claim.epoch, claim.index);
       }
       await expect(pool.claimMany(alice.address, [toClaimStruct(first.claims[0])]))
-        .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
-        .withArgs(1n, first.claims[0].index);
+        .to.emit(pool, "ClaimSkipped")
+        .withArgs(1n, first.claims[0].index, alice.address);
     });
 
-    it("reverts when the same leaf appears twice in one call", async function () {
+    it("pays a leaf that appears twice in one call once and skips the copy", async function () {
       const { pool, token, dave, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
       const poolBalance = await token.balanceOf(await pool.getAddress());
+      const paid =
+        expectedReward(REWARD, 11n, TOTAL_CONTRIBUTION) + expectedReward(2n * REWARD, 11n, TOTAL_CONTRIBUTION);
       await expect(
         pool.claimMany(dave.address, [first.claims[3], second.claims[3], first.claims[3]].map(toClaimStruct)),
       )
-        .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
-        .withArgs(1n, first.claims[3].index);
-      expect(await token.balanceOf(await pool.getAddress())).to.equal(poolBalance);
-      expect(await pool.isClaimed(1n, first.claims[3].index)).to.equal(false);
-      expect(await pool.isClaimed(2n, second.claims[3].index)).to.equal(false);
+        .to.emit(pool, "ClaimSkipped")
+        .withArgs(1n, first.claims[3].index, dave.address);
+      expect(await token.balanceOf(await pool.getAddress())).to.equal(poolBalance - paid);
+      expect(await pool.isClaimed(1n, first.claims[3].index)).to.equal(true);
+      expect(await pool.isClaimed(2n, second.claims[3].index)).to.equal(true);
     });
 
     it("reverts as a whole when one proof is invalid", async function () {
@@ -1123,7 +1129,7 @@ describe("RewardPool", function () {
       await pool.connect(guardian).pause();
       await expect(pool.claimMany(alice.address, [toClaimStruct(first.claims[0])])).to.be.revertedWithCustomError(
         pool,
-        "EnforcedPause",
+        "RewardPoolPaused",
       );
     });
 
@@ -1189,11 +1195,13 @@ describe("RewardPool", function () {
         await networkHelpers.loadFixture(claimableEpochFixture);
       await pool.connect(guardian).pause();
       await time.increaseTo(claimableAt + CLAIM_PERIOD);
-      await expect(pool.expireEpoch(1n)).to.be.revertedWithCustomError(pool, "EnforcedPause");
+      await expect(pool.expireEpoch(1n)).to.be.revertedWithCustomError(pool, "RewardPoolPaused");
       expect(await pool.statusOf(1n)).to.equal(Status.Claimable);
 
-      // Once unpaused a holder who claims before anyone expires the epoch is still paid.
+      // Once unpaused the claim period resumes where it stopped: holders keep the time they had left.
       await pool.connect(guardian).unpause();
+      const [moved] = await pool.epochOf(1n);
+      await expect(pool.expireEpoch(1n)).to.be.revertedWithCustomError(pool, "RewardPoolClaimPeriodRunning");
       const amount = expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION);
       await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.changeTokenBalances(
         ethers,
@@ -1201,6 +1209,7 @@ describe("RewardPool", function () {
         [alice],
         [amount],
       );
+      await time.increaseTo(moved.claimableAt + CLAIM_PERIOD);
       await expect(pool.expireEpoch(1n))
         .to.emit(pool, "EpochExpired")
         .withArgs(1n, REWARD - amount);
@@ -1236,7 +1245,7 @@ describe("RewardPool", function () {
       const committedAt = await nextTimestamp();
       await expect(commit(third, released))
         .to.emit(pool, "EpochCommitted")
-        .withArgs(3n, third.root, third.totalContribution, released, committedAt + CHALLENGE_WINDOW);
+        .withArgs(3n, third.root, third.totalContribution, released);
 
       const [data] = await pool.epochOf(3n);
       await time.increaseTo(data.claimableAt);

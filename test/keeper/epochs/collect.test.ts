@@ -116,9 +116,9 @@ describe("epochs/collect", () => {
     assert.deepEqual(third.contributions, [], "the replayed receipt counts nothing");
   });
 
-  it("caps R_total by the pool's unreserved balance", async () => {
+  it("caps R_total by the largest reward the pool accepts (its unreserved balance under its caps)", async () => {
     w.close();
-    w = world({ rewardPerEpoch: 1_000n }, { unreservedBalance: async () => 400n });
+    w = world({ rewardPerEpoch: 1_000n }, { maxRewardTotal: async () => 400n });
     for (const p of [consumer, a]) w.addresses.set(p.id, p.address);
     await w.receipt(consumer, a, 10, 1_100);
     assert.equal((await w.collector.close({ endMs: 2_000 })).rewardTotal, 400n);
