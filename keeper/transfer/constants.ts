@@ -5,9 +5,10 @@ const KiB = 1024;
 const MiB = 1024 * KiB;
 const second = 1000;
 
-export const PROTOCOL = "/lumora/transfer/1.0.0";
+/** 2.0.0: the object id is the root of the part hashes (docs/PROTOCOL.md §7), no longer SHA-256 of the bytes. */
+export const PROTOCOL = "/lumora/transfer/2.0.0";
 /** Version carried in Hello; a provider refuses any other. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Default part size (bytes). AES-GCM and SHA-256 in Node run near 2 GiB/s per core only with large
  * buffers (8x slower at 4 KiB), and per-frame overhead (protobuf, yamux, promise hops) amortises over 1 MiB. */
@@ -70,6 +71,7 @@ export const COMPRESSION_SAMPLE_MAX_RATIO = 0.9;
 export const COMPRESSION_MAX_RATIO = 0.95;
 
 /** HKDF info prefix: separates transfer keys from any other use of the same X25519 secret. */
-export const KEY_INFO = "lumora/transfer/1.0.0/key";
-/** Domain separator signed in front of every receipt. */
+export const KEY_INFO = "lumora/transfer/2.0.0/key";
+/** Domain separator signed in front of every receipt. Versioned on its own: the receipt format did not change
+ * with protocol 2.0.0, and receipts already signed must keep verifying. */
 export const RECEIPT_DOMAIN = "lumora/transfer/1.0.0/receipt";
