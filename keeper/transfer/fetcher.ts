@@ -20,6 +20,7 @@ import {
   DEFAULT_MAX_PENDING_WRITES,
   DEFAULT_PART_TIMEOUT,
   DEFAULT_REORDER_WINDOW,
+  DEFAULT_REQUESTS_IN_FLIGHT,
   DEFAULT_REQUESTS_PER_PROVIDER,
 } from "./constants.ts";
 import { ManifestMismatchError, NoProvidersError, TransferError, type TransferErrorCode } from "./errors.ts";
@@ -56,6 +57,8 @@ export interface FetchComponents {
 
 export interface FetchInit {
   requestsPerProvider?: number;
+  /** Part requests in flight across all providers of the fetch. */
+  requestsInFlight?: number;
   reorderWindow?: number;
   partTimeoutMs?: number;
   handshakeTimeoutMs?: number;
@@ -138,6 +141,7 @@ export class ObjectFetch {
     this.idBytes = objectIdFromHex(objectId);
     this.init = {
       requestsPerProvider: init.requestsPerProvider ?? DEFAULT_REQUESTS_PER_PROVIDER,
+      requestsInFlight: init.requestsInFlight ?? DEFAULT_REQUESTS_IN_FLIGHT,
       reorderWindow: init.reorderWindow ?? DEFAULT_REORDER_WINDOW,
       partTimeoutMs: init.partTimeoutMs ?? DEFAULT_PART_TIMEOUT,
       handshakeTimeoutMs: init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT,
@@ -298,15 +302,23 @@ export class ObjectFetch {
     // Disk backpressure: no new requests while too many verified parts wait to be written.
     if (this.pendingWrites >= this.init.maxPendingWrites) return;
     const limit = Math.min(this.state.length, this.cursor + this.init.reorderWindow);
+    // The total cap, never below one request per provider: more providers share the same credit instead of
+    // multiplying it, so the consumer's work per second stays what one source would bring.
+    const cap = Math.max(this.init.requestsInFlight, this.sessions.size);
+    let inFlight = 0;
+    for (const session of this.sessions) inFlight += session.inFlight;
     let assigned = true;
-    while (assigned) {
+    while (assigned && inFlight < cap) {
       assigned = false;
-      for (const session of this.sessions) {
+      // least loaded first, so the credit is spread evenly over the providers
+      for (const session of [...this.sessions].sort((a, b) => a.inFlight - b.inFlight)) {
+        if (inFlight >= cap) break;
         if (session.inFlight >= this.init.requestsPerProvider) continue;
         const index = this.takeNext(limit);
         if (index === undefined) return;
         this.state[index] = IN_FLIGHT;
         assigned = true;
+        inFlight++;
         session.request(index).then(
           (plain) => this.onPart(session, index, plain),
           (err) => {
