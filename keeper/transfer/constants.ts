@@ -32,14 +32,15 @@ export const MAX_CONSUMER_FRAME_SIZE = 1 * KiB;
 /** Longest varint length prefix (bytes): 5 covers 2^35 − 1, far above MAX_FRAME_SIZE. */
 export const MAX_VARINT_LENGTH = 5;
 
-/** Part requests kept in flight per provider session: enough to cover one round trip at loopback/LAN
+/** Most part requests in flight to one provider session: enough to cover one round trip at loopback/LAN
  * speeds with 1 MiB parts while bounding the ciphertext buffered per provider to ≈ 4 MiB. */
 export const DEFAULT_REQUESTS_PER_PROVIDER = 4;
 /** Part requests kept in flight across all the providers of one fetch (never fewer than one per provider).
- * Measured on one 2-core machine (3 local providers, 128 MiB): 4 per provider (12 in all) ran at 0.6–0.85× one
- * source's speed, 1 per provider at 1.05–1.3×: the consumer is the bottleneck, and more credit only makes
- * more providers busy at once, taking CPU from it. With remote providers, 4 × 1 MiB in flight still covers a
- * round trip of 4 MiB ÷ throughput (e.g. 40 ms at 100 MiB/s), as one provider always had. */
+ * Measured on this 2-core machine, shared (load 10–14), 3 local providers, 128 MiB, consumer CPU per MiB and
+ * throughput: 4 in all → 8.5–11 ms, 13–60 MiB/s; 6 → 8–11 ms, 12–44; 9 → 15–19 ms, 10–21; 12 (the old 4 per
+ * provider) → 24–28 ms. The consumer is the bottleneck, and more credit only makes more providers send at
+ * once, which costs it CPU. With remote providers, 4 × 1 MiB in flight still covers a round trip of
+ * 4 MiB ÷ throughput (e.g. 40 ms at 100 MiB/s), as one provider always had. */
 export const DEFAULT_REQUESTS_IN_FLIGHT = 4;
 /** Parts allowed ahead of the in-order cursor (which feeds the whole-object hash and stream readers):
  * bounds the reorder buffer to this many parts (≈ 32 MiB at 1 MiB) whatever the number of providers. */

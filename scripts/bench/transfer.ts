@@ -226,22 +226,23 @@ function spawn(args: string[]): { child: ChildProcess; next(): Promise<Msg> } {
   const execArgv = ["--import", "tsx", ...(profile !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])];
   const child = fork(SELF, args, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const queue: Msg[] = [];
-  let waiting: ((m: Msg) => void) | undefined;
+  let waiting: { resolve(m: Msg): void; reject(e: Error): void } | undefined;
   child.on("message", (m) => {
     if (waiting) {
       const w = waiting;
       waiting = undefined;
-      w(m as Msg);
+      w.resolve(m as Msg);
     } else queue.push(m as Msg);
   });
+  child.once("exit", (code) => waiting?.reject(new Error(`child ${args[1]} exited with ${code}`)));
   return {
     child,
     next: () =>
       new Promise<Msg>((resolve, reject) => {
         const q = queue.shift();
         if (q !== undefined) return resolve(q);
-        waiting = resolve;
-        child.once("exit", (code) => reject(new Error(`child ${args[1]} exited with ${code}`)));
+        if (child.exitCode !== null) return reject(new Error(`child ${args[1]} exited with ${child.exitCode}`));
+        waiting = { resolve, reject };
       }),
   };
 }
@@ -335,11 +336,14 @@ async function main(): Promise<void> {
 
     const runs: Record<string, number[]> = {};
     const add = (k: string, v: number) => (runs[k] ??= []).push(v);
+    // Each ratio is taken between adjacent runs: raw, file, raw, stream, 3src, file, helia.
     for (let r = 0; r < rounds; r++) {
       const before = await rawRun();
       const file = await fetchOne(randomId);
+      const after = await rawRun();
       const stream = await fetchOne(randomId, "-");
       const three = await fetch(randomId, addrs);
+      const file2 = await fetchOne(randomId);
       const hel = await spawn([
         "--role",
         "helia-consumer",
@@ -347,23 +351,25 @@ async function main(): Promise<void> {
         String(heliaCid),
         join(dir, "h.bin"),
       ]).next();
-      const after = await rawRun();
       const rawMean = (before.mibps + after.mibps) / 2;
       add("raw", before.mibps);
       add("raw", after.mibps);
       add("noise.consumer", (before.consumer + after.consumer) / 2);
       add("noise.provider", (before.provider + after.provider) / 2);
       add("file", file.mibps as number);
+      add("file", file2.mibps as number);
       add("total.consumer", file.cpuMsPerMib as number);
+      add("total.consumer", file2.cpuMsPerMib as number);
       add("total.provider", file.providerCpu);
+      add("total.provider", file2.providerCpu);
       add("stream", stream.mibps as number);
       add("3src", three.mibps as number);
-      add("3src_vs_1src", (three.mibps as number) / (file.mibps as number));
+      add("3src_vs_1src", (three.mibps as number) / (((file2.mibps as number) + (stream.mibps as number)) / 2));
       add("helia", hel.mibps as number);
       add("helia.consumer", hel.cpuMsPerMib as number);
       add("ratio_raw", (file.mibps as number) / rawMean);
-      add("ratio_raw.stream", (stream.mibps as number) / rawMean);
-      add("ratio_helia", (file.mibps as number) / (hel.mibps as number));
+      add("ratio_raw.stream", (stream.mibps as number) / after.mibps);
+      add("ratio_helia", (file2.mibps as number) / (hel.mibps as number));
       add("load", load()[0]);
     }
     await stopChild(raw.child);

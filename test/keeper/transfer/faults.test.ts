@@ -300,6 +300,55 @@ describe("transfer under faults", () => {
     assert.deepEqual(failures, [{ peerId: node.peerId.toString(), reason: "ERR_PART_CHECKSUM", penalise: true }]);
   });
 
+  it("shares 4 requests in flight among 3 providers, each kept busy", async () => {
+    const parts = 24;
+    const data = randomData(parts * PART);
+    const manifest = await buildManifest(await h.file(data), { partSize: PART });
+    let outstanding = 0;
+    let maxOutstanding = 0;
+    const perProvider: number[] = [];
+    for (let p = 0; p < 3; p++) {
+      const node = await createLumoraNode();
+      nodes.push(node);
+      perProvider.push(0);
+      await rogueProvider(node, data, manifest, async (s) => {
+        // read requests as they come (so none waits unseen in the stream), answer them in order, slowly
+        const queue: number[] = [];
+        let wake: (() => void) | undefined;
+        void (async () => {
+          for (;;) {
+            queue.push(await s.request());
+            perProvider[p]++;
+            maxOutstanding = Math.max(maxOutstanding, ++outstanding);
+            wake?.();
+          }
+        })().catch(() => {});
+        for (;;) {
+          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+          await new Promise((r) => setTimeout(r, 10));
+          outstanding--;
+          await sendFrame(s.stream, s.part(queue.shift()!));
+        }
+      });
+    }
+    const consumer = await h.peer();
+    const to = join(await h.dir(), "out.bin");
+    const providers = nodes.map((n) => n.getMultiaddrs()[0].toString());
+    await consumer.transfer.fetch(toHex(manifest.objectId), { providers, to });
+    assert.ok((await readFile(to)).equals(data), "object correct");
+    assert.ok(maxOutstanding <= 4, `at most 4 requests in flight in all, saw ${maxOutstanding}`);
+    assert.equal(maxOutstanding, 4, "the credit is used");
+    assert.equal(
+      perProvider.reduce((a, b) => a + b, 0),
+      parts,
+      "each part requested once",
+    );
+    assert.ok(
+      perProvider.every((n) => n >= parts / 6),
+      `spread over the providers: ${perProvider.join(", ")}`,
+    );
+  });
+
   it("drops a provider whose manifest differs from the others'", async () => {
     const data = randomData(20 * PART);
     const path = await h.file(data);
