@@ -99,8 +99,6 @@ const IN_FLIGHT = 1;
 const VERIFIED = 2;
 /** Verified by a previous run: on disk, re-checked against the manifest when the cursor reaches it. */
 const ON_DISK = 3;
-/** What the in-order cursor gets for a part handed to the file sink: no bytes. */
-const WRITTEN: PlainPart = [];
 
 export class ObjectFetch {
   private readonly log: Logger;
@@ -155,7 +153,7 @@ export class ObjectFetch {
       options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]);
   }
 
-  /** Fetches into `dest` (file mode): the parts go to disk, none is yielded. */
+  /** Fetches into `dest` (file mode). */
   async toFile(): Promise<FetchResult> {
     const parts = this.ordered();
     for await (const _ of parts);
@@ -364,15 +362,12 @@ export class ObjectFetch {
     } else {
       this.queueCheckpoint(record);
     }
-    // In file mode the bytes are on their way to disk and nobody reads them in order: the cursor only needs
-    // to know the part is verified, so the reorder buffer holds no plaintext (less memory, less GC).
-    const held = this.sink !== undefined ? WRITTEN : plain;
     if (this.waiter?.index === index) {
       const w = this.waiter;
       this.waiter = undefined;
-      w.resolve(held);
+      w.resolve(plain);
     } else {
-      this.reorder.set(index, held);
+      this.reorder.set(index, plain);
     }
     this.pump();
   }
@@ -382,7 +377,7 @@ export class ObjectFetch {
       const expected = partLength(this.manifest!, index);
       const buf = await this.sink!.read(index, expected);
       if (buf !== undefined && createHash("sha256").update(buf).digest().equals(this.manifest!.partHashes[index])) {
-        return WRITTEN; // verified where it lies; file mode reads no bytes in order
+        return [buf];
       }
       this.log.warn("resumed part no longer matches; fetching it again", { objectId: this.objectId, index });
       this.components.store.forgetPart(this.downloadId!, index);

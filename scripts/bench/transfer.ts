@@ -50,6 +50,21 @@ function unitOf(metric: string): string {
   return "MiB/s";
 }
 
+/**
+ * This process's peak resident memory (MiB). Linux's VmHWM belongs to the process's own address space;
+ * getrusage's maxRSS does not: a forked child inherits the parent's high-water mark across fork + exec, so a
+ * consumer forked by a parent holding hundreds of MiB (the stage measurements) would report the parent's.
+ */
+function peakRssMib(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m !== null) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
 /** CPU milliseconds (user + system, all threads) this process used since `since`. */
 function cpuMs(since: NodeJS.CpuUsage): number {
   const u = process.cpuUsage(since);
@@ -213,7 +228,7 @@ async function roleConsumer(objectId: string, providers: string[], to: string): 
   process.send!({
     mibps: size / MiB / s,
     cpuMsPerMib: used / (size / MiB),
-    maxRssMib: process.resourceUsage().maxRSS / 1024,
+    maxRssMib: peakRssMib(),
     providers: parts,
   });
 }
