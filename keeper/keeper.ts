@@ -5,7 +5,7 @@
  * (docs/architecture.md draws the dependencies): p2p (libp2p node, bans, bootstrap) → discovery (signed peer
  * records), proximity (RTT, hops), health (heartbeats, per-epoch counters) → routing (scores, shards, the feed
  * from discovery and Reputation's flags) → tasks (queue, assignment, reassignment) over execution
- * (`/lumora/task/1.0.0`) and transfer (`/lumora/transfer/1.0.0`) → epochs (collection, exchange, close,
+ * (`/lumora/task/1.0.0`) and transfer (`/lumora/transfer/2.0.0`) → epochs (collection, exchange, close,
  * submission), all state in one SQLite store.
  */
 import type { PeerId } from "@libp2p/interface";

@@ -8,7 +8,7 @@ import type { Store } from "../store/index.ts";
 import { TaskPayloadMissingError } from "./errors.ts";
 
 export interface TaskPayload {
-  /** SHA-256 of the object, 64 hex digits. */
+  /** The transfer object id (docs/PROTOCOL.md §7), 64 hex digits. */
   objectId: string;
   size: number;
   /** Multiaddrs (with /p2p) or peer ids of the object's providers. */

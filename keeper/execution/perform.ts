@@ -39,7 +39,7 @@ export interface PerformTransfer {
     objectId: string,
     options: { providers: readonly string[]; to: string; signal?: AbortSignal },
   ): Promise<FetchResult>;
-  publish(path: string, options: { announce?: boolean; signal?: AbortSignal }): Promise<unknown>;
+  publish(path: string, options: { announce?: boolean; partSize?: number; signal?: AbortSignal }): Promise<unknown>;
 }
 
 export interface PerformComponents {
@@ -99,8 +99,9 @@ export function transferPerformer(init: PerformInit): (components: PerformCompon
       } catch (err) {
         throw noneLive(err, "no provider could serve the object");
       }
-      // The executor now holds a verified copy: it serves it from here on (the consumer fetches it from us).
-      await transfer.publish(to, { announce: false, signal });
+      // The executor now holds a verified copy: it serves it from here on (the consumer fetches it from us),
+      // in the same parts, since the part size is part of the object id.
+      await transfer.publish(to, { announce: false, partSize: result.partSize, signal });
       return { bytes: result.size, sha256: result.objectId };
     };
   };

@@ -8,7 +8,7 @@ import { DEFAULT_TRANSFER_DEADLINE_MS, DEFAULT_TRANSFER_PRIORITY } from "./const
 import { providerPeerIds, type TaskPayloads } from "./payloads.ts";
 
 export interface TransferRequest {
-  /** SHA-256 of the object (hex). */
+  /** The transfer object id (hex; docs/PROTOCOL.md §7). */
   objectId: string;
   size: number;
   /** Providers (multiaddrs with /p2p or peer ids). */

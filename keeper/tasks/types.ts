@@ -61,7 +61,7 @@ export interface Task extends TaskSpec {
 export interface ExecutionResult {
   /** Bytes the executor moved (verified by the transfer layer). */
   bytes: number;
-  /** SHA-256 of the data, 64 lowercase hex digits. */
+  /** The object id the verified data hashes to (docs/PROTOCOL.md §7), 64 lowercase hex digits. */
   sha256: string;
 }
 

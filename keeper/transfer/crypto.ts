@@ -7,6 +7,7 @@
 import {
   createCipheriv,
   createDecipheriv,
+  createHash,
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
@@ -151,4 +152,51 @@ export function openPart(
   } catch {
     throw new AuthenticationFailedError(index);
   }
+}
+
+/**
+ * Authenticates, decrypts and hashes one uncompressed part in a single pass over its ciphertext chunks, as
+ * they came off the stream (no joining copy): each chunk is decrypted and its plaintext hashed while still in
+ * cache. Returns the plaintext chunks and their SHA-256; nothing is returned unless the GCM tag verifies
+ * (AuthenticationFailedError). The caller compares the digest with the manifest.
+ */
+export function openPartHashed(
+  key: Uint8Array,
+  seq: bigint,
+  objectId: Uint8Array,
+  index: number,
+  compression: number,
+  sealed: readonly Uint8Array[],
+  sealedLength: number,
+): { plain: Buffer[]; digest: Buffer } {
+  if (sealedLength < TAG_LENGTH) throw new AuthenticationFailedError(index);
+  const decipher = createDecipheriv("aes-256-gcm", key, partNonce(seq), { authTagLength: TAG_LENGTH });
+  decipher.setAAD(partAad(objectId, index, compression));
+  const tag = Buffer.allocUnsafe(TAG_LENGTH);
+  const hash = createHash("sha256");
+  const plain: Buffer[] = [];
+  const bodyLength = sealedLength - TAG_LENGTH;
+  let offset = 0;
+  try {
+    for (const chunk of sealed) {
+      const end = offset + chunk.length;
+      const body = end <= bodyLength ? chunk : chunk.subarray(0, Math.max(0, bodyLength - offset));
+      if (end > bodyLength) tag.set(chunk.subarray(body.length), Math.max(0, offset - bodyLength));
+      if (body.length > 0) {
+        const out = decipher.update(body);
+        hash.update(out);
+        plain.push(out);
+      }
+      offset = end;
+    }
+    decipher.setAuthTag(tag);
+    const final = decipher.final();
+    if (final.length > 0) {
+      hash.update(final);
+      plain.push(final);
+    }
+  } catch {
+    throw new AuthenticationFailedError(index);
+  }
+  return { plain, digest: hash.digest() };
 }

@@ -17,7 +17,6 @@ export type TransferErrorCode =
   | "ERR_PART_TIMEOUT"
   | "ERR_SESSION_TIMEOUT"
   | "ERR_NO_PROVIDERS"
-  | "ERR_OBJECT_CHECKSUM"
   | "ERR_OBJECT_NOT_FOUND"
   | "ERR_INVALID_INPUT";
 
@@ -169,15 +168,6 @@ export class NoProvidersError extends TransferError {
       `no provider left for ${objectId}` +
         (failures.length > 0 ? ` (${failures.map((f) => `${f.peerId}: ${f.code}`).join(", ")})` : ""),
     );
-  }
-}
-
-/** Every part verified but the whole object does not hash to its id: the manifest itself was forged. */
-export class ObjectChecksumError extends TransferError {
-  override readonly name = "ObjectChecksumError";
-  readonly code = "ERR_OBJECT_CHECKSUM" as const;
-  constructor(readonly objectId: string) {
-    super(`object ${objectId} does not hash to its id`);
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * One fetch of one object from several providers. Parts are requested in parallel (a few per provider,
  * never more than the reorder window ahead of the in-order cursor, so memory stays bounded whatever the
- * object size), verified by each provider session, written to disk at their offsets (file mode) and fed in
- * order to the whole-object SHA-256 (and to the reader, in stream mode). A provider whose session fails is
+ * object size), verified by each provider session against the manifest (whose part hashes the session checked
+ * against the object id, so each byte is hashed once), written to disk at their offsets (file mode) and handed
+ * in order to the reader (stream mode). A provider whose session fails is
  * dropped for this fetch, reported, and its parts go back to the queue for the others. Verified parts are
  * checkpointed to the store in batches after an fdatasync, so a restarted fetch skips them.
  */
@@ -19,18 +20,13 @@ import {
   DEFAULT_MAX_PENDING_WRITES,
   DEFAULT_PART_TIMEOUT,
   DEFAULT_REORDER_WINDOW,
+  DEFAULT_REQUESTS_IN_FLIGHT,
   DEFAULT_REQUESTS_PER_PROVIDER,
 } from "./constants.ts";
-import {
-  ManifestMismatchError,
-  NoProvidersError,
-  ObjectChecksumError,
-  TransferError,
-  type TransferErrorCode,
-} from "./errors.ts";
+import { ManifestMismatchError, NoProvidersError, TransferError, type TransferErrorCode } from "./errors.ts";
 import { objectIdFromHex, partLength, type Manifest } from "./manifest.ts";
 import { signReceipt, type SignedReceipt } from "./receipt.ts";
-import { ProviderSession } from "./session.ts";
+import { ProviderSession, type PlainPart } from "./session.ts";
 import { FileSink } from "./sink.ts";
 import type { StoredReceipt, TransferStore, VerifiedPart } from "./store.ts";
 
@@ -61,6 +57,8 @@ export interface FetchComponents {
 
 export interface FetchInit {
   requestsPerProvider?: number;
+  /** Part requests in flight across all providers of the fetch. */
+  requestsInFlight?: number;
   reorderWindow?: number;
   partTimeoutMs?: number;
   handshakeTimeoutMs?: number;
@@ -85,6 +83,8 @@ export interface FetchResult {
   objectId: string;
   size: number;
   parts: number;
+  /** Part size (bytes) of the manifest: publishing the fetched file again with it gives the same object id. */
+  partSize: number;
   /** Parts taken from a previous, interrupted run (verified on disk, not fetched again). */
   resumedParts: number;
   /** Parts fetched over the network in this run. */
@@ -109,8 +109,8 @@ export class ObjectFetch {
   private readonly retry: number[] = [];
   private scan = 0;
   private cursor = 0;
-  private readonly reorder = new Map<number, Uint8Array>();
-  private waiter: { index: number; resolve(b: Uint8Array): void; reject(e: unknown): void } | undefined;
+  private readonly reorder = new Map<number, PlainPart>();
+  private waiter: { index: number; resolve(b: PlainPart): void; reject(e: unknown): void } | undefined;
   private readonly sessions = new Set<ProviderSession>();
   private opening = 0;
   private fatal: unknown;
@@ -141,6 +141,7 @@ export class ObjectFetch {
     this.idBytes = objectIdFromHex(objectId);
     this.init = {
       requestsPerProvider: init.requestsPerProvider ?? DEFAULT_REQUESTS_PER_PROVIDER,
+      requestsInFlight: init.requestsInFlight ?? DEFAULT_REQUESTS_IN_FLIGHT,
       reorderWindow: init.reorderWindow ?? DEFAULT_REORDER_WINDOW,
       partTimeoutMs: init.partTimeoutMs ?? DEFAULT_PART_TIMEOUT,
       handshakeTimeoutMs: init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT,
@@ -172,17 +173,14 @@ export class ObjectFetch {
       await this.prepare();
       const manifest = this.manifest!;
       const n = manifest.partHashes.length;
-      const whole = createHash("sha256");
       for (let i = 0; i < n; i++) {
         this.cursor = i;
         this.pump();
-        const buf = await this.partAt(i);
-        whole.update(buf);
+        const part = await this.partAt(i);
         this.reorder.delete(i);
-        yield buf;
+        for (const chunk of part) yield chunk;
       }
       this.cursor = n;
-      if (!whole.digest().equals(this.idBytes)) throw new ObjectChecksumError(this.objectId);
       await this.complete();
       ok = true;
     } catch (err) {
@@ -304,15 +302,23 @@ export class ObjectFetch {
     // Disk backpressure: no new requests while too many verified parts wait to be written.
     if (this.pendingWrites >= this.init.maxPendingWrites) return;
     const limit = Math.min(this.state.length, this.cursor + this.init.reorderWindow);
+    // The total cap, never below one request per provider: more providers share the same credit instead of
+    // multiplying it, so the consumer's work per second stays what one source would bring.
+    const cap = Math.max(this.init.requestsInFlight, this.sessions.size);
+    let inFlight = 0;
+    for (const session of this.sessions) inFlight += session.inFlight;
     let assigned = true;
-    while (assigned) {
+    while (assigned && inFlight < cap) {
       assigned = false;
-      for (const session of this.sessions) {
+      // least loaded first, so the credit is spread evenly over the providers
+      for (const session of [...this.sessions].sort((a, b) => a.inFlight - b.inFlight)) {
+        if (inFlight >= cap) break;
         if (session.inFlight >= this.init.requestsPerProvider) continue;
         const index = this.takeNext(limit);
         if (index === undefined) return;
         this.state[index] = IN_FLIGHT;
         assigned = true;
+        inFlight++;
         session.request(index).then(
           (plain) => this.onPart(session, index, plain),
           (err) => {
@@ -334,7 +340,7 @@ export class ObjectFetch {
     }
   }
 
-  private onPart(session: ProviderSession, index: number, plain: Uint8Array): void {
+  private onPart(session: ProviderSession, index: number, plain: PlainPart): void {
     if (this.fatal !== undefined || this.finished) return;
     this.state[index] = VERIFIED;
     this.fetchedParts++;
@@ -342,7 +348,7 @@ export class ObjectFetch {
     const share = this.shares.get(provider) ?? [];
     share.push(index);
     this.shares.set(provider, share);
-    const record: VerifiedPart = { index, provider, bytes: plain.length };
+    const record: VerifiedPart = { index, provider, bytes: partLength(this.manifest!, index) };
     if (this.sink !== undefined) {
       this.pendingWrites++;
       this.sink.write(index, plain).then(
@@ -366,12 +372,12 @@ export class ObjectFetch {
     this.pump();
   }
 
-  private async partAt(index: number): Promise<Uint8Array> {
+  private async partAt(index: number): Promise<PlainPart> {
     if (this.state[index] === ON_DISK) {
       const expected = partLength(this.manifest!, index);
       const buf = await this.sink!.read(index, expected);
       if (buf !== undefined && createHash("sha256").update(buf).digest().equals(this.manifest!.partHashes[index])) {
-        return buf;
+        return [buf];
       }
       this.log.warn("resumed part no longer matches; fetching it again", { objectId: this.objectId, index });
       this.components.store.forgetPart(this.downloadId!, index);
@@ -382,7 +388,7 @@ export class ObjectFetch {
     const ready = this.reorder.get(index);
     if (ready !== undefined) return ready;
     if (this.fatal !== undefined) throw this.fatal;
-    return new Promise<Uint8Array>((resolve, reject) => {
+    return new Promise<PlainPart>((resolve, reject) => {
       this.waiter = { index, resolve, reject };
     });
   }
@@ -488,6 +494,7 @@ export class ObjectFetch {
       objectId: this.objectId,
       size: Number(manifest.size),
       parts: manifest.partHashes.length,
+      partSize: manifest.partSize,
       resumedParts: this.resumedParts,
       fetchedParts: this.fetchedParts,
       providers: shares,
@@ -510,13 +517,11 @@ export class ObjectFetch {
     this.sessions.clear();
     this.reorder.clear();
     if (ok) return;
-    // Keep what was verified: the next fetch resumes from it — unless the object itself was wrong.
-    const corrupt = this.fatal instanceof ObjectChecksumError;
+    // Keep what was verified: the next fetch resumes from it.
     if (this.sink !== undefined) {
-      if (!corrupt) await this.checkpoint().catch((err) => this.log.warn("checkpoint failed", { error: err }));
-      await this.sink.close({ remove: corrupt });
+      await this.checkpoint().catch((err) => this.log.warn("checkpoint failed", { error: err }));
+      await this.sink.close();
       this.sink = undefined;
     }
-    if (corrupt && this.downloadId !== undefined) this.components.store.removeDownload(this.downloadId);
   }
 }

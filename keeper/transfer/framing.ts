@@ -163,3 +163,55 @@ export class FrameReader {
     return body;
   }
 }
+
+/** A Part frame read without copying its ciphertext: the ciphertext is a list of views into the stream's chunks. */
+export interface PartView {
+  index: number;
+  seq: bigint;
+  compression: number;
+  ciphertext: Uint8Array[];
+  ciphertextLength: number;
+}
+
+/**
+ * Reads a ProviderFrame body laid out as every encoder of ours and protons lays a Part out — `part` the only
+ * field, its `ciphertext` last and running to the end of the body — without copying the ciphertext. Returns
+ * undefined for any other layout (an Error frame, fields in another order, unknown fields), which the caller
+ * then decodes in full with the protobuf decoder, so both paths accept the same messages.
+ */
+export function readPartView(body: Uint8ArrayList): PartView | undefined {
+  const total = body.byteLength;
+  let o = 0;
+  const varint = (): number | undefined => {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10 && o < total; i++) {
+      const b = body.get(o++);
+      value += (b & 0x7f) * scale;
+      if ((b & 0x80) === 0) return value;
+      scale *= 128;
+    }
+    return undefined;
+  };
+  if (total === 0 || body.get(o++) !== 0x12) return undefined;
+  const partLength = varint();
+  if (partLength === undefined || o + partLength !== total) return undefined;
+  let index = 0;
+  let seq = 0;
+  let compression = 0;
+  while (o < total) {
+    const tag = body.get(o++);
+    const value = varint();
+    if (value === undefined) return undefined;
+    if (tag === 0x08) index = value;
+    else if (tag === 0x10) seq = value;
+    else if (tag === 0x18) compression = value;
+    else if (tag === 0x22) {
+      // ciphertext: must be the last field and end the body
+      if (o + value !== total || !Number.isSafeInteger(seq) || index > 0xffffffff) return undefined;
+      const ciphertext = [...body.sublist(o, total)];
+      return { index, seq: BigInt(seq), compression, ciphertext, ciphertextLength: value };
+    } else return undefined;
+  }
+  return undefined;
+}

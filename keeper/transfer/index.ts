@@ -1,6 +1,6 @@
 /**
  * The transfer service: publishes files (manifest + DHT announcement) and serves their parts over
- * /lumora/transfer/1.0.0; fetches objects by id from providers chosen by routing, to a file (resumable) or
+ * /lumora/transfer/2.0.0; fetches objects by id from providers chosen by routing, to a file (resumable) or
  * as a stream; records per-(object, provider) verified bytes and signs receipts for them.
  *
  * Composition: `transferService(init)(components)`, then `start()`/`stop()`.

@@ -1,7 +1,13 @@
 /**
- * Manifests: built once per published object by hashing the file part by part, validated field by field
- * when received from a provider. Object ids are the SHA-256 of the plaintext; in the API they are lowercase
- * hex, on the wire 32 raw bytes, in the DHT a CIDv1 (raw codec, sha2-256 multihash).
+ * Manifests: built once per published object by hashing the file part by part (one pass), validated field
+ * by field when received from a provider. The object id is the root of the part hashes (docs/PROTOCOL.md §7,
+ * "Identifiers"):
+ *
+ *   object_id = SHA-256( "lumora/object/2" ‖ u64_be(size) ‖ u32_be(part_size) ‖ part_hash_0 ‖ … ‖ part_hash_n−1 )
+ *
+ * so a manifest is checked against the id before any part is requested, and every byte is then hashed once:
+ * by its part's check. In the API ids are lowercase hex, on the wire 32 raw bytes, in the DHT a CIDv1 (raw
+ * codec, sha2-256 multihash whose digest is the id).
  */
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
@@ -17,6 +23,8 @@ import { Compression, Manifest } from "./pb/transfer.ts";
 export { Manifest };
 
 const SHA256_LENGTH = 32;
+/** Domain separator in front of the object id's preimage: an id is never the plain SHA-256 of some bytes. */
+const OBJECT_ID_DOMAIN = new TextEncoder().encode("lumora/object/2");
 const RAW_CODEC = 0x55;
 const SHA2_256_CODE = 0x12;
 
@@ -44,6 +52,16 @@ export function partLength(manifest: Manifest, index: number): number {
   return Math.min(manifest.partSize, size - index * manifest.partSize);
 }
 
+/** The object id committed to by (size, part size, part hashes). */
+export function objectIdOf(size: bigint, partSize: number, partHashes: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const head = Buffer.alloc(12);
+  head.writeBigUInt64BE(size, 0);
+  head.writeUInt32BE(partSize, 8);
+  const h = createHash("sha256").update(OBJECT_ID_DOMAIN).update(head);
+  for (const p of partHashes) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
 export function checkPartSize(partSize: number): void {
   if (!Number.isInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
     throw new InvalidInputError(`part size must be an integer in [${MIN_PART_SIZE}, ${MAX_PART_SIZE}]`);
@@ -68,7 +86,6 @@ export async function buildManifest(path: string, options: BuildManifestOptions 
     if (parts > MAX_PARTS) {
       throw new InvalidInputError(`${size} bytes make ${parts} parts of ${partSize}; the maximum is ${MAX_PARTS}`);
     }
-    const whole = createHash("sha256");
     const partHashes: Uint8Array<ArrayBuffer>[] = [];
     let compressible = false;
     const buf = Buffer.allocUnsafe(partSize);
@@ -78,12 +95,11 @@ export async function buildManifest(path: string, options: BuildManifestOptions 
       const { bytesRead } = await fh.read(buf, 0, length, i * partSize);
       if (bytesRead !== length) throw new InvalidInputError(`${path} changed while it was being published`);
       const part = buf.subarray(0, length);
-      whole.update(part);
       partHashes.push(new Uint8Array(createHash("sha256").update(part).digest()));
       if (!compressible && options.compression === undefined) compressible = samplePays(part);
     }
     return {
-      objectId: new Uint8Array(whole.digest()),
+      objectId: objectIdOf(BigInt(size), partSize, partHashes),
       size: BigInt(size),
       partSize,
       partHashes,
@@ -116,6 +132,10 @@ export function validateManifest(manifest: Manifest | undefined, objectId: Uint8
   }
   if (manifest.compression !== Compression.NONE && manifest.compression !== Compression.ZSTD) {
     throw new InvalidManifestError(`unknown compression ${String(manifest.compression)}`);
+  }
+  // The whole-object check: with this, a part that matches its hash is the object's part at that index.
+  if (!Buffer.from(objectIdOf(manifest.size, partSize, manifest.partHashes)).equals(objectId)) {
+    throw new InvalidManifestError("part hashes do not hash to the object id");
   }
   return manifest;
 }

@@ -1,6 +1,6 @@
 /**
  * Provider proof for an object this node already holds (docs/PROTOCOL.md §8, "An executor that already holds
- * the object"): one part fetched from a provider over /lumora/transfer/1.0.0 — the handshake checks the
+ * the object"): one part fetched from a provider over /lumora/transfer/2.0.0 — the handshake checks the
  * provider's manifest against the object id, the part is authenticated and checked against the manifest's
  * part hash, and then compared byte for byte with the same range of our own verified copy. Only a provider
  * that is alive and serves this very object passes. Providers are tried in order until one passes.
@@ -73,7 +73,7 @@ export async function probeProviders(
         return { provider: peerId, index: 0, bytes: 0 };
       }
       const index = pick(parts);
-      const plain = await session.request(index);
+      const plain = Buffer.concat(await session.request(index));
       await session.close();
       const expected = partLength(session.manifest, index);
       const local = await readRange(options.localPath, index * session.manifest.partSize, expected);

@@ -1,5 +1,5 @@
 /**
- * The provider side of /lumora/transfer/1.0.0: answers a Hello with its ephemeral key and the manifest,
+ * The provider side of /lumora/transfer/2.0.0: answers a Hello with its ephemeral key and the manifest,
  * then serves part requests strictly in the order received, each compressed when it pays, sealed under the
  * session key with the next sequence number, and sent with backpressure. Requests are read concurrently but
  * at most MAX_PIPELINED_REQUESTS are queued per session.

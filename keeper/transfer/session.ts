@@ -3,7 +3,9 @@
  * The provider answers in request order, so each Part frame must carry the index at the head of the pending
  * queue and the next sequence number; anything else (a replayed, reordered or unrequested part) ends the
  * session. A part is accepted only after AES-GCM authentication, decompression to its exact size and a
- * SHA-256 match with the manifest. Any failure ends the session and rejects every pending request.
+ * SHA-256 match with the manifest (whose part hashes were checked against the object id at the handshake).
+ * An uncompressed part is decrypted and hashed in one pass over the stream's chunks, never joined or copied.
+ * Any failure ends the session and rejects every pending request.
  */
 import { createHash } from "node:crypto";
 
@@ -11,8 +13,8 @@ import type { Connection, Stream } from "@libp2p/interface";
 import type { Uint8ArrayList } from "uint8arraylist";
 
 import { decompressPart, COMPRESSION_CODE } from "./compression.ts";
-import { MAX_FRAME_SIZE, PROTOCOL, PROTOCOL_VERSION } from "./constants.ts";
-import { deriveTransferKey, generateEphemeralKeyPair, openPart } from "./crypto.ts";
+import { MAX_FRAME_SIZE, PROTOCOL, PROTOCOL_VERSION, TAG_LENGTH } from "./constants.ts";
+import { deriveTransferKey, generateEphemeralKeyPair, openPart, openPartHashed } from "./crypto.ts";
 import {
   MalformedFrameError,
   PartChecksumError,
@@ -21,13 +23,19 @@ import {
   StreamTruncatedError,
   UnexpectedPartError,
 } from "./errors.ts";
-import { FrameReader, sendFrame } from "./framing.ts";
+import { FrameReader, readPartView, sendFrame, type PartView } from "./framing.ts";
 import { partLength, validateManifest } from "./manifest.ts";
 import { Compression, ConsumerFrame, Manifest, ProviderFrame } from "./pb/transfer.ts";
 
+/** A verified part's plaintext, as the chunks it was decrypted in (their concatenation is the part). */
+export type PlainPart = readonly Uint8Array[];
+
+/** Codec of each wire code (the inverse of COMPRESSION_CODE). */
+const CODE_COMPRESSION: Record<number, Compression | undefined> = { 0: Compression.NONE, 1: Compression.ZSTD };
+
 interface Pending {
   index: number;
-  resolve(plain: Uint8Array): void;
+  resolve(plain: PlainPart): void;
   reject(err: unknown): void;
   timer: NodeJS.Timeout;
 }
@@ -57,9 +65,6 @@ export class ProviderSession {
   private readonly reader: FrameReader;
   private readonly pending: Pending[] = [];
   private nextSeq = 0n;
-  /** Reused for every Part frame: its ciphertext is only read synchronously, so one buffer per session
-   * replaces a fresh 1 MiB allocation per part (less GC, lower peak RSS). */
-  private frameBuffer = Buffer.allocUnsafe(0);
   private failure: unknown;
   private closed = false;
 
@@ -135,9 +140,9 @@ export class ProviderSession {
   }
 
   /** Requests part `index`; resolves with its verified plaintext. */
-  request(index: number): Promise<Uint8Array> {
+  request(index: number): Promise<PlainPart> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    return new Promise<Uint8Array>((resolve, reject) => {
+    return new Promise<PlainPart>((resolve, reject) => {
       const timer = setTimeout(
         () => this.fail(new PartTimeoutError(this.options.partTimeoutMs)),
         this.options.partTimeoutMs,
@@ -159,54 +164,62 @@ export class ProviderSession {
           }
           return;
         }
-        const frame = decodeProviderFrame(this.flatten(body));
-        if (frame.error !== undefined) throw new RemoteError(frame.error.code, frame.error.message);
-        if (frame.part === undefined) throw new MalformedFrameError("expected a part");
-        this.accept(frame.part);
+        let part = readPartView(body);
+        if (part === undefined) {
+          const frame = decodeProviderFrame(body);
+          if (frame.error !== undefined) throw new RemoteError(frame.error.code, frame.error.message);
+          if (frame.part === undefined) throw new MalformedFrameError("expected a part");
+          const { index, seq, compression, ciphertext } = frame.part;
+          const code = COMPRESSION_CODE[compression] ?? -1;
+          part = { index, seq, compression: code, ciphertext: [ciphertext], ciphertextLength: ciphertext.length };
+        }
+        this.accept(part);
       }
     } catch (err) {
       this.fail(err);
     }
   }
 
-  /** Copies a frame body into the session's reusable buffer (valid until the next frame). */
-  private flatten(body: Uint8ArrayList): Uint8Array {
-    if (body.byteLength > this.frameBuffer.length) this.frameBuffer = Buffer.allocUnsafe(body.byteLength);
-    let offset = 0;
-    for (const chunk of body) {
-      this.frameBuffer.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return this.frameBuffer.subarray(0, offset);
-  }
-
-  private accept(part: NonNullable<ProviderFrame["part"]>): void {
+  private accept(part: PartView): void {
     const head = this.pending[0];
     const seq = this.nextSeq;
     if (head === undefined || part.index !== head.index || part.seq !== seq) {
       throw new UnexpectedPartError({ index: head?.index ?? -1, seq }, { index: part.index, seq: part.seq });
     }
-    if (part.compression !== Compression.NONE && part.compression !== this.manifest.compression) {
+    const compression = CODE_COMPRESSION[part.compression];
+    if (compression !== Compression.NONE && compression !== this.manifest.compression) {
       throw new MalformedFrameError(
-        `part compressed with ${part.compression}, manifest says ${this.manifest.compression}`,
+        `part compressed with ${compression ?? part.compression}, manifest says ${this.manifest.compression}`,
       );
     }
     const expected = partLength(this.manifest, head.index);
     // Bound the work a provider can cause before authentication: a sealed part is never larger than the
     // plaintext (compression is only used when it shrinks) plus the tag.
-    if (part.ciphertext.length > expected + 16)
+    if (part.ciphertextLength > expected + TAG_LENGTH) {
       throw new MalformedFrameError(`part ${head.index} is larger than declared`);
-    const sealed = openPart(
-      this.key!,
-      seq,
-      this.options.objectId,
-      head.index,
-      COMPRESSION_CODE[part.compression],
-      part.ciphertext,
-    );
-    const plain = decompressPart(part.compression, sealed, expected, head.index);
-    if (plain.length !== expected) throw new PartChecksumError(head.index);
-    const digest = createHash("sha256").update(plain).digest();
+    }
+    const code = part.compression;
+    let plain: PlainPart;
+    let digest: Buffer;
+    if (compression === Compression.NONE) {
+      ({ plain, digest } = openPartHashed(
+        this.key!,
+        seq,
+        this.options.objectId,
+        head.index,
+        code,
+        part.ciphertext,
+        part.ciphertextLength,
+      ));
+      if (part.ciphertextLength - TAG_LENGTH !== expected) throw new PartChecksumError(head.index);
+    } else {
+      const sealed = part.ciphertext.length === 1 ? part.ciphertext[0] : Buffer.concat(part.ciphertext);
+      const opened = openPart(this.key!, seq, this.options.objectId, head.index, code, sealed);
+      const whole = decompressPart(compression, opened, expected, head.index);
+      if (whole.length !== expected) throw new PartChecksumError(head.index);
+      plain = [whole];
+      digest = createHash("sha256").update(whole).digest();
+    }
     if (!digest.equals(this.manifest.partHashes[head.index])) throw new PartChecksumError(head.index);
     this.pending.shift();
     this.nextSeq++;

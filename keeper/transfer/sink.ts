@@ -30,13 +30,18 @@ export class FileSink {
     );
   }
 
-  /** Writes one part at its offset; `settled()` waits for all writes issued so far. */
-  write(index: number, data: Uint8Array): Promise<void> {
+  /** Writes one part (its chunks, in one vectored write) at its offset; `settled()` waits for all writes
+   * issued so far. */
+  write(index: number, chunks: readonly Uint8Array[]): Promise<void> {
     const p = (async () => {
-      let off = 0;
-      while (off < data.length) {
-        const { bytesWritten } = await this.fh.write(data, off, data.length - off, index * this.partSize + off);
-        off += bytesWritten;
+      let position = index * this.partSize;
+      let rest = chunks.filter((c) => c.length > 0);
+      while (rest.length > 0) {
+        let { bytesWritten } = await this.fh.writev(rest, position);
+        position += bytesWritten;
+        // a short write: drop what went out, keep the remainder of a partly written chunk
+        while (rest.length > 0 && bytesWritten >= rest[0].length) bytesWritten -= rest.shift()!.length;
+        if (bytesWritten > 0) rest[0] = rest[0].subarray(bytesWritten);
       }
     })();
     this.writes.add(p);

@@ -72,7 +72,7 @@ describe("executor perform", { timeout: 60_000 }, () => {
   it("holding the object already, succeeds only after a live provider served one part equal to its copy", async () => {
     const { provider, data, objectId, path } = await published();
     const executor = await h.peer();
-    await executor.transfer.publish(path, { announce: false });
+    await executor.transfer.publish(path, { announce: false, partSize: PART }); // same parts, same object id
     const perform = await performer(executor);
     const r = await perform(work(objectId, data.length, [provider.addr]), { signal: signal() });
     assert.equal(r.sha256, objectId);
@@ -84,7 +84,7 @@ describe("executor perform", { timeout: 60_000 }, () => {
   it("holding the object already, fails when no provider of the request is alive", async () => {
     const { provider, data, objectId, path } = await published();
     const executor = await h.peer();
-    await executor.transfer.publish(path, { announce: false });
+    await executor.transfer.publish(path, { announce: false, partSize: PART }); // same parts, same object id
     const perform = await performer(executor);
     const providers = [provider.addr];
     await h.stopPeer(provider);
@@ -100,7 +100,7 @@ describe("executor perform", { timeout: 60_000 }, () => {
     const { provider, data, objectId } = await published();
     const executor = await h.peer();
     const copy = await h.file(data);
-    await executor.transfer.publish(copy, { announce: false });
+    await executor.transfer.publish(copy, { announce: false, partSize: PART }); // same parts, same object id
     // The executor's copy changes after it was verified: whichever part the provider serves, it no longer matches.
     const altered = Buffer.from(data);
     for (let offset = 0; offset < altered.length; offset += PART) altered[offset]! ^= 0xff;

@@ -7,8 +7,10 @@ import {
   deriveTransferKey,
   generateEphemeralKeyPair,
   openPart,
+  openPartHashed,
   partNonce,
   sealPart,
+  sealPartChunks,
 } from "../../../keeper/transfer/crypto.ts";
 import {
   AuthenticationFailedError,
@@ -16,9 +18,11 @@ import {
   InvalidManifestError,
   MalformedFrameError,
 } from "../../../keeper/transfer/errors.ts";
+import { encodePartFrame, readPartView, varintLength } from "../../../keeper/transfer/framing.ts";
 import { validateManifest } from "../../../keeper/transfer/manifest.ts";
-import { Compression, type Manifest } from "../../../keeper/transfer/pb/transfer.ts";
-import { compressibleData } from "./helpers.ts";
+import { Compression, ProviderFrame, type Manifest } from "../../../keeper/transfer/pb/transfer.ts";
+import { Uint8ArrayList } from "uint8arraylist";
+import { compressibleData, expectedObjectId } from "./helpers.ts";
 
 const objectId = new Uint8Array(randomBytes(32));
 
@@ -100,16 +104,25 @@ describe("transfer crypto", () => {
 
 describe("manifest validation", () => {
   const partSize = 64 * 1024;
+  const data = randomBytes(2 * partSize + 1);
+  const id = new Uint8Array(expectedObjectId(data, partSize));
   const good = (): Manifest => ({
-    objectId,
-    size: BigInt(2 * partSize + 1),
+    objectId: id,
+    size: BigInt(data.length),
     partSize,
-    partHashes: [0, 1, 2].map(() => new Uint8Array(createHash("sha256").digest())),
+    partHashes: [0, 1, 2].map(
+      (i) =>
+        new Uint8Array(
+          createHash("sha256")
+            .update(data.subarray(i * partSize, (i + 1) * partSize))
+            .digest(),
+        ),
+    ),
     compression: Compression.NONE,
   });
 
-  it("accepts a well-formed manifest", () => {
-    assert.doesNotThrow(() => validateManifest(good(), objectId));
+  it("accepts a well-formed manifest whose part hashes hash to the id", () => {
+    assert.doesNotThrow(() => validateManifest(good(), id));
   });
 
   const bad: Array<[string, (m: Manifest) => void]> = [
@@ -121,12 +134,90 @@ describe("manifest validation", () => {
     ["a short part hash", (m) => (m.partHashes[1] = new Uint8Array(31))],
     ["a size beyond the part limit", (m) => (m.size = 2n ** 40n)],
     ["an unknown codec", (m) => (m.compression = 7 as unknown as Compression)],
+    ["two part hashes swapped", (m) => ([m.partHashes[0], m.partHashes[1]] = [m.partHashes[1], m.partHashes[0]])],
+    ["a part hash of other bytes", (m) => (m.partHashes[2] = new Uint8Array(createHash("sha256").digest()))],
+    ["a size one byte short (same part count)", (m) => (m.size -= 1n)],
+    ["another part size", (m) => ((m.partSize = 2 * partSize), (m.partHashes = m.partHashes.slice(0, 2)))],
   ];
   for (const [name, mutate] of bad) {
     it(`rejects ${name}`, () => {
       const m = good();
       mutate(m);
-      assert.throws(() => validateManifest(m, objectId), InvalidManifestError);
+      assert.throws(() => validateManifest(m, id), InvalidManifestError);
     });
   }
+});
+
+/** Splits `bytes` into chunks of the given sizes (the last takes the rest), as a stream would deliver them. */
+function chunked(bytes: Uint8Array, sizes: number[]): Uint8ArrayList {
+  const out = new Uint8ArrayList();
+  let o = 0;
+  for (const n of sizes) {
+    out.append(bytes.subarray(o, Math.min(o + n, bytes.length)));
+    o += n;
+  }
+  if (o < bytes.length) out.append(bytes.subarray(o));
+  return out;
+}
+
+describe("zero-copy part frames", () => {
+  const { consumerKey: key } = keys();
+  const plain = randomBytes(100_000);
+  const sealed = sealPartChunks(key, 7n, objectId, 3, 0, plain);
+  const framed = encodePartFrame(3, 7n, 0, sealed).subarray();
+  // strip the frame's varint length prefix
+  const prefix = [1, 2, 3, 4, 5].find((p) => varintLength(framed.length - p) === p)!;
+  const frameBody = framed.subarray(prefix);
+
+  it("reads a Part frame's fields and ciphertext views exactly as the protobuf decoder does", () => {
+    const decoded = ProviderFrame.decode(frameBody).part!;
+    for (const sizes of [[frameBody.length], [1, 2, 3], [4096, 4096], [frameBody.length - 10, 5]]) {
+      const view = readPartView(chunked(frameBody, sizes));
+      assert.ok(view !== undefined, `layout read with chunks ${sizes.join(",")}`);
+      assert.equal(view.index, decoded.index);
+      assert.equal(view.seq, decoded.seq);
+      assert.equal(view.compression, 0);
+      assert.equal(view.ciphertextLength, decoded.ciphertext.length);
+      assert.ok(Buffer.concat(view.ciphertext).equals(decoded.ciphertext), "same ciphertext bytes");
+    }
+  });
+
+  it("leaves other layouts to the decoder", () => {
+    const error = ProviderFrame.encode({ error: { code: "NOT_FOUND" as never, message: "no" } });
+    assert.equal(readPartView(new Uint8ArrayList(error)), undefined, "an Error frame");
+    const trailing = Buffer.concat([frameBody, Buffer.from([0x08, 0x01])]);
+    assert.equal(readPartView(new Uint8ArrayList(trailing)), undefined, "a field after the part");
+  });
+
+  it("decrypts and hashes in one pass whatever the chunking, the tag split across chunks included", () => {
+    const ciphertext = Buffer.concat(sealed);
+    const digest = createHash("sha256").update(plain).digest();
+    for (const sizes of [[ciphertext.length], [65536, 65536], [ciphertext.length - 8, 4], [ciphertext.length - 16]]) {
+      const list = chunked(ciphertext, sizes);
+      const out = openPartHashed(key, 7n, objectId, 3, 0, [...list], ciphertext.length);
+      assert.ok(Buffer.concat(out.plain).equals(plain), `plaintext with chunks ${sizes.join(",")}`);
+      assert.ok(out.digest.equals(digest), "digest of the plaintext");
+    }
+  });
+
+  it("refuses a tampered chunk or tag, whatever the chunking", () => {
+    const ciphertext = Buffer.concat(sealed);
+    for (const at of [0, 70_000, ciphertext.length - 1]) {
+      const bad = Buffer.from(ciphertext);
+      bad[at] ^= 1;
+      assert.throws(
+        () => openPartHashed(key, 7n, objectId, 3, 0, [...chunked(bad, [65536, 34000])], bad.length),
+        AuthenticationFailedError,
+        `byte ${at} flipped`,
+      );
+    }
+    assert.throws(
+      () => openPartHashed(key, 8n, objectId, 3, 0, [ciphertext], ciphertext.length),
+      AuthenticationFailedError,
+    );
+    assert.throws(
+      () => openPartHashed(key, 7n, objectId, 3, 0, [ciphertext.subarray(0, 10)], 10),
+      AuthenticationFailedError,
+    );
+  });
 });

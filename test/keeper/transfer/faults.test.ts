@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
@@ -11,9 +10,9 @@ import { MAX_FRAME_SIZE, PROTOCOL } from "../../../keeper/transfer/constants.ts"
 import { deriveTransferKey, generateEphemeralKeyPair, sealPart } from "../../../keeper/transfer/crypto.ts";
 import { FrameReader, encodeVarint, sendFrame } from "../../../keeper/transfer/framing.ts";
 import { FrameTooLargeError, NoProvidersError, type TransferErrorCode } from "../../../keeper/transfer/index.ts";
-import { buildManifest } from "../../../keeper/transfer/manifest.ts";
+import { buildManifest, toHex } from "../../../keeper/transfer/manifest.ts";
 import { Compression, ConsumerFrame, ProviderFrame, type Manifest } from "../../../keeper/transfer/pb/transfer.ts";
-import { Harness, randomData } from "./helpers.ts";
+import { expectedObjectId, Harness, randomData } from "./helpers.ts";
 
 const PART = 64 * 1024;
 
@@ -220,7 +219,7 @@ describe("transfer under faults", () => {
         init: { partTimeoutMs: 5000 },
         onProviderFailure: (peerId, reason, d) => failures.push({ peerId, reason, penalise: d.penalise }),
       });
-      const objectId = createHash("sha256").update(data).digest("hex");
+      const objectId = toHex(manifest.objectId);
       const to = join(await h.dir(), "out.bin");
       await assert.rejects(
         consumer.transfer.fetch(objectId, { providers: [node.getMultiaddrs()[0].toString()], to }),
@@ -234,27 +233,120 @@ describe("transfer under faults", () => {
     });
   }
 
-  it("rejects the object when a forged manifest's parts all verify but the whole does not", async () => {
-    const real = randomData(3 * PART);
-    const fake = randomData(3 * PART);
-    const manifest = await buildManifest(await h.file(fake), { partSize: PART });
-    const objectId = createHash("sha256").update(real).digest();
-    manifest.objectId = new Uint8Array(objectId);
+  for (const [name, forge] of [
+    [
+      "hashes of other bytes",
+      async (m: Manifest) => {
+        const fake = await buildManifest(await h.file(randomData(3 * PART)), { partSize: PART });
+        m.partHashes = fake.partHashes;
+      },
+    ],
+    [
+      "two part hashes swapped",
+      (m: Manifest) => void ([m.partHashes[0], m.partHashes[1]] = [m.partHashes[1], m.partHashes[0]]),
+    ],
+    ["another size", (m: Manifest) => void (m.size -= 1n)],
+  ] as const) {
+    it(`rejects a forged manifest (${name}) at the handshake, before any part is requested`, async () => {
+      const data = randomData(3 * PART);
+      const manifest = await buildManifest(await h.file(data), { partSize: PART });
+      const objectId = toHex(manifest.objectId);
+      await forge(manifest);
+      const node = await createLumoraNode();
+      nodes.push(node);
+      let requested = 0;
+      await rogueProvider(node, data, manifest, async (s) => {
+        for (;;) {
+          await s.request();
+          requested++;
+        }
+      });
+      const failures: Failure[] = [];
+      const consumer = await h.peer({
+        onProviderFailure: (peerId, reason, d) => failures.push({ peerId, reason, penalise: d.penalise }),
+      });
+      const to = join(await h.dir(), "out.bin");
+      await assert.rejects(
+        consumer.transfer.fetch(objectId, { providers: [node.getMultiaddrs()[0].toString()], to }),
+        (err: unknown) => err instanceof NoProvidersError && err.failures[0]?.code === "ERR_INVALID_MANIFEST",
+      );
+      assert.deepEqual(failures, [{ peerId: node.peerId.toString(), reason: "ERR_INVALID_MANIFEST", penalise: true }]);
+      assert.equal(requested, 0, "no part requested");
+      await assert.rejects(readFile(to + ".lumora-part"), { code: "ENOENT" }, "nothing written");
+    });
+  }
+
+  it("rejects a part whose bytes are another part's (swapped) with ERR_PART_CHECKSUM", async () => {
+    const data = randomData(4 * PART);
+    const manifest = await buildManifest(await h.file(data), { partSize: PART });
     const node = await createLumoraNode();
     nodes.push(node);
-    await rogueProvider(node, fake, manifest, async (s) => {
-      for (let i = 0; i < 3; i++) await sendFrame(s.stream, s.part(await s.request()));
-      await new Promise((r) => setTimeout(r, 200));
-      await s.stream.close();
+    // serve part i's bytes for index i+1 (and vice versa): each is authentic under the session key
+    const swapped = Buffer.concat([data.subarray(PART, 2 * PART), data.subarray(0, PART), data.subarray(2 * PART)]);
+    await rogueProvider(node, swapped, manifest, async (s) => {
+      for (;;) await sendFrame(s.stream, s.part(await s.request()));
     });
+    const failures: Failure[] = [];
+    const consumer = await h.peer({
+      onProviderFailure: (peerId, reason, d) => failures.push({ peerId, reason, penalise: d.penalise }),
+    });
+    await assert.rejects(
+      consumer.transfer.fetch(toHex(manifest.objectId), {
+        providers: [node.getMultiaddrs()[0].toString()],
+        to: join(await h.dir(), "out.bin"),
+      }),
+      (err: unknown) => err instanceof NoProvidersError && err.failures[0]?.code === "ERR_PART_CHECKSUM",
+    );
+    assert.deepEqual(failures, [{ peerId: node.peerId.toString(), reason: "ERR_PART_CHECKSUM", penalise: true }]);
+  });
+
+  it("shares 4 requests in flight among 3 providers, each kept busy", async () => {
+    const parts = 24;
+    const data = randomData(parts * PART);
+    const manifest = await buildManifest(await h.file(data), { partSize: PART });
+    let outstanding = 0;
+    let maxOutstanding = 0;
+    const perProvider: number[] = [];
+    for (let p = 0; p < 3; p++) {
+      const node = await createLumoraNode();
+      nodes.push(node);
+      perProvider.push(0);
+      await rogueProvider(node, data, manifest, async (s) => {
+        // read requests as they come (so none waits unseen in the stream), answer them in order, slowly
+        const queue: number[] = [];
+        let wake: (() => void) | undefined;
+        void (async () => {
+          for (;;) {
+            queue.push(await s.request());
+            perProvider[p]++;
+            maxOutstanding = Math.max(maxOutstanding, ++outstanding);
+            wake?.();
+          }
+        })().catch(() => {});
+        for (;;) {
+          while (queue.length === 0) await new Promise<void>((r) => (wake = r));
+          await new Promise((r) => setTimeout(r, 10));
+          outstanding--;
+          await sendFrame(s.stream, s.part(queue.shift()!));
+        }
+      });
+    }
     const consumer = await h.peer();
     const to = join(await h.dir(), "out.bin");
-    await assert.rejects(
-      consumer.transfer.fetch(objectId.toString("hex"), { providers: [node.getMultiaddrs()[0].toString()], to }),
-      { name: "ObjectChecksumError" },
+    const providers = nodes.map((n) => n.getMultiaddrs()[0].toString());
+    await consumer.transfer.fetch(toHex(manifest.objectId), { providers, to });
+    assert.ok((await readFile(to)).equals(data), "object correct");
+    assert.ok(maxOutstanding <= 4, `at most 4 requests in flight in all, saw ${maxOutstanding}`);
+    assert.equal(maxOutstanding, 4, "the credit is used");
+    assert.equal(
+      perProvider.reduce((a, b) => a + b, 0),
+      parts,
+      "each part requested once",
     );
-    await assert.rejects(readFile(to), { code: "ENOENT" });
-    await assert.rejects(readFile(to + ".lumora-part"), { code: "ENOENT" }, "partial file removed");
+    assert.ok(
+      perProvider.every((n) => n >= parts / 6),
+      `spread over the providers: ${perProvider.join(", ")}`,
+    );
   });
 
   it("drops a provider whose manifest differs from the others'", async () => {
@@ -265,7 +357,8 @@ describe("transfer under faults", () => {
       testHooks: { beforeServe: () => new Promise((r) => setTimeout(r, 20)) },
     });
     await good.transfer.publish(path, { announce: false });
-    const manifest = await buildManifest(path, { partSize: 2 * PART });
+    // same id (the codec is not part of it), so the manifest validates, but its bytes differ from the good one's
+    const manifest = await buildManifest(path, { partSize: PART, compression: Compression.ZSTD });
     const node = await createLumoraNode();
     nodes.push(node);
     // the rogue answers late, so the good provider's manifest is the transfer's and the rogue's the odd one out
@@ -274,7 +367,7 @@ describe("transfer under faults", () => {
     const consumer = await h.peer({
       onProviderFailure: (peerId, reason, d) => failures.push({ peerId, reason, penalise: d.penalise }),
     });
-    const objectId = createHash("sha256").update(data).digest("hex");
+    const objectId = expectedObjectId(data, PART).toString("hex");
     const to = join(await h.dir(), "out.bin");
     const result = await consumer.transfer.fetch(objectId, {
       providers: [good.addr, node.getMultiaddrs()[0].toString()],
@@ -359,7 +452,7 @@ describe("transfer under faults", () => {
     const consumer = await h.peer({
       onProviderFailure: (peerId, reason, d) => failures.push({ peerId, reason, penalise: d.penalise }),
     });
-    const objectId = createHash("sha256").update(data).digest("hex");
+    const objectId = expectedObjectId(data, PART).toString("hex");
     const to = join(await h.dir(), "out.bin");
     const result = await consumer.transfer.fetch(objectId, {
       providers: [victim.addr, ...others.map((o) => o.addr)],

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -105,4 +105,24 @@ export function compressibleData(size: number): Buffer {
 
 export function randomData(size: number): Buffer {
   return randomBytes(size);
+}
+
+/**
+ * The object id of `data` published in parts of `partSize`, computed here from the spec (docs/PROTOCOL.md §7)
+ * rather than by the module under test: SHA-256("lumora/object/2" ‖ u64_be(size) ‖ u32_be(part size) ‖ the
+ * SHA-256 of each part).
+ */
+export function expectedObjectId(data: Uint8Array, partSize: number): Buffer {
+  const head = Buffer.alloc(12);
+  head.writeBigUInt64BE(BigInt(data.length), 0);
+  head.writeUInt32BE(partSize, 8);
+  const root = createHash("sha256").update("lumora/object/2").update(head);
+  for (let o = 0; o < data.length; o += partSize) {
+    root.update(
+      createHash("sha256")
+        .update(data.subarray(o, o + partSize))
+        .digest(),
+    );
+  }
+  return root.digest();
 }

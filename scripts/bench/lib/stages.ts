@@ -1,0 +1,93 @@
+/**
+ * CPU time per MiB of each stage a transfer cannot skip, measured one at a time on one core with the same
+ * calls the transfer module makes, over random (incompressible) 1 MiB parts. CPU time is the process's user +
+ * system time (every thread: the libuv pool's file reads and writes count), so the figures add up to what a
+ * side spends per MiB. docs/transfer.md does the arithmetic with them.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+
+import { COMPRESSION_CODE, compressPart } from "../../../keeper/transfer/compression.ts";
+import { openPart, openPartHashed, sealPartChunks } from "../../../keeper/transfer/crypto.ts";
+import { Compression } from "../../../keeper/transfer/pb/transfer.ts";
+
+const MiB = 1024 * 1024;
+const REPEATS = 3;
+
+/** CPU milliseconds (user + system, all threads) that `fn` takes, per MiB of `mib`: the least of `REPEATS`
+ * runs, since on a shared machine other work only ever adds to a run's time. */
+export async function cpuMsPerMib(mib: number, fn: () => unknown): Promise<number> {
+  let best = Infinity;
+  for (let r = 0; r < REPEATS; r++) {
+    const before = process.cpuUsage();
+    await fn();
+    const used = process.cpuUsage(before);
+    best = Math.min(best, (used.user + used.system) / 1000 / mib);
+  }
+  return best;
+}
+
+export interface StageFigures {
+  /** provider: read a part from the published file (page cache) */
+  read: number;
+  /** provider: the 16 KiB zstd trial that finds a random part incompressible (paid once per part) */
+  compress: number;
+  /** provider: AES-256-GCM seal */
+  encrypt: number;
+  /** consumer: AES-256-GCM open alone */
+  decrypt: number;
+  /** consumer: one SHA-256 pass alone */
+  hash: number;
+  /** consumer: open + hash fused in one pass over the stream's chunks (what the consumer runs) */
+  decrypt_hash: number;
+  /** consumer: vectored write at the part's offset, then one fdatasync at the end */
+  write: number;
+}
+
+/** Measures every stage over `mib` MiB of random parts, using `dir` for the file stages. */
+export async function measureStages(dir: string, mib = 64): Promise<StageFigures> {
+  const parts = Array.from({ length: mib }, () => randomBytes(MiB));
+  const key = randomBytes(32);
+  const id = randomBytes(32);
+  const none = COMPRESSION_CODE[Compression.NONE];
+  // The stream hands the consumer ≈ 64 KiB chunks (noise messages); the fused open runs over those.
+  const sealed = parts.map((p, i) => sealPartChunks(key, BigInt(i), id, i, none, p));
+  const chunked = sealed.map(([body, tag]) => {
+    const all = Buffer.concat([body, tag]);
+    const chunks: Uint8Array[] = [];
+    for (let o = 0; o < all.length; o += 65_519) chunks.push(all.subarray(o, o + 65_519));
+    return chunks;
+  });
+  const plainChunks = parts.map((p) => Array.from({ length: 16 }, (_, k) => p.subarray(k * 65536, (k + 1) * 65536)));
+  const joined = sealed.map(([body, tag]) => Buffer.concat([body, tag]));
+
+  const path = join(dir, "stages.bin");
+  const fh = await open(path, "w+");
+  try {
+    for (const [i, p] of parts.entries()) await fh.write(p, 0, p.length, i * MiB);
+    await fh.datasync();
+    const buf = Buffer.allocUnsafe(MiB);
+    const read = await cpuMsPerMib(mib, async () => {
+      for (let i = 0; i < mib; i++) await fh.read(buf, 0, MiB, i * MiB);
+    });
+    const compress = await cpuMsPerMib(mib, () => parts.forEach((p) => compressPart(Compression.ZSTD, p)));
+    const encrypt = await cpuMsPerMib(mib, () =>
+      parts.forEach((p, i) => sealPartChunks(key, BigInt(i), id, i, none, p)),
+    );
+    const decrypt = await cpuMsPerMib(mib, () => joined.forEach((s, i) => openPart(key, BigInt(i), id, i, none, s)));
+    const hash = await cpuMsPerMib(mib, () => parts.forEach((p) => createHash("sha256").update(p).digest()));
+    const decrypt_hash = await cpuMsPerMib(mib, () =>
+      chunked.forEach((c, i) => openPartHashed(key, BigInt(i), id, i, none, c, MiB + 16)),
+    );
+    const out = await open(join(dir, "stages-out.bin"), "w");
+    const write = await cpuMsPerMib(mib, async () => {
+      for (let i = 0; i < mib; i++) await out.writev(plainChunks[i], i * MiB);
+      await out.datasync();
+    });
+    await out.close();
+    return { read, compress, encrypt, decrypt, hash, decrypt_hash, write };
+  } finally {
+    await fh.close();
+  }
+}
