@@ -1,5 +1,5 @@
 /**
- * /lumora/transfer/1.0.0 against a real keeper (as provider), from docs/PROTOCOL.md §7 alone: the envelopes
+ * /lumora/transfer/2.0.0 against a real keeper (as provider), from docs/PROTOCOL.md §7 alone: the envelopes
  * (ConsumerFrame, ProviderFrame), the X25519 + HKDF session key with its byte layout, AES-256-GCM nonce and AAD,
  * zstd, the manifest and part hashes, the provider's Error frames — and that consumer violations never ban.
  */
@@ -25,7 +25,7 @@ import { testKeeper, type TestKeeper } from "./helpers/keeper.ts";
 import { concat, encode, Message } from "./helpers/pb.ts";
 import { open, plainPeer, type RawStream } from "./helpers/peer.ts";
 
-const TRANSFER = "/lumora/transfer/1.0.0";
+const TRANSFER = "/lumora/transfer/2.0.0";
 const PART_SIZE = 16 * 1024;
 // ErrorCode enum (§7).
 const NOT_FOUND = 1n;
@@ -65,7 +65,7 @@ const partRequest = (index: number) => encode([{ n: 2, bytes: encode([{ n: 1, va
 /** ProviderFrame { 1: Welcome, 2: Part, 3: Error { 1: code, 2: message } } → the Error, or undefined. */
 const errorOf = (body: Uint8Array) => Message.of(body).message(3);
 
-describe("/lumora/transfer/1.0.0", { timeout: 60_000 }, () => {
+describe("/lumora/transfer/2.0.0", { timeout: 60_000 }, () => {
   let k: TestKeeper;
   const peers: Libp2p[] = [];
   let data: Uint8Array;
@@ -85,7 +85,12 @@ describe("/lumora/transfer/1.0.0", { timeout: 60_000 }, () => {
     // A lone keeper has no DHT peer to announce to: its provide() stores the local provider record at once, then
     // waits for peers until the signal ends it (publish serves the object anyway).
     await k.keeper.transfer.publish(file, { partSize: PART_SIZE, signal: AbortSignal.timeout(1_000) });
-    objectId = sha256(data);
+    // §7: object_id = SHA-256("lumora/object/2" ‖ u64be(size) ‖ u32be(part_size) ‖ part_hash_0 ‖ … ‖ part_hash_n−1).
+    const partHashes: Uint8Array[] = [];
+    for (let at = 0; at < data.length; at += PART_SIZE) partHashes.push(sha256(data.subarray(at, at + PART_SIZE)));
+    const size = new Uint8Array(8);
+    new DataView(size.buffer).setBigUint64(0, BigInt(data.length));
+    objectId = sha256(concat(utf8("lumora/object/2"), size, u32be(PART_SIZE), ...partHashes));
   });
   after(async () => {
     await Promise.all(peers.map((p) => p.stop()));
@@ -108,7 +113,7 @@ describe("/lumora/transfer/1.0.0", { timeout: 60_000 }, () => {
     const p = await peer();
     const s = await open(p, k.address, TRANSFER);
     const mine = ephemeral();
-    await s.send(hello(1, objectId, mine.pub));
+    await s.send(hello(2, objectId, mine.pub));
 
     const welcome = Message.of((await s.readFrame())!).message(1);
     assert.ok(welcome !== undefined, "first ProviderFrame is a welcome");
@@ -132,7 +137,7 @@ describe("/lumora/transfer/1.0.0", { timeout: 60_000 }, () => {
       }),
     });
     const info = concat(
-      lp(utf8("lumora/transfer/1.0.0/key")),
+      lp(utf8("lumora/transfer/2.0.0/key")),
       lp(utf8(p.peerId.toString())),
       lp(utf8(k.keeper.peerId.toString())),
       lp(objectId),
@@ -162,7 +167,11 @@ describe("/lumora/transfer/1.0.0", { timeout: 60_000 }, () => {
       out.set(plain, index * PART_SIZE);
     }
     assert.deepEqual(codecs, [1n, 0n, 0n], "zeros sent ZSTD, random bytes NONE");
-    assert.deepEqual(sha256(out), objectId, "whole object hashes to its id");
+    assert.deepEqual(
+      out,
+      data,
+      "the parts reassemble the object (each checked against the manifest, the manifest against the id)",
+    );
     await s.closeWrite();
     assert.deepEqual(await s.readToEnd(), []);
     assert.equal(s.end, "closed");
@@ -176,14 +185,14 @@ describe("/lumora/transfer/1.0.0", { timeout: 60_000 }, () => {
 
   it("answers Error{UNSUPPORTED_VERSION} to a Hello of another version, then closes cleanly", async () => {
     const s = await open(await peer(), k.address, TRANSFER);
-    await s.send(hello(2, objectId, ephemeral().pub));
+    await s.send(hello(1, objectId, ephemeral().pub));
     assert.equal((await refused(s)).uint(1), UNSUPPORTED_VERSION);
     assert.equal(s.end, "closed");
   });
 
   it("answers Error{NOT_FOUND} for an object it does not serve, then closes cleanly", async () => {
     const s = await open(await peer(), k.address, TRANSFER);
-    await s.send(hello(1, randomBytes(32), ephemeral().pub));
+    await s.send(hello(2, randomBytes(32), ephemeral().pub));
     assert.equal((await refused(s)).uint(1), NOT_FOUND);
     assert.equal(s.end, "closed");
   });
@@ -202,7 +211,7 @@ describe("/lumora/transfer/1.0.0", { timeout: 60_000 }, () => {
   it("answers Error{BAD_REQUEST} to an ephemeral key of the wrong length (a malformed Hello)", async () => {
     const p = await peer();
     const s = await open(p, k.address, TRANSFER);
-    await s.send(hello(1, objectId, randomBytes(31)));
+    await s.send(hello(2, objectId, randomBytes(31)));
     assert.equal((await refused(s)).uint(1), BAD_REQUEST);
     assert.equal(s.end, "reset");
     assert.equal(k.keeper.bans.isBanned(p.peerId), false);
@@ -211,7 +220,7 @@ describe("/lumora/transfer/1.0.0", { timeout: 60_000 }, () => {
   it("answers Error{BAD_REQUEST} to a part index beyond the manifest, after the Welcome", async () => {
     const p = await peer();
     const s = await open(p, k.address, TRANSFER);
-    await s.send(hello(1, objectId, ephemeral().pub));
+    await s.send(hello(2, objectId, ephemeral().pub));
     assert.ok(Message.of((await s.readFrame())!).message(1) !== undefined, "welcome");
     await s.send(partRequest(3));
     assert.equal((await refused(s)).uint(1), BAD_REQUEST);
