@@ -18,7 +18,7 @@ import { startKeeper, type Keeper } from "../../keeper/keeper.ts";
 import { createLogger } from "../../keeper/logger.ts";
 import { connectionLimits } from "../../keeper/p2p/index.ts";
 import { encodeFrame } from "../../keeper/transfer/framing.ts";
-import { PROTOCOL as TRANSFER_PROTOCOL } from "../../keeper/transfer/constants.ts";
+import { PROTOCOL as TRANSFER_PROTOCOL, PROTOCOL_VERSION } from "../../keeper/transfer/constants.ts";
 import { ConsumerFrame } from "../../keeper/transfer/pb/transfer.ts";
 import { waitFor } from "../keeper/helpers.ts";
 import { bufferBytes, openFds, rawPeer, rawStream, stopAll, type RawPeer } from "./raw-peer.ts";
@@ -96,7 +96,11 @@ describe("floods against a live keeper", { timeout: 180_000 }, () => {
           stream.send(
             encodeFrame(
               ConsumerFrame.encode({
-                hello: { version: 1, objectId: Buffer.from(objectId, "hex"), ephemeralKey: randomBytes(32) },
+                hello: {
+                  version: PROTOCOL_VERSION,
+                  objectId: Buffer.from(objectId, "hex"),
+                  ephemeralKey: randomBytes(32),
+                },
               }),
             ),
           );

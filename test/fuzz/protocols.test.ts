@@ -26,7 +26,7 @@ import { Heartbeat, HeartbeatAck } from "../../keeper/health/pb/health.ts";
 import { startKeeper, type Keeper } from "../../keeper/keeper.ts";
 import { createLogger } from "../../keeper/logger.ts";
 import { DHT_PROTOCOL } from "../../keeper/p2p/node.ts";
-import { PROTOCOL as TRANSFER_PROTOCOL } from "../../keeper/transfer/constants.ts";
+import { PROTOCOL as TRANSFER_PROTOCOL, PROTOCOL_VERSION } from "../../keeper/transfer/constants.ts";
 import { ConsumerFrame, ProviderFrame } from "../../keeper/transfer/pb/transfer.ts";
 import { Uint8ArrayList } from "uint8arraylist";
 import { mulberry32, testSeed } from "../seed.ts";
@@ -120,7 +120,7 @@ describe("fuzzing every /lumora protocol of a live keeper", { timeout: 240_000 }
   const hello = () =>
     framed(
       ConsumerFrame.encode({
-        hello: { version: 1, objectId: Buffer.from(objectId, "hex"), ephemeralKey: randomBytes(32) },
+        hello: { version: PROTOCOL_VERSION, objectId: Buffer.from(objectId, "hex"), ephemeralKey: randomBytes(32) },
       }),
     );
   const heartbeat = () => framed(Heartbeat.encode({ seq: 1n, sentAtMs: BigInt(Date.now()), load: 0, capacity: 1 }));

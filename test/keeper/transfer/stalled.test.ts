@@ -1,5 +1,5 @@
 /**
- * Hostile consumers on /lumora/transfer/1.0.0 (issue 13, point 1): a consumer that sends a Hello and 16 part
+ * Hostile consumers on /lumora/transfer/2.0.0 (issue 13, point 1): a consumer that sends a Hello and 16 part
  * requests and never reads must not pin the provider's memory and file descriptors. The provider caps sessions
  * per connection and in total (BUSY beyond), ends a session whose consumer reads nothing within the write
  * timeout, and one that asks for nothing within the idle timeout; honest consumers are served meanwhile/after.
@@ -12,7 +12,7 @@ import { afterEach, describe, it } from "node:test";
 import type { Stream } from "@libp2p/interface";
 
 import { encodeFrame } from "../../../keeper/transfer/framing.ts";
-import { PROTOCOL } from "../../../keeper/transfer/constants.ts";
+import { PROTOCOL, PROTOCOL_VERSION } from "../../../keeper/transfer/constants.ts";
 import { ConsumerFrame } from "../../../keeper/transfer/pb/transfer.ts";
 import { bufferBytes, dialRetry, openFds, rawPeer, rawStream, stopAll, type RawPeer } from "../../fuzz/raw-peer.ts";
 import { waitFor } from "../helpers.ts";
@@ -22,7 +22,7 @@ const MiB = 1024 * 1024;
 
 function hello(objectId: string): Uint8Array {
   return ConsumerFrame.encode({
-    hello: { version: 1, objectId: Buffer.from(objectId, "hex"), ephemeralKey: randomBytes(32) },
+    hello: { version: PROTOCOL_VERSION, objectId: Buffer.from(objectId, "hex"), ephemeralKey: randomBytes(32) },
   });
 }
 
