@@ -274,6 +274,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     logger,
     keepers: otherKeepers,
     expected: () => records.loadedAtStart,
+    refreshDirectory: (opts) => records.refresh(opts),
     onStep: (epoch, step, info) => epochStep(epoch, step, info),
   });
   const adopter = chain && evidenceAdopter()({ collector, chain, proofs, keepers: otherKeepers, logger });

@@ -58,5 +58,8 @@ export const RECORD_LOOKUP_BURST = 8;
 export const RECORD_LOOKUP_MAX_QUEUE = 256;
 /** Lookups running at once (each GET already fans out to alpha peers). */
 export const RECORD_LOOKUP_CONCURRENCY = 2;
-/** A peer whose record was not found is not looked up again on identify for this long. */
-export const RECORD_LOOKUP_RETRY_AFTER_MS = 10 * minute;
+/**
+ * A peer whose record was not found is not looked up again on identify for this long. A keeper often connects a
+ * moment before its record is published, so a minute (the lookup rate still bounds what strangers cost).
+ */
+export const RECORD_LOOKUP_RETRY_AFTER_MS = 1 * minute;

@@ -14,6 +14,11 @@ import type { EpochExchange, RemoteReceipts, RemoteTasks } from "./exchange.ts";
 
 /** Upper bound of the wait for known keepers before a close (a close is never held longer). */
 export const GATHER_WAIT_MS = 30_000;
+/**
+ * Budget of the directory walk before a gather: a keeper that joined a moment ago (its record published after
+ * we first looked it up) is found here rather than at the next periodic refresh, a minute later.
+ */
+export const GATHER_REFRESH_MS = 5_000;
 const GATHER_POLL_MS = 250;
 
 export interface EvidenceGathererComponents {
@@ -26,6 +31,8 @@ export interface EvidenceGathererComponents {
   keepers: () => string[];
   /** How many other keepers this one should know before gathering (default: none to wait for). */
   expected?: () => number;
+  /** Walks the directory for keepers not known yet (bounded by GATHER_REFRESH_MS); errors are logged. */
+  refreshDirectory?: (options: { signal: AbortSignal }) => Promise<unknown>;
   onStep?: (epoch: number, step: string, info?: Record<string, string | number>) => void;
 }
 
@@ -47,6 +54,13 @@ export class EvidenceGatherer {
   async gather(epoch: number, options: { signal: AbortSignal }): Promise<{ receipts: number; tasks: number }> {
     const c = this.components;
     await this.awaitKeepers(options);
+    if (c.refreshDirectory !== undefined) {
+      const signal = AbortSignal.any([options.signal, AbortSignal.timeout(GATHER_REFRESH_MS)]);
+      await c.refreshDirectory({ signal }).catch((err: unknown) => {
+        options.signal.throwIfAborted();
+        this.log.debug("directory walk before the gather incomplete", { error: err as Error });
+      });
+    }
     const toMs = Date.now();
     const peers = c.keepers();
     c.onStep?.(epoch, "receipts:gathering", { keepers: peers.length });
