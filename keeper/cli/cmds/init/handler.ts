@@ -3,7 +3,7 @@
  * new chain key. Refuses to overwrite any of them: an identity is a node's name in the network.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 
 import { Wallet } from "ethers";
 
@@ -82,8 +82,12 @@ export async function initHandler(values: Values, _positionals: string[], io: Ou
   if (chainAddress !== undefined) {
     io.out(`keystore: ${keystoreFile} (chain address ${chainAddress}; grant it KEEPER_ROLE to submit epochs)`);
   }
-  io.out(
-    `next:     edit the config, then \`lumora-keeper start --config ${relative(process.cwd(), configFile) || configFile}\``,
-  );
+  io.out(`next:     edit the config, then \`lumora-keeper start --config ${shownPath(configFile)}\``);
   return EXIT_OK;
+}
+
+/** A path as the user can paste it from here: relative when inside the working directory, absolute otherwise. */
+function shownPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? resolve(file) : rel;
 }
