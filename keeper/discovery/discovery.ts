@@ -210,14 +210,7 @@ export class Discovery {
         const known = this.directory.get(r.peerId);
         if (known !== undefined && known.seq > r.seq) continue;
         this.directory.set(r.peerId, r);
-        const multiaddrs = r.addrs.flatMap((a) => {
-          try {
-            return [multiaddr(a)];
-          } catch {
-            return [];
-          }
-        });
-        if (multiaddrs.length > 0) await this.components.node.peerStore.merge(id, { multiaddrs });
+        await this.rememberAddresses(r);
         n++;
       } catch (err) {
         this.log.debug("cached record dropped", { peer: c.peerId, error: err as Error });
@@ -258,6 +251,12 @@ export class Discovery {
         return undefined;
       }
     }
+    await this.rememberAddresses(record);
+    return record;
+  }
+
+  /** Puts the addresses a peer signed into the peer store, so it is dialled there (and only there) by id. */
+  private async rememberAddresses(record: PeerRecordData): Promise<void> {
     const multiaddrs = record.addrs.flatMap((a) => {
       try {
         return [multiaddr(a)];
@@ -267,7 +266,6 @@ export class Discovery {
     });
     if (multiaddrs.length > 0)
       await this.components.node.peerStore.merge(peerIdFromString(record.peerId), { multiaddrs }).catch(() => {});
-    return record;
   }
 
   /** How many other keepers' records were reloaded at start (what a close right after a restart waits for). */

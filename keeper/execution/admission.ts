@@ -96,12 +96,8 @@ export class Admission {
     const maxDeadline = this.init.maxDeadlineMs ?? DEFAULT_MAX_DEADLINE_MS;
     if (req.deadlineMs - now > maxDeadline)
       return refuse("DEADLINE_TOO_FAR", `deadline ${req.deadlineMs - now} ms ahead > ${maxDeadline}`);
-    const used = this.inFlight.get(requester) ?? { tasks: 0, bytes: 0 };
-    const maxTasks = this.init.maxTasksPerRequester ?? DEFAULT_MAX_TASKS_PER_REQUESTER;
-    if (used.tasks >= maxTasks) return refuse("TOO_MANY_TASKS", `${used.tasks} tasks of this requester running`);
-    const maxBytes = this.init.maxBytesInFlightPerRequester ?? DEFAULT_MAX_BYTES_IN_FLIGHT_PER_REQUESTER;
-    if (used.bytes + req.size > maxBytes)
-      return refuse("TOO_MANY_BYTES", `${used.bytes + req.size} bytes in flight for this requester > ${maxBytes}`);
+    const overQuota = this.overQuota(requester, req.size);
+    if (overQuota !== undefined) return refuse(overQuota.code, overQuota.reason);
 
     if (!(await this.registered(requester, now)))
       return refuse("NOT_REGISTERED", "the requester has no valid signed peer record");
@@ -115,11 +111,10 @@ export class Admission {
       providers.push(id);
     }
     // Checked again after the awaits: other requests of the same requester may have been admitted meanwhile.
-    const now2 = this.inFlight.get(requester) ?? { tasks: 0, bytes: 0 };
-    if (now2.tasks >= maxTasks) return refuse("TOO_MANY_TASKS", `${now2.tasks} tasks of this requester running`);
-    if (now2.bytes + req.size > maxBytes)
-      return refuse("TOO_MANY_BYTES", `${now2.bytes + req.size} bytes in flight for this requester > ${maxBytes}`);
-    const entry = { tasks: now2.tasks + 1, bytes: now2.bytes + req.size };
+    const stillOver = this.overQuota(requester, req.size);
+    if (stillOver !== undefined) return refuse(stillOver.code, stillOver.reason);
+    const used = this.inFlight.get(requester) ?? { tasks: 0, bytes: 0 };
+    const entry = { tasks: used.tasks + 1, bytes: used.bytes + req.size };
     this.inFlight.set(requester, entry);
     let released = false;
     return {
@@ -134,6 +129,21 @@ export class Admission {
         if (e.tasks <= 0) this.inFlight.delete(requester);
       },
     };
+  }
+
+  /** The quota one more task of `size` bytes would break for `requester`, if any. */
+  private overQuota(requester: string, size: number): Refusal | undefined {
+    const used = this.inFlight.get(requester) ?? { tasks: 0, bytes: 0 };
+    const maxTasks = this.init.maxTasksPerRequester ?? DEFAULT_MAX_TASKS_PER_REQUESTER;
+    if (used.tasks >= maxTasks)
+      return { code: "TOO_MANY_TASKS", reason: `${used.tasks} tasks of this requester running` };
+    const maxBytes = this.init.maxBytesInFlightPerRequester ?? DEFAULT_MAX_BYTES_IN_FLIGHT_PER_REQUESTER;
+    if (used.bytes + size > maxBytes)
+      return {
+        code: "TOO_MANY_BYTES",
+        reason: `${used.bytes + size} bytes in flight for this requester > ${maxBytes}`,
+      };
+    return undefined;
   }
 
   /** Whether `peerId` has a record; a miss is remembered for UNKNOWN_PEER_TTL_MS (one lookup per stranger). */

@@ -74,22 +74,7 @@ export function world(
     collector,
     addresses,
     async receipt(consumer, provider, bytes, atMs, epoch = collector.currentEpoch()) {
-      const objectId = new Uint8Array(32);
-      new DataView(objectId.buffer).setUint32(0, ++objectSeq);
-      const signed = await signReceipt(consumer.key, {
-        objectId,
-        provider: provider.id,
-        consumer: consumer.id,
-        epoch: BigInt(epoch),
-        bytes: BigInt(bytes),
-        parts: [0],
-        issuedAtMs: BigInt(atMs),
-      });
-      store.db
-        .prepare(
-          "INSERT INTO transfer_receipts (object_id, provider, epoch, body, signature, issued_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .run(String(objectSeq), provider.id, epoch, signed.body, signed.signature, atMs);
+      this.storeReceipt(await signedReceipt(consumer, provider, bytes, epoch, atMs), atMs);
     },
     storeReceipt(r, atMs) {
       store.db
@@ -124,6 +109,7 @@ export async function signedReceipt(
   provider: Peer,
   bytes: number,
   epoch = 1,
+  issuedAtMs = Date.now(),
 ): Promise<SignedTestReceipt> {
   const objectId = new Uint8Array(32);
   new DataView(objectId.buffer).setUint32(0, ++objectSeq);
@@ -134,7 +120,7 @@ export async function signedReceipt(
     epoch: BigInt(epoch),
     bytes: BigInt(bytes),
     parts: [0],
-    issuedAtMs: BigInt(Date.now()),
+    issuedAtMs: BigInt(issuedAtMs),
   });
   return { provider: provider.id, epoch, bytes, body: signed.body, signature: signed.signature };
 }
