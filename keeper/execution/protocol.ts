@@ -165,15 +165,26 @@ export class TaskExecutionService {
       await stream.close().catch(() => {});
       return;
     }
+    // The slot is taken before admission awaits its lookups: concurrent requests cannot all pass the capacity
+    // check while their admissions are pending.
+    this.running++;
     const deadlineMs = Number(req.deadlineMs);
     let admitted: Admitted | undefined;
     if (this.components.admission !== undefined) {
-      const verdict = await this.components.admission.admit(coordinator, {
-        size: Number(req.size),
-        deadlineMs,
-        providers: req.providers,
-      });
+      let verdict: Awaited<ReturnType<Admission["admit"]>>;
+      try {
+        verdict = await this.components.admission.admit(coordinator, {
+          size: Number(req.size),
+          deadlineMs,
+          providers: req.providers,
+        });
+      } catch (err) {
+        this.running--;
+        stream.abort(err as Error);
+        return;
+      }
       if (isRefusal(verdict)) {
+        this.running--;
         this.log.debug("task request refused", { coordinator, code: verdict.code, reason: verdict.reason });
         await reply({
           ok: false,
@@ -187,7 +198,6 @@ export class TaskExecutionService {
       }
       admitted = verdict;
     }
-    this.running++;
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(Math.max(1, deadlineMs - Date.now()))]);
     try {
       await writeMessage(stream, TaskAccepted, { taskId: req.taskId }, MAX_TASK_MESSAGE_BYTES, { signal });

@@ -25,6 +25,8 @@ import {
   validateRequest,
   type TaskWork,
 } from "../../../keeper/execution/index.ts";
+import type { PeerRecordData } from "../../../keeper/discovery/record.ts";
+import { Admission } from "../../../keeper/execution/admission.ts";
 import { TaskRequest } from "../../../keeper/execution/pb/execution.ts";
 import type { Logger } from "../../../keeper/logger.ts";
 import { openStore, type Store } from "../../../keeper/store/index.ts";
@@ -134,7 +136,9 @@ describe("task execution protocol", { timeout: 180_000 }, () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
-  async function side(opts: { perform?: Perform; maxConcurrent?: number; logger?: Logger } = {}): Promise<Side> {
+  async function side(
+    opts: { perform?: Perform; maxConcurrent?: number; logger?: Logger; admission?: Admission } = {},
+  ): Promise<Side> {
     const peer = await startNode();
     peers.push(peer);
     const dir = mkdtempSync(join(tmpdir(), "lumora-exec-"));
@@ -155,6 +159,7 @@ describe("task execution protocol", { timeout: 180_000 }, () => {
           return perform(work, o);
         },
         penalise: (p: PeerId, err: Error) => penalised.push({ peer: p.toString(), err }),
+        ...(opts.admission !== undefined && { admission: opts.admission }),
       },
       { maxConcurrent: opts.maxConcurrent },
     );
@@ -284,6 +289,48 @@ describe("task execution protocol", { timeout: 180_000 }, () => {
 
     gate.release();
     assert.deepEqual(await first, { bytes: data.byteLength, sha256: sha256(data) });
+    assert.equal(executor.service.load, 0);
+  });
+
+  it("holds its capacity while admissions are pending: concurrent requests from many identities cannot all pass", async () => {
+    const data = randomBytes(1024);
+    const gate = blocking(data);
+    // Every requester and provider is "registered", but each lookup waits until the test lets it answer: all
+    // requests are inside admission at once, after the capacity check (the window a fleet of identities uses).
+    let answer!: () => void;
+    const lookups = new Promise<void>((r) => (answer = r));
+    releases.push(() => answer());
+    const admission = new Admission({
+      record: async (peerId) => {
+        await lookups;
+        return { peerId } as PeerRecordData;
+      },
+    });
+    const executor = await side({ perform: gate.perform, maxConcurrent: 2, admission });
+    const coordinators = await Promise.all([1, 2, 3, 4, 5].map(() => side()));
+    const provider = coordinators[0]!.peer.node.peerId.toString();
+    let settled = 0;
+    const outcomes = coordinators.map(async (c, i) => {
+      const peerId = await connect(c, executor);
+      const t = task(c, `task-fleet-${i}`, data);
+      c.payloads.put(t.id, { objectId: sha256(data), size: data.byteLength, providers: [provider] });
+      return c.service
+        .executeOn(t, peerId, { signal: AbortSignal.timeout(20_000) })
+        .then(
+          () => "done",
+          (err: unknown) => (err instanceof TaskRejectedError ? err.reason : String(err)),
+        )
+        .finally(() => settled++);
+    });
+    await waitFor(() => executor.service.load === 2, 15_000, "two requests holding the executor's two slots");
+    // The other three are answered while the first two are still inside admission.
+    await waitFor(() => settled === 3, 15_000, "three requests answered while two admissions are pending");
+    answer();
+    await gate.started;
+    gate.release();
+    const results = await Promise.all(outcomes);
+    assert.equal(executor.performed.length, 2, `at most maxConcurrent tasks run (results: ${results.join("; ")})`);
+    assert.equal(results.filter((r) => /at capacity \(2 tasks\)/.test(r)).length, 3, results.join("; "));
     assert.equal(executor.service.load, 0);
   });
 
