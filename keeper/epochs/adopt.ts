@@ -12,7 +12,8 @@
  *   mirrored the same way, so its next epoch — numbered after them — does not count their receipts again.
  *
  * The evidence is trusted as far as its roots: a keeper serving a root-matching summary with other hashes
- * could make us release or skip receipts (not credit anything itself); binding the evidence hash into the
+ * could make us release receipts the chain already counted (paid twice)
+ * or skip ones it did not (never paid); binding the evidence hash into the
  * commitment is the remedy (docs/security.md).
  */
 import { ZeroHash } from "ethers";

@@ -19,14 +19,14 @@
  * `stallAlarmMs`, shown by `status()`; later epochs wait behind it (the contracts take epochs in order). A root
  * on chain that differs from ours, or a vetoed epoch, is an alarm: recorded, and the loop moves on.
  */
-import { existsSync, renameSync, rmSync } from "node:fs";
+import { existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
 
 import type { Logger } from "../logger.ts";
 import type { Migration, Store } from "../store/index.ts";
 import { buildEpoch } from "./build.ts";
 import type { EpochCollector } from "./collect.ts";
-import { epochDir, publishEpoch, readEpochSummary, updateEpochSummary, type EpochSummary } from "./publish.ts";
+import { publishEpoch, readEpochSummary, updateEpochSummary, type EpochSummary } from "./publish.ts";
 import { SETTLE_RETRY_MS, STALL_ALARM_MS } from "./submit-constants.ts";
 import { EpochRootMismatchError, EpochVetoedError } from "./submit-errors.ts";
 import type { EpochSubmitter, SubmitResult } from "./submit.ts";
@@ -395,7 +395,12 @@ export class EpochCloser {
     const built = this.built.get(epoch) ?? (await buildEpoch(collector.bundle(epoch), { signal }));
     this.built.set(epoch, built);
     let summary = await this.published(epoch);
-    if (summary === undefined) {
+    // A publication whose roots are not this build's (the epoch was re-finalized after adopting the chain's view,
+    // possibly with a crash in between) is written again: what is served must match what is submitted.
+    const stale =
+      summary !== undefined &&
+      (summary.rewards?.root !== built.rewardTree?.root || summary.tasks?.root !== built.taskTree?.root);
+    if (summary === undefined || stale) {
       const uri = this.init.uriFor?.(epoch) ?? `lumora:epoch/${epoch}`;
       summary = await publishEpoch(built, publishDir, { uri, signal });
       this.step(epoch, "published", { uri });
@@ -454,11 +459,9 @@ export class EpochCloser {
     if (this.components.adopt !== undefined) {
       try {
         const { reopened } = await this.components.adopt(epoch, { signal: this.controller.signal });
-        // Later epochs that counted what the chain counted here were re-finalized: build and publish them anew.
-        for (const e of reopened) {
-          this.built.delete(e);
-          rmSync(epochDir(this.init.publishDir, e), { recursive: true, force: true });
-        }
+        // Later epochs that counted what the chain counted here were re-finalized: build them anew (their stale
+        // publication is replaced when they settle, see settleOne).
+        for (const e of reopened) this.built.delete(e);
         this.log.info("the chain's view of the epoch adopted over ours", { epoch, why });
         return "adopted";
       } catch (err) {

@@ -305,6 +305,16 @@ export class EpochCollector {
       this.log.info("receipts of unknown providers", { epoch, held: newlyHeld, credited, dropped });
   }
 
+  /** The epoch's receipt rows, as one comparable string (what a finalize computed from). */
+  private receiptSetOf(epoch: number): string {
+    const row = this.components.store.db
+      .prepare(
+        "SELECT COUNT(*) AS n, COALESCE(GROUP_CONCAT(hash, ','), '') AS h FROM (SELECT hash FROM epoch_receipts WHERE epoch = ? ORDER BY hash)",
+      )
+      .get(epoch) as { n: number; h: string };
+    return `${row.n}:${row.h}`;
+  }
+
   /** Hashes of the receipts epoch `epoch` counted (its evidence, published beside its trees). */
   receiptHashes(epoch: number): string[] {
     return (
@@ -463,6 +473,7 @@ export class EpochCollector {
     if (row === undefined || row.status === "genesis") throw new EpochUnknownError(epoch);
     if (row.status === "closed") return this.bundle(epoch);
 
+    const counted = this.receiptSetOf(epoch);
     const receipts = await this.verifiedReceipts(epoch, options);
     const health = store.db
       .prepare("SELECT peer_id, account, successes, failures FROM epoch_health WHERE epoch = ? ORDER BY peer_id")
@@ -488,9 +499,16 @@ export class EpochCollector {
     const rewardTotal = rewardTotalFor(this.init, maxReward, totalC);
     options.signal?.throwIfAborted();
 
+    // Adopting the chain's view of an earlier epoch may take receipts out of this one while it is computed (the
+    // settle loop and a close overlap): then the result is stale, and the epoch is computed again.
+    let stale = false;
     store.transaction(() => {
       const current = epochRow(store, epoch);
       if (current?.status !== "frozen") return;
+      if (this.receiptSetOf(epoch) !== counted) {
+        stale = true;
+        return;
+      }
       const indices = this.accounts.assign(
         contributions.map((c) => c.account),
         epoch,
@@ -518,6 +536,7 @@ export class EpochCollector {
         .prepare("UPDATE epochs SET status = 'closed', reward_total = ?, closed_at = ? WHERE epoch = ?")
         .run(rewardTotal.toString(), Date.now(), epoch);
     });
+    if (stale) return this.doFinalize(epoch, options);
     const bundle = this.bundle(epoch);
     this.log.info("epoch closed", {
       epoch,

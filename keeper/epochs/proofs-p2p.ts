@@ -30,6 +30,8 @@ import type { EpochSummary } from "./publish.ts";
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 /** Receipt hashes per evidence answer: 10,000 × 69 bytes of JSON stays under MAX_PROOFS_RESPONSE_BYTES. */
 export const EVIDENCE_PAGE = 10_000;
+/** Pages one evidence fetch follows at most (2.56 M receipts): a peer cannot keep a keeper paging for ever. */
+export const MAX_EVIDENCE_PAGES = 256;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -191,7 +193,9 @@ export class ProofsService {
   /** Asks `peer` for every receipt hash epoch `epoch` counted (paged). */
   async fetchEvidence(peer: PeerId | string, epoch: number, options: { signal?: AbortSignal } = {}): Promise<string[]> {
     const out: string[] = [];
-    for (let from: number | null = 0; from !== null;) {
+    for (let from: number | null = 0, pages = 0; from !== null; pages++) {
+      if (pages >= MAX_EVIDENCE_PAGES)
+        throw new RemoteProofError("MALFORMED_RESPONSE", `evidence longer than ${MAX_EVIDENCE_PAGES} pages`);
       const res = await this.ask(peer, { epoch, evidence: from }, options);
       const error = res.error as { code: string; message: string } | undefined;
       if (error !== undefined) throw errorFromResponse(error.code, error.message, epoch);
@@ -204,8 +208,12 @@ export class ProofsService {
         out.push(h);
       }
       const next = ev.next;
-      if (next !== null && (typeof next !== "number" || next <= from))
-        throw new RemoteProofError("MALFORMED_RESPONSE", "evidence cursor does not move forward");
+      // A full page, then the index right after it: a short page or a cursor that skips or overlaps is refused.
+      if (
+        next !== null &&
+        (typeof next !== "number" || ev.receipts.length !== EVIDENCE_PAGE || next !== from + EVIDENCE_PAGE)
+      )
+        throw new RemoteProofError("MALFORMED_RESPONSE", "evidence cursor does not follow a full page");
       from = next;
     }
     return out;

@@ -7,8 +7,13 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+
 import { HELD_EPOCHS } from "../../../keeper/epochs/collect.ts";
-import { peer, world, type EpochWorld, type Peer } from "./fixtures.ts";
+import { peer, signedReceipt, world, type EpochWorld, type Peer } from "./fixtures.ts";
+
+const hashOf = (body: Uint8Array) => "0x" + bytesToHex(keccak_256(body));
 
 describe("epochs/collect: held receipts, foreign stamps, eras", () => {
   let w: EpochWorld;
@@ -95,5 +100,45 @@ describe("epochs/collect: held receipts, foreign stamps, eras", () => {
       [[a.address, 70n]],
     );
     assert.equal(w.collector.startNewEra(1, "again"), 2, "eras count up");
+  });
+});
+
+describe("epochs/collect: adoption during a finalize", () => {
+  it("recomputes an epoch whose receipts the chain's view took away while it was being finalized", async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const w = world(
+      { rewardPerEpoch: 10n ** 18n, genesisMs: 1_000 },
+      { maxRewardTotal: async () => (await gate, 10n ** 18n) },
+    );
+    try {
+      const [consumer, a, b] = await Promise.all([peer(0xc0), peer(0xa1), peer(0xb2)]);
+      for (const p of [consumer, a, b]) w.addresses.set(p.id, p.address);
+      await w.collector.close({ endMs: 2_000 }); // epoch 1 (empty): the chain's epoch the keeper adopts below
+      const twice = await signedReceipt(consumer, a, 5_000, 1, 2_500);
+      w.storeReceipt(twice, 2_500);
+      await w.receipt(consumer, b, 700, 2_600);
+      const epoch = w.collector.freeze(3_000);
+      const finalizing = w.collector.finalize(epoch); // blocked on the pool read
+      // Meanwhile the chain's epoch 1 turns out to have counted `twice` already.
+      const all = new Set(w.collector.receiptHashes(epoch));
+      assert.equal(all.size, 2);
+      const committed = new Set([hashOf(twice.body)]);
+      assert.ok(all.has(hashOf(twice.body)));
+      w.collector.adopt(1, committed);
+      open();
+      const bundle = await finalizing;
+      assert.deepEqual(
+        bundle.contributions.map((c) => [c.account, c.contribution]),
+        [[b.address, 700n]],
+        "the receipt the chain counted in epoch 1 is not counted again in epoch 2",
+      );
+      assert.deepEqual(
+        w.collector.receiptHashes(epoch),
+        [...all].filter((h) => !committed.has(h)),
+      );
+    } finally {
+      w.close();
+    }
   });
 });
