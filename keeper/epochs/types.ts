@@ -44,6 +44,12 @@ export interface EpochBundle {
   rewardTotal: bigint;
   /** keccak256 of each signed receipt body the epoch counted: its evidence, published as evidence.json. */
   receiptHashes?: string[];
+  /** The signed audit outcomes the epoch judged (keeper/audit), published in evidence.json. */
+  audits?: { body: Uint8Array; signature: Uint8Array }[];
+  /** Providers (peer ids) whose receipts counted nothing because they failed the epoch's audits. */
+  disqualified?: string[];
+  /** The rule that decided `disqualified` from `audits` (keeper/audit/verdict.ts). */
+  auditRule?: { minFailures: number; failureRatio: number };
 }
 
 /** An epoch with its trees built. */

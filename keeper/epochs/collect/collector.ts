@@ -11,6 +11,9 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { getAddress } from "ethers";
 
+import { DEFAULT_DISQUALIFY_FAILURE_RATIO, DEFAULT_DISQUALIFY_MIN_FAILURES } from "../../audit/constants.ts";
+import { auditOutcomeHash, decodeAuditOutcome, verifyAuditOutcome, type SignedAuditOutcome } from "../../audit/outcome.ts";
+import { auditVerdicts, checkDisqualifyRule, type DisqualifyRule, type JudgedAudit } from "../../audit/verdict.ts";
 import type { HealthCounters } from "../../health/counters.ts";
 import type { Logger } from "../../logger.ts";
 import type { Store } from "../../store/index.ts";
@@ -60,6 +63,8 @@ export interface EpochCollectorInit {
   rewardPerEpoch: bigint;
   /** Start of epoch 1 (Unix ms) on a fresh store; default: when the store is first opened. */
   genesisMs?: number;
+  /** When the epoch's audits take a provider's credit away (keeper/audit/verdict.ts; defaults in its constants). */
+  auditRule?: Partial<DisqualifyRule>;
 }
 
 export interface EpochCollectorComponents {
@@ -73,6 +78,8 @@ export interface EpochCollectorComponents {
   counters?: HealthCounters;
   /** Task records other coordinators hold for [fromMs, toMs) (gathered before the close); merged by task id. */
   remoteTaskValues?: (fromMs: number, toMs: number) => TaskRecordValue[];
+  /** Signed audit outcomes stored in [fromMs, toMs) (keeper/audit); none when absent. */
+  auditsBetween?: (fromMs: number, toMs: number) => SignedAuditOutcome[];
   /** Receipts stored in [fromMs, toMs); default: the transfer module's `transfer_receipts` table. */
   receiptsBetween?: (fromMs: number, toMs: number) => RawReceipt[];
   /**
@@ -98,6 +105,15 @@ function checksummed(addressOf: (peerId: string) => string | undefined, peerId: 
   }
 }
 
+/** The provider an outcome body names, for the index column only ("" when the body does not decode). */
+function providerHint(body: Uint8Array): string {
+  try {
+    return decodeAuditOutcome(body).provider;
+  } catch {
+    return "";
+  }
+}
+
 /** JSON for leaf values: bigints as decimal strings. */
 function encodeTaskValue(v: TaskRecordValue): string {
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
@@ -113,6 +129,7 @@ export class EpochCollector {
   private readonly accounts: AccountIndex;
   private readonly receiptsBetween: (fromMs: number, toMs: number) => RawReceipt[];
   private readonly finalizing = new Map<number, Promise<EpochBundle>>();
+  private readonly auditRule: DisqualifyRule;
 
   constructor(
     private readonly components: EpochCollectorComponents,
@@ -122,6 +139,15 @@ export class EpochCollector {
     migrateEpochs(components.store, init.genesisMs ?? Date.now());
     this.accounts = new AccountIndex(components.store);
     this.receiptsBetween = components.receiptsBetween ?? transferReceiptsBetween(components.store);
+    this.auditRule = checkDisqualifyRule({
+      minFailures: init.auditRule?.minFailures ?? DEFAULT_DISQUALIFY_MIN_FAILURES,
+      failureRatio: init.auditRule?.failureRatio ?? DEFAULT_DISQUALIFY_FAILURE_RATIO,
+    });
+  }
+
+  /** The rule the epoch's audits are judged by (published with them). */
+  get disqualifyRule(): DisqualifyRule {
+    return { ...this.auditRule };
   }
 
   /**
@@ -232,6 +258,13 @@ export class EpochCollector {
         values.forEach((v, i) => insert.run(epoch, i, encodeTaskValue(v)));
       }
       this.freezeReceipts(epoch, startMs, endMs);
+      const audit = db.prepare(
+        "INSERT OR IGNORE INTO epoch_audits (epoch, hash, provider, body, signature) VALUES (?, ?, ?, ?, ?)",
+      );
+      for (const a of this.components.auditsBetween?.(startMs, endMs) ?? []) {
+        // The provider is read from the body at finalize (after the signature check); here it only indexes.
+        audit.run(epoch, auditOutcomeHash(a.body), providerHint(a.body), a.body, a.signature);
+      }
       if (counters !== undefined) {
         const insert = db.prepare(
           "INSERT INTO epoch_health (epoch, peer_id, account, successes, failures) VALUES (?, ?, ?, ?, ?)",
@@ -482,7 +515,11 @@ export class EpochCollector {
       failures: h.failures,
     }));
 
-    const contributions = computeContributions({ receipts, outcomes, addressOf });
+    const verdicts = auditVerdicts(await this.verifiedAudits(epoch, options), this.auditRule).filter(
+      (v) => v.disqualified,
+    );
+    const disqualified = new Set(verdicts.map((v) => v.provider));
+    const contributions = computeContributions({ receipts, outcomes, addressOf, disqualified });
     const reports = reputationReports(outcomes, addressOf);
     const totalC = totalContribution(contributions);
     const maxReward =
@@ -525,11 +562,17 @@ export class EpochCollector {
         "INSERT INTO epoch_reputation (epoch, node, successes, failures) VALUES (?, ?, ?, ?)",
       );
       for (const r of reports) report.run(epoch, r.node, r.successes, r.failures);
+      const out = store.db.prepare(
+        "INSERT OR REPLACE INTO epoch_disqualified (epoch, provider, audits, failures) VALUES (?, ?, ?, ?)",
+      );
+      for (const v of verdicts) out.run(epoch, v.provider, v.audits, v.failures);
       store.db
         .prepare("UPDATE epochs SET status = 'closed', reward_total = ?, closed_at = ? WHERE epoch = ?")
         .run(rewardTotal.toString(), Date.now(), epoch);
     });
     if (stale) return this.doFinalize(epoch, options);
+    if (disqualified.size > 0)
+      this.log.info("providers lost the epoch's credit: they failed its audits", { epoch, providers: verdicts });
     const bundle = this.bundle(epoch);
     this.log.info("epoch closed", {
       epoch,
@@ -580,6 +623,29 @@ export class EpochCollector {
     return out;
   }
 
+  /** The epoch's frozen audit outcomes whose signature and fields check (an invalid one is logged and ignored). */
+  private async verifiedAudits(epoch: number, options: { signal?: AbortSignal }): Promise<JudgedAudit[]> {
+    const out: JudgedAudit[] = [];
+    for (const a of this.frozenAudits(epoch)) {
+      options.signal?.throwIfAborted();
+      try {
+        const o = await verifyAuditOutcome(a);
+        out.push({ hash: auditOutcomeHash(a.body), provider: o.provider, outcome: o.outcome });
+      } catch (err) {
+        this.log.warn("audit outcome ignored", { epoch, reason: (err as Error).message });
+      }
+    }
+    return out;
+  }
+
+  private frozenAudits(epoch: number): SignedAuditOutcome[] {
+    return (
+      this.components.store.db
+        .prepare("SELECT body, signature FROM epoch_audits WHERE epoch = ? ORDER BY hash")
+        .all(epoch) as { body: Uint8Array; signature: Uint8Array }[]
+    ).map((r) => ({ body: new Uint8Array(r.body), signature: new Uint8Array(r.signature) }));
+  }
+
   /** The bundle of a closed epoch, from the store. */
   bundle(epoch: number): EpochBundle {
     const { store } = this.components;
@@ -607,6 +673,13 @@ export class EpochCollector {
       reputation: reputation.map((r) => ({ node: r.node, successes: r.successes, failures: r.failures })),
       rewardTotal: BigInt(row.reward_total ?? "0"),
       receiptHashes: this.receiptHashes(epoch),
+      audits: this.frozenAudits(epoch),
+      auditRule: this.disqualifyRule,
+      disqualified: (
+        store.db.prepare("SELECT provider FROM epoch_disqualified WHERE epoch = ? ORDER BY provider").all(epoch) as {
+          provider: string;
+        }[]
+      ).map((r) => r.provider),
     };
   }
 }

@@ -46,6 +46,8 @@ export interface ContributionInput {
   outcomes: readonly NodeOutcomes[];
   /** On-chain reward address of a peer (its signed peer record); undefined when unknown. */
   addressOf: (peerId: string) => string | undefined;
+  /** Providers (peer ids) whose receipts count nothing this epoch: they failed its audits. */
+  disqualified?: ReadonlySet<string>;
 }
 
 /** Largest count Reputation's packed report holds (uint32). */
@@ -78,8 +80,8 @@ function outcomesByAccount(input: ContributionInput): Map<string, { successes: n
 
 /**
  * C_i per account, ascending by address, zero contributions dropped. Receipts count once (by hash); a
- * receipt whose consumer is the provider itself, or whose provider has no known reward address, counts
- * nothing.
+ * receipt whose consumer is the provider itself, whose provider has no known reward address, or whose provider
+ * is disqualified by the epoch's audits, counts nothing.
  */
 export function computeContributions(input: ContributionInput): AccountContribution[] {
   const bytes = new Map<string, bigint>();
@@ -87,6 +89,7 @@ export function computeContributions(input: ContributionInput): AccountContribut
   for (const r of input.receipts) {
     if (seen.has(r.hash) || r.consumer === r.provider || r.bytes <= 0n) continue;
     seen.add(r.hash);
+    if (input.disqualified?.has(r.provider) === true) continue;
     const account = addressOrUndefined(input.addressOf, r.provider);
     if (account === undefined) continue;
     bytes.set(account, (bytes.get(account) ?? 0n) + r.bytes);

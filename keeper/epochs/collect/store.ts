@@ -111,6 +111,30 @@ export const EPOCH_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE epoch_mirrored (chain_epoch INTEGER PRIMARY KEY, receipts INTEGER NOT NULL);
     `,
   },
+  {
+    // Audit outcomes (keeper/audit) frozen with their epoch, and the providers they disqualified from credit
+    // (keeper/audit/verdict.ts): the epoch publishes both, so its C_i can be recomputed from published data.
+    version: 4,
+    up: `
+      CREATE TABLE epoch_audits (
+        epoch INTEGER NOT NULL,
+        hash TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        body BLOB NOT NULL,
+        signature BLOB NOT NULL,
+        PRIMARY KEY (epoch, hash)
+      ) WITHOUT ROWID;
+      CREATE TABLE epoch_disqualified (
+        epoch INTEGER NOT NULL,
+        provider TEXT NOT NULL,
+        audits INTEGER NOT NULL,
+        failures INTEGER NOT NULL,
+        PRIMARY KEY (epoch, provider)
+      ) WITHOUT ROWID;
+      CREATE TABLE epoch_audits_archive AS SELECT 0 AS era, * FROM epoch_audits WHERE 0;
+      CREATE TABLE epoch_disqualified_archive AS SELECT 0 AS era, * FROM epoch_disqualified WHERE 0;
+    `,
+  },
 ];
 
 /** Tables whose rows belong to one epoch; moved to `<name>_archive` when the keeper starts over. */
@@ -121,6 +145,8 @@ export const EPOCH_TABLES = [
   "epoch_health",
   "epoch_contributions",
   "epoch_reputation",
+  "epoch_audits",
+  "epoch_disqualified",
 ] as const;
 
 export interface EpochRow {

@@ -24,6 +24,8 @@ import { PublishedEpochError } from "./errors.ts";
 import type { StandardMerkleTreeDump } from "../merkle/tree.ts";
 import type { BuiltEpoch, ReputationReport } from "../types.ts";
 
+const toHex = (b: Uint8Array): string => "0x" + Buffer.from(b).toString("hex");
+
 /** Transaction hashes of an epoch's on-chain submission, filled in when known. */
 export interface EpochTransactions {
   taskLog?: string;
@@ -93,7 +95,16 @@ export async function publishEpoch(
   const receipts = bundle.receiptHashes ?? [];
   await writeAtomic(
     path.join(dir, EVIDENCE_FILE),
-    JSON.stringify({ format: EVIDENCE_FORMAT, epoch: bundle.epoch, receipts }) + "\n",
+    JSON.stringify({
+      format: EVIDENCE_FORMAT,
+      epoch: bundle.epoch,
+      receipts,
+      // The audits the epoch judged and what they decided (docs/epochs.md, "Audits and credit"): anyone checks
+      // each outcome's signature and applies the rule to find the providers whose receipts counted nothing.
+      audits: (bundle.audits ?? []).map((a) => ({ body: toHex(a.body), signature: toHex(a.signature) })),
+      ...(bundle.auditRule !== undefined && { auditRule: bundle.auditRule }),
+      disqualified: bundle.disqualified ?? [],
+    }) + "\n",
   );
   const summary: EpochSummary = {
     format: EPOCH_SUMMARY_FORMAT,
