@@ -8,6 +8,7 @@ import { join } from "node:path";
 
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 
+import { auditor, type Auditor } from "./audit/auditor.ts";
 import { Chain } from "./chain/index.ts";
 import { ChainMemory, deploymentIdentity } from "./chain/memory.ts";
 import { chainMonitor, type ChainMonitor } from "./chain/monitor.ts";
@@ -66,6 +67,8 @@ export interface KeeperComponents {
   readonly transfer: TransferService;
   /** The transfer module's tables, read side (receipts for the epochs, progress for the operator). */
   readonly transfers: TransferStore;
+  /** Audits of providers: signed outcomes, measured bandwidth (routing's B_i), failures for health and credit. */
+  readonly audits: Auditor;
   readonly collector: EpochCollector;
   readonly remoteReceipts: RemoteReceipts;
   readonly remoteTasks: RemoteTasks;
@@ -239,6 +242,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     health: peerHealth,
     proximity: near,
     isFlagged: (account) => flags?.has(account) ?? false,
+    measuredBandwidth: (peerId) => audits.measuredBandwidth(peerId),
     table,
     onRefreshed: () => tasks.wake(),
   });
@@ -247,13 +251,25 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
   const remoteReceipts = new RemoteReceipts(store);
   const remoteTasks = new RemoteTasks(store);
   const pool = chain?.contracts.rewardPool;
-  const collector = epochCollector({ rewardPerEpoch: ec.rewardPerEpoch ?? 0n })({
+  // Without an `audit` section (tests, scripts) a keeper does not audit; the operator config always has one.
+  const audits = auditor(c.audit ?? { ratePerHour: 0 })({
+    self,
+    privateKey,
+    store,
+    logger,
+    fetchStream: (objectId, opts) => transfer.fetchStream(objectId, opts),
+    announcedBandwidth: (peerId) => records.get(peerId)?.bandwidthBps,
+    currentEpoch: () => collector.currentEpoch(),
+    onOutcome: (o) => counters.record(o.epoch, o.provider, o.outcome === "pass"),
+  });
+  const collector = epochCollector({ rewardPerEpoch: ec.rewardPerEpoch ?? 0n, auditRule: c.audit?.disqualify })({
     store,
     logger,
     addressOf,
     counters,
     tasks: tasks.taskStore,
     receiptsBetween: (from, to) => [...transfers.receiptsBetween(from, to), ...remoteReceipts.between(from, to)],
+    auditsBetween: (from, to) => audits.between(from, to),
     remoteTaskValues: (from, to) => remoteTasks.between(from, to),
     ...(pool !== undefined && { maxRewardTotal: () => pool.maxRewardTotal() }),
   });
@@ -311,7 +327,12 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     close: () => closer.closeOnly(),
     onSkipped: () => operatorCounters.inc("epochTicksSkipped"),
   });
-  const requests = execution.transferRequests()({ self, tasks, payloads });
+  // The providers a request names for its object are what the audits pick from.
+  const requests = execution.transferRequests()({
+    self,
+    tasks,
+    payloads: { put: (id, payload) => (payloads.put(id, payload), audits.learnRequest(payload)) },
+  });
   const epochOps = epochOperator()({
     logger,
     closer,
@@ -320,7 +341,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     rewardPool: pool,
   });
   return {
-    ...{ log, store, privateKey, node, bans, counters, payloads, transfer, transfers, tasks, requests, closer },
+    ...{ log, store, privateKey, node, bans, counters, payloads, transfer, transfers, audits, tasks, requests, closer },
     ...{ bootstrapper: bootstrap({ peers: c.bootstrap ?? [] })({ node, logger }), discovery: records },
     ...{ proximity: near, health: peerHealth, routing: table, feed, flags, execution: executor },
     ...{ collector, remoteReceipts, remoteTasks, exchange, proofs, gatherer, schedule, epochOperator: epochOps },

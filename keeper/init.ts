@@ -3,6 +3,8 @@
  * capacity, and each module's init. The operator's config file (keeper/config) is turned into this; tests and
  * scripts build it directly. Defaults live with each module's constants.
  */
+import type { AuditorInit } from "./audit/auditor.ts";
+import type { DisqualifyRule } from "./audit/verdict.ts";
 import type { ChainInit } from "./chain/index.ts";
 import type { RecordFetchQueueInit } from "./discovery/index.ts";
 import type { EpochExchangeInit } from "./epochs/exchange/protocol.ts";
@@ -57,6 +59,12 @@ export interface KeeperConfig {
   executionDelayMs?: number;
   /** Epochs: closing, publication and (with `chain`) submission. Every keeper records its epoch evidence. */
   epochs?: KeeperEpochsConfig;
+  /** Audits of providers (keeper/audit) and the rule by which failed audits cost a provider its epoch's credit. */
+  audit?: KeeperAuditConfig;
+}
+
+export interface KeeperAuditConfig extends AuditorInit {
+  disqualify?: Partial<DisqualifyRule>;
 }
 
 export interface KeeperLimits {

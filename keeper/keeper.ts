@@ -5,8 +5,8 @@
  * (docs/architecture.md draws the dependencies): p2p (libp2p node, bans, bootstrap) → discovery (signed peer
  * records), proximity (RTT, hops), health (heartbeats, per-epoch counters) → routing (scores, shards, the feed
  * from discovery and Reputation's flags) → tasks (queue, assignment, reassignment) over execution
- * (`/lumora/task/1.0.0`) and transfer (`/lumora/transfer/2.0.0`) → epochs (collection, exchange, close,
- * submission), all state in one SQLite store.
+ * (`/lumora/task/1.0.0`) and transfer (`/lumora/transfer/2.0.0`) → audits (providers measured as customers
+ * see them) → epochs (collection, exchange, close, submission), all state in one SQLite store.
  */
 import type { PeerId } from "@libp2p/interface";
 
@@ -73,6 +73,7 @@ export class Keeper extends EventTarget {
     if (this.config.epochs?.cron !== undefined) await schedule.start();
     flags?.start();
     feed.start();
+    c.audits.start();
     this.log.info("keeper started", { peerId: node.peerId.toString(), addresses: this.addresses });
   }
 
@@ -80,7 +81,7 @@ export class Keeper extends EventTarget {
     const c = this.components;
     // Producers of work first (timers, the closer), then the protocols, the node, and the chain last.
     const steps: Array<{ stop(): unknown } | undefined> = [
-      ...[c.feed, c.flags, c.schedule, c.closer, c.chainSync, c.chainMonitor, c.turns, c.submitter, c.health],
+      ...[c.audits, c.feed, c.flags, c.schedule, c.closer, c.chainSync, c.chainMonitor, c.turns, c.submitter, c.health],
       ...[c.proximity, c.discovery, c.bootstrapper, c.tasks, c.execution, c.transfer, c.exchange, c.proofs],
       ...[c.node, c.chain],
     ];

@@ -10,7 +10,7 @@ export const CAPABILITIES: readonly Capability[] = ["provider", "executor", "con
 export interface NodeView {
   /** libp2p peer id (base58btc string). */
   peerId: string;
-  /** Advertised bandwidth B_i in bytes per second. */
+  /** B_i in bytes per second: advertised, capped by the audits' measurement (routing/bandwidth.ts). */
   bandwidth: number;
   /** Maximum concurrent tasks the node accepts. */
   capacity: number;

@@ -94,6 +94,12 @@ export function renderMetrics(s: StatusView): string {
       Object.entries(s.refusals ?? {}).map(([code, n]): Sample => [{ code }, n]),
     )
     .metric(
+      "lumora_audits_total",
+      "counter",
+      "Provider audits this keeper ran since start, by outcome (pass, corrupt, refused, slow, unreachable).",
+      Object.entries(s.audits ?? {}).map(([outcome, n]): Sample => [{ outcome }, n]),
+    )
+    .metric(
       "lumora_epoch_ticks_skipped_total",
       "counter",
       "Scheduled epoch closes skipped because the previous close was still running.",

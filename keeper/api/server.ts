@@ -155,6 +155,7 @@ export class ApiServer {
       counters: this.counters.snapshot(),
       chain: k.chainStatus(),
       refusals: k.execution.refusals(),
+      audits: k.audits.stats(),
       limits: limitsView(k),
     };
   }

@@ -333,6 +333,8 @@ export interface StatusView {
   chain: KeeperChainStatus;
   /** Task requests refused by admission, per code (execution/admission.ts). */
   refusals: Record<string, number>;
+  /** Audits this keeper ran since start, by outcome (keeper/audit/judge.ts). */
+  audits?: Record<string, number>;
   limits: LimitsView;
 }
 

@@ -42,8 +42,7 @@ export async function auditFetch(fetchStream: FetchStream, options: AuditFetchOp
   const now = options.now ?? Date.now;
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(new AuditTimeoutError(options.timeoutMs)), options.timeoutMs);
-  const signal =
-    options.signal === undefined ? timeout.signal : AbortSignal.any([options.signal, timeout.signal]);
+  const signal = options.signal === undefined ? timeout.signal : AbortSignal.any([options.signal, timeout.signal]);
   const start = now();
   let bytes = 0;
   let firstByteMs: number | undefined;

@@ -37,6 +37,17 @@ export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: C
       },
       exchange: { maxWindowMs: l.exchange.maxWindowMs, maxEntriesPerResponse: l.exchange.maxEntriesPerResponse },
     },
+    audit: {
+      ratePerHour: config.audit.ratePerHour,
+      timeoutMs: config.audit.timeoutMs,
+      minBytes: config.audit.minBytes,
+      maxBytes: config.audit.maxBytes,
+      minThroughputRatio: config.audit.minThroughputRatio,
+      disqualify: {
+        minFailures: config.audit.disqualifyMinFailures,
+        failureRatio: config.audit.disqualifyFailureRatio,
+      },
+    },
     dataDir: config.dataDir,
     listen: config.p2p.listen,
     announce: config.p2p.announce.length > 0 ? config.p2p.announce : undefined,

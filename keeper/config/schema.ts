@@ -14,6 +14,15 @@ import {
   DEFAULT_P2P_PORT,
 } from "./constants.ts";
 import { cronProblem } from "./cron.ts";
+import {
+  DEFAULT_AUDIT_MAX_BYTES,
+  DEFAULT_AUDIT_MIN_BYTES,
+  DEFAULT_AUDIT_RATE_PER_HOUR,
+  DEFAULT_AUDIT_TIMEOUT_MS,
+  DEFAULT_DISQUALIFY_FAILURE_RATIO,
+  DEFAULT_DISQUALIFY_MIN_FAILURES,
+  DEFAULT_MIN_THROUGHPUT_RATIO,
+} from "../audit/constants.ts";
 import { RECORD_LOOKUP_BURST, RECORD_LOOKUP_MAX_QUEUE, RECORD_LOOKUP_RATE_PER_SECOND } from "../discovery/constants.ts";
 import { MAX_ENTRIES_PER_RESPONSE, MAX_EXCHANGE_WINDOW_MS } from "../epochs/exchange/constants.ts";
 import {
@@ -155,6 +164,37 @@ export const configSchema = z.strictObject({
       takeoverMinutes: z.number({ error: "must be a number" }).positive({ error: "must be > 0" }).default(10),
     })
     .prefault({}),
+  /** Audits of providers (keeper/audit; docs/security.md "Bytes are measured"; defaults in audit/constants.ts). */
+  audit: z
+    .strictObject({
+      /** Mean audits per hour this keeper starts, at random (exponential) times; 0 turns audits off. */
+      ratePerHour: nonNegative.default(DEFAULT_AUDIT_RATE_PER_HOUR),
+      /** Longest one audit may take before it fails as too slow (ms). */
+      timeoutMs: positiveInt.default(DEFAULT_AUDIT_TIMEOUT_MS),
+      /** Bytes an audit reads, drawn uniformly in [minBytes, maxBytes] (capped by the object's size). */
+      minBytes: positiveInt.default(DEFAULT_AUDIT_MIN_BYTES),
+      maxBytes: positiveInt.default(DEFAULT_AUDIT_MAX_BYTES),
+      /** An audit whose throughput is below this share of the provider's announced B_i fails as `slow`. */
+      minThroughputRatio: nonNegative.default(DEFAULT_MIN_THROUGHPUT_RATIO),
+      /** A provider loses an epoch's credit with at least this many failed audits in it… */
+      disqualifyMinFailures: positiveInt.default(DEFAULT_DISQUALIFY_MIN_FAILURES),
+      /** …making up at least this share of its audits in the epoch. */
+      disqualifyFailureRatio: z
+        .number()
+        .min(0, { error: "must be within [0, 1]" })
+        .max(1, { error: "must be within [0, 1]" })
+        .default(DEFAULT_DISQUALIFY_FAILURE_RATIO),
+    })
+    .check((ctx) => {
+      if (ctx.value.minBytes > ctx.value.maxBytes)
+        ctx.issues.push({
+          code: "custom",
+          message: "minBytes must be ≤ maxBytes",
+          input: ctx.value,
+          path: ["minBytes"],
+        });
+    })
+    .prefault({}),
   /** Caps against hostile peers. Each default is the module constant named in LIMIT_DEFAULTS (its comment says
    * why); each cap, when hit, counts in /metrics as lumora_limit_hits_total{limit="<section>.<field>"}. */
   limits: z
@@ -259,5 +299,12 @@ export const LEAVES: Record<string, LeafKind> = {
   "epochs.rewardPerEpoch": "string",
   "epochs.keepers": "list",
   "epochs.takeoverMinutes": "number",
+  "audit.ratePerHour": "number",
+  "audit.timeoutMs": "number",
+  "audit.minBytes": "number",
+  "audit.maxBytes": "number",
+  "audit.minThroughputRatio": "number",
+  "audit.disqualifyMinFailures": "number",
+  "audit.disqualifyFailureRatio": "number",
   ...Object.fromEntries(Object.keys(LIMIT_DEFAULTS).map((k) => [`limits.${k}`, "number" as const])),
 };

@@ -79,6 +79,10 @@ export function configTemplate(init: TemplateInit): string {
   // field has a default (docs/operator.md, "Limits") and counts in lumora_limit_hits_total when hit.
   "limits": {},
 
+  // Audits of providers at random times, as an ordinary customer fetch; failures cost a provider its epoch's
+  // credit (docs/operator.md, "Audits"). Omitted fields use the defaults; ratePerHour 0 turns audits off.
+  "audit": {},
+
   // level: debug | info | warn | error | silent; format: auto (pretty on a terminal) | json | pretty.
   "log": { "level": "info", "format": "auto" },
 

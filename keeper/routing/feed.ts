@@ -1,8 +1,9 @@
 /**
  * The routing feed: keeps the routing table in step with what the keeper knows of its peers. Every refresh
- * turns each verified peer record into a NodeView (its advertised bandwidth, capacity and load, the RTT and
- * hops proximity measured, Reputation's flag) and upserts it; peers health declared failed, and executors that
- * just failed at the connection level (for UNREACHABLE_BACKOFF_MS), are left out. No libp2p here: the feed sees
+ * turns each verified peer record into a NodeView (its advertised bandwidth capped by what audits measured
+ * (bandwidth.ts), capacity and load, the RTT and hops proximity measured, Reputation's flag) and upserts it;
+ * peers health declared failed, and executors that just failed at the connection level (for
+ * UNREACHABLE_BACKOFF_MS), are left out. No libp2p here: the feed sees
  * its sources through the narrow components below.
  */
 import type { PeerRecordData } from "../discovery/record.ts";
@@ -10,6 +11,7 @@ import type { Logger } from "../logger.ts";
 import type { ProximityView } from "../proximity/proximity.ts";
 import { toNodeView } from "../proximity/view.ts";
 import type { NodeView } from "../types.ts";
+import { effectiveBandwidth } from "./bandwidth.ts";
 import { DEFAULT_ROUTING_REFRESH_MS, UNREACHABLE_BACKOFF_MS } from "./constants.ts";
 
 export interface RoutingFeedInit {
@@ -29,6 +31,8 @@ export interface RoutingFeedComponents {
   refreshDirectory?: (options: { signal?: AbortSignal }) => Promise<unknown>;
   health: { status(peerId: string): string | undefined; watch(peerId: string): void };
   proximity: { view(peerId: string): ProximityView };
+  /** A node's bandwidth as audits measured it (bytes per second), undefined when never measured. */
+  measuredBandwidth?: (peerId: string) => number | undefined;
   /** Reputation's flag of a reward address (lower case). */
   isFlagged: (account: string) => boolean;
   table: { upsert(view: NodeView): void; remove(peerId: string): unknown };
@@ -88,7 +92,9 @@ export class RoutingFeed {
       c.health.watch(record.peerId);
       try {
         const flagged = c.isFlagged(record.rewardAddress.toLowerCase());
-        c.table.upsert(toNodeView(record, c.proximity.view(record.peerId), flagged));
+        const view = toNodeView(record, c.proximity.view(record.peerId), flagged);
+        view.bandwidth = effectiveBandwidth(view.bandwidth, c.measuredBandwidth?.(record.peerId));
+        c.table.upsert(view);
         n++;
       } catch (err) {
         this.log.warn("peer record not routable", { peer: record.peerId, error: err as Error });

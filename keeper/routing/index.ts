@@ -2,6 +2,7 @@
  * Routing: the seed's score formula, shard mapping and selection of a primary plus k backups. Pure logic —
  * no I/O; the keeper feeds it NodeViews from discovery, proximity and Reputation.
  */
+export { effectiveBandwidth } from "./bandwidth.ts";
 export * from "./constants.ts";
 export * from "./errors.ts";
 export {

@@ -12,7 +12,12 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import { getAddress } from "ethers";
 
 import { DEFAULT_DISQUALIFY_FAILURE_RATIO, DEFAULT_DISQUALIFY_MIN_FAILURES } from "../../audit/constants.ts";
-import { auditOutcomeHash, decodeAuditOutcome, verifyAuditOutcome, type SignedAuditOutcome } from "../../audit/outcome.ts";
+import {
+  auditOutcomeHash,
+  decodeAuditOutcome,
+  verifyAuditOutcome,
+  type SignedAuditOutcome,
+} from "../../audit/outcome.ts";
 import { auditVerdicts, checkDisqualifyRule, type DisqualifyRule, type JudgedAudit } from "../../audit/verdict.ts";
 import type { HealthCounters } from "../../health/counters.ts";
 import type { Logger } from "../../logger.ts";
