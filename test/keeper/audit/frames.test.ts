@@ -81,7 +81,7 @@ it("an audit's request frames have the same fields, shape and bytes as a custome
   const store = openStore(":memory:");
   cleanups.push(
     async () => store.close(),
-    () => node.stop(),
+    async () => node.stop(),
   );
   const sessions: Uint8ArrayList[] = [];
   const recordStream = (stream: Stream): Stream => {
