@@ -5,6 +5,8 @@
  */
 import type { PrivateKey } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 
 import { RECEIPT_DOMAIN } from "./constants.ts";
 import { InvalidInputError } from "./errors.ts";
@@ -71,4 +73,9 @@ export async function verifyReceipt(receipt: SignedReceipt): Promise<Receipt> {
     parts: body.parts,
     issuedAtMs: body.issuedAtMs,
   };
+}
+
+/** A receipt's id everywhere (deduplication, evidence, TaskLog): keccak256 of its signed body, 0x-hex. */
+export function receiptId(body: Uint8Array): string {
+  return "0x" + bytesToHex(keccak_256(body));
 }
