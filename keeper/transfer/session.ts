@@ -23,7 +23,7 @@ import {
   StreamTruncatedError,
   UnexpectedPartError,
 } from "./errors.ts";
-import { FrameReader, readPartView, sendFrame, type PartView } from "./framing.ts";
+import { readPartView, readTransferFrame, sendFrame, type PartView } from "./framing.ts";
 import { partLength, validateManifest } from "./manifest.ts";
 import { Compression, ConsumerFrame, Manifest, ProviderFrame } from "./pb/transfer.ts";
 
@@ -62,7 +62,6 @@ export class ProviderSession {
   /** Encoded manifest, to compare byte for byte with other providers'. */
   manifestBytes!: Uint8Array;
   private key: Uint8Array | undefined;
-  private readonly reader: FrameReader;
   private readonly pending: Pending[] = [];
   private nextSeq = 0n;
   private failure: unknown;
@@ -74,7 +73,6 @@ export class ProviderSession {
     private readonly options: SessionOptions,
   ) {
     this.peerId = connection.remotePeer.toString();
-    this.reader = new FrameReader(stream, MAX_FRAME_SIZE);
   }
 
   /** Opens a stream on `connection` and runs the handshake. */
@@ -112,7 +110,7 @@ export class ProviderSession {
     signal.addEventListener("abort", onAbort, { once: true });
     let body;
     try {
-      body = await this.reader.next();
+      body = await readTransferFrame(this.stream, MAX_FRAME_SIZE);
     } finally {
       signal.removeEventListener("abort", onAbort);
     }
@@ -157,7 +155,7 @@ export class ProviderSession {
   private async readLoop(): Promise<void> {
     try {
       for (;;) {
-        const body = await this.reader.next();
+        const body = await readTransferFrame(this.stream, MAX_FRAME_SIZE);
         if (body === undefined) {
           if (this.pending.length > 0 || !this.closed) {
             throw new StreamTruncatedError(`provider closed with ${this.pending.length} parts owed`);

@@ -18,7 +18,8 @@ import {
   InvalidManifestError,
   MalformedFrameError,
 } from "../../../keeper/transfer/errors.ts";
-import { encodePartFrame, readPartView, varintLength } from "../../../keeper/transfer/framing.ts";
+import { encodePartFrame, readPartView } from "../../../keeper/transfer/framing.ts";
+import { varintLength } from "../../../keeper/wire/index.ts";
 import { validateManifest } from "../../../keeper/transfer/manifest.ts";
 import { Compression, ProviderFrame, type Manifest } from "../../../keeper/transfer/pb/transfer.ts";
 import { Uint8ArrayList } from "uint8arraylist";
