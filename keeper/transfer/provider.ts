@@ -21,7 +21,7 @@ import {
   MAX_PIPELINED_REQUESTS,
   PROTOCOL_VERSION,
 } from "./constants.ts";
-import { deriveTransferKey, generateEphemeralKeyPair, sealPartChunks } from "./crypto.ts";
+import { deriveTransferKey, generateEphemeralKeyPair, sealPart } from "./crypto.ts";
 import { MalformedFrameError, SessionTimeoutError, StreamTruncatedError, TransferError } from "./errors.ts";
 import { encodeFrame, encodePartFrame, readTransferFrame, sendBuiltFrame } from "./framing.ts";
 import { partLength, toHex, type Manifest } from "./manifest.ts";
@@ -345,7 +345,7 @@ export class TransferProvider {
         const packed = compressPart(skip ? Compression.NONE : object.manifest.compression, plain);
         if (!skip && packed.compression === Compression.NONE) object.incompressible[index >> 3] |= bit;
         code = COMPRESSION_CODE[packed.compression];
-        sealed = sealPartChunks(key, seq, object.idBytes, index, code, packed.data);
+        sealed = sealPart(key, seq, object.idBytes, index, code, packed.data);
       } finally {
         // The ciphertext is new memory: the plaintext buffer is free again before the (possibly long) send.
         this.returnReadBuffer(readBuffer);

@@ -64,7 +64,7 @@ async function rogueProvider(
       part: (index, seq, k) => {
         const s = seq ?? nextSeq++;
         const plain = data.subarray(index * PART, (index + 1) * PART);
-        const ciphertext = sealPart(k ?? key, s, manifest.objectId, index, 0, plain);
+        const ciphertext = Buffer.concat(sealPart(k ?? key, s, manifest.objectId, index, 0, plain));
         return ProviderFrame.encode({
           part: { index, seq: s, compression: Compression.NONE, ciphertext: ciphertext as Uint8Array<ArrayBuffer> },
         });
