@@ -30,12 +30,19 @@ import { Compression, ConsumerFrame, Manifest, ProviderFrame } from "./pb/transf
 /** A verified part's plaintext, as the chunks it was decrypted in (their concatenation is the part). */
 export type PlainPart = readonly Uint8Array[];
 
+/** A verified part: its plaintext and the bytes its provider sent for it (the Part's ciphertext, after
+ * compression, tag included), which is what the part is credited at. */
+export interface VerifiedPartData {
+  plain: PlainPart;
+  wireBytes: number;
+}
+
 /** Codec of each wire code (the inverse of COMPRESSION_CODE). */
 const CODE_COMPRESSION: Record<number, Compression | undefined> = { 0: Compression.NONE, 1: Compression.ZSTD };
 
 interface Pending {
   index: number;
-  resolve(plain: PlainPart): void;
+  resolve(part: VerifiedPartData): void;
   reject(err: unknown): void;
   timer: NodeJS.Timeout;
 }
@@ -137,10 +144,10 @@ export class ProviderSession {
     return this.failure !== undefined;
   }
 
-  /** Requests part `index`; resolves with its verified plaintext. */
-  request(index: number): Promise<PlainPart> {
+  /** Requests part `index`; resolves with its verified plaintext and the bytes it took on the wire. */
+  request(index: number): Promise<VerifiedPartData> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    return new Promise<PlainPart>((resolve, reject) => {
+    return new Promise<VerifiedPartData>((resolve, reject) => {
       const timer = setTimeout(
         () => this.fail(new PartTimeoutError(this.options.partTimeoutMs)),
         this.options.partTimeoutMs,
@@ -222,7 +229,7 @@ export class ProviderSession {
     this.pending.shift();
     this.nextSeq++;
     clearTimeout(head.timer);
-    head.resolve(plain);
+    head.resolve({ plain, wireBytes: part.ciphertextLength });
   }
 
   /** Ends the session with `err`: rejects all pending requests and aborts the stream. */
