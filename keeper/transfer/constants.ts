@@ -91,6 +91,7 @@ export const COMPRESSION_MAX_RATIO = 0.95;
 
 /** HKDF info prefix: separates transfer keys from any other use of the same X25519 secret. */
 export const KEY_INFO = "lumora/transfer/2.0.0/key";
-/** Domain separator signed in front of every receipt. Versioned on its own: the receipt format did not change
- * with protocol 2.0.0, and receipts already signed must keep verifying. */
-export const RECEIPT_DOMAIN = "lumora/transfer/1.0.0/receipt";
+/** Domain separator signed in front of every receipt, versioned on its own (receipt format 2). Format 2 credits
+ * the bytes a provider sent (`bytes` = ciphertext after compression), where format 1 ("lumora/transfer/1.0.0/
+ * receipt") credited plaintext; a format-1 receipt no longer verifies, so no plaintext claim is ever credited. */
+export const RECEIPT_DOMAIN = "lumora/transfer/receipt/2";

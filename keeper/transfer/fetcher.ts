@@ -76,7 +76,10 @@ export interface FetchOptions {
 export interface ProviderShare {
   peerId: string;
   parts: number;
+  /** Verified plaintext bytes of those parts. */
   bytes: number;
+  /** What the provider sent for them (ciphertext after compression, tags included): what its receipt credits. */
+  wireBytes: number;
 }
 
 export interface FetchResult {
@@ -116,7 +119,8 @@ export class ObjectFetch {
   private fatal: unknown;
   private finished = false;
   private readonly failures: Array<{ peerId: string; code: string }> = [];
-  private readonly shares = new Map<string, number[]>();
+  /** Per provider: the parts it delivered (verified) and the bytes it sent for them. */
+  private readonly shares = new Map<string, { parts: number[]; wireBytes: number }>();
   private resumedParts = 0;
   private fetchedParts = 0;
   private sink: FileSink | undefined;
@@ -320,7 +324,7 @@ export class ObjectFetch {
         assigned = true;
         inFlight++;
         session.request(index).then(
-          (plain) => this.onPart(session, index, plain),
+          (part) => this.onPart(session, index, part.plain, part.wireBytes),
           (err) => {
             this.requeue(index);
             this.dropSession(session, err);
@@ -340,15 +344,13 @@ export class ObjectFetch {
     }
   }
 
-  private onPart(session: ProviderSession, index: number, plain: PlainPart): void {
+  private onPart(session: ProviderSession, index: number, plain: PlainPart, wireBytes: number): void {
     if (this.fatal !== undefined || this.finished) return;
     this.state[index] = VERIFIED;
     this.fetchedParts++;
     const provider = session.peerId;
-    const share = this.shares.get(provider) ?? [];
-    share.push(index);
-    this.shares.set(provider, share);
-    const record: VerifiedPart = { index, provider, bytes: partLength(this.manifest!, index) };
+    this.addShare(provider, index, wireBytes);
+    const record: VerifiedPart = { index, provider, bytes: wireBytes };
     if (this.sink !== undefined) {
       this.pendingWrites++;
       this.sink.write(index, plain).then(
@@ -393,6 +395,13 @@ export class ObjectFetch {
     });
   }
 
+  private addShare(provider: string, index: number, wireBytes: number): void {
+    const share = this.shares.get(provider) ?? { parts: [], wireBytes: 0 };
+    share.parts.push(index);
+    share.wireBytes += wireBytes;
+    this.shares.set(provider, share);
+  }
+
   private setFatal(err: unknown): void {
     if (this.fatal !== undefined) return;
     this.fatal = err;
@@ -422,9 +431,7 @@ export class ObjectFetch {
       for (const p of store.verifiedParts(previous.id)) {
         if (p.index >= this.state.length) continue;
         this.state[p.index] = ON_DISK;
-        const share = this.shares.get(p.provider) ?? [];
-        share.push(p.index);
-        this.shares.set(p.provider, share);
+        this.addShare(p.provider, p.index, p.bytes);
         this.resumedParts++;
       }
       this.log.info("resuming fetch", {
@@ -470,16 +477,18 @@ export class ObjectFetch {
     const epoch = this.components.currentEpoch?.() ?? 0n;
     const receipts: StoredReceipt[] = [];
     const shares: ProviderShare[] = [];
-    for (const [provider, parts] of this.shares) {
+    for (const [provider, { parts, wireBytes }] of this.shares) {
       parts.sort((a, b) => a - b);
       const bytes = parts.reduce((n, i) => n + partLength(manifest, i), 0);
-      shares.push({ peerId: provider, parts: parts.length, bytes });
+      shares.push({ peerId: provider, parts: parts.length, bytes, wireBytes });
+      // Credit is for bytes carried: what this provider sent for the parts verified, never their plaintext size.
       const signed = await signReceipt(this.components.privateKey, {
         objectId: this.idBytes as Uint8Array<ArrayBuffer>,
         provider,
         consumer: this.components.self,
         epoch,
-        bytes: BigInt(bytes),
+        bytes: BigInt(wireBytes),
+        plainBytes: BigInt(bytes),
         parts,
         issuedAtMs: BigInt(Date.now()),
       });

@@ -1,6 +1,8 @@
 /**
- * Receipts: the consumer's signed statement that it verified `bytes` bytes (the listed parts) of an object
- * served by a provider during an epoch. They are the only evidence a provider's contribution counts with.
+ * Receipts: the consumer's signed statement that it verified the listed parts of an object served by a provider
+ * during an epoch, and that the provider sent `bytes` bytes for them (their ciphertext as it crossed the wire,
+ * after compression): the credit. `plainBytes`, their plaintext size, is informational. Receipts are the only
+ * evidence a provider's contribution counts with.
  * Signed bytes: RECEIPT_DOMAIN ‖ protobuf(ReceiptBody), with the consumer's libp2p private key.
  */
 import type { PrivateKey } from "@libp2p/interface";
@@ -26,7 +28,10 @@ export interface Receipt {
   provider: string;
   consumer: string;
   epoch: bigint;
+  /** Bytes carried: what the provider sent for the verified parts. The credit. */
   bytes: bigint;
+  /** Plaintext size of the verified parts (never credited). */
+  plainBytes: bigint;
   parts: number[];
   issuedAtMs: bigint;
 }
@@ -40,7 +45,11 @@ function signedBytes(body: Uint8Array): Uint8Array {
   return out;
 }
 
-export async function signReceipt(privateKey: PrivateKey, body: ReceiptBody): Promise<SignedReceipt> {
+/** Signs a receipt; `plainBytes` may be left out (it is informational, and absent means 0). */
+export async function signReceipt(
+  privateKey: PrivateKey,
+  body: Omit<ReceiptBody, "plainBytes"> & { plainBytes?: bigint },
+): Promise<SignedReceipt> {
   const encoded = ReceiptBody.encode(body);
   const signature = await privateKey.sign(signedBytes(encoded));
   return { body: encoded, signature };
@@ -70,6 +79,7 @@ export async function verifyReceipt(receipt: SignedReceipt): Promise<Receipt> {
     consumer: body.consumer,
     epoch: body.epoch,
     bytes: body.bytes,
+    plainBytes: body.plainBytes,
     parts: body.parts,
     issuedAtMs: body.issuedAtMs,
   };

@@ -120,7 +120,7 @@ function pipelineMibps(data: Buffer): number {
     const hash = createHash("sha256").update(part).digest();
     const packed = compressPart(Compression.ZSTD, part);
     const code = COMPRESSION_CODE[packed.compression];
-    const sealed = sealPart(key, BigInt(i), id, i, code, packed.data);
+    const sealed = Buffer.concat(sealPart(key, BigInt(i), id, i, code, packed.data));
     const plain = decompressPart(packed.compression, openPart(key, BigInt(i), id, i, code, sealed), part.length, i);
     if (!createHash("sha256").update(plain).digest().equals(hash)) throw new Error("pipeline mismatch");
   }
