@@ -122,8 +122,8 @@ describe("transfer under faults", () => {
     const credited = consumer.transfer.contributions(objectId);
     assert.equal(
       credited.reduce((n, c) => n + c.bytes, 0),
-      data.length,
-      "exactly the object's bytes credited",
+      data.length + (data.length / PART) * 16,
+      "exactly the bytes carried for the object's parts credited (random parts go raw, plus a GCM tag each)",
     );
     assert.ok(!result.providers.some((p) => p.peerId === bad.id && p.parts > 2 * 4), "bad provider dropped early");
   });
@@ -412,7 +412,7 @@ describe("transfer under faults", () => {
     assert.ok(refetched <= 40 - result.resumedParts, "only parts not verified were fetched again");
     assert.ok((await readFile(to)).equals(data), "object correct");
     const credited = consumer.transfer.contributions(objectId)[0];
-    assert.equal(credited.bytes, data.length, "each part credited once across both runs");
+    assert.equal(credited.bytes, data.length + 40 * 16, "each part credited once (as carried) across both runs");
   });
 
   it("refuses an oversized length prefix before buffering any of the frame", async () => {
@@ -461,9 +461,10 @@ describe("transfer under faults", () => {
     assert.equal(failures.length, 1, JSON.stringify(failures));
     assert.equal(failures[0].peerId, victim.id);
     assert.equal(failures[0].penalise, false, "a provider that went away is not penalised");
-    assert.ok(
-      result.providers.filter((p) => p.peerId !== victim!.id).every((p) => p.parts > 0),
-      "others served",
-    );
+    // Which of the others serve is the scheduler's choice (one source while the consumer is busy, more when it
+    // is not): together they serve every part the victim did not deliver.
+    const fromOthers = result.providers.filter((p) => p.peerId !== victim!.id).reduce((n, p) => n + p.parts, 0);
+    assert.ok(fromOthers >= 48 - 5, `the others served the rest (${fromOthers} parts)`);
+    assert.equal(fromOthers + result.providers.reduce((n, p) => n + (p.peerId === victim!.id ? p.parts : 0), 0), 48);
   });
 });
