@@ -210,6 +210,8 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
   keeperCheck.isKeeper = (peerId) => records.get(peerId) !== undefined;
   // A peer's on-chain address, from its signed peer record (ours from the config).
   const addressOf = (peerId: string) => (peerId === self ? c.rewardAddress : records.get(peerId)?.rewardAddress);
+  // A peer's signed record (ours included), kept with each epoch as evidence of the peer ↔ account binding.
+  const recordOf = (peerId: string) => records.get(peerId)?.signed;
   const otherKeepers = () => records.peers().flatMap((r) => (r.peerId === self ? [] : [r.peerId]));
   const near = proximity(c.proximity)({ node, logger });
   const peerHealth = health(c.health)({
@@ -266,6 +268,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     store,
     logger,
     addressOf,
+    recordOf,
     counters,
     tasks: tasks.taskStore,
     receiptsBetween: (from, to) => [...transfers.receiptsBetween(from, to), ...remoteReceipts.between(from, to)],

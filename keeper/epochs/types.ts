@@ -44,12 +44,9 @@ export interface EpochBundle {
   rewardTotal: bigint;
   /** keccak256 of each signed receipt body the epoch counted: its evidence, published as evidence.json. */
   receiptHashes?: string[];
-  /** The signed audit outcomes the epoch judged (keeper/audit), published in evidence.json. */
-  audits?: { body: Uint8Array; signature: Uint8Array }[];
-  /** Providers (peer ids) whose receipts counted nothing because they failed the epoch's audits. */
+  /** Providers (peer ids) whose receipts counted nothing because they failed the epoch's audits (the audits
+   * themselves are in the epoch's evidence). */
   disqualified?: string[];
-  /** The rule that decided `disqualified` from `audits` (keeper/audit/verdict.ts). */
-  auditRule?: { minFailures: number; failureRatio: number };
 }
 
 /** An epoch with its trees built. */
@@ -58,4 +55,26 @@ export interface BuiltEpoch {
   taskTree?: MerkleTree<TaskRecordValue>;
   rewardTree?: MerkleTree<RewardLeafValue>;
   totalContribution: bigint;
+}
+
+/** A counted receipt in full, as published in an epoch's evidence. */
+export interface EvidenceReceipt {
+  /** Provider peer id. */
+  provider: string;
+  /** The signed ReceiptBody and its consumer's signature. */
+  body: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** What an epoch counted, in full (proofs/evidence.ts publishes and checks it). */
+export interface EpochEvidence {
+  receipts: EvidenceReceipt[];
+  /** Signed peer records by peer id, as frozen. */
+  records: Array<{ peerId: string; record: Uint8Array }>;
+  /** Health counts per peer, as frozen. */
+  outcomes: Array<{ peerId: string; successes: number; failures: number }>;
+  /** The signed audit outcomes the epoch judged (keeper/audit); absent in evidence published before audits. */
+  audits?: Array<{ body: Uint8Array; signature: Uint8Array }>;
+  /** The rule that turned them into lost credit (keeper/audit/verdict.ts). */
+  auditRule?: { minFailures: number; failureRatio: number };
 }

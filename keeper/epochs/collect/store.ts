@@ -112,9 +112,23 @@ export const EPOCH_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    // The signed peer record of each peer an epoch credits or reports, as it was at the freeze: published with
+    // the epoch's evidence, it proves the peer ↔ reward account binding the contributions used.
+    version: 4,
+    up: `
+      CREATE TABLE epoch_records (
+        epoch INTEGER NOT NULL,
+        peer_id TEXT NOT NULL,
+        record BLOB NOT NULL,
+        PRIMARY KEY (epoch, peer_id)
+      );
+      CREATE TABLE epoch_records_archive AS SELECT 0 AS era, * FROM epoch_records WHERE 0;
+    `,
+  },
+  {
     // Audit outcomes (keeper/audit) frozen with their epoch, and the providers they disqualified from credit
     // (keeper/audit/verdict.ts): the epoch publishes both, so its C_i can be recomputed from published data.
-    version: 4,
+    version: 5,
     up: `
       CREATE TABLE epoch_audits (
         epoch INTEGER NOT NULL,
@@ -145,6 +159,7 @@ export const EPOCH_TABLES = [
   "epoch_health",
   "epoch_contributions",
   "epoch_reputation",
+  "epoch_records",
   "epoch_audits",
   "epoch_disqualified",
 ] as const;

@@ -1,11 +1,10 @@
 /**
  * What this keeper pulled from the other keepers, kept in the store until the epoch that counts it is frozen:
- * receipts (by the hash of their body) and task records (by task id). Both are arrival logs — an entry belongs
+ * receipts (by receipt id, the keccak256 of the signed body) and task records (by task id). Both are arrival logs — an entry belongs
  * to the epoch during which it ARRIVED here, and one already held is ignored — so they share ArrivalLog.
  */
-import { createHash } from "node:crypto";
-
 import type { Store } from "../../store/index.ts";
+import { receiptId } from "../../transfer/receipt.ts";
 import type { RawReceipt } from "../collect/collector.ts";
 import type { TaskRecordValue } from "../types.ts";
 import { PULL_OVERLAP_MS } from "./constants.ts";
@@ -60,7 +59,7 @@ export class RemoteReceipts extends ArrivalLog<RawReceipt> {
       select:
         "SELECT provider, body, signature FROM remote_receipts WHERE stored_at >= ? AND stored_at < ? " +
         "ORDER BY stored_at, hash",
-      row: (r) => [createHash("sha256").update(r.body).digest("hex"), r.provider, r.body, r.signature],
+      row: (r) => [receiptId(r.body), r.provider, r.body, r.signature],
       entry: (r) => ({
         provider: r.provider as string,
         body: new Uint8Array(r.body as Uint8Array),

@@ -26,7 +26,9 @@ import {
 } from "../../../keeper/audit/index.ts";
 import { buildEpoch } from "../../../keeper/epochs/build.ts";
 import { epochCollector } from "../../../keeper/epochs/collect/collector.ts";
+import { parseEvidence, recompute } from "../../../keeper/epochs/proofs/evidence.ts";
 import { publishEpoch } from "../../../keeper/epochs/proofs/publish.ts";
+import { signPeerRecord } from "../../../keeper/discovery/record.ts";
 import { HealthCounters } from "../../../keeper/health/counters.ts";
 import { createLogger } from "../../../keeper/logger.ts";
 import { routingFeed } from "../../../keeper/routing/feed.ts";
@@ -175,12 +177,32 @@ describe("audits", () => {
     const counters = new HealthCounters(consumer.store);
     const addressOf = (peerId: string) =>
       peerId === bad.peer.id ? ACCOUNT_BAD : peerId === good.peer.id ? ACCOUNT_GOOD : undefined;
+    // The providers' signed peer records (what binds a peer to its account in the published evidence).
+    const now = Date.now();
+    const records = new Map<string, Uint8Array>();
+    for (const p of [bad.peer, good.peer])
+      records.set(
+        p.id,
+        await signPeerRecord(p.privateKey, {
+          seq: 1n,
+          issuedAtMs: now,
+          expiresAtMs: now + 3_600_000,
+          capabilities: ["provider"],
+          bandwidthBps: 10 * MiB,
+          capacity: 4,
+          load: 0,
+          shard: 0,
+          rewardAddress: addressOf(p.id)!,
+          addrs: [p.addr.split("/p2p/")[0]],
+        }),
+      );
     // The collector's first epoch starts now: the receipts below fall in it.
     const collector = epochCollector({ rewardPerEpoch: 1000n })({
       store: consumer.store,
       logger: silent,
       addressOf,
       counters,
+      recordOf: (peerId) => records.get(peerId),
       auditsBetween: (from, to) => auditor.between(from, to),
     });
     // Customers' fetches: both providers earn receipts while they serve honestly.
@@ -211,22 +233,21 @@ describe("audits", () => {
     assert.equal(reputation.get(ACCOUNT_BAD)?.failures, 2, "two failed audits, two failures for Reputation");
     assert.equal(reputation.get(ACCOUNT_GOOD)?.successes, 1);
 
-    // The publication carries the audits and the rule, so the exclusion is recomputable from published data.
+    // The publication carries the audits and the rule: the exclusion is recomputed from published data alone.
     const publishDir = await harness.dir();
-    await publishEpoch(await buildEpoch(bundle), publishDir);
-    const evidence = JSON.parse(await readFile(join(publishDir, String(bundle.epoch), "evidence.json"), "utf8")) as {
-      audits: { body: string; signature: string }[];
-      auditRule: { minFailures: number; failureRatio: number };
-      disqualified: string[];
-    };
-    assert.equal(evidence.audits.length, 3);
+    await publishEpoch(await buildEpoch(bundle), publishDir, { evidence: collector.evidence(bundle.epoch) });
+    const text = await readFile(join(publishDir, String(bundle.epoch), "evidence.json"), "utf8");
+    const evidence = parseEvidence(JSON.parse(text), bundle.epoch);
+    assert.equal(evidence.audits?.length, 3);
     assert.deepEqual(evidence.auditRule, { minFailures: 2, failureRatio: 0.5 });
-    assert.deepEqual(evidence.disqualified, [bad.peer.id]);
-    const hex = (s: string) => Buffer.from(s.slice(2), "hex");
-    const republished = await Promise.all(
-      evidence.audits.map((a) => verifyAuditOutcome({ body: hex(a.body), signature: hex(a.signature) })),
+    const again = await recompute(evidence, bundle.endMs);
+    assert.deepEqual(again.problems, []);
+    assert.deepEqual(again.disqualified, [bad.peer.id]);
+    assert.deepEqual(
+      again.contributions.map((c) => [c.account.toLowerCase(), c.contribution]),
+      bundle.contributions.map((c) => [c.account.toLowerCase(), c.contribution]),
+      "the published evidence gives the committed contributions",
     );
-    assert.equal(republished.filter((o) => o.provider === bad.peer.id && o.outcome !== "pass").length, 2);
   });
 
   it("schedules at random times reproducible from the seed", async () => {
