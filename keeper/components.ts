@@ -170,7 +170,8 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     payloads,
     penalise,
     admission: admission(c.admission)({ record: (peerId) => records.verifiedRecord(peerId) }),
-    perform: (work, opts) => performer(work, opts),
+    // What an executor is asked to fetch names providers of an object: audit targets too.
+    perform: (work, opts) => (audits.learnRequest(work), performer(work, opts)),
   });
   const tasks = taskManager({ maxAttempts: c.maxAttempts, attemptTimeoutMs: c.attemptTimeoutMs })({
     logger,

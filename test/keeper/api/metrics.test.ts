@@ -98,11 +98,14 @@ describe("api server", { timeout: 90_000 }, () => {
       "lumora_bans_total",
       "lumora_bans_active",
       "lumora_limit_hits_total",
+      "lumora_audits_total",
     ]) {
       assert.ok(typed.has(name), `${name} exported`);
     }
     assert.match(text, /^lumora_tasks\{state="queued"\} 0$/m);
     assert.match(text, /^lumora_chain_rpc_errors_total 3$/m);
+    for (const outcome of ["pass", "corrupt", "refused", "slow", "unreachable"])
+      assert.match(text, new RegExp(`^lumora_audits_total\\{outcome="${outcome}"\\} 0$`, "m"), outcome);
     // Bans and cap hits, read from the keeper's ban list and modules.
     keeper.bans.ban("12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo", "test");
     const after = await (await fetch(server.url + "/metrics")).text();
