@@ -106,6 +106,16 @@ describe("audits", () => {
     assert.equal(auditor.outcomes(1).length, 1, "stored under its epoch");
   });
 
+  it("reads a whole small object and still signs no receipt: it stops at the last byte, before completion", async () => {
+    harness = new Harness();
+    const consumer = await harness.peer();
+    const p = await provider(consumer, 200 * KiB);
+    const o = await auditorOn(consumer).audit({ provider: p.peer.id, objectId: p.objectId, size: p.size });
+    assert.equal(o.outcome, "pass");
+    assert.equal((await verifyAuditOutcome(o)).bytes, 200 * KiB, "every byte read and verified");
+    assert.deepEqual(consumer.transfer.receipts(), []);
+  });
+
   it("a provider serving corrupt parts fails as corrupt", async () => {
     harness = new Harness();
     const consumer = await harness.peer();
