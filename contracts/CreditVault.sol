@@ -217,7 +217,8 @@ contract CreditVault is AccessControl, EIP712 {
     /// over the channel's settled amount — at most the consumer's balance — from the deposit; the fee minus the
     /// burned share funds the RewardPool. Anyone may call it (a keeper, the provider, a watcher).
     /// @param voucher The voucher.
-    /// @param signature The consumer's EIP-712 signature of it (65 bytes `r ‖ s ‖ v`; the compact EIP-2098 form is refused).
+    /// @param signature The consumer's EIP-712 signature of it (65 bytes `r ‖ s ‖ v`; the compact EIP-2098 form is
+    /// refused).
     /// @return paid The amount taken from the consumer's deposit.
     function settle(Voucher calldata voucher, bytes calldata signature) external returns (uint256 paid) {
         address consumer = voucher.consumer;
