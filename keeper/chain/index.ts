@@ -4,3 +4,4 @@ export * from "./classify.ts";
 export * from "./retry.ts";
 export * from "./deployment.ts";
 export * from "./chain.ts";
+export * from "./bonds.ts";
