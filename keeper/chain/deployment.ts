@@ -14,6 +14,12 @@ import { ChainConfigError } from "./errors.ts";
 /** The contracts a Lumora deployment consists of, by their names in the record; the keeper talks to all of them. */
 export const CONTRACT_NAMES = ["LumoraToken", "Reputation", "TaskLog", "RewardPool"] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
+/**
+ * The bond registry and the consumers' credit vault (issue 11). Optional in a record: records written before they
+ * existed lack them, and the keeper does not read them yet.
+ */
+export const CREDIT_CONTRACT_NAMES = ["NodeRegistry", "CreditVault"] as const;
+export type CreditContractName = (typeof CREDIT_CONTRACT_NAMES)[number];
 
 /** Reputation's constructor parameters (the Ignition module's `reputationParameters`). */
 export type ReputationParameters = {
@@ -33,7 +39,7 @@ export interface DeploymentRecord {
   network: string;
   chainId: number;
   deployer: string;
-  contracts: Record<ContractName, string>;
+  contracts: Record<ContractName, string> & Partial<Record<CreditContractName, string>>;
   deploymentBlock: number;
   /** The resolved module parameters; amounts and durations as decimal strings (JSON has no bigint). */
   parameters: {
@@ -48,6 +54,11 @@ export interface DeploymentRecord {
     rewardCapBps: string;
     challengeBond: string;
     challengeReward: string;
+    /** NodeRegistry's and CreditVault's parameters; absent from records written before those contracts. */
+    minBond?: string;
+    unbondingDelay?: string;
+    burnBps?: string;
+    withdrawalDelay?: string;
     reputationParameters: ReputationParameters;
   };
 }
@@ -63,6 +74,14 @@ export function checkDeploymentRecord(record: DeploymentRecord): DeploymentRecor
     const address = contracts?.[name];
     if (typeof address !== "string" || !isAddress(address)) {
       throw new ChainConfigError(`deployment.contracts.${name}`, "missing or not an address");
+    }
+    contracts[name] = getAddress(address);
+  }
+  for (const name of CREDIT_CONTRACT_NAMES) {
+    const address = contracts[name];
+    if (address === undefined) continue;
+    if (typeof address !== "string" || !isAddress(address)) {
+      throw new ChainConfigError(`deployment.contracts.${name}`, "not an address");
     }
     contracts[name] = getAddress(address);
   }

@@ -5,3 +5,4 @@ export * from "./retry.ts";
 export * from "./deployment.ts";
 export * from "./epoch-status.ts";
 export * from "./chain.ts";
+export * from "./bonds.ts";

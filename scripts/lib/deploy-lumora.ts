@@ -153,6 +153,8 @@ export async function deployLumora(options: DeployLumoraOptions): Promise<Deploy
         Reputation: await deployed.reputation.getAddress(),
         TaskLog: await deployed.taskLog.getAddress(),
         RewardPool: await deployed.rewardPool.getAddress(),
+        NodeRegistry: await deployed.nodeRegistry.getAddress(),
+        CreditVault: await deployed.creditVault.getAddress(),
       },
       deploymentBlock: await deploymentBlockFromJournal(
         ethers.provider,

@@ -179,11 +179,15 @@ describe("deploy on a live chain (hardhat node, chain 80002)", function () {
         );
       }
     }
-    // 4 contracts, 3 × 2 role grants, the guardian grant, the caps and the challenge terms.
-    expect(sent).to.equal(13);
+    // 6 contracts, 3 × 2 role grants, the guardian grant, the caps and the challenge terms.
+    expect(sent).to.equal(15);
     expect(fees).to.have.length(sent);
     const pool = await ethers.getContractAt("RewardPool", record.contracts.RewardPool);
     expect(await pool.hasRole(await pool.GUARDIAN_ROLE(), record.parameters.guardian)).to.equal(true);
+    const vault = await ethers.getContractAt("CreditVault", record.contracts.CreditVault!);
+    expect(await vault.rewardPool()).to.equal(record.contracts.RewardPool);
+    const registry = await ethers.getContractAt("NodeRegistry", record.contracts.NodeRegistry!);
+    expect(await registry.minBond()).to.equal(BigInt(record.parameters.minBond!));
   });
 
   it("uses the network config's fees when given", async function () {
