@@ -3,7 +3,8 @@
  * publication) prints one clear line and sets exit code 1 instead of a stack trace; anything else is a bug
  * and propagates.
  */
-import { EpochUnknownError, PublishedEpochError, RemoteProofError } from "../keeper/epochs/epoch-errors.ts";
+import { EpochUnknownError } from "../keeper/epochs/collect/errors.ts";
+import { PublishedEpochError, RemoteProofError } from "../keeper/epochs/proofs/errors.ts";
 import {
   ClaimArgumentError,
   ClaimTransactionError,

@@ -5,7 +5,7 @@
 import { formatUnits, getAddress, isAddress, parseUnits } from "ethers";
 
 import type { LumoraToken, Reputation, RewardPool, TaskLog } from "../types/ethers-contracts/index.ts";
-import type { ProofSource } from "../keeper/epochs/proofs.ts";
+import type { ProofSource } from "../keeper/epochs/proofs/source.ts";
 import { ClaimArgumentError } from "./errors.ts";
 
 export interface LumoraContracts {

@@ -14,8 +14,8 @@ import path from "node:path";
 
 import { DEFAULT_CONFIG_FILE, DEFAULT_DATA_DIR } from "../keeper/config/constants.ts";
 import { parseJsonc } from "../keeper/config/jsonc.ts";
-import { DirectoryProofSource, HttpProofSource } from "../keeper/epochs/proofs.ts";
-import { defaultEpochsDir } from "../keeper/epochs/publish.ts";
+import { DirectoryProofSource, HttpProofSource } from "../keeper/epochs/proofs/source.ts";
+import { defaultEpochsDir } from "../keeper/epochs/proofs/publish.ts";
 
 export interface PublishedRecords {
   /** The proofs and dumps (a folder or a keeper's API). */

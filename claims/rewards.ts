@@ -2,8 +2,9 @@
  * A holder's rewards, epoch by epoch, from the chain (status, windows, claimed flags, flags) and the proofs
  * (leaf, index, amount). Every state comes with the sentence the tooling prints.
  */
-import { AccountNotInEpochError, EpochUnknownError } from "../keeper/epochs/epoch-errors.ts";
-import type { RewardProof } from "../keeper/epochs/proofs.ts";
+import { EpochUnknownError } from "../keeper/epochs/collect/errors.ts";
+import { AccountNotInEpochError } from "../keeper/epochs/proofs/errors.ts";
+import type { RewardProof } from "../keeper/epochs/proofs/source.ts";
 import { chainTime, formatLum, formatTime, type ClaimContext } from "./context.ts";
 
 /** RewardPool.EpochStatus. */

@@ -3,18 +3,19 @@
  * chain. Two checks, both from the published values (never from the dumps' stored hashes):
  *   1. the publication is consistent: the dumps (rewards.json, tasks.json) rebuild to the roots, ΣC and counts
  *      that epoch.json states;
- *   2. each contract holds what those records commit to, by the keeper's own rule (keeper/epochs/submit.ts
+ *   2. each contract holds what those records commit to, by the keeper's own rule (keeper/epochs/submit/submitter.ts
  *      `taskCommitmentOf` / `rewardCommitmentOf`): the trees, or for an empty side the marker the keeper commits
  *      instead (docs/epochs-chain.md) — `TaskLog.epochOf(e)` root and count, `RewardPool.epochOf(e)` root, ΣC and
  *      R_total.
  */
 import { getAddress, ZeroHash } from "ethers";
 
-import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING, type MerkleTree } from "../keeper/epochs/merkle.ts";
-import { EpochUnknownError, PublishedEpochError } from "../keeper/epochs/epoch-errors.ts";
-import type { DumpKind, EpochRecordSource } from "../keeper/epochs/proofs.ts";
-import type { EpochSummary, RewardDumpValue } from "../keeper/epochs/publish.ts";
-import { rewardCommitmentOf, taskCommitmentOf } from "../keeper/epochs/submit.ts";
+import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING, type MerkleTree } from "../keeper/epochs/merkle/tree.ts";
+import { EpochUnknownError } from "../keeper/epochs/collect/errors.ts";
+import { PublishedEpochError } from "../keeper/epochs/proofs/errors.ts";
+import type { DumpKind, EpochRecordSource } from "../keeper/epochs/proofs/source.ts";
+import type { EpochSummary, RewardDumpValue } from "../keeper/epochs/proofs/publish.ts";
+import { rewardCommitmentOf, taskCommitmentOf } from "../keeper/epochs/submit/submitter.ts";
 import type { BuiltEpoch, ContributionEntry, RewardLeafValue, TaskRecordValue } from "../keeper/epochs/types.ts";
 import { formatLum, type LumoraContracts } from "./context.ts";
 import { EpochNotPublishedError } from "./errors.ts";

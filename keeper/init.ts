@@ -5,7 +5,7 @@
  */
 import type { ChainInit } from "./chain/index.ts";
 import type { RecordFetchQueueInit } from "./discovery/index.ts";
-import type { EpochExchangeInit } from "./epochs/exchange.ts";
+import type { EpochExchangeInit } from "./epochs/exchange/protocol.ts";
 import type { AdmissionInit } from "./execution/admission.ts";
 import type { HealthInit } from "./health/index.ts";
 import type { Logger } from "./logger.ts";

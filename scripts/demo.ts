@@ -15,7 +15,7 @@ import { network } from "hardhat";
 
 import LumoraModule from "../ignition/modules/Lumora.js";
 import { claimAll, connectContracts, type ClaimContext } from "../claims/index.ts";
-import { DirectoryProofSource } from "../keeper/epochs/proofs.ts";
+import { DirectoryProofSource } from "../keeper/epochs/proofs/source.ts";
 import { startKeeper, type Keeper } from "../keeper/keeper.ts";
 import { createLogger } from "../keeper/logger.ts";
 import type { Capability } from "../keeper/types.ts";

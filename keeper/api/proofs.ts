@@ -12,8 +12,8 @@ import { stat } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 
-import { ProofRequestError } from "../epochs/epoch-errors.ts";
-import { errorBody, parseProofRequest, type DumpKind, type ProofSource } from "../epochs/proofs.ts";
+import { ProofRequestError } from "../epochs/proofs/errors.ts";
+import { errorBody, parseProofRequest, type DumpKind, type ProofSource } from "../epochs/proofs/source.ts";
 import type { Logger } from "../logger.ts";
 
 const PROOF_ROUTE = /^\/proofs\/([^/]+)\/([^/]+)\/?$/;

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-import { DirectoryProofSource } from "../epochs/proofs.ts";
+import { DirectoryProofSource } from "../epochs/proofs/source.ts";
 import type { Keeper } from "../keeper.ts";
 import type { Logger } from "../logger.ts";
 import { MAX_EVENT_CLIENTS, STATUS_PUSH_INTERVAL_MS, THROUGHPUT_WINDOW_MS } from "./constants.ts";

@@ -6,9 +6,9 @@
  */
 import { readdir } from "node:fs/promises";
 
-import { DirectoryProofSource } from "../epochs/proofs.ts";
+import { DirectoryProofSource } from "../epochs/proofs/source.ts";
 import type { EpochSource, EpochView, KeeperChainStatus } from "../epochs/operator.ts";
-import { readEpochSummary } from "../epochs/publish.ts";
+import { readEpochSummary } from "../epochs/proofs/publish.ts";
 import type { Keeper } from "../keeper.ts";
 import { routingTableSize } from "../p2p/bootstrap.ts";
 import type { BanStats } from "../p2p/gater.ts";

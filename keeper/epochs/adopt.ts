@@ -20,9 +20,9 @@ import { ZeroHash } from "ethers";
 
 import type { Chain } from "../chain/index.ts";
 import type { Logger } from "../logger.ts";
-import { RECEIPT_MAX_AGE_EPOCHS, type EpochCollector } from "./collect.ts";
-import type { ProofsService } from "./proofs-p2p.ts";
-import { rewardCommitmentOf } from "./submit.ts";
+import { RECEIPT_MAX_AGE_EPOCHS, type EpochCollector } from "./collect/collector.ts";
+import type { ProofsService } from "./proofs/p2p.ts";
+import { rewardCommitmentOf } from "./submit/submitter.ts";
 
 export class EvidenceUnavailableError extends Error {
   override readonly name = "EvidenceUnavailableError";

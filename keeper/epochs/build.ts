@@ -2,14 +2,14 @@
  * Bundle → trees: the reward tree over `(epoch, index, account, contribution)` and the task-record tree, both
  * StandardMerkleTree-identical. Large epochs are hashed on worker threads.
  */
-import { PARALLEL_BUILD_MIN_LEAVES } from "./epoch-constants.ts";
-import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING, type MerkleTree } from "./merkle.ts";
-import { buildTreeParallel } from "./merkle-parallel.ts";
-import { totalContribution } from "./contribution.ts";
+import { MERKLE_PARALLEL_MIN_LEAVES } from "./merkle/constants.ts";
+import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING, type MerkleTree } from "./merkle/tree.ts";
+import { buildTreeParallel } from "./merkle/parallel.ts";
+import { totalContribution } from "./collect/contribution.ts";
 import type { BuiltEpoch, EpochBundle, RewardLeafValue, TaskRecordValue } from "./types.ts";
 
 export interface BuildEpochOptions {
-  /** Leaves from which worker threads are used (default PARALLEL_BUILD_MIN_LEAVES); Infinity never. */
+  /** Leaves from which worker threads are used (default MERKLE_PARALLEL_MIN_LEAVES); Infinity never. */
   parallelMinLeaves?: number;
   signal?: AbortSignal;
 }
@@ -38,7 +38,7 @@ async function build<T extends readonly unknown[]>(
   options: BuildEpochOptions,
 ): Promise<MerkleTree<T> | undefined> {
   if (values.length === 0) return undefined;
-  const min = options.parallelMinLeaves ?? PARALLEL_BUILD_MIN_LEAVES;
+  const min = options.parallelMinLeaves ?? MERKLE_PARALLEL_MIN_LEAVES;
   if (values.length < min) return buildTree(values, encoding);
   return buildTreeParallel(values, encoding, { minParallelLeaves: min, signal: options.signal });
 }

@@ -17,8 +17,8 @@ import type { ChainMemory } from "../chain/memory.ts";
 import type { ChainMonitor } from "../chain/monitor.ts";
 import type { Logger } from "../logger.ts";
 import type { EpochCloser } from "./closer.ts";
-import type { EpochCollector } from "./collect.ts";
-import type { SubmitJournal } from "./submit-journal.ts";
+import type { EpochCollector } from "./collect/collector.ts";
+import type { SubmitJournal } from "./submit/journal.ts";
 
 /** Thrown at start when the data dir belongs to another deployment and starting over was not asked for. */
 export class DeploymentChangedError extends Error {

@@ -2,7 +2,7 @@
  * The epoch closer: everything between "the epoch is over" and "the chain holds it".
  *
  * A close (a cron tick or an operator's `close-epoch`) gathers the other keepers' evidence, freezes and
- * finalizes the open epoch (collect.ts) and builds its trees. It never waits for the chain: the hand-over —
+ * finalizes the open epoch (collect/collector.ts) and builds its trees. It never waits for the chain: the hand-over —
  * publication, then submission (our turn) or verification (someone else's) — runs in the closer's own settle
  * loop, which takes every closed epoch not yet handed over, oldest first, exactly once:
  *
@@ -11,7 +11,7 @@
  * The loop starts with the keeper and runs again after every close and, while something is pending, every
  * `retryMs`; so an epoch left anywhere by a crash (frozen, closed, published, TaskLog sent but RewardPool not)
  * is finished at the next start without anyone asking. The chain's contracts are read before every step
- * (submit.ts), which is what makes "again" safe. A settled epoch is recorded in this module's table; epochs
+ * (submit/submitter.ts), which is what makes "again" safe. A settled epoch is recorded in this module's table; epochs
  * settle in order, so "settled" is a watermark.
  *
  * An epoch that cannot be settled (RPC down, pool underfunded, a previous epoch missing on chain) is a stall:
@@ -25,12 +25,12 @@ import { join } from "node:path";
 import type { Logger } from "../logger.ts";
 import type { Migration, Store } from "../store/index.ts";
 import { buildEpoch } from "./build.ts";
-import type { EpochCollector } from "./collect.ts";
-import { publishEpoch, readEpochSummary, updateEpochSummary, type EpochSummary } from "./publish.ts";
-import { SETTLE_RETRY_MS, STALL_ALARM_MS } from "./submit-constants.ts";
-import { EpochRootMismatchError, EpochVetoedError } from "./submit-errors.ts";
-import type { EpochSubmitter, SubmitResult } from "./submit.ts";
-import type { EpochTurns, TurnOutcome } from "./submit-turns.ts";
+import type { EpochCollector } from "./collect/collector.ts";
+import { publishEpoch, readEpochSummary, updateEpochSummary, type EpochSummary } from "./proofs/publish.ts";
+import { SETTLE_RETRY_MS, STALL_ALARM_MS } from "./constants.ts";
+import { EpochRootMismatchError, EpochVetoedError } from "./submit/errors.ts";
+import type { EpochSubmitter, SubmitResult } from "./submit/submitter.ts";
+import type { EpochTurns, TurnOutcome } from "./submit/turns.ts";
 import type { BuiltEpoch } from "./types.ts";
 
 export const CLOSER_NAMESPACE = "epoch-closer";

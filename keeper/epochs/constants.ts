@@ -1,33 +1,20 @@
 /**
- * Tunables of the epochs module, each once, with its unit and the reason for its default.
+ * Tunables of the epoch close, schedule and hand-over, each once, with its unit and the reason for its default
+ * (the submodules have their own constants files).
  */
 
-/**
- * Below this many leaves the tree is built on the calling thread: starting a worker (which loads
- * the TypeScript loader and this module again) costs ~100-200 ms, more than hashing 10,000 leaves.
- */
-export const MERKLE_PARALLEL_MIN_LEAVES = 16_384;
+const second = 1000;
+const minute = 60 * second;
 
-/**
- * A tree level with fewer internal nodes than this is hashed on the calling thread alone: a round
- * trip to a worker costs more than hashing ~1,000 nodes (≈3 µs each).
- */
-export const MERKLE_PARALLEL_MIN_LEVEL_NODES = 4_096;
+/** Default close schedule: hourly, on the hour. Long enough that an epoch's commit gas is amortised over many
+ * receipts, short enough that providers see their rewards the same day. The demo uses a seconds expression. */
+export const DEFAULT_EPOCH_CRON = "0 * * * *";
 
-/**
- * Default number of extra hashing threads: all cores but the calling thread, which hashes a share
- * too. Capped because keccak work splits evenly and more threads than cores only adds switching.
- */
-export const MERKLE_MAX_WORKERS = 8;
+/** Retry cadence of an epoch hand-over that failed (RPC down, pool underfunded, previous epoch missing). */
+export const SETTLE_RETRY_MS = 30 * second;
 
-/**
- * Leaves per chunk claimed by a hashing thread: ~6 ms of work, small enough to balance two threads
- * within a few ms, large enough that claiming (one atomic add) costs nothing.
- */
-export const MERKLE_LEAF_CHUNK = 1_024;
-
-/** Internal nodes per chunk claimed by a hashing thread (~3 µs each, so ~6 ms a chunk). */
-export const MERKLE_NODE_CHUNK = 2_048;
+/** A hand-over failing for this long is an alarm (logged as an error once, shown by `status`). */
+export const STALL_ALARM_MS = 10 * minute;
 
 /** Milliseconds an operator's close waits for the chain to be usable before it says why not (never hangs on it). */
 export const CHAIN_READY_WAIT_MS = 8_000;

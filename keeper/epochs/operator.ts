@@ -8,7 +8,7 @@ import type { ChainState } from "../chain/monitor.ts";
 import type { Logger } from "../logger.ts";
 import type { EpochCloseResult, EpochCloserStatus } from "./closer.ts";
 import { CHAIN_EPOCHS_SHOWN, CHAIN_READY_WAIT_MS } from "./constants.ts";
-import type { EpochTransactions } from "./publish.ts";
+import type { EpochTransactions } from "./proofs/publish.ts";
 
 /** The chain side of `status`, `/healthz` and `/metrics`. */
 export interface KeeperChainStatus {

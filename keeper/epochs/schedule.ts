@@ -8,8 +8,8 @@
 import cron, { type ScheduledTask } from "node-cron";
 
 import { libraryLogger, type Logger } from "../logger.ts";
-import { DEFAULT_EPOCH_CRON } from "./epoch-constants.ts";
-import { EpochScheduleError } from "./epoch-errors.ts";
+import { DEFAULT_EPOCH_CRON } from "./constants.ts";
+import { EpochScheduleError } from "./errors.ts";
 
 export interface EpochScheduleInit {
   /** Cron expression (default DEFAULT_EPOCH_CRON, hourly). */

@@ -2,7 +2,7 @@
  * What an epoch close produces and what the chain submission consumes. Shared by the epoch collection,
  * publication, submission and claim tooling.
  */
-import type { MerkleTree } from "./merkle.ts";
+import type { MerkleTree } from "./merkle/tree.ts";
 
 /** One contributor of an epoch. `index` is the account's stable index (assigned once, reused every epoch). */
 export interface ContributionEntry {

@@ -11,8 +11,8 @@ import { fileURLToPath } from "node:url";
 
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 
-import { buildTree, REWARD_LEAF_ENCODING } from "../../keeper/epochs/merkle.ts";
-import { buildTreeParallel } from "../../keeper/epochs/merkle-parallel.ts";
+import { buildTree, REWARD_LEAF_ENCODING } from "../../keeper/epochs/merkle/tree.ts";
+import { buildTreeParallel } from "../../keeper/epochs/merkle/parallel.ts";
 import { mulberry32 as prng } from "./lib/prng.ts";
 
 export interface Metric {

@@ -5,7 +5,7 @@
 import { network } from "hardhat";
 
 import { LUMORA_DEFAULTS } from "../../ignition/modules/Lumora.js";
-import { buildTree, REWARD_LEAF_ENCODING } from "../../keeper/epochs/merkle.ts";
+import { buildTree, REWARD_LEAF_ENCODING } from "../../keeper/epochs/merkle/tree.ts";
 
 import { printMetrics, type Metric } from "./lib/metrics.ts";
 

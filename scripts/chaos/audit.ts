@@ -24,8 +24,8 @@ import { DatabaseSync } from "node:sqlite";
 import type { JsonRpcProvider } from "ethers";
 
 import type { DeploymentRecord } from "../../keeper/chain/index.ts";
-import type { EpochSummary } from "../../keeper/epochs/publish.ts";
-import { rewardCommitmentOf, taskCommitmentOf } from "../../keeper/epochs/submit.ts";
+import type { EpochSummary } from "../../keeper/epochs/proofs/publish.ts";
+import { rewardCommitmentOf, taskCommitmentOf } from "../../keeper/epochs/submit/submitter.ts";
 import type { BuiltEpoch } from "../../keeper/epochs/types.ts";
 import { verifyReceipt } from "../../keeper/transfer/index.ts";
 import { RewardPool__factory, TaskLog__factory } from "../../types/ethers-contracts/index.ts";

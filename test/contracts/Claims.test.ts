@@ -22,8 +22,8 @@ import {
   type ClaimContext,
 } from "../../claims/index.ts";
 import { buildEpoch } from "../../keeper/epochs/build.ts";
-import { DirectoryProofSource } from "../../keeper/epochs/proofs.ts";
-import { epochDir, publishEpoch, readEpochSummary } from "../../keeper/epochs/publish.ts";
+import { DirectoryProofSource } from "../../keeper/epochs/proofs/source.ts";
+import { epochDir, publishEpoch, readEpochSummary } from "../../keeper/epochs/proofs/publish.ts";
 import type { EpochBundle, TaskRecordValue } from "../../keeper/epochs/types.ts";
 import type { Reputation } from "../../types/ethers-contracts/index.js";
 

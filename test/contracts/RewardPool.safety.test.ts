@@ -8,7 +8,7 @@ import { parseEther } from "ethers";
 import { network } from "hardhat";
 
 import type { LumoraToken, Reputation, RewardPool } from "../../types/ethers-contracts/index.js";
-import { rewardTotalFor } from "../../keeper/epochs/contribution.ts";
+import { rewardTotalFor } from "../../keeper/epochs/collect/contribution.ts";
 import { mulberry32, testSeed } from "../seed.ts";
 import { buildDistribution, expectedReward, toClaimStruct, type RewardEntry } from "./helpers/rewards.ts";
 

@@ -1,6 +1,6 @@
 /**
  * `lumora:verify-epoch` (claims/verify.ts) against epochs that the keeper's own code published
- * (keeper/epochs/publish.ts) and committed (keeper/epochs/submit.ts, through keeper/chain over JSON-RPC on
+ * (keeper/epochs/proofs/publish.ts) and committed (keeper/epochs/submit/submitter.ts, through keeper/chain over JSON-RPC on
  * 127.0.0.1): a full epoch, an empty one (markers on both contracts) and one with tasks but no contributions.
  */
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -27,10 +27,10 @@ import {
   type LumoraContracts,
 } from "../../claims/index.ts";
 import { buildEpoch } from "../../keeper/epochs/build.ts";
-import { RemoteProofError } from "../../keeper/epochs/epoch-errors.ts";
-import { DirectoryProofSource } from "../../keeper/epochs/proofs.ts";
-import { epochDir, publishEpoch } from "../../keeper/epochs/publish.ts";
-import { EpochSubmitter } from "../../keeper/epochs/submit.ts";
+import { RemoteProofError } from "../../keeper/epochs/proofs/errors.ts";
+import { DirectoryProofSource } from "../../keeper/epochs/proofs/source.ts";
+import { epochDir, publishEpoch } from "../../keeper/epochs/proofs/publish.ts";
+import { EpochSubmitter } from "../../keeper/epochs/submit/submitter.ts";
 import type { EpochBundle, TaskRecordValue } from "../../keeper/epochs/types.ts";
 import { createLogger } from "../../keeper/logger.ts";
 import { openStore, type Store } from "../../keeper/store/index.ts";

@@ -17,8 +17,8 @@ import { after, before, describe, it } from "node:test";
 
 import type { Stream } from "@libp2p/interface";
 
-import { PROOFS_PROTOCOL } from "../../keeper/epochs/epoch-constants.ts";
-import { EPOCH_PROTOCOL } from "../../keeper/epochs/exchange.ts";
+import { PROOFS_PROTOCOL } from "../../keeper/epochs/proofs/constants.ts";
+import { EPOCH_PROTOCOL } from "../../keeper/epochs/exchange/protocol.ts";
 import { TASK_PROTOCOL } from "../../keeper/execution/index.ts";
 import { TaskRequest } from "../../keeper/execution/pb/execution.ts";
 import { HEALTH_PROTOCOL } from "../../keeper/health/index.ts";

@@ -23,8 +23,8 @@ import { fileURLToPath } from "node:url";
 import { HDNodeWallet, JsonRpcProvider, Network, getAddress, id, keccak256, toBeHex } from "ethers";
 
 import { Chain, type DeploymentRecord } from "../../../keeper/chain/index.ts";
-import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING } from "../../../keeper/epochs/merkle.ts";
-import { EpochSubmitter } from "../../../keeper/epochs/submit.ts";
+import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING } from "../../../keeper/epochs/merkle/tree.ts";
+import { EpochSubmitter } from "../../../keeper/epochs/submit/submitter.ts";
 import type { BuiltEpoch, EpochBundle, RewardLeafValue, TaskRecordValue } from "../../../keeper/epochs/types.ts";
 import { createLogger } from "../../../keeper/logger.ts";
 import { openStore } from "../../../keeper/store/index.ts";

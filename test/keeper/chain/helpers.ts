@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { HDNodeWallet, JsonRpcProvider, Network, Wallet, getAddress, id, keccak256, toBeHex } from "ethers";
 
 import type { DeploymentRecord } from "../../../keeper/chain/index.ts";
-import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING } from "../../../keeper/epochs/merkle.ts";
+import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING } from "../../../keeper/epochs/merkle/tree.ts";
 import type { BuiltEpoch, EpochBundle, RewardLeafValue, TaskRecordValue } from "../../../keeper/epochs/types.ts";
 import {
   LumoraToken__factory,

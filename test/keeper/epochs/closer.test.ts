@@ -11,7 +11,7 @@ import { after, afterEach, before, describe, it } from "node:test";
 
 import { Chain } from "../../../keeper/chain/index.ts";
 import { EpochCloser } from "../../../keeper/epochs/closer.ts";
-import { EpochSubmitter } from "../../../keeper/epochs/submit.ts";
+import { EpochSubmitter } from "../../../keeper/epochs/submit/submitter.ts";
 import { LumoraToken__factory, RewardPool__factory } from "../../../types/ethers-contracts/index.ts";
 import { deployLumora, devWallet, rpcProvider, startHardhatNode, type HardhatNode } from "../chain/helpers.ts";
 import { silent, waitFor } from "../helpers.ts";

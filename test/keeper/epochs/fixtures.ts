@@ -11,7 +11,7 @@ import {
   EpochCollector,
   type EpochCollectorComponents,
   type EpochCollectorInit,
-} from "../../../keeper/epochs/collect.ts";
+} from "../../../keeper/epochs/collect/collector.ts";
 import { HealthCounters } from "../../../keeper/health/counters.ts";
 import { openStore, type Store } from "../../../keeper/store/index.ts";
 import { TaskStore } from "../../../keeper/tasks/store.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 
-import { EpochScheduleError } from "../../../keeper/epochs/epoch-errors.ts";
+import { EpochScheduleError } from "../../../keeper/epochs/errors.ts";
 import { EpochSchedule } from "../../../keeper/epochs/schedule.ts";
 import { silent, waitFor } from "../helpers.ts";
 
