@@ -131,13 +131,14 @@ contract EpochQuorum is AccessControl, EIP712 {
     /// @param digest The EIP-712 digest the keepers signed.
     /// @param evidenceHash keccak256 of the published evidence bundle.
     /// @param reportsRoot Root of the Reputation report batches.
-    /// @param signers The keepers whose signatures were checked, in ascending order.
+    /// @param signers Bit i set: the keeper at position i of {keepers} (at this block) signed. The signatures
+    /// themselves are in the transaction's calldata.
     event EpochApproved(
         uint256 indexed epoch,
         bytes32 digest,
         bytes32 evidenceHash,
         bytes32 reportsRoot,
-        address[] signers
+        uint256 signers
     );
 
     // ───────────────────────────────────────── constructor ────────────────────────────────────────
@@ -315,7 +316,7 @@ contract EpochQuorum is AccessControl, EIP712 {
         uint256 needed = _quorum.threshold;
         if (count < needed) revert EpochQuorumNotEnoughSignatures(count, needed);
         bytes32 digest = digestOf(c);
-        address[] memory signers = new address[](count);
+        uint256 signers = 0;
         address previous = address(0);
         for (uint256 i = 0; i < count; ++i) {
             (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(
@@ -325,8 +326,9 @@ contract EpochQuorum is AccessControl, EIP712 {
             if (err != ECDSA.RecoverError.NoError) revert EpochQuorumInvalidSignature(i);
             if (signer <= previous) revert EpochQuorumSignersNotAscending(i, signer);
             // A signature over any other digest recovers some unrelated address, refused here.
-            if (_positions[signer] == 0) revert EpochQuorumNotKeeper(signer);
-            signers[i] = signer;
+            uint256 position = _positions[signer];
+            if (position == 0) revert EpochQuorumNotKeeper(signer);
+            signers |= 1 << (position - 1);
             previous = signer;
         }
         emit EpochApproved(c.epoch, digest, c.evidenceHash, c.reportsRoot, signers);

@@ -1,0 +1,143 @@
+/**
+ * What the keepers sign for an epoch: EpochQuorum's EIP-712 `EpochCommitment` (contracts/EpochQuorum.sol,
+ * docs/PROTOCOL.md "Epoch signatures"), built from a BuiltEpoch exactly as the submission commits it.
+ *
+ *   digest = EIP-712(domain {name "Lumora EpochQuorum", version "1", chainId, verifyingContract = EpochQuorum},
+ *            EpochCommitment{epoch, taskRoot, taskCount, taskUri, rewardRoot, totalContribution, rewardTotal,
+ *                            reportsRoot, evidenceHash})
+ *   reportsRoot = StandardMerkleTree(["bytes32"]) root over keccak256(packed reports of batch i), reports sorted by
+ *                 node address and cut into batches of `batchNodes` (zero when the epoch has no reports)
+ *   evidenceHash = keccak256(concat(receipt hashes, ascending)) — the receipts of evidence.json (zero when none)
+ *
+ * Pure: no I/O, so every case is a unit test.
+ */
+import { TypedDataEncoder, ZeroHash, concat, getAddress, keccak256, type TypedDataDomain } from "ethers";
+
+import { buildTree, type MerkleTree } from "../merkle/tree.ts";
+import { REPUTATION_BATCH_NODES } from "../submit/constants.ts";
+import { encodeReport, rewardCommitmentOf, taskCommitmentOf } from "../submit/submitter.ts";
+import type { BuiltEpoch, ReputationReport } from "../types.ts";
+
+/** EpochQuorum's EIP-712 type, field for field as in contracts/EpochQuorum.sol. */
+export const EPOCH_COMMITMENT_TYPES = {
+  EpochCommitment: [
+    { name: "epoch", type: "uint64" },
+    { name: "taskRoot", type: "bytes32" },
+    { name: "taskCount", type: "uint64" },
+    { name: "taskUri", type: "string" },
+    { name: "rewardRoot", type: "bytes32" },
+    { name: "totalContribution", type: "uint256" },
+    { name: "rewardTotal", type: "uint256" },
+    { name: "reportsRoot", type: "bytes32" },
+    { name: "evidenceHash", type: "bytes32" },
+  ],
+};
+
+export const QUORUM_DOMAIN_NAME = "Lumora EpochQuorum";
+export const QUORUM_DOMAIN_VERSION = "1";
+
+/** Bytes of one signature (r, s, v) in EpochQuorum's packed signature list. */
+export const SIGNATURE_BYTES = 65;
+
+/** EpochQuorum.EpochCommitment. */
+export interface EpochCommitment {
+  epoch: bigint;
+  taskRoot: string;
+  taskCount: bigint;
+  taskUri: string;
+  rewardRoot: string;
+  totalContribution: bigint;
+  rewardTotal: bigint;
+  reportsRoot: string;
+  evidenceHash: string;
+}
+
+/** An epoch's report batches and their tree (undefined tree: no reports). */
+export interface ReportBatches {
+  batches: string[][];
+  tree: MerkleTree<readonly [string]> | undefined;
+  root: string;
+}
+
+export function quorumDomain(chainId: bigint | number, quorumAddress: string): TypedDataDomain {
+  return {
+    name: QUORUM_DOMAIN_NAME,
+    version: QUORUM_DOMAIN_VERSION,
+    chainId: BigInt(chainId),
+    verifyingContract: getAddress(quorumAddress),
+  };
+}
+
+/** The reports sorted by node and cut into batches of `batchNodes`, with the tree the keepers sign. */
+export function reportBatchesOf(
+  reports: readonly ReputationReport[],
+  batchNodes: number = REPUTATION_BATCH_NODES,
+): ReportBatches {
+  if (reports.length === 0) return { batches: [], tree: undefined, root: ZeroHash };
+  const sorted = [...reports].sort((a, b) => (a.node.toLowerCase() < b.node.toLowerCase() ? -1 : 1));
+  const batches: string[][] = [];
+  for (let i = 0; i < sorted.length; i += batchNodes) batches.push(sorted.slice(i, i + batchNodes).map(encodeReport));
+  const tree = buildTree(
+    batches.map((b) => [keccak256(concat(b))] as const),
+    ["bytes32"],
+  );
+  return { batches, tree, root: tree.root };
+}
+
+/** keccak256 of the epoch's receipt hashes in ascending order (zero when it counted none). */
+export function evidenceHashOf(receiptHashes: readonly string[] | undefined): string {
+  if (receiptHashes === undefined || receiptHashes.length === 0) return ZeroHash;
+  const sorted = receiptHashes.map((h) => h.toLowerCase()).sort();
+  return keccak256(concat(sorted));
+}
+
+/** The commitment of `built` as the submission sends it (markers included for empty epochs). */
+export function epochCommitmentOf(
+  built: BuiltEpoch,
+  poolAddress: string,
+  options: { uriFor?: (built: BuiltEpoch) => string; batchNodes?: number } = {},
+): { commitment: EpochCommitment; reports: ReportBatches } {
+  const task = taskCommitmentOf(built, options.uriFor);
+  const reward = rewardCommitmentOf(built, poolAddress);
+  const reports = reportBatchesOf(built.bundle.reputation, options.batchNodes);
+  return {
+    commitment: {
+      epoch: BigInt(built.bundle.epoch),
+      taskRoot: task.root,
+      taskCount: task.taskCount,
+      taskUri: task.uri,
+      rewardRoot: reward.root,
+      totalContribution: reward.totalContribution,
+      rewardTotal: reward.rewardTotal,
+      reportsRoot: reports.root,
+      evidenceHash: evidenceHashOf(built.bundle.receiptHashes),
+    },
+    reports,
+  };
+}
+
+/** The EIP-712 digest of `commitment` (what EpochQuorum.digestOf returns). */
+export function commitmentDigest(domain: TypedDataDomain, commitment: EpochCommitment): string {
+  return TypedDataEncoder.hash(domain, EPOCH_COMMITMENT_TYPES, commitment);
+}
+
+/** Whether two commitments are the same (every signed field). */
+export function sameCommitment(a: EpochCommitment, b: EpochCommitment): boolean {
+  return (
+    a.epoch === b.epoch &&
+    a.taskRoot.toLowerCase() === b.taskRoot.toLowerCase() &&
+    a.taskCount === b.taskCount &&
+    a.taskUri === b.taskUri &&
+    a.rewardRoot.toLowerCase() === b.rewardRoot.toLowerCase() &&
+    a.totalContribution === b.totalContribution &&
+    a.rewardTotal === b.rewardTotal &&
+    a.reportsRoot.toLowerCase() === b.reportsRoot.toLowerCase() &&
+    a.evidenceHash.toLowerCase() === b.evidenceHash.toLowerCase()
+  );
+}
+
+/** Signatures keyed by signer, packed as EpochQuorum takes them: ascending signer address, 65 bytes each. */
+export function packSignatures(bySigner: ReadonlyMap<string, string>): string {
+  const signers = [...bySigner.keys()].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+  return signers.length === 0 ? "0x" : concat(signers.map((s) => bySigner.get(s)!));
+}
