@@ -15,6 +15,13 @@ import { ChainConfigError } from "./errors.ts";
 export const CONTRACT_NAMES = ["LumoraToken", "Reputation", "TaskLog", "RewardPool"] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
 
+/**
+ * The keeper quorum (contracts/EpochQuorum.sol), which holds KEEPER_ROLE on TaskLog, Reputation and RewardPool in
+ * every deployment of the Ignition module: with it in the record, epochs are committed through t-of-n keeper
+ * signatures. Records without it (test deployments that grant KEEPER_ROLE to keeper keys) commit directly.
+ */
+export const QUORUM_CONTRACT_NAME = "EpochQuorum";
+
 /** Reputation's constructor parameters (the Ignition module's `reputationParameters`). */
 export type ReputationParameters = {
   neutralScore: number;
@@ -33,13 +40,16 @@ export interface DeploymentRecord {
   network: string;
   chainId: number;
   deployer: string;
-  contracts: Record<ContractName, string>;
+  contracts: Record<ContractName, string> & { EpochQuorum?: string };
   deploymentBlock: number;
   /** The resolved module parameters; amounts and durations as decimal strings (JSON has no bigint). */
   parameters: {
     admin: string;
     treasury: string;
-    keeper: string;
+    /** The keepers whose signatures EpochQuorum counts. */
+    keepers: string[];
+    /** Signatures an epoch needs (decimal string). */
+    threshold: string;
     guardian: string;
     initialSupply: string;
     challengeWindow: string;
@@ -65,6 +75,13 @@ export function checkDeploymentRecord(record: DeploymentRecord): DeploymentRecor
       throw new ChainConfigError(`deployment.contracts.${name}`, "missing or not an address");
     }
     contracts[name] = getAddress(address);
+  }
+  const quorum = contracts.EpochQuorum;
+  if (quorum !== undefined) {
+    if (typeof quorum !== "string" || !isAddress(quorum)) {
+      throw new ChainConfigError(`deployment.contracts.${QUORUM_CONTRACT_NAME}`, "not an address");
+    }
+    contracts.EpochQuorum = getAddress(quorum);
   }
   return { ...record, contracts };
 }

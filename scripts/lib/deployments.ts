@@ -24,7 +24,8 @@ const reputationParametersMatch: SameKeys<ReputationParameters, typeof LUMORA_DE
 void reputationParametersMatch;
 
 /** The module's parameters after defaults were applied: what the deployment actually ran with. */
-export type LumoraParameters = Omit<DeploymentRecord["parameters"], AmountParameter> & {
+export type LumoraParameters = Omit<DeploymentRecord["parameters"], AmountParameter | "threshold"> & {
+  threshold: bigint;
   initialSupply: bigint;
   challengeWindow: bigint;
   claimPeriod: bigint;
@@ -46,8 +47,11 @@ export const AMOUNT_PARAMETERS = [
 ] as const;
 type AmountParameter = (typeof AMOUNT_PARAMETERS)[number];
 
-/** The module's account parameters; on a live network each must be given, and all four must differ. */
-export const ROLE_PARAMETERS = ["admin", "keeper", "guardian", "treasury"] as const;
+/**
+ * The module's single-account parameters; on a live network each must be given, and they must differ from each
+ * other and from every keeper (`keepers`, checked with them: scripts/lib/deploy-lumora.ts).
+ */
+export const ROLE_PARAMETERS = ["admin", "guardian", "treasury"] as const;
 
 /** An Ignition parameter file: `{ "LumoraModule": { ... } }`, with bigints parsed from `"123n"` strings. */
 export type IgnitionParameters = DeploymentParameters;
@@ -72,7 +76,8 @@ export function resolveParameters(parameters: IgnitionParameters, deployer: stri
   return {
     admin: account("admin"),
     treasury: account("treasury"),
-    keeper: account("keeper"),
+    keepers: keepersOf(given.keepers, deployer),
+    threshold: BigInt((given.threshold as bigint | number | undefined) ?? LUMORA_DEFAULTS.threshold),
     guardian: account("guardian"),
     initialSupply: amount("initialSupply"),
     challengeWindow: amount("challengeWindow"),
@@ -87,12 +92,21 @@ export function resolveParameters(parameters: IgnitionParameters, deployer: stri
   };
 }
 
+/** The `keepers` parameter, checksummed; the module's default is the development chain's deployer. */
+function keepersOf(value: unknown, deployer: string): string[] {
+  if (value === undefined) return [getAddress(deployer)];
+  if (!Array.isArray(value) || value.some((k) => typeof k !== "string" || !isAddress(k))) {
+    throw new Error("parameter keepers is not a list of addresses");
+  }
+  return value.map((k: string) => getAddress(k));
+}
+
 /** Builds the record of a deployment, with checksummed addresses and JSON-safe numbers. */
 export function buildDeploymentRecord(input: {
   network: string;
   chainId: bigint | number;
   deployer: string;
-  contracts: Record<ContractName, string>;
+  contracts: Record<ContractName, string> & { EpochQuorum?: string };
   deploymentBlock: number;
   parameters: LumoraParameters;
 }): DeploymentRecord {
@@ -101,13 +115,17 @@ export function buildDeploymentRecord(input: {
     network: input.network,
     chainId: Number(input.chainId),
     deployer: getAddress(input.deployer),
-    contracts: Object.fromEntries(CONTRACT_NAMES.map((name) => [name, getAddress(input.contracts[name])])) as Record<
-      ContractName,
-      string
-    >,
+    contracts: {
+      ...(Object.fromEntries(CONTRACT_NAMES.map((name) => [name, getAddress(input.contracts[name])])) as Record<
+        ContractName,
+        string
+      >),
+      ...(input.contracts.EpochQuorum !== undefined && { EpochQuorum: getAddress(input.contracts.EpochQuorum) }),
+    },
     deploymentBlock: input.deploymentBlock,
     parameters: {
       ...parameters,
+      threshold: parameters.threshold.toString(),
       ...(Object.fromEntries(AMOUNT_PARAMETERS.map((name) => [name, parameters[name].toString()])) as Record<
         AmountParameter,
         string
