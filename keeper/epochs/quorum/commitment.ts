@@ -1,6 +1,7 @@
 /**
  * What the keepers sign for an epoch: EpochQuorum's EIP-712 `EpochCommitment` (contracts/EpochQuorum.sol,
- * docs/PROTOCOL.md "Epoch signatures"), built from a BuiltEpoch exactly as the submission commits it.
+ * docs/PROTOCOL.md "Epoch signatures"). The submission builds it from a BuiltEpoch (submit/submitter.ts
+ * `quorumCommitmentOf`).
  *
  *   digest = EIP-712(domain {name "Lumora EpochQuorum", version "1", chainId, verifyingContract = EpochQuorum},
  *            EpochCommitment{epoch, taskRoot, taskCount, taskUri, rewardRoot, totalContribution, rewardTotal,
@@ -14,9 +15,6 @@
 import { TypedDataEncoder, ZeroHash, concat, getAddress, keccak256, type TypedDataDomain } from "ethers";
 
 import { buildTree, type MerkleTree } from "../merkle/tree.ts";
-import { REPUTATION_BATCH_NODES } from "../submit/constants.ts";
-import { encodeReport, rewardCommitmentOf, taskCommitmentOf } from "../submit/submitter.ts";
-import type { BuiltEpoch, ReputationReport } from "../types.ts";
 
 /** EpochQuorum's EIP-712 type, field for field as in contracts/EpochQuorum.sol. */
 export const EPOCH_COMMITMENT_TYPES = {
@@ -68,15 +66,14 @@ export function quorumDomain(chainId: bigint | number, quorumAddress: string): T
   };
 }
 
-/** The reports sorted by node and cut into batches of `batchNodes`, with the tree the keepers sign. */
-export function reportBatchesOf(
-  reports: readonly ReputationReport[],
-  batchNodes: number = REPUTATION_BATCH_NODES,
-): ReportBatches {
-  if (reports.length === 0) return { batches: [], tree: undefined, root: ZeroHash };
-  const sorted = [...reports].sort((a, b) => (a.node.toLowerCase() < b.node.toLowerCase() ? -1 : 1));
+/**
+ * The tree the keepers sign over an epoch's reports, already packed (Reputation.encodeReport) and sorted by node:
+ * cut into batches of `batchNodes`, one leaf per batch.
+ */
+export function reportBatchesOf(packedSorted: readonly string[], batchNodes: number): ReportBatches {
+  if (packedSorted.length === 0) return { batches: [], tree: undefined, root: ZeroHash };
   const batches: string[][] = [];
-  for (let i = 0; i < sorted.length; i += batchNodes) batches.push(sorted.slice(i, i + batchNodes).map(encodeReport));
+  for (let i = 0; i < packedSorted.length; i += batchNodes) batches.push(packedSorted.slice(i, i + batchNodes));
   const tree = buildTree(
     batches.map((b) => [keccak256(concat(b))] as const),
     ["bytes32"],
@@ -89,31 +86,6 @@ export function evidenceHashOf(receiptHashes: readonly string[] | undefined): st
   if (receiptHashes === undefined || receiptHashes.length === 0) return ZeroHash;
   const sorted = receiptHashes.map((h) => h.toLowerCase()).sort();
   return keccak256(concat(sorted));
-}
-
-/** The commitment of `built` as the submission sends it (markers included for empty epochs). */
-export function epochCommitmentOf(
-  built: BuiltEpoch,
-  poolAddress: string,
-  options: { uriFor?: (built: BuiltEpoch) => string; batchNodes?: number } = {},
-): { commitment: EpochCommitment; reports: ReportBatches } {
-  const task = taskCommitmentOf(built, options.uriFor);
-  const reward = rewardCommitmentOf(built, poolAddress);
-  const reports = reportBatchesOf(built.bundle.reputation, options.batchNodes);
-  return {
-    commitment: {
-      epoch: BigInt(built.bundle.epoch),
-      taskRoot: task.root,
-      taskCount: task.taskCount,
-      taskUri: task.uri,
-      rewardRoot: reward.root,
-      totalContribution: reward.totalContribution,
-      rewardTotal: reward.rewardTotal,
-      reportsRoot: reports.root,
-      evidenceHash: evidenceHashOf(built.bundle.receiptHashes),
-    },
-    reports,
-  };
 }
 
 /** The EIP-712 digest of `commitment` (what EpochQuorum.digestOf returns). */
