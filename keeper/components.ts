@@ -25,7 +25,7 @@ import { DirectoryProofSource } from "./epochs/proofs/source.ts";
 import { proofsService, type ProofsService } from "./epochs/proofs/p2p.ts";
 import { epochSchedule, type EpochSchedule } from "./epochs/schedule.ts";
 import { buildEpoch } from "./epochs/build.ts";
-import { epochSubmitter, type EpochSubmitter } from "./epochs/submit/submitter.ts";
+import { epochSubmitter, quorumCommitmentOf, type EpochSubmitter } from "./epochs/submit/submitter.ts";
 import { quorumApprover } from "./epochs/quorum/approve.ts";
 import { epochSignatures, type EpochSignatures } from "./epochs/quorum/protocol.ts";
 import { epochTurns, type EpochTurns } from "./epochs/submit/turns.ts";
@@ -311,6 +311,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
         collector.closedEpochsAfter(epoch - 1)[0] === epoch
           ? buildEpoch(collector.bundle(epoch), { signal: opts.signal })
           : undefined,
+      commitmentOf: (built) => quorumCommitmentOf(built, chain.deployment.contracts.RewardPool).commitment,
     });
   const adopter = chain && evidenceAdopter()({ collector, chain, proofs, keepers: otherKeepers, logger });
   const closer = epochCloser({ publishDir })({

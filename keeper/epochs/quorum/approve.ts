@@ -16,7 +16,6 @@ import { getAddress } from "ethers";
 
 import type { Chain } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
-import { quorumCommitmentOf } from "../submit/submitter.ts";
 import type { BuiltEpoch } from "../types.ts";
 import { commitmentDigest, quorumDomain, type EpochCommitment } from "./commitment.ts";
 import type { Approval, SignatureRequest } from "./protocol.ts";
@@ -26,13 +25,11 @@ export interface QuorumApproverComponents {
   logger: Logger;
   /** Our own build of `epoch`, undefined when we have not closed it. */
   builtEpoch(epoch: number, options: { signal: AbortSignal }): Promise<BuiltEpoch | undefined>;
+  /** The commitment the submission would send for `built` (submit/submitter.ts `quorumCommitmentOf`). */
+  commitmentOf(built: BuiltEpoch): EpochCommitment;
 }
 
 export interface QuorumApproverInit {
-  /** TaskLog URI of an epoch (the submission's; default `lumora:epoch/<epoch>/tasks`). */
-  uriFor?: (built: BuiltEpoch) => string;
-  /** Nodes per report batch (the submission's). */
-  batchNodes?: number;
   /** Whose Reputation reports root to sign: the submitter's (default, see above) or only our own ("strict"). */
   reports?: "submitter" | "strict";
 }
@@ -80,7 +77,7 @@ export class QuorumApprover {
     const epoch = Number(request.commitment.epoch);
     const built = await this.components.builtEpoch(epoch, options);
     if (built === undefined) return { code: "not-closed", reason: `epoch ${epoch} is not closed here yet` };
-    const ours = quorumCommitmentOf(built, contracts.RewardPool, this.init).commitment;
+    const ours = this.components.commitmentOf(built);
     const commitment = this.init.reports === "strict" ? ours : { ...ours, reportsRoot: request.commitment.reportsRoot };
     const differ = differingFields(commitment, request.commitment);
     if (differ.length > 0) {

@@ -113,3 +113,23 @@ export function packSignatures(bySigner: ReadonlyMap<string, string>): string {
   const signers = [...bySigner.keys()].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
   return signers.length === 0 ? "0x" : concat(signers.map((s) => bySigner.get(s)!));
 }
+
+/** What the submission asks for when it needs t keeper signatures of an epoch commitment. */
+export interface QuorumSignatureRequest {
+  commitment: EpochCommitment;
+  digest: string;
+  /** Signatures needed (the quorum's threshold). */
+  threshold: number;
+  /** The quorum's keeper set (checksummed): only their signatures count. */
+  keepers: readonly string[];
+  /** Signatures already held, by signer address (ours). */
+  have: ReadonlyMap<string, string>;
+}
+
+export interface QuorumSignatureSource {
+  /**
+   * Resolves with signatures by signer address (the held ones included) once `threshold` are held, or throws
+   * QuorumNotReachedError at its deadline.
+   */
+  gather(request: QuorumSignatureRequest, options: { signal?: AbortSignal }): Promise<Map<string, string>>;
+}

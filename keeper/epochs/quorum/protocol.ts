@@ -26,8 +26,7 @@ import { sleep } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
 import type { LumoraNode } from "../../p2p/node.ts";
 import { readFrame, writeFrame } from "../../wire/framing.ts";
-import type { QuorumSignatureRequest, QuorumSignatureSource } from "../submit/submitter.ts";
-import type { EpochCommitment } from "./commitment.ts";
+import type { EpochCommitment, QuorumSignatureRequest, QuorumSignatureSource } from "./commitment.ts";
 import {
   MAX_SIGN_REQUEST_BYTES,
   MAX_SIGN_RESPONSE_BYTES,

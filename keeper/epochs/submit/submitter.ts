@@ -29,6 +29,7 @@ import {
   quorumDomain,
   reportBatchesOf,
   type EpochCommitment,
+  type QuorumSignatureSource,
   type ReportBatches,
 } from "../quorum/commitment.ts";
 import { QuorumNotReachedError } from "../quorum/errors.ts";
@@ -69,26 +70,6 @@ export interface EpochSubmitterComponents {
    * EpochQuorum; without it only this keeper's own signature is offered (enough for a 1-of-n quorum).
    */
   signatures?: QuorumSignatureSource;
-}
-
-/** What the submission asks for when it needs t keeper signatures of an epoch commitment. */
-export interface QuorumSignatureRequest {
-  commitment: EpochCommitment;
-  digest: string;
-  /** Signatures needed (the quorum's threshold). */
-  threshold: number;
-  /** The quorum's keeper set (checksummed): only their signatures count. */
-  keepers: readonly string[];
-  /** Signatures already held, by signer address (ours). */
-  have: ReadonlyMap<string, string>;
-}
-
-export interface QuorumSignatureSource {
-  /**
-   * Resolves with signatures by signer address (the held ones included) once `threshold` are held, or throws
-   * QuorumNotReachedError at its deadline.
-   */
-  gather(request: QuorumSignatureRequest, options: { signal?: AbortSignal }): Promise<Map<string, string>>;
 }
 
 export interface SubmitOptions {

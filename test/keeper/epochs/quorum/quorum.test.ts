@@ -90,6 +90,7 @@ describe("keeper quorum: epochs committed with t of n keeper signatures", { time
           chain,
           logger: silent,
           builtEpoch: async (epoch) => closed.get(epoch),
+          commitmentOf: (built) => quorumCommitmentOf(built, record.contracts.RewardPool).commitment,
         });
         const signatures = new EpochSignatures(
           {
