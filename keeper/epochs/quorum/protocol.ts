@@ -260,7 +260,9 @@ export class EpochSignatures implements QuorumSignatureSource {
               delete refusals[peer];
             }
           } else {
-            refusals[peer] = `${outcome.code}: ${outcome.reason}`;
+            // Our own deadline cutting a retry short says nothing new: keep the keeper's last answer.
+            const cutShort = outcome.code === "unreachable" && signal.aborted && refusals[peer] !== undefined;
+            if (!cutShort) refusals[peer] = `${outcome.code}: ${outcome.reason}`;
             if (RETRIABLE.has(outcome.code)) again.push(peer);
           }
         }),
