@@ -319,6 +319,19 @@ describe("EpochQuorum", function () {
         .withArgs(2n);
     });
 
+    it("stores the root when the commitment carries no batch, and takes every batch later", async function () {
+      const { quorum, reputation, domain } = await loadFixture(deployFixture);
+      const node = "0x00000000000000000000000000000000000000b7";
+      const batch = [packReport(node, 4, 0)];
+      const tree = reportsTree([batch]);
+      const c = commitmentOf(1n, { reportsRoot: tree.root });
+      await quorum.commitEpoch(c, [], [], await signCommitment(keeperWallets.slice(0, 3), domain, c));
+      expect(await quorum.reportsRootOf(1n)).to.equal(tree.root);
+      expect((await reputation.nodeOf(node)).lastEpoch).to.equal(0n);
+      await expect(quorum.applyReports(1n, batch, tree.proofOf(0))).to.emit(reputation, "NodeReported");
+      expect((await reputation.nodeOf(node)).lastEpoch).to.equal(1n);
+    });
+
     it("refuses reports for a commitment without a reports root", async function () {
       const { quorum, domain } = await loadFixture(deployFixture);
       const c = commitmentOf(1n);
@@ -405,6 +418,16 @@ describe("EpochQuorum", function () {
         .withArgs(KEEPERS, KEEPERS - 1);
       const deploy = (keepers: string[], t: number) =>
         ethers.deployContract("EpochQuorum", [admin.address, taskLog, reputation, pool, keepers, t]);
+      for (const args of [
+        [ethers.ZeroAddress, taskLog, reputation, pool],
+        [admin.address, ethers.ZeroAddress, reputation, pool],
+        [admin.address, taskLog, ethers.ZeroAddress, pool],
+        [admin.address, taskLog, reputation, ethers.ZeroAddress],
+      ]) {
+        await expect(
+          ethers.deployContract("EpochQuorum", [...args, [keeperWallets[0].address], 1]),
+        ).to.be.revertedWithCustomError(quorum, "EpochQuorumZeroAddress");
+      }
       await expect(deploy([], 0)).to.be.revertedWithCustomError(quorum, "EpochQuorumInvalidThreshold").withArgs(0, 0);
       await expect(deploy([keeperWallets[0].address], 2))
         .to.be.revertedWithCustomError(quorum, "EpochQuorumInvalidThreshold")
