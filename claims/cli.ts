@@ -6,6 +6,7 @@
 import { EpochUnknownError } from "../keeper/epochs/collect/errors.ts";
 import { PublishedEpochError, RemoteProofError } from "../keeper/epochs/proofs/errors.ts";
 import {
+  BondStateError,
   ClaimArgumentError,
   ClaimTransactionError,
   EpochNotPublishedError,
@@ -13,6 +14,7 @@ import {
 } from "./errors.ts";
 
 const KNOWN = [
+  BondStateError,
   ClaimArgumentError,
   ClaimTransactionError,
   InsufficientBalanceError,

@@ -47,3 +47,8 @@ export class EpochNotPublishedError extends Error {
     super(`epoch ${epoch} is not published ${where}`);
   }
 }
+
+/** The bond registry would refuse the request (below the minimum, more than bonded, still unbonding, nothing to withdraw). */
+export class BondStateError extends Error {
+  override readonly name = "BondStateError";
+}

@@ -8,9 +8,11 @@ import path from "node:path";
 import type { Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import type { LumoraToken, Reputation, RewardPool, TaskLog } from "../types/ethers-contracts/index.ts";
+import type { LumoraToken, NodeRegistry, Reputation, RewardPool, TaskLog } from "../types/ethers-contracts/index.ts";
 import { readDeploymentRecord } from "../scripts/lib/deployments.ts";
+import type { BondContracts } from "./bond.ts";
 import type { ClaimContext, LumoraContracts } from "./context.ts";
+import { BondStateError } from "./errors.ts";
 import { publishedRecords, type PublishedRecords } from "./published.ts";
 
 /** What `ethers.getContractAt` offers (hardhat-ethers, or a test's own connection). */
@@ -68,4 +70,45 @@ export async function openTooling(hre: HardhatRuntimeEnvironment, options: Tooli
   if (signer === undefined) throw new Error(`network ${network} has no configured account`);
   const records = publishedRecords(root, network, options);
   return { ctx: { contracts, source: records.source }, signer, network, records, close: () => connection.close() };
+}
+
+/** What the bond commands work with: the registry and token of `deployments/<network>.json`, and the signer. */
+export interface BondTooling {
+  contracts: BondContracts;
+  /** The network's first configured account. */
+  signer: Signer;
+  close(): Promise<void>;
+}
+
+export async function openBondTooling(hre: HardhatRuntimeEnvironment): Promise<BondTooling> {
+  const connection = await hre.network.create();
+  const network = connection.networkName;
+  try {
+    const record = await readDeploymentRecord(path.join(hre.config.paths.root, "deployments"), network).catch(
+      (err: unknown) => {
+        throw new Error(
+          `no deployment record deployments/${network}.json (deploy first: npm run deploy:local): ${(err as Error).message}`,
+        );
+      },
+    );
+    if (record.contracts.NodeRegistry === undefined) {
+      throw new BondStateError(
+        `deployments/${network}.json names no NodeRegistry: the deployment predates bonds (deploy again)`,
+      );
+    }
+    const [registry, token] = await Promise.all([
+      connection.ethers.getContractAt("NodeRegistry", record.contracts.NodeRegistry),
+      connection.ethers.getContractAt("LumoraToken", record.contracts.LumoraToken),
+    ]);
+    const [signer] = await connection.ethers.getSigners();
+    if (signer === undefined) throw new Error(`network ${network} has no configured account`);
+    return {
+      contracts: { registry: registry as NodeRegistry, token: token as LumoraToken },
+      signer,
+      close: () => connection.close(),
+    };
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
 }

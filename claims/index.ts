@@ -7,6 +7,7 @@ export * from "./errors.ts";
 export * from "./rewards.ts";
 export * from "./claim.ts";
 export * from "./fund.ts";
+export * from "./bond.ts";
 export * from "./verify.ts";
 export * from "./published.ts";
 export * from "./hardhat.ts";

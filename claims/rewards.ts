@@ -2,13 +2,13 @@
  * A holder's rewards, epoch by epoch, from the chain (status, windows, claimed flags, flags) and the proofs
  * (leaf, index, amount). Every state comes with the sentence the tooling prints.
  */
+import { EPOCH_STATUS } from "../keeper/chain/epoch-status.ts";
 import { EpochUnknownError } from "../keeper/epochs/collect/errors.ts";
 import { AccountNotInEpochError } from "../keeper/epochs/proofs/errors.ts";
 import type { RewardProof } from "../keeper/epochs/proofs/source.ts";
 import { chainTime, formatLum, formatTime, type ClaimContext } from "./context.ts";
 
 /** RewardPool.EpochStatus. */
-export const EPOCH_STATUS = { None: 0, Pending: 1, Claimable: 2, Vetoed: 3, Expired: 4, Challenged: 5 } as const;
 
 export type RewardState =
   /** Committed, inside the challenge window: claimable from `claimableAt`. */

@@ -12,7 +12,9 @@ import { getAddress, ZeroHash } from "ethers";
 
 import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING, type MerkleTree } from "../keeper/epochs/merkle/tree.ts";
 import { EpochUnknownError } from "../keeper/epochs/collect/errors.ts";
+import { EVIDENCE_FORMAT_V2 } from "../keeper/epochs/proofs/constants.ts";
 import { PublishedEpochError } from "../keeper/epochs/proofs/errors.ts";
+import { encodeEvidence, evidenceHash, recompute } from "../keeper/epochs/proofs/evidence.ts";
 import type { DumpKind, EpochRecordSource } from "../keeper/epochs/proofs/source.ts";
 import type { EpochSummary, RewardDumpValue } from "../keeper/epochs/proofs/publish.ts";
 import { rewardCommitmentOf, taskCommitmentOf } from "../keeper/epochs/submit/submitter.ts";
@@ -40,6 +42,8 @@ export interface EpochVerification {
   source: string;
   /** Differences between the dumps and epoch.json. */
   publication: string[];
+  /** Differences between what the signed evidence computes (C_i, reports) and what was published. */
+  evidence: string[];
   taskLog: ContractCheck;
   rewardPool: ContractCheck;
   ok: boolean;
@@ -161,6 +165,58 @@ function describe(check: ContractCheck): string {
   return `${head} MISMATCH: ${check.problems.join("; ")}`;
 }
 
+/**
+ * Recomputes every C_i and Reputation report from the epoch's signed evidence alone (receipts signed by their
+ * consumers, peer records signed by their peers, the frozen health outcomes), with the keeper's own code, and
+ * compares them with what was published. An epoch published before full evidence existed (v1) is only noted.
+ */
+async function checkEvidence(
+  source: EpochRecordSource,
+  summary: EpochSummary,
+  contributions: readonly ContributionEntry[],
+  options: { signal?: AbortSignal },
+): Promise<{ problems: string[]; line: string }> {
+  const head = "evidence".padEnd(10);
+  const evidence = await source.fullEvidence(summary.epoch, options);
+  if (evidence === undefined) {
+    if (summary.evidence?.format === EVIDENCE_FORMAT_V2)
+      return { problems: ["evidence.json is missing or not full evidence"], line: `${head} MISSING` };
+    return { problems: [], line: `${head} not published in full (an older epoch): C_i not recomputed` };
+  }
+  const problems: string[] = [];
+  const hash = evidenceHash(encodeEvidence(summary.epoch, evidence));
+  if (summary.evidence?.hash !== undefined && summary.evidence.hash !== hash)
+    problems.push(`evidence.json hashes to ${hash}, epoch.json states ${summary.evidence.hash}`);
+  const again = await recompute(evidence, summary.endMs);
+  problems.push(...again.problems);
+  const published = new Map(contributions.map((c) => [c.account.toLowerCase(), c.contribution]));
+  const computed = new Map(again.contributions.map((c) => [c.account.toLowerCase(), c.contribution]));
+  for (const [account, c] of computed) {
+    const p = published.get(account);
+    if (p === undefined)
+      problems.push(`the evidence credits ${getAddress(account)} with C ${c}; rewards.json has no leaf`);
+    else if (p !== c) problems.push(`the evidence gives ${getAddress(account)} C ${c}; rewards.json says ${p}`);
+  }
+  for (const [account, p] of published)
+    if (!computed.has(account))
+      problems.push(`rewards.json credits ${getAddress(account)} with C ${p}; the evidence, nothing`);
+  const reports = new Map(summary.reputation.map((r) => [r.node.toLowerCase(), r]));
+  for (const r of again.reports) {
+    const p = reports.get(r.node.toLowerCase());
+    if (p === undefined || p.successes !== r.successes || p.failures !== r.failures)
+      problems.push(
+        `the evidence reports ${r.node} ${r.successes}/${r.failures}; epoch.json ${p === undefined ? "nothing" : `${p.successes}/${p.failures}`}`,
+      );
+  }
+  if (again.reports.length !== reports.size)
+    problems.push(`the evidence yields ${again.reports.length} Reputation reports; epoch.json lists ${reports.size}`);
+  const line =
+    problems.length === 0
+      ? `${head} match: ${evidence.receipts.length} signed receipts and ${evidence.records.length} signed peer records recompute every C_i and report`
+      : `${head} MISMATCH: ${problems.join("; ")}`;
+  return { problems, line };
+}
+
 /** Verifies epoch `epoch` of `source` against the chain. @throws EpochUnknownError, PublishedEpochError */
 export async function verifyEpoch(
   contracts: LumoraContracts,
@@ -184,6 +240,7 @@ export async function verifyEpoch(
   }));
   const totalContribution = contributions.reduce((sum, c) => sum + c.contribution, 0n);
   const publication = checkPublication(summary, epoch, taskTree, rewardTree, leaves, totalContribution);
+  const evidence = await checkEvidence(source, summary, contributions, options);
 
   // The epoch as the keeper built it, so the keeper's own rule says what it committed (markers included).
   const built: BuiltEpoch = {
@@ -223,7 +280,7 @@ export async function verifyEpoch(
     "ΣC",
   );
 
-  const problems = [...taskLog.problems, ...rewardPool.problems, ...publication];
+  const problems = [...taskLog.problems, ...rewardPool.problems, ...publication, ...evidence.problems];
   const ok = problems.length === 0;
   const lines = [
     publication.length > 0
@@ -238,11 +295,23 @@ export async function verifyEpoch(
             .join(" and ")} rebuild to the roots epoch.json states`,
     describe(taskLog),
     describe(rewardPool),
+    evidence.line,
   ];
   const message = ok
     ? `epoch ${epoch} verified: TaskLog and RewardPool hold what ${source.location} publishes`
     : `epoch ${epoch} does NOT match (records from ${source.location}): ${problems.join("; ")}`;
-  return { epoch, source: source.location, publication, taskLog, rewardPool, ok, problems, lines, message };
+  return {
+    epoch,
+    source: source.location,
+    publication,
+    evidence: evidence.problems,
+    taskLog,
+    rewardPool,
+    ok,
+    problems,
+    lines,
+    message,
+  };
 }
 
 /**

@@ -17,7 +17,8 @@ import { evidenceAdopter, type EvidenceAdopter } from "./epochs/adopt.ts";
 import { epochChainSync, type EpochChainSync } from "./epochs/chain-sync.ts";
 import { epochCloser, type EpochCloser, type EpochCloseResult, type EpochStepDetail } from "./epochs/closer.ts";
 import { epochCollector, type EpochCollector } from "./epochs/collect/collector.ts";
-import { epochExchange, RemoteReceipts, RemoteTasks, type EpochExchange } from "./epochs/exchange/protocol.ts";
+import { epochExchange, type EpochExchange } from "./epochs/exchange/protocol.ts";
+import { RemoteReceipts, RemoteTasks } from "./epochs/exchange/remote.ts";
 import { admission } from "./execution/admission.ts";
 import { evidenceGatherer, type EvidenceGatherer } from "./epochs/exchange/gather.ts";
 import { epochOperator, type EpochOperator, type KeeperChainStatus } from "./epochs/operator.ts";
@@ -231,6 +232,8 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
   keeperCheck.isKeeper = (peerId) => records.get(peerId) !== undefined;
   // A peer's on-chain address, from its signed peer record (ours from the config).
   const addressOf = (peerId: string) => (peerId === self ? c.rewardAddress : records.get(peerId)?.rewardAddress);
+  // A peer's signed record (ours included), kept with each epoch as evidence of the peer ↔ account binding.
+  const recordOf = (peerId: string) => records.get(peerId)?.signed;
   const otherKeepers = () => records.peers().flatMap((r) => (r.peerId === self ? [] : [r.peerId]));
   const near = proximity(c.proximity)({ node, logger });
   const peerHealth = health(c.health)({
@@ -275,6 +278,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     store,
     logger,
     addressOf,
+    recordOf,
     counters,
     tasks: tasks.taskStore,
     receiptsBetween: (from, to) => [...transfers.receiptsBetween(from, to), ...remoteReceipts.between(from, to)],

@@ -17,6 +17,7 @@ import { network } from "hardhat";
 
 import LumoraModule from "../ignition/modules/Lumora.js";
 import { claimAll, connectContracts, type ClaimContext } from "../claims/index.ts";
+import { epochStatusName } from "../keeper/chain/epoch-status.ts";
 import { DirectoryProofSource } from "../keeper/epochs/proofs/source.ts";
 import { startKeeper, type Keeper } from "../keeper/keeper.ts";
 import { createLogger } from "../keeper/logger.ts";
@@ -249,7 +250,7 @@ async function main(): Promise<void> {
   await networkHelpers.time.increase(Number(CHALLENGE_WINDOW) + 1);
   await networkHelpers.mine();
   log(
-    `challenge window (${CHALLENGE_WINDOW} s) passed by time travel; epoch ${epoch} status: ${["None", "Pending", "Claimable", "Vetoed", "Expired"][Number(await pool.statusOf(epoch))]}`,
+    `challenge window (${CHALLENGE_WINDOW} s) passed by time travel; epoch ${epoch} status: ${epochStatusName(await pool.statusOf(epoch))}`,
   );
 
   // ── claims ──────────────────────────────────────────────────────────────────────────────────────────────────

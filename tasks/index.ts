@@ -69,4 +69,24 @@ export const lumoraTasks = [
     })
     .setAction(() => import("./fund.ts"))
     .build(),
+  task("lumora:bond", "Bonds LUM in NodeRegistry for a reward account (approve + bond), from the first account")
+    .addOption({
+      name: "amount",
+      description: "Amount in LUM (e.g. 1000)",
+      type: ArgumentType.STRING_WITHOUT_DEFAULT,
+      defaultValue: undefined,
+    })
+    .addOption({ ...account, description: "The reward account bonded for (default: the network's first account)" })
+    .setAction(() => import("./bond.ts"))
+    .build(),
+  task("lumora:unbond", "Asks to unbond LUM from NodeRegistry, or withdraws what finished unbonding (--withdraw)")
+    .addOption({
+      name: "amount",
+      description: "Amount in LUM to unbond (stops counting at once; withdrawable after the unbonding delay)",
+      type: ArgumentType.STRING_WITHOUT_DEFAULT,
+      defaultValue: undefined,
+    })
+    .addFlag({ name: "withdraw", description: "Withdraw the amount whose unbonding delay has passed" })
+    .setAction(() => import("./unbond.ts"))
+    .build(),
 ];

@@ -32,6 +32,26 @@ export const LUMORA_DEFAULTS = {
   challengeBond: 1_000n * 10n ** 18n,
   /** 100 LUM paid, with the bond back, to the challenger of an upheld challenge. */
   challengeReward: 100n * 10n ** 18n,
+  /**
+   * 1,000 LUM bonded per reward account before its nodes count (NodeRegistry.minBond): a thousand identities cost a
+   * million LUM locked, while a real operator's stake stays small next to a month of rewards.
+   */
+  minBond: 1_000n * 10n ** 18n,
+  /**
+   * 14 days between a request to unbond and the withdrawal (NodeRegistry.unbondingDelay): hundreds of hourly epochs,
+   * so a bond that backed an epoch's share stays at stake long after (for challenges and vetoes of those epochs).
+   */
+  unbondingDelay: 14n * 24n * 60n * 60n,
+  /**
+   * 20 % of every settled consumer fee burned (CreditVault.burnBps), the rest funds the RewardPool: self-dealing
+   * then loses at least this share of what it pays (docs/security.md, "Paid demand").
+   */
+  burnBps: 2000n,
+  /**
+   * 2 days between a consumer's withdrawal request and the withdrawal (CreditVault.withdrawalDelay): keepers settle
+   * vouchers every epoch (hourly), so a consumer cannot empty its deposit before its vouchers are settled.
+   */
+  withdrawalDelay: 2n * 24n * 60n * 60n,
   /** Reputation rules in basis points (see Reputation.sol): start neutral, warn early, flag after 3 bad epochs. */
   reputationParameters: {
     neutralScore: 5000,
@@ -51,14 +71,15 @@ const GUARDIAN_ROLE = id("GUARDIAN_ROLE");
 const DEFAULT_ADMIN_ROLE = ZeroHash;
 
 /**
- * Deploys LumoraToken, Reputation, TaskLog, RewardPool and EpochQuorum and wires their roles. KEEPER_ROLE on the
- * three contracts goes to EpochQuorum alone: an epoch is committed only with `threshold` signatures of the
- * `keepers`, never by one key.
+ * Deploys LumoraToken, Reputation, TaskLog, RewardPool, EpochQuorum, NodeRegistry and CreditVault and wires their
+ * roles. KEEPER_ROLE on the three epoch contracts goes to EpochQuorum alone: an epoch is committed only with
+ * `threshold` signatures of the `keepers`, never by one key.
  *
  * The contracts are deployed with the deployer as admin, so that the deployer can grant the keeper and guardian
  * roles in the same deployment; `admin` is then granted DEFAULT_ADMIN_ROLE as well. When `admin` is not the
  * deployer (a multisig, say), the deployer still holds the admin role afterwards and must renounce it once the
- * deployment is checked (see deployments/README.md).
+ * deployment is checked (see deployments/README.md). NodeRegistry and CreditVault have no other role to wire: they
+ * are deployed with `admin` as their admin directly.
  */
 export default buildModule("LumoraModule", (m) => {
   const deployer = m.getAccount(0);
@@ -74,6 +95,10 @@ export default buildModule("LumoraModule", (m) => {
   const rewardCapBps = m.getParameter("rewardCapBps", LUMORA_DEFAULTS.rewardCapBps);
   const challengeBond = m.getParameter("challengeBond", LUMORA_DEFAULTS.challengeBond);
   const challengeReward = m.getParameter("challengeReward", LUMORA_DEFAULTS.challengeReward);
+  const minBond = m.getParameter("minBond", LUMORA_DEFAULTS.minBond);
+  const unbondingDelay = m.getParameter("unbondingDelay", LUMORA_DEFAULTS.unbondingDelay);
+  const burnBps = m.getParameter("burnBps", LUMORA_DEFAULTS.burnBps);
+  const withdrawalDelay = m.getParameter("withdrawalDelay", LUMORA_DEFAULTS.withdrawalDelay);
   const reputationParameters = m.getParameter("reputationParameters", { ...LUMORA_DEFAULTS.reputationParameters });
 
   const token = m.contract("LumoraToken", [treasury, initialSupply]);
@@ -81,6 +106,8 @@ export default buildModule("LumoraModule", (m) => {
   const taskLog = m.contract("TaskLog", [deployer]);
   const rewardPool = m.contract("RewardPool", [deployer, token, reputation, challengeWindow, claimPeriod]);
   const epochQuorum = m.contract("EpochQuorum", [deployer, taskLog, reputation, rewardPool, keepers, threshold]);
+  const nodeRegistry = m.contract("NodeRegistry", [admin, token, minBond, unbondingDelay]);
+  const creditVault = m.contract("CreditVault", [admin, token, rewardPool, burnBps, withdrawalDelay]);
 
   for (const [name, contract] of [
     ["TaskLog", taskLog],
@@ -95,5 +122,5 @@ export default buildModule("LumoraModule", (m) => {
   m.call(rewardPool, "setRewardCaps", [rewardCap, rewardCapBps], { id: "RewardPool_setRewardCaps" });
   m.call(rewardPool, "setChallengeTerms", [challengeBond, challengeReward], { id: "RewardPool_setChallengeTerms" });
 
-  return { token, reputation, taskLog, rewardPool, epochQuorum };
+  return { token, reputation, taskLog, rewardPool, epochQuorum, nodeRegistry, creditVault };
 });

@@ -13,12 +13,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 
 import { ProofRequestError } from "../epochs/proofs/errors.ts";
-import { errorBody, parseProofRequest, type DumpKind, type ProofSource } from "../epochs/proofs/source.ts";
+import { errorBody, parseProofRequest, type ProofSource, type PublishedFileKind } from "../epochs/proofs/source.ts";
 import type { Logger } from "../logger.ts";
 
 const PROOF_ROUTE = /^\/proofs\/([^/]+)\/([^/]+)\/?$/;
 const EPOCH_ROUTE = /^\/epochs\/([^/]+)\/?$/;
-const DUMP_ROUTE = /^\/epochs\/([^/]+)\/(rewards|tasks)\.json$/;
+const DUMP_ROUTE = /^\/epochs\/([^/]+)\/(rewards|tasks|evidence)\.json$/;
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 
 const STATUS: Record<string, number> = { BAD_REQUEST: 400, EPOCH_UNKNOWN: 404, ACCOUNT_NOT_IN_EPOCH: 404 };
@@ -46,7 +46,7 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => Promis
 
 /** A source that can name the published file of a dump (DirectoryProofSource): its dumps are served as files. */
 interface DumpFiles {
-  dumpFile(epoch: number, kind: DumpKind): Promise<string | undefined>;
+  dumpFile(epoch: number, kind: PublishedFileKind): Promise<string | undefined>;
 }
 
 function hasDumpFiles(source: ProofSource): source is ProofSource & DumpFiles {
@@ -89,7 +89,7 @@ export function proofsHandler(source: ProofSource, logger?: Logger): RouteHandle
         send(res, 200, await source.proof(epoch, account));
       } else if (dumpMatch !== null) {
         const { epoch } = parseProofRequest(dumpMatch[1], ZERO_ADDRESS);
-        const kind = dumpMatch[2] as DumpKind;
+        const kind = dumpMatch[2] as PublishedFileKind;
         const file = await files!.dumpFile(epoch, kind);
         if (file === undefined) {
           send(res, 404, { error: { code: "NOT_PUBLISHED", message: `epoch ${epoch} has no ${kind} dump` } });

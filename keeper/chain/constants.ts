@@ -58,3 +58,13 @@ export const REBROADCAST_AFTER_MS = 30 * second;
 
 /** Gas estimate margin in percent: estimates are exact on the same state, but state moves between estimate and inclusion. */
 export const GAS_LIMIT_MARGIN_PERCENT = 20n;
+
+/**
+ * How long a bond read from NodeRegistry stays valid in the keeper's cached view (BondView). Bonds move only by
+ * the operator's own transactions and an unbonding waits days, so a minute-old view misses little, while a keeper
+ * routing many requests reads the chain once a minute per account instead of once a request.
+ */
+export const BOND_VIEW_TTL_MS = 60 * second;
+
+/** Accounts per `NodeRegistry.bondsOf` call: one eth_call stays far below node gas and response limits. */
+export const BOND_VIEW_BATCH = 500;

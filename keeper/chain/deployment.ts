@@ -14,13 +14,19 @@ import { ChainConfigError } from "./errors.ts";
 /** The contracts a Lumora deployment consists of, by their names in the record; the keeper talks to all of them. */
 export const CONTRACT_NAMES = ["LumoraToken", "Reputation", "TaskLog", "RewardPool"] as const;
 export type ContractName = (typeof CONTRACT_NAMES)[number];
+/**
+ * The bond registry and the consumers' credit vault (issue 11). Optional in a record: records written before they
+ * existed lack them, and the keeper does not read them yet.
+ */
+export const CREDIT_CONTRACT_NAMES = ["NodeRegistry", "CreditVault"] as const;
+export type CreditContractName = (typeof CREDIT_CONTRACT_NAMES)[number];
 
 /**
  * The keeper quorum (contracts/EpochQuorum.sol), which holds KEEPER_ROLE on TaskLog, Reputation and RewardPool in
  * every deployment of the Ignition module: with it in the record, epochs are committed through t-of-n keeper
  * signatures. Records without it (test deployments that grant KEEPER_ROLE to keeper keys) commit directly.
  */
-export const QUORUM_CONTRACT_NAME = "EpochQuorum";
+export const QUORUM_CONTRACT_NAME = "EpochQuorum" as const;
 
 /** Reputation's constructor parameters (the Ignition module's `reputationParameters`). */
 export type ReputationParameters = {
@@ -40,7 +46,7 @@ export interface DeploymentRecord {
   network: string;
   chainId: number;
   deployer: string;
-  contracts: Record<ContractName, string> & { EpochQuorum?: string };
+  contracts: Record<ContractName, string> & Partial<Record<CreditContractName | typeof QUORUM_CONTRACT_NAME, string>>;
   deploymentBlock: number;
   /** The resolved module parameters; amounts and durations as decimal strings (JSON has no bigint). */
   parameters: {
@@ -58,6 +64,11 @@ export interface DeploymentRecord {
     rewardCapBps: string;
     challengeBond: string;
     challengeReward: string;
+    /** NodeRegistry's and CreditVault's parameters; absent from records written before those contracts. */
+    minBond?: string;
+    unbondingDelay?: string;
+    burnBps?: string;
+    withdrawalDelay?: string;
     reputationParameters: ReputationParameters;
   };
 }
@@ -76,12 +87,13 @@ export function checkDeploymentRecord(record: DeploymentRecord): DeploymentRecor
     }
     contracts[name] = getAddress(address);
   }
-  const quorum = contracts.EpochQuorum;
-  if (quorum !== undefined) {
-    if (typeof quorum !== "string" || !isAddress(quorum)) {
-      throw new ChainConfigError(`deployment.contracts.${QUORUM_CONTRACT_NAME}`, "not an address");
+  for (const name of [...CREDIT_CONTRACT_NAMES, QUORUM_CONTRACT_NAME] as const) {
+    const address = contracts[name];
+    if (address === undefined) continue;
+    if (typeof address !== "string" || !isAddress(address)) {
+      throw new ChainConfigError(`deployment.contracts.${name}`, "not an address");
     }
-    contracts.EpochQuorum = getAddress(quorum);
+    contracts[name] = getAddress(address);
   }
   return { ...record, contracts };
 }

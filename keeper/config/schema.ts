@@ -15,7 +15,7 @@ import {
 } from "./constants.ts";
 import { cronProblem } from "./cron.ts";
 import { RECORD_LOOKUP_BURST, RECORD_LOOKUP_MAX_QUEUE, RECORD_LOOKUP_RATE_PER_SECOND } from "../discovery/constants.ts";
-import { MAX_ENTRIES_PER_RESPONSE, MAX_EXCHANGE_WINDOW_MS } from "../epochs/exchange/protocol.ts";
+import { MAX_ENTRIES_PER_RESPONSE, MAX_EXCHANGE_WINDOW_MS } from "../epochs/exchange/constants.ts";
 import {
   BAN_DURATION_MS,
   CONNECTION_IDLE_TIMEOUT_MS,

@@ -141,7 +141,7 @@ export class Discovery {
     };
     const bytes = await signPeerRecord(privateKey, data);
     // Known here at once (this keeper's own record counts for routing and admission before the PUT completes).
-    this.directory.set(node.peerId.toString(), { ...data, peerId: node.peerId.toString() });
+    this.directory.set(node.peerId.toString(), { ...data, peerId: node.peerId.toString(), signed: bytes });
     const signal = anySignal(AbortSignal.timeout(RECORD_PUBLISH_TIMEOUT_MS), this.controller.signal, options.signal);
     let stored = 0;
     try {
@@ -152,7 +152,7 @@ export class Discovery {
       // The local copy is stored before the network PUT, so peers asking us still get it.
       this.log.debug("record put incomplete", { error: err as Error, stored });
     }
-    const self: PeerRecordData = { ...data, peerId: node.peerId.toString() };
+    const self: PeerRecordData = { ...data, peerId: node.peerId.toString(), signed: bytes };
     this.directory.set(self.peerId, self);
     this.log.debug("peer record published", { seq: data.seq, stored });
     return self;

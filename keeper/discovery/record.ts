@@ -42,6 +42,8 @@ export interface PeerRecordData {
   /** 0x-prefixed lowercase hex, 20 bytes. */
   rewardAddress: string;
   addrs: string[];
+  /** The SignedPeerRecord bytes this was verified from (absent for data built by hand, e.g. in tests). */
+  signed?: Uint8Array;
 }
 
 const PB_OF: Record<Capability, PbCapability> = {
@@ -221,6 +223,7 @@ export async function verifyPeerRecord(
     shard: record.shard,
     rewardAddress: "0x" + Buffer.from(record.rewardAddress).toString("hex"),
     addrs,
+    signed: bytes,
   };
 }
 

@@ -402,7 +402,7 @@ export class EpochCloser {
       (summary.rewards?.root !== built.rewardTree?.root || summary.tasks?.root !== built.taskTree?.root);
     if (summary === undefined || stale) {
       const uri = this.init.uriFor?.(epoch) ?? `lumora:epoch/${epoch}`;
-      summary = await publishEpoch(built, publishDir, { uri, signal });
+      summary = await publishEpoch(built, publishDir, { uri, signal, evidence: collector.evidence(epoch) });
       this.step(epoch, "published", { uri });
     }
     if (submitter === undefined) return { built, summary, outcome: "published" };

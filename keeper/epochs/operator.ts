@@ -4,6 +4,7 @@
  * (pending, claimable, …) and the operator's close. The RewardPool view is read after each healthy chain check
  * and cached, so no request of the API ever waits on the chain.
  */
+import { EPOCH_STATUS, epochStatusName } from "../chain/epoch-status.ts";
 import type { ChainState } from "../chain/monitor.ts";
 import type { Logger } from "../logger.ts";
 import type { EpochCloseResult, EpochCloserStatus } from "./closer.ts";
@@ -43,10 +44,6 @@ export interface EpochView {
 export interface EpochSource {
   epochs(options?: { signal?: AbortSignal }): Promise<EpochView[]>;
 }
-
-/** RewardPool's `EpochStatus`, by value. */
-const POOL_STATUS = ["none", "pending", "claimable", "vetoed", "expired", "challenged"];
-const CLAIMABLE = 2;
 
 export interface EpochOperatorComponents {
   logger: Logger;
@@ -129,7 +126,11 @@ export class EpochOperator implements EpochSource {
     for (let e = last; e >= 1 && e > last - CHAIN_EPOCHS_SHOWN; e--) {
       options.signal?.throwIfAborted();
       const status = Number(await pool.statusOf(e));
-      out.push({ epoch: e, status: POOL_STATUS[status] ?? "unknown", claimable: status === CLAIMABLE });
+      out.push({
+        epoch: e,
+        status: epochStatusName(status).toLowerCase(),
+        claimable: status === EPOCH_STATUS.Claimable,
+      });
     }
     return out;
   }

@@ -53,3 +53,21 @@ export interface BuiltEpoch {
   rewardTree?: MerkleTree<RewardLeafValue>;
   totalContribution: bigint;
 }
+
+/** A counted receipt in full, as published in an epoch's evidence. */
+export interface EvidenceReceipt {
+  /** Provider peer id. */
+  provider: string;
+  /** The signed ReceiptBody and its consumer's signature. */
+  body: Uint8Array;
+  signature: Uint8Array;
+}
+
+/** What an epoch counted, in full (proofs/evidence.ts publishes and checks it). */
+export interface EpochEvidence {
+  receipts: EvidenceReceipt[];
+  /** Signed peer records by peer id, as frozen. */
+  records: Array<{ peerId: string; record: Uint8Array }>;
+  /** Health counts per peer, as frozen. */
+  outcomes: Array<{ peerId: string; successes: number; failures: number }>;
+}

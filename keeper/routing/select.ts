@@ -12,6 +12,7 @@
  * Shards: candidates of the preferred shard fill the result first; only when that shard has fewer than k+1
  * eligible nodes are the remaining slots filled from other shards (best first).
  */
+import { siftDown, siftUp } from "../heap.ts";
 import type { Capability, NodeView } from "../types.ts";
 import { DEFAULT_BACKUPS } from "./constants.ts";
 import { RoutingConfigError, RoutingInvalidMetricError } from "./errors.ts";
@@ -69,7 +70,7 @@ export class TopCandidates {
   }
 
   /** Whether slot i ranks below slot j. */
-  private worse(i: number, j: number): boolean {
+  private readonly worse = (i: number, j: number): boolean => {
     const ri = this.ranks[i]!;
     const rj = this.ranks[j]!;
     if (ri !== rj) return ri < rj;
@@ -77,7 +78,7 @@ export class TopCandidates {
     const lj = this.ratios[j]!;
     if (li !== lj) return li > lj;
     return this.refs[i]!.peerId > this.refs[j]!.peerId;
-  }
+  };
 
   /** Whether a candidate ranks above the current root (the worst kept). */
   private beatsRoot(rank: number, ratio: number, peerId: string): boolean {
@@ -88,7 +89,7 @@ export class TopCandidates {
     return peerId < this.refs[0]!.peerId;
   }
 
-  private swap(i: number, j: number): void {
+  private readonly swap = (i: number, j: number): void => {
     const ref = this.refs[i];
     this.refs[i] = this.refs[j];
     this.refs[j] = ref;
@@ -101,7 +102,7 @@ export class TopCandidates {
     const s = this.scores[i]!;
     this.scores[i] = this.scores[j]!;
     this.scores[j] = s;
-  }
+  };
 
   offer(node: NodeView, rank: number, ratio: number, score: number): void {
     if (this.capacity === 0) return;
@@ -112,12 +113,7 @@ export class TopCandidates {
       this.ranks[i] = rank;
       this.ratios[i] = ratio;
       this.scores[i] = score;
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (!this.worse(i, parent)) break;
-        this.swap(i, parent);
-        i = parent;
-      }
+      siftUp(i, this.worse, this.swap);
       return;
     }
     if (!this.beatsRoot(rank, ratio, node.peerId)) return;
@@ -125,17 +121,7 @@ export class TopCandidates {
     this.ranks[0] = rank;
     this.ratios[0] = ratio;
     this.scores[0] = score;
-    i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < this.count && this.worse(l, m)) m = l;
-      if (r < this.count && this.worse(r, m)) m = r;
-      if (m === i) break;
-      this.swap(i, m);
-      i = m;
-    }
+    siftDown(0, this.count, this.worse, this.swap);
   }
 
   /** Appends the kept candidates best first to `nodes`/`scores` (empties the heap). */

@@ -2,6 +2,7 @@
  * The task queue: a binary heap ordered by priority (higher first), then deadline (earlier first), then
  * submission order (FIFO). O(log n) push/pop; no sort.
  */
+import { siftDown, siftUp } from "../heap.ts";
 import type { Task } from "./types.ts";
 
 type Ordered = Pick<Task, "priority" | "deadline" | "seq">;
@@ -15,6 +16,13 @@ export function runsBefore(a: Ordered, b: Ordered): boolean {
 
 export class TaskQueue<T extends Ordered = Task> {
   private readonly heap: T[] = [];
+  private readonly before = (a: number, b: number): boolean => runsBefore(this.heap[a]!, this.heap[b]!);
+  private readonly swap = (a: number, b: number): void => {
+    const h = this.heap;
+    const x = h[a]!;
+    h[a] = h[b]!;
+    h[b] = x;
+  };
 
   get size(): number {
     return this.heap.length;
@@ -25,16 +33,8 @@ export class TaskQueue<T extends Ordered = Task> {
   }
 
   push(item: T): void {
-    const h = this.heap;
-    let i = h.length;
-    h.push(item);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!runsBefore(item, h[p]!)) break;
-      h[i] = h[p]!;
-      i = p;
-    }
-    h[i] = item;
+    this.heap.push(item);
+    siftUp(this.heap.length - 1, this.before, this.swap);
   }
 
   pop(): T | undefined {
@@ -43,18 +43,8 @@ export class TaskQueue<T extends Ordered = Task> {
     const top = h[0]!;
     const last = h.pop()!;
     if (h.length > 0) {
-      let i = 0;
-      const n = h.length;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && runsBefore(h[r]!, h[l]!) ? r : l;
-        if (!runsBefore(h[c]!, last)) break;
-        h[i] = h[c]!;
-        i = c;
-      }
-      h[i] = last;
+      h[0] = last;
+      siftDown(0, h.length, this.before, this.swap);
     }
     return top;
   }

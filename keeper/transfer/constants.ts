@@ -42,6 +42,17 @@ export const DEFAULT_REQUESTS_PER_PROVIDER = 4;
  * once, which costs it CPU. With remote providers, 4 × 1 MiB in flight still covers a round trip of
  * 4 MiB ÷ throughput (e.g. 40 ms at 100 MiB/s), as one provider always had. */
 export const DEFAULT_REQUESTS_IN_FLIGHT = 4;
+/** Sources are added one at a time, and only while the consumer has time to spare: above this utilisation (the
+ * process's CPU time over wall time) the consumer is the bottleneck, and a second source would only add a
+ * connection's overhead and, on a machine that also runs the providers, processes competing for its cores.
+ * Measured here (2 cores, local providers): a fetch from 3 sources sharing the credit ran at 0.74–0.9× one source
+ * (docs/transfer.md), the consumer using ≈ a whole core in both. */
+export const SPREAD_BELOW_UTILIZATION = 0.8;
+/** …and one source is dropped from the rotation (it stays open, as a spare) above this utilisation. */
+export const CONCENTRATE_ABOVE_UTILIZATION = 0.95;
+/** The utilisation is sampled over windows this long (ms): several parts at any useful speed, and a timer, so a
+ * source that stalls (no part arrives) still lets the next one in before its part timeout. */
+export const UTILIZATION_WINDOW = 50;
 /** Parts allowed ahead of the in-order cursor (which feeds the whole-object hash and stream readers):
  * bounds the reorder buffer to this many parts (≈ 32 MiB at 1 MiB) whatever the number of providers. */
 export const DEFAULT_REORDER_WINDOW = 32;
@@ -91,6 +102,7 @@ export const COMPRESSION_MAX_RATIO = 0.95;
 
 /** HKDF info prefix: separates transfer keys from any other use of the same X25519 secret. */
 export const KEY_INFO = "lumora/transfer/2.0.0/key";
-/** Domain separator signed in front of every receipt. Versioned on its own: the receipt format did not change
- * with protocol 2.0.0, and receipts already signed must keep verifying. */
-export const RECEIPT_DOMAIN = "lumora/transfer/1.0.0/receipt";
+/** Domain separator signed in front of every receipt, versioned on its own (receipt format 2). Format 2 credits
+ * the bytes a provider sent (`bytes` = ciphertext after compression), where format 1 ("lumora/transfer/1.0.0/
+ * receipt") credited plaintext; a format-1 receipt no longer verifies, so no plaintext claim is ever credited. */
+export const RECEIPT_DOMAIN = "lumora/transfer/receipt/2";

@@ -97,8 +97,11 @@ export function partAad(objectId: Uint8Array, index: number, compression: number
   return aad;
 }
 
-/** Encrypts one part; returns [ciphertext, 16-byte tag] without joining them (the caller frames them). */
-export function sealPartChunks(
+/**
+ * Encrypts one part; returns [ciphertext, 16-byte tag] without joining them: the provider frames the two as
+ * they are (encodePartFrame), and a caller that wants ciphertext ‖ tag in one buffer concatenates them.
+ */
+export function sealPart(
   key: Uint8Array,
   seq: bigint,
   objectId: Uint8Array,
@@ -111,25 +114,6 @@ export function sealPartChunks(
   const body = cipher.update(data);
   const final = cipher.final();
   return [final.length === 0 ? body : Buffer.concat([body, final]), cipher.getAuthTag()];
-}
-
-/** Encrypts one part; returns ciphertext ‖ 16-byte tag in one buffer. */
-export function sealPart(
-  key: Uint8Array,
-  seq: bigint,
-  objectId: Uint8Array,
-  index: number,
-  compression: number,
-  data: Uint8Array,
-): Uint8Array {
-  const cipher = createCipheriv("aes-256-gcm", key, partNonce(seq), { authTagLength: TAG_LENGTH });
-  cipher.setAAD(partAad(objectId, index, compression));
-  const out = Buffer.allocUnsafe(data.length + TAG_LENGTH);
-  const written = cipher.update(data).copy(out, 0);
-  const final = cipher.final();
-  final.copy(out, written);
-  cipher.getAuthTag().copy(out, written + final.length);
-  return out;
 }
 
 /** Authenticates and decrypts one part; throws AuthenticationFailedError on any mismatch. */

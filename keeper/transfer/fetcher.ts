@@ -20,8 +20,11 @@ import {
   DEFAULT_MAX_PENDING_WRITES,
   DEFAULT_PART_TIMEOUT,
   DEFAULT_REORDER_WINDOW,
+  CONCENTRATE_ABOVE_UTILIZATION,
   DEFAULT_REQUESTS_IN_FLIGHT,
   DEFAULT_REQUESTS_PER_PROVIDER,
+  SPREAD_BELOW_UTILIZATION,
+  UTILIZATION_WINDOW,
 } from "./constants.ts";
 import { ManifestMismatchError, NoProvidersError, TransferError, type TransferErrorCode } from "./errors.ts";
 import { objectIdFromHex, partLength, type Manifest } from "./manifest.ts";
@@ -65,6 +68,9 @@ export interface FetchInit {
   checkpointBytes?: number;
   checkpointIntervalMs?: number;
   maxPendingWrites?: number;
+  /** false: every open session gets requests from the start (the credit shared by all), instead of one source
+   * first and more only while the consumer has time to spare. For measurements. */
+  adaptiveSources?: boolean;
 }
 
 export interface FetchOptions {
@@ -76,7 +82,10 @@ export interface FetchOptions {
 export interface ProviderShare {
   peerId: string;
   parts: number;
+  /** Verified plaintext bytes of those parts. */
   bytes: number;
+  /** What the provider sent for them (ciphertext after compression, tags included): what its receipt credits. */
+  wireBytes: number;
 }
 
 export interface FetchResult {
@@ -116,7 +125,8 @@ export class ObjectFetch {
   private fatal: unknown;
   private finished = false;
   private readonly failures: Array<{ peerId: string; code: string }> = [];
-  private readonly shares = new Map<string, number[]>();
+  /** Per provider: the parts it delivered (verified) and the bytes it sent for them. */
+  private readonly shares = new Map<string, { parts: number[]; wireBytes: number }>();
   private resumedParts = 0;
   private fetchedParts = 0;
   private sink: FileSink | undefined;
@@ -126,6 +136,9 @@ export class ObjectFetch {
   private pendingBytes = 0;
   private lastCheckpoint = Date.now();
   private checkpointChain: Promise<void> = Promise.resolve();
+  /** How many sessions, in the order they opened, get requests (see adaptSources). */
+  private activeSources = 1;
+  private utilizationMark: { at: number; cpu: NodeJS.CpuUsage } | undefined;
   private readonly controller = new AbortController();
   private readonly signal: AbortSignal;
   private readonly init: Required<FetchInit>;
@@ -148,6 +161,7 @@ export class ObjectFetch {
       checkpointBytes: init.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES,
       checkpointIntervalMs: init.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL,
       maxPendingWrites: init.maxPendingWrites ?? DEFAULT_MAX_PENDING_WRITES,
+      adaptiveSources: init.adaptiveSources ?? true,
     };
     this.signal =
       options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]);
@@ -167,10 +181,15 @@ export class ObjectFetch {
     const onAbort = () => this.setFatal(this.signal.reason);
     this.signal.addEventListener("abort", onAbort, { once: true });
     let ok = false;
+    let adapting: NodeJS.Timeout | undefined;
     try {
       this.signal.throwIfAborted();
       await this.openSessions();
       await this.prepare();
+      if (this.init.adaptiveSources && this.options.providers.length > 1) {
+        this.adaptSources();
+        adapting = setInterval(() => this.adaptSources(), UTILIZATION_WINDOW).unref();
+      }
       const manifest = this.manifest!;
       const n = manifest.partHashes.length;
       for (let i = 0; i < n; i++) {
@@ -187,6 +206,7 @@ export class ObjectFetch {
       this.setFatal(err);
       throw err;
     } finally {
+      clearInterval(adapting);
       this.signal.removeEventListener("abort", onAbort);
       this.finished = true;
       await this.teardown(ok);
@@ -302,16 +322,18 @@ export class ObjectFetch {
     // Disk backpressure: no new requests while too many verified parts wait to be written.
     if (this.pendingWrites >= this.init.maxPendingWrites) return;
     const limit = Math.min(this.state.length, this.cursor + this.init.reorderWindow);
-    // The total cap, never below one request per provider: more providers share the same credit instead of
-    // multiplying it, so the consumer's work per second stays what one source would bring.
-    const cap = Math.max(this.init.requestsInFlight, this.sessions.size);
+    // Requests go to the first `activeSources` sessions (in the order they opened; a dropped one's place is taken
+    // by the next), the others wait as spares. The total cap, never below one request per active source: more
+    // sources share the same credit instead of multiplying it.
+    const active = this.init.adaptiveSources ? [...this.sessions].slice(0, this.activeSources) : [...this.sessions];
+    const cap = Math.max(this.init.requestsInFlight, active.length);
     let inFlight = 0;
     for (const session of this.sessions) inFlight += session.inFlight;
     let assigned = true;
     while (assigned && inFlight < cap) {
       assigned = false;
-      // least loaded first, so the credit is spread evenly over the providers
-      for (const session of [...this.sessions].sort((a, b) => a.inFlight - b.inFlight)) {
+      // least loaded first, so the credit is spread evenly over the active sources
+      for (const session of active.sort((a, b) => a.inFlight - b.inFlight)) {
         if (inFlight >= cap) break;
         if (session.inFlight >= this.init.requestsPerProvider) continue;
         const index = this.takeNext(limit);
@@ -320,7 +342,7 @@ export class ObjectFetch {
         assigned = true;
         inFlight++;
         session.request(index).then(
-          (plain) => this.onPart(session, index, plain),
+          (part) => this.onPart(session, index, part.plain, part.wireBytes),
           (err) => {
             this.requeue(index);
             this.dropSession(session, err);
@@ -340,15 +362,36 @@ export class ObjectFetch {
     }
   }
 
-  private onPart(session: ProviderSession, index: number, plain: PlainPart): void {
+  /**
+   * One source first, more only while the consumer has time to spare: every UTILIZATION_WINDOW, a source is
+   * added when this process used less than SPREAD_BELOW_UTILIZATION of a core over the window (the sources,
+   * not the consumer, limit the fetch) and removed above CONCENTRATE_ABOVE_UTILIZATION (the consumer limits it,
+   * and more sources only cost). Process CPU time, not event-loop utilisation: ELU reads 1 whenever libuv's idle
+   * time is not tracked, and CPU time also counts the write threads.
+   */
+  private adaptSources(): void {
+    const now = performance.now();
+    const cpu = process.cpuUsage();
+    const mark = this.utilizationMark;
+    this.utilizationMark = { at: now, cpu };
+    if (mark === undefined || now - mark.at <= 0) return;
+    const used = (cpu.user - mark.cpu.user + cpu.system - mark.cpu.system) / 1000;
+    const utilization = used / (now - mark.at);
+    const open = this.sessions.size;
+    const before = this.activeSources;
+    this.activeSources = Math.min(this.activeSources, Math.max(1, open));
+    if (utilization < SPREAD_BELOW_UTILIZATION && this.activeSources < open) this.activeSources++;
+    else if (utilization > CONCENTRATE_ABOVE_UTILIZATION && this.activeSources > 1) this.activeSources--;
+    if (this.activeSources > before) this.pump();
+  }
+
+  private onPart(session: ProviderSession, index: number, plain: PlainPart, wireBytes: number): void {
     if (this.fatal !== undefined || this.finished) return;
     this.state[index] = VERIFIED;
     this.fetchedParts++;
     const provider = session.peerId;
-    const share = this.shares.get(provider) ?? [];
-    share.push(index);
-    this.shares.set(provider, share);
-    const record: VerifiedPart = { index, provider, bytes: partLength(this.manifest!, index) };
+    this.addShare(provider, index, wireBytes);
+    const record: VerifiedPart = { index, provider, bytes: wireBytes };
     if (this.sink !== undefined) {
       this.pendingWrites++;
       this.sink.write(index, plain).then(
@@ -393,6 +436,13 @@ export class ObjectFetch {
     });
   }
 
+  private addShare(provider: string, index: number, wireBytes: number): void {
+    const share = this.shares.get(provider) ?? { parts: [], wireBytes: 0 };
+    share.parts.push(index);
+    share.wireBytes += wireBytes;
+    this.shares.set(provider, share);
+  }
+
   private setFatal(err: unknown): void {
     if (this.fatal !== undefined) return;
     this.fatal = err;
@@ -422,9 +472,7 @@ export class ObjectFetch {
       for (const p of store.verifiedParts(previous.id)) {
         if (p.index >= this.state.length) continue;
         this.state[p.index] = ON_DISK;
-        const share = this.shares.get(p.provider) ?? [];
-        share.push(p.index);
-        this.shares.set(p.provider, share);
+        this.addShare(p.provider, p.index, p.bytes);
         this.resumedParts++;
       }
       this.log.info("resuming fetch", {
@@ -470,16 +518,18 @@ export class ObjectFetch {
     const epoch = this.components.currentEpoch?.() ?? 0n;
     const receipts: StoredReceipt[] = [];
     const shares: ProviderShare[] = [];
-    for (const [provider, parts] of this.shares) {
+    for (const [provider, { parts, wireBytes }] of this.shares) {
       parts.sort((a, b) => a - b);
       const bytes = parts.reduce((n, i) => n + partLength(manifest, i), 0);
-      shares.push({ peerId: provider, parts: parts.length, bytes });
+      shares.push({ peerId: provider, parts: parts.length, bytes, wireBytes });
+      // Credit is for bytes carried: what this provider sent for the parts verified, never their plaintext size.
       const signed = await signReceipt(this.components.privateKey, {
         objectId: this.idBytes as Uint8Array<ArrayBuffer>,
         provider,
         consumer: this.components.self,
         epoch,
-        bytes: BigInt(bytes),
+        bytes: BigInt(wireBytes),
+        plainBytes: BigInt(bytes),
         parts,
         issuedAtMs: BigInt(Date.now()),
       });

@@ -1,37 +1,54 @@
 /**
- * Length-prefixed frames: an unsigned varint (LEB128) length then that many bytes. The length is checked
- * against the maximum as soon as the prefix is complete, before any of the body is buffered, so an
- * oversized frame costs the reader at most the few bytes of its prefix.
+ * Transfer frames on the wire framing layer (keeper/wire/framing.ts): reads map its errors to the transfer's
+ * own (which decide who is penalised), and the one frame with a layout of its own, the Part, is built and read
+ * without copying its ciphertext. Every varint is the wire layer's.
  */
 import type { Stream } from "@libp2p/interface";
 import { Uint8ArrayList } from "uint8arraylist";
 
-import { MAX_VARINT_LENGTH } from "./constants.ts";
-import { FrameTooLargeError, MalformedFrameError, StreamTruncatedError } from "./errors.ts";
+import {
+  decodeVarint,
+  encodeVarint,
+  frameList,
+  MalformedMessageError,
+  MessageTooLargeError,
+  readFrameList,
+  UnexpectedEofError,
+} from "../wire/index.ts";
+import { FrameTooLargeError, MalformedFrameError, StreamTruncatedError, TransferError } from "./errors.ts";
 
-export function varintLength(value: number): number {
-  let n = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    n++;
+export { frameList as encodeFrame, sendFrame } from "../wire/framing.ts";
+
+/**
+ * The next frame body on `stream` (views into its chunks), or undefined when the stream ended cleanly between
+ * frames. A length above `maxSize` is refused from the prefix alone, before any of the body is buffered.
+ */
+export async function readTransferFrame(
+  stream: AsyncIterable<Uint8Array | Uint8ArrayList>,
+  maxSize: number,
+  options: { signal?: AbortSignal } = {},
+): Promise<Uint8ArrayList | undefined> {
+  try {
+    return await readFrameList(stream, maxSize, options);
+  } catch (err) {
+    if (err instanceof MessageTooLargeError) throw new FrameTooLargeError(err.size, err.maxSize);
+    if (err instanceof MalformedMessageError) throw new MalformedFrameError(err.message);
+    if (err instanceof UnexpectedEofError) {
+      throw new StreamTruncatedError(`stream ended ${err.receivedBytes} bytes into a frame`);
+    }
+    if (err instanceof TransferError || options.signal?.aborted === true) throw err;
+    throw new StreamTruncatedError((err as Error).message ?? String(err));
   }
-  return n;
 }
 
-export function encodeVarint(value: number): Uint8Array {
-  const out = new Uint8Array(varintLength(value));
-  let o = 0;
-  while (value >= 0x80) {
-    out[o++] = (value & 0x7f) | 0x80;
-    value = Math.floor(value / 128);
-  }
-  out[o] = value;
-  return out;
-}
-
-/** `body` prefixed with its varint length, without copying the body. */
-export function encodeFrame(body: Uint8Array): Uint8ArrayList {
-  return new Uint8ArrayList(encodeVarint(body.length), body);
+/** Sends a frame already built with its prefix (encodePartFrame's), honouring backpressure. */
+export async function sendBuiltFrame(
+  stream: Stream,
+  frame: Uint8ArrayList,
+  options?: { signal?: AbortSignal },
+): Promise<void> {
+  options?.signal?.throwIfAborted();
+  if (!stream.send(frame)) await stream.onDrain(options);
 }
 
 /**
@@ -45,123 +62,19 @@ export function encodePartFrame(
   compression: number,
   ciphertext: Uint8Array[],
 ): Uint8ArrayList {
+  if (seq > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`sequence ${seq} out of range`);
   const cipherLength = ciphertext.reduce((n, c) => n + c.length, 0);
-  const head: number[] = [];
-  const varint = (v: number | bigint) => {
-    let x = BigInt(v);
-    while (x >= 0x80n) {
-      head.push(Number(x & 0x7fn) | 0x80);
-      x >>= 7n;
-    }
-    head.push(Number(x));
-  };
-  // Part fields; proto3 omits zero values.
-  const fields: number[] = [];
-  const partHead = () => {
-    if (index !== 0) (head.push(0x08), varint(index));
-    if (seq !== 0n) (head.push(0x10), varint(seq));
-    if (compression !== 0) (head.push(0x18), varint(compression));
-    head.push(0x22);
-    varint(cipherLength);
-  };
-  partHead();
-  fields.push(...head);
-  const partLength = fields.length + cipherLength;
-  head.length = 0;
-  head.push(0x12); // ProviderFrame.part, field 2, length-delimited
-  varint(partLength);
-  const envelope = head.slice();
-  const bodyLength = envelope.length + partLength;
-  return new Uint8ArrayList(encodeVarint(bodyLength), Uint8Array.from([...envelope, ...fields]), ...ciphertext);
-}
-
-/** Sends one frame, waiting for the stream to drain when it signals backpressure. */
-export async function sendFrame(
-  stream: Stream,
-  body: Uint8Array | Uint8ArrayList,
-  options?: { signal?: AbortSignal },
-): Promise<void> {
-  const frame = body instanceof Uint8ArrayList ? body : encodeFrame(body);
-  if (!stream.send(frame)) await stream.onDrain(options);
-}
-
-type Source = AsyncIterable<Uint8Array | Uint8ArrayList>;
-
-export class FrameReader {
-  private readonly buffer = new Uint8ArrayList();
-  private readonly source: AsyncIterator<Uint8Array | Uint8ArrayList>;
-  private ended = false;
-
-  constructor(
-    source: Source,
-    private readonly maxFrameSize: number,
-  ) {
-    this.source = source[Symbol.asyncIterator]();
-  }
-
-  /** Bytes read but not yet returned as frames. */
-  get buffered(): number {
-    return this.buffer.byteLength;
-  }
-
-  private async pull(): Promise<boolean> {
-    if (this.ended) return false;
-    let r: IteratorResult<Uint8Array | Uint8ArrayList>;
-    try {
-      r = await this.source.next();
-    } catch (err) {
-      this.ended = true;
-      throw new StreamTruncatedError((err as Error).message ?? String(err));
-    }
-    if (r.done === true) {
-      this.ended = true;
-      return false;
-    }
-    this.buffer.append(r.value);
-    return true;
-  }
-
-  /** Parses the varint at the head of the buffer: [length, prefixBytes], or undefined if incomplete. */
-  private prefix(): [number, number] | undefined {
-    let value = 0;
-    let scale = 1;
-    const available = Math.min(this.buffer.byteLength, MAX_VARINT_LENGTH);
-    for (let i = 0; i < available; i++) {
-      const byte = this.buffer.get(i);
-      value += (byte & 0x7f) * scale;
-      if (value > this.maxFrameSize) throw new FrameTooLargeError(value, this.maxFrameSize);
-      if ((byte & 0x80) === 0) {
-        if (i > 0 && byte === 0) throw new MalformedFrameError("non-minimal varint length");
-        return [value, i + 1];
-      }
-      scale *= 128;
-    }
-    if (available === MAX_VARINT_LENGTH) throw new MalformedFrameError("varint length prefix too long");
-    return undefined;
-  }
-
-  /** The next frame's body, or undefined when the stream ended cleanly between frames. */
-  async next(): Promise<Uint8ArrayList | undefined> {
-    let head = this.prefix();
-    while (head === undefined) {
-      if (!(await this.pull())) {
-        if (this.buffer.byteLength === 0) return undefined;
-        throw new StreamTruncatedError("stream ended inside a frame's length prefix");
-      }
-      head = this.prefix();
-    }
-    const [length, prefixBytes] = head;
-    while (this.buffer.byteLength < prefixBytes + length) {
-      if (!(await this.pull())) {
-        throw new StreamTruncatedError(
-          `stream ended after ${this.buffer.byteLength - prefixBytes} of a frame's ${length} bytes`,
-        );
-      }
-    }
-    const body = this.buffer.sublist(prefixBytes, prefixBytes + length);
-    this.buffer.consume(prefixBytes + length);
-    return body;
-  }
+  // Part fields; proto3 omits zero values. The ciphertext's tag and length end the head.
+  const fields = new Uint8ArrayList();
+  if (index !== 0) fields.append(Uint8Array.of(0x08), encodeVarint(index));
+  if (seq !== 0n) fields.append(Uint8Array.of(0x10), encodeVarint(Number(seq)));
+  if (compression !== 0) fields.append(Uint8Array.of(0x18), encodeVarint(compression));
+  fields.append(Uint8Array.of(0x22), encodeVarint(cipherLength));
+  const partLength = fields.byteLength + cipherLength;
+  // ProviderFrame.part: field 2, length-delimited.
+  const envelope = new Uint8ArrayList(Uint8Array.of(0x12), encodeVarint(partLength));
+  const bodyLength = envelope.byteLength + partLength;
+  return new Uint8ArrayList(encodeVarint(bodyLength), envelope.subarray(), fields.subarray(), ...ciphertext);
 }
 
 /** A Part frame read without copying its ciphertext: the ciphertext is a list of views into the stream's chunks. */
@@ -183,15 +96,10 @@ export function readPartView(body: Uint8ArrayList): PartView | undefined {
   const total = body.byteLength;
   let o = 0;
   const varint = (): number | undefined => {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < 10 && o < total; i++) {
-      const b = body.get(o++);
-      value += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) return value;
-      scale *= 128;
-    }
-    return undefined;
+    const v = decodeVarint(body, o);
+    if (v === undefined) return undefined;
+    o += v.bytes;
+    return v.value;
   };
   if (total === 0 || body.get(o++) !== 0x12) return undefined;
   const partLength = varint();

@@ -73,7 +73,7 @@ export async function probeProviders(
         return { provider: peerId, index: 0, bytes: 0 };
       }
       const index = pick(parts);
-      const plain = Buffer.concat(await session.request(index));
+      const plain = Buffer.concat((await session.request(index)).plain);
       await session.close();
       const expected = partLength(session.manifest, index);
       const local = await readRange(options.localPath, index * session.manifest.partSize, expected);

@@ -21,9 +21,9 @@ import {
   MAX_PIPELINED_REQUESTS,
   PROTOCOL_VERSION,
 } from "./constants.ts";
-import { deriveTransferKey, generateEphemeralKeyPair, sealPartChunks } from "./crypto.ts";
+import { deriveTransferKey, generateEphemeralKeyPair, sealPart } from "./crypto.ts";
 import { MalformedFrameError, SessionTimeoutError, StreamTruncatedError, TransferError } from "./errors.ts";
-import { encodeFrame, encodePartFrame, FrameReader, sendFrame } from "./framing.ts";
+import { encodeFrame, encodePartFrame, readTransferFrame, sendBuiltFrame } from "./framing.ts";
 import { partLength, toHex, type Manifest } from "./manifest.ts";
 import { Compression, ConsumerFrame, ErrorCode, ProviderFrame } from "./pb/transfer.ts";
 
@@ -164,9 +164,9 @@ export class TransferProvider {
   }
 
   /** Sends one frame; a consumer that does not read it within the write timeout ends the session. */
-  private async send(stream: Stream, body: Uint8Array | Uint8ArrayList): Promise<void> {
+  private async send(stream: Stream, frame: Uint8ArrayList): Promise<void> {
     try {
-      await sendFrame(stream, body, { signal: AbortSignal.timeout(this.writeTimeoutMs) });
+      await sendBuiltFrame(stream, frame, { signal: AbortSignal.timeout(this.writeTimeoutMs) });
     } catch (err) {
       if ((err as Error).name === "TimeoutError") {
         this.stats.writeTimeouts++;
@@ -206,9 +206,8 @@ export class TransferProvider {
     let key: Uint8Array | undefined;
     let fh: FileHandle | undefined;
     try {
-      const reader = new FrameReader(stream, MAX_CONSUMER_FRAME_SIZE);
       const first = await withTimeout(
-        reader.next(),
+        readTransferFrame(stream, MAX_CONSUMER_FRAME_SIZE),
         this.init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT,
         "hello",
       );
@@ -236,12 +235,14 @@ export class TransferProvider {
       fh = await open(object.path, "r");
       await this.send(
         stream,
-        ProviderFrame.encode({
-          welcome: { ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>, manifest: object.manifest },
-        }),
+        encodeFrame(
+          ProviderFrame.encode({
+            welcome: { ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>, manifest: object.manifest },
+          }),
+        ),
       );
       this.log.debug("session opened", { consumer, objectId: object.objectId });
-      await this.serve(stream, reader, object, key, fh, consumer);
+      await this.serve(stream, object, key, fh, consumer);
       await stream.close({ signal: AbortSignal.timeout(this.writeTimeoutMs) });
     } catch (err) {
       if (err instanceof TransferError && err.penalise) {
@@ -267,13 +268,12 @@ export class TransferProvider {
   }
 
   private async refuse(stream: Stream, code: ErrorCode, message: string): Promise<void> {
-    await this.send(stream, ProviderFrame.encode({ error: { code, message } }));
+    await this.send(stream, encodeFrame(ProviderFrame.encode({ error: { code, message } })));
     await stream.close({ signal: AbortSignal.timeout(this.writeTimeoutMs) });
   }
 
   private async serve(
     stream: Stream,
-    reader: FrameReader,
     object: PublishedObject,
     key: Uint8Array,
     fh: FileHandle,
@@ -292,7 +292,7 @@ export class TransferProvider {
     const readRequests = (async () => {
       try {
         for (;;) {
-          const body = await reader.next();
+          const body = await readTransferFrame(stream, MAX_CONSUMER_FRAME_SIZE);
           if (body === undefined) break;
           const request = decodeConsumerFrame(body).request;
           if (request === undefined) throw new MalformedFrameError("expected a part request");
@@ -345,7 +345,7 @@ export class TransferProvider {
         const packed = compressPart(skip ? Compression.NONE : object.manifest.compression, plain);
         if (!skip && packed.compression === Compression.NONE) object.incompressible[index >> 3] |= bit;
         code = COMPRESSION_CODE[packed.compression];
-        sealed = sealPartChunks(key, seq, object.idBytes, index, code, packed.data);
+        sealed = sealPart(key, seq, object.idBytes, index, code, packed.data);
       } finally {
         // The ciphertext is new memory: the plaintext buffer is free again before the (possibly long) send.
         this.returnReadBuffer(readBuffer);

@@ -1,10 +1,14 @@
 /**
- * Receipts: the consumer's signed statement that it verified `bytes` bytes (the listed parts) of an object
- * served by a provider during an epoch. They are the only evidence a provider's contribution counts with.
+ * Receipts: the consumer's signed statement that it verified the listed parts of an object served by a provider
+ * during an epoch, and that the provider sent `bytes` bytes for them (their ciphertext as it crossed the wire,
+ * after compression): the credit. `plainBytes`, their plaintext size, is informational. Receipts are the only
+ * evidence a provider's contribution counts with.
  * Signed bytes: RECEIPT_DOMAIN ‖ protobuf(ReceiptBody), with the consumer's libp2p private key.
  */
 import type { PrivateKey } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 
 import { RECEIPT_DOMAIN } from "./constants.ts";
 import { InvalidInputError } from "./errors.ts";
@@ -24,7 +28,10 @@ export interface Receipt {
   provider: string;
   consumer: string;
   epoch: bigint;
+  /** Bytes carried: what the provider sent for the verified parts. The credit. */
   bytes: bigint;
+  /** Plaintext size of the verified parts (never credited). */
+  plainBytes: bigint;
   parts: number[];
   issuedAtMs: bigint;
 }
@@ -38,7 +45,11 @@ function signedBytes(body: Uint8Array): Uint8Array {
   return out;
 }
 
-export async function signReceipt(privateKey: PrivateKey, body: ReceiptBody): Promise<SignedReceipt> {
+/** Signs a receipt; `plainBytes` may be left out (it is informational, and absent means 0). */
+export async function signReceipt(
+  privateKey: PrivateKey,
+  body: Omit<ReceiptBody, "plainBytes"> & { plainBytes?: bigint },
+): Promise<SignedReceipt> {
   const encoded = ReceiptBody.encode(body);
   const signature = await privateKey.sign(signedBytes(encoded));
   return { body: encoded, signature };
@@ -68,7 +79,13 @@ export async function verifyReceipt(receipt: SignedReceipt): Promise<Receipt> {
     consumer: body.consumer,
     epoch: body.epoch,
     bytes: body.bytes,
+    plainBytes: body.plainBytes,
     parts: body.parts,
     issuedAtMs: body.issuedAtMs,
   };
+}
+
+/** A receipt's id everywhere (deduplication, evidence, TaskLog): keccak256 of its signed body, 0x-hex. */
+export function receiptId(body: Uint8Array): string {
+  return "0x" + bytesToHex(keccak_256(body));
 }

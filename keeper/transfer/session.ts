@@ -23,19 +23,26 @@ import {
   StreamTruncatedError,
   UnexpectedPartError,
 } from "./errors.ts";
-import { FrameReader, readPartView, sendFrame, type PartView } from "./framing.ts";
+import { readPartView, readTransferFrame, sendFrame, type PartView } from "./framing.ts";
 import { partLength, validateManifest } from "./manifest.ts";
 import { Compression, ConsumerFrame, Manifest, ProviderFrame } from "./pb/transfer.ts";
 
 /** A verified part's plaintext, as the chunks it was decrypted in (their concatenation is the part). */
 export type PlainPart = readonly Uint8Array[];
 
+/** A verified part: its plaintext and the bytes its provider sent for it (the Part's ciphertext, after
+ * compression, tag included), which is what the part is credited at. */
+export interface VerifiedPartData {
+  plain: PlainPart;
+  wireBytes: number;
+}
+
 /** Codec of each wire code (the inverse of COMPRESSION_CODE). */
 const CODE_COMPRESSION: Record<number, Compression | undefined> = { 0: Compression.NONE, 1: Compression.ZSTD };
 
 interface Pending {
   index: number;
-  resolve(plain: PlainPart): void;
+  resolve(part: VerifiedPartData): void;
   reject(err: unknown): void;
   timer: NodeJS.Timeout;
 }
@@ -62,7 +69,6 @@ export class ProviderSession {
   /** Encoded manifest, to compare byte for byte with other providers'. */
   manifestBytes!: Uint8Array;
   private key: Uint8Array | undefined;
-  private readonly reader: FrameReader;
   private readonly pending: Pending[] = [];
   private nextSeq = 0n;
   private failure: unknown;
@@ -74,7 +80,6 @@ export class ProviderSession {
     private readonly options: SessionOptions,
   ) {
     this.peerId = connection.remotePeer.toString();
-    this.reader = new FrameReader(stream, MAX_FRAME_SIZE);
   }
 
   /** Opens a stream on `connection` and runs the handshake. */
@@ -112,7 +117,7 @@ export class ProviderSession {
     signal.addEventListener("abort", onAbort, { once: true });
     let body;
     try {
-      body = await this.reader.next();
+      body = await readTransferFrame(this.stream, MAX_FRAME_SIZE);
     } finally {
       signal.removeEventListener("abort", onAbort);
     }
@@ -139,10 +144,10 @@ export class ProviderSession {
     return this.failure !== undefined;
   }
 
-  /** Requests part `index`; resolves with its verified plaintext. */
-  request(index: number): Promise<PlainPart> {
+  /** Requests part `index`; resolves with its verified plaintext and the bytes it took on the wire. */
+  request(index: number): Promise<VerifiedPartData> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    return new Promise<PlainPart>((resolve, reject) => {
+    return new Promise<VerifiedPartData>((resolve, reject) => {
       const timer = setTimeout(
         () => this.fail(new PartTimeoutError(this.options.partTimeoutMs)),
         this.options.partTimeoutMs,
@@ -157,7 +162,7 @@ export class ProviderSession {
   private async readLoop(): Promise<void> {
     try {
       for (;;) {
-        const body = await this.reader.next();
+        const body = await readTransferFrame(this.stream, MAX_FRAME_SIZE);
         if (body === undefined) {
           if (this.pending.length > 0 || !this.closed) {
             throw new StreamTruncatedError(`provider closed with ${this.pending.length} parts owed`);
@@ -224,7 +229,7 @@ export class ProviderSession {
     this.pending.shift();
     this.nextSeq++;
     clearTimeout(head.timer);
-    head.resolve(plain);
+    head.resolve({ plain, wireBytes: part.ciphertextLength });
   }
 
   /** Ends the session with `err`: rejects all pending requests and aborts the stream. */

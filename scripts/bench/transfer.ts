@@ -120,7 +120,7 @@ function pipelineMibps(data: Buffer): number {
     const hash = createHash("sha256").update(part).digest();
     const packed = compressPart(Compression.ZSTD, part);
     const code = COMPRESSION_CODE[packed.compression];
-    const sealed = sealPart(key, BigInt(i), id, i, code, packed.data);
+    const sealed = Buffer.concat(sealPart(key, BigInt(i), id, i, code, packed.data));
     const plain = decompressPart(packed.compression, openPart(key, BigInt(i), id, i, code, sealed), part.length, i);
     if (!createHash("sha256").update(plain).digest().equals(hash)) throw new Error("pipeline mismatch");
   }
@@ -235,11 +235,12 @@ async function roleConsumer(objectId: string, providers: string[], to: string): 
 
 // ---- orchestration ----
 
-function spawn(args: string[]): { child: ChildProcess; next(): Promise<Msg> } {
+function spawn(args: string[], init?: TransferInit): { child: ChildProcess; next(): Promise<Msg> } {
   // BENCH_PROFILE_DIR=dir writes a CPU profile of every child process there (to find where time goes).
   const profile = process.env.BENCH_PROFILE_DIR;
   const execArgv = ["--import", "tsx", ...(profile !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])];
-  const child = fork(SELF, args, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const env = init === undefined ? process.env : { ...process.env, BENCH_FETCH_INIT: JSON.stringify(init) };
+  const child = fork(SELF, args, { execArgv, env, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const queue: Msg[] = [];
   let waiting: { resolve(m: Msg): void; reject(e: Error): void } | undefined;
   child.on("message", (m) => {
@@ -331,8 +332,13 @@ async function main(): Promise<void> {
     const helia = spawn(["--role", "helia-provider", files.random]);
     const { addr: heliaAddr, cid: heliaCid } = await helia.next();
 
-    const fetch = async (objectId: string, from: string[], to = join(dir, "out.bin")): Promise<Msg> => {
-      const c = spawn(["--role", "consumer", objectId, to, ...from]);
+    const fetch = async (
+      objectId: string,
+      from: string[],
+      to = join(dir, "out.bin"),
+      init?: TransferInit,
+    ): Promise<Msg> => {
+      const c = spawn(["--role", "consumer", objectId, to, ...from], init);
       return c.next();
     };
     /** A Lumora fetch from the first provider, with the provider's CPU per MiB over the run. */
@@ -351,14 +357,17 @@ async function main(): Promise<void> {
 
     const runs: Record<string, number[]> = {};
     const add = (k: string, v: number) => (runs[k] ??= []).push(v);
-    // Each ratio is taken between adjacent runs: raw, file, raw, stream, 3src, file, helia.
+    // Each ratio is taken between adjacent runs: raw, file, 3src, file, raw, stream, 3src shared, helia. 3src
+    // is compared with the 1src runs to file on either side of it (like for like: all three write the file).
     for (let r = 0; r < rounds; r++) {
       const before = await rawRun();
       const file = await fetchOne(randomId);
-      const after = await rawRun();
-      const stream = await fetchOne(randomId, "-");
       const three = await fetch(randomId, addrs);
       const file2 = await fetchOne(randomId);
+      const after = await rawRun();
+      const stream = await fetchOne(randomId, "-");
+      // The former scheduler: every source gets requests from the start (the credit shared by all).
+      const shared = await fetch(randomId, addrs, undefined, { adaptiveSources: false });
       const hel = await spawn([
         "--role",
         "helia-consumer",
@@ -379,7 +388,10 @@ async function main(): Promise<void> {
       add("total.provider", file2.providerCpu);
       add("stream", stream.mibps as number);
       add("3src", three.mibps as number);
-      add("3src_vs_1src", (three.mibps as number) / (((file2.mibps as number) + (stream.mibps as number)) / 2));
+      add("3src.providers", (three.providers as number[]).filter((n) => n > 0).length);
+      add("3src_vs_1src", (three.mibps as number) / (((file.mibps as number) + (file2.mibps as number)) / 2));
+      add("3src.shared", shared.mibps as number);
+      add("3src.shared_vs_1src", (shared.mibps as number) / (((file.mibps as number) + (file2.mibps as number)) / 2));
       add("helia", hel.mibps as number);
       add("helia.consumer", hel.cpuMsPerMib as number);
       add("ratio_raw", (file.mibps as number) / rawMean);
@@ -414,7 +426,22 @@ async function main(): Promise<void> {
     emit("transfer.mibps.random.1src", m("file"), { bytes: size, to: "file", ...show("file") });
     emit("transfer.mibps.random.1src.stream", m("stream"), { bytes: size, to: "stream, no disk", ...show("stream") });
     emit("transfer.mibps.random.3src", m("3src"), { bytes: size, to: "file", ...show("3src") });
-    emit("transfer.ratio_3src_vs_1src.random", m("3src_vs_1src"), { budget: ">= 1", ...show("3src_vs_1src") });
+    emit("transfer.ratio_3src_vs_1src.random", m("3src_vs_1src"), {
+      budget: ">= 1",
+      vs: "the 1src runs to file before and after",
+      providersUsed: runs["3src.providers"],
+      ...show("3src_vs_1src"),
+    });
+    emit("transfer.mibps.random.3src.shared", m("3src.shared"), {
+      bytes: size,
+      to: "file",
+      what: "every source from the start, credit shared (the former scheduler)",
+      ...show("3src.shared"),
+    });
+    emit("transfer.ratio_3src_shared_vs_1src.random", m("3src.shared_vs_1src"), {
+      vs: "the same 1src runs to file as 3src",
+      ...show("3src.shared_vs_1src"),
+    });
     emit("transfer.helia.mibps.random", m("helia"), { bytes: size, to: "file", ...show("helia") });
     emit("transfer.ratio_vs_raw.random", m("ratio_raw"), { budget: ">= 0.65", to: "file", ...show("ratio_raw") });
     emit("transfer.ratio_vs_raw.random.stream", m("ratio_raw.stream"), {

@@ -184,7 +184,9 @@ export async function audit(
       for (const row of rows) {
         const r = await verifyReceipt({ body: new Uint8Array(row.body), signature: new Uint8Array(row.signature) });
         const list = credits.get(norm(r.objectId)) ?? [];
-        list.push({ epoch, bytes: Number(r.bytes), consumer: r.consumer, hash: row.hash, source: k.name });
+        // The ledger counts each object's bytes once: the receipts' plaintext, as the object's size is (the
+        // credit itself, r.bytes, is what was carried on the wire: plaintext + a GCM tag per part for random data).
+        list.push({ epoch, bytes: Number(r.plainBytes), consumer: r.consumer, hash: row.hash, source: k.name });
         credits.set(norm(r.objectId), list);
       }
     }

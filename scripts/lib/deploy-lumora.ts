@@ -174,6 +174,8 @@ export async function deployLumora(options: DeployLumoraOptions): Promise<Deploy
         TaskLog: await deployed.taskLog.getAddress(),
         RewardPool: await deployed.rewardPool.getAddress(),
         EpochQuorum: await deployed.epochQuorum.getAddress(),
+        NodeRegistry: await deployed.nodeRegistry.getAddress(),
+        CreditVault: await deployed.creditVault.getAddress(),
       },
       deploymentBlock: await deploymentBlockFromJournal(
         ethers.provider,

@@ -7,12 +7,22 @@ import { getAddress, isAddress, type Provider } from "ethers";
 import { LUMORA_DEFAULTS } from "../../ignition/modules/Lumora.js";
 import {
   CONTRACT_NAMES,
+  CREDIT_CONTRACT_NAMES,
+  QUORUM_CONTRACT_NAME,
   type ContractName,
+  type CreditContractName,
   type DeploymentRecord,
   type ReputationParameters,
 } from "../../keeper/chain/deployment.ts";
 
-export { CONTRACT_NAMES, type ContractName, type DeploymentRecord, type ReputationParameters };
+export {
+  CONTRACT_NAMES,
+  CREDIT_CONTRACT_NAMES,
+  type ContractName,
+  type CreditContractName,
+  type DeploymentRecord,
+  type ReputationParameters,
+};
 
 /** The Ignition module's id; parameter files key their values by it. */
 export const MODULE_ID = "LumoraModule";
@@ -33,6 +43,10 @@ export type LumoraParameters = Omit<DeploymentRecord["parameters"], AmountParame
   rewardCapBps: bigint;
   challengeBond: bigint;
   challengeReward: bigint;
+  minBond: bigint;
+  unbondingDelay: bigint;
+  burnBps: bigint;
+  withdrawalDelay: bigint;
 };
 
 /** The module's parameters that are amounts or durations (bigints; decimal strings in a record). */
@@ -44,6 +58,10 @@ export const AMOUNT_PARAMETERS = [
   "rewardCapBps",
   "challengeBond",
   "challengeReward",
+  "minBond",
+  "unbondingDelay",
+  "burnBps",
+  "withdrawalDelay",
 ] as const;
 type AmountParameter = (typeof AMOUNT_PARAMETERS)[number];
 
@@ -86,6 +104,10 @@ export function resolveParameters(parameters: IgnitionParameters, deployer: stri
     rewardCapBps: amount("rewardCapBps"),
     challengeBond: amount("challengeBond"),
     challengeReward: amount("challengeReward"),
+    minBond: amount("minBond"),
+    unbondingDelay: amount("unbondingDelay"),
+    burnBps: amount("burnBps"),
+    withdrawalDelay: amount("withdrawalDelay"),
     reputationParameters: {
       ...((given.reputationParameters as ReputationParameters | undefined) ?? LUMORA_DEFAULTS.reputationParameters),
     },
@@ -106,7 +128,7 @@ export function buildDeploymentRecord(input: {
   network: string;
   chainId: bigint | number;
   deployer: string;
-  contracts: Record<ContractName, string> & { EpochQuorum?: string };
+  contracts: Record<ContractName, string> & Partial<Record<CreditContractName | typeof QUORUM_CONTRACT_NAME, string>>;
   deploymentBlock: number;
   parameters: LumoraParameters;
 }): DeploymentRecord {
@@ -115,13 +137,11 @@ export function buildDeploymentRecord(input: {
     network: input.network,
     chainId: Number(input.chainId),
     deployer: getAddress(input.deployer),
-    contracts: {
-      ...(Object.fromEntries(CONTRACT_NAMES.map((name) => [name, getAddress(input.contracts[name])])) as Record<
-        ContractName,
-        string
-      >),
-      ...(input.contracts.EpochQuorum !== undefined && { EpochQuorum: getAddress(input.contracts.EpochQuorum) }),
-    },
+    contracts: Object.fromEntries(
+      [...CONTRACT_NAMES, ...CREDIT_CONTRACT_NAMES, QUORUM_CONTRACT_NAME]
+        .filter((name) => input.contracts[name] !== undefined)
+        .map((name) => [name, getAddress(input.contracts[name]!)]),
+    ) as DeploymentRecord["contracts"],
     deploymentBlock: input.deploymentBlock,
     parameters: {
       ...parameters,

@@ -187,8 +187,8 @@ describe("deploy on a live chain (hardhat node, chain 80002)", function () {
         );
       }
     }
-    // 5 contracts, 3 × 2 role grants, EpochQuorum's admin grant, the guardian grant, the caps and the challenge terms.
-    expect(sent).to.equal(15);
+    // 7 contracts, 3 × 2 role grants, EpochQuorum's admin grant, the guardian grant, the caps and the challenge terms.
+    expect(sent).to.equal(17);
     expect(fees).to.have.length(sent);
     const pool = await ethers.getContractAt("RewardPool", record.contracts.RewardPool);
     expect(await pool.hasRole(await pool.GUARDIAN_ROLE(), record.parameters.guardian)).to.equal(true);
@@ -196,6 +196,10 @@ describe("deploy on a live chain (hardhat node, chain 80002)", function () {
     expect(await quorum.keepers()).to.deep.equal(record.parameters.keepers);
     expect(await quorum.threshold()).to.equal(2n);
     expect(await pool.hasRole(await pool.KEEPER_ROLE(), record.contracts.EpochQuorum!)).to.equal(true);
+    const vault = await ethers.getContractAt("CreditVault", record.contracts.CreditVault!);
+    expect(await vault.rewardPool()).to.equal(record.contracts.RewardPool);
+    const registry = await ethers.getContractAt("NodeRegistry", record.contracts.NodeRegistry!);
+    expect(await registry.minBond()).to.equal(BigInt(record.parameters.minBond!));
   });
 
   it("uses the network config's fees when given", async function () {

@@ -9,9 +9,18 @@ import { ZeroHash, parseEther } from "ethers";
 import hre, { network } from "hardhat";
 
 import LumoraModule, { LUMORA_DEFAULTS } from "../../ignition/modules/Lumora.js";
-import type { EpochQuorum, LumoraToken, Reputation, RewardPool, TaskLog } from "../../types/ethers-contracts/index.js";
+import type {
+  CreditVault,
+  EpochQuorum,
+  LumoraToken,
+  NodeRegistry,
+  Reputation,
+  RewardPool,
+  TaskLog,
+} from "../../types/ethers-contracts/index.js";
 import {
   CONTRACT_NAMES,
+  CREDIT_CONTRACT_NAMES,
   MODULE_ID,
   ROLE_PARAMETERS,
   buildDeploymentRecord,
@@ -20,6 +29,7 @@ import {
   resolveParameters,
   writeDeploymentRecord,
   type ContractName,
+  type CreditContractName,
 } from "../../scripts/lib/deployments.js";
 import { isPlaceholder } from "../../scripts/lib/deploy-lumora.js";
 import { parametersTuple } from "./helpers/reputationModel.js";
@@ -49,6 +59,8 @@ async function contractsOf(deployed: {
   taskLog: unknown;
   rewardPool: unknown;
   epochQuorum: unknown;
+  nodeRegistry: unknown;
+  creditVault: unknown;
 }) {
   const at = async (contract: unknown) => (contract as { getAddress(): Promise<string> }).getAddress();
   return {
@@ -57,6 +69,8 @@ async function contractsOf(deployed: {
     taskLog: (await ethers.getContractAt("TaskLog", await at(deployed.taskLog))) as TaskLog,
     rewardPool: (await ethers.getContractAt("RewardPool", await at(deployed.rewardPool))) as RewardPool,
     epochQuorum: (await ethers.getContractAt("EpochQuorum", await at(deployed.epochQuorum))) as EpochQuorum,
+    nodeRegistry: (await ethers.getContractAt("NodeRegistry", await at(deployed.nodeRegistry))) as NodeRegistry,
+    creditVault: (await ethers.getContractAt("CreditVault", await at(deployed.creditVault))) as CreditVault,
   };
 }
 
@@ -73,6 +87,10 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
         initialSupply: parseEther("21000000"),
         challengeWindow: 7200n,
         claimPeriod: 30n * 86_400n,
+        minBond: parseEther("500"),
+        unbondingDelay: 3n * 86_400n,
+        burnBps: 1500n,
+        withdrawalDelay: 86_400n,
         reputationParameters: REPUTATION_PARAMETERS,
       },
     };
@@ -149,6 +167,46 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
       expect(await taskLog.hasRole(KEEPER_ROLE, deployer.address)).to.equal(true);
     });
 
+    it("deploys NodeRegistry and CreditVault on the token and the pool, with the given parameters, admin only", async function () {
+      const { token, rewardPool, nodeRegistry, creditVault, parameters, admin, deployer } =
+        await networkHelpers.loadFixture(deployWithParametersFixture);
+      const given = parameters[MODULE_ID];
+      expect(await nodeRegistry.token()).to.equal(await token.getAddress());
+      expect(await nodeRegistry.minBond()).to.equal(given.minBond);
+      expect(await nodeRegistry.unbondingDelay()).to.equal(given.unbondingDelay);
+      expect(await creditVault.token()).to.equal(await token.getAddress());
+      expect(await creditVault.rewardPool()).to.equal(await rewardPool.getAddress());
+      expect(await creditVault.burnBps()).to.equal(given.burnBps);
+      expect(await creditVault.withdrawalDelay()).to.equal(given.withdrawalDelay);
+      for (const [name, contract] of Object.entries({ nodeRegistry, creditVault })) {
+        expect(await contract.hasRole(ZeroHash, admin.address), `${name}: admin`).to.equal(true);
+        expect(await contract.hasRole(ZeroHash, deployer.address), `${name}: no deployer left over`).to.equal(false);
+      }
+    });
+
+    it("leaves a working credit path: a settled voucher funds the deployed pool", async function () {
+      const { token, rewardPool, creditVault, treasury, stranger } =
+        await networkHelpers.loadFixture(deployWithParametersFixture);
+      await token.connect(treasury).approve(await creditVault.getAddress(), parseEther("10"));
+      await creditVault.connect(treasury).depositFor(stranger.address, parseEther("10"));
+      const voucher = { consumer: stranger.address, provider: treasury.address, cumulativeAmount: parseEther("10") };
+      const { chainId } = await ethers.provider.getNetwork();
+      const signature = await stranger.signTypedData(
+        { name: "Lumora CreditVault", version: "1", chainId, verifyingContract: await creditVault.getAddress() },
+        {
+          Voucher: [
+            { name: "consumer", type: "address" },
+            { name: "provider", type: "address" },
+            { name: "cumulativeAmount", type: "uint256" },
+          ],
+        },
+        voucher,
+      );
+      await expect(creditVault.settle(voucher, signature))
+        .to.emit(rewardPool, "Funded")
+        .withArgs(await creditVault.getAddress(), parseEther("8.5"));
+    });
+
     it("leaves a working system: a single keeper cannot commit, the guardian pauses", async function () {
       const { taskLog, rewardPool, keeper, guardian } = await networkHelpers.loadFixture(deployWithParametersFixture);
       await expect(taskLog.connect(keeper).commit(1, ethers.id("root"), 1, "ipfs://x"))
@@ -180,6 +238,15 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
       expect(await rewardPool.claimPeriod()).to.equal(LUMORA_DEFAULTS.claimPeriod);
       expect(await reputation.parameters()).to.deep.equal(parametersTuple(LUMORA_DEFAULTS.reputationParameters));
     });
+
+    it("uses the default bond and credit parameters", async function () {
+      const { nodeRegistry, creditVault, deployer } = await networkHelpers.loadFixture(deployWithDefaultsFixture);
+      expect(await nodeRegistry.minBond()).to.equal(LUMORA_DEFAULTS.minBond);
+      expect(await nodeRegistry.unbondingDelay()).to.equal(LUMORA_DEFAULTS.unbondingDelay);
+      expect(await creditVault.burnBps()).to.equal(LUMORA_DEFAULTS.burnBps);
+      expect(await creditVault.withdrawalDelay()).to.equal(LUMORA_DEFAULTS.withdrawalDelay);
+      expect(await nodeRegistry.hasRole(ZeroHash, deployer.address)).to.equal(true);
+    });
   });
 
   describe("network parameter files", function () {
@@ -199,7 +266,7 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
             isPlaceholder(k) ? others[ROLE_PARAMETERS.length + i].address : k,
           );
         }
-        const { token, reputation, taskLog, rewardPool, epochQuorum } = await contractsOf(
+        const { token, reputation, taskLog, rewardPool, epochQuorum, nodeRegistry, creditVault } = await contractsOf(
           await ignition.deploy(LumoraModule, { parameters }),
         );
         const resolved = resolveParameters(parameters, deployer.address);
@@ -213,6 +280,10 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
         expect(await rewardPool.challengeBond()).to.equal(resolved.challengeBond);
         expect(await rewardPool.challengeReward()).to.equal(resolved.challengeReward);
         expect(await reputation.parameters()).to.deep.equal(parametersTuple(resolved.reputationParameters));
+        expect(await nodeRegistry.minBond()).to.equal(resolved.minBond);
+        expect(await nodeRegistry.unbondingDelay()).to.equal(resolved.unbondingDelay);
+        expect(await creditVault.burnBps()).to.equal(resolved.burnBps);
+        expect(await creditVault.withdrawalDelay()).to.equal(resolved.withdrawalDelay);
         expect(await rewardPool.hasRole(GUARDIAN_ROLE, resolved.guardian)).to.equal(true);
         expect(await epochQuorum.keepers()).to.deep.equal(resolved.keepers);
         expect(await epochQuorum.threshold()).to.equal(resolved.threshold);
@@ -244,6 +315,10 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
         rewardCapBps: LUMORA_DEFAULTS.rewardCapBps,
         challengeBond: LUMORA_DEFAULTS.challengeBond,
         challengeReward: LUMORA_DEFAULTS.challengeReward,
+        minBond: LUMORA_DEFAULTS.minBond,
+        unbondingDelay: LUMORA_DEFAULTS.unbondingDelay,
+        burnBps: LUMORA_DEFAULTS.burnBps,
+        withdrawalDelay: LUMORA_DEFAULTS.withdrawalDelay,
         reputationParameters: { ...LUMORA_DEFAULTS.reputationParameters },
       });
     });
@@ -292,15 +367,17 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
       });
       if (result.type !== DeploymentResultType.SUCCESSFUL_DEPLOYMENT)
         throw new Error(`deployment failed: ${result.type}`);
-      const futures: Record<ContractName, string> = {
+      const futures: Record<ContractName | CreditContractName, string> = {
         LumoraToken: "LumoraModule#LumoraToken",
         Reputation: "LumoraModule#Reputation",
         TaskLog: "LumoraModule#TaskLog",
         RewardPool: "LumoraModule#RewardPool",
+        NodeRegistry: "LumoraModule#NodeRegistry",
+        CreditVault: "LumoraModule#CreditVault",
       };
       const contracts = Object.fromEntries(
-        CONTRACT_NAMES.map((name) => [name, result.contracts[futures[name]].address]),
-      ) as Record<ContractName, string>;
+        [...CONTRACT_NAMES, ...CREDIT_CONTRACT_NAMES].map((name) => [name, result.contracts[futures[name]].address]),
+      ) as Record<ContractName | CreditContractName, string>;
 
       const deploymentBlock = await deploymentBlockFromJournal(ethers.provider, journal);
       expect(deploymentBlock).to.equal(await firstBlockWithCode(Object.values(contracts)));
@@ -338,6 +415,10 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
           rewardCapBps: LUMORA_DEFAULTS.rewardCapBps.toString(),
           challengeBond: LUMORA_DEFAULTS.challengeBond.toString(),
           challengeReward: LUMORA_DEFAULTS.challengeReward.toString(),
+          minBond: LUMORA_DEFAULTS.minBond.toString(),
+          unbondingDelay: LUMORA_DEFAULTS.unbondingDelay.toString(),
+          burnBps: LUMORA_DEFAULTS.burnBps.toString(),
+          withdrawalDelay: LUMORA_DEFAULTS.withdrawalDelay.toString(),
           reputationParameters: { ...LUMORA_DEFAULTS.reputationParameters },
         },
       });

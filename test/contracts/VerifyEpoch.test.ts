@@ -1,7 +1,8 @@
 /**
  * `lumora:verify-epoch` (claims/verify.ts) against epochs that the keeper's own code published
  * (keeper/epochs/proofs/publish.ts) and committed (keeper/epochs/submit/submitter.ts, through keeper/chain over JSON-RPC on
- * 127.0.0.1): a full epoch, an empty one (markers on both contracts) and one with tasks but no contributions.
+ * 127.0.0.1): a full epoch, an empty one (markers on both contracts) and one with tasks but no contributions; and
+ * epochs published with their full signed evidence, whose every C_i is recomputed from it.
  */
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -26,6 +27,7 @@ import {
   type EpochVerification,
   type LumoraContracts,
 } from "../../claims/index.ts";
+import { signPeerRecord } from "../../keeper/discovery/record.ts";
 import { buildEpoch } from "../../keeper/epochs/build.ts";
 import { RemoteProofError } from "../../keeper/epochs/proofs/errors.ts";
 import { DirectoryProofSource } from "../../keeper/epochs/proofs/source.ts";
@@ -36,6 +38,7 @@ import { createLogger } from "../../keeper/logger.ts";
 import { openStore, type Store } from "../../keeper/store/index.ts";
 import { buildDeploymentRecord, resolveParameters } from "../../scripts/lib/deployments.js";
 import { serveJsonRpc } from "../../scripts/lib/rpc-bridge.ts";
+import { peer, world } from "../keeper/epochs/fixtures.ts";
 
 const connection = await network.create();
 const { ethers, ignition } = connection;
@@ -79,8 +82,9 @@ function expectVerified(result: EpochVerification): void {
   expect(result.ok, result.message).to.equal(true);
   expect(result.problems).to.deep.equal([]);
   expect([result.taskLog.status, result.rewardPool.status]).to.deep.equal(["match", "match"]);
-  expect(result.lines, "one line per check").to.have.length(3);
-  for (const line of result.lines) expect(line, line).to.contain("match:");
+  expect(result.lines, "one line per check").to.have.length(4);
+  for (const line of result.lines.slice(0, 3)) expect(line, line).to.contain("match:");
+  expect(result.lines[3]).to.match(/^evidence +(match:|not published in full)/);
 }
 
 describe("verify-epoch (claims/verify)", function () {
@@ -253,6 +257,70 @@ describe("verify-epoch (claims/verify)", function () {
       expect(result.message).to.contain("RewardPool holds ΣC 15, the published records 510");
       expect(result.publication.join("; ")).to.contain("rewards.json rebuilds to root");
       expect(result.lines[2]).to.match(/^RewardPool MISMATCH: /);
+    }
+  });
+
+  it("recomputes every C_i from the signed evidence: an honest epoch verifies, an inflated one fails loudly", async function () {
+    // A keeper's real close: consumer-signed receipts, signed peer records, health outcomes.
+    const now = Date.now();
+    const [consumer, p1, p2] = await Promise.all([peer(101), peer(102), peer(103)]);
+    const records = new Map<string, Uint8Array>();
+    for (const p of [consumer, p1, p2]) {
+      records.set(
+        p.id,
+        await signPeerRecord(p.key, {
+          seq: 1n,
+          issuedAtMs: now - 60_000,
+          expiresAtMs: now + 600_000,
+          capabilities: ["provider"],
+          bandwidthBps: 1_000_000,
+          capacity: 1,
+          load: 0,
+          shard: 0,
+          rewardAddress: p.address,
+          addrs: ["/ip4/127.0.0.1/tcp/1"],
+        }),
+      );
+    }
+    const w = world({ genesisMs: now - 10_000 }, { recordOf: (id) => records.get(id) });
+    cleanups.push(async () => w.close());
+    for (const p of [consumer, p1, p2]) w.addresses.set(p.id, p.address);
+    await w.receipt(consumer, p1, 4_000, now - 5_000);
+    await w.receipt(consumer, p2, 1_000, now - 4_000);
+    w.counters.record(1, p2.id, false);
+    const honest = await w.collector.close({ endMs: now });
+    const evidence = w.collector.evidence(honest.epoch);
+    const api = await serveEpochs(published);
+    cleanups.push(api.close);
+
+    // Epoch 4: committed as the evidence computes it.
+    const four = await buildEpoch({ ...honest, epoch: 4, rewardTotal: REWARD });
+    await publishEpoch(four, published, { uri: "lumora:epoch/4", evidence });
+    await submitter.submit(four);
+    for (const options of [{ proofsDir: published }, { proofsUrl: api.url }]) {
+      const ok = await verifyPublishedEpoch(contracts, publishedRecords(base, "test", options), 4);
+      expectVerified(ok);
+      expect(ok.lines[3]).to.contain("2 signed receipts and 2 signed peer records recompute every C_i");
+    }
+
+    // Epoch 5: the same evidence, but the keeper gave p1 ten times its C_i — committed on chain and published
+    // consistently (roots match), so only the evidence can tell.
+    const inflated = honest.contributions.map((c) =>
+      c.account === p1.address ? { ...c, contribution: c.contribution * 10n } : c,
+    );
+    const five = await buildEpoch({ ...honest, epoch: 5, contributions: inflated, rewardTotal: REWARD });
+    await publishEpoch(five, published, { uri: "lumora:epoch/5", evidence });
+    await submitter.submit(five);
+    const p1Honest = honest.contributions.find((c) => c.account === p1.address)!.contribution;
+    for (const options of [{ proofsDir: published }, { proofsUrl: api.url }]) {
+      const bad = await verifyPublishedEpoch(contracts, publishedRecords(base, "test", options), 5);
+      expect([bad.taskLog.status, bad.rewardPool.status]).to.deep.equal(["match", "match"]);
+      expect(bad.ok).to.equal(false);
+      expect(bad.evidence).to.deep.equal([
+        `the evidence gives ${p1.address} C ${p1Honest}; rewards.json says ${p1Honest * 10n}`,
+      ]);
+      expect(bad.lines[3]).to.match(/^evidence +MISMATCH: /);
+      expect(bad.message).to.match(/^epoch 5 does NOT match/);
     }
   });
 

@@ -18,7 +18,7 @@ import { after, before, describe, it } from "node:test";
 import type { Stream } from "@libp2p/interface";
 
 import { PROOFS_PROTOCOL } from "../../keeper/epochs/proofs/constants.ts";
-import { EPOCH_PROTOCOL } from "../../keeper/epochs/exchange/protocol.ts";
+import { EPOCH_PROTOCOL } from "../../keeper/epochs/exchange/constants.ts";
 import { TASK_PROTOCOL } from "../../keeper/execution/index.ts";
 import { TaskRequest } from "../../keeper/execution/pb/execution.ts";
 import { HEALTH_PROTOCOL } from "../../keeper/health/index.ts";

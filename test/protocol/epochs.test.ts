@@ -87,21 +87,24 @@ describe("/lumora/epoch/1.0.0 and /lumora/proofs/1.0.0", { timeout: 60_000 }, ()
       assert.equal(receipts.length, 1);
       const r = receipts[0]!;
       assert.equal(r.provider, a.keeper.peerId.toString());
-      // ReceiptBody { 1: object_id, 2: provider, 3: consumer, 4: epoch, 5: bytes, 6: parts, 7: issued_at_ms }
+      // ReceiptBody { 1: object_id, 2: provider, 3: consumer, 4: epoch, 5: bytes, 6: parts, 7: issued_at_ms,
+      //               8: plain_bytes }
       const body = Buffer.from(r.body!, "base64");
       const receipt = Message.of(body);
       assert.equal(receipt.string(2), a.keeper.peerId.toString());
       assert.equal(receipt.string(3), b.keeper.peerId.toString());
       assert.equal(receipt.uint(4), 1n, "epoch 1");
-      assert.equal(receipt.uint(5), 50_000n, "verified bytes");
-      // Signature: Ed25519 by the consumer over UTF-8("lumora/transfer/1.0.0/receipt") ‖ body.
+      // Random bytes go uncompressed: the provider sent the 50 000 bytes sealed, plus the 16-byte GCM tag.
+      assert.equal(receipt.uint(5), 50_016n, "bytes carried: the credit");
+      assert.equal(receipt.uint(8), 50_000n, "plaintext bytes verified");
+      // Signature: Ed25519 by the consumer over UTF-8("lumora/transfer/receipt/2") ‖ body.
       const raw = peerIdFromString(receipt.string(3)).publicKey!.raw;
       const key = createPublicKey({
         key: Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), raw]),
         format: "der",
         type: "spki",
       });
-      const signed = concat(new TextEncoder().encode("lumora/transfer/1.0.0/receipt"), body);
+      const signed = concat(new TextEncoder().encode("lumora/transfer/receipt/2"), body);
       assert.ok(verify(null, signed, key, Buffer.from(r.signature!, "base64")), "consumer signature verifies");
     });
 

@@ -7,8 +7,6 @@
  * in (`transfer_receipts.issued_at`, the keeper's clock); health counts to the epoch that was open when they
  * were counted (`currentEpoch()`, which moves to the next epoch in the same synchronous step as the freeze).
  */
-import { keccak_256 } from "@noble/hashes/sha3.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
 import { getAddress } from "ethers";
 
 import type { HealthCounters } from "../../health/counters.ts";
@@ -16,7 +14,7 @@ import type { Logger } from "../../logger.ts";
 import type { Store } from "../../store/index.ts";
 import { epochTaskRecords, toLeafValue } from "../../tasks/records.ts";
 import type { TaskStore } from "../../tasks/store.ts";
-import { verifyReceipt } from "../../transfer/receipt.ts";
+import { receiptId, verifyReceipt } from "../../transfer/receipt.ts";
 import { TransferStore } from "../../transfer/store.ts";
 import { AccountIndex } from "./accounts.ts";
 import { EPOCH_TABLES, epochRow, lastEpochRow, migrateEpochs, recentEpochRows, type EpochRow } from "./store.ts";
@@ -29,7 +27,7 @@ import {
   type VerifiedReceipt,
 } from "./contribution.ts";
 import { EpochUnknownError, EpochWindowError } from "./errors.ts";
-import type { ContributionEntry, EpochBundle, ReputationReport, TaskRecordValue } from "../types.ts";
+import type { ContributionEntry, EpochBundle, EpochEvidence, ReputationReport, TaskRecordValue } from "../types.ts";
 
 /** A receipt row as the transfer module stores it. */
 export interface RawReceipt {
@@ -67,6 +65,8 @@ export interface EpochCollectorComponents {
   logger: Logger;
   /** On-chain reward address of a peer (from its signed peer record); undefined when unknown. */
   addressOf: (peerId: string) => string | undefined;
+  /** A peer's signed peer record (the bytes that bind it to its reward account), published as evidence. */
+  recordOf?: (peerId: string) => Uint8Array | undefined;
   /** The task store; its queued writes are flushed before a freeze so no finished task is missed. */
   tasks?: TaskStore;
   /** Per-epoch health counters (Reputation inputs and the success weight of C_i). */
@@ -240,6 +240,7 @@ export class EpochCollector {
           insert.run(epoch, h.peerId, checksummed(addressOf, h.peerId), h.successes, h.failures);
         }
       }
+      this.freezeRecords(epoch);
       this.log.info("epoch frozen", { epoch, startMs, endMs });
       return epoch;
     });
@@ -288,7 +289,7 @@ export class EpochCollector {
     }
     let newlyHeld = 0;
     for (const r of this.receiptsBetween(startMs, endMs)) {
-      const hash = "0x" + bytesToHex(keccak_256(r.body));
+      const hash = receiptId(r.body);
       if (counted.get(hash) !== undefined) continue;
       const account = checksummed(addressOf, r.provider);
       if (account === null) newlyHeld += Number(hold.run(hash, r.provider, r.body, r.signature, epoch).changes);
@@ -306,6 +307,49 @@ export class EpochCollector {
       )
       .get(epoch) as { n: number; h: string };
     return `${row.n}:${row.h}`;
+  }
+
+  /** Keeps, with the epoch, the signed record of every peer the epoch credits or reports (evidence of its account). */
+  private freezeRecords(epoch: number): void {
+    const { store, recordOf } = this.components;
+    if (recordOf === undefined) return;
+    const peers = store.db
+      .prepare(
+        "SELECT provider AS peer FROM epoch_receipts WHERE epoch = ?1 AND account IS NOT NULL " +
+          "UNION SELECT peer_id AS peer FROM epoch_health WHERE epoch = ?1 AND account IS NOT NULL",
+      )
+      .all(epoch) as { peer: string }[];
+    const insert = store.db.prepare("INSERT OR REPLACE INTO epoch_records (epoch, peer_id, record) VALUES (?, ?, ?)");
+    for (const { peer } of peers) {
+      const record = recordOf(peer);
+      if (record !== undefined) insert.run(epoch, peer, record);
+    }
+  }
+
+  /** What epoch `epoch` counted, in full: signed receipts, the peers' signed records, the health outcomes. */
+  evidence(epoch: number): EpochEvidence {
+    const db = this.components.store.db;
+    const receipts = (
+      db
+        .prepare(
+          "SELECT provider, body, signature FROM epoch_receipts WHERE epoch = ? AND account IS NOT NULL ORDER BY hash",
+        )
+        .all(epoch) as { provider: string; body: Uint8Array; signature: Uint8Array }[]
+    ).map((r) => ({ provider: r.provider, body: new Uint8Array(r.body), signature: new Uint8Array(r.signature) }));
+    const records = (
+      db.prepare("SELECT peer_id, record FROM epoch_records WHERE epoch = ? ORDER BY peer_id").all(epoch) as {
+        peer_id: string;
+        record: Uint8Array;
+      }[]
+    ).map((r) => ({ peerId: r.peer_id, record: new Uint8Array(r.record) }));
+    const outcomes = (
+      db
+        .prepare(
+          "SELECT peer_id, successes, failures FROM epoch_health WHERE epoch = ? AND account IS NOT NULL ORDER BY peer_id",
+        )
+        .all(epoch) as { peer_id: string; successes: number; failures: number }[]
+    ).map((h) => ({ peerId: h.peer_id, successes: h.successes, failures: h.failures }));
+    return { receipts, records, outcomes };
   }
 
   /** Hashes of the receipts epoch `epoch` counted (its evidence, published beside its trees). */

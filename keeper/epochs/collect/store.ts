@@ -111,6 +111,20 @@ export const EPOCH_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE epoch_mirrored (chain_epoch INTEGER PRIMARY KEY, receipts INTEGER NOT NULL);
     `,
   },
+  {
+    // The signed peer record of each peer an epoch credits or reports, as it was at the freeze: published with
+    // the epoch's evidence, it proves the peer ↔ reward account binding the contributions used.
+    version: 4,
+    up: `
+      CREATE TABLE epoch_records (
+        epoch INTEGER NOT NULL,
+        peer_id TEXT NOT NULL,
+        record BLOB NOT NULL,
+        PRIMARY KEY (epoch, peer_id)
+      );
+      CREATE TABLE epoch_records_archive AS SELECT 0 AS era, * FROM epoch_records WHERE 0;
+    `,
+  },
 ];
 
 /** Tables whose rows belong to one epoch; moved to `<name>_archive` when the keeper starts over. */
@@ -121,6 +135,7 @@ export const EPOCH_TABLES = [
   "epoch_health",
   "epoch_contributions",
   "epoch_reputation",
+  "epoch_records",
 ] as const;
 
 export interface EpochRow {

@@ -10,7 +10,8 @@
 import { sleep } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
 import type { EpochCollector } from "../collect/collector.ts";
-import type { EpochExchange, RemoteReceipts, RemoteTasks } from "./protocol.ts";
+import type { EpochExchange } from "./protocol.ts";
+import type { RemoteReceipts, RemoteTasks } from "./remote.ts";
 
 /** Upper bound of the wait for known keepers before a close (a close is never held longer). */
 export const GATHER_WAIT_MS = 30_000;

@@ -12,6 +12,8 @@ export const TASKS_DUMP_FILE = "tasks.json";
 /** The receipt hashes an epoch counted (format EVIDENCE_FORMAT), beside its dumps. */
 export const EVIDENCE_FILE = "evidence.json";
 export const EVIDENCE_FORMAT = "lumora-evidence-v1";
+/** The full evidence format: signed receipts, signed peer records and health outcomes beside the hashes. */
+export const EVIDENCE_FORMAT_V2 = "lumora-evidence-v2";
 
 /** Format tag of `epoch.json`, bumped on incompatible changes. */
 export const EPOCH_SUMMARY_FORMAT = "lumora-epoch-v1";

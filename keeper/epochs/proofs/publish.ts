@@ -16,13 +16,15 @@ import {
   EPOCH_SUMMARY_FORMAT,
   EVIDENCE_FILE,
   EVIDENCE_FORMAT,
+  EVIDENCE_FORMAT_V2,
   REWARDS_DUMP_FILE,
   TASKS_DUMP_FILE,
 } from "./constants.ts";
 import { EpochUnknownError } from "../collect/errors.ts";
 import { PublishedEpochError } from "./errors.ts";
 import type { StandardMerkleTreeDump } from "../merkle/tree.ts";
-import type { BuiltEpoch, ReputationReport } from "../types.ts";
+import type { BuiltEpoch, EpochEvidence, ReputationReport } from "../types.ts";
+import { encodeEvidence, evidenceHash, parseEvidence } from "./evidence.ts";
 
 /** Transaction hashes of an epoch's on-chain submission, filled in when known. */
 export interface EpochTransactions {
@@ -45,8 +47,12 @@ export interface EpochSummary {
     file: string;
   } | null;
   tasks: { root: string; count: number; file: string } | null;
-  /** The receipts the epoch counted (hashes in evidence.json); absent in summaries published before it existed. */
-  evidence?: { receipts: number; file: string };
+  /**
+   * The receipts the epoch counted (evidence.json); absent in summaries published before it existed. With
+   * `format` lumora-evidence-v2 the file holds the signed receipts, records and outcomes too, and `hash` is the
+   * keccak256 of its bytes.
+   */
+  evidence?: { receipts: number; file: string; format?: string; hash?: string };
   reputation: ReputationReport[];
   transactions: EpochTransactions;
   /** Where the full record set is published (the URI committed to TaskLog). */
@@ -75,6 +81,8 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 
 export interface PublishOptions {
   uri?: string;
+  /** What the epoch counted, in full: published as lumora-evidence-v2 (else only the receipt hashes, v1). */
+  evidence?: EpochEvidence;
   transactions?: EpochTransactions;
   signal?: AbortSignal;
 }
@@ -91,10 +99,11 @@ export async function publishEpoch(
   if (rewardTree !== undefined) await writeDump(rewardTree, path.join(dir, REWARDS_DUMP_FILE), options);
   if (taskTree !== undefined) await writeDump(taskTree, path.join(dir, TASKS_DUMP_FILE), options);
   const receipts = bundle.receiptHashes ?? [];
-  await writeAtomic(
-    path.join(dir, EVIDENCE_FILE),
-    JSON.stringify({ format: EVIDENCE_FORMAT, epoch: bundle.epoch, receipts }) + "\n",
-  );
+  const evidenceText =
+    options.evidence !== undefined
+      ? encodeEvidence(bundle.epoch, options.evidence)
+      : JSON.stringify({ format: EVIDENCE_FORMAT, epoch: bundle.epoch, receipts }) + "\n";
+  await writeAtomic(path.join(dir, EVIDENCE_FILE), evidenceText);
   const summary: EpochSummary = {
     format: EPOCH_SUMMARY_FORMAT,
     epoch: bundle.epoch,
@@ -111,7 +120,15 @@ export async function publishEpoch(
             file: REWARDS_DUMP_FILE,
           },
     tasks: taskTree === undefined ? null : { root: taskTree.root, count: taskTree.size, file: TASKS_DUMP_FILE },
-    evidence: { receipts: receipts.length, file: EVIDENCE_FILE },
+    evidence:
+      options.evidence !== undefined
+        ? {
+            receipts: options.evidence.receipts.length,
+            file: EVIDENCE_FILE,
+            format: EVIDENCE_FORMAT_V2,
+            hash: evidenceHash(evidenceText),
+          }
+        : { receipts: receipts.length, file: EVIDENCE_FILE },
     reputation: bundle.reputation,
     transactions: options.transactions ?? {},
     ...(options.uri !== undefined && { uri: options.uri }),
@@ -201,7 +218,32 @@ export async function readEpochEvidence(base: string, epoch: number): Promise<st
     if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new EpochUnknownError(epoch);
     throw err;
   }
-  if (v.format !== EVIDENCE_FORMAT || v.epoch !== epoch || !Array.isArray(v.receipts))
+  if (
+    (v.format !== EVIDENCE_FORMAT && v.format !== EVIDENCE_FORMAT_V2) ||
+    v.epoch !== epoch ||
+    !Array.isArray(v.receipts)
+  )
     throw new PublishedEpochError(file, `not a ${EVIDENCE_FORMAT} file of epoch ${epoch}`);
   return v.receipts.map(String);
+}
+
+/** Reads an epoch's full evidence (lumora-evidence-v2); undefined when it published only hashes (v1) or none. */
+export async function readFullEvidence(
+  base: string,
+  epoch: number,
+): Promise<(EpochEvidence & { ids: string[] }) | undefined> {
+  const file = path.join(epochDir(base, epoch), EVIDENCE_FILE);
+  let v: { format?: unknown };
+  try {
+    v = (await readJson(file)) as typeof v;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  if (v.format !== EVIDENCE_FORMAT_V2) return undefined;
+  try {
+    return parseEvidence(v, epoch);
+  } catch (err) {
+    throw new PublishedEpochError(file, (err as Error).message);
+  }
 }

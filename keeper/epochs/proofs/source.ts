@@ -10,13 +10,16 @@ import path from "node:path";
 import { getAddress, isAddress } from "ethers";
 
 import { EpochUnknownError } from "../collect/errors.ts";
-import { PROOF_CACHE_EPOCHS } from "./constants.ts";
+import type { EpochEvidence } from "../types.ts";
+import { EVIDENCE_FORMAT_V2, PROOF_CACHE_EPOCHS } from "./constants.ts";
+import { parseEvidence } from "./evidence.ts";
 import { AccountNotInEpochError, ProofRequestError, PublishedEpochError, RemoteProofError } from "./errors.ts";
 import { leafHashOf, REWARD_LEAF_ENCODING, verifyProof, type StandardMerkleTreeDump } from "../merkle/tree.ts";
 import {
   epochDir,
   readEpochDump,
   readEpochEvidence,
+  readFullEvidence,
   readEpochSummary,
   type EpochSummary,
   type RewardDumpValue,
@@ -48,6 +51,9 @@ export interface ProofSource {
 /** The two published dumps of an epoch (rewards.json, tasks.json). */
 export type DumpKind = "rewards" | "tasks";
 
+/** A file of an epoch's publication the API serves as it is: the dumps and the evidence. */
+export type PublishedFileKind = DumpKind | "evidence";
+
 /** An epoch's whole publication: the summary and its dumps, as published (nothing checked beyond the format). */
 export interface EpochRecordSource {
   /** Where the records come from (a folder or a URL), for messages. */
@@ -60,6 +66,11 @@ export interface EpochRecordSource {
     kind: DumpKind,
     options?: { signal?: AbortSignal },
   ): Promise<StandardMerkleTreeDump<T> | undefined>;
+  /** The epoch's full evidence (lumora-evidence-v2); undefined when it published only hashes or none. */
+  fullEvidence(
+    epoch: number,
+    options?: { signal?: AbortSignal },
+  ): Promise<(EpochEvidence & { ids: string[] }) | undefined>;
 }
 
 /** Validates and normalises a request's epoch and account. */
@@ -105,10 +116,14 @@ export class DirectoryProofSource implements ProofSource, EpochRecordSource {
   }
 
   /** The file of the epoch's dump of `kind` (named by its summary); undefined when it lists none. */
-  async dumpFile(epoch: number, kind: DumpKind): Promise<string | undefined> {
+  async dumpFile(epoch: number, kind: PublishedFileKind): Promise<string | undefined> {
     const summary = await readEpochSummary(this.base, epoch);
-    const entry = kind === "rewards" ? summary.rewards : summary.tasks;
+    const entry = kind === "rewards" ? summary.rewards : kind === "tasks" ? summary.tasks : (summary.evidence ?? null);
     return entry === null ? undefined : path.join(epochDir(this.base, epoch), path.basename(entry.file));
+  }
+
+  async fullEvidence(epoch: number): Promise<(EpochEvidence & { ids: string[] }) | undefined> {
+    return readFullEvidence(this.base, epoch);
   }
 
   async dump<T extends readonly unknown[]>(
@@ -205,7 +220,7 @@ export function errorBody(err: unknown): { error: { code: string; message: strin
 }
 
 /** The HTTP route of an epoch's dump: `/epochs/<epoch>/rewards.json`, `/epochs/<epoch>/tasks.json`. */
-export function dumpRoute(epoch: number, kind: DumpKind): string {
+export function dumpRoute(epoch: number, kind: PublishedFileKind): string {
   return `epochs/${epoch}/${kind}.json`;
 }
 
@@ -270,5 +285,20 @@ export class HttpProofSource implements ProofSource, EpochRecordSource {
       throw new PublishedEpochError(this.href(route).href, "not a StandardMerkleTree dump");
     }
     return dump;
+  }
+
+  async fullEvidence(
+    epoch: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<(EpochEvidence & { ids: string[] }) | undefined> {
+    const summary = await this.summary(epoch, options);
+    if (summary.evidence?.format !== EVIDENCE_FORMAT_V2) return undefined;
+    const route = dumpRoute(epoch, "evidence");
+    const body = await this.get<unknown>(route, epoch, undefined, options.signal);
+    try {
+      return parseEvidence(body, epoch);
+    } catch (err) {
+      throw new PublishedEpochError(this.href(route).href, (err as Error).message);
+    }
   }
 }

@@ -18,7 +18,7 @@
 import { ZeroAddress, ZeroHash, getAddress, id, recoverAddress, type Interface } from "ethers";
 
 import type { Chain, SignedTx } from "../../chain/index.ts";
-import { ContractRevertError } from "../../chain/index.ts";
+import { ContractRevertError, EPOCH_STATUS } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
 import type { Store } from "../../store/index.ts";
 import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING, type MerkleTree } from "../merkle/tree.ts";
@@ -322,7 +322,7 @@ export class EpochSubmitter extends EventTarget {
     const [r] = await this.read("RewardPool.epochOf", () => rewardPool.epochOf(epoch), opts);
     if (r.root !== ZeroHash) {
       const status = Number(await this.read("RewardPool.statusOf", () => rewardPool.statusOf(epoch), opts));
-      if (status === 3) result.rewardPool = "vetoed";
+      if (status === EPOCH_STATUS.Vetoed) result.rewardPool = "vetoed";
       else {
         result.rewardPool = r.root === reward.root ? "match" : "mismatch";
         if (result.rewardPool === "mismatch")
@@ -578,7 +578,7 @@ export class EpochSubmitter extends EventTarget {
       const [onChain] = await this.read("RewardPool.epochOf", () => rewardPool.epochOf(epoch), opts);
       if (onChain.root !== ZeroHash) {
         const status = Number(await this.read("RewardPool.statusOf", () => rewardPool.statusOf(epoch), opts));
-        if (status === 3) throw new EpochVetoedError(epoch);
+        if (status === EPOCH_STATUS.Vetoed) throw new EpochVetoedError(epoch);
         if (onChain.root !== reward.root)
           throw new EpochRootMismatchError(epoch, "RewardPool", onChain.root, reward.root);
         this.journal.stepDone(epoch, "rewardpool", "found");

@@ -1326,6 +1326,7 @@ export interface ReceiptBody {
   bytes: bigint;
   parts: number[];
   issuedAtMs: bigint;
+  plainBytes: bigint;
 }
 
 export namespace ReceiptBody {
@@ -1376,6 +1377,11 @@ export namespace ReceiptBody {
             w.uint64(obj.issuedAtMs);
           }
 
+          if (obj.plainBytes != null && obj.plainBytes !== 0n) {
+            w.uint32(64);
+            w.uint64(obj.plainBytes);
+          }
+
           if (opts.lengthDelimited !== false) {
             w.ldelim();
           }
@@ -1389,6 +1395,7 @@ export namespace ReceiptBody {
             bytes: 0n,
             parts: [],
             issuedAtMs: 0n,
+            plainBytes: 0n,
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -1427,6 +1434,10 @@ export namespace ReceiptBody {
               }
               case 7: {
                 obj.issuedAtMs = reader.uint64();
+                break;
+              }
+              case 8: {
+                obj.plainBytes = reader.uint64();
                 break;
               }
               default: {
@@ -1506,6 +1517,13 @@ export namespace ReceiptBody {
                 };
                 break;
               }
+              case 8: {
+                yield {
+                  field: `${prefix}.plainBytes`,
+                  value: reader.uint64(),
+                };
+                break;
+              }
               default: {
                 reader.skipType(tag & 7);
                 break;
@@ -1555,6 +1573,11 @@ export namespace ReceiptBody {
     value: bigint;
   }
 
+  export interface ReceiptBodyPlainBytesFieldEvent {
+    field: "$.plainBytes";
+    value: bigint;
+  }
+
   export function encode(obj: Partial<ReceiptBody>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ReceiptBody.codec());
   }
@@ -1574,6 +1597,7 @@ export namespace ReceiptBody {
     | ReceiptBodyBytesFieldEvent
     | ReceiptBodyPartsFieldEvent
     | ReceiptBodyIssuedAtMsFieldEvent
+    | ReceiptBodyPlainBytesFieldEvent
   > {
     return streamMessage(buf, ReceiptBody.codec(), opts);
   }

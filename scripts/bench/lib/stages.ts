@@ -9,7 +9,7 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 
 import { COMPRESSION_CODE, compressPart } from "../../../keeper/transfer/compression.ts";
-import { openPart, openPartHashed, sealPartChunks } from "../../../keeper/transfer/crypto.ts";
+import { openPart, openPartHashed, sealPart } from "../../../keeper/transfer/crypto.ts";
 import { Compression } from "../../../keeper/transfer/pb/transfer.ts";
 
 const MiB = 1024 * 1024;
@@ -52,7 +52,7 @@ export async function measureStages(dir: string, mib = 64): Promise<StageFigures
   const id = randomBytes(32);
   const none = COMPRESSION_CODE[Compression.NONE];
   // The stream hands the consumer ≈ 64 KiB chunks (noise messages); the fused open runs over those.
-  const sealed = parts.map((p, i) => sealPartChunks(key, BigInt(i), id, i, none, p));
+  const sealed = parts.map((p, i) => sealPart(key, BigInt(i), id, i, none, p));
   const chunked = sealed.map(([body, tag]) => {
     const all = Buffer.concat([body, tag]);
     const chunks: Uint8Array[] = [];
@@ -72,9 +72,7 @@ export async function measureStages(dir: string, mib = 64): Promise<StageFigures
       for (let i = 0; i < mib; i++) await fh.read(buf, 0, MiB, i * MiB);
     });
     const compress = await cpuMsPerMib(mib, () => parts.forEach((p) => compressPart(Compression.ZSTD, p)));
-    const encrypt = await cpuMsPerMib(mib, () =>
-      parts.forEach((p, i) => sealPartChunks(key, BigInt(i), id, i, none, p)),
-    );
+    const encrypt = await cpuMsPerMib(mib, () => parts.forEach((p, i) => sealPart(key, BigInt(i), id, i, none, p)));
     const decrypt = await cpuMsPerMib(mib, () => joined.forEach((s, i) => openPart(key, BigInt(i), id, i, none, s)));
     const hash = await cpuMsPerMib(mib, () => parts.forEach((p) => createHash("sha256").update(p).digest()));
     const decrypt_hash = await cpuMsPerMib(mib, () =>

@@ -43,11 +43,12 @@ describe("transfer round trips", () => {
       if (size > 0) {
         const [c] = consumer.transfer.contributions(published.objectId);
         assert.equal(c.provider, provider.id);
-        assert.equal(c.bytes, 2 * size, "two fetches credited");
         const receipt = await verifyReceipt(result.receipts[0]);
         assert.equal(receipt.provider, provider.id);
         assert.equal(receipt.consumer, consumer.id);
-        assert.equal(receipt.bytes, BigInt(size));
+        assert.equal(receipt.plainBytes, BigInt(size));
+        assert.equal(receipt.bytes, BigInt(result.providers[0].wireBytes), "credited what was carried");
+        assert.equal(c.bytes, 2 * Number(receipt.bytes), "two fetches credited");
         assert.equal(receipt.parts.length, result.parts);
       }
     });
@@ -72,6 +73,25 @@ describe("transfer round trips", () => {
       if (compressed) assert.ok(sent < data.length / 2, `compressed: sent ${sent} for ${data.length}`);
       else assert.equal(sent, data.length + 3 * 16, "random parts go raw (plus GCM tags)");
     }
+  });
+
+  it("credits a highly compressible payload at its wire size, not its plaintext size", async () => {
+    const provider = await h.peer();
+    const consumer = await h.peer();
+    const data = Buffer.alloc(8 * DEFAULT_PART_SIZE, "lumora "); // compresses ≈ 1000:1
+    const { objectId } = await provider.transfer.publish(await h.file(data), { announce: false });
+    const before = provider.transfer.providerStats.bytesSent;
+    const result = await consumer.transfer.fetch(objectId, {
+      providers: [provider.addr],
+      to: join(await h.dir(), "out.bin"),
+    });
+    const sent = provider.transfer.providerStats.bytesSent - before;
+    const receipt = await verifyReceipt(result.receipts[0]);
+    assert.equal(receipt.bytes, BigInt(sent), "the receipt credits exactly the bytes the provider sent");
+    assert.equal(receipt.plainBytes, BigInt(data.length));
+    assert.ok(sent < data.length / 100, `sent ${sent} bytes for ${data.length}`);
+    const [credit] = consumer.transfer.contributions(objectId);
+    assert.equal(credit.bytes, sent, "the consumer's contribution record credits the same");
   });
 
   it("fetches 100 MiB of random data to a file", async () => {

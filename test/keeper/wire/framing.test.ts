@@ -47,4 +47,27 @@ describe("wire framing", () => {
     setTimeout(() => ctl.abort(new Error("gave up")), 50); // a ref'd timer: AbortSignal.timeout would let the loop exit
     await assert.rejects(readFrame(never, 64, { signal: ctl.signal }), /gave up/);
   });
+
+  it("loses no byte when a read is aborted: the next read gets the frame that arrived meanwhile", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    async function* late(): AsyncGenerator<Uint8Array> {
+      await gate;
+      yield frame(Heartbeat.encode({ seq: 7n, sentAtMs: 1n, load: 0, capacity: 1 }));
+    }
+    const src = late();
+    const ctl = new AbortController();
+    const first = readFrame(src, 64, { signal: ctl.signal });
+    ctl.abort(new Error("gave up"));
+    await assert.rejects(first, /gave up/);
+    release();
+    assert.equal((await readMessage<Heartbeat>(src, Heartbeat, 64)).seq, 7n, "the frame read after the abort");
+    assert.equal(await readFrame(src, 64), undefined);
+  });
+
+  it("refuses a second read on a stream while one is waiting", async () => {
+    const never: AsyncIterable<Uint8Array> = { [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => {}) }) };
+    void readFrame(never, 64).catch(() => {});
+    await assert.rejects(readFrame(never, 64), /concurrent reads/);
+  });
 });

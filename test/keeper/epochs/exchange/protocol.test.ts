@@ -12,16 +12,15 @@ import type { RawReceipt } from "../../../../keeper/epochs/collect/collector.ts"
 import { transferReceiptsBetween } from "../../../../keeper/epochs/collect/collector.ts";
 import {
   EPOCH_PROTOCOL,
-  EpochExchange,
-  EpochExchangeError,
   MAX_EXCHANGE_REQUEST_BYTES,
   MAX_EXCHANGE_RESPONSE_BYTES,
-  RECEIPTS_PER_FRAME,
-  RemoteReceipts,
-  RemoteTasks,
   PULL_OVERLAP_MS,
+  RECEIPTS_PER_FRAME,
   STRANGER_READ_TIMEOUT_MS,
-} from "../../../../keeper/epochs/exchange/protocol.ts";
+} from "../../../../keeper/epochs/exchange/constants.ts";
+import { EpochExchangeError } from "../../../../keeper/epochs/exchange/errors.ts";
+import { EpochExchange } from "../../../../keeper/epochs/exchange/protocol.ts";
+import { RemoteReceipts, RemoteTasks } from "../../../../keeper/epochs/exchange/remote.ts";
 import type { TaskRecordValue } from "../../../../keeper/epochs/types.ts";
 import { THROTTLE_LINES, type Logger } from "../../../../keeper/logger.ts";
 import { openStore, type Store } from "../../../../keeper/store/index.ts";

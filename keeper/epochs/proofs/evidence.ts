@@ -1,0 +1,143 @@
+/**
+ * An epoch's evidence bundle (`evidence.json`, format EVIDENCE_FORMAT_V2): everything C_i and the Reputation
+ * reports were computed from, signed by the parties who could not gain by lying about it —
+ *
+ * - `receipts`: the hash (receiptId) of every counted receipt, ascending — what adoption compares;
+ * - `signed`: the same receipts in full (provider, body, signature; base64), each signed by its consumer;
+ * - `records`: the signed peer record of every provider and reported node as it was at the freeze, binding
+ *   the peer to its reward account (signed by the peer itself);
+ * - `outcomes`: the health counts per peer the epoch froze (successes, failures).
+ *
+ * `recompute` checks every signature and rebuilds the contributions and reports with the keeper's own code
+ * (collect/contribution.ts), so `lumora:verify-epoch` needs nothing but the publication. The bundle's keccak256
+ * (`evidenceHash`, of the file's exact bytes) is in the summary, for commitments to bind.
+ */
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { getAddress } from "ethers";
+
+import { verifyPeerRecord } from "../../discovery/record.ts";
+import { receiptId, verifyReceipt } from "../../transfer/receipt.ts";
+import {
+  computeContributions,
+  reputationReports,
+  type AccountContribution,
+  type NodeOutcomes,
+  type VerifiedReceipt,
+} from "../collect/contribution.ts";
+import type { EpochEvidence, ReputationReport } from "../types.ts";
+import { EVIDENCE_FORMAT_V2 } from "./constants.ts";
+
+interface EvidenceJson {
+  format: typeof EVIDENCE_FORMAT_V2;
+  epoch: number;
+  receipts: string[];
+  signed: Array<{ provider: string; body: string; signature: string }>;
+  records: Array<{ peerId: string; record: string }>;
+  outcomes: NodeOutcomes[];
+}
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
+const unb64 = (s: unknown, what: string): Uint8Array => {
+  if (typeof s !== "string") throw new Error(`${what} is not base64 text`);
+  return new Uint8Array(Buffer.from(s, "base64"));
+};
+
+/** The file's text: receipts sorted by id, records and outcomes by peer id, so equal evidence is equal bytes. */
+export function encodeEvidence(epoch: number, evidence: EpochEvidence): string {
+  const signed = evidence.receipts
+    .map((r) => ({ id: receiptId(r.body), r }))
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const json: EvidenceJson = {
+    format: EVIDENCE_FORMAT_V2,
+    epoch,
+    receipts: signed.map((s) => s.id),
+    signed: signed.map(({ r }) => ({ provider: r.provider, body: b64(r.body), signature: b64(r.signature) })),
+    records: [...evidence.records]
+      .sort((a, b) => (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0))
+      .map((r) => ({ peerId: r.peerId, record: b64(r.record) })),
+    outcomes: [...evidence.outcomes]
+      .sort((a, b) => (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0))
+      .map((o) => ({ peerId: o.peerId, successes: o.successes, failures: o.failures })),
+  };
+  return JSON.stringify(json) + "\n";
+}
+
+/** keccak256 of the evidence file's exact bytes, 0x-hex. */
+export function evidenceHash(text: string): string {
+  return "0x" + bytesToHex(keccak_256(new TextEncoder().encode(text)));
+}
+
+/** Parses a v2 evidence file's JSON (shape only; `recompute` checks what it says). */
+export function parseEvidence(v: unknown, epoch: number): EpochEvidence & { ids: string[] } {
+  const j = v as Partial<EvidenceJson>;
+  if (j?.format !== EVIDENCE_FORMAT_V2 || j.epoch !== epoch)
+    throw new Error(`not a ${EVIDENCE_FORMAT_V2} file of epoch ${epoch}`);
+  if (!Array.isArray(j.receipts) || !Array.isArray(j.signed) || !Array.isArray(j.records) || !Array.isArray(j.outcomes))
+    throw new Error("receipts, signed, records and outcomes must be arrays");
+  return {
+    ids: j.receipts.map(String),
+    receipts: j.signed.map((s, i) => ({
+      provider: String(s?.provider),
+      body: unb64(s?.body, `signed[${i}].body`),
+      signature: unb64(s?.signature, `signed[${i}].signature`),
+    })),
+    records: j.records.map((r, i) => ({ peerId: String(r?.peerId), record: unb64(r?.record, `records[${i}].record`) })),
+    outcomes: j.outcomes.map((o, i) => {
+      if (!Number.isSafeInteger(o?.successes) || !Number.isSafeInteger(o?.failures))
+        throw new Error(`outcomes[${i}] needs integer successes and failures`);
+      return { peerId: String(o.peerId), successes: o.successes, failures: o.failures };
+    }),
+  };
+}
+
+/** What the evidence alone says the epoch should have committed, and every way it does not hold together. */
+export interface Recomputed {
+  contributions: AccountContribution[];
+  reports: ReputationReport[];
+  problems: string[];
+}
+
+/**
+ * Checks every receipt (consumer's signature, id listed, provider as stored) and every peer record (the peer's
+ * signature, valid at `atMs` — the epoch's end), then computes C_i and the reports exactly as the collector does.
+ */
+export async function recompute(evidence: EpochEvidence & { ids?: string[] }, atMs: number): Promise<Recomputed> {
+  const problems: string[] = [];
+  const accountOf = new Map<string, string>();
+  for (const r of evidence.records) {
+    try {
+      const data = await verifyPeerRecord(undefined, r.record, { now: atMs });
+      if (data.peerId !== r.peerId) problems.push(`record listed for ${r.peerId} is signed by ${data.peerId}`);
+      else accountOf.set(r.peerId, getAddress(data.rewardAddress));
+    } catch (err) {
+      problems.push(`record of ${r.peerId}: ${(err as Error).message}`);
+    }
+  }
+  const receipts: VerifiedReceipt[] = [];
+  const ids = new Set<string>();
+  for (const r of evidence.receipts) {
+    const id = receiptId(r.body);
+    ids.add(id);
+    try {
+      const v = await verifyReceipt(r);
+      if (v.provider !== r.provider)
+        problems.push(`receipt ${id} names provider ${v.provider}, listed as ${r.provider}`);
+      else if (!accountOf.has(v.provider)) problems.push(`receipt ${id}: no record binds provider ${v.provider}`);
+      else receipts.push({ hash: id, provider: v.provider, consumer: v.consumer, bytes: v.bytes });
+    } catch (err) {
+      problems.push(`receipt ${id}: ${(err as Error).message}`);
+    }
+  }
+  if (evidence.ids !== undefined) {
+    const listed = new Set(evidence.ids);
+    if (listed.size !== ids.size || [...ids].some((id) => !listed.has(id)))
+      problems.push("the receipt ids listed differ from the signed receipts published");
+  }
+  const addressOf = (peerId: string) => accountOf.get(peerId);
+  return {
+    contributions: computeContributions({ receipts, outcomes: evidence.outcomes, addressOf }),
+    reports: reputationReports(evidence.outcomes, addressOf),
+    problems,
+  };
+}

@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { getAddress } from "ethers";
+
+import { SHARE_SCALE } from "../../../../keeper/epochs/collect/constants.ts";
+import { rewardOf, totalContribution } from "../../../../keeper/epochs/collect/contribution.ts";
+import { saturate } from "../../../../keeper/epochs/collect/saturation.ts";
+
+// Checksummed, as saturate passes them to bondOf.
+const A = getAddress("0x00000000000000000000000000000000000000a1");
+const B = getAddress("0x00000000000000000000000000000000000000b2");
+const C = getAddress("0x00000000000000000000000000000000000000c3");
+const terms = { saturationBps: 10_000n, minBond: 100n };
+const R = 1_000_000n;
+
+/** What RewardPool pays each entry of a saturated commitment. */
+function onChainRewards(s: ReturnType<typeof saturate>): Map<string, bigint> {
+  const total = totalContribution(s.entries);
+  return new Map(s.entries.map((e) => [e.account, rewardOf(s.rewardTotal, e.contribution, total)]));
+}
+
+describe("epochs/collect/saturation", () => {
+  it("pays each account its contribution share when no cap bites, with nothing withheld", () => {
+    const s = saturate(
+      [
+        { account: A, contribution: 300n },
+        { account: B, contribution: 700n },
+      ],
+      (a) => (a === A ? 300n : 700n),
+      R,
+      terms,
+    );
+    assert.equal(s.rewardTotal, R);
+    assert.equal(s.withheld, 0n);
+    assert.deepEqual(
+      [...onChainRewards(s)],
+      [
+        [A, 300_000n],
+        [B, 700_000n],
+      ],
+    );
+    assert.ok(s.entries.every((e) => !e.capped));
+  });
+
+  it("caps an account at its bond share and withholds the excess instead of handing it to others", () => {
+    // A carried 90 % on a 10 % bond: it earns 10 %; B keeps its 10 % share; 80 % stays in the pool.
+    const s = saturate(
+      [
+        { account: A, contribution: 900n },
+        { account: B, contribution: 100n },
+      ],
+      (a) => (a === A ? 100n : 900n),
+      R,
+      terms,
+    );
+    const rewards = onChainRewards(s);
+    assert.equal(rewards.get(A), 100_000n);
+    assert.equal(rewards.get(B), 100_000n);
+    assert.equal(s.rewardTotal, 200_000n);
+    assert.equal(s.withheld, 800_000n);
+    assert.deepEqual(
+      s.entries.map((e) => e.capped),
+      [true, false],
+    );
+  });
+
+  it("drops accounts without a bond or below the minimum from both sums", () => {
+    const s = saturate(
+      [
+        { account: A, contribution: 500n },
+        { account: B, contribution: 500n },
+        { account: C, contribution: 500n },
+      ],
+      (a) => (a === A ? 1000n : a === B ? 99n : 0n),
+      R,
+      terms,
+    );
+    assert.deepEqual(
+      s.entries.map((e) => e.account),
+      [A],
+    );
+    assert.equal(s.entries[0]!.contribution, SHARE_SCALE, "A alone: share 1, bond share 1");
+    assert.equal(s.rewardTotal, R);
+  });
+
+  it("gains nothing from splitting a bond over identities", () => {
+    const whole = saturate(
+      [
+        { account: A, contribution: 10_000n },
+        { account: C, contribution: 1000n },
+      ],
+      (a) => (a === A ? 200n : 800n),
+      R,
+      terms,
+    );
+    const split = saturate(
+      [
+        { account: A, contribution: 5000n },
+        { account: B, contribution: 5000n },
+        { account: C, contribution: 1000n },
+      ],
+      (a) => (a === C ? 800n : 100n),
+      R,
+      terms,
+    );
+    const w = onChainRewards(whole);
+    const sp = onChainRewards(split);
+    assert.ok((sp.get(A) ?? 0n) + (sp.get(B) ?? 0n) <= (w.get(A) ?? 0n) + 1n, "split ≤ whole (one unit of rounding)");
+  });
+
+  it("lets μ above 1× raise the cap to μ times the bond share", () => {
+    const s = saturate(
+      [
+        { account: A, contribution: 900n },
+        { account: B, contribution: 100n },
+      ],
+      (a) => (a === A ? 100n : 900n),
+      R,
+      { ...terms, saturationBps: 30_000n },
+    );
+    assert.equal(onChainRewards(s).get(A), 300_000n);
+  });
+
+  it("commits nothing when no contributing account is bonded", () => {
+    const s = saturate([{ account: A, contribution: 5n }], () => 0n, R, terms);
+    assert.deepEqual(s, { entries: [], rewardTotal: 0n, withheld: R });
+  });
+
+  it("refuses μ = 0 and a negative reward", () => {
+    assert.throws(() => saturate([], () => 0n, R, { ...terms, saturationBps: 0n }), RangeError);
+    assert.throws(() => saturate([], () => 0n, -1n, terms), RangeError);
+  });
+
+  it("never pays an account more than R·min(s_i, μ·β_i), nor more than R in total, on random epochs", () => {
+    let seed = 11;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const accounts = [A, B, C];
+    for (let round = 0; round < 300; round++) {
+      const contributions = accounts.map((account) => ({ account, contribution: BigInt(next() % 10_000) }));
+      const bonds = new Map(accounts.map((a) => [a, BigInt(next() % 5000)]));
+      const s = saturate(contributions, (a) => bonds.get(a)!, R, terms);
+      const rewards = onChainRewards(s);
+      const live = contributions.filter((c) => c.contribution > 0n && bonds.get(c.account)! >= terms.minBond);
+      const sumC = live.reduce((x, c) => x + c.contribution, 0n);
+      const sumB = live.reduce((x, c) => x + bonds.get(c.account)!, 0n);
+      let paid = 0n;
+      for (const [account, reward] of rewards) {
+        const c = live.find((l) => l.account === account)!.contribution;
+        const byShare = (R * c) / sumC;
+        const byBond = (R * bonds.get(account)!) / sumB;
+        assert.ok(reward <= (byShare < byBond ? byShare : byBond), `round ${round}: ${account} within its caps`);
+        paid += reward;
+      }
+      assert.ok(paid <= s.rewardTotal && s.rewardTotal + s.withheld === R, `round ${round}: totals`);
+    }
+  });
+});

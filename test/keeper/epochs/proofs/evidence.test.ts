@@ -1,0 +1,127 @@
+/**
+ * An epoch's full evidence: what the collector counted, published in full (signed receipts, signed peer records,
+ * health outcomes), recomputes to exactly the contributions and reports the collector committed — and any
+ * change to it is named.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, describe, it } from "node:test";
+
+import { signPeerRecord } from "../../../../keeper/discovery/record.ts";
+import { buildEpoch } from "../../../../keeper/epochs/build.ts";
+import { EVIDENCE_FILE } from "../../../../keeper/epochs/proofs/constants.ts";
+import { encodeEvidence, evidenceHash, parseEvidence, recompute } from "../../../../keeper/epochs/proofs/evidence.ts";
+import { epochDir, publishEpoch, readFullEvidence } from "../../../../keeper/epochs/proofs/publish.ts";
+import { DirectoryProofSource } from "../../../../keeper/epochs/proofs/source.ts";
+import { receiptId } from "../../../../keeper/transfer/receipt.ts";
+import { peer, world, type EpochWorld, type Peer } from "../fixtures.ts";
+
+async function recordOf(p: Peer, at: number, rewardAddress = p.address): Promise<Uint8Array> {
+  return signPeerRecord(p.key, {
+    seq: 1n,
+    issuedAtMs: at - 60_000,
+    expiresAtMs: at + 600_000,
+    capabilities: ["provider"],
+    bandwidthBps: 1_000_000,
+    capacity: 1,
+    load: 0,
+    shard: 0,
+    rewardAddress,
+    addrs: ["/ip4/127.0.0.1/tcp/1"],
+  });
+}
+
+describe("epochs/proofs/evidence", () => {
+  const worlds: EpochWorld[] = [];
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const w of worlds.splice(0)) w.close();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** An epoch with three providers (one of them its own consumer), health outcomes and records. */
+  async function closedEpoch() {
+    const now = Date.now();
+    const [consumer, p1, p2, p3, unknown] = await Promise.all([peer(1), peer(2), peer(3), peer(4), peer(5)]);
+    const records = new Map<string, Uint8Array>();
+    for (const p of [consumer, p1, p2, p3]) records.set(p.id, await recordOf(p, now));
+    const w = world({ genesisMs: now - 10_000 }, { recordOf: (id) => records.get(id) });
+    worlds.push(w);
+    for (const p of [consumer, p1, p2, p3]) w.addresses.set(p.id, p.address);
+    await w.receipt(consumer, p1, 1_000, now - 5_000);
+    await w.receipt(consumer, p2, 3_000, now - 4_000);
+    await w.receipt(consumer, p2, 500, now - 3_000);
+    await w.receipt(p3, p3, 9_999, now - 3_000); // self-dealing: counts nothing
+    await w.receipt(consumer, unknown, 7_777, now - 2_000); // no account: held, not evidence
+    w.counters.record(1, p1.id, true);
+    w.counters.record(1, p2.id, false);
+    w.counters.record(1, p2.id, true);
+    const bundle = await w.collector.close({ endMs: now });
+    return { w, bundle, evidence: w.collector.evidence(bundle.epoch), p1, p2, p3, consumer, now };
+  }
+
+  it("recomputes exactly the contributions and reports the collector committed", async () => {
+    const { bundle, evidence, now } = await closedEpoch();
+    assert.equal(evidence.receipts.length, 4, "the four receipts with known accounts are evidence");
+    assert.deepEqual(
+      evidence.receipts.map((r) => receiptId(r.body)).sort(),
+      [...(bundle.receiptHashes ?? [])].sort(),
+      "the same receipt ids the epoch lists",
+    );
+    const again = await recompute(parseEvidence(JSON.parse(encodeEvidence(bundle.epoch, evidence)), 1), now);
+    assert.deepEqual(again.problems, []);
+    const computed = again.contributions.map((c) => [c.account, c.contribution]);
+    assert.deepEqual(
+      computed,
+      bundle.contributions.map((c) => [c.account, c.contribution]),
+      "C_i from the evidence alone equals the collector's",
+    );
+    assert.deepEqual(again.reports, bundle.reputation, "and so do the Reputation reports");
+  });
+
+  it("names a forged receipt, a record for another peer and a changed amount", async () => {
+    const { bundle, evidence, p1, p2, now } = await closedEpoch();
+    // A receipt whose body was changed after its consumer signed it.
+    const forged = structuredClone(evidence);
+    const body = forged.receipts[0]!.body;
+    body[body.length - 1] ^= 1;
+    const a = await recompute(forged, now);
+    assert.ok(
+      a.problems.some((p) => /signature does not verify|does not decode/.test(p)),
+      a.problems.join("\n"),
+    );
+    // p1's slot holds a record signed by p2 (an attempt to move p1's credit to p2's account).
+    const swapped = structuredClone(evidence);
+    const i = swapped.records.findIndex((r) => r.peerId === p1.id);
+    swapped.records[i] = { peerId: p1.id, record: await recordOf(p2, now) };
+    const b = await recompute(swapped, now);
+    assert.ok(
+      b.problems.some((p) => p.includes(`record listed for ${p1.id} is signed by ${p2.id}`)),
+      b.problems.join("\n"),
+    );
+    // Changed outcomes change the reports the evidence yields (the verifier compares them with epoch.json).
+    const outcomes = structuredClone(evidence);
+    outcomes.outcomes = outcomes.outcomes.map((o) => ({ ...o, failures: o.failures + 1 }));
+    const c = await recompute(outcomes, now);
+    assert.notDeepEqual(c.reports, bundle.reputation);
+  });
+
+  it("is published in full beside the dumps, its hash in epoch.json, and read back by a proof source", async () => {
+    const { bundle, evidence } = await closedEpoch();
+    const base = mkdtempSync(path.join(tmpdir(), "lumora-evidence-"));
+    dirs.push(base);
+    const summary = await publishEpoch(await buildEpoch(bundle), base, { evidence });
+    const file = path.join(epochDir(base, bundle.epoch), EVIDENCE_FILE);
+    const text = readFileSync(file, "utf8");
+    assert.equal(summary.evidence?.format, "lumora-evidence-v2");
+    assert.equal(summary.evidence?.hash, evidenceHash(text), "epoch.json binds the file's exact bytes");
+    const read = await new DirectoryProofSource(base).fullEvidence(bundle.epoch);
+    assert.equal(read?.receipts.length, evidence.receipts.length);
+    assert.deepEqual(read?.ids, [...(bundle.receiptHashes ?? [])].sort());
+    // A file that is not evidence is refused with the file's name, not taken as none.
+    writeFileSync(file, JSON.stringify({ format: "lumora-evidence-v2", epoch: bundle.epoch, receipts: 1 }));
+    await assert.rejects(readFullEvidence(base, bundle.epoch), new RegExp(EVIDENCE_FILE));
+  });
+});
