@@ -26,7 +26,10 @@ import { epochOperator, type EpochOperator, type KeeperChainStatus } from "./epo
 import { DirectoryProofSource } from "./epochs/proofs/source.ts";
 import { proofsService, type ProofsService } from "./epochs/proofs/p2p.ts";
 import { epochSchedule, type EpochSchedule } from "./epochs/schedule.ts";
-import { epochSubmitter, type EpochSubmitter } from "./epochs/submit/submitter.ts";
+import { buildEpoch } from "./epochs/build.ts";
+import { epochSubmitter, quorumCommitmentOf, type EpochSubmitter } from "./epochs/submit/submitter.ts";
+import { quorumApprover } from "./epochs/quorum/approve.ts";
+import { epochSignatures, type EpochSignatures } from "./epochs/quorum/protocol.ts";
 import { epochTurns, type EpochTurns } from "./epochs/submit/turns.ts";
 import * as execution from "./execution/index.ts";
 import { HealthCounters, health, type Health } from "./health/index.ts";
@@ -87,6 +90,8 @@ export interface KeeperComponents {
   readonly submitter: EpochSubmitter | undefined;
   readonly turns: EpochTurns | undefined;
   readonly adopter: EvidenceAdopter | undefined;
+  /** `/lumora/epoch-sign/1.0.0`: this keeper's signatures of epoch commitments, and the gathering of others'. */
+  readonly signatures: EpochSignatures | undefined;
 }
 
 /** Builds and wires every service (none is started); `onStep` receives each epoch close step. */
@@ -155,7 +160,27 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
   const monitor =
     chain &&
     chainMonitor()({ chain, logger, codeHashes: new ChainMemory(store), onCheck: (s) => epochOps.onChainCheck(s) });
-  const submitter = chain && epochSubmitter({ onStep: (step, e) => epochStep(e, step) })({ chain, store, logger });
+  const quorumAddress = chain?.deployment.contracts.EpochQuorum;
+  const signatures =
+    chain && quorumAddress !== undefined
+      ? epochSignatures()({
+          node,
+          logger,
+          isKeeper: (peerId) => keeperCheck.isKeeper(peerId),
+          keepers: () => otherKeepers(),
+          approve: (request, opts) => approver!.approve(request, opts),
+          deployment: { chainId: chain.deployment.chainId, quorum: quorumAddress },
+          penalise,
+        })
+      : undefined;
+  const submitter =
+    chain &&
+    epochSubmitter({ onStep: (step, e) => epochStep(e, step) })({
+      chain,
+      store,
+      logger,
+      ...(signatures !== undefined && { signatures }),
+    });
   const keepers = ec.keepers ?? [];
   const turns =
     chain && submitter && keepers.length > 0
@@ -298,6 +323,17 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     refreshDirectory: (opts) => records.refresh(opts),
     onStep: (epoch, step, info) => epochStep(epoch, step, info),
   });
+  const approver =
+    chain &&
+    quorumApprover()({
+      chain,
+      logger,
+      builtEpoch: async (epoch, opts) =>
+        collector.closedEpochsAfter(epoch - 1)[0] === epoch
+          ? buildEpoch(collector.bundle(epoch), { signal: opts.signal })
+          : undefined,
+      commitmentOf: (built) => quorumCommitmentOf(built, chain.deployment.contracts.RewardPool).commitment,
+    });
   const adopter = chain && evidenceAdopter()({ collector, chain, proofs, keepers: otherKeepers, logger });
   const closer = epochCloser({ publishDir })({
     collector,
@@ -349,6 +385,6 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     ...{ bootstrapper: bootstrap({ peers: c.bootstrap ?? [] })({ node, logger }), discovery: records },
     ...{ proximity: near, health: peerHealth, routing: table, feed, flags, execution: executor },
     ...{ collector, remoteReceipts, remoteTasks, exchange, proofs, gatherer, schedule, epochOperator: epochOps },
-    ...{ operatorCounters, chain, chainMonitor: monitor, chainSync, submitter, turns, adopter },
+    ...{ operatorCounters, chain, chainMonitor: monitor, chainSync, submitter, turns, adopter, signatures },
   };
 }

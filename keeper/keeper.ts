@@ -67,6 +67,7 @@ export class Keeper extends EventTarget {
     const c = this.components;
     for (const service of [c.transfer, c.exchange, c.proofs, c.execution, c.tasks, c.bootstrapper, c.discovery])
       await service.start();
+    await c.signatures?.start();
     c.proximity.start();
     await c.health.start();
     await closer.start();
@@ -83,6 +84,7 @@ export class Keeper extends EventTarget {
     const steps: Array<{ stop(): unknown } | undefined> = [
       ...[c.audits, c.feed, c.flags, c.schedule, c.closer, c.chainSync, c.chainMonitor, c.turns, c.submitter, c.health],
       ...[c.proximity, c.discovery, c.bootstrapper, c.tasks, c.execution, c.transfer, c.exchange, c.proofs],
+      c.signatures,
       ...[c.node, c.chain],
     ];
     for (const service of steps) {

@@ -2,8 +2,10 @@
  * `npm run demo` — Lumora's main job on embedded defaults, end to end:
  * an in-process Hardhat chain (served to the keepers over JSON-RPC on 127.0.0.1), the Ignition deployment,
  * a funded pool, six keepers on 127.0.0.1, real transfers routed to executors (one executor is killed mid-task
- * and its task reassigned), an epoch closed, published and committed, the challenge window passed by time
- * travel, and every participant's reward claimed through the same claim library the Hardhat tasks use.
+ * and its task reassigned), an epoch closed, published and committed through a 2-of-3 keeper quorum (EpochQuorum:
+ * three keepers hold chain keys, the submitter gathers a second keeper's signature over /lumora/epoch-sign/1.0.0),
+ * the challenge window passed by time travel, and every participant's reward claimed through the same claim
+ * library the Hardhat tasks use.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -27,6 +29,7 @@ const t0 = Date.now();
 
 const CHALLENGE_WINDOW = 600n; // RewardPool.MIN_CHALLENGE_WINDOW; passed by time travel below
 const REWARD_PER_EPOCH = parseEther("10000");
+const QUORUM_THRESHOLD = 2n;
 const MiB = 1024 * 1024;
 const log = (msg: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
 const short = (s: string) => `${s.slice(0, 6)}…${s.slice(-4)}`;
@@ -46,13 +49,30 @@ async function main(): Promise<void> {
   const { ethers, ignition, networkHelpers } = connection;
   const signers = await ethers.getSigners();
   const deployer = signers[0]!;
-  const parameters = { LumoraModule: { challengeWindow: CHALLENGE_WINDOW, claimPeriod: 30n * 86_400n } };
+  // Three keepers' chain keys (Hardhat's accounts 7–9; 1–6 are the nodes' reward accounts): 2 of 3 commit an epoch.
+  const quorumKeys = [7, 8, 9].map(
+    (i) =>
+      HDNodeWallet.fromMnemonic(
+        Mnemonic.fromPhrase("test test test test test test test test test test test junk"),
+        `m/44'/60'/0'/0/${i}`,
+      ).privateKey,
+  );
+  const quorumAddresses = [7, 8, 9].map((i) => signers[i]!.address);
+  const parameters = {
+    LumoraModule: {
+      challengeWindow: CHALLENGE_WINDOW,
+      claimPeriod: 30n * 86_400n,
+      keepers: quorumAddresses,
+      threshold: QUORUM_THRESHOLD,
+    },
+  };
   const deployed = await ignition.deploy(LumoraModule, { parameters });
   const contracts = {
     LumoraToken: await deployed.token.getAddress(),
     Reputation: await deployed.reputation.getAddress(),
     TaskLog: await deployed.taskLog.getAddress(),
     RewardPool: await deployed.rewardPool.getAddress(),
+    EpochQuorum: await deployed.epochQuorum.getAddress(),
   };
   const { chainId } = await ethers.provider.getNetwork();
   const deployment = buildDeploymentRecord({
@@ -72,11 +92,10 @@ async function main(): Promise<void> {
   const rpc = await serveJsonRpc(connection.provider);
   log(`chain served to the keepers at ${rpc.url}`);
 
-  // The deployer holds KEEPER_ROLE (module default); its key is the first of Hardhat's default accounts.
-  const keeperKey = HDNodeWallet.fromMnemonic(
-    Mnemonic.fromPhrase("test test test test test test test test test test test junk"),
-    "m/44'/60'/0'/0/0",
-  ).privateKey;
+  log(
+    `EpochQuorum ${short(contracts.EpochQuorum)} holds KEEPER_ROLE; keepers ${quorumAddresses.map(short).join(", ")}, ` +
+      `${QUORUM_THRESHOLD} signatures an epoch`,
+  );
 
   // ── keepers ─────────────────────────────────────────────────────────────────────────────────────────────────
   const dir = mkdtempSync(join(tmpdir(), "lumora-demo-"));
@@ -103,7 +122,8 @@ async function main(): Promise<void> {
   ];
   const keepers: Keeper[] = [];
   for (const [i, role] of roles.entries()) {
-    const coordinator = i === 0;
+    // The coordinator and the two providers are the quorum's keepers: each closes the epoch and signs it.
+    const chainKey = quorumKeys[i];
     const k = await startKeeper({
       dataDir: join(dir, role.name),
       bootstrap: keepers.length > 0 ? [keepers[0]!.addresses[0]!] : [],
@@ -121,8 +141,11 @@ async function main(): Promise<void> {
       logger: logger.child(role.name),
       epochs: {
         rewardPerEpoch: REWARD_PER_EPOCH,
-        publishDir: join(dir, "published-epochs"),
-        ...(coordinator && { chain: { rpcUrl: rpc.url, deployment, privateKey: keeperKey, confirmations: 1 } }),
+        publishDir: join(dir, `published-epochs-${role.name}`),
+        ...(chainKey !== undefined && {
+          chain: { rpcUrl: rpc.url, deployment, privateKey: chainKey, confirmations: 1 },
+          keepers: quorumAddresses,
+        }),
       },
     });
     keepers.push(k);
@@ -202,9 +225,21 @@ async function main(): Promise<void> {
   );
 
   // ── epoch ───────────────────────────────────────────────────────────────────────────────────────────────────
-  const closed = await coordinator.closeEpoch();
+  // The three quorum keepers close the epoch; the rotation's designated keeper submits it with a second keeper's
+  // signature, the others verify the roots on chain.
+  const closes = await Promise.all([coordinator, provider1, provider2].map((k) => k.closeEpoch()));
+  const submitterIndex = closes.findIndex((c) => c.submit !== undefined);
+  if (submitterIndex < 0) throw new Error("no keeper submitted the epoch");
+  const closed = closes[submitterIndex]!;
   const epoch = closed.built.bundle.epoch;
   const submitted = closed.submit!;
+  const quorum = await ethers.getContractAt("EpochQuorum", contracts.EpochQuorum);
+  const [approval] = await quorum.queryFilter(quorum.filters.EpochApproved(epoch));
+  const signedBy = (await quorum.keepers()).filter((_k, i) => ((approval?.args.signers ?? 0n) >> BigInt(i)) & 1n);
+  log(
+    `${roles[submitterIndex]!.name} submitted epoch ${epoch} through EpochQuorum with the signatures of ` +
+      `${signedBy.map(short).join(" and ")}; the others verified: ${closes.map((c) => c.outcome).join(", ")}`,
+  );
   log(
     `epoch ${epoch} closed: ${closed.built.bundle.tasks.length} task record(s), ${closed.built.bundle.contributions.length} contributor(s), ` +
       `ΣC = ${closed.built.totalContribution}, R_total = ${lum(closed.built.bundle.rewardTotal)}`,
@@ -221,7 +256,7 @@ async function main(): Promise<void> {
   // ── claims ──────────────────────────────────────────────────────────────────────────────────────────────────
   const ctx: ClaimContext = {
     contracts: await connectContracts(ethers, contracts),
-    source: new DirectoryProofSource(join(dir, "published-epochs")),
+    source: new DirectoryProofSource(join(dir, `published-epochs-${roles[submitterIndex]!.name}`)),
   };
   const claims: { account: string; amount: bigint; tx?: string; gas?: bigint }[] = [];
   for (const c of closed.built.bundle.contributions) {
@@ -253,10 +288,16 @@ async function main(): Promise<void> {
     hash === undefined ? "-" : ((await ethers.provider.getTransactionReceipt(hash))?.gasUsed.toString() ?? "-");
   const txs = closed.summary.transactions;
   console.log("Epoch transactions");
-  const txRows = [{ contract: "TaskLog.commit", tx: txs.taskLog ?? "-", gas: await gasOf(txs.taskLog) }];
-  for (const h of txs.reputation ?? [])
-    txRows.push({ contract: "Reputation.applyReports", tx: h, gas: await gasOf(h) });
-  txRows.push({ contract: "RewardPool.commitEpoch", tx: txs.rewardPool ?? "-", gas: await gasOf(txs.rewardPool) });
+  const txRows = [
+    {
+      contract: "EpochQuorum.commitEpoch (TaskLog + RewardPool + first reports)",
+      tx: txs.taskLog ?? "-",
+      gas: await gasOf(txs.taskLog),
+    },
+  ];
+  for (const h of txs.reputation ?? []) {
+    if (h !== txs.taskLog) txRows.push({ contract: "EpochQuorum.applyReports", tx: h, gas: await gasOf(h) });
+  }
   console.table(txRows);
   const paid = claims.reduce((s, c) => s + c.amount, 0n);
   const taskBytes = outcomes.reduce((s, o) => s + (coordinator.tasks.taskStore.task(o.id)?.bytes ?? 0), 0);

@@ -2,11 +2,22 @@ import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { ZeroHash, id } from "ethers";
 
 /**
+ * Hardhat's development account 0 (the default mnemonic's first key): the default keeper set. Ignition cannot
+ * default a list parameter to the deployer, so the development chain's deployer is named; a live network must name
+ * its keepers (scripts/lib/deploy-lumora.ts refuses otherwise).
+ */
+export const DEVELOPMENT_ACCOUNT_0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+
+/**
  * Defaults of the module parameters. Every account defaults to the deployer (account 0), so a deployment with
  * no parameter file is a working single-operator network; real networks override them in
  * `ignition/parameters/<network>.json`.
  */
 export const LUMORA_DEFAULTS = {
+  /** The keepers whose signatures EpochQuorum counts: on the development chain, its account 0 alone. */
+  keepers: [DEVELOPMENT_ACCOUNT_0],
+  /** Signatures an epoch needs: 1 of the single development keeper. Live networks use t > n/2 (docs/deploy.md). */
+  threshold: 1n,
   /** 1 billion LUM (18 decimals), all minted to the treasury: the supply is fixed at deployment. */
   initialSupply: 1_000_000_000n * 10n ** 18n,
   /** Long enough for a guardian to notice a wrong reward root and veto it before anyone can claim. */
@@ -60,7 +71,9 @@ const GUARDIAN_ROLE = id("GUARDIAN_ROLE");
 const DEFAULT_ADMIN_ROLE = ZeroHash;
 
 /**
- * Deploys LumoraToken, Reputation, TaskLog, RewardPool, NodeRegistry and CreditVault and wires their roles.
+ * Deploys LumoraToken, Reputation, TaskLog, RewardPool, EpochQuorum, NodeRegistry and CreditVault and wires their
+ * roles. KEEPER_ROLE on the three epoch contracts goes to EpochQuorum alone: an epoch is committed only with
+ * `threshold` signatures of the `keepers`, never by one key.
  *
  * The contracts are deployed with the deployer as admin, so that the deployer can grant the keeper and guardian
  * roles in the same deployment; `admin` is then granted DEFAULT_ADMIN_ROLE as well. When `admin` is not the
@@ -72,7 +85,8 @@ export default buildModule("LumoraModule", (m) => {
   const deployer = m.getAccount(0);
   const admin = m.getParameter("admin", deployer);
   const treasury = m.getParameter("treasury", deployer);
-  const keeper = m.getParameter("keeper", deployer);
+  const keepers = m.getParameter<string[]>("keepers", [...LUMORA_DEFAULTS.keepers]);
+  const threshold = m.getParameter("threshold", LUMORA_DEFAULTS.threshold);
   const guardian = m.getParameter("guardian", deployer);
   const initialSupply = m.getParameter("initialSupply", LUMORA_DEFAULTS.initialSupply);
   const challengeWindow = m.getParameter("challengeWindow", LUMORA_DEFAULTS.challengeWindow);
@@ -91,6 +105,7 @@ export default buildModule("LumoraModule", (m) => {
   const reputation = m.contract("Reputation", [deployer, reputationParameters]);
   const taskLog = m.contract("TaskLog", [deployer]);
   const rewardPool = m.contract("RewardPool", [deployer, token, reputation, challengeWindow, claimPeriod]);
+  const epochQuorum = m.contract("EpochQuorum", [deployer, taskLog, reputation, rewardPool, keepers, threshold]);
   const nodeRegistry = m.contract("NodeRegistry", [admin, token, minBond, unbondingDelay]);
   const creditVault = m.contract("CreditVault", [admin, token, rewardPool, burnBps, withdrawalDelay]);
 
@@ -99,12 +114,13 @@ export default buildModule("LumoraModule", (m) => {
     ["Reputation", reputation],
     ["RewardPool", rewardPool],
   ] as const) {
-    m.call(contract, "grantRole", [KEEPER_ROLE, keeper], { id: `${name}_grantKeeperRole` });
+    m.call(contract, "grantRole", [KEEPER_ROLE, epochQuorum], { id: `${name}_grantKeeperRole` });
     m.call(contract, "grantRole", [DEFAULT_ADMIN_ROLE, admin], { id: `${name}_grantAdminRole` });
   }
+  m.call(epochQuorum, "grantRole", [DEFAULT_ADMIN_ROLE, admin], { id: "EpochQuorum_grantAdminRole" });
   m.call(rewardPool, "grantRole", [GUARDIAN_ROLE, guardian], { id: "RewardPool_grantGuardianRole" });
   m.call(rewardPool, "setRewardCaps", [rewardCap, rewardCapBps], { id: "RewardPool_setRewardCaps" });
   m.call(rewardPool, "setChallengeTerms", [challengeBond, challengeReward], { id: "RewardPool_setChallengeTerms" });
 
-  return { token, reputation, taskLog, rewardPool, nodeRegistry, creditVault };
+  return { token, reputation, taskLog, rewardPool, epochQuorum, nodeRegistry, creditVault };
 });

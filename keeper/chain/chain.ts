@@ -23,10 +23,12 @@ import {
 } from "ethers";
 
 import {
+  EpochQuorum__factory,
   LumoraToken__factory,
   Reputation__factory,
   RewardPool__factory,
   TaskLog__factory,
+  type EpochQuorum,
   type LumoraToken,
   type Reputation,
   type RewardPool,
@@ -129,6 +131,8 @@ export interface LumoraContracts {
   taskLog: TaskLog;
   reputation: Reputation;
   rewardPool: RewardPool;
+  /** The keeper quorum, when the deployment has one: epochs are then committed through it (t-of-n signatures). */
+  epochQuorum?: EpochQuorum;
 }
 
 export class Chain {
@@ -181,7 +185,16 @@ export class Chain {
       taskLog: TaskLog__factory.connect(c.TaskLog, this.provider),
       reputation: Reputation__factory.connect(c.Reputation, this.provider),
       rewardPool: RewardPool__factory.connect(c.RewardPool, this.provider),
+      ...(c.EpochQuorum !== undefined && { epochQuorum: EpochQuorum__factory.connect(c.EpochQuorum, this.provider) }),
     };
+  }
+
+  /**
+   * This keeper's signature (65 bytes r, s, v, hex) of a 32-byte digest — for EpochQuorum, the EIP-712 digest of
+   * an epoch commitment it checked. Throws NoSignerError when read-only. The key never leaves the wallet.
+   */
+  signDigest(digest: string): string {
+    return this.requireWallet().signingKey.sign(digest).serialized;
   }
 
   /** Checks that the node serves the deployment's chain (retrying while it is unreachable). */

@@ -21,6 +21,13 @@ export type ContractName = (typeof CONTRACT_NAMES)[number];
 export const CREDIT_CONTRACT_NAMES = ["NodeRegistry", "CreditVault"] as const;
 export type CreditContractName = (typeof CREDIT_CONTRACT_NAMES)[number];
 
+/**
+ * The keeper quorum (contracts/EpochQuorum.sol), which holds KEEPER_ROLE on TaskLog, Reputation and RewardPool in
+ * every deployment of the Ignition module: with it in the record, epochs are committed through t-of-n keeper
+ * signatures. Records without it (test deployments that grant KEEPER_ROLE to keeper keys) commit directly.
+ */
+export const QUORUM_CONTRACT_NAME = "EpochQuorum" as const;
+
 /** Reputation's constructor parameters (the Ignition module's `reputationParameters`). */
 export type ReputationParameters = {
   neutralScore: number;
@@ -39,13 +46,16 @@ export interface DeploymentRecord {
   network: string;
   chainId: number;
   deployer: string;
-  contracts: Record<ContractName, string> & Partial<Record<CreditContractName, string>>;
+  contracts: Record<ContractName, string> & Partial<Record<CreditContractName | typeof QUORUM_CONTRACT_NAME, string>>;
   deploymentBlock: number;
   /** The resolved module parameters; amounts and durations as decimal strings (JSON has no bigint). */
   parameters: {
     admin: string;
     treasury: string;
-    keeper: string;
+    /** The keepers whose signatures EpochQuorum counts. */
+    keepers: string[];
+    /** Signatures an epoch needs (decimal string). */
+    threshold: string;
     guardian: string;
     initialSupply: string;
     challengeWindow: string;
@@ -77,7 +87,7 @@ export function checkDeploymentRecord(record: DeploymentRecord): DeploymentRecor
     }
     contracts[name] = getAddress(address);
   }
-  for (const name of CREDIT_CONTRACT_NAMES) {
+  for (const name of [...CREDIT_CONTRACT_NAMES, QUORUM_CONTRACT_NAME] as const) {
     const address = contracts[name];
     if (address === undefined) continue;
     if (typeof address !== "string" || !isAddress(address)) {

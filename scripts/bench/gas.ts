@@ -7,6 +7,7 @@ import { network } from "hardhat";
 import { LUMORA_DEFAULTS } from "../../ignition/modules/Lumora.js";
 import { buildTree, REWARD_LEAF_ENCODING } from "../../keeper/epochs/merkle/tree.ts";
 
+import { benchQuorumCommit } from "./gas-quorum.ts";
 import { printMetrics, type Metric } from "./lib/metrics.ts";
 
 const TREE_LEAVES = Number(process.env.LUMORA_BENCH_LEAVES ?? 100_000);
@@ -214,3 +215,6 @@ const firstBatch = await gasOf(reputation.applyReports(1, report(1)));
 const knownBatch = await gasOf(reputation.applyReports(2, report(2)));
 out("gas.reputation.per_new_node", firstBatch / REPUTATION_BATCH);
 out("gas.reputation.per_node", knownBatch / REPUTATION_BATCH);
+
+// ── Epoch commitments through the keeper quorum (t of n signatures), next to the direct path ──
+await benchQuorumCommit(ethers, out);

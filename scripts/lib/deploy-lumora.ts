@@ -3,9 +3,11 @@
  * (scripts/lib/fees.ts), asks for confirmation on a live network, deploys the Ignition module and records the
  * result in `<recordsDir>/<network>.json`.
  *
- * A live network is any chain but Hardhat's development chain (31337). There, every role (admin, keeper, guardian,
- * treasury) must be named explicitly, must not be left as a placeholder (`"<…>"`, as `ignition/parameters/amoy.json`
- * ships), and the four must be distinct accounts: one key holding two roles is exactly what the review refused.
+ * A live network is any chain but Hardhat's development chain (31337). There, every role (admin, guardian, treasury
+ * and each of the keepers) must be named explicitly, must not be left as a placeholder (`"<…>"`, as
+ * `ignition/parameters/amoy.json` ships), and all must be distinct accounts: one key holding two roles is exactly
+ * what the review refused. The keeper quorum must be a majority of at least two: `threshold > keepers / 2` and
+ * `threshold >= 2`, so that no single key — and no minority of keepers — commits an epoch.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -52,8 +54,7 @@ export function liveRoleProblems(parameters: IgnitionParameters, source: string)
   const given = parameters[MODULE_ID] ?? {};
   const problems: string[] = [];
   const seen = new Map<string, string>();
-  for (const role of ROLE_PARAMETERS) {
-    const value = given[role];
+  const check = (role: string, value: unknown) => {
     if (value === undefined) {
       problems.push(`${role} is not set in ${source}: a live network needs every role named explicitly`);
     } else if (isPlaceholder(value)) {
@@ -64,9 +65,27 @@ export function liveRoleProblems(parameters: IgnitionParameters, source: string)
       const address = getAddress(value);
       const other = seen.get(address);
       if (other !== undefined) {
-        problems.push(`${other} and ${role} are the same account ${address}: the four roles must be distinct`);
+        problems.push(`${other} and ${role} are the same account ${address}: every role must be a distinct account`);
       } else seen.set(address, role);
     }
+  };
+  for (const role of ROLE_PARAMETERS) check(role, given[role]);
+  const keepers = given.keepers;
+  if (!Array.isArray(keepers) || keepers.length === 0) {
+    problems.push(`keepers is not set in ${source}: a live network names its keepers (a list of addresses)`);
+    return problems;
+  }
+  keepers.forEach((keeper, i) => check(`keepers[${i}]`, keeper));
+  const threshold = given.threshold;
+  if (typeof threshold !== "bigint" && typeof threshold !== "number") {
+    problems.push(`threshold is not set in ${source}: a live network names how many keeper signatures an epoch needs`);
+  } else if (BigInt(threshold) < 2n || BigInt(threshold) * 2n <= BigInt(keepers.length)) {
+    problems.push(
+      `threshold ${threshold} of ${keepers.length} keepers in ${source} is not a majority of at least two: ` +
+        `one key, or a minority of keepers, could commit an epoch`,
+    );
+  } else if (BigInt(threshold) > BigInt(keepers.length)) {
+    problems.push(`threshold ${threshold} in ${source} is above the ${keepers.length} keepers: no epoch could commit`);
   }
   return problems;
 }
@@ -127,6 +146,7 @@ export async function deployLumora(options: DeployLumoraOptions): Promise<Deploy
     `network ${networkName} (chain ${chainId}), deployer ${deployer.address}`,
     `parameters ${existsSync(parameterFile) ? source : "module defaults"}`,
     ...ROLE_PARAMETERS.map((role) => `${role.padEnd(8)} ${resolved[role]}`),
+    `keepers  ${resolved.threshold} of ${resolved.keepers.join(", ")}`,
     `fees (EIP-1559, ${overrides.maxFeePerGas !== undefined || overrides.maxPriorityFeePerGas !== undefined ? "config" : "node's fee data"}): ` +
       `max ${gwei(now.maxFeePerGas)}, tip ${gwei(now.maxPriorityFeePerGas)} per gas`,
   ].join("\n");
@@ -153,6 +173,7 @@ export async function deployLumora(options: DeployLumoraOptions): Promise<Deploy
         Reputation: await deployed.reputation.getAddress(),
         TaskLog: await deployed.taskLog.getAddress(),
         RewardPool: await deployed.rewardPool.getAddress(),
+        EpochQuorum: await deployed.epochQuorum.getAddress(),
         NodeRegistry: await deployed.nodeRegistry.getAddress(),
         CreditVault: await deployed.creditVault.getAddress(),
       },

@@ -8,6 +8,7 @@ import { LUMORA_DEFAULTS } from "../../ignition/modules/Lumora.js";
 import {
   CONTRACT_NAMES,
   CREDIT_CONTRACT_NAMES,
+  QUORUM_CONTRACT_NAME,
   type ContractName,
   type CreditContractName,
   type DeploymentRecord,
@@ -33,7 +34,8 @@ const reputationParametersMatch: SameKeys<ReputationParameters, typeof LUMORA_DE
 void reputationParametersMatch;
 
 /** The module's parameters after defaults were applied: what the deployment actually ran with. */
-export type LumoraParameters = Omit<DeploymentRecord["parameters"], AmountParameter> & {
+export type LumoraParameters = Omit<DeploymentRecord["parameters"], AmountParameter | "threshold"> & {
+  threshold: bigint;
   initialSupply: bigint;
   challengeWindow: bigint;
   claimPeriod: bigint;
@@ -63,8 +65,11 @@ export const AMOUNT_PARAMETERS = [
 ] as const;
 type AmountParameter = (typeof AMOUNT_PARAMETERS)[number];
 
-/** The module's account parameters; on a live network each must be given, and all four must differ. */
-export const ROLE_PARAMETERS = ["admin", "keeper", "guardian", "treasury"] as const;
+/**
+ * The module's single-account parameters; on a live network each must be given, and they must differ from each
+ * other and from every keeper (`keepers`, checked with them: scripts/lib/deploy-lumora.ts).
+ */
+export const ROLE_PARAMETERS = ["admin", "guardian", "treasury"] as const;
 
 /** An Ignition parameter file: `{ "LumoraModule": { ... } }`, with bigints parsed from `"123n"` strings. */
 export type IgnitionParameters = DeploymentParameters;
@@ -89,7 +94,8 @@ export function resolveParameters(parameters: IgnitionParameters, deployer: stri
   return {
     admin: account("admin"),
     treasury: account("treasury"),
-    keeper: account("keeper"),
+    keepers: keepersOf(given.keepers, deployer),
+    threshold: BigInt((given.threshold as bigint | number | undefined) ?? LUMORA_DEFAULTS.threshold),
     guardian: account("guardian"),
     initialSupply: amount("initialSupply"),
     challengeWindow: amount("challengeWindow"),
@@ -108,12 +114,21 @@ export function resolveParameters(parameters: IgnitionParameters, deployer: stri
   };
 }
 
+/** The `keepers` parameter, checksummed; the module's default is the development chain's deployer. */
+function keepersOf(value: unknown, deployer: string): string[] {
+  if (value === undefined) return [getAddress(deployer)];
+  if (!Array.isArray(value) || value.some((k) => typeof k !== "string" || !isAddress(k))) {
+    throw new Error("parameter keepers is not a list of addresses");
+  }
+  return value.map((k: string) => getAddress(k));
+}
+
 /** Builds the record of a deployment, with checksummed addresses and JSON-safe numbers. */
 export function buildDeploymentRecord(input: {
   network: string;
   chainId: bigint | number;
   deployer: string;
-  contracts: Record<ContractName, string> & Partial<Record<CreditContractName, string>>;
+  contracts: Record<ContractName, string> & Partial<Record<CreditContractName | typeof QUORUM_CONTRACT_NAME, string>>;
   deploymentBlock: number;
   parameters: LumoraParameters;
 }): DeploymentRecord {
@@ -123,13 +138,14 @@ export function buildDeploymentRecord(input: {
     chainId: Number(input.chainId),
     deployer: getAddress(input.deployer),
     contracts: Object.fromEntries(
-      [...CONTRACT_NAMES, ...CREDIT_CONTRACT_NAMES]
+      [...CONTRACT_NAMES, ...CREDIT_CONTRACT_NAMES, QUORUM_CONTRACT_NAME]
         .filter((name) => input.contracts[name] !== undefined)
         .map((name) => [name, getAddress(input.contracts[name]!)]),
     ) as DeploymentRecord["contracts"],
     deploymentBlock: input.deploymentBlock,
     parameters: {
       ...parameters,
+      threshold: parameters.threshold.toString(),
       ...(Object.fromEntries(AMOUNT_PARAMETERS.map((name) => [name, parameters[name].toString()])) as Record<
         AmountParameter,
         string

@@ -109,7 +109,7 @@ describe("deploy on a live chain (hardhat node, chain 80002)", function () {
     return network.create({ network: "localhost", override: { url, accounts: [DEPLOYER_KEY] } });
   }
 
-  async function parameterFile(name: string, roles: Record<string, string>) {
+  async function parameterFile(name: string, roles: Record<string, unknown>) {
     const file = path.join(directory, `${name}.json`);
     const template = await readDeploymentParameters(
       path.join(hre.config.paths.root, "ignition", "parameters", "amoy.json"),
@@ -125,15 +125,23 @@ describe("deploy on a live chain (hardhat node, chain 80002)", function () {
     const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true });
     const accounts = (await provider.send("eth_accounts", [])) as string[];
     provider.destroy();
-    return Object.fromEntries(ROLE_PARAMETERS.map((role, i) => [role, accounts[i + 1]]));
+    return {
+      ...Object.fromEntries(ROLE_PARAMETERS.map((role, i) => [role, accounts[i + 1]])),
+      keepers: accounts.slice(ROLE_PARAMETERS.length + 1, ROLE_PARAMETERS.length + 4),
+      threshold: "2n",
+    } as unknown as Record<string, unknown> & { keepers: string[]; admin: string };
   };
 
-  it("ships amoy.json with a placeholder for each of the four roles", async function () {
+  it("ships amoy.json with a placeholder for each role and each of its three keepers", async function () {
     const parameters = await readDeploymentParameters(
       path.join(hre.config.paths.root, "ignition", "parameters", "amoy.json"),
     );
     for (const role of ROLE_PARAMETERS) expect(isPlaceholder(parameters[MODULE_ID][role]), role).to.equal(true);
-    expect(liveRoleProblems(parameters, "amoy.json")).to.have.length(4);
+    const keepers = parameters[MODULE_ID].keepers as unknown[];
+    expect(keepers).to.have.length(3);
+    for (const keeper of keepers) expect(isPlaceholder(keeper), String(keeper)).to.equal(true);
+    expect(parameters[MODULE_ID].threshold).to.equal(2n);
+    expect(liveRoleProblems(parameters, "amoy.json")).to.have.length(6);
   });
 
   it("sends type-2 transactions with the node's fees, not Ignition's 32 gwei legacy price, after the confirmation", async function () {
@@ -179,11 +187,15 @@ describe("deploy on a live chain (hardhat node, chain 80002)", function () {
         );
       }
     }
-    // 6 contracts, 3 × 2 role grants, the guardian grant, the caps and the challenge terms.
-    expect(sent).to.equal(15);
+    // 7 contracts, 3 × 2 role grants, EpochQuorum's admin grant, the guardian grant, the caps and the challenge terms.
+    expect(sent).to.equal(17);
     expect(fees).to.have.length(sent);
     const pool = await ethers.getContractAt("RewardPool", record.contracts.RewardPool);
     expect(await pool.hasRole(await pool.GUARDIAN_ROLE(), record.parameters.guardian)).to.equal(true);
+    const quorum = await ethers.getContractAt("EpochQuorum", record.contracts.EpochQuorum!);
+    expect(await quorum.keepers()).to.deep.equal(record.parameters.keepers);
+    expect(await quorum.threshold()).to.equal(2n);
+    expect(await pool.hasRole(await pool.KEEPER_ROLE(), record.contracts.EpochQuorum!)).to.equal(true);
     const vault = await ethers.getContractAt("CreditVault", record.contracts.CreditVault!);
     expect(await vault.rewardPool()).to.equal(record.contracts.RewardPool);
     const registry = await ethers.getContractAt("NodeRegistry", record.contracts.NodeRegistry!);
@@ -211,17 +223,25 @@ describe("deploy on a live chain (hardhat node, chain 80002)", function () {
     for (const f of fees) expect(f).to.deep.equal({ maxFeePerGas, maxPriorityFeePerGas });
   });
 
+  type Roles = Record<string, unknown> & { keepers: string[]; admin: string };
   for (const [what, change, message] of [
-    [
-      "two roles share an account",
-      (r: Record<string, string>) => ({ ...r, guardian: r.keeper }),
-      "are the same account",
-    ],
-    ["a role is left as the placeholder", (r: Record<string, string>) => ({ ...r, admin: "<ADMIN>" }), "placeholder"],
+    ["two roles share an account", (r: Roles) => ({ ...r, guardian: r.keepers[0] }), "are the same account"],
+    ["a role is left as the placeholder", (r: Roles) => ({ ...r, admin: "<ADMIN>" }), "placeholder"],
     [
       "a role is not named",
-      (r: Record<string, string>) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== "treasury")),
+      (r: Roles) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== "treasury")),
       "treasury is not set",
+    ],
+    ["one keeper alone may commit", (r: Roles) => ({ ...r, threshold: "1n" }), "not a majority of at least two"],
+    [
+      "a minority of keepers may commit",
+      (r: Roles) => ({ ...r, keepers: [...r.keepers, "0x000000000000000000000000000000000000dEaD"], threshold: "2n" }),
+      "not a majority",
+    ],
+    [
+      "two keepers are one account",
+      (r: Roles) => ({ ...r, keepers: [r.keepers[0], r.keepers[0], r.keepers[1]] }),
+      "are the same account",
     ],
   ] as const) {
     it(`refuses before sending anything when ${what}`, async function () {
@@ -233,7 +253,7 @@ describe("deploy on a live chain (hardhat node, chain 80002)", function () {
       const template = await readDeploymentParameters(await parameterFile("template", {}));
       const base = Object.fromEntries(
         Object.entries(template[MODULE_ID])
-          .filter(([k]) => !(ROLE_PARAMETERS as readonly string[]).includes(k))
+          .filter(([k]) => ![...ROLE_PARAMETERS, "keepers", "threshold"].includes(k))
           .map(([k, v]) => [k, typeof v === "bigint" ? `${v}n` : v]),
       );
       await writeFile(file, JSON.stringify({ [MODULE_ID]: { ...base, ...roles } }));

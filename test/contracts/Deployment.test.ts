@@ -11,6 +11,7 @@ import hre, { network } from "hardhat";
 import LumoraModule, { LUMORA_DEFAULTS } from "../../ignition/modules/Lumora.js";
 import type {
   CreditVault,
+  EpochQuorum,
   LumoraToken,
   NodeRegistry,
   Reputation,
@@ -57,6 +58,7 @@ async function contractsOf(deployed: {
   reputation: unknown;
   taskLog: unknown;
   rewardPool: unknown;
+  epochQuorum: unknown;
   nodeRegistry: unknown;
   creditVault: unknown;
 }) {
@@ -66,6 +68,7 @@ async function contractsOf(deployed: {
     reputation: (await ethers.getContractAt("Reputation", await at(deployed.reputation))) as Reputation,
     taskLog: (await ethers.getContractAt("TaskLog", await at(deployed.taskLog))) as TaskLog,
     rewardPool: (await ethers.getContractAt("RewardPool", await at(deployed.rewardPool))) as RewardPool,
+    epochQuorum: (await ethers.getContractAt("EpochQuorum", await at(deployed.epochQuorum))) as EpochQuorum,
     nodeRegistry: (await ethers.getContractAt("NodeRegistry", await at(deployed.nodeRegistry))) as NodeRegistry,
     creditVault: (await ethers.getContractAt("CreditVault", await at(deployed.creditVault))) as CreditVault,
   };
@@ -73,12 +76,13 @@ async function contractsOf(deployed: {
 
 describe("Deployment (ignition/modules/Lumora.ts)", function () {
   async function deployWithParametersFixture() {
-    const [deployer, admin, treasury, keeper, guardian, stranger] = await ethers.getSigners();
+    const [deployer, admin, treasury, keeper, guardian, stranger, keeper2, keeper3] = await ethers.getSigners();
     const parameters = {
       [MODULE_ID]: {
         admin: admin.address,
         treasury: treasury.address,
-        keeper: keeper.address,
+        keepers: [keeper.address, keeper2.address, keeper3.address],
+        threshold: 2n,
         guardian: guardian.address,
         initialSupply: parseEther("21000000"),
         challengeWindow: 7200n,
@@ -122,12 +126,18 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
       expect(await reputation.parameters()).to.deep.equal(parametersTuple(REPUTATION_PARAMETERS));
     });
 
-    it("grants KEEPER_ROLE on TaskLog, Reputation and RewardPool to the keeper only", async function () {
-      const { taskLog, reputation, rewardPool, keeper, guardian, admin, deployer } =
+    it("grants KEEPER_ROLE on TaskLog, Reputation and RewardPool to EpochQuorum only, with the keepers and threshold", async function () {
+      const { taskLog, reputation, rewardPool, epochQuorum, keeper, guardian, admin, deployer, parameters } =
         await networkHelpers.loadFixture(deployWithParametersFixture);
+      expect(await epochQuorum.keepers()).to.deep.equal(parameters[MODULE_ID].keepers);
+      expect(await epochQuorum.threshold()).to.equal(2n);
+      expect(await epochQuorum.taskLog()).to.equal(await taskLog.getAddress());
+      expect(await epochQuorum.reputation()).to.equal(await reputation.getAddress());
+      expect(await epochQuorum.rewardPool()).to.equal(await rewardPool.getAddress());
+      expect(await epochQuorum.hasRole(ZeroHash, admin.address)).to.equal(true);
       for (const [name, contract] of Object.entries({ taskLog, reputation, rewardPool })) {
-        expect(await contract.hasRole(KEEPER_ROLE, keeper.address), `${name}: keeper`).to.equal(true);
-        for (const other of [guardian, admin, deployer]) {
+        expect(await contract.hasRole(KEEPER_ROLE, await epochQuorum.getAddress()), `${name}: quorum`).to.equal(true);
+        for (const other of [keeper, guardian, admin, deployer]) {
           expect(await contract.hasRole(KEEPER_ROLE, other.address), `${name}: ${other.address}`).to.equal(false);
         }
       }
@@ -197,22 +207,25 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
         .withArgs(await creditVault.getAddress(), parseEther("8.5"));
     });
 
-    it("leaves a working system: the keeper commits, the guardian pauses", async function () {
+    it("leaves a working system: a single keeper cannot commit, the guardian pauses", async function () {
       const { taskLog, rewardPool, keeper, guardian } = await networkHelpers.loadFixture(deployWithParametersFixture);
       await expect(taskLog.connect(keeper).commit(1, ethers.id("root"), 1, "ipfs://x"))
-        .to.emit(taskLog, "EpochCommitted")
-        .withArgs(1n, ethers.id("root"), 1n, "ipfs://x");
+        .to.be.revertedWithCustomError(taskLog, "AccessControlUnauthorizedAccount")
+        .withArgs(keeper.address, KEEPER_ROLE);
       await expect(rewardPool.connect(guardian).pause()).to.emit(rewardPool, "Paused").withArgs(guardian.address);
     });
   });
 
   describe("with the module defaults", function () {
-    it("gives every role and the whole supply to the deployer", async function () {
-      const { token, taskLog, reputation, rewardPool, deployer, stranger } =
+    it("gives every role and the whole supply to the deployer, the only keeper of a 1-of-1 quorum", async function () {
+      const { token, taskLog, reputation, rewardPool, epochQuorum, deployer, stranger } =
         await networkHelpers.loadFixture(deployWithDefaultsFixture);
       expect(await token.balanceOf(deployer.address)).to.equal(LUMORA_DEFAULTS.initialSupply);
+      expect(await epochQuorum.keepers()).to.deep.equal([deployer.address]);
+      expect(await epochQuorum.threshold()).to.equal(1n);
       for (const [name, contract] of Object.entries({ taskLog, reputation, rewardPool })) {
-        expect(await contract.hasRole(KEEPER_ROLE, deployer.address), `${name}: keeper`).to.equal(true);
+        expect(await contract.hasRole(KEEPER_ROLE, await epochQuorum.getAddress()), `${name}: quorum`).to.equal(true);
+        expect(await contract.hasRole(KEEPER_ROLE, deployer.address), `${name}: deployer`).to.equal(false);
         expect(await contract.hasRole(ZeroHash, deployer.address), `${name}: admin`).to.equal(true);
         expect(await contract.hasRole(KEEPER_ROLE, stranger.address), `${name}: stranger`).to.equal(false);
       }
@@ -247,7 +260,13 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
         for (const [i, role] of ROLE_PARAMETERS.entries()) {
           if (isPlaceholder(parameters[MODULE_ID][role])) parameters[MODULE_ID][role] = others[i].address;
         }
-        const { token, reputation, taskLog, rewardPool, nodeRegistry, creditVault } = await contractsOf(
+        const keepers = parameters[MODULE_ID].keepers as string[] | undefined;
+        if (keepers !== undefined) {
+          parameters[MODULE_ID].keepers = keepers.map((k, i) =>
+            isPlaceholder(k) ? others[ROLE_PARAMETERS.length + i].address : k,
+          );
+        }
+        const { token, reputation, taskLog, rewardPool, epochQuorum, nodeRegistry, creditVault } = await contractsOf(
           await ignition.deploy(LumoraModule, { parameters }),
         );
         const resolved = resolveParameters(parameters, deployer.address);
@@ -266,8 +285,10 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
         expect(await creditVault.burnBps()).to.equal(resolved.burnBps);
         expect(await creditVault.withdrawalDelay()).to.equal(resolved.withdrawalDelay);
         expect(await rewardPool.hasRole(GUARDIAN_ROLE, resolved.guardian)).to.equal(true);
+        expect(await epochQuorum.keepers()).to.deep.equal(resolved.keepers);
+        expect(await epochQuorum.threshold()).to.equal(resolved.threshold);
         for (const contract of [taskLog, reputation, rewardPool]) {
-          expect(await contract.hasRole(KEEPER_ROLE, resolved.keeper)).to.equal(true);
+          expect(await contract.hasRole(KEEPER_ROLE, await epochQuorum.getAddress())).to.equal(true);
           expect(await contract.hasRole(ZeroHash, resolved.admin)).to.equal(true);
         }
       });
@@ -278,13 +299,14 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
     it("fills missing accounts with the deployer and missing values with the defaults", async function () {
       const [deployer, keeper] = await ethers.getSigners();
       const resolved = resolveParameters(
-        { [MODULE_ID]: { keeper: keeper.address, claimPeriod: 99_999n } },
+        { [MODULE_ID]: { keepers: [keeper.address], claimPeriod: 99_999n } },
         deployer.address,
       );
       expect(resolved).to.deep.equal({
         admin: deployer.address,
         treasury: deployer.address,
-        keeper: keeper.address,
+        keepers: [keeper.address],
+        threshold: LUMORA_DEFAULTS.threshold,
         guardian: deployer.address,
         initialSupply: LUMORA_DEFAULTS.initialSupply,
         challengeWindow: LUMORA_DEFAULTS.challengeWindow,
@@ -332,7 +354,7 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
       const [deployer, keeper] = await ethers.getSigners();
       // Some unrelated blocks first, so that the deployment block is not trivially 1.
       await networkHelpers.mine(3);
-      const parameters = { [MODULE_ID]: { keeper: keeper.address, challengeWindow: 1200n } };
+      const parameters = { [MODULE_ID]: { keepers: [keeper.address], challengeWindow: 1200n } };
       const journal = path.join(directory, "journal");
       const result = await deploy({
         config: ignition.getResolvedConfig({}),
@@ -383,7 +405,8 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
         parameters: {
           admin: deployer.address,
           treasury: deployer.address,
-          keeper: keeper.address,
+          keepers: [keeper.address],
+          threshold: "1",
           guardian: deployer.address,
           initialSupply: LUMORA_DEFAULTS.initialSupply.toString(),
           challengeWindow: "1200",

@@ -49,6 +49,7 @@ describe("Keeper on chain", function () {
       Reputation: await deployed.reputation.getAddress(),
       TaskLog: await deployed.taskLog.getAddress(),
       RewardPool: await deployed.rewardPool.getAddress(),
+      EpochQuorum: await deployed.epochQuorum.getAddress(),
     };
     const deployment = buildDeploymentRecord({
       network: "test",
@@ -67,7 +68,9 @@ describe("Keeper on chain", function () {
     const logger = createLogger("test", { level: "silent" });
     const flaggedAccount = signers[5]!.address;
     const healthyAccount = signers[6]!.address;
-    // Flag one executor's reward address: three failing epochs (the module's default rule).
+    // Flag one executor's reward address: three failing epochs (the module's default rule). The admin lends itself
+    // KEEPER_ROLE on Reputation for this setup (the deployed system reports only through EpochQuorum).
+    await (await deployed.reputation.grantRole(ethers.id("KEEPER_ROLE"), deployer!.address)).wait();
     for (const epoch of [1n, 2n, 3n]) {
       const packed = await deployed.reputation.encodeReport({ node: flaggedAccount, successes: 0, failures: 10 });
       await (await deployed.reputation.applyReports(epoch, [packed])).wait();
@@ -130,6 +133,7 @@ describe("Keeper on chain", function () {
       Reputation: await deployed.reputation.getAddress(),
       TaskLog: await deployed.taskLog.getAddress(),
       RewardPool: await deployed.rewardPool.getAddress(),
+      EpochQuorum: await deployed.epochQuorum.getAddress(),
     };
     const deployment = buildDeploymentRecord({
       network: "test",
@@ -139,7 +143,8 @@ describe("Keeper on chain", function () {
       deploymentBlock: 0,
       parameters: resolveParameters({}, deployer!.address),
     });
-    // Another keeper already committed epochs 1..3 to TaskLog.
+    // Another keeper already committed epochs 1..3 to TaskLog (the admin lends itself KEEPER_ROLE to stand in).
+    await (await deployed.taskLog.grantRole(ethers.id("KEEPER_ROLE"), deployer!.address)).wait();
     for (let e = 1; e <= 3; e++) {
       await (await deployed.taskLog.commit(e, ethers.id(`root-${e}`), 1, `lumora:epoch/${e}`)).wait();
     }

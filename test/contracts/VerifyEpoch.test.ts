@@ -121,7 +121,8 @@ describe("verify-epoch (claims/verify)", function () {
       network: "test",
       chainId: (await ethers.provider.getNetwork()).chainId,
       deployer: deployer!.address,
-      contracts: addresses,
+      // The keeper commits through the deployment's EpochQuorum, whose only keeper (1 of 1) is the deployer.
+      contracts: { ...addresses, EpochQuorum: await deployed.epochQuorum.getAddress() },
       deploymentBlock: 0,
       parameters: resolveParameters({}, deployer!.address),
     });

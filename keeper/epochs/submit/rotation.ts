@@ -1,7 +1,7 @@
 /**
- * Who submits an epoch. The keepers eligible are the configured keeper addresses that hold KEEPER_ROLE on all
- * three contracts (AccessControl here has no enumeration, so the list is configured and each entry checked on
- * chain). Sorted by address, epoch e's submitter is `sorted[e % n]`; if it stays silent, `sorted[(e + k) % n]`
+ * Who submits an epoch. The keepers eligible are the configured keeper addresses that are in EpochQuorum's keeper
+ * set (or, in deployments without a quorum, hold KEEPER_ROLE on all three contracts; AccessControl has no
+ * enumeration, so the list is configured and each entry checked on chain). Sorted by address, epoch e's submitter is `sorted[e % n]`; if it stays silent, `sorted[(e + k) % n]`
  * takes over `k · deadline` after the epoch closed. Everyone computes the same order from the same chain state.
  */
 import { getAddress, id } from "ethers";
@@ -43,13 +43,22 @@ export function turnStartsAt(
   return rank < 0 ? undefined : closedAtMs + rank * deadlineMs;
 }
 
-/** The configured keepers that hold KEEPER_ROLE on TaskLog, Reputation and RewardPool, sorted. */
+/**
+ * The configured keepers that may submit, sorted: with an EpochQuorum, those in its keeper set (the quorum alone
+ * holds KEEPER_ROLE, and anyone may submit its signed commitments, but the rotation is among its keepers);
+ * otherwise those that hold KEEPER_ROLE on TaskLog, Reputation and RewardPool.
+ */
 export async function eligibleKeepers(
   chain: Chain,
   configured: readonly string[],
   options: { signal?: AbortSignal } = {},
 ): Promise<string[]> {
-  const { taskLog, reputation, rewardPool } = chain.contracts;
+  const { taskLog, reputation, rewardPool, epochQuorum } = chain.contracts;
+  if (epochQuorum !== undefined) {
+    const members = await chain.read("EpochQuorum.keepers", () => epochQuorum.keepers(), options);
+    const set = new Set(members.map((k) => k.toLowerCase()));
+    return sortKeepers(configured).filter((k) => set.has(k.toLowerCase()));
+  }
   const checks = await Promise.all(
     sortKeepers(configured).map(async (keeper) => {
       const roles = await Promise.all(

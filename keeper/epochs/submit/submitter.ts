@@ -1,6 +1,8 @@
 /**
  * Puts a built epoch on chain: TaskLog.commit, Reputation.applyReports (in batches), RewardPool.commitEpoch,
- * in that order, each exactly once however often the keeper crashes or several keepers try.
+ * in that order, each exactly once however often the keeper crashes or several keepers try. With an EpochQuorum in
+ * the deployment (every Ignition deployment), the three go through it: one EpochQuorum.commitEpoch with t keeper
+ * signatures of the epoch's commitment (docs/PROTOCOL.md "Epoch signatures"), then the other report batches.
  *
  * Chain state is the only truth about what was submitted: before every transaction the contract is read
  * (TaskLog.epochOf / lastEpoch, Reputation.currentEpoch / nodeOf, RewardPool.epochOf / lastEpoch) and the step is
@@ -13,13 +15,24 @@
  * Empty epochs keep keeper epoch = TaskLog epoch = RewardPool epoch: an epoch without tasks commits a one-record
  * "marker" to TaskLog, one without contributions a one-leaf, 1-wei marker to RewardPool (docs/epochs-chain.md).
  */
-import { ZeroAddress, ZeroHash, id, type Interface } from "ethers";
+import { ZeroAddress, ZeroHash, getAddress, id, recoverAddress, type Interface } from "ethers";
 
 import type { Chain, SignedTx } from "../../chain/index.ts";
 import { ContractRevertError, EPOCH_STATUS } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
 import type { Store } from "../../store/index.ts";
 import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING, type MerkleTree } from "../merkle/tree.ts";
+import {
+  commitmentDigest,
+  evidenceHashOf,
+  packSignatures,
+  quorumDomain,
+  reportBatchesOf,
+  type EpochCommitment,
+  type QuorumSignatureSource,
+  type ReportBatches,
+} from "../quorum/commitment.ts";
+import { QuorumNotReachedError } from "../quorum/errors.ts";
 import {
   MARKER_CONTRIBUTION,
   MARKER_REWARD_WEI,
@@ -52,6 +65,11 @@ export interface EpochSubmitterComponents {
   chain: Chain;
   store: Store;
   logger: Logger;
+  /**
+   * The other keepers' signatures of an epoch commitment (quorum/protocol.ts), used when the deployment has an
+   * EpochQuorum; without it only this keeper's own signature is offered (enough for a 1-of-n quorum).
+   */
+  signatures?: QuorumSignatureSource;
 }
 
 export interface SubmitOptions {
@@ -165,6 +183,35 @@ export function rewardCommitmentOf(built: BuiltEpoch, poolAddress: string): Rewa
   return { root: tree.root, totalContribution: total, rewardTotal: bundle.rewardTotal, marker: false, tree };
 }
 
+/**
+ * The EpochQuorum commitment of an epoch exactly as the submission commits it (markers included), with its report
+ * batches: reports sorted by node, packed, cut into batches of `batchNodes`.
+ */
+export function quorumCommitmentOf(
+  built: BuiltEpoch,
+  poolAddress: string,
+  options: { uriFor?: (built: BuiltEpoch) => string; batchNodes?: number } = {},
+): { commitment: EpochCommitment; reports: ReportBatches } {
+  const task = taskCommitmentOf(built, options.uriFor);
+  const reward = rewardCommitmentOf(built, poolAddress);
+  const sorted = [...built.bundle.reputation].sort((a, b) => (a.node.toLowerCase() < b.node.toLowerCase() ? -1 : 1));
+  const reports = reportBatchesOf(sorted.map(encodeReport), options.batchNodes ?? REPUTATION_BATCH_NODES);
+  return {
+    commitment: {
+      epoch: BigInt(built.bundle.epoch),
+      taskRoot: task.root,
+      taskCount: task.taskCount,
+      taskUri: task.uri,
+      rewardRoot: reward.root,
+      totalContribution: reward.totalContribution,
+      rewardTotal: reward.rewardTotal,
+      reportsRoot: reports.root,
+      evidenceHash: evidenceHashOf(built.bundle.receiptHashes),
+    },
+    reports,
+  };
+}
+
 /** Packs a report the way Reputation.encodeReport does: node · successes · failures · 4 zero bytes. */
 export function encodeReport(report: ReputationReport): string {
   const packed =
@@ -227,9 +274,13 @@ export class EpochSubmitter extends EventTarget {
     try {
       await this.resumeOpenTxs(opts);
       await this.checkPrevious(epoch, opts);
-      result.taskLog = await this.submitTaskLog(epoch, task, result, opts);
-      result.reputation = await this.submitReputation(epoch, built.bundle.reputation, result, opts);
-      result.rewardPool = await this.submitRewardPool(epoch, reward, result, opts);
+      if (chain.contracts.epochQuorum !== undefined) {
+        await this.submitThroughQuorum(built, task, reward, result, opts);
+      } else {
+        result.taskLog = await this.submitTaskLog(epoch, task, result, opts);
+        result.reputation = await this.submitReputation(epoch, built.bundle.reputation, result, opts);
+        result.rewardPool = await this.submitRewardPool(epoch, reward, result, opts);
+      }
     } catch (err) {
       const alarm = err instanceof EpochRootMismatchError || err instanceof EpochVetoedError;
       this.journal.epochStatus(epoch, alarm ? "alarm" : "pending", (err as Error).message);
@@ -284,6 +335,134 @@ export class EpochSubmitter extends EventTarget {
   }
 
   // ─────────────────────────────────────────── steps ───────────────────────────────────────────
+
+  /**
+   * The quorum path: TaskLog, RewardPool and the first report batch in one EpochQuorum.commitEpoch carrying t
+   * keeper signatures of the epoch's commitment (ours first, the others gathered), then the other report batches
+   * with EpochQuorum.applyReports. The chain is read first; what it holds is checked, not sent again.
+   */
+  private async submitThroughQuorum(
+    built: BuiltEpoch,
+    task: TaskCommitment,
+    reward: RewardCommitment,
+    result: SubmitResult,
+    opts: SubmitOptions,
+  ): Promise<void> {
+    const { chain } = this.components;
+    const quorum = chain.contracts.epochQuorum!;
+    const { taskLog, rewardPool } = chain.contracts;
+    const epoch = built.bundle.epoch;
+    const { commitment, reports } = quorumCommitmentOf(built, chain.deployment.contracts.RewardPool, {
+      uriFor: this.init.uriFor,
+      batchNodes: this.init.reputationBatchNodes,
+    });
+    for (let attempt = 0; ; attempt++) {
+      const onChain = await this.read("TaskLog.epochOf", () => taskLog.epochOf(epoch), opts);
+      if (onChain.root !== ZeroHash) {
+        if (onChain.root !== task.root) throw new EpochRootMismatchError(epoch, "TaskLog", onChain.root, task.root);
+        const [r] = await this.read("RewardPool.epochOf", () => rewardPool.epochOf(epoch), opts);
+        const status = Number(await this.read("RewardPool.statusOf", () => rewardPool.statusOf(epoch), opts));
+        if (status === 3) throw new EpochVetoedError(epoch);
+        if (r.root !== reward.root) throw new EpochRootMismatchError(epoch, "RewardPool", r.root, reward.root);
+        this.journal.stepDone(epoch, "tasklog", "found");
+        this.journal.stepDone(epoch, "rewardpool", "found");
+        break;
+      }
+      const available = await this.read("RewardPool.maxRewardTotal", () => rewardPool.maxRewardTotal(), opts);
+      if (available < reward.rewardTotal) throw new InsufficientRewardError(epoch, reward.rewardTotal, available);
+      const signatures = await this.quorumSignatures(commitment, opts);
+      const first = reports.batches[0] ?? [];
+      const firstProof = reports.tree === undefined ? [] : reports.tree.getProof(0);
+      const label = `EpochQuorum.commitEpoch(${epoch}, ${signatures.size} signatures)`;
+      try {
+        await this.sendStep(
+          epoch,
+          "tasklog",
+          "quorum",
+          quorum.interface,
+          quorum.target as string,
+          quorum.interface.encodeFunctionData("commitEpoch", [
+            commitment,
+            first,
+            firstProof,
+            packSignatures(signatures),
+          ]),
+          label,
+          result,
+          opts,
+        );
+        result.txHashes.rewardPool = result.txHashes.taskLog;
+        result.taskLog = "sent";
+        result.rewardPool = "sent";
+        result.reputation.sent += first.length;
+        result.reputation.batches += first.length > 0 ? 1 : 0;
+        this.journal.stepDone(epoch, "tasklog", task.marker ? "sent-marker" : "sent");
+        this.journal.stepDone(epoch, "rewardpool", reward.marker ? "sent-marker" : "sent");
+        break;
+      } catch (err) {
+        // Another keeper committed it in between: read again (once) to find out what is there.
+        if (attempt === 0 && err instanceof ContractRevertError && err.errorName === "TaskLogNonConsecutiveEpoch")
+          continue;
+        throw err;
+      }
+    }
+    // The other report batches (the first went with the commitment, or was applied by a rival submission).
+    for (let i = 0; i < reports.batches.length; i++) {
+      const batch = reports.batches[i]!;
+      const nodes = built.bundle.reputation.filter((r) => batch.includes(encodeReport(r)));
+      const reported = await this.reportedNodes(epoch, nodes, opts);
+      if (reported.size === nodes.length) {
+        if (i > 0 || result.taskLog === "found") result.reputation.found += nodes.length;
+        continue;
+      }
+      await this.sendStep(
+        epoch,
+        "reputation",
+        `reputation:${i}`,
+        quorum.interface,
+        quorum.target as string,
+        quorum.interface.encodeFunctionData("applyReports", [epoch, batch, reports.tree!.getProof(i)]),
+        `EpochQuorum.applyReports(${epoch}, #${i}, ${batch.length} nodes)`,
+        result,
+        opts,
+      );
+      result.reputation.sent += batch.length;
+      result.reputation.batches++;
+    }
+    this.journal.stepDone(epoch, "reputation", `sent:${result.reputation.sent},found:${result.reputation.found}`);
+  }
+
+  /** Our signature of the commitment plus the others' (signatures source) until the quorum's threshold is held. */
+  private async quorumSignatures(commitment: EpochCommitment, opts: SubmitOptions): Promise<Map<string, string>> {
+    const { chain } = this.components;
+    const quorum = chain.contracts.epochQuorum!;
+    const [threshold, members] = await Promise.all([
+      this.read("EpochQuorum.threshold", () => quorum.threshold(), opts),
+      this.read("EpochQuorum.keepers", () => quorum.keepers(), opts),
+    ]);
+    const keepers = members.map((k) => getAddress(k));
+    const domain = quorumDomain(chain.deployment.chainId, chain.deployment.contracts.EpochQuorum!);
+    const digest = commitmentDigest(domain, commitment);
+    const have = new Map<string, string>();
+    const me = chain.address;
+    if (me !== undefined && keepers.includes(getAddress(me))) have.set(getAddress(me), chain.signDigest(digest));
+    const needed = Number(threshold);
+    const gathered =
+      have.size >= needed || this.components.signatures === undefined
+        ? have
+        : await this.components.signatures.gather(
+            { commitment, digest, threshold: needed, keepers, have },
+            { signal: opts.signal },
+          );
+    // Only signatures by distinct members over this digest count: a bad one would make the whole commit revert.
+    const valid = new Map<string, string>();
+    for (const [signer, signature] of gathered) {
+      if (keepers.includes(signer) && recoverAddress(digest, signature) === signer) valid.set(signer, signature);
+    }
+    if (valid.size < needed) throw new QuorumNotReachedError(Number(commitment.epoch), valid.size, needed, {});
+    // Exactly the threshold: every extra signature costs ~7k gas and adds nothing.
+    return new Map([...valid].sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1)).slice(0, needed));
+  }
 
   private async checkPrevious(epoch: number, opts: SubmitOptions): Promise<void> {
     if (epoch <= 1) return;

@@ -9,6 +9,7 @@ import type { Logger } from "../../logger.ts";
 import { eligibleKeepers, submitterOrder, turnStartsAt } from "./rotation.ts";
 import { SUBMIT_RETRY_MS, TAKEOVER_DEADLINE_MS, TURN_POLL_MS } from "./constants.ts";
 import { InsufficientRewardError, PreviousEpochPendingError } from "./errors.ts";
+import { QuorumNotReachedError } from "../quorum/errors.ts";
 import type { EpochSubmitter, SubmitResult, VerifyResult } from "./submitter.ts";
 import type { BuiltEpoch } from "../types.ts";
 
@@ -97,6 +98,8 @@ export class EpochTurns {
           if (!(
             err instanceof InsufficientRewardError ||
             err instanceof PreviousEpochPendingError ||
+            // Keepers down or not closed yet: ask again later (the takeover order still runs meanwhile).
+            err instanceof QuorumNotReachedError ||
             (err as Error).name === "RpcUnavailableError"
           ))
             throw err;

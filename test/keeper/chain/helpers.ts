@@ -13,6 +13,7 @@ import type { DeploymentRecord } from "../../../keeper/chain/index.ts";
 import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING } from "../../../keeper/epochs/merkle/tree.ts";
 import type { BuiltEpoch, EpochBundle, RewardLeafValue, TaskRecordValue } from "../../../keeper/epochs/types.ts";
 import {
+  EpochQuorum__factory,
   LumoraToken__factory,
   Reputation__factory,
   RewardPool__factory,
@@ -101,7 +102,13 @@ export interface Deployed {
  */
 export async function deployLumora(
   url: string,
-  options: { keepers: string[]; fund?: bigint; challengeWindow?: number } = { keepers: [] },
+  options: {
+    keepers: string[];
+    fund?: bigint;
+    challengeWindow?: number;
+    /** An EpochQuorum over the three contracts with these keepers and threshold, holding KEEPER_ROLE. */
+    quorum?: { keepers: string[]; threshold: number };
+  } = { keepers: [] },
 ): Promise<Deployed> {
   const provider = rpcProvider(url);
   const deployer = devWallet(0).connect(provider);
@@ -130,6 +137,19 @@ export async function deployLumora(
     for (const keeper of options.keepers) {
       for (const c of [taskLog, reputation, pool]) await (await c.grantRole(KEEPER_ROLE, keeper)).wait();
     }
+    let quorumAddress: string | undefined;
+    if (options.quorum !== undefined) {
+      const quorum = await new EpochQuorum__factory(deployer).deploy(
+        deployer.address,
+        await taskLog.getAddress(),
+        await reputation.getAddress(),
+        await pool.getAddress(),
+        options.quorum.keepers,
+        options.quorum.threshold,
+      );
+      quorumAddress = await quorum.getAddress();
+      for (const c of [taskLog, reputation, pool]) await (await c.grantRole(KEEPER_ROLE, quorumAddress)).wait();
+    }
     if (options.fund !== undefined && options.fund > 0n) {
       await (await token.approve(await pool.getAddress(), options.fund)).wait();
       await (await pool.fund(options.fund)).wait();
@@ -143,6 +163,7 @@ export async function deployLumora(
         Reputation: await reputation.getAddress(),
         TaskLog: await taskLog.getAddress(),
         RewardPool: await pool.getAddress(),
+        ...(quorumAddress !== undefined && { EpochQuorum: quorumAddress }),
       },
       deploymentBlock: 0,
       parameters: {} as DeploymentRecord["parameters"],

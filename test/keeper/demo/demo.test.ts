@@ -57,6 +57,12 @@ describe("npm run demo", { timeout: TIMEOUT_MS + 10_000 }, () => {
     );
     assert.match(output, /epoch 1 closed: \d+ task record\(s\), [1-9]\d* contributor\(s\)/);
     assert.match(output, /committed on chain: TaskLog sent, Reputation \d+ report\(s\), RewardPool sent/);
+    // Through the 2-of-3 keeper quorum: two distinct keepers' signatures, the third keeper verified.
+    const quorum = /submitted epoch 1 through EpochQuorum with the signatures of (0x\w+…\w+) and (0x\w+…\w+)/.exec(
+      output,
+    );
+    assert.ok(quorum, "the epoch was committed through EpochQuorum");
+    assert.notEqual(quorum[1], quorum[2], "two distinct signers");
     assert.match(output, /epoch 1 status: Claimable/);
     const claimed = /(\d+) participant\(s\) claimed/.exec(output);
     assert.ok(claimed, "claims line present");

@@ -1,0 +1,35 @@
+/**
+ * Failures of the keeper quorum: gathering signatures for an epoch, and a peer's answer to a signature request.
+ */
+
+/** Fewer than `needed` keepers signed the epoch before the deadline; the epoch stays pending and is retried. */
+export class QuorumNotReachedError extends Error {
+  override readonly name = "QuorumNotReachedError";
+  constructor(
+    readonly epoch: number,
+    readonly signed: number,
+    readonly needed: number,
+    /** Why the others did not sign, by peer id (or address for ourselves). */
+    readonly refusals: Readonly<Record<string, string>>,
+  ) {
+    super(
+      `epoch ${epoch}: ${signed} of the ${needed} keeper signatures needed` +
+        (Object.keys(refusals).length > 0
+          ? ` (${Object.entries(refusals)
+              .map(([who, why]) => `${who.slice(-8)}: ${why}`)
+              .join("; ")})`
+          : ""),
+    );
+  }
+}
+
+/** A peer's signature request or answer broke the protocol; `penalise` says whether the peer is banned for it. */
+export class QuorumProtocolError extends Error {
+  override readonly name = "QuorumProtocolError";
+  constructor(
+    message: string,
+    readonly penalise: boolean,
+  ) {
+    super(message);
+  }
+}

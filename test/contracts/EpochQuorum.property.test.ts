@@ -1,0 +1,191 @@
+import { expect } from "chai";
+import { Wallet, id } from "ethers";
+import { network } from "hardhat";
+
+import type { EpochQuorum, LumoraToken, Reputation, RewardPool, TaskLog } from "../../types/ethers-contracts/index.js";
+import { createRandom, type Random } from "./helpers/random.js";
+import { quorumDomain, signCommitment, type EpochCommitment } from "./helpers/quorum.ts";
+import { buildDistribution } from "./helpers/rewards.ts";
+
+const { ethers, networkHelpers } = await network.create();
+const { loadFixture, time } = networkHelpers;
+
+const HOUR = 3600n;
+const CHALLENGE_WINDOW = HOUR;
+const CLAIM_PERIOD = 24n * HOUR;
+const BOND = 10n ** 18n;
+const KEYS = 8;
+const STEPS = 60;
+const RUNS = 2;
+
+/** Eight keys the admin moves in and out of the keeper set. */
+const wallets = Array.from({ length: KEYS }, (_, i) => new Wallet(id(`lumora quorum property key ${i}`)));
+
+async function deployFixture() {
+  const [admin, guardian, submitter, challenger] = await ethers.getSigners();
+  const token: LumoraToken = await ethers.deployContract("LumoraToken", [admin.address, 10n ** 28n]);
+  const reputation: Reputation = await ethers.deployContract("Reputation", [
+    admin.address,
+    {
+      neutralScore: 5000,
+      decayBps: 1000,
+      learningRateBps: 3000,
+      failingRateBps: 2000,
+      flagAfterFailingEpochs: 3,
+      flagBelowScore: 2000,
+      warnBelowScore: 3000,
+      unflagAfterGoodEpochs: 2,
+      unflagAtScore: 5000,
+    },
+  ]);
+  const taskLog: TaskLog = await ethers.deployContract("TaskLog", [admin.address]);
+  const pool: RewardPool = await ethers.deployContract("RewardPool", [
+    admin.address,
+    await token.getAddress(),
+    await reputation.getAddress(),
+    CHALLENGE_WINDOW,
+    CLAIM_PERIOD,
+  ]);
+  const quorum: EpochQuorum = await ethers.deployContract("EpochQuorum", [
+    admin.address,
+    await taskLog.getAddress(),
+    await reputation.getAddress(),
+    await pool.getAddress(),
+    wallets.slice(0, 5).map((w) => w.address),
+    3,
+  ]);
+  for (const c of [taskLog, reputation, pool]) await c.grantRole(await c.KEEPER_ROLE(), await quorum.getAddress());
+  await pool.grantRole(await pool.GUARDIAN_ROLE(), guardian.address);
+  await pool.setChallengeTerms(BOND, 0n);
+  await token.approve(await pool.getAddress(), 10n ** 27n);
+  await pool.fund(10n ** 27n);
+  await token.transfer(challenger.address, 100n * BOND);
+  await token.connect(challenger).approve(await pool.getAddress(), 100n * BOND);
+  const { chainId } = await ethers.provider.getNetwork();
+  const domain = quorumDomain(chainId, await quorum.getAddress());
+  return { token, taskLog, pool, quorum, admin, guardian, submitter, challenger, domain };
+}
+
+describe("EpochQuorum properties", function () {
+  for (let run = 0; run < RUNS; run++) {
+    const random = createRandom(createRandom().seed + run);
+    it(`commits an epoch exactly when ≥ t current keepers signed it, through keeper-set changes, vetoes, challenges and pauses (seed ${random.seed})`, async function () {
+      await scenario(random);
+    });
+  }
+});
+
+async function scenario(random: Random) {
+  const { token, taskLog, pool, quorum, admin, guardian, submitter, challenger, domain } =
+    await loadFixture(deployFixture);
+  const poolAddress = await pool.getAddress();
+  // The model: the keeper set and threshold, and what each epoch holds.
+  const keepers = new Set(wallets.slice(0, 5).map((w) => w.address));
+  let threshold = 3;
+  let committed = 0n;
+  const vetoed = new Set<bigint>();
+  const context = (step: number, what: string) => `seed ${random.seed}, step ${step} (${what})`;
+
+  const commitment = (epoch: bigint): EpochCommitment => ({
+    epoch,
+    taskRoot: random.bytes32(),
+    taskCount: BigInt(random.int(1, 1000)),
+    taskUri: `lumora:epoch/${epoch}/tasks`,
+    rewardRoot: buildDistribution(epoch, [{ account: random.address(), contribution: BigInt(random.int(1, 1e6)) }])
+      .root,
+    totalContribution: BigInt(random.int(1, 1e6)),
+    rewardTotal: BigInt(random.int(1, 1e9)) * 10n ** 9n,
+    reportsRoot: "0x" + "00".repeat(32),
+    evidenceHash: random.bytes32(),
+  });
+
+  for (let step = 0; step < STEPS; step++) {
+    const roll = random.int(0, 99);
+    if (roll < 45) {
+      // A commit attempt signed by a random subset of all keys (members and non-members alike).
+      const epoch = committed + 1n;
+      const c = commitment(epoch);
+      // Mostly members only (around the threshold), sometimes any keys.
+      const pool_ = random.chance(0.7) ? wallets.filter((w) => keepers.has(w.address)) : wallets;
+      const signers = random.shuffle(pool_).slice(0, random.int(Math.max(0, threshold - 1), pool_.length));
+      const members = signers.filter((w) => keepers.has(w.address)).length;
+      const strangers = signers.length - members;
+      const tx = quorum.connect(submitter).commitEpoch(c, [], [], await signCommitment(signers, domain, c));
+      const what = `commit epoch ${epoch}: ${members} keepers + ${strangers} others signed, t = ${threshold}`;
+      if (signers.length < threshold) {
+        await expect(tx, context(step, what)).to.be.revertedWithCustomError(quorum, "EpochQuorumNotEnoughSignatures");
+      } else if (strangers > 0) {
+        await expect(tx, context(step, what)).to.be.revertedWithCustomError(quorum, "EpochQuorumNotKeeper");
+      } else {
+        await expect(tx, context(step, what)).to.emit(quorum, "EpochApproved");
+        committed = epoch;
+      }
+    } else if (roll < 60) {
+      // The admin changes the keeper set or the threshold, within 1 ≤ t ≤ n.
+      const key = random.pick(wallets).address;
+      if (keepers.has(key)) {
+        if (keepers.size - 1 >= threshold) {
+          await expect(quorum.connect(admin).removeKeeper(key)).to.emit(quorum, "KeeperRemoved").withArgs(key);
+          keepers.delete(key);
+        } else {
+          await expect(quorum.connect(admin).removeKeeper(key)).to.be.revertedWithCustomError(
+            quorum,
+            "EpochQuorumInvalidThreshold",
+          );
+        }
+      } else {
+        await expect(quorum.connect(admin).addKeeper(key)).to.emit(quorum, "KeeperAdded").withArgs(key);
+        keepers.add(key);
+      }
+      const t = random.int(1, keepers.size);
+      await expect(quorum.connect(admin).setThreshold(t)).to.emit(quorum, "ThresholdSet").withArgs(t, keepers.size);
+      threshold = t;
+    } else if (roll < 70 && committed > 0n && !vetoed.has(committed)) {
+      // The guardian vetoes the latest epoch while pending; then a quorum recommits it.
+      if ((await pool.statusOf(committed)) === 1n) {
+        await pool.connect(guardian).vetoEpoch(committed);
+        vetoed.add(committed);
+        const held = await taskLog.epochOf(committed);
+        const c = { ...commitment(committed), taskRoot: held.root, taskCount: held.taskCount };
+        const signers = random.shuffle(wallets.filter((w) => keepers.has(w.address))).slice(0, threshold);
+        await expect(quorum.recommitRewards(c, await signCommitment(signers, domain, c))).to.emit(
+          pool,
+          "EpochCommitted",
+        );
+        vetoed.delete(committed);
+      }
+    } else if (roll < 80 && committed > 0n) {
+      // Someone challenges the latest epoch if it is pending; the guardian rejects the challenge.
+      if ((await pool.statusOf(committed)) === 1n) {
+        await pool.connect(challenger).challengeEpoch(committed);
+        await pool.connect(guardian).rejectChallenge(committed);
+      }
+    } else if (roll < 90) {
+      // A pause: a commit attempt with enough signatures is refused while paused, and nothing moves.
+      await pool.connect(guardian).pause();
+      const c = commitment(committed + 1n);
+      const signers = random.shuffle(wallets.filter((w) => keepers.has(w.address))).slice(0, threshold);
+      await expect(
+        quorum.commitEpoch(c, [], [], await signCommitment(signers, domain, c)),
+      ).to.be.revertedWithCustomError(pool, "RewardPoolPaused");
+      await pool.connect(guardian).unpause();
+    } else {
+      await time.increase(random.int(0, Number(2n * CHALLENGE_WINDOW)));
+    }
+
+    // Invariants after every step.
+    const ctx = context(step, "invariants");
+    expect(await taskLog.lastEpoch(), ctx).to.equal(committed);
+    expect(await pool.lastEpoch(), ctx).to.equal(committed);
+    expect(new Set(await quorum.keepers()), ctx).to.deep.equal(keepers);
+    expect(await quorum.threshold(), ctx).to.equal(BigInt(threshold));
+    const [balance, reserved, unreserved, bonded] = await Promise.all([
+      token.balanceOf(poolAddress),
+      pool.reserved(),
+      pool.accountedUnreserved(),
+      pool.bonded(),
+    ]);
+    expect(balance >= reserved + unreserved + bonded, `${ctx}: solvency`).to.equal(true);
+  }
+  expect(committed > 0n, `seed ${random.seed}: some epoch was committed`).to.equal(true);
+}
