@@ -66,6 +66,8 @@ export default buildModule("LumoraModule", (m) => {
   const reputation = m.contract("Reputation", [deployer, reputationParameters]);
   const taskLog = m.contract("TaskLog", [deployer]);
   const rewardPool = m.contract("RewardPool", [deployer, token, reputation, challengeWindow, claimPeriod]);
+  // Before any report and before the pool accepts epochs: the pool's copy of the flags must miss none.
+  m.call(reputation, "setFlagMirror", [rewardPool], { id: "Reputation_setFlagMirror" });
 
   for (const [name, contract] of [
     ["TaskLog", taskLog],
