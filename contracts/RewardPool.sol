@@ -791,7 +791,8 @@ contract RewardPool is AccessControl, IFlagMirror {
             s.headerDigest = digest;
         }
         uint256 claimableAt = header.terms >> 216;
-        if (block.timestamp - clockOffset < claimableAt) revert RewardPoolEpochPending(epoch, claimableAt + clockOffset);
+        if (block.timestamp - clockOffset < claimableAt)
+            revert RewardPoolEpochPending(epoch, claimableAt + clockOffset);
 
         bool fresh = _markClaimed(epoch, index);
         if (!MerkleProof.verifyCalldata(proof, header.root, leafOf(epoch, index, account, contribution))) {
