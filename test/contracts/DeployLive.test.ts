@@ -179,8 +179,8 @@ describe("deploy on a live chain (hardhat node, chain 80002)", function () {
         );
       }
     }
-    // 4 contracts, 3 × 2 role grants, the guardian grant, the caps and the challenge terms.
-    expect(sent).to.equal(13);
+    // 4 contracts, 3 × 2 role grants, the guardian grant, the caps, the challenge terms and the flag mirror's link.
+    expect(sent).to.equal(14);
     expect(fees).to.have.length(sent);
     const pool = await ethers.getContractAt("RewardPool", record.contracts.RewardPool);
     expect(await pool.hasRole(await pool.GUARDIAN_ROLE(), record.parameters.guardian)).to.equal(true);

@@ -153,6 +153,9 @@ describe("RewardPool properties", function () {
   for (let run = 0; run < RUNS; ++run) {
     const seed = (BASE_SEED + run) >>> 0;
     it(`pays each account floor(R_total · C_i / ΣC) per epoch exactly once and stays solvent (seed ${seed})`, async function () {
+      // Hundreds of transactions and reads per scenario (each claim reads its epoch header first): minutes on a
+      // loaded 2-core machine under coverage.
+      this.timeout(180_000);
       try {
         await runScenario(seed);
       } catch (error) {

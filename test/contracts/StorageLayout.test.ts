@@ -9,7 +9,10 @@ import { expect } from "chai";
 import { AbiCoder, keccak256, toBeHex } from "ethers";
 import { network } from "hardhat";
 
+import { LUMORA_DEFAULTS } from "../../ignition/modules/Lumora.js";
+
 const { ethers, networkHelpers } = await network.create();
+const REPUTATION_PARAMETERS = LUMORA_DEFAULTS.reputationParameters;
 
 interface StorageEntry {
   label: string;
@@ -117,18 +120,7 @@ describe("storage layout", function () {
     it("hands claims the stored epoch words verbatim as their header", async function () {
       const [admin] = await ethers.getSigners();
       const token = await ethers.deployContract("LumoraToken", [admin.address, 10n ** 24n]);
-      const parameters = {
-        neutralScore: 5000,
-        decayBps: 1000,
-        learningRateBps: 3000,
-        failingRateBps: 2000,
-        flagAfterFailingEpochs: 3,
-        flagBelowScore: 2000,
-        warnBelowScore: 3000,
-        unflagAfterGoodEpochs: 2,
-        unflagAtScore: 5000,
-      };
-      const reputation = await ethers.deployContract("Reputation", [admin.address, parameters]);
+      const reputation = await ethers.deployContract("Reputation", [admin.address, REPUTATION_PARAMETERS]);
       const pool = await ethers.deployContract("RewardPool", [
         admin.address,
         await token.getAddress(),
@@ -168,18 +160,10 @@ describe("storage layout", function () {
 
     it("stores a node as one word: score · successes · failures · failStreak · goodStreak · flagged · lastEpoch", async function () {
       const [admin] = await ethers.getSigners();
-      const parameters = {
-        neutralScore: 5000,
-        decayBps: 1000,
-        learningRateBps: 3000,
-        failingRateBps: 2000,
-        flagAfterFailingEpochs: 1,
-        flagBelowScore: 2000,
-        warnBelowScore: 3000,
-        unflagAfterGoodEpochs: 2,
-        unflagAtScore: 5000,
-      };
-      const reputation = await ethers.deployContract("Reputation", [admin.address, parameters]);
+      const reputation = await ethers.deployContract("Reputation", [
+        admin.address,
+        { ...REPUTATION_PARAMETERS, flagAfterFailingEpochs: 1 },
+      ]);
       await reputation.grantRole(await reputation.KEEPER_ROLE(), admin.address);
       const node = "0x00000000000000000000000000000000000000aa";
       const report = ethers.solidityPacked(["address", "uint32", "uint32", "uint32"], [node, 3, 9, 0]);
@@ -200,6 +184,24 @@ describe("storage layout", function () {
         word >> 248n,
       ]).to.deep.equal([n.score, 3n, 9n, 1n, 0n, 1n, 5n, 0n]);
       expect(n.flagged).to.equal(true, "the report must exercise the flag bit");
+    });
+
+    it("reverts instead of wrapping a cumulative counter past 2^64 - 1", async function () {
+      const [admin] = await ethers.getSigners();
+      const reputation = await ethers.deployContract("Reputation", [
+        admin.address,
+        { ...REPUTATION_PARAMETERS, flagAfterFailingEpochs: 1 },
+      ]);
+      await reputation.grantRole(await reputation.KEEPER_ROLE(), admin.address);
+      const node = "0x00000000000000000000000000000000000000bb";
+      const slot = keccak256(AbiCoder.defaultAbiCoder().encode(["address", "uint256"], [node, 3n]));
+      // score 5000, successes 2^64 - 1, last reported in epoch 1.
+      const word = 5000n | ((2n ** 64n - 1n) << 16n) | (1n << 184n);
+      await networkHelpers.setStorageAt(await reputation.getAddress(), slot, word);
+      const report = ethers.solidityPacked(["address", "uint32", "uint32", "uint32"], [node, 1, 0, 0]);
+      await expect(reputation.applyReports(2n, [report]))
+        .to.be.revertedWithCustomError(reputation, "ReputationCounterOverflow")
+        .withArgs(node);
     });
   });
 });
