@@ -10,6 +10,13 @@ import { lumoraTasks } from "./tasks/index.ts";
 const require = createRequire(import.meta.url);
 const SOLC_VERSION = "0.8.30";
 const solcPath = require.resolve("solc/soljson.js");
+// Storage layouts land in the build info so that test/contracts/StorageLayout.test.ts can pin them.
+const settings = {
+  optimizer: { enabled: true, runs: 10_000 },
+  evmVersion: "cancun",
+  viaIR: true,
+  outputSelection: { "*": { "*": ["storageLayout"] } },
+};
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthersPlugin],
@@ -19,12 +26,12 @@ export default defineConfig({
       default: {
         version: SOLC_VERSION,
         path: solcPath,
-        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun", viaIR: true },
+        settings,
       },
       production: {
         version: SOLC_VERSION,
         path: solcPath,
-        settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun", viaIR: true },
+        settings,
       },
     },
   },

@@ -63,7 +63,8 @@ export async function claimEpoch(
   }
   const pool = ctx.contracts.pool.connect(signer);
   const p = r.proof;
-  const txHash = await send(pool, () => pool.claim(p.epoch, p.index, request.account, p.contribution, p.proof));
+  const header = await headerOf(ctx, p.epoch);
+  const txHash = await send(pool, () => pool.claim(p.epoch, header, p.index, request.account, p.contribution, p.proof));
   const amount = r.amount ?? 0n;
   return {
     sent: true,
@@ -73,6 +74,15 @@ export async function claimEpoch(
     message: `claimed ${formatLum(amount)} for ${request.account} in epoch ${r.epoch} (tx ${txHash})`,
     rewards: report.epochs,
   };
+}
+
+/**
+ * The epoch header a claim carries (RewardPool.claimHeaderOf: the epoch's two committed words, checked on chain), as
+ * a plain object: ethers does not take its own results back as arguments.
+ */
+async function headerOf(ctx: ClaimContext, epoch: number): Promise<{ root: string; terms: bigint }> {
+  const { root, terms } = await ctx.contracts.pool.claimHeaderOf(epoch);
+  return { root, terms };
 }
 
 /** Claims every claimable epoch of `account` in one `claimMany` transaction; sends nothing when none is. */
@@ -99,12 +109,15 @@ export async function claimAll(
       rewards: report.epochs,
     };
   }
-  const claims = claimable.map((r) => ({
-    epoch: r.proof!.epoch,
-    index: r.proof!.index,
-    contribution: r.proof!.contribution,
-    proof: r.proof!.proof,
-  }));
+  const claims = await Promise.all(
+    claimable.map(async (r) => ({
+      epoch: r.proof!.epoch,
+      header: await headerOf(ctx, r.proof!.epoch),
+      index: r.proof!.index,
+      contribution: r.proof!.contribution,
+      proof: r.proof!.proof,
+    })),
+  );
   const pool = ctx.contracts.pool.connect(signer);
   const txHash = await send(pool, () => pool.claimMany(request.account, claims));
   const amount = claimable.reduce((s, r) => s + (r.amount ?? 0n), 0n);

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IFlagMirror} from "./interfaces/IFlagMirror.sol";
 import {IReputation} from "./interfaces/IReputation.sol";
 
 /// @title Reputation
@@ -48,7 +49,8 @@ contract Reputation is AccessControl, IReputation {
         uint16 unflagAtScore;
     }
 
-    /// @notice A node's stored state (one storage slot).
+    /// @notice A node's state, as {nodeOf} returns it. Stored as one word per node, packed by {_pack} in this
+    /// order from the low bits (16 + 64 + 64 + 16 + 16 + 8 + 64 = 248 bits), so a report reads and writes one slot.
     /// @param score Score in basis points as of `lastEpoch`.
     /// @param successes Cumulative successes.
     /// @param failures Cumulative failures.
@@ -72,6 +74,14 @@ contract Reputation is AccessControl, IReputation {
         LowScore
     }
 
+    /// @notice What a report changed in a node's standing (decides the event emitted besides {NodeReported}).
+    enum Transition {
+        None,
+        Warned,
+        Flagged,
+        Unflagged
+    }
+
     // ────────────────────────────────────────── constants ─────────────────────────────────────────
 
     /// @notice Role allowed to apply epoch reports.
@@ -84,13 +94,27 @@ contract Reputation is AccessControl, IReputation {
     /// crossed with empty calls (`applyReports(epoch, [])`), each at most this far ahead.
     uint256 public constant MAX_EPOCH_STEP = 1024;
 
+    // Bit offsets of a node's fields in its storage word, in {Node}'s order: score (16 bits) · successes (64) ·
+    // failures (64) · failStreak (16) · goodStreak (16) · flagged (8) · lastEpoch (64). Hand-packed because the
+    // compiler-packed struct costs ~1,100 gas more per reported node (docs/gas.md, "Reputation's node word").
+    uint256 private constant _SCORE = 0;
+    uint256 private constant _SUCCESSES = 16;
+    uint256 private constant _FAILURES = 80;
+    uint256 private constant _FAIL_STREAK = 144;
+    uint256 private constant _GOOD_STREAK = 160;
+    uint256 private constant _FLAGGED = 176;
+    uint256 private constant _LAST_EPOCH = 184;
+
     // ─────────────────────────────────────────── storage ──────────────────────────────────────────
 
     /// @notice The latest epoch that received reports (0 before the first report).
     uint64 public currentEpoch;
 
     Parameters private _parameters;
-    mapping(address node => uint256 packed) private _nodes; // see {_pack}
+    mapping(address node => uint256 word) private _nodes; // a {Node} packed by {_pack}
+    /// @notice Where flag changes are mirrored (the RewardPool, so a claim reads a flag from its own storage instead
+    /// of calling this contract); zero until linked by {setFlagMirror}.
+    IFlagMirror public flagMirror;
 
     // ─────────────────────────────────────────── errors ───────────────────────────────────────────
 
@@ -112,6 +136,8 @@ contract Reputation is AccessControl, IReputation {
     error ReputationInvalidParameters(string reason);
     /// @notice The admin address is zero.
     error ReputationZeroAdmin();
+    /// @notice The flag mirror is zero, already linked, or linked after reports began (it would miss flags).
+    error ReputationFlagMirrorNotLinkable(address mirror);
 
     // ─────────────────────────────────────────── events ───────────────────────────────────────────
 
@@ -132,6 +158,8 @@ contract Reputation is AccessControl, IReputation {
     event NodeUnflagged(address indexed node, uint256 indexed epoch, uint256 score);
     /// @notice The latest reported epoch advanced.
     event EpochStarted(uint256 indexed epoch);
+    /// @notice Flag changes are mirrored into `mirror` from now on.
+    event FlagMirrorLinked(address indexed mirror);
 
     // ───────────────────────────────────────── constructor ────────────────────────────────────────
 
@@ -163,8 +191,9 @@ contract Reputation is AccessControl, IReputation {
             emit EpochStarted(epoch);
         }
         Parameters memory p = _parameters;
+        IFlagMirror mirror = flagMirror;
         for (uint256 i = 0; i < reports.length; ++i) {
-            _applyReport(epoch, reports[i], p);
+            _applyReport(epoch, reports[i], p, mirror);
         }
     }
 
@@ -173,6 +202,19 @@ contract Reputation is AccessControl, IReputation {
     /// @param newParameters The new parameters.
     function setParameters(Parameters calldata newParameters) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setParameters(newParameters);
+    }
+
+    /// @notice Links the contract that mirrors the flags (the RewardPool): every later flag change is pushed to it.
+    /// @dev Only DEFAULT_ADMIN_ROLE, once, and before the first report, so the mirror never misses a flag (the
+    /// deployment links it right after deploying the pool; ignition/modules/Lumora.ts).
+    /// @param mirror The mirror.
+    function setFlagMirror(IFlagMirror mirror) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (address(mirror) == address(0) || address(flagMirror) != address(0) || currentEpoch != 0) {
+            revert ReputationFlagMirrorNotLinkable(address(mirror));
+        }
+        flagMirror = mirror;
+        emit FlagMirrorLinked(address(mirror));
+        mirror.onFlagMirrorLinked();
     }
 
     /// @notice Packs one report for {applyReports}: `node` (20 bytes) · `successes` (4) · `failures` (4) ·
@@ -223,99 +265,150 @@ contract Reputation is AccessControl, IReputation {
 
     /// @inheritdoc IReputation
     function isFlagged(address node) external view returns (bool) {
-        return (_nodes[node] >> 176) & 1 == 1;
+        return (_nodes[node] >> _FLAGGED) & 1 == 1;
     }
 
     // ─────────────────────────────────────────── internal ─────────────────────────────────────────
 
-    function _applyReport(uint64 epoch, bytes32 packed, Parameters memory p) internal {
-        if (uint32(uint256(packed)) != 0) revert ReputationMalformedReport(packed);
-        address node = address(bytes20(packed));
-        if (node == address(0)) revert ReputationZeroNode();
-        uint256 w = _nodes[node];
-        uint256 lastEpoch = uint64(w >> 184);
+    /// @dev One node's report: decode it, learn the score, count the streaks, judge the flag, store, emit.
+    function _applyReport(uint64 epoch, bytes32 packed, Parameters memory p, IFlagMirror mirror) internal {
+        (address node, uint256 successes, uint256 failures) = _decodeReport(packed);
+        uint256 word = _nodes[node];
+        uint256 lastEpoch = uint64(word >> _LAST_EPOCH);
         if (lastEpoch == epoch) revert ReputationNodeAlreadyReported(node, epoch);
-        uint256 successes = uint32(uint256(packed) >> 64);
-        uint256 failures = uint32(uint256(packed) >> 32);
 
-        // Decay toward neutral for the epochs the node was not reported in, then learn from this epoch.
-        uint256 score = uint16(w);
-        if (lastEpoch == 0) score = p.neutralScore;
-        else if (epoch - lastEpoch > 1) score = _decayed(score, epoch - lastEpoch - 1, p);
-        uint256 total = successes + failures;
-        bool failing;
-        if (total == 0) {
-            score = _decayed(score, 1, p);
-        } else {
-            uint256 target = (successes * MAX_SCORE) / total;
-            score =
-                target >= score
-                    ? score + ((target - score) * p.learningRateBps) / MAX_SCORE
-                    : score - ((score - target) * p.learningRateBps) / MAX_SCORE;
-            failing = failures * MAX_SCORE > total * p.failingRateBps;
-        }
-
-        // Streaks saturate instead of overflowing.
-        uint256 failStreak = uint16(w >> 144);
-        uint256 goodStreak = uint16(w >> 160);
-        // An idle epoch (no successes, no failures) is neither good nor failing: it leaves both streaks as they
-        // are, so a flagged node cannot recover by doing nothing.
-        if (failing) {
-            if (failStreak < type(uint16).max) ++failStreak;
-            goodStreak = 0;
-        } else if (total != 0) {
-            failStreak = 0;
-            if (goodStreak < type(uint16).max) ++goodStreak;
-        }
-
-        bool flagged = (w >> 176) & 1 == 1;
-        uint8 transition; // 0 none, 1 warned, 2 flagged, 3 unflagged
-        FlagReason reason;
-        if (!flagged) {
-            if (failStreak >= p.flagAfterFailingEpochs) {
-                (flagged, transition, reason) = (true, 2, FlagReason.FailingEpochs);
-            } else if (score < p.flagBelowScore) {
-                (flagged, transition, reason) = (true, 2, FlagReason.LowScore);
-            } else if (
-                (p.flagAfterFailingEpochs > 1 && failStreak == p.flagAfterFailingEpochs - 1) || score < p.warnBelowScore
-            ) {
-                transition = 1;
-            }
-        } else if (goodStreak >= p.unflagAfterGoodEpochs && score >= p.unflagAtScore) {
-            (flagged, transition) = (false, 3);
-        }
-
-        // successes and failures are cumulative uint64 counters; 2^64 reports of at most 2^32 each cannot be
-        // reached, the checked additions below guard it anyway.
-        uint256 cumulativeSuccesses = uint64(w >> 16) + successes;
-        uint256 cumulativeFailures = uint64(w >> 80) + failures;
+        (uint256 score, bool failing) = _learn(uint16(word >> _SCORE), lastEpoch, epoch, successes, failures, p);
+        (uint256 failStreak, uint256 goodStreak) = _countStreaks(
+            uint16(word >> _FAIL_STREAK),
+            uint16(word >> _GOOD_STREAK),
+            failing,
+            successes + failures != 0
+        );
+        (bool flagged, Transition transition, FlagReason reason) = _judge(
+            (word >> _FLAGGED) & 1 == 1,
+            score,
+            failStreak,
+            goodStreak,
+            p
+        );
+        // 2^64 reports of at most 2^32 each cannot overflow the cumulative counters; the check guards it anyway.
+        uint256 cumulativeSuccesses = uint64(word >> _SUCCESSES) + successes;
+        uint256 cumulativeFailures = uint64(word >> _FAILURES) + failures;
         if (cumulativeSuccesses > type(uint64).max || cumulativeFailures > type(uint64).max) {
             revert ReputationCounterOverflow(node);
         }
-        _nodes[node] =
-            score |
-            (cumulativeSuccesses << 16) |
-            (cumulativeFailures << 80) |
-            (failStreak << 144) |
-            (goodStreak << 160) |
-            (flagged ? uint256(1) << 176 : 0) |
-            (uint256(epoch) << 184);
+        _nodes[node] = _pack(score, cumulativeSuccesses, cumulativeFailures, failStreak, goodStreak, flagged, epoch);
+
         emit NodeReported(node, epoch, successes, failures, score);
-        if (transition == 1) emit NodeWarned(node, epoch, score, failStreak);
-        else if (transition == 2) emit NodeFlagged(node, epoch, reason, score);
-        else if (transition == 3) emit NodeUnflagged(node, epoch, score);
+        if (transition == Transition.Warned) {
+            emit NodeWarned(node, epoch, score, failStreak);
+        } else if (transition == Transition.Flagged) {
+            emit NodeFlagged(node, epoch, reason, score);
+            if (address(mirror) != address(0)) mirror.setFlagged(node, true);
+        } else if (transition == Transition.Unflagged) {
+            emit NodeUnflagged(node, epoch, score);
+            if (address(mirror) != address(0)) mirror.setFlagged(node, false);
+        }
     }
 
-    /// @dev Storage layout of a node word: score [0,16) · successes [16,80) · failures [80,144) ·
-    /// failStreak [144,160) · goodStreak [160,176) · flagged [176,184) · lastEpoch [184,248).
-    function _unpack(uint256 w) internal pure returns (Node memory n) {
-        n.score = uint16(w);
-        n.successes = uint64(w >> 16);
-        n.failures = uint64(w >> 80);
-        n.failStreak = uint16(w >> 144);
-        n.goodStreak = uint16(w >> 160);
-        n.flagged = (w >> 176) & 1 == 1;
-        n.lastEpoch = uint64(w >> 184);
+    /// @dev Checks and unpacks a report built by {encodeReport}.
+    function _decodeReport(bytes32 packed) internal pure returns (address node, uint256 successes, uint256 failures) {
+        if (uint32(uint256(packed)) != 0) revert ReputationMalformedReport(packed);
+        node = address(bytes20(packed));
+        if (node == address(0)) revert ReputationZeroNode();
+        successes = uint32(uint256(packed) >> 64);
+        failures = uint32(uint256(packed) >> 32);
+    }
+
+    /// @dev Decays the score toward neutral for the epochs the node was not reported in, then moves it toward this
+    /// epoch's success rate (an idle epoch only decays it). Returns the new score and whether the epoch is failing.
+    function _learn(
+        uint256 score,
+        uint256 lastEpoch,
+        uint256 epoch,
+        uint256 successes,
+        uint256 failures,
+        Parameters memory p
+    ) internal pure returns (uint256, bool failing) {
+        if (lastEpoch == 0) score = p.neutralScore;
+        else if (epoch - lastEpoch > 1) score = _decayed(score, epoch - lastEpoch - 1, p);
+        uint256 total = successes + failures;
+        if (total == 0) return (_decayed(score, 1, p), false);
+        uint256 target = (successes * MAX_SCORE) / total;
+        score =
+            target >= score
+                ? score + ((target - score) * p.learningRateBps) / MAX_SCORE
+                : score - ((score - target) * p.learningRateBps) / MAX_SCORE;
+        failing = failures * MAX_SCORE > total * p.failingRateBps;
+        return (score, failing);
+    }
+
+    /// @dev Streaks saturate instead of overflowing. An idle epoch (`active` false: no successes, no failures) is
+    /// neither good nor failing: it leaves both streaks as they are, so a flagged node cannot recover by doing
+    /// nothing.
+    function _countStreaks(
+        uint256 failStreak,
+        uint256 goodStreak,
+        bool failing,
+        bool active
+    ) internal pure returns (uint256, uint256) {
+        if (failing) return (failStreak < type(uint16).max ? failStreak + 1 : failStreak, 0);
+        if (active) return (0, goodStreak < type(uint16).max ? goodStreak + 1 : goodStreak);
+        return (failStreak, goodStreak);
+    }
+
+    /// @dev Flags, warns or unflags the node by the rules; returns its new flag and what changed.
+    function _judge(
+        bool flagged,
+        uint256 score,
+        uint256 failStreak,
+        uint256 goodStreak,
+        Parameters memory p
+    ) internal pure returns (bool, Transition, FlagReason) {
+        if (flagged) {
+            if (goodStreak >= p.unflagAfterGoodEpochs && score >= p.unflagAtScore) {
+                return (false, Transition.Unflagged, FlagReason.FailingEpochs);
+            }
+            return (true, Transition.None, FlagReason.FailingEpochs);
+        }
+        if (failStreak >= p.flagAfterFailingEpochs) return (true, Transition.Flagged, FlagReason.FailingEpochs);
+        if (score < p.flagBelowScore) return (true, Transition.Flagged, FlagReason.LowScore);
+        bool warned =
+            (p.flagAfterFailingEpochs > 1 && failStreak == p.flagAfterFailingEpochs - 1) || score < p.warnBelowScore;
+        return (false, warned ? Transition.Warned : Transition.None, FlagReason.FailingEpochs);
+    }
+
+    /// @dev Packs a node into its storage word: the one place besides the field offsets ({_SCORE} … {_LAST_EPOCH})
+    /// that knows the layout. Every value fits its field: the score is at most MAX_SCORE, the streaks saturate at
+    /// 2^16 - 1, the counters were checked against 2^64 and the epoch is a uint64.
+    function _pack(
+        uint256 score,
+        uint256 successes,
+        uint256 failures,
+        uint256 failStreak,
+        uint256 goodStreak,
+        bool flagged,
+        uint256 lastEpoch
+    ) internal pure returns (uint256) {
+        return
+            (score << _SCORE) |
+            (successes << _SUCCESSES) |
+            (failures << _FAILURES) |
+            (failStreak << _FAIL_STREAK) |
+            (goodStreak << _GOOD_STREAK) |
+            (flagged ? uint256(1) << _FLAGGED : 0) |
+            (lastEpoch << _LAST_EPOCH);
+    }
+
+    /// @dev Unpacks a node's storage word (views only).
+    function _unpack(uint256 word) internal pure returns (Node memory n) {
+        n.score = uint16(word >> _SCORE);
+        n.successes = uint64(word >> _SUCCESSES);
+        n.failures = uint64(word >> _FAILURES);
+        n.failStreak = uint16(word >> _FAIL_STREAK);
+        n.goodStreak = uint16(word >> _GOOD_STREAK);
+        n.flagged = (word >> _FLAGGED) & 1 == 1;
+        n.lastEpoch = uint64(word >> _LAST_EPOCH);
     }
 
     /// @dev `neutral + (score - neutral) * (1 - decay)^epochs`, with the power by repeated squaring in 1e18.

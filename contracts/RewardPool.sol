@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {IFlagMirror} from "./interfaces/IFlagMirror.sol";
 import {IReputation} from "./interfaces/IReputation.sol";
 
 /// @title RewardPool
@@ -27,12 +28,16 @@ import {IReputation} from "./interfaces/IReputation.sol";
 /// revert with {RewardPoolAlreadyClaimed} (and are reported as skipped by {claimMany}) — the guardian must veto
 /// such a root while it is pending. The keeper assigns each account one stable index (keeper/epochs/accounts.ts)
 /// and refuses to build a tree that repeats one (keeper/epochs/build.ts).
-/// Accounting: `reserved` is what committed epochs still owe (Σ rewardTotal − claimed over live epochs);
-/// `unreserved` is what the pool holds for future epochs. Tokens arrive through {fund} or a plain transfer
-/// followed by {sync} (commitEpoch syncs by itself when it needs to).
+/// Accounting: `reserved` is Σ rewardTotal over live epochs (committed, neither vetoed nor expired), their claimed
+/// part included: a claim writes nothing pool-wide (docs/gas.md), so what live epochs still owe is
+/// `reserved − Σ claimed` over them. `unreserved` is what the pool holds for future epochs. Tokens arrive through
+/// {fund} or a plain transfer followed by {sync} (commitEpoch syncs by itself when it needs to).
 /// Challenge bonds are held apart from both ({bonded}).
-/// Invariant (solvency): `token.balanceOf(pool) >= reserved() + accountedUnreserved() + bonded()` at all times.
-contract RewardPool is AccessControl {
+/// Invariant (solvency): `token.balanceOf(pool) >= Σ (rewardTotal − claimed) over live epochs +
+/// accountedUnreserved() + bonded()` at all times.
+/// Claims read Reputation's flags from the pool's own copy, which Reputation keeps up to date ({setFlagged}); no epoch
+/// can be committed before Reputation links the pool ({onFlagMirrorLinked}).
+contract RewardPool is AccessControl, IFlagMirror {
     using SafeERC20 for IERC20;
 
     // ─────────────────────────────────────────── types ───────────────────────────────────────────
@@ -61,12 +66,27 @@ contract RewardPool is AccessControl {
         uint40 claimableAt;
     }
 
-    /// @notice The mutable part of an epoch, written by claims, veto and expiry.
+    /// @notice The mutable part of an epoch, written by claims, veto and expiry: the one slot a claim reads and
+    /// writes for its epoch besides the claimed bitmap.
     /// @param claimed Sum of rewards paid for the epoch.
     /// @param closed 0 = open, 1 = vetoed, 2 = expired, 3 = challenged.
+    /// @param headerDigest The low 152 bits of `keccak256(abi.encode(header))` of the epoch's {EpochHeader}, written by
+    /// its first claim (after checking the header against {Epoch}); later claims check the header they carry
+    /// against it instead of reading the two {Epoch} slots. 0 until the first claim.
     struct EpochState {
         uint96 claimed;
         uint8 closed;
+        uint152 headerDigest;
+    }
+
+    /// @notice What a claim needs to know of its epoch, carried in its calldata: the epoch's two committed words,
+    /// as {claimHeaderOf} returns them (a claim passes them on unread; two words cost less calldata than four).
+    /// @param root The committed Merkle root.
+    /// @param terms ΣC (bits 0-119) · R_total (bits 120-215) · `claimableAt` on the pool clock (bits 216-255): the
+    /// {Epoch} slot after the root, in its storage layout.
+    struct EpochHeader {
+        bytes32 root;
+        uint256 terms;
     }
 
     /// @notice The pool-wide accounting and pause state (one slot, 96 + 96 + 32 + 32 bits).
@@ -82,18 +102,20 @@ contract RewardPool is AccessControl {
         uint32 pauseClock;
     }
 
-    /// @notice The admin's parameters and the start of the current pause (one slot, 24 + 40 + 40 + 96 + 16 bits).
+    /// @notice The admin's parameters and the start of the current pause (one slot, 24 + 40 + 40 + 96 + 16 + 8 bits).
     /// @param challengeWindow Seconds of pool time an epoch stays pending after its commitment.
     /// @param pausedAt When the current pause began (0 when not paused).
     /// @param claimPeriod Seconds of pool time an epoch stays claimable before it can be expired.
     /// @param rewardCap Largest rewardTotal of one epoch, in token units.
     /// @param rewardCapBps Largest rewardTotal of one epoch as a share of the unreserved balance, in basis points.
+    /// @param flagsMirrored Whether Reputation mirrors its flags into the pool ({onFlagMirrorLinked}).
     struct Terms {
         uint24 challengeWindow;
         uint40 pausedAt;
         uint40 claimPeriod;
         uint96 rewardCap;
         uint16 rewardCapBps;
+        bool flagsMirrored;
     }
 
     /// @notice An open challenge of an epoch (one slot).
@@ -107,6 +129,7 @@ contract RewardPool is AccessControl {
     /// @notice One epoch's claim in {claimMany}.
     struct Claim {
         uint64 epoch;
+        EpochHeader header;
         uint256 index;
         uint256 contribution;
         bytes32[] proof;
@@ -144,8 +167,8 @@ contract RewardPool is AccessControl {
     /// @notice The Reputation contract whose flags block claims.
     IReputation public immutable reputation;
 
-    // Slot 1: everything a claim reads besides its epoch — the pause state and the pool clock's offset — and what it
-    // books, so a claim touches one pool-wide slot; a commitment reads and writes it once.
+    // Slot 1: the only pool-wide slot a claim touches, and only to read it: the pause state and the pool clock's offset
+    // (a claim books nothing pool-wide). A commitment reads and writes it once.
     Ledger private _ledger;
     // Slot 2: what a commitment reads besides slot 1; written only by the admin and by pause/unpause.
     Terms private _terms;
@@ -164,6 +187,9 @@ contract RewardPool is AccessControl {
     // several epochs: every epoch after the first of a group of 8 costs a warm write instead of a fresh slot.
     mapping(uint256 epochGroup => mapping(uint256 indexGroup => uint256 bits)) private _claimedBitmap;
     mapping(uint256 epoch => Challenge challenge) private _challenges;
+    // Reputation's flags, mirrored here by Reputation itself ({setFlagged}): a claim reads one local slot instead of
+    // calling Reputation (a cold account and a cold slot).
+    mapping(address account => bool flagged) private _flagged;
 
     // ─────────────────────────────────────────── errors ───────────────────────────────────────────
 
@@ -218,6 +244,13 @@ contract RewardPool is AccessControl {
     error RewardPoolNotChallenged(uint256 epoch);
     /// @notice The challenge bond is 0: challenges are closed.
     error RewardPoolChallengesClosed();
+    /// @notice The claim's epoch header is not the committed one ({claimHeaderOf} gives it).
+    error RewardPoolWrongHeader(uint256 epoch);
+    /// @notice Only the Reputation contract may mirror flags; `caller` is not it.
+    error RewardPoolNotReputation(address caller);
+    /// @notice Reputation does not mirror its flags into the pool yet, so no epoch can be committed
+    /// ({Reputation.setFlagMirror}).
+    error RewardPoolFlagsNotMirrored();
 
     // ─────────────────────────────────────────── events ───────────────────────────────────────────
 
@@ -262,6 +295,8 @@ contract RewardPool is AccessControl {
     event Funded(address indexed from, uint256 amount);
     /// @notice `amount` tokens sent to the pool by plain transfer were added to the unreserved balance.
     event Synced(uint256 amount);
+    /// @notice Reputation mirrors its flags into the pool from now on.
+    event FlagsMirrored(address indexed reputation);
 
     // ───────────────────────────────────────── constructor ────────────────────────────────────────
 
@@ -324,6 +359,7 @@ contract RewardPool is AccessControl {
             epoch > type(uint32).max
         ) revert RewardPoolInvalidCommitment(epoch);
         Terms memory terms = _terms;
+        if (!terms.flagsMirrored) revert RewardPoolFlagsNotMirrored();
         if (rewardTotal > terms.rewardCap) revert RewardPoolRewardAboveCap(epoch, rewardTotal, terms.rewardCap);
         uint256 available = ledger.unreserved;
         // rewardTotal < 2^96 and available < 2^96: the products below cannot overflow, nor can the sums.
@@ -452,6 +488,7 @@ contract RewardPool is AccessControl {
     /// @dev Not while paused, nor for a flagged account. Pays `rewardTotal * contribution / totalContribution`
     /// (rounded down). Reverts with {RewardPoolAlreadyClaimed} when the leaf's index was already claimed.
     /// @param epoch The epoch.
+    /// @param header The epoch's header, as {claimHeaderOf} returns it (checked against the commitment).
     /// @param index The leaf index (keys the claimed bitmap).
     /// @param account The leaf's account, which receives the reward.
     /// @param contribution The leaf's contribution C_i.
@@ -459,14 +496,15 @@ contract RewardPool is AccessControl {
     /// @return amount The reward paid.
     function claim(
         uint64 epoch,
+        EpochHeader calldata header,
         uint256 index,
         address account,
         uint256 contribution,
         bytes32[] calldata proof
-    ) external whenNotPaused returns (uint256 amount) {
-        if (reputation.isFlagged(account)) revert RewardPoolAccountFlagged(account);
-        amount = _settle(epoch, index, account, contribution, proof, false);
-        _ledger.reserved -= uint96(amount);
+    ) external returns (uint256 amount) {
+        uint256 clockOffset = _claimClock();
+        if (_flagged[account]) revert RewardPoolAccountFlagged(account);
+        amount = _settle(epoch, header, index, account, contribution, proof, clockOffset, false);
         token.safeTransfer(account, amount);
     }
 
@@ -475,17 +513,17 @@ contract RewardPool is AccessControl {
     /// it on the account's behalf first) is skipped with {ClaimSkipped} once its proof checks, so nobody can make
     /// the batch revert by claiming one of its leaves ahead of it; any other invalid claim reverts the whole call.
     /// @param account The account that receives every reward.
-    /// @param claims The leaves to claim, one per epoch.
+    /// @param claims The leaves to claim, one per epoch, each with its epoch's header ({claimHeaderOf}).
     /// @return total The sum paid.
-    function claimMany(address account, Claim[] calldata claims) external whenNotPaused returns (uint256 total) {
+    function claimMany(address account, Claim[] calldata claims) external returns (uint256 total) {
+        uint256 clockOffset = _claimClock();
         if (claims.length == 0) revert RewardPoolNoClaims();
-        if (reputation.isFlagged(account)) revert RewardPoolAccountFlagged(account);
+        if (_flagged[account]) revert RewardPoolAccountFlagged(account);
         for (uint256 i = 0; i < claims.length; ++i) {
             Claim calldata c = claims[i];
-            total += _settle(c.epoch, c.index, account, c.contribution, c.proof, true);
+            total += _settle(c.epoch, c.header, c.index, account, c.contribution, c.proof, clockOffset, true);
         }
         if (total == 0) return 0;
-        _ledger.reserved -= uint96(total);
         token.safeTransfer(account, total);
     }
 
@@ -526,6 +564,24 @@ contract RewardPool is AccessControl {
         return _sync();
     }
 
+    // ────────────────────────────────────────── reputation ────────────────────────────────────────
+
+    /// @inheritdoc IFlagMirror
+    /// @dev Only {reputation}.
+    function setFlagged(address node, bool flagged) external {
+        if (msg.sender != address(reputation)) revert RewardPoolNotReputation(msg.sender);
+        _flagged[node] = flagged;
+    }
+
+    /// @inheritdoc IFlagMirror
+    /// @dev Only {reputation}, which links once and before its first report, so the copy holds every flag; epochs
+    /// can be committed from then on.
+    function onFlagMirrorLinked() external {
+        if (msg.sender != address(reputation)) revert RewardPoolNotReputation(msg.sender);
+        _terms.flagsMirrored = true;
+        emit FlagsMirrored(msg.sender);
+    }
+
     /// @notice Ends the claim period of an epoch and unreserves its unclaimed rewards, so that a later epoch can
     /// distribute them. Anyone may call it once the claim period is over, except while paused; the claim period
     /// does not run while paused, so holders keep the time they had left when the pause began.
@@ -543,7 +599,7 @@ contract RewardPool is AccessControl {
 
         released = e.rewardTotal - s.claimed;
         _states[epoch].closed = _EXPIRED;
-        _ledger.reserved -= uint96(released);
+        _ledger.reserved -= e.rewardTotal;
         _ledger.unreserved += uint96(released);
         emit EpochExpired(epoch, released);
     }
@@ -580,17 +636,19 @@ contract RewardPool is AccessControl {
         return _terms.rewardCapBps;
     }
 
-    /// @notice Tokens reserved for committed, not yet claimed or released rewards.
+    /// @notice Σ rewardTotal over live epochs (committed, neither vetoed nor expired), the part already claimed
+    /// included: claims write nothing pool-wide, so this falls when an epoch is vetoed or expires, not with each
+    /// claim. What live epochs still owe is this minus their `claimed` ({epochOf}).
     /// @return The reserved amount.
     function reserved() external view returns (uint256) {
         return _ledger.reserved;
     }
 
-    /// @notice Tokens the pool holds beyond what is reserved: what a new epoch may distribute (plain transfers
-    /// not synced yet included; {commitEpoch} syncs them when it needs to).
+    /// @notice What a new epoch may distribute: the unreserved balance as booked plus the plain transfers that
+    /// {sync} would book now ({commitEpoch} syncs them when it needs to).
     /// @return The unreserved balance.
     function unreservedBalance() public view returns (uint256) {
-        return token.balanceOf(address(this)) - _ledger.reserved - bonded;
+        return _ledger.unreserved + _surplus(_ledger.reserved, _ledger.unreserved);
     }
 
     /// @notice The largest `rewardTotal` {commitEpoch} accepts now: the unreserved balance (unsynced transfers
@@ -645,6 +703,22 @@ contract RewardPool is AccessControl {
         claimed = _states[epoch].claimed;
     }
 
+    /// @notice The header a claim of `epoch` carries ({claim}, {claimMany}): the commitment, `claimableAt` on the
+    /// pool clock. Fixed once the epoch is claimable (all zero when never committed).
+    /// @param epoch The epoch.
+    /// @return header The header.
+    function claimHeaderOf(uint256 epoch) external view returns (EpochHeader memory header) {
+        Epoch memory e = _epochs[epoch];
+        header = EpochHeader(e.root, _termsWord(e));
+    }
+
+    /// @notice Whether `account` is flagged, as mirrored from Reputation (claims read this copy).
+    /// @param account The account.
+    /// @return True while flagged.
+    function isFlagged(address account) external view returns (bool) {
+        return _flagged[account];
+    }
+
     /// @notice The lifecycle status of `epoch` now.
     /// @param epoch The epoch.
     /// @return The status.
@@ -689,32 +763,39 @@ contract RewardPool is AccessControl {
 
     // ─────────────────────────────────────────── internal ─────────────────────────────────────────
 
-    /// @dev Checks one claim, marks it claimed and books the payment against the epoch; returns the amount.
-    /// The caller decreases `_reserved` and transfers (effects before the interaction). With `skipClaimed`, a leaf
-    /// whose index is already claimed returns 0 with {ClaimSkipped} (after its proof checked) instead of reverting.
+    /// @dev Checks one claim, marks it claimed and books the payment against its epoch; returns the amount (the
+    /// caller transfers it). Reads and writes one slot of the epoch ({EpochState}) besides the claimed bitmap: the
+    /// epoch's commitment comes from `header`, checked against the digest its first claim stored. With
+    /// `skipClaimed`, a leaf whose index is already claimed returns 0 with {ClaimSkipped} (after its proof checked)
+    /// instead of reverting. `clockOffset` is the pool clock's offset ({_claimClock}).
     function _settle(
         uint64 epoch,
+        EpochHeader calldata header,
         uint256 index,
         address account,
         uint256 contribution,
         bytes32[] calldata proof,
+        uint256 clockOffset,
         bool skipClaimed
     ) internal returns (uint256 amount) {
-        Epoch memory e = _epochs[epoch];
-        if (e.root == bytes32(0)) revert RewardPoolUnknownEpoch(epoch);
         EpochState memory s = _states[epoch];
         if (s.closed != _OPEN) {
             if (s.closed == _VETOED) revert RewardPoolEpochVetoed(epoch);
             if (s.closed == _EXPIRED) revert RewardPoolEpochExpired(epoch);
             revert RewardPoolEpochChallenged(epoch);
         }
-        // Not paused (checked by the caller): pool time is block time minus the time paused so far.
-        if (block.timestamp - (_ledger.pauseClock & _PAUSED_TOTAL_MASK) < e.claimableAt) {
-            revert RewardPoolEpochPending(epoch, _toBlockTime(e.claimableAt));
+        uint152 digest = _headerDigest(header);
+        if (s.headerDigest != digest) {
+            if (s.headerDigest != 0) revert RewardPoolWrongHeader(epoch);
+            _checkHeader(epoch, header);
+            s.headerDigest = digest;
         }
+        uint256 claimableAt = header.terms >> 216;
+        if (block.timestamp - clockOffset < claimableAt)
+            revert RewardPoolEpochPending(epoch, claimableAt + clockOffset);
 
         bool fresh = _markClaimed(epoch, index);
-        if (!MerkleProof.verifyCalldata(proof, e.root, leafOf(epoch, index, account, contribution))) {
+        if (!MerkleProof.verifyCalldata(proof, header.root, leafOf(epoch, index, account, contribution))) {
             revert RewardPoolInvalidProof(epoch, account);
         }
         if (!fresh) {
@@ -723,11 +804,42 @@ contract RewardPool is AccessControl {
             return 0;
         }
 
-        amount = Math.mulDiv(e.rewardTotal, contribution, e.totalContribution);
+        // The header matched the commitment, so rewardTotal < 2^96 and the product below fits 256 bits unless the
+        // contribution is 2^160 or more — and then the reward would exceed rewardTotal anyway.
+        uint256 rewardTotal = uint96(header.terms >> 120);
+        if (contribution >> 160 != 0) revert RewardPoolEpochOverdrawn(epoch);
+        amount = (rewardTotal * contribution) / uint120(header.terms);
         uint256 claimed = s.claimed + amount;
-        if (claimed > e.rewardTotal) revert RewardPoolEpochOverdrawn(epoch);
-        _states[epoch].claimed = uint96(claimed);
+        if (claimed > rewardTotal) revert RewardPoolEpochOverdrawn(epoch);
+        s.claimed = uint96(claimed);
+        _states[epoch] = s;
         emit Claimed(epoch, index, account, amount);
+    }
+
+    /// @dev The first claim of an epoch: `header` must be the committed epoch's ({claimHeaderOf}).
+    function _checkHeader(uint64 epoch, EpochHeader calldata header) internal view {
+        Epoch memory e = _epochs[epoch];
+        if (e.root == bytes32(0)) revert RewardPoolUnknownEpoch(epoch);
+        if (header.root != e.root || header.terms != _termsWord(e)) revert RewardPoolWrongHeader(epoch);
+    }
+
+    /// @dev The {EpochHeader} `terms` word of a committed epoch.
+    function _termsWord(Epoch memory e) internal pure returns (uint256) {
+        return uint256(e.totalContribution) | (uint256(e.rewardTotal) << 120) | (uint256(e.claimableAt) << 216);
+    }
+
+    /// @dev 152 bits of the header's hash: a different header with the same digest takes ~2^152 hashes to find (and
+    /// ~2^76 for a pair chosen together, which only a committer could use, on a root it already controls).
+    function _headerDigest(EpochHeader calldata header) internal pure returns (uint152) {
+        return uint152(uint256(keccak256(abi.encode(header))));
+    }
+
+    /// @dev The claim path's one read of the pool-wide slot: reverts while paused, else returns the pool clock's
+    /// offset (pool time = block time − offset).
+    function _claimClock() internal view returns (uint256) {
+        uint32 clock = _ledger.pauseClock;
+        if (clock & _PAUSED_BIT != 0) revert RewardPoolPaused();
+        return clock;
     }
 
     /// @dev Sets the claimed bit of leaf `index`; returns false (writing nothing) if it was already set. The whole
@@ -792,18 +904,26 @@ contract RewardPool is AccessControl {
         return poolTime + pausedTotal();
     }
 
-    /// @dev Books every token held beyond `_reserved + _unreserved + bonded` as unreserved (capped to the 96-bit
-    /// accounting) and returns the new unreserved balance.
+    /// @dev Books every token held beyond `reserved + unreserved + bonded` as unreserved (capped to the 96-bit
+    /// accounting) and returns the new unreserved balance. `reserved` still counts what live epochs paid out, so a
+    /// plain transfer is booked only beyond that (the rest once those epochs expire): {fund} books at once.
     function _sync() internal returns (uint256 unreserved) {
         uint256 reservedNow = _ledger.reserved;
         unreserved = _ledger.unreserved;
-        uint256 surplus = token.balanceOf(address(this)) - reservedNow - unreserved - bonded;
+        uint256 surplus = _surplus(reservedNow, unreserved);
         uint256 room = type(uint96).max - reservedNow - unreserved;
         if (surplus > room) surplus = room;
         if (surplus == 0) return unreserved;
         unreserved += surplus;
         _ledger.unreserved = uint96(unreserved);
         emit Synced(surplus);
+    }
+
+    /// @dev Tokens held beyond `reservedNow + unreserved + bonded` (0 when claims of live epochs took more).
+    function _surplus(uint256 reservedNow, uint256 unreserved) internal view returns (uint256) {
+        uint256 held = token.balanceOf(address(this));
+        uint256 accounted = reservedNow + unreserved + bonded;
+        return held > accounted ? held - accounted : 0;
     }
 
     function _setChallengeWindow(uint256 seconds_) internal {

@@ -300,12 +300,17 @@ async function main(): Promise<void> {
   }
   console.table(txRows);
   const paid = claims.reduce((s, c) => s + c.amount, 0n);
+  // What the epoch still owes (reserved() counts a live epoch's whole reward, claimed part included).
+  const owedBy = async (epoch: number | bigint) => {
+    const [data, claimed] = await pool.epochOf(epoch);
+    return BigInt(data.rewardTotal) - BigInt(claimed);
+  };
   const taskBytes = outcomes.reduce((s, o) => s + (coordinator.tasks.taskStore.task(o.id)?.bytes ?? 0), 0);
   console.log(
     `Tasks: ${outcomes.length} succeeded (${outcomes.filter((o) => o.attempts > 1).length} reassigned), ` +
       `${(taskBytes / MiB).toFixed(1)} MiB moved by executors, ${(delivered / MiB).toFixed(1)} MiB delivered to the consumer.\n` +
       `Rewards: ${lum(paid)} paid of ${lum(closed.built.bundle.rewardTotal)} (rounding dust stays in the pool); ` +
-      `pool reserved now ${lum(await pool.reserved())}.\n` +
+      `epoch ${closed.built.bundle.epoch} still owes ${lum(await owedBy(closed.built.bundle.epoch))}.\n` +
       `Demo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s.`,
   );
 

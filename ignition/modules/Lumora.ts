@@ -108,6 +108,8 @@ export default buildModule("LumoraModule", (m) => {
   const epochQuorum = m.contract("EpochQuorum", [deployer, taskLog, reputation, rewardPool, keepers, threshold]);
   const nodeRegistry = m.contract("NodeRegistry", [admin, token, minBond, unbondingDelay]);
   const creditVault = m.contract("CreditVault", [admin, token, rewardPool, burnBps, withdrawalDelay]);
+  // Before any report and before the pool accepts epochs: the pool's copy of the flags must miss none.
+  m.call(reputation, "setFlagMirror", [rewardPool], { id: "Reputation_setFlagMirror" });
 
   for (const [name, contract] of [
     ["TaskLog", taskLog],

@@ -48,11 +48,18 @@ const pool = await ethers.deployContract("RewardPool", [
   3600,
   86_400 * 30,
 ]);
+await (await reputation.setFlagMirror(await pool.getAddress())).wait();
 const taskLog = await ethers.deployContract("TaskLog", [deployer.address]);
 for (const c of [pool, taskLog, reputation]) await (await c.grantRole(await c.KEEPER_ROLE(), deployer.address)).wait();
 const funding = ethers.parseEther("100000000");
 await (await token.approve(await pool.getAddress(), funding)).wait();
 await (await pool.fund(funding)).wait();
+
+/** The header a claim of `epoch` carries, as a plain object (ethers refuses its own frozen results as arguments). */
+async function headerOf(epoch: number) {
+  const { root, terms } = await pool.claimHeaderOf(epoch);
+  return { root, terms };
+}
 
 // ── trees ───────────────────────────────────────────────────────────────────
 function rewardTree(epoch: number, size: number, pinned: Map<number, string> = new Map()) {
@@ -95,9 +102,10 @@ await networkHelpers.time.increase(3601);
 
 // ── RewardPool.claim: 25 first-time holders across the big tree (submitted on their behalf) ─────────
 let claimGas = 0;
+const bigHeader = await headerOf(2);
 for (const index of claimIndices) {
   const [e, i, account, contribution] = big.values[index];
-  claimGas += await gasOf(pool.claim(e, i, account, contribution, big.tree.getProof(index)));
+  claimGas += await gasOf(pool.claim(e, bigHeader, i, account, contribution, big.tree.getProof(index)));
 }
 out("gas.claim.avg", claimGas / CLAIMERS);
 
@@ -126,7 +134,13 @@ out("gas.claim.ratio_vs_baseline", claimGas / baselineGas, "ratio");
 //   claimed flags share one bitmap word per 8 epochs;
 // - warm: another holder already claimed in each epoch (the steady state of an epoch with many claimers);
 //   otherwise the holder is its epochs' first claimer and pays the epoch's fresh `claimed` slot.
-type ClaimArg = { epoch: number; index: number; contribution: bigint; proof: string[] };
+type ClaimArg = {
+  epoch: number;
+  header: Awaited<ReturnType<typeof headerOf>>;
+  index: number;
+  contribution: bigint;
+  proof: string[];
+};
 let nextEpoch = 4;
 async function claimManyMarginal(stableIndex: boolean, warm: boolean) {
   const one = randomAddress();
@@ -152,7 +166,8 @@ async function claimManyMarginal(stableIndex: boolean, warm: boolean) {
     else pinned.set(iMany, many);
     const t = rewardTree(epoch, TREE_LEAVES, pinned);
     await (await pool.commitEpoch(epoch, t.tree.root, t.total, reward)).wait();
-    const arg = (i: number) => ({ epoch, index: i, contribution: t.values[i][3], proof: t.tree.getProof(i) });
+    const header = await headerOf(epoch);
+    const arg = (i: number) => ({ epoch, header, index: i, contribution: t.values[i][3], proof: t.tree.getProof(i) });
     if (k === 0) oneClaim = arg(iOne);
     else manyClaims.push(arg(iMany));
     warmers.push({ account: warmAccount, claim: arg(iWarm) });

@@ -69,6 +69,7 @@ async function deployFixture() {
     CHALLENGE_WINDOW,
     CLAIM_PERIOD,
   ]);
+  await reputation.setFlagMirror(await pool.getAddress());
   for (const c of [reputation, taskLog, pool]) await c.grantRole(await c.KEEPER_ROLE(), admin.address);
   await pool.grantRole(await pool.GUARDIAN_ROLE(), admin.address);
   const contracts = await connectContracts(ethers, {

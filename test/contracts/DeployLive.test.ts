@@ -187,8 +187,9 @@ describe("deploy on a live chain (hardhat node, chain 80002)", function () {
         );
       }
     }
-    // 7 contracts, 3 × 2 role grants, EpochQuorum's admin grant, the guardian grant, the caps and the challenge terms.
-    expect(sent).to.equal(17);
+    // 7 contracts, 3 × 2 role grants, EpochQuorum's admin grant, the guardian grant, the caps, the challenge terms
+    // and the flag mirror's link.
+    expect(sent).to.equal(18);
     expect(fees).to.have.length(sent);
     const pool = await ethers.getContractAt("RewardPool", record.contracts.RewardPool);
     expect(await pool.hasRole(await pool.GUARDIAN_ROLE(), record.parameters.guardian)).to.equal(true);

@@ -10,7 +10,7 @@ import { network } from "hardhat";
 import type { LumoraToken, Reputation, RewardPool } from "../../types/ethers-contracts/index.js";
 import { rewardTotalFor } from "../../keeper/epochs/collect/contribution.ts";
 import { mulberry32, testSeed } from "../seed.ts";
-import { buildDistribution, expectedReward, toClaimStruct, type RewardEntry } from "./helpers/rewards.ts";
+import { buildDistribution, expectedReward, claimer, toClaimStruct, type RewardEntry } from "./helpers/rewards.ts";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
@@ -50,6 +50,7 @@ async function deployFixture() {
     CHALLENGE_WINDOW,
     CLAIM_PERIOD,
   ]);
+  await reputation.setFlagMirror(await pool.getAddress());
   await pool.grantRole(await pool.KEEPER_ROLE(), keeper.address);
   await pool.grantRole(await pool.GUARDIAN_ROLE(), guardian.address);
   await token.transfer(await pool.getAddress(), POOL_FUNDS);
@@ -77,18 +78,24 @@ async function challengeFixture() {
   return f;
 }
 
-/** Checks the solvency invariant: balance ≥ reserved + accounted unreserved + bonds. */
+/** Checks the solvency invariant: balance ≥ Σ (rewardTotal − claimed) over live epochs + accounted unreserved + bonds. */
 async function expectSolvent(token: LumoraToken, pool: RewardPool) {
-  const [balance, reserved, unreserved, bonded] = await Promise.all([
+  const [balance, unreserved, bonded, last] = await Promise.all([
     token.balanceOf(await pool.getAddress()),
-    pool.reserved(),
     pool.accountedUnreserved(),
     pool.bonded(),
+    pool.lastEpoch(),
   ]);
-  expect(
-    balance >= reserved + unreserved + bonded,
-    `balance ${balance} < ${reserved} + ${unreserved} + ${bonded}`,
-  ).to.equal(true);
+  let owed = 0n;
+  for (let epoch = 1n; epoch <= last; epoch++) {
+    const status = await pool.statusOf(epoch);
+    if (status === 3n || status === 4n) continue; // vetoed, expired
+    const [data, claimed] = await pool.epochOf(epoch);
+    owed += data.rewardTotal - claimed;
+  }
+  expect(balance >= owed + unreserved + bonded, `balance ${balance} < ${owed} + ${unreserved} + ${bonded}`).to.equal(
+    true,
+  );
 }
 
 describe("RewardPool safety", function () {
@@ -117,7 +124,7 @@ describe("RewardPool safety", function () {
       // The pause lasted from (deadline - 60) + 1 to unpausedAt.
       expect(moved.claimableAt + CLAIM_PERIOD).to.equal(unpausedAt + 59n);
       const claim = distribution.claims[0];
-      await expect(pool.claim(claim.epoch, claim.index, claim.account, claim.contribution, claim.proof))
+      await expect(claimer(pool).claim(claim.epoch, claim.index, claim.account, claim.contribution, claim.proof))
         .to.emit(pool, "Claimed")
         .withArgs(1n, claim.index, alice.address, expectedReward(REWARD, 3n, 15n));
       await time.increaseTo(moved.claimableAt + CLAIM_PERIOD);
@@ -242,16 +249,16 @@ describe("RewardPool safety", function () {
       const a1 = first.distribution.claims[0];
       const a2 = second.distribution.claims[0];
       // A third party claims alice's epoch-1 leaf on her behalf just before her claimMany.
-      await pool.connect(outsider).claim(a1.epoch, a1.index, a1.account, a1.contribution, a1.proof);
+      await claimer(pool.connect(outsider)).claim(a1.epoch, a1.index, a1.account, a1.contribution, a1.proof);
       const before = await token.balanceOf(alice.address);
-      const tx = pool.connect(alice).claimMany(alice.address, [a1, a2].map(toClaimStruct));
+      const tx = claimer(pool.connect(alice)).claimMany(alice.address, [a1, a2].map(toClaimStruct));
       await expect(tx).to.emit(pool, "ClaimSkipped").withArgs(1n, a1.index, alice.address);
       await expect(tx)
         .to.emit(pool, "Claimed")
         .withArgs(2n, a2.index, alice.address, expectedReward(2n * REWARD, 3n, 15n));
       expect(await token.balanceOf(alice.address)).to.equal(before + expectedReward(2n * REWARD, 3n, 15n));
       // Everything already claimed: nothing paid, both skipped, no revert.
-      const again = pool.connect(alice).claimMany(alice.address, [a1, a2].map(toClaimStruct));
+      const again = claimer(pool.connect(alice)).claimMany(alice.address, [a1, a2].map(toClaimStruct));
       await expect(again).to.emit(pool, "ClaimSkipped").withArgs(2n, a2.index, alice.address);
       await expect(again).to.not.emit(pool, "Claimed");
       await expectSolvent(token, pool);
@@ -263,8 +270,8 @@ describe("RewardPool safety", function () {
       await first.tx;
       await time.increaseTo((await pool.epochOf(1n))[0].claimableAt);
       const a1 = first.distribution.claims[0];
-      await pool.claim(a1.epoch, a1.index, a1.account, a1.contribution, a1.proof);
-      await expect(pool.claimMany(alice.address, [{ ...toClaimStruct(a1), contribution: 4n }]))
+      await claimer(pool).claim(a1.epoch, a1.index, a1.account, a1.contribution, a1.proof);
+      await expect(claimer(pool).claimMany(alice.address, [{ ...toClaimStruct(a1), contribution: 4n }]))
         .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
         .withArgs(1n, alice.address);
     });
@@ -281,12 +288,12 @@ describe("RewardPool safety", function () {
       await tx;
       await time.increaseTo((await pool.epochOf(1n))[0].claimableAt);
       const [a, b] = distribution.claims;
-      await pool.claim(a.epoch, a.index, a.account, a.contribution, a.proof);
-      await expect(pool.claim(b.epoch, b.index, b.account, b.contribution, b.proof))
+      await claimer(pool).claim(a.epoch, a.index, a.account, a.contribution, a.proof);
+      await expect(claimer(pool).claim(b.epoch, b.index, b.account, b.contribution, b.proof))
         .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
         .withArgs(1n, 0n);
       // claimMany reports it as skipped for bob (the event names the index) and pays nothing.
-      await expect(pool.claimMany(bob.address, [toClaimStruct(b)]))
+      await expect(claimer(pool).claimMany(bob.address, [toClaimStruct(b)]))
         .to.emit(pool, "ClaimSkipped")
         .withArgs(1n, 0n, bob.address);
     });
@@ -400,10 +407,10 @@ describe("RewardPool safety", function () {
       await time.increase(CHALLENGE_WINDOW + CLAIM_PERIOD + DAY);
       expect(await pool.statusOf(1n)).to.equal(Status.Challenged);
       const c = distribution.claims[0];
-      await expect(pool.claim(c.epoch, c.index, c.account, c.contribution, c.proof))
+      await expect(claimer(pool).claim(c.epoch, c.index, c.account, c.contribution, c.proof))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochChallenged")
         .withArgs(1n);
-      await expect(pool.claimMany(c.account, [toClaimStruct(c)]))
+      await expect(claimer(pool).claimMany(c.account, [toClaimStruct(c)]))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochChallenged")
         .withArgs(1n);
       await expect(pool.expireEpoch(1n)).to.be.revertedWithCustomError(pool, "RewardPoolEpochChallenged").withArgs(1n);
@@ -500,7 +507,7 @@ describe("RewardPool safety", function () {
         .to.be.revertedWithCustomError(pool, "RewardPoolClaimPeriodRunning")
         .withArgs(1n, rejectedAt + CLAIM_PERIOD);
       const c = distribution.claims[1];
-      await expect(pool.claim(c.epoch, c.index, c.account, c.contribution, c.proof)).to.emit(pool, "Claimed");
+      await expect(claimer(pool).claim(c.epoch, c.index, c.account, c.contribution, c.proof)).to.emit(pool, "Claimed");
     });
 
     it("resolves only challenged epochs, only by the guardian", async function () {

@@ -9,6 +9,8 @@ import {
   expectedReward,
   internalNodeOf,
   processProof,
+  claimer,
+  headerOf,
   toClaimStruct,
   type EpochDistribution,
   type RewardClaim,
@@ -62,6 +64,7 @@ async function deployFixture() {
     CHALLENGE_WINDOW,
     CLAIM_PERIOD,
   ]);
+  await reputation.setFlagMirror(await pool.getAddress());
   await pool.grantRole(await pool.KEEPER_ROLE(), keeper.address);
   await pool.grantRole(await pool.GUARDIAN_ROLE(), guardian.address);
   await token.transfer(await pool.getAddress(), POOL_FUNDS);
@@ -168,6 +171,14 @@ function claimArgs(claim: RewardClaim) {
   return [claim.epoch, claim.index, claim.account, claim.contribution, claim.proof] as const;
 }
 
+/** Σ rewardTotal over `epochs`: what `reserved()` counts for them while they are live (claimed part included). */
+async function committedFor(pool: RewardPool, epochs: readonly bigint[]): Promise<bigint> {
+  let sum = 0n;
+  for (const epoch of epochs) sum += (await pool.epochOf(epoch))[0].rewardTotal;
+  return sum;
+}
+
+/** Σ (rewardTotal − claimed) over `epochs`: what they still owe. */
 async function reservedFor(pool: RewardPool, epochs: readonly bigint[]): Promise<bigint> {
   let sum = 0n;
   for (const epoch of epochs) {
@@ -351,11 +362,11 @@ describe("RewardPool", function () {
       // The corrected epoch pays out; the vetoed root is gone for good.
       await time.increaseTo(data.claimableAt);
       const bobClaim = corrected.claims[1];
-      await expect(pool.claim(...claimArgs(bobClaim)))
+      await expect(claimer(pool).claim(...claimArgs(bobClaim)))
         .to.emit(pool, "Claimed")
         .withArgs(1n, bobClaim.index, bob.address, expectedReward(newReward, 5n, TOTAL_CONTRIBUTION));
       const faultyClaim = faulty.claims[0];
-      await expect(pool.claim(...claimArgs(faultyClaim)))
+      await expect(claimer(pool).claim(...claimArgs(faultyClaim)))
         .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
         .withArgs(1n, alice.address);
     });
@@ -380,7 +391,8 @@ describe("RewardPool", function () {
     });
 
     it("reverts when the pool holds no unreserved funds", async function () {
-      const { token, reputation, admin, keeper, entries } = await networkHelpers.loadFixture(deployFixture);
+      const { token, admin, keeper, entries } = await networkHelpers.loadFixture(deployFixture);
+      const reputation = await ethers.deployContract("Reputation", [admin.address, REPUTATION_PARAMETERS]);
       const empty = await ethers.deployContract("RewardPool", [
         admin.address,
         await token.getAddress(),
@@ -388,6 +400,7 @@ describe("RewardPool", function () {
         CHALLENGE_WINDOW,
         CLAIM_PERIOD,
       ]);
+      await reputation.setFlagMirror(await empty.getAddress());
       await empty.grantRole(await empty.KEEPER_ROLE(), keeper.address);
       const distribution = buildDistribution(1n, entries);
       const commitEmpty = () =>
@@ -685,7 +698,7 @@ describe("RewardPool", function () {
       await expect(pool.expireEpoch(1n))
         .to.be.revertedWithCustomError(pool, "RewardPoolClaimPeriodRunning")
         .withArgs(1n, claimableAt + longer);
-      await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
+      await expect(claimer(pool).claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
       await time.increaseTo(claimableAt + longer);
       const [, claimed] = await pool.epochOf(1n);
       await expect(pool.expireEpoch(1n))
@@ -700,15 +713,25 @@ describe("RewardPool", function () {
       const aliceClaim = distribution.claims[0];
       const amount = expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION);
       expect(amount * TOTAL_CONTRIBUTION).to.not.equal(REWARD * 3n, "the example must exercise rounding down");
-      expect(await pool.claim.staticCall(...claimArgs(aliceClaim))).to.equal(amount);
+      expect(
+        await pool.claim.staticCall(
+          aliceClaim.epoch,
+          await headerOf(pool, aliceClaim.epoch),
+          aliceClaim.index,
+          aliceClaim.account,
+          aliceClaim.contribution,
+          aliceClaim.proof,
+        ),
+      ).to.equal(amount);
 
-      const tx = pool.connect(alice).claim(...claimArgs(aliceClaim));
+      const tx = claimer(pool.connect(alice)).claim(...claimArgs(aliceClaim));
       await expect(tx).to.emit(pool, "Claimed").withArgs(1n, aliceClaim.index, alice.address, amount);
       await expect(tx).to.changeTokenBalances(ethers, token, [pool, alice], [-amount, amount]);
       expect(await pool.isClaimed(1n, aliceClaim.index)).to.equal(true);
       const [, claimed] = await pool.epochOf(1n);
       expect(claimed).to.equal(amount);
-      expect(await pool.reserved()).to.equal(REWARD - amount);
+      expect(await pool.reserved()).to.equal(REWARD, "a claim writes nothing pool-wide");
+      expect(await reservedFor(pool, [1n])).to.equal(REWARD - amount);
       expect(await pool.unreservedBalance()).to.equal(POOL_FUNDS - REWARD);
     });
 
@@ -717,14 +740,20 @@ describe("RewardPool", function () {
       let paid = 0n;
       for (const [i, claim] of distribution.claims.entries()) {
         const amount = expectedReward(REWARD, entries[i].contribution, distribution.totalContribution);
-        await expect(pool.claim(...claimArgs(claim))).to.changeTokenBalances(ethers, token, [claim.account], [amount]);
+        await expect(claimer(pool).claim(...claimArgs(claim))).to.changeTokenBalances(
+          ethers,
+          token,
+          [claim.account],
+          [amount],
+        );
         paid += amount;
       }
       const [, claimed] = await pool.epochOf(1n);
       expect(claimed).to.equal(paid);
       expect(paid <= REWARD).to.equal(true);
       expect(REWARD - paid < BigInt(entries.length)).to.equal(true, "dust is below one wei per leaf");
-      expect(await pool.reserved()).to.equal(REWARD - paid);
+      expect(await pool.reserved()).to.equal(REWARD, "a claim writes nothing pool-wide");
+      expect(await reservedFor(pool, [1n])).to.equal(REWARD - paid);
       expect(await token.balanceOf(await pool.getAddress())).to.equal(POOL_FUNDS - paid);
     });
 
@@ -732,7 +761,7 @@ describe("RewardPool", function () {
       const { pool, token, bob, outsider, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
       const bobClaim = distribution.claims[1];
       const amount = expectedReward(REWARD, 5n, TOTAL_CONTRIBUTION);
-      const tx = pool.connect(outsider).claim(...claimArgs(bobClaim));
+      const tx = claimer(pool.connect(outsider)).claim(...claimArgs(bobClaim));
       await expect(tx).to.emit(pool, "Claimed").withArgs(1n, bobClaim.index, bob.address, amount);
       await expect(tx).to.changeTokenBalances(ethers, token, [bob, outsider, pool], [amount, 0n, -amount]);
     });
@@ -751,9 +780,9 @@ describe("RewardPool", function () {
     it("reverts when the leaf was already claimed", async function () {
       const { pool, token, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
       const aliceClaim = distribution.claims[0];
-      await pool.claim(...claimArgs(aliceClaim));
+      await claimer(pool).claim(...claimArgs(aliceClaim));
       const poolBalance = await token.balanceOf(await pool.getAddress());
-      await expect(pool.claim(...claimArgs(aliceClaim)))
+      await expect(claimer(pool).claim(...claimArgs(aliceClaim)))
         .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
         .withArgs(1n, aliceClaim.index);
       expect(await token.balanceOf(await pool.getAddress())).to.equal(poolBalance);
@@ -762,7 +791,7 @@ describe("RewardPool", function () {
     it("reverts when the epoch was never committed", async function () {
       const { pool, entries } = await networkHelpers.loadFixture(claimableEpochFixture);
       const claim = buildDistribution(2n, entries).claims[0];
-      await expect(pool.claim(...claimArgs(claim)))
+      await expect(claimer(pool).claim(...claimArgs(claim)))
         .to.be.revertedWithCustomError(pool, "RewardPoolUnknownEpoch")
         .withArgs(2n);
     });
@@ -772,15 +801,15 @@ describe("RewardPool", function () {
       const distribution = buildDistribution(1n, entries);
       await commit(distribution, REWARD);
       const [data] = await pool.epochOf(1n);
-      await expect(pool.claim(...claimArgs(distribution.claims[0])))
+      await expect(claimer(pool).claim(...claimArgs(distribution.claims[0])))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochPending")
         .withArgs(1n, data.claimableAt);
       await time.setNextBlockTimestamp(data.claimableAt - 1n);
-      await expect(pool.claim(...claimArgs(distribution.claims[0])))
+      await expect(claimer(pool).claim(...claimArgs(distribution.claims[0])))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochPending")
         .withArgs(1n, data.claimableAt);
       await time.setNextBlockTimestamp(data.claimableAt);
-      await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
+      await expect(claimer(pool).claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
     });
 
     it("reverts when the epoch was vetoed", async function () {
@@ -790,7 +819,7 @@ describe("RewardPool", function () {
       const [data] = await pool.epochOf(1n);
       await pool.connect(guardian).vetoEpoch(1n);
       await time.increaseTo(data.claimableAt);
-      await expect(pool.claim(...claimArgs(distribution.claims[0])))
+      await expect(claimer(pool).claim(...claimArgs(distribution.claims[0])))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochVetoed")
         .withArgs(1n);
     });
@@ -799,9 +828,9 @@ describe("RewardPool", function () {
       const { pool, distribution, claimableAt } = await networkHelpers.loadFixture(claimableEpochFixture);
       await time.increaseTo(claimableAt + CLAIM_PERIOD);
       // Claims stay open until someone expires the epoch.
-      await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
+      await expect(claimer(pool).claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
       await pool.expireEpoch(1n);
-      await expect(pool.claim(...claimArgs(distribution.claims[1])))
+      await expect(claimer(pool).claim(...claimArgs(distribution.claims[1])))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochExpired")
         .withArgs(1n);
     });
@@ -809,12 +838,12 @@ describe("RewardPool", function () {
     it("reverts while paused and pays once unpaused", async function () {
       const { pool, guardian, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
       await pool.connect(guardian).pause();
-      await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.be.revertedWithCustomError(
+      await expect(claimer(pool).claim(...claimArgs(distribution.claims[0]))).to.be.revertedWithCustomError(
         pool,
         "RewardPoolPaused",
       );
       await pool.connect(guardian).unpause();
-      await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
+      await expect(claimer(pool).claim(...claimArgs(distribution.claims[0]))).to.emit(pool, "Claimed");
     });
 
     it("reverts while the account is flagged and pays once it recovered", async function () {
@@ -823,7 +852,7 @@ describe("RewardPool", function () {
       await flag(reputation, keeper, alice.address);
       expect(await reputation.isFlagged(alice.address)).to.equal(true);
       const aliceClaim = distribution.claims[0];
-      await expect(pool.connect(alice).claim(...claimArgs(aliceClaim)))
+      await expect(claimer(pool.connect(alice)).claim(...claimArgs(aliceClaim)))
         .to.be.revertedWithCustomError(pool, "RewardPoolAccountFlagged")
         .withArgs(alice.address);
       expect(await pool.isClaimed(1n, aliceClaim.index)).to.equal(false);
@@ -833,17 +862,24 @@ describe("RewardPool", function () {
       for (const epoch of [3n, 4n]) await report(reputation, keeper, epoch, alice.address, 10, 0);
       expect(await reputation.isFlagged(alice.address)).to.equal(false);
       const amount = expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION);
-      await expect(pool.claim(...claimArgs(aliceClaim))).to.changeTokenBalances(ethers, token, [alice], [amount]);
+      await expect(claimer(pool).claim(...claimArgs(aliceClaim))).to.changeTokenBalances(
+        ethers,
+        token,
+        [alice],
+        [amount],
+      );
     });
 
     it("reverts when the proof belongs to another epoch", async function () {
       const { pool, alice, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
       const fromFirst = first.claims[0];
-      await expect(pool.claim(2n, fromFirst.index, fromFirst.account, fromFirst.contribution, fromFirst.proof))
+      await expect(claimer(pool).claim(2n, fromFirst.index, fromFirst.account, fromFirst.contribution, fromFirst.proof))
         .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
         .withArgs(2n, alice.address);
       const fromSecond = second.claims[0];
-      await expect(pool.claim(1n, fromSecond.index, fromSecond.account, fromSecond.contribution, fromSecond.proof))
+      await expect(
+        claimer(pool).claim(1n, fromSecond.index, fromSecond.account, fromSecond.contribution, fromSecond.proof),
+      )
         .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
         .withArgs(1n, alice.address);
     });
@@ -852,7 +888,7 @@ describe("RewardPool", function () {
       const { pool, outsider, bob, distribution } = await networkHelpers.loadFixture(claimableEpochFixture);
       const aliceClaim = distribution.claims[0];
       for (const thief of [outsider.address, bob.address]) {
-        await expect(pool.claim(1n, aliceClaim.index, thief, aliceClaim.contribution, aliceClaim.proof))
+        await expect(claimer(pool).claim(1n, aliceClaim.index, thief, aliceClaim.contribution, aliceClaim.proof))
           .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
           .withArgs(1n, thief);
       }
@@ -867,12 +903,12 @@ describe("RewardPool", function () {
         [aliceClaim.index + 1n, aliceClaim.contribution],
       ] as const;
       for (const [index, contribution] of altered) {
-        await expect(pool.claim(1n, index, alice.address, contribution, aliceClaim.proof))
+        await expect(claimer(pool).claim(1n, index, alice.address, contribution, aliceClaim.proof))
           .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
           .withArgs(1n, alice.address);
         expect(await pool.isClaimed(1n, index)).to.equal(false);
       }
-      await expect(pool.claim(...claimArgs(aliceClaim))).to.changeTokenBalances(
+      await expect(claimer(pool).claim(...claimArgs(aliceClaim))).to.changeTokenBalances(
         ethers,
         token,
         [alice],
@@ -898,12 +934,12 @@ describe("RewardPool", function () {
         [BigInt(high), BigInt(low)],
       ]) {
         expect(await pool.leafOf(1n, index, alice.address, contribution)).to.not.equal(node.hash);
-        await expect(pool.claim(1n, index, alice.address, contribution, node.proof))
+        await expect(claimer(pool).claim(1n, index, alice.address, contribution, node.proof))
           .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
           .withArgs(1n, alice.address);
       }
       // Nor does the node's preimage pass as the inner (once-hashed) leaf.
-      await expect(pool.claim(1n, 0n, alice.address, BigInt(node.hash), node.proof))
+      await expect(claimer(pool).claim(1n, 0n, alice.address, BigInt(node.hash), node.proof))
         .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
         .withArgs(1n, alice.address);
     });
@@ -925,30 +961,30 @@ describe("RewardPool", function () {
       await time.increaseTo(data.claimableAt);
 
       // A single leaf above ΣC overdraws on its own.
-      await expect(pool.claim(...claimArgs(faulty.claims[3])))
+      await expect(claimer(pool).claim(...claimArgs(faulty.claims[3])))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochOverdrawn")
         .withArgs(1n);
       const aliceAmount = expectedReward(REWARD, 60n, 100n);
-      await expect(pool.claim(...claimArgs(faulty.claims[0]))).to.changeTokenBalances(
+      await expect(claimer(pool).claim(...claimArgs(faulty.claims[0]))).to.changeTokenBalances(
         ethers,
         token,
         [alice],
         [aliceAmount],
       );
       // Bob's 60 % would bring the epoch to 120 % of its reward: nothing is paid.
-      await expect(pool.claim(...claimArgs(faulty.claims[1])))
+      await expect(claimer(pool).claim(...claimArgs(faulty.claims[1])))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochOverdrawn")
         .withArgs(1n);
       expect(await pool.isClaimed(1n, faulty.claims[1].index)).to.equal(false);
       // Carol's 30 % still fits (90 % in all), and then bob's claim overdraws again.
       const carolAmount = expectedReward(REWARD, 30n, 100n);
-      await expect(pool.claim(...claimArgs(faulty.claims[2]))).to.changeTokenBalances(
+      await expect(claimer(pool).claim(...claimArgs(faulty.claims[2]))).to.changeTokenBalances(
         ethers,
         token,
         [carol],
         [carolAmount],
       );
-      await expect(pool.claim(...claimArgs(faulty.claims[1])))
+      await expect(claimer(pool).claim(...claimArgs(faulty.claims[1])))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochOverdrawn")
         .withArgs(1n);
       const [, claimed] = await pool.epochOf(1n);
@@ -956,13 +992,18 @@ describe("RewardPool", function () {
       expect(claimed <= REWARD).to.equal(true);
 
       // Epoch 2's reserve is untouched: every one of its leaves is paid in full.
-      expect(await pool.reserved()).to.equal(REWARD - claimed + 2n * REWARD);
+      expect(await reservedFor(pool, [1n, 2n])).to.equal(REWARD - claimed + 2n * REWARD);
       for (const [i, claim] of healthy.claims.entries()) {
         const amount = expectedReward(2n * REWARD, entries[i].contribution, healthy.totalContribution);
-        await expect(pool.claim(...claimArgs(claim))).to.changeTokenBalances(ethers, token, [claim.account], [amount]);
+        await expect(claimer(pool).claim(...claimArgs(claim))).to.changeTokenBalances(
+          ethers,
+          token,
+          [claim.account],
+          [amount],
+        );
       }
-      expect(await pool.reserved()).to.equal(await reservedFor(pool, [1n, 2n]));
-      expect((await token.balanceOf(await pool.getAddress())) >= (await pool.reserved())).to.equal(true);
+      expect(await pool.reserved()).to.equal(await committedFor(pool, [1n, 2n]));
+      expect((await token.balanceOf(await pool.getAddress())) >= (await reservedFor(pool, [1n, 2n]))).to.equal(true);
     });
 
     it("keeps claimed bits independent across bitmap words", async function () {
@@ -980,7 +1021,7 @@ describe("RewardPool", function () {
       const [data] = await pool.epochOf(1n);
       await time.increaseTo(data.claimableAt);
 
-      await pool.claim(...claimArgs(distribution.claims[1]));
+      await claimer(pool).claim(...claimArgs(distribution.claims[1]));
       expect(await pool.isClaimed(1n, 256n)).to.equal(true);
       for (const other of [0n, 255n, 257n, 512n, 2n ** 200n]) {
         expect(await pool.isClaimed(1n, other)).to.equal(false, `index ${other}`);
@@ -989,14 +1030,14 @@ describe("RewardPool", function () {
       for (let epoch = 0n; epoch < 20n; ++epoch) {
         if (epoch !== 1n) expect(await pool.isClaimed(epoch, 256n)).to.equal(false, `epoch ${epoch} index 256`);
       }
-      await expect(pool.claim(...claimArgs(distribution.claims[3]))).to.changeTokenBalances(
+      await expect(claimer(pool).claim(...claimArgs(distribution.claims[3]))).to.changeTokenBalances(
         ethers,
         token,
         [dave],
         [REWARD / 4n],
       );
       expect(await pool.isClaimed(1n, 2n ** 200n)).to.equal(true);
-      await expect(pool.claim(...claimArgs(distribution.claims[3])))
+      await expect(claimer(pool).claim(...claimArgs(distribution.claims[3])))
         .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
         .withArgs(1n, 2n ** 200n);
     });
@@ -1011,10 +1052,13 @@ describe("RewardPool", function () {
         expectedReward(2n * REWARD, 7n, TOTAL_CONTRIBUTION),
       ];
       const total = amounts[0] + amounts[1];
-      expect(await pool.claimMany.staticCall(carol.address, claims.map(toClaimStruct))).to.equal(total);
+      const withHeaders = await Promise.all(
+        claims.map(async (c) => ({ ...toClaimStruct(c), header: await headerOf(pool, c.epoch) })),
+      );
+      expect(await pool.claimMany.staticCall(carol.address, withHeaders)).to.equal(total);
 
       // Submitted by a third party: the account is paid, the sender is not.
-      const tx = pool.connect(outsider).claimMany(carol.address, claims.map(toClaimStruct));
+      const tx = claimer(pool.connect(outsider)).claimMany(carol.address, claims.map(toClaimStruct));
       await expect(tx).to.emit(pool, "Claimed").withArgs(1n, claims[0].index, carol.address, amounts[0]);
       await expect(tx).to.emit(pool, "Claimed").withArgs(2n, claims[1].index, carol.address, amounts[1]);
       await expect(tx).to.changeTokenBalances(ethers, token, [carol, outsider, pool], [total, 0n, -total]);
@@ -1025,22 +1069,22 @@ describe("RewardPool", function () {
       expect(transfers.length).to.equal(1);
       expect(await pool.isClaimed(1n, claims[0].index)).to.equal(true);
       expect(await pool.isClaimed(2n, claims[1].index)).to.equal(true);
-      expect(await pool.reserved()).to.equal(3n * REWARD - total);
-      expect(await pool.reserved()).to.equal(await reservedFor(pool, [1n, 2n]));
+      expect(await pool.reserved()).to.equal(3n * REWARD);
+      expect(await reservedFor(pool, [1n, 2n])).to.equal(3n * REWARD - total);
     });
 
     it("reverts when given no claims", async function () {
       const { pool, alice } = await networkHelpers.loadFixture(twoEpochsFixture);
-      await expect(pool.claimMany(alice.address, []))
+      await expect(claimer(pool).claimMany(alice.address, []))
         .to.be.revertedWithCustomError(pool, "RewardPoolNoClaims")
         .withArgs();
     });
 
     it("skips an epoch already claimed with claim and pays the others", async function () {
       const { pool, token, alice, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
-      await pool.claim(...claimArgs(second.claims[0]));
+      await claimer(pool).claim(...claimArgs(second.claims[0]));
       const before = await token.balanceOf(alice.address);
-      await expect(pool.claimMany(alice.address, [first.claims[0], second.claims[0]].map(toClaimStruct)))
+      await expect(claimer(pool).claimMany(alice.address, [first.claims[0], second.claims[0]].map(toClaimStruct)))
         .to.emit(pool, "ClaimSkipped")
         .withArgs(2n, second.claims[0].index, alice.address);
       expect(await token.balanceOf(alice.address)).to.equal(before + expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION));
@@ -1049,13 +1093,13 @@ describe("RewardPool", function () {
 
     it("makes claim revert for the epochs it paid", async function () {
       const { pool, alice, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
-      await pool.claimMany(alice.address, [first.claims[0], second.claims[0]].map(toClaimStruct));
+      await claimer(pool).claimMany(alice.address, [first.claims[0], second.claims[0]].map(toClaimStruct));
       for (const claim of [first.claims[0], second.claims[0]]) {
-        await expect(pool.claim(...claimArgs(claim)))
+        await expect(claimer(pool).claim(...claimArgs(claim)))
           .to.be.revertedWithCustomError(pool, "RewardPoolAlreadyClaimed")
           .withArgs(claim.epoch, claim.index);
       }
-      await expect(pool.claimMany(alice.address, [toClaimStruct(first.claims[0])]))
+      await expect(claimer(pool).claimMany(alice.address, [toClaimStruct(first.claims[0])]))
         .to.emit(pool, "ClaimSkipped")
         .withArgs(1n, first.claims[0].index, alice.address);
     });
@@ -1066,7 +1110,7 @@ describe("RewardPool", function () {
       const paid =
         expectedReward(REWARD, 11n, TOTAL_CONTRIBUTION) + expectedReward(2n * REWARD, 11n, TOTAL_CONTRIBUTION);
       await expect(
-        pool.claimMany(dave.address, [first.claims[3], second.claims[3], first.claims[3]].map(toClaimStruct)),
+        claimer(pool).claimMany(dave.address, [first.claims[3], second.claims[3], first.claims[3]].map(toClaimStruct)),
       )
         .to.emit(pool, "ClaimSkipped")
         .withArgs(1n, first.claims[3].index, dave.address);
@@ -1078,7 +1122,7 @@ describe("RewardPool", function () {
     it("reverts as a whole when one proof is invalid", async function () {
       const { pool, bob, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
       const forged = { ...toClaimStruct(second.claims[1]), contribution: TOTAL_CONTRIBUTION };
-      await expect(pool.claimMany(bob.address, [toClaimStruct(first.claims[1]), forged]))
+      await expect(claimer(pool).claimMany(bob.address, [toClaimStruct(first.claims[1]), forged]))
         .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
         .withArgs(2n, bob.address);
       expect(await pool.isClaimed(1n, first.claims[1].index)).to.equal(false);
@@ -1086,7 +1130,7 @@ describe("RewardPool", function () {
 
     it("reverts when the claims belong to another account", async function () {
       const { pool, outsider, first } = await networkHelpers.loadFixture(twoEpochsFixture);
-      await expect(pool.connect(outsider).claimMany(outsider.address, [toClaimStruct(first.claims[0])]))
+      await expect(claimer(pool.connect(outsider)).claimMany(outsider.address, [toClaimStruct(first.claims[0])]))
         .to.be.revertedWithCustomError(pool, "RewardPoolInvalidProof")
         .withArgs(1n, outsider.address);
     });
@@ -1096,7 +1140,7 @@ describe("RewardPool", function () {
       const third = buildDistribution(3n, entries);
       await commit(third, REWARD);
       const [data] = await pool.epochOf(3n);
-      await expect(pool.claimMany(alice.address, [first.claims[0], third.claims[0]].map(toClaimStruct)))
+      await expect(claimer(pool).claimMany(alice.address, [first.claims[0], third.claims[0]].map(toClaimStruct)))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochPending")
         .withArgs(3n, data.claimableAt);
     });
@@ -1105,21 +1149,21 @@ describe("RewardPool", function () {
       const { pool, guardian, alice, entries, first, second, commit } =
         await networkHelpers.loadFixture(twoEpochsFixture);
       const unknown = buildDistribution(9n, entries);
-      await expect(pool.claimMany(alice.address, [first.claims[0], unknown.claims[0]].map(toClaimStruct)))
+      await expect(claimer(pool).claimMany(alice.address, [first.claims[0], unknown.claims[0]].map(toClaimStruct)))
         .to.be.revertedWithCustomError(pool, "RewardPoolUnknownEpoch")
         .withArgs(9n);
 
       const third = buildDistribution(3n, entries);
       await commit(third, REWARD);
       await pool.connect(guardian).vetoEpoch(3n);
-      await expect(pool.claimMany(alice.address, [first.claims[0], third.claims[0]].map(toClaimStruct)))
+      await expect(claimer(pool).claimMany(alice.address, [first.claims[0], third.claims[0]].map(toClaimStruct)))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochVetoed")
         .withArgs(3n);
 
       const [data] = await pool.epochOf(1n);
       await time.increaseTo(data.claimableAt + CLAIM_PERIOD);
       await pool.expireEpoch(1n);
-      await expect(pool.claimMany(alice.address, [second.claims[0], first.claims[0]].map(toClaimStruct)))
+      await expect(claimer(pool).claimMany(alice.address, [second.claims[0], first.claims[0]].map(toClaimStruct)))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochExpired")
         .withArgs(1n);
     });
@@ -1127,16 +1171,15 @@ describe("RewardPool", function () {
     it("reverts while paused", async function () {
       const { pool, guardian, alice, first } = await networkHelpers.loadFixture(twoEpochsFixture);
       await pool.connect(guardian).pause();
-      await expect(pool.claimMany(alice.address, [toClaimStruct(first.claims[0])])).to.be.revertedWithCustomError(
-        pool,
-        "RewardPoolPaused",
-      );
+      await expect(
+        claimer(pool).claimMany(alice.address, [toClaimStruct(first.claims[0])]),
+      ).to.be.revertedWithCustomError(pool, "RewardPoolPaused");
     });
 
     it("reverts while the account is flagged", async function () {
       const { pool, reputation, keeper, bob, first, second } = await networkHelpers.loadFixture(twoEpochsFixture);
       await flag(reputation, keeper, bob.address);
-      await expect(pool.claimMany(bob.address, [first.claims[1], second.claims[1]].map(toClaimStruct)))
+      await expect(claimer(pool).claimMany(bob.address, [first.claims[1], second.claims[1]].map(toClaimStruct)))
         .to.be.revertedWithCustomError(pool, "RewardPoolAccountFlagged")
         .withArgs(bob.address);
     });
@@ -1152,16 +1195,16 @@ describe("RewardPool", function () {
       await commit(buildDistribution(2n, entries), REWARD);
       const [data] = await pool.epochOf(2n);
       await time.increaseTo(data.claimableAt);
-      await expect(pool.claimMany(alice.address, faulty.claims.map(toClaimStruct)))
+      await expect(claimer(pool).claimMany(alice.address, faulty.claims.map(toClaimStruct)))
         .to.be.revertedWithCustomError(pool, "RewardPoolEpochOverdrawn")
         .withArgs(1n);
-      await expect(pool.claimMany(alice.address, [toClaimStruct(faulty.claims[1])])).to.changeTokenBalances(
+      await expect(claimer(pool).claimMany(alice.address, [toClaimStruct(faulty.claims[1])])).to.changeTokenBalances(
         ethers,
         token,
         [alice],
         [REWARD],
       );
-      expect(await pool.reserved()).to.equal(REWARD);
+      expect(await reservedFor(pool, [1n, 2n])).to.equal(REWARD, "only epoch 2 still owes");
     });
   });
 
@@ -1169,8 +1212,8 @@ describe("RewardPool", function () {
     it("releases exactly rewardTotal minus claimed and emits EpochExpired", async function () {
       const { pool, token, outsider, distribution, claimableAt } =
         await networkHelpers.loadFixture(claimableEpochFixture);
-      await pool.claim(...claimArgs(distribution.claims[0]));
-      await pool.claim(...claimArgs(distribution.claims[2]));
+      await claimer(pool).claim(...claimArgs(distribution.claims[0]));
+      await claimer(pool).claim(...claimArgs(distribution.claims[2]));
       const [, claimed] = await pool.epochOf(1n);
       expect(claimed).to.equal(
         expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION) + expectedReward(REWARD, 7n, TOTAL_CONTRIBUTION),
@@ -1203,7 +1246,7 @@ describe("RewardPool", function () {
       const [moved] = await pool.epochOf(1n);
       await expect(pool.expireEpoch(1n)).to.be.revertedWithCustomError(pool, "RewardPoolClaimPeriodRunning");
       const amount = expectedReward(REWARD, 3n, TOTAL_CONTRIBUTION);
-      await expect(pool.claim(...claimArgs(distribution.claims[0]))).to.changeTokenBalances(
+      await expect(claimer(pool).claim(...claimArgs(distribution.claims[0]))).to.changeTokenBalances(
         ethers,
         token,
         [alice],
@@ -1217,7 +1260,7 @@ describe("RewardPool", function () {
 
     it("returns the released amount", async function () {
       const { pool, distribution, claimableAt } = await networkHelpers.loadFixture(claimableEpochFixture);
-      await pool.claim(...claimArgs(distribution.claims[3]));
+      await claimer(pool).claim(...claimArgs(distribution.claims[3]));
       await time.increaseTo(claimableAt + CLAIM_PERIOD);
       expect(await pool.expireEpoch.staticCall(1n)).to.equal(REWARD - expectedReward(REWARD, 11n, TOTAL_CONTRIBUTION));
     });
@@ -1225,7 +1268,7 @@ describe("RewardPool", function () {
     it("rolls the released rewards over into a later epoch", async function () {
       const { pool, token, entries, distribution, claimableAt, commit } =
         await networkHelpers.loadFixture(claimableEpochFixture);
-      await pool.claim(...claimArgs(distribution.claims[1]));
+      await claimer(pool).claim(...claimArgs(distribution.claims[1]));
       // Spend every unreserved token on epoch 2 so that epoch 3 can only be funded by the rollover.
       await commit(buildDistribution(2n, entries), await pool.unreservedBalance());
       expect(await pool.unreservedBalance()).to.equal(0n);
@@ -1251,10 +1294,15 @@ describe("RewardPool", function () {
       await time.increaseTo(data.claimableAt);
       for (const [i, claim] of third.claims.entries()) {
         const amount = expectedReward(released, entries[i].contribution, third.totalContribution);
-        await expect(pool.claim(...claimArgs(claim))).to.changeTokenBalances(ethers, token, [claim.account], [amount]);
+        await expect(claimer(pool).claim(...claimArgs(claim))).to.changeTokenBalances(
+          ethers,
+          token,
+          [claim.account],
+          [amount],
+        );
       }
-      expect(await pool.reserved()).to.equal(await reservedFor(pool, [2n, 3n]));
-      expect((await token.balanceOf(await pool.getAddress())) >= (await pool.reserved())).to.equal(true);
+      expect(await pool.reserved()).to.equal(await committedFor(pool, [2n, 3n]));
+      expect((await token.balanceOf(await pool.getAddress())) >= (await reservedFor(pool, [2n, 3n]))).to.equal(true);
     });
 
     it("reverts while the claim period is running", async function () {
@@ -1412,7 +1460,7 @@ describe("RewardPool", function () {
       await pool.connect(guardian).vetoEpoch(2n);
       expect(await pool.accountedUnreserved()).to.equal(afterFirst);
 
-      await pool.claim(...claimArgs(distribution.claims[2]));
+      await claimer(pool).claim(...claimArgs(distribution.claims[2]));
       const paid = expectedReward(REWARD, 7n, TOTAL_CONTRIBUTION);
       await time.increaseTo(claimableAt + CLAIM_PERIOD);
       await pool.expireEpoch(1n);
@@ -1448,7 +1496,7 @@ describe("RewardPool", function () {
         for (const [position, account] of accounts.entries()) {
           const claims = distributions.flatMap((d) => d.claims.filter((c) => c.index === indices[position]));
           const chosen = claims.filter((claim) => which(claim.epoch, position));
-          await pool.claimMany(account, chosen.map(toClaimStruct));
+          await claimer(pool).claimMany(account, chosen.map(toClaimStruct));
         }
       };
       const expectClaimed = async (claimed: (epoch: bigint, position: number) => boolean) => {

@@ -110,6 +110,7 @@ async function deploy(url: string, keeper: string, fund: bigint): Promise<Deploy
       86400,
     );
     await pool.waitForDeployment();
+    await (await reputation.setFlagMirror(await pool.getAddress())).wait();
     const role = id("KEEPER_ROLE");
     for (const c of [taskLog, reputation, pool]) await (await c.grantRole(role, keeper)).wait();
     await (await token.approve(await pool.getAddress(), fund)).wait();

@@ -369,9 +369,10 @@ export async function runScenario(net: HonestNetwork, scenario: Scenario): Promi
     await pool.connect(treasury).commitEpoch(1, tree.root, totalContribution(entries), saturated.rewardTotal)
   ).wait();
   await networkHelpers.time.increase(CHALLENGE_WINDOW);
+  const { root, terms } = await pool.claimHeaderOf(1);
   for (let i = 0; i < tree.values.length; i++) {
     const [epoch, index, account, contribution] = tree.values[i]!;
-    await (await pool.claim(epoch, index, account, contribution, tree.getProof(i))).wait();
+    await (await pool.claim(epoch, { root, terms }, index, account, contribution, tree.getProof(i))).wait();
   }
 
   // ── the figures, read back from the chain ───────────────────────────────────────────────────────────────────

@@ -1,5 +1,5 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { concat, getAddress, keccak256 } from "ethers";
+import { concat, getAddress, keccak256, type ContractTransactionResponse } from "ethers";
 
 /** RewardPool's leaf encoding: `(epoch, index, account, contribution)`, as the keeper builds it. */
 export const LEAF_ENCODING = ["uint64", "uint256", "address", "uint256"];
@@ -61,9 +61,57 @@ export function expectedReward(rewardTotal: bigint, contribution: bigint, totalC
   return (rewardTotal * contribution) / totalContribution;
 }
 
-/** The `Claim` struct of `claimMany`. */
+/** The `Claim` struct of `claimMany`, without its epoch header ({@link claimer} adds it). */
 export function toClaimStruct(claim: RewardClaim) {
   return { epoch: claim.epoch, index: claim.index, contribution: claim.contribution, proof: claim.proof };
+}
+
+/** An epoch's header as `claim` / `claimMany` carry it. */
+export interface EpochHeader {
+  root: string;
+  terms: bigint;
+}
+
+/** The pool's part a claim needs: the header view and the two claim functions. */
+interface ClaimingPool {
+  claimHeaderOf(epoch: bigint): Promise<{ root: string; terms: bigint }>;
+  claim(
+    epoch: bigint,
+    header: EpochHeader,
+    index: bigint,
+    account: string,
+    contribution: bigint,
+    proof: string[],
+  ): Promise<ContractTransactionResponse>;
+  claimMany(
+    account: string,
+    claims: (ReturnType<typeof toClaimStruct> & { header: EpochHeader })[],
+  ): Promise<ContractTransactionResponse>;
+}
+
+/** The header of `epoch` read from the pool right before a claim, as a fresh object (ethers refuses its own results). */
+export async function headerOf(pool: Pick<ClaimingPool, "claimHeaderOf">, epoch: bigint): Promise<EpochHeader> {
+  const { root, terms } = await pool.claimHeaderOf(epoch);
+  return { root, terms };
+}
+
+/**
+ * Claims with the leaf's own arguments: reads each epoch's header from the pool (as the claim tooling does) and
+ * sends `claim` / `claimMany` with it. A `Claim` that already carries a header (a forged one, say) keeps it.
+ */
+export function claimer(pool: ClaimingPool) {
+  return {
+    claim: async (epoch: bigint, index: bigint, account: string, contribution: bigint, proof: string[]) =>
+      pool.claim(epoch, await headerOf(pool, epoch), index, account, contribution, proof),
+    claimMany: async (
+      account: string,
+      claims: readonly (ReturnType<typeof toClaimStruct> & { header?: EpochHeader })[],
+    ) =>
+      pool.claimMany(
+        account,
+        await Promise.all(claims.map(async (c) => ({ ...c, header: c.header ?? (await headerOf(pool, c.epoch)) }))),
+      ),
+  };
 }
 
 /** OpenZeppelin's commutative node hash: `keccak256` of the two children in ascending order. */

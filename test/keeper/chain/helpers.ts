@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 
 import { HDNodeWallet, JsonRpcProvider, Network, Wallet, getAddress, id, keccak256, toBeHex } from "ethers";
 
+import { LUMORA_DEFAULTS } from "../../../ignition/modules/Lumora.js";
 import type { DeploymentRecord } from "../../../keeper/chain/index.ts";
 import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING } from "../../../keeper/epochs/merkle/tree.ts";
 import type { BuiltEpoch, EpochBundle, RewardLeafValue, TaskRecordValue } from "../../../keeper/epochs/types.ts";
@@ -115,15 +116,7 @@ export async function deployLumora(
   try {
     const token = await new LumoraToken__factory(deployer).deploy(deployer.address, 10n ** 27n);
     const reputation = await new Reputation__factory(deployer).deploy(deployer.address, {
-      neutralScore: 5000,
-      decayBps: 1000,
-      learningRateBps: 3000,
-      failingRateBps: 2000,
-      flagAfterFailingEpochs: 3,
-      flagBelowScore: 2000,
-      warnBelowScore: 3000,
-      unflagAfterGoodEpochs: 2,
-      unflagAtScore: 5000,
+      ...LUMORA_DEFAULTS.reputationParameters,
     });
     const taskLog = await new TaskLog__factory(deployer).deploy(deployer.address);
     const pool = await new RewardPool__factory(deployer).deploy(
@@ -134,6 +127,7 @@ export async function deployLumora(
       24 * 3600,
     );
     await pool.waitForDeployment();
+    await (await reputation.setFlagMirror(await pool.getAddress())).wait();
     for (const keeper of options.keepers) {
       for (const c of [taskLog, reputation, pool]) await (await c.grantRole(KEEPER_ROLE, keeper)).wait();
     }

@@ -136,7 +136,14 @@ describe("epoch submission survives a crash at every step", () => {
         const built = makeBuiltEpoch(e, shapeOf(e));
         if (built.rewardTree === undefined) continue;
         const c = built.bundle.contributions[0]!;
-        claims.push({ epoch: e, index: c.index, contribution: c.contribution, proof: built.rewardTree.getProof(0) });
+        const { root, terms } = await pool.claimHeaderOf(e);
+        claims.push({
+          epoch: e,
+          header: { root, terms },
+          index: c.index,
+          contribution: c.contribution,
+          proof: built.rewardTree.getProof(0),
+        });
         expected += (built.bundle.rewardTotal * c.contribution) / built.totalContribution;
       }
       const claimer = RewardPool__factory.connect(record.contracts.RewardPool, devWallet(4).connect(provider));

@@ -121,7 +121,9 @@ describe("epoch submission", () => {
     const pool = RewardPool__factory.connect(record.contracts.RewardPool, claimer);
     const token = LumoraToken__factory.connect(record.contracts.LumoraToken, provider);
     const c = built.bundle.contributions[4]!;
-    await (await pool.claim(1, c.index, c.account, c.contribution, built.rewardTree!.getProof(4))).wait();
+    const { root, terms } = await pool.claimHeaderOf(1);
+    const header = { root, terms };
+    await (await pool.claim(1, header, c.index, c.account, c.contribution, built.rewardTree!.getProof(4))).wait();
     assert.equal(
       await token.balanceOf(c.account),
       (built.bundle.rewardTotal * c.contribution) / built.totalContribution,
