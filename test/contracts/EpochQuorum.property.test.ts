@@ -55,6 +55,7 @@ async function deployFixture() {
     3,
   ]);
   for (const c of [taskLog, reputation, pool]) await c.grantRole(await c.KEEPER_ROLE(), await quorum.getAddress());
+  await reputation.setFlagMirror(await pool.getAddress());
   await pool.grantRole(await pool.GUARDIAN_ROLE(), guardian.address);
   await pool.setChallengeTerms(BOND, 0n);
   await token.approve(await pool.getAddress(), 10n ** 27n);

@@ -76,6 +76,7 @@ async function deployFixture() {
     THRESHOLD,
   ]);
   for (const c of [taskLog, reputation, pool]) await c.grantRole(await c.KEEPER_ROLE(), await quorum.getAddress());
+  await reputation.setFlagMirror(await pool.getAddress());
   await pool.grantRole(await pool.GUARDIAN_ROLE(), guardian.address);
   await pool.setChallengeTerms(10n ** 18n, 0n);
   await token.approve(await pool.getAddress(), 100n * REWARD);
