@@ -8,6 +8,7 @@ import { join } from "node:path";
 
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 
+import { BondView } from "./chain/bonds.ts";
 import { Chain } from "./chain/index.ts";
 import { ChainMemory, deploymentIdentity } from "./chain/memory.ts";
 import { chainMonitor, type ChainMonitor } from "./chain/monitor.ts";
@@ -233,6 +234,8 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
       accounts: () => records.peers().map((r) => r.rewardAddress),
       readFlag: (account) => reputation.isFlagged(account),
     });
+  const registry = chain?.contracts.nodeRegistry;
+  const bonds = registry && new BondView(registry);
   const feed = routingFeed({ refreshMs: c.routingRefreshMs })({
     logger,
     self,
@@ -241,6 +244,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     health: peerHealth,
     proximity: near,
     isFlagged: (account) => flags?.has(account) ?? false,
+    ...(bonds !== undefined && { bonds }),
     table,
     onRefreshed: () => tasks.wake(),
   });
@@ -259,6 +263,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     receiptsBetween: (from, to) => [...transfers.receiptsBetween(from, to), ...remoteReceipts.between(from, to)],
     remoteTaskValues: (from, to) => remoteTasks.between(from, to),
     ...(pool !== undefined && { maxRewardTotal: () => pool.maxRewardTotal() }),
+    ...(bonds !== undefined && { bondsOf: (accounts, opts) => bonds.read(accounts, opts) }),
   });
   const exchange = epochExchange(c.limits?.exchange)({
     node,

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     Reputation: await deployed.reputation.getAddress(),
     TaskLog: await deployed.taskLog.getAddress(),
     RewardPool: await deployed.rewardPool.getAddress(),
+    NodeRegistry: await deployed.nodeRegistry.getAddress(),
   };
   const { chainId } = await ethers.provider.getNetwork();
   const deployment = buildDeploymentRecord({
@@ -69,6 +70,14 @@ async function main(): Promise<void> {
   await (await token.approve(contracts.RewardPool, REWARD_PER_EPOCH * 10n)).wait();
   await (await pool.fund(REWARD_PER_EPOCH * 10n)).wait();
   log(`pool funded with ${lum(REWARD_PER_EPOCH * 10n)}`);
+  // Every node's reward account bonds before the epoch (the deployer pays, `bondFor`; the bond is the account's):
+  // the coordinator routes to, credits and reports only bonded accounts, each share capped by its bond.
+  const registry = deployed.nodeRegistry;
+  const minBond = await registry.minBond();
+  const nodeCount = 6;
+  await (await token.approve(contracts.NodeRegistry, minBond * BigInt(nodeCount))).wait();
+  for (let i = 1; i <= nodeCount; i++) await (await registry.bondFor(signers[i]!.address, minBond)).wait();
+  log(`${nodeCount} reward accounts bonded ${lum(minBond)} each in NodeRegistry`);
   const rpc = await serveJsonRpc(connection.provider);
   log(`chain served to the keepers at ${rpc.url}`);
 
@@ -101,6 +110,7 @@ async function main(): Promise<void> {
     { name: "executor-2", capabilities: ["executor", "provider"], bandwidthBps: 400_000_000 },
     { name: "executor-3", capabilities: ["executor", "provider"], bandwidthBps: 300_000_000 },
   ];
+  if (roles.length !== nodeCount) throw new Error(`bonded ${nodeCount} accounts for ${roles.length} nodes`);
   const keepers: Keeper[] = [];
   for (const [i, role] of roles.entries()) {
     const coordinator = i === 0;
@@ -263,7 +273,8 @@ async function main(): Promise<void> {
   console.log(
     `Tasks: ${outcomes.length} succeeded (${outcomes.filter((o) => o.attempts > 1).length} reassigned), ` +
       `${(taskBytes / MiB).toFixed(1)} MiB moved by executors, ${(delivered / MiB).toFixed(1)} MiB delivered to the consumer.\n` +
-      `Rewards: ${lum(paid)} paid of ${lum(closed.built.bundle.rewardTotal)} (rounding dust stays in the pool); ` +
+      `Rewards: ${lum(paid)} paid of ${lum(closed.built.bundle.rewardTotal)} (rounding dust stays in the pool; ` +
+      `${lum(REWARD_PER_EPOCH - closed.built.bundle.rewardTotal)} withheld by the bond caps); ` +
       `pool reserved now ${lum(await pool.reserved())}.\n` +
       `Demo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s.`,
   );

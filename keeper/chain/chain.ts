@@ -24,10 +24,12 @@ import {
 
 import {
   LumoraToken__factory,
+  NodeRegistry__factory,
   Reputation__factory,
   RewardPool__factory,
   TaskLog__factory,
   type LumoraToken,
+  type NodeRegistry,
   type Reputation,
   type RewardPool,
   type TaskLog,
@@ -129,6 +131,8 @@ export interface LumoraContracts {
   taskLog: TaskLog;
   reputation: Reputation;
   rewardPool: RewardPool;
+  /** The bond registry; absent from deployments made before it (then the keeper gates nothing by bond). */
+  nodeRegistry?: NodeRegistry;
 }
 
 export class Chain {
@@ -181,6 +185,9 @@ export class Chain {
       taskLog: TaskLog__factory.connect(c.TaskLog, this.provider),
       reputation: Reputation__factory.connect(c.Reputation, this.provider),
       rewardPool: RewardPool__factory.connect(c.RewardPool, this.provider),
+      ...(c.NodeRegistry !== undefined && {
+        nodeRegistry: NodeRegistry__factory.connect(c.NodeRegistry, this.provider),
+      }),
     };
   }
 

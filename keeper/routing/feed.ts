@@ -1,8 +1,10 @@
 /**
  * The routing feed: keeps the routing table in step with what the keeper knows of its peers. Every refresh
  * turns each verified peer record into a NodeView (its advertised bandwidth, capacity and load, the RTT and
- * hops proximity measured, Reputation's flag) and upserts it; peers health declared failed, and executors that
- * just failed at the connection level (for UNREACHABLE_BACKOFF_MS), are left out. No libp2p here: the feed sees
+ * hops proximity measured, Reputation's flag) and upserts it; peers health declared failed, executors that
+ * just failed at the connection level (for UNREACHABLE_BACKOFF_MS), and — when the keeper reads a bond registry —
+ * peers whose reward account is not bonded are left out (removed from the table). Bonds are read here, in the
+ * background refresh, never on the selection path. No libp2p here: the feed sees
  * its sources through the narrow components below.
  */
 import type { PeerRecordData } from "../discovery/record.ts";
@@ -32,6 +34,14 @@ export interface RoutingFeedComponents {
   /** Reputation's flag of a reward address (lower case). */
   isFlagged: (account: string) => boolean;
   table: { upsert(view: NodeView): void; remove(peerId: string): unknown };
+  /**
+   * The bond registry's cached view (keeper/chain/bonds.ts), when the deployment has one: `refresh` reads the
+   * accounts' bonds (cached answers stay until stale), `isBonded` fails closed. Absent: no bond gating.
+   */
+  bonds?: {
+    refresh(accounts: readonly string[], options: { signal?: AbortSignal }): Promise<void>;
+    isBonded(account: string): boolean;
+  };
   /** Called after every refresh (the task manager retries what waited for executors). */
   onRefreshed?: () => void;
   /** Clock in Unix ms (tests may pin it). */
@@ -76,9 +86,24 @@ export class RoutingFeed {
           this.log.debug("directory refresh failed; feeding what is known", { error: err as Error }),
         );
     }
+    const records = c.records();
+    if (c.bonds !== undefined) {
+      await c.bonds
+        .refresh(
+          records.map((r) => r.rewardAddress),
+          options,
+        )
+        .catch((err: unknown) =>
+          this.log.warn("bond read failed; routing by the bonds known", { error: err as Error }),
+        );
+    }
     let n = 0;
-    for (const record of c.records()) {
+    for (const record of records) {
       if (record.peerId === c.self) continue;
+      if (c.bonds !== undefined && !this.bonded(record.rewardAddress)) {
+        c.table.remove(record.peerId);
+        continue;
+      }
       if (c.health.status(record.peerId) === "failed") continue;
       const until = this.unreachableUntil.get(record.peerId);
       if (until !== undefined) {
@@ -96,6 +121,15 @@ export class RoutingFeed {
     }
     c.onRefreshed?.();
     return n;
+  }
+
+  /** Whether the bond view counts `account` as bonded (a malformed address is not). */
+  private bonded(account: string): boolean {
+    try {
+      return this.components.bonds!.isBonded(account);
+    } catch {
+      return false;
+    }
   }
 
   /** An executor failed at the connection level: out of routing until the back-off passed (health re-admits it). */

@@ -6,7 +6,9 @@
  * - `signed`: the same receipts in full (provider, body, signature; base64), each signed by its consumer;
  * - `records`: the signed peer record of every provider and reported node as it was at the freeze, binding
  *   the peer to its reward account (signed by the peer itself);
- * - `outcomes`: the health counts per peer the epoch froze (successes, failures).
+ * - `outcomes`: the health counts per peer the epoch froze (successes, failures);
+ * - `bonds` (only when the keeper closed under the bond rule): the bonds read before the freeze, minBond, μ and the
+ *   reward offered, so the bond rule (collect/bonded.ts) is applied again on the same numbers. Absent: no gating.
  *
  * `recompute` checks every signature and rebuilds the contributions and reports with the keeper's own code
  * (collect/contribution.ts), so `lumora:verify-epoch` needs nothing but the publication. The bundle's keccak256
@@ -18,6 +20,7 @@ import { getAddress } from "ethers";
 
 import { verifyPeerRecord } from "../../discovery/record.ts";
 import { receiptId, verifyReceipt } from "../../transfer/receipt.ts";
+import { applyBonds } from "../collect/bonded.ts";
 import {
   computeContributions,
   reputationReports,
@@ -25,7 +28,7 @@ import {
   type NodeOutcomes,
   type VerifiedReceipt,
 } from "../collect/contribution.ts";
-import type { EpochEvidence, ReputationReport } from "../types.ts";
+import type { EpochBonds, EpochEvidence, ReputationReport } from "../types.ts";
 import { EVIDENCE_FORMAT_V2 } from "./constants.ts";
 
 interface EvidenceJson {
@@ -35,6 +38,44 @@ interface EvidenceJson {
   signed: Array<{ provider: string; body: string; signature: string }>;
   records: Array<{ peerId: string; record: string }>;
   outcomes: NodeOutcomes[];
+  /** Decimal strings for the amounts; accounts ascending (lower case). */
+  bonds?: {
+    minBond: string;
+    saturationBps: string;
+    rewardOffered: string;
+    accounts: Array<{ account: string; bond: string }>;
+  };
+}
+
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+const amount = (s: unknown, what: string): bigint => {
+  if (typeof s !== "string" || !DECIMAL.test(s)) throw new Error(`${what} is not a decimal amount`);
+  return BigInt(s);
+};
+
+function encodeBonds(b: EpochBonds): NonNullable<EvidenceJson["bonds"]> {
+  return {
+    minBond: b.minBond.toString(),
+    saturationBps: b.saturationBps.toString(),
+    rewardOffered: b.rewardOffered.toString(),
+    accounts: b.accounts
+      .map((a) => ({ account: getAddress(a.account), bond: a.bond.toString() }))
+      .sort((x, y) => (x.account.toLowerCase() < y.account.toLowerCase() ? -1 : 1)),
+  };
+}
+
+function parseBonds(b: EvidenceJson["bonds"]): EpochBonds {
+  if (typeof b !== "object" || b === null || !Array.isArray(b.accounts))
+    throw new Error("bonds must hold minBond, saturationBps, rewardOffered and an accounts array");
+  return {
+    minBond: amount(b.minBond, "bonds.minBond"),
+    saturationBps: amount(b.saturationBps, "bonds.saturationBps"),
+    rewardOffered: amount(b.rewardOffered, "bonds.rewardOffered"),
+    accounts: b.accounts.map((a, i) => ({
+      account: getAddress(String(a?.account)),
+      bond: amount(a?.bond, `bonds.accounts[${i}].bond`),
+    })),
+  };
 }
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
@@ -59,6 +100,7 @@ export function encodeEvidence(epoch: number, evidence: EpochEvidence): string {
     outcomes: [...evidence.outcomes]
       .sort((a, b) => (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0))
       .map((o) => ({ peerId: o.peerId, successes: o.successes, failures: o.failures })),
+    ...(evidence.bonds !== undefined && { bonds: encodeBonds(evidence.bonds) }),
   };
   return JSON.stringify(json) + "\n";
 }
@@ -88,6 +130,7 @@ export function parseEvidence(v: unknown, epoch: number): EpochEvidence & { ids:
         throw new Error(`outcomes[${i}] needs integer successes and failures`);
       return { peerId: String(o.peerId), successes: o.successes, failures: o.failures };
     }),
+    ...(j.bonds !== undefined && { bonds: parseBonds(j.bonds) }),
   };
 }
 
@@ -95,12 +138,15 @@ export function parseEvidence(v: unknown, epoch: number): EpochEvidence & { ids:
 export interface Recomputed {
   contributions: AccountContribution[];
   reports: ReputationReport[];
+  /** R_total the evidence implies, when it carries the bond rule (R' of the reward offered); else unknown. */
+  rewardTotal?: bigint;
   problems: string[];
 }
 
 /**
  * Checks every receipt (consumer's signature, id listed, provider as stored) and every peer record (the peer's
- * signature, valid at `atMs` — the epoch's end), then computes C_i and the reports exactly as the collector does.
+ * signature, valid at `atMs` — the epoch's end), then computes C_i and the reports exactly as the collector does,
+ * the bond rule included when the evidence carries bonds.
  */
 export async function recompute(evidence: EpochEvidence & { ids?: string[] }, atMs: number): Promise<Recomputed> {
   const problems: string[] = [];
@@ -135,9 +181,8 @@ export async function recompute(evidence: EpochEvidence & { ids?: string[] }, at
       problems.push("the receipt ids listed differ from the signed receipts published");
   }
   const addressOf = (peerId: string) => accountOf.get(peerId);
-  return {
-    contributions: computeContributions({ receipts, outcomes: evidence.outcomes, addressOf }),
-    reports: reputationReports(evidence.outcomes, addressOf),
-    problems,
-  };
+  const contributions = computeContributions({ receipts, outcomes: evidence.outcomes, addressOf });
+  const reports = reputationReports(evidence.outcomes, addressOf);
+  if (evidence.bonds === undefined) return { contributions, reports, problems };
+  return { ...applyBonds(contributions, reports, evidence.bonds), problems };
 }
