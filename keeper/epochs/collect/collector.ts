@@ -21,6 +21,7 @@ import { applyBonds } from "./bonded.ts";
 import { DEFAULT_SATURATION_BPS } from "./constants.ts";
 import { EPOCH_TABLES, epochRow, lastEpochRow, migrateEpochs, recentEpochRows, type EpochRow } from "./store.ts";
 import {
+  compareAddresses,
   computeContributions,
   reputationReports,
   rewardTotalFor,
@@ -390,11 +391,13 @@ export class EpochCollector {
       .get(epoch) as { min_bond: string; saturation_bps: string; reward_offered: string | null } | undefined;
     if (terms === undefined) return undefined;
     const accounts = (
-      db.prepare("SELECT account, bond FROM epoch_bonds WHERE epoch = ? ORDER BY account").all(epoch) as {
+      db.prepare("SELECT account, bond FROM epoch_bonds WHERE epoch = ?").all(epoch) as {
         account: string;
         bond: string;
       }[]
-    ).map((r) => ({ account: r.account, bond: BigInt(r.bond) }));
+    )
+      .map((r) => ({ account: r.account, bond: BigInt(r.bond) }))
+      .sort((x, y) => compareAddresses(x.account, y.account));
     return {
       minBond: BigInt(terms.min_bond),
       saturationBps: BigInt(terms.saturation_bps),

@@ -51,7 +51,9 @@ describe("routing/feed: bond gating", { timeout: 120_000 }, () => {
     );
     await (await token.approve(await registry.getAddress(), 10n ** 27n)).wait();
     await (await registry.bondFor(bondedOwner!.address, MIN_BOND)).wait();
-    await (await registry.bondFor(underOwner!.address, MIN_BOND - 1n)).wait(); // below the minimum: not bonded
+    // Bonded, then 1 unit requested out: its active bond is below the minimum, so it does not count.
+    await (await registry.bondFor(underOwner!.address, MIN_BOND)).wait();
+    await (await registry.connect(underOwner!.connect(provider)).requestUnbond(1n)).wait();
   });
   after(async () => {
     provider?.destroy();

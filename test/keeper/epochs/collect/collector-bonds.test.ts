@@ -2,7 +2,7 @@
  * Closing epochs under the bond rule (collect/bonded.ts) with bonds read from a real NodeRegistry on a Hardhat node
  * through the keeper's BondView: an unbonded provider's receipts credit nothing and it is not reported, an account's
  * share is capped by its bond (stake saturation) with R_total committed accordingly, the published evidence
- * recomputes the same numbers, and a finalize re-run after a crash uses the bonds frozen with the epoch — not the
+ * carries the frozen bonds, and a finalize re-run after a crash uses the bonds frozen with the epoch — not the
  * registry's later state.
  */
 import assert from "node:assert/strict";
@@ -11,7 +11,6 @@ import { after, afterEach, before, beforeEach, describe, it } from "node:test";
 import { BondView } from "../../../../keeper/chain/bonds.ts";
 import { EpochCollector } from "../../../../keeper/epochs/collect/collector.ts";
 import { SHARE_SCALE } from "../../../../keeper/epochs/collect/constants.ts";
-import { encodeEvidence, parseEvidence, recompute } from "../../../../keeper/epochs/proofs/evidence.ts";
 import {
   LumoraToken__factory,
   NodeRegistry__factory,
@@ -71,10 +70,9 @@ describe("epochs/collect: bond rule", { timeout: 180_000 }, () => {
 
   it("credits and reports only bonded accounts: an unbonded provider's receipts earn nothing", async () => {
     await bond(a, MIN_BOND);
-    await bond(c, MIN_BOND - 1n); // under the minimum
     await w.receipt(consumer, a, 1_000, 1_100);
     await w.receipt(consumer, b, 50_000, 1_200); // b never bonded
-    await w.receipt(consumer, c, 50_000, 1_300);
+    await w.receipt(consumer, c, 50_000, 1_300); // nor c
     w.counters.record(1, a.id, true);
     w.counters.record(1, b.id, true);
     w.counters.record(1, c.id, false);
@@ -110,7 +108,7 @@ describe("epochs/collect: bond rule", { timeout: 180_000 }, () => {
     assert.equal(byAccount.get(b.address), S / 4n, "b: its contribution share");
     assert.equal(bundle.rewardTotal, 500n, "R' = R · ΣC' / S: what the cap cut stays in the pool");
 
-    // The published evidence carries the frozen bonds and recomputes the same C'_i and R'.
+    // The published evidence carries the frozen bonds (its recomputation: test/keeper/epochs/proofs/evidence.test.ts).
     const evidence = w.collector.evidence(bundle.epoch);
     assert.deepEqual(
       evidence.bonds?.accounts.map((x) => [x.account, x.bond]),
@@ -120,14 +118,6 @@ describe("epochs/collect: bond rule", { timeout: 180_000 }, () => {
       ].sort((x, y) => ((x[0] as string).toLowerCase() < (y[0] as string).toLowerCase() ? -1 : 1)),
     );
     assert.equal(evidence.bonds?.rewardOffered, 1_000n);
-    const parsed = parseEvidence(JSON.parse(encodeEvidence(bundle.epoch, evidence)), bundle.epoch);
-    const again = await recompute(parsed, bundle.endMs);
-    assert.deepEqual(again.problems, []);
-    assert.deepEqual(
-      again.contributions.map((e) => [e.account, e.contribution]),
-      bundle.contributions.map((e) => [e.account, e.contribution]),
-    );
-    assert.equal(again.rewardTotal, bundle.rewardTotal);
   });
 
   it("finalizes a frozen epoch after a crash with the bonds frozen, whatever the registry says by then", async () => {

@@ -95,11 +95,13 @@ describe("epochs/proofs/evidence", () => {
   it("carries the frozen bonds and recomputes the bond rule exactly (unbonded dropped, shares saturated, R')", async () => {
     // p1 bonded 1 000, p2 bonded 1 000 (its 3 500 bytes weigh more than p1's 1 000: capped at 1/2); p3 serves
     // 2 000 bytes to the consumer but is not bonded.
-    const { bundle, evidence, p1, p2, p3, now } = await closedEpoch(({ p1, p2 }) => ({
+    const { bundle, evidence, p1, p2, p3, now } = await closedEpoch(({ p1, p2, p3 }) => ({
       minBond: 1_000n,
+      // A registry read names every account asked, p3 with no bond.
       bonds: new Map([
         [p1.address, 1_000n],
         [p2.address, 1_000n],
+        [p3.address, 0n],
       ]),
     }));
     assert.ok(evidence.bonds !== undefined, "the evidence carries the bond rule");
