@@ -56,6 +56,7 @@ export class RoutingFeed {
   /** Peers that just failed at the connection level, kept out of routing until the time given. */
   private readonly unreachableUntil = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private bondReadFailing = false;
 
   constructor(
     private readonly components: RoutingFeedComponents,
@@ -88,14 +89,19 @@ export class RoutingFeed {
     }
     const records = c.records();
     if (c.bonds !== undefined) {
-      await c.bonds
-        .refresh(
+      try {
+        await c.bonds.refresh(
           records.map((r) => r.rewardAddress),
           options,
-        )
-        .catch((err: unknown) =>
-          this.log.warn("bond read failed; routing by the bonds known", { error: err as Error }),
         );
+        if (this.bondReadFailing) this.log.info("bond reads recovered");
+        this.bondReadFailing = false;
+      } catch (err) {
+        // Logged once per outage (a refresh runs every few seconds); answers go stale and fail closed meanwhile.
+        if (!this.bondReadFailing)
+          this.log.warn("bond read failed; routing by the bonds known until they go stale", { error: err as Error });
+        this.bondReadFailing = true;
+      }
     }
     let n = 0;
     for (const record of records) {
