@@ -210,9 +210,13 @@ async function checkEvidence(
   }
   if (again.reports.length !== reports.size)
     problems.push(`the evidence yields ${again.reports.length} Reputation reports; epoch.json lists ${reports.size}`);
+  // Under the bond rule the evidence also fixes R_total (R' of the reward offered, collect/bonded.ts).
+  const stated = BigInt(summary.rewards?.rewardTotal ?? 0);
+  if (again.rewardTotal !== undefined && again.contributions.length > 0 && again.rewardTotal !== stated)
+    problems.push(`the evidence's bond rule yields R_total ${again.rewardTotal} wei; epoch.json states ${stated} wei`);
   const line =
     problems.length === 0
-      ? `${head} match: ${evidence.receipts.length} signed receipts and ${evidence.records.length} signed peer records recompute every C_i and report`
+      ? `${head} match: ${evidence.receipts.length} signed receipts and ${evidence.records.length} signed peer records${evidence.bonds === undefined ? "" : ` and ${evidence.bonds.accounts.length} frozen bonds`} recompute every C_i and report`
       : `${head} MISMATCH: ${problems.join("; ")}`;
   return { problems, line };
 }

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { PeerId, PrivateKey } from "@libp2p/interface";
 
 import { auditor, type Auditor } from "./audit/auditor.ts";
+import { BondView } from "./chain/bonds.ts";
 import { Chain } from "./chain/index.ts";
 import { ChainMemory, deploymentIdentity } from "./chain/memory.ts";
 import { chainMonitor, type ChainMonitor } from "./chain/monitor.ts";
@@ -262,6 +263,8 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
       accounts: () => records.peers().map((r) => r.rewardAddress),
       readFlag: (account) => reputation.isFlagged(account),
     });
+  const registry = chain?.contracts.nodeRegistry;
+  const bonds = registry && new BondView(registry);
   const feed = routingFeed({ refreshMs: c.routingRefreshMs })({
     logger,
     self,
@@ -271,6 +274,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     proximity: near,
     isFlagged: (account) => flags?.has(account) ?? false,
     measuredBandwidth: (peerId) => audits.measuredBandwidth(peerId),
+    ...(bonds !== undefined && { bonds }),
     table,
     onRefreshed: () => tasks.wake(),
   });
@@ -301,6 +305,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     auditsBetween: (from, to) => audits.between(from, to),
     remoteTaskValues: (from, to) => remoteTasks.between(from, to),
     ...(pool !== undefined && { maxRewardTotal: () => pool.maxRewardTotal() }),
+    ...(bonds !== undefined && { bondsOf: (accounts, opts) => bonds.read(accounts, opts) }),
   });
   const exchange = epochExchange(c.limits?.exchange)({
     node,

@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     TaskLog: await deployed.taskLog.getAddress(),
     RewardPool: await deployed.rewardPool.getAddress(),
     EpochQuorum: await deployed.epochQuorum.getAddress(),
+    NodeRegistry: await deployed.nodeRegistry.getAddress(),
   };
   const { chainId } = await ethers.provider.getNetwork();
   const deployment = buildDeploymentRecord({
@@ -89,6 +90,14 @@ async function main(): Promise<void> {
   await (await token.approve(contracts.RewardPool, REWARD_PER_EPOCH * 10n)).wait();
   await (await pool.fund(REWARD_PER_EPOCH * 10n)).wait();
   log(`pool funded with ${lum(REWARD_PER_EPOCH * 10n)}`);
+  // Every node's reward account bonds before the epoch (the deployer pays, `bondFor`; the bond is the account's):
+  // the coordinator routes to, credits and reports only bonded accounts, each share capped by its bond.
+  const registry = deployed.nodeRegistry;
+  const minBond = await registry.minBond();
+  const nodeCount = 6;
+  await (await token.approve(contracts.NodeRegistry, minBond * BigInt(nodeCount))).wait();
+  for (let i = 1; i <= nodeCount; i++) await (await registry.bondFor(signers[i]!.address, minBond)).wait();
+  log(`${nodeCount} reward accounts bonded ${lum(minBond)} each in NodeRegistry`);
   const rpc = await serveJsonRpc(connection.provider);
   log(`chain served to the keepers at ${rpc.url}`);
 
@@ -120,6 +129,7 @@ async function main(): Promise<void> {
     { name: "executor-2", capabilities: ["executor", "provider"], bandwidthBps: 400_000_000 },
     { name: "executor-3", capabilities: ["executor", "provider"], bandwidthBps: 300_000_000 },
   ];
+  if (roles.length !== nodeCount) throw new Error(`bonded ${nodeCount} accounts for ${roles.length} nodes`);
   const keepers: Keeper[] = [];
   for (const [i, role] of roles.entries()) {
     // The coordinator and the two providers are the quorum's keepers: each closes the epoch and signs it.
@@ -309,7 +319,8 @@ async function main(): Promise<void> {
   console.log(
     `Tasks: ${outcomes.length} succeeded (${outcomes.filter((o) => o.attempts > 1).length} reassigned), ` +
       `${(taskBytes / MiB).toFixed(1)} MiB moved by executors, ${(delivered / MiB).toFixed(1)} MiB delivered to the consumer.\n` +
-      `Rewards: ${lum(paid)} paid of ${lum(closed.built.bundle.rewardTotal)} (rounding dust stays in the pool); ` +
+      `Rewards: ${lum(paid)} paid of ${lum(closed.built.bundle.rewardTotal)} (rounding dust stays in the pool; ` +
+      `${lum(REWARD_PER_EPOCH - closed.built.bundle.rewardTotal)} withheld by the bond caps); ` +
       `epoch ${closed.built.bundle.epoch} still owes ${lum(await owedBy(closed.built.bundle.epoch))}.\n` +
       `Demo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s.`,
   );

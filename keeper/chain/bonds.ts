@@ -2,7 +2,8 @@
  * The keeper's cached view of NodeRegistry: which reward accounts are bonded, and with how much. Routing, credit
  * and Reputation reports ask it synchronously in hot paths; `refresh` reads the chain in batches (`bondsOf`) and
  * keeps each answer for `ttlMs`. An account the view has not read, or read too long ago, is not bonded: the view
- * fails closed. Not yet used by the live keeper (docs/security.md, "What is wired").
+ * fails closed. Routing asks `isBonded` (refreshed by the routing feed in the background); an epoch close asks
+ * `read` (a fresh read, frozen with the epoch).
  */
 import { getAddress } from "ethers";
 
@@ -68,6 +69,23 @@ export class BondView {
       }
       chunk.forEach((account, j) => this.entries.set(account, { bond: bonds[j]!, readAt: at }));
     }
+  }
+
+  /**
+   * Reads the bonds of `accounts` and the minimum bond from the chain now (never from the cache), for an epoch
+   * freeze: the answer is what the epoch keeps. Throws what the chain read throws.
+   */
+  async read(
+    accounts: readonly string[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<{ minBond: bigint; bonds: Map<string, bigint> }> {
+    await this.refresh(accounts, { ...options, force: true });
+    const bonds = new Map<string, bigint>();
+    for (const a of accounts) {
+      const account = getAddress(a);
+      bonds.set(account, this.entries.get(account)!.bond);
+    }
+    return { minBond: this.min!.value, bonds };
   }
 
   /** The active bond of `account` as last read, or undefined when unread or stale. */

@@ -25,11 +25,13 @@ import {
 import {
   EpochQuorum__factory,
   LumoraToken__factory,
+  NodeRegistry__factory,
   Reputation__factory,
   RewardPool__factory,
   TaskLog__factory,
   type EpochQuorum,
   type LumoraToken,
+  type NodeRegistry,
   type Reputation,
   type RewardPool,
   type TaskLog,
@@ -133,6 +135,8 @@ export interface LumoraContracts {
   rewardPool: RewardPool;
   /** The keeper quorum, when the deployment has one: epochs are then committed through it (t-of-n signatures). */
   epochQuorum?: EpochQuorum;
+  /** The bond registry; absent from deployments made before it (then the keeper gates nothing by bond). */
+  nodeRegistry?: NodeRegistry;
 }
 
 export class Chain {
@@ -186,6 +190,9 @@ export class Chain {
       reputation: Reputation__factory.connect(c.Reputation, this.provider),
       rewardPool: RewardPool__factory.connect(c.RewardPool, this.provider),
       ...(c.EpochQuorum !== undefined && { epochQuorum: EpochQuorum__factory.connect(c.EpochQuorum, this.provider) }),
+      ...(c.NodeRegistry !== undefined && {
+        nodeRegistry: NodeRegistry__factory.connect(c.NodeRegistry, this.provider),
+      }),
     };
   }
 

@@ -16,7 +16,7 @@ export const CONTRACT_NAMES = ["LumoraToken", "Reputation", "TaskLog", "RewardPo
 export type ContractName = (typeof CONTRACT_NAMES)[number];
 /**
  * The bond registry and the consumers' credit vault (issue 11). Optional in a record: records written before they
- * existed lack them, and the keeper does not read them yet.
+ * existed lack them. The keeper reads NodeRegistry when present (bond gating: routing, credit, Reputation reports).
  */
 export const CREDIT_CONTRACT_NAMES = ["NodeRegistry", "CreditVault"] as const;
 export type CreditContractName = (typeof CREDIT_CONTRACT_NAMES)[number];

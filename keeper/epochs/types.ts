@@ -77,4 +77,21 @@ export interface EpochEvidence {
   audits?: Array<{ body: Uint8Array; signature: Uint8Array }>;
   /** The rule that turned them into lost credit (keeper/audit/verdict.ts). */
   auditRule?: { minFailures: number; failureRatio: number };
+  /**
+   * The bond rule the epoch was closed under (collect/bonded.ts), absent when the keeper had no registry (then
+   * nothing was gated): the bonds read before the freeze, the terms, and R_total before the caps.
+   */
+  bonds?: EpochBonds;
+}
+
+/** An epoch's frozen bonds and the terms of the bond rule (docs/security.md, "Identities cost capital"). */
+export interface EpochBonds {
+  /** NodeRegistry.minBond when the bonds were read. */
+  minBond: bigint;
+  /** μ in basis points: the largest reward share as a multiple of the bond share. */
+  saturationBps: bigint;
+  /** R_total before the caps (the configured reward under the pool's limit); R' is what the epoch committed. */
+  rewardOffered: bigint;
+  /** The active bond of every account the epoch credits or reports, as read. */
+  accounts: Array<{ account: string; bond: bigint }>;
 }

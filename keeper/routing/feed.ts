@@ -2,8 +2,10 @@
  * The routing feed: keeps the routing table in step with what the keeper knows of its peers. Every refresh
  * turns each verified peer record into a NodeView (its advertised bandwidth capped by what audits measured
  * (bandwidth.ts), capacity and load, the RTT and hops proximity measured, Reputation's flag) and upserts it;
- * peers health declared failed, and executors that just failed at the connection level (for
- * UNREACHABLE_BACKOFF_MS), are left out. No libp2p here: the feed sees
+ * peers health declared failed, executors that just failed at the connection level (for
+ * UNREACHABLE_BACKOFF_MS), and — when the keeper reads a bond registry — peers whose reward account is not bonded
+ * are left out (removed from the table). Bonds are read here, in the background refresh, never on the selection
+ * path. No libp2p here: the feed sees
  * its sources through the narrow components below.
  */
 import type { PeerRecordData } from "../discovery/record.ts";
@@ -36,6 +38,14 @@ export interface RoutingFeedComponents {
   /** Reputation's flag of a reward address (lower case). */
   isFlagged: (account: string) => boolean;
   table: { upsert(view: NodeView): void; remove(peerId: string): unknown };
+  /**
+   * The bond registry's cached view (keeper/chain/bonds.ts), when the deployment has one: `refresh` reads the
+   * accounts' bonds (cached answers stay until stale), `isBonded` fails closed. Absent: no bond gating.
+   */
+  bonds?: {
+    refresh(accounts: readonly string[], options: { signal?: AbortSignal }): Promise<void>;
+    isBonded(account: string): boolean;
+  };
   /** Called after every refresh (the task manager retries what waited for executors). */
   onRefreshed?: () => void;
   /** Clock in Unix ms (tests may pin it). */
@@ -50,6 +60,7 @@ export class RoutingFeed {
   /** Peers that just failed at the connection level, kept out of routing until the time given. */
   private readonly unreachableUntil = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private bondReadFailing = false;
 
   constructor(
     private readonly components: RoutingFeedComponents,
@@ -80,9 +91,29 @@ export class RoutingFeed {
           this.log.debug("directory refresh failed; feeding what is known", { error: err as Error }),
         );
     }
+    const records = c.records();
+    if (c.bonds !== undefined) {
+      try {
+        await c.bonds.refresh(
+          records.map((r) => r.rewardAddress),
+          options,
+        );
+        if (this.bondReadFailing) this.log.info("bond reads recovered");
+        this.bondReadFailing = false;
+      } catch (err) {
+        // Logged once per outage (a refresh runs every few seconds); answers go stale and fail closed meanwhile.
+        if (!this.bondReadFailing)
+          this.log.warn("bond read failed; routing by the bonds known until they go stale", { error: err as Error });
+        this.bondReadFailing = true;
+      }
+    }
     let n = 0;
-    for (const record of c.records()) {
+    for (const record of records) {
       if (record.peerId === c.self) continue;
+      if (c.bonds !== undefined && !this.bonded(record.rewardAddress)) {
+        c.table.remove(record.peerId);
+        continue;
+      }
       if (c.health.status(record.peerId) === "failed") continue;
       const until = this.unreachableUntil.get(record.peerId);
       if (until !== undefined) {
@@ -102,6 +133,15 @@ export class RoutingFeed {
     }
     c.onRefreshed?.();
     return n;
+  }
+
+  /** Whether the bond view counts `account` as bonded (a malformed address is not). */
+  private bonded(account: string): boolean {
+    try {
+      return this.components.bonds!.isBonded(account);
+    } catch {
+      return false;
+    }
   }
 
   /** An executor failed at the connection level: out of routing until the back-off passed (health re-admits it). */

@@ -15,6 +15,7 @@ import { HDNodeWallet, Mnemonic, parseEther, toBeHex } from "ethers";
 import { network } from "hardhat";
 
 import LumoraModule from "../../ignition/modules/Lumora.js";
+import { BondView } from "../../keeper/chain/bonds.ts";
 import { Chain } from "../../keeper/chain/index.ts";
 import { proofsHandler } from "../../keeper/api/proofs.ts";
 import {
@@ -38,6 +39,7 @@ import { createLogger } from "../../keeper/logger.ts";
 import { openStore, type Store } from "../../keeper/store/index.ts";
 import { buildDeploymentRecord, resolveParameters } from "../../scripts/lib/deployments.js";
 import { serveJsonRpc } from "../../scripts/lib/rpc-bridge.ts";
+import type { NodeRegistry } from "../../types/ethers-contracts/index.ts";
 import { peer, world } from "../keeper/epochs/fixtures.ts";
 
 const connection = await network.create();
@@ -96,6 +98,7 @@ describe("verify-epoch (claims/verify)", function () {
   let store: Store;
   let submitter: EpochSubmitter;
   let published: string;
+  let registry: NodeRegistry;
   const cleanups: (() => Promise<void>)[] = [];
 
   afterEach(async function () {
@@ -105,6 +108,7 @@ describe("verify-epoch (claims/verify)", function () {
   before(async function () {
     const [deployer, alice, bob, carol] = await ethers.getSigners();
     const deployed = await ignition.deploy(LumoraModule, {});
+    registry = deployed.nodeRegistry as unknown as NodeRegistry;
     const addresses = {
       LumoraToken: await deployed.token.getAddress(),
       Reputation: await deployed.reputation.getAddress(),
@@ -322,6 +326,67 @@ describe("verify-epoch (claims/verify)", function () {
       expect(bad.lines[3]).to.match(/^evidence +MISMATCH: /);
       expect(bad.message).to.match(/^epoch 5 does NOT match/);
     }
+  });
+
+  it("recomputes the bond rule from the evidence: a saturated epoch verifies, crediting an unbonded account fails", async function () {
+    // A keeper's real close under the bond rule, its bonds read from the deployment's NodeRegistry.
+    const [deployer] = await ethers.getSigners();
+    const now = Date.now();
+    const [consumer, p1, p2, p3] = await Promise.all([peer(111), peer(112), peer(113), peer(114)]);
+    const records = new Map<string, Uint8Array>();
+    for (const p of [consumer, p1, p2, p3]) {
+      records.set(
+        p.id,
+        await signPeerRecord(p.key, {
+          ...{ seq: 1n, issuedAtMs: now - 60_000, expiresAtMs: now + 600_000, capabilities: ["provider"] },
+          ...{ bandwidthBps: 1_000_000, capacity: 1, load: 0, shard: 0, rewardAddress: p.address },
+          addrs: ["/ip4/127.0.0.1/tcp/1"],
+        }),
+      );
+    }
+    const minBond = await registry.minBond();
+    await (await contracts.token.connect(deployer!).approve(await registry.getAddress(), 4n * minBond)).wait();
+    await (await registry.connect(deployer!).bondFor(p1.address, minBond)).wait();
+    await (await registry.connect(deployer!).bondFor(p2.address, 3n * minBond)).wait();
+    const view = new BondView(registry);
+    const w = world(
+      { genesisMs: now - 10_000, rewardPerEpoch: REWARD },
+      { recordOf: (id) => records.get(id), bondsOf: (accounts, opts) => view.read(accounts, opts) },
+    );
+    cleanups.push(async () => w.close());
+    for (const p of [consumer, p1, p2, p3]) w.addresses.set(p.id, p.address);
+    await w.receipt(consumer, p1, 4_000, now - 5_000); // share 4/5 of the bonded, bond share 1/4: capped
+    await w.receipt(consumer, p2, 1_000, now - 4_000);
+    await w.receipt(consumer, p3, 9_000, now - 3_000); // p3 never bonded
+    const honest = await w.collector.close({ endMs: now });
+    expect(honest.contributions.map((c) => c.account)).to.have.members([p1.address, p2.address]);
+    expect(honest.rewardTotal < REWARD, "the cap withholds part of R").to.equal(true);
+    const evidence = w.collector.evidence(honest.epoch);
+
+    const six = await buildEpoch({ ...honest, epoch: 6 });
+    await publishEpoch(six, published, { uri: "lumora:epoch/6", evidence });
+    await submitter.submit(six);
+    const ok = await verifyPublishedEpoch(contracts, publishedRecords(base, "test", { proofsDir: published }), 6);
+    expectVerified(ok);
+    expect(ok.lines[3]).to.contain("3 signed peer records and 3 frozen bonds recompute every C_i");
+
+    // Epoch 7: the same evidence, but the keeper also credited unbonded p3 and committed the whole R.
+    const p3Entry = { account: p3.address, index: honest.contributions.length, contribution: 10n ** 17n };
+    const seven = await buildEpoch({
+      ...honest,
+      epoch: 7,
+      contributions: [...honest.contributions, p3Entry],
+      rewardTotal: REWARD,
+    });
+    await publishEpoch(seven, published, { uri: "lumora:epoch/7", evidence });
+    await submitter.submit(seven);
+    const bad = await verifyPublishedEpoch(contracts, publishedRecords(base, "test", { proofsDir: published }), 7);
+    expect([bad.taskLog.status, bad.rewardPool.status]).to.deep.equal(["match", "match"]);
+    expect(bad.ok).to.equal(false);
+    expect(bad.evidence).to.deep.equal([
+      `rewards.json credits ${p3.address} with C ${p3Entry.contribution}; the evidence, nothing`,
+      `the evidence's bond rule yields R_total ${honest.rewardTotal} wei; epoch.json states ${REWARD} wei`,
+    ]);
   });
 
   it("reports an unpublished epoch with where it looked and how to point elsewhere", async function () {

@@ -25,8 +25,11 @@ import type { TaskStore } from "../../tasks/store.ts";
 import { receiptId, verifyReceipt } from "../../transfer/receipt.ts";
 import { TransferStore } from "../../transfer/store.ts";
 import { AccountIndex } from "./accounts.ts";
+import { applyBonds } from "./bonded.ts";
+import { DEFAULT_SATURATION_BPS } from "./constants.ts";
 import { EPOCH_TABLES, epochRow, lastEpochRow, migrateEpochs, recentEpochRows, type EpochRow } from "./store.ts";
 import {
+  compareAddresses,
   computeContributions,
   reputationReports,
   rewardTotalFor,
@@ -35,7 +38,14 @@ import {
   type VerifiedReceipt,
 } from "./contribution.ts";
 import { EpochUnknownError, EpochWindowError } from "./errors.ts";
-import type { ContributionEntry, EpochBundle, EpochEvidence, ReputationReport, TaskRecordValue } from "../types.ts";
+import type {
+  ContributionEntry,
+  EpochBonds,
+  EpochBundle,
+  EpochEvidence,
+  ReputationReport,
+  TaskRecordValue,
+} from "../types.ts";
 
 /** A receipt row as the transfer module stores it. */
 export interface RawReceipt {
@@ -68,6 +78,15 @@ export interface EpochCollectorInit {
   genesisMs?: number;
   /** When the epoch's audits take a provider's credit away (keeper/audit/verdict.ts; defaults in its constants). */
   auditRule?: Partial<DisqualifyRule>;
+  /** μ of the bond rule in basis points (default DEFAULT_SATURATION_BPS); used only with `bondsOf`. */
+  saturationBps?: bigint;
+}
+
+/** Bonds read from NodeRegistry for a freeze: the minimum bond and the active bond of each account read. */
+export interface BondSnapshot {
+  minBond: bigint;
+  /** By checksummed account; an account absent was not read. */
+  bonds: ReadonlyMap<string, bigint>;
 }
 
 export interface EpochCollectorComponents {
@@ -92,6 +111,13 @@ export interface EpochCollectorComponents {
    * absolute and share caps), which caps R_total; no cap when absent.
    */
   maxRewardTotal?: (options: { signal?: AbortSignal }) => Promise<bigint>;
+  /**
+   * Reads the bonds of `accounts` from NodeRegistry (fresh, not cached). When given, every epoch is closed under
+   * the bond rule (collect/bonded.ts): `close` reads the bonds of the accounts its window names before the freeze,
+   * the freeze keeps them with the epoch, and only bonded accounts are credited (saturated) and reported. Absent
+   * (no registry in the deployment): nothing is gated.
+   */
+  bondsOf?: (accounts: string[], options: { signal?: AbortSignal }) => Promise<BondSnapshot>;
 }
 
 /** The transfer module's stored receipts of a window, through its own query (the table belongs to keeper/transfer). */
@@ -225,15 +251,45 @@ export class EpochCollector {
    * others committed instead of numbering behind them.
    */
   async close(options: { endMs?: number; minEpoch?: number; signal?: AbortSignal } = {}): Promise<EpochBundle> {
-    const epoch = this.freeze(options.endMs ?? Date.now(), options.minEpoch);
+    const endMs = options.endMs ?? Date.now();
+    const { bondsOf } = this.components;
+    // Freezing is synchronous: the bonds are read first. A failed read fails the close (nothing frozen, retried).
+    const bonds =
+      bondsOf === undefined ? undefined : await bondsOf(this.accountsToFreeze(endMs, options.minEpoch), options);
+    const epoch = this.freeze(endMs, options.minEpoch, bonds);
     return this.finalize(epoch, options);
+  }
+
+  /**
+   * The accounts a freeze at `endMs` would credit or report as things stand (the providers of the window's and of
+   * the held receipts, the peers with health counts), checksummed, ascending: whose bonds to read first.
+   */
+  accountsToFreeze(endMs: number, minEpoch = 0): string[] {
+    const { store, counters, addressOf } = this.components;
+    const last = lastEpochRow(store);
+    const epoch = Math.max(last.epoch + 1, minEpoch);
+    const peers = new Set<string>();
+    for (const r of this.receiptsBetween(last.end_ms, endMs)) peers.add(r.provider);
+    const held = store.db.prepare("SELECT DISTINCT provider FROM epoch_held_receipts").all() as { provider: string }[];
+    for (const h of held) peers.add(h.provider);
+    for (const h of counters?.reports(epoch) ?? []) peers.add(h.peerId);
+    const accounts = new Set<string>();
+    for (const p of peers) {
+      const a = checksummed(addressOf, p);
+      if (a !== null) accounts.add(a);
+    }
+    return [...accounts].sort();
   }
 
   /**
    * Closes the window of the open epoch at `endMs` and copies its evidence, in one synchronous transaction:
    * from here on, new work is counted in the next epoch. Returns the frozen epoch.
+   *
+   * With `bondsOf` configured, the epoch is frozen under the bond rule with `bonds` (read by `close`; none read
+   * counts as no bond known): a receipt whose provider's account was not read is held for the next epoch like one of
+   * an unknown provider, so a receipt stored between the read and the freeze is not lost.
    */
-  freeze(endMs: number, minEpoch = 0): number {
+  freeze(endMs: number, minEpoch = 0, bonds?: BondSnapshot): number {
     const { store, tasks, counters, addressOf } = this.components;
     // Queued task writes (finished tasks not yet flushed) belong to this window: commit them first.
     tasks?.flush();
@@ -262,7 +318,11 @@ export class EpochCollector {
         const insert = db.prepare("INSERT INTO epoch_tasks (epoch, position, value) VALUES (?, ?, ?)");
         values.forEach((v, i) => insert.run(epoch, i, encodeTaskValue(v)));
       }
-      this.freezeReceipts(epoch, startMs, endMs);
+      const gate =
+        this.components.bondsOf === undefined
+          ? undefined
+          : (bonds ?? { minBond: 0n, bonds: new Map<string, bigint>() });
+      this.freezeReceipts(epoch, startMs, endMs, gate === undefined ? undefined : (a) => gate.bonds.has(a));
       const audit = db.prepare(
         "INSERT OR IGNORE INTO epoch_audits (epoch, hash, provider, body, signature) VALUES (?, ?, ?, ?, ?)",
       );
@@ -279,6 +339,7 @@ export class EpochCollector {
         }
       }
       this.freezeRecords(epoch);
+      if (gate !== undefined) this.freezeBonds(epoch, gate);
       this.log.info("epoch frozen", { epoch, startMs, endMs });
       return epoch;
     });
@@ -290,8 +351,13 @@ export class EpochCollector {
    * provider's account is not known yet is held (not counted, not lost) and joins the first epoch frozen after
    * the account becomes known, for at most HELD_EPOCHS epochs.
    */
-  private freezeReceipts(epoch: number, startMs: number, endMs: number): void {
-    const { store, addressOf } = this.components;
+  private freezeReceipts(epoch: number, startMs: number, endMs: number, bondRead?: (account: string) => boolean): void {
+    const { store } = this.components;
+    // Under the bond rule, an account whose bond was not read is, for this freeze, as good as unknown.
+    const addressOf = (peerId: string) => {
+      const a = checksummed(this.components.addressOf, peerId);
+      return a !== null && (bondRead === undefined || bondRead(a)) ? a : undefined;
+    };
     const db = store.db;
     const counted = db.prepare(
       "SELECT 1 FROM epoch_receipts WHERE hash = ?1 UNION ALL SELECT 1 FROM epoch_receipts_archive WHERE hash = ?1 " +
@@ -335,6 +401,47 @@ export class EpochCollector {
     }
     if (credited + dropped + newlyHeld > 0)
       this.log.info("receipts of unknown providers", { epoch, held: newlyHeld, credited, dropped });
+  }
+
+  /** Keeps, with the epoch, the bond of every account it credits or reports (0 when the read did not name it). */
+  private freezeBonds(epoch: number, snapshot: BondSnapshot): void {
+    const db = this.components.store.db;
+    db.prepare("INSERT INTO epoch_bond_terms (epoch, min_bond, saturation_bps) VALUES (?, ?, ?)").run(
+      epoch,
+      snapshot.minBond.toString(),
+      (this.init.saturationBps ?? DEFAULT_SATURATION_BPS).toString(),
+    );
+    const accounts = db
+      .prepare(
+        "SELECT account FROM epoch_receipts WHERE epoch = ?1 AND account IS NOT NULL " +
+          "UNION SELECT account FROM epoch_health WHERE epoch = ?1 AND account IS NOT NULL",
+      )
+      .all(epoch) as { account: string }[];
+    const insert = db.prepare("INSERT INTO epoch_bonds (epoch, account, bond) VALUES (?, ?, ?)");
+    for (const { account } of accounts) insert.run(epoch, account, (snapshot.bonds.get(account) ?? 0n).toString());
+  }
+
+  /** The bond rule epoch `epoch` was frozen under (with the reward offered once finalized); none when ungated. */
+  private frozenBonds(epoch: number): EpochBonds | undefined {
+    const db = this.components.store.db;
+    const terms = db
+      .prepare("SELECT min_bond, saturation_bps, reward_offered FROM epoch_bond_terms WHERE epoch = ?")
+      .get(epoch) as { min_bond: string; saturation_bps: string; reward_offered: string | null } | undefined;
+    if (terms === undefined) return undefined;
+    const accounts = (
+      db.prepare("SELECT account, bond FROM epoch_bonds WHERE epoch = ?").all(epoch) as {
+        account: string;
+        bond: string;
+      }[]
+    )
+      .map((r) => ({ account: r.account, bond: BigInt(r.bond) }))
+      .sort((x, y) => compareAddresses(x.account, y.account));
+    return {
+      minBond: BigInt(terms.min_bond),
+      saturationBps: BigInt(terms.saturation_bps),
+      rewardOffered: BigInt(terms.reward_offered ?? "0"),
+      accounts,
+    };
   }
 
   /** The epoch's receipt rows, as one comparable string (what a finalize computed from). */
@@ -387,7 +494,15 @@ export class EpochCollector {
         )
         .all(epoch) as { peer_id: string; successes: number; failures: number }[]
     ).map((h) => ({ peerId: h.peer_id, successes: h.successes, failures: h.failures }));
-    return { receipts, records, outcomes, audits: this.frozenAudits(epoch), auditRule: this.disqualifyRule };
+    const bonds = this.frozenBonds(epoch);
+    return {
+      receipts,
+      records,
+      outcomes,
+      audits: this.frozenAudits(epoch),
+      auditRule: this.disqualifyRule,
+      ...(bonds !== undefined && { bonds }),
+    };
   }
 
   /** Hashes of the receipts epoch `epoch` counted (its evidence, published beside its trees). */
@@ -568,14 +683,21 @@ export class EpochCollector {
       (v) => v.disqualified,
     );
     const disqualified = new Set(verdicts.map((v) => v.provider));
-    const contributions = computeContributions({ receipts, outcomes, addressOf, disqualified });
-    const reports = reputationReports(outcomes, addressOf);
-    const totalC = totalContribution(contributions);
+    let contributions = computeContributions({ receipts, outcomes, addressOf, disqualified });
+    let reports = reputationReports(outcomes, addressOf);
+    let totalC = totalContribution(contributions);
     const maxReward =
       totalC > 0n && this.components.maxRewardTotal !== undefined
         ? await this.components.maxRewardTotal(options)
         : this.init.rewardPerEpoch;
-    const rewardTotal = rewardTotalFor(this.init, maxReward, totalC);
+    const rewardOffered = rewardTotalFor(this.init, maxReward, totalC);
+    let rewardTotal = rewardOffered;
+    const bonds = this.frozenBonds(epoch);
+    if (bonds !== undefined) {
+      const bonded = applyBonds(contributions, reports, { ...bonds, rewardOffered });
+      ({ contributions, reports, rewardTotal } = bonded);
+      totalC = totalContribution(contributions);
+    }
     options.signal?.throwIfAborted();
 
     // Adopting the chain's view of an earlier epoch may take receipts out of this one while it is computed (the
@@ -615,6 +737,10 @@ export class EpochCollector {
         "INSERT OR REPLACE INTO epoch_disqualified (epoch, provider, audits, failures) VALUES (?, ?, ?, ?)",
       );
       for (const v of verdicts) out.run(epoch, v.provider, v.audits, v.failures);
+      if (bonds !== undefined)
+        store.db
+          .prepare("UPDATE epoch_bond_terms SET reward_offered = ? WHERE epoch = ?")
+          .run(rewardOffered.toString(), epoch);
       store.db
         .prepare("UPDATE epochs SET status = 'closed', reward_total = ?, closed_at = ? WHERE epoch = ?")
         .run(rewardTotal.toString(), Date.now(), epoch);

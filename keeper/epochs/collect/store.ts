@@ -149,6 +149,28 @@ export const EPOCH_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE epoch_disqualified_archive AS SELECT 0 AS era, * FROM epoch_disqualified WHERE 0;
     `,
   },
+  {
+    // The bonds (NodeRegistry) of the accounts an epoch credits or reports, read just before its freeze and kept
+    // with it, so a finalize re-run after a crash applies the same bond rule. A `epoch_bond_terms` row marks an
+    // epoch closed under the bond rule (a keeper with a registry); without one, nothing is gated.
+    version: 6,
+    up: `
+      CREATE TABLE epoch_bond_terms (
+        epoch INTEGER PRIMARY KEY,
+        min_bond TEXT NOT NULL,
+        saturation_bps TEXT NOT NULL,
+        reward_offered TEXT
+      );
+      CREATE TABLE epoch_bonds (
+        epoch INTEGER NOT NULL,
+        account TEXT NOT NULL,
+        bond TEXT NOT NULL,
+        PRIMARY KEY (epoch, account)
+      ) WITHOUT ROWID;
+      CREATE TABLE epoch_bond_terms_archive AS SELECT 0 AS era, * FROM epoch_bond_terms WHERE 0;
+      CREATE TABLE epoch_bonds_archive AS SELECT 0 AS era, * FROM epoch_bonds WHERE 0;
+    `,
+  },
 ];
 
 /** Tables whose rows belong to one epoch; moved to `<name>_archive` when the keeper starts over. */
@@ -162,6 +184,8 @@ export const EPOCH_TABLES = [
   "epoch_records",
   "epoch_audits",
   "epoch_disqualified",
+  "epoch_bond_terms",
+  "epoch_bonds",
 ] as const;
 
 export interface EpochRow {

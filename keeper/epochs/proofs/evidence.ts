@@ -10,6 +10,8 @@
  * - `audits` and `auditRule`: the signed audit outcomes the epoch judged (each signed by its auditing keeper) and
  *   the rule by which they take a provider's credit (keeper/audit/verdict.ts; absent in files published before
  *   audits, read as none).
+ * - `bonds` (only when the keeper closed under the bond rule): the bonds read before the freeze, minBond, μ and the
+ *   reward offered, so the bond rule (collect/bonded.ts) is applied again on the same numbers. Absent: no gating.
  *
  * `recompute` checks every signature and rebuilds the contributions and reports with the keeper's own code
  * (collect/contribution.ts), so `lumora:verify-epoch` needs nothing but the publication. The bundle's keccak256
@@ -23,6 +25,7 @@ import { auditOutcomeHash, verifyAuditOutcome } from "../../audit/outcome.ts";
 import { auditVerdicts, type DisqualifyRule, type JudgedAudit } from "../../audit/verdict.ts";
 import { verifyPeerRecord } from "../../discovery/record.ts";
 import { receiptId, verifyReceipt } from "../../transfer/receipt.ts";
+import { applyBonds } from "../collect/bonded.ts";
 import {
   computeContributions,
   reputationReports,
@@ -30,7 +33,7 @@ import {
   type NodeOutcomes,
   type VerifiedReceipt,
 } from "../collect/contribution.ts";
-import type { EpochEvidence, ReputationReport } from "../types.ts";
+import type { EpochBonds, EpochEvidence, ReputationReport } from "../types.ts";
 import { EVIDENCE_FORMAT_V2 } from "./constants.ts";
 
 interface EvidenceJson {
@@ -42,6 +45,44 @@ interface EvidenceJson {
   outcomes: NodeOutcomes[];
   audits?: Array<{ body: string; signature: string }>;
   auditRule?: DisqualifyRule;
+  /** Decimal strings for the amounts; accounts ascending (lower case). */
+  bonds?: {
+    minBond: string;
+    saturationBps: string;
+    rewardOffered: string;
+    accounts: Array<{ account: string; bond: string }>;
+  };
+}
+
+const DECIMAL = /^(0|[1-9][0-9]*)$/;
+const amount = (s: unknown, what: string): bigint => {
+  if (typeof s !== "string" || !DECIMAL.test(s)) throw new Error(`${what} is not a decimal amount`);
+  return BigInt(s);
+};
+
+function encodeBonds(b: EpochBonds): NonNullable<EvidenceJson["bonds"]> {
+  return {
+    minBond: b.minBond.toString(),
+    saturationBps: b.saturationBps.toString(),
+    rewardOffered: b.rewardOffered.toString(),
+    accounts: b.accounts
+      .map((a) => ({ account: getAddress(a.account), bond: a.bond.toString() }))
+      .sort((x, y) => (x.account.toLowerCase() < y.account.toLowerCase() ? -1 : 1)),
+  };
+}
+
+function parseBonds(b: EvidenceJson["bonds"]): EpochBonds {
+  if (typeof b !== "object" || b === null || !Array.isArray(b.accounts))
+    throw new Error("bonds must hold minBond, saturationBps, rewardOffered and an accounts array");
+  return {
+    minBond: amount(b.minBond, "bonds.minBond"),
+    saturationBps: amount(b.saturationBps, "bonds.saturationBps"),
+    rewardOffered: amount(b.rewardOffered, "bonds.rewardOffered"),
+    accounts: b.accounts.map((a, i) => ({
+      account: getAddress(String(a?.account)),
+      bond: amount(a?.bond, `bonds.accounts[${i}].bond`),
+    })),
+  };
 }
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
@@ -73,6 +114,7 @@ export function encodeEvidence(epoch: number, evidence: EpochEvidence): string {
         .map(({ a }) => ({ body: b64(a.body), signature: b64(a.signature) })),
     }),
     ...(evidence.auditRule !== undefined && { auditRule: evidence.auditRule }),
+    ...(evidence.bonds !== undefined && { bonds: encodeBonds(evidence.bonds) }),
   };
   return JSON.stringify(json) + "\n";
 }
@@ -111,6 +153,7 @@ export function parseEvidence(v: unknown, epoch: number): EpochEvidence & { ids:
     ...(j.auditRule !== undefined && {
       auditRule: { minFailures: Number(j.auditRule?.minFailures), failureRatio: Number(j.auditRule?.failureRatio) },
     }),
+    ...(j.bonds !== undefined && { bonds: parseBonds(j.bonds) }),
   };
 }
 
@@ -120,12 +163,15 @@ export interface Recomputed {
   /** Providers the published audits and rule take the epoch's credit from. */
   disqualified: string[];
   reports: ReputationReport[];
+  /** R_total the evidence implies, when it carries the bond rule (R' of the reward offered); else unknown. */
+  rewardTotal?: bigint;
   problems: string[];
 }
 
 /**
  * Checks every receipt (consumer's signature, id listed, provider as stored) and every peer record (the peer's
- * signature, valid at `atMs` — the epoch's end), then computes C_i and the reports exactly as the collector does.
+ * signature, valid at `atMs` — the epoch's end), then computes C_i and the reports exactly as the collector does,
+ * the bond rule included when the evidence carries bonds.
  */
 export async function recompute(evidence: EpochEvidence & { ids?: string[] }, atMs: number): Promise<Recomputed> {
   const problems: string[] = [];
@@ -179,10 +225,9 @@ export async function recompute(evidence: EpochEvidence & { ids?: string[] }, at
             .map((v) => v.provider),
         );
   const addressOf = (peerId: string) => accountOf.get(peerId);
-  return {
-    contributions: computeContributions({ receipts, outcomes: evidence.outcomes, addressOf, disqualified }),
-    disqualified: [...disqualified].sort(),
-    reports: reputationReports(evidence.outcomes, addressOf),
-    problems,
-  };
+  const contributions = computeContributions({ receipts, outcomes: evidence.outcomes, addressOf, disqualified });
+  const reports = reputationReports(evidence.outcomes, addressOf);
+  const lost = [...disqualified].sort();
+  if (evidence.bonds === undefined) return { contributions, disqualified: lost, reports, problems };
+  return { ...applyBonds(contributions, reports, evidence.bonds), disqualified: lost, problems };
 }

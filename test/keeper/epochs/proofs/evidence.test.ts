@@ -11,6 +11,8 @@ import { afterEach, describe, it } from "node:test";
 
 import { signPeerRecord } from "../../../../keeper/discovery/record.ts";
 import { buildEpoch } from "../../../../keeper/epochs/build.ts";
+import type { BondSnapshot } from "../../../../keeper/epochs/collect/collector.ts";
+import { SHARE_SCALE } from "../../../../keeper/epochs/collect/constants.ts";
 import { EVIDENCE_FILE } from "../../../../keeper/epochs/proofs/constants.ts";
 import { encodeEvidence, evidenceHash, parseEvidence, recompute } from "../../../../keeper/epochs/proofs/evidence.ts";
 import { epochDir, publishEpoch, readFullEvidence } from "../../../../keeper/epochs/proofs/publish.ts";
@@ -42,12 +44,20 @@ describe("epochs/proofs/evidence", () => {
   });
 
   /** An epoch with three providers (one of them its own consumer), health outcomes and records. */
-  async function closedEpoch() {
+  async function closedEpoch(bonds?: (p: { p1: Peer; p2: Peer; p3: Peer }) => BondSnapshot) {
     const now = Date.now();
     const [consumer, p1, p2, p3, unknown] = await Promise.all([peer(1), peer(2), peer(3), peer(4), peer(5)]);
     const records = new Map<string, Uint8Array>();
     for (const p of [consumer, p1, p2, p3]) records.set(p.id, await recordOf(p, now));
-    const w = world({ genesisMs: now - 10_000 }, { recordOf: (id) => records.get(id) });
+    // The bonds a registry answers (the registry itself: test/keeper/epochs/collect/collector-bonds.test.ts).
+    const snapshot = bonds?.({ p1, p2, p3 });
+    const w = world(
+      { genesisMs: now - 10_000 },
+      {
+        recordOf: (id) => records.get(id),
+        ...(snapshot !== undefined && { bondsOf: () => Promise.resolve(snapshot) }),
+      },
+    );
     worlds.push(w);
     for (const p of [consumer, p1, p2, p3]) w.addresses.set(p.id, p.address);
     await w.receipt(consumer, p1, 1_000, now - 5_000);
@@ -55,6 +65,7 @@ describe("epochs/proofs/evidence", () => {
     await w.receipt(consumer, p2, 500, now - 3_000);
     await w.receipt(p3, p3, 9_999, now - 3_000); // self-dealing: counts nothing
     await w.receipt(consumer, unknown, 7_777, now - 2_000); // no account: held, not evidence
+    if (snapshot !== undefined) await w.receipt(consumer, p3, 2_000, now - 2_500); // p3 serves, unbonded
     w.counters.record(1, p1.id, true);
     w.counters.record(1, p2.id, false);
     w.counters.record(1, p2.id, true);
@@ -79,6 +90,51 @@ describe("epochs/proofs/evidence", () => {
       "C_i from the evidence alone equals the collector's",
     );
     assert.deepEqual(again.reports, bundle.reputation, "and so do the Reputation reports");
+  });
+
+  it("carries the frozen bonds and recomputes the bond rule exactly (unbonded dropped, shares saturated, R')", async () => {
+    // p1 bonded 1 000, p2 bonded 1 000 (its 3 500 bytes weigh more than p1's 1 000: capped at 1/2); p3 serves
+    // 2 000 bytes to the consumer but is not bonded.
+    const { bundle, evidence, p1, p2, p3, now } = await closedEpoch(({ p1, p2, p3 }) => ({
+      minBond: 1_000n,
+      // A registry read names every account asked, p3 with no bond.
+      bonds: new Map([
+        [p1.address, 1_000n],
+        [p2.address, 1_000n],
+        [p3.address, 0n],
+      ]),
+    }));
+    assert.ok(evidence.bonds !== undefined, "the evidence carries the bond rule");
+    assert.equal(evidence.bonds.minBond, 1_000n);
+    assert.ok(
+      bundle.contributions.every((c) => c.account !== p3.address),
+      "p3 is unbonded: not credited",
+    );
+    const committed = new Map(bundle.contributions.map((c) => [c.account, c.contribution]));
+    assert.equal(committed.get(p2.address), SHARE_SCALE / 2n, "p2 capped at its bond share");
+    assert.ok(committed.get(p1.address)! < SHARE_SCALE / 2n, "p1 under its cap: its contribution share");
+    const again = await recompute(parseEvidence(JSON.parse(encodeEvidence(bundle.epoch, evidence)), 1), now);
+    assert.deepEqual(again.problems, []);
+    assert.deepEqual(
+      again.contributions.map((c) => [c.account, c.contribution]),
+      bundle.contributions.map((c) => [c.account, c.contribution]),
+      "C'_i from the evidence alone equals the collector's",
+    );
+    assert.deepEqual(again.reports, bundle.reputation, "and so do the reports (bonded accounts only)");
+    assert.equal(again.rewardTotal, bundle.rewardTotal, "and R_total");
+    assert.ok(bundle.rewardTotal < 1000n, "the cap withheld part of R");
+
+    // A bond raised after the fact changes what the evidence yields (the verifier compares it with rewards.json).
+    const raised = structuredClone(evidence);
+    raised.bonds!.accounts = raised.bonds!.accounts.map((x) => (x.account === p2.address ? { ...x, bond: 9_000n } : x));
+    const r = await recompute(raised, now);
+    assert.notEqual(r.contributions.find((c) => c.account === p2.address)?.contribution, committed.get(p2.address));
+    // Evidence without the bonds is the ungated rule: it credits p3 too, which rewards.json does not.
+    const stripped = structuredClone(evidence);
+    delete stripped.bonds;
+    const u = await recompute(stripped, now);
+    assert.ok(u.contributions.some((c) => c.account === p3.address));
+    assert.ok(committed.has(p1.address));
   });
 
   it("names a forged receipt, a record for another peer and a changed amount", async () => {
