@@ -192,7 +192,9 @@ export class Health extends EventTarget {
 
   member(peerId: string): MemberView | undefined {
     const m = this.members.get(peerId);
-    return m && { state: m.state, incarnation: m.incarnation, failedVia: m.failedVia, load: m.load, capacity: m.capacity };
+    return (
+      m && { state: m.state, incarnation: m.incarnation, failedVia: m.failedVia, load: m.load, capacity: m.capacity }
+    );
   }
 
   /** Outcome of a task the peer executed or served (from signed receipts/outcomes). */
@@ -279,7 +281,10 @@ export class Health extends EventTarget {
   }
 
   /** A message came straight from `peerId`: what it says of itself and of others. */
-  private heardFrom(peerId: string, msg: { incarnation: number; load: number; capacity: number; updates: MemberUpdateData[] }): void {
+  private heardFrom(
+    peerId: string,
+    msg: { incarnation: number; load: number; capacity: number; updates: MemberUpdateData[] },
+  ): void {
     const m = this.members.get(peerId);
     if (m === undefined) return;
     m.load = msg.load;
@@ -313,14 +318,25 @@ export class Health extends EventTarget {
   }
 
   /** Sends one Probe (a ping-req when `target` is set) to `peerId` and returns its Ack. */
-  private async exchange(peerId: string, target: string | undefined, timeoutMs: number, options: Opts): Promise<AckData> {
+  private async exchange(
+    peerId: string,
+    target: string | undefined,
+    timeoutMs: number,
+    options: Opts,
+  ): Promise<AckData> {
     const id = peerIdFromString(peerId);
     const signal = anySignal(AbortSignal.timeout(timeoutMs), this.controller.signal, options.signal);
     const seq = ++this.seq;
     let stream: Stream | undefined;
     try {
       stream = await this.components.node.dialProtocol(id, HEALTH_PROTOCOL, { signal });
-      const probe = probeMessage({ seq, target, incarnation: this.own, ...this.ours(), updates: this.outgoing(peerId) });
+      const probe = probeMessage({
+        seq,
+        target,
+        incarnation: this.own,
+        ...this.ours(),
+        updates: this.outgoing(peerId),
+      });
       await writeMessage(stream, Probe, probe, MAX_HEALTH_MESSAGE_BYTES, { signal });
       const ack = readAck(await readMessage<Ack>(stream, Ack, MAX_HEALTH_MESSAGE_BYTES, { signal }), seq);
       await stream.close({ signal }).catch(() => {});

@@ -104,7 +104,12 @@ export class Members {
    * returns what it overrode (`from` may equal `to`: a newer incarnation of the same state, still news worth
    * gossiping), or undefined when it was stale. Unknown members are ignored: only watched peers are tracked.
    */
-  apply(u: MemberUpdateData, now: number, suspicionTimeoutMs: number, via: FailedVia = "gossip"): Transition | undefined {
+  apply(
+    u: MemberUpdateData,
+    now: number,
+    suspicionTimeoutMs: number,
+    via: FailedVia = "gossip",
+  ): Transition | undefined {
     const m = this.byId.get(u.peerId);
     if (m === undefined) return undefined;
     const from = m.state;

@@ -56,8 +56,7 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
       keepers.push(k);
       ks.push(k);
     }
-    for (let i = 0; i < n; i++)
-      for (let j = i + 1; j < n; j++) await ks[i]!.node.dial(ks[j]!.node.getMultiaddrs()[0]!);
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) await ks[i]!.node.dial(ks[j]!.node.getMultiaddrs()[0]!);
     const members = ks.map((k, i) => {
       const counters = new HealthCounters(tempStore().store);
       const h = health(init(i))({ node: k.node, logger: silent, counters, currentEpoch: () => EPOCH });
@@ -150,10 +149,7 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     assert.equal(learner.h.member(victim.id)?.failedVia, "gossip", "the learner heard it from the others");
     assert.ok(learner.h.metrics.failuresLearned === 1 && learner.h.metrics.failuresDeclared === 0);
     assert.ok(failedAt.get(learner.id)! - killedAt <= bound + 3 * T + slack, "gossip reaches it within a few periods");
-    assert.ok(
-      watchers.reduce((s, m) => s + m.h.metrics.failuresDeclared, 0) >= 1,
-      "someone reached its own verdict",
-    );
+    assert.ok(watchers.reduce((s, m) => s + m.h.metrics.failuresDeclared, 0) >= 1, "someone reached its own verdict");
     assert.ok(suspectedAt.size >= 1, "the victim was suspected before it was declared failed");
     for (const [id, at] of suspectedAt)
       if (failedAt.has(id)) assert.ok(at <= failedAt.get(id)!, "suspicion comes before the verdict");

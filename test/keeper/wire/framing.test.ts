@@ -24,8 +24,12 @@ describe("wire framing", () => {
   });
 
   it("reads several messages split and merged arbitrarily across chunks", async () => {
-    const m1 = frame(Probe.encode({ seq: 1n, target: new Uint8Array(0), incarnation: 5n, load: 1, capacity: 2, updates: [] }));
-    const m2 = frame(Probe.encode({ seq: 2n, target: new Uint8Array(0), incarnation: 6n, load: 0, capacity: 2, updates: [] }));
+    const m1 = frame(
+      Probe.encode({ seq: 1n, target: new Uint8Array(0), incarnation: 5n, load: 1, capacity: 2, updates: [] }),
+    );
+    const m2 = frame(
+      Probe.encode({ seq: 2n, target: new Uint8Array(0), incarnation: 6n, load: 0, capacity: 2, updates: [] }),
+    );
     const all = [...m1, ...m2];
     const src = chunks(all.slice(0, 1), all.slice(1, m1.length + 2), all.slice(m1.length + 2));
     assert.equal((await readMessage<Probe>(src, Probe, 64)).seq, 1n);
