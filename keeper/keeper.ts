@@ -65,10 +65,12 @@ export class Keeper extends EventTarget {
     chainSync?.start();
     chainMonitor?.start();
     const c = this.components;
+    // Health answers probes before discovery publishes our record: a peer that finds the record and probes at
+    // once must not suspect us for being mid-start.
+    await c.health.start();
     for (const service of [c.transfer, c.exchange, c.proofs, c.execution, c.tasks, c.bootstrapper, c.discovery])
       await service.start();
     c.proximity.start();
-    await c.health.start();
     await closer.start();
     if (this.config.epochs?.cron !== undefined) await schedule.start();
     flags?.start();

@@ -84,6 +84,7 @@ interface Status {
   peerId: string;
   addresses: string[];
   epoch: number;
+  health: { failuresDeclared: number; failuresLearned: number; suspicions: number; refutations: number };
 }
 
 const keepers: CliKeeper[] = [];
@@ -145,8 +146,8 @@ try {
   for (const deadline = Date.now() + 5 * 60_000; Date.now() < deadline; await sleep(2_000)) {
     const known = await Promise.all(
       keepers.map((k) =>
-        k.get<unknown[]>("/api/peers").then(
-          (p) => p.length,
+        k.get<{ peers: unknown[] }>("/api/peers").then(
+          (p) => p.peers.length,
           () => 0,
         ),
       ),
@@ -220,7 +221,20 @@ try {
   await Promise.all(transfers);
 
   // ─────────────────────────────── epochs on chain ───────────────────────────────
-  const open = Math.max(...(await Promise.all(keepers.map((k) => k.get<Status>("/api/status").then((s) => s.epoch)))));
+  // A keeper too busy to answer in time is left out of these sums (said on stderr), not the end of the run.
+  const finalStatus = (
+    await Promise.all(
+      keepers.map((k) =>
+        k.get<Status>("/api/status", 120_000).catch((err: unknown) => {
+          say(`${k.name}: no status (${(err as Error).message})`);
+          return undefined;
+        }),
+      ),
+    )
+  ).filter((s) => s !== undefined);
+  const open = Math.max(1, ...finalStatus.map((s) => s.epoch));
+  // Nobody is killed in the soak: every keeper declared failed anywhere is a false verdict.
+  const sum = (f: (h: Status["health"]) => number) => finalStatus.reduce((n, s) => n + f(s.health), 0);
   const provider = rpcProvider(chain.url);
   const taskLog = TaskLog__factory.connect(record.contracts.TaskLog, provider);
   const pool = RewardPool__factory.connect(record.contracts.RewardPool, provider);
@@ -282,6 +296,13 @@ try {
     { metric: "soak.epochs_committed", value: logCommits.last, unit: "epochs" },
     { metric: "soak.epochs_committed.reward_pool", value: poolCommits.last, unit: "epochs" },
     ...goals,
+    {
+      metric: "soak.health.false_failures",
+      value: sum((h) => h.failuresDeclared + h.failuresLearned),
+      unit: "verdicts",
+    },
+    { metric: "soak.health.suspicions", value: sum((h) => h.suspicions), unit: "suspicions" },
+    { metric: "soak.health.refutations", value: sum((h) => h.refutations), unit: "refutations" },
     { metric: "soak.loadavg_1m", value: round(loadavg()[0]!), unit: "load" },
   ]);
   failed = goals.some((g) => g.value !== 0) || logCommits.last === 0;

@@ -167,6 +167,12 @@ export function renderMetrics(s: StatusView): string {
       ],
     )
     .metric(
+      "lumora_health_awareness",
+      "gauge",
+      "Local health (0 healthy … 8): failure detection's period and timeouts are stretched by 1 + this.",
+      s.health.awareness,
+    )
+    .metric(
       "lumora_uptime_seconds",
       "gauge",
       "Seconds since the API started.",

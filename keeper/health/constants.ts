@@ -22,6 +22,10 @@ export const DEFAULT_INDIRECT_PROBES = 3;
 export const DEFAULT_SUSPICION_MULT = 4;
 /** Each update rides on retransmitMult · ⌈log10(N + 1)⌉ messages (memberlist's default multiplier). */
 export const DEFAULT_RETRANSMIT_MULT = 4;
+/** Lifeguard's local health: a keeper whose own probes go unanswered even by helpers, or that had to refute a
+ * suspicion of itself, stretches its period and timeouts up to (1 + 8)× (memberlist's AwarenessMaxMultiplier)
+ * instead of accusing healthy peers while it is the slow one. */
+export const MAX_AWARENESS = 8;
 /** Relayed probes (ping-req) in flight at once for all requesters: a member cannot make us do more. */
 export const DEFAULT_MAX_RELAYS_IN_FLIGHT = 8;
 /** Relayed probes per second (token bucket, burst = the same number): a steady network needs about k per failed probe. */

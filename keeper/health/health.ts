@@ -24,6 +24,7 @@ import {
   HEALTH_MAX_OUTBOUND_STREAMS,
   HEALTH_PROTOCOL,
   MAX_HEALTH_MESSAGE_BYTES,
+  MAX_AWARENESS,
   MAX_UPDATES_PER_MESSAGE,
 } from "./constants.ts";
 import type { HealthCounters } from "./counters.ts";
@@ -87,6 +88,8 @@ export interface HealthMetrics {
   failuresLearned: number;
   /** Times we refuted a suspicion of ourselves with a higher incarnation. */
   refutations: number;
+  /** Local health now (0 … MAX_AWARENESS): our period and timeouts are stretched by (1 + awareness). */
+  awareness: number;
 }
 
 export interface MemberView {
@@ -114,6 +117,8 @@ export class Health extends EventTarget {
   private readonly indirect: number;
   private readonly suspicionMult: number;
   private own = 0;
+  /** Lifeguard's local health multiplier: raised when we look like the slow one, lowered by answered probes. */
+  private awareness = 0;
   private seq = 0n;
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
@@ -131,6 +136,7 @@ export class Health extends EventTarget {
     failuresDeclared: 0,
     failuresLearned: 0,
     refutations: 0,
+    awareness: 0,
   };
 
   constructor(
@@ -159,6 +165,16 @@ export class Health extends EventTarget {
   /** Suspicion timeout for the network as we see it now (members plus us). */
   suspicionTimeoutMs(): number {
     return this.suspicionMult * Math.max(1, Math.log10(this.members.size + 1)) * this.periodMs;
+  }
+
+  /** `ms` stretched by our local health: a keeper that is itself slow waits longer before blaming others. */
+  private scaled(ms: number): number {
+    return ms * (1 + this.awareness);
+  }
+
+  private aware(delta: number): void {
+    this.awareness = Math.min(MAX_AWARENESS, Math.max(0, this.awareness + delta));
+    this.metrics.awareness = this.awareness;
   }
 
   async start(): Promise<void> {
@@ -206,7 +222,7 @@ export class Health extends EventTarget {
   async probe(peer: PeerId | string, options: Opts = {}): Promise<number> {
     const started = performance.now();
     this.metrics.probes++;
-    await this.exchange(peer.toString(), undefined, this.probeTimeoutMs, options);
+    await this.exchange(peer.toString(), undefined, this.scaled(this.probeTimeoutMs), options);
     return performance.now() - started;
   }
 
@@ -220,18 +236,22 @@ export class Health extends EventTarget {
       () => true,
       () => false,
     );
+    if (direct) this.aware(-1);
     if (direct || this.controller.signal.aborted || target.state === "failed") return;
     const helpers = this.members.randomAlive(this.indirect, target.peerId);
-    const reached = await Promise.all(
+    // Each helper answers reached (the target is alive), a nack (reached = false: the helper is fine, the
+    // target is not) or nothing — and helpers that say nothing suggest that we are the slow one (Lifeguard).
+    const answers = await Promise.all(
       helpers.map((h) =>
-        this.exchange(h.peerId, target.peerId, 2 * this.probeTimeoutMs, options).then(
-          (ack) => ack.reached,
-          () => false,
+        this.exchange(h.peerId, target.peerId, 2 * this.scaled(this.probeTimeoutMs), options).then(
+          (ack) => (ack.reached ? "reached" : "nack"),
+          () => "silent",
         ),
       ),
     );
     this.metrics.pingReqs += helpers.length;
-    if (reached.includes(true) || this.controller.signal.aborted) return;
+    if (answers.includes("silent")) this.aware(+1);
+    if (answers.includes("reached") || this.controller.signal.aborted) return;
     // Suspect at the incarnation we hold now (the target may have refuted meanwhile: then this is stale).
     if (target.state === "alive")
       this.apply({ peerId: target.peerId, state: "suspect", incarnation: target.incarnation }, "timeout");
@@ -245,7 +265,7 @@ export class Health extends EventTarget {
         .catch((err: unknown) => this.log.debug("probe round failed", { error: err as Error }))
         .finally(() => {
           this.round = undefined;
-          this.schedule(Math.max(0, this.periodMs - (Date.now() - started)));
+          this.schedule(Math.max(0, this.scaled(this.periodMs) - (Date.now() - started)));
         });
     }, delayMs);
     this.timer.unref();
@@ -272,6 +292,8 @@ export class Health extends EventTarget {
       if (u.state === "alive" || u.incarnation < this.own) return;
       this.own = u.incarnation + 1;
       this.metrics.refutations++;
+      // Others could not hear from us in time: we are probably the slow one.
+      this.aware(+1);
       this.gossip.push({ peerId: this.self, state: "alive", incarnation: this.own });
       this.log.info("refuted a suspicion of this keeper", { was: u.state, incarnation: this.own });
       return;
@@ -351,7 +373,7 @@ export class Health extends EventTarget {
 
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     const from = connection.remotePeer.toString();
-    const signal = anySignal(AbortSignal.timeout(3 * this.probeTimeoutMs), this.controller.signal);
+    const signal = anySignal(AbortSignal.timeout(3 * this.scaled(this.probeTimeoutMs)), this.controller.signal);
     try {
       const probe = readProbe(await readMessage<Probe>(stream, Probe, MAX_HEALTH_MESSAGE_BYTES, { signal }));
       const member = this.members.has(from);
@@ -400,7 +422,7 @@ export class Health extends EventTarget {
     this.relaying.add(requester);
     try {
       this.metrics.relays++;
-      await this.exchange(target, undefined, this.probeTimeoutMs, { signal });
+      await this.exchange(target, undefined, this.scaled(this.probeTimeoutMs), { signal });
       return true;
     } catch {
       return false;

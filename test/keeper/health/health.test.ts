@@ -193,6 +193,16 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     assert.equal(failures(ms), 0, "nobody declared b failed");
   });
 
+  it("a keeper that hears from nobody (helpers silent too) raises its awareness, and lowers it once answered", async () => {
+    const ms = await cluster(4, () => ({ periodMs: 100, probeTimeoutMs: 300, suspicionMult: 1_000 }));
+    const [a, ...others] = ms as [Member, Member, Member, Member];
+    for (const o of others) a.k.bans.ban(o.k.node.peerId, "test: cut a off");
+    await waitFor(() => a.h.metrics.awareness >= 2, 30_000, "a's awareness to rise");
+    for (const o of others) assert.equal(o.h.metrics.awareness, 0, "the others, which get nacks or answers, stay at 0");
+    for (const o of others) a.k.bans.unban(o.k.node.peerId);
+    await waitFor(() => a.h.metrics.awareness === 0, 60_000, "a's awareness to fall back once it hears answers");
+  });
+
   it("answers a stranger's probe with a bare ack and never relays its ping-req", async () => {
     const ms = await cluster(2, () => ({ periodMs: 100_000 }));
     const [a, b] = ms as [Member, Member];
