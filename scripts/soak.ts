@@ -220,41 +220,7 @@ try {
   transfersOver = true;
   await Promise.all(transfers);
 
-  // ─────────────────────────────── epochs on chain ───────────────────────────────
-  // A keeper too busy to answer in time is left out of these sums (said on stderr), not the end of the run.
-  const finalStatus = (
-    await Promise.all(
-      keepers.map((k) =>
-        k.get<Status>("/api/status", 120_000).catch((err: unknown) => {
-          say(`${k.name}: no status (${(err as Error).message})`);
-          return undefined;
-        }),
-      ),
-    )
-  ).filter((s) => s !== undefined);
-  const open = Math.max(1, ...finalStatus.map((s) => s.epoch));
-  // Nobody is killed in the soak: every keeper declared failed anywhere is a false verdict.
-  const sum = (f: (h: Status["health"]) => number) => finalStatus.reduce((n, s) => n + f(s.health), 0);
-  const provider = rpcProvider(chain.url);
-  const taskLog = TaskLog__factory.connect(record.contracts.TaskLog, provider);
-  const pool = RewardPool__factory.connect(record.contracts.RewardPool, provider);
-  say(`transfers over; waiting for epoch ${open - 1} on chain`);
-  const drainDeadline = Date.now() + (3 * epochSeconds + 2 * 60) * 1000;
-  while (Date.now() < drainDeadline && Number(await taskLog.lastEpoch()) < open - 1) await sleep(2_000);
-  const count = (events: { args: { epoch: bigint } }[]) => {
-    const per = new Map<number, number>();
-    for (const e of events) per.set(Number(e.args.epoch), (per.get(Number(e.args.epoch)) ?? 0) + 1);
-    const last = Math.max(0, ...per.keys());
-    const missing = Array.from({ length: last }, (_, i) => i + 1).filter((e) => !per.has(e));
-    return { last, twice: [...per.values()].filter((n) => n > 1).length, missing };
-  };
-  const logCommits = count(await taskLog.queryFilter(taskLog.filters.EpochCommitted()));
-  const poolCommits = count(await pool.queryFilter(pool.filters.EpochCommitted()));
-  provider.destroy();
-  if (logCommits.missing.length + poolCommits.missing.length > 0)
-    say(`epochs missing: TaskLog [${logCommits.missing}], RewardPool [${poolCommits.missing}]`);
-
-  // ─────────────────────────────── figures ───────────────────────────────
+  // ─────────────────────────────── memory, fds, CPU ───────────────────────────────
   const perKeeper: Metric[] = [];
   const rssSlopes: number[] = [];
   const fdSlopes: number[] = [];
@@ -278,10 +244,6 @@ try {
     );
   }
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-  const goals: Metric[] = [
-    { metric: "soak.epochs_committed_twice", value: logCommits.twice + poolCommits.twice, unit: "epochs" },
-    { metric: "soak.epochs_missing", value: logCommits.missing.length + poolCommits.missing.length, unit: "epochs" },
-  ];
   printMetrics([
     ...perKeeper,
     { metric: "soak.rss_slope_mib_per_h.max", value: round(Math.max(...rssSlopes)), unit: "MiB/h" },
@@ -293,9 +255,25 @@ try {
     { metric: "soak.converge_s", value: round(convergeS, 1), unit: "s" },
     { metric: "soak.transfers_succeeded", value: succeeded, unit: "transfers" },
     { metric: "soak.transfers_failed", value: transferFailures, unit: "transfers" },
-    { metric: "soak.epochs_committed", value: logCommits.last, unit: "epochs" },
-    { metric: "soak.epochs_committed.reward_pool", value: poolCommits.last, unit: "epochs" },
-    ...goals,
+    { metric: "soak.loadavg_1m", value: round(loadavg()[0]!), unit: "load" },
+  ]);
+
+  // ─────────────────────────────── failure detection ───────────────────────────────
+  // A keeper too busy to answer in time is left out of these sums (said on stderr), not the end of the run.
+  const finalStatus = (
+    await Promise.all(
+      keepers.map((k) =>
+        k.get<Status>("/api/status", 120_000).catch((err: unknown) => {
+          say(`${k.name}: no status (${(err as Error).message})`);
+          return undefined;
+        }),
+      ),
+    )
+  ).filter((s) => s !== undefined);
+  // Nobody is killed in the soak: every keeper declared failed anywhere is a false verdict.
+  const sum = (f: (h: Status["health"]) => number) => finalStatus.reduce((n, s) => n + f(s.health), 0);
+  printMetrics([
+    { metric: "soak.status_answered", value: finalStatus.length, unit: "keepers" },
     {
       metric: "soak.health.false_failures",
       value: sum((h) => h.failuresDeclared + h.failuresLearned),
@@ -303,7 +281,47 @@ try {
     },
     { metric: "soak.health.suspicions", value: sum((h) => h.suspicions), unit: "suspicions" },
     { metric: "soak.health.refutations", value: sum((h) => h.refutations), unit: "refutations" },
-    { metric: "soak.loadavg_1m", value: round(loadavg()[0]!), unit: "load" },
+  ]);
+
+  // ─────────────────────────────── epochs on chain ───────────────────────────────
+  const open = Math.max(1, ...finalStatus.map((s) => s.epoch));
+  const provider = rpcProvider(chain.url);
+  const taskLog = TaskLog__factory.connect(record.contracts.TaskLog, provider);
+  const pool = RewardPool__factory.connect(record.contracts.RewardPool, provider);
+  // A busy Hardhat node may time a read out: retry until the drain deadline rather than lose the run's figures.
+  const drainDeadline = Date.now() + (3 * epochSeconds + 2 * 60) * 1000;
+  const read = async <T>(f: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      try {
+        return await f();
+      } catch (err) {
+        if (Date.now() > drainDeadline + 120_000) throw err;
+        await sleep(2_000);
+      }
+    }
+  };
+  say(`transfers over; waiting for epoch ${open - 1} on chain`);
+  while (Date.now() < drainDeadline && Number(await read(() => taskLog.lastEpoch())) < open - 1) await sleep(2_000);
+  const count = (events: { args: { epoch: bigint } }[]) => {
+    const per = new Map<number, number>();
+    for (const e of events) per.set(Number(e.args.epoch), (per.get(Number(e.args.epoch)) ?? 0) + 1);
+    const last = Math.max(0, ...per.keys());
+    const missing = Array.from({ length: last }, (_, i) => i + 1).filter((e) => !per.has(e));
+    return { last, twice: [...per.values()].filter((n) => n > 1).length, missing };
+  };
+  const logCommits = count(await read(() => taskLog.queryFilter(taskLog.filters.EpochCommitted())));
+  const poolCommits = count(await read(() => pool.queryFilter(pool.filters.EpochCommitted())));
+  provider.destroy();
+  if (logCommits.missing.length + poolCommits.missing.length > 0)
+    say(`epochs missing: TaskLog [${logCommits.missing}], RewardPool [${poolCommits.missing}]`);
+  const goals: Metric[] = [
+    { metric: "soak.epochs_committed_twice", value: logCommits.twice + poolCommits.twice, unit: "epochs" },
+    { metric: "soak.epochs_missing", value: logCommits.missing.length + poolCommits.missing.length, unit: "epochs" },
+  ];
+  printMetrics([
+    { metric: "soak.epochs_committed", value: logCommits.last, unit: "epochs" },
+    { metric: "soak.epochs_committed.reward_pool", value: poolCommits.last, unit: "epochs" },
+    ...goals,
   ]);
   failed = goals.some((g) => g.value !== 0) || logCommits.last === 0;
 } catch (err) {
