@@ -3,7 +3,7 @@
  * built by its module's factory, wired through narrow components), then starts them in order; the Keeper
  * exposes them and the operator's entry points, all delegating. Every job lives in its own module
  * (docs/architecture.md draws the dependencies): p2p (libp2p node, bans, bootstrap) → discovery (signed peer
- * records), proximity (RTT, hops), health (heartbeats, per-epoch counters) → routing (scores, shards, the feed
+ * records), proximity (RTT, hops), health (SWIM probes, per-epoch counters) → routing (scores, shards, the feed
  * from discovery and Reputation's flags) → tasks (queue, assignment, reassignment) over execution
  * (`/lumora/task/1.0.0`) and transfer (`/lumora/transfer/2.0.0`) → audits (providers measured as customers
  * see them) → epochs (collection, exchange, close, submission), all state in one SQLite store.
@@ -65,11 +65,13 @@ export class Keeper extends EventTarget {
     chainSync?.start();
     chainMonitor?.start();
     const c = this.components;
+    // Health answers probes before discovery publishes our record: a peer that finds the record and probes at
+    // once must not suspect us for being mid-start.
+    await c.health.start();
     for (const service of [c.transfer, c.exchange, c.proofs, c.execution, c.tasks, c.bootstrapper, c.discovery])
       await service.start();
     await c.signatures?.start();
     c.proximity.start();
-    await c.health.start();
     await closer.start();
     if (this.config.epochs?.cron !== undefined) await schedule.start();
     flags?.start();

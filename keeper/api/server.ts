@@ -157,6 +157,7 @@ export class ApiServer {
       refusals: k.execution.refusals(),
       audits: k.audits.stats(),
       limits: limitsView(k),
+      health: { ...k.health.metrics },
     };
   }
 
