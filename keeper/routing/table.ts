@@ -6,7 +6,9 @@
  *
  * Shards are recomputed from the member set (see shards.ts) lazily, on the first selection after a join or a
  * leave; the advertised `shard` of a NodeView is overwritten by the locally computed one, so every keeper
- * routes by the same rule.
+ * routes by the same rule. Nothing here costs O(N) per event: an update replaces the node in place, a leave
+ * swap-removes it from its bucket, and after joins or leaves only the members whose shard changed move between
+ * buckets (a million-node table, measured by `npm run sim:scale`, docs/scale.md).
  */
 import type { Logger } from "../logger.ts";
 import type { NodeView } from "../types.ts";
@@ -56,9 +58,13 @@ export class RoutingTable implements NodeSelector {
   /** Tasks this keeper has in flight per node, added to the node's advertised load. */
   private readonly reserved = new Map<string, number>();
   private readonly shardMap: ShardMap;
-  private buckets: NodeView[][] = [];
-  private bucketsDirty = true;
+  private readonly buckets: NodeView[][];
+  /** Index of each bucketed node within its bucket (buckets[node.shard]). */
+  private readonly slot = new Map<string, number>();
+  private bucketsDirty = false;
   private bMax = 0;
+  /** Nodes whose bandwidth equals bMax: B_max is searched again only when the last of them goes. */
+  private atMax = 0;
   private bMaxDirty = false;
   private readonly primaryTop: TopCandidates;
   private readonly fallbackTop: TopCandidates;
@@ -68,6 +74,7 @@ export class RoutingTable implements NodeSelector {
     this.weights = resolveWeights(init);
     this.shards = init.shards ?? DEFAULT_SHARDS;
     this.shardMap = new ShardMap(this.shards);
+    this.buckets = Array.from({ length: this.shards }, () => []);
     this.backups = init.backups ?? DEFAULT_BACKUPS;
     assertBackups(this.backups);
     this.primaryTop = new TopCandidates(this.backups + 1);
@@ -89,23 +96,22 @@ export class RoutingTable implements NodeSelector {
       this.log.debug("node joined", { peerId: view.peerId });
     } else {
       node.shard = previous.shard;
-      if (!this.bucketsDirty) {
-        const bucket = this.buckets[previous.shard]!;
-        bucket[bucket.indexOf(previous)] = node;
-      }
-      if (previous.bandwidth === this.bMax && node.bandwidth < this.bMax) this.bMaxDirty = true;
+      const i = this.slot.get(view.peerId);
+      if (i !== undefined) this.buckets[previous.shard]![i] = node;
+      this.leaveMax(previous.bandwidth);
     }
     this.nodes.set(view.peerId, node);
-    if (node.bandwidth > this.bMax) this.bMax = node.bandwidth;
+    this.joinMax(node.bandwidth);
   }
 
   remove(peerId: string): boolean {
     const node = this.nodes.get(peerId);
     if (node === undefined) return false;
     this.nodes.delete(peerId);
+    this.unbucket(node);
     this.shardMap.remove(peerId);
     this.bucketsDirty = true;
-    if (node.bandwidth === this.bMax) this.bMaxDirty = true;
+    this.leaveMax(node.bandwidth);
     this.log.debug("node left", { peerId });
     return true;
   }
@@ -165,20 +171,52 @@ export class RoutingTable implements NodeSelector {
     return finish(this.primaryTop, this.fallbackTop, want);
   }
 
+  private joinMax(bandwidth: number): void {
+    if (bandwidth > this.bMax) {
+      this.bMax = bandwidth;
+      this.atMax = 1;
+      this.bMaxDirty = false;
+    } else if (bandwidth === this.bMax) {
+      // A node at B_max (again): whatever left before, nothing known exceeds it, so B_max is right.
+      this.atMax++;
+      this.bMaxDirty = false;
+    }
+  }
+
+  private leaveMax(bandwidth: number): void {
+    if (bandwidth === this.bMax && --this.atMax === 0) this.bMaxDirty = true;
+  }
+
+  /** Takes a bucketed node out of its bucket (the last node of the bucket fills its place). */
+  private unbucket(node: NodeView): void {
+    const i = this.slot.get(node.peerId);
+    if (i === undefined) return;
+    const bucket = this.buckets[node.shard]!;
+    const last = bucket.pop()!;
+    if (last !== node) {
+      bucket[i] = last;
+      this.slot.set(last.peerId, i);
+    }
+    this.slot.delete(node.peerId);
+  }
+
   private refresh(): void {
     if (this.bMaxDirty) {
       this.bMax = 0;
-      for (const n of this.nodes.values()) if (n.bandwidth > this.bMax) this.bMax = n.bandwidth;
+      this.atMax = 0;
+      for (const n of this.nodes.values()) this.joinMax(n.bandwidth);
       this.bMaxDirty = false;
     }
     if (!this.bucketsDirty) return;
     const map = this.shardMap.current();
-    const buckets: NodeView[][] = Array.from({ length: this.shards }, () => []);
-    for (const node of this.nodes.values()) {
-      node.shard = map.get(node.peerId)!;
-      buckets[node.shard]!.push(node);
+    for (const peerId of this.shardMap.takeMoved()) {
+      const node = this.nodes.get(peerId)!;
+      this.unbucket(node);
+      node.shard = map.get(peerId)!;
+      const bucket = this.buckets[node.shard]!;
+      this.slot.set(peerId, bucket.length);
+      bucket.push(node);
     }
-    this.buckets = buckets;
     this.bucketsDirty = false;
   }
 }

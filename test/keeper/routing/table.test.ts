@@ -65,4 +65,48 @@ describe("routing table", () => {
     assert.throws(() => table.upsert(node("x", { bandwidth: -1 })), RoutingInvalidMetricError);
     assert.equal(table.size, 0);
   });
+
+  it("keeps every shard's members equal to the member-set rule through joins, updates and leaves", () => {
+    const table = routing({ shards: 8 })({ logger });
+    const live = new Set<string>();
+    let next = 0;
+    for (let round = 0; round < 40; round++) {
+      const joins = round % 7 === 0 ? 50 : 3;
+      for (let j = 0; j < joins; j++) {
+        const id = `n${next++}`;
+        table.upsert(node(id, { bandwidth: 1_000 + (next % 13) }));
+        live.add(id);
+      }
+      const ids = [...live];
+      for (let j = 0; j < (round % 5 === 0 ? 30 : 2) && live.size > 1; j++) {
+        const id = ids[(round * 31 + j * 17) % ids.length]!;
+        if (table.remove(id)) live.delete(id);
+      }
+      for (const id of [...live].slice(0, 5)) table.upsert(node(id, { bandwidth: 500, load: 1 }));
+      const expected = assignShards(live, 8);
+      let total = 0;
+      for (let s = 0; s < 8; s++) {
+        for (const n of table.shardMembers(s)) {
+          assert.equal(expected.get(n.peerId), s, `round ${round}: ${n.peerId} in shard ${s}`);
+          assert.equal(n.shard, s, `round ${round}: ${n.peerId}'s shard field`);
+          assert.equal(n, table.get(n.peerId), `round ${round}: ${n.peerId} is the current view`);
+          total++;
+        }
+      }
+      assert.equal(total, live.size, `round ${round}: every member in exactly one shard`);
+    }
+  });
+
+  it("keeps B_max while other nodes at B_max remain, and finds the next one when the last leaves", () => {
+    const table = routing()({ logger });
+    table.upsert(node("a", { bandwidth: 100 }));
+    table.upsert(node("b", { bandwidth: 100 }));
+    table.upsert(node("c", { bandwidth: 40 }));
+    table.remove("a");
+    assert.equal(table.maxBandwidth(), 100);
+    table.upsert(node("b", { bandwidth: 100 }));
+    assert.equal(table.maxBandwidth(), 100);
+    table.upsert(node("b", { bandwidth: 30 }));
+    assert.equal(table.maxBandwidth(), 40);
+  });
 });
