@@ -1,0 +1,76 @@
+/**
+ * `npm run bench:scale [-- --keepers 100 --wave 5 --idle-seconds 30 --phase-timeout 300]` — N keepers in their
+ * own network namespaces on this machine (scripts/bench/lib/scale-bench.ts says what is measured). Needs root.
+ * One JSON object per line on stdout; progress on stderr. Every namespace the bench creates is deleted when it
+ * ends, also on failure and on Ctrl-C; keeper logs stay in the printed folder.
+ */
+import { parseArgs } from "node:util";
+
+import { BenchNetwork } from "./lib/netns.ts";
+import { removeDataDirs, runScaleBench, workDir } from "./lib/scale-bench.ts";
+import type { ScaleKeeper } from "./lib/scale-process.ts";
+
+const { values } = parseArgs({
+  options: {
+    keepers: { type: "string", default: "20" },
+    wave: { type: "string", default: "5" },
+    "idle-seconds": { type: "string", default: "30" },
+    "phase-timeout": { type: "string", default: "300" },
+  },
+});
+
+function positiveInt(name: string, s: string): number {
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be an integer ≥ 1, got ${s}`);
+  return n;
+}
+
+const keeperCount = positiveInt("keepers", values.keepers);
+if (keeperCount < 3) throw new Error("--keepers must be at least 3 (a provider, a consumer and one to kill)");
+if (process.getuid?.() !== 0) throw new Error("bench:scale creates network namespaces: run it as root");
+
+const seedText = process.env.LUMORA_BENCH_SEED;
+const seed = seedText === undefined ? 13 : Number(seedText);
+const tag = `lsc${process.pid}`;
+const net = new BenchNetwork(tag);
+const work = workDir(tag);
+const progress = (msg: string) => process.stderr.write(`bench:scale: ${msg}\n`);
+let keepers: ScaleKeeper[] = [];
+
+// Namespaces go whatever happens: Ctrl-C, a kill, an exception.
+process.on("exit", () => net.destroySync());
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(sig, () => {
+    progress(`${sig}: removing the namespaces`);
+    net.destroySync();
+    process.exit(130);
+  });
+}
+
+let failed = false;
+try {
+  keepers = await runScaleBench(
+    {
+      keepers: keeperCount,
+      startWave: positiveInt("wave", values.wave),
+      idleSeconds: positiveInt("idle-seconds", values["idle-seconds"]),
+      phaseTimeoutS: positiveInt("phase-timeout", values["phase-timeout"]),
+      seed,
+      emit: (metric, value, unit) => process.stdout.write(JSON.stringify({ metric, value, unit }) + "\n"),
+      progress,
+    },
+    net,
+    work,
+  );
+} catch (err) {
+  failed = true;
+  progress(`failed: ${(err as Error).stack ?? String(err)}`);
+} finally {
+  progress("stopping keepers and removing the namespaces");
+  await Promise.all(keepers.map((k) => k.stop()));
+  const errors = await net.destroy();
+  for (const e of errors) progress(`namespace not removed: ${e}`);
+  removeDataDirs(work, keepers);
+  progress(`keeper logs: ${work}/logs`);
+}
+process.exit(failed ? 1 : 0);
