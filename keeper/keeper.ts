@@ -3,7 +3,7 @@
  * built by its module's factory, wired through narrow components), then starts them in order; the Keeper
  * exposes them and the operator's entry points, all delegating. Every job lives in its own module
  * (docs/architecture.md draws the dependencies): p2p (libp2p node, bans, bootstrap) → discovery (signed peer
- * records), proximity (RTT, hops), health (heartbeats, per-epoch counters) → routing (scores, shards, the feed
+ * records), proximity (RTT, hops), health (SWIM probes, per-epoch counters) → routing (scores, shards, the feed
  * from discovery and Reputation's flags) → tasks (queue, assignment, reassignment) over execution
  * (`/lumora/task/1.0.0`) and transfer (`/lumora/transfer/2.0.0`) → epochs (collection, exchange, close,
  * submission), all state in one SQLite store.

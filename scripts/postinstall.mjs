@@ -8,6 +8,8 @@
 //    CLI fails with ERR_MODULE_NOT_FOUND. The compile happens once, after the reinstall (it needs EDR), with the
 //    compiler from the `solc` package (offline), and a failure fails the install loudly rather than leaving a
 //    CLI that breaks later.
+// 3. Build the keeper (`npm run build`: tsc with tsconfig.build.json → dist/), which `lumora-keeper` runs as plain
+//    JavaScript. It needs step 2's TypeChain factories; dist/ is not committed either.
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -48,6 +50,23 @@ try {
   console.error(
     `lumora postinstall: \`hardhat compile\` failed (${err.message}); the keeper CLI needs its generated ` +
       "types/ethers-contracts/. Fix the error above and run `npm run compile`.",
+  );
+  process.exit(1);
+}
+
+try {
+  execFileSync(
+    process.execPath,
+    [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"],
+    {
+      cwd: root,
+      stdio: "inherit",
+    },
+  );
+} catch (err) {
+  console.error(
+    `lumora postinstall: building the keeper failed (${err.message}); \`lumora-keeper\` runs dist/. ` +
+      "Fix the error above and run `npm run build`.",
   );
   process.exit(1);
 }

@@ -144,6 +144,29 @@ export function renderMetrics(s: StatusView): string {
       Object.entries(s.limits.hits).map(([limit, n]) => [{ limit }, n] as Sample),
     )
     .metric(
+      "lumora_health_messages_total",
+      "counter",
+      "Failure-detection messages this keeper sent, by kind (probe, ping_req, relay, ack, stranger_ack).",
+      [
+        [{ kind: "probe" }, s.health.probes],
+        [{ kind: "ping_req" }, s.health.pingReqs],
+        [{ kind: "relay" }, s.health.relays],
+        [{ kind: "ack" }, s.health.acks],
+        [{ kind: "stranger_ack" }, s.health.strangerAcks],
+      ],
+    )
+    .metric(
+      "lumora_health_events_total",
+      "counter",
+      "Failure-detection verdicts: suspicions, failures declared or learned by gossip, refutations of our own.",
+      [
+        [{ event: "suspected" }, s.health.suspicions],
+        [{ event: "failed_declared" }, s.health.failuresDeclared],
+        [{ event: "failed_learned" }, s.health.failuresLearned],
+        [{ event: "refuted" }, s.health.refutations],
+      ],
+    )
+    .metric(
       "lumora_uptime_seconds",
       "gauge",
       "Seconds since the API started.",

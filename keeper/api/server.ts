@@ -156,6 +156,7 @@ export class ApiServer {
       chain: k.chainStatus(),
       refusals: k.execution.refusals(),
       limits: limitsView(k),
+      health: { ...k.health.metrics },
     };
   }
 

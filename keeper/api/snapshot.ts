@@ -9,6 +9,7 @@ import { readdir } from "node:fs/promises";
 import { DirectoryProofSource } from "../epochs/proofs.ts";
 import type { EpochSource, EpochView, KeeperChainStatus } from "../epochs/operator.ts";
 import { readEpochSummary } from "../epochs/publish.ts";
+import type { HealthMetrics } from "../health/health.ts";
 import type { Keeper } from "../keeper.ts";
 import { routingTableSize } from "../p2p/bootstrap.ts";
 import type { BanStats } from "../p2p/gater.ts";
@@ -334,6 +335,8 @@ export interface StatusView {
   /** Task requests refused by admission, per code (execution/admission.ts). */
   refusals: Record<string, number>;
   limits: LimitsView;
+  /** Failure detection since start: messages sent, suspicions, verdicts, refutations (health/health.ts). */
+  health: HealthMetrics;
 }
 
 /** Bans and every cap hit since start (config `limits`): what lumora_bans_* and lumora_limit_hits_total show. */
@@ -364,6 +367,7 @@ export function limitsView(keeper: Keeper): LimitsView {
       "exchange.registeredKeepersOnly": exchange.refusedStrangers,
       "exchange.maxWindowMs": exchange.refusedWindow,
       "exchange.maxEntriesPerResponse": exchange.truncated,
+      "health.relays": keeper.health.metrics.relaysRefused,
     },
   };
 }

@@ -1,16 +1,16 @@
 #!/usr/bin/env node
-// `lumora-keeper` launcher. The CLI is TypeScript on Node 22 (pinned by the project as the `node` package);
-// this plain-JS file runs under whatever `node` the shell finds, then re-executes the pinned Node 22 with the
-// tsx loader on keeper/cli/index.ts, both resolved from this file's real location (through any symlink, e.g.
+// `lumora-keeper` launcher. The CLI is TypeScript compiled to dist/ (`npm run build`, run by `npm install`'s
+// postinstall) and runs on Node 22 (pinned by the project as the `node` package) as plain JavaScript: no
+// TypeScript loader at run time. This file runs under whatever `node` the shell finds, then executes the pinned
+// Node 22 on dist/keeper/cli/index.js, both resolved from this file's real location (through any symlink, e.g.
 // the one `npm link` puts on the PATH), never from the working directory: the command works from any folder,
 // and the CLI it runs keeps the user's working directory, so relative paths (--config, --data-dir) are the
 // user's. Signals are forwarded; the exit code is the CLI's.
 import { spawn } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
-import { createRequire } from "node:module";
 import { constants } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 
 const here = dirname(realpathSync(fileURLToPath(import.meta.url)));
 const root = join(here, "..", "..");
@@ -21,20 +21,13 @@ if (node === undefined) {
   process.stderr.write("lumora-keeper: Node 22 not found (run `npm install` in the Lumora folder)\n");
   process.exit(1);
 }
-let tsx;
-try {
-  // From the project's root, whatever the cwd or the symlink the command was run through.
-  tsx = pathToFileURL(createRequire(join(root, "package.json")).resolve("tsx")).href;
-} catch {
-  process.stderr.write("lumora-keeper: tsx not found (run `npm install` in the Lumora folder)\n");
+const entry = join(root, "dist", "keeper", "cli", "index.js");
+if (!existsSync(entry)) {
+  process.stderr.write("lumora-keeper: the compiled keeper is missing (run `npm run build` in the Lumora folder)\n");
   process.exit(1);
 }
-const child = spawn(
-  node,
-  ["--disable-warning=ExperimentalWarning", "--import", tsx, join(here, "index.ts"), ...process.argv.slice(2)],
-  {
-    stdio: "inherit",
-  },
-);
+const child = spawn(node, ["--disable-warning=ExperimentalWarning", entry, ...process.argv.slice(2)], {
+  stdio: "inherit",
+});
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 128 + (constants.signals[signal] ?? 1) : 1)));

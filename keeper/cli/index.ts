@@ -2,7 +2,7 @@
  * `lumora-keeper`: the operator CLI. Thin: each command parses its arguments and calls library code.
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. Errors are one clear line.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 import { help, parse, type Command, type Output } from "./command.ts";
@@ -31,10 +31,11 @@ export const COMMANDS: readonly Command[] = [
   closeEpoch,
 ];
 
+/** The project's package.json: two levels up from keeper/cli/ as sources, three from dist/keeper/cli/ compiled. */
 function version(): string {
-  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url)), "utf8")) as {
-    version: string;
-  };
+  const near = new URL("../../package.json", import.meta.url);
+  const file = existsSync(near) ? near : new URL("../../../package.json", import.meta.url);
+  const pkg = JSON.parse(readFileSync(fileURLToPath(file), "utf8")) as { version: string };
   return pkg.version;
 }
 

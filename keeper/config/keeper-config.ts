@@ -49,6 +49,7 @@ export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: C
     weights: { alpha: config.routing.alpha, beta: config.routing.beta, gamma: config.routing.gamma },
     shards: config.routing.shards,
     backups: config.routing.backups,
+    health: { ...config.health },
     maxAttempts: config.tasks.maxAttempts,
     attemptTimeoutMs: config.tasks.attemptTimeoutMs,
     admission: {

@@ -17,6 +17,15 @@ import { cronProblem } from "./cron.ts";
 import { RECORD_LOOKUP_BURST, RECORD_LOOKUP_MAX_QUEUE, RECORD_LOOKUP_RATE_PER_SECOND } from "../discovery/constants.ts";
 import { MAX_ENTRIES_PER_RESPONSE, MAX_EXCHANGE_WINDOW_MS } from "../epochs/exchange.ts";
 import {
+  DEFAULT_INDIRECT_PROBES,
+  DEFAULT_MAX_RELAYS_IN_FLIGHT,
+  DEFAULT_PROBE_PERIOD_MS,
+  DEFAULT_PROBE_TIMEOUT_MS,
+  DEFAULT_RELAYS_PER_SECOND,
+  DEFAULT_RETRANSMIT_MULT,
+  DEFAULT_SUSPICION_MULT,
+} from "../health/constants.ts";
+import {
   BAN_DURATION_MS,
   CONNECTION_IDLE_TIMEOUT_MS,
   MAX_BANS,
@@ -96,6 +105,24 @@ export const configSchema = z.strictObject({
       maxDeadlineMs: positiveInt.optional(),
       maxTasksPerRequester: positiveInt.optional(),
       maxBytesInFlightPerRequester: positiveInt.optional(),
+    })
+    .prefault({}),
+  /** Failure detection (SWIM, docs/PROTOCOL.md §3); each default is the keeper/health/constants.ts constant. */
+  health: z
+    .strictObject({
+      /** Protocol period: one probe per period, whatever the network's size. */
+      periodMs: positiveInt.default(DEFAULT_PROBE_PERIOD_MS),
+      /** A direct probe not answered within this has failed; a ping-req gets twice this. */
+      probeTimeoutMs: positiveInt.default(DEFAULT_PROBE_TIMEOUT_MS),
+      /** Members asked to probe a silent target (k); 0 suspects on the first silent probe. */
+      indirectProbes: z.number().int().min(0, { error: "must be ≥ 0" }).default(DEFAULT_INDIRECT_PROBES),
+      /** Suspicion lasts suspicionMult · max(1, log10 N) · periodMs before the verdict. */
+      suspicionMult: z.number().positive({ error: "must be > 0" }).default(DEFAULT_SUSPICION_MULT),
+      /** Each membership update rides on retransmitMult · ⌈log10(N + 1)⌉ messages. */
+      retransmitMult: positiveInt.default(DEFAULT_RETRANSMIT_MULT),
+      /** Probes relayed for other members' ping-reqs: at once, and per second. */
+      maxRelaysInFlight: positiveInt.default(DEFAULT_MAX_RELAYS_IN_FLIGHT),
+      relaysPerSecond: z.number().positive({ error: "must be > 0" }).default(DEFAULT_RELAYS_PER_SECOND),
     })
     .prefault({}),
   api: z
@@ -243,6 +270,13 @@ export const LEAVES: Record<string, LeafKind> = {
   "tasks.maxDeadlineMs": "number",
   "tasks.maxTasksPerRequester": "number",
   "tasks.maxBytesInFlightPerRequester": "number",
+  "health.periodMs": "number",
+  "health.probeTimeoutMs": "number",
+  "health.indirectProbes": "number",
+  "health.suspicionMult": "number",
+  "health.retransmitMult": "number",
+  "health.maxRelaysInFlight": "number",
+  "health.relaysPerSecond": "number",
   "api.enabled": "boolean",
   "api.host": "string",
   "api.port": "number",

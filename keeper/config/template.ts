@@ -63,6 +63,9 @@ export function configTemplate(init: TemplateInit): string {
   "routing": {},
   // maxAttempts per task, attemptTimeoutMs per attempt.
   "tasks": {},
+  // Failure detection (SWIM): periodMs, probeTimeoutMs, indirectProbes, suspicionMult, retransmitMult,
+  // maxRelaysInFlight, relaysPerSecond; defaults in docs/operator.md ("Failure detection").
+  "health": {},
 
   // HTTP API: dashboard (/), JSON (/api/*), Prometheus (/metrics), proofs (/proofs/<epoch>/<account>).
   // Loopback by default; expose it only behind a reverse proxy you control (and list its name in allowedHosts).

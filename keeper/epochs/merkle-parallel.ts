@@ -10,6 +10,8 @@
  * late or gets little CPU (a busy machine) costs little: this thread just hashes more.
  */
 import { availableParallelism } from "node:os";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 
 import {
@@ -188,7 +190,8 @@ class HashingWorker {
   private readonly worker: Worker;
 
   constructor() {
-    this.worker = new Worker(new URL("./merkle-worker.ts", import.meta.url));
+    // Its sibling as this module runs: merkle-worker.ts under tsx, merkle-worker.js compiled (dist/).
+    this.worker = new Worker(new URL(`./merkle-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
     this.worker.on("message", (failure: MerkleWorkerFailure) => {
       this.failure ??= new MerkleWorkerError(failure.message);
     });

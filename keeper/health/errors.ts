@@ -1,14 +1,14 @@
 /**
- * Health failures. Protocol violations in heartbeats are wire errors (keeper/wire) with penalise = true.
+ * Health failures. Protocol violations in probes and acks are wire errors (keeper/wire) with penalise = true.
  */
-export class HeartbeatFailedError extends Error {
-  override name = "HeartbeatFailedError";
-  readonly code = "ERR_HEARTBEAT_FAILED";
+export class ProbeFailedError extends Error {
+  override name = "ProbeFailedError";
+  readonly code = "ERR_PROBE_FAILED";
   readonly penalise = false;
   constructor(
     readonly peerId: string,
     cause: unknown,
   ) {
-    super(`heartbeat to ${peerId} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super(`probe of ${peerId} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
   }
 }

@@ -1,7 +1,9 @@
 /**
- * Health service: answers heartbeats on /lumora/health/1.0.0, sends one to every watched peer each
- * interval, declares a peer failed after k consecutive missed heartbeats (and alive again on the next
- * answer), and counts task outcomes and failures per epoch for Reputation.
+ * Health service: SWIM failure detection on /lumora/health/2.0.0 (docs/PROTOCOL.md §3). Each protocol period
+ * it probes one watched member (shuffled round-robin); on silence it asks k other members to probe it
+ * (ping-req); on silence again it suspects it, and a suspicion not refuted within the suspicion timeout makes
+ * it failed. Membership updates ride on every probe and ack, so a keeper's traffic per period is constant in
+ * the network's size. It also counts task outcomes and failures per epoch for Reputation.
  */
 import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -9,27 +11,45 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import type { Logger } from "../logger.ts";
 import { anySignal } from "../p2p/bootstrap.ts";
 import type { LumoraNode } from "../p2p/node.ts";
-import { InvalidFieldError, readMessage, WireError, writeMessage } from "../wire/index.ts";
+import { readMessage, WireError, writeMessage } from "../wire/index.ts";
 import {
+  DEFAULT_INDIRECT_PROBES,
+  DEFAULT_MAX_RELAYS_IN_FLIGHT,
+  DEFAULT_PROBE_PERIOD_MS,
+  DEFAULT_PROBE_TIMEOUT_MS,
+  DEFAULT_RELAYS_PER_SECOND,
+  DEFAULT_RETRANSMIT_MULT,
+  DEFAULT_SUSPICION_MULT,
   HEALTH_MAX_INBOUND_STREAMS,
   HEALTH_MAX_OUTBOUND_STREAMS,
   HEALTH_PROTOCOL,
-  HEARTBEAT_INTERVAL_MS,
-  HEARTBEAT_TIMEOUT_MS,
   MAX_HEALTH_MESSAGE_BYTES,
-  MAX_TASKS,
-  MISSED_HEARTBEATS_TO_FAIL,
+  MAX_UPDATES_PER_MESSAGE,
 } from "./constants.ts";
 import type { HealthCounters } from "./counters.ts";
-import { HeartbeatFailedError } from "./errors.ts";
-import { Heartbeat, HeartbeatAck } from "./pb/health.ts";
+import { ProbeFailedError } from "./errors.ts";
+import { GossipQueue } from "./gossip.ts";
+import { Members, type FailedVia, type MemberStatus, type MemberUpdateData, type Transition } from "./members.ts";
+import { ackMessage, probeMessage, readAck, readProbe, type AckData } from "./messages.ts";
+import { Ack, Probe } from "./pb/health.ts";
+import { RelayBudget } from "./relay-budget.ts";
 
-export type PeerStatus = "alive" | "suspect" | "failed";
+export type PeerStatus = MemberStatus;
 
 export interface HealthInit {
-  intervalMs?: number;
-  timeoutMs?: number;
-  missedToFail?: number;
+  /** Protocol period T: one probe per period (default DEFAULT_PROBE_PERIOD_MS). */
+  periodMs?: number;
+  /** Direct probe timeout; a relayed probe gets the same, its requester twice that. */
+  probeTimeoutMs?: number;
+  /** Members asked to probe a silent target (SWIM's k). */
+  indirectProbes?: number;
+  /** Suspicion timeout = suspicionMult · max(1, log10 N) · period. */
+  suspicionMult?: number;
+  /** Each update rides on retransmitMult · ⌈log10(N + 1)⌉ messages. */
+  retransmitMult?: number;
+  /** Relayed probes in flight at once, and per second (token bucket). */
+  maxRelaysInFlight?: number;
+  relaysPerSecond?: number;
 }
 
 export interface HealthComponents {
@@ -38,16 +58,41 @@ export interface HealthComponents {
   counters: HealthCounters;
   /** Current epoch number (from the epochs module). */
   currentEpoch: () => number;
-  /** Our load/capacity, advertised in heartbeats. */
+  /** Our load/capacity, advertised in probes and acks. */
   currentLoad?: () => { load: number; capacity: number };
   /** Called for protocol violations (penalise = true); the composition bans the peer. */
   penalise?: (peerId: PeerId, err: Error) => void;
 }
 
-interface Watched {
-  missed: number;
-  status: PeerStatus;
-  lastSeenMs?: number;
+/** Messages this keeper sent and verdicts it reached, since start (the /metrics counters and the tests). */
+export interface HealthMetrics {
+  /** Protocol periods that probed someone. */
+  rounds: number;
+  /** Direct probes we initiated (one per round). */
+  probes: number;
+  /** Ping-reqs we sent after a silent direct probe. */
+  pingReqs: number;
+  /** Probes we relayed for a member's ping-req. */
+  relays: number;
+  /** Ping-reqs refused: caps, rate, or a target we do not watch. */
+  relaysRefused: number;
+  /** Acks to members (with piggyback) and to strangers (bare). */
+  acks: number;
+  strangerAcks: number;
+  /** Ping-reqs from peers we do not watch (reset, no relay). */
+  strangerPingReqs: number;
+  suspicions: number;
+  /** Members declared failed by our own suspicion timeout, and those we learned failed from gossip. */
+  failuresDeclared: number;
+  failuresLearned: number;
+  /** Times we refuted a suspicion of ourselves with a higher incarnation. */
+  refutations: number;
+}
+
+export interface MemberView {
+  state: PeerStatus;
+  incarnation: number;
+  failedVia?: FailedVia;
   load?: number;
   capacity?: number;
 }
@@ -56,28 +101,64 @@ interface Opts {
   signal?: AbortSignal;
 }
 
-function validate(msg: Heartbeat | HeartbeatAck): void {
-  if (msg.seq === 0n) throw new InvalidFieldError("seq", "must be ≥ 1");
-  if (msg.sentAtMs === 0n || msg.sentAtMs > BigInt(Number.MAX_SAFE_INTEGER))
-    throw new InvalidFieldError("sent_at_ms", "out of range");
-  if (msg.capacity > MAX_TASKS) throw new InvalidFieldError("capacity", `above ${MAX_TASKS}`);
-  if (msg.load > MAX_TASKS) throw new InvalidFieldError("load", `above ${MAX_TASKS}`);
-}
-
 export class Health extends EventTarget {
   private readonly log: Logger;
-  private readonly watched = new Map<string, Watched>();
+  private readonly self: string;
+  private readonly members = new Members();
+  private readonly gossip: GossipQueue;
+  private readonly relayBudget: RelayBudget;
+  private readonly relaying = new Set<string>();
   private readonly controller = new AbortController();
-  private timer: NodeJS.Timeout | undefined;
+  private readonly periodMs: number;
+  private readonly probeTimeoutMs: number;
+  private readonly indirect: number;
+  private readonly suspicionMult: number;
+  private own = 0;
   private seq = 0n;
+  private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
+  private stopped = true;
+  readonly metrics: HealthMetrics = {
+    rounds: 0,
+    probes: 0,
+    pingReqs: 0,
+    relays: 0,
+    relaysRefused: 0,
+    acks: 0,
+    strangerAcks: 0,
+    strangerPingReqs: 0,
+    suspicions: 0,
+    failuresDeclared: 0,
+    failuresLearned: 0,
+    refutations: 0,
+  };
 
   constructor(
     private readonly components: HealthComponents,
-    private readonly init: HealthInit = {},
+    init: HealthInit = {},
   ) {
     super();
     this.log = components.logger.child("health");
+    this.self = components.node.peerId.toString();
+    this.periodMs = init.periodMs ?? DEFAULT_PROBE_PERIOD_MS;
+    this.probeTimeoutMs = init.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+    this.indirect = init.indirectProbes ?? DEFAULT_INDIRECT_PROBES;
+    this.suspicionMult = init.suspicionMult ?? DEFAULT_SUSPICION_MULT;
+    this.gossip = new GossipQueue(init.retransmitMult ?? DEFAULT_RETRANSMIT_MULT);
+    this.relayBudget = new RelayBudget(
+      init.maxRelaysInFlight ?? DEFAULT_MAX_RELAYS_IN_FLIGHT,
+      init.relaysPerSecond ?? DEFAULT_RELAYS_PER_SECOND,
+    );
+  }
+
+  /** Our incarnation: raised only to refute a suspicion of ourselves. */
+  get incarnation(): number {
+    return this.own;
+  }
+
+  /** Suspicion timeout for the network as we see it now (members plus us). */
+  suspicionTimeoutMs(): number {
+    return this.suspicionMult * Math.max(1, Math.log10(this.members.size + 1)) * this.periodMs;
   }
 
   async start(): Promise<void> {
@@ -85,42 +166,221 @@ export class Health extends EventTarget {
       maxInboundStreams: HEALTH_MAX_INBOUND_STREAMS,
       maxOutboundStreams: HEALTH_MAX_OUTBOUND_STREAMS,
     });
-    this.timer = setInterval(() => {
-      if (this.round === undefined) this.round = this.heartbeatAll().finally(() => (this.round = undefined));
-    }, this.init.intervalMs ?? HEARTBEAT_INTERVAL_MS);
-    this.timer.unref();
+    this.stopped = false;
+    this.schedule(this.periodMs);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
     this.controller.abort(new Error("health stopped"));
     await this.round?.catch(() => {});
     await this.components.node.unhandle(HEALTH_PROTOCOL).catch(() => {});
+  }
+
+  watch(peerId: string): void {
+    if (peerId !== this.self) this.members.add(peerId);
+  }
+
+  unwatch(peerId: string): void {
+    this.members.remove(peerId);
+  }
+
+  status(peerId: string): PeerStatus | undefined {
+    return this.members.get(peerId)?.state;
+  }
+
+  member(peerId: string): MemberView | undefined {
+    const m = this.members.get(peerId);
+    return (
+      m && { state: m.state, incarnation: m.incarnation, failedVia: m.failedVia, load: m.load, capacity: m.capacity }
+    );
+  }
+
+  /** Outcome of a task the peer executed or served (from signed receipts/outcomes). */
+  reportTaskOutcome(peerId: string, ok: boolean): void {
+    this.components.counters.record(this.components.currentEpoch(), peerId, ok);
+  }
+
+  /** Probes `peer` directly once (piggyback included); returns the round-trip time (ms). */
+  async probe(peer: PeerId | string, options: Opts = {}): Promise<number> {
+    const started = performance.now();
+    this.metrics.probes++;
+    await this.exchange(peer.toString(), undefined, this.probeTimeoutMs, options);
+    return performance.now() - started;
+  }
+
+  /** One protocol period: expire suspicions, probe the next member, ping-req through k others if silent. */
+  async probeRound(options: Opts = {}): Promise<void> {
+    for (const t of this.members.expire(Date.now())) this.transitioned(t);
+    const target = this.members.nextTarget();
+    if (target === undefined) return;
+    this.metrics.rounds++;
+    const direct = await this.probe(target.peerId, options).then(
+      () => true,
+      () => false,
+    );
+    if (direct || this.controller.signal.aborted || target.state === "failed") return;
+    const helpers = this.members.randomAlive(this.indirect, target.peerId);
+    const reached = await Promise.all(
+      helpers.map((h) =>
+        this.exchange(h.peerId, target.peerId, 2 * this.probeTimeoutMs, options).then(
+          (ack) => ack.reached,
+          () => false,
+        ),
+      ),
+    );
+    this.metrics.pingReqs += helpers.length;
+    if (reached.includes(true) || this.controller.signal.aborted) return;
+    // Suspect at the incarnation we hold now (the target may have refuted meanwhile: then this is stale).
+    if (target.state === "alive")
+      this.apply({ peerId: target.peerId, state: "suspect", incarnation: target.incarnation }, "timeout");
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      const started = Date.now();
+      this.round = this.probeRound()
+        .catch((err: unknown) => this.log.debug("probe round failed", { error: err as Error }))
+        .finally(() => {
+          this.round = undefined;
+          this.schedule(Math.max(0, this.periodMs - (Date.now() - started)));
+        });
+    }, delayMs);
+    this.timer.unref();
   }
 
   private ours(): { load: number; capacity: number } {
     return this.components.currentLoad?.() ?? { load: 0, capacity: 0 };
   }
 
-  private async onStream(stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(this.init.timeoutMs ?? HEARTBEAT_TIMEOUT_MS);
+  /**
+   * Updates for a message to `peerId`: first what we hold about it when that is not "alive" (so a live member
+   * hears its suspicion at once and refutes), then the least-sent queued updates.
+   */
+  private outgoing(peerId: string): MemberUpdateData[] {
+    const m = this.members.get(peerId);
+    const hint = m !== undefined && m.state !== "alive";
+    const rest = this.gossip.take(MAX_UPDATES_PER_MESSAGE - (hint ? 1 : 0), this.members.size, peerId);
+    return hint ? [{ peerId, state: m.state, incarnation: m.incarnation }, ...rest] : rest;
+  }
+
+  /** Applies one statement about a member (or about us: a suspicion of us is refuted). */
+  private apply(u: MemberUpdateData, via: FailedVia = "gossip"): void {
+    if (u.peerId === this.self) {
+      if (u.state === "alive" || u.incarnation < this.own) return;
+      this.own = u.incarnation + 1;
+      this.metrics.refutations++;
+      this.gossip.push({ peerId: this.self, state: "alive", incarnation: this.own });
+      this.log.info("refuted a suspicion of this keeper", { was: u.state, incarnation: this.own });
+      return;
+    }
+    const t = this.members.apply(u, Date.now(), this.suspicionTimeoutMs(), via);
+    if (t !== undefined) this.transitioned(t);
+  }
+
+  /** A message came straight from `peerId`: what it says of itself and of others. */
+  private heardFrom(
+    peerId: string,
+    msg: { incarnation: number; load: number; capacity: number; updates: MemberUpdateData[] },
+  ): void {
+    const m = this.members.get(peerId);
+    if (m === undefined) return;
+    m.load = msg.load;
+    m.capacity = msg.capacity;
+    this.apply({ peerId, state: "alive", incarnation: msg.incarnation });
+    for (const u of msg.updates) this.apply(u);
+  }
+
+  private transitioned(t: Transition): void {
+    this.gossip.push({ peerId: t.peerId, state: t.to, incarnation: t.incarnation });
+    if (t.from === t.to) return;
+    const m = this.members.get(t.peerId);
+    if (t.to === "suspect") {
+      this.metrics.suspicions++;
+      this.log.debug("peer suspected", { peer: t.peerId, incarnation: t.incarnation });
+      this.dispatchEvent(new CustomEvent("peer:suspect", { detail: t.peerId }));
+    } else if (t.to === "failed") {
+      if (m?.failedVia === "timeout") this.metrics.failuresDeclared++;
+      else this.metrics.failuresLearned++;
+      // One failure per transition to failed, not per silent probe.
+      this.components.counters.record(this.components.currentEpoch(), t.peerId, false);
+      this.log.warn("peer failed", { peer: t.peerId, via: m?.failedVia, incarnation: t.incarnation });
+      this.dispatchEvent(new CustomEvent("peer:failed", { detail: t.peerId }));
+    } else if (t.from === "failed") {
+      this.log.info("peer recovered", { peer: t.peerId, incarnation: t.incarnation });
+      this.dispatchEvent(new CustomEvent("peer:recovered", { detail: t.peerId }));
+    } else {
+      this.log.debug("suspicion refuted", { peer: t.peerId, incarnation: t.incarnation });
+      this.dispatchEvent(new CustomEvent("peer:alive", { detail: t.peerId }));
+    }
+  }
+
+  /** Sends one Probe (a ping-req when `target` is set) to `peerId` and returns its Ack. */
+  private async exchange(
+    peerId: string,
+    target: string | undefined,
+    timeoutMs: number,
+    options: Opts,
+  ): Promise<AckData> {
+    const id = peerIdFromString(peerId);
+    const signal = anySignal(AbortSignal.timeout(timeoutMs), this.controller.signal, options.signal);
+    const seq = ++this.seq;
+    let stream: Stream | undefined;
     try {
-      const hb = await readMessage<Heartbeat>(stream, Heartbeat, MAX_HEALTH_MESSAGE_BYTES, { signal });
-      validate(hb);
-      const { load, capacity } = this.ours();
-      await writeMessage(
-        stream,
-        HeartbeatAck,
-        { seq: hb.seq, sentAtMs: BigInt(Date.now()), load, capacity },
-        MAX_HEALTH_MESSAGE_BYTES,
-        { signal },
-      );
+      stream = await this.components.node.dialProtocol(id, HEALTH_PROTOCOL, { signal });
+      const probe = probeMessage({
+        seq,
+        target,
+        incarnation: this.own,
+        ...this.ours(),
+        updates: this.outgoing(peerId),
+      });
+      await writeMessage(stream, Probe, probe, MAX_HEALTH_MESSAGE_BYTES, { signal });
+      const ack = readAck(await readMessage<Ack>(stream, Ack, MAX_HEALTH_MESSAGE_BYTES, { signal }), seq);
+      await stream.close({ signal }).catch(() => {});
+      this.heardFrom(peerId, ack);
+      return ack;
+    } catch (err) {
+      stream?.abort(err as Error);
+      if (err instanceof WireError && err.penalise) this.components.penalise?.(id, err);
+      throw new ProbeFailedError(peerId, err);
+    }
+  }
+
+  private async onStream(stream: Stream, connection: Connection): Promise<void> {
+    const from = connection.remotePeer.toString();
+    const signal = anySignal(AbortSignal.timeout(3 * this.probeTimeoutMs), this.controller.signal);
+    try {
+      const probe = readProbe(await readMessage<Probe>(stream, Probe, MAX_HEALTH_MESSAGE_BYTES, { signal }));
+      const member = this.members.has(from);
+      if (!member && probe.target !== undefined) {
+        // A stranger cannot make us probe anyone: constant work, and no relay to amplify through.
+        this.metrics.strangerPingReqs++;
+        this.log.throttled("ping-req from a stranger", "debug", "ping-req from a stranger refused", { peer: from });
+        stream.abort(new Error("ping-req from a peer we do not watch"));
+        return;
+      }
+      if (member) this.heardFrom(from, probe);
+      const reached = probe.target === undefined ? true : await this.relay(from, probe.target, signal);
+      const ack = ackMessage({
+        seq: probe.seq,
+        reached,
+        incarnation: this.own,
+        ...this.ours(),
+        // A stranger gets a bare ack: nothing about the membership, nothing it could make us repeat.
+        updates: member ? this.outgoing(from) : [],
+      });
+      await writeMessage(stream, Ack, ack, MAX_HEALTH_MESSAGE_BYTES, { signal });
+      if (member) this.metrics.acks++;
+      else this.metrics.strangerAcks++;
       await stream.close({ signal });
     } catch (err) {
       const e = err as Error;
       const code = (err as { code?: string }).code;
-      this.log.throttled("heartbeat rejected", "warn", "heartbeat rejected", {
-        peer: connection.remotePeer.toString(),
+      this.log.throttled("health message rejected", "warn", "health message rejected", {
+        peer: from,
         code,
         reason: e.message,
       });
@@ -129,93 +389,25 @@ export class Health extends EventTarget {
     }
   }
 
-  /** Sends one heartbeat and waits for the ack; returns the round-trip time (ms). */
-  async heartbeat(peer: PeerId | string, options: Opts = {}): Promise<number> {
-    const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
-    const signal = anySignal(
-      AbortSignal.timeout(this.init.timeoutMs ?? HEARTBEAT_TIMEOUT_MS),
-      this.controller.signal,
-      options.signal,
-    );
-    const seq = ++this.seq;
-    const started = performance.now();
-    let stream: Stream | undefined;
-    try {
-      stream = await this.components.node.dialProtocol(id, HEALTH_PROTOCOL, { signal });
-      const { load, capacity } = this.ours();
-      await writeMessage(
-        stream,
-        Heartbeat,
-        { seq, sentAtMs: BigInt(Date.now()), load, capacity },
-        MAX_HEALTH_MESSAGE_BYTES,
-        { signal },
-      );
-      const ack = await readMessage<HeartbeatAck>(stream, HeartbeatAck, MAX_HEALTH_MESSAGE_BYTES, { signal });
-      validate(ack);
-      if (ack.seq !== seq) throw new InvalidFieldError("seq", "ack does not echo the heartbeat");
-      await stream.close({ signal }).catch(() => {});
-      const w = this.watched.get(id.toString());
-      if (w !== undefined) {
-        w.load = ack.load;
-        w.capacity = ack.capacity;
-      }
-      return performance.now() - started;
-    } catch (err) {
-      stream?.abort(err as Error);
-      if (err instanceof WireError && err.penalise) this.components.penalise?.(id, err);
-      throw new HeartbeatFailedError(id.toString(), err);
+  /** A member's ping-req: probe `target` for it, within the relay budget; whether the target answered. */
+  private async relay(requester: string, target: string, signal: AbortSignal): Promise<boolean> {
+    if (target === this.self) return true;
+    if (target === requester || !this.members.has(target) || this.relaying.has(requester) || !this.relayBudget.take()) {
+      this.metrics.relaysRefused++;
+      this.log.throttled("relay refused", "debug", "ping-req refused", { peer: requester });
+      return false;
     }
-  }
-
-  watch(peerId: string): void {
-    if (!this.watched.has(peerId)) this.watched.set(peerId, { missed: 0, status: "alive" });
-  }
-
-  unwatch(peerId: string): void {
-    this.watched.delete(peerId);
-  }
-
-  status(peerId: string): PeerStatus | undefined {
-    return this.watched.get(peerId)?.status;
-  }
-
-  /** One heartbeat round over every watched peer. */
-  async heartbeatAll(options: Opts = {}): Promise<void> {
-    const k = this.init.missedToFail ?? MISSED_HEARTBEATS_TO_FAIL;
-    await Promise.all(
-      [...this.watched.entries()].map(async ([id, w]) => {
-        try {
-          await this.heartbeat(id, options);
-          w.missed = 0;
-          w.lastSeenMs = Date.now();
-          if (w.status !== "alive") {
-            const was = w.status;
-            w.status = "alive";
-            if (was === "failed") {
-              this.log.info("peer recovered", { peer: id });
-              this.dispatchEvent(new CustomEvent("peer:recovered", { detail: id }));
-            }
-          }
-        } catch {
-          if (this.controller.signal.aborted) return;
-          w.missed++;
-          if (w.missed >= k && w.status !== "failed") {
-            w.status = "failed";
-            // One failure per alive → failed transition, not per missed heartbeat.
-            this.components.counters.record(this.components.currentEpoch(), id, false);
-            this.log.warn("peer failed", { peer: id, missed: w.missed });
-            this.dispatchEvent(new CustomEvent("peer:failed", { detail: id }));
-          } else if (w.status === "alive") {
-            w.status = "suspect";
-          }
-        }
-      }),
-    );
-  }
-
-  /** Outcome of a task the peer executed or served (from signed receipts/outcomes). */
-  reportTaskOutcome(peerId: string, ok: boolean): void {
-    this.components.counters.record(this.components.currentEpoch(), peerId, ok);
+    this.relaying.add(requester);
+    try {
+      this.metrics.relays++;
+      await this.exchange(target, undefined, this.probeTimeoutMs, { signal });
+      return true;
+    } catch {
+      return false;
+    } finally {
+      this.relaying.delete(requester);
+      this.relayBudget.release();
+    }
   }
 }
 

@@ -22,7 +22,7 @@ import { EPOCH_PROTOCOL } from "../../keeper/epochs/exchange.ts";
 import { TASK_PROTOCOL } from "../../keeper/execution/index.ts";
 import { TaskRequest } from "../../keeper/execution/pb/execution.ts";
 import { HEALTH_PROTOCOL } from "../../keeper/health/index.ts";
-import { Heartbeat, HeartbeatAck } from "../../keeper/health/pb/health.ts";
+import { Ack, Probe } from "../../keeper/health/pb/health.ts";
 import { startKeeper, type Keeper } from "../../keeper/keeper.ts";
 import { createLogger } from "../../keeper/logger.ts";
 import { DHT_PROTOCOL } from "../../keeper/p2p/node.ts";
@@ -123,7 +123,8 @@ describe("fuzzing every /lumora protocol of a live keeper", { timeout: 240_000 }
         hello: { version: PROTOCOL_VERSION, objectId: Buffer.from(objectId, "hex"), ephemeralKey: randomBytes(32) },
       }),
     );
-  const heartbeat = () => framed(Heartbeat.encode({ seq: 1n, sentAtMs: BigInt(Date.now()), load: 0, capacity: 1 }));
+  const probe = () =>
+    framed(Probe.encode({ seq: 1n, target: new Uint8Array(0), incarnation: 0n, load: 0, capacity: 1, updates: [] }));
 
   const protocols: Array<{
     name: string;
@@ -151,12 +152,12 @@ describe("fuzzing every /lumora protocol of a live keeper", { timeout: 240_000 }
     {
       name: "health",
       protocol: HEALTH_PROTOCOL,
-      valid: () => [heartbeat()],
-      request: heartbeat,
+      valid: () => [probe()],
+      request: probe,
       answers: (reply) => {
         const body = firstFrame(reply);
         assert.ok(body !== undefined, "a frame came back");
-        assert.equal(HeartbeatAck.decode(body).seq, 1n);
+        assert.equal(Ack.decode(body).seq, 1n);
       },
     },
     {
@@ -265,7 +266,7 @@ describe("fuzzing every /lumora protocol of a live keeper", { timeout: 240_000 }
       const started = Date.now();
       const worker = async (w: number) => {
         // Worker w always uses attacker w: one stream per connection at a time, within every protocol's
-        // per-connection stream limit (health allows 2), so cases reach the handlers instead of being refused.
+        // per-connection stream limit (health allows 4), so cases reach the handlers instead of being refused.
         const peer = attackers[w % ATTACKERS]!;
         for (let i = next++; i < CASES; i = next++) {
           await runCase(peer, p.protocol, input(rng, valid), rng);
@@ -279,7 +280,7 @@ describe("fuzzing every /lumora protocol of a live keeper", { timeout: 240_000 }
       await Promise.all(Array.from({ length: CONCURRENCY }, (_, w) => worker(w)));
       assert.equal(keeper.node.status, "started", "the keeper still runs");
       if (p.request !== undefined && p.answers !== undefined) await stillAnswers(p.protocol, p.request, p.answers);
-      else await stillAnswers(HEALTH_PROTOCOL, heartbeat, protocols[1]!.answers!);
+      else await stillAnswers(HEALTH_PROTOCOL, probe, protocols[1]!.answers!);
       // Sessions, streams and their buffers are released: fds back near the baseline, buffers bounded.
       const deadline = Date.now() + 15_000;
       while (openFds() > fds0 + 2 * ATTACKERS + 8 && Date.now() < deadline)

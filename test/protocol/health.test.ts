@@ -1,6 +1,7 @@
 /**
- * /lumora/health/1.0.0 against a real keeper, from docs/PROTOCOL.md §3 alone.
- * Heartbeat = HeartbeatAck = { 1: seq uint64, 2: sent_at_ms uint64, 3: load uint32, 4: capacity uint32 }; body ≤ 64.
+ * /lumora/health/2.0.0 against a real keeper, from docs/PROTOCOL.md §3 alone.
+ * Probe = { 1: seq uint64, 2: target bytes, 3: incarnation uint64, 4: load uint32, 5: capacity uint32,
+ * 6: updates repeated MemberUpdate }; Ack = the same with 2: reached bool; body ≤ 1024.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -11,17 +12,18 @@ import { testKeeper, type TestKeeper } from "./helpers/keeper.ts";
 import { concat, encode, Message } from "./helpers/pb.ts";
 import { dialRefused, open, plainPeer, until } from "./helpers/peer.ts";
 
-const HEALTH = "/lumora/health/1.0.0";
+const HEALTH = "/lumora/health/2.0.0";
 
-const heartbeat = (seq: number, sentAtMs = Date.now()) =>
+const heartbeat = (seq: number, target?: Uint8Array) =>
   encode([
     { n: 1, varint: seq },
-    { n: 2, varint: sentAtMs },
+    ...(target === undefined ? [] : [{ n: 2, bytes: target }]),
     { n: 3, varint: 0 },
-    { n: 4, varint: 1 },
+    { n: 4, varint: 0 },
+    { n: 5, varint: 1 },
   ]);
 
-describe("/lumora/health/1.0.0", { timeout: 60_000 }, () => {
+describe("/lumora/health/2.0.0", { timeout: 60_000 }, () => {
   let k: TestKeeper;
   const peers: Libp2p[] = [];
   const peer = async () => {
@@ -38,24 +40,34 @@ describe("/lumora/health/1.0.0", { timeout: 60_000 }, () => {
     await k.stop();
   });
 
-  it("answers a Heartbeat with a HeartbeatAck echoing seq, with its clock and capacity, then closes", async () => {
+  it("answers a stranger's Probe with a bare Ack echoing seq, reached, its capacity, no updates, then closes", async () => {
     const s = await open(await peer(), k.address, HEALTH);
-    const before = Date.now();
     await s.send(heartbeat(42));
     const ack = Message.of((await s.readFrame())!);
     assert.equal(ack.uint(1), 42n, "seq echoed");
-    assert.ok(ack.uint(2) >= BigInt(before) && ack.uint(2) <= BigInt(Date.now()), "sent_at_ms is the keeper's clock");
-    assert.equal(ack.uint(4), 7n, "capacity is the keeper's");
-    assert.equal(ack.uint(3), 0n, "no load");
+    assert.equal(ack.uint(2), 1n, "reached");
+    assert.equal(ack.uint(3), 0n, "incarnation 0: never suspected");
+    assert.equal(ack.uint(5), 7n, "capacity is the keeper's");
+    assert.equal(ack.uint(4), 0n, "no load");
+    assert.equal(ack.repeatedBytes(6).length, 0, "no membership updates for a stranger");
     await s.closeWrite();
     assert.deepEqual(await s.readToEnd(), [], "nothing after the ack");
     assert.equal(s.end, "closed");
   });
 
-  it("resets on a body above 64 bytes, from the prefix alone, and bans the sender", async () => {
+  it("resets a stranger's ping-req without relaying it, and does not ban", async () => {
     const p = await peer();
     const s = await open(p, k.address, HEALTH);
-    await s.sendRaw(Uint8Array.of(65)); // prefix only: 65 > 64
+    await s.send(heartbeat(3, p.peerId.toMultihash().bytes));
+    assert.deepEqual(await s.readToEnd(), [], "no answer");
+    assert.equal(s.end, "reset");
+    assert.equal(k.keeper.bans.isBanned(p.peerId), false);
+  });
+
+  it("resets on a body above 1024 bytes, from the prefix alone, and bans the sender", async () => {
+    const p = await peer();
+    const s = await open(p, k.address, HEALTH);
+    await s.sendRaw(Uint8Array.of(0x81, 0x08)); // prefix only: 1025 > 1024
     assert.deepEqual(await s.readToEnd(), [], "no answer");
     assert.equal(s.end, "reset");
     await until("the keeper to ban us", () => k.keeper.bans.isBanned(p.peerId));
@@ -90,6 +102,20 @@ describe("/lumora/health/1.0.0", { timeout: 60_000 }, () => {
     await until("the keeper to ban us", () => k.keeper.bans.isBanned(p.peerId));
   });
 
+  it("resets on a membership update with a state outside ALIVE/SUSPECT/FAILED (penalised)", async () => {
+    const p = await peer();
+    const s = await open(p, k.address, HEALTH);
+    const update = encode([
+      { n: 1, bytes: p.peerId.toMultihash().bytes },
+      { n: 2, varint: 7 },
+      { n: 3, varint: 1 },
+    ]);
+    await s.send(concat(heartbeat(5), encode([{ n: 6, bytes: update }])));
+    assert.deepEqual(await s.readToEnd(), []);
+    assert.equal(s.end, "reset");
+    await until("the keeper to ban us", () => k.keeper.bans.isBanned(p.peerId));
+  });
+
   it("resets on a field of the wrong wire type (seq as bytes), penalised", async () => {
     const p = await peer();
     const s = await open(p, k.address, HEALTH);
@@ -104,7 +130,7 @@ describe("/lumora/health/1.0.0", { timeout: 60_000 }, () => {
     await until("the keeper to ban us", () => k.keeper.bans.isBanned(p.peerId));
   });
 
-  it("does not penalise a stream that ends before the Heartbeat", async () => {
+  it("does not penalise a stream that ends before the Probe", async () => {
     const p = await peer();
     const s = await open(p, k.address, HEALTH);
     await s.closeWrite();

@@ -1,43 +1,56 @@
-import { decodeMessage, encodeMessage, message, streamMessage } from "protons-runtime";
+import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from "protons-runtime";
+import { alloc as uint8ArrayAlloc } from "uint8arrays/alloc";
 import type { Codec, DecodeOptions } from "protons-runtime";
 import type { Uint8ArrayList } from "uint8arraylist";
 
-export interface Heartbeat {
-  seq: bigint;
-  sentAtMs: bigint;
-  load: number;
-  capacity: number;
+export enum MemberState {
+  ALIVE = "ALIVE",
+  SUSPECT = "SUSPECT",
+  FAILED = "FAILED",
 }
 
-export namespace Heartbeat {
-  let _codec: Codec<Heartbeat, Heartbeat>;
+enum __MemberStateValues {
+  ALIVE = 0,
+  SUSPECT = 1,
+  FAILED = 2,
+}
 
-  export const codec = (): Codec<Heartbeat, Heartbeat> => {
+export namespace MemberState {
+  export const codec = (): Codec<MemberState, MemberState> => {
+    return enumeration<MemberState>(__MemberStateValues);
+  };
+}
+
+export interface MemberUpdate {
+  peerId: Uint8Array<ArrayBuffer>;
+  state: MemberState;
+  incarnation: bigint;
+}
+
+export namespace MemberUpdate {
+  let _codec: Codec<MemberUpdate, MemberUpdate>;
+
+  export const codec = (): Codec<MemberUpdate, MemberUpdate> => {
     if (_codec == null) {
-      _codec = message<Heartbeat, Heartbeat>(
+      _codec = message<MemberUpdate, MemberUpdate>(
         (obj, w, opts = {}) => {
           if (opts.lengthDelimited !== false) {
             w.fork();
           }
 
-          if (obj.seq != null && obj.seq !== 0n) {
-            w.uint32(8);
-            w.uint64(obj.seq);
+          if (obj.peerId != null && obj.peerId.byteLength > 0) {
+            w.uint32(10);
+            w.bytes(obj.peerId);
           }
 
-          if (obj.sentAtMs != null && obj.sentAtMs !== 0n) {
+          if (obj.state != null && __MemberStateValues[obj.state] !== 0) {
             w.uint32(16);
-            w.uint64(obj.sentAtMs);
+            MemberState.codec().encode(obj.state, w);
           }
 
-          if (obj.load != null && obj.load !== 0) {
+          if (obj.incarnation != null && obj.incarnation !== 0n) {
             w.uint32(24);
-            w.uint32(obj.load);
-          }
-
-          if (obj.capacity != null && obj.capacity !== 0) {
-            w.uint32(32);
-            w.uint32(obj.capacity);
+            w.uint64(obj.incarnation);
           }
 
           if (opts.lengthDelimited !== false) {
@@ -46,10 +59,9 @@ export namespace Heartbeat {
         },
         (reader, length, opts = {}) => {
           const obj: any = {
-            seq: 0n,
-            sentAtMs: 0n,
-            load: 0,
-            capacity: 0,
+            peerId: uint8ArrayAlloc(0),
+            state: MemberState.ALIVE,
+            incarnation: 0n,
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -59,19 +71,15 @@ export namespace Heartbeat {
 
             switch (tag >>> 3) {
               case 1: {
-                obj.seq = reader.uint64();
+                obj.peerId = reader.bytes();
                 break;
               }
               case 2: {
-                obj.sentAtMs = reader.uint64();
+                obj.state = MemberState.codec().decode(reader);
                 break;
               }
               case 3: {
-                obj.load = reader.uint32();
-                break;
-              }
-              case 4: {
-                obj.capacity = reader.uint32();
+                obj.incarnation = reader.uint64();
                 break;
               }
               default: {
@@ -92,29 +100,22 @@ export namespace Heartbeat {
             switch (tag >>> 3) {
               case 1: {
                 yield {
-                  field: `${prefix}.seq`,
-                  value: reader.uint64(),
+                  field: `${prefix}.peerId`,
+                  value: reader.bytes(),
                 };
                 break;
               }
               case 2: {
                 yield {
-                  field: `${prefix}.sentAtMs`,
-                  value: reader.uint64(),
+                  field: `${prefix}.state`,
+                  value: MemberState.codec().decode(reader),
                 };
                 break;
               }
               case 3: {
                 yield {
-                  field: `${prefix}.load`,
-                  value: reader.uint32(),
-                };
-                break;
-              }
-              case 4: {
-                yield {
-                  field: `${prefix}.capacity`,
-                  value: reader.uint32(),
+                  field: `${prefix}.incarnation`,
+                  value: reader.uint64(),
                 };
                 break;
               }
@@ -131,57 +132,52 @@ export namespace Heartbeat {
     return _codec;
   };
 
-  export interface HeartbeatSeqFieldEvent {
-    field: "$.seq";
+  export interface MemberUpdatePeerIdFieldEvent {
+    field: "$.peerId";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface MemberUpdateStateFieldEvent {
+    field: "$.state";
+    value: MemberState;
+  }
+
+  export interface MemberUpdateIncarnationFieldEvent {
+    field: "$.incarnation";
     value: bigint;
   }
 
-  export interface HeartbeatSentAtMsFieldEvent {
-    field: "$.sentAtMs";
-    value: bigint;
+  export function encode(obj: Partial<MemberUpdate>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj as MemberUpdate, MemberUpdate.codec());
   }
 
-  export interface HeartbeatLoadFieldEvent {
-    field: "$.load";
-    value: number;
-  }
-
-  export interface HeartbeatCapacityFieldEvent {
-    field: "$.capacity";
-    value: number;
-  }
-
-  export function encode(obj: Partial<Heartbeat>): Uint8Array<ArrayBuffer> {
-    return encodeMessage(obj as Heartbeat, Heartbeat.codec());
-  }
-
-  export function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Heartbeat>): Heartbeat {
-    return decodeMessage(buf, Heartbeat.codec(), opts);
+  export function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MemberUpdate>): MemberUpdate {
+    return decodeMessage(buf, MemberUpdate.codec(), opts);
   }
 
   export function stream(
     buf: Uint8Array | Uint8ArrayList,
-    opts?: DecodeOptions<Heartbeat>,
-  ): Generator<
-    HeartbeatSeqFieldEvent | HeartbeatSentAtMsFieldEvent | HeartbeatLoadFieldEvent | HeartbeatCapacityFieldEvent
-  > {
-    return streamMessage(buf, Heartbeat.codec(), opts);
+    opts?: DecodeOptions<MemberUpdate>,
+  ): Generator<MemberUpdatePeerIdFieldEvent | MemberUpdateStateFieldEvent | MemberUpdateIncarnationFieldEvent> {
+    return streamMessage(buf, MemberUpdate.codec(), opts);
   }
 }
 
-export interface HeartbeatAck {
+export interface Probe {
   seq: bigint;
-  sentAtMs: bigint;
+  target: Uint8Array<ArrayBuffer>;
+  incarnation: bigint;
   load: number;
   capacity: number;
+  updates: MemberUpdate[];
 }
 
-export namespace HeartbeatAck {
-  let _codec: Codec<HeartbeatAck, HeartbeatAck>;
+export namespace Probe {
+  let _codec: Codec<Probe, Probe>;
 
-  export const codec = (): Codec<HeartbeatAck, HeartbeatAck> => {
+  export const codec = (): Codec<Probe, Probe> => {
     if (_codec == null) {
-      _codec = message<HeartbeatAck, HeartbeatAck>(
+      _codec = message<Probe, Probe>(
         (obj, w, opts = {}) => {
           if (opts.lengthDelimited !== false) {
             w.fork();
@@ -192,19 +188,31 @@ export namespace HeartbeatAck {
             w.uint64(obj.seq);
           }
 
-          if (obj.sentAtMs != null && obj.sentAtMs !== 0n) {
-            w.uint32(16);
-            w.uint64(obj.sentAtMs);
+          if (obj.target != null && obj.target.byteLength > 0) {
+            w.uint32(18);
+            w.bytes(obj.target);
+          }
+
+          if (obj.incarnation != null && obj.incarnation !== 0n) {
+            w.uint32(24);
+            w.uint64(obj.incarnation);
           }
 
           if (obj.load != null && obj.load !== 0) {
-            w.uint32(24);
+            w.uint32(32);
             w.uint32(obj.load);
           }
 
           if (obj.capacity != null && obj.capacity !== 0) {
-            w.uint32(32);
+            w.uint32(40);
             w.uint32(obj.capacity);
+          }
+
+          if (obj.updates != null && obj.updates.length > 0) {
+            for (const value of obj.updates) {
+              w.uint32(50);
+              MemberUpdate.codec().encode(value, w);
+            }
           }
 
           if (opts.lengthDelimited !== false) {
@@ -214,9 +222,11 @@ export namespace HeartbeatAck {
         (reader, length, opts = {}) => {
           const obj: any = {
             seq: 0n,
-            sentAtMs: 0n,
+            target: uint8ArrayAlloc(0),
+            incarnation: 0n,
             load: 0,
             capacity: 0,
+            updates: [],
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -230,15 +240,31 @@ export namespace HeartbeatAck {
                 break;
               }
               case 2: {
-                obj.sentAtMs = reader.uint64();
+                obj.target = reader.bytes();
                 break;
               }
               case 3: {
-                obj.load = reader.uint32();
+                obj.incarnation = reader.uint64();
                 break;
               }
               case 4: {
+                obj.load = reader.uint32();
+                break;
+              }
+              case 5: {
                 obj.capacity = reader.uint32();
+                break;
+              }
+              case 6: {
+                if (opts.limits?.updates != null && obj.updates.length === opts.limits.updates) {
+                  throw new MaxLengthError('Decode error - repeated field "updates" had too many elements');
+                }
+
+                obj.updates.push(
+                  MemberUpdate.codec().decode(reader, reader.uint32(), {
+                    limits: opts.limits?.updates$,
+                  }),
+                );
                 break;
               }
               default: {
@@ -251,6 +277,10 @@ export namespace HeartbeatAck {
           return obj;
         },
         function* (reader, length, prefix, opts = {}) {
+          const obj = {
+            updates: 0,
+          };
+
           const end = length == null ? reader.len : reader.pos + length;
 
           while (reader.pos < end) {
@@ -266,23 +296,48 @@ export namespace HeartbeatAck {
               }
               case 2: {
                 yield {
-                  field: `${prefix}.sentAtMs`,
-                  value: reader.uint64(),
+                  field: `${prefix}.target`,
+                  value: reader.bytes(),
                 };
                 break;
               }
               case 3: {
+                yield {
+                  field: `${prefix}.incarnation`,
+                  value: reader.uint64(),
+                };
+                break;
+              }
+              case 4: {
                 yield {
                   field: `${prefix}.load`,
                   value: reader.uint32(),
                 };
                 break;
               }
-              case 4: {
+              case 5: {
                 yield {
                   field: `${prefix}.capacity`,
                   value: reader.uint32(),
                 };
+                break;
+              }
+              case 6: {
+                if (opts.limits?.updates != null && obj.updates === opts.limits.updates) {
+                  throw new MaxLengthError('Streaming decode error - repeated field "updates" had too many elements');
+                }
+
+                for (const evt of MemberUpdate.codec().stream(reader, reader.uint32(), `${prefix}.updates[]`, {
+                  limits: opts.limits?.updates$,
+                })) {
+                  yield {
+                    ...evt,
+                    index: obj.updates,
+                  };
+                }
+
+                obj.updates++;
+
                 break;
               }
               default: {
@@ -298,43 +353,328 @@ export namespace HeartbeatAck {
     return _codec;
   };
 
-  export interface HeartbeatAckSeqFieldEvent {
+  export interface ProbeSeqFieldEvent {
     field: "$.seq";
     value: bigint;
   }
 
-  export interface HeartbeatAckSentAtMsFieldEvent {
-    field: "$.sentAtMs";
+  export interface ProbeTargetFieldEvent {
+    field: "$.target";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface ProbeIncarnationFieldEvent {
+    field: "$.incarnation";
     value: bigint;
   }
 
-  export interface HeartbeatAckLoadFieldEvent {
+  export interface ProbeLoadFieldEvent {
     field: "$.load";
     value: number;
   }
 
-  export interface HeartbeatAckCapacityFieldEvent {
+  export interface ProbeCapacityFieldEvent {
     field: "$.capacity";
     value: number;
   }
 
-  export function encode(obj: Partial<HeartbeatAck>): Uint8Array<ArrayBuffer> {
-    return encodeMessage(obj as HeartbeatAck, HeartbeatAck.codec());
+  export interface ProbeUpdatesPeerIdFieldEvent {
+    field: "$.updates[].peerId";
+    value: Uint8Array<ArrayBuffer>;
+    index: number;
   }
 
-  export function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HeartbeatAck>): HeartbeatAck {
-    return decodeMessage(buf, HeartbeatAck.codec(), opts);
+  export interface ProbeUpdatesStateFieldEvent {
+    field: "$.updates[].state";
+    value: MemberState;
+    index: number;
+  }
+
+  export interface ProbeUpdatesIncarnationFieldEvent {
+    field: "$.updates[].incarnation";
+    value: bigint;
+    index: number;
+  }
+
+  export function encode(obj: Partial<Probe>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj as Probe, Probe.codec());
+  }
+
+  export function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Probe>): Probe {
+    return decodeMessage(buf, Probe.codec(), opts);
   }
 
   export function stream(
     buf: Uint8Array | Uint8ArrayList,
-    opts?: DecodeOptions<HeartbeatAck>,
+    opts?: DecodeOptions<Probe>,
   ): Generator<
-    | HeartbeatAckSeqFieldEvent
-    | HeartbeatAckSentAtMsFieldEvent
-    | HeartbeatAckLoadFieldEvent
-    | HeartbeatAckCapacityFieldEvent
+    | ProbeSeqFieldEvent
+    | ProbeTargetFieldEvent
+    | ProbeIncarnationFieldEvent
+    | ProbeLoadFieldEvent
+    | ProbeCapacityFieldEvent
+    | ProbeUpdatesPeerIdFieldEvent
+    | ProbeUpdatesStateFieldEvent
+    | ProbeUpdatesIncarnationFieldEvent
   > {
-    return streamMessage(buf, HeartbeatAck.codec(), opts);
+    return streamMessage(buf, Probe.codec(), opts);
+  }
+}
+
+export interface Ack {
+  seq: bigint;
+  reached: boolean;
+  incarnation: bigint;
+  load: number;
+  capacity: number;
+  updates: MemberUpdate[];
+}
+
+export namespace Ack {
+  let _codec: Codec<Ack, Ack>;
+
+  export const codec = (): Codec<Ack, Ack> => {
+    if (_codec == null) {
+      _codec = message<Ack, Ack>(
+        (obj, w, opts = {}) => {
+          if (opts.lengthDelimited !== false) {
+            w.fork();
+          }
+
+          if (obj.seq != null && obj.seq !== 0n) {
+            w.uint32(8);
+            w.uint64(obj.seq);
+          }
+
+          if (obj.reached != null && obj.reached !== false) {
+            w.uint32(16);
+            w.bool(obj.reached);
+          }
+
+          if (obj.incarnation != null && obj.incarnation !== 0n) {
+            w.uint32(24);
+            w.uint64(obj.incarnation);
+          }
+
+          if (obj.load != null && obj.load !== 0) {
+            w.uint32(32);
+            w.uint32(obj.load);
+          }
+
+          if (obj.capacity != null && obj.capacity !== 0) {
+            w.uint32(40);
+            w.uint32(obj.capacity);
+          }
+
+          if (obj.updates != null && obj.updates.length > 0) {
+            for (const value of obj.updates) {
+              w.uint32(50);
+              MemberUpdate.codec().encode(value, w);
+            }
+          }
+
+          if (opts.lengthDelimited !== false) {
+            w.ldelim();
+          }
+        },
+        (reader, length, opts = {}) => {
+          const obj: any = {
+            seq: 0n,
+            reached: false,
+            incarnation: 0n,
+            load: 0,
+            capacity: 0,
+            updates: [],
+          };
+
+          const end = length == null ? reader.len : reader.pos + length;
+
+          while (reader.pos < end) {
+            const tag = reader.uint32();
+
+            switch (tag >>> 3) {
+              case 1: {
+                obj.seq = reader.uint64();
+                break;
+              }
+              case 2: {
+                obj.reached = reader.bool();
+                break;
+              }
+              case 3: {
+                obj.incarnation = reader.uint64();
+                break;
+              }
+              case 4: {
+                obj.load = reader.uint32();
+                break;
+              }
+              case 5: {
+                obj.capacity = reader.uint32();
+                break;
+              }
+              case 6: {
+                if (opts.limits?.updates != null && obj.updates.length === opts.limits.updates) {
+                  throw new MaxLengthError('Decode error - repeated field "updates" had too many elements');
+                }
+
+                obj.updates.push(
+                  MemberUpdate.codec().decode(reader, reader.uint32(), {
+                    limits: opts.limits?.updates$,
+                  }),
+                );
+                break;
+              }
+              default: {
+                reader.skipType(tag & 7);
+                break;
+              }
+            }
+          }
+
+          return obj;
+        },
+        function* (reader, length, prefix, opts = {}) {
+          const obj = {
+            updates: 0,
+          };
+
+          const end = length == null ? reader.len : reader.pos + length;
+
+          while (reader.pos < end) {
+            const tag = reader.uint32();
+
+            switch (tag >>> 3) {
+              case 1: {
+                yield {
+                  field: `${prefix}.seq`,
+                  value: reader.uint64(),
+                };
+                break;
+              }
+              case 2: {
+                yield {
+                  field: `${prefix}.reached`,
+                  value: reader.bool(),
+                };
+                break;
+              }
+              case 3: {
+                yield {
+                  field: `${prefix}.incarnation`,
+                  value: reader.uint64(),
+                };
+                break;
+              }
+              case 4: {
+                yield {
+                  field: `${prefix}.load`,
+                  value: reader.uint32(),
+                };
+                break;
+              }
+              case 5: {
+                yield {
+                  field: `${prefix}.capacity`,
+                  value: reader.uint32(),
+                };
+                break;
+              }
+              case 6: {
+                if (opts.limits?.updates != null && obj.updates === opts.limits.updates) {
+                  throw new MaxLengthError('Streaming decode error - repeated field "updates" had too many elements');
+                }
+
+                for (const evt of MemberUpdate.codec().stream(reader, reader.uint32(), `${prefix}.updates[]`, {
+                  limits: opts.limits?.updates$,
+                })) {
+                  yield {
+                    ...evt,
+                    index: obj.updates,
+                  };
+                }
+
+                obj.updates++;
+
+                break;
+              }
+              default: {
+                reader.skipType(tag & 7);
+                break;
+              }
+            }
+          }
+        },
+      );
+    }
+
+    return _codec;
+  };
+
+  export interface AckSeqFieldEvent {
+    field: "$.seq";
+    value: bigint;
+  }
+
+  export interface AckReachedFieldEvent {
+    field: "$.reached";
+    value: boolean;
+  }
+
+  export interface AckIncarnationFieldEvent {
+    field: "$.incarnation";
+    value: bigint;
+  }
+
+  export interface AckLoadFieldEvent {
+    field: "$.load";
+    value: number;
+  }
+
+  export interface AckCapacityFieldEvent {
+    field: "$.capacity";
+    value: number;
+  }
+
+  export interface AckUpdatesPeerIdFieldEvent {
+    field: "$.updates[].peerId";
+    value: Uint8Array<ArrayBuffer>;
+    index: number;
+  }
+
+  export interface AckUpdatesStateFieldEvent {
+    field: "$.updates[].state";
+    value: MemberState;
+    index: number;
+  }
+
+  export interface AckUpdatesIncarnationFieldEvent {
+    field: "$.updates[].incarnation";
+    value: bigint;
+    index: number;
+  }
+
+  export function encode(obj: Partial<Ack>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj as Ack, Ack.codec());
+  }
+
+  export function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Ack>): Ack {
+    return decodeMessage(buf, Ack.codec(), opts);
+  }
+
+  export function stream(
+    buf: Uint8Array | Uint8ArrayList,
+    opts?: DecodeOptions<Ack>,
+  ): Generator<
+    | AckSeqFieldEvent
+    | AckReachedFieldEvent
+    | AckIncarnationFieldEvent
+    | AckLoadFieldEvent
+    | AckCapacityFieldEvent
+    | AckUpdatesPeerIdFieldEvent
+    | AckUpdatesStateFieldEvent
+    | AckUpdatesIncarnationFieldEvent
+  > {
+    return streamMessage(buf, Ack.codec(), opts);
   }
 }

@@ -4,15 +4,30 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 
-import { HEALTH_PROTOCOL, health, HealthCounters, type Health } from "../../../keeper/health/index.ts";
+import {
+  HEALTH_PROTOCOL,
+  health,
+  HealthCounters,
+  MAX_HEALTH_MESSAGE_BYTES,
+  type Health,
+  type HealthInit,
+} from "../../../keeper/health/index.ts";
+import { peerIdBytes } from "../../../keeper/health/messages.ts";
+import { Ack, MemberState, Probe } from "../../../keeper/health/pb/health.ts";
 import { openStore, type Store } from "../../../keeper/store/index.ts";
-import { encodeVarint } from "../../../keeper/wire/index.ts";
+import { encodeVarint, frame, readMessage } from "../../../keeper/wire/index.ts";
 import { collectingLogger, silent, startNode, waitFor, type TestKeeper } from "../helpers.ts";
 
-const INTERVAL_MS = 200;
-const K = 3;
+interface Member {
+  k: TestKeeper;
+  h: Health;
+  counters: HealthCounters;
+  id: string;
+}
 
-describe("health", () => {
+const EPOCH = 7;
+
+describe("health (SWIM)", { timeout: 180_000 }, () => {
   const keepers: TestKeeper[] = [];
   const services: Health[] = [];
   const stores: Store[] = [];
@@ -33,44 +48,186 @@ describe("health", () => {
     return { path, store };
   }
 
-  it(`declares a stopped peer failed after ${K} missed heartbeats (≤ k·interval + timeout) and counts it once`, async () => {
-    for (let i = 0; i < 2; i++) keepers.push(await startNode());
-    const [a, b] = keepers;
-    const counters = new HealthCounters(tempStore().store);
-    const mk = (k: TestKeeper) =>
-      health({ intervalMs: INTERVAL_MS, timeoutMs: 150, missedToFail: K })({
-        node: k.node,
-        logger: silent,
-        counters,
-        currentEpoch: () => 7,
-      });
-    const ha = mk(a);
-    const hb = mk(b);
-    services.push(ha, hb);
-    await ha.start();
-    await hb.start();
-    await a.node.dial(b.node.getMultiaddrs()[0]);
-    const id = b.node.peerId.toString();
-    ha.watch(id);
-    await waitFor(() => ha.status(id) === "alive" && counters.get(7, id).failures === 0, 15_000, "alive");
-    const failed = new Promise<number>((resolve) =>
-      ha.addEventListener("peer:failed", () => resolve(Date.now()), { once: true }),
+  /** n keepers on 127.0.0.1, fully connected, each watching every other, health started. */
+  async function cluster(n: number, init: (i: number) => HealthInit): Promise<Member[]> {
+    const ks: TestKeeper[] = [];
+    for (let i = 0; i < n; i++) {
+      const k = await startNode();
+      keepers.push(k);
+      ks.push(k);
+    }
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) await ks[i]!.node.dial(ks[j]!.node.getMultiaddrs()[0]!);
+    const members = ks.map((k, i) => {
+      const counters = new HealthCounters(tempStore().store);
+      const h = health(init(i))({ node: k.node, logger: silent, counters, currentEpoch: () => EPOCH });
+      services.push(h);
+      return { k, h, counters, id: k.node.peerId.toString() };
+    });
+    for (const m of members) for (const o of members) if (o !== m) m.h.watch(o.id);
+    for (const m of members) await m.h.start();
+    return members;
+  }
+
+  const requests = (h: Health) => h.metrics.probes + h.metrics.pingReqs + h.metrics.relays;
+  const failures = (ms: Member[]) =>
+    ms.reduce((n, m) => n + m.h.metrics.failuresDeclared + m.h.metrics.failuresLearned, 0);
+
+  async function over(m: Member, rounds: number): Promise<void> {
+    const until = m.h.metrics.rounds + rounds;
+    await waitFor(() => m.h.metrics.rounds >= until, rounds * 2_000, `${rounds} rounds`);
+  }
+
+  it("sends the same number of probe messages per period with 4 and with 12 keepers, and none fails", async () => {
+    const M = 30;
+    const sent: Record<number, { requests: number; acksPerKeeper: number }> = {};
+    for (const n of [4, 12]) {
+      // A generous probe timeout: this box is loaded, and the claim is about counts, not speed.
+      const ms = await cluster(n, () => ({ periodMs: 100, probeTimeoutMs: 2_000 }));
+      const [a] = ms;
+      await over(a!, 2);
+      const r0 = requests(a!.h);
+      const acks0 = ms.reduce((s, m) => s + m.h.metrics.acks, 0);
+      const rounds0 = ms.reduce((s, m) => s + m.h.metrics.rounds, 0);
+      await over(a!, M);
+      const acks = ms.reduce((s, m) => s + m.h.metrics.acks, 0) - acks0;
+      const rounds = ms.reduce((s, m) => s + m.h.metrics.rounds, 0) - rounds0;
+      sent[n] = { requests: requests(a!.h) - r0, acksPerKeeper: acks / n };
+      // Every probe of the network is answered once: acks per round equal probes per round, whatever n.
+      assert.ok(Math.abs(acks - rounds) <= n, `n=${n}: ${acks} acks for ${rounds} rounds network-wide`);
+      assert.equal(failures(ms), 0, `n=${n}: no member declared failed on a quiet network`);
+      for (const m of ms) assert.equal(m.counters.reports(EPOCH).length, 0, `n=${n}: no failure counted`);
+      await Promise.all(services.splice(0).map((s) => s.stop()));
+      await Promise.all(keepers.splice(0).map((k) => k.node.stop()));
+    }
+    assert.ok(
+      Math.abs(sent[4]!.requests - sent[12]!.requests) <= 2,
+      `probes over ${M} periods: ${sent[4]!.requests} with 4 keepers, ${sent[12]!.requests} with 12`,
     );
-    await hb.stop();
-    const stoppedAt = Date.now();
-    await b.node.stop();
-    const at = await failed;
-    const bound = K * INTERVAL_MS + 150 + INTERVAL_MS; // + one interval of phase
-    assert.ok(at - stoppedAt <= bound + 300, `detected after ${at - stoppedAt} ms, bound ${bound} ms`);
-    assert.equal(ha.status(id), "failed");
-    assert.equal(counters.get(7, id).failures, 1);
+    assert.ok(sent[12]!.requests <= M + 2, `one probe per period, not one per peer (${sent[12]!.requests})`);
+  });
+
+  it("keeps a quiet network free of false failures over many periods", async () => {
+    const ms = await cluster(6, () => ({ periodMs: 50, probeTimeoutMs: 2_000 }));
+    await over(ms[0]!, 150);
+    assert.equal(failures(ms), 0, "no member declared failed");
+    for (const m of ms)
+      for (const o of ms) if (o !== m) assert.equal(m.h.status(o.id), "alive", `${m.id} holds ${o.id} alive`);
+  });
+
+  it("suspects a killed keeper, declares it failed within the documented bound, and gossip tells the rest", async () => {
+    const T = 200;
+    const PROBE = 400;
+    // The last keeper never reaches its own verdict (huge suspicion): it can only learn the failure by gossip.
+    const ms = await cluster(5, (i) => ({ periodMs: T, probeTimeoutMs: PROBE, suspicionMult: i === 3 ? 1_000 : 4 }));
+    const victim = ms[4]!;
+    const watchers = ms.slice(0, 4);
+    await over(ms[0]!, 4);
+    const suspectedAt = new Map<string, number>();
+    const failedAt = new Map<string, number>();
+    for (const m of watchers) {
+      m.h.addEventListener("peer:suspect", (e) => {
+        if ((e as CustomEvent<string>).detail === victim.id) suspectedAt.set(m.id, Date.now());
+      });
+      m.h.addEventListener("peer:failed", (e) => {
+        if ((e as CustomEvent<string>).detail === victim.id) failedAt.set(m.id, Date.now());
+      });
+    }
+    await victim.h.stop();
+    await victim.k.node.stop();
+    const killedAt = Date.now();
+    const n = 4; // members each watcher probes
+    const S = watchers[0]!.h.suspicionTimeoutMs();
+    // docs/PROTOCOL.md §3: ≤ (2n − 1)·T (round-robin) + 3·t_probe (direct + ping-req) + S + T (expiry check).
+    const bound = (2 * n - 1) * T + 3 * PROBE + S + T;
+    await waitFor(() => failedAt.size === watchers.length, 4 * bound, "every watcher to hold the victim failed");
+    const slack = 1_000; // a loaded 2-core box delays timers
+    for (const m of watchers.slice(0, 3)) {
+      const took = failedAt.get(m.id)! - killedAt;
+      assert.ok(took <= bound + slack, `${m.id} declared it after ${took} ms, bound ${bound} ms`);
+    }
+    const learner = watchers[3]!;
+    assert.equal(learner.h.member(victim.id)?.failedVia, "gossip", "the learner heard it from the others");
+    assert.ok(learner.h.metrics.failuresLearned === 1 && learner.h.metrics.failuresDeclared === 0);
+    assert.ok(failedAt.get(learner.id)! - killedAt <= bound + 3 * T + slack, "gossip reaches it within a few periods");
+    assert.ok(watchers.reduce((s, m) => s + m.h.metrics.failuresDeclared, 0) >= 1, "someone reached its own verdict");
+    assert.ok(suspectedAt.size >= 1, "the victim was suspected before it was declared failed");
+    for (const [id, at] of suspectedAt)
+      if (failedAt.has(id)) assert.ok(at <= failedAt.get(id)!, "suspicion comes before the verdict");
+    for (const m of watchers) {
+      assert.deepEqual(m.counters.reports(EPOCH), [{ peerId: victim.id, successes: 0, failures: 1 }]);
+      for (const o of watchers) if (o !== m) assert.equal(m.h.status(o.id), "alive", "live members stay alive");
+    }
+  });
+
+  it("does not suspect a keeper whose direct link is blocked but that others reach (ping-req)", async () => {
+    const ms = await cluster(4, () => ({ periodMs: 100, probeTimeoutMs: 1_000 }));
+    const [a, b, c, d] = ms as [Member, Member, Member, Member];
+    a.k.bans.ban(b.k.node.peerId, "test: block the a–b link");
+    await waitFor(() => a.k.node.getConnections(b.k.node.peerId).length === 0, 10_000, "the a–b link to drop");
+    await over(a, 40);
+    assert.ok(a.h.metrics.pingReqs >= 1, "a asked others to probe b");
+    assert.ok(c.h.metrics.relays + d.h.metrics.relays >= 1, "c or d relayed");
+    for (const m of ms) assert.equal(m.h.metrics.suspicions, 0, `${m.id} suspected nobody`);
+    assert.equal(failures(ms), 0);
+    assert.equal(a.h.status(b.id), "alive");
+    assert.equal(b.h.status(a.id), "alive");
+  });
+
+  it("a suspected keeper that is alive refutes with a higher incarnation", async () => {
+    // a cannot reach b and has no helpers (k = 0): it suspects b; its suspicion lasts long enough to be refuted.
+    const ms = await cluster(3, (i) =>
+      i === 0 ? { periodMs: 100, probeTimeoutMs: 500, indirectProbes: 0, suspicionMult: 1_000 } : { periodMs: 100 },
+    );
+    const [a, b] = ms as [Member, Member, Member];
+    a.k.bans.ban(b.k.node.peerId, "test: block the a–b link");
+    const suspected = new Promise<void>((resolve) =>
+      a.h.addEventListener("peer:suspect", (e) => (e as CustomEvent).detail === b.id && resolve()),
+    );
+    await suspected;
+    await waitFor(
+      () => a.h.member(b.id)?.state === "alive" && a.h.member(b.id)!.incarnation >= 1,
+      30_000,
+      "a to hear b's refutation",
+    );
+    assert.ok(b.h.incarnation >= 1 && b.h.metrics.refutations >= 1, "b raised its incarnation");
+    assert.equal(failures(ms), 0, "nobody declared b failed");
+  });
+
+  it("answers a stranger's probe with a bare ack and never relays its ping-req", async () => {
+    const ms = await cluster(2, () => ({ periodMs: 100_000 }));
+    const [a, b] = ms as [Member, Member];
+    const stranger = await startNode();
+    keepers.push(stranger);
+    const addr = a.k.node.getMultiaddrs()[0]!;
+    const ask = async (target?: string) => {
+      const s = await stranger.node.dialProtocol(addr, HEALTH_PROTOCOL);
+      const body = Probe.encode({
+        seq: 9n,
+        target: target === undefined ? new Uint8Array(0) : peerIdBytes(target),
+        incarnation: 0n,
+        load: 0,
+        capacity: 0,
+        updates: [{ peerId: peerIdBytes(b.id), state: MemberState.FAILED, incarnation: 5n }],
+      });
+      s.send(frame(body));
+      return readMessage<Ack>(s, Ack, MAX_HEALTH_MESSAGE_BYTES).finally(() => s.abort(new Error("done")));
+    };
+    const ack = await ask();
+    assert.equal(ack.seq, 9n);
+    assert.equal(ack.reached, true);
+    assert.deepEqual(ack.updates, [], "a stranger learns nothing of the membership");
+    assert.equal(a.h.status(b.id), "alive", "a stranger's gossip is ignored");
+    await assert.rejects(ask(b.id), "a stranger's ping-req is reset");
+    assert.equal(a.h.metrics.relays, 0, "nothing relayed");
+    assert.equal(a.h.metrics.strangerPingReqs, 1);
+    assert.equal(b.h.metrics.acks + b.h.metrics.strangerAcks, 0, "b never heard of it");
   });
 
   it("persists per-epoch task outcome counters across a store reopen", async () => {
     keepers.push(await startNode());
     const { path, store } = tempStore();
     const h = health()({
-      node: keepers[0].node,
+      node: keepers[0]!.node,
       logger: silent,
       counters: new HealthCounters(store),
       currentEpoch: () => 3,
@@ -90,9 +247,9 @@ describe("health", () => {
     assert.deepEqual(counters.reports(4), []);
   });
 
-  it("rejects malformed and oversized heartbeats with a logged reason, bans the sender, and keeps serving", async () => {
+  it("rejects malformed and oversized probes with a logged reason, bans the sender, and keeps serving", async () => {
     for (let i = 0; i < 3; i++) keepers.push(await startNode());
-    const [server, attacker, honest] = keepers;
+    const [server, attacker, honest] = keepers as [TestKeeper, TestKeeper, TestKeeper];
     const { log, lines } = collectingLogger();
     const counters = new HealthCounters(tempStore().store);
     const hs = health()({
@@ -110,7 +267,7 @@ describe("health", () => {
     const send = async (bytes: Uint8Array) => {
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
-          const s = await attacker.node.dialProtocol(server.node.getMultiaddrs()[0], HEALTH_PROTOCOL);
+          const s = await attacker.node.dialProtocol(server.node.getMultiaddrs()[0]!, HEALTH_PROTOCOL);
           s.send(bytes);
           await s.close().catch(() => {});
           return;
@@ -126,15 +283,15 @@ describe("health", () => {
     await send(Uint8Array.from([3, 0xff, 0xff, 0xff])); // not protobuf
     await waitFor(() => lines.some((l) => l.code === "ERR_MALFORMED_MESSAGE"), 15_000, "malformed rejection");
     server.bans.unban(attacker.node.peerId);
-    await send(Uint8Array.from([0])); // empty heartbeat: seq 0
+    await send(Uint8Array.from([0])); // empty probe: seq 0
     await waitFor(() => lines.some((l) => l.code === "ERR_INVALID_FIELD"), 15_000, "invalid field rejection");
-    for (const l of lines.filter((x) => x.msg === "heartbeat rejected")) {
+    for (const l of lines.filter((x) => x.msg === "health message rejected")) {
       assert.equal(typeof l.reason, "string", "every rejection carries a reason");
     }
-    // Still serving: an honest peer's heartbeat is answered.
-    const rtt = await hh.heartbeat(server.node.peerId.toString()).catch(async () => {
-      await honest.node.dial(server.node.getMultiaddrs()[0]);
-      return hh.heartbeat(server.node.peerId.toString());
+    // Still serving: an honest peer's probe is answered.
+    const rtt = await hh.probe(server.node.peerId.toString()).catch(async () => {
+      await honest.node.dial(server.node.getMultiaddrs()[0]!);
+      return hh.probe(server.node.peerId.toString());
     });
     assert.ok(rtt >= 0);
   });

@@ -31,7 +31,7 @@ describe("keeper routing around providers", { timeout: 120_000 }, () => {
       routingRefreshMs: 500,
       // Failure detection quick enough for the "provider died" case (~3 s) yet tolerant of a loaded 2-core
       // machine (a 250 ms timeout made live peers "fail" at load average 11); the rule does not depend on it.
-      health: { intervalMs: 1_000, timeoutMs: 2_000, missedToFail: 2 },
+      health: { periodMs: 500, probeTimeoutMs: 2_000, suspicionMult: 2 },
       logger: silent,
     });
     keepers.push(k);

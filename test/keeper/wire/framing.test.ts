@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { Heartbeat } from "../../../keeper/health/pb/health.ts";
+import { Probe } from "../../../keeper/health/pb/health.ts";
 import {
   encodeVarint,
   frame,
@@ -24,12 +24,16 @@ describe("wire framing", () => {
   });
 
   it("reads several messages split and merged arbitrarily across chunks", async () => {
-    const m1 = frame(Heartbeat.encode({ seq: 1n, sentAtMs: 5n, load: 1, capacity: 2 }));
-    const m2 = frame(Heartbeat.encode({ seq: 2n, sentAtMs: 6n, load: 0, capacity: 2 }));
+    const m1 = frame(
+      Probe.encode({ seq: 1n, target: new Uint8Array(0), incarnation: 5n, load: 1, capacity: 2, updates: [] }),
+    );
+    const m2 = frame(
+      Probe.encode({ seq: 2n, target: new Uint8Array(0), incarnation: 6n, load: 0, capacity: 2, updates: [] }),
+    );
     const all = [...m1, ...m2];
     const src = chunks(all.slice(0, 1), all.slice(1, m1.length + 2), all.slice(m1.length + 2));
-    assert.equal((await readMessage<Heartbeat>(src, Heartbeat, 64)).seq, 1n);
-    assert.equal((await readMessage<Heartbeat>(src, Heartbeat, 64)).seq, 2n);
+    assert.equal((await readMessage<Probe>(src, Probe, 64)).seq, 1n);
+    assert.equal((await readMessage<Probe>(src, Probe, 64)).seq, 2n);
     assert.equal(await readFrame(src, 64), undefined);
   });
 
@@ -37,7 +41,7 @@ describe("wire framing", () => {
     await assert.rejects(readFrame(chunks([...encodeVarint(65)]), 64), MessageTooLargeError);
     await assert.rejects(readFrame(chunks([0x80, 0x80, 0x80, 0x80, 0x80, 0x01]), 64), MalformedMessageError);
     await assert.rejects(readFrame(chunks([0x81, 0x00]), 64), MalformedMessageError);
-    await assert.rejects(readMessage(chunks([2, 0xff, 0xff]), Heartbeat, 64), MalformedMessageError);
+    await assert.rejects(readMessage(chunks([2, 0xff, 0xff]), Probe, 64), MalformedMessageError);
     await assert.rejects(readFrame(chunks([5, 1, 2]), 64), UnexpectedEofError);
   });
 

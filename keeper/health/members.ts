@@ -1,0 +1,164 @@
+/**
+ * SWIM membership view (docs/PROTOCOL.md §3): each member's state and incarnation, the precedence rules that
+ * decide whether an update overrides what we hold, suspicion deadlines, and the shuffled round-robin probe
+ * order. Pure: no I/O, no timers (the caller passes the clock), so every rule is a unit test.
+ *
+ * Precedence, for a member held at incarnation j (SWIM §4.2, as memberlist applies it):
+ * - alive(i) overrides alive/suspect/failed when i > j;
+ * - suspect(i) overrides alive when i ≥ j, refreshes a suspect when i > j; it never overrides failed;
+ * - failed(i) overrides alive/suspect when i ≥ j.
+ */
+export type MemberStatus = "alive" | "suspect" | "failed";
+
+export interface MemberUpdateData {
+  peerId: string;
+  state: MemberStatus;
+  incarnation: number;
+}
+
+/** How a member came to be failed: our own suspicion timed out, or another member told us. */
+export type FailedVia = "timeout" | "gossip";
+
+export interface Member {
+  readonly peerId: string;
+  state: MemberStatus;
+  incarnation: number;
+  /** Unix ms at which a suspect member is declared failed. */
+  suspectDeadline?: number;
+  failedVia?: FailedVia;
+  load?: number;
+  capacity?: number;
+}
+
+export interface Transition {
+  peerId: string;
+  from: MemberStatus;
+  to: MemberStatus;
+  incarnation: number;
+}
+
+export class Members {
+  private readonly byId = new Map<string, Member>();
+  /** Probe order: a shuffled permutation walked once, then shuffled again; newcomers land at a random place. */
+  private order: string[] = [];
+  private cursor = 0;
+
+  constructor(private readonly random: () => number = Math.random) {}
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  get(peerId: string): Member | undefined {
+    return this.byId.get(peerId);
+  }
+
+  has(peerId: string): boolean {
+    return this.byId.has(peerId);
+  }
+
+  all(): IterableIterator<Member> {
+    return this.byId.values();
+  }
+
+  add(peerId: string): boolean {
+    if (this.byId.has(peerId)) return false;
+    this.byId.set(peerId, { peerId, state: "alive", incarnation: 0 });
+    const at = this.cursor + Math.floor(this.random() * (this.order.length - this.cursor + 1));
+    this.order.splice(at, 0, peerId);
+    return true;
+  }
+
+  remove(peerId: string): boolean {
+    if (!this.byId.delete(peerId)) return false;
+    const at = this.order.indexOf(peerId);
+    if (at >= 0) {
+      this.order.splice(at, 1);
+      if (at < this.cursor) this.cursor--;
+    }
+    return true;
+  }
+
+  /** The next member to probe; every member once per pass, in a fresh random order each pass. */
+  nextTarget(): Member | undefined {
+    if (this.order.length === 0) return undefined;
+    if (this.cursor >= this.order.length) {
+      this.shuffle();
+      this.cursor = 0;
+    }
+    return this.byId.get(this.order[this.cursor++]!);
+  }
+
+  /** Up to `k` members other than `exclude`, alive in our view, chosen at random (the ping-req helpers). */
+  randomAlive(k: number, exclude: string): Member[] {
+    const pool = [...this.byId.values()].filter((m) => m.state === "alive" && m.peerId !== exclude);
+    for (let i = pool.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+    }
+    return pool.slice(0, k);
+  }
+
+  /**
+   * Applies one statement about a member (from gossip, from our own probe, or from the member itself) and
+   * returns what it overrode (`from` may equal `to`: a newer incarnation of the same state, still news worth
+   * gossiping), or undefined when it was stale. Unknown members are ignored: only watched peers are tracked.
+   */
+  apply(
+    u: MemberUpdateData,
+    now: number,
+    suspicionTimeoutMs: number,
+    via: FailedVia = "gossip",
+  ): Transition | undefined {
+    const m = this.byId.get(u.peerId);
+    if (m === undefined) return undefined;
+    const from = m.state;
+    switch (u.state) {
+      case "alive":
+        if (u.incarnation <= m.incarnation) return undefined;
+        m.incarnation = u.incarnation;
+        m.state = "alive";
+        m.suspectDeadline = undefined;
+        m.failedVia = undefined;
+        break;
+      case "suspect":
+        if (m.state === "failed") return undefined;
+        if (m.state === "alive" ? u.incarnation < m.incarnation : u.incarnation <= m.incarnation) return undefined;
+        m.incarnation = u.incarnation;
+        if (m.state === "alive") {
+          m.state = "suspect";
+          m.suspectDeadline = now + suspicionTimeoutMs;
+        }
+        break;
+      case "failed":
+        if (u.incarnation < m.incarnation) return undefined;
+        if (m.state === "failed") {
+          m.incarnation = u.incarnation;
+          return undefined;
+        }
+        m.incarnation = u.incarnation;
+        m.state = "failed";
+        m.suspectDeadline = undefined;
+        m.failedVia = via;
+        break;
+    }
+    return { peerId: m.peerId, from, to: m.state, incarnation: m.incarnation };
+  }
+
+  /** Suspects whose deadline passed become failed (our own verdict); returns those transitions. */
+  expire(now: number): Transition[] {
+    const out: Transition[] = [];
+    for (const m of this.byId.values()) {
+      if (m.state !== "suspect" || m.suspectDeadline === undefined || m.suspectDeadline > now) continue;
+      out.push(this.apply({ peerId: m.peerId, state: "failed", incarnation: m.incarnation }, now, 0, "timeout")!);
+    }
+    return out;
+  }
+
+  private shuffle(): void {
+    for (let i = this.order.length - 1; i > 0; i--) {
+      const j = Math.floor(this.random() * (i + 1));
+      [this.order[i], this.order[j]] = [this.order[j]!, this.order[i]!];
+    }
+  }
+}
