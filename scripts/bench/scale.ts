@@ -1,8 +1,9 @@
 /**
- * `npm run bench:scale [-- --keepers 100 --wave 5 --idle-seconds 30 --phase-timeout 300]` — N keepers in their
+ * `npm run bench:scale [-- --keepers 100 --wave 5 --idle-seconds 30 --phase-timeout 300 --runtime compiled|tsx]` — N keepers in their
  * own network namespaces on this machine (scripts/bench/lib/scale-bench.ts says what is measured). Needs root.
  * One JSON object per line on stdout; progress on stderr. Every namespace the bench creates is deleted when it
- * ends, also on failure and on Ctrl-C; keeper logs stay in the printed folder.
+ * ends, also on failure and on Ctrl-C; keeper logs stay in the printed folder. The keepers run compiled (dist/,
+ * built by the npm script first) unless `--runtime tsx`.
  */
 import { parseArgs } from "node:util";
 
@@ -13,6 +14,7 @@ import type { ScaleKeeper } from "./lib/scale-process.ts";
 const { values } = parseArgs({
   options: {
     keepers: { type: "string", default: "20" },
+    runtime: { type: "string", default: "compiled" },
     wave: { type: "string", default: "5" },
     "idle-seconds": { type: "string", default: "30" },
     "phase-timeout": { type: "string", default: "300" },
@@ -29,6 +31,8 @@ const keeperCount = positiveInt("keepers", values.keepers);
 if (keeperCount < 3) throw new Error("--keepers must be at least 3 (a provider, a consumer and one to kill)");
 if (process.getuid?.() !== 0) throw new Error("bench:scale creates network namespaces: run it as root");
 
+const runtime = values.runtime;
+if (runtime !== "compiled" && runtime !== "tsx") throw new Error(`--runtime must be compiled or tsx, got ${runtime}`);
 const seedText = process.env.LUMORA_BENCH_SEED;
 const seed = seedText === undefined ? 13 : Number(seedText);
 const tag = `lsc${process.pid}`;
@@ -52,6 +56,7 @@ try {
   keepers = await runScaleBench(
     {
       keepers: keeperCount,
+      runtime,
       startWave: positiveInt("wave", values.wave),
       idleSeconds: positiveInt("idle-seconds", values["idle-seconds"]),
       phaseTimeoutS: positiveInt("phase-timeout", values["phase-timeout"]),

@@ -23,10 +23,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import { mulberry32 } from "./prng.ts";
 import { BenchNetwork, type LinkClass } from "./netns.ts";
-import { ScaleKeeper } from "./scale-process.ts";
+import { keeperModules, ScaleKeeper, type KeeperRuntime } from "./scale-process.ts";
 
 export interface ScaleBenchOptions {
   keepers: number;
+  runtime: KeeperRuntime;
   /** Keepers started at once after the first three. */
   startWave: number;
   idleSeconds: number;
@@ -73,7 +74,9 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
           rewardAddress: "0x" + (i + 1).toString(16).padStart(40, "0"),
           bandwidthBps: link.rateBitsPerSecond / 8,
           executionDelayMs: DELAYS_MS[Math.floor(i / CLASSES.length) % DELAYS_MS.length]!,
+          ...keeperModules(o.runtime),
         },
+        o.runtime,
         join(work, "logs", `k${i}.log`),
       ),
     );
@@ -100,7 +103,7 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
   if (converged.ok) o.emit("scale.converge_s", round((performance.now() - lastReady) / 1000), "s");
   else {
     o.emit("scale.converge_timeout_s", o.phaseTimeoutS, "s");
-    o.emit("scale.converge_known_min", converged.worst, "keepers");
+    o.emit("scale.converge_keepers_done", converged.satisfied, "keepers");
   }
 
   o.progress(`idle window of ${o.idleSeconds} s`);
@@ -192,7 +195,10 @@ async function churn(o: ScaleBenchOptions, keepers: ScaleKeeper[], work: string,
   stop = true;
   await Promise.all(loops);
   if (cleared.ok && recovered) o.emit("churn.recover_s", round((performance.now() - t0) / 1000), "s");
-  else o.emit("churn.recover_timeout_s", round((routingClear - t0) / 1000), "s");
+  else {
+    o.emit("churn.recover_timeout_s", round((routingClear - t0) / 1000), "s");
+    o.emit("churn.recover_keepers_done", cleared.satisfied, "keepers");
+  }
   o.emit("churn.killed", victims.length, "keepers");
   o.emit("churn.transfers", total, "transfers");
   o.emit("churn.transfer_success", round(ok / total), "fraction");
@@ -213,7 +219,7 @@ async function partition(o: ScaleBenchOptions, net: BenchNetwork, survivors: Sca
   if (healed.ok) o.emit("partition.heal_s", round((performance.now() - t0) / 1000), "s");
   else {
     o.emit("partition.heal_timeout_s", o.phaseTimeoutS, "s");
-    o.emit("partition.routing_min", healed.worst, "keepers");
+    o.emit("partition.heal_keepers_done", healed.satisfied, "keepers");
   }
   o.emit("partition.split_observed", split.ok ? 1 : 0, "bool");
 }
@@ -224,22 +230,24 @@ function covers(known: readonly string[], everyone: ReadonlySet<string>, self: s
   return true;
 }
 
-/** Polls every keeper's status until `pred` holds for all, or the phase timeout passes. */
+/**
+ * Polls every keeper's status until `pred` holds for all, or the phase timeout passes; `satisfied` is how many
+ * keepers met it at the last poll.
+ */
 async function waitFor(
   o: ScaleBenchOptions,
   keepers: readonly ScaleKeeper[],
   pred: (k: ScaleKeeper, s: Status) => boolean,
   pollMs = 1000,
-): Promise<{ ok: boolean; worst: number }> {
+): Promise<{ ok: boolean; satisfied: number }> {
   const deadline = performance.now() + o.phaseTimeoutS * 1000;
-  let worst = 0;
   for (;;) {
     const statuses = await Promise.all(
       keepers.map((k) => k.request<Status>({ cmd: "status" }, 30_000).catch(() => undefined)),
     );
-    worst = Math.min(...statuses.map((s) => s?.routing.length ?? 0));
-    if (statuses.every((s, i) => s !== undefined && pred(keepers[i]!, s))) return { ok: true, worst };
-    if (performance.now() > deadline) return { ok: false, worst };
+    const satisfied = statuses.filter((s, i) => s !== undefined && pred(keepers[i]!, s)).length;
+    if (satisfied === keepers.length) return { ok: true, satisfied };
+    if (performance.now() > deadline) return { ok: false, satisfied };
     await sleep(pollMs);
   }
 }

@@ -8,9 +8,36 @@ import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-import type { ScaleKeeperConfig } from "./scale-keeper.ts";
+const CHILD = fileURLToPath(new URL("./scale-keeper.mjs", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
-const CHILD = fileURLToPath(new URL("./scale-keeper.ts", import.meta.url));
+/**
+ * How the keeper runs: "compiled" = dist/ (`npm run build`), as `lumora-keeper` runs it; "tsx" = the sources
+ * through the TypeScript loader, to compare.
+ */
+export type KeeperRuntime = "compiled" | "tsx";
+
+/** What scale-keeper.mjs is started with. */
+export interface ScaleKeeperConfig {
+  name: string;
+  dataDir: string;
+  listen: string;
+  bootstrap: string[];
+  rewardAddress: string;
+  /** Advertised B_i (bytes/s): the rate the bench's tbf gives this namespace. */
+  bandwidthBps: number;
+  /** The delay the bench injects for this keeper (ms): every execution here waits this long first. */
+  executionDelayMs: number;
+  keeperModule: string;
+  loggerModule: string;
+}
+
+/** The keeper and logger modules scale-keeper.mjs imports for a runtime. */
+export function keeperModules(runtime: KeeperRuntime): Pick<ScaleKeeperConfig, "keeperModule" | "loggerModule"> {
+  const base = runtime === "compiled" ? `${ROOT}dist/keeper/` : `${ROOT}keeper/`;
+  const ext = runtime === "compiled" ? "js" : "ts";
+  return { keeperModule: `${base}keeper.${ext}`, loggerModule: `${base}logger.${ext}` };
+}
 
 interface Pending {
   resolve: (v: unknown) => void;
@@ -29,6 +56,7 @@ export class ScaleKeeper {
     readonly index: number,
     readonly namespace: string,
     readonly config: ScaleKeeperConfig,
+    readonly runtime: KeeperRuntime,
     logFile: string,
   ) {
     this.log = createWriteStream(logFile, { flags: "a" });
@@ -49,9 +77,10 @@ export class ScaleKeeper {
 
   async start(readyTimeoutMs: number): Promise<void> {
     // `ip netns exec` enters the namespace and execs node: the child's pid is the keeper's.
+    const loader = this.runtime === "tsx" ? ["--import", "tsx"] : [];
     const child = spawn(
       "ip",
-      ["netns", "exec", this.namespace, process.execPath, "--import", "tsx", CHILD, JSON.stringify(this.config)],
+      ["netns", "exec", this.namespace, process.execPath, ...loader, CHILD, JSON.stringify(this.config)],
       { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } },
     );
     this.child = child;

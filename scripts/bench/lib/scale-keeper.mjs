@@ -1,32 +1,22 @@
 /**
  * One keeper of `npm run bench:scale`, run inside its network namespace (`ip netns exec … node … <json>`).
+ * Plain JavaScript so that it runs the keeper as operators do, compiled (dist/, `npm run build`), with no
+ * TypeScript loader; the bench passes the modules to load (`keeperModule`, `loggerModule`: dist/ or, with
+ * `--runtime tsx`, the sources under the tsx loader). Config: ScaleKeeperConfig (scale-process.ts).
+ *
  * Prints `READY {peerId, addresses}` once started, then answers one JSON command per stdin line
  * (`{id, cmd, …}` → `RES {id, ok, result | error}`):
- *   status                                  → {records, routing} peer ids this keeper knows / may route to
- *   publish {path}                          → {objectId, size}
+ *   status                                       → {records, routing}: peer ids it knows / may route to
+ *   publish {path}                               → {objectId, size}
  *   transfer {objectId, size, providers, taskId} → the task's outcome
- *   closest {key}                           → milliseconds of one DHT closest-peers walk for `key`
+ *   closest {key}                                → milliseconds of one DHT closest-peers walk for `key`
  * SIGTERM stops the keeper cleanly.
  */
 import { createInterface } from "node:readline";
 
-import { startKeeper } from "../../../keeper/keeper.ts";
-import { createLogger } from "../../../keeper/logger.ts";
-
-export interface ScaleKeeperConfig {
-  name: string;
-  dataDir: string;
-  listen: string;
-  bootstrap: string[];
-  rewardAddress: string;
-  /** Advertised B_i (bytes/s): the rate the bench's tbf gives this namespace. */
-  bandwidthBps: number;
-  /** The delay the bench injects for this keeper (ms): every execution here waits this long first. */
-  executionDelayMs: number;
-}
-
-const config = JSON.parse(process.argv[2]!) as ScaleKeeperConfig;
-const logger = createLogger(config.name, { level: "warn", format: "json" });
+const config = JSON.parse(process.argv[2]);
+const { startKeeper } = await import(config.keeperModule);
+const { createLogger } = await import(config.loggerModule);
 
 const keeper = await startKeeper({
   dataDir: config.dataDir,
@@ -38,16 +28,10 @@ const keeper = await startKeeper({
   rewardAddress: config.rewardAddress,
   executionDelayMs: config.executionDelayMs,
   allowPrivateAddresses: true,
-  logger,
+  logger: createLogger(config.name, { level: "warn", format: "json" }),
 });
 
-type Command =
-  | { id: number; cmd: "status" }
-  | { id: number; cmd: "publish"; path: string }
-  | { id: number; cmd: "transfer"; objectId: string; size: number; providers: string[]; taskId: string }
-  | { id: number; cmd: "closest"; key: string };
-
-async function run(c: Command): Promise<unknown> {
+async function run(c) {
   switch (c.cmd) {
     case "status": {
       const self = keeper.peerId.toString();
@@ -55,7 +39,7 @@ async function run(c: Command): Promise<unknown> {
         .peers()
         .map((r) => r.peerId)
         .filter((p) => p !== self);
-      const routing: string[] = [];
+      const routing = [];
       const table = keeper.components.routing;
       for (let s = 0; s < table.shards; s++) for (const n of table.shardMembers(s)) routing.push(n.peerId);
       return { records, routing };
@@ -74,20 +58,21 @@ async function run(c: Command): Promise<unknown> {
       });
     case "closest": {
       const started = performance.now();
-      for await (const _ of keeper.components.node.services.dht.getClosestPeers(new TextEncoder().encode(c.key))) {
-        // Walk to the end: the figure is the whole lookup.
-      }
+      // Walk to the end: the figure is the whole lookup.
+      for await (const _ of keeper.components.node.services.dht.getClosestPeers(new TextEncoder().encode(c.key)));
       return performance.now() - started;
     }
+    default:
+      throw new Error(`unknown command ${c.cmd}`);
   }
 }
 
-const reply = (msg: object) => process.stdout.write(`RES ${JSON.stringify(msg)}\n`);
+const reply = (msg) => process.stdout.write(`RES ${JSON.stringify(msg)}\n`);
 createInterface({ input: process.stdin }).on("line", (line) => {
-  const c = JSON.parse(line) as Command;
+  const c = JSON.parse(line);
   run(c).then(
     (result) => reply({ id: c.id, ok: true, result: result ?? null }),
-    (err: unknown) => reply({ id: c.id, ok: false, error: (err as Error).message }),
+    (err) => reply({ id: c.id, ok: false, error: err.message }),
   );
 });
 process.once("SIGTERM", () => {
