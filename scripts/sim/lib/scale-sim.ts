@@ -88,6 +88,12 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
+/** Milliseconds of CPU (user + system) this process used since `since`. */
+function cpuMs(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+}
+
 export async function runScaleSim(o: ScaleSimOptions): Promise<Metric[]> {
   const out: Metric[] = [];
   const emit = (metric: string, value: number, unit: string) => {
@@ -104,17 +110,23 @@ export async function runScaleSim(o: ScaleSimOptions): Promise<Metric[]> {
   o.progress(`building ${o.nodes} nodes`);
   const nodes = simulatedNodes(o.nodes, o.seed);
   let t0 = performance.now();
+  let c0 = process.cpuUsage();
   for (const n of nodes) table.upsert(n);
   emit("sim.join_all_s", round3((performance.now() - t0) / 1000), "s");
+  emit("sim.join_all_cpu_s", round3(cpuMs(c0) / 1000), "s");
   t0 = performance.now();
+  c0 = process.cpuUsage();
   table.shardMembers(0);
   emit("sim.reshard_all_ms", round3(performance.now() - t0), "ms");
+  emit("sim.reshard_all_cpu_ms", round3(cpuMs(c0)), "ms");
 
   o.progress("feed refresh (every node upserted again)");
   t0 = performance.now();
+  c0 = process.cpuUsage();
   for (const n of nodes) table.upsert(n);
   table.shardMembers(0);
   emit("sim.feed_refresh_ms", round3(performance.now() - t0), "ms");
+  emit("sim.feed_refresh_cpu_ms", round3(cpuMs(c0)), "ms");
 
   o.progress(`timing ${o.selections} selections`);
   const route = (j: number) => ({ taskId: `task-${o.seed}-${j}`, capabilities: ["executor"] as Capability[] });
@@ -127,8 +139,7 @@ export async function runScaleSim(o: ScaleSimOptions): Promise<Metric[]> {
     const t = performance.now();
     const s = table.select(route(j));
     times.push(performance.now() - t);
-    const used = process.cpuUsage(c);
-    cpu.push((used.user + used.system) / 1000);
+    cpu.push(cpuMs(c));
     sink += s === undefined ? 0 : 1 + s.backups.length;
   }
   if (sink === 0) throw new Error("no selection found an executor");
@@ -149,9 +160,11 @@ export async function runScaleSim(o: ScaleSimOptions): Promise<Metric[]> {
   const r = mulberry32(o.seed ^ 0x5eed);
   const lone = nodes[Math.floor(r() * nodes.length)]!;
   t0 = performance.now();
+  c0 = process.cpuUsage();
   table.remove(lone.peerId);
   table.select(route(o.selections));
   emit("sim.select_after_leave_ms", round3(performance.now() - t0), "ms");
+  emit("sim.select_after_leave_cpu_ms", round3(cpuMs(c0)), "ms");
   table.upsert(lone);
   table.select(route(o.selections + 1));
 
@@ -230,6 +243,7 @@ async function churnTasks(
     const gone = new Set<string>();
     while (gone.size < leaving) gone.add(nodes[Math.floor(r() * nodes.length)]!.peerId);
     t0 = performance.now();
+    const c0 = process.cpuUsage();
     for (const peerId of gone) {
       table.remove(peerId);
       manager.peerDisconnected(peerId);
@@ -237,6 +251,7 @@ async function churnTasks(
     await placed(o.tasks, gone);
     emit("churn.leave_fraction", o.leaveFraction, "fraction");
     emit("churn.reassign_s", round3((performance.now() - t0) / 1000), "s");
+    emit("churn.reassign_cpu_s", round3(cpuMs(c0) / 1000), "s");
     let moved = 0;
     let onLeavers = 0;
     for (const [id, peer] of before) {
