@@ -1,9 +1,10 @@
 /**
- * `npm run bench:scale [-- --keepers 100 --wave 5 --idle-seconds 30 --phase-timeout 300 --runtime compiled|tsx]` — N keepers in their
+ * `npm run bench:scale [-- --keepers 100 --wave 5 --idle-seconds 30 --phase-timeout 300 --runtime compiled|tsx --min-free-mib 3072]` — N keepers in their
  * own network namespaces on this machine (scripts/bench/lib/scale-bench.ts says what is measured). Needs root.
  * One JSON object per line on stdout; progress on stderr. Every namespace the bench creates is deleted when it
  * ends, also on failure and on Ctrl-C; keeper logs stay in the printed folder. The keepers run compiled (dist/,
- * built by the npm script first) unless `--runtime tsx`.
+ * built by the npm script first) unless `--runtime tsx`. No wave of keepers starts when it would leave the
+ * machine less than --min-free-mib of available memory (it is shared): the run goes on with those started.
  */
 import { parseArgs } from "node:util";
 
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     keepers: { type: "string", default: "20" },
     runtime: { type: "string", default: "compiled" },
     wave: { type: "string", default: "5" },
+    "min-free-mib": { type: "string", default: "3072" },
     "idle-seconds": { type: "string", default: "30" },
     "phase-timeout": { type: "string", default: "300" },
   },
@@ -57,6 +59,7 @@ try {
     {
       keepers: keeperCount,
       runtime,
+      minFreeMiB: positiveInt("min-free-mib", values["min-free-mib"]),
       startWave: positiveInt("wave", values.wave),
       idleSeconds: positiveInt("idle-seconds", values["idle-seconds"]),
       phaseTimeoutS: positiveInt("phase-timeout", values["phase-timeout"]),

@@ -15,7 +15,7 @@
  *   then healed: until every survivor routes to every other again.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -27,6 +27,8 @@ import { keeperModules, ScaleKeeper, type KeeperRuntime } from "./scale-process.
 
 export interface ScaleBenchOptions {
   keepers: number;
+  /** No further wave starts when the machine's MemAvailable would fall below this (MiB). */
+  minFreeMiB: number;
   runtime: KeeperRuntime;
   /** Keepers started at once after the first three. */
   startWave: number;
@@ -55,7 +57,7 @@ interface Status {
 }
 
 export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, work: string): Promise<ScaleKeeper[]> {
-  const keepers: ScaleKeeper[] = [];
+  let keepers: ScaleKeeper[] = [];
   o.progress(`creating ${o.keepers} namespaces (${net.tag}-*)`);
   await net.createHub();
   for (let i = 0; i < o.keepers; i++) {
@@ -88,12 +90,23 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
   for (const k of seeds.slice(1)) k.config.bootstrap = [seeds[0]!.address];
   await Promise.all(seeds.slice(1).map((k) => k.start(READY_TIMEOUT_MS)));
   const rest = keepers.slice(seeds.length);
+  let started = seeds.length;
   for (let w = 0; w < rest.length; w += o.startWave) {
     const wave = rest.slice(w, w + o.startWave);
+    // Other work shares this machine: stop adding keepers before memory runs short, and say so.
+    const perKeeper = Math.max(...keepers.slice(0, started).map((k) => k.rssMiB() ?? 0), 150);
+    const available = memAvailableMiB();
+    if (available - wave.length * perKeeper < o.minFreeMiB) {
+      o.progress(`stopping at ${started} keepers: ${Math.round(available)} MiB available, ${perKeeper} MiB each`);
+      o.emit("scale.stopped_by_memory", 1, "bool");
+      break;
+    }
     for (const k of wave) k.config.bootstrap = seeds.map((s) => s.address);
     await Promise.all(wave.map((k) => k.start(READY_TIMEOUT_MS)));
-    o.progress(`${seeds.length + w + wave.length} keepers ready`);
+    started += wave.length;
+    o.progress(`${started} keepers ready`);
   }
+  keepers = keepers.slice(0, started);
   const lastReady = performance.now();
   o.emit("scale.keepers", keepers.filter((k) => k.alive).length, "keepers");
 
@@ -250,6 +263,12 @@ async function waitFor(
     if (performance.now() > deadline) return { ok: false, satisfied };
     await sleep(pollMs);
   }
+}
+
+/** MemAvailable of /proc/meminfo, MiB. */
+function memAvailableMiB(): number {
+  const m = /MemAvailable:\s+(\d+) kB/.exec(readFileSync("/proc/meminfo", "utf8"));
+  return m === null ? Infinity : Number(m[1]) / 1024;
 }
 
 function round(x: number): number {
