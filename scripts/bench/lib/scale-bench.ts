@@ -137,12 +137,21 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
   o.progress("DHT closest-peers walks");
   const r = mulberry32(o.seed);
   const walks: number[] = [];
+  let failedWalks = 0;
   for (let j = 0; j < 30; j++) {
     const k = keepers[Math.floor(r() * keepers.length)]!;
-    walks.push(await k.request<number>({ cmd: "closest", key: `scale-${o.seed}-${j}` }));
+    // A walk that does not end within 30 s counts as failed; the bench goes on.
+    await k
+      .request<number>({ cmd: "closest", key: `scale-${o.seed}-${j}` }, 30_000)
+      .then((ms) => walks.push(ms))
+      .catch(() => failedWalks++);
   }
   walks.sort((a, b) => a - b);
-  o.emit("scale.dht.closest_ms.p90", round(walks[Math.min(walks.length - 1, Math.floor(0.9 * walks.length))]!), "ms");
+  if (walks.length > 0) {
+    const p90 = walks[Math.min(walks.length - 1, Math.floor(0.9 * walks.length))]!;
+    o.emit("scale.dht.closest_ms.p90", round(p90), "ms");
+  }
+  o.emit("scale.dht.closest_failed", failedWalks, "walks");
 
   await churn(o, keepers, work, r);
   await partition(
