@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 
 import { BenchNetwork } from "./lib/netns.ts";
 import { removeDataDirs, runScaleBench, workDir } from "./lib/scale-bench.ts";
-import type { ScaleKeeper } from "./lib/scale-process.ts";
+import { killAllKeepers, type ScaleKeeper } from "./lib/scale-process.ts";
 
 const { values } = parseArgs({
   options: {
@@ -44,10 +44,14 @@ const progress = (msg: string) => process.stderr.write(`bench:scale: ${msg}\n`);
 let keepers: ScaleKeeper[] = [];
 
 // Namespaces go whatever happens: Ctrl-C, a kill, an exception.
-process.on("exit", () => net.destroySync());
+process.on("exit", () => {
+  killAllKeepers();
+  net.destroySync();
+});
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.once(sig, () => {
-    progress(`${sig}: removing the namespaces`);
+    progress(`${sig}: killing the keepers, removing the namespaces`);
+    killAllKeepers();
     net.destroySync();
     process.exit(130);
   });

@@ -39,6 +39,14 @@ export function keeperModules(runtime: KeeperRuntime): Pick<ScaleKeeperConfig, "
   return { keeperModule: `${base}keeper.${ext}`, loggerModule: `${base}logger.${ext}` };
 }
 
+/** Every keeper process started and not yet exited, so an interrupted bench can kill them all. */
+const running = new Set<ChildProcess>();
+
+/** SIGKILLs every keeper still running (synchronous: for signal and exit handlers). */
+export function killAllKeepers(): void {
+  for (const child of running) child.kill("SIGKILL");
+}
+
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
@@ -84,6 +92,8 @@ export class ScaleKeeper {
       { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } },
     );
     this.child = child;
+    running.add(child);
+    child.once("exit", () => running.delete(child));
     child.stderr!.pipe(this.log, { end: false });
     child.stdin!.on("error", () => {});
     child.once("exit", () => {
