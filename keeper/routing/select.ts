@@ -199,6 +199,28 @@ export function scan(
   }
 }
 
+/**
+ * `scan` over one shard whose nodes are sorted by Score_i, highest first (`scores[i]` is node i's): stops at the
+ * first node whose score is below the worst rank kept once `top` is full. Gives exactly `scan`'s answer:
+ * rank_i = Score_i · (1 − load_i / capacity_i) ≤ Score_i, so no node after that one could be kept (equal scores
+ * are still examined, for the tie-breaks). Cost: the nodes down to the (k+1)-th best rank, not the shard.
+ */
+export function scanByScore(
+  nodes: readonly NodeView[],
+  scores: Float64Array,
+  req: SelectionRequest,
+  top: TopCandidates,
+): void {
+  for (let i = 0; i < nodes.length; i++) {
+    const s = scores[i]!;
+    if (top.count === top.capacity && s < top.ranks[0]!) break;
+    const node = nodes[i]!;
+    if (!eligible(node, req)) continue;
+    const ratio = node.load / node.capacity;
+    top.offer(node, s * (1 - ratio), ratio, s);
+  }
+}
+
 /** Largest bandwidth among `nodes`, validating every node's metrics on the way. */
 export function maxBandwidth(nodes: readonly NodeView[]): number {
   let bMax = 0;

@@ -52,15 +52,37 @@ export function assignShards(peerIds: Iterable<string>, shards: number, keyOf = 
   return out;
 }
 
+interface Member {
+  peerId: string;
+  key: string;
+}
+
+/** Member order: by key, ties by peer id (the order assignShards sorts in). */
+function before(a: Member, b: Member): boolean {
+  return a.key < b.key || (a.key === b.key && a.peerId < b.peerId);
+}
+
 /**
- * A member set with its shard map, recomputed lazily after joins/leaves. Member hashes are cached, so a
- * recomputation costs one sort.
+ * Changes applied one by one up to this many per recomputation (binary search + splice + the members around
+ * the S − 1 range boundaries); more at once are merged into the sorted list in one O(N) pass instead.
+ */
+const INCREMENTAL_CHANGES = 32;
+
+/**
+ * A member set with its shard map, kept up to date incrementally: the members stay sorted, so a join or a leave
+ * costs a binary search, one splice and a look at the members next to the S − 1 range boundaries (only they can
+ * change shard, see the file comment) instead of a sort of the whole set. Gives exactly assignShards' answer.
  */
 export class ShardMap {
   readonly shards: number;
-  private readonly keys = new Map<string, string>();
-  private map = new Map<string, number>();
-  private dirty = false;
+  /** Members sorted by (key, peer id). */
+  private sorted: Member[] = [];
+  private readonly map = new Map<string, number>();
+  /** Joins and leaves not yet applied (peer id → member, or undefined for a leave). */
+  private pending = new Map<string, Member | undefined>();
+  /** Members whose shard changed (or that joined) since the last takeMoved(). */
+  private moved = new Set<string>();
+  private count = 0;
 
   constructor(shards: number) {
     assertShardCount(shards);
@@ -68,25 +90,29 @@ export class ShardMap {
   }
 
   get size(): number {
-    return this.keys.size;
+    return this.count;
   }
 
   has(peerId: string): boolean {
-    return this.keys.has(peerId);
+    return this.pending.has(peerId) ? this.pending.get(peerId) !== undefined : this.map.has(peerId);
   }
 
   /** Adds a member; returns false when it already was one. */
   add(peerId: string): boolean {
-    if (this.keys.has(peerId)) return false;
-    this.keys.set(peerId, memberKey(peerId));
-    this.dirty = true;
+    if (this.has(peerId)) return false;
+    if (this.pending.has(peerId)) this.pending.delete(peerId);
+    else this.pending.set(peerId, { peerId, key: memberKey(peerId) });
+    this.count++;
     return true;
   }
 
   /** Removes a member; returns false when it was not one. */
   remove(peerId: string): boolean {
-    if (!this.keys.delete(peerId)) return false;
-    this.dirty = true;
+    if (!this.has(peerId)) return false;
+    if (this.pending.has(peerId)) this.pending.delete(peerId);
+    else this.pending.set(peerId, undefined);
+    this.count--;
+    this.moved.delete(peerId);
     return true;
   }
 
@@ -95,12 +121,106 @@ export class ShardMap {
     return this.current().get(peerId);
   }
 
-  /** The whole map (peer id → shard); recomputed only when membership changed. */
+  /** The whole map (peer id → shard), brought up to date first. */
   current(): ReadonlyMap<string, number> {
-    if (this.dirty) {
-      this.map = assignShards(this.keys.keys(), this.shards, (id) => this.keys.get(id)!);
-      this.dirty = false;
-    }
+    if (this.pending.size > 0) this.apply();
     return this.map;
+  }
+
+  /** Peer ids of the members that joined or changed shard since the last call (brought up to date first). */
+  takeMoved(): string[] {
+    this.current();
+    const out = [...this.moved];
+    this.moved.clear();
+    return out;
+  }
+
+  private apply(): void {
+    const changes = this.pending;
+    this.pending = new Map();
+    if (changes.size > INCREMENTAL_CHANGES) {
+      this.merge(changes);
+      return;
+    }
+    for (const [peerId, member] of changes) {
+      if (member === undefined) {
+        const i = this.indexOf({ peerId, key: memberKey(peerId) });
+        this.sorted.splice(i, 1);
+        this.map.delete(peerId);
+        this.moved.delete(peerId);
+      } else {
+        this.sorted.splice(this.indexOf(member), 0, member);
+        this.map.set(peerId, -1);
+      }
+      this.reassignAroundBoundaries();
+      if (member !== undefined) this.reassign(this.indexOf(member));
+    }
+  }
+
+  /** Position of `m` in the sorted list, or where it would be inserted. */
+  private indexOf(m: Member): number {
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(this.sorted[mid]!, m)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private reassign(rank: number): void {
+    const n = this.sorted.length;
+    const m = this.sorted[rank]!;
+    const shard = Math.floor((rank * this.shards) / n);
+    if (this.map.get(m.peerId) !== shard) {
+      this.map.set(m.peerId, shard);
+      this.moved.add(m.peerId);
+    }
+  }
+
+  /**
+   * After one join or leave, a member's r·S/N moves by less than one rank's worth, so only members within a
+   * rank or two of a boundary can change shard; three ranks either side leaves a margin.
+   */
+  private reassignAroundBoundaries(): void {
+    const n = this.sorted.length;
+    if (n === 0) return;
+    if (6 * this.shards >= n) {
+      for (let r = 0; r < n; r++) this.reassign(r);
+      return;
+    }
+    for (let s = 1; s < this.shards; s++) {
+      const b = Math.ceil((s * n) / this.shards);
+      for (let r = Math.max(0, b - 3); r <= Math.min(n - 1, b + 2); r++) this.reassign(r);
+    }
+  }
+
+  /** Applies many changes in one pass: drop the leavers, merge the sorted joiners, reassign every rank. */
+  private merge(changes: ReadonlyMap<string, Member | undefined>): void {
+    const joiners: Member[] = [];
+    for (const [peerId, member] of changes) {
+      if (member === undefined) {
+        this.map.delete(peerId);
+        this.moved.delete(peerId);
+      } else joiners.push(member);
+    }
+    joiners.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    const old = this.sorted;
+    const merged: Member[] = new Array<Member>(this.count);
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    while (i < old.length || j < joiners.length) {
+      if (i < old.length && changes.has(old[i]!.peerId)) {
+        i++;
+        continue;
+      }
+      if (j >= joiners.length || (i < old.length && before(old[i]!, joiners[j]!))) merged[k++] = old[i++]!;
+      else merged[k++] = joiners[j++]!;
+    }
+    merged.length = k;
+    this.sorted = merged;
+    for (let r = 0; r < k; r++) this.reassign(r);
   }
 }

@@ -6,13 +6,28 @@
  *
  * Shards are recomputed from the member set (see shards.ts) lazily, on the first selection after a join or a
  * leave; the advertised `shard` of a NodeView is overwritten by the locally computed one, so every keeper
- * routes by the same rule.
+ * routes by the same rule. Nothing here costs O(N) per event: an update replaces the node in place, a leave
+ * swap-removes it from its bucket, and after joins or leaves only the members whose shard changed move between
+ * buckets (a million-node table, measured by `npm run sim:scale`, docs/scale.md).
+ *
+ * Selection in the task's shard walks the shard sorted by Score_i and stops as soon as no remaining node can
+ * rank among the k+1 best (select.ts scanByScore): the answer of a full scan, at the cost of the nodes above
+ * the (k+1)-th best rank. A shard is sorted again, on its next selection, only after a change of its members,
+ * of a member's B_i / P_i / L_i, or of B_max; load changes (acquire, release, advertised load) keep the order.
  */
 import type { Logger } from "../logger.ts";
 import type { NodeView } from "../types.ts";
 import { DEFAULT_BACKUPS, DEFAULT_SHARDS } from "./constants.ts";
-import { assertNodeMetrics, resolveWeights, type ScoreWeights } from "./score.ts";
-import { assertBackups, finish, scan, TopCandidates, type Selection, type SelectionRequest } from "./select.ts";
+import { assertNodeMetrics, resolveWeights, scoreUnchecked, type ScoreWeights } from "./score.ts";
+import {
+  assertBackups,
+  finish,
+  scan,
+  scanByScore,
+  TopCandidates,
+  type Selection,
+  type SelectionRequest,
+} from "./select.ts";
 import { ShardMap, taskShard } from "./shards.ts";
 
 export interface RoutingInit {
@@ -56,9 +71,17 @@ export class RoutingTable implements NodeSelector {
   /** Tasks this keeper has in flight per node, added to the node's advertised load. */
   private readonly reserved = new Map<string, number>();
   private readonly shardMap: ShardMap;
-  private buckets: NodeView[][] = [];
-  private bucketsDirty = true;
+  private readonly buckets: NodeView[][];
+  /** Index of each bucketed node within its bucket (buckets[node.shard]). */
+  private readonly slot = new Map<string, number>();
+  /** Per shard: Score_i of each node of the bucket, in bucket order, when the bucket is sorted by it. */
+  private readonly bucketScores: (Float64Array | undefined)[];
+  /** Per shard: the B_max its scores were computed with. */
+  private readonly scoredWith: number[];
+  private bucketsDirty = false;
   private bMax = 0;
+  /** Nodes whose bandwidth equals bMax: B_max is searched again only when the last of them goes. */
+  private atMax = 0;
   private bMaxDirty = false;
   private readonly primaryTop: TopCandidates;
   private readonly fallbackTop: TopCandidates;
@@ -68,6 +91,9 @@ export class RoutingTable implements NodeSelector {
     this.weights = resolveWeights(init);
     this.shards = init.shards ?? DEFAULT_SHARDS;
     this.shardMap = new ShardMap(this.shards);
+    this.buckets = Array.from({ length: this.shards }, () => []);
+    this.bucketScores = new Array<Float64Array | undefined>(this.shards).fill(undefined);
+    this.scoredWith = new Array<number>(this.shards).fill(0);
     this.backups = init.backups ?? DEFAULT_BACKUPS;
     assertBackups(this.backups);
     this.primaryTop = new TopCandidates(this.backups + 1);
@@ -89,23 +115,30 @@ export class RoutingTable implements NodeSelector {
       this.log.debug("node joined", { peerId: view.peerId });
     } else {
       node.shard = previous.shard;
-      if (!this.bucketsDirty) {
-        const bucket = this.buckets[previous.shard]!;
-        bucket[bucket.indexOf(previous)] = node;
+      const i = this.slot.get(view.peerId);
+      if (i !== undefined) {
+        this.buckets[previous.shard]![i] = node;
+        if (
+          node.bandwidth !== previous.bandwidth ||
+          node.proximity !== previous.proximity ||
+          node.latencyMs !== previous.latencyMs
+        )
+          this.bucketScores[previous.shard] = undefined;
       }
-      if (previous.bandwidth === this.bMax && node.bandwidth < this.bMax) this.bMaxDirty = true;
+      this.leaveMax(previous.bandwidth);
     }
     this.nodes.set(view.peerId, node);
-    if (node.bandwidth > this.bMax) this.bMax = node.bandwidth;
+    this.joinMax(node.bandwidth);
   }
 
   remove(peerId: string): boolean {
     const node = this.nodes.get(peerId);
     if (node === undefined) return false;
     this.nodes.delete(peerId);
+    this.unbucket(node);
     this.shardMap.remove(peerId);
     this.bucketsDirty = true;
-    if (node.bandwidth === this.bMax) this.bMaxDirty = true;
+    this.leaveMax(node.bandwidth);
     this.log.debug("node left", { peerId });
     return true;
   }
@@ -153,7 +186,8 @@ export class RoutingTable implements NodeSelector {
     const req: SelectionRequest = { ...route, shard };
     this.primaryTop.reset();
     this.fallbackTop.reset();
-    scan(this.buckets[shard] ?? [], req, this.bMax, this.weights, this.primaryTop, undefined);
+    const scores = this.sortedScores(shard); // may replace the bucket with its sorted copy: read it after
+    scanByScore(this.buckets[shard]!, scores, req, this.primaryTop);
     if (this.primaryTop.count < want) {
       // The task's shard cannot fill primary + k backups: top up from the rest of the network.
       const anyShard: SelectionRequest = { ...route };
@@ -165,20 +199,79 @@ export class RoutingTable implements NodeSelector {
     return finish(this.primaryTop, this.fallbackTop, want);
   }
 
+  private joinMax(bandwidth: number): void {
+    if (bandwidth > this.bMax) {
+      this.bMax = bandwidth;
+      this.atMax = 1;
+      this.bMaxDirty = false;
+    } else if (bandwidth === this.bMax) {
+      // A node at B_max (again): whatever left before, nothing known exceeds it, so B_max is right.
+      this.atMax++;
+      this.bMaxDirty = false;
+    }
+  }
+
+  private leaveMax(bandwidth: number): void {
+    if (bandwidth === this.bMax && --this.atMax === 0) this.bMaxDirty = true;
+  }
+
+  /** Sorts the shard's bucket by Score_i, highest first, unless it already is for the current B_max. */
+  private sortedScores(shard: number): Float64Array {
+    const known = this.bucketScores[shard];
+    if (known !== undefined && this.scoredWith[shard] === this.bMax) return known;
+    const bucket = this.buckets[shard]!;
+    const n = bucket.length;
+    const raw = new Float64Array(n);
+    for (let i = 0; i < n; i++) raw[i] = scoreUnchecked(bucket[i]!, this.bMax, this.weights);
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => raw[b]! - raw[a]!);
+    const sorted = new Array<NodeView>(n);
+    const scores = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const node = bucket[order[i]!]!;
+      sorted[i] = node;
+      scores[i] = raw[order[i]!]!;
+      this.slot.set(node.peerId, i);
+    }
+    this.buckets[shard] = sorted;
+    this.bucketScores[shard] = scores;
+    this.scoredWith[shard] = this.bMax;
+    return scores;
+  }
+
+  /** Takes a bucketed node out of its bucket (the last node of the bucket fills its place). */
+  private unbucket(node: NodeView): void {
+    const i = this.slot.get(node.peerId);
+    if (i === undefined) return;
+    this.bucketScores[node.shard] = undefined;
+    const bucket = this.buckets[node.shard]!;
+    const last = bucket.pop()!;
+    if (last !== node) {
+      bucket[i] = last;
+      this.slot.set(last.peerId, i);
+    }
+    this.slot.delete(node.peerId);
+  }
+
   private refresh(): void {
     if (this.bMaxDirty) {
       this.bMax = 0;
-      for (const n of this.nodes.values()) if (n.bandwidth > this.bMax) this.bMax = n.bandwidth;
+      this.atMax = 0;
+      for (const n of this.nodes.values()) this.joinMax(n.bandwidth);
       this.bMaxDirty = false;
     }
     if (!this.bucketsDirty) return;
     const map = this.shardMap.current();
-    const buckets: NodeView[][] = Array.from({ length: this.shards }, () => []);
-    for (const node of this.nodes.values()) {
-      node.shard = map.get(node.peerId)!;
-      buckets[node.shard]!.push(node);
+    for (const peerId of this.shardMap.takeMoved()) {
+      const node = this.nodes.get(peerId)!;
+      this.unbucket(node);
+      node.shard = map.get(peerId)!;
+      const bucket = this.buckets[node.shard]!;
+      this.slot.set(peerId, bucket.length);
+      bucket.push(node);
+      this.bucketScores[node.shard] = undefined;
     }
-    this.buckets = buckets;
     this.bucketsDirty = false;
   }
 }

@@ -94,4 +94,56 @@ describe("routing shards", () => {
     assert.equal(map.shardOf("peer-3"), undefined);
     assert.equal(map.size, 40);
   });
+
+  it("ShardMap kept up to date one change at a time or in batches equals assignShards", () => {
+    const r = rng(7);
+    for (const s of [1, 3, 16, 64]) {
+      const map = new ShardMap(s);
+      const live = new Set<string>();
+      let next = 0;
+      for (let round = 0; round < 60; round++) {
+        // Mostly single changes (the incremental path), sometimes a burst (the merge path).
+        const changes = r() < 0.2 ? 1 + Math.floor(r() * 120) : 1;
+        for (let c = 0; c < changes; c++) {
+          if (live.size > 0 && r() < 0.45) {
+            const ids = [...live];
+            const id = ids[Math.floor(r() * ids.length)]!;
+            assert.equal(map.remove(id), true, `remove ${id}`);
+            live.delete(id);
+          } else {
+            const id = `m${next++}`;
+            assert.equal(map.add(id), true, `add ${id}`);
+            live.add(id);
+          }
+        }
+        assert.equal(map.size, live.size, `size after round ${round}`);
+        for (const id of map.takeMoved()) assert.ok(live.has(id), `round ${round}: reported ${id} is a member`);
+        assert.deepEqual(
+          [...map.current()].sort(),
+          [...assignShards(live, s)].sort(),
+          `s=${s} round ${round}: ${live.size} members`,
+        );
+      }
+    }
+  });
+
+  it("ShardMap reports the members that joined or changed shard, at most Number_of_Shards − 1 on a leave", () => {
+    const map = new ShardMap(16);
+    const ids = members(5_000);
+    for (const id of ids) map.add(id);
+    assert.equal(map.takeMoved().length, 5_000, "every joiner is reported once");
+    assert.deepEqual(map.takeMoved(), [], "nothing changed since");
+    const before = new Map(map.current());
+    map.remove(ids[1234]!);
+    const moved = map.takeMoved();
+    assert.ok(moved.length <= 15, `a leave moved ${moved.length}`);
+    for (const id of moved) assert.notEqual(map.shardOf(id), before.get(id), `${id} reported but did not move`);
+    for (const [id, shard] of map.current()) {
+      if (!moved.includes(id)) assert.equal(shard, before.get(id), `${id} moved unreported`);
+    }
+    map.add("rejoiner");
+    assert.ok(map.takeMoved().includes("rejoiner"), "a joiner is reported");
+    assert.equal(map.remove("never-member"), false);
+    assert.equal(map.add("rejoiner"), false);
+  });
 });

@@ -1,0 +1,293 @@
+/**
+ * `npm run bench:scale` (issue 13 §5): N keepers on this machine, each a process in its own network namespace
+ * with its own address (BenchNetwork), three bandwidth classes (tbf on each namespace's egress, advertised as
+ * B_i) and an injected per-keeper delay (the keeper's executionDelayMs: netem is not available here). Measures,
+ * one JSON line each:
+ *
+ * - scale.keepers, scale.converge_s: after the last keeper started, until every keeper holds a verified record
+ *   of every other.
+ * - scale.idle_cpu_pct_per_keeper, scale.idle_rss_mib_per_keeper: /proc over an idle window after convergence.
+ * - scale.dht.closest_ms.p90: DHT closest-peers walks for random keys from random keepers.
+ * - churn.recover_s, churn.transfer_success: a third of the keepers SIGKILLed at once while survivors keep
+ *   requesting transfers; recovered when no survivor's routing table holds a dead keeper and a transfer
+ *   requested after that succeeded.
+ * - partition.heal_s: the survivors split into two islands until each side dropped the other from routing,
+ *   then healed: until every survivor routes to every other again.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+
+import { mulberry32 } from "./prng.ts";
+import { BenchNetwork, type LinkClass } from "./netns.ts";
+import { keeperModules, ScaleKeeper, type KeeperRuntime } from "./scale-process.ts";
+
+export interface ScaleBenchOptions {
+  keepers: number;
+  /** No further wave starts when the machine's MemAvailable would fall below this (MiB). */
+  minFreeMiB: number;
+  runtime: KeeperRuntime;
+  /** Keepers started at once after the first three. */
+  startWave: number;
+  idleSeconds: number;
+  seed: number;
+  /** Longest wait for any phase to reach its condition, seconds. */
+  phaseTimeoutS: number;
+  emit: (metric: string, value: number, unit: string) => void;
+  progress: (msg: string) => void;
+}
+
+/** Three bandwidth classes: 20 / 80 / 320 Mbit/s. */
+const CLASSES: readonly LinkClass[] = [
+  { name: "slow", rateBitsPerSecond: 20e6 },
+  { name: "mid", rateBitsPerSecond: 80e6 },
+  { name: "fast", rateBitsPerSecond: 320e6 },
+];
+/** Injected delays (ms) crossed with the classes, so latency and bandwidth do not coincide. */
+const DELAYS_MS: readonly number[] = [0, 15, 40];
+const READY_TIMEOUT_MS = 180_000;
+const OBJECT_BYTES = 256 * 1024;
+
+interface Status {
+  records: string[];
+  routing: string[];
+}
+
+export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, work: string): Promise<ScaleKeeper[]> {
+  let keepers: ScaleKeeper[] = [];
+  o.progress(`creating ${o.keepers} namespaces (${net.tag}-*)`);
+  await net.createHub();
+  for (let i = 0; i < o.keepers; i++) {
+    const link = CLASSES[i % CLASSES.length]!;
+    await net.addKeeper(i, link);
+    mkdirSync(join(work, "logs"), { recursive: true });
+    keepers.push(
+      new ScaleKeeper(
+        i,
+        net.namespace(i),
+        {
+          name: `k${i}`,
+          dataDir: join(work, `k${i}`),
+          listen: `/ip4/${net.address(i)}/tcp/4001`,
+          bootstrap: [],
+          rewardAddress: "0x" + (i + 1).toString(16).padStart(40, "0"),
+          bandwidthBps: link.rateBitsPerSecond / 8,
+          executionDelayMs: DELAYS_MS[Math.floor(i / CLASSES.length) % DELAYS_MS.length]!,
+          ...keeperModules(o.runtime),
+        },
+        o.runtime,
+        join(work, "logs", `k${i}.log`),
+      ),
+    );
+  }
+
+  o.progress("starting keepers");
+  const seeds = keepers.slice(0, Math.min(3, keepers.length));
+  await seeds[0]!.start(READY_TIMEOUT_MS);
+  for (const k of seeds.slice(1)) k.config.bootstrap = [seeds[0]!.address];
+  await Promise.all(seeds.slice(1).map((k) => k.start(READY_TIMEOUT_MS)));
+  const rest = keepers.slice(seeds.length);
+  let started = seeds.length;
+  for (let w = 0; w < rest.length; w += o.startWave) {
+    const wave = rest.slice(w, w + o.startWave);
+    // Other work shares this machine: stop adding keepers before memory runs short, and say so.
+    const perKeeper = Math.max(...keepers.slice(0, started).map((k) => k.rssMiB() ?? 0), 150);
+    const available = memAvailableMiB();
+    if (available - wave.length * perKeeper < o.minFreeMiB) {
+      o.progress(`stopping at ${started} keepers: ${Math.round(available)} MiB available, ${perKeeper} MiB each`);
+      o.emit("scale.stopped_by_memory", 1, "bool");
+      break;
+    }
+    for (const k of wave) k.config.bootstrap = seeds.map((s) => s.address);
+    await Promise.all(wave.map((k) => k.start(READY_TIMEOUT_MS)));
+    started += wave.length;
+    o.progress(`${started} keepers ready`);
+  }
+  keepers = keepers.slice(0, started);
+  const lastReady = performance.now();
+  o.emit("scale.keepers", keepers.filter((k) => k.alive).length, "keepers");
+
+  o.progress("waiting until every keeper knows every other");
+  const everyone = new Set(keepers.map((k) => k.peerId));
+  const converged = await waitFor(o, keepers, (k, s) => covers(s.records, everyone, k.peerId));
+  if (converged.ok) o.emit("scale.converge_s", round((performance.now() - lastReady) / 1000), "s");
+  else {
+    o.emit("scale.converge_timeout_s", o.phaseTimeoutS, "s");
+    o.emit("scale.converge_keepers_done", converged.satisfied, "keepers");
+  }
+
+  o.progress(`idle window of ${o.idleSeconds} s`);
+  await sleep(5_000);
+  const t0 = performance.now();
+  const ticks0 = keepers.map((k) => k.cpuTicks() ?? 0);
+  const rss: number[] = [];
+  for (let s = 0; s < o.idleSeconds; s += 5) {
+    await sleep(5_000);
+    for (const k of keepers) rss.push(k.rssMiB() ?? 0);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = keepers.map((k, i) => ((k.cpuTicks() ?? ticks0[i]!) - ticks0[i]!) / 100 / seconds);
+  o.emit("scale.idle_cpu_pct_per_keeper", round((100 * cpu.reduce((a, b) => a + b, 0)) / keepers.length), "%");
+  o.emit("scale.idle_rss_mib_per_keeper", round(rss.reduce((a, b) => a + b, 0) / rss.length), "MiB");
+  o.emit("scale.idle_loadavg_1m", round(loadavg()[0]!), "load");
+
+  o.progress("DHT closest-peers walks");
+  const r = mulberry32(o.seed);
+  const walks: number[] = [];
+  let failedWalks = 0;
+  for (let j = 0; j < 30; j++) {
+    const k = keepers[Math.floor(r() * keepers.length)]!;
+    // A walk that does not end within 30 s counts as failed; the bench goes on.
+    await k
+      .request<number>({ cmd: "closest", key: `scale-${o.seed}-${j}` }, 30_000)
+      .then((ms) => walks.push(ms))
+      .catch(() => failedWalks++);
+  }
+  walks.sort((a, b) => a - b);
+  if (walks.length > 0) {
+    const p90 = walks[Math.min(walks.length - 1, Math.floor(0.9 * walks.length))]!;
+    o.emit("scale.dht.closest_ms.p90", round(p90), "ms");
+  }
+  o.emit("scale.dht.closest_failed", failedWalks, "walks");
+
+  await churn(o, keepers, work, r);
+  await partition(
+    o,
+    net,
+    keepers.filter((k) => k.alive),
+  );
+  return keepers;
+}
+
+async function churn(o: ScaleBenchOptions, keepers: ScaleKeeper[], work: string, r: () => number): Promise<void> {
+  // Keeper 1 provides the object, keeper 0 checks the network first; neither is killed.
+  const provider = keepers[1 % keepers.length]!;
+  const objects = join(work, "objects");
+  mkdirSync(objects, { recursive: true });
+  const path = join(objects, "object.bin");
+  writeFileSync(path, randomBytes(OBJECT_BYTES));
+  const published = await provider.request<{ objectId: string; size: number }>({ cmd: "publish", path });
+  let seq = 0;
+  const transfer = async (consumer: ScaleKeeper) => {
+    const outcome = await consumer
+      .request<{ status: string }>({
+        cmd: "transfer",
+        objectId: published.objectId,
+        size: published.size,
+        providers: [provider.address],
+        taskId: `scale-${o.seed}-${seq++}`,
+      })
+      .catch((err: Error) => ({ status: `error: ${err.message}` }));
+    return outcome.status === "succeeded";
+  };
+  if (!(await transfer(keepers[0]!))) throw new Error("a transfer before the churn failed: the network is not working");
+
+  const candidates = keepers.slice(2);
+  const victims: ScaleKeeper[] = [];
+  while (victims.length < Math.floor(keepers.length / 3) && candidates.length > 0) {
+    victims.push(candidates.splice(Math.floor(r() * candidates.length), 1)[0]!);
+  }
+  const survivors = keepers.filter((k) => !victims.includes(k));
+  const dead = new Set(victims.map((k) => k.peerId));
+  o.progress(`killing ${victims.length} keepers at once`);
+  const t0 = performance.now();
+  await Promise.all(victims.map((k) => k.signal("SIGKILL")));
+
+  let ok = 0;
+  let total = 0;
+  let stop = false;
+  const loops = [0, 1, 2].map(async (l) => {
+    for (let j = l; !stop; j += 3) {
+      const consumer = survivors[j % survivors.length]!;
+      total++;
+      if (await transfer(consumer)) ok++;
+    }
+  });
+  const cleared = await waitFor(o, survivors, (_k, s) => !s.routing.some((p) => dead.has(p)), 500);
+  const routingClear = performance.now();
+  let recovered = false;
+  for (let attempt = 0; attempt < 5 && !recovered; attempt++) {
+    total++;
+    recovered = await transfer(survivors[attempt % survivors.length]!);
+    if (recovered) ok++;
+  }
+  stop = true;
+  await Promise.all(loops);
+  if (cleared.ok && recovered) o.emit("churn.recover_s", round((performance.now() - t0) / 1000), "s");
+  else {
+    o.emit("churn.recover_timeout_s", round((routingClear - t0) / 1000), "s");
+    o.emit("churn.recover_keepers_done", cleared.satisfied, "keepers");
+  }
+  o.emit("churn.killed", victims.length, "keepers");
+  o.emit("churn.transfers", total, "transfers");
+  o.emit("churn.transfer_success", round(ok / total), "fraction");
+}
+
+async function partition(o: ScaleBenchOptions, net: BenchNetwork, survivors: ScaleKeeper[]): Promise<void> {
+  const island = survivors.filter((_, j) => j % 2 === 1);
+  const islandIds = new Set(island.map((k) => k.peerId));
+  const sideOf = (k: ScaleKeeper) => islandIds.has(k.peerId);
+  o.progress(`partition: ${island.length} of ${survivors.length} keepers on a second bridge`);
+  await net.partition(island.map((k) => k.index));
+  const split = await waitFor(o, survivors, (k, s) => !s.routing.some((p) => islandIds.has(p) !== sideOf(k)), 1000);
+  if (!split.ok) o.progress("the two sides did not drop each other from routing in time; healing anyway");
+  const t0 = performance.now();
+  await net.heal(island.map((k) => k.index));
+  const all = new Set(survivors.map((k) => k.peerId));
+  const healed = await waitFor(o, survivors, (k, s) => covers(s.routing, all, k.peerId), 500);
+  if (healed.ok) o.emit("partition.heal_s", round((performance.now() - t0) / 1000), "s");
+  else {
+    o.emit("partition.heal_timeout_s", o.phaseTimeoutS, "s");
+    o.emit("partition.heal_keepers_done", healed.satisfied, "keepers");
+  }
+  o.emit("partition.split_observed", split.ok ? 1 : 0, "bool");
+}
+
+function covers(known: readonly string[], everyone: ReadonlySet<string>, self: string): boolean {
+  const k = new Set(known);
+  for (const p of everyone) if (p !== self && !k.has(p)) return false;
+  return true;
+}
+
+/**
+ * Polls every keeper's status until `pred` holds for all, or the phase timeout passes; `satisfied` is how many
+ * keepers met it at the last poll.
+ */
+async function waitFor(
+  o: ScaleBenchOptions,
+  keepers: readonly ScaleKeeper[],
+  pred: (k: ScaleKeeper, s: Status) => boolean,
+  pollMs = 1000,
+): Promise<{ ok: boolean; satisfied: number }> {
+  const deadline = performance.now() + o.phaseTimeoutS * 1000;
+  for (;;) {
+    const statuses = await Promise.all(
+      keepers.map((k) => k.request<Status>({ cmd: "status" }, 30_000).catch(() => undefined)),
+    );
+    const satisfied = statuses.filter((s, i) => s !== undefined && pred(keepers[i]!, s)).length;
+    if (satisfied === keepers.length) return { ok: true, satisfied };
+    if (performance.now() > deadline) return { ok: false, satisfied };
+    await sleep(pollMs);
+  }
+}
+
+/** MemAvailable of /proc/meminfo, MiB. */
+function memAvailableMiB(): number {
+  const m = /MemAvailable:\s+(\d+) kB/.exec(readFileSync("/proc/meminfo", "utf8"));
+  return m === null ? Infinity : Number(m[1]) / 1024;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+export function workDir(tag: string): string {
+  return mkdtempSync(join(tmpdir(), `lumora-${tag}-`));
+}
+
+export function removeDataDirs(work: string, keepers: readonly ScaleKeeper[]): void {
+  for (const k of keepers) rmSync(k.config.dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,88 @@
+/**
+ * `npm run bench:scale [-- --keepers 100 --wave 5 --idle-seconds 30 --phase-timeout 300 --runtime compiled|tsx --min-free-mib 3072]` — N keepers in their
+ * own network namespaces on this machine (scripts/bench/lib/scale-bench.ts says what is measured). Needs root.
+ * One JSON object per line on stdout; progress on stderr. Every namespace the bench creates is deleted when it
+ * ends, also on failure and on Ctrl-C; keeper logs stay in the printed folder. The keepers run compiled (dist/,
+ * built by the npm script first) unless `--runtime tsx`. No wave of keepers starts when it would leave the
+ * machine less than --min-free-mib of available memory (it is shared): the run goes on with those started.
+ */
+import { parseArgs } from "node:util";
+
+import { BenchNetwork } from "./lib/netns.ts";
+import { removeDataDirs, runScaleBench, workDir } from "./lib/scale-bench.ts";
+import { killAllKeepers, type ScaleKeeper } from "./lib/scale-process.ts";
+
+const { values } = parseArgs({
+  options: {
+    keepers: { type: "string", default: "20" },
+    runtime: { type: "string", default: "compiled" },
+    wave: { type: "string", default: "5" },
+    "min-free-mib": { type: "string", default: "3072" },
+    "idle-seconds": { type: "string", default: "30" },
+    "phase-timeout": { type: "string", default: "300" },
+  },
+});
+
+function positiveInt(name: string, s: string): number {
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be an integer ≥ 1, got ${s}`);
+  return n;
+}
+
+const keeperCount = positiveInt("keepers", values.keepers);
+if (keeperCount < 3) throw new Error("--keepers must be at least 3 (a provider, a consumer and one to kill)");
+if (process.getuid?.() !== 0) throw new Error("bench:scale creates network namespaces: run it as root");
+
+const runtime = values.runtime;
+if (runtime !== "compiled" && runtime !== "tsx") throw new Error(`--runtime must be compiled or tsx, got ${runtime}`);
+const seedText = process.env.LUMORA_BENCH_SEED;
+const seed = seedText === undefined ? 13 : Number(seedText);
+const tag = `lsc${process.pid}`;
+const net = new BenchNetwork(tag);
+const work = workDir(tag);
+const progress = (msg: string) => process.stderr.write(`bench:scale: ${msg}\n`);
+let keepers: ScaleKeeper[] = [];
+
+// Namespaces go whatever happens: Ctrl-C, a kill, an exception.
+process.on("exit", () => {
+  killAllKeepers();
+  net.destroySync();
+});
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.once(sig, () => {
+    progress(`${sig}: killing the keepers, removing the namespaces`);
+    killAllKeepers();
+    net.destroySync();
+    process.exit(130);
+  });
+}
+
+let failed = false;
+try {
+  keepers = await runScaleBench(
+    {
+      keepers: keeperCount,
+      runtime,
+      minFreeMiB: positiveInt("min-free-mib", values["min-free-mib"]),
+      startWave: positiveInt("wave", values.wave),
+      idleSeconds: positiveInt("idle-seconds", values["idle-seconds"]),
+      phaseTimeoutS: positiveInt("phase-timeout", values["phase-timeout"]),
+      seed,
+      emit: (metric, value, unit) => process.stdout.write(JSON.stringify({ metric, value, unit }) + "\n"),
+      progress,
+    },
+    net,
+    work,
+  );
+} catch (err) {
+  failed = true;
+  progress(`failed: ${(err as Error).stack ?? String(err)}`);
+} finally {
+  progress("stopping keepers and removing the namespaces");
+  await Promise.all(keepers.map((k) => k.stop()));
+  const errors = await net.destroy();
+  for (const e of errors) progress(`namespace not removed: ${e}`);
+  removeDataDirs(work, keepers);
+  progress(`keeper logs: ${work}/logs`);
+}
+process.exit(failed ? 1 : 0);
