@@ -362,7 +362,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const before = await rawRun();
       const file = await fetchOne(randomId);
-      const three = await fetch(randomId, addrs);
+      const three = await fetch(randomId, addrs, undefined, { adaptiveSources: true });
       const file2 = await fetchOne(randomId);
       const after = await rawRun();
       const stream = await fetchOne(randomId, "-");
