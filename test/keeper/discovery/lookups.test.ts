@@ -6,11 +6,19 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 
-import { multiaddr } from "@multiformats/multiaddr";
-
 import type { Discovery } from "../../../keeper/discovery/index.ts";
-import { rawPeer, stopAll, type RawPeer } from "../../fuzz/raw-peer.ts";
+import { dialRetry, rawPeer, stopAll, type RawPeer } from "../../fuzz/raw-peer.ts";
 import { defaultInit, startNode, waitFor, withDiscovery, type TestKeeper } from "../helpers.ts";
+
+/**
+ * Dials every peer to `target`, at most 10 handshakes at a time and each retried within its deadline: on a loaded
+ * 2-core machine 60 simultaneous Noise handshakes against one keeper time out, which is not what is tested here.
+ */
+async function dialAll(peers: RawPeer[], target: string): Promise<void> {
+  for (let i = 0; i < peers.length; i += 10) {
+    await Promise.all(peers.slice(i, i + 10).map((p) => dialRetry(p, target, 30_000)));
+  }
+}
 
 /** keeper.ts's `peer:identify` listener. */
 function listen(k: TestKeeper, d: Discovery, found: string[]): void {
@@ -37,12 +45,12 @@ describe("record lookups of identified peers", () => {
     await d.start();
     const found: string[] = [];
     listen(k, d, found);
-    const addr = multiaddr(k.node.getMultiaddrs()[0]!.toString());
+    const addr = k.node.getMultiaddrs()[0]!.toString();
     const stats = d.lookups.stats;
 
     // 60 strangers speaking no Lumora protocol: identify completes, no lookup at all.
     for (let i = 0; i < 60; i++) strangers.push(await rawPeer());
-    await Promise.all(strangers.map((s) => s.dial(addr)));
+    await dialAll(strangers, addr);
     await waitFor(() => stats.ignored >= 60, 15_000, "identify of every stranger");
     assert.equal(stats.started, 0, "no DHT GET for peers that speak no Lumora protocol");
 
@@ -52,9 +60,10 @@ describe("record lookups of identified peers", () => {
     for (let i = 0; i < 40; i++) liars.push(await rawPeer({ protocols: ["/lumora/transfer/1.0.0"] }));
     strangers.push(...liars);
     const t0 = Date.now();
-    await Promise.all(liars.map((s) => s.dial(addr)));
+    await dialAll(liars, addr);
     await waitFor(() => stats.dropped + stats.queued + stats.started >= 40, 15_000, "every claimant seen");
-    assert.ok(stats.dropped >= 40 - 8 - 2 - 2, `claimants beyond the queue dropped (${stats.dropped})`);
+    // Each claimant is started (at the rate), queued (at most 8) or dropped: nothing else is kept.
+    assert.ok(stats.dropped >= 40 - 8 - stats.started, `claimants beyond the queue dropped (${stats.dropped})`);
     assert.ok(stats.queued <= 8, `queue bounded (${stats.queued})`);
     const elapsed = (Date.now() - t0) / 1000;
     assert.ok(stats.started <= 2 + Math.ceil(2 * elapsed) + 1, `${stats.started} lookups in ${elapsed.toFixed(1)} s`);
