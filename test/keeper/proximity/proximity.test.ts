@@ -8,7 +8,8 @@ import { routing } from "../../../keeper/routing/index.ts";
 import { defaultInit, silent, startNode, type TestKeeper } from "../helpers.ts";
 
 const PING_PROTOCOL = "/ipfs/ping/1.0.0";
-const DELAY_MS = 40;
+// Large against scheduling noise: beside a CPU hog a loopback ping takes ~100+ ms of its own.
+const DELAY_MS = 250;
 
 /** Replaces a node's ping handler with one that echoes after `ms`: an artificially distant peer. */
 async function delayPings(k: TestKeeper, ms: number): Promise<void> {
