@@ -22,7 +22,7 @@ import {
 } from "../../../types/ethers-contracts/index.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const HARDHAT_CLI = fileURLToPath(new URL("../../../node_modules/hardhat/dist/src/cli.js", import.meta.url));
+const HARDHAT_NODE = fileURLToPath(new URL("./fixtures/hardhat-node.mjs", import.meta.url));
 const MNEMONIC = "test test test test test test test test test test test junk";
 
 /** Hardhat's well-known dev account `i` (funded with 10,000 ETH on a fresh node). */
@@ -47,11 +47,14 @@ export interface HardhatNode {
   stop(): Promise<void>;
 }
 
-/** Spawns `hardhat node --hostname 127.0.0.1 --port <free or given>` (Node 22 of the test run) and waits for it. */
+/**
+ * Starts a Hardhat JSON-RPC node on 127.0.0.1 at a free or given port (Node 22 of the test run; the network
+ * `hardhat node` runs, see fixtures/hardhat-node.mjs) and waits until it answers.
+ */
 export async function startHardhatNode(options: { port?: number } = {}): Promise<HardhatNode> {
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [HARDHAT_CLI, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+  const child = spawn(process.execPath, [HARDHAT_NODE, String(port)], {
     cwd: REPO_ROOT,
     stdio: ["ignore", "ignore", "pipe"],
   });

@@ -12,6 +12,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 
+import type { JsonRpcProvider } from "ethers";
+
 import { RewardPool__factory, TaskLog__factory } from "../../../types/ethers-contracts/index.ts";
 import { deployLumora, devWallet, rpcProvider, startHardhatNode, type HardhatNode } from "../chain/helpers.ts";
 
@@ -39,9 +41,23 @@ async function runChild(env: Record<string, string>): Promise<Run> {
   return { code, signal, stderr, ...(line !== undefined && { status: JSON.parse(line) as Run["status"] }) };
 }
 
-async function killAndResume(node: HardhatNode, dir: string, killPoints: string[]): Promise<void> {
+/** `mining` switches the chain's mining mode once the contracts are deployed (deploying block by block is slow). */
+async function killAndResume(
+  node: HardhatNode,
+  dir: string,
+  killPoints: string[],
+  mining?: (provider: JsonRpcProvider) => Promise<void>,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const { record } = await deployLumora(node.url, { keepers: [KEEPER.address], fund: 10n ** 24n });
+  if (mining !== undefined) {
+    const provider = rpcProvider(node.url);
+    try {
+      await mining(provider);
+    } finally {
+      provider.destroy();
+    }
+  }
   const env = {
     RPC_URL: node.url,
     DEPLOYMENT: JSON.stringify(record),
@@ -120,13 +136,12 @@ describe("epoch closer survives a crash at every step", { timeout: 600_000 }, ()
 
   it("interval mining: a kill after TaskLog's transaction and before RewardPool's is finished at restart", async () => {
     const node = await startHardhatNode();
-    const provider = rpcProvider(node.url);
     try {
-      await provider.send("evm_setAutomine", [false]);
-      await provider.send("evm_setIntervalMining", [100]);
-      await killAndResume(node, path.join(dir, "interval"), ["tasklog:done", "rewardpool:sent"]);
+      await killAndResume(node, path.join(dir, "interval"), ["tasklog:done", "rewardpool:sent"], async (provider) => {
+        await provider.send("evm_setAutomine", [false]);
+        await provider.send("evm_setIntervalMining", [100]);
+      });
     } finally {
-      provider.destroy();
       await node.stop();
     }
   });
