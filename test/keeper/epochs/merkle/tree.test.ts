@@ -57,7 +57,9 @@ describe("epochs/merkle", () => {
 
         const loaded = StandardMerkleTree.load(ours.dump());
         assert.equal(loaded.root, ours.root, `loaded root, ${at}`);
-        for (let i = 0; i < n; i++) {
+        // Our proofs equal StandardMerkleTree's for every leaf (above), so its verifiers accepting them is its own
+        // consistency: checked at the ends only.
+        for (const i of new Set([0, n - 1])) {
           assert.ok(loaded.verify(i, ours.getProof(i)), `loaded.verify(${i}), ${at}`);
           assert.ok(
             StandardMerkleTree.verify(ours.root, [...types], values[i]!, ours.getProof(i)),
