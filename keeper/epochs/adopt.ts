@@ -11,10 +11,12 @@
  * - Before a close, chain epochs this keeper never closed (it was down while others committed them) are
  *   mirrored the same way, so its next epoch — numbered after them — does not count their receipts again.
  *
- * The evidence is trusted as far as its roots: a keeper serving a root-matching summary with other hashes
- * could make us release receipts the chain already counted (paid twice)
- * or skip ones it did not (never paid); binding the evidence hash into the
- * commitment is the remedy (docs/security.md).
+ * Whose evidence is believed: with an EpochQuorum (every Ignition deployment), the quorum's EpochApproved event
+ * names the epoch's evidence hash (keccak256 of its sorted receipt hashes, signed by t keepers with the roots), and
+ * only a list with exactly that hash is adopted: a keeper serving a root-matching summary with other hashes (which
+ * would make us release receipts the chain already counted, paid twice, or skip ones it did not, never paid) is
+ * passed over. Epochs committed without a quorum (a deployment with keepers holding KEEPER_ROLE directly) have no
+ * such anchor, and their evidence is trusted as far as its roots (docs/security.md).
  */
 import { ZeroHash } from "ethers";
 
@@ -22,6 +24,7 @@ import type { Chain } from "../chain/index.ts";
 import type { Logger } from "../logger.ts";
 import { RECEIPT_MAX_AGE_EPOCHS, type EpochCollector } from "./collect/collector.ts";
 import type { ProofsService } from "./proofs/p2p.ts";
+import { evidenceHashOf } from "./quorum/commitment.ts";
 import { rewardCommitmentOf } from "./submit/submitter.ts";
 
 export class EvidenceUnavailableError extends Error {
@@ -65,18 +68,37 @@ export class EvidenceAdopter {
       chain.deployment.contracts.RewardPool,
     );
     if (root === marker.root) return new Set();
+    const approved = await this.approvedEvidenceHash(epoch, options);
     const peers = keepers();
     for (const peer of peers) {
       try {
         const summary = await proofs.fetchSummary(peer, epoch, options);
         if (summary.rewards?.root !== root) continue;
-        return new Set(await proofs.fetchEvidence(peer, epoch, options));
+        const hashes = await proofs.fetchEvidence(peer, epoch, options);
+        if (approved !== undefined && evidenceHashOf(hashes) !== approved) {
+          this.log.warn("a keeper served evidence other than the quorum approved; passed over", { peer, epoch });
+          continue;
+        }
+        return new Set(hashes);
       } catch (err) {
         options.signal?.throwIfAborted();
         this.log.debug("no evidence from a keeper", { peer, epoch, error: err as Error });
       }
     }
     throw new EvidenceUnavailableError(epoch, root, peers.length);
+  }
+
+  /** The evidence hash of the quorum's latest approval of `epoch`; undefined without a quorum or its approval. */
+  private async approvedEvidenceHash(epoch: number, options: { signal?: AbortSignal }): Promise<string | undefined> {
+    const { chain } = this.components;
+    const quorum = chain.contracts.epochQuorum;
+    if (quorum === undefined) return undefined;
+    const approvals = await chain.read(
+      "EpochQuorum.EpochApproved",
+      () => quorum.queryFilter(quorum.filters.EpochApproved(epoch), chain.deployment.deploymentBlock),
+      options,
+    );
+    return approvals.at(-1)?.args.evidenceHash.toLowerCase();
   }
 
   /** Adopts the chain's epoch `epoch` over ours (see the header); re-finalizes later epochs it touched. */

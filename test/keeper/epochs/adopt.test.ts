@@ -2,7 +2,9 @@
  * Two keepers close different windows (as rotation and restarts make them): A commits its view of epoch 1, which
  * counted a receipt B holds in its epoch 2. B adopts the chain's epoch 1 — its epoch 2 drops that receipt and is
  * re-finalized — and commits epoch 2: on chain every receipt is credited exactly once. Also: a receipt B counted
- * in epoch 1 that the chain's epoch 1 did not is released to B's next close, not lost.
+ * in epoch 1 that the chain's epoch 1 did not is released to B's next close, not lost. And under a keeper quorum,
+ * only evidence whose hash the quorum approved is adopted: a keeper serving a root-matching summary with other
+ * receipt hashes is passed over.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -11,7 +13,7 @@ import path from "node:path";
 import { after, afterEach, before, describe, it } from "node:test";
 
 import { Chain } from "../../../keeper/chain/index.ts";
-import { EvidenceAdopter } from "../../../keeper/epochs/adopt.ts";
+import { EvidenceAdopter, EvidenceUnavailableError } from "../../../keeper/epochs/adopt.ts";
 import { EpochCloser } from "../../../keeper/epochs/closer.ts";
 import { DirectoryProofSource } from "../../../keeper/epochs/proofs/source.ts";
 import { EpochSubmitter } from "../../../keeper/epochs/submit/submitter.ts";
@@ -151,5 +153,69 @@ describe("epochs/adopt: the chain's view over each keeper's own", { timeout: 180
     let total = 0n;
     for (const e of [1, 2, 3]) total += (await pool.epochOf(e))[0].totalContribution;
     assert.equal(total, 1_000n + 20_000n + 300_000n + 4_000_000n, "every receipt credited exactly once on chain");
+  });
+
+  it("under a quorum, adopts only the receipt hashes the quorum approved", async () => {
+    const keyA = devWallet(3);
+    const keyB = devWallet(4);
+    const { record } = await deployLumora(node.url, {
+      keepers: [],
+      fund: 10n ** 24n,
+      quorum: { keepers: [keyA.address, keyB.address], threshold: 1 },
+    });
+    const [consumer, p1, p2] = await Promise.all([peer(0xc0), peer(0xa1), peer(0xa2)]);
+    const w = world({ rewardPerEpoch: 10n ** 18n, genesisMs: Date.now() - 100_000 });
+    for (const p of [consumer, p1, p2]) w.addresses.set(p.id, p.address);
+    const chainA = new Chain(
+      { logger: silent },
+      { rpcUrl: node.url, deployment: record, privateKey: keyA.privateKey, receiptPollMs: 50 },
+    );
+    const submitter = new EpochSubmitter({ chain: chainA, store: w.store, logger: silent });
+    const publishDir = path.join(dir, "quorum-a");
+    const closer = new EpochCloser(
+      { collector: w.collector, store: w.store, logger: silent, submitter },
+      { publishDir, retryMs: 100 },
+    );
+    cleanups.push(async () => {
+      await closer.stop();
+      await submitter.stop();
+      await chainA.stop();
+      w.close();
+    });
+    w.storeReceipt(await signedReceipt(consumer, p1, 1_000), Date.now() - 90_000);
+    w.storeReceipt(await signedReceipt(consumer, p2, 20_000), Date.now() - 50_000);
+    await closer.start();
+    assert.equal((await closer.closeNow()).outcome, "submitted");
+
+    const published = new DirectoryProofSource(publishDir);
+    const honest = await published.evidence(1);
+    assert.equal(honest.length, 2);
+    // The liar serves A's summary (its roots match the chain's) with one counted receipt left out: adopting that
+    // list would release the receipt to B's next close, and the chain would pay it twice.
+    const served: Record<string, { summary: typeof published.summary; evidence: () => Promise<string[]> }> = {
+      liar: { summary: (e) => published.summary(e), evidence: async () => honest.slice(1) },
+      honest: { summary: (e) => published.summary(e), evidence: async () => honest },
+    };
+    const chainB = new Chain({ logger: silent }, { rpcUrl: node.url, deployment: record, receiptPollMs: 50 });
+    cleanups.push(() => chainB.stop());
+    const wB = world({ rewardPerEpoch: 10n ** 18n, genesisMs: Date.now() - 100_000 });
+    cleanups.push(() => wB.close());
+    const adopterOf = (peers: string[]) =>
+      new EvidenceAdopter({
+        collector: wB.collector,
+        chain: chainB,
+        proofs: {
+          fetchSummary: (p, epoch) => served[p as string]!.summary(epoch),
+          fetchEvidence: (p) => served[p as string]!.evidence(),
+        },
+        keepers: () => peers,
+        logger: silent,
+      });
+    await assert.rejects(adopterOf(["liar"]).committedEvidence(1), EvidenceUnavailableError);
+    assert.deepEqual(
+      [...(await adopterOf(["liar", "honest"]).committedEvidence(1))].sort(),
+      [...honest].sort(),
+      "the list whose hash the quorum approved",
+    );
   });
 });
