@@ -128,9 +128,11 @@ describe("lumora-keeper CLI", { timeout: 180_000 }, () => {
   });
 
   it("exits 2 with one line for an unknown command, an unknown option and a missing argument", async () => {
-    for (const args of [["frobnicate"], ["peers", "--bogus"], ["init"], []]) {
-      const r = await cli(args, { cwd });
-      assert.equal(r.code, 2, `lumora-keeper ${args.join(" ")} exits 2`);
+    // Independent runs: side by side.
+    const argvs = [["frobnicate"], ["peers", "--bogus"], ["init"], []];
+    const runs = await Promise.all(argvs.map((args) => cli(args, { cwd })));
+    for (const [i, r] of runs.entries()) {
+      assert.equal(r.code, 2, `lumora-keeper ${argvs[i]!.join(" ")} exits 2`);
       noStack(r);
     }
   });

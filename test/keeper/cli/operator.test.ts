@@ -121,8 +121,10 @@ describe("lumora-keeper publish, transfer, close-epoch", { timeout: 270_000 }, (
       [["transfer"], /missing <objectId>/],
       [["publish", join(dir, "nope.bin")], /no such file/],
     ];
-    for (const [args, message] of cases) {
-      const r = await cli([...args, ...common], dir);
+    // Independent runs (none reaches the keeper's state): side by side.
+    const runs = await Promise.all(cases.map(([args]) => cli([...args, ...common], dir)));
+    for (const [i, [args, message]] of cases.entries()) {
+      const r = runs[i]!;
       assert.equal(r.code, 2, `${args.join(" ")} exits 2 (${r.stderr})`);
       assert.match(r.stderr, message, `${args.join(" ")} explains itself`);
     }
