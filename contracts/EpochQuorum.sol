@@ -203,14 +203,14 @@ contract EpochQuorum is AccessControl, EIP712 {
     }
 
     /// @notice Commits again the reward distribution of an epoch the guardian vetoed, with new signatures.
-    /// @dev TaskLog's commitment is immutable: the commitment must name the one it holds. Reports are not
-    /// re-applied (Reputation keeps the first ones).
-    /// @param c The signed commitment (same epoch, task root and count as the TaskLog holds).
+    /// @dev TaskLog's commitment is immutable: the commitment must name the root it holds (TaskLog stores the root
+    /// only; the root binds the record set, and with it the count). Reports are not re-applied (Reputation keeps the
+    /// first ones).
+    /// @param c The signed commitment (same epoch and task root as the TaskLog holds).
     /// @param signatures At least `threshold` 65-byte signatures of `digestOf(c)`, signers ascending.
     function recommitRewards(EpochCommitment calldata c, bytes calldata signatures) external {
         _approve(c, signatures);
-        TaskLog.EpochCommitment memory held = taskLog.epochOf(c.epoch);
-        if (held.root != c.taskRoot || held.taskCount != c.taskCount) revert EpochQuorumTaskLogMismatch(c.epoch);
+        if (taskLog.rootOf(c.epoch) != c.taskRoot) revert EpochQuorumTaskLogMismatch(c.epoch);
         rewardPool.commitEpoch(c.epoch, c.rewardRoot, c.totalContribution, c.rewardTotal);
     }
 
