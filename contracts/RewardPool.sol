@@ -20,7 +20,8 @@ import {IReputation} from "./interfaces/IReputation.sol";
 /// reward returns to the unreserved balance and the epoch may be committed again) and anyone may challenge it by
 /// posting {challengeBond} (a challenged epoch is frozen until the guardian, or a supermajority of the keepers
 /// through KEEPER_ROLE (EpochQuorum), upholds or rejects the challenge; see docs/security.md, "Challenges"); it is
-/// claimable afterwards until `claimPeriod` seconds later, when anyone may expire it and return the unclaimed rest to the unreserved balance, from where a later epoch can distribute it.
+/// claimable afterwards until `claimPeriod` seconds later, when anyone may expire it and return the unclaimed rest
+/// to the unreserved balance, from where a later epoch can distribute it.
 /// Pausing stops these clocks: every deadline moves by the time the pool spent paused (see {pausedTotal}).
 /// `rewardTotal` is capped per epoch by {rewardCap} and by {rewardCapBps} of the unreserved balance.
 /// The claimed flags live in a bitmap keyed by leaf index: the committed tree MUST give every leaf of an epoch its
