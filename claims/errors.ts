@@ -48,6 +48,14 @@ export class EpochNotPublishedError extends Error {
   }
 }
 
+/** TaskLog holds a root for the epoch but the RPC returned no `EpochCommitted` event (where its task count is). */
+export class CommitmentEventMissingError extends Error {
+  override readonly name = "CommitmentEventMissingError";
+  constructor(readonly epoch: number) {
+    super(`TaskLog holds a root for epoch ${epoch} but the RPC returned no EpochCommitted event for it (logs pruned?)`);
+  }
+}
+
 /** The bond registry would refuse the request (below the minimum, more than bonded, still unbonding, nothing to withdraw). */
 export class BondStateError extends Error {
   override readonly name = "BondStateError";

@@ -5,7 +5,7 @@
  *      that epoch.json states;
  *   2. each contract holds what those records commit to, by the keeper's own rule (keeper/epochs/submit/submitter.ts
  *      `taskCommitmentOf` / `rewardCommitmentOf`): the trees, or for an empty side the marker the keeper commits
- *      instead (docs/epochs-chain.md) — `TaskLog.epochOf(e)` root and count, `RewardPool.epochOf(e)` root, ΣC and
+ *      instead (docs/epochs-chain.md) — `TaskLog.rootOf(e)` and the count of its `EpochCommitted` event, `RewardPool.epochOf(e)` root, ΣC and
  *      R_total.
  */
 import { getAddress, ZeroHash } from "ethers";
@@ -20,7 +20,7 @@ import type { EpochSummary, RewardDumpValue } from "../keeper/epochs/proofs/publ
 import { rewardCommitmentOf, taskCommitmentOf } from "../keeper/epochs/submit/submitter.ts";
 import type { BuiltEpoch, ContributionEntry, RewardLeafValue, TaskRecordValue } from "../keeper/epochs/types.ts";
 import { formatLum, type LumoraContracts } from "./context.ts";
-import { EpochNotPublishedError } from "./errors.ts";
+import { CommitmentEventMissingError, EpochNotPublishedError } from "./errors.ts";
 import type { PublishedRecords } from "./published.ts";
 
 /** One contract's comparison. */
@@ -129,6 +129,13 @@ function checkPublication(
   if (new Set(leaves.map((l) => l[1])).size !== leaves.length)
     problems.push("two leaves of published rewards.json share an index");
   return problems;
+}
+
+/** The task count TaskLog committed for `epoch`: stored nowhere, it is in the epoch's EpochCommitted event. */
+async function committedTaskCount(taskLog: LumoraContracts["taskLog"], epoch: number): Promise<bigint> {
+  const [event] = await taskLog.queryFilter(taskLog.filters.EpochCommitted(epoch));
+  if (event === undefined) throw new CommitmentEventMissingError(epoch);
+  return event.args.taskCount;
 }
 
 function compare(
@@ -265,14 +272,16 @@ export async function verifyEpoch(
   const task = taskCommitmentOf(built);
   const reward = rewardCommitmentOf(built, poolAddress);
 
-  const [taskOnChain, [rewardOnChain]] = await Promise.all([
-    contracts.taskLog.epochOf(epoch),
+  const [taskRootOnChain, [rewardOnChain]] = await Promise.all([
+    contracts.taskLog.rootOf(epoch),
     contracts.pool.epochOf(epoch),
   ]);
   const taskLog = compare(
     "TaskLog",
     { root: task.root, count: task.taskCount, marker: task.marker },
-    taskOnChain.root === ZeroHash ? undefined : { root: taskOnChain.root, count: taskOnChain.taskCount },
+    taskRootOnChain === ZeroHash
+      ? undefined
+      : { root: taskRootOnChain, count: await committedTaskCount(contracts.taskLog, epoch) },
     "task count",
   );
   const rewardPool = compare(

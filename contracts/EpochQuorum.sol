@@ -32,6 +32,13 @@ import {TaskLog} from "./TaskLog.sol";
 ///
 /// Threshold: `1 <= threshold <= keeperCount` is enforced. A threshold above half of the keepers is recommended
 /// (docs/security.md): two disjoint quorums then cannot both exist, and a minority of keys can move nothing.
+///
+/// Challenges: a supermajority of the keepers — {supermajority}: `max(threshold, ⌈2n/3⌉)` of the n registered
+/// keepers — may resolve an open challenge of a RewardPool epoch ({resolveChallenge}), as the guardian may. They
+/// sign the EIP-712 struct `ChallengeResolution(uint64 epoch,uint64 challengeId,bool upheld)` under the same domain
+/// (so neither another chain nor another deployment accepts it); the challenge's id (RewardPool.challengeOf) makes
+/// the signatures good for that one challenge, never for a later challenge of the same epoch or of its
+/// re-commitment.
 contract EpochQuorum is AccessControl, EIP712 {
     // ─────────────────────────────────────────── types ───────────────────────────────────────────
 
@@ -71,6 +78,10 @@ contract EpochQuorum is AccessControl, EIP712 {
     bytes32 public constant EPOCH_COMMITMENT_TYPEHASH = keccak256(
         "EpochCommitment(uint64 epoch,bytes32 taskRoot,uint64 taskCount,string taskUri,bytes32 rewardRoot,"
         "uint256 totalContribution,uint256 rewardTotal,bytes32 reportsRoot,bytes32 evidenceHash)"
+    );
+    /// @notice EIP-712 type hash of a challenge resolution.
+    bytes32 public constant CHALLENGE_RESOLUTION_TYPEHASH = keccak256(
+        "ChallengeResolution(uint64 epoch,uint64 challengeId,bool upheld)"
     );
     /// @notice Most keepers in the set: a commit recovers up to this many signatures, so it stays cheap, and the
     /// set fits a uint8.
@@ -120,6 +131,19 @@ contract EpochQuorum is AccessControl, EIP712 {
 
     // ─────────────────────────────────────────── events ───────────────────────────────────────────
 
+    /// @notice A keeper supermajority resolved challenge `challengeId` of `epoch` (`upheld` or rejected).
+    /// @param epoch The challenged epoch.
+    /// @param challengeId The challenge's id in RewardPool.
+    /// @param upheld True when the challenge was upheld (the epoch vetoed).
+    /// @param digest The EIP-712 digest the keepers signed.
+    /// @param signers Bit i set: the keeper at position i of {keepers} (at this block) signed.
+    event ChallengeResolutionApproved(
+        uint256 indexed epoch,
+        uint256 indexed challengeId,
+        bool upheld,
+        bytes32 digest,
+        uint256 signers
+    );
     /// @notice `keeper` joined the keeper set.
     event KeeperAdded(address indexed keeper);
     /// @notice `keeper` left the keeper set: its signatures no longer count.
@@ -203,14 +227,14 @@ contract EpochQuorum is AccessControl, EIP712 {
     }
 
     /// @notice Commits again the reward distribution of an epoch the guardian vetoed, with new signatures.
-    /// @dev TaskLog's commitment is immutable: the commitment must name the one it holds. Reports are not
-    /// re-applied (Reputation keeps the first ones).
-    /// @param c The signed commitment (same epoch, task root and count as the TaskLog holds).
+    /// @dev TaskLog's commitment is immutable: the commitment must name the root it holds (TaskLog stores the root
+    /// only; the root binds the record set, and with it the count). Reports are not re-applied (Reputation keeps the
+    /// first ones).
+    /// @param c The signed commitment (same epoch and task root as the TaskLog holds).
     /// @param signatures At least `threshold` 65-byte signatures of `digestOf(c)`, signers ascending.
     function recommitRewards(EpochCommitment calldata c, bytes calldata signatures) external {
         _approve(c, signatures);
-        TaskLog.EpochCommitment memory held = taskLog.epochOf(c.epoch);
-        if (held.root != c.taskRoot || held.taskCount != c.taskCount) revert EpochQuorumTaskLogMismatch(c.epoch);
+        if (taskLog.rootOf(c.epoch) != c.taskRoot) revert EpochQuorumTaskLogMismatch(c.epoch);
         rewardPool.commitEpoch(c.epoch, c.rewardRoot, c.totalContribution, c.rewardTotal);
     }
 
@@ -221,6 +245,23 @@ contract EpochQuorum is AccessControl, EIP712 {
     function applyReports(uint64 epoch, bytes32[] calldata reports, bytes32[] calldata proof) external {
         _checkBatch(_reportsRoots[epoch], epoch, reports, proof);
         reputation.applyReports(epoch, reports);
+    }
+
+    /// @notice Upholds or rejects the open challenge `challengeId` of a RewardPool epoch with the signatures of a
+    /// keeper supermajority ({supermajority}). Anyone may submit it.
+    /// @dev RewardPool's own checks apply (the epoch is challenged, `challengeId` is its open challenge). An upheld
+    /// challenge vetoes the epoch and pays the challenger its bond plus the challenge reward; a rejected one
+    /// forfeits the bond to the unreserved balance.
+    /// @param epoch The challenged epoch.
+    /// @param challengeId The id of its open challenge (RewardPool.challengeOf).
+    /// @param upheld True to uphold the challenge, false to reject it.
+    /// @param signatures At least {supermajority} 65-byte signatures of `resolutionDigestOf(epoch, challengeId,
+    /// upheld)`, signers ascending.
+    function resolveChallenge(uint64 epoch, uint64 challengeId, bool upheld, bytes calldata signatures) external {
+        bytes32 digest = resolutionDigestOf(epoch, challengeId, upheld);
+        uint256 signers = _checkSignatures(digest, signatures, supermajority());
+        emit ChallengeResolutionApproved(epoch, challengeId, upheld, digest, signers);
+        rewardPool.resolveChallengeByKeepers(epoch, challengeId, upheld);
     }
 
     // ──────────────────────────────────────────── admin ───────────────────────────────────────────
@@ -273,6 +314,25 @@ contract EpochQuorum is AccessControl, EIP712 {
             );
     }
 
+    /// @notice The EIP-712 digest the keepers sign to resolve challenge `challengeId` of `epoch`.
+    /// @param epoch The challenged epoch.
+    /// @param challengeId The challenge's id in RewardPool.
+    /// @param upheld True to uphold the challenge, false to reject it.
+    /// @return The digest.
+    function resolutionDigestOf(uint64 epoch, uint64 challengeId, bool upheld) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(CHALLENGE_RESOLUTION_TYPEHASH, epoch, challengeId, upheld)));
+    }
+
+    /// @notice The number of signatures a challenge resolution needs: `max(threshold, ⌈2n/3⌉)` of the n registered
+    /// keepers: overturning or confirming a challenged epoch takes more keys than a simple majority, and never fewer
+    /// than an epoch's commitment needs (docs/security.md, "Challenges").
+    /// @return The supermajority.
+    function supermajority() public view returns (uint256) {
+        Quorum memory q = _quorum;
+        uint256 twoThirds = (2 * uint256(q.keeperCount) + 2) / 3;
+        return twoThirds > q.threshold ? twoThirds : q.threshold;
+    }
+
     /// @notice The number of signatures an epoch needs.
     /// @return The threshold.
     function threshold() external view returns (uint256) {
@@ -311,12 +371,21 @@ contract EpochQuorum is AccessControl, EIP712 {
     /// @dev Reverts unless `signatures` hold at least `threshold` valid signatures of the digest of `c` by
     /// distinct registered keepers in ascending order; emits {EpochApproved}.
     function _approve(EpochCommitment calldata c, bytes calldata signatures) internal {
+        bytes32 digest = digestOf(c);
+        uint256 signers = _checkSignatures(digest, signatures, _quorum.threshold);
+        emit EpochApproved(c.epoch, digest, c.evidenceHash, c.reportsRoot, signers);
+    }
+
+    /// @dev Reverts unless `signatures` hold at least `needed` valid signatures of `digest` by distinct registered
+    /// keepers in ascending order; returns the signers as a bitmap of keeper positions.
+    function _checkSignatures(
+        bytes32 digest,
+        bytes calldata signatures,
+        uint256 needed
+    ) internal view returns (uint256 signers) {
         if (signatures.length % SIGNATURE_LENGTH != 0) revert EpochQuorumMalformedSignatures(signatures.length);
         uint256 count = signatures.length / SIGNATURE_LENGTH;
-        uint256 needed = _quorum.threshold;
         if (count < needed) revert EpochQuorumNotEnoughSignatures(count, needed);
-        bytes32 digest = digestOf(c);
-        uint256 signers = 0;
         address previous = address(0);
         for (uint256 i = 0; i < count; ++i) {
             (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(
@@ -331,7 +400,6 @@ contract EpochQuorum is AccessControl, EIP712 {
             signers |= 1 << (position - 1);
             previous = signer;
         }
-        emit EpochApproved(c.epoch, digest, c.evidenceHash, c.reportsRoot, signers);
     }
 
     function _checkBatch(

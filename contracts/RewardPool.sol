@@ -18,9 +18,10 @@ import {IReputation} from "./interfaces/IReputation.sol";
 /// contribution ΣC and the reward R_total, which the pool must already hold unreserved.
 /// A committed epoch is pending for `challengeWindow` seconds, during which GUARDIAN_ROLE may veto it (its
 /// reward returns to the unreserved balance and the epoch may be committed again) and anyone may challenge it by
-/// posting {challengeBond} (a challenged epoch is frozen until the guardian upholds or rejects the challenge; see
-/// docs/security.md, "Challenges"); it is claimable afterwards until `claimPeriod` seconds later, when anyone may
-/// expire it and return the unclaimed rest to the unreserved balance, from where a later epoch can distribute it.
+/// posting {challengeBond} (a challenged epoch is frozen until the guardian, or a supermajority of the keepers
+/// through KEEPER_ROLE (EpochQuorum), upholds or rejects the challenge; see docs/security.md, "Challenges"); it is
+/// claimable afterwards until `claimPeriod` seconds later, when anyone may expire it and return the unclaimed rest
+/// to the unreserved balance, from where a later epoch can distribute it.
 /// Pausing stops these clocks: every deadline moves by the time the pool spent paused (see {pausedTotal}).
 /// `rewardTotal` is capped per epoch by {rewardCap} and by {rewardCapBps} of the unreserved balance.
 /// The claimed flags live in a bitmap keyed by leaf index: the committed tree MUST give every leaf of an epoch its
@@ -118,12 +119,16 @@ contract RewardPool is AccessControl, IFlagMirror {
         bool flagsMirrored;
     }
 
-    /// @notice An open challenge of an epoch (one slot).
+    /// @notice An open challenge of an epoch (two slots).
     /// @param challenger Who posted the bond; receives it back (plus the reward) if the challenge is upheld.
     /// @param bond The bond posted, held apart from the reserved and unreserved balances.
+    /// @param id The challenge's number among every challenge the pool has seen (1, 2, …; {challengeCount}): what
+    /// the keepers' signatures of a resolution name, so that they resolve this challenge and no later one of the
+    /// same epoch (or of its re-commitment).
     struct Challenge {
         address challenger;
         uint96 bond;
+        uint64 id;
     }
 
     /// @notice One epoch's claim in {claimMany}.
@@ -177,6 +182,8 @@ contract RewardPool is AccessControl, IFlagMirror {
     uint96 public challengeBond;
     /// @notice Paid to the challenger of an upheld challenge, from the unreserved balance (at most all of it).
     uint96 public challengeReward;
+    /// @notice How many challenges were ever opened: the latest challenge's id.
+    uint64 public challengeCount;
     /// @notice Challenge bonds held by the pool: neither reserved nor unreserved.
     uint256 public bonded;
 
@@ -244,6 +251,8 @@ contract RewardPool is AccessControl, IFlagMirror {
     error RewardPoolNotChallenged(uint256 epoch);
     /// @notice The challenge bond is 0: challenges are closed.
     error RewardPoolChallengesClosed();
+    /// @notice The resolution names challenge `challengeId`, but the open challenge of `epoch` is `openId`.
+    error RewardPoolWrongChallenge(uint256 epoch, uint256 challengeId, uint256 openId);
     /// @notice The claim's epoch header is not the committed one ({claimHeaderOf} gives it).
     error RewardPoolWrongHeader(uint256 epoch);
     /// @notice Only the Reputation contract may mirror flags; `caller` is not it.
@@ -393,6 +402,20 @@ contract RewardPool is AccessControl, IFlagMirror {
         emit EpochCommitted(epoch, root, totalContribution, rewardTotal);
     }
 
+    /// @notice Upholds or rejects the open challenge `challengeId` of `epoch` on the keepers' behalf, with the same
+    /// effects as {upholdChallenge} and {rejectChallenge}.
+    /// @dev Only KEEPER_ROLE, also while paused. As deployed, KEEPER_ROLE is held by the EpochQuorum alone, which
+    /// calls this only with the signatures of a supermajority of the keepers ({EpochQuorum.resolveChallenge}).
+    /// @param epoch The challenged epoch.
+    /// @param challengeId The id of its open challenge ({challengeOf}).
+    /// @param upheld True to uphold the challenge (veto the epoch), false to reject it.
+    function resolveChallengeByKeepers(uint64 epoch, uint64 challengeId, bool upheld) external onlyRole(KEEPER_ROLE) {
+        if (_states[epoch].closed != _CHALLENGED) revert RewardPoolNotChallenged(epoch);
+        uint64 openId = _challenges[epoch].id;
+        if (openId != challengeId) revert RewardPoolWrongChallenge(epoch, challengeId, openId);
+        _resolveChallenge(epoch, upheld, msg.sender);
+    }
+
     // ────────────────────────────────────────── guardian ──────────────────────────────────────────
 
     /// @notice Vetoes a pending or challenged epoch: it can never be claimed, and its reward is unreserved again.
@@ -538,7 +561,8 @@ contract RewardPool is AccessControl, IFlagMirror {
     }
 
     /// @notice Challenges a pending epoch by posting {challengeBond} (pulled with `transferFrom`): the epoch is
-    /// frozen — never claimable nor expirable — until the guardian upholds or rejects the challenge.
+    /// frozen — never claimable nor expirable — until the guardian or a keeper supermajority upholds or rejects the
+    /// challenge. The challenge gets the next id ({challengeCount}, {challengeOf}).
     /// @dev Anyone, also while paused. One open challenge per epoch. See docs/security.md, "Challenges".
     /// @param epoch The pending epoch.
     function challengeEpoch(uint64 epoch) external {
@@ -551,8 +575,10 @@ contract RewardPool is AccessControl, IFlagMirror {
         if (closed == _VETOED) revert RewardPoolEpochVetoed(epoch);
         if (_poolTime() >= e.claimableAt) revert RewardPoolEpochNotPending(epoch, _toBlockTime(e.claimableAt));
 
+        uint64 id = challengeCount + 1;
+        challengeCount = id;
         _states[epoch].closed = _CHALLENGED;
-        _challenges[epoch] = Challenge({challenger: msg.sender, bond: uint96(bond)});
+        _challenges[epoch] = Challenge({challenger: msg.sender, bond: uint96(bond), id: id});
         bonded += bond;
         emit EpochChallenged(epoch, msg.sender, bond);
         token.safeTransferFrom(msg.sender, address(this), bond);
@@ -679,7 +705,7 @@ contract RewardPool is AccessControl, IFlagMirror {
 
     /// @notice The open challenge of `epoch` (zero when none).
     /// @param epoch The epoch.
-    /// @return The challenger and its bond.
+    /// @return The challenger, its bond and the challenge's id.
     function challengeOf(uint256 epoch) external view returns (Challenge memory) {
         return _challenges[epoch];
     }
@@ -758,7 +784,7 @@ contract RewardPool is AccessControl, IFlagMirror {
     /// @param contribution The contribution.
     /// @return The leaf hash.
     function leafOf(uint64 epoch, uint256 index, address account, uint256 contribution) public pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(epoch, index, account, contribution))));
+        return _leaf(epoch, index, account, contribution);
     }
 
     // ─────────────────────────────────────────── internal ─────────────────────────────────────────
@@ -778,24 +804,26 @@ contract RewardPool is AccessControl, IFlagMirror {
         uint256 clockOffset,
         bool skipClaimed
     ) internal returns (uint256 amount) {
-        EpochState memory s = _states[epoch];
-        if (s.closed != _OPEN) {
-            if (s.closed == _VETOED) revert RewardPoolEpochVetoed(epoch);
-            if (s.closed == _EXPIRED) revert RewardPoolEpochExpired(epoch);
+        EpochState storage state = _states[epoch];
+        uint8 closed = state.closed;
+        if (closed != _OPEN) {
+            if (closed == _VETOED) revert RewardPoolEpochVetoed(epoch);
+            if (closed == _EXPIRED) revert RewardPoolEpochExpired(epoch);
             revert RewardPoolEpochChallenged(epoch);
         }
         uint152 digest = _headerDigest(header);
-        if (s.headerDigest != digest) {
-            if (s.headerDigest != 0) revert RewardPoolWrongHeader(epoch);
+        uint152 stored = state.headerDigest;
+        if (stored != digest) {
+            if (stored != 0) revert RewardPoolWrongHeader(epoch);
             _checkHeader(epoch, header);
-            s.headerDigest = digest;
+            state.headerDigest = digest;
         }
         uint256 claimableAt = header.terms >> 216;
         if (block.timestamp - clockOffset < claimableAt)
             revert RewardPoolEpochPending(epoch, claimableAt + clockOffset);
 
         bool fresh = _markClaimed(epoch, index);
-        if (!MerkleProof.verifyCalldata(proof, header.root, leafOf(epoch, index, account, contribution))) {
+        if (!MerkleProof.verifyCalldata(proof, header.root, _leaf(epoch, index, account, contribution))) {
             revert RewardPoolInvalidProof(epoch, account);
         }
         if (!fresh) {
@@ -809,10 +837,9 @@ contract RewardPool is AccessControl, IFlagMirror {
         uint256 rewardTotal = uint96(header.terms >> 120);
         if (contribution >> 160 != 0) revert RewardPoolEpochOverdrawn(epoch);
         amount = (rewardTotal * contribution) / uint120(header.terms);
-        uint256 claimed = s.claimed + amount;
+        uint256 claimed = state.claimed + amount;
         if (claimed > rewardTotal) revert RewardPoolEpochOverdrawn(epoch);
-        s.claimed = uint96(claimed);
-        _states[epoch] = s;
+        state.claimed = uint96(claimed);
         emit Claimed(epoch, index, account, amount);
     }
 
@@ -830,8 +857,34 @@ contract RewardPool is AccessControl, IFlagMirror {
 
     /// @dev 152 bits of the header's hash: a different header with the same digest takes ~2^152 hashes to find (and
     /// ~2^76 for a pair chosen together, which only a committer could use, on a root it already controls).
-    function _headerDigest(EpochHeader calldata header) internal pure returns (uint152) {
-        return uint152(uint256(keccak256(abi.encode(header))));
+    function _headerDigest(EpochHeader calldata header) internal pure returns (uint152 digest) {
+        // keccak256(abi.encode(header)), hashed where it lies: the header is two static words, copied to the scratch
+        // space instead of an allocated buffer (the claim path's hot spot, docs/gas.md).
+        assembly ("memory-safe") {
+            calldatacopy(0x00, header, 0x40)
+            digest := and(keccak256(0x00, 0x40), 0xffffffffffffffffffffffffffffffffffffff)
+        }
+    }
+
+    /// @dev `keccak256(bytes.concat(keccak256(abi.encode(epoch, index, account, contribution))))`, the
+    /// StandardMerkleTree leaf, without allocating: the encoding is written past the free memory pointer (not moved,
+    /// so the memory is merely borrowed) and the inner hash in the scratch space. Saves the two buffers that
+    /// `abi.encode` and `bytes.concat` allocate, on every claim.
+    function _leaf(
+        uint64 epoch,
+        uint256 index,
+        address account,
+        uint256 contribution
+    ) internal pure returns (bytes32 leaf) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, and(epoch, 0xffffffffffffffff))
+            mstore(add(m, 0x20), index)
+            mstore(add(m, 0x40), and(account, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(m, 0x60), contribution)
+            mstore(0x00, keccak256(m, 0x80))
+            leaf := keccak256(0x00, 0x20)
+        }
     }
 
     /// @dev The claim path's one read of the pool-wide slot: reverts while paused, else returns the pool clock's
@@ -866,9 +919,8 @@ contract RewardPool is AccessControl, IFlagMirror {
         emit EpochVetoed(epoch, msg.sender, rewardTotal);
     }
 
-    /// @dev Resolves the open challenge of `epoch`. The one place a challenge ends: the guardian's functions call
-    /// it today, and a keeper supermajority will call it too (the later keeper quorum), with `resolver` the
-    /// address recorded in the events.
+    /// @dev Resolves the open challenge of `epoch`. The one place a challenge ends: the guardian's functions and
+    /// the keepers' ({resolveChallengeByKeepers}) call it, with `resolver` the address recorded in the events.
     function _resolveChallenge(uint64 epoch, bool upheld, address resolver) internal {
         if (_states[epoch].closed != _CHALLENGED) revert RewardPoolNotChallenged(epoch);
         Challenge memory c = _challenges[epoch];

@@ -7,8 +7,10 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 /// @title TaskLog
 /// @notice Provable, per-epoch log of every Lumora task and its execution details.
 /// @dev One commitment per epoch: the Merkle root of the epoch's task records, the task count and the URI of
-/// the full record set (emitted, not stored, to keep the per-epoch cost flat). Per-task on-chain cost is
-/// therefore O(1) per epoch. Epochs are strictly consecutive starting at 1 and a commitment is immutable.
+/// the full record set. Only the root is stored (one slot per epoch: all that {verifyTask} and a re-commitment's
+/// check need); the task count and the URI are emitted by {EpochCommitted}, whose block gives the commit time.
+/// Per-task on-chain cost is therefore O(1) per epoch. Epochs are strictly consecutive starting at 1 and a
+/// commitment is immutable.
 ///
 /// Record encoding (the OpenZeppelin StandardMerkleTree leaf for the types
 /// `["bytes32","address","address","uint64","uint64","uint64","uint8","bytes32","uint16","bytes32"]`):
@@ -42,16 +44,6 @@ contract TaskLog is AccessControl {
         bytes32 evidence;
     }
 
-    /// @notice The stored part of an epoch commitment.
-    /// @param root Merkle root of the epoch's task records.
-    /// @param taskCount Number of records under the root.
-    /// @param committedAt Block timestamp of the commitment.
-    struct EpochCommitment {
-        bytes32 root;
-        uint64 taskCount;
-        uint64 committedAt;
-    }
-
     // ────────────────────────────────────────── constants ─────────────────────────────────────────
 
     /// @notice Role allowed to commit epochs.
@@ -62,7 +54,10 @@ contract TaskLog is AccessControl {
     /// @notice The latest committed epoch (0 before the first commitment).
     uint64 public lastEpoch;
 
-    mapping(uint256 epoch => EpochCommitment commitment) private _epochs;
+    // The root is the whole stored commitment: one fresh slot per epoch (docs/gas.md, "Epoch commitments through the
+    // keeper quorum"). A second slot for the task count and the time cost ~22,000 gas an epoch and nothing on chain
+    // read them; they are in the EpochCommitted event.
+    mapping(uint256 epoch => bytes32 root) private _roots;
 
     // ─────────────────────────────────────────── errors ───────────────────────────────────────────
 
@@ -77,10 +72,10 @@ contract TaskLog is AccessControl {
 
     // ─────────────────────────────────────────── events ───────────────────────────────────────────
 
-    /// @notice An epoch's task records were committed.
+    /// @notice An epoch's task records were committed (the event's block gives the commit time).
     /// @param epoch The epoch.
-    /// @param root Merkle root of the records.
-    /// @param taskCount Number of records.
+    /// @param root Merkle root of the records (stored: {rootOf}).
+    /// @param taskCount Number of records (not stored).
     /// @param uri Where the full record set is published (URI or CID).
     event EpochCommitted(uint256 indexed epoch, bytes32 root, uint256 taskCount, string uri);
 
@@ -108,15 +103,16 @@ contract TaskLog is AccessControl {
         if (taskCount == 0) revert TaskLogEmptyEpoch(epoch);
 
         lastEpoch = epoch;
-        _epochs[epoch] = EpochCommitment({root: root, taskCount: taskCount, committedAt: uint64(block.timestamp)});
+        _roots[epoch] = root;
         emit EpochCommitted(epoch, root, taskCount, uri);
     }
 
-    /// @notice The commitment of `epoch` (all zero when not committed).
+    /// @notice The root committed for `epoch` (zero when not committed). The task count and the URI are in the
+    /// epoch's {EpochCommitted} event.
     /// @param epoch The epoch.
-    /// @return The stored commitment.
-    function epochOf(uint256 epoch) external view returns (EpochCommitment memory) {
-        return _epochs[epoch];
+    /// @return The Merkle root of the epoch's task records.
+    function rootOf(uint256 epoch) external view returns (bytes32) {
+        return _roots[epoch];
     }
 
     /// @notice Proves that `record` is one of the task records committed for `epoch`.
@@ -129,7 +125,7 @@ contract TaskLog is AccessControl {
         TaskRecord calldata record,
         bytes32[] calldata proof
     ) external view returns (bool) {
-        bytes32 root = _epochs[epoch].root;
+        bytes32 root = _roots[epoch];
         if (root == bytes32(0)) return false;
         return MerkleProof.verifyCalldata(proof, root, leafOf(record));
     }

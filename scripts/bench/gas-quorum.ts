@@ -35,6 +35,8 @@ export async function benchQuorumCommit(ethers: HardhatEthers, out: Out): Promis
       3600,
       86_400 * 30,
     ]);
+    // The pool refuses commitments until Reputation mirrors its flags into it (as the Ignition module links them).
+    await (await reputation.setFlagMirror(await pool.getAddress())).wait();
     await (await token.approve(await pool.getAddress(), 100n * reward)).wait();
     await (await pool.fund(100n * reward)).wait();
     return { reputation, taskLog, pool };

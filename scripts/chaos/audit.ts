@@ -151,7 +151,7 @@ export async function audit(
   const source = new Map<number, AuditKeeper>();
   for (let e = 1; e <= committed; e++) {
     const onChain: ChainEpoch = {
-      taskRoot: (await taskLog.epochOf(e)).root,
+      taskRoot: await taskLog.rootOf(e),
       rewardRoot: (await pool.epochOf(e))[0].root,
     };
     for (const k of keepers) {

@@ -4,7 +4,7 @@ import { network } from "hardhat";
 
 import type { EpochQuorum, LumoraToken, Reputation, RewardPool, TaskLog } from "../../types/ethers-contracts/index.js";
 import { createRandom, type Random } from "./helpers/random.js";
-import { quorumDomain, signCommitment, type EpochCommitment } from "./helpers/quorum.ts";
+import { quorumDomain, signCommitment, signResolution, type EpochCommitment } from "./helpers/quorum.ts";
 import { buildDistribution } from "./helpers/rewards.ts";
 
 const { ethers, networkHelpers } = await network.create();
@@ -70,7 +70,7 @@ async function deployFixture() {
 describe("EpochQuorum properties", function () {
   for (let run = 0; run < RUNS; run++) {
     const random = createRandom(createRandom().seed + run);
-    it(`commits an epoch exactly when ≥ t current keepers signed it, through keeper-set changes, vetoes, challenges and pauses (seed ${random.seed})`, async function () {
+    it(`commits an epoch exactly when ≥ t current keepers signed it, and resolves a challenge exactly when a supermajority did, through keeper-set changes, vetoes, challenges and pauses (seed ${random.seed})`, async function () {
       await scenario(random);
     });
   }
@@ -100,6 +100,7 @@ async function scenario(random: Random) {
     evidenceHash: random.bytes32(),
   });
 
+  let keeperResolutions = 0;
   for (let step = 0; step < STEPS; step++) {
     const roll = random.int(0, 99);
     if (roll < 45) {
@@ -146,8 +147,12 @@ async function scenario(random: Random) {
       if ((await pool.statusOf(committed)) === 1n) {
         await pool.connect(guardian).vetoEpoch(committed);
         vetoed.add(committed);
-        const held = await taskLog.epochOf(committed);
-        const c = { ...commitment(committed), taskRoot: held.root, taskCount: held.taskCount };
+        const [held] = await taskLog.queryFilter(taskLog.filters.EpochCommitted(committed));
+        const c = {
+          ...commitment(committed),
+          taskRoot: await taskLog.rootOf(committed),
+          taskCount: held.args.taskCount,
+        };
         const signers = random.shuffle(wallets.filter((w) => keepers.has(w.address))).slice(0, threshold);
         await expect(quorum.recommitRewards(c, await signCommitment(signers, domain, c))).to.emit(
           pool,
@@ -156,10 +161,52 @@ async function scenario(random: Random) {
         vetoed.delete(committed);
       }
     } else if (roll < 80 && committed > 0n) {
-      // Someone challenges the latest epoch if it is pending; the guardian rejects the challenge.
+      // Someone challenges the latest epoch if it is pending. A random subset of the keys signs a resolution: it
+      // passes exactly when at least a supermajority, max(t, ⌈2n/3⌉), of current keepers and nobody else signed;
+      // otherwise the guardian rejects the challenge.
       if ((await pool.statusOf(committed)) === 1n) {
         await pool.connect(challenger).challengeEpoch(committed);
-        await pool.connect(guardian).rejectChallenge(committed);
+        const challengeId = (await pool.challengeOf(committed)).id;
+        const supermajority = Math.max(threshold, Math.ceil((2 * keepers.size) / 3));
+        expect(await quorum.supermajority(), context(step, "supermajority")).to.equal(BigInt(supermajority));
+        const pool_ = random.chance(0.8) ? wallets.filter((w) => keepers.has(w.address)) : wallets;
+        const signers = random.shuffle(pool_).slice(0, random.int(Math.max(0, supermajority - 1), pool_.length));
+        const members = signers.filter((w) => keepers.has(w.address)).length;
+        const strangers = signers.length - members;
+        const upheld = random.chance(0.5);
+        const resolution = { epoch: committed, challengeId, upheld };
+        const tx = quorum.resolveChallenge(
+          committed,
+          challengeId,
+          upheld,
+          await signResolution(signers, domain, resolution),
+        );
+        const what = `resolve challenge ${challengeId}: ${members} keepers + ${strangers} others signed, supermajority ${supermajority}`;
+        if (signers.length < supermajority) {
+          await expect(tx, context(step, what)).to.be.revertedWithCustomError(quorum, "EpochQuorumNotEnoughSignatures");
+        } else if (strangers > 0) {
+          await expect(tx, context(step, what)).to.be.revertedWithCustomError(quorum, "EpochQuorumNotKeeper");
+        } else if (upheld) {
+          await expect(tx, context(step, what)).to.emit(pool, "ChallengeUpheld");
+          keeperResolutions += 1;
+          expect(await pool.statusOf(committed), context(step, what)).to.equal(3n);
+          // The keepers recommit the vetoed epoch's rewards, as after a guardian's veto.
+          const [held] = await taskLog.queryFilter(taskLog.filters.EpochCommitted(committed));
+          const c = {
+            ...commitment(committed),
+            taskRoot: await taskLog.rootOf(committed),
+            taskCount: held.args.taskCount,
+          };
+          const recommitters = random.shuffle(wallets.filter((w) => keepers.has(w.address))).slice(0, threshold);
+          await expect(quorum.recommitRewards(c, await signCommitment(recommitters, domain, c))).to.emit(
+            pool,
+            "EpochCommitted",
+          );
+        } else {
+          await expect(tx, context(step, what)).to.emit(pool, "ChallengeRejected");
+          keeperResolutions += 1;
+        }
+        if ((await pool.statusOf(committed)) === 5n) await pool.connect(guardian).rejectChallenge(committed);
       }
     } else if (roll < 90) {
       // A pause: a commit attempt with enough signatures is refused while paused, and nothing moves.
@@ -189,4 +236,5 @@ async function scenario(random: Random) {
     expect(balance >= reserved + unreserved + bonded, `${ctx}: solvency`).to.equal(true);
   }
   expect(committed > 0n, `seed ${random.seed}: some epoch was committed`).to.equal(true);
+  expect(keeperResolutions > 0, `seed ${random.seed}: some challenge was resolved by the keepers`).to.equal(true);
 }

@@ -15,10 +15,12 @@ import { network } from "hardhat";
 import type { EpochQuorum, LumoraToken, Reputation, RewardPool, TaskLog } from "../../types/ethers-contracts/index.js";
 import { createRandom } from "./helpers/random.js";
 import {
+  CHALLENGE_RESOLUTION_TYPES,
   EPOCH_COMMITMENT_TYPES,
   quorumDomain,
   reportsTree,
   signCommitment,
+  signResolution,
   type EpochCommitment,
 } from "./helpers/quorum.ts";
 import { buildDistribution } from "./helpers/rewards.ts";
@@ -130,7 +132,7 @@ describe("EpochQuorum", function () {
         .and.to.emit(pool, "EpochCommitted")
         .withArgs(1n, c.rewardRoot, 4n, REWARD)
         .and.to.emit(reputation, "NodeReported");
-      expect((await taskLog.epochOf(1n)).root).to.equal(c.taskRoot);
+      expect(await taskLog.rootOf(1n)).to.equal(c.taskRoot);
       expect((await pool.epochOf(1n))[0].root).to.equal(c.rewardRoot);
       expect((await reputation.nodeOf(node)).lastEpoch).to.equal(1n);
       // A one-batch tree was applied whole: nothing stored for later batches.
@@ -374,6 +376,188 @@ describe("EpochQuorum", function () {
       await expect(pool.connect(challenger).challengeEpoch(1n)).to.emit(pool, "EpochChallenged");
       expect(await pool.statusOf(1n)).to.equal(5n);
       await expect(pool.connect(guardian).upholdChallenge(1n)).to.emit(pool, "ChallengeUpheld");
+    });
+  });
+
+  describe("challenge resolution by a keeper supermajority", function () {
+    const BOND = 10n ** 18n;
+    const CHALLENGE_REWARD = 5n * 10n ** 17n;
+
+    /** Epoch 1 committed by a quorum and challenged (challenge id 1), with a challenge reward set. */
+    async function challengedFixture() {
+      const base = await deployFixture();
+      const { quorum, pool, admin, challenger, domain } = base;
+      await pool.connect(admin).setChallengeTerms(BOND, CHALLENGE_REWARD);
+      const c = commitmentOf(1n, { rewardRoot: distribution.root, totalContribution: 4n });
+      await quorum.commitEpoch(c, [], [], await signCommitment(keeperWallets.slice(0, 3), domain, c));
+      await pool.connect(challenger).challengeEpoch(1n);
+      return { ...base, commitment: c };
+    }
+
+    it("needs max(threshold, ⌈2n/3⌉) signatures", async function () {
+      const { quorum, admin } = await loadFixture(deployFixture);
+      expect(await quorum.supermajority()).to.equal(4n); // n = 5, t = 3: ⌈10/3⌉ = 4
+      await quorum.connect(admin).setThreshold(5);
+      expect(await quorum.supermajority()).to.equal(5n); // never below the threshold
+      await quorum.connect(admin).setThreshold(1);
+      expect(await quorum.supermajority()).to.equal(4n);
+      await quorum.connect(admin).removeKeeper(keeperWallets[4].address);
+      expect(await quorum.supermajority()).to.equal(3n); // n = 4: ⌈8/3⌉ = 3
+      await quorum.connect(admin).removeKeeper(keeperWallets[3].address);
+      expect(await quorum.supermajority()).to.equal(2n); // n = 3: 2
+      await quorum.connect(admin).addKeeper(Wallet.createRandom().address);
+      await quorum.connect(admin).addKeeper(Wallet.createRandom().address);
+      await quorum.connect(admin).addKeeper(Wallet.createRandom().address);
+      expect(await quorum.supermajority()).to.equal(4n); // n = 6: 4
+    });
+
+    it("upholds a challenge with 4 of 5 signatures sent by anyone: the epoch is vetoed, the challenger gets bond + reward", async function () {
+      const { quorum, pool, token, stranger, challenger, domain } = await loadFixture(challengedFixture);
+      expect(await pool.challengeOf(1n)).to.deep.equal([challenger.address, BOND, 1n]);
+      const resolution = { epoch: 1n, challengeId: 1n, upheld: true };
+      const signers = [keeperWallets[0], keeperWallets[1], keeperWallets[3], keeperWallets[4]];
+      const digest = TypedDataEncoder.hash(domain, CHALLENGE_RESOLUTION_TYPES, resolution);
+      expect(await quorum.resolutionDigestOf(1n, 1n, true)).to.equal(digest);
+      const unreserved = await pool.accountedUnreserved();
+      const tx = quorum
+        .connect(stranger)
+        .resolveChallenge(1n, 1n, true, await signResolution(signers, domain, resolution));
+      await expect(tx)
+        .to.emit(quorum, "ChallengeResolutionApproved")
+        .withArgs(1n, 1n, true, digest, 0b11011n)
+        .and.to.emit(pool, "ChallengeUpheld")
+        .withArgs(1n, challenger.address, await quorum.getAddress(), BOND, CHALLENGE_REWARD);
+      await expect(tx).to.changeTokenBalances(
+        ethers,
+        token,
+        [challenger, pool],
+        [BOND + CHALLENGE_REWARD, -(BOND + CHALLENGE_REWARD)],
+      );
+      expect(await pool.statusOf(1n)).to.equal(3n); // Vetoed
+      expect(await pool.bonded()).to.equal(0n);
+      expect(await pool.accountedUnreserved()).to.equal(unreserved + REWARD - CHALLENGE_REWARD);
+      expect(await pool.challengeOf(1n)).to.deep.equal([ethers.ZeroAddress, 0n, 0n]);
+    });
+
+    it("rejects a challenge with a supermajority: the bond is forfeited to the unreserved balance and the epoch resumes", async function () {
+      const { quorum, pool, token, challenger, domain } = await loadFixture(challengedFixture);
+      const resolution = { epoch: 1n, challengeId: 1n, upheld: false };
+      const unreserved = await pool.accountedUnreserved();
+      const tx = quorum.resolveChallenge(
+        1n,
+        1n,
+        false,
+        await signResolution(keeperWallets.slice(1), domain, resolution),
+      );
+      await expect(tx)
+        .to.emit(pool, "ChallengeRejected")
+        .withArgs(1n, challenger.address, await quorum.getAddress(), BOND);
+      await expect(tx).to.changeTokenBalances(ethers, token, [challenger, pool], [0n, 0n]);
+      expect(await pool.accountedUnreserved()).to.equal(unreserved + BOND);
+      expect(await pool.bonded()).to.equal(0n);
+      expect(await pool.statusOf(1n)).to.equal(1n); // Pending again: the window had not ended
+    });
+
+    it("refuses fewer signatures than the supermajority, even the commitment threshold", async function () {
+      const { quorum, pool, domain } = await loadFixture(challengedFixture);
+      const resolution = { epoch: 1n, challengeId: 1n, upheld: true };
+      await expect(
+        quorum.resolveChallenge(1n, 1n, true, await signResolution(keeperWallets.slice(0, 3), domain, resolution)),
+      )
+        .to.be.revertedWithCustomError(quorum, "EpochQuorumNotEnoughSignatures")
+        .withArgs(3n, 4n);
+      expect(await pool.statusOf(1n)).to.equal(5n); // still Challenged
+    });
+
+    it("refuses resolution signatures made for another chain id or another quorum contract", async function () {
+      const { quorum, taskLog, reputation, pool, admin, domain } = await loadFixture(challengedFixture);
+      const resolution = { epoch: 1n, challengeId: 1n, upheld: true };
+      const otherChain = { ...domain, chainId: BigInt(domain.chainId!) + 1n };
+      await expect(
+        quorum.resolveChallenge(1n, 1n, true, await signResolution(keeperWallets.slice(0, 4), otherChain, resolution)),
+      ).to.be.revertedWithCustomError(quorum, "EpochQuorumNotKeeper");
+      // A second quorum over the same pool, with the same keepers and KEEPER_ROLE: it refuses the first one's.
+      const twin = await ethers.deployContract("EpochQuorum", [
+        admin.address,
+        await taskLog.getAddress(),
+        await reputation.getAddress(),
+        await pool.getAddress(),
+        keeperWallets.map((w) => w.address),
+        THRESHOLD,
+      ]);
+      await pool.grantRole(await pool.KEEPER_ROLE(), await twin.getAddress());
+      const forFirst = await signResolution(keeperWallets.slice(0, 4), domain, resolution);
+      await expect(twin.resolveChallenge(1n, 1n, true, forFirst)).to.be.revertedWithCustomError(
+        twin,
+        "EpochQuorumNotKeeper",
+      );
+      await expect(quorum.resolveChallenge(1n, 1n, true, forFirst)).to.emit(pool, "ChallengeUpheld");
+    });
+
+    it("does not count a removed keeper's signature", async function () {
+      const { quorum, pool, admin, domain } = await loadFixture(challengedFixture);
+      await quorum.connect(admin).removeKeeper(keeperWallets[4].address);
+      expect(await quorum.supermajority()).to.equal(3n);
+      const resolution = { epoch: 1n, challengeId: 1n, upheld: true };
+      const withRemoved = [keeperWallets[0], keeperWallets[1], keeperWallets[4]];
+      await expect(quorum.resolveChallenge(1n, 1n, true, await signResolution(withRemoved, domain, resolution)))
+        .to.be.revertedWithCustomError(quorum, "EpochQuorumNotKeeper")
+        .withArgs(keeperWallets[4].address);
+      await expect(
+        quorum.resolveChallenge(1n, 1n, true, await signResolution(keeperWallets.slice(0, 3), domain, resolution)),
+      ).to.emit(pool, "ChallengeUpheld");
+    });
+
+    it("binds the signatures to the verdict, the epoch and the challenge: a resolution never replays on a later challenge", async function () {
+      const { quorum, pool, challenger, domain } = await loadFixture(challengedFixture);
+      const rejection = await signResolution(keeperWallets.slice(0, 4), domain, {
+        epoch: 1n,
+        challengeId: 1n,
+        upheld: false,
+      });
+      await expect(quorum.resolveChallenge(1n, 1n, true, rejection)).to.be.revertedWithCustomError(
+        quorum,
+        "EpochQuorumNotKeeper",
+      );
+      await expect(quorum.resolveChallenge(2n, 1n, false, rejection)).to.be.revertedWithCustomError(
+        quorum,
+        "EpochQuorumNotKeeper",
+      );
+      await expect(quorum.resolveChallenge(1n, 1n, false, rejection)).to.emit(pool, "ChallengeRejected");
+      // Challenged again within the window: the same epoch, a new challenge id. The old rejection does not apply.
+      await pool.connect(challenger).challengeEpoch(1n);
+      expect((await pool.challengeOf(1n)).id).to.equal(2n);
+      await expect(quorum.resolveChallenge(1n, 1n, false, rejection))
+        .to.be.revertedWithCustomError(pool, "RewardPoolWrongChallenge")
+        .withArgs(1n, 1n, 2n);
+      await expect(quorum.resolveChallenge(1n, 2n, false, rejection)).to.be.revertedWithCustomError(
+        quorum,
+        "EpochQuorumNotKeeper",
+      );
+      expect(await pool.statusOf(1n)).to.equal(5n);
+    });
+
+    it("refuses to resolve an epoch without an open challenge, and resolves while the pool is paused", async function () {
+      const { quorum, pool, guardian, domain } = await loadFixture(challengedFixture);
+      const stale = await signResolution(keeperWallets.slice(0, 4), domain, {
+        epoch: 2n,
+        challengeId: 1n,
+        upheld: true,
+      });
+      await expect(quorum.resolveChallenge(2n, 1n, true, stale))
+        .to.be.revertedWithCustomError(pool, "RewardPoolNotChallenged")
+        .withArgs(2n);
+      await pool.connect(guardian).pause();
+      const upheld = await signResolution(keeperWallets.slice(0, 4), domain, {
+        epoch: 1n,
+        challengeId: 1n,
+        upheld: true,
+      });
+      await expect(quorum.resolveChallenge(1n, 1n, true, upheld)).to.emit(pool, "ChallengeUpheld");
+      // Resolved once: the same signatures again find no open challenge.
+      await expect(quorum.resolveChallenge(1n, 1n, true, upheld))
+        .to.be.revertedWithCustomError(pool, "RewardPoolNotChallenged")
+        .withArgs(1n);
     });
   });
 

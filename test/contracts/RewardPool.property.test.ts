@@ -1,9 +1,10 @@
 import { expect } from "chai";
-import { getAddress, hexlify } from "ethers";
+import { Wallet, getAddress, hexlify, id } from "ethers";
 import { network } from "hardhat";
 
-import type { LumoraToken, Reputation, RewardPool } from "../../types/ethers-contracts/index.js";
+import type { EpochQuorum, LumoraToken, Reputation, RewardPool } from "../../types/ethers-contracts/index.js";
 import { mulberry32, testSeed } from "../seed.ts";
+import { quorumDomain, signResolution } from "./helpers/quorum.ts";
 import {
   buildDistribution,
   expectedReward,
@@ -90,6 +91,11 @@ function randomEntries(random: Random, accounts: readonly string[], participatio
   return entries;
 }
 
+/** The keepers of the EpochQuorum that resolves challenges by supermajority (2 of 3), sorted by address. */
+const quorumKeepers = Array.from({ length: 3 }, (_, i) => new Wallet(id(`lumora pool property keeper ${i}`))).sort(
+  (a, b) => (BigInt(a.address) < BigInt(b.address) ? -1 : 1),
+);
+
 async function deployFixture() {
   const [admin, keeper, guardian, ...submitters] = await ethers.getSigners();
   const token: LumoraToken = await ethers.deployContract("LumoraToken", [admin.address, SUPPLY]);
@@ -121,7 +127,20 @@ async function deployFixture() {
   const challenger = submitters[5];
   await token.transfer(challenger.address, 10n * BOND);
   await token.connect(challenger).approve(await pool.getAddress(), 10n * BOND);
-  return { token, pool, admin, keeper, guardian, challenger, submitters: submitters.slice(0, 5) };
+  // Challenges are also resolved by a keeper supermajority through an EpochQuorum holding KEEPER_ROLE (commitments
+  // stay with the direct keeper key here: this test is about the pool).
+  const taskLog = await ethers.deployContract("TaskLog", [admin.address]);
+  const quorum: EpochQuorum = await ethers.deployContract("EpochQuorum", [
+    admin.address,
+    await taskLog.getAddress(),
+    await reputation.getAddress(),
+    await pool.getAddress(),
+    quorumKeepers.map((w) => w.address),
+    2,
+  ]);
+  await pool.grantRole(await pool.KEEPER_ROLE(), await quorum.getAddress());
+  const domain = quorumDomain((await ethers.provider.getNetwork()).chainId, await quorum.getAddress());
+  return { token, pool, quorum, domain, admin, keeper, guardian, challenger, submitters: submitters.slice(0, 5) };
 }
 
 /**
@@ -169,7 +188,8 @@ describe("RewardPool properties", function () {
 
 async function runScenario(seed: number) {
   const random = prng(seed);
-  const { token, pool, keeper, guardian, challenger, submitters } = await networkHelpers.loadFixture(deployFixture);
+  const { token, pool, quorum, domain, keeper, guardian, challenger, submitters } =
+    await networkHelpers.loadFixture(deployFixture);
   const poolAddress = await pool.getAddress();
   const keeperPool = pool.connect(keeper);
   const model = new Model();
@@ -236,24 +256,47 @@ async function runScenario(seed: number) {
     expect(await pool.statusOf(epoch)).to.equal(5n);
     await checkInvariants(`challenge epoch ${epoch}`);
   };
-  /** Upholds (through upholdChallenge or vetoEpoch) or rejects the open challenge of `epoch`. */
+  /**
+   * Upholds (through upholdChallenge or vetoEpoch) or rejects the open challenge of `epoch`: by the guardian, or by
+   * a supermajority of the quorum's keepers (after a refused attempt with one signature too few).
+   */
   const resolve = async (epoch: bigint, upheld: boolean) => {
+    const byKeepers = random.next() < 0.5;
+    let resolver = guardian.address;
+    let keeperTx: Promise<unknown> | undefined;
+    if (byKeepers) {
+      const challengeId = (await pool.challengeOf(epoch)).id;
+      const resolution = { epoch, challengeId, upheld };
+      const needed = Number(await quorum.supermajority());
+      const signers = random.next() < 0.5 ? quorumKeepers : quorumKeepers.slice(0, needed);
+      await expect(
+        quorum.resolveChallenge(
+          epoch,
+          challengeId,
+          upheld,
+          await signResolution(signers.slice(1, needed), domain, resolution),
+        ),
+      ).to.be.revertedWithCustomError(quorum, "EpochQuorumNotEnoughSignatures");
+      await checkInvariants(`refused keeper resolution of epoch ${epoch}`);
+      resolver = await quorum.getAddress();
+      keeperTx = quorum.resolveChallenge(epoch, challengeId, upheld, await signResolution(signers, domain, resolution));
+      calls.keeperResolutions += 1;
+    }
     model.bonded -= BOND;
     if (upheld) {
       const rewardTotal = model.epochs.get(epoch)!.rewardTotal;
       const reward = min(CHALLENGE_REWARD, model.accountedUnreserved + rewardTotal);
       const tx =
-        random.next() < 0.5 ? pool.connect(guardian).upholdChallenge(epoch) : pool.connect(guardian).vetoEpoch(epoch);
-      await expect(tx)
-        .to.emit(pool, "ChallengeUpheld")
-        .withArgs(epoch, challenger.address, guardian.address, BOND, reward);
+        keeperTx ??
+        (random.next() < 0.5 ? pool.connect(guardian).upholdChallenge(epoch) : pool.connect(guardian).vetoEpoch(epoch));
+      await expect(tx).to.emit(pool, "ChallengeUpheld").withArgs(epoch, challenger.address, resolver, BOND, reward);
       model.epochs.get(epoch)!.live = false;
       model.accountedUnreserved += rewardTotal - reward;
       model.challengeBalance -= reward;
     } else {
-      await expect(pool.connect(guardian).rejectChallenge(epoch))
+      await expect(keeperTx ?? pool.connect(guardian).rejectChallenge(epoch))
         .to.emit(pool, "ChallengeRejected")
-        .withArgs(epoch, challenger.address, guardian.address, BOND);
+        .withArgs(epoch, challenger.address, resolver, BOND);
       model.accountedUnreserved += BOND;
       model.challengeBalance += BOND;
     }
@@ -284,7 +327,7 @@ async function runScenario(seed: number) {
     await checkInvariants(`${what}: unpaused`);
   };
   const pending = new Map<string, RewardClaim[]>();
-  const calls = { claim: 0, claimMany: 0, replays: 0, pauses: 0, challenges: 0 };
+  const calls = { claim: 0, claimMany: 0, replays: 0, pauses: 0, challenges: 0, keeperResolutions: 0 };
 
   // Epochs 1–3, with a faulty first commitment of epoch 2 that the guardian vetoes or a challenger gets vetoed.
   const distributions = PARTICIPATION.map((share, i) =>
@@ -313,7 +356,7 @@ async function runScenario(seed: number) {
       model.accountedUnreserved += faultyReward;
       await checkInvariants("veto epoch 2");
     } else {
-      // Challenged, then the window passes while it is frozen: only the guardian's resolution ends it.
+      // Challenged, then the window passes while it is frozen: only a resolution (guardian or keepers) ends it.
       await challenge(2n);
       calls.challenges += 1;
       await time.increase(CHALLENGE_WINDOW + random.between(0n, CLAIM_PERIOD * 2n));

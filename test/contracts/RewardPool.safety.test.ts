@@ -402,7 +402,7 @@ describe("RewardPool safety", function () {
         .withArgs(1n, challenger.address, BOND);
       expect(await token.balanceOf(await pool.getAddress())).to.equal(poolBalance + BOND);
       expect(await pool.bonded()).to.equal(BOND);
-      expect(await pool.challengeOf(1n)).to.deep.equal([challenger.address, BOND]);
+      expect(await pool.challengeOf(1n)).to.deep.equal([challenger.address, BOND, 1n]);
       expect(await pool.statusOf(1n)).to.equal(Status.Challenged);
       await time.increase(CHALLENGE_WINDOW + CLAIM_PERIOD + DAY);
       expect(await pool.statusOf(1n)).to.equal(Status.Challenged);
@@ -455,7 +455,7 @@ describe("RewardPool safety", function () {
       expect(await pool.bonded()).to.equal(0n);
       expect(await pool.reserved()).to.equal(0n);
       expect(await pool.accountedUnreserved()).to.equal(POOL_FUNDS - CHALLENGE_REWARD);
-      expect(await pool.challengeOf(1n)).to.deep.equal([ethers.ZeroAddress, 0n]);
+      expect(await pool.challengeOf(1n)).to.deep.equal([ethers.ZeroAddress, 0n, 0n]);
       await expectSolvent(token, pool);
       // The keeper recommits a corrected distribution.
       await expect(commit(1n).tx).to.emit(pool, "EpochCommitted");
@@ -523,6 +523,39 @@ describe("RewardPool safety", function () {
           .to.be.revertedWithCustomError(pool, "AccessControlUnauthorizedAccount")
           .withArgs(outsider.address, role);
       }
+    });
+
+    it("lets KEEPER_ROLE (the keeper quorum) resolve only the open challenge it names, and nobody else", async function () {
+      const { pool, token, keeper, guardian, challenger, outsider, commit } =
+        await networkHelpers.loadFixture(challengeFixture);
+      await (await commit(1n).tx).wait();
+      await expect(pool.connect(keeper).resolveChallengeByKeepers(1n, 1n, true))
+        .to.be.revertedWithCustomError(pool, "RewardPoolNotChallenged")
+        .withArgs(1n);
+      await expect(pool.connect(challenger).challengeEpoch(1n))
+        .to.emit(pool, "EpochChallenged")
+        .withArgs(1n, challenger.address, BOND);
+      expect(await pool.challengeCount()).to.equal(1n);
+      const role = await pool.KEEPER_ROLE();
+      for (const signer of [outsider, guardian]) {
+        await expect(pool.connect(signer).resolveChallengeByKeepers(1n, 1n, true))
+          .to.be.revertedWithCustomError(pool, "AccessControlUnauthorizedAccount")
+          .withArgs(signer.address, role);
+      }
+      await expect(pool.connect(keeper).resolveChallengeByKeepers(1n, 2n, true))
+        .to.be.revertedWithCustomError(pool, "RewardPoolWrongChallenge")
+        .withArgs(1n, 2n, 1n);
+      await expect(pool.connect(keeper).resolveChallengeByKeepers(1n, 1n, false))
+        .to.emit(pool, "ChallengeRejected")
+        .withArgs(1n, challenger.address, keeper.address, BOND);
+      // Challenged again in the rest of the window: a new id, resolved by the keepers as upheld.
+      await pool.connect(challenger).challengeEpoch(1n);
+      expect((await pool.challengeOf(1n)).id).to.equal(2n);
+      await expect(pool.connect(keeper).resolveChallengeByKeepers(1n, 2n, true))
+        .to.emit(pool, "ChallengeUpheld")
+        .withArgs(1n, challenger.address, keeper.address, BOND, CHALLENGE_REWARD);
+      expect(await pool.statusOf(1n)).to.equal(Status.Vetoed);
+      await expectSolvent(token, pool);
     });
 
     it("accepts a challenge while paused and keeps it frozen through the unpause", async function () {

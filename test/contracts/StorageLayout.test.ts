@@ -62,6 +62,7 @@ describe("storage layout", function () {
         ["_terms", 2, 0],
         ["challengeBond", 3, 0],
         ["challengeReward", 3, 12],
+        ["challengeCount", 3, 24],
         ["bonded", 4, 0],
         ["_epochs", 5, 0],
         ["_states", 6, 0],

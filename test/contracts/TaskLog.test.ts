@@ -120,8 +120,7 @@ describe("TaskLog", function () {
     it("starts with no committed epoch", async function () {
       const { taskLog } = await networkHelpers.loadFixture(deployTaskLogFixture);
       expect(await taskLog.lastEpoch()).to.equal(0n);
-      const commitment = await taskLog.epochOf(1);
-      expect([commitment.root, commitment.taskCount, commitment.committedAt]).to.deep.equal([ZeroHash, 0n, 0n]);
+      expect(await taskLog.rootOf(1)).to.equal(ZeroHash);
     });
 
     it("reverts when the admin is the zero address", async function () {
@@ -131,17 +130,30 @@ describe("TaskLog", function () {
   });
 
   describe("commit", function () {
-    it("stores the first epoch's root, task count and commit time", async function () {
+    it("stores the first epoch's root, and its task count and commit time in the event's log and block", async function () {
       const { taskLog, keeper, random } = await networkHelpers.loadFixture(deployTaskLogFixture);
       const root = random.bytes32();
       const tx = await taskLog.connect(keeper).commit(1, root, 7, "ipfs://bafy-epoch-1");
-      const block = await ethers.provider.getBlock((await tx.wait())!.blockNumber);
+      const receipt = (await tx.wait())!;
 
-      const commitment = await taskLog.epochOf(1);
-      expect(commitment.root).to.equal(root);
-      expect(commitment.taskCount).to.equal(7n);
-      expect(commitment.committedAt).to.equal(BigInt(block!.timestamp));
+      expect(await taskLog.rootOf(1)).to.equal(root);
       expect(await taskLog.lastEpoch()).to.equal(1n);
+      const [committed] = await taskLog.queryFilter(taskLog.filters.EpochCommitted(1));
+      expect(committed.args.taskCount).to.equal(7n);
+      expect(committed.blockNumber, "the commit time is the event's block time").to.equal(receipt.blockNumber);
+    });
+
+    it("writes one fresh storage slot per epoch: the root", async function () {
+      const { taskLog, keeper, random } = await networkHelpers.loadFixture(committedEpochFixture);
+      const root = random.bytes32();
+      const address = await taskLog.getAddress();
+      // The roots mapping is the contract's third variable (slot 2: after AccessControl's roles and lastEpoch).
+      const slotOf = (epoch: bigint) =>
+        ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [epoch, 2n]));
+      await taskLog.connect(keeper).commit(2, root, 9, "ipfs://epoch-2");
+      expect(await ethers.provider.getStorage(address, slotOf(2n))).to.equal(root);
+      const next = BigInt(slotOf(2n)) + 1n;
+      expect(await ethers.provider.getStorage(address, next)).to.equal(ZeroHash);
     });
 
     it("emits EpochCommitted with the epoch, root, task count and uri", async function () {
@@ -160,10 +172,11 @@ describe("TaskLog", function () {
         await taskLog.connect(keeper).commit(i + 1, root, i + 1, `uri-${i + 1}`);
       }
       expect(await taskLog.lastEpoch()).to.equal(3n);
+      const events = await taskLog.queryFilter(taskLog.filters.EpochCommitted());
       for (const [i, root] of roots.entries()) {
-        const commitment = await taskLog.epochOf(i + 1);
-        expect(commitment.root, `root of epoch ${i + 1}`).to.equal(root);
-        expect(commitment.taskCount, `task count of epoch ${i + 1}`).to.equal(BigInt(i + 1));
+        expect(await taskLog.rootOf(i + 1), `root of epoch ${i + 1}`).to.equal(root);
+        expect(events[i].args.epoch, `event ${i}`).to.equal(BigInt(i + 1));
+        expect(events[i].args.taskCount, `task count of epoch ${i + 1}`).to.equal(BigInt(i + 1));
       }
     });
 
@@ -186,14 +199,12 @@ describe("TaskLog", function () {
 
     it("never lets a committed epoch be committed again", async function () {
       const { taskLog, keeper, random, tree, records } = await networkHelpers.loadFixture(committedEpochFixture);
-      const before = await taskLog.epochOf(1);
       await expect(taskLog.connect(keeper).commit(1, random.bytes32(), 1, "ipfs://other"))
         .to.be.revertedWithCustomError(taskLog, "TaskLogNonConsecutiveEpoch")
         .withArgs(1n, 2n);
-      const after = await taskLog.epochOf(1);
-      expect(after.root).to.equal(tree.root);
-      expect(after.taskCount).to.equal(BigInt(records.length));
-      expect(after.committedAt).to.equal(before.committedAt);
+      expect(await taskLog.rootOf(1)).to.equal(tree.root);
+      const events = await taskLog.queryFilter(taskLog.filters.EpochCommitted(1));
+      expect(events.map((e) => e.args.taskCount)).to.deep.equal([BigInt(records.length)]);
     });
 
     it("reverts when the root is zero", async function () {

@@ -5,7 +5,7 @@
  * signatures of the epoch's commitment (docs/PROTOCOL.md "Epoch signatures"), then the other report batches.
  *
  * Chain state is the only truth about what was submitted: before every transaction the contract is read
- * (TaskLog.epochOf / lastEpoch, Reputation.currentEpoch / nodeOf, RewardPool.epochOf / lastEpoch) and the step is
+ * (TaskLog.rootOf / lastEpoch, Reputation.currentEpoch / nodeOf, RewardPool.epochOf / lastEpoch) and the step is
  * skipped when it is already there. The store's journal only settles transactions this keeper signed but did not
  * see the end of (a crash after broadcast, before the receipt was stored): they are resumed — waited for, or
  * rebroadcast with the same bytes — before anything new is sent. A second submission that races a first one is
@@ -313,11 +313,11 @@ export class EpochSubmitter extends EventTarget {
     const reward = rewardCommitmentOf(built, this.components.chain.deployment.contracts.RewardPool);
     const result: VerifyResult = { epoch, taskLog: "missing", rewardPool: "missing", reputationMissing: 0 };
 
-    const t = await this.read("TaskLog.epochOf", () => taskLog.epochOf(epoch), opts);
-    if (t.root !== ZeroHash) {
-      result.taskLog = t.root === task.root ? "match" : "mismatch";
+    const taskRoot = await this.read("TaskLog.rootOf", () => taskLog.rootOf(epoch), opts);
+    if (taskRoot !== ZeroHash) {
+      result.taskLog = taskRoot === task.root ? "match" : "mismatch";
       if (result.taskLog === "mismatch")
-        this.raiseAlarm(new EpochRootMismatchError(epoch, "TaskLog", t.root, task.root));
+        this.raiseAlarm(new EpochRootMismatchError(epoch, "TaskLog", taskRoot, task.root));
     }
     const [r] = await this.read("RewardPool.epochOf", () => rewardPool.epochOf(epoch), opts);
     if (r.root !== ZeroHash) {
@@ -357,9 +357,9 @@ export class EpochSubmitter extends EventTarget {
       batchNodes: this.init.reputationBatchNodes,
     });
     for (let attempt = 0; ; attempt++) {
-      const onChain = await this.read("TaskLog.epochOf", () => taskLog.epochOf(epoch), opts);
-      if (onChain.root !== ZeroHash) {
-        if (onChain.root !== task.root) throw new EpochRootMismatchError(epoch, "TaskLog", onChain.root, task.root);
+      const onChain = await this.read("TaskLog.rootOf", () => taskLog.rootOf(epoch), opts);
+      if (onChain !== ZeroHash) {
+        if (onChain !== task.root) throw new EpochRootMismatchError(epoch, "TaskLog", onChain, task.root);
         const [r] = await this.read("RewardPool.epochOf", () => rewardPool.epochOf(epoch), opts);
         const status = Number(await this.read("RewardPool.statusOf", () => rewardPool.statusOf(epoch), opts));
         if (status === 3) throw new EpochVetoedError(epoch);
@@ -483,9 +483,9 @@ export class EpochSubmitter extends EventTarget {
   ): Promise<"sent" | "found"> {
     const { taskLog } = this.components.chain.contracts;
     for (let attempt = 0; ; attempt++) {
-      const onChain = await this.read("TaskLog.epochOf", () => taskLog.epochOf(epoch), opts);
-      if (onChain.root !== ZeroHash) {
-        if (onChain.root !== task.root) throw new EpochRootMismatchError(epoch, "TaskLog", onChain.root, task.root);
+      const onChain = await this.read("TaskLog.rootOf", () => taskLog.rootOf(epoch), opts);
+      if (onChain !== ZeroHash) {
+        if (onChain !== task.root) throw new EpochRootMismatchError(epoch, "TaskLog", onChain, task.root);
         this.journal.stepDone(epoch, "tasklog", "found");
         return "found";
       }

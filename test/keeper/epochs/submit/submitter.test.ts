@@ -76,9 +76,10 @@ describe("epoch submission", () => {
     assert.deepEqual(result.reputation, { sent: 10, found: 0, batches: 3 });
 
     const { taskLog, rewardPool, reputation } = chain.contracts;
-    const t = await taskLog.epochOf(1);
-    assert.equal(t.root, built.taskTree!.root);
-    assert.equal(t.taskCount, 20n);
+    assert.equal(await taskLog.rootOf(1), built.taskTree!.root);
+    // TaskLog stores the root only; the task count is in the commitment's event.
+    const [committed] = await taskLog.queryFilter(taskLog.filters.EpochCommitted(1));
+    assert.equal(committed!.args.taskCount, 20n);
     const [r] = await rewardPool.epochOf(1);
     assert.equal(r.root, built.rewardTree!.root);
     assert.equal(r.totalContribution, built.totalContribution);
@@ -137,8 +138,8 @@ describe("epoch submission", () => {
     const empty = makeBuiltEpoch(2, { tasks: 0, contributors: 0, reports: 2 });
     const result = await submitter.submit(empty);
     assert.equal(result.taskLog, "sent");
-    const t = await chain.contracts.taskLog.epochOf(2);
-    assert.equal(t.taskCount, 1n);
+    const [committed] = await chain.contracts.taskLog.queryFilter(chain.contracts.taskLog.filters.EpochCommitted(2));
+    assert.equal(committed!.args.taskCount, 1n);
     const marker = taskMarkerRecord(empty);
     assert.equal(marker[6], 0, "marker status is 0");
     const [r] = await chain.contracts.rewardPool.epochOf(2);
@@ -195,7 +196,7 @@ describe("epoch submission", () => {
     assert.equal(result.rewardPool, "sent");
     assert.equal(result.reputation.sent + result.reputation.found, 12);
     const taskLog = TaskLog__factory.connect(record.contracts.TaskLog, chain.provider);
-    assert.equal((await taskLog.epochOf(1)).root, built.taskTree!.root);
+    assert.equal(await taskLog.rootOf(1), built.taskTree!.root);
     assert.equal((await chain.contracts.rewardPool.epochOf(1))[0].root, built.rewardTree!.root);
     for (const rep of built.bundle.reputation) {
       assert.equal((await chain.contracts.reputation.nodeOf(rep.node)).lastEpoch, 1n, `node ${rep.node} reported`);
