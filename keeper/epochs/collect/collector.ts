@@ -118,6 +118,11 @@ export interface EpochCollectorComponents {
    * (no registry in the deployment): nothing is gated.
    */
   bondsOf?: (accounts: string[], options: { signal?: AbortSignal }) => Promise<BondSnapshot>;
+  /**
+   * The epoch's Reputation reports merged from the keepers' signed health observations (observe/observer.ts),
+   * before the bond rule. Absent: the reports are this keeper's own frozen counts.
+   */
+  mergedReports?: (epoch: number) => ReputationReport[];
 }
 
 /** The transfer module's stored receipts of a window, through its own query (the table belongs to keeper/transfer). */
@@ -250,13 +255,22 @@ export class EpochCollector {
    * open epoch) numbers it at least that high: a keeper that missed closes while it was down skips the epochs
    * others committed instead of numbering behind them.
    */
-  async close(options: { endMs?: number; minEpoch?: number; signal?: AbortSignal } = {}): Promise<EpochBundle> {
+  async close(
+    options: {
+      endMs?: number;
+      minEpoch?: number;
+      signal?: AbortSignal;
+      /** Runs between the freeze and the finalize (e.g. gathering the keepers' observations of the frozen epoch). */
+      beforeFinalize?: (epoch: number) => Promise<void>;
+    } = {},
+  ): Promise<EpochBundle> {
     const endMs = options.endMs ?? Date.now();
     const { bondsOf } = this.components;
     // Freezing is synchronous: the bonds are read first. A failed read fails the close (nothing frozen, retried).
     const bonds =
       bondsOf === undefined ? undefined : await bondsOf(this.accountsToFreeze(endMs, options.minEpoch), options);
     const epoch = this.freeze(endMs, options.minEpoch, bonds);
+    await options.beforeFinalize?.(epoch);
     return this.finalize(epoch, options);
   }
 
@@ -469,6 +483,18 @@ export class EpochCollector {
       const record = recordOf(peer);
       if (record !== undefined) insert.run(epoch, peer, record);
     }
+  }
+
+  /** The health counts `epoch` froze for peers whose account was known, with that account (what this keeper observed). */
+  frozenOutcomes(epoch: number): Array<{ peerId: string; account: string; successes: number; failures: number }> {
+    return (
+      this.components.store.db
+        .prepare(
+          "SELECT peer_id, account, successes, failures FROM epoch_health WHERE epoch = ? AND account IS NOT NULL " +
+            "ORDER BY peer_id",
+        )
+        .all(epoch) as { peer_id: string; account: string; successes: number; failures: number }[]
+    ).map((h) => ({ peerId: h.peer_id, account: h.account, successes: h.successes, failures: h.failures }));
   }
 
   /** What epoch `epoch` counted, in full: signed receipts, the peers' signed records, the health outcomes. */
@@ -684,7 +710,7 @@ export class EpochCollector {
     );
     const disqualified = new Set(verdicts.map((v) => v.provider));
     let contributions = computeContributions({ receipts, outcomes, addressOf, disqualified });
-    let reports = reputationReports(outcomes, addressOf);
+    let reports = this.components.mergedReports?.(epoch) ?? reputationReports(outcomes, addressOf);
     let totalC = totalContribution(contributions);
     const maxReward =
       totalC > 0n && this.components.maxRewardTotal !== undefined
