@@ -318,7 +318,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     isKeeper: (peerId) => records.get(peerId) !== undefined,
     ownTasks: (fromMs, toMs) =>
       epochTaskRecords(tasks.taskStore, { fromMs, toMs }, { addressOf }).map((r) => toLeafValue(r)),
-    observations: (epoch) => observer?.served(epoch),
+    ...(chain?.contracts.epochQuorum !== undefined && { observations: (epoch: number) => observer?.served(epoch) }),
     penalise,
   });
   // Reports merged from the quorum keepers' signed health observations (docs/epochs.md "Reputation reports").

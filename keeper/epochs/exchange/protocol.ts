@@ -66,7 +66,7 @@ export interface EpochExchangeComponents {
   ownTasks?(fromMs: number, toMs: number): TaskRecordValue[];
   /**
    * The signed health observations this keeper holds for `epoch` (observe/observer.ts `served`); undefined while it
-   * has not frozen the epoch. Absent: none are served.
+   * has not frozen the epoch. Absent: an empty set is served at once (this keeper observes nothing for anyone).
    */
   observations?(epoch: number): SignedObservation[] | undefined;
   /** Whether `peerId` is a registered keeper (a valid signed peer record in discovery); nobody is when absent. */
@@ -169,7 +169,9 @@ export class EpochExchange {
   /** Everything a request asks for, before paging; throws the refusal a request gets. */
   private entriesFor(req: ExchangeRequest): unknown[] {
     if (req.kind === "observations") {
-      const held = this.components.observations?.(req.epoch);
+      // A keeper that keeps no observations (no quorum in its deployment) has none to wait for: an empty set.
+      if (this.components.observations === undefined) return [];
+      const held = this.components.observations(req.epoch);
       if (held === undefined) throw new EpochNotFrozenError(req.epoch);
       return held.map(encodeObservation);
     }
