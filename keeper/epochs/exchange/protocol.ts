@@ -21,6 +21,10 @@
  * entries remain, which the client asks for in its next request (at most `maxPages` pages per pull); or
  * `{"error":"…"}`. A pull therefore reaches back at most `maxWindowMs` before the close: evidence older than that
  * (a week by default, against hourly epochs) is no longer gathered.
+ *
+ * `{"v":1,"kind":"observations","epoch":E,"cursor":n}` asks for the signed health observations of epoch E the peer
+ * holds (its own and those it gathered; observe/), paged the same way as `{"observations":[…]}` frames; a keeper
+ * that has not frozen E yet answers `{"error":"epoch E not frozen here yet"}` (ask again).
  */
 import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";

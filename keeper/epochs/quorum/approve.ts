@@ -18,10 +18,12 @@ import { getAddress } from "ethers";
 
 import type { Chain } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
-import type { ObservationCheck } from "../observe/observer.ts";
-import type { BuiltEpoch } from "../types.ts";
+import type { BuiltEpoch, ReputationReport } from "../types.ts";
 import { commitmentDigest, quorumDomain, type EpochCommitment } from "./commitment.ts";
 import type { Approval, SignatureRequest } from "./protocol.ts";
+
+/** The submitter's observation set, checked: its merged reports, or why it is refused (observe/observer.ts). */
+export type ObservationCheck = { reports: ReputationReport[] } | { problem: string };
 
 export interface QuorumApproverComponents {
   chain: Chain;
