@@ -33,6 +33,7 @@ import type { Logger } from "../../logger.ts";
 import type { LumoraNode } from "../../p2p/node.ts";
 import { readFrame, writeFrame } from "../../wire/framing.ts";
 import type { RawReceipt } from "../collect/collector.ts";
+import { ObservationsNotReadyError } from "../observe/errors.ts";
 import { encodeObservation, type SignedObservation } from "../observe/observation.ts";
 import type { TaskRecordValue } from "../types.ts";
 import {
@@ -197,7 +198,7 @@ export class EpochExchange {
 
   /**
    * Asks `peer` for the signed health observations it holds for `epoch` (its own and those it gathered); throws
-   * an EpochExchangeError (not penalised) when it has not frozen the epoch yet. Signatures are not checked here.
+   * ObservationsNotReadyError when it has not frozen the epoch yet. Signatures are not checked here.
    */
   async pullObservations(
     peer: PeerId | string,
@@ -205,7 +206,22 @@ export class EpochExchange {
     options: { signal?: AbortSignal } = {},
   ): Promise<SignedObservation[]> {
     const out: SignedObservation[] = [];
-    await this.pages(peer, { kind: "observations", epoch }, (entry) => out.push(parseObservationEntry(entry)), options);
+    try {
+      await this.pages(
+        peer,
+        { kind: "observations", epoch },
+        (entry) => out.push(parseObservationEntry(entry)),
+        options,
+      );
+    } catch (err) {
+      // The server's "not frozen" refusal (EpochNotFrozenError's text): the caller asks again later.
+      if (
+        err instanceof EpochExchangeError &&
+        err.message === `peer refused: ${new EpochNotFrozenError(epoch).message}`
+      )
+        throw new ObservationsNotReadyError(peer.toString(), epoch);
+      throw err;
+    }
     return out;
   }
 

@@ -24,3 +24,9 @@ export const OBSERVATION_RETRY_MS = 500;
 
 /** Largest peer id accepted as a subject (a base58 Ed25519 or secp256k1 peer id is 52–53 characters). */
 export const MAX_SUBJECT_CHARS = 128;
+
+/**
+ * Failed pulls (unreachable, timed out, broke the protocol — anything but "not frozen yet") after which a close
+ * stops waiting for a keeper: a keeper that is down should not cost every close the whole wait.
+ */
+export const OBSERVATION_MAX_FAILED_PULLS = 3;

@@ -17,3 +17,15 @@ export class ObservationRuleError extends Error {
     super(`observation rule: ${reason}`);
   }
 }
+
+/** A keeper asked for its observations of an epoch has not frozen that epoch yet: ask again. */
+export class ObservationsNotReadyError extends Error {
+  override readonly name = "ObservationsNotReadyError";
+  readonly code = "ERR_OBSERVATIONS_NOT_READY" as const;
+  constructor(
+    readonly peer: string,
+    readonly epoch: number,
+  ) {
+    super(`${peer} has not frozen epoch ${epoch} yet`);
+  }
+}

@@ -12,7 +12,8 @@ import type { Logger } from "../../logger.ts";
 import { sleep } from "../../chain/index.ts";
 import { bondLookup, isBondedUnder } from "../collect/bonded.ts";
 import type { EpochBonds, ReputationReport } from "../types.ts";
-import { OBSERVATION_GATHER_WAIT_MS, OBSERVATION_RETRY_MS } from "./constants.ts";
+import { OBSERVATION_GATHER_WAIT_MS, OBSERVATION_MAX_FAILED_PULLS, OBSERVATION_RETRY_MS } from "./constants.ts";
+import { ObservationsNotReadyError } from "./errors.ts";
 import { mergeObservations, observationRule, type ObservationRule } from "./merge.ts";
 import {
   sameObservation,
@@ -44,7 +45,11 @@ export interface EpochObserverComponents {
   frozenBonds?(epoch: number): EpochBonds | undefined;
   /** Peer ids of the other keepers known now. */
   keepers(): string[];
-  /** The observations `peer` holds for `epoch` (throws when it has not frozen the epoch or cannot be reached). */
+  /**
+   * The observations `peer` holds for `epoch`; throws ObservationsNotReadyError when it has not frozen the epoch
+   * yet (asked again until the wait is over), anything else when it cannot be reached (given up after
+   * OBSERVATION_MAX_FAILED_PULLS).
+   */
   pull(peer: string, epoch: number, options: { signal: AbortSignal }): Promise<SignedObservation[]>;
   /** The quorum's keeper addresses (checksummed): the only observers that count. */
   observers(options: { signal: AbortSignal }): Promise<ReadonlySet<string>>;
@@ -174,7 +179,10 @@ export class EpochObserver {
     return { reports: reports.filter((r) => isBondedUnder(bonds, bondOf, r.node)) };
   }
 
-  /** Pulls from every known keeper until each has answered once or the wait is over; stores what verifies. */
+  /**
+   * Pulls from every known keeper until each has answered once (or failed OBSERVATION_MAX_FAILED_PULLS times
+   * otherwise than "not frozen") or the wait is over; stores what verifies.
+   */
   private async gather(epoch: number, options: { signal: AbortSignal }): Promise<void> {
     const c = this.components;
     const deadline = Date.now() + (this.init.waitMs ?? OBSERVATION_GATHER_WAIT_MS);
@@ -182,6 +190,7 @@ export class EpochObserver {
     let observers: ReadonlySet<string> | undefined;
     let added = 0;
     const errors = new Map<string, string>();
+    const failed = new Map<string, number>();
     while (waiting.size > 0) {
       const round = [...waiting];
       const results = await Promise.allSettled(round.map((peer) => c.pull(peer, epoch, options)));
@@ -190,6 +199,13 @@ export class EpochObserver {
         const peer = round[i]!;
         if (r.status === "rejected") {
           errors.set(peer, (r.reason as Error).message);
+          if (r.reason instanceof ObservationsNotReadyError) continue;
+          const n = (failed.get(peer) ?? 0) + 1;
+          failed.set(peer, n);
+          if (n >= OBSERVATION_MAX_FAILED_PULLS) {
+            waiting.delete(peer);
+            this.log.info("not waiting for an unreachable keeper's observations", { epoch, peer, error: r.reason });
+          }
           continue;
         }
         waiting.delete(peer);

@@ -14,10 +14,10 @@ import { after, before, describe, it } from "node:test";
 
 import { Wallet, getAddress } from "ethers";
 
-import { EpochExchangeError } from "../../../../keeper/epochs/exchange/errors.ts";
 import { EpochExchange } from "../../../../keeper/epochs/exchange/protocol.ts";
 import { EpochObserver, type FrozenOutcome } from "../../../../keeper/epochs/observe/observer.ts";
 import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
+import { ObservationsNotReadyError } from "../../../../keeper/epochs/observe/errors.ts";
 import { reportBatchesOf } from "../../../../keeper/epochs/quorum/commitment.ts";
 import { encodeReport } from "../../../../keeper/epochs/submit/submitter.ts";
 import type { ReputationReport } from "../../../../keeper/epochs/types.ts";
@@ -155,12 +155,35 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
     assert.ok("problem" in forged && /not by its observer/.test(forged.problem), JSON.stringify(forged));
   });
 
+  it("stops waiting for a keeper it cannot reach after a few failed pulls, long before the wait is over", async () => {
+    const k0 = keepers[0]!;
+    const gone = await startNode();
+    const goneId = gone.node.peerId.toString();
+    await gone.node.stop();
+    const observer = new EpochObserver(
+      {
+        observations: k0.observations,
+        logger: silent,
+        domain: DOMAIN,
+        signer: { address: k0.wallet.address, signDigest: (d) => k0.wallet.signingKey.sign(d).serialized },
+        frozenOutcomes: () => VIEWS[0]!,
+        keepers: () => [goneId],
+        pull: (peer, epoch, opts) => k0.exchange.pullObservations(peer, epoch, opts),
+        observers: async () => new Set([k0.wallet.address]),
+      },
+      { waitMs: 600_000, retryMs: 100 },
+    );
+    // Aborted long before the 10-minute wait: only giving up on the unreachable keeper lets it finish.
+    await observer.observe(EPOCH + 2, { signal: AbortSignal.timeout(60_000) });
+    assert.equal(k0.observations.sealed(DOMAIN.quorum, EPOCH + 2), true);
+    assert.equal(observer.observationsOf(EPOCH + 2).length, 3, "its own three");
+  });
+
   it("tells a keeper asking for an epoch it has not frozen to ask again", async () => {
     const [k0, k1] = keepers as [Keeper, Keeper];
     await assert.rejects(k0.exchange.pullObservations(k1.p2p.node.peerId, EPOCH + 1), (err: unknown) => {
-      assert.ok(err instanceof EpochExchangeError, String(err));
-      assert.match(err.message, /epoch 2 not frozen here yet/);
-      assert.equal(err.penalise, false);
+      assert.ok(err instanceof ObservationsNotReadyError, String(err));
+      assert.equal(err.epoch, EPOCH + 1);
       return true;
     });
   });
