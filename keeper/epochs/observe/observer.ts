@@ -112,8 +112,13 @@ export class EpochObserver {
       store.markObserved(this.quorum, epoch);
       this.log.info("own health observations signed", { epoch, peers: own.length });
     }
-    await this.gather(epoch, options);
-    store.seal(this.quorum, epoch);
+    try {
+      await this.gather(epoch, options);
+    } finally {
+      // Sealed even when the gather failed (the close goes on and merges what is held): the set the finalize
+      // merges is the set the evidence publishes, whatever arrives later.
+      if (!options.signal.aborted) store.seal(this.quorum, epoch);
+    }
   }
 
   /** The set `epoch`'s reports are merged from (sealed once the epoch is finalized). */
