@@ -7,7 +7,7 @@
  * in (`transfer_receipts.issued_at`, the keeper's clock); health counts to the epoch that was open when they
  * were counted (`currentEpoch()`, which moves to the next epoch in the same synchronous step as the freeze).
  */
-import { getAddress } from "ethers";
+import { getAddress, isAddress } from "ethers";
 
 import { DEFAULT_DISQUALIFY_FAILURE_RATIO, DEFAULT_DISQUALIFY_MIN_FAILURES } from "../../audit/constants.ts";
 import {
@@ -120,7 +120,7 @@ export interface EpochCollectorComponents {
   bondsOf?: (accounts: string[], options: { signal?: AbortSignal }) => Promise<BondSnapshot>;
   /**
    * The epoch's Reputation reports merged from the keepers' signed health observations (observe/observer.ts),
-   * before the bond rule. Absent: the reports are this keeper's own frozen counts.
+   * before the bond rule; they are also C_i's success weight. Absent: both use this keeper's own frozen counts.
    */
   mergedReports?: (epoch: number) => ReputationReport[];
 }
@@ -709,8 +709,19 @@ export class EpochCollector {
       (v) => v.disqualified,
     );
     const disqualified = new Set(verdicts.map((v) => v.provider));
-    let contributions = computeContributions({ receipts, outcomes, addressOf, disqualified });
-    let reports = this.components.mergedReports?.(epoch) ?? reputationReports(outcomes, addressOf);
+    const merged = this.components.mergedReports?.(epoch);
+    // With merged reports, C_i's success weight is the merged counts too (so keepers with different views of a
+    // provider still build one reward root): per account, keyed by the account itself, which `weightOf` passes
+    // through (a peer id is never an address).
+    const weights =
+      merged === undefined
+        ? { outcomes, addressOf }
+        : {
+            outcomes: merged.map((r) => ({ peerId: r.node, successes: r.successes, failures: r.failures })),
+            addressOf: (id: string) => (isAddress(id) ? id : addressOf(id)),
+          };
+    let contributions = computeContributions({ receipts, ...weights, disqualified });
+    let reports = merged ?? reputationReports(outcomes, addressOf);
     let totalC = totalContribution(contributions);
     const maxReward =
       totalC > 0n && this.components.maxRewardTotal !== undefined

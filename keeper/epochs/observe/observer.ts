@@ -2,8 +2,8 @@
  * The keeper's part in merged Reputation reports (docs/epochs.md "Reputation reports"): after it freezes an epoch
  * it signs its own health outcomes of that epoch (observation.ts), pulls the other keepers' signed observations of
  * the same epoch over `/lumora/epoch/1.0.0` (kind `observations`) until every keeper it knows has answered or the
- * wait is over, and seals the set; the epoch's reports are the merge of that set (merge.ts), and its evidence
- * publishes it. When asked to sign another keeper's epoch, `check` rebuilds the reports from that keeper's set.
+ * wait is over, and seals the set; the epoch's reports (and C_i's success weight) are the merge of that set
+ * (merge.ts), and its evidence publishes it. When asked to sign another keeper's epoch, `check` rebuilds the reports from that keeper's set.
  *
  * Only observers in the quorum's keeper set count (`observers`), and every observation's signature is checked
  * before it is stored: a relayed set cannot carry an observation nobody signed.

@@ -6,10 +6,12 @@
  * - `signed`: the same receipts in full (provider, body, signature; base64), each signed by its consumer;
  * - `records`: the signed peer record of every provider and reported node as it was at the freeze, binding
  *   the peer to its reward account (signed by the peer itself);
- * - `outcomes`: the health counts per peer the epoch froze here (successes, failures): the success weight of C_i;
+ * - `outcomes`: the health counts per peer the epoch froze here (successes, failures): the reports and C_i's success
+ *   weight when no observations are published;
  * - `observations`, `observationRule`, `observationDomain` (when the keeper merged reports): the keepers' signed
  *   health observations of the epoch (each signed by its observer's chain key, keeper/epochs/observe), the merge
- *   rule and the deployment they are signed for — the reports are the merge of these, not one keeper's counts;
+ *   rule and the deployment they are signed for — the reports and C_i's success weight are the merge of these,
+ *   not one keeper's counts;
  * - `audits` and `auditRule`: the signed audit outcomes the epoch judged (each signed by its auditing keeper) and
  *   the rule by which they take a provider's credit (keeper/audit/verdict.ts; absent in files published before
  *   audits, read as none).
@@ -22,7 +24,7 @@
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { getAddress } from "ethers";
+import { getAddress, isAddress } from "ethers";
 
 import { auditOutcomeHash, verifyAuditOutcome } from "../../audit/outcome.ts";
 import { auditVerdicts, type DisqualifyRule, type JudgedAudit } from "../../audit/verdict.ts";
@@ -300,11 +302,17 @@ export async function recompute(evidence: EpochEvidence & { ids?: string[] }, at
             .map((v) => v.provider),
         );
   const addressOf = (peerId: string) => accountOf.get(peerId);
-  const contributions = computeContributions({ receipts, outcomes: evidence.outcomes, addressOf, disqualified });
-  const reports =
-    evidence.observations === undefined
-      ? reputationReports(evidence.outcomes, addressOf)
-      : mergedReports(evidence, problems);
+  // With observations, the merged reports are also C_i's success weight, per account (as the collector does).
+  const merged = evidence.observations === undefined ? undefined : mergedReports(evidence, problems);
+  const weights =
+    merged === undefined
+      ? { outcomes: evidence.outcomes, addressOf }
+      : {
+          outcomes: merged.map((r) => ({ peerId: r.node, successes: r.successes, failures: r.failures })),
+          addressOf: (id: string) => (isAddress(id) ? id : addressOf(id)),
+        };
+  const contributions = computeContributions({ receipts, ...weights, disqualified });
+  const reports = merged ?? reputationReports(evidence.outcomes, addressOf);
   const lost = [...disqualified].sort();
   if (evidence.bonds === undefined) return { contributions, disqualified: lost, reports, problems };
   return { ...applyBonds(contributions, reports, evidence.bonds), disqualified: lost, problems };

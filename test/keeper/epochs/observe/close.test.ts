@@ -9,15 +9,33 @@ import { afterEach, describe, it } from "node:test";
 
 import { Wallet } from "ethers";
 
+import { signPeerRecord } from "../../../../keeper/discovery/record.ts";
 import { reputationReports } from "../../../../keeper/epochs/collect/contribution.ts";
 import { ObservationsNotReadyError } from "../../../../keeper/epochs/observe/errors.ts";
 import { EpochObserver } from "../../../../keeper/epochs/observe/observer.ts";
 import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
 import { encodeEvidence, parseEvidence, recompute } from "../../../../keeper/epochs/proofs/evidence.ts";
 import { silent } from "../../helpers.ts";
-import { peer, world, type EpochWorld } from "../fixtures.ts";
+import { peer, signedReceipt, world, type EpochWorld, type Peer } from "../fixtures.ts";
 
 const DOMAIN = { chainId: 31337, quorum: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
+const CLOSE_MS = 2_000;
+
+/** The peer's signed record (its reward account), valid at the close. */
+function recordOf(p: Peer): Promise<Uint8Array> {
+  return signPeerRecord(p.key, {
+    seq: 1n,
+    issuedAtMs: 0,
+    expiresAtMs: CLOSE_MS + 600_000,
+    capabilities: ["provider"],
+    bandwidthBps: 1_000_000,
+    capacity: 1,
+    load: 0,
+    shard: 0,
+    rewardAddress: p.address,
+    addrs: ["/ip4/127.0.0.1/tcp/1"],
+  });
+}
 
 describe("epochs/observe: a close merges its reports from the keepers' observations", () => {
   const worlds: EpochWorld[] = [];
@@ -25,14 +43,24 @@ describe("epochs/observe: a close merges its reports from the keepers' observati
     for (const w of worlds.splice(0)) w.close();
   });
 
-  it("two keepers with different counts commit the same merged reports, and their evidence recomputes them", async () => {
-    const [p1, p2] = await Promise.all([peer(0x71), peer(0x72)]);
+  it("two keepers with different counts commit the same merged reports and C_i, which their evidence recomputes", async () => {
+    const [p1, p2, consumer] = await Promise.all([peer(0x71), peer(0x72), peer(0x73)]);
+    const records = new Map([
+      [p1.id, await recordOf(p1)],
+      [p2.id, await recordOf(p2)],
+    ]);
+    // p2 served 8 000 verified bytes; both keepers hold the consumer's receipt.
+    const receipt = await signedReceipt(consumer, p2, 8_000, 1, 1_500);
     const wallets = [new Wallet("0x" + "e1".repeat(32)), new Wallet("0x" + "e2".repeat(32))];
     const observers: EpochObserver[] = [];
     const keepers = wallets.map((wallet, i) => {
-      const w = world({ genesisMs: 1_000 }, { mergedReports: (epoch) => observers[i]!.reportsOf(epoch) });
+      const w = world(
+        { genesisMs: 1_000 },
+        { mergedReports: (epoch) => observers[i]!.reportsOf(epoch), recordOf: (id) => records.get(id) },
+      );
       worlds.push(w);
       for (const p of [p1, p2]) w.addresses.set(p.id, p.address);
+      w.storeReceipt(receipt, 1_500);
       observers.push(
         new EpochObserver(
           {
@@ -65,7 +93,7 @@ describe("epochs/observe: a close merges its reports from the keepers' observati
     const signal = AbortSignal.timeout(30_000);
     const [bundleA, bundleB] = await Promise.all(
       keepers.map((w, i) =>
-        w.collector.close({ endMs: 2_000, beforeFinalize: (epoch) => observers[i]!.observe(epoch, { signal }) }),
+        w.collector.close({ endMs: CLOSE_MS, beforeFinalize: (epoch) => observers[i]!.observe(epoch, { signal }) }),
       ),
     );
     // f = 1: p1's ratios 0 (A) and 1/5 (B) → A's (5, 0); p2's 3/3 (A) and 0 (B) → B's (6, 0).
@@ -77,13 +105,25 @@ describe("epochs/observe: a close merges its reports from the keepers' observati
     assert.deepEqual(bundleB!.reputation, merged, "keeper B commits the same");
     const ownA = reputationReports(a.collector.frozenOutcomes(1), (id) => a.addresses.get(id));
     assert.notDeepEqual(ownA, merged, "not keeper A's own counts");
+    // C_i's success weight is the merged (6, 0) too: p2 keeps all its bytes on both keepers (A's own 0/3 would
+    // have left it a quarter), so both build one reward root.
+    assert.deepEqual(
+      bundleA!.contributions.map((c) => [c.account, c.contribution]),
+      [[p2.address, 8_000n]],
+    );
+    assert.deepEqual(bundleB!.contributions, bundleA!.contributions);
 
     for (const [i, w] of keepers.entries()) {
       const evidence = { ...w.collector.evidence(1), ...observers[i]!.evidence(1) };
       assert.equal(evidence.observations!.length, 4, "both keepers' observations are published");
-      const again = await recompute(parseEvidence(JSON.parse(encodeEvidence(1, evidence)), 1), 2_000);
+      const again = await recompute(parseEvidence(JSON.parse(encodeEvidence(1, evidence)), 1), CLOSE_MS);
       assert.deepEqual(again.problems, []);
       assert.deepEqual(again.reports, merged, `keeper ${i}'s evidence recomputes the committed reports`);
+      assert.deepEqual(
+        again.contributions.map((c) => [c.account, c.contribution]),
+        [[p2.address, 8_000n]],
+        `keeper ${i}'s evidence recomputes C_i with the merged weight`,
+      );
     }
   });
 });
