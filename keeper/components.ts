@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 import type { PeerId, PrivateKey } from "@libp2p/interface";
+import { getAddress } from "ethers";
 
 import { auditor, type Auditor } from "./audit/auditor.ts";
 import { BondView } from "./chain/bonds.ts";
@@ -20,6 +21,8 @@ import { epochChainSync, type EpochChainSync } from "./epochs/chain-sync.ts";
 import { epochCloser, type EpochCloser, type EpochCloseResult, type EpochStepDetail } from "./epochs/closer.ts";
 import { epochCollector, type EpochCollector } from "./epochs/collect/collector.ts";
 import { epochExchange, type EpochExchange } from "./epochs/exchange/protocol.ts";
+import { epochObserver } from "./epochs/observe/observer.ts";
+import { ObservationStore } from "./epochs/observe/store.ts";
 import { RemoteReceipts, RemoteTasks } from "./epochs/exchange/remote.ts";
 import { admission } from "./execution/admission.ts";
 import { evidenceGatherer, type EvidenceGatherer } from "./epochs/exchange/gather.ts";
@@ -306,6 +309,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     remoteTaskValues: (from, to) => remoteTasks.between(from, to),
     ...(pool !== undefined && { maxRewardTotal: () => pool.maxRewardTotal() }),
     ...(bonds !== undefined && { bondsOf: (accounts, opts) => bonds.read(accounts, opts) }),
+    ...(quorumAddress !== undefined && { mergedReports: (epoch: number) => observer?.reportsOf(epoch) ?? [] }),
   });
   const exchange = epochExchange(c.limits?.exchange)({
     node,
@@ -314,8 +318,30 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     isKeeper: (peerId) => records.get(peerId) !== undefined,
     ownTasks: (fromMs, toMs) =>
       epochTaskRecords(tasks.taskStore, { fromMs, toMs }, { addressOf }).map((r) => toLeafValue(r)),
+    ...(chain?.contracts.epochQuorum !== undefined && { observations: (epoch: number) => observer?.served(epoch) }),
     penalise,
   });
+  // Reports merged from the quorum keepers' signed health observations (docs/epochs.md "Reputation reports").
+  const quorumContract = chain?.contracts.epochQuorum;
+  const observer =
+    chain && quorumAddress !== undefined && quorumContract !== undefined
+      ? epochObserver(ec.observations)({
+          observations: new ObservationStore(store),
+          logger,
+          domain: { chainId: chain.deployment.chainId, quorum: quorumAddress },
+          ...(chain.address !== undefined && {
+            signer: { address: getAddress(chain.address), signDigest: (digest) => chain.signDigest(digest) },
+          }),
+          frozenOutcomes: (epoch) => collector.frozenOutcomes(epoch),
+          frozenBonds: (epoch) => collector.evidence(epoch).bonds,
+          keepers: otherKeepers,
+          pull: (peer, epoch, opts) => exchange.pullObservations(peer, epoch, opts),
+          observers: async (opts) =>
+            new Set(
+              (await chain.read("EpochQuorum.keepers", () => quorumContract.keepers(), opts)).map((k) => getAddress(k)),
+            ),
+        })
+      : undefined;
   const proofs = proofsService()({ node, logger, source: new DirectoryProofSource(publishDir) });
   const gatherer = evidenceGatherer()({
     exchange,
@@ -338,6 +364,10 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
           ? buildEpoch(collector.bundle(epoch), { signal: opts.signal })
           : undefined,
       commitmentOf: (built) => quorumCommitmentOf(built, chain.deployment.contracts.RewardPool).commitment,
+      ...(observer !== undefined && {
+        submitterReports: async (peer: string, epoch: number, opts: { signal: AbortSignal }) =>
+          observer.check(epoch, await exchange.pullObservations(peer, epoch, opts), opts),
+      }),
     });
   const adopter = chain && evidenceAdopter()({ collector, chain, proofs, keepers: otherKeepers, logger });
   const closer = epochCloser({ publishDir })({
@@ -354,6 +384,10 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
       minEpoch: () => chainSync?.openEpoch(),
     }),
     gather: (epoch, opts) => gatherer.gather(epoch, opts).then(() => undefined),
+    ...(observer !== undefined && {
+      observe: (epoch, opts) => observer.observe(epoch, opts),
+      evidenceOf: (epoch) => observer.evidence(epoch),
+    }),
     submitter,
     turns,
     onStep,

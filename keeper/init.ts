@@ -16,6 +16,7 @@ import type { ScoreWeights } from "./routing/index.ts";
 import type { BanListInit, ConnectionLimitsInit } from "./p2p/index.ts";
 import type { TransferInit, TransferTestHooks } from "./transfer/index.ts";
 import type { Capability } from "./types.ts";
+import type { EpochObserverInit } from "./epochs/observe/observer.ts";
 
 export interface KeeperConfig {
   /** Folder for the identity, the database and fetched objects. */
@@ -91,4 +92,6 @@ export interface KeeperEpochsConfig {
   /** Addresses of the network's keepers: submission rotates among those holding KEEPER_ROLE. */
   keepers?: string[];
   takeoverDeadlineMs?: number;
+  /** Signed health observations (merge rule f, the gather's wait); defaults in keeper/epochs/observe/constants.ts. */
+  observations?: EpochObserverInit;
 }

@@ -31,7 +31,7 @@ import { SETTLE_RETRY_MS, STALL_ALARM_MS } from "./constants.ts";
 import { EpochRootMismatchError, EpochVetoedError } from "./submit/errors.ts";
 import type { EpochSubmitter, SubmitResult } from "./submit/submitter.ts";
 import type { EpochTurns, TurnOutcome } from "./submit/turns.ts";
-import type { BuiltEpoch } from "./types.ts";
+import type { BuiltEpoch, EpochEvidence } from "./types.ts";
 
 export const CLOSER_NAMESPACE = "epoch-closer";
 
@@ -126,6 +126,13 @@ export interface EpochCloserComponents {
   adopt?: (epoch: number, options: { signal: AbortSignal }) => Promise<{ reopened: number[] }>;
   /** Before a freeze, after the gather: e.g. mirror chain epochs this keeper never closed. Errors are logged. */
   beforeFreeze?: (options: { signal: AbortSignal }) => Promise<void>;
+  /**
+   * Between the freeze and the finalize of an epoch: sign this keeper's health observations of it and gather the
+   * other keepers' (observe/observer.ts), so its reports are merged ones. Errors are logged, the close goes on.
+   */
+  observe?: (epoch: number, options: { signal: AbortSignal }) => Promise<void>;
+  /** What the epoch's evidence publishes beside the collector's (the observations its reports were merged from). */
+  evidenceOf?: (epoch: number) => Partial<EpochEvidence>;
   /** Pulls the other keepers' evidence into the store before a freeze; errors are logged, the close goes on. */
   gather?: (epoch: number, options: { signal: AbortSignal }) => Promise<void>;
   /** Submission (with a chain key); without it epochs are only published. */
@@ -175,6 +182,7 @@ export class EpochCloser {
     const { collector } = this.components;
     for (const epoch of collector.unfinalizedEpochs()) {
       this.log.info("finalizing an epoch a restart left frozen", { epoch });
+      await this.observe(epoch);
       await collector.finalize(epoch, { signal: this.controller.signal });
     }
     const pending = this.pendingEpochs();
@@ -287,12 +295,30 @@ export class EpochCloser {
         this.log.warn("preparing the freeze failed; closing anyway", { error: err as Error });
       }
     }
-    const bundle = await collector.close({ signal, minEpoch: this.components.minEpoch?.() });
+    const bundle = await collector.close({
+      signal,
+      minEpoch: this.components.minEpoch?.(),
+      beforeFinalize: (epoch) => this.observe(epoch),
+    });
     const built = await buildEpoch(bundle, { signal });
     this.built.set(bundle.epoch, built);
     this.step(bundle.epoch, "trees:built", { accounts: bundle.contributions.length, tasks: bundle.tasks.length });
     void this.wake();
     return bundle.epoch;
+  }
+
+  /** The observation step of a close (see `observe` in the components); never fails the close. */
+  private async observe(epoch: number): Promise<void> {
+    const signal = this.controller.signal;
+    try {
+      await this.components.observe?.(epoch, { signal });
+    } catch (err) {
+      signal.throwIfAborted();
+      this.log.warn("gathering health observations failed; reports merged from what is held", {
+        epoch,
+        error: err as Error,
+      });
+    }
   }
 
   private settled(epoch: number): Promise<EpochCloseResult> {
@@ -402,7 +428,8 @@ export class EpochCloser {
       (summary.rewards?.root !== built.rewardTree?.root || summary.tasks?.root !== built.taskTree?.root);
     if (summary === undefined || stale) {
       const uri = this.init.uriFor?.(epoch) ?? `lumora:epoch/${epoch}`;
-      summary = await publishEpoch(built, publishDir, { uri, signal, evidence: collector.evidence(epoch) });
+      const evidence = { ...collector.evidence(epoch), ...this.components.evidenceOf?.(epoch) };
+      summary = await publishEpoch(built, publishDir, { uri, signal, evidence });
       this.step(epoch, "published", { uri });
     }
     if (submitter === undefined) return { built, summary, outcome: "published" };

@@ -82,6 +82,14 @@ export interface EpochEvidence {
    * nothing was gated): the bonds read before the freeze, the terms, and R_total before the caps.
    */
   bonds?: EpochBonds;
+  /**
+   * The keepers' signed health observations the reports were merged from (keeper/epochs/observe), the merge rule
+   * and the deployment they are signed for. Absent (no quorum, or published before merged reports): the reports are
+   * the publishing keeper's own `outcomes`.
+   */
+  observations?: SignedObservation[];
+  observationRule?: ObservationRule;
+  observationDomain?: ObservationDomain;
 }
 
 /** An epoch's frozen bonds and the terms of the bond rule (docs/security.md, "Identities cost capital"). */
@@ -94,4 +102,34 @@ export interface EpochBonds {
   rewardOffered: bigint;
   /** The active bond of every account the epoch credits or reports, as read. */
   accounts: Array<{ account: string; bond: bigint }>;
+}
+
+/** One keeper's signed statement of one peer's health outcomes in one epoch (keeper/epochs/observe/observation.ts). */
+export interface HealthObservation {
+  epoch: number;
+  /** Checksummed chain address of the observing keeper (the signer). */
+  observer: string;
+  /** Peer id of the observed peer. */
+  subject: string;
+  /** Checksummed reward account of the observed peer, as its signed record named it at the freeze. */
+  account: string;
+  successes: number;
+  failures: number;
+}
+
+export interface SignedObservation extends HealthObservation {
+  /** 65-byte signature (r‖s‖v), 0x-hex, by `observer`'s chain key over the observation's EIP-712 digest. */
+  signature: string;
+}
+
+/** The deployment observations are signed for: the chain id and EpochQuorum's address. */
+export interface ObservationDomain {
+  chainId: number;
+  quorum: string;
+}
+
+/** The merge rule's parameter (keeper/epochs/observe/merge.ts), published with the epoch's evidence. */
+export interface ObservationRule {
+  /** f: lying observers withstood. */
+  maxFaulty: number;
 }

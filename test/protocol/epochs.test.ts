@@ -115,6 +115,13 @@ describe("/lumora/epoch/1.0.0 and /lumora/proofs/1.0.0", { timeout: 60_000 }, ()
       assert.equal(s.end, "closed");
     });
 
+    it("answers an observations request of a keeper without a quorum with an empty set at once", async () => {
+      const s = await open(await keeperPeer(), b.address, EPOCH);
+      await s.send(json({ v: 1, kind: "observations", epoch: 1 }));
+      assert.deepEqual((await s.readToEnd()).map(parse), [{ done: true }]);
+      assert.equal(s.end, "closed");
+    });
+
     const refusedAndBanned = async (send: (s: RawStream) => Promise<void>, reason: RegExp) => {
       const p = await keeperPeer();
       const s = await open(p, b.address, EPOCH);
@@ -132,6 +139,10 @@ describe("/lumora/epoch/1.0.0 and /lumora/proofs/1.0.0", { timeout: 60_000 }, ()
 
     it("answers {error} then resets and bans on a request that is not a JSON object", async () => {
       await refusedAndBanned((s) => s.send(json([1, 2])), /not a JSON object/);
+    });
+
+    it("answers {error} then resets and bans on an observations request without an epoch", async () => {
+      await refusedAndBanned((s) => s.send(json({ v: 1, kind: "observations" })), /epoch must be a positive integer/);
     });
 
     it("answers {error} then resets and bans on an unknown kind", async () => {

@@ -7,7 +7,7 @@
  * in (`transfer_receipts.issued_at`, the keeper's clock); health counts to the epoch that was open when they
  * were counted (`currentEpoch()`, which moves to the next epoch in the same synchronous step as the freeze).
  */
-import { getAddress } from "ethers";
+import { getAddress, isAddress } from "ethers";
 
 import { DEFAULT_DISQUALIFY_FAILURE_RATIO, DEFAULT_DISQUALIFY_MIN_FAILURES } from "../../audit/constants.ts";
 import {
@@ -118,6 +118,11 @@ export interface EpochCollectorComponents {
    * (no registry in the deployment): nothing is gated.
    */
   bondsOf?: (accounts: string[], options: { signal?: AbortSignal }) => Promise<BondSnapshot>;
+  /**
+   * The epoch's Reputation reports merged from the keepers' signed health observations (observe/observer.ts),
+   * before the bond rule; they are also C_i's success weight. Absent: both use this keeper's own frozen counts.
+   */
+  mergedReports?: (epoch: number) => ReputationReport[];
 }
 
 /** The transfer module's stored receipts of a window, through its own query (the table belongs to keeper/transfer). */
@@ -250,13 +255,22 @@ export class EpochCollector {
    * open epoch) numbers it at least that high: a keeper that missed closes while it was down skips the epochs
    * others committed instead of numbering behind them.
    */
-  async close(options: { endMs?: number; minEpoch?: number; signal?: AbortSignal } = {}): Promise<EpochBundle> {
+  async close(
+    options: {
+      endMs?: number;
+      minEpoch?: number;
+      signal?: AbortSignal;
+      /** Runs between the freeze and the finalize (e.g. gathering the keepers' observations of the frozen epoch). */
+      beforeFinalize?: (epoch: number) => Promise<void>;
+    } = {},
+  ): Promise<EpochBundle> {
     const endMs = options.endMs ?? Date.now();
     const { bondsOf } = this.components;
     // Freezing is synchronous: the bonds are read first. A failed read fails the close (nothing frozen, retried).
     const bonds =
       bondsOf === undefined ? undefined : await bondsOf(this.accountsToFreeze(endMs, options.minEpoch), options);
     const epoch = this.freeze(endMs, options.minEpoch, bonds);
+    await options.beforeFinalize?.(epoch);
     return this.finalize(epoch, options);
   }
 
@@ -471,6 +485,18 @@ export class EpochCollector {
     }
   }
 
+  /** The health counts `epoch` froze for peers whose account was known, with that account (what this keeper observed). */
+  frozenOutcomes(epoch: number): Array<{ peerId: string; account: string; successes: number; failures: number }> {
+    return (
+      this.components.store.db
+        .prepare(
+          "SELECT peer_id, account, successes, failures FROM epoch_health WHERE epoch = ? AND account IS NOT NULL " +
+            "ORDER BY peer_id",
+        )
+        .all(epoch) as { peer_id: string; account: string; successes: number; failures: number }[]
+    ).map((h) => ({ peerId: h.peer_id, account: h.account, successes: h.successes, failures: h.failures }));
+  }
+
   /** What epoch `epoch` counted, in full: signed receipts, the peers' signed records, the health outcomes. */
   evidence(epoch: number): EpochEvidence {
     const db = this.components.store.db;
@@ -683,8 +709,19 @@ export class EpochCollector {
       (v) => v.disqualified,
     );
     const disqualified = new Set(verdicts.map((v) => v.provider));
-    let contributions = computeContributions({ receipts, outcomes, addressOf, disqualified });
-    let reports = reputationReports(outcomes, addressOf);
+    const merged = this.components.mergedReports?.(epoch);
+    // With merged reports, C_i's success weight is the merged counts too (so keepers with different views of a
+    // provider still build one reward root): per account, keyed by the account itself, which `weightOf` passes
+    // through (a peer id is never an address).
+    const weights =
+      merged === undefined
+        ? { outcomes, addressOf }
+        : {
+            outcomes: merged.map((r) => ({ peerId: r.node, successes: r.successes, failures: r.failures })),
+            addressOf: (id: string) => (isAddress(id) ? id : addressOf(id)),
+          };
+    let contributions = computeContributions({ receipts, ...weights, disqualified });
+    let reports = merged ?? reputationReports(outcomes, addressOf);
     let totalC = totalContribution(contributions);
     const maxReward =
       totalC > 0n && this.components.maxRewardTotal !== undefined

@@ -19,3 +19,10 @@ export class NotAKeeperError extends EpochExchangeError {
     super("not a registered keeper", false);
   }
 }
+
+/** Observations of an epoch this keeper has not frozen yet were asked for: ask again later, not penalised. */
+export class EpochNotFrozenError extends EpochExchangeError {
+  constructor(readonly epoch: number) {
+    super(`epoch ${epoch} not frozen here yet`, false);
+  }
+}

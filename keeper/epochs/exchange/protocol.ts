@@ -21,6 +21,10 @@
  * entries remain, which the client asks for in its next request (at most `maxPages` pages per pull); or
  * `{"error":"…"}`. A pull therefore reaches back at most `maxWindowMs` before the close: evidence older than that
  * (a week by default, against hourly epochs) is no longer gathered.
+ *
+ * `{"v":1,"kind":"observations","epoch":E,"cursor":n}` asks for the signed health observations of epoch E the peer
+ * holds (its own and those it gathered; observe/), paged the same way as `{"observations":[…]}` frames; a keeper
+ * that has not frozen E yet answers `{"error":"epoch E not frozen here yet"}` (ask again).
  */
 import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -29,6 +33,8 @@ import type { Logger } from "../../logger.ts";
 import type { LumoraNode } from "../../p2p/node.ts";
 import { readFrame, writeFrame } from "../../wire/framing.ts";
 import type { RawReceipt } from "../collect/collector.ts";
+import { ObservationsNotReadyError } from "../observe/errors.ts";
+import { encodeObservation, type SignedObservation } from "../observe/observation.ts";
 import type { TaskRecordValue } from "../types.ts";
 import {
   EPOCH_PROTOCOL,
@@ -42,14 +48,16 @@ import {
   RECEIPTS_PER_FRAME,
   STRANGER_READ_TIMEOUT_MS,
 } from "./constants.ts";
-import { EpochExchangeError, NotAKeeperError } from "./errors.ts";
+import { EpochExchangeError, EpochNotFrozenError, NotAKeeperError } from "./errors.ts";
 import {
   parseObject,
+  parseObservationEntry,
   parseReceipt,
   parseRequest,
   parseResponseFrame,
   parseTaskRecord,
   type ExchangeKind,
+  type ExchangeRequest,
 } from "./schema.ts";
 
 const encoder = new TextEncoder();
@@ -61,6 +69,11 @@ export interface EpochExchangeComponents {
   ownReceipts(fromMs: number, toMs: number): RawReceipt[];
   /** The task records this keeper coordinated that ended in [fromMs, toMs). */
   ownTasks?(fromMs: number, toMs: number): TaskRecordValue[];
+  /**
+   * The signed health observations this keeper holds for `epoch` (observe/observer.ts `served`); undefined while it
+   * has not frozen the epoch. Absent: an empty set is served at once (this keeper observes nothing for anyone).
+   */
+  observations?(epoch: number): SignedObservation[] | undefined;
   /** Whether `peerId` is a registered keeper (a valid signed peer record in discovery); nobody is when absent. */
   isKeeper?(peerId: string): boolean;
   penalise?(peerId: PeerId, err: Error): void;
@@ -130,23 +143,8 @@ export class EpochExchange {
       }
       if (body === undefined) throw new EpochExchangeError("stream ended before the request", false);
       const req = parseRequest(parseObject(body));
-      const kind = req.kind;
-      const fromMs = req.fromMs ?? Math.max(0, req.toMs - this.maxWindowMs);
-      const cursor = req.cursor;
-      if (req.toMs - fromMs > this.maxWindowMs) {
-        this.stats.refusedWindow++;
-        throw new EpochExchangeError(`window longer than ${this.maxWindowMs} ms`, false);
-      }
-      const all: unknown[] =
-        kind === "tasks"
-          ? (this.components.ownTasks?.(fromMs, req.toMs) ?? []).map((v) =>
-              v.map((x) => (typeof x === "bigint" ? x.toString() : x)),
-            )
-          : this.components.ownReceipts(fromMs, req.toMs).map((r) => ({
-              provider: r.provider,
-              body: Buffer.from(r.body).toString("base64"),
-              signature: Buffer.from(r.signature).toString("base64"),
-            }));
+      const { kind, cursor } = req;
+      const all = this.entriesFor(req);
       const entries = all.slice(cursor, cursor + this.maxEntries);
       const next = cursor + entries.length < all.length ? cursor + entries.length : undefined;
       if (next !== undefined) this.stats.truncated++;
@@ -159,7 +157,7 @@ export class EpochExchange {
       await stream.close({ signal }).catch(() => {});
     } catch (err) {
       const e = err as Error & { penalise?: boolean };
-      if (!(err instanceof NotAKeeperError)) {
+      if (!(err instanceof NotAKeeperError || err instanceof EpochNotFrozenError)) {
         this.log.throttled("request rejected", "warn", "epoch exchange request rejected", { peer, reason: e.message });
       }
       await writeFrame(
@@ -171,6 +169,60 @@ export class EpochExchange {
       stream.abort(e);
       if (e.penalise === true) this.components.penalise?.(connection.remotePeer, e);
     }
+  }
+
+  /** Everything a request asks for, before paging; throws the refusal a request gets. */
+  private entriesFor(req: ExchangeRequest): unknown[] {
+    if (req.kind === "observations") {
+      // A keeper that keeps no observations (no quorum in its deployment) has none to wait for: an empty set.
+      if (this.components.observations === undefined) return [];
+      const held = this.components.observations(req.epoch);
+      if (held === undefined) throw new EpochNotFrozenError(req.epoch);
+      return held.map(encodeObservation);
+    }
+    const fromMs = req.fromMs ?? Math.max(0, req.toMs - this.maxWindowMs);
+    if (req.toMs - fromMs > this.maxWindowMs) {
+      this.stats.refusedWindow++;
+      throw new EpochExchangeError(`window longer than ${this.maxWindowMs} ms`, false);
+    }
+    if (req.kind === "tasks")
+      return (this.components.ownTasks?.(fromMs, req.toMs) ?? []).map((v) =>
+        v.map((x) => (typeof x === "bigint" ? x.toString() : x)),
+      );
+    return this.components.ownReceipts(fromMs, req.toMs).map((r) => ({
+      provider: r.provider,
+      body: Buffer.from(r.body).toString("base64"),
+      signature: Buffer.from(r.signature).toString("base64"),
+    }));
+  }
+
+  /**
+   * Asks `peer` for the signed health observations it holds for `epoch` (its own and those it gathered); throws
+   * ObservationsNotReadyError when it has not frozen the epoch yet. Signatures are not checked here.
+   */
+  async pullObservations(
+    peer: PeerId | string,
+    epoch: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<SignedObservation[]> {
+    const out: SignedObservation[] = [];
+    try {
+      await this.pages(
+        peer,
+        { kind: "observations", epoch },
+        (entry) => out.push(parseObservationEntry(entry)),
+        options,
+      );
+    } catch (err) {
+      // The server's "not frozen" refusal (EpochNotFrozenError's text): the caller asks again later.
+      if (
+        err instanceof EpochExchangeError &&
+        err.message === `peer refused: ${new EpochNotFrozenError(epoch).message}`
+      )
+        throw new ObservationsNotReadyError(peer.toString(), epoch);
+      throw err;
+    }
+    return out;
   }
 
   /** Asks `peer` for the task records it coordinated that ended in [fromMs, toMs). */
@@ -189,7 +241,7 @@ export class EpochExchange {
   /** Follows the server's cursor page by page (at most `maxPages`). */
   private async pages(
     peer: PeerId | string,
-    request: { kind: ExchangeKind; fromMs: number; toMs: number },
+    request: { kind: ExchangeKind } & ({ fromMs: number; toMs: number } | { epoch: number }),
     onEntry: (entry: unknown) => void,
     options: { signal?: AbortSignal },
   ): Promise<void> {

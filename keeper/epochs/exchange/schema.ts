@@ -7,6 +7,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import { z } from "zod";
 
 import type { RawReceipt } from "../collect/collector.ts";
+import { parseObservation, type SignedObservation } from "../observe/observation.ts";
 import type { TaskRecordValue } from "../types.ts";
 import { MAX_RECEIPT_PART_BYTES, RECEIPTS_PER_FRAME } from "./constants.ts";
 import { EpochExchangeError } from "./errors.ts";
@@ -14,15 +15,12 @@ import { EpochExchangeError } from "./errors.ts";
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /** What an exchange asks for. */
-export type ExchangeKind = "receipts" | "tasks";
+export type ExchangeKind = "receipts" | "tasks" | "observations";
 
 /** A request as the server acts on it (defaults applied, except `fromMs`, which depends on the server's window). */
-export interface ExchangeRequest {
-  kind: ExchangeKind;
-  fromMs?: number;
-  toMs: number;
-  cursor: number;
-}
+export type ExchangeRequest =
+  | { kind: "receipts" | "tasks"; fromMs?: number; toMs: number; cursor: number }
+  | { kind: "observations"; epoch: number; cursor: number };
 
 /** TaskLog status codes (contracts/TaskLog.sol): succeeded, failed, expired. */
 const TASK_STATUSES = [1, 2, 3] as const;
@@ -50,15 +48,17 @@ const uint64 = z
 
 const requestSchema = z.object({
   v: z.literal(1),
-  kind: z.enum(["receipts", "tasks"]).default("receipts"),
+  kind: z.enum(["receipts", "tasks", "observations"]).default("receipts"),
   fromMs: uint.optional(),
-  toMs: uint,
+  toMs: uint.optional(),
+  epoch: uint.min(1).optional(),
   cursor: uint.default(0),
 });
 const REQUEST_ERRORS: Record<string, string> = {
   v: "request needs v = 1 and a non-negative integer toMs",
   toMs: "request needs v = 1 and a non-negative integer toMs",
-  kind: "kind must be receipts or tasks",
+  kind: "kind must be receipts, tasks or observations",
+  epoch: "epoch must be a positive integer",
   fromMs: "fromMs must be a non-negative integer",
   cursor: "cursor must be a non-negative integer",
 };
@@ -104,14 +104,22 @@ export function parseObject(body: Uint8Array): Record<string, unknown> {
   throw new EpochExchangeError("message is not a JSON object", true);
 }
 
-/** A request frame: `{"v":1,"kind","fromMs","toMs","cursor"}`; a task request must name its fromMs. */
+/**
+ * A request frame: `{"v":1,"kind","fromMs","toMs","cursor"}` (a task request must name its fromMs), or
+ * `{"v":1,"kind":"observations","epoch","cursor"}`.
+ */
 export function parseRequest(msg: Record<string, unknown>): ExchangeRequest {
   const r = requestSchema.safeParse(msg);
   if (!r.success) {
     const field = String(r.error.issues[0]?.path[0] ?? "v");
     throw new EpochExchangeError(REQUEST_ERRORS[field] ?? `bad request field ${field}`, true);
   }
-  const { kind, fromMs, toMs, cursor } = r.data;
+  const { kind, fromMs, toMs, epoch, cursor } = r.data;
+  if (kind === "observations") {
+    if (epoch === undefined) throw new EpochExchangeError(REQUEST_ERRORS.epoch!, true);
+    return { kind, epoch, cursor };
+  }
+  if (toMs === undefined) throw new EpochExchangeError(REQUEST_ERRORS.toMs!, true);
   if ((kind === "tasks" && fromMs === undefined) || (fromMs !== undefined && fromMs > toMs)) {
     throw new EpochExchangeError(`a ${kind} request needs an integer fromMs in [0, toMs]`, true);
   }
@@ -146,6 +154,15 @@ export function parseTaskRecord(v: unknown): TaskRecordValue {
     throw new EpochExchangeError(`task record entry: ${what ?? "not an array of 10 fields"}`, true);
   }
   return r.data;
+}
+
+/** One observation entry (observe/observation.ts): fields checked here, its signature by the observer module. */
+export function parseObservationEntry(v: unknown): SignedObservation {
+  try {
+    return parseObservation(v);
+  } catch (err) {
+    throw new EpochExchangeError(`observation entry: ${(err as Error).message}`, true);
+  }
 }
 
 /**

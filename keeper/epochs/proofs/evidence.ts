@@ -6,7 +6,12 @@
  * - `signed`: the same receipts in full (provider, body, signature; base64), each signed by its consumer;
  * - `records`: the signed peer record of every provider and reported node as it was at the freeze, binding
  *   the peer to its reward account (signed by the peer itself);
- * - `outcomes`: the health counts per peer the epoch froze (successes, failures);
+ * - `outcomes`: the health counts per peer the epoch froze here (successes, failures): the reports and C_i's success
+ *   weight when no observations are published;
+ * - `observations`, `observationRule`, `observationDomain` (when the keeper merged reports): the keepers' signed
+ *   health observations of the epoch (each signed by its observer's chain key, keeper/epochs/observe), the merge
+ *   rule and the deployment they are signed for — the reports and C_i's success weight are the merge of these,
+ *   not one keeper's counts;
  * - `audits` and `auditRule`: the signed audit outcomes the epoch judged (each signed by its auditing keeper) and
  *   the rule by which they take a provider's credit (keeper/audit/verdict.ts; absent in files published before
  *   audits, read as none).
@@ -19,7 +24,7 @@
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { getAddress } from "ethers";
+import { getAddress, isAddress } from "ethers";
 
 import { auditOutcomeHash, verifyAuditOutcome } from "../../audit/outcome.ts";
 import { auditVerdicts, type DisqualifyRule, type JudgedAudit } from "../../audit/verdict.ts";
@@ -33,6 +38,15 @@ import {
   type NodeOutcomes,
   type VerifiedReceipt,
 } from "../collect/contribution.ts";
+import { mergeObservations, observationRule, type ObservationRule } from "../observe/merge.ts";
+import {
+  encodeObservation,
+  observationKey,
+  parseObservation,
+  verifyObservation,
+  type ObservationDomain,
+  type SignedObservation,
+} from "../observe/observation.ts";
 import type { EpochBonds, EpochEvidence, ReputationReport } from "../types.ts";
 import { EVIDENCE_FORMAT_V2 } from "./constants.ts";
 
@@ -46,6 +60,9 @@ interface EvidenceJson {
   audits?: Array<{ body: string; signature: string }>;
   auditRule?: DisqualifyRule;
   /** Decimal strings for the amounts; accounts ascending (lower case). */
+  observations?: SignedObservation[];
+  observationRule?: ObservationRule;
+  observationDomain?: ObservationDomain;
   bonds?: {
     minBond: string;
     saturationBps: string;
@@ -114,6 +131,21 @@ export function encodeEvidence(epoch: number, evidence: EpochEvidence): string {
         .map(({ a }) => ({ body: b64(a.body), signature: b64(a.signature) })),
     }),
     ...(evidence.auditRule !== undefined && { auditRule: evidence.auditRule }),
+    ...(evidence.observations !== undefined && {
+      observations: [...evidence.observations]
+        .sort((a, b) => {
+          const x = observationKey(a);
+          const y = observationKey(b);
+          return x < y ? -1 : x > y ? 1 : 0;
+        })
+        .map(encodeObservation),
+    }),
+    ...(evidence.observationRule !== undefined && {
+      observationRule: { maxFaulty: evidence.observationRule.maxFaulty },
+    }),
+    ...(evidence.observationDomain !== undefined && {
+      observationDomain: { chainId: evidence.observationDomain.chainId, quorum: evidence.observationDomain.quorum },
+    }),
     ...(evidence.bonds !== undefined && { bonds: encodeBonds(evidence.bonds) }),
   };
   return JSON.stringify(json) + "\n";
@@ -153,6 +185,21 @@ export function parseEvidence(v: unknown, epoch: number): EpochEvidence & { ids:
     ...(j.auditRule !== undefined && {
       auditRule: { minFailures: Number(j.auditRule?.minFailures), failureRatio: Number(j.auditRule?.failureRatio) },
     }),
+    ...(j.observations !== undefined && {
+      observations: (Array.isArray(j.observations) ? j.observations : []).map((o, i) => {
+        try {
+          const parsed = parseObservation(o);
+          if (parsed.epoch !== epoch) throw new Error(`an observation of epoch ${parsed.epoch}`);
+          return parsed;
+        } catch (err) {
+          throw new Error(`observations[${i}]: ${(err as Error).message}`);
+        }
+      }),
+    }),
+    ...(j.observationRule !== undefined && { observationRule: { maxFaulty: Number(j.observationRule?.maxFaulty) } }),
+    ...(j.observationDomain !== undefined && {
+      observationDomain: { chainId: Number(j.observationDomain?.chainId), quorum: String(j.observationDomain?.quorum) },
+    }),
     ...(j.bonds !== undefined && { bonds: parseBonds(j.bonds) }),
   };
 }
@@ -166,6 +213,36 @@ export interface Recomputed {
   /** R_total the evidence implies, when it carries the bond rule (R' of the reward offered); else unknown. */
   rewardTotal?: bigint;
   problems: string[];
+}
+
+/**
+ * The reports merged from the published observations (observe/merge.ts) after every signature is checked against
+ * the published deployment; an observation that does not verify is a problem and counts for nothing. Whether each
+ * observer is one of the quorum's keepers is the chain's to say (`lumora:verify-epoch` reads EpochQuorum).
+ */
+function mergedReports(evidence: EpochEvidence, problems: string[]): ReputationReport[] {
+  const { observations = [], observationRule: rule, observationDomain: domain } = evidence;
+  if (rule === undefined || domain === undefined) {
+    problems.push("observations published without their rule or deployment");
+    return [];
+  }
+  const valid = observations.filter((o) => {
+    try {
+      verifyObservation(domain, o);
+      return true;
+    } catch (err) {
+      problems.push(`observation of ${o.subject} by ${o.observer}: ${(err as Error).message}`);
+      return false;
+    }
+  });
+  try {
+    const merged = mergeObservations(valid, observationRule(rule));
+    for (const e of merged.equivocations) problems.push(`observer equivocated on ${e}`);
+    return merged.reports;
+  } catch (err) {
+    problems.push((err as Error).message);
+    return [];
+  }
 }
 
 /**
@@ -225,8 +302,17 @@ export async function recompute(evidence: EpochEvidence & { ids?: string[] }, at
             .map((v) => v.provider),
         );
   const addressOf = (peerId: string) => accountOf.get(peerId);
-  const contributions = computeContributions({ receipts, outcomes: evidence.outcomes, addressOf, disqualified });
-  const reports = reputationReports(evidence.outcomes, addressOf);
+  // With observations, the merged reports are also C_i's success weight, per account (as the collector does).
+  const merged = evidence.observations === undefined ? undefined : mergedReports(evidence, problems);
+  const weights =
+    merged === undefined
+      ? { outcomes: evidence.outcomes, addressOf }
+      : {
+          outcomes: merged.map((r) => ({ peerId: r.node, successes: r.successes, failures: r.failures })),
+          addressOf: (id: string) => (isAddress(id) ? id : addressOf(id)),
+        };
+  const contributions = computeContributions({ receipts, ...weights, disqualified });
+  const reports = merged ?? reputationReports(evidence.outcomes, addressOf);
   const lost = [...disqualified].sort();
   if (evidence.bonds === undefined) return { contributions, disqualified: lost, reports, problems };
   return { ...applyBonds(contributions, reports, evidence.bonds), disqualified: lost, problems };

@@ -60,7 +60,7 @@ export interface EpochSignaturesComponents {
   /** The other keepers' peer ids, asked by `gather`. */
   keepers(): string[];
   /** This keeper's decision on a request (approve.ts); absent: every request is refused with no-key. */
-  approve?(request: SignatureRequest, options: { signal: AbortSignal }): Promise<Approval>;
+  approve?(request: SignatureRequest, options: { signal: AbortSignal; peer: string }): Promise<Approval>;
   /** The deployment `gather` asks signatures for. */
   deployment?: { chainId: number; quorum: string };
   penalise?(peerId: PeerId, err: Error): void;
@@ -202,7 +202,7 @@ export class EpochSignatures implements QuorumSignatureSource {
       const approval =
         this.components.approve === undefined
           ? ({ code: "no-key", reason: "this keeper signs no epochs" } as const)
-          : await this.components.approve(request, { signal });
+          : await this.components.approve(request, { signal, peer });
       if ("signature" in approval) {
         this.stats.signed++;
         await answer(approval);

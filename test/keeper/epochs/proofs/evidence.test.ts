@@ -9,7 +9,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, it } from "node:test";
 
+import { Wallet, ZeroHash } from "ethers";
+
 import { signPeerRecord } from "../../../../keeper/discovery/record.ts";
+import { signObservation } from "../../../../keeper/epochs/observe/observation.ts";
 import { buildEpoch } from "../../../../keeper/epochs/build.ts";
 import type { BondSnapshot } from "../../../../keeper/epochs/collect/collector.ts";
 import { SHARE_SCALE } from "../../../../keeper/epochs/collect/constants.ts";
@@ -162,6 +165,67 @@ describe("epochs/proofs/evidence", () => {
     outcomes.outcomes = outcomes.outcomes.map((o) => ({ ...o, failures: o.failures + 1 }));
     const c = await recompute(outcomes, now);
     assert.notDeepEqual(c.reports, bundle.reputation);
+  });
+
+  it("merges the reports from the published signed observations, and names a forged or unsigned one", async () => {
+    const { bundle, evidence, p1, p2, now } = await closedEpoch();
+    const keepers = [1, 2, 3].map((i) => new Wallet("0x" + (0xc0 + i).toString(16).padStart(64, "0")));
+    const domain = { chainId: 31337, quorum: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
+    const sign = (k: Wallet, subject: Peer, successes: number, failures: number) =>
+      signObservation(
+        domain,
+        {
+          epoch: bundle.epoch,
+          observer: k.address,
+          subject: subject.id,
+          account: subject.address,
+          successes,
+          failures,
+        },
+        (d) => k.signingKey.sign(d).serialized,
+      );
+    // Three keepers, three views: p2 healthy for two of them, all failures for the third (a liar, or unlucky).
+    const observations = [
+      sign(keepers[0]!, p1, 4, 0),
+      sign(keepers[1]!, p1, 6, 1),
+      sign(keepers[0]!, p2, 9, 0),
+      sign(keepers[1]!, p2, 5, 0),
+      sign(keepers[2]!, p2, 0, 30),
+    ];
+    const merged = { ...evidence, observations, observationRule: { maxFaulty: 1 }, observationDomain: domain };
+    const text = encodeEvidence(bundle.epoch, merged);
+    const again = await recompute(parseEvidence(JSON.parse(text), bundle.epoch), now);
+    assert.deepEqual(again.problems, []);
+    // p1: ratios 0 and 1/7 → the second worst is (4, 0); p2: 30/30, 0, 0 → (5, 0) or (9, 0), ties by observer.
+    const p2Healthy = [keepers[0]!, keepers[1]!].sort((a, b) =>
+      a.address.toLowerCase() < b.address.toLowerCase() ? -1 : 1,
+    );
+    const p2Report = p2Healthy[0] === keepers[0] ? { successes: 9, failures: 0 } : { successes: 5, failures: 0 };
+    assert.deepEqual(
+      again.reports,
+      [
+        { node: p1.address, successes: 4, failures: 0 },
+        { node: p2.address, ...p2Report },
+      ].sort((a, b) => (a.node.toLowerCase() < b.node.toLowerCase() ? -1 : 1)),
+      "the merged reports, not the publishing keeper's own counts",
+    );
+    assert.notDeepEqual(again.reports, bundle.reputation);
+    // A count changed after signing, and an observation signed by someone else than its observer.
+    const forged = structuredClone(merged);
+    forged.observations![0] = { ...forged.observations![0]!, successes: 0, failures: 4 };
+    const stranger = Wallet.createRandom();
+    forged.observations![1] = { ...forged.observations![1]!, signature: stranger.signingKey.sign(ZeroHash).serialized };
+    const bad = await recompute(forged, now);
+    assert.equal(bad.problems.length, 2, bad.problems.join("\n"));
+    for (const problem of bad.problems) assert.match(problem, /not by its observer/);
+    assert.deepEqual(
+      bad.reports.find((r) => r.node === p1.address),
+      undefined,
+      "p1's two observations did not verify: it is not reported",
+    );
+    // Observations without the deployment they are signed for cannot be checked.
+    const bare = await recompute({ ...merged, observationDomain: undefined }, now);
+    assert.match(bare.problems.join("\n"), /without their rule or deployment/);
   });
 
   it("is published in full beside the dumps, its hash in epoch.json, and read back by a proof source", async () => {

@@ -1,0 +1,32 @@
+/**
+ * Tunables of the keepers' signed health observations (docs/epochs.md "Reputation reports"), each once, with its
+ * unit and reason.
+ */
+
+const second = 1000;
+
+/**
+ * f of the merge rule: how many lying observers the merged outcome of a peer withstands. A peer's outcome is the
+ * one with the (f+1)-th highest failure ratio among the keepers that observed it, so at least f+1 observers saw it
+ * at least that bad; a peer fewer than f+1 keepers observed gets no report. 1 means one keeper's word alone never
+ * moves a Reputation report (the point of signing them); 0 trusts every observer (a single-keeper deployment).
+ */
+export const DEFAULT_MAX_FAULTY_OBSERVERS = 1;
+
+/**
+ * How long a close waits for the other keepers' observations of the epoch it froze. Keepers close at the same
+ * cron tick, seconds apart; 30 s covers a slow close and bounds what a keeper that never closes costs.
+ */
+export const OBSERVATION_GATHER_WAIT_MS = 30 * second;
+
+/** Wait before asking again a keeper that has not frozen the epoch yet or could not be reached. */
+export const OBSERVATION_RETRY_MS = 500;
+
+/** Largest peer id accepted as a subject (a base58 Ed25519 or secp256k1 peer id is 52–53 characters). */
+export const MAX_SUBJECT_CHARS = 128;
+
+/**
+ * Failed pulls (unreachable, timed out, broke the protocol — anything but "not frozen yet") after which a close
+ * stops waiting for a keeper: a keeper that is down should not cost every close the whole wait.
+ */
+export const OBSERVATION_MAX_FAILED_PULLS = 3;

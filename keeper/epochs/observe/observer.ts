@@ -1,0 +1,253 @@
+/**
+ * The keeper's part in merged Reputation reports (docs/epochs.md "Reputation reports"): after it freezes an epoch
+ * it signs its own health outcomes of that epoch (observation.ts), pulls the other keepers' signed observations of
+ * the same epoch over `/lumora/epoch/1.0.0` (kind `observations`) until every keeper it knows has answered or the
+ * wait is over, and seals the set; the epoch's reports (and C_i's success weight) are the merge of that set
+ * (merge.ts), and its evidence publishes it. When asked to sign another keeper's epoch, `check` rebuilds the reports from that keeper's set.
+ *
+ * Only observers in the quorum's keeper set count (`observers`), and every observation's signature is checked
+ * before it is stored: a relayed set cannot carry an observation nobody signed.
+ */
+import type { Logger } from "../../logger.ts";
+import { sleep } from "../../chain/index.ts";
+import { bondLookup, isBondedUnder } from "../collect/bonded.ts";
+import type { EpochBonds, ReputationReport } from "../types.ts";
+import { OBSERVATION_GATHER_WAIT_MS, OBSERVATION_MAX_FAILED_PULLS, OBSERVATION_RETRY_MS } from "./constants.ts";
+import { ObservationsNotReadyError } from "./errors.ts";
+import { mergeObservations, observationRule, type ObservationRule } from "./merge.ts";
+import {
+  sameObservation,
+  signObservation,
+  verifyObservation,
+  type ObservationDomain,
+  type SignedObservation,
+} from "./observation.ts";
+import type { ObservationStore } from "./store.ts";
+
+/** A health count the epoch froze, with the account the peer's record named. */
+export interface FrozenOutcome {
+  peerId: string;
+  account: string;
+  successes: number;
+  failures: number;
+}
+
+export interface EpochObserverComponents {
+  observations: ObservationStore;
+  logger: Logger;
+  /** The deployment observations are signed for (chain id, EpochQuorum). */
+  domain: ObservationDomain;
+  /** This keeper's chain key; without one it signs nothing (and still relays and merges). */
+  signer?: { address: string; signDigest(digest: string): string };
+  /** The health counts `epoch` froze here, peers with a known account only. */
+  frozenOutcomes(epoch: number): FrozenOutcome[];
+  /** The bond rule `epoch` was frozen under here (collect/bonded.ts), undefined when ungated. */
+  frozenBonds?(epoch: number): EpochBonds | undefined;
+  /** Peer ids of the other keepers known now. */
+  keepers(): string[];
+  /**
+   * The observations `peer` holds for `epoch`; throws ObservationsNotReadyError when it has not frozen the epoch
+   * yet (asked again until the wait is over), anything else when it cannot be reached (given up after
+   * OBSERVATION_MAX_FAILED_PULLS).
+   */
+  pull(peer: string, epoch: number, options: { signal: AbortSignal }): Promise<SignedObservation[]>;
+  /** The quorum's keeper addresses (checksummed): the only observers that count. */
+  observers(options: { signal: AbortSignal }): Promise<ReadonlySet<string>>;
+}
+
+export interface EpochObserverInit {
+  rule?: Partial<ObservationRule>;
+  /** How long `observe` waits for the other keepers (OBSERVATION_GATHER_WAIT_MS). */
+  waitMs?: number;
+  /** Wait before asking a keeper again (OBSERVATION_RETRY_MS). */
+  retryMs?: number;
+}
+
+/** What the evidence of an epoch publishes about its reports. */
+export interface ObservationEvidence {
+  observations: SignedObservation[];
+  observationRule: ObservationRule;
+  observationDomain: ObservationDomain;
+}
+
+/** The outcome of checking another keeper's observation set of an epoch. */
+export type ObservationCheck = { reports: ReputationReport[] } | { problem: string };
+
+export class EpochObserver {
+  readonly rule: ObservationRule;
+  private readonly log: Logger;
+  private readonly quorum: string;
+
+  constructor(
+    private readonly components: EpochObserverComponents,
+    private readonly init: EpochObserverInit = {},
+  ) {
+    this.log = components.logger.child("epochs:observe");
+    this.rule = observationRule(init.rule);
+    this.quorum = components.domain.quorum;
+  }
+
+  /**
+   * Signs this keeper's outcomes of the frozen `epoch` (once), gathers the other keepers' observations of it and
+   * seals the set. Called between the freeze and the finalize of a close; a sealed epoch is left as it is.
+   */
+  async observe(epoch: number, options: { signal: AbortSignal }): Promise<void> {
+    const { observations: store, signer, domain } = this.components;
+    if (store.sealed(this.quorum, epoch)) return;
+    if (signer !== undefined && !store.observed(this.quorum, epoch)) {
+      const own = this.components
+        .frozenOutcomes(epoch)
+        .flatMap((o) =>
+          o.successes + o.failures === 0
+            ? []
+            : [
+                signObservation(
+                  domain,
+                  { epoch, observer: signer.address, subject: o.peerId, account: o.account, ...counts(o) },
+                  (d) => signer.signDigest(d),
+                ),
+              ],
+        );
+      store.add(this.quorum, epoch, own);
+      store.markObserved(this.quorum, epoch);
+      this.log.info("own health observations signed", { epoch, peers: own.length });
+    }
+    try {
+      await this.gather(epoch, options);
+    } finally {
+      // Sealed even when the gather failed (the close goes on and merges what is held): the set the finalize
+      // merges is the set the evidence publishes, whatever arrives later.
+      if (!options.signal.aborted) store.seal(this.quorum, epoch);
+    }
+  }
+
+  /** The set `epoch`'s reports are merged from (sealed once the epoch is finalized). */
+  observationsOf(epoch: number): SignedObservation[] {
+    return this.components.observations.of(this.quorum, epoch);
+  }
+
+  /**
+   * What this keeper serves for `epoch`: every observation it holds, once it has signed its own (undefined
+   * before: it has not frozen the epoch yet, ask again). A keeper without a chain key serves what it holds.
+   */
+  served(epoch: number): SignedObservation[] | undefined {
+    const { observations: store, signer } = this.components;
+    if (signer !== undefined && !store.observed(this.quorum, epoch)) return undefined;
+    return store.of(this.quorum, epoch);
+  }
+
+  /** The merged reports of `epoch` from the set held (before any bond rule). */
+  reportsOf(epoch: number): ReputationReport[] {
+    return mergeObservations(this.observationsOf(epoch), this.rule).reports;
+  }
+
+  evidence(epoch: number): ObservationEvidence {
+    return {
+      observations: this.observationsOf(epoch),
+      observationRule: { ...this.rule },
+      observationDomain: { ...this.components.domain },
+    };
+  }
+
+  /**
+   * Checks another keeper's observation set of `epoch` (what it merged and publishes) before this keeper signs
+   * its commitment: every observation signed by its observer, of this epoch, by a quorum keeper, and every
+   * observation this keeper signed for the epoch present unchanged. Returns the merged reports under this keeper's
+   * bond rule of the epoch (what its collector would commit from the same set), or the problem.
+   */
+  async check(
+    epoch: number,
+    theirs: readonly SignedObservation[],
+    options: { signal: AbortSignal },
+  ): Promise<ObservationCheck> {
+    const observers = await this.components.observers(options);
+    for (const o of theirs) {
+      if (o.epoch !== epoch) return { problem: `an observation of epoch ${o.epoch}` };
+      if (!observers.has(o.observer)) return { problem: `an observation by ${o.observer}, not a quorum keeper` };
+      try {
+        verifyObservation(this.components.domain, o);
+      } catch (err) {
+        return { problem: `observation of ${o.subject} by ${o.observer}: ${(err as Error).message}` };
+      }
+    }
+    const me = this.components.signer?.address;
+    if (me !== undefined) {
+      const own = this.components.observations.of(this.quorum, epoch, me);
+      const missing = own.filter((mine) => !theirs.some((t) => sameObservation(t, mine)));
+      if (missing.length > 0)
+        return { problem: `${missing.length} of this keeper's ${own.length} observations are missing or altered` };
+    }
+    const reports = mergeObservations(theirs, this.rule).reports;
+    const bonds = this.components.frozenBonds?.(epoch);
+    if (bonds === undefined) return { reports };
+    const bondOf = bondLookup(bonds);
+    return { reports: reports.filter((r) => isBondedUnder(bonds, bondOf, r.node)) };
+  }
+
+  /**
+   * Pulls from every known keeper until each has answered once (or failed OBSERVATION_MAX_FAILED_PULLS times
+   * otherwise than "not frozen") or the wait is over; stores what verifies.
+   */
+  private async gather(epoch: number, options: { signal: AbortSignal }): Promise<void> {
+    const c = this.components;
+    const deadline = Date.now() + (this.init.waitMs ?? OBSERVATION_GATHER_WAIT_MS);
+    const waiting = new Set(c.keepers());
+    let observers: ReadonlySet<string> | undefined;
+    let added = 0;
+    const errors = new Map<string, string>();
+    const failed = new Map<string, number>();
+    while (waiting.size > 0) {
+      const round = [...waiting];
+      const results = await Promise.allSettled(round.map((peer) => c.pull(peer, epoch, options)));
+      options.signal.throwIfAborted();
+      for (const [i, r] of results.entries()) {
+        const peer = round[i]!;
+        if (r.status === "rejected") {
+          errors.set(peer, (r.reason as Error).message);
+          if (r.reason instanceof ObservationsNotReadyError) continue;
+          const n = (failed.get(peer) ?? 0) + 1;
+          failed.set(peer, n);
+          if (n >= OBSERVATION_MAX_FAILED_PULLS) {
+            waiting.delete(peer);
+            this.log.info("not waiting for an unreachable keeper's observations", { epoch, peer, error: r.reason });
+          }
+          continue;
+        }
+        waiting.delete(peer);
+        errors.delete(peer);
+        observers ??= await c.observers(options);
+        const valid = r.value.filter((o) => this.acceptable(epoch, o, observers!));
+        added += c.observations.add(this.quorum, epoch, valid);
+      }
+      if (waiting.size === 0 || Date.now() >= deadline) break;
+      await sleep(this.init.retryMs ?? OBSERVATION_RETRY_MS, options);
+    }
+    if (waiting.size > 0)
+      this.log.warn("sealing observations without every keeper's", {
+        epoch,
+        missing: waiting.size,
+        reasons: [...errors.values()].slice(0, 3).join("; "),
+      });
+    this.log.info("health observations gathered", { epoch, added, held: this.observationsOf(epoch).length });
+  }
+
+  private acceptable(epoch: number, o: SignedObservation, observers: ReadonlySet<string>): boolean {
+    try {
+      if (o.epoch !== epoch || !observers.has(o.observer)) return false;
+      verifyObservation(this.components.domain, o);
+      return true;
+    } catch (err) {
+      this.log.warn("observation ignored", { epoch, observer: o.observer, reason: (err as Error).message });
+      return false;
+    }
+  }
+}
+
+function counts(o: FrozenOutcome): { successes: number; failures: number } {
+  return { successes: Math.min(o.successes, 0xffff_ffff), failures: Math.min(o.failures, 0xffff_ffff) };
+}
+
+/** Factory in the keeper's component style: `epochObserver(init)(components)`. */
+export function epochObserver(init: EpochObserverInit = {}): (components: EpochObserverComponents) => EpochObserver {
+  return (components) => new EpochObserver(components, init);
+}

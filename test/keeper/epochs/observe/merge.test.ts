@@ -1,0 +1,157 @@
+/**
+ * The merge rule of signed health observations (keeper/epochs/observe/merge.ts) and their signatures: one lying
+ * observer cannot flag a peer every honest keeper saw healthy, a peer one keeper alone observed is not reported,
+ * the merged failure ratio always lies within the honest observers' [h_{f+1}, h_1] (random property), the result
+ * does not depend on the order of the set, an equivocating observer counts for nothing, and a forged or foreign
+ * signature does not verify.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { Wallet, getAddress } from "ethers";
+
+import { mergeObservations } from "../../../../keeper/epochs/observe/merge.ts";
+import {
+  parseObservation,
+  signObservation,
+  verifyObservation,
+  type HealthObservation,
+  type SignedObservation,
+} from "../../../../keeper/epochs/observe/observation.ts";
+import { ObservationInvalidError } from "../../../../keeper/epochs/observe/errors.ts";
+
+const DOMAIN = { chainId: 31337, quorum: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
+const observers = Array.from({ length: 10 }, (_, i) => new Wallet("0x" + (i + 1).toString(16).padStart(64, "0")));
+const ACCOUNT = getAddress("0x00000000000000000000000000000000000000a1");
+const OTHER_ACCOUNT = getAddress("0x00000000000000000000000000000000000000b2");
+const PEER = "12D3KooWHealthyPeerHealthyPeerHealthyPeerHealthy1";
+const PEER_B = "12D3KooWSecondPeerSecondPeerSecondPeerSecondPeer2";
+
+function observation(by: number, successes: number, failures: number, subject = PEER, account = ACCOUNT) {
+  return { epoch: 4, observer: observers[by]!.address, subject, account, successes, failures };
+}
+
+function signed(o: HealthObservation, by = observers.find((w) => w.address === o.observer)!): SignedObservation {
+  return signObservation(DOMAIN, o, (d) => by.signingKey.sign(d).serialized);
+}
+
+const ratio = (s: number, f: number) => f / (s + f);
+
+/** Deterministic pseudo-random integers (xorshift), so a failure names its seed. */
+function rng(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1;
+  return (n) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) % n;
+  };
+}
+
+describe("epochs/observe: merge rule", () => {
+  it("one lying observer cannot flag a peer the honest keepers saw healthy (f = 1), with two or more observers", () => {
+    for (const honest of [1, 2, 4]) {
+      const set = [
+        ...Array.from({ length: honest }, (_, i) => observation(i, 40 + i, 0)),
+        observation(honest, 0, 1_000), // the liar: the peer failed every probe
+      ];
+      const { reports } = mergeObservations(set, { maxFaulty: 1 });
+      assert.equal(reports.length, 1, `${honest} honest observers: the peer is reported`);
+      assert.equal(reports[0]!.failures, 0, `${honest} honest observers: the liar's failures are not the report`);
+    }
+  });
+
+  it("a peer only one keeper observed is not reported under f = 1, and is under f = 0", () => {
+    const set = [observation(0, 0, 9)];
+    assert.deepEqual(mergeObservations(set, { maxFaulty: 1 }).reports, []);
+    assert.deepEqual(mergeObservations(set, { maxFaulty: 0 }).reports, [{ node: ACCOUNT, successes: 0, failures: 9 }]);
+  });
+
+  it("keeps the merged failure ratio within the honest observers' [h_(f+1), h_1] whatever f liars say (random)", () => {
+    for (let seed = 1; seed <= 300; seed++) {
+      const r = rng(seed);
+      const f = r(3);
+      const honestCount = f + 1 + r(4);
+      const set: HealthObservation[] = [];
+      const honest: number[] = [];
+      for (let i = 0; i < honestCount; i++) {
+        const s = r(50);
+        const fl = r(50) + (s === 0 ? 1 : 0);
+        set.push(observation(i, s, fl));
+        honest.push(ratio(s, fl));
+      }
+      for (let j = 0; j < f; j++) {
+        const s = r(3) === 0 ? 0 : r(1_000);
+        set.push(observation(honestCount + j, s, s === 0 ? 1 + r(1_000) : r(1_000)));
+      }
+      const { reports } = mergeObservations(set, { maxFaulty: f });
+      assert.equal(reports.length, 1, `seed ${seed}: reported`);
+      const merged = ratio(reports[0]!.successes, reports[0]!.failures);
+      honest.sort((a, b) => b - a);
+      assert.ok(merged <= honest[0]!, `seed ${seed}: merged ${merged} above the worst honest view ${honest[0]}`);
+      assert.ok(merged >= honest[f]!, `seed ${seed}: merged ${merged} below h_(f+1) = ${honest[f]}`);
+    }
+  });
+
+  it("gives the same reports whatever the order of the set, summed per account", () => {
+    const set = [
+      observation(0, 10, 1),
+      observation(1, 8, 3),
+      observation(2, 9, 0),
+      observation(0, 5, 5, PEER_B),
+      observation(1, 6, 4, PEER_B),
+      observation(2, 1, 0, PEER, OTHER_ACCOUNT),
+    ];
+    const expected = mergeObservations(set, { maxFaulty: 1 });
+    // PEER: ratios 1/11, 3/11, 0 → second worst is 1/11 (10, 1). PEER_B: 5/10, 4/10 → (6, 4). Summed: (16, 5).
+    // The one observer naming PEER under OTHER_ACCOUNT is alone there: not reported.
+    assert.deepEqual(expected.reports, [{ node: ACCOUNT, successes: 16, failures: 5 }]);
+    for (let seed = 1; seed <= 20; seed++) {
+      const r = rng(seed);
+      const shuffled = [...set];
+      for (let i = shuffled.length - 1; i > 0; i--) {
+        const j = r(i + 1);
+        [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+      }
+      assert.deepEqual(mergeObservations(shuffled, { maxFaulty: 1 }), expected, `order ${seed}`);
+    }
+  });
+
+  it("ignores an observer that signed two different outcomes of one peer", () => {
+    const set = [observation(0, 10, 0), observation(1, 10, 0), observation(2, 0, 10), observation(2, 10, 0)];
+    const merged = mergeObservations(set, { maxFaulty: 1 });
+    assert.deepEqual(merged.equivocations, [`${observers[2]!.address.toLowerCase()}/${PEER}`]);
+    assert.equal(merged.outcomes[0]!.observers, 2);
+  });
+
+  it("refuses observations of several epochs and a rule it cannot apply", () => {
+    assert.throws(() =>
+      mergeObservations([observation(0, 1, 0), { ...observation(1, 1, 0), epoch: 5 }], { maxFaulty: 1 }),
+    );
+    assert.throws(() => mergeObservations([], { maxFaulty: -1 }), /maxFaulty/);
+  });
+});
+
+describe("epochs/observe: signed observations", () => {
+  it("verifies its observer's signature, and names a changed count, a foreign signer and another deployment", () => {
+    const good = signed(observation(0, 7, 2));
+    verifyObservation(DOMAIN, good);
+    assert.deepEqual(parseObservation(JSON.parse(JSON.stringify(good))), good);
+    assert.throws(() => verifyObservation(DOMAIN, { ...good, failures: 0 }), ObservationInvalidError);
+    const foreign = signed(observation(0, 7, 2), observers[1]);
+    assert.throws(() => verifyObservation(DOMAIN, foreign), /not by its observer/);
+    assert.throws(() => verifyObservation({ ...DOMAIN, chainId: 1 }, good), /not by its observer/);
+    assert.throws(
+      () => verifyObservation(DOMAIN, { ...good, signature: "0x" + "00".repeat(65) }),
+      ObservationInvalidError,
+    );
+  });
+
+  it("refuses to sign or parse an observation that counts nothing or breaks a field", () => {
+    assert.throws(() => signed(observation(0, 0, 0)), /counts nothing/);
+    const good = signed(observation(0, 1, 0));
+    assert.throws(() => parseObservation({ ...good, successes: -1 }), ObservationInvalidError);
+    assert.throws(() => parseObservation({ ...good, signature: "0x12" }), ObservationInvalidError);
+    assert.throws(() => parseObservation({ ...good, observer: "me" }), ObservationInvalidError);
+  });
+});

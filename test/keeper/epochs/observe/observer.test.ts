@@ -1,0 +1,190 @@
+/**
+ * Merged Reputation reports across keepers on 127.0.0.1: three keepers with real libp2p nodes, stores and chain
+ * keys, each with its own view of the epoch's health, sign their observations, pull each other's over
+ * `/lumora/epoch/1.0.0` (kind `observations`, paged two entries at a time) — one of them freezing late, so the others
+ * are first told "not frozen" and ask again — and all three reach the same reports and reports root, in which one
+ * keeper's view that a healthy peer failed everything does not flag it. `check` (what an approver runs on the
+ * submitter's set) refuses a set that dropped or altered this keeper's observations.
+ */
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+
+import { Wallet, getAddress } from "ethers";
+
+import { EpochExchange } from "../../../../keeper/epochs/exchange/protocol.ts";
+import { EpochObserver, type FrozenOutcome } from "../../../../keeper/epochs/observe/observer.ts";
+import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
+import { ObservationsNotReadyError } from "../../../../keeper/epochs/observe/errors.ts";
+import { reportBatchesOf } from "../../../../keeper/epochs/quorum/commitment.ts";
+import { encodeReport } from "../../../../keeper/epochs/submit/submitter.ts";
+import type { ReputationReport } from "../../../../keeper/epochs/types.ts";
+import { openStore, type Store } from "../../../../keeper/store/index.ts";
+import { silent, startNode, waitFor, type TestKeeper } from "../../helpers.ts";
+
+const DOMAIN = { chainId: 31337, quorum: "0x5FbDB2315678afecb367f032d93F642f64180aa3" };
+const EPOCH = 1;
+const account = (i: number) => getAddress("0x" + (0xa0 + i).toString(16).padStart(40, "0"));
+const subject = (i: number) => `12D3KooWSubject${i}`.padEnd(52, "x");
+
+/** Each keeper's own counts of the epoch: subject 0 is healthy for keepers 0 and 1, failing for keeper 2. */
+const VIEWS: FrozenOutcome[][] = [
+  [
+    { peerId: subject(0), account: account(0), successes: 10, failures: 0 },
+    { peerId: subject(1), account: account(1), successes: 5, failures: 1 },
+    { peerId: subject(2), account: account(2), successes: 3, failures: 0 },
+  ],
+  [
+    { peerId: subject(0), account: account(0), successes: 8, failures: 1 },
+    { peerId: subject(1), account: account(1), successes: 7, failures: 0 },
+  ],
+  [
+    { peerId: subject(0), account: account(0), successes: 0, failures: 12 },
+    { peerId: subject(1), account: account(1), successes: 6, failures: 2 },
+    { peerId: subject(2), account: account(2), successes: 2, failures: 0 },
+  ],
+];
+
+interface Keeper {
+  wallet: Wallet;
+  p2p: TestKeeper;
+  store: Store;
+  observations: ObservationStore;
+  exchange: EpochExchange;
+  observer: EpochObserver;
+}
+
+const rootOf = (reports: ReputationReport[]) => reportBatchesOf(reports.map(encodeReport), 500).root;
+
+describe("epochs/observe: keepers merge their signed observations", { timeout: 120_000 }, () => {
+  let dir: string;
+  const keepers: Keeper[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "lumora-observe-"));
+    const wallets = [1, 2, 3].map((i) => new Wallet("0x" + (0xd0 + i).toString(16).padStart(64, "0")));
+    const quorumKeepers = new Set(wallets.map((w) => w.address));
+    const nodes = await Promise.all(wallets.map(() => startNode()));
+    const peerIds = nodes.map((n) => n.node.peerId.toString());
+    for (const a of nodes) for (const b of nodes) if (a !== b) await a.node.dial(b.node.getMultiaddrs()[0]!);
+    for (const [i, wallet] of wallets.entries()) {
+      const store = openStore(path.join(dir, `k${i}.db`));
+      const observations = new ObservationStore(store);
+      const k = { wallet, p2p: nodes[i]!, store, observations } as Keeper;
+      k.exchange = new EpochExchange(
+        {
+          node: nodes[i]!.node,
+          logger: silent,
+          ownReceipts: () => [],
+          isKeeper: (peerId) => peerIds.includes(peerId),
+          observations: (epoch) => k.observer.served(epoch),
+        },
+        // Two entries a response: every pull of a keeper's set follows the cursor over several pages.
+        { maxEntriesPerResponse: 2 },
+      );
+      await k.exchange.start();
+      k.observer = new EpochObserver(
+        {
+          observations,
+          logger: silent,
+          domain: DOMAIN,
+          signer: { address: wallet.address, signDigest: (d) => wallet.signingKey.sign(d).serialized },
+          frozenOutcomes: () => VIEWS[i]!,
+          keepers: () => peerIds.filter((p) => p !== peerIds[i]),
+          pull: (peer, epoch, opts) => k.exchange.pullObservations(peer, epoch, opts),
+          observers: async () => quorumKeepers,
+        },
+        { waitMs: 30_000, retryMs: 100 },
+      );
+      keepers.push(k);
+    }
+  });
+
+  after(async () => {
+    for (const k of keepers) {
+      await k.exchange.stop();
+      await k.p2p.node.stop();
+      k.store.close();
+    }
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("three keepers with different views reach one reports root; one keeper's failing view flags nobody", async () => {
+    const [k0, k1, k2] = keepers as [Keeper, Keeper, Keeper];
+    // Keepers 0 and 2 freeze first; keeper 1 only once keeper 0 has been told it has not frozen the epoch yet.
+    const early = [k0.observer.observe(EPOCH, { signal: AbortSignal.timeout(60_000) })];
+    early.push(k2.observer.observe(EPOCH, { signal: AbortSignal.timeout(60_000) }));
+    await waitFor(
+      () => k0.observations.of(DOMAIN.quorum, EPOCH).some((o) => o.observer === k2.wallet.address),
+      30_000,
+      "keeper 0 to hold keeper 2's observations (its first round, in which keeper 1 had not frozen)",
+    );
+    assert.equal(k0.observations.sealed(DOMAIN.quorum, EPOCH), false, "keeper 0 still waits for keeper 1");
+    await k1.observer.observe(EPOCH, { signal: AbortSignal.timeout(60_000) });
+    await Promise.all(early);
+
+    const held = keepers.map((k) => k.observer.observationsOf(EPOCH));
+    assert.equal(held[0]!.length, 8, "every keeper's observations, 3 + 2 + 3");
+    for (const [i, h] of held.entries()) assert.deepEqual(h, held[0], `keeper ${i} holds the same set`);
+    const reports = keepers.map((k) => k.observer.reportsOf(EPOCH));
+    for (const [i, r] of reports.entries()) assert.deepEqual(r, reports[0], `keeper ${i} merges the same reports`);
+    assert.equal(new Set(reports.map(rootOf)).size, 1, "one reports root");
+    // Subject 0: failure ratios 0, 1/9 and 12/12 → the second worst, keeper 1's (8, 1): not a failing epoch.
+    // Subject 1: 1/6, 0, 2/8 → keeper 0's (5, 1). Subject 2: two healthy views → the second, by address.
+    assert.deepEqual(reports[0]![0], { node: account(0), successes: 8, failures: 1 });
+    assert.deepEqual(reports[0]![1], { node: account(1), successes: 5, failures: 1 });
+    assert.equal(reports[0]!.length, 3);
+    assert.equal(reports[0]![2]!.failures, 0);
+    // Sealed: nothing joins the set any more.
+    assert.equal(k0.observations.add(DOMAIN.quorum, EPOCH, held[1]!), 0);
+  });
+
+  it("refuses a set that dropped or altered this keeper's observations, and accepts the full one", async () => {
+    const [k0, k1] = keepers as [Keeper, Keeper];
+    const theirs = await k0.exchange.pullObservations(k1.p2p.node.peerId, EPOCH);
+    const signal = AbortSignal.timeout(10_000);
+    const full = await k0.observer.check(EPOCH, theirs, { signal });
+    assert.deepEqual(full, { reports: k0.observer.reportsOf(EPOCH) });
+    const dropped = theirs.filter((o) => o.observer !== k0.wallet.address);
+    const refused = await k0.observer.check(EPOCH, dropped, { signal });
+    assert.deepEqual(refused, { problem: "3 of this keeper's 3 observations are missing or altered" });
+    const altered = theirs.map((o) => (o.observer === k0.wallet.address ? { ...o, failures: o.failures + 1 } : o));
+    const forged = await k1.observer.check(EPOCH, altered, { signal });
+    assert.ok("problem" in forged && /not by its observer/.test(forged.problem), JSON.stringify(forged));
+  });
+
+  it("stops waiting for a keeper it cannot reach after a few failed pulls, long before the wait is over", async () => {
+    const k0 = keepers[0]!;
+    const gone = await startNode();
+    const goneId = gone.node.peerId.toString();
+    await gone.node.stop();
+    const observer = new EpochObserver(
+      {
+        observations: k0.observations,
+        logger: silent,
+        domain: DOMAIN,
+        signer: { address: k0.wallet.address, signDigest: (d) => k0.wallet.signingKey.sign(d).serialized },
+        frozenOutcomes: () => VIEWS[0]!,
+        keepers: () => [goneId],
+        pull: (peer, epoch, opts) => k0.exchange.pullObservations(peer, epoch, opts),
+        observers: async () => new Set([k0.wallet.address]),
+      },
+      { waitMs: 600_000, retryMs: 100 },
+    );
+    // Aborted long before the 10-minute wait: only giving up on the unreachable keeper lets it finish.
+    await observer.observe(EPOCH + 2, { signal: AbortSignal.timeout(60_000) });
+    assert.equal(k0.observations.sealed(DOMAIN.quorum, EPOCH + 2), true);
+    assert.equal(observer.observationsOf(EPOCH + 2).length, 3, "its own three");
+  });
+
+  it("tells a keeper asking for an epoch it has not frozen to ask again", async () => {
+    const [k0, k1] = keepers as [Keeper, Keeper];
+    await assert.rejects(k0.exchange.pullObservations(k1.p2p.node.peerId, EPOCH + 1), (err: unknown) => {
+      assert.ok(err instanceof ObservationsNotReadyError, String(err));
+      assert.equal(err.epoch, EPOCH + 1);
+      return true;
+    });
+  });
+});
