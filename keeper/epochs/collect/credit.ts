@@ -5,8 +5,14 @@
  */
 import { getAddress } from "ethers";
 
-import { contributionOf, type AccountContribution, type NodeOutcomes, type VerifiedReceipt } from "./contribution.ts";
-import { creditBytes, type ChannelFlow, type PaymentTerms } from "./payment.ts";
+import {
+  consumerList,
+  contributionOf,
+  type AccountContribution,
+  type NodeOutcomes,
+  type VerifiedReceipt,
+} from "./contribution.ts";
+import { bytesPaidFor, creditBytes, type ChannelFlow, type PaymentTerms } from "./payment.ts";
 
 export interface PaidContributionInput {
   /** The epoch's verified receipts; `bytes` are the bytes carried on the wire. */
@@ -19,6 +25,26 @@ export interface PaidContributionInput {
   /** Token units `consumer` paid on its channel to `account` for this epoch. */
   paidOf: (consumer: string, account: string) => bigint;
   payment: PaymentTerms;
+}
+
+/**
+ * How an account's credited bytes split over its channels: each channel's paid bytes, plus the account's subsidised
+ * bytes shared out in proportion to each channel's unpaid bytes (the saturation's per-consumer pots, saturation.ts).
+ */
+function creditedByConsumer(
+  flows: readonly ChannelFlow[],
+  credited: { account: string; bytes: bigint; paidBytes: bigint; subsidisedBytes: bigint },
+  payment: PaymentTerms,
+) {
+  const unpaid = credited.bytes - credited.paidBytes;
+  const byConsumer = new Map<string, bigint>();
+  for (const f of flows) {
+    const bought = bytesPaidFor(f.paid, payment.weiPerGiB);
+    const paid = f.bytes < bought ? f.bytes : bought;
+    const subsidy = unpaid === 0n ? 0n : (credited.subsidisedBytes * (f.bytes - paid)) / unpaid;
+    byConsumer.set(f.consumer, (byConsumer.get(f.consumer) ?? 0n) + paid + subsidy);
+  }
+  return consumerList(byConsumer);
 }
 
 /**
@@ -56,11 +82,16 @@ export function computePaidContributions(input: PaidContributionInput): AccountC
     c.failures += o.failures;
     outcomes.set(account, c);
   }
+  const flowsOf = new Map<string, ChannelFlow[]>();
+  for (const f of flows.values()) flowsOf.set(f.account, [...(flowsOf.get(f.account) ?? []), f]);
   const result: AccountContribution[] = [];
   for (const credited of creditBytes([...flows.values()], input.payment)) {
     const o = outcomes.get(credited.account) ?? { successes: 0, failures: 0 };
     const contribution = contributionOf(credited.credited, o.successes, o.failures);
-    if (contribution > 0n) result.push({ account: credited.account, bytes: credited.credited, ...o, contribution });
+    if (contribution > 0n) {
+      const consumers = creditedByConsumer(flowsOf.get(credited.account) ?? [], credited, input.payment);
+      result.push({ account: credited.account, bytes: credited.credited, ...o, contribution, consumers });
+    }
   }
   return result;
 }
