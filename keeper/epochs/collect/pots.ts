@@ -84,7 +84,8 @@ export function fillPots(
       const rest = scale ? 0n : pot.total - drawn;
       pot.members.forEach((m, k) => {
         const a = allocation.get(m.account)!;
-        if (saturated.has(m.account)) allocation.set(m.account, a + (scale ? (draws[k]! * pot.total) / drawn : draws[k]!));
+        if (saturated.has(m.account))
+          allocation.set(m.account, a + (scale ? (draws[k]! * pot.total) / drawn : draws[k]!));
         else allocation.set(m.account, a + (rest * m.share) / free);
       });
       if (free === 0n && rest > 0n) starved.add(id);
