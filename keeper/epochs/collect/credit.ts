@@ -27,6 +27,9 @@ export interface PaidContributionInput {
   payment: PaymentTerms;
 }
 
+/** The channel key of receipts whose consumer has no voucher address: unpaid, credited within the subsidy only. */
+const unpaidConsumer = "0x0000000000000000000000000000000000000000";
+
 /**
  * How an account's credited bytes split over its channels: each channel's paid bytes, plus the account's subsidised
  * bytes shared out in proportion to each channel's unpaid bytes (the saturation's per-consumer pots, saturation.ts).
@@ -42,7 +45,9 @@ function creditedByConsumer(
     const bought = bytesPaidFor(f.paid, payment.weiPerGiB);
     const paid = f.bytes < bought ? f.bytes : bought;
     const subsidy = unpaid === 0n ? 0n : (credited.subsidisedBytes * (f.bytes - paid)) / unpaid;
-    byConsumer.set(f.consumer, (byConsumer.get(f.consumer) ?? 0n) + paid + subsidy);
+    // Unpaid bytes of different providers share no consumer who paid: each account's are a pot of its own.
+    const pot = f.consumer === unpaidConsumer ? `unpaid:${credited.account}` : f.consumer;
+    byConsumer.set(pot, (byConsumer.get(pot) ?? 0n) + paid + subsidy);
   }
   return consumerList(byConsumer);
 }
@@ -55,7 +60,6 @@ function creditedByConsumer(
 export function computePaidContributions(input: PaidContributionInput): AccountContribution[] {
   const seen = new Set<string>();
   const flows = new Map<string, ChannelFlow>();
-  const unpaidConsumer = "0x0000000000000000000000000000000000000000";
   for (const r of input.receipts) {
     if (seen.has(r.hash) || r.consumer === r.provider || r.bytes <= 0n) continue;
     seen.add(r.hash);
