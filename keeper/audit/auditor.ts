@@ -1,6 +1,7 @@
 /**
  * The audit service: at random times (schedule.ts) it picks a random provider among the audit targets
- * (targets.ts), reads a random amount of one of its objects as an ordinary consumer (fetch.ts), judges the
+ * (targets.ts), reads a random amount from a random offset of one of its objects as an ordinary consumer reading a
+ * range does (fetch.ts), judges the
  * measurement (judge.ts), signs the outcome with the keeper's identity (outcome.ts), stores it (store.ts),
  * folds the throughput into the measured bandwidth (bandwidth.ts) and reports it (`onOutcome`: health's
  * counters in the composition).
@@ -167,7 +168,11 @@ export class Auditor extends EventTarget {
     return this.audit(target, options);
   }
 
-  /** Audits `target`: reads a random number of bytes, judges, signs, stores and reports the outcome. */
+  /**
+   * Audits `target`: reads a random number of bytes from a random offset — any part of the object, not only its
+   * start, so a provider that keeps only the beginning of what it announced fails — then judges, signs, stores and
+   * reports the outcome.
+   */
   async audit(target: AuditTarget, options: { signal?: AbortSignal } = {}): Promise<StoredAuditOutcome> {
     const { components } = this;
     const budgetBytes = randomInt(
@@ -175,10 +180,12 @@ export class Auditor extends EventTarget {
       Math.min(this.minBytes, target.size),
       Math.min(this.maxBytes, target.size),
     );
+    const offsetBytes = randomInt(this.choices, 0, target.size - budgetBytes);
     const startedAtMs = this.now();
     const m = await auditFetch(components.fetchStream, {
       provider: target.provider,
       objectId: target.objectId,
+      offsetBytes,
       budgetBytes,
       timeoutMs: this.timeoutMs,
       signal: options.signal,
@@ -218,6 +225,7 @@ export class Auditor extends EventTarget {
       provider: target.provider,
       objectId: target.objectId,
       outcome,
+      offsetBytes,
       bytes: m.bytes,
       throughputBps,
       announcedBps: announced,

@@ -1,9 +1,10 @@
 /**
- * One audit fetch: the object is read through the transfer module's public stream API — the very call a
- * customer's fetch makes, on the same node, with the same identity, so the provider sees the ordinary
- * `/lumora/transfer/2.0.0` session (Hello, then pipelined part requests in the usual order) — and the reading
- * stops once `budgetBytes` verified bytes arrived. Stopping early means the fetch never completes, so no
- * receipt is signed: an audit never credits the provider it measures.
+ * One audit fetch: a byte range of the object is read through the transfer module's public stream API — the very
+ * call a customer's ranged read makes, on the same node, with the same identity, so the provider sees the ordinary
+ * `/lumora/transfer/2.0.0` session (Hello, then pipelined part requests in index order from the part holding the
+ * range's start) — and the reading stops once `budgetBytes` verified bytes arrived. The range read is never shorter
+ * than the budget, so the fetch never completes and no receipt is signed: an audit never credits the provider it
+ * measures.
  *
  * Measured: verified bytes, time to the first verified byte, time to the last (or to the failure), and the
  * transfer error code when the fetch failed.
@@ -15,12 +16,14 @@ import type { AuditMeasurement } from "./judge.ts";
 /** The slice of the transfer service an audit uses: its public streaming fetch. */
 export type FetchStream = (
   objectId: string,
-  options: { providers: readonly string[]; signal?: AbortSignal },
+  options: { providers: readonly string[]; range?: { offset: number; length: number }; signal?: AbortSignal },
 ) => AsyncIterable<Uint8Array>;
 
 export interface AuditFetchOptions {
   provider: string;
   objectId: string;
+  /** First byte of the object read (the read starts at the part holding it). */
+  offsetBytes: number;
   budgetBytes: number;
   timeoutMs: number;
   signal?: AbortSignal;
@@ -47,7 +50,8 @@ export async function auditFetch(fetchStream: FetchStream, options: AuditFetchOp
   let bytes = 0;
   let firstByteMs: number | undefined;
   try {
-    for await (const chunk of fetchStream(options.objectId, { providers: [options.provider], signal })) {
+    const range = { offset: options.offsetBytes, length: options.budgetBytes };
+    for await (const chunk of fetchStream(options.objectId, { providers: [options.provider], range, signal })) {
       firstByteMs ??= now() - start;
       bytes += chunk.byteLength;
       if (bytes >= options.budgetBytes) break;

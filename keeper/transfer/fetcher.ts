@@ -26,7 +26,13 @@ import {
   SPREAD_BELOW_UTILIZATION,
   UTILIZATION_WINDOW,
 } from "./constants.ts";
-import { ManifestMismatchError, NoProvidersError, TransferError, type TransferErrorCode } from "./errors.ts";
+import {
+  InvalidInputError,
+  ManifestMismatchError,
+  NoProvidersError,
+  TransferError,
+  type TransferErrorCode,
+} from "./errors.ts";
 import { objectIdFromHex, partLength, type Manifest } from "./manifest.ts";
 import { signReceipt, type SignedReceipt } from "./receipt.ts";
 import { ProviderSession, type PlainPart } from "./session.ts";
@@ -78,6 +84,13 @@ export interface FetchOptions {
   /** Providers chosen by routing. */
   providers: readonly ProviderTarget[];
   signal?: AbortSignal;
+  /**
+   * Stream fetches only: read just the parts that cover bytes [offset, offset + length) of the object — whole
+   * verified parts, in order, from the one holding `offset` — as a reader seeking into an object does. The
+   * session is the same as for a whole fetch (Hello, then part requests in index order), starting at that part.
+   * Absent: the whole object.
+   */
+  range?: { offset: number; length: number };
 }
 
 export interface ProviderShare {
@@ -119,6 +132,9 @@ export class ObjectFetch {
   private readonly retry: number[] = [];
   private scan = 0;
   private cursor = 0;
+  /** Parts [first, end) are read: the whole object, or those covering `options.range`. */
+  private first = 0;
+  private end = 0;
   private readonly reorder = new Map<number, PlainPart>();
   private waiter: { index: number; resolve(b: PlainPart): void; reject(e: unknown): void } | undefined;
   private readonly sessions = new Set<ProviderSession>();
@@ -193,7 +209,7 @@ export class ObjectFetch {
       }
       const manifest = this.manifest!;
       const n = manifest.partHashes.length;
-      for (let i = 0; i < n; i++) {
+      for (let i = this.first; i < this.end; i++) {
         this.cursor = i;
         this.pump();
         const part = await this.partAt(i);
@@ -322,7 +338,7 @@ export class ObjectFetch {
     }
     // Disk backpressure: no new requests while too many verified parts wait to be written.
     if (this.pendingWrites >= this.init.maxPendingWrites) return;
-    const limit = Math.min(this.state.length, this.cursor + this.init.reorderWindow);
+    const limit = Math.min(this.end, this.cursor + this.init.reorderWindow);
     // Requests go to the first `activeSources` sessions (in the order they opened; a dropped one's place is taken
     // by the next), the others wait as spares. The total cap, never below one request per active source: more
     // sources share the same credit instead of multiplying it.
@@ -358,7 +374,7 @@ export class ObjectFetch {
   /** Fails the fetch when parts are still needed but no provider is left or coming. */
   private checkStarved(): void {
     if (this.fatal !== undefined || this.finished || this.manifest === undefined) return;
-    if (this.sessions.size === 0 && this.opening === 0 && this.cursor < this.state.length) {
+    if (this.sessions.size === 0 && this.opening === 0 && this.cursor < this.end) {
       this.setFatal(new NoProvidersError(this.objectId, this.failures));
     }
   }
@@ -460,6 +476,21 @@ export class ObjectFetch {
   private async prepare(): Promise<void> {
     const manifest = this.manifest!;
     this.state = new Uint8Array(manifest.partHashes.length);
+    this.end = this.state.length;
+    const range = this.options.range;
+    if (range !== undefined) {
+      if (this.dest !== undefined) throw new InvalidInputError("a byte range is read as a stream, not into a file");
+      const size = Number(manifest.size);
+      const { offset, length } = range;
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 1)
+        throw new InvalidInputError(`byte range ${offset}+${length} is not a non-negative offset and a length ≥ 1`);
+      if (offset + length > size)
+        throw new InvalidInputError(`byte range ${offset}+${length} ends beyond the object's ${size} bytes`);
+      this.first = Math.floor(offset / manifest.partSize);
+      this.end = Math.ceil((offset + length) / manifest.partSize);
+      this.scan = this.first;
+      this.cursor = this.first;
+    }
     if (this.dest === undefined) return;
     const store = this.components.store;
     const previous = store.download(this.objectId, this.dest);

@@ -6,7 +6,8 @@
  * (`farming.net_gain_per_lum` ≤ 0, `farming.share_vs_bond_share` ≤ 1, `honest.share_vs_paid_bytes` ≥ 0.9; shares
  * of the epoch's reward R), the same shares of what was distributed (R minus what the caps withheld), the three
  * figures again at μ = 2 (`*.mu_2`), and the gain with an emission above the burned share, where the first bound no
- * longer holds (docs/security.md, "Farming: the simulation").
+ * longer holds (docs/security.md, "Farming: the simulation"). Per scenario it also prints the saturation's majority
+ * lift (1: none) and the share of R withheld. LUMORA_SIM_SEED sets the honest network's seed (default 11).
  */
 import { loadavg } from "node:os";
 
@@ -89,6 +90,7 @@ async function sweep(saturationBps?: bigint) {
         value: num(r.honestDistributedShareVsPaidBytes),
         unit: "ratio",
       },
+      { metric: `farming.majority_lift[${label(s)}]`, value: num(r.lift), unit: "factor" },
       {
         metric: `farming.withheld_share[${label(s)}]`,
         value: num(1 - Number(r.rewardCommitted) / Number(r.rewardConfigured)),

@@ -332,9 +332,9 @@ describe("verify-epoch (claims/verify)", function () {
     // A keeper's real close under the bond rule, its bonds read from the deployment's NodeRegistry.
     const [deployer] = await ethers.getSigners();
     const now = Date.now();
-    const [consumer, p1, p2, p3] = await Promise.all([peer(111), peer(112), peer(113), peer(114)]);
+    const [consumer, p1, p2, p3, consumer2] = await Promise.all([111, 112, 113, 114, 115].map((n) => peer(n)));
     const records = new Map<string, Uint8Array>();
-    for (const p of [consumer, p1, p2, p3]) {
+    for (const p of [consumer, p1, p2, p3, consumer2]) {
       records.set(
         p.id,
         await signPeerRecord(p.key, {
@@ -354,9 +354,10 @@ describe("verify-epoch (claims/verify)", function () {
       { recordOf: (id) => records.get(id), bondsOf: (accounts, opts) => view.read(accounts, opts) },
     );
     cleanups.push(async () => w.close());
-    for (const p of [consumer, p1, p2, p3]) w.addresses.set(p.id, p.address);
+    for (const p of [consumer, p1, p2, p3, consumer2]) w.addresses.set(p.id, p.address);
+    // p1 and p2 serve different consumers: what p1's cap cuts from its consumer's pot has nobody to go to.
     await w.receipt(consumer, p1, 4_000, now - 5_000); // share 4/5 of the bonded, bond share 1/4: capped
-    await w.receipt(consumer, p2, 1_000, now - 4_000);
+    await w.receipt(consumer2, p2, 1_000, now - 4_000);
     await w.receipt(consumer, p3, 9_000, now - 3_000); // p3 never bonded
     const honest = await w.collector.close({ endMs: now });
     expect(honest.contributions.map((c) => c.account)).to.have.members([p1.address, p2.address]);

@@ -32,6 +32,12 @@ export interface NodeOutcomes {
   failures: number;
 }
 
+/** Bytes credited to an account that one consumer received (the consumer's peer id or voucher address). */
+export interface ConsumerBytes {
+  consumer: string;
+  bytes: bigint;
+}
+
 /** Per account: the metric's inputs and result (for logs, docs and the summary). */
 export interface AccountContribution {
   account: string;
@@ -39,6 +45,11 @@ export interface AccountContribution {
   successes: number;
   failures: number;
   contribution: bigint;
+  /**
+   * How `bytes` split over the consumers that received them, ascending by consumer: the stake saturation hands a
+   * capped account's excess only to the other providers of the same consumers (saturation.ts). Absent: one pot.
+   */
+  consumers?: ConsumerBytes[];
 }
 
 export interface ContributionInput {
@@ -84,7 +95,7 @@ function outcomesByAccount(input: ContributionInput): Map<string, { successes: n
  * is disqualified by the epoch's audits, counts nothing.
  */
 export function computeContributions(input: ContributionInput): AccountContribution[] {
-  const bytes = new Map<string, bigint>();
+  const bytes = new Map<string, Map<string, bigint>>();
   const seen = new Set<string>();
   for (const r of input.receipts) {
     if (seen.has(r.hash) || r.consumer === r.provider || r.bytes <= 0n) continue;
@@ -92,16 +103,28 @@ export function computeContributions(input: ContributionInput): AccountContribut
     if (input.disqualified?.has(r.provider) === true) continue;
     const account = addressOrUndefined(input.addressOf, r.provider);
     if (account === undefined) continue;
-    bytes.set(account, (bytes.get(account) ?? 0n) + r.bytes);
+    const byConsumer = bytes.get(account) ?? new Map<string, bigint>();
+    byConsumer.set(r.consumer, (byConsumer.get(r.consumer) ?? 0n) + r.bytes);
+    bytes.set(account, byConsumer);
   }
   const outcomes = outcomesByAccount(input);
   const result: AccountContribution[] = [];
-  for (const [account, b] of bytes) {
+  for (const [account, byConsumer] of bytes) {
+    const consumers = consumerList(byConsumer);
+    const b = consumers.reduce((sum, c) => sum + c.bytes, 0n);
     const o = outcomes.get(account) ?? { successes: 0, failures: 0 };
     const contribution = contributionOf(b, o.successes, o.failures);
-    if (contribution > 0n) result.push({ account, bytes: b, ...o, contribution });
+    if (contribution > 0n) result.push({ account, bytes: b, ...o, contribution, consumers });
   }
   return result.sort((a, b) => compareAddresses(a.account, b.account));
+}
+
+/** The per-consumer split of an account's bytes, ascending by consumer (so equal inputs give equal output). */
+export function consumerList(byConsumer: ReadonlyMap<string, bigint>): ConsumerBytes[] {
+  return [...byConsumer]
+    .filter(([, bytes]) => bytes > 0n)
+    .map(([consumer, bytes]) => ({ consumer, bytes }))
+    .sort((a, b) => (a.consumer < b.consumer ? -1 : a.consumer > b.consumer ? 1 : 0));
 }
 
 /** ΣC over the entries. */

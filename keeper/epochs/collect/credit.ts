@@ -5,8 +5,14 @@
  */
 import { getAddress } from "ethers";
 
-import { contributionOf, type AccountContribution, type NodeOutcomes, type VerifiedReceipt } from "./contribution.ts";
-import { creditBytes, type ChannelFlow, type PaymentTerms } from "./payment.ts";
+import {
+  consumerList,
+  contributionOf,
+  type AccountContribution,
+  type NodeOutcomes,
+  type VerifiedReceipt,
+} from "./contribution.ts";
+import { bytesPaidFor, creditBytes, type ChannelFlow, type PaymentTerms } from "./payment.ts";
 
 export interface PaidContributionInput {
   /** The epoch's verified receipts; `bytes` are the bytes carried on the wire. */
@@ -21,6 +27,31 @@ export interface PaidContributionInput {
   payment: PaymentTerms;
 }
 
+/** The channel key of receipts whose consumer has no voucher address: unpaid, credited within the subsidy only. */
+const unpaidConsumer = "0x0000000000000000000000000000000000000000";
+
+/**
+ * How an account's credited bytes split over its channels: each channel's paid bytes, plus the account's subsidised
+ * bytes shared out in proportion to each channel's unpaid bytes (the saturation's per-consumer pots, saturation.ts).
+ */
+function creditedByConsumer(
+  flows: readonly ChannelFlow[],
+  credited: { account: string; bytes: bigint; paidBytes: bigint; subsidisedBytes: bigint },
+  payment: PaymentTerms,
+) {
+  const unpaid = credited.bytes - credited.paidBytes;
+  const byConsumer = new Map<string, bigint>();
+  for (const f of flows) {
+    const bought = bytesPaidFor(f.paid, payment.weiPerGiB);
+    const paid = f.bytes < bought ? f.bytes : bought;
+    const subsidy = unpaid === 0n ? 0n : (credited.subsidisedBytes * (f.bytes - paid)) / unpaid;
+    // Unpaid bytes of different providers share no consumer who paid: each account's are a pot of its own.
+    const pot = f.consumer === unpaidConsumer ? `unpaid:${credited.account}` : f.consumer;
+    byConsumer.set(pot, (byConsumer.get(pot) ?? 0n) + paid + subsidy);
+  }
+  return consumerList(byConsumer);
+}
+
 /**
  * C_i per account from credited bytes, ascending by address, zero contributions dropped. Receipts count once (by
  * hash); a receipt whose consumer is its provider, or whose provider has no reward account, counts nothing; a
@@ -29,7 +60,6 @@ export interface PaidContributionInput {
 export function computePaidContributions(input: PaidContributionInput): AccountContribution[] {
   const seen = new Set<string>();
   const flows = new Map<string, ChannelFlow>();
-  const unpaidConsumer = "0x0000000000000000000000000000000000000000";
   for (const r of input.receipts) {
     if (seen.has(r.hash) || r.consumer === r.provider || r.bytes <= 0n) continue;
     seen.add(r.hash);
@@ -56,11 +86,16 @@ export function computePaidContributions(input: PaidContributionInput): AccountC
     c.failures += o.failures;
     outcomes.set(account, c);
   }
+  const flowsOf = new Map<string, ChannelFlow[]>();
+  for (const f of flows.values()) flowsOf.set(f.account, [...(flowsOf.get(f.account) ?? []), f]);
   const result: AccountContribution[] = [];
   for (const credited of creditBytes([...flows.values()], input.payment)) {
     const o = outcomes.get(credited.account) ?? { successes: 0, failures: 0 };
     const contribution = contributionOf(credited.credited, o.successes, o.failures);
-    if (contribution > 0n) result.push({ account: credited.account, bytes: credited.credited, ...o, contribution });
+    if (contribution > 0n) {
+      const consumers = creditedByConsumer(flowsOf.get(credited.account) ?? [], credited, input.payment);
+      result.push({ account: credited.account, bytes: credited.credited, ...o, contribution, consumers });
+    }
   }
   return result;
 }

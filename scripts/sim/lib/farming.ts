@@ -17,7 +17,7 @@ import { GIB, SHARE_SCALE } from "../../../keeper/epochs/collect/constants.ts";
 import { computePaidContributions } from "../../../keeper/epochs/collect/credit.ts";
 import { totalContribution, withIndices, type VerifiedReceipt } from "../../../keeper/epochs/collect/contribution.ts";
 import { bytesPaidFor, type PaymentTerms } from "../../../keeper/epochs/collect/payment.ts";
-import { saturate, type SaturationTerms } from "../../../keeper/epochs/collect/saturation.ts";
+import { LIFT_SCALE, saturate, type SaturationTerms } from "../../../keeper/epochs/collect/saturation.ts";
 import { buildEpoch } from "../../../keeper/epochs/build.ts";
 import type { CreditVault, LumoraToken, NodeRegistry, RewardPool } from "../../../types/ethers-contracts/index.js";
 import { mulberry32 } from "../../bench/lib/prng.ts";
@@ -81,6 +81,8 @@ export interface ScenarioResult {
   attackerPaidBytes: bigint;
   rewardConfigured: bigint;
   rewardCommitted: bigint;
+  /** The saturation's majority lift ℓ (1: none). */
+  lift: number;
   /** (attacker rewards − fees) / fees (0 when it paid and earned nothing). */
   netGainPerLum: number;
   /** (attacker rewards ÷ the epoch's reward R) ÷ the attacker's share of the contributing bonds. */
@@ -418,6 +420,7 @@ export async function runScenario(net: HonestNetwork, scenario: Scenario): Promi
     attackerPaidBytes,
     rewardConfigured,
     rewardCommitted: saturated.rewardTotal,
+    lift: Number((saturated.lift * 1_000_000n) / LIFT_SCALE) / 1_000_000,
     netGainPerLum:
       attackerFees === 0n ? (attackerRewards > 0n ? Infinity : 0) : ratio(attackerRewards - attackerFees, attackerFees),
     shareVsBondShare: bondShare === 0 ? (attackerShare > 0 ? Infinity : 0) : attackerShare / bondShare,

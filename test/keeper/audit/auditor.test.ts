@@ -116,6 +116,39 @@ describe("audits", () => {
     assert.deepEqual(consumer.transfer.receipts(), []);
   });
 
+  it("reads random parts of the object, not its beginning: a provider keeping only a prefix fails", async (t) => {
+    // The auditor's seed (printed; LUMORA_TEST_SEED overrides it): offsets and amounts are drawn from it.
+    const seed = Number(process.env.LUMORA_TEST_SEED ?? 11);
+    t.diagnostic(`seed ${seed}`);
+    harness = new Harness();
+    const consumer = await harness.peer();
+    // 4 MiB in 64 parts; the provider still serves its first 8 parts (512 KiB, the most one audit reads) right,
+    // and garbage after them — what a provider that dropped all but the beginning of an object would send.
+    const kept = 8;
+    const p = await provider(consumer, 4 * MiB, {
+      testHooks: { tamper: (i, bytes) => (i >= kept && (bytes[0] ^= 1), bytes) },
+    });
+    const ranges: Array<{ offset: number; length: number }> = [];
+    const auditor = auditorOn(consumer, {
+      init: { seed },
+      fetchStream: (id, o) => {
+        ranges.push(o.range!);
+        return consumer.transfer.fetchStream(id, o);
+      },
+    });
+    let beyond = 0;
+    for (let i = 0; i < 8; i++) {
+      const o = await auditor.audit({ provider: p.peer.id, objectId: p.objectId, size: p.size });
+      const { offset, length } = ranges[i]!;
+      assert.ok(offset >= 0 && offset + length <= p.size, `audit ${i}: range ${offset}+${length} inside the object`);
+      const reachesBeyond = Math.ceil((offset + length) / PART) > kept;
+      if (reachesBeyond) beyond++;
+      assert.equal(o.outcome, reachesBeyond ? "corrupt" : "pass", `audit ${i}: range ${offset}+${length}`);
+    }
+    assert.ok(beyond > 0, `some of the 8 audits read beyond the first ${kept} parts (seed ${seed})`);
+    assert.deepEqual(consumer.transfer.receipts(), [], "and none signed a receipt");
+  });
+
   it("a provider serving corrupt parts fails as corrupt", async () => {
     harness = new Harness();
     const consumer = await harness.peer();

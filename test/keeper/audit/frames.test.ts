@@ -1,8 +1,10 @@
 /**
  * An audit is an ordinary customer fetch on the wire: the frames a keeper sends on /lumora/transfer/2.0.0 when
  * it audits are recorded at its own streams' `send` and compared with those of a customer's fetch of the same
- * object from the same provider. Same frames, same fields, same order, byte for byte — apart from the fresh
- * ephemeral key every session draws — and the audit's requests are a prefix of the customer's.
+ * object from the same provider. An audit reads a random byte range, so the customer is a reader seeking into the
+ * object: it reads that same range through the same public call. Same frames, same fields, same order, byte for
+ * byte — apart from the fresh ephemeral key every session draws — and the audit's requests are a prefix of the
+ * customer's (the audit stops at its budget).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -70,7 +72,7 @@ function withoutEphemeral(frame: Uint8Array): Buffer {
   );
 }
 
-it("an audit's request frames have the same fields, shape and bytes as a customer's fetch", async () => {
+it("an audit's request frames have the same fields, shape and bytes as a customer's read of the same range", async () => {
   harness = new Harness();
   const provider = await harness.peer({ init: { partSize: 64 * KiB } });
   const published = await provider.transfer.publish(await harness.file(randomData(1024 * KiB)), { announce: false });
@@ -108,16 +110,18 @@ it("an audit's request frames have the same fields, shape and bytes as a custome
   cleanups.push(() => transfer.stop());
   await node.dial(multiaddr(provider.addr));
 
-  // A customer's fetch of the whole object, then an audit of the same object, through the same service.
-  const dir = await harness.dir();
-  await transfer.fetch(published.objectId, { providers: [provider.id], to: join(dir, "customer") });
+  // An audit of the object, then a customer's read of the same byte range, through the same service.
+  const ranges: Array<{ offset: number; length: number } | undefined> = [];
   const auditor = new Auditor(
     {
       self: node.peerId.toString(),
       privateKey,
       store,
       logger: silent,
-      fetchStream: (id, o) => transfer.fetchStream(id, o),
+      fetchStream: (id, o) => {
+        ranges.push(o.range);
+        return transfer.fetchStream(id, o);
+      },
       announcedBandwidth: () => undefined,
       currentEpoch: () => 1,
     },
@@ -125,9 +129,17 @@ it("an audit's request frames have the same fields, shape and bytes as a custome
   );
   const outcome = await auditor.audit({ provider: provider.id, objectId: published.objectId, size: published.size });
   assert.equal(outcome.outcome, "pass");
+  const range = ranges[0];
+  assert.ok(
+    range !== undefined && range.offset >= 64 * KiB,
+    `the audit reads from part 1 on or later: ${range?.offset}`,
+  );
+  for await (const _ of transfer.fetchStream(published.objectId, { providers: [provider.id], range }));
+  // And a whole-object customer fetch: the same session from part 0.
+  await transfer.fetch(published.objectId, { providers: [provider.id], to: join(await harness.dir(), "whole") });
 
-  assert.equal(sessions.length, 2, "one transfer session each");
-  const [customer, audit] = sessions.map((s) => frames(s.subarray()));
+  assert.equal(sessions.length, 3, "one transfer session each");
+  const [audit, customer, whole] = sessions.map((s) => frames(s.subarray()));
   const shape = (f: Uint8Array) => {
     const d = ConsumerFrame.decode(f);
     return d.hello !== undefined
@@ -135,6 +147,13 @@ it("an audit's request frames have the same fields, shape and bytes as a custome
       : `request(index=${d.request?.index})`;
   };
   assert.equal(shape(customer[0]), "hello(version=2, objectId=32B, ephemeralKey=32B)");
+  const first = Math.floor(range.offset / (64 * KiB));
+  assert.equal(shape(audit[1]), `request(index=${first})`, "the audit's first request is the part holding its offset");
+  assert.deepEqual(
+    whole.slice(1 + first, 1 + first + customer.length - 1).map(shape),
+    customer.slice(1).map(shape),
+    "a ranged read requests a whole fetch's parts from its first part on, in the same order",
+  );
   assert.ok(audit.length >= 5 && audit.length <= customer.length, `audit sent ${audit.length} frames`);
   assert.deepEqual(audit.map(shape), customer.slice(0, audit.length).map(shape), "same frames in the same order");
   for (let i = 0; i < audit.length; i++) {

@@ -99,8 +99,9 @@ describe("epochs/collect: bond rule", { timeout: 180_000 }, () => {
   it("caps an account's share by its bond (stake saturation) and commits R_total for what is paid", async () => {
     await bond(a, MIN_BOND);
     await bond(b, 3n * MIN_BOND);
+    // Two consumers: what a's cap cuts from its consumer's pot has no other provider there to go to.
     await w.receipt(consumer, a, 3_000, 1_100); // s_a = 3/4, β_a = 1/4 → capped at 1/4
-    await w.receipt(consumer, b, 1_000, 1_200); // s_b = 1/4, β_b = 3/4 → 1/4
+    await w.receipt(c, b, 1_000, 1_200); // s_b = 1/4, β_b = 3/4 → 1/4
 
     const bundle = await w.collector.close({ endMs: 2_000 });
     const byAccount = new Map(bundle.contributions.map((e) => [e.account, e.contribution]));
@@ -120,11 +121,24 @@ describe("epochs/collect: bond rule", { timeout: 180_000 }, () => {
     assert.equal(evidence.bonds?.rewardOffered, 1_000n);
   });
 
+  it("hands what a capped provider's cap cuts to the same consumer's other providers, up to their caps", async () => {
+    await bond(a, MIN_BOND);
+    await bond(b, 3n * MIN_BOND);
+    await w.receipt(consumer, a, 3_000, 1_100); // s_a = 3/4, β_a = 1/4 → capped at 1/4
+    await w.receipt(consumer, b, 1_000, 1_200); // s_b = 1/4 + the 1/2 a could not take, within β_b = 3/4
+
+    const bundle = await w.collector.close({ endMs: 2_000 });
+    const byAccount = new Map(bundle.contributions.map((e) => [e.account, e.contribution]));
+    assert.equal(byAccount.get(a.address), S / 4n, "a: capped at its bond share");
+    assert.equal(byAccount.get(b.address), (3n * S) / 4n, "b: its share and a's excess, at its cap");
+    assert.equal(bundle.rewardTotal, 1000n, "the consumer's whole payment is paid out");
+  });
+
   it("finalizes a frozen epoch after a crash with the bonds frozen, whatever the registry says by then", async () => {
     await bond(a, MIN_BOND);
     await bond(b, 3n * MIN_BOND);
     await w.receipt(consumer, a, 3_000, 1_100);
-    await w.receipt(consumer, b, 1_000, 1_200);
+    await w.receipt(c, b, 1_000, 1_200);
     // The close's first step, as the keeper runs it; then the process dies before finalizing.
     const read = await bondsOf()(w.collector.accountsToFreeze(2_000), {});
     const epoch = w.collector.freeze(2_000, 0, read);

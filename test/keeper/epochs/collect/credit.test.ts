@@ -55,6 +55,30 @@ describe("epochs/collect/credit", () => {
     );
   });
 
+  it("splits an account's credited bytes by consumer; its unpaid bytes are a pot of its own", () => {
+    const VD = "0x00000000000000000000000000000000000000D1";
+    const [a] = computePaidContributions({
+      ...base,
+      consumerAccountOf: (id: string) => ({ c: VC, d: VD })[id],
+      payment: { weiPerGiB: PRICE, subsidyBps: 5000n },
+      receipts: [
+        { hash: "h1", provider: "pa", consumer: "c", bytes: 2n * GIB },
+        { hash: "h2", provider: "pa", consumer: "d", bytes: GIB },
+        { hash: "h3", provider: "pa", consumer: "stranger", bytes: GIB },
+      ],
+      outcomes: [],
+      paidOf: (consumer) => (consumer === VC ? 2n * PRICE : 0n),
+    });
+    // c paid its 2 GiB; d paid nothing, the stranger has no voucher: 2 GiB unpaid, 1 GiB of subsidy (50 % of the
+    // paid bytes) shared in proportion to them.
+    assert.deepEqual(a!.consumers, [
+      { consumer: VC, bytes: 2n * GIB },
+      { consumer: VD, bytes: GIB / 2n },
+      { consumer: `unpaid:${A}`, bytes: GIB / 2n },
+    ]);
+    assert.equal(a!.bytes, 3n * GIB);
+  });
+
   it("weights the credited bytes by the account's outcomes as contribution.ts does", () => {
     const [a] = computePaidContributions({
       ...base,

@@ -5,7 +5,7 @@ import { getAddress } from "ethers";
 
 import { SHARE_SCALE } from "../../../../keeper/epochs/collect/constants.ts";
 import { rewardOf, totalContribution } from "../../../../keeper/epochs/collect/contribution.ts";
-import { saturate } from "../../../../keeper/epochs/collect/saturation.ts";
+import { LIFT_SCALE, saturate } from "../../../../keeper/epochs/collect/saturation.ts";
 
 // Checksummed, as saturate passes them to bondOf.
 const A = getAddress("0x00000000000000000000000000000000000000a1");
@@ -124,7 +124,7 @@ describe("epochs/collect/saturation", () => {
 
   it("commits nothing when no contributing account is bonded", () => {
     const s = saturate([{ account: A, contribution: 5n }], () => 0n, R, terms);
-    assert.deepEqual(s, { entries: [], rewardTotal: 0n, withheld: R });
+    assert.deepEqual(s, { entries: [], rewardTotal: 0n, withheld: R, lift: LIFT_SCALE });
   });
 
   it("refuses μ = 0 and a negative reward", () => {
@@ -132,10 +132,11 @@ describe("epochs/collect/saturation", () => {
     assert.throws(() => saturate([], () => 0n, -1n, terms), RangeError);
   });
 
-  it("never pays an account more than R·min(s_i, μ·β_i), nor more than R in total, on random epochs", () => {
+  it("never pays more than R, never an account beyond its own share in its own pot, and beyond μ·β_i only under a majority lift, on random epochs", () => {
     let seed = 11;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
     const accounts = [A, B, C];
+    let lifts = 0;
     for (let round = 0; round < 300; round++) {
       const contributions = accounts.map((account) => ({ account, contribution: BigInt(next() % 10_000) }));
       const bonds = new Map(accounts.map((a) => [a, BigInt(next() % 5000)]));
@@ -145,14 +146,26 @@ describe("epochs/collect/saturation", () => {
       const sumC = live.reduce((x, c) => x + c.contribution, 0n);
       const sumB = live.reduce((x, c) => x + bonds.get(c.account)!, 0n);
       let paid = 0n;
+      let above = 0n;
+      let unused = 0n;
       for (const [account, reward] of rewards) {
         const c = live.find((l) => l.account === account)!.contribution;
         const byShare = (R * c) / sumC;
         const byBond = (R * bonds.get(account)!) / sumB;
-        assert.ok(reward <= (byShare < byBond ? byShare : byBond), `round ${round}: ${account} within its caps`);
+        // Each account is its own pot here: nothing is handed between accounts, only a lift raises a cap.
+        assert.ok(reward <= byShare, `round ${round}: ${account} within its share`);
+        if (s.lift === LIFT_SCALE) assert.ok(reward <= byBond, `round ${round}: ${account} within its bond cap`);
+        if (reward > byBond) above += reward - byBond;
+        else unused += byBond - reward;
         paid += reward;
+      }
+      for (const l of live) if (!rewards.has(l.account)) unused += (R * bonds.get(l.account)!) / sumB;
+      if (s.lift !== LIFT_SCALE) {
+        lifts++;
+        assert.ok(above <= unused + 3n, `round ${round}: a lift pays above the caps only out of unused caps`);
       }
       assert.ok(paid <= s.rewardTotal && s.rewardTotal + s.withheld === R, `round ${round}: totals`);
     }
+    assert.ok(lifts > 0, "the random epochs include some where a capped majority is lifted");
   });
 });
