@@ -354,7 +354,10 @@ contract RewardPool is AccessControl, IFlagMirror {
     ) external onlyRole(KEEPER_ROLE) {
         Ledger memory ledger = _ledger;
         if (ledger.pauseClock & _PAUSED_BIT != 0) revert RewardPoolPaused();
-        uint256 next = uint256(ledger.lastEpoch) + 1;
+        uint256 next;
+        unchecked {
+            next = uint256(ledger.lastEpoch) + 1; // lastEpoch is a uint32
+        }
         bool recommit = _epochs[epoch].root != bytes32(0);
         if (recommit ? _states[epoch].closed != _VETOED : epoch != next) {
             revert RewardPoolNonConsecutiveEpoch(epoch, next);
@@ -371,9 +374,14 @@ contract RewardPool is AccessControl, IFlagMirror {
         if (!terms.flagsMirrored) revert RewardPoolFlagsNotMirrored();
         if (rewardTotal > terms.rewardCap) revert RewardPoolRewardAboveCap(epoch, rewardTotal, terms.rewardCap);
         uint256 available = ledger.unreserved;
-        // rewardTotal < 2^96 and available < 2^96: the products below cannot overflow, nor can the sums.
-        uint256 share = rewardTotal * _BPS;
-        if (rewardTotal > available || share > available * terms.rewardCapBps) {
+        uint256 share;
+        uint256 allowed;
+        unchecked {
+            // rewardTotal < 2^96, available < 2^96 and rewardCapBps < 2^16: the products cannot overflow.
+            share = rewardTotal * _BPS;
+            allowed = available * terms.rewardCapBps;
+        }
+        if (rewardTotal > available || share > allowed) {
             available = _sync();
             ledger.unreserved = uint96(available);
             if (rewardTotal > available) revert RewardPoolInsufficientUnreserved(rewardTotal, available);
