@@ -10,6 +10,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 
+import { fromWire, type SignedVoucher } from "../payment/index.ts";
 import { RECEIPT_DOMAIN } from "./constants.ts";
 import { InvalidInputError } from "./errors.ts";
 import { toHex } from "./manifest.ts";
@@ -34,6 +35,11 @@ export interface Receipt {
   plainBytes: bigint;
   parts: number[];
   issuedAtMs: bigint;
+  /**
+   * The consumer's highest voucher on the provider's channel when it signed (decoded, its own signature NOT checked:
+   * that needs the vault's domain, payment/voucher.ts `verifyVoucher`); undefined when the receipt carries none.
+   */
+  voucher?: SignedVoucher;
 }
 
 const domain = new TextEncoder().encode(RECEIPT_DOMAIN);
@@ -73,6 +79,12 @@ export async function verifyReceipt(receipt: SignedReceipt): Promise<Receipt> {
   if (!(await publicKey.verify(signedBytes(receipt.body), receipt.signature))) {
     throw new InvalidInputError("receipt signature does not verify");
   }
+  let voucher: SignedVoucher | undefined;
+  try {
+    voucher = body.voucher === undefined ? undefined : fromWire(body.voucher);
+  } catch (err) {
+    throw new InvalidInputError(`receipt voucher: ${(err as Error).message}`);
+  }
   return {
     objectId: toHex(body.objectId),
     provider: body.provider,
@@ -82,6 +94,7 @@ export async function verifyReceipt(receipt: SignedReceipt): Promise<Receipt> {
     plainBytes: body.plainBytes,
     parts: body.parts,
     issuedAtMs: body.issuedAtMs,
+    ...(voucher !== undefined && { voucher }),
   };
 }
 
