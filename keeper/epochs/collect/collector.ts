@@ -38,6 +38,8 @@ import {
   type VerifiedReceipt,
 } from "./contribution.ts";
 import { EpochUnknownError, EpochWindowError } from "./errors.ts";
+import { paidContributions, type PaidReceipt, type PaymentRule } from "./paid.ts";
+import { migratePaidEpochs, paidBefore, paidOf, savePaid } from "./paid-store.ts";
 import type {
   ContributionEntry,
   EpochBonds,
@@ -80,6 +82,11 @@ export interface EpochCollectorInit {
   auditRule?: Partial<DisqualifyRule>;
   /** μ of the bond rule in basis points (default DEFAULT_SATURATION_BPS); used only with `bondsOf`. */
   saturationBps?: bigint;
+  /**
+   * Paid demand (collect/paid.ts): bytes count only up to what their consumer's vouchers paid, plus the subsidy share.
+   * Absent (no CreditVault in the deployment): receipts count in full.
+   */
+  payment?: PaymentRule;
 }
 
 /** Bonds read from NodeRegistry for a freeze: the minimum bond and the active bond of each account read. */
@@ -168,6 +175,7 @@ export class EpochCollector {
   ) {
     this.log = components.logger.child("epochs");
     migrateEpochs(components.store, init.genesisMs ?? Date.now());
+    migratePaidEpochs(components.store);
     this.accounts = new AccountIndex(components.store);
     this.receiptsBetween = components.receiptsBetween ?? transferReceiptsBetween(components.store);
     this.auditRule = checkDisqualifyRule({
@@ -495,6 +503,7 @@ export class EpochCollector {
         .all(epoch) as { peer_id: string; successes: number; failures: number }[]
     ).map((h) => ({ peerId: h.peer_id, successes: h.successes, failures: h.failures }));
     const bonds = this.frozenBonds(epoch);
+    const payment = paidOf(this.components.store, epoch);
     return {
       receipts,
       records,
@@ -502,6 +511,7 @@ export class EpochCollector {
       audits: this.frozenAudits(epoch),
       auditRule: this.disqualifyRule,
       ...(bonds !== undefined && { bonds }),
+      ...(payment !== undefined && { payment }),
     };
   }
 
@@ -683,7 +693,20 @@ export class EpochCollector {
       (v) => v.disqualified,
     );
     const disqualified = new Set(verdicts.map((v) => v.provider));
-    let contributions = computeContributions({ receipts, outcomes, addressOf, disqualified });
+    const rule = this.init.payment;
+    const paid =
+      rule === undefined
+        ? undefined
+        : paidContributions({
+            receipts,
+            outcomes,
+            addressOf,
+            disqualified,
+            rule,
+            paidBefore: (consumer, account) => paidBefore(store, epoch, rule.domain.vault, consumer, account),
+          });
+    for (const problem of paid?.problems ?? []) this.log.warn("voucher not counted", { epoch, problem });
+    let contributions = paid?.contributions ?? computeContributions({ receipts, outcomes, addressOf, disqualified });
     let reports = reputationReports(outcomes, addressOf);
     let totalC = totalContribution(contributions);
     const maxReward =
@@ -737,6 +760,7 @@ export class EpochCollector {
         "INSERT OR REPLACE INTO epoch_disqualified (epoch, provider, audits, failures) VALUES (?, ?, ?, ?)",
       );
       for (const v of verdicts) out.run(epoch, v.provider, v.audits, v.failures);
+      if (rule !== undefined && paid !== undefined) savePaid(store, epoch, rule, paid.channels);
       if (bonds !== undefined)
         store.db
           .prepare("UPDATE epoch_bond_terms SET reward_offered = ? WHERE epoch = ?")
@@ -762,7 +786,7 @@ export class EpochCollector {
   private async verifiedReceipts(
     epoch: number,
     options: { signal?: AbortSignal },
-  ): Promise<(VerifiedReceipt & { account: string | null })[]> {
+  ): Promise<(PaidReceipt & { account: string | null })[]> {
     const rows = this.components.store.db
       .prepare("SELECT hash, provider, account, body, signature FROM epoch_receipts WHERE epoch = ? ORDER BY hash")
       .all(epoch) as {
@@ -772,7 +796,7 @@ export class EpochCollector {
       body: Uint8Array;
       signature: Uint8Array;
     }[];
-    const out: (VerifiedReceipt & { account: string | null })[] = [];
+    const out: (PaidReceipt & { account: string | null })[] = [];
     for (const row of rows) {
       options.signal?.throwIfAborted();
       try {
@@ -790,7 +814,14 @@ export class EpochCollector {
           this.log.debug("receipt ignored", { epoch, hash: row.hash, reason: "older than RECEIPT_MAX_AGE_EPOCHS" });
           continue;
         }
-        out.push({ hash: row.hash, provider: r.provider, consumer: r.consumer, bytes: r.bytes, account: row.account });
+        out.push({
+          hash: row.hash,
+          provider: r.provider,
+          consumer: r.consumer,
+          bytes: r.bytes,
+          account: row.account,
+          ...(r.voucher !== undefined && { voucher: r.voucher }),
+        });
       } catch (err) {
         this.log.warn("receipt ignored", { epoch, hash: row.hash, reason: (err as Error).message });
       }
