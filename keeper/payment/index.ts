@@ -23,3 +23,4 @@ export {
   type Voucher,
   type WireVoucher,
 } from "./voucher.ts";
+export { highestPerChannel, settleVouchers, type SettleOutcome } from "./settle.ts";
