@@ -214,13 +214,15 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
       onUnreachable: (peerId) => feed.markUnreachable(peerId),
     }),
   });
-  // Paid demand needs the deployment's CreditVault: its chain and address are the vouchers' domain.
+  // Paid demand needs the vault (the deployment's CreditVault, else the configured one): the vouchers' domain.
   const vault = chain?.contracts.creditVault;
   const payments = new PaymentStore(store);
+  const vaultAddress = chain?.deployment.contracts.CreditVault ?? c.payment?.vault?.address;
+  const vaultChainId = chain !== undefined ? BigInt(chain.deployment.chainId) : c.payment?.vault?.chainId;
   const payment =
-    c.payment !== undefined && chain !== undefined && vault !== undefined
+    c.payment !== undefined && vaultAddress !== undefined && vaultChainId !== undefined
       ? {
-          domain: { chainId: BigInt(chain.deployment.chainId), vault: chain.deployment.contracts.CreditVault! },
+          domain: { chainId: vaultChainId, vault: vaultAddress },
           weiPerGiB: c.payment.weiPerGiB ?? DEFAULT_WEI_PER_GIB,
           subsidyBps: c.payment.subsidyBps ?? DEFAULT_SUBSIDY_BPS,
         }
@@ -245,15 +247,16 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
           domain: payment.domain,
           weiPerGiB: payment.weiPerGiB,
           unpaidAllowanceBytes: c.payment?.unpaidAllowanceBytes ?? DEFAULT_UNPAID_ALLOWANCE_BYTES,
-          ...(c.payment?.checkDeposits !== false && {
-            creditOf: async (consumer: string, account: string) => {
-              const [deposit, settled] = await Promise.all([
-                vault!.depositOf(consumer),
-                vault!.settledOf(consumer, account),
-              ]);
-              return deposit.balance + settled;
-            },
-          }),
+          ...(c.payment?.checkDeposits !== false &&
+            vault !== undefined && {
+              creditOf: async (consumer: string, account: string) => {
+                const [deposit, settled] = await Promise.all([
+                  vault!.depositOf(consumer),
+                  vault!.settledOf(consumer, account),
+                ]);
+                return deposit.balance + settled;
+              },
+            }),
         },
       },
     }),
