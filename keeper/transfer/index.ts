@@ -37,7 +37,7 @@ export * from "./errors.ts";
 export type { FetchResult, ProviderFailureReporter, ProviderTarget, ProviderFailureDetail } from "./fetcher.ts";
 export type { TransferTestHooks, ProviderStats } from "./provider.ts";
 export type { ProbeResult } from "./probe.ts";
-export { signReceipt, verifyReceipt, type Receipt, type SignedReceipt } from "./receipt.ts";
+export { receiptsEvidence, signReceipt, verifyReceipt, type Receipt, type SignedReceipt } from "./receipt.ts";
 export type { Contribution } from "./store.ts";
 export { objectCid, buildManifest } from "./manifest.ts";
 

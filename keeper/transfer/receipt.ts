@@ -98,6 +98,17 @@ export async function verifyReceipt(receipt: SignedReceipt): Promise<Receipt> {
   };
 }
 
+/**
+ * What a task's receipts prove, as one hash (its TaskLog `evidence`): keccak256 of their ids, ascending, concatenated.
+ * Each receipt carries its channel's latest voucher inside its signed body, so the hash covers the vouchers too.
+ * Undefined for no receipts.
+ */
+export function receiptsEvidence(receipts: readonly SignedReceipt[]): string | undefined {
+  if (receipts.length === 0) return undefined;
+  const ids = receipts.map((r) => receiptId(r.body)).sort();
+  return "0x" + bytesToHex(keccak_256(Buffer.concat(ids.map((id) => Buffer.from(id.slice(2), "hex")))));
+}
+
 /** A receipt's id everywhere (deduplication, evidence, TaskLog): keccak256 of its signed body, 0x-hex. */
 export function receiptId(body: Uint8Array): string {
   return "0x" + bytesToHex(keccak_256(body));
