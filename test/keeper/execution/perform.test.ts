@@ -96,8 +96,7 @@ describe("executor perform", { timeout: 60_000 }, () => {
     );
     assert.equal(
       r.evidence,
-      "0x" +
-        Buffer.from(keccak256(Buffer.from(receiptId(receipt!.body).slice(2), "hex")).slice(2), "hex").toString("hex"),
+      keccak256(Buffer.from(receiptId(receipt!.body).slice(2), "hex")),
       "keccak256 of the one receipt id",
     );
   });
