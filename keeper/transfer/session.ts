@@ -72,6 +72,7 @@ export class ProviderSession {
   paymentAccount: string | undefined;
   /** Vouchers are sent one after the other, in the order they were signed. */
   private vouchers: Promise<void> = Promise.resolve();
+  private vouchersPending = 0;
   private key: Uint8Array | undefined;
   private readonly pending: Pending[] = [];
   private nextSeq = 0n;
@@ -171,11 +172,16 @@ export class ProviderSession {
    * send fails the session like a failed request.
    */
   sendVoucher(voucher: Voucher): Promise<void> {
+    this.vouchersPending++;
     this.vouchers = this.vouchers.then(async () => {
-      if (this.failure !== undefined || this.closed) return;
-      await sendFrame(this.stream, ConsumerFrame.encode({ voucher }), { signal: this.options.signal }).catch((err) =>
-        this.fail(new StreamTruncatedError((err as Error).message)),
-      );
+      try {
+        if (this.failure !== undefined || this.closed) return;
+        await sendFrame(this.stream, ConsumerFrame.encode({ voucher }), { signal: this.options.signal }).catch((err) =>
+          this.fail(new StreamTruncatedError((err as Error).message)),
+        );
+      } finally {
+        this.vouchersPending--;
+      }
     });
     return this.vouchers;
   }
@@ -267,7 +273,8 @@ export class ProviderSession {
 
   /** Ends the session cleanly (no requests pending). */
   async close(options?: { signal?: AbortSignal }): Promise<void> {
-    await this.vouchers;
+    // The last vouchers go out before the write side closes (a session that pays nothing closes at once).
+    if (this.vouchersPending > 0) await this.vouchers;
     this.closed = true;
     this.key?.fill(0);
     if (this.failure !== undefined) return;
