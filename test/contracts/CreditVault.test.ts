@@ -14,6 +14,9 @@ import {
   verifyVoucher,
   voucherDigest,
 } from "../../keeper/payment/index.ts";
+import { createLogger } from "../../keeper/logger.ts";
+import { PaymentStore, SessionLedger } from "../../keeper/payment/index.ts";
+import { openStore } from "../../keeper/store/index.ts";
 import { signReceipt } from "../../keeper/transfer/receipt.ts";
 import type { CreditVault, LumoraToken, RewardPool } from "../../types/ethers-contracts/index.js";
 
@@ -539,6 +542,67 @@ describe("CreditVault", function () {
       expect(again.filter((o) => o.skipped === "settled")).to.have.length(2);
       expect(again.every((o) => o.paid === 0n)).to.equal(true);
       expect(await vault.totalSettled()).to.equal(parseEther("9"));
+    });
+
+    it("a provider's session reads the deposit: a voucher the deposit covers goes on, one above it cuts the session", async function () {
+      const { vault, vaultAddress, consumer, provider, funder } = await networkHelpers.loadFixture(fundedFixture);
+      const { chainId } = await ethers.provider.getNetwork();
+      const d = { chainId, vault: vaultAddress };
+      const store = openStore(":memory:");
+      const stats = { vouchersAccepted: 0, vouchersRejected: 0 };
+      let reads = 0;
+      let lastRead: Promise<bigint> = Promise.resolve(0n);
+      const session = (consumerPeer: string) =>
+        new SessionLedger(
+          {
+            account: provider.address,
+            domain: d,
+            weiPerGiB: 10n ** 16n,
+            unpaidAllowanceBytes: 1 << 30,
+            // What the keeper wires (keeper/components.ts): the deposit left plus what the channel settled.
+            creditOf: (c, a) => {
+              reads++;
+              lastRead = Promise.all([vault.depositOf(c), vault.settledOf(c, a)]).then(
+                ([dep, settled]) => dep.balance + settled,
+              );
+              return lastRead;
+            },
+          },
+          { store: new PaymentStore(store), logger: createLogger("test", { level: "silent" }), stats },
+          consumerPeer,
+        );
+      const until = async (what: string, cond: () => boolean) => {
+        const end = Date.now() + 10_000;
+        while (!cond()) {
+          if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      try {
+        // Covered: DEPOSIT (100 LUM) ≥ 60 LUM; one read, and no second one below what it showed covered.
+        const paying = session("peer-a");
+        paying.accept(toWire(await signVoucher(consumer, d, provider.address, parseEther("60"))));
+        expect(reads).to.equal(1, "the first voucher is checked against the deposit");
+        // The ledger's handler was attached first, so it has run once this read is seen.
+        expect(await lastRead).to.equal(DEPOSIT);
+        expect(() => paying.check()).not.to.throw();
+        paying.accept(toWire(await signVoucher(consumer, d, provider.address, parseEther("80"))));
+        expect(reads).to.equal(1, "80 LUM is within the 100 LUM the read showed: no new read");
+        // Not covered: the funder deposited nothing.
+        const broke = session("peer-b");
+        broke.accept(toWire(await signVoucher(funder, d, provider.address, parseEther("1"))));
+        await until("the session to be cut", () => {
+          try {
+            broke.check();
+            return false;
+          } catch (err) {
+            return (err as Error).name === "PaymentRequiredError";
+          }
+        });
+        expect(stats.vouchersAccepted).to.equal(3);
+      } finally {
+        store.close();
+      }
     });
 
     it("an epoch's evidence settles on chain: the vouchers its receipts carry, forged ones left out", async function () {
