@@ -35,7 +35,6 @@ import {
   rewardTotalFor,
   totalContribution,
   type NodeOutcomes,
-  type VerifiedReceipt,
 } from "./contribution.ts";
 import { EpochUnknownError, EpochWindowError } from "./errors.ts";
 import { paidContributions, type PaidReceipt, type PaymentRule } from "./paid.ts";

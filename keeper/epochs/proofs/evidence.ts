@@ -36,7 +36,6 @@ import {
   reputationReports,
   type AccountContribution,
   type NodeOutcomes,
-  type VerifiedReceipt,
 } from "../collect/contribution.ts";
 import type { ChannelPayment, EpochBonds, EpochEvidence, PaymentRule, ReputationReport } from "../types.ts";
 import { EVIDENCE_FORMAT_V2 } from "./constants.ts";
