@@ -8,7 +8,14 @@ import path from "node:path";
 import type { Signer } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
-import type { LumoraToken, NodeRegistry, Reputation, RewardPool, TaskLog } from "../types/ethers-contracts/index.ts";
+import type {
+  CreditVault,
+  LumoraToken,
+  NodeRegistry,
+  Reputation,
+  RewardPool,
+  TaskLog,
+} from "../types/ethers-contracts/index.ts";
 import { readDeploymentRecord } from "../scripts/lib/deployments.ts";
 import type { BondContracts } from "./bond.ts";
 import type { ClaimContext, LumoraContracts } from "./context.ts";
@@ -104,6 +111,52 @@ export async function openBondTooling(hre: HardhatRuntimeEnvironment): Promise<B
     if (signer === undefined) throw new Error(`network ${network} has no configured account`);
     return {
       contracts: { registry: registry as NodeRegistry, token: token as LumoraToken },
+      signer,
+      close: () => connection.close(),
+    };
+  } catch (err) {
+    await connection.close();
+    throw err;
+  }
+}
+
+/** What `lumora:settle` works with: the published epochs, CreditVault of `deployments/<network>.json`, the signer. */
+export interface SettleTooling {
+  vault: CreditVault;
+  chainId: bigint;
+  records: PublishedRecords;
+  /** The network's first configured account (pays the gas; the fees go to the pool whoever sends). */
+  signer: Signer;
+  close(): Promise<void>;
+}
+
+export async function openSettleTooling(
+  hre: HardhatRuntimeEnvironment,
+  options: ToolingOptions = {},
+): Promise<SettleTooling> {
+  const connection = await hre.network.create();
+  const network = connection.networkName;
+  const root = hre.config.paths.root;
+  try {
+    const record = await readDeploymentRecord(path.join(root, "deployments"), network).catch((err: unknown) => {
+      throw new Error(
+        `no deployment record deployments/${network}.json (deploy first: npm run deploy:local): ${(err as Error).message}`,
+      );
+    });
+    if (record.contracts.CreditVault === undefined)
+      throw new Error(`deployments/${network}.json names no CreditVault: the deployment predates paid demand`);
+    const [signer] = await connection.ethers.getSigners();
+    if (signer === undefined) throw new Error(`network ${network} has no configured account`);
+    const vault = (await connection.ethers.getContractAt(
+      "CreditVault",
+      record.contracts.CreditVault,
+      signer,
+    )) as CreditVault;
+    const { chainId } = await connection.ethers.provider.getNetwork();
+    return {
+      vault,
+      chainId,
+      records: publishedRecords(root, network, options),
       signer,
       close: () => connection.close(),
     };

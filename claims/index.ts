@@ -8,6 +8,7 @@ export * from "./rewards.ts";
 export * from "./claim.ts";
 export * from "./fund.ts";
 export * from "./bond.ts";
+export * from "./settle.ts";
 export * from "./verify.ts";
 export * from "./published.ts";
 export * from "./hardhat.ts";

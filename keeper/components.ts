@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 import type { PeerId, PrivateKey } from "@libp2p/interface";
-import { getAddress } from "ethers";
+import { getAddress, Wallet } from "ethers";
 
 import { auditor, type Auditor } from "./audit/auditor.ts";
 import { BondView } from "./chain/bonds.ts";
@@ -50,6 +50,8 @@ import { openStore, type Store } from "./store/index.ts";
 import { acquireDataDir, releaseDataDir } from "./store/lock.ts";
 import { epochTaskRecords, taskManager, toLeafValue, type TaskManager, type TaskOutcome } from "./tasks/index.ts";
 import { transferService, type PublishResult, type TransferService } from "./transfer/index.ts";
+import { DEFAULT_SUBSIDY_BPS, DEFAULT_WEI_PER_GIB } from "./epochs/collect/constants.ts";
+import { DEFAULT_UNPAID_ALLOWANCE_BYTES, PaymentStore, VoucherPayer } from "./payment/index.ts";
 import { TransferStore } from "./transfer/store.ts";
 
 /** Every service of a running keeper, built once by `compose`; those marked optional exist with a chain only. */
@@ -214,6 +216,19 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
       onUnreachable: (peerId) => feed.markUnreachable(peerId),
     }),
   });
+  // Paid demand needs the vault (the deployment's CreditVault, else the configured one): the vouchers' domain.
+  const vault = chain?.contracts.creditVault;
+  const payments = new PaymentStore(store);
+  const vaultAddress = chain?.deployment.contracts.CreditVault ?? c.payment?.vault?.address;
+  const vaultChainId = chain !== undefined ? BigInt(chain.deployment.chainId) : c.payment?.vault?.chainId;
+  const payment =
+    c.payment !== undefined && vaultAddress !== undefined && vaultChainId !== undefined
+      ? {
+          domain: { chainId: vaultChainId, vault: vaultAddress },
+          weiPerGiB: c.payment.weiPerGiB ?? DEFAULT_WEI_PER_GIB,
+          subsidyBps: c.payment.subsidyBps ?? DEFAULT_SUBSIDY_BPS,
+        }
+      : undefined;
   const transfer = transferService(c.limits?.transfer)({
     node,
     privateKey,
@@ -223,6 +238,30 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     currentEpoch: () => BigInt(chainSync?.openEpoch() ?? collector.currentEpoch()),
     onProviderFailure: (peerId) => counters.record(collector.currentEpoch(), peerId, false),
     testHooks: c.testHooks,
+    ...(payment !== undefined && {
+      payment: {
+        store: payments,
+        ...(c.payment?.consumerKey !== undefined && {
+          payer: new VoucherPayer({ store: payments, signer: new Wallet(c.payment.consumerKey) }, payment),
+        }),
+        terms: {
+          account: c.rewardAddress,
+          domain: payment.domain,
+          weiPerGiB: payment.weiPerGiB,
+          unpaidAllowanceBytes: c.payment?.unpaidAllowanceBytes ?? DEFAULT_UNPAID_ALLOWANCE_BYTES,
+          ...(c.payment?.checkDeposits !== false &&
+            vault !== undefined && {
+              creditOf: async (consumer: string, account: string) => {
+                const [deposit, settled] = await Promise.all([
+                  vault!.depositOf(consumer),
+                  vault!.settledOf(consumer, account),
+                ]);
+                return deposit.balance + settled;
+              },
+            }),
+        },
+      },
+    }),
   });
   const performer = execution.transferPerformer({ dataDir: c.dataDir, executionDelayMs: c.executionDelayMs })({
     transfer,
@@ -297,7 +336,11 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     currentEpoch: () => collector.currentEpoch(),
     onOutcome: (o) => counters.record(o.epoch, o.provider, o.outcome === "pass"),
   });
-  const collector = epochCollector({ rewardPerEpoch: ec.rewardPerEpoch ?? 0n, auditRule: c.audit?.disqualify })({
+  const collector = epochCollector({
+    rewardPerEpoch: ec.rewardPerEpoch ?? 0n,
+    auditRule: c.audit?.disqualify,
+    ...(payment !== undefined && { payment }),
+  })({
     store,
     logger,
     addressOf,

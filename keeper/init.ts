@@ -62,6 +62,28 @@ export interface KeeperConfig {
   epochs?: KeeperEpochsConfig;
   /** Audits of providers (keeper/audit) and the rule by which failed audits cost a provider its epoch's credit. */
   audit?: KeeperAuditConfig;
+  /**
+   * Paid demand (docs/transfer.md "Paying as data arrives", docs/epochs.md "Paid demand"), used only when the vault is
+   * known (the chain deployment's CreditVault, or `vault`): the provider asks for vouchers to its reward account and
+   * cuts off consumers that stop paying, the node pays as it fetches (with `consumerKey`), and epochs are closed
+   * bounded by payment.
+   */
+  payment?: KeeperPaymentConfig;
+}
+
+export interface KeeperPaymentConfig {
+  /** Hex private key of this node's consumer account: signs vouchers as it fetches. Absent: it pays nothing. */
+  consumerKey?: string;
+  /** Price per GiB carried, token base units (default DEFAULT_WEI_PER_GIB, the same for every keeper). */
+  weiPerGiB?: bigint;
+  /** Subsidy share of unpaid bytes, basis points (default DEFAULT_SUBSIDY_BPS). */
+  subsidyBps?: bigint;
+  /** Bytes sent unpaid before a consumer is cut off (default DEFAULT_UNPAID_ALLOWANCE_BYTES). */
+  unpaidAllowanceBytes?: number;
+  /** Read a consumer's deposit on chain when its voucher goes above the last read (default true; needs a chain). */
+  checkDeposits?: boolean;
+  /** The vault vouchers are signed for, for a keeper without `epochs.chain` (which names it otherwise). */
+  vault?: { chainId: bigint; address: string };
 }
 
 export interface KeeperAuditConfig extends AuditorInit {

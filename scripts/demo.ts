@@ -5,7 +5,10 @@
  * and its task reassigned), an epoch closed, published and committed through a 2-of-3 keeper quorum (EpochQuorum:
  * three keepers hold chain keys, the submitter gathers a second keeper's signature over /lumora/epoch-sign/1.0.0),
  * the challenge window passed by time travel, and every participant's reward claimed through the same claim
- * library the Hardhat tasks use.
+ * library the Hardhat tasks use. Demand is paid: every node that fetches has a consumer account with credit deposited
+ * in CreditVault and signs a cumulative voucher after each verified part; providers ask for vouchers, the epoch
+ * credits bytes only as far as they were paid, and the vouchers the published evidence carries are settled on chain
+ * (the fees fund the pool, a share burned).
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -16,7 +19,13 @@ import { HDNodeWallet, Mnemonic, formatUnits, parseEther } from "ethers";
 import { network } from "hardhat";
 
 import LumoraModule from "../ignition/modules/Lumora.js";
-import { claimAll, connectContracts, type ClaimContext } from "../claims/index.ts";
+import {
+  claimAll,
+  connectContracts,
+  settleEpochVouchers,
+  vouchersOfEvidence,
+  type ClaimContext,
+} from "../claims/index.ts";
 import { epochStatusName } from "../keeper/chain/epoch-status.ts";
 import { DirectoryProofSource } from "../keeper/epochs/proofs/source.ts";
 import { startKeeper, type Keeper } from "../keeper/keeper.ts";
@@ -30,10 +39,13 @@ const t0 = Date.now();
 const CHALLENGE_WINDOW = 600n; // RewardPool.MIN_CHALLENGE_WINDOW; passed by time travel below
 const REWARD_PER_EPOCH = parseEther("10000");
 const QUORUM_THRESHOLD = 2n;
+const CONSUMER_CREDIT = parseEther("10");
+/** What consumers pay per GiB carried (every keeper the same): 1 LUM, so the demo's few MiB show in the totals. */
+const PRICE_PER_GIB = parseEther("1");
 const MiB = 1024 * 1024;
 const log = (msg: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
 const short = (s: string) => `${s.slice(0, 6)}…${s.slice(-4)}`;
-const lum = (v: bigint) => `${Number(formatUnits(v, 18)).toFixed(4)} LUM`;
+const lum = (v: bigint, decimals = 4) => `${Number(formatUnits(v, 18)).toFixed(decimals)} LUM`;
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -74,6 +86,7 @@ async function main(): Promise<void> {
     RewardPool: await deployed.rewardPool.getAddress(),
     EpochQuorum: await deployed.epochQuorum.getAddress(),
     NodeRegistry: await deployed.nodeRegistry.getAddress(),
+    CreditVault: await deployed.creditVault.getAddress(),
   };
   const { chainId } = await ethers.provider.getNetwork();
   const deployment = buildDeploymentRecord({
@@ -98,6 +111,21 @@ async function main(): Promise<void> {
   await (await token.approve(contracts.NodeRegistry, minBond * BigInt(nodeCount))).wait();
   for (let i = 1; i <= nodeCount; i++) await (await registry.bondFor(signers[i]!.address, minBond)).wait();
   log(`${nodeCount} reward accounts bonded ${lum(minBond)} each in NodeRegistry`);
+  // Paid demand: each node's consumer account (Hardhat's accounts 10–15) gets credit deposited in CreditVault (the
+  // deployer pays, `depositFor`; the credit is the consumer's), and signs vouchers from it as data arrives.
+  const vault = deployed.creditVault;
+  const consumerKeys = Array.from(
+    { length: nodeCount },
+    (_, i) =>
+      HDNodeWallet.fromMnemonic(
+        Mnemonic.fromPhrase("test test test test test test test test test test test junk"),
+        `m/44'/60'/0'/0/${10 + i}`,
+      ).privateKey,
+  );
+  const consumerAddresses = Array.from({ length: nodeCount }, (_, i) => signers[10 + i]!.address);
+  await (await token.approve(contracts.CreditVault, CONSUMER_CREDIT * BigInt(nodeCount))).wait();
+  for (const a of consumerAddresses) await (await vault.depositFor(a, CONSUMER_CREDIT)).wait();
+  log(`${nodeCount} consumer accounts hold ${lum(CONSUMER_CREDIT)} of credit each in CreditVault`);
   const rpc = await serveJsonRpc(connection.provider);
   log(`chain served to the keepers at ${rpc.url}`);
 
@@ -149,6 +177,11 @@ async function main(): Promise<void> {
       routingRefreshMs: 500,
       executionDelayMs: role.executionDelayMs,
       logger: logger.child(role.name),
+      payment: {
+        consumerKey: consumerKeys[i],
+        vault: { chainId, address: contracts.CreditVault },
+        weiPerGiB: PRICE_PER_GIB,
+      },
       epochs: {
         rewardPerEpoch: REWARD_PER_EPOCH,
         publishDir: join(dir, `published-epochs-${role.name}`),
@@ -278,6 +311,26 @@ async function main(): Promise<void> {
   }
   log(`${claims.length} participant(s) claimed through RewardPool.claimMany`);
 
+  // ── settlement ──────────────────────────────────────────────────────────────────────────────────────────────
+  // Anyone may settle: here the deployer, from the epoch's published evidence (what lumora:settle does).
+  const publication = new DirectoryProofSource(join(dir, `published-epochs-${roles[submitterIndex]!.name}`));
+  const evidence = await publication.fullEvidence(epoch);
+  if (evidence === undefined) throw new Error(`epoch ${epoch} published no evidence`);
+  const { vouchers } = await vouchersOfEvidence(evidence, { chainId, address: contracts.CreditVault });
+  const paidChannels = evidence.payment?.channels ?? [];
+  const vouched = paidChannels.reduce((s, c) => s + c.paidUpTo - c.paidBefore, 0n);
+  const settledBefore = await vault.totalSettled();
+  const settlement = await settleEpochVouchers(
+    await ethers.getContractAt("CreditVault", contracts.CreditVault, deployer),
+    vouchers,
+  );
+  const burned = await vault.totalBurned();
+  log(
+    `vouchers: ${lum(vouched, 6)} paid on ${paidChannels.length} channel(s) in epoch ${epoch}; ` +
+      `${lum(settlement.paid, 6)} settled on CreditVault (${lum(burned, 6)} burned, the rest funds the pool)`,
+  );
+  if (settlement.paid + settledBefore !== (await vault.totalSettled())) throw new Error("settlement totals differ");
+
   // ── summary ─────────────────────────────────────────────────────────────────────────────────────────────────
   const byAccount = new Map(closed.built.bundle.contributions.map((c) => [c.account, c.contribution]));
   const rows = roles.map((role, i) => {
@@ -319,6 +372,7 @@ async function main(): Promise<void> {
   console.log(
     `Tasks: ${outcomes.length} succeeded (${outcomes.filter((o) => o.attempts > 1).length} reassigned), ` +
       `${(taskBytes / MiB).toFixed(1)} MiB moved by executors, ${(delivered / MiB).toFixed(1)} MiB delivered to the consumer.\n` +
+      `Paid demand: ${lum(vouched, 6)} vouched by consumers for the epoch's bytes, ${lum(settlement.paid, 6)} settled.\n` +
       `Rewards: ${lum(paid)} paid of ${lum(closed.built.bundle.rewardTotal)} (rounding dust stays in the pool; ` +
       `${lum(REWARD_PER_EPOCH - closed.built.bundle.rewardTotal)} withheld by the bond caps); ` +
       `epoch ${closed.built.bundle.epoch} still owes ${lum(await owedBy(closed.built.bundle.epoch))}.\n` +

@@ -60,6 +60,12 @@ export const lumoraTasks = [
     .addOption(proofsDir)
     .setAction(() => import("./verify-epoch.ts"))
     .build(),
+  task("lumora:settle", "Settles the highest voucher of each channel an epoch's published evidence carries")
+    .addOption(epoch)
+    .addOption(proofsUrl)
+    .addOption(proofsDir)
+    .setAction(() => import("./settle.ts"))
+    .build(),
   task("lumora:fund", "Funds the RewardPool: approve + fund, from the network's first account")
     .addOption({
       name: "amount",

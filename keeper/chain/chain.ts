@@ -26,12 +26,14 @@ import {
   EpochQuorum__factory,
   LumoraToken__factory,
   NodeRegistry__factory,
+  CreditVault__factory,
   Reputation__factory,
   RewardPool__factory,
   TaskLog__factory,
   type EpochQuorum,
   type LumoraToken,
   type NodeRegistry,
+  type CreditVault,
   type Reputation,
   type RewardPool,
   type TaskLog,
@@ -137,6 +139,8 @@ export interface LumoraContracts {
   epochQuorum?: EpochQuorum;
   /** The bond registry; absent from deployments made before it (then the keeper gates nothing by bond). */
   nodeRegistry?: NodeRegistry;
+  /** Consumers' deposits and vouchers (paid demand); absent from deployments made before it. */
+  creditVault?: CreditVault;
 }
 
 export class Chain {
@@ -193,6 +197,7 @@ export class Chain {
       ...(c.NodeRegistry !== undefined && {
         nodeRegistry: NodeRegistry__factory.connect(c.NodeRegistry, this.provider),
       }),
+      ...(c.CreditVault !== undefined && { creditVault: CreditVault__factory.connect(c.CreditVault, this.provider) }),
     };
   }
 

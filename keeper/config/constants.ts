@@ -17,6 +17,8 @@ export const DEFAULT_BANDWIDTH_BPS = 10_000_000;
 export const DEFAULT_CAPACITY = 4;
 /** Environment variable holding the keeper's chain key (hex). Never written to a file by us. */
 export const ENV_CHAIN_KEY = "LUMORA_CHAIN_KEY";
+/** Environment variable holding the key of this node's consumer account, which signs vouchers (hex). Never in a file. */
+export const ENV_CONSUMER_KEY = "LUMORA_CONSUMER_KEY";
 /** Password of the encrypted keystore named by `chain.keystore`. */
 export const ENV_KEYSTORE_PASSWORD = "LUMORA_KEYSTORE_PASSWORD";
 /** Prefix of environment overrides: LUMORA_API_PORT → api.port. */

@@ -16,5 +16,5 @@ export {
   type LeafKind,
   type OperatorConfig,
 } from "./schema.ts";
-export { loadChainKey, writeKeystore, type ChainKeySource } from "./secrets.ts";
+export { loadChainKey, loadConsumerKey, writeKeystore, type ChainKeySource } from "./secrets.ts";
 export { configTemplate, type TemplateInit } from "./template.ts";

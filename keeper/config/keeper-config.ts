@@ -10,6 +10,8 @@ import type { OperatorConfig } from "./schema.ts";
 export interface ChainAccess {
   privateKey?: string;
   deployment?: DeploymentRecord;
+  /** The consumer account's key (LUMORA_CONSUMER_KEY): signs vouchers when paid demand is on. */
+  consumerKey?: string;
 }
 
 export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: ChainAccess = {}): KeeperConfig {
@@ -37,6 +39,15 @@ export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: C
       },
       exchange: { maxWindowMs: l.exchange.maxWindowMs, maxEntriesPerResponse: l.exchange.maxEntriesPerResponse },
     },
+    ...(config.payment.enabled && {
+      payment: {
+        weiPerGiB: parseEther(config.payment.lumPerGib),
+        subsidyBps: BigInt(config.payment.subsidyBps),
+        unpaidAllowanceBytes: config.payment.unpaidAllowanceBytes,
+        checkDeposits: config.payment.checkDeposits,
+        ...(chain.consumerKey !== undefined && { consumerKey: chain.consumerKey }),
+      },
+    }),
     audit: {
       ratePerHour: config.audit.ratePerHour,
       timeoutMs: config.audit.timeoutMs,

@@ -24,6 +24,7 @@ import {
   DEFAULT_MIN_THROUGHPUT_RATIO,
 } from "../audit/constants.ts";
 import { RECORD_LOOKUP_BURST, RECORD_LOOKUP_MAX_QUEUE, RECORD_LOOKUP_RATE_PER_SECOND } from "../discovery/constants.ts";
+import { DEFAULT_UNPAID_ALLOWANCE_BYTES } from "../payment/constants.ts";
 import { MAX_ENTRIES_PER_RESPONSE, MAX_EXCHANGE_WINDOW_MS } from "../epochs/exchange/constants.ts";
 import {
   DEFAULT_INDIRECT_PROBES,
@@ -222,6 +223,28 @@ export const configSchema = z.strictObject({
         });
     })
     .prefault({}),
+  /**
+   * Paid demand (docs/transfer.md "Paying as data arrives", docs/security.md "Paid demand"), with the deployment's
+   * CreditVault: the provider asks for vouchers and cuts off consumers that stop paying, the node pays as it fetches
+   * (with the consumer key in LUMORA_CONSUMER_KEY), epochs credit bytes only as far as paid.
+   */
+  payment: z
+    .strictObject({
+      /** Off by default until settlement precedes credit (docs/security.md, "Remains"). */
+      enabled: z.boolean({ error: "must be true or false" }).default(false),
+      /** Price consumers pay per GiB carried, in LUM (decimal); every keeper of a network uses the same. */
+      lumPerGib: z
+        .string()
+        .regex(/^\d+(\.\d{1,18})?$/, { error: 'must be a decimal amount of LUM, e.g. "0.01"' })
+        .default("0.01"),
+      /** Unpaid bytes credited, at most this share of the paid ones (basis points). */
+      subsidyBps: z.number().int({ error: "must be an integer" }).min(0).max(10_000).default(500),
+      /** Bytes sent unpaid before a consumer is cut off. */
+      unpaidAllowanceBytes: positiveInt.default(DEFAULT_UNPAID_ALLOWANCE_BYTES),
+      /** Read a consumer's deposit on chain when its voucher goes above the last read. */
+      checkDeposits: z.boolean({ error: "must be true or false" }).default(true),
+    })
+    .prefault({}),
   /** Caps against hostile peers. Each default is the module constant named in LIMIT_DEFAULTS (its comment says
    * why); each cap, when hit, counts in /metrics as lumora_limit_hits_total{limit="<section>.<field>"}. */
   limits: z
@@ -333,6 +356,11 @@ export const LEAVES: Record<string, LeafKind> = {
   "epochs.rewardPerEpoch": "string",
   "epochs.keepers": "list",
   "epochs.takeoverMinutes": "number",
+  "payment.enabled": "boolean",
+  "payment.lumPerGib": "string",
+  "payment.subsidyBps": "number",
+  "payment.unpaidAllowanceBytes": "number",
+  "payment.checkDeposits": "boolean",
   "audit.ratePerHour": "number",
   "audit.timeoutMs": "number",
   "audit.minBytes": "number",

@@ -7,12 +7,21 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 
 import { Wallet } from "ethers";
 
-import { ENV_CHAIN_KEY, ENV_KEYSTORE_PASSWORD } from "./constants.ts";
+import { ENV_CHAIN_KEY, ENV_CONSUMER_KEY, ENV_KEYSTORE_PASSWORD } from "./constants.ts";
 import { SecretError } from "./errors.ts";
 
 export interface ChainKeySource {
   keystore?: string;
   env?: NodeJS.ProcessEnv;
+}
+
+/** The consumer account's key from LUMORA_CONSUMER_KEY (0x-hex), or undefined when unset. */
+export function loadConsumerKey(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const raw = env[ENV_CONSUMER_KEY];
+  if (raw === undefined || raw === "") return undefined;
+  const hex = raw.startsWith("0x") ? raw : `0x${raw}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) throw new SecretError(`${ENV_CONSUMER_KEY} must be a 32-byte hex private key`);
+  return hex;
 }
 
 /** The chain signer, or undefined when none is configured (the keeper then runs without submitting). */

@@ -3,6 +3,7 @@
  * publication, submission and claim tooling.
  */
 import type { MerkleTree } from "./merkle/tree.ts";
+import type { VaultDomain } from "../payment/voucher.ts";
 
 /** One contributor of an epoch. `index` is the account's stable index (assigned once, reused every epoch). */
 export interface ContributionEntry {
@@ -90,6 +91,31 @@ export interface EpochEvidence {
   observations?: SignedObservation[];
   observationRule?: ObservationRule;
   observationDomain?: ObservationDomain;
+  /**
+   * The paid-demand rule the epoch was closed under (collect/paid.ts) and, per channel, what earlier epochs counted
+   * as paid and what this one counts up to; absent when receipts counted in full.
+   */
+  payment?: { rule: PaymentRule; channels: ChannelPayment[] };
+}
+
+/** The paid-demand rule an epoch is closed under. */
+export interface PaymentRule {
+  /** Token units per GiB (the price consumers pay at). */
+  weiPerGiB: bigint;
+  /** Unpaid bytes credited, at most this share of the paid ones, in basis points. */
+  subsidyBps: bigint;
+  /** The vault the vouchers are signed for. */
+  domain: VaultDomain;
+}
+
+/** One channel's payment in an epoch. */
+export interface ChannelPayment {
+  consumer: string;
+  account: string;
+  /** Cumulative amount counted by earlier epochs. */
+  paidBefore: bigint;
+  /** The largest valid cumulative amount the epoch's receipts carry (≥ paidBefore). */
+  paidUpTo: bigint;
 }
 
 /** An epoch's frozen bonds and the terms of the bond rule (docs/security.md, "Identities cost capital"). */

@@ -19,7 +19,7 @@ import { join } from "node:path";
 
 import type { Logger } from "../logger.ts";
 import type { ExecutionResult } from "../tasks/types.ts";
-import { NoProvidersError, type FetchResult, type ProbeResult } from "../transfer/index.ts";
+import { NoProvidersError, receiptsEvidence, type FetchResult, type ProbeResult } from "../transfer/index.ts";
 import { TaskNoLiveProviderError } from "./errors.ts";
 import { providerPeerId } from "./payloads.ts";
 import type { TaskWork } from "./protocol.ts";
@@ -102,7 +102,8 @@ export function transferPerformer(init: PerformInit): (components: PerformCompon
       // The executor now holds a verified copy: it serves it from here on (the consumer fetches it from us),
       // in the same parts, since the part size is part of the object id.
       await transfer.publish(to, { announce: false, partSize: result.partSize, signal });
-      return { bytes: result.size, sha256: result.objectId };
+      const evidence = receiptsEvidence(result.receipts);
+      return { bytes: result.size, sha256: result.objectId, ...(evidence !== undefined && { evidence }) };
     };
   };
 }

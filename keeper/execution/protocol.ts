@@ -63,6 +63,8 @@ function validateResult(res: TaskResult, taskId: string, peerId: string): void {
   if (byteLength(res.error) > MAX_ERROR_BYTES) throw new TaskMessageInvalidError("error", "too long");
   if (byteLength(res.code) > MAX_CODE_BYTES) throw new TaskMessageInvalidError("code", "too long");
   if (res.ok && res.sha256.byteLength !== 32) throw new TaskMessageInvalidError("sha256", "must be 32 bytes");
+  if (res.evidence.byteLength !== 0 && res.evidence.byteLength !== 32)
+    throw new TaskMessageInvalidError("evidence", "must be 32 bytes or empty");
 }
 
 export interface TaskWork {
@@ -151,8 +153,13 @@ export class TaskExecutionService {
       }
       return;
     }
-    const reply = (r: Omit<TaskResult, "taskId">) =>
-      writeMessage(stream, TaskResult, { taskId: req.taskId, ...r }, MAX_TASK_MESSAGE_BYTES);
+    const reply = (r: Omit<TaskResult, "taskId" | "evidence"> & { evidence?: Uint8Array<ArrayBuffer> }) =>
+      writeMessage(
+        stream,
+        TaskResult,
+        { taskId: req.taskId, evidence: new Uint8Array(0), ...r },
+        MAX_TASK_MESSAGE_BYTES,
+      );
     const max = this.init.maxConcurrent ?? DEFAULT_MAX_CONCURRENT_TASKS;
     if (this.running >= max) {
       await reply({
@@ -231,6 +238,7 @@ export class TaskExecutionService {
         sha256: Buffer.from(result.sha256, "hex"),
         error: "",
         code: "",
+        ...(result.evidence !== undefined && { evidence: Buffer.from(result.evidence.slice(2), "hex") }),
       });
       await stream.close().catch(() => {});
       this.log.debug("task done here", { taskId: req.taskId, bytes: result.bytes });
@@ -281,7 +289,11 @@ export class TaskExecutionService {
       if (sha256 !== payload.objectId)
         throw new TaskResultMismatchError(task.id, peerId, "checksum differs from the object id");
       await stream.close().catch(() => {});
-      return { bytes: Number(result.bytes), sha256 };
+      return {
+        bytes: Number(result.bytes),
+        sha256,
+        ...(result.evidence.byteLength === 32 && { evidence: "0x" + hex(result.evidence) }),
+      };
     } catch (err) {
       stream.abort(err as Error);
       if (err instanceof TaskExecutionError && err.penalise) this.components.penalise?.(remote, err);

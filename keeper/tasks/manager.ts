@@ -97,6 +97,8 @@ interface Waiter {
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** A TaskLog evidence hash: 0x and 32 bytes of hex. */
+const EVIDENCE_HEX = /^0x[0-9a-f]{64}$/;
 
 export class TaskManager extends EventEmitter<TaskManagerEvents> {
   readonly maxAttempts: number;
@@ -516,6 +518,7 @@ export class TaskManager extends EventEmitter<TaskManagerEvents> {
       task.executor = a.peerId;
       task.bytes = selfServed ? 0 : r.bytes;
       task.sha256 = r.sha256;
+      if (typeof r.evidence === "string" && EVIDENCE_HEX.test(r.evidence)) this.db.queueEvidence(task, r.evidence);
       if (selfServed) this.log.warn("task executed by one of its providers; 0 bytes recorded", { taskId: task.id });
       this.finish(task, "succeeded", now, reason);
       return 1;

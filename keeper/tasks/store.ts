@@ -194,6 +194,12 @@ export class TaskStore {
     this.setEvidence.run(evidence, id);
   }
 
+  /** The same, with the tick's other writes (after the task's insert, whatever the order it was queued in). */
+  queueEvidence(t: Task, evidence: string): void {
+    const id = t.id;
+    this.pending.push(() => this.setEvidence.run(evidence, id));
+  }
+
   /** Commits every queued write in one transaction. Throws (and keeps nothing) when the transaction fails. */
   flush(): number {
     const n = this.pending.length;

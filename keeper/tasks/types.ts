@@ -63,6 +63,11 @@ export interface ExecutionResult {
   bytes: number;
   /** The object id the verified data hashes to (docs/PROTOCOL.md §7), 64 lowercase hex digits. */
   sha256: string;
+  /**
+   * The task's TaskLog `evidence`: keccak256 of the ids of the receipts (each carrying its voucher) the executor
+   * signed for the transfer (transfer/receipt.ts `receiptsEvidence`), 0x-hex; absent when it reports none.
+   */
+  evidence?: string;
 }
 
 export interface ExecuteOptions {

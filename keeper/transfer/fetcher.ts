@@ -13,6 +13,7 @@ import type { Connection, PeerId, PrivateKey } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 
 import type { Logger } from "../logger.ts";
+import { toWire, type VoucherPayer } from "../payment/index.ts";
 import {
   DEFAULT_CHECKPOINT_BYTES,
   DEFAULT_CHECKPOINT_INTERVAL,
@@ -62,6 +63,8 @@ export interface FetchComponents {
   connect(target: ProviderTarget, options?: { signal?: AbortSignal }): Promise<Connection>;
   onProviderFailure?: ProviderFailureReporter;
   currentEpoch?(): bigint;
+  /** Pays providers that take vouchers, after each verified part (docs/transfer.md); absent, nothing is paid. */
+  payer?: VoucherPayer;
 }
 
 export interface FetchInit {
@@ -142,6 +145,10 @@ export class ObjectFetch {
   private fatal: unknown;
   private finished = false;
   private readonly failures: Array<{ peerId: string; code: string }> = [];
+  /** Per provider that takes vouchers: its reward account (the channel its vouchers and receipt name). */
+  private readonly accounts = new Map<string, string>();
+  /** Vouchers signed and sent so far; awaited before the receipts are signed. */
+  private payments: Promise<unknown> = Promise.resolve();
   /** Per provider: the parts it delivered (verified) and the bytes it sent for them. */
   private readonly shares = new Map<string, { parts: number[]; wireBytes: number }>();
   private resumedParts = 0;
@@ -408,6 +415,7 @@ export class ObjectFetch {
     this.fetchedParts++;
     const provider = session.peerId;
     this.addShare(provider, index, wireBytes);
+    this.payFor(session, wireBytes);
     const record: VerifiedPart = { index, provider, bytes: wireBytes };
     if (this.sink !== undefined) {
       this.pendingWrites++;
@@ -430,6 +438,18 @@ export class ObjectFetch {
       this.reorder.set(index, plain);
     }
     this.pump();
+  }
+
+  /** Pays the session's provider for `wireBytes` it delivered, when it takes vouchers and this node pays. */
+  private payFor(session: ProviderSession, wireBytes: number): void {
+    const payer = this.components.payer;
+    const account = session.paymentAccount;
+    if (payer === undefined || account === undefined) return;
+    this.accounts.set(session.peerId, account);
+    const paid = payer.pay(account, wireBytes).then((v) => session.sendVoucher(toWire(v)));
+    this.payments = Promise.all([this.payments, paid]).catch((err: unknown) =>
+      this.log.warn("voucher not sent", { objectId: this.objectId, provider: session.peerId, error: err }),
+    );
   }
 
   private async partAt(index: number): Promise<PlainPart> {
@@ -546,6 +566,7 @@ export class ObjectFetch {
   private async complete(): Promise<void> {
     await this.sink?.settled();
     await this.checkpoint();
+    await this.payments;
     const manifest = this.manifest!;
     const epoch = this.components.currentEpoch?.() ?? 0n;
     const receipts: StoredReceipt[] = [];
@@ -555,6 +576,9 @@ export class ObjectFetch {
       const bytes = parts.reduce((n, i) => n + partLength(manifest, i), 0);
       shares.push({ peerId: provider, parts: parts.length, bytes, wireBytes });
       // Credit is for bytes carried: what this provider sent for the parts verified, never their plaintext size.
+      // The receipt carries the channel's latest voucher: what paid for those bytes, signed by the payer.
+      const account = this.accounts.get(provider);
+      const voucher = account === undefined ? undefined : await this.components.payer?.latest(account);
       const signed = await signReceipt(this.components.privateKey, {
         objectId: this.idBytes as Uint8Array<ArrayBuffer>,
         provider,
@@ -564,6 +588,7 @@ export class ObjectFetch {
         plainBytes: BigInt(bytes),
         parts,
         issuedAtMs: BigInt(Date.now()),
+        ...(voucher !== undefined && { voucher: toWire(voucher) }),
       });
       receipts.push({ objectId: this.objectId, provider, epoch, ...signed });
     }

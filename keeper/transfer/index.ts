@@ -13,6 +13,7 @@ import { multiaddr, type Multiaddr } from "@multiformats/multiaddr";
 import type { CID } from "multiformats/cid";
 
 import type { Logger } from "../logger.ts";
+import type { LedgerTerms, PaymentStore, VoucherPayer } from "../payment/index.ts";
 import type { Store } from "../store/index.ts";
 import { DEFAULT_PROVIDE_TIMEOUT, PROTOCOL } from "./constants.ts";
 import { ObjectNotFoundError } from "./errors.ts";
@@ -36,7 +37,7 @@ export * from "./errors.ts";
 export type { FetchResult, ProviderFailureReporter, ProviderTarget, ProviderFailureDetail } from "./fetcher.ts";
 export type { TransferTestHooks, ProviderStats } from "./provider.ts";
 export type { ProbeResult } from "./probe.ts";
-export { signReceipt, verifyReceipt, type Receipt, type SignedReceipt } from "./receipt.ts";
+export { receiptsEvidence, signReceipt, verifyReceipt, type Receipt, type SignedReceipt } from "./receipt.ts";
 export type { Contribution } from "./store.ts";
 export { objectCid, buildManifest } from "./manifest.ts";
 
@@ -63,6 +64,12 @@ export interface TransferComponents {
   onProviderFailure?: ProviderFailureReporter;
   /** The current epoch, stamped into receipts (epochs module); 0 when absent. */
   currentEpoch?(): bigint;
+  /**
+   * Paid demand (docs/transfer.md, "Paying as data arrives"): `payer` pays providers that take vouchers as parts
+   * arrive; `terms` make this node's provider ask for them, keep them in `store`, and cut off consumers that stop
+   * paying. Absent: nothing is paid or asked.
+   */
+  payment?: { payer?: VoucherPayer; terms?: LedgerTerms; store: PaymentStore };
   /** Fault injection for tests only. */
   testHooks?: TransferTestHooks;
 }
@@ -122,6 +129,9 @@ export class TransferService {
         logger: this.log,
         lookup: (id) => this.published.get(id),
         testHooks: components.testHooks,
+        ...(components.payment?.terms !== undefined && {
+          payment: { terms: components.payment.terms, store: components.payment.store },
+        }),
       },
       {
         handshakeTimeoutMs: init.handshakeTimeoutMs,
@@ -252,6 +262,7 @@ export class TransferService {
         connect: (target, opts) => node.dial(toDialTarget(target), opts),
         onProviderFailure: this.components.onProviderFailure,
         currentEpoch: this.components.currentEpoch,
+        payer: this.components.payment?.payer,
       },
       this.init,
       objectId,

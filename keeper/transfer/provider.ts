@@ -10,6 +10,13 @@ import type { Connection, Stream } from "@libp2p/interface";
 import type { Uint8ArrayList } from "uint8arraylist";
 
 import type { Logger } from "../logger.ts";
+import {
+  PaymentError,
+  SessionLedger,
+  StaleVoucherError,
+  type LedgerTerms,
+  type PaymentStore,
+} from "../payment/index.ts";
 import { COMPRESSION_CODE, compressPart } from "./compression.ts";
 import {
   DEFAULT_HANDSHAKE_TIMEOUT,
@@ -50,6 +57,8 @@ export interface ProviderComponents {
   peerId: string;
   logger: Logger;
   lookup(objectId: string): PublishedObject | undefined;
+  /** Paid demand: the terms this provider serves under and where it keeps the vouchers; absent, it takes none. */
+  payment?: { terms: LedgerTerms; store: PaymentStore };
   testHooks?: TransferTestHooks;
 }
 
@@ -70,6 +79,11 @@ export interface ProviderStats {
   bytesServed: number;
   /** Sealed bytes sent for them (after compression). */
   bytesSent: number;
+  /** Vouchers kept (each above its channel's highest), and refused (forged, another channel, or not higher). */
+  vouchersAccepted: number;
+  vouchersRejected: number;
+  /** Sessions cut off: the consumer owed more than the unpaid allowance, or its deposit did not cover its voucher. */
+  sessionsUnpaid: number;
 }
 
 function decodeConsumerFrame(body: Uint8Array | Uint8ArrayList): ConsumerFrame {
@@ -120,6 +134,9 @@ export class TransferProvider {
     partsServed: 0,
     bytesServed: 0,
     bytesSent: 0,
+    vouchersAccepted: 0,
+    vouchersRejected: 0,
+    sessionsUnpaid: 0,
   };
   private readonly log: Logger;
   private readonly active = new Set<Stream>();
@@ -233,11 +250,18 @@ export class TransferProvider {
         providerEphemeral: eph.publicKey,
       });
       fh = await open(object.path, "r");
+      const terms = this.components.payment?.terms;
       await this.send(
         stream,
         encodeFrame(
           ProviderFrame.encode({
-            welcome: { ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>, manifest: object.manifest },
+            welcome: {
+              ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>,
+              manifest: object.manifest,
+              paymentAccount:
+                terms === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(terms.account.slice(2), "hex")),
+              unpaidAllowance: BigInt(terms?.unpaidAllowanceBytes ?? 0),
+            },
           }),
         ),
       );
@@ -245,7 +269,14 @@ export class TransferProvider {
       await this.serve(stream, object, key, fh, consumer);
       await stream.close({ signal: AbortSignal.timeout(this.writeTimeoutMs) });
     } catch (err) {
-      if (err instanceof TransferError && err.penalise) {
+      if (err instanceof PaymentError) {
+        // Not paying is not misbehaving; a forged voucher or one for another channel is.
+        if (err.penalise)
+          this.log.throttled("bad voucher", "warn", "consumer sent a bad voucher", { consumer, error: err });
+        else
+          (this.stats.sessionsUnpaid++, this.log.info("consumer cut off: unpaid", { consumer, reason: err.message }));
+        await this.refuse(stream, ErrorCode.BAD_REQUEST, err.message).catch(() => {});
+      } else if (err instanceof TransferError && err.penalise) {
         this.log.throttled("consumer misbehaved", "warn", "consumer misbehaved", {
           consumer,
           code: err.code,
@@ -281,6 +312,10 @@ export class TransferProvider {
   ): Promise<void> {
     const parts = object.manifest.partHashes.length;
     const queue: number[] = [];
+    const payment = this.components.payment;
+    const ledger =
+      payment &&
+      new SessionLedger(payment.terms, { store: payment.store, logger: this.log, stats: this.stats }, consumer);
     let ended = false;
     let failure: unknown;
     let wake: (() => void) | undefined;
@@ -294,7 +329,19 @@ export class TransferProvider {
         for (;;) {
           const body = await readTransferFrame(stream, MAX_CONSUMER_FRAME_SIZE);
           if (body === undefined) break;
-          const request = decodeConsumerFrame(body).request;
+          const frame = decodeConsumerFrame(body);
+          if (frame.voucher !== undefined) {
+            if (ledger === undefined) throw new MalformedFrameError("voucher sent to a provider that takes none");
+            try {
+              ledger.accept(frame.voucher);
+            } catch (err) {
+              // Two sessions of one channel may deliver their vouchers out of order: a lower one is only ignored.
+              if (!(err instanceof StaleVoucherError)) throw err;
+              this.log.debug("voucher ignored", { consumer, reason: err.message });
+            }
+            continue;
+          }
+          const request = frame.request;
           if (request === undefined) throw new MalformedFrameError("expected a part request");
           if (request.index >= parts) throw new MalformedFrameError(`part ${request.index} of ${parts}`);
           if (queue.length >= MAX_PIPELINED_REQUESTS) {
@@ -331,6 +378,7 @@ export class TransferProvider {
         continue;
       }
       await hooks?.beforeServe?.(object.objectId, index);
+      ledger?.check();
       const length = partLength(object.manifest, index);
       const readBuffer = this.takeReadBuffer(object.manifest.partSize);
       let code: number;
@@ -355,6 +403,7 @@ export class TransferProvider {
       this.stats.partsServed++;
       this.stats.bytesServed += length;
       this.stats.bytesSent += sealed[0].length + sealed[1].length;
+      ledger?.sentBytes(sealed[0].length + sealed[1].length);
       hooks?.onPartServed?.(object.objectId, index, consumer);
     }
     await readRequests;

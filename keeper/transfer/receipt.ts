@@ -10,6 +10,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 
+import { fromWire, type SignedVoucher } from "../payment/index.ts";
 import { RECEIPT_DOMAIN } from "./constants.ts";
 import { InvalidInputError } from "./errors.ts";
 import { toHex } from "./manifest.ts";
@@ -34,6 +35,11 @@ export interface Receipt {
   plainBytes: bigint;
   parts: number[];
   issuedAtMs: bigint;
+  /**
+   * The consumer's highest voucher on the provider's channel when it signed (decoded, its own signature NOT checked:
+   * that needs the vault's domain, payment/voucher.ts `verifyVoucher`); undefined when the receipt carries none.
+   */
+  voucher?: SignedVoucher;
 }
 
 const domain = new TextEncoder().encode(RECEIPT_DOMAIN);
@@ -73,6 +79,12 @@ export async function verifyReceipt(receipt: SignedReceipt): Promise<Receipt> {
   if (!(await publicKey.verify(signedBytes(receipt.body), receipt.signature))) {
     throw new InvalidInputError("receipt signature does not verify");
   }
+  let voucher: SignedVoucher | undefined;
+  try {
+    voucher = body.voucher === undefined ? undefined : fromWire(body.voucher);
+  } catch (err) {
+    throw new InvalidInputError(`receipt voucher: ${(err as Error).message}`);
+  }
   return {
     objectId: toHex(body.objectId),
     provider: body.provider,
@@ -82,7 +94,19 @@ export async function verifyReceipt(receipt: SignedReceipt): Promise<Receipt> {
     plainBytes: body.plainBytes,
     parts: body.parts,
     issuedAtMs: body.issuedAtMs,
+    ...(voucher !== undefined && { voucher }),
   };
+}
+
+/**
+ * What a task's receipts prove, as one hash (its TaskLog `evidence`): keccak256 of their ids, ascending, concatenated.
+ * Each receipt carries its channel's latest voucher inside its signed body, so the hash covers the vouchers too.
+ * Undefined for no receipts.
+ */
+export function receiptsEvidence(receipts: readonly SignedReceipt[]): string | undefined {
+  if (receipts.length === 0) return undefined;
+  const ids = receipts.map((r) => receiptId(r.body)).sort();
+  return "0x" + bytesToHex(keccak_256(Buffer.concat(ids.map((id) => Buffer.from(id.slice(2), "hex")))));
 }
 
 /** A receipt's id everywhere (deduplication, evidence, TaskLog): keccak256 of its signed body, 0x-hex. */

@@ -25,7 +25,7 @@ import {
 } from "./errors.ts";
 import { readPartView, readTransferFrame, sendFrame, type PartView } from "./framing.ts";
 import { partLength, validateManifest } from "./manifest.ts";
-import { Compression, ConsumerFrame, Manifest, ProviderFrame } from "./pb/transfer.ts";
+import { Compression, ConsumerFrame, Manifest, ProviderFrame, type Voucher } from "./pb/transfer.ts";
 
 /** A verified part's plaintext, as the chunks it was decrypted in (their concatenation is the part). */
 export type PlainPart = readonly Uint8Array[];
@@ -68,6 +68,11 @@ export class ProviderSession {
   manifest!: Manifest;
   /** Encoded manifest, to compare byte for byte with other providers'. */
   manifestBytes!: Uint8Array;
+  /** The provider's reward account (0x-hex) when it takes vouchers (its Welcome named one), else undefined. */
+  paymentAccount: string | undefined;
+  /** Vouchers are sent one after the other, in the order they were signed. */
+  private vouchers: Promise<void> = Promise.resolve();
+  private vouchersPending = 0;
   private key: Uint8Array | undefined;
   private readonly pending: Pending[] = [];
   private nextSeq = 0n;
@@ -127,6 +132,9 @@ export class ProviderSession {
     if (frame.welcome === undefined) throw new MalformedFrameError("first frame is not a welcome");
     this.manifest = validateManifest(frame.welcome.manifest, this.options.objectId);
     this.manifestBytes = Manifest.encode(this.manifest);
+    const account = frame.welcome.paymentAccount;
+    if (account.length !== 0 && account.length !== 20) throw new MalformedFrameError("payment account is not 20 bytes");
+    this.paymentAccount = account.length === 20 ? "0x" + Buffer.from(account).toString("hex") : undefined;
     this.key = deriveTransferKey(eph.privateKey, frame.welcome.ephemeralKey, {
       consumer: this.options.self,
       provider: this.peerId,
@@ -157,6 +165,25 @@ export class ProviderSession {
         (err) => this.fail(new StreamTruncatedError((err as Error).message)),
       );
     });
+  }
+
+  /**
+   * Sends a voucher to the provider after the ones sent before it; resolves once it is handed to the stream. A failed
+   * send fails the session like a failed request.
+   */
+  sendVoucher(voucher: Voucher): Promise<void> {
+    this.vouchersPending++;
+    this.vouchers = this.vouchers.then(async () => {
+      try {
+        if (this.failure !== undefined || this.closed) return;
+        await sendFrame(this.stream, ConsumerFrame.encode({ voucher }), { signal: this.options.signal }).catch((err) =>
+          this.fail(new StreamTruncatedError((err as Error).message)),
+        );
+      } finally {
+        this.vouchersPending--;
+      }
+    });
+    return this.vouchers;
   }
 
   private async readLoop(): Promise<void> {
@@ -246,6 +273,8 @@ export class ProviderSession {
 
   /** Ends the session cleanly (no requests pending). */
   async close(options?: { signal?: AbortSignal }): Promise<void> {
+    // The last vouchers go out before the write side closes (a session that pays nothing closes at once).
+    if (this.vouchersPending > 0) await this.vouchers;
     this.closed = true;
     this.key?.fill(0);
     if (this.failure !== undefined) return;

@@ -2,6 +2,22 @@ import { expect } from "chai";
 import { Signature, TypedDataEncoder, Wallet, ZeroAddress, parseEther, type TypedDataDomain } from "ethers";
 import { network } from "hardhat";
 
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+
+import { settleEpochVouchers, vouchersOfEvidence } from "../../claims/settle.ts";
+import {
+  VOUCHER_TYPES as VOUCHER_TYPES_READONLY,
+  settleVouchers,
+  signVoucher,
+  toWire,
+  verifyVoucher,
+  voucherDigest,
+} from "../../keeper/payment/index.ts";
+import { createLogger } from "../../keeper/logger.ts";
+import { PaymentStore, SessionLedger } from "../../keeper/payment/index.ts";
+import { openStore } from "../../keeper/store/index.ts";
+import { signReceipt } from "../../keeper/transfer/receipt.ts";
 import type { CreditVault, LumoraToken, RewardPool } from "../../types/ethers-contracts/index.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -15,13 +31,8 @@ const DEPOSIT = parseEther("100");
 const BURN_ADDRESS = "0x000000000000000000000000000000000000dEaD";
 const UINT96_MAX = 2n ** 96n - 1n;
 
-const VOUCHER_TYPES = {
-  Voucher: [
-    { name: "consumer", type: "address" },
-    { name: "provider", type: "address" },
-    { name: "cumulativeAmount", type: "uint256" },
-  ],
-};
+// One definition of the voucher type: the keeper's (keeper/payment/voucher.ts), checked here against the vault.
+const VOUCHER_TYPES = VOUCHER_TYPES_READONLY as unknown as Record<string, Array<{ name: string; type: string }>>;
 
 interface Voucher {
   consumer: string;
@@ -489,6 +500,151 @@ describe("CreditVault", function () {
       await time.increase(WITHDRAWAL_DELAY);
       await vault.connect(consumer).withdraw();
       expect(await token.balanceOf(vaultAddress)).to.equal(await held());
+    });
+  });
+
+  describe("keeper vouchers and settlement (keeper/payment, claims/settle)", function () {
+    it("a voucher signed by the keeper's code settles, and the keeper's digest is the vault's", async function () {
+      const { vault, vaultAddress, consumer, provider, settler, poolAddress, token } =
+        await networkHelpers.loadFixture(fundedFixture);
+      const { chainId } = await ethers.provider.getNetwork();
+      const d = { chainId, vault: vaultAddress };
+      const v = await signVoucher(consumer, d, provider.address, parseEther("3"));
+      expect(voucherDigest(d, v)).to.equal(await vault.hashVoucher(v));
+      expect(verifyVoucher(d, v, provider.address).consumer).to.equal(consumer.address);
+      const before = await token.balanceOf(poolAddress);
+      await vault.connect(settler).settle(v, v.signature);
+      expect(await vault.settledOf(consumer.address, provider.address)).to.equal(parseEther("3"));
+      expect(await token.balanceOf(poolAddress)).to.equal(before + split(parseEther("3")).toPool);
+    });
+
+    it("settleVouchers settles the highest voucher of each channel once, and skips what the vault would refuse", async function () {
+      const { vault, vaultAddress, consumer, provider, outsider, settler, funder } =
+        await networkHelpers.loadFixture(fundedFixture);
+      const { chainId } = await ethers.provider.getNetwork();
+      const d = { chainId, vault: vaultAddress };
+      const vouchers = [
+        await signVoucher(consumer, d, provider.address, parseEther("1")),
+        await signVoucher(consumer, d, provider.address, parseEther("4")),
+        await signVoucher(consumer, d, provider.address, parseEther("2")),
+        await signVoucher(consumer, d, outsider.address, parseEther("5")),
+        await signVoucher(funder, d, provider.address, parseEther("1")), // funder deposited nothing
+      ];
+      const outcomes = await settleVouchers(vault.connect(settler), vouchers);
+      const byChannel = new Map(outcomes.map((o) => [`${o.consumer}>${o.provider}`, o]));
+      expect(outcomes).to.have.length(3, "one settlement per channel");
+      expect(byChannel.get(`${consumer.address}>${provider.address}`)?.paid).to.equal(parseEther("4"), "the highest");
+      expect(byChannel.get(`${consumer.address}>${outsider.address}`)?.paid).to.equal(parseEther("5"));
+      expect(byChannel.get(`${funder.address}>${provider.address}`)?.skipped).to.equal("no deposit");
+      expect(await vault.settledOf(consumer.address, provider.address)).to.equal(parseEther("4"));
+      // Settling the same vouchers again sends nothing: every channel is settled up to its highest voucher.
+      const again = await settleVouchers(vault.connect(settler), vouchers);
+      expect(again.filter((o) => o.skipped === "settled")).to.have.length(2);
+      expect(again.every((o) => o.paid === 0n)).to.equal(true);
+      expect(await vault.totalSettled()).to.equal(parseEther("9"));
+    });
+
+    it("a provider's session reads the deposit: a voucher the deposit covers goes on, one above it cuts the session", async function () {
+      const { vault, vaultAddress, consumer, provider, funder } = await networkHelpers.loadFixture(fundedFixture);
+      const { chainId } = await ethers.provider.getNetwork();
+      const d = { chainId, vault: vaultAddress };
+      const store = openStore(":memory:");
+      const stats = { vouchersAccepted: 0, vouchersRejected: 0 };
+      let reads = 0;
+      let lastRead: Promise<bigint> = Promise.resolve(0n);
+      const session = (consumerPeer: string) =>
+        new SessionLedger(
+          {
+            account: provider.address,
+            domain: d,
+            weiPerGiB: 10n ** 16n,
+            unpaidAllowanceBytes: 1 << 30,
+            // What the keeper wires (keeper/components.ts): the deposit left plus what the channel settled.
+            creditOf: (c, a) => {
+              reads++;
+              lastRead = Promise.all([vault.depositOf(c), vault.settledOf(c, a)]).then(
+                ([dep, settled]) => dep.balance + settled,
+              );
+              return lastRead;
+            },
+          },
+          { store: new PaymentStore(store), logger: createLogger("test", { level: "silent" }), stats },
+          consumerPeer,
+        );
+      const until = async (what: string, cond: () => boolean) => {
+        const end = Date.now() + 10_000;
+        while (!cond()) {
+          if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      try {
+        // Covered: DEPOSIT (100 LUM) ≥ 60 LUM; one read, and no second one below what it showed covered.
+        const paying = session("peer-a");
+        paying.accept(toWire(await signVoucher(consumer, d, provider.address, parseEther("60"))));
+        expect(reads).to.equal(1, "the first voucher is checked against the deposit");
+        // The ledger's handler was attached first, so it has run once this read is seen.
+        expect(await lastRead).to.equal(DEPOSIT);
+        expect(() => paying.check()).not.to.throw();
+        paying.accept(toWire(await signVoucher(consumer, d, provider.address, parseEther("80"))));
+        expect(reads).to.equal(1, "80 LUM is within the 100 LUM the read showed: no new read");
+        // Not covered: the funder deposited nothing.
+        const broke = session("peer-b");
+        broke.accept(toWire(await signVoucher(funder, d, provider.address, parseEther("1"))));
+        await until("the session to be cut", () => {
+          try {
+            broke.check();
+            return false;
+          } catch (err) {
+            return (err as Error).name === "PaymentRequiredError";
+          }
+        });
+        expect(stats.vouchersAccepted).to.equal(3);
+      } finally {
+        store.close();
+      }
+    });
+
+    it("an epoch's evidence settles on chain: the vouchers its receipts carry, forged ones left out", async function () {
+      const { vault, vaultAddress, consumer, provider, outsider, settler } =
+        await networkHelpers.loadFixture(fundedFixture);
+      const { chainId } = await ethers.provider.getNetwork();
+      const d = { chainId, vault: vaultAddress };
+      const consumerKey = await generateKeyPair("Ed25519");
+      const consumerPeer = peerIdFromPrivateKey(consumerKey).toString();
+      const providerPeer = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+      const receipt = async (v: Awaited<ReturnType<typeof signVoucher>>, n: number) => {
+        const objectId = new Uint8Array(32);
+        objectId[0] = n;
+        const signed = await signReceipt(consumerKey, {
+          objectId,
+          provider: providerPeer,
+          consumer: consumerPeer,
+          epoch: 1n,
+          bytes: 1000n,
+          parts: [0],
+          issuedAtMs: 1n,
+          voucher: toWire(v),
+        });
+        return { provider: providerPeer, ...signed };
+      };
+      const forged = await signVoucher(outsider, d, provider.address, parseEther("50"));
+      const evidence = {
+        receipts: [
+          await receipt(await signVoucher(consumer, d, provider.address, parseEther("6")), 1),
+          await receipt(await signVoucher(consumer, d, provider.address, parseEther("7")), 2),
+          await receipt({ ...forged, consumer: consumer.address }, 3),
+        ],
+        records: [],
+        outcomes: [],
+      };
+      const { vouchers, skipped } = await vouchersOfEvidence(evidence, { chainId, address: vaultAddress });
+      expect(vouchers).to.have.length(2);
+      expect(skipped).to.have.length(1);
+      expect(skipped[0]).to.match(/not by its consumer/);
+      const result = await settleEpochVouchers(vault.connect(settler), vouchers);
+      expect(result.paid).to.equal(parseEther("7"));
+      expect(await vault.settledOf(consumer.address, provider.address)).to.equal(parseEther("7"));
     });
   });
 });

@@ -35,9 +35,10 @@ import {
   rewardTotalFor,
   totalContribution,
   type NodeOutcomes,
-  type VerifiedReceipt,
 } from "./contribution.ts";
 import { EpochUnknownError, EpochWindowError } from "./errors.ts";
+import { paidContributions, type PaidReceipt, type PaymentRule } from "./paid.ts";
+import { migratePaidEpochs, paidBefore, paidOf, savePaid } from "./paid-store.ts";
 import type {
   ContributionEntry,
   EpochBonds,
@@ -80,6 +81,11 @@ export interface EpochCollectorInit {
   auditRule?: Partial<DisqualifyRule>;
   /** μ of the bond rule in basis points (default DEFAULT_SATURATION_BPS); used only with `bondsOf`. */
   saturationBps?: bigint;
+  /**
+   * Paid demand (collect/paid.ts): bytes count only up to what their consumer's vouchers paid, plus the subsidy share.
+   * Absent (no CreditVault in the deployment): receipts count in full.
+   */
+  payment?: PaymentRule;
 }
 
 /** Bonds read from NodeRegistry for a freeze: the minimum bond and the active bond of each account read. */
@@ -173,6 +179,7 @@ export class EpochCollector {
   ) {
     this.log = components.logger.child("epochs");
     migrateEpochs(components.store, init.genesisMs ?? Date.now());
+    migratePaidEpochs(components.store);
     this.accounts = new AccountIndex(components.store);
     this.receiptsBetween = components.receiptsBetween ?? transferReceiptsBetween(components.store);
     this.auditRule = checkDisqualifyRule({
@@ -521,6 +528,7 @@ export class EpochCollector {
         .all(epoch) as { peer_id: string; successes: number; failures: number }[]
     ).map((h) => ({ peerId: h.peer_id, successes: h.successes, failures: h.failures }));
     const bonds = this.frozenBonds(epoch);
+    const payment = paidOf(this.components.store, epoch);
     return {
       receipts,
       records,
@@ -528,6 +536,7 @@ export class EpochCollector {
       audits: this.frozenAudits(epoch),
       auditRule: this.disqualifyRule,
       ...(bonds !== undefined && { bonds }),
+      ...(payment !== undefined && { payment }),
     };
   }
 
@@ -720,7 +729,19 @@ export class EpochCollector {
             outcomes: merged.map((r) => ({ peerId: r.node, successes: r.successes, failures: r.failures })),
             addressOf: (id: string) => (isAddress(id) ? id : addressOf(id)),
           };
-    let contributions = computeContributions({ receipts, ...weights, disqualified });
+    const rule = this.init.payment;
+    const paid =
+      rule === undefined
+        ? undefined
+        : paidContributions({
+            receipts,
+            ...weights,
+            disqualified,
+            rule,
+            paidBefore: (consumer, account) => paidBefore(store, epoch, rule.domain.vault, consumer, account),
+          });
+    for (const problem of paid?.problems ?? []) this.log.warn("voucher not counted", { epoch, problem });
+    let contributions = paid?.contributions ?? computeContributions({ receipts, ...weights, disqualified });
     let reports = merged ?? reputationReports(outcomes, addressOf);
     let totalC = totalContribution(contributions);
     const maxReward =
@@ -774,6 +795,7 @@ export class EpochCollector {
         "INSERT OR REPLACE INTO epoch_disqualified (epoch, provider, audits, failures) VALUES (?, ?, ?, ?)",
       );
       for (const v of verdicts) out.run(epoch, v.provider, v.audits, v.failures);
+      if (rule !== undefined && paid !== undefined) savePaid(store, epoch, rule, paid.channels);
       if (bonds !== undefined)
         store.db
           .prepare("UPDATE epoch_bond_terms SET reward_offered = ? WHERE epoch = ?")
@@ -799,7 +821,7 @@ export class EpochCollector {
   private async verifiedReceipts(
     epoch: number,
     options: { signal?: AbortSignal },
-  ): Promise<(VerifiedReceipt & { account: string | null })[]> {
+  ): Promise<(PaidReceipt & { account: string | null })[]> {
     const rows = this.components.store.db
       .prepare("SELECT hash, provider, account, body, signature FROM epoch_receipts WHERE epoch = ? ORDER BY hash")
       .all(epoch) as {
@@ -809,7 +831,7 @@ export class EpochCollector {
       body: Uint8Array;
       signature: Uint8Array;
     }[];
-    const out: (VerifiedReceipt & { account: string | null })[] = [];
+    const out: (PaidReceipt & { account: string | null })[] = [];
     for (const row of rows) {
       options.signal?.throwIfAborted();
       try {
@@ -827,7 +849,14 @@ export class EpochCollector {
           this.log.debug("receipt ignored", { epoch, hash: row.hash, reason: "older than RECEIPT_MAX_AGE_EPOCHS" });
           continue;
         }
-        out.push({ hash: row.hash, provider: r.provider, consumer: r.consumer, bytes: r.bytes, account: row.account });
+        out.push({
+          hash: row.hash,
+          provider: r.provider,
+          consumer: r.consumer,
+          bytes: r.bytes,
+          account: row.account,
+          ...(r.voucher !== undefined && { voucher: r.voucher }),
+        });
       } catch (err) {
         this.log.warn("receipt ignored", { epoch, hash: row.hash, reason: (err as Error).message });
       }

@@ -17,6 +17,10 @@
  *   audits, read as none).
  * - `bonds` (only when the keeper closed under the bond rule): the bonds read before the freeze, minBond, μ and the
  *   reward offered, so the bond rule (collect/bonded.ts) is applied again on the same numbers. Absent: no gating.
+ * - `payment` (only when the keeper closed under paid demand, collect/paid.ts): the price, the subsidy share, the
+ *   vault (chain id, address) the vouchers are signed for, and per channel what earlier epochs counted as paid
+ *   (`paidBefore`) and what this one counts up to (`paidUpTo`). The vouchers themselves are inside the signed
+ *   receipts (each receipt carries its channel's latest voucher), so the receipt ids bind them too.
  *
  * `recompute` checks every signature and rebuilds the contributions and reports with the keeper's own code
  * (collect/contribution.ts), so `lumora:verify-epoch` needs nothing but the publication. The bundle's keccak256
@@ -31,12 +35,12 @@ import { auditVerdicts, type DisqualifyRule, type JudgedAudit } from "../../audi
 import { verifyPeerRecord } from "../../discovery/record.ts";
 import { receiptId, verifyReceipt } from "../../transfer/receipt.ts";
 import { applyBonds } from "../collect/bonded.ts";
+import { paidContributions, type PaidReceipt } from "../collect/paid.ts";
 import {
   computeContributions,
   reputationReports,
   type AccountContribution,
   type NodeOutcomes,
-  type VerifiedReceipt,
 } from "../collect/contribution.ts";
 import { mergeObservations, observationRule, type ObservationRule } from "../observe/merge.ts";
 import {
@@ -47,7 +51,7 @@ import {
   type ObservationDomain,
   type SignedObservation,
 } from "../observe/observation.ts";
-import type { EpochBonds, EpochEvidence, ReputationReport } from "../types.ts";
+import type { ChannelPayment, EpochBonds, EpochEvidence, PaymentRule, ReputationReport } from "../types.ts";
 import { EVIDENCE_FORMAT_V2 } from "./constants.ts";
 
 interface EvidenceJson {
@@ -68,6 +72,14 @@ interface EvidenceJson {
     saturationBps: string;
     rewardOffered: string;
     accounts: Array<{ account: string; bond: string }>;
+  };
+  /** Decimal strings for the amounts; channels by consumer then account (checksummed). */
+  payment?: {
+    weiPerGiB: string;
+    subsidyBps: string;
+    chainId: string;
+    vault: string;
+    channels: Array<{ consumer: string; account: string; paidBefore: string; paidUpTo: string }>;
   };
 }
 
@@ -98,6 +110,45 @@ function parseBonds(b: EvidenceJson["bonds"]): EpochBonds {
     accounts: b.accounts.map((a, i) => ({
       account: getAddress(String(a?.account)),
       bond: amount(a?.bond, `bonds.accounts[${i}].bond`),
+    })),
+  };
+}
+
+function encodePayment(p: { rule: PaymentRule; channels: ChannelPayment[] }): NonNullable<EvidenceJson["payment"]> {
+  return {
+    weiPerGiB: p.rule.weiPerGiB.toString(),
+    subsidyBps: p.rule.subsidyBps.toString(),
+    chainId: p.rule.domain.chainId.toString(),
+    vault: getAddress(p.rule.domain.vault),
+    channels: p.channels
+      .map((c) => ({
+        consumer: getAddress(c.consumer),
+        account: getAddress(c.account),
+        paidBefore: c.paidBefore.toString(),
+        paidUpTo: c.paidUpTo.toString(),
+      }))
+      .sort((x, y) => {
+        const a = `${x.consumer}>${x.account}`;
+        const b = `${y.consumer}>${y.account}`;
+        return a < b ? -1 : a > b ? 1 : 0;
+      }),
+  };
+}
+
+function parsePayment(p: EvidenceJson["payment"]): { rule: PaymentRule; channels: ChannelPayment[] } {
+  if (typeof p !== "object" || p === null || !Array.isArray(p.channels))
+    throw new Error("payment must hold weiPerGiB, subsidyBps, chainId, vault and a channels array");
+  return {
+    rule: {
+      weiPerGiB: amount(p.weiPerGiB, "payment.weiPerGiB"),
+      subsidyBps: amount(p.subsidyBps, "payment.subsidyBps"),
+      domain: { chainId: amount(p.chainId, "payment.chainId"), vault: getAddress(String(p.vault)) },
+    },
+    channels: p.channels.map((c, i) => ({
+      consumer: getAddress(String(c?.consumer)),
+      account: getAddress(String(c?.account)),
+      paidBefore: amount(c?.paidBefore, `payment.channels[${i}].paidBefore`),
+      paidUpTo: amount(c?.paidUpTo, `payment.channels[${i}].paidUpTo`),
     })),
   };
 }
@@ -147,6 +198,7 @@ export function encodeEvidence(epoch: number, evidence: EpochEvidence): string {
       observationDomain: { chainId: evidence.observationDomain.chainId, quorum: evidence.observationDomain.quorum },
     }),
     ...(evidence.bonds !== undefined && { bonds: encodeBonds(evidence.bonds) }),
+    ...(evidence.payment !== undefined && { payment: encodePayment(evidence.payment) }),
   };
   return JSON.stringify(json) + "\n";
 }
@@ -201,7 +253,43 @@ export function parseEvidence(v: unknown, epoch: number): EpochEvidence & { ids:
       observationDomain: { chainId: Number(j.observationDomain?.chainId), quorum: String(j.observationDomain?.quorum) },
     }),
     ...(j.bonds !== undefined && { bonds: parseBonds(j.bonds) }),
+    ...(j.payment !== undefined && { payment: parsePayment(j.payment) }),
   };
+}
+
+/**
+ * C_i from the checked receipts: under paid demand when the evidence carries its rule — every voucher's signature
+ * checked (a voucher that does not count is a problem of the publication), `paidBefore` as published, and the
+ * published `paidUpTo` of each channel compared with what the vouchers show — else from the bytes in full.
+ */
+function recomputeCredit(
+  evidence: EpochEvidence,
+  receipts: PaidReceipt[],
+  weights: { outcomes: NodeOutcomes[]; addressOf: (peerId: string) => string | undefined },
+  disqualified: ReadonlySet<string>,
+  problems: string[],
+): AccountContribution[] {
+  const { outcomes, addressOf } = weights;
+  if (evidence.payment === undefined) return computeContributions({ receipts, outcomes, addressOf, disqualified });
+  const published = new Map(evidence.payment.channels.map((c) => [`${c.consumer}>${c.account}`, c]));
+  const paid = paidContributions({
+    receipts,
+    outcomes,
+    addressOf,
+    disqualified,
+    rule: evidence.payment.rule,
+    paidBefore: (consumer, account) => published.get(`${consumer}>${account}`)?.paidBefore ?? 0n,
+  });
+  problems.push(...paid.problems);
+  const shown = new Map(paid.channels.map((c) => [`${c.consumer}>${c.account}`, c]));
+  for (const [k, c] of published) {
+    const s = shown.get(k);
+    if (s === undefined) problems.push(`channel ${k} is published as paid but no counted receipt carries its voucher`);
+    else if (s.paidUpTo !== c.paidUpTo)
+      problems.push(`channel ${k} is published as paid up to ${c.paidUpTo}, its vouchers show ${s.paidUpTo}`);
+  }
+  for (const k of shown.keys()) if (!published.has(k)) problems.push(`channel ${k} is paid but not published`);
+  return paid.contributions;
 }
 
 /** What the evidence alone says the epoch should have committed, and every way it does not hold together. */
@@ -262,7 +350,7 @@ export async function recompute(evidence: EpochEvidence & { ids?: string[] }, at
       problems.push(`record of ${r.peerId}: ${(err as Error).message}`);
     }
   }
-  const receipts: VerifiedReceipt[] = [];
+  const receipts: PaidReceipt[] = [];
   const ids = new Set<string>();
   for (const r of evidence.receipts) {
     const id = receiptId(r.body);
@@ -272,7 +360,14 @@ export async function recompute(evidence: EpochEvidence & { ids?: string[] }, at
       if (v.provider !== r.provider)
         problems.push(`receipt ${id} names provider ${v.provider}, listed as ${r.provider}`);
       else if (!accountOf.has(v.provider)) problems.push(`receipt ${id}: no record binds provider ${v.provider}`);
-      else receipts.push({ hash: id, provider: v.provider, consumer: v.consumer, bytes: v.bytes });
+      else
+        receipts.push({
+          hash: id,
+          provider: v.provider,
+          consumer: v.consumer,
+          bytes: v.bytes,
+          ...(v.voucher !== undefined && { voucher: v.voucher }),
+        });
     } catch (err) {
       problems.push(`receipt ${id}: ${(err as Error).message}`);
     }
@@ -311,7 +406,7 @@ export async function recompute(evidence: EpochEvidence & { ids?: string[] }, at
           outcomes: merged.map((r) => ({ peerId: r.node, successes: r.successes, failures: r.failures })),
           addressOf: (id: string) => (isAddress(id) ? id : addressOf(id)),
         };
-  const contributions = computeContributions({ receipts, ...weights, disqualified });
+  const contributions = recomputeCredit(evidence, receipts, weights, disqualified, problems);
   const reports = merged ?? reputationReports(evidence.outcomes, addressOf);
   const lost = [...disqualified].sort();
   if (evidence.bonds === undefined) return { contributions, disqualified: lost, reports, problems };

@@ -319,6 +319,7 @@ export interface TaskResult {
   sha256: Uint8Array<ArrayBuffer>;
   error: string;
   code: string;
+  evidence: Uint8Array<ArrayBuffer>;
 }
 
 export namespace TaskResult {
@@ -362,6 +363,11 @@ export namespace TaskResult {
             w.string(obj.code);
           }
 
+          if (obj.evidence != null && obj.evidence.byteLength > 0) {
+            w.uint32(58);
+            w.bytes(obj.evidence);
+          }
+
           if (opts.lengthDelimited !== false) {
             w.ldelim();
           }
@@ -374,6 +380,7 @@ export namespace TaskResult {
             sha256: uint8ArrayAlloc(0),
             error: "",
             code: "",
+            evidence: uint8ArrayAlloc(0),
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -404,6 +411,10 @@ export namespace TaskResult {
               }
               case 6: {
                 obj.code = reader.string();
+                break;
+              }
+              case 7: {
+                obj.evidence = reader.bytes();
                 break;
               }
               default: {
@@ -464,6 +475,13 @@ export namespace TaskResult {
                 };
                 break;
               }
+              case 7: {
+                yield {
+                  field: `${prefix}.evidence`,
+                  value: reader.bytes(),
+                };
+                break;
+              }
               default: {
                 reader.skipType(tag & 7);
                 break;
@@ -507,6 +525,11 @@ export namespace TaskResult {
     value: string;
   }
 
+  export interface TaskResultEvidenceFieldEvent {
+    field: "$.evidence";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
   export function encode(obj: Partial<TaskResult>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj as TaskResult, TaskResult.codec());
   }
@@ -525,6 +548,7 @@ export namespace TaskResult {
     | TaskResultSha256FieldEvent
     | TaskResultErrorFieldEvent
     | TaskResultCodeFieldEvent
+    | TaskResultEvidenceFieldEvent
   > {
     return streamMessage(buf, TaskResult.codec(), opts);
   }

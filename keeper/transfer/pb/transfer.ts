@@ -381,6 +381,8 @@ export namespace Hello {
 export interface Welcome {
   ephemeralKey: Uint8Array<ArrayBuffer>;
   manifest?: Manifest;
+  paymentAccount: Uint8Array<ArrayBuffer>;
+  unpaidAllowance: bigint;
 }
 
 export namespace Welcome {
@@ -404,6 +406,16 @@ export namespace Welcome {
             Manifest.codec().encode(obj.manifest, w);
           }
 
+          if (obj.paymentAccount != null && obj.paymentAccount.byteLength > 0) {
+            w.uint32(26);
+            w.bytes(obj.paymentAccount);
+          }
+
+          if (obj.unpaidAllowance != null && obj.unpaidAllowance !== 0n) {
+            w.uint32(32);
+            w.uint64(obj.unpaidAllowance);
+          }
+
           if (opts.lengthDelimited !== false) {
             w.ldelim();
           }
@@ -411,6 +423,8 @@ export namespace Welcome {
         (reader, length, opts = {}) => {
           const obj: any = {
             ephemeralKey: uint8ArrayAlloc(0),
+            paymentAccount: uint8ArrayAlloc(0),
+            unpaidAllowance: 0n,
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -427,6 +441,14 @@ export namespace Welcome {
                 obj.manifest = Manifest.codec().decode(reader, reader.uint32(), {
                   limits: opts.limits?.manifest,
                 });
+                break;
+              }
+              case 3: {
+                obj.paymentAccount = reader.bytes();
+                break;
+              }
+              case 4: {
+                obj.unpaidAllowance = reader.uint64();
                 break;
               }
               default: {
@@ -457,6 +479,20 @@ export namespace Welcome {
                   limits: opts.limits?.manifest,
                 });
 
+                break;
+              }
+              case 3: {
+                yield {
+                  field: `${prefix}.paymentAccount`,
+                  value: reader.bytes(),
+                };
+                break;
+              }
+              case 4: {
+                yield {
+                  field: `${prefix}.unpaidAllowance`,
+                  value: reader.uint64(),
+                };
                 break;
               }
               default: {
@@ -503,6 +539,16 @@ export namespace Welcome {
     value: Compression;
   }
 
+  export interface WelcomePaymentAccountFieldEvent {
+    field: "$.paymentAccount";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface WelcomeUnpaidAllowanceFieldEvent {
+    field: "$.unpaidAllowance";
+    value: bigint;
+  }
+
   export function encode(obj: Partial<Welcome>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Welcome.codec());
   }
@@ -521,8 +567,180 @@ export namespace Welcome {
     | WelcomeManifestPartSizeFieldEvent
     | WelcomeManifestPartHashesFieldEvent
     | WelcomeManifestCompressionFieldEvent
+    | WelcomePaymentAccountFieldEvent
+    | WelcomeUnpaidAllowanceFieldEvent
   > {
     return streamMessage(buf, Welcome.codec(), opts);
+  }
+}
+
+export interface Voucher {
+  consumer: Uint8Array<ArrayBuffer>;
+  provider: Uint8Array<ArrayBuffer>;
+  cumulativeAmount: Uint8Array<ArrayBuffer>;
+  signature: Uint8Array<ArrayBuffer>;
+}
+
+export namespace Voucher {
+  let _codec: Codec<Voucher>;
+
+  export const codec = (): Codec<Voucher> => {
+    if (_codec == null) {
+      _codec = message<Voucher>(
+        (obj, w, opts = {}) => {
+          if (opts.lengthDelimited !== false) {
+            w.fork();
+          }
+
+          if (obj.consumer != null && obj.consumer.byteLength > 0) {
+            w.uint32(10);
+            w.bytes(obj.consumer);
+          }
+
+          if (obj.provider != null && obj.provider.byteLength > 0) {
+            w.uint32(18);
+            w.bytes(obj.provider);
+          }
+
+          if (obj.cumulativeAmount != null && obj.cumulativeAmount.byteLength > 0) {
+            w.uint32(26);
+            w.bytes(obj.cumulativeAmount);
+          }
+
+          if (obj.signature != null && obj.signature.byteLength > 0) {
+            w.uint32(34);
+            w.bytes(obj.signature);
+          }
+
+          if (opts.lengthDelimited !== false) {
+            w.ldelim();
+          }
+        },
+        (reader, length, opts = {}) => {
+          const obj: any = {
+            consumer: uint8ArrayAlloc(0),
+            provider: uint8ArrayAlloc(0),
+            cumulativeAmount: uint8ArrayAlloc(0),
+            signature: uint8ArrayAlloc(0),
+          };
+
+          const end = length == null ? reader.len : reader.pos + length;
+
+          while (reader.pos < end) {
+            const tag = reader.uint32();
+
+            switch (tag >>> 3) {
+              case 1: {
+                obj.consumer = reader.bytes();
+                break;
+              }
+              case 2: {
+                obj.provider = reader.bytes();
+                break;
+              }
+              case 3: {
+                obj.cumulativeAmount = reader.bytes();
+                break;
+              }
+              case 4: {
+                obj.signature = reader.bytes();
+                break;
+              }
+              default: {
+                reader.skipType(tag & 7);
+                break;
+              }
+            }
+          }
+
+          return obj;
+        },
+        function* (reader, length, prefix, opts = {}) {
+          const end = length == null ? reader.len : reader.pos + length;
+
+          while (reader.pos < end) {
+            const tag = reader.uint32();
+
+            switch (tag >>> 3) {
+              case 1: {
+                yield {
+                  field: `${prefix}.consumer`,
+                  value: reader.bytes(),
+                };
+                break;
+              }
+              case 2: {
+                yield {
+                  field: `${prefix}.provider`,
+                  value: reader.bytes(),
+                };
+                break;
+              }
+              case 3: {
+                yield {
+                  field: `${prefix}.cumulativeAmount`,
+                  value: reader.bytes(),
+                };
+                break;
+              }
+              case 4: {
+                yield {
+                  field: `${prefix}.signature`,
+                  value: reader.bytes(),
+                };
+                break;
+              }
+              default: {
+                reader.skipType(tag & 7);
+                break;
+              }
+            }
+          }
+        },
+      );
+    }
+
+    return _codec;
+  };
+
+  export interface VoucherConsumerFieldEvent {
+    field: "$.consumer";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface VoucherProviderFieldEvent {
+    field: "$.provider";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface VoucherCumulativeAmountFieldEvent {
+    field: "$.cumulativeAmount";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface VoucherSignatureFieldEvent {
+    field: "$.signature";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export function encode(obj: Partial<Voucher>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Voucher.codec());
+  }
+
+  export function decode(buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Voucher>): Voucher {
+    return decodeMessage(buf, Voucher.codec(), opts);
+  }
+
+  export function stream(
+    buf: Uint8Array | Uint8ArrayList,
+    opts?: DecodeOptions<Voucher>,
+  ): Generator<
+    | VoucherConsumerFieldEvent
+    | VoucherProviderFieldEvent
+    | VoucherCumulativeAmountFieldEvent
+    | VoucherSignatureFieldEvent
+  > {
+    return streamMessage(buf, Voucher.codec(), opts);
   }
 }
 
@@ -933,6 +1151,7 @@ export namespace Error {
 export interface ConsumerFrame {
   hello?: Hello;
   request?: PartRequest;
+  voucher?: Voucher;
 }
 
 export namespace ConsumerFrame {
@@ -948,11 +1167,18 @@ export namespace ConsumerFrame {
 
           obj = { ...obj };
 
+          if (obj.voucher != null) {
+            obj.request = undefined;
+            obj.hello = undefined;
+          }
+
           if (obj.request != null) {
+            obj.voucher = undefined;
             obj.hello = undefined;
           }
 
           if (obj.hello != null) {
+            obj.voucher = undefined;
             obj.request = undefined;
           }
 
@@ -964,6 +1190,11 @@ export namespace ConsumerFrame {
           if (obj.request != null) {
             w.uint32(18);
             PartRequest.codec().encode(obj.request, w);
+          }
+
+          if (obj.voucher != null) {
+            w.uint32(26);
+            Voucher.codec().encode(obj.voucher, w);
           }
 
           if (opts.lengthDelimited !== false) {
@@ -991,6 +1222,12 @@ export namespace ConsumerFrame {
                 });
                 break;
               }
+              case 3: {
+                obj.voucher = Voucher.codec().decode(reader, reader.uint32(), {
+                  limits: opts.limits?.voucher,
+                });
+                break;
+              }
               default: {
                 reader.skipType(tag & 7);
                 break;
@@ -998,11 +1235,18 @@ export namespace ConsumerFrame {
             }
           }
 
+          if (obj.voucher != null) {
+            delete obj.request;
+            delete obj.hello;
+          }
+
           if (obj.request != null) {
+            delete obj.voucher;
             delete obj.hello;
           }
 
           if (obj.hello != null) {
+            delete obj.voucher;
             delete obj.request;
           }
 
@@ -1025,6 +1269,13 @@ export namespace ConsumerFrame {
               case 2: {
                 yield* PartRequest.codec().stream(reader, reader.uint32(), `${prefix}.request`, {
                   limits: opts.limits?.request,
+                });
+
+                break;
+              }
+              case 3: {
+                yield* Voucher.codec().stream(reader, reader.uint32(), `${prefix}.voucher`, {
+                  limits: opts.limits?.voucher,
                 });
 
                 break;
@@ -1062,6 +1313,26 @@ export namespace ConsumerFrame {
     value: number;
   }
 
+  export interface ConsumerFrameVoucherConsumerFieldEvent {
+    field: "$.voucher.consumer";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface ConsumerFrameVoucherProviderFieldEvent {
+    field: "$.voucher.provider";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface ConsumerFrameVoucherCumulativeAmountFieldEvent {
+    field: "$.voucher.cumulativeAmount";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface ConsumerFrameVoucherSignatureFieldEvent {
+    field: "$.voucher.signature";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
   export function encode(obj: Partial<ConsumerFrame>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ConsumerFrame.codec());
   }
@@ -1078,6 +1349,10 @@ export namespace ConsumerFrame {
     | ConsumerFrameHelloObjectIdFieldEvent
     | ConsumerFrameHelloEphemeralKeyFieldEvent
     | ConsumerFrameRequestIndexFieldEvent
+    | ConsumerFrameVoucherConsumerFieldEvent
+    | ConsumerFrameVoucherProviderFieldEvent
+    | ConsumerFrameVoucherCumulativeAmountFieldEvent
+    | ConsumerFrameVoucherSignatureFieldEvent
   > {
     return streamMessage(buf, ConsumerFrame.codec(), opts);
   }
@@ -1259,6 +1534,16 @@ export namespace ProviderFrame {
     value: Compression;
   }
 
+  export interface ProviderFrameWelcomePaymentAccountFieldEvent {
+    field: "$.welcome.paymentAccount";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface ProviderFrameWelcomeUnpaidAllowanceFieldEvent {
+    field: "$.welcome.unpaidAllowance";
+    value: bigint;
+  }
+
   export interface ProviderFramePartIndexFieldEvent {
     field: "$.part.index";
     value: number;
@@ -1307,6 +1592,8 @@ export namespace ProviderFrame {
     | ProviderFrameWelcomeManifestPartSizeFieldEvent
     | ProviderFrameWelcomeManifestPartHashesFieldEvent
     | ProviderFrameWelcomeManifestCompressionFieldEvent
+    | ProviderFrameWelcomePaymentAccountFieldEvent
+    | ProviderFrameWelcomeUnpaidAllowanceFieldEvent
     | ProviderFramePartIndexFieldEvent
     | ProviderFramePartSeqFieldEvent
     | ProviderFramePartCompressionFieldEvent
@@ -1327,6 +1614,7 @@ export interface ReceiptBody {
   parts: number[];
   issuedAtMs: bigint;
   plainBytes: bigint;
+  voucher?: Voucher;
 }
 
 export namespace ReceiptBody {
@@ -1380,6 +1668,11 @@ export namespace ReceiptBody {
           if (obj.plainBytes != null && obj.plainBytes !== 0n) {
             w.uint32(64);
             w.uint64(obj.plainBytes);
+          }
+
+          if (obj.voucher != null) {
+            w.uint32(74);
+            Voucher.codec().encode(obj.voucher, w);
           }
 
           if (opts.lengthDelimited !== false) {
@@ -1438,6 +1731,12 @@ export namespace ReceiptBody {
               }
               case 8: {
                 obj.plainBytes = reader.uint64();
+                break;
+              }
+              case 9: {
+                obj.voucher = Voucher.codec().decode(reader, reader.uint32(), {
+                  limits: opts.limits?.voucher,
+                });
                 break;
               }
               default: {
@@ -1524,6 +1823,13 @@ export namespace ReceiptBody {
                 };
                 break;
               }
+              case 9: {
+                yield* Voucher.codec().stream(reader, reader.uint32(), `${prefix}.voucher`, {
+                  limits: opts.limits?.voucher,
+                });
+
+                break;
+              }
               default: {
                 reader.skipType(tag & 7);
                 break;
@@ -1578,6 +1884,26 @@ export namespace ReceiptBody {
     value: bigint;
   }
 
+  export interface ReceiptBodyVoucherConsumerFieldEvent {
+    field: "$.voucher.consumer";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface ReceiptBodyVoucherProviderFieldEvent {
+    field: "$.voucher.provider";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface ReceiptBodyVoucherCumulativeAmountFieldEvent {
+    field: "$.voucher.cumulativeAmount";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
+  export interface ReceiptBodyVoucherSignatureFieldEvent {
+    field: "$.voucher.signature";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
   export function encode(obj: Partial<ReceiptBody>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ReceiptBody.codec());
   }
@@ -1598,6 +1924,10 @@ export namespace ReceiptBody {
     | ReceiptBodyPartsFieldEvent
     | ReceiptBodyIssuedAtMsFieldEvent
     | ReceiptBodyPlainBytesFieldEvent
+    | ReceiptBodyVoucherConsumerFieldEvent
+    | ReceiptBodyVoucherProviderFieldEvent
+    | ReceiptBodyVoucherCumulativeAmountFieldEvent
+    | ReceiptBodyVoucherSignatureFieldEvent
   > {
     return streamMessage(buf, ReceiptBody.codec(), opts);
   }

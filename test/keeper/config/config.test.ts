@@ -13,6 +13,7 @@ import {
   envName,
   LIMIT_DEFAULTS,
   loadChainKey,
+  loadConsumerKey,
   loadConfig,
   parseJsonc,
   SecretError,
@@ -20,6 +21,7 @@ import {
   writeKeystore,
 } from "../../../keeper/config/index.ts";
 import { createLogger } from "../../../keeper/logger.ts";
+import { DEFAULT_UNPAID_ALLOWANCE_BYTES } from "../../../keeper/payment/constants.ts";
 
 const ADDRESS = "0x" + "ab".repeat(20);
 const dir = mkdtempSync(join(tmpdir(), "lumora-config-"));
@@ -53,6 +55,34 @@ describe("config", () => {
     assert.equal(keeper.rewardAddress, ADDRESS);
     assert.deepEqual(keeper.capabilities, ["provider", "executor", "coordinator"]);
     assert.equal(keeper.announce, undefined);
+  });
+
+  it("leaves paid demand off by default; turned on, maps price, subsidy, allowance and the consumer key", () => {
+    const path = file("payment.json", configTemplate({ rewardAddress: ADDRESS }));
+    const off = loadConfig({ file: path, env: {} }).config;
+    assert.equal(off.payment.enabled, false);
+    assert.equal(toKeeperConfig(off).payment, undefined, "no payment section: receipts count in full");
+    const on = loadConfig({
+      file: path,
+      env: { LUMORA_PAYMENT_ENABLED: "true", LUMORA_PAYMENT_LUM_PER_GIB: "0.5" },
+    }).config;
+    const key = "0x" + "11".repeat(32);
+    const keeper = toKeeperConfig(on, undefined, {
+      consumerKey: loadConsumerKey({ LUMORA_CONSUMER_KEY: key.slice(2) }),
+    });
+    assert.deepEqual(keeper.payment, {
+      weiPerGiB: 5n * 10n ** 17n,
+      subsidyBps: 500n,
+      unpaidAllowanceBytes: DEFAULT_UNPAID_ALLOWANCE_BYTES,
+      checkDeposits: true,
+      consumerKey: key,
+    });
+    assert.throws(() => loadConsumerKey({ LUMORA_CONSUMER_KEY: "0x1234" }), /LUMORA_CONSUMER_KEY must be a 32-byte/);
+    assert.ok(
+      issuesOf(() => loadConfig({ file: path, env: { LUMORA_PAYMENT_LUM_PER_GIB: "cheap" } })).some(
+        (i) => i.field === "payment.lumPerGib",
+      ),
+    );
   });
 
   it("gives every cap in limits its documented default, lets the environment set one, and maps them", () => {

@@ -1,7 +1,7 @@
 /**
  * `npm run demo` end to end, as a user runs it: it must exit 0 and tell the whole story — a task reassigned
  * away from the killed executor, the epoch closed and committed, rewards claimed and (up to rounding dust)
- * paid in full.
+ * paid in full, consumers' vouchers paid for the bytes and settled on chain.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -76,6 +76,14 @@ describe("npm run demo", { timeout: TIMEOUT_MS + 10_000 }, () => {
     // Integer shares leave a few wei of dust in the pool: invisible at 4 decimals, never more than one digit.
     assert.ok(paid <= total, `paid ${rewards[1]} ≤ total ${rewards[2]}`);
     assert.ok(total - paid <= 1n, `paid ${rewards[1]} of ${rewards[2]} LUM: only rounding dust unpaid`);
+
+    // Paid demand: consumers paid vouchers for the epoch's bytes, and every voucher paid was settled on chain.
+    const demand =
+      /Paid demand: (\d+\.\d{6}) LUM vouched by consumers for the epoch's bytes, (\d+\.\d{6}) LUM settled/.exec(output);
+    assert.ok(demand, "paid demand line present");
+    assert.ok(Number(demand[1]) > 0, `consumers vouched ${demand[1]} LUM`);
+    assert.equal(demand[2], demand[1], "what was vouched for the epoch was settled");
+    assert.match(output, /vouchers: \d+\.\d+ LUM paid on [1-9]\d* channel\(s\) in epoch 1/);
 
     const finished = /Demo finished in (\d+\.\d) s\./.exec(output);
     assert.ok(finished, "the demo reports its duration");

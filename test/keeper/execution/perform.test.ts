@@ -13,6 +13,10 @@ import { TaskNoLiveProviderError } from "../../../keeper/execution/errors.ts";
 import { transferPerformer } from "../../../keeper/execution/perform.ts";
 import type { TaskWork } from "../../../keeper/execution/protocol.ts";
 import { TASK_NO_LIVE_PROVIDER } from "../../../keeper/tasks/errors.ts";
+import { Wallet, keccak256 } from "ethers";
+
+import { PaymentStore, VoucherPayer } from "../../../keeper/payment/index.ts";
+import { receiptId, receiptsEvidence, verifyReceipt } from "../../../keeper/transfer/receipt.ts";
 import { silent } from "../helpers.ts";
 import { Harness, randomData, type Peer } from "../transfer/helpers.ts";
 
@@ -54,8 +58,47 @@ describe("executor perform", { timeout: 60_000 }, () => {
     const executor = await h.peer();
     const perform = await performer(executor);
     const r = await perform(work(objectId, data.length, [provider.addr]), { signal: signal() });
-    assert.deepEqual(r, { bytes: data.length, sha256: objectId });
+    assert.deepEqual({ bytes: r.bytes, sha256: r.sha256 }, { bytes: data.length, sha256: objectId });
     assert.equal(executor.transfer.held(objectId), data.length, "the executor serves its verified copy");
+    const receipts = executor.transfer.receipts({ objectId });
+    assert.equal(receipts.length, 1);
+    assert.equal(r.evidence, receiptsEvidence(receipts), "the task's evidence: the hash of its receipts");
+  });
+
+  it("paying as it fetches, its task's evidence covers the receipt and the voucher inside it", async () => {
+    const domain = { chainId: 31337n, vault: Wallet.createRandom().address };
+    const account = Wallet.createRandom().address;
+    const data = randomData(4 * PART);
+    const provider = await h.peer({
+      init: { partSize: PART },
+      payment: (store) => ({
+        store: new PaymentStore(store),
+        terms: { account, domain, weiPerGiB: 10n ** 16n, unpaidAllowanceBytes: 16 * PART },
+      }),
+    });
+    const { objectId } = await provider.transfer.publish(await h.file(data), { announce: false });
+    const wallet = Wallet.createRandom();
+    const executor = await h.peer({
+      payment: (store) => {
+        const payments = new PaymentStore(store);
+        return {
+          store: payments,
+          payer: new VoucherPayer({ store: payments, signer: wallet }, { domain, weiPerGiB: 10n ** 16n }),
+        };
+      },
+    });
+    const r = await (await performer(executor))(work(objectId, data.length, [provider.addr]), { signal: signal() });
+    const [receipt] = executor.transfer.receipts({ objectId });
+    const voucher = (await verifyReceipt(receipt!)).voucher;
+    assert.ok(
+      voucher !== undefined && voucher.consumer === wallet.address,
+      "the receipt carries the executor's voucher",
+    );
+    assert.equal(
+      r.evidence,
+      keccak256(Buffer.from(receiptId(receipt!.body).slice(2), "hex")),
+      "keccak256 of the one receipt id",
+    );
   });
 
   it("as one of the request's providers, reports 0 bytes: nothing crosses the network", async () => {

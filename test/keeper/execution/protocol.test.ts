@@ -227,7 +227,8 @@ describe("task execution protocol", { timeout: 180_000 }, () => {
 
   it("runs a task on the executor and returns its verified result", async () => {
     const data = randomBytes(4096);
-    const executor = await side({ perform: async (w) => ({ bytes: w.size, sha256: sha256(data) }) });
+    const evidence = "0x" + "5e".repeat(32);
+    const executor = await side({ perform: async (w) => ({ bytes: w.size, sha256: sha256(data), evidence }) });
     const coordinator = await side();
     const peerId = await connect(coordinator, executor);
     const t = task(coordinator, "task-happy", data);
@@ -237,7 +238,7 @@ describe("task execution protocol", { timeout: 180_000 }, () => {
       onStarted: () => started++,
     });
 
-    assert.deepEqual(result, { bytes: data.byteLength, sha256: sha256(data) });
+    assert.deepEqual(result, { bytes: data.byteLength, sha256: sha256(data), evidence }, "the evidence hash crosses");
     assert.equal(started, 1, "onStarted is called once, when the executor accepted");
     assert.equal(executor.performed.length, 1);
     const work = executor.performed[0]!;

@@ -88,6 +88,7 @@ describe("task manager", () => {
     assert.deepEqual(JSON.parse(chosen.backups), ["second", "third"]);
     assert.equal(r.bytes, 4096);
     assert.equal(r.sha256, payloadResult(t.id, 4096).sha256);
+    assert.equal(r.evidence, payloadResult(t.id, 4096).evidence, "the executor's evidence hash is the task's");
     assert.equal(r.consumer, "consumer-1");
     assert.ok((r.started_at as number) <= (r.ended_at as number));
     const a = attempts(t.id);

@@ -54,7 +54,14 @@ async function rogueProvider(
     if (options.delayWelcomeMs !== undefined) await new Promise((r) => setTimeout(r, options.delayWelcomeMs));
     await sendFrame(
       stream,
-      ProviderFrame.encode({ welcome: { ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>, manifest } }),
+      ProviderFrame.encode({
+        welcome: {
+          ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>,
+          manifest,
+          paymentAccount: new Uint8Array(0),
+          unpaidAllowance: 0n,
+        },
+      }),
     );
     let nextSeq = 0n;
     const session: RogueSession = {

@@ -12,6 +12,7 @@ import { openStore, type Store } from "../../../keeper/store/index.ts";
 import {
   transferService,
   type ProviderFailureReporter,
+  type TransferComponents,
   type TransferInit,
   type TransferService,
   type TransferTestHooks,
@@ -31,6 +32,8 @@ export interface PeerOptions {
   testHooks?: TransferTestHooks;
   onProviderFailure?: ProviderFailureReporter;
   storePath?: string;
+  /** Paid demand: what the peer pays with as a consumer and asks as a provider (keeper/payment). */
+  payment?: (store: Store) => NonNullable<TransferComponents["payment"]>;
 }
 
 /** A harness: loopback peers, temp files, all torn down by `cleanup()` (call it in afterEach). */
@@ -61,6 +64,7 @@ export class Harness {
       logger: createLogger("test", { level: "silent" }),
       testHooks: options.testHooks,
       onProviderFailure: options.onProviderFailure,
+      ...(options.payment !== undefined && { payment: options.payment(store) }),
     });
     await transfer.start();
     const peer = {

@@ -10,7 +10,13 @@ import { join } from "node:path";
 
 import { API_TOKEN_BYTES, API_TOKEN_FILE, apiServer, type ApiServer } from "../../../api/index.ts";
 import { checkDeploymentRecord, type DeploymentRecord } from "../../../chain/index.ts";
-import { loadChainKey, loadConfig, toKeeperConfig, type OperatorConfig } from "../../../config/index.ts";
+import {
+  loadChainKey,
+  loadConfig,
+  loadConsumerKey,
+  toKeeperConfig,
+  type OperatorConfig,
+} from "../../../config/index.ts";
 import { startKeeper, type Keeper } from "../../../keeper.ts";
 import { createLogger, type Logger } from "../../../logger.ts";
 import { acquireDataDir, releaseDataDir } from "../../../store/lock.ts";
@@ -70,7 +76,9 @@ async function run(config: OperatorConfig, logger: Logger, io: Output): Promise<
 
   let keeper: Keeper;
   try {
-    keeper = await startKeeper(toKeeperConfig(config, logger, { privateKey: signer?.privateKey, deployment }));
+    keeper = await startKeeper(
+      toKeeperConfig(config, logger, { privateKey: signer?.privateKey, deployment, consumerKey: loadConsumerKey() }),
+    );
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === "EADDRINUSE" || /EADDRINUSE|address already in use/i.test(e.message)) {

@@ -1,0 +1,95 @@
+/**
+ * What each closed epoch counted as paid (namespace "epoch_payment"): the paid-demand rule it was closed under and,
+ * per channel, the cumulative amount counted before it and up to it. The next epoch's `paidBefore` is read here, so a
+ * voucher pays each epoch only for its increase (collect/paid.ts).
+ */
+import { getAddress } from "ethers";
+
+import type { Store } from "../../store/index.ts";
+import type { ChannelPayment, PaymentRule } from "./paid.ts";
+
+export const PAID_MIGRATIONS = [
+  {
+    version: 1,
+    up: `
+      CREATE TABLE epoch_payment_terms (
+        epoch INTEGER PRIMARY KEY,
+        wei_per_gib TEXT NOT NULL,
+        subsidy_bps TEXT NOT NULL,
+        chain_id TEXT NOT NULL,
+        vault TEXT NOT NULL
+      );
+      CREATE TABLE epoch_paid_channels (
+        epoch INTEGER NOT NULL,
+        consumer TEXT NOT NULL,
+        account TEXT NOT NULL,
+        paid_before TEXT NOT NULL,
+        paid_up_to TEXT NOT NULL,
+        PRIMARY KEY (epoch, consumer, account)
+      );
+    `,
+  },
+] as const;
+
+export function migratePaidEpochs(store: Store): void {
+  store.migrate("epoch_payment", PAID_MIGRATIONS);
+}
+
+/** The largest cumulative amount of channel (consumer, account) on `vault` counted by an epoch before `epoch`. */
+export function paidBefore(store: Store, epoch: number, vault: string, consumer: string, account: string): bigint {
+  const rows = store.db
+    .prepare(
+      "SELECT c.paid_up_to AS amount FROM epoch_paid_channels c JOIN epoch_payment_terms t ON t.epoch = c.epoch " +
+        "WHERE c.epoch < ? AND t.vault = ? AND c.consumer = ? AND c.account = ?",
+    )
+    .all(epoch, getAddress(vault), getAddress(consumer), getAddress(account)) as { amount: string }[];
+  return rows.reduce((m, r) => (BigInt(r.amount) > m ? BigInt(r.amount) : m), 0n);
+}
+
+/** Records what epoch `epoch` counted as paid (inside the finalize's transaction), replacing an earlier attempt. */
+export function savePaid(store: Store, epoch: number, rule: PaymentRule, channels: readonly ChannelPayment[]): void {
+  const db = store.db;
+  db.prepare("DELETE FROM epoch_paid_channels WHERE epoch = ?").run(epoch);
+  db.prepare(
+    "INSERT OR REPLACE INTO epoch_payment_terms (epoch, wei_per_gib, subsidy_bps, chain_id, vault) VALUES (?, ?, ?, ?, ?)",
+  ).run(
+    epoch,
+    rule.weiPerGiB.toString(),
+    rule.subsidyBps.toString(),
+    rule.domain.chainId.toString(),
+    getAddress(rule.domain.vault),
+  );
+  const insert = db.prepare(
+    "INSERT INTO epoch_paid_channels (epoch, consumer, account, paid_before, paid_up_to) VALUES (?, ?, ?, ?, ?)",
+  );
+  for (const c of channels) insert.run(epoch, c.consumer, c.account, c.paidBefore.toString(), c.paidUpTo.toString());
+}
+
+/** The rule and channel payments of a closed epoch (undefined when it was closed without the paid-demand rule). */
+export function paidOf(store: Store, epoch: number): { rule: PaymentRule; channels: ChannelPayment[] } | undefined {
+  const t = store.db
+    .prepare("SELECT wei_per_gib, subsidy_bps, chain_id, vault FROM epoch_payment_terms WHERE epoch = ?")
+    .get(epoch) as { wei_per_gib: string; subsidy_bps: string; chain_id: string; vault: string } | undefined;
+  if (t === undefined) return undefined;
+  const channels = (
+    store.db
+      .prepare(
+        "SELECT consumer, account, paid_before, paid_up_to FROM epoch_paid_channels WHERE epoch = ? " +
+          "ORDER BY consumer, account",
+      )
+      .all(epoch) as { consumer: string; account: string; paid_before: string; paid_up_to: string }[]
+  ).map((c) => ({
+    consumer: c.consumer,
+    account: c.account,
+    paidBefore: BigInt(c.paid_before),
+    paidUpTo: BigInt(c.paid_up_to),
+  }));
+  return {
+    rule: {
+      weiPerGiB: BigInt(t.wei_per_gib),
+      subsidyBps: BigInt(t.subsidy_bps),
+      domain: { chainId: BigInt(t.chain_id), vault: t.vault },
+    },
+    channels,
+  };
+}

@@ -1,0 +1,197 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { afterEach, describe, it } from "node:test";
+
+import { Wallet } from "ethers";
+
+import {
+  PaymentStore,
+  VoucherPayer,
+  costOf,
+  signVoucher,
+  toWire,
+  type LedgerTerms,
+  type TypedDataSigner,
+  type VaultDomain,
+} from "../../../keeper/payment/index.ts";
+import { objectIdFromHex } from "../../../keeper/transfer/manifest.ts";
+import { RemoteError, verifyReceipt } from "../../../keeper/transfer/index.ts";
+import { ProviderSession } from "../../../keeper/transfer/session.ts";
+import type { Store } from "../../../keeper/store/index.ts";
+import { waitFor } from "../helpers.ts";
+import { Harness, randomData, type Peer } from "./helpers.ts";
+
+const PART = 64 * 1024;
+/** A sealed random part: the plaintext and the GCM tag. */
+const WIRE = PART + 16;
+const PRICE = 10n ** 16n;
+const DOMAIN: VaultDomain = { chainId: 31337n, vault: Wallet.createRandom().address };
+
+describe("paying as data arrives (transfer + vouchers)", () => {
+  const h = new Harness();
+  afterEach(() => h.cleanup());
+
+  const providerAccount = Wallet.createRandom().address;
+  const terms = (allowanceBytes: number): LedgerTerms => ({
+    account: providerAccount,
+    domain: DOMAIN,
+    weiPerGiB: PRICE,
+    unpaidAllowanceBytes: allowanceBytes,
+  });
+  const payingProvider = (allowanceBytes: number) =>
+    h.peer({
+      init: { partSize: PART },
+      payment: (store: Store) => ({ terms: terms(allowanceBytes), store: new PaymentStore(store) }),
+    });
+  const payingConsumer = (wallet: TypedDataSigner, weiPerGiB = PRICE) =>
+    h.peer({
+      payment: (store: Store) => {
+        const payments = new PaymentStore(store);
+        return {
+          store: payments,
+          payer: new VoucherPayer({ store: payments, signer: wallet }, { domain: DOMAIN, weiPerGiB }),
+        };
+      },
+    });
+  const receivedBy = (p: Peer) => new PaymentStore(p.store);
+
+  it("a consumer pays after each verified part; the provider keeps the highest voucher and the receipt carries it", async () => {
+    const parts = 10;
+    const wallet = Wallet.createRandom();
+    // The allowance covers the parts a consumer keeps in flight before its first vouchers arrive.
+    const provider = await payingProvider(8 * WIRE);
+    const consumer = await payingConsumer(wallet);
+    const published = await provider.transfer.publish(await h.file(randomData(parts * PART)), { announce: false });
+    const result = await consumer.transfer.fetch(published.objectId, {
+      providers: [provider.addr],
+      to: join(await h.dir(), "out.bin"),
+    });
+    assert.equal(result.fetchedParts, parts);
+    const owed = BigInt(parts) * costOf(BigInt(WIRE), PRICE);
+    await waitFor(
+      () => provider.transfer.providerStats.vouchersAccepted === parts,
+      20_000,
+      "one voucher per verified part reaches the provider",
+    );
+    const held = receivedBy(provider).received(wallet.address, providerAccount);
+    assert.ok(held !== undefined, "the provider holds the channel's voucher");
+    assert.equal(held.cumulativeAmount, owed, "cumulative: the cost of every part carried, at the consumer's price");
+    assert.equal(provider.transfer.providerStats.vouchersRejected, 0);
+    const receipt = await verifyReceipt(result.receipts[0]);
+    assert.deepEqual(receipt.voucher, held, "the receipt embeds the channel's highest voucher");
+
+    // A second fetch continues the channel: the cumulative amount only grows.
+    await consumer.transfer.fetch(published.objectId, { providers: [provider.addr], to: join(await h.dir(), "b.bin") });
+    await waitFor(
+      () => provider.transfer.providerStats.vouchersAccepted === 2 * parts,
+      20_000,
+      "the second fetch's vouchers arrive",
+    );
+    assert.equal(receivedBy(provider).received(wallet.address, providerAccount)?.cumulativeAmount, 2n * owed);
+  });
+
+  it("a consumer that does not pay is cut off once it owes more than the allowance", async () => {
+    const provider = await payingProvider(3 * WIRE);
+    const consumer = await h.peer();
+    const published = await provider.transfer.publish(await h.file(randomData(20 * PART)), { announce: false });
+    await assert.rejects(
+      consumer.transfer.fetch(published.objectId, { providers: [provider.addr], to: join(await h.dir(), "o.bin") }),
+      (err: Error) => err.name === "NoProvidersError",
+    );
+    const stats = provider.transfer.providerStats;
+    assert.equal(stats.sessionsUnpaid, 1, "the session was cut off for not paying");
+    assert.equal(stats.partsServed, 4, "three parts within the allowance, the fourth served, then nothing");
+    assert.equal(stats.vouchersAccepted, 0);
+  });
+
+  it("a consumer that pays less than the price is cut off after the allowance", async () => {
+    const wallet = Wallet.createRandom();
+    const provider = await payingProvider(8 * WIRE);
+    const consumer = await payingConsumer(wallet, PRICE / 2n);
+    const published = await provider.transfer.publish(await h.file(randomData(40 * PART)), { announce: false });
+    await assert.rejects(
+      consumer.transfer.fetch(published.objectId, { providers: [provider.addr], to: join(await h.dir(), "o.bin") }),
+      (err: Error) => err.name === "NoProvidersError",
+    );
+    const stats = provider.transfer.providerStats;
+    assert.equal(stats.sessionsUnpaid, 1);
+    // Half paid: more is served than the allowance alone (8 parts), until the unpaid half passes it (≈ 16 parts).
+    assert.ok(stats.partsServed > 9 && stats.partsServed < 40, `served ${stats.partsServed} parts`);
+    assert.ok(stats.vouchersAccepted > 0, "it did pay, too little");
+  });
+
+  describe("a provider refuses bad vouchers", () => {
+    /** A real consumer session with the paying provider, as the fetcher opens it. */
+    async function session(provider: Peer, consumer: Peer, objectId: string): Promise<ProviderSession> {
+      const connection = await consumer.node.dial(provider.node.getMultiaddrs()[0]);
+      const s = await ProviderSession.open(connection, {
+        self: consumer.id,
+        objectId: objectIdFromHex(objectId),
+        partTimeoutMs: 10_000,
+        handshakeTimeoutMs: 10_000,
+      });
+      assert.equal(s.paymentAccount?.toLowerCase(), providerAccount.toLowerCase(), "the Welcome names the channel");
+      return s;
+    }
+
+    async function setup() {
+      const provider = await payingProvider(64 * WIRE);
+      const consumer = await h.peer();
+      const published = await provider.transfer.publish(await h.file(randomData(4 * PART)), { announce: false });
+      return { provider, consumer, s: await session(provider, consumer, published.objectId) };
+    }
+
+    const forgeries: Array<[string, (w: TypedDataSigner & { address: string }) => Promise<ReturnType<typeof toWire>>]> =
+      [
+        [
+          "signed by another key than its consumer",
+          async (w: TypedDataSigner & { address: string }) => {
+            const v = await signVoucher(Wallet.createRandom(), DOMAIN, providerAccount, 1000n);
+            return toWire({ ...v, consumer: w.address });
+          },
+        ],
+        [
+          "for another provider's channel",
+          async (w: TypedDataSigner & { address: string }) =>
+            toWire(await signVoucher(w, DOMAIN, Wallet.createRandom().address, 1000n)),
+        ],
+        [
+          "for another vault",
+          async (w: TypedDataSigner & { address: string }) =>
+            toWire(await signVoucher(w, { ...DOMAIN, vault: Wallet.createRandom().address }, providerAccount, 1000n)),
+        ],
+        [
+          "with its amount raised after signing",
+          async (w: TypedDataSigner & { address: string }) =>
+            toWire({ ...(await signVoucher(w, DOMAIN, providerAccount, 1000n)), cumulativeAmount: 5000n }),
+        ],
+      ];
+    for (const [name, forge] of forgeries) {
+      it(`a voucher ${name}: rejected, nothing kept, the session ended`, async () => {
+        const { provider, consumer, s } = await setup();
+        const wallet = Wallet.createRandom();
+        await s.sendVoucher(await forge(wallet));
+        await assert.rejects(s.request(0), (err) => err instanceof RemoteError, "the provider ends the session");
+        assert.equal(provider.transfer.providerStats.vouchersRejected, 1);
+        assert.equal(receivedBy(provider).allReceived().length, 0, "no voucher kept");
+        void consumer;
+      });
+    }
+
+    it("a lower voucher after a higher one: ignored, the higher kept, the session goes on", async () => {
+      const { provider, s } = await setup();
+      const wallet = Wallet.createRandom();
+      const high = await signVoucher(wallet, DOMAIN, providerAccount, 2000n);
+      const low = await signVoucher(wallet, DOMAIN, providerAccount, 1000n);
+      await s.sendVoucher(toWire(high));
+      await s.sendVoucher(toWire(low));
+      await s.sendVoucher(toWire(high));
+      const part = await s.request(0);
+      assert.equal(part.wireBytes, WIRE, "still served");
+      await waitFor(() => provider.transfer.providerStats.vouchersRejected === 2, 20_000, "low and replay refused");
+      assert.equal(provider.transfer.providerStats.vouchersAccepted, 1);
+      assert.equal(receivedBy(provider).received(wallet.address, providerAccount)?.cumulativeAmount, 2000n);
+      await s.close();
+    });
+  });
+});
