@@ -9,7 +9,7 @@
  * Per scenario the chain is restored to the honest network's snapshot, the attacker acts, one epoch is closed and
  * every leaf is claimed. Gas is not counted (it only makes the attack dearer).
  */
-import { Wallet, keccak256, toBeHex, type TypedDataDomain } from "ethers";
+import { Wallet, keccak256, toBeHex } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 
 import LumoraModule from "../../../ignition/modules/Lumora.js";
@@ -20,17 +20,11 @@ import { bytesPaidFor, type PaymentTerms } from "../../../keeper/epochs/collect/
 import { LIFT_SCALE, saturate, type SaturationTerms } from "../../../keeper/epochs/collect/saturation.ts";
 import { buildEpoch } from "../../../keeper/epochs/build.ts";
 import type { CreditVault, LumoraToken, NodeRegistry, RewardPool } from "../../../types/ethers-contracts/index.js";
+import { signVoucher, type SignedVoucher, type VaultDomain } from "../../../keeper/payment/voucher.ts";
 import { mulberry32 } from "../../bench/lib/prng.ts";
 
 const LUM = 10n ** 18n;
 const CHALLENGE_WINDOW = 600n;
-const VOUCHER_TYPES = {
-  Voucher: [
-    { name: "consumer", type: "address" },
-    { name: "provider", type: "address" },
-    { name: "cumulativeAmount", type: "uint256" },
-  ],
-};
 
 export interface FarmingParameters {
   seed: number;
@@ -111,7 +105,7 @@ export interface HonestNetwork {
   registry: NodeRegistry;
   vault: CreditVault;
   pool: RewardPool;
-  domain: TypedDataDomain;
+  domain: VaultDomain;
   accounts: string[];
   bonds: Map<string, bigint>;
   channels: Channel[];
@@ -136,20 +130,17 @@ function priceOf(bytes: bigint, terms: PaymentTerms): bigint {
 }
 
 async function settleChannel(
-  net: { vault: CreditVault; domain: TypedDataDomain },
+  net: { vault: CreditVault; domain: VaultDomain },
   consumer: Wallet,
   account: string,
   cumulative: bigint[],
 ): Promise<void> {
   // The consumer signed one voucher per delivery; only the highest is settled (the lower ones are worthless).
-  let highest: { voucher: { consumer: string; provider: string; cumulativeAmount: bigint }; signature: string } | null =
-    null;
-  for (const amount of cumulative) {
-    const voucher = { consumer: consumer.address, provider: account, cumulativeAmount: amount };
-    highest = { voucher, signature: await consumer.signTypedData(net.domain, VOUCHER_TYPES, voucher) };
-  }
-  if (highest !== null && highest.voucher.cumulativeAmount > 0n) {
-    await (await net.vault.settle(highest.voucher, highest.signature)).wait();
+  let highest: SignedVoucher | null = null;
+  for (const amount of cumulative) highest = await signVoucher(consumer, net.domain, account, amount);
+  if (highest !== null && highest.cumulativeAmount > 0n) {
+    const { signature, ...voucher } = highest;
+    await (await net.vault.settle(voucher, signature)).wait();
   }
 }
 
@@ -177,12 +168,7 @@ export async function honestNetwork(
   const vault = (await ethers.getContractAt("CreditVault", await at(deployed.creditVault))) as CreditVault;
   const pool = (await ethers.getContractAt("RewardPool", await at(deployed.rewardPool))) as RewardPool;
   const { chainId } = await ethers.provider.getNetwork();
-  const domain: TypedDataDomain = {
-    name: "Lumora CreditVault",
-    version: "1",
-    chainId,
-    verifyingContract: await vault.getAddress(),
-  };
+  const domain: VaultDomain = { chainId, vault: await vault.getAddress() };
   await (await token.approve(await registry.getAddress(), 2n ** 255n)).wait();
   await (await token.approve(await vault.getAddress(), 2n ** 255n)).wait();
 
