@@ -3,7 +3,9 @@
  * it probes one watched member (shuffled round-robin); on silence it asks k other members to probe it
  * (ping-req); on silence again it suspects it, and a suspicion not refuted within the suspicion timeout makes
  * it failed. Membership updates ride on every probe and ack, so a keeper's traffic per period is constant in
- * the network's size. It also counts task outcomes and failures per epoch for Reputation.
+ * the network's size. Every few periods it also runs one state sync (push-pull) with one member, alternately a
+ * failed one (so a healed partition converges) and a live one (anti-entropy). It also counts task outcomes and
+ * failures per epoch for Reputation.
  */
 import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -20,11 +22,14 @@ import {
   DEFAULT_RELAYS_PER_SECOND,
   DEFAULT_RETRANSMIT_MULT,
   DEFAULT_SUSPICION_MULT,
+  DEFAULT_SYNC_EVERY_PERIODS,
+  DEFAULT_SYNCS_SERVED_PER_SECOND,
   HEALTH_MAX_INBOUND_STREAMS,
   HEALTH_MAX_OUTBOUND_STREAMS,
   HEALTH_PROTOCOL,
   MAX_HEALTH_MESSAGE_BYTES,
   MAX_AWARENESS,
+  MAX_SYNC_ENTRIES,
   MAX_UPDATES_PER_MESSAGE,
 } from "./constants.ts";
 import type { HealthCounters } from "./counters.ts";
@@ -51,6 +56,10 @@ export interface HealthInit {
   /** Relayed probes in flight at once, and per second (token bucket). */
   maxRelaysInFlight?: number;
   relaysPerSecond?: number;
+  /** One state sync every this many periods (default DEFAULT_SYNC_EVERY_PERIODS). */
+  syncEveryPeriods?: number;
+  /** State syncs served per second, all members together (default DEFAULT_SYNCS_SERVED_PER_SECOND). */
+  syncsServedPerSecond?: number;
 }
 
 export interface HealthComponents {
@@ -90,6 +99,13 @@ export interface HealthMetrics {
   refutations: number;
   /** Local health now (0 … MAX_AWARENESS): our period and timeouts are stretched by (1 + awareness). */
   awareness: number;
+  /** State syncs we started with a member held failed (reconnects) and with a live one; those answered. */
+  syncsToFailed: number;
+  syncsToAlive: number;
+  syncsAnswered: number;
+  /** State syncs we answered for a member, and those answered as plain probes (over the rate). */
+  syncsServed: number;
+  syncsRefused: number;
 }
 
 export interface MemberView {
@@ -110,12 +126,16 @@ export class Health extends EventTarget {
   private readonly members = new Members();
   private readonly gossip: GossipQueue;
   private readonly relayBudget: RelayBudget;
+  private readonly syncBudget: RelayBudget;
   private readonly relaying = new Set<string>();
   private readonly controller = new AbortController();
   private readonly periodMs: number;
   private readonly probeTimeoutMs: number;
   private readonly indirect: number;
   private readonly suspicionMult: number;
+  private readonly syncEvery: number;
+  /** Protocol periods run (with or without a member to probe): the state sync's clock. */
+  private periods = 0;
   private own = 0;
   /** Lifeguard's local health multiplier: raised when we look like the slow one, lowered by answered probes. */
   private awareness = 0;
@@ -137,6 +157,11 @@ export class Health extends EventTarget {
     failuresLearned: 0,
     refutations: 0,
     awareness: 0,
+    syncsToFailed: 0,
+    syncsToAlive: 0,
+    syncsAnswered: 0,
+    syncsServed: 0,
+    syncsRefused: 0,
   };
 
   constructor(
@@ -150,6 +175,10 @@ export class Health extends EventTarget {
     this.probeTimeoutMs = init.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
     this.indirect = init.indirectProbes ?? DEFAULT_INDIRECT_PROBES;
     this.suspicionMult = init.suspicionMult ?? DEFAULT_SUSPICION_MULT;
+    this.syncEvery = init.syncEveryPeriods ?? DEFAULT_SYNC_EVERY_PERIODS;
+    const syncRate = init.syncsServedPerSecond ?? DEFAULT_SYNCS_SERVED_PER_SECOND;
+    // Serving is synchronous (merge, then sample): the in-flight bound is moot, the rate is what counts.
+    this.syncBudget = new RelayBudget(syncRate, syncRate);
     this.gossip = new GossipQueue(init.retransmitMult ?? DEFAULT_RETRANSMIT_MULT);
     this.relayBudget = new RelayBudget(
       init.maxRelaysInFlight ?? DEFAULT_MAX_RELAYS_IN_FLIGHT,
@@ -226,9 +255,36 @@ export class Health extends EventTarget {
     return performance.now() - started;
   }
 
-  /** One protocol period: expire suspicions, probe the next member, ping-req through k others if silent. */
+  /**
+   * One protocol period: expire suspicions, probe the next member (failed ones are not in the rotation),
+   * ping-req through k others if silent; every `syncEveryPeriods` periods, one state sync.
+   */
   async probeRound(options: Opts = {}): Promise<void> {
     for (const t of this.members.expire(Date.now())) this.transitioned(t);
+    const period = ++this.periods;
+    await Promise.all([this.probeNext(options), period % this.syncEvery === 0 ? this.syncRound(options) : undefined]);
+  }
+
+  /**
+   * A state sync (push-pull) with one member: alternately a random member held failed (a partition that healed
+   * is noticed only this way) and a random live one. Both sides send a bounded sample of their view
+   * (MAX_SYNC_ENTRIES, always holding the entry about the other side, so a member held failed learns it and
+   * refutes) and merge what they receive. A failed sync changes nothing: probes decide liveness.
+   */
+  async syncRound(options: Opts = {}): Promise<void> {
+    const toFailed = (this.periods / this.syncEvery) % 2 === 1;
+    const failed = toFailed ? this.members.randomIn("failed") : undefined;
+    const peer = failed ?? this.members.randomIn("alive");
+    if (peer === undefined) return;
+    if (failed !== undefined) this.metrics.syncsToFailed++;
+    else this.metrics.syncsToAlive++;
+    await this.exchange(peer.peerId, undefined, this.scaled(this.probeTimeoutMs), options, true).then(
+      () => this.metrics.syncsAnswered++,
+      (err: unknown) => this.log.debug("state sync failed", { peer: peer.peerId, error: err as Error }),
+    );
+  }
+
+  private async probeNext(options: Opts): Promise<void> {
     const target = this.members.nextTarget();
     if (target === undefined) return;
     this.metrics.rounds++;
@@ -284,6 +340,54 @@ export class Health extends EventTarget {
     const hint = m !== undefined && m.state !== "alive";
     const rest = this.gossip.take(MAX_UPDATES_PER_MESSAGE - (hint ? 1 : 0), this.members.size, peerId);
     return hint ? [{ peerId, state: m.state, incarnation: m.incarnation }, ...rest] : rest;
+  }
+
+  /**
+   * Our view for a state sync with `peerId`: what we hold of it, ourselves, then the members not alive, then the
+   * others, in random order within each group, at most MAX_SYNC_ENTRIES (the sender trims further to fit).
+   */
+  private stateSample(peerId: string): MemberUpdateData[] {
+    const entry = (m: { peerId: string; state: MemberStatus; incarnation: number }): MemberUpdateData => ({
+      peerId: m.peerId,
+      state: m.state,
+      incarnation: m.incarnation,
+    });
+    const theirs = this.members.get(peerId);
+    const out: MemberUpdateData[] = [
+      ...(theirs === undefined ? [] : [entry(theirs)]),
+      { peerId: this.self, state: "alive", incarnation: this.own },
+    ];
+    for (const m of this.members.sample(MAX_SYNC_ENTRIES - out.length, peerId)) out.push(entry(m));
+    return out;
+  }
+
+  /**
+   * Merges a member's sync sample (memberlist's mergeState): `alive` entries apply as they are; `suspect` and
+   * `failed` ones only as a suspicion here — another keeper's verdict, possibly reached across a partition, must
+   * not kill a member we reach; a suspicion gives it the time to refute. About us: refuted as always.
+   */
+  private mergeState(state: readonly MemberUpdateData[]): void {
+    for (const u of state) {
+      if (u.peerId === this.self || u.state === "alive") this.apply(u);
+      else this.apply({ peerId: u.peerId, state: "suspect", incarnation: u.incarnation });
+    }
+  }
+
+  /** Whether the sync budget lets us serve one more state sync now (counted either way). */
+  private serveSync(): boolean {
+    if (!this.syncBudget.take()) {
+      this.metrics.syncsRefused++;
+      return false;
+    }
+    this.syncBudget.release();
+    this.metrics.syncsServed++;
+    return true;
+  }
+
+  /** Drops sync entries from the end until the encoded message fits MAX_HEALTH_MESSAGE_BYTES. */
+  private fitted<T extends { state: unknown[] }>(msg: T, encode: (m: T) => Uint8Array): T {
+    while (msg.state.length > 0 && encode(msg).byteLength > MAX_HEALTH_MESSAGE_BYTES) msg.state.pop();
+    return msg;
   }
 
   /** Applies one statement about a member (or about us: a suspicion of us is refuted). */
@@ -345,6 +449,7 @@ export class Health extends EventTarget {
     target: string | undefined,
     timeoutMs: number,
     options: Opts,
+    sync = false,
   ): Promise<AckData> {
     const id = peerIdFromString(peerId);
     const signal = anySignal(AbortSignal.timeout(timeoutMs), this.controller.signal, options.signal);
@@ -352,17 +457,22 @@ export class Health extends EventTarget {
     let stream: Stream | undefined;
     try {
       stream = await this.components.node.dialProtocol(id, HEALTH_PROTOCOL, { signal });
-      const probe = probeMessage({
-        seq,
-        target,
-        incarnation: this.own,
-        ...this.ours(),
-        updates: this.outgoing(peerId),
-      });
+      const probe = this.fitted(
+        probeMessage({
+          seq,
+          target,
+          incarnation: this.own,
+          ...this.ours(),
+          updates: this.outgoing(peerId),
+          state: sync ? this.stateSample(peerId) : [],
+        }),
+        Probe.encode,
+      );
       await writeMessage(stream, Probe, probe, MAX_HEALTH_MESSAGE_BYTES, { signal });
       const ack = readAck(await readMessage<Ack>(stream, Ack, MAX_HEALTH_MESSAGE_BYTES, { signal }), seq);
       await stream.close({ signal }).catch(() => {});
       this.heardFrom(peerId, ack);
+      if (sync && this.members.has(peerId)) this.mergeState(ack.state);
       return ack;
     } catch (err) {
       stream?.abort(err as Error);
@@ -385,18 +495,26 @@ export class Health extends EventTarget {
         return;
       }
       if (member) this.heardFrom(from, probe);
+      // A sync is merged before we answer: a suspicion of us in it is refuted in this very ack.
+      const sync = member && probe.state.length > 0 && this.serveSync();
+      if (sync) this.mergeState(probe.state);
       const reached = probe.target === undefined ? true : await this.relay(from, probe.target, signal);
-      const ack = ackMessage({
-        seq: probe.seq,
-        reached,
-        incarnation: this.own,
-        ...this.ours(),
-        // A stranger gets a bare ack: nothing about the membership, nothing it could make us repeat.
-        updates: member ? this.outgoing(from) : [],
-      });
+      const ack = this.fitted(
+        ackMessage({
+          seq: probe.seq,
+          reached,
+          incarnation: this.own,
+          ...this.ours(),
+          // A stranger gets a bare ack: nothing about the membership, nothing it could make us repeat.
+          updates: member ? this.outgoing(from) : [],
+          state: sync ? this.stateSample(from) : [],
+        }),
+        Ack.encode,
+      );
       await writeMessage(stream, Ack, ack, MAX_HEALTH_MESSAGE_BYTES, { signal });
-      if (member) this.metrics.acks++;
-      else this.metrics.strangerAcks++;
+      // A sync's answer is counted in syncsServed: `acks` are the answers to probes, one per member's round.
+      if (!member) this.metrics.strangerAcks++;
+      else if (!sync) this.metrics.acks++;
       await stream.close({ signal });
     } catch (err) {
       const e = err as Error;

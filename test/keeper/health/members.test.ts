@@ -23,6 +23,25 @@ describe("health membership (pure)", () => {
     assert.ok(!picks.includes("a"), "a removed member is never probed");
   });
 
+  it("leaves failed members out of the probe rotation, takes them back once alive, and samples by state", () => {
+    const m = new Members();
+    for (const id of ["a", "b", "c", "d", "e"]) m.add(id);
+    m.apply({ peerId: "b", state: "failed", incarnation: 0 }, 0, 0);
+    m.apply({ peerId: "d", state: "failed", incarnation: 0 }, 0, 0);
+    const picks = Array.from({ length: 30 }, () => m.nextTarget()!.peerId);
+    assert.ok(!picks.includes("b") && !picks.includes("d"), "a failed member takes no probe slot");
+    for (const id of ["a", "c", "e"]) assert.equal(picks.filter((p) => p === id).length, 10, `${id}: once per pass`);
+    const failed = new Set(Array.from({ length: 50 }, () => m.randomIn("failed")!.peerId));
+    assert.deepEqual([...failed].sort(), ["b", "d"], "randomIn draws among the failed only, each of them");
+    assert.equal(m.randomIn("suspect"), undefined);
+    assert.equal(m.randomIn("failed", "b")!.peerId, "d", "the excluded member is never drawn");
+    m.apply({ peerId: "b", state: "alive", incarnation: 1 }, 0, 0);
+    const back = Array.from({ length: 40 }, () => m.nextTarget()!.peerId).filter((p) => p === "b").length;
+    assert.ok(back >= 9 && back <= 11, `b is probed again once alive (${back} times in 10 passes)`);
+    for (const id of ["a", "b", "c", "d", "e"]) m.apply({ peerId: id, state: "failed", incarnation: 5 }, 0, 0);
+    assert.equal(m.nextTarget(), undefined, "all failed: nobody to probe");
+  });
+
   it("applies SWIM's precedence: suspect ≥ inc over alive, alive > inc over suspect, failed ≥ inc over both", () => {
     const m = new Members();
     m.add("p");
