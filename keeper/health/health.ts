@@ -35,7 +35,14 @@ import {
 import type { HealthCounters } from "./counters.ts";
 import { ProbeFailedError } from "./errors.ts";
 import { GossipQueue } from "./gossip.ts";
-import { Members, type FailedVia, type MemberStatus, type MemberUpdateData, type Transition } from "./members.ts";
+import {
+  Members,
+  type FailedVia,
+  type Member,
+  type MemberStatus,
+  type MemberUpdateData,
+  type Transition,
+} from "./members.ts";
 import { ackMessage, probeMessage, readAck, readProbe, type AckData } from "./messages.ts";
 import { Ack, Probe } from "./pb/health.ts";
 import { RelayBudget } from "./relay-budget.ts";
@@ -80,6 +87,8 @@ export interface HealthMetrics {
   rounds: number;
   /** Direct probes we initiated (one per round). */
   probes: number;
+  /** Out-of-turn checks of members whose connections all closed (their probes count in `probes`). */
+  disconnectChecks: number;
   /** Ping-reqs we sent after a silent direct probe. */
   pingReqs: number;
   /** Probes we relayed for a member's ping-req. */
@@ -142,10 +151,17 @@ export class Health extends EventTarget {
   private seq = 0n;
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
+  /** Members whose connections all closed, waiting for an out-of-turn check; the check running now. */
+  private readonly disconnected = new Set<string>();
+  private checking: Promise<void> | undefined;
+  /** Members being checked now, and the tail of the ping-req phases (run one after another). */
+  private readonly inCheck = new Set<string>();
+  private pingReqTail: Promise<unknown> = Promise.resolve();
   private stopped = true;
   readonly metrics: HealthMetrics = {
     rounds: 0,
     probes: 0,
+    disconnectChecks: 0,
     pingReqs: 0,
     relays: 0,
     relaysRefused: 0,
@@ -211,6 +227,7 @@ export class Health extends EventTarget {
       maxInboundStreams: HEALTH_MAX_INBOUND_STREAMS,
       maxOutboundStreams: HEALTH_MAX_OUTBOUND_STREAMS,
     });
+    this.components.node.addEventListener("peer:disconnect", this.onDisconnect);
     this.stopped = false;
     this.schedule(this.periodMs);
   }
@@ -218,8 +235,10 @@ export class Health extends EventTarget {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.components.node.removeEventListener("peer:disconnect", this.onDisconnect);
     this.controller.abort(new Error("health stopped"));
     await this.round?.catch(() => {});
+    await this.checking;
     await this.components.node.unhandle(HEALTH_PROTOCOL).catch(() => {});
   }
 
@@ -288,12 +307,67 @@ export class Health extends EventTarget {
     const target = this.members.nextTarget();
     if (target === undefined) return;
     this.metrics.rounds++;
+    await this.check(target, options);
+  }
+
+  /**
+   * The libp2p connections to a member all closed: a process that died takes its sockets with it, so this is
+   * the earliest sign of a crash. The member is checked (probe, ping-req, suspicion) at once instead of at its
+   * turn in the rotation — one such check at a time, in order, and at most one per member per suspicion
+   * timeout, so that a burst of disconnects (or a link that keeps dropping) costs at most one extra probe (and
+   * its k ping-reqs) at a time. A member that only dropped a connection answers the probe.
+   */
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const id = evt.detail.toString();
+    const m = this.members.get(id);
+    if (this.stopped || m?.state !== "alive") return;
+    const now = Date.now();
+    if (m.disconnectCheckAt !== undefined && now - m.disconnectCheckAt < this.suspicionTimeoutMs()) return;
+    m.disconnectCheckAt = now;
+    this.disconnected.add(id);
+    this.checking ??= this.checkDisconnected().finally(() => (this.checking = undefined));
+  };
+
+  private async checkDisconnected(): Promise<void> {
+    // A Set iterates over what is added meanwhile: one loop drains every disconnect reported while it runs.
+    for (const id of this.disconnected) {
+      this.disconnected.delete(id);
+      const m = this.members.get(id);
+      if (this.stopped || m?.state !== "alive") continue;
+      this.metrics.disconnectChecks++;
+      await this.check(m, {}).catch((err: unknown) => this.log.debug("check failed", { error: err as Error }));
+    }
+  }
+
+  /**
+   * Probes `target`; if silent, ping-req through k members; if silent again, suspects it. A member already being
+   * checked is not checked twice at once, and ping-req phases never overlap: a helper relays one ping-req per
+   * requester at a time and answers a second with a nack, which would count against the target.
+   */
+  private async check(target: Member, options: Opts): Promise<void> {
+    if (this.inCheck.has(target.peerId)) return;
+    this.inCheck.add(target.peerId);
+    try {
+      await this.checkOnce(target, options);
+    } finally {
+      this.inCheck.delete(target.peerId);
+    }
+  }
+
+  private async checkOnce(target: Member, options: Opts): Promise<void> {
     const direct = await this.probe(target.peerId, options).then(
       () => true,
       () => false,
     );
     if (direct) this.aware(-1);
     if (direct || this.controller.signal.aborted || target.state === "failed") return;
+    const turn = this.pingReqTail.then(() => this.indirectCheck(target, options));
+    this.pingReqTail = turn.catch(() => {});
+    await turn;
+  }
+
+  private async indirectCheck(target: Member, options: Opts): Promise<void> {
+    if (this.controller.signal.aborted || target.state === "failed") return;
     const helpers = this.members.randomAlive(this.indirect, target.peerId);
     // Each helper answers reached (the target is alive), a nack (reached = false: the helper is fine, the
     // target is not) or nothing — and helpers that say nothing suggest that we are the slow one (Lifeguard).

@@ -167,6 +167,28 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     }
   });
 
+  it("checks a keeper whose connections all closed at once, not at its turn: a stopped keeper is suspected within seconds", async () => {
+    // A 10 s period: in the rotation alone nobody would probe the victim for at least 10 s after the stop.
+    const ms = await cluster(5, () => ({ periodMs: 10_000, probeTimeoutMs: 1_000 }));
+    const victim = ms[4]!;
+    const watchers = ms.slice(0, 4);
+    await victim.h.stop();
+    await victim.k.node.stop();
+    const stoppedAt = Date.now();
+    await waitFor(
+      () => watchers.every((m) => m.h.status(victim.id) !== "alive"),
+      3_000,
+      "every watcher to suspect the stopped keeper",
+    );
+    const took = Date.now() - stoppedAt;
+    for (const m of watchers) {
+      assert.equal(m.h.metrics.rounds, 0, "no period had run yet: the rotation played no part");
+      assert.equal(m.h.metrics.disconnectChecks, 1, `one check on disconnect (all suspected after ${took} ms)`);
+    }
+    for (const m of watchers)
+      for (const o of watchers) if (o !== m) assert.equal(m.h.status(o.id), "alive", "the others stay alive");
+  });
+
   it("does not suspect a keeper whose direct link is blocked but that others reach (ping-req)", async () => {
     const ms = await cluster(4, () => ({ periodMs: 100, probeTimeoutMs: 1_000 }));
     const [a, b, c, d] = ms as [Member, Member, Member, Member];
