@@ -87,8 +87,9 @@ export interface HealthMetrics {
   rounds: number;
   /** Direct probes we initiated (one per round). */
   probes: number;
-  /** Out-of-turn checks of members whose connections all closed (their probes count in `probes`). */
-  disconnectChecks: number;
+  /** Out-of-turn checks: members whose connections all closed, or suspected through a state sync (their probes
+   * count in `probes`). */
+  outOfTurnChecks: number;
   /** Ping-reqs we sent after a silent direct probe. */
   pingReqs: number;
   /** Probes we relayed for a member's ping-req. */
@@ -151,8 +152,10 @@ export class Health extends EventTarget {
   private seq = 0n;
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
-  /** Members whose connections all closed, waiting for an out-of-turn check; the check running now. */
-  private readonly disconnected = new Set<string>();
+  /** Members waiting for an out-of-turn check (checkSoon); the check running now. */
+  private readonly soon = new Set<string>();
+  /** A member held failed answered our last sync: reconnect to another at the next period. */
+  private reconnectAgain = false;
   private checking: Promise<void> | undefined;
   /** Members being checked now, and the tail of the ping-req phases (run one after another). */
   private readonly inCheck = new Set<string>();
@@ -161,7 +164,7 @@ export class Health extends EventTarget {
   readonly metrics: HealthMetrics = {
     rounds: 0,
     probes: 0,
-    disconnectChecks: 0,
+    outOfTurnChecks: 0,
     pingReqs: 0,
     relays: 0,
     relaysRefused: 0,
@@ -281,24 +284,31 @@ export class Health extends EventTarget {
   async probeRound(options: Opts = {}): Promise<void> {
     for (const t of this.members.expire(Date.now())) this.transitioned(t);
     const period = ++this.periods;
-    await Promise.all([this.probeNext(options), period % this.syncEvery === 0 ? this.syncRound(options) : undefined]);
+    const sync = period % this.syncEvery === 0 || this.reconnectAgain;
+    await Promise.all([this.probeNext(options), sync ? this.syncRound(options) : undefined]);
   }
 
   /**
    * A state sync (push-pull) with one member: alternately a random member held failed (a partition that healed
    * is noticed only this way) and a random live one. Both sides send a bounded sample of their view
    * (MAX_SYNC_ENTRIES, always holding the entry about the other side, so a member held failed learns it and
-   * refutes) and merge what they receive. A failed sync changes nothing: probes decide liveness.
+   * refutes) and merge what they receive. A failed sync changes nothing: probes decide liveness. A member held
+   * failed that answered suggests a partition healed: the next period reconnects to another one at once (still
+   * at most one sync per period).
    */
   async syncRound(options: Opts = {}): Promise<void> {
-    const toFailed = (this.periods / this.syncEvery) % 2 === 1;
+    const toFailed = this.reconnectAgain || (this.periods / this.syncEvery) % 2 === 1;
+    this.reconnectAgain = false;
     const failed = toFailed ? this.members.randomIn("failed") : undefined;
     const peer = failed ?? this.members.randomIn("alive");
     if (peer === undefined) return;
     if (failed !== undefined) this.metrics.syncsToFailed++;
     else this.metrics.syncsToAlive++;
     await this.exchange(peer.peerId, undefined, this.scaled(this.probeTimeoutMs), options, true).then(
-      () => this.metrics.syncsAnswered++,
+      () => {
+        this.metrics.syncsAnswered++;
+        if (failed !== undefined) this.reconnectAgain = true;
+      },
       (err: unknown) => this.log.debug("state sync failed", { peer: peer.peerId, error: err as Error }),
     );
   }
@@ -313,28 +323,34 @@ export class Health extends EventTarget {
   /**
    * The libp2p connections to a member all closed: a process that died takes its sockets with it, so this is
    * the earliest sign of a crash. The member is checked (probe, ping-req, suspicion) at once instead of at its
-   * turn in the rotation — one such check at a time, in order, and at most one per member per suspicion
-   * timeout, so that a burst of disconnects (or a link that keeps dropping) costs at most one extra probe (and
-   * its k ping-reqs) at a time. A member that only dropped a connection answers the probe.
+   * turn in the rotation. A member that only dropped a connection answers the probe.
    */
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
-    const id = evt.detail.toString();
-    const m = this.members.get(id);
-    if (this.stopped || m?.state !== "alive") return;
-    const now = Date.now();
-    if (m.disconnectCheckAt !== undefined && now - m.disconnectCheckAt < this.suspicionTimeoutMs()) return;
-    m.disconnectCheckAt = now;
-    this.disconnected.add(id);
-    this.checking ??= this.checkDisconnected().finally(() => (this.checking = undefined));
+    const m = this.members.get(evt.detail.toString());
+    if (m?.state === "alive") this.checkSoon(m);
   };
 
-  private async checkDisconnected(): Promise<void> {
-    // A Set iterates over what is added meanwhile: one loop drains every disconnect reported while it runs.
-    for (const id of this.disconnected) {
-      this.disconnected.delete(id);
+  /**
+   * Queues an out-of-turn check of `m` (a disconnect, or a suspicion a state sync brought: the probe carries it,
+   * so a live member refutes at once). One such check at a time, in order, and at most one per member per
+   * suspicion timeout: a burst (or a link that keeps dropping) costs at most one extra probe, and its k
+   * ping-reqs, at a time.
+   */
+  private checkSoon(m: Member): void {
+    const now = Date.now();
+    if (this.stopped || (m.checkSoonAt !== undefined && now - m.checkSoonAt < this.suspicionTimeoutMs())) return;
+    m.checkSoonAt = now;
+    this.soon.add(m.peerId);
+    this.checking ??= this.checkQueued().finally(() => (this.checking = undefined));
+  }
+
+  private async checkQueued(): Promise<void> {
+    // A Set iterates over what is added meanwhile: one loop drains every check queued while it runs.
+    for (const id of this.soon) {
+      this.soon.delete(id);
       const m = this.members.get(id);
-      if (this.stopped || m?.state !== "alive") continue;
-      this.metrics.disconnectChecks++;
+      if (this.stopped || m === undefined || m.state === "failed") continue;
+      this.metrics.outOfTurnChecks++;
       await this.check(m, {}).catch((err: unknown) => this.log.debug("check failed", { error: err as Error }));
     }
   }
@@ -442,8 +458,15 @@ export class Health extends EventTarget {
    */
   private mergeState(state: readonly MemberUpdateData[]): void {
     for (const u of state) {
-      if (u.peerId === this.self || u.state === "alive") this.apply(u);
-      else this.apply({ peerId: u.peerId, state: "suspect", incarnation: u.incarnation });
+      if (u.peerId === this.self || u.state === "alive") {
+        this.apply(u);
+        continue;
+      }
+      const m = this.members.get(u.peerId);
+      const was = m?.state;
+      this.apply({ peerId: u.peerId, state: "suspect", incarnation: u.incarnation });
+      // Held alive here, failed or suspect there (typically across a healed partition): tell it now.
+      if (m !== undefined && was === "alive" && m.state === "suspect") this.checkSoon(m);
     }
   }
 

@@ -26,8 +26,8 @@ export interface Member {
   /** Unix ms at which a suspect member is declared failed. */
   suspectDeadline?: number;
   failedVia?: FailedVia;
-  /** Unix ms of the last out-of-turn check after a disconnect (Health): at most one per suspicion timeout. */
-  disconnectCheckAt?: number;
+  /** Unix ms of the last out-of-turn check (Health.checkSoon): at most one per suspicion timeout. */
+  checkSoonAt?: number;
   load?: number;
   capacity?: number;
 }

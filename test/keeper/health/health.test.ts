@@ -183,7 +183,7 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     const took = Date.now() - stoppedAt;
     for (const m of watchers) {
       assert.equal(m.h.metrics.rounds, 0, "no period had run yet: the rotation played no part");
-      assert.equal(m.h.metrics.disconnectChecks, 1, `one check on disconnect (all suspected after ${took} ms)`);
+      assert.equal(m.h.metrics.outOfTurnChecks, 1, `one check on disconnect (all suspected after ${took} ms)`);
     }
     for (const m of watchers)
       for (const o of watchers) if (o !== m) assert.equal(m.h.status(o.id), "alive", "the others stay alive");
