@@ -43,7 +43,7 @@ import {
   type MemberUpdateData,
   type Transition,
 } from "./members.ts";
-import { ackMessage, probeMessage, readAck, readProbe, type AckData } from "./messages.ts";
+import { ackMessage, fitted, probeMessage, readAck, readProbe, type AckData } from "./messages.ts";
 import { Ack, Probe } from "./pb/health.ts";
 import { RelayBudget } from "./relay-budget.ts";
 
@@ -481,12 +481,6 @@ export class Health extends EventTarget {
     return true;
   }
 
-  /** Drops sync entries from the end until the encoded message fits MAX_HEALTH_MESSAGE_BYTES. */
-  private fitted<T extends { state: unknown[] }>(msg: T, encode: (m: T) => Uint8Array): T {
-    while (msg.state.length > 0 && encode(msg).byteLength > MAX_HEALTH_MESSAGE_BYTES) msg.state.pop();
-    return msg;
-  }
-
   /** Applies one statement about a member (or about us: a suspicion of us is refuted). */
   private apply(u: MemberUpdateData, via: FailedVia = "gossip"): void {
     if (u.peerId === this.self) {
@@ -554,7 +548,7 @@ export class Health extends EventTarget {
     let stream: Stream | undefined;
     try {
       stream = await this.components.node.dialProtocol(id, HEALTH_PROTOCOL, { signal });
-      const probe = this.fitted(
+      const probe = fitted(
         probeMessage({
           seq,
           target,
@@ -596,7 +590,7 @@ export class Health extends EventTarget {
       const sync = member && probe.state.length > 0 && this.serveSync();
       if (sync) this.mergeState(probe.state);
       const reached = probe.target === undefined ? true : await this.relay(from, probe.target, signal);
-      const ack = this.fitted(
+      const ack = fitted(
         ackMessage({
           seq: probe.seq,
           reached,

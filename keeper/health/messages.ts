@@ -7,6 +7,7 @@ import * as Digest from "multiformats/hashes/digest";
 
 import { InvalidFieldError } from "../wire/index.ts";
 import {
+  MAX_HEALTH_MESSAGE_BYTES,
   MAX_INCARNATION,
   MAX_PEER_ID_BYTES,
   MAX_SYNC_ENTRIES,
@@ -134,4 +135,17 @@ export function ackMessage(a: AckData): Ack {
     updates: wireUpdates(a.updates),
     state: wireUpdates(a.state),
   };
+}
+
+/**
+ * Drops state-sync entries from the end (the sample's least important: live members) until the encoded message
+ * fits `max` bytes. Only `state` is trimmed: a probe without it is at most 8 updates plus its fields, ≤ 1 KiB.
+ */
+export function fitted<T extends { state: unknown[] }>(
+  msg: T,
+  encode: (m: T) => Uint8Array,
+  max: number = MAX_HEALTH_MESSAGE_BYTES,
+): T {
+  while (msg.state.length > 0 && encode(msg).byteLength > max) msg.state.pop();
+  return msg;
 }
