@@ -297,6 +297,12 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     table.remove(peerId);
     tasks.peerDisconnected(peerId);
   });
+  // A suspect is most likely dead (issue 13: churn recovery): routing stops choosing it at once, and takes it back
+  // at the next feed refresh once it refuted. Tasks already on it stay until the verdict or their own timeout.
+  peerHealth.addEventListener("peer:suspect", (e) => {
+    const peerId = (e as CustomEvent<string>).detail;
+    if (typeof peerId === "string") table.remove(peerId);
+  });
   const reputation = chain?.contracts.reputation;
   const flags =
     reputation &&

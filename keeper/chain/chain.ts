@@ -52,6 +52,7 @@ import {
   RPC_TIMEOUT_MS,
 } from "./constants.ts";
 import { checkDeploymentRecord, type DeploymentRecord } from "./deployment.ts";
+import { RpcTransport } from "./http.ts";
 import {
   ChainConfigError,
   ContractRevertError,
@@ -81,6 +82,8 @@ export interface ChainInit {
   gasCapMaxWaitMs?: number;
   gasCapPollMs?: number;
   rpcTimeoutMs?: number;
+  /** Sockets open at once to the RPC node (keep-alive; more requests wait for one). Default RPC_MAX_SOCKETS. */
+  rpcMaxSockets?: number;
   receiptPollMs?: number;
   rebroadcastAfterMs?: number;
   retry?: Pick<RetryOptions, "initialDelayMs" | "maxDelayMs" | "maxElapsedMs">;
@@ -150,6 +153,8 @@ export class Chain {
   /** This keeper's address, or undefined when read-only. */
   readonly address: string | undefined;
   readonly confirmations: number;
+  /** The bounded HTTP transport every JSON-RPC request goes through (http.ts). */
+  readonly transport: RpcTransport;
 
   private readonly log: Logger;
   private readonly wallet: Wallet | undefined;
@@ -170,6 +175,8 @@ export class Chain {
     }
     const request = new FetchRequest(init.rpcUrl);
     request.timeout = init.rpcTimeoutMs ?? RPC_TIMEOUT_MS;
+    this.transport = new RpcTransport({ maxSockets: init.rpcMaxSockets });
+    request.getUrlFunc = this.transport.getUrl;
     // A static network: ethers otherwise re-detects the chain id in the background, forever, while the node is down.
     this.provider = new JsonRpcProvider(request, Network.from(this.deployment.chainId), {
       staticNetwork: Network.from(this.deployment.chainId),
@@ -221,6 +228,7 @@ export class Chain {
   async stop(): Promise<void> {
     this.controller.abort(new Error("chain stopped"));
     this.provider.destroy();
+    this.transport.destroy();
   }
 
   /** A read (eth_call, block number, …) retried on transient failures; a revert becomes ContractRevertError. */

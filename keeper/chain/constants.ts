@@ -68,3 +68,19 @@ export const BOND_VIEW_TTL_MS = 60 * second;
 
 /** Accounts per `NodeRegistry.bondsOf` call: one eth_call stays far below node gas and response limits. */
 export const BOND_VIEW_BATCH = 500;
+
+/**
+ * Sockets one keeper keeps open to its RPC node at once (keep-alive, reused); further requests wait for one.
+ * A keeper's reads are a few per second and its sends a few per epoch, so 8 in parallel keep even a slow node
+ * busy, while a node that stalls can no longer make the keeper open a socket per retry (~480 seen in a soak).
+ */
+export const RPC_MAX_SOCKETS = 8;
+
+/** Idle keep-alive sockets are closed after this: below common RPC servers' own keep-alive timeouts' scale. */
+export const RPC_IDLE_SOCKET_MS = 30 * second;
+
+/**
+ * A JSON-RPC response body above this is refused (after gzip, too): a block with its transactions or a page of
+ * logs is well under it, and a hostile or broken endpoint cannot make the keeper buffer without limit.
+ */
+export const RPC_MAX_RESPONSE_BYTES = 32 * 1024 * 1024;

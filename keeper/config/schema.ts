@@ -34,6 +34,8 @@ import {
   DEFAULT_RELAYS_PER_SECOND,
   DEFAULT_RETRANSMIT_MULT,
   DEFAULT_SUSPICION_MULT,
+  DEFAULT_SYNC_EVERY_PERIODS,
+  DEFAULT_SYNCS_SERVED_PER_SECOND,
 } from "../health/constants.ts";
 import {
   BAN_DURATION_MS,
@@ -133,6 +135,10 @@ export const configSchema = z.strictObject({
       /** Probes relayed for other members' ping-reqs: at once, and per second. */
       maxRelaysInFlight: positiveInt.default(DEFAULT_MAX_RELAYS_IN_FLIGHT),
       relaysPerSecond: z.number().positive({ error: "must be > 0" }).default(DEFAULT_RELAYS_PER_SECOND),
+      /** One state sync (push-pull) every this many periods, alternately with a failed and a live member. */
+      syncEveryPeriods: positiveInt.default(DEFAULT_SYNC_EVERY_PERIODS),
+      /** State syncs served per second for all members together (beyond: answered as plain probes). */
+      syncsServedPerSecond: z.number().positive({ error: "must be > 0" }).default(DEFAULT_SYNCS_SERVED_PER_SECOND),
     })
     .prefault({}),
   api: z
@@ -340,6 +346,8 @@ export const LEAVES: Record<string, LeafKind> = {
   "health.retransmitMult": "number",
   "health.maxRelaysInFlight": "number",
   "health.relaysPerSecond": "number",
+  "health.syncEveryPeriods": "number",
+  "health.syncsServedPerSecond": "number",
   "api.enabled": "boolean",
   "api.host": "string",
   "api.port": "number",

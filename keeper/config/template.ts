@@ -64,7 +64,8 @@ export function configTemplate(init: TemplateInit): string {
   // maxAttempts per task, attemptTimeoutMs per attempt.
   "tasks": {},
   // Failure detection (SWIM): periodMs, probeTimeoutMs, indirectProbes, suspicionMult, retransmitMult,
-  // maxRelaysInFlight, relaysPerSecond; defaults in docs/operator.md ("Failure detection").
+  // maxRelaysInFlight, relaysPerSecond, syncEveryPeriods, syncsServedPerSecond; defaults in docs/operator.md
+  // ("Failure detection").
   "health": {},
 
   // HTTP API: dashboard (/), JSON (/api/*), Prometheus (/metrics), proofs (/proofs/<epoch>/<account>).

@@ -11,6 +11,26 @@ export const MAX_UPDATES_PER_MESSAGE = 8;
 export const MAX_PEER_ID_BYTES = 64;
 /** 8 updates of ≤ 80 bytes plus the probe's own ≤ 110 bytes: 1 KiB bounds a message with room. */
 export const MAX_HEALTH_MESSAGE_BYTES = 1_024;
+/**
+ * Entries of one state sync (push-pull), each ≤ 80 bytes: what fits next to the piggybacked updates within
+ * MAX_HEALTH_MESSAGE_BYTES (the sender drops entries until it fits). Up to 12 members this is the whole view
+ * (memberlist's full state); beyond, a sample that always holds the receiver's and the sender's own entries and
+ * the members not alive first, so the cost of a sync stays constant in N.
+ */
+export const MAX_SYNC_ENTRIES = 12;
+/**
+ * A keeper runs one state sync every this many periods (10 s at T = 2 s), alternately with a random member it
+ * holds failed (Serf's reconnect, every 20 s: the way back for members cut off by a partition, since failed
+ * members are not in the probe rotation) and with a random live member (anti-entropy, memberlist's push-pull,
+ * which runs every 30 s). When no member is failed, every sync is an anti-entropy one.
+ */
+export const DEFAULT_SYNC_EVERY_PERIODS = 5;
+/**
+ * State syncs a keeper serves per second for all members together (token bucket, burst = the same number);
+ * beyond, a sync is answered as a plain probe. A steady network sends each keeper one sync per syncEveryPeriods
+ * periods on average (0.1/s by default): 4/s leaves room for bursts and bounds what one member can make us do.
+ */
+export const DEFAULT_SYNCS_SERVED_PER_SECOND = 4;
 /** One probe per period: 2 s keeps a keeper's probe traffic at 0.5 message/s whatever N is. */
 export const DEFAULT_PROBE_PERIOD_MS = 2 * second;
 /** A direct probe not acknowledged within this has failed (well above any WAN RTT plus stream setup). */

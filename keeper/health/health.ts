@@ -3,7 +3,9 @@
  * it probes one watched member (shuffled round-robin); on silence it asks k other members to probe it
  * (ping-req); on silence again it suspects it, and a suspicion not refuted within the suspicion timeout makes
  * it failed. Membership updates ride on every probe and ack, so a keeper's traffic per period is constant in
- * the network's size. It also counts task outcomes and failures per epoch for Reputation.
+ * the network's size. Every few periods it also runs one state sync (push-pull) with one member, alternately a
+ * failed one (so a healed partition converges) and a live one (anti-entropy). It also counts task outcomes and
+ * failures per epoch for Reputation.
  */
 import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -20,18 +22,28 @@ import {
   DEFAULT_RELAYS_PER_SECOND,
   DEFAULT_RETRANSMIT_MULT,
   DEFAULT_SUSPICION_MULT,
+  DEFAULT_SYNC_EVERY_PERIODS,
+  DEFAULT_SYNCS_SERVED_PER_SECOND,
   HEALTH_MAX_INBOUND_STREAMS,
   HEALTH_MAX_OUTBOUND_STREAMS,
   HEALTH_PROTOCOL,
   MAX_HEALTH_MESSAGE_BYTES,
   MAX_AWARENESS,
+  MAX_SYNC_ENTRIES,
   MAX_UPDATES_PER_MESSAGE,
 } from "./constants.ts";
 import type { HealthCounters } from "./counters.ts";
 import { ProbeFailedError } from "./errors.ts";
 import { GossipQueue } from "./gossip.ts";
-import { Members, type FailedVia, type MemberStatus, type MemberUpdateData, type Transition } from "./members.ts";
-import { ackMessage, probeMessage, readAck, readProbe, type AckData } from "./messages.ts";
+import {
+  Members,
+  type FailedVia,
+  type Member,
+  type MemberStatus,
+  type MemberUpdateData,
+  type Transition,
+} from "./members.ts";
+import { ackMessage, fitted, probeMessage, readAck, readProbe, type AckData } from "./messages.ts";
 import { Ack, Probe } from "./pb/health.ts";
 import { RelayBudget } from "./relay-budget.ts";
 
@@ -51,6 +63,10 @@ export interface HealthInit {
   /** Relayed probes in flight at once, and per second (token bucket). */
   maxRelaysInFlight?: number;
   relaysPerSecond?: number;
+  /** One state sync every this many periods (default DEFAULT_SYNC_EVERY_PERIODS). */
+  syncEveryPeriods?: number;
+  /** State syncs served per second, all members together (default DEFAULT_SYNCS_SERVED_PER_SECOND). */
+  syncsServedPerSecond?: number;
 }
 
 export interface HealthComponents {
@@ -71,6 +87,9 @@ export interface HealthMetrics {
   rounds: number;
   /** Direct probes we initiated (one per round). */
   probes: number;
+  /** Out-of-turn checks: members whose connections all closed, or suspected through a state sync (their probes
+   * count in `probes`). */
+  outOfTurnChecks: number;
   /** Ping-reqs we sent after a silent direct probe. */
   pingReqs: number;
   /** Probes we relayed for a member's ping-req. */
@@ -90,6 +109,13 @@ export interface HealthMetrics {
   refutations: number;
   /** Local health now (0 … MAX_AWARENESS): our period and timeouts are stretched by (1 + awareness). */
   awareness: number;
+  /** State syncs we started with a member held failed (reconnects) and with a live one; those answered. */
+  syncsToFailed: number;
+  syncsToAlive: number;
+  syncsAnswered: number;
+  /** State syncs we answered for a member, and those answered as plain probes (over the rate). */
+  syncsServed: number;
+  syncsRefused: number;
 }
 
 export interface MemberView {
@@ -110,22 +136,35 @@ export class Health extends EventTarget {
   private readonly members = new Members();
   private readonly gossip: GossipQueue;
   private readonly relayBudget: RelayBudget;
+  private readonly syncBudget: RelayBudget;
   private readonly relaying = new Set<string>();
   private readonly controller = new AbortController();
   private readonly periodMs: number;
   private readonly probeTimeoutMs: number;
   private readonly indirect: number;
   private readonly suspicionMult: number;
+  private readonly syncEvery: number;
+  /** Protocol periods run (with or without a member to probe): the state sync's clock. */
+  private periods = 0;
   private own = 0;
   /** Lifeguard's local health multiplier: raised when we look like the slow one, lowered by answered probes. */
   private awareness = 0;
   private seq = 0n;
   private timer: NodeJS.Timeout | undefined;
   private round: Promise<void> | undefined;
+  /** Members waiting for an out-of-turn check (checkSoon); the check running now. */
+  private readonly soon = new Set<string>();
+  /** A member held failed answered our last sync: reconnect to another at the next period. */
+  private reconnectAgain = false;
+  private checking: Promise<void> | undefined;
+  /** Members being checked now, and the tail of the ping-req phases (run one after another). */
+  private readonly inCheck = new Set<string>();
+  private pingReqTail: Promise<unknown> = Promise.resolve();
   private stopped = true;
   readonly metrics: HealthMetrics = {
     rounds: 0,
     probes: 0,
+    outOfTurnChecks: 0,
     pingReqs: 0,
     relays: 0,
     relaysRefused: 0,
@@ -137,6 +176,11 @@ export class Health extends EventTarget {
     failuresLearned: 0,
     refutations: 0,
     awareness: 0,
+    syncsToFailed: 0,
+    syncsToAlive: 0,
+    syncsAnswered: 0,
+    syncsServed: 0,
+    syncsRefused: 0,
   };
 
   constructor(
@@ -150,6 +194,10 @@ export class Health extends EventTarget {
     this.probeTimeoutMs = init.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
     this.indirect = init.indirectProbes ?? DEFAULT_INDIRECT_PROBES;
     this.suspicionMult = init.suspicionMult ?? DEFAULT_SUSPICION_MULT;
+    this.syncEvery = init.syncEveryPeriods ?? DEFAULT_SYNC_EVERY_PERIODS;
+    const syncRate = init.syncsServedPerSecond ?? DEFAULT_SYNCS_SERVED_PER_SECOND;
+    // Serving is synchronous (merge, then sample): the in-flight bound is moot, the rate is what counts.
+    this.syncBudget = new RelayBudget(syncRate, syncRate);
     this.gossip = new GossipQueue(init.retransmitMult ?? DEFAULT_RETRANSMIT_MULT);
     this.relayBudget = new RelayBudget(
       init.maxRelaysInFlight ?? DEFAULT_MAX_RELAYS_IN_FLIGHT,
@@ -182,6 +230,7 @@ export class Health extends EventTarget {
       maxInboundStreams: HEALTH_MAX_INBOUND_STREAMS,
       maxOutboundStreams: HEALTH_MAX_OUTBOUND_STREAMS,
     });
+    this.components.node.addEventListener("peer:disconnect", this.onDisconnect);
     this.stopped = false;
     this.schedule(this.periodMs);
   }
@@ -189,8 +238,10 @@ export class Health extends EventTarget {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.components.node.removeEventListener("peer:disconnect", this.onDisconnect);
     this.controller.abort(new Error("health stopped"));
     await this.round?.catch(() => {});
+    await this.checking;
     await this.components.node.unhandle(HEALTH_PROTOCOL).catch(() => {});
   }
 
@@ -226,18 +277,113 @@ export class Health extends EventTarget {
     return performance.now() - started;
   }
 
-  /** One protocol period: expire suspicions, probe the next member, ping-req through k others if silent. */
+  /**
+   * One protocol period: expire suspicions, probe the next member (failed ones are not in the rotation),
+   * ping-req through k others if silent; every `syncEveryPeriods` periods, one state sync.
+   */
   async probeRound(options: Opts = {}): Promise<void> {
     for (const t of this.members.expire(Date.now())) this.transitioned(t);
+    const period = ++this.periods;
+    const sync = period % this.syncEvery === 0 || this.reconnectAgain;
+    await Promise.all([this.probeNext(options), sync ? this.syncRound(options) : undefined]);
+  }
+
+  /**
+   * A state sync (push-pull) with one member: alternately a random member held failed (a partition that healed
+   * is noticed only this way) and a random live one. Both sides send a bounded sample of their view
+   * (MAX_SYNC_ENTRIES, always holding the entry about the other side, so a member held failed learns it and
+   * refutes) and merge what they receive. A failed sync changes nothing: probes decide liveness. A member held
+   * failed that answered suggests a partition healed: the next period reconnects to another one at once (still
+   * at most one sync per period).
+   */
+  async syncRound(options: Opts = {}): Promise<void> {
+    const toFailed = this.reconnectAgain || (this.periods / this.syncEvery) % 2 === 1;
+    this.reconnectAgain = false;
+    const failed = toFailed ? this.members.randomIn("failed") : undefined;
+    const peer = failed ?? this.members.randomIn("alive");
+    if (peer === undefined) return;
+    if (failed !== undefined) this.metrics.syncsToFailed++;
+    else this.metrics.syncsToAlive++;
+    await this.exchange(peer.peerId, undefined, this.scaled(this.probeTimeoutMs), options, true).then(
+      () => {
+        this.metrics.syncsAnswered++;
+        if (failed !== undefined) this.reconnectAgain = true;
+      },
+      (err: unknown) => this.log.debug("state sync failed", { peer: peer.peerId, error: err as Error }),
+    );
+  }
+
+  private async probeNext(options: Opts): Promise<void> {
     const target = this.members.nextTarget();
     if (target === undefined) return;
     this.metrics.rounds++;
+    await this.check(target, options);
+  }
+
+  /**
+   * The libp2p connections to a member all closed: a process that died takes its sockets with it, so this is
+   * the earliest sign of a crash. The member is checked (probe, ping-req, suspicion) at once instead of at its
+   * turn in the rotation. A member that only dropped a connection answers the probe.
+   */
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const m = this.members.get(evt.detail.toString());
+    if (m?.state === "alive") this.checkSoon(m);
+  };
+
+  /**
+   * Queues an out-of-turn check of `m` (a disconnect, or a suspicion a state sync brought: the probe carries it,
+   * so a live member refutes at once). One such check at a time, in order, and at most one per member per
+   * suspicion timeout: a burst (or a link that keeps dropping) costs at most one extra probe, and its k
+   * ping-reqs, at a time.
+   */
+  private checkSoon(m: Member): void {
+    const now = Date.now();
+    if (this.stopped || (m.checkSoonAt !== undefined && now - m.checkSoonAt < this.suspicionTimeoutMs())) return;
+    m.checkSoonAt = now;
+    this.soon.add(m.peerId);
+    this.checking ??= this.checkQueued().finally(() => (this.checking = undefined));
+  }
+
+  private async checkQueued(): Promise<void> {
+    // A Set iterates over what is added meanwhile: one loop drains every check queued while it runs.
+    for (const id of this.soon) {
+      this.soon.delete(id);
+      const m = this.members.get(id);
+      if (this.stopped || m === undefined || m.state === "failed") continue;
+      this.metrics.outOfTurnChecks++;
+      await this.check(m, {}).catch((err: unknown) => this.log.debug("check failed", { error: err as Error }));
+    }
+  }
+
+  /**
+   * Probes `target`; if silent, ping-req through k members; if silent again, suspects it. A member already being
+   * checked is not checked twice at once, and ping-req phases never overlap: a helper relays one ping-req per
+   * requester at a time and answers a second with a nack, which would count against the target.
+   */
+  private async check(target: Member, options: Opts): Promise<void> {
+    if (this.inCheck.has(target.peerId)) return;
+    this.inCheck.add(target.peerId);
+    try {
+      await this.checkOnce(target, options);
+    } finally {
+      this.inCheck.delete(target.peerId);
+    }
+  }
+
+  private async checkOnce(target: Member, options: Opts): Promise<void> {
     const direct = await this.probe(target.peerId, options).then(
       () => true,
       () => false,
     );
     if (direct) this.aware(-1);
     if (direct || this.controller.signal.aborted || target.state === "failed") return;
+    const turn = this.pingReqTail.then(() => this.indirectCheck(target, options));
+    this.pingReqTail = turn.catch(() => {});
+    await turn;
+  }
+
+  private async indirectCheck(target: Member, options: Opts): Promise<void> {
+    if (this.controller.signal.aborted || target.state === "failed") return;
     const helpers = this.members.randomAlive(this.indirect, target.peerId);
     // Each helper answers reached (the target is alive), a nack (reached = false: the helper is fine, the
     // target is not) or nothing — and helpers that say nothing suggest that we are the slow one (Lifeguard).
@@ -284,6 +430,55 @@ export class Health extends EventTarget {
     const hint = m !== undefined && m.state !== "alive";
     const rest = this.gossip.take(MAX_UPDATES_PER_MESSAGE - (hint ? 1 : 0), this.members.size, peerId);
     return hint ? [{ peerId, state: m.state, incarnation: m.incarnation }, ...rest] : rest;
+  }
+
+  /**
+   * Our view for a state sync with `peerId`: what we hold of it, ourselves, then the members not alive, then the
+   * others, in random order within each group, at most MAX_SYNC_ENTRIES (the sender trims further to fit).
+   */
+  private stateSample(peerId: string): MemberUpdateData[] {
+    const entry = (m: { peerId: string; state: MemberStatus; incarnation: number }): MemberUpdateData => ({
+      peerId: m.peerId,
+      state: m.state,
+      incarnation: m.incarnation,
+    });
+    const theirs = this.members.get(peerId);
+    const out: MemberUpdateData[] = [
+      ...(theirs === undefined ? [] : [entry(theirs)]),
+      { peerId: this.self, state: "alive", incarnation: this.own },
+    ];
+    for (const m of this.members.sample(MAX_SYNC_ENTRIES - out.length, peerId)) out.push(entry(m));
+    return out;
+  }
+
+  /**
+   * Merges a member's sync sample (memberlist's mergeState): `alive` entries apply as they are; `suspect` and
+   * `failed` ones only as a suspicion here — another keeper's verdict, possibly reached across a partition, must
+   * not kill a member we reach; a suspicion gives it the time to refute. About us: refuted as always.
+   */
+  private mergeState(state: readonly MemberUpdateData[]): void {
+    for (const u of state) {
+      if (u.peerId === this.self || u.state === "alive") {
+        this.apply(u);
+        continue;
+      }
+      const m = this.members.get(u.peerId);
+      const was = m?.state;
+      this.apply({ peerId: u.peerId, state: "suspect", incarnation: u.incarnation });
+      // Held alive here, failed or suspect there (typically across a healed partition): tell it now.
+      if (m !== undefined && was === "alive" && m.state === "suspect") this.checkSoon(m);
+    }
+  }
+
+  /** Whether the sync budget lets us serve one more state sync now (counted either way). */
+  private serveSync(): boolean {
+    if (!this.syncBudget.take()) {
+      this.metrics.syncsRefused++;
+      return false;
+    }
+    this.syncBudget.release();
+    this.metrics.syncsServed++;
+    return true;
   }
 
   /** Applies one statement about a member (or about us: a suspicion of us is refuted). */
@@ -345,6 +540,7 @@ export class Health extends EventTarget {
     target: string | undefined,
     timeoutMs: number,
     options: Opts,
+    sync = false,
   ): Promise<AckData> {
     const id = peerIdFromString(peerId);
     const signal = anySignal(AbortSignal.timeout(timeoutMs), this.controller.signal, options.signal);
@@ -352,17 +548,22 @@ export class Health extends EventTarget {
     let stream: Stream | undefined;
     try {
       stream = await this.components.node.dialProtocol(id, HEALTH_PROTOCOL, { signal });
-      const probe = probeMessage({
-        seq,
-        target,
-        incarnation: this.own,
-        ...this.ours(),
-        updates: this.outgoing(peerId),
-      });
+      const probe = fitted(
+        probeMessage({
+          seq,
+          target,
+          incarnation: this.own,
+          ...this.ours(),
+          updates: this.outgoing(peerId),
+          state: sync ? this.stateSample(peerId) : [],
+        }),
+        Probe.encode,
+      );
       await writeMessage(stream, Probe, probe, MAX_HEALTH_MESSAGE_BYTES, { signal });
       const ack = readAck(await readMessage<Ack>(stream, Ack, MAX_HEALTH_MESSAGE_BYTES, { signal }), seq);
       await stream.close({ signal }).catch(() => {});
       this.heardFrom(peerId, ack);
+      if (sync && this.members.has(peerId)) this.mergeState(ack.state);
       return ack;
     } catch (err) {
       stream?.abort(err as Error);
@@ -385,18 +586,26 @@ export class Health extends EventTarget {
         return;
       }
       if (member) this.heardFrom(from, probe);
+      // A sync is merged before we answer: a suspicion of us in it is refuted in this very ack.
+      const sync = member && probe.state.length > 0 && this.serveSync();
+      if (sync) this.mergeState(probe.state);
       const reached = probe.target === undefined ? true : await this.relay(from, probe.target, signal);
-      const ack = ackMessage({
-        seq: probe.seq,
-        reached,
-        incarnation: this.own,
-        ...this.ours(),
-        // A stranger gets a bare ack: nothing about the membership, nothing it could make us repeat.
-        updates: member ? this.outgoing(from) : [],
-      });
+      const ack = fitted(
+        ackMessage({
+          seq: probe.seq,
+          reached,
+          incarnation: this.own,
+          ...this.ours(),
+          // A stranger gets a bare ack: nothing about the membership, nothing it could make us repeat.
+          updates: member ? this.outgoing(from) : [],
+          state: sync ? this.stateSample(from) : [],
+        }),
+        Ack.encode,
+      );
       await writeMessage(stream, Ack, ack, MAX_HEALTH_MESSAGE_BYTES, { signal });
-      if (member) this.metrics.acks++;
-      else this.metrics.strangerAcks++;
+      // A sync's answer is counted in syncsServed: `acks` are the answers to probes, one per member's round.
+      if (!member) this.metrics.strangerAcks++;
+      else if (!sync) this.metrics.acks++;
       await stream.close({ signal });
     } catch (err) {
       const e = err as Error;

@@ -26,6 +26,8 @@ export interface Member {
   /** Unix ms at which a suspect member is declared failed. */
   suspectDeadline?: number;
   failedVia?: FailedVia;
+  /** Unix ms of the last out-of-turn check (Health.checkSoon): at most one per suspicion timeout. */
+  checkSoonAt?: number;
   load?: number;
   capacity?: number;
 }
@@ -79,14 +81,53 @@ export class Members {
     return true;
   }
 
-  /** The next member to probe; every member once per pass, in a fresh random order each pass. */
+  /**
+   * The next member to probe: every member not failed once per pass, in a fresh random order each pass. Failed
+   * members are skipped (they would take a probe slot each per pass from the live ones, and delay the detection
+   * of the next failure); the state sync reaches them instead (Health).
+   */
   nextTarget(): Member | undefined {
-    if (this.order.length === 0) return undefined;
-    if (this.cursor >= this.order.length) {
-      this.shuffle();
-      this.cursor = 0;
+    for (let seen = 0; seen < this.order.length; seen++) {
+      if (this.cursor >= this.order.length) {
+        this.shuffle();
+        this.cursor = 0;
+      }
+      const m = this.byId.get(this.order[this.cursor++]!)!;
+      if (m.state !== "failed") return m;
     }
-    return this.byId.get(this.order[this.cursor++]!);
+    return undefined;
+  }
+
+  /** One member in state `state` other than `exclude`, chosen at random, or undefined when there is none. */
+  randomIn(state: MemberStatus, exclude?: string): Member | undefined {
+    let chosen: Member | undefined;
+    let seen = 0;
+    // Reservoir sampling: one pass, no copy.
+    for (const m of this.byId.values()) {
+      if (m.state !== state || m.peerId === exclude) continue;
+      if (this.random() * ++seen < 1) chosen = m;
+    }
+    return chosen;
+  }
+
+  /**
+   * Up to `k` members other than `exclude`, those not alive first, each group drawn uniformly at random (a
+   * state sync's sample). One pass, O(k) memory, whatever the size of the membership.
+   */
+  sample(k: number, exclude?: string): Member[] {
+    const groups: [Member[], Member[]] = [[], []];
+    const seen = [0, 0];
+    for (const m of this.byId.values()) {
+      if (m.peerId === exclude) continue;
+      const g = m.state === "alive" ? 1 : 0;
+      const n = ++seen[g]!;
+      if (groups[g].length < k) groups[g].push(m);
+      else {
+        const j = Math.floor(this.random() * n);
+        if (j < k) groups[g][j] = m;
+      }
+    }
+    return [...groups[0], ...groups[1]].slice(0, k);
   }
 
   /** Up to `k` members other than `exclude`, alive in our view, chosen at random (the ping-req helpers). */

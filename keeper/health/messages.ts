@@ -6,7 +6,14 @@ import { peerIdFromMultihash, peerIdFromString } from "@libp2p/peer-id";
 import * as Digest from "multiformats/hashes/digest";
 
 import { InvalidFieldError } from "../wire/index.ts";
-import { MAX_INCARNATION, MAX_PEER_ID_BYTES, MAX_TASKS, MAX_UPDATES_PER_MESSAGE } from "./constants.ts";
+import {
+  MAX_HEALTH_MESSAGE_BYTES,
+  MAX_INCARNATION,
+  MAX_PEER_ID_BYTES,
+  MAX_SYNC_ENTRIES,
+  MAX_TASKS,
+  MAX_UPDATES_PER_MESSAGE,
+} from "./constants.ts";
 import type { MemberStatus, MemberUpdateData } from "./members.ts";
 import { Ack, MemberState, Probe, type MemberUpdate } from "./pb/health.ts";
 
@@ -16,6 +23,8 @@ interface Common {
   load: number;
   capacity: number;
   updates: MemberUpdateData[];
+  /** A state sync (push-pull): a bounded sample of the sender's view; empty in plain probes and acks. */
+  state: MemberUpdateData[];
 }
 
 export interface ProbeData extends Common {
@@ -63,20 +72,24 @@ function common(msg: Probe | Ack): Common {
   if (msg.capacity > MAX_TASKS) throw new InvalidFieldError("capacity", `above ${MAX_TASKS}`);
   if (msg.updates.length > MAX_UPDATES_PER_MESSAGE)
     throw new InvalidFieldError("updates", `more than ${MAX_UPDATES_PER_MESSAGE}`);
+  if (msg.state.length > MAX_SYNC_ENTRIES) throw new InvalidFieldError("state", `more than ${MAX_SYNC_ENTRIES}`);
   return {
     seq: msg.seq,
     incarnation: incarnation(msg.incarnation, "incarnation"),
     load: msg.load,
     capacity: msg.capacity,
-    updates: msg.updates.map((u) => {
-      const state = fromWireState.get(u.state);
-      if (state === undefined) throw new InvalidFieldError("updates.state", "unknown state");
-      return {
-        peerId: peerIdText(u.peerId, "updates.peer_id"),
-        state,
-        incarnation: incarnation(u.incarnation, "updates.incarnation"),
-      };
-    }),
+    updates: msg.updates.map((u) => readUpdate(u, "updates")),
+    state: msg.state.map((u) => readUpdate(u, "state")),
+  };
+}
+
+function readUpdate(u: MemberUpdate, field: string): MemberUpdateData {
+  const state = fromWireState.get(u.state);
+  if (state === undefined) throw new InvalidFieldError(`${field}.state`, "unknown state");
+  return {
+    peerId: peerIdText(u.peerId, `${field}.peer_id`),
+    state,
+    incarnation: incarnation(u.incarnation, `${field}.incarnation`),
   };
 }
 
@@ -108,6 +121,7 @@ export function probeMessage(p: ProbeData): Probe {
     load: p.load,
     capacity: p.capacity,
     updates: wireUpdates(p.updates),
+    state: wireUpdates(p.state),
   };
 }
 
@@ -119,5 +133,19 @@ export function ackMessage(a: AckData): Ack {
     load: a.load,
     capacity: a.capacity,
     updates: wireUpdates(a.updates),
+    state: wireUpdates(a.state),
   };
+}
+
+/**
+ * Drops state-sync entries from the end (the sample's least important: live members) until the encoded message
+ * fits `max` bytes. Only `state` is trimmed: a probe without it is at most 8 updates plus its fields, ≤ 1 KiB.
+ */
+export function fitted<T extends { state: unknown[] }>(
+  msg: T,
+  encode: (m: T) => Uint8Array,
+  max: number = MAX_HEALTH_MESSAGE_BYTES,
+): T {
+  while (msg.state.length > 0 && encode(msg).byteLength > max) msg.state.pop();
+  return msg;
 }

@@ -2,7 +2,7 @@
  * The routing feed: keeps the routing table in step with what the keeper knows of its peers. Every refresh
  * turns each verified peer record into a NodeView (its advertised bandwidth capped by what audits measured
  * (bandwidth.ts), capacity and load, the RTT and hops proximity measured, Reputation's flag) and upserts it;
- * peers health declared failed, executors that just failed at the connection level (for
+ * peers health declared failed or suspects, executors that just failed at the connection level (for
  * UNREACHABLE_BACKOFF_MS), and — when the keeper reads a bond registry — peers whose reward account is not bonded
  * are left out (removed from the table). Bonds are read here, in the background refresh, never on the selection
  * path. No libp2p here: the feed sees
@@ -114,7 +114,12 @@ export class RoutingFeed {
         c.table.remove(record.peerId);
         continue;
       }
-      if (c.health.status(record.peerId) === "failed") continue;
+      // Failed, or suspected (most likely dead): out of routing until health hears from it again.
+      const status = c.health.status(record.peerId);
+      if (status === "failed" || status === "suspect") {
+        c.table.remove(record.peerId);
+        continue;
+      }
       const until = this.unreachableUntil.get(record.peerId);
       if (until !== undefined) {
         if (until > this.now()) continue;

@@ -40,7 +40,10 @@ const seed = seedText === undefined ? 13 : Number(seedText);
 const tag = `lsc${process.pid}`;
 const net = new BenchNetwork(tag);
 const work = workDir(tag);
-const progress = (msg: string) => process.stderr.write(`bench:scale: ${msg}\n`);
+const startedAt = Date.now();
+// Elapsed seconds on every line, so a phase's duration can be read next to the keepers' logs.
+const progress = (msg: string) =>
+  process.stderr.write(`bench:scale: [${((Date.now() - startedAt) / 1000).toFixed(1)} s] ${msg}\n`);
 let keepers: ScaleKeeper[] = [];
 
 // Namespaces go whatever happens: Ctrl-C, a kill, an exception.

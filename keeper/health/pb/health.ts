@@ -170,6 +170,7 @@ export interface Probe {
   load: number;
   capacity: number;
   updates: MemberUpdate[];
+  state: MemberUpdate[];
 }
 
 export namespace Probe {
@@ -215,6 +216,13 @@ export namespace Probe {
             }
           }
 
+          if (obj.state != null && obj.state.length > 0) {
+            for (const value of obj.state) {
+              w.uint32(58);
+              MemberUpdate.codec().encode(value, w);
+            }
+          }
+
           if (opts.lengthDelimited !== false) {
             w.ldelim();
           }
@@ -227,6 +235,7 @@ export namespace Probe {
             load: 0,
             capacity: 0,
             updates: [],
+            state: [],
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -263,6 +272,18 @@ export namespace Probe {
                 obj.updates.push(
                   MemberUpdate.codec().decode(reader, reader.uint32(), {
                     limits: opts.limits?.updates$,
+                  }),
+                );
+                break;
+              }
+              case 7: {
+                if (opts.limits?.state != null && obj.state.length === opts.limits.state) {
+                  throw new MaxLengthError('Decode error - repeated field "state" had too many elements');
+                }
+
+                obj.state.push(
+                  MemberUpdate.codec().decode(reader, reader.uint32(), {
+                    limits: opts.limits?.state$,
                   }),
                 );
                 break;
@@ -428,6 +449,7 @@ export interface Ack {
   load: number;
   capacity: number;
   updates: MemberUpdate[];
+  state: MemberUpdate[];
 }
 
 export namespace Ack {
@@ -473,6 +495,13 @@ export namespace Ack {
             }
           }
 
+          if (obj.state != null && obj.state.length > 0) {
+            for (const value of obj.state) {
+              w.uint32(58);
+              MemberUpdate.codec().encode(value, w);
+            }
+          }
+
           if (opts.lengthDelimited !== false) {
             w.ldelim();
           }
@@ -485,6 +514,7 @@ export namespace Ack {
             load: 0,
             capacity: 0,
             updates: [],
+            state: [],
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -521,6 +551,18 @@ export namespace Ack {
                 obj.updates.push(
                   MemberUpdate.codec().decode(reader, reader.uint32(), {
                     limits: opts.limits?.updates$,
+                  }),
+                );
+                break;
+              }
+              case 7: {
+                if (opts.limits?.state != null && obj.state.length === opts.limits.state) {
+                  throw new MaxLengthError('Decode error - repeated field "state" had too many elements');
+                }
+
+                obj.state.push(
+                  MemberUpdate.codec().decode(reader, reader.uint32(), {
+                    limits: opts.limits?.state$,
                   }),
                 );
                 break;

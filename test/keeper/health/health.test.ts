@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 
 import {
+  DEFAULT_SYNC_EVERY_PERIODS,
   HEALTH_PROTOCOL,
   health,
   HealthCounters,
@@ -69,6 +70,7 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
   }
 
   const requests = (h: Health) => h.metrics.probes + h.metrics.pingReqs + h.metrics.relays;
+  const syncs = (h: Health) => h.metrics.syncsToAlive + h.metrics.syncsToFailed;
   const failures = (ms: Member[]) =>
     ms.reduce((n, m) => n + m.h.metrics.failuresDeclared + m.h.metrics.failuresLearned, 0);
 
@@ -79,19 +81,20 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
 
   it("sends the same number of probe messages per period with 4 and with 12 keepers, and none fails", async () => {
     const M = 30;
-    const sent: Record<number, { requests: number; acksPerKeeper: number }> = {};
+    const sent: Record<number, { requests: number; acksPerKeeper: number; syncs: number }> = {};
     for (const n of [4, 12]) {
       // A generous probe timeout: this box is loaded, and the claim is about counts, not speed.
       const ms = await cluster(n, () => ({ periodMs: 100, probeTimeoutMs: 2_000 }));
       const [a] = ms;
       await over(a!, 2);
       const r0 = requests(a!.h);
+      const s0 = syncs(a!.h);
       const acks0 = ms.reduce((s, m) => s + m.h.metrics.acks, 0);
       const rounds0 = ms.reduce((s, m) => s + m.h.metrics.rounds, 0);
       await over(a!, M);
       const acks = ms.reduce((s, m) => s + m.h.metrics.acks, 0) - acks0;
       const rounds = ms.reduce((s, m) => s + m.h.metrics.rounds, 0) - rounds0;
-      sent[n] = { requests: requests(a!.h) - r0, acksPerKeeper: acks / n };
+      sent[n] = { requests: requests(a!.h) - r0, acksPerKeeper: acks / n, syncs: syncs(a!.h) - s0 };
       // Every probe of the network is answered once: acks per round equal probes per round, whatever n.
       assert.ok(Math.abs(acks - rounds) <= n, `n=${n}: ${acks} acks for ${rounds} rounds network-wide`);
       assert.equal(failures(ms), 0, `n=${n}: no member declared failed on a quiet network`);
@@ -104,6 +107,11 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
       `probes over ${M} periods: ${sent[4]!.requests} with 4 keepers, ${sent[12]!.requests} with 12`,
     );
     assert.ok(sent[12]!.requests <= M + 2, `one probe per period, not one per peer (${sent[12]!.requests})`);
+    for (const n of [4, 12])
+      assert.ok(
+        Math.abs(sent[n]!.syncs - M / DEFAULT_SYNC_EVERY_PERIODS) <= 1,
+        `n=${n}: one state sync every ${DEFAULT_SYNC_EVERY_PERIODS} periods (${sent[n]!.syncs} in ${M})`,
+      );
   });
 
   it("keeps a quiet network free of false failures over many periods", async () => {
@@ -159,6 +167,28 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     }
   });
 
+  it("checks a keeper whose connections all closed at once, not at its turn: a stopped keeper is suspected within seconds", async () => {
+    // A 10 s period: in the rotation alone nobody would probe the victim for at least 10 s after the stop.
+    const ms = await cluster(5, () => ({ periodMs: 10_000, probeTimeoutMs: 1_000 }));
+    const victim = ms[4]!;
+    const watchers = ms.slice(0, 4);
+    await victim.h.stop();
+    await victim.k.node.stop();
+    const stoppedAt = Date.now();
+    await waitFor(
+      () => watchers.every((m) => m.h.status(victim.id) !== "alive"),
+      3_000,
+      "every watcher to suspect the stopped keeper",
+    );
+    const took = Date.now() - stoppedAt;
+    for (const m of watchers) {
+      assert.equal(m.h.metrics.rounds, 0, "no period had run yet: the rotation played no part");
+      assert.equal(m.h.metrics.outOfTurnChecks, 1, `one check on disconnect (all suspected after ${took} ms)`);
+    }
+    for (const m of watchers)
+      for (const o of watchers) if (o !== m) assert.equal(m.h.status(o.id), "alive", "the others stay alive");
+  });
+
   it("does not suspect a keeper whose direct link is blocked but that others reach (ping-req)", async () => {
     const ms = await cluster(4, () => ({ periodMs: 100, probeTimeoutMs: 1_000 }));
     const [a, b, c, d] = ms as [Member, Member, Member, Member];
@@ -171,6 +201,54 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     assert.equal(failures(ms), 0);
     assert.equal(a.h.status(b.id), "alive");
     assert.equal(b.h.status(a.id), "alive");
+  });
+
+  it("a partition heals: each half held the other failed, and after the heal every keeper holds every other alive", async () => {
+    const T = 200;
+    const M = 5;
+    const ms = await cluster(6, () => ({ periodMs: T, probeTimeoutMs: 1_000, syncEveryPeriods: M }));
+    const side = (m: Member) => ms.indexOf(m) < 3;
+    const across = (f: (m: Member, o: Member) => void) => {
+      for (const m of ms) for (const o of ms) if (side(m) !== side(o)) f(m, o);
+    };
+    await over(ms[0]!, 3);
+    across((m, o) => m.k.bans.ban(o.k.node.peerId, "test: partition"));
+    await waitFor(
+      () => ms.every((m) => ms.every((o) => side(m) === side(o) || m.h.status(o.id) === "failed")),
+      60_000,
+      "each half to hold the other failed",
+    );
+    for (const m of ms)
+      for (const o of ms) if (m !== o && side(m) === side(o)) assert.equal(m.h.status(o.id), "alive", "own half alive");
+    const failuresAtHeal = failures(ms);
+    across((m, o) => m.k.bans.unban(o.k.node.peerId));
+    const healedAt = Date.now();
+    // docs/PROTOCOL.md §3: a keeper reconnects (syncs with a random member it holds failed) every 2·M periods;
+    // the first reconnect of the network lands within 2·M·T of the heal, and the refutations it starts spread by
+    // gossip and by the next reconnects. The bound allows five reconnect intervals on this loaded machine.
+    const bound = 5 * 2 * M * T;
+    await waitFor(
+      () => ms.every((m) => ms.every((o) => m === o || m.h.status(o.id) === "alive")),
+      bound,
+      "every keeper to hold every other alive after the heal",
+    );
+    const took = Date.now() - healedAt;
+    assert.ok(
+      ms.reduce((n, m) => n + m.h.metrics.syncsToFailed, 0) >= 1,
+      "the heal went through reconnects (syncs with failed members)",
+    );
+    assert.ok(
+      ms.some((m) => m.h.incarnation >= 1),
+      "members held failed refuted with a higher incarnation",
+    );
+    assert.ok(took <= bound, `healed in ${took} ms (bound ${bound} ms)`);
+    // Once healed, the network stays quiet: the suspicions the merge started were refuted, none became a failure.
+    const failuresAfterHeal = failures(ms);
+    await over(ms[0]!, 2 * M);
+    assert.equal(failures(ms), failuresAfterHeal, "no failure declared after the heal");
+    for (const m of ms)
+      for (const o of ms) if (m !== o) assert.equal(m.h.status(o.id), "alive", `${m.id} holds ${o.id} alive`);
+    assert.ok(failuresAtHeal >= 9, "the partition was seen: each keeper failed the 3 of the other half");
   });
 
   it("a suspected keeper that is alive refutes with a higher incarnation", async () => {

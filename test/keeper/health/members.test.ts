@@ -1,8 +1,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+
+import {
+  MAX_HEALTH_MESSAGE_BYTES,
+  MAX_SYNC_ENTRIES,
+  MAX_UPDATES_PER_MESSAGE,
+} from "../../../keeper/health/constants.ts";
 import { GossipQueue } from "../../../keeper/health/gossip.ts";
-import { Members } from "../../../keeper/health/members.ts";
+import { Members, type MemberUpdateData } from "../../../keeper/health/members.ts";
+import { fitted, probeMessage, readProbe } from "../../../keeper/health/messages.ts";
+import { Probe } from "../../../keeper/health/pb/health.ts";
 import { RelayBudget } from "../../../keeper/health/relay-budget.ts";
 
 describe("health membership (pure)", () => {
@@ -21,6 +31,73 @@ describe("health membership (pure)", () => {
       assert.ok(n >= 9 && n <= 11, `${id} probed ${n} times in 10 passes`);
     }
     assert.ok(!picks.includes("a"), "a removed member is never probed");
+  });
+
+  it("leaves failed members out of the probe rotation, takes them back once alive, and samples by state", () => {
+    const m = new Members();
+    for (const id of ["a", "b", "c", "d", "e"]) m.add(id);
+    m.apply({ peerId: "b", state: "failed", incarnation: 0 }, 0, 0);
+    m.apply({ peerId: "d", state: "failed", incarnation: 0 }, 0, 0);
+    const picks = Array.from({ length: 30 }, () => m.nextTarget()!.peerId);
+    assert.ok(!picks.includes("b") && !picks.includes("d"), "a failed member takes no probe slot");
+    for (const id of ["a", "c", "e"]) assert.equal(picks.filter((p) => p === id).length, 10, `${id}: once per pass`);
+    const failed = new Set(Array.from({ length: 50 }, () => m.randomIn("failed")!.peerId));
+    assert.deepEqual([...failed].sort(), ["b", "d"], "randomIn draws among the failed only, each of them");
+    assert.equal(m.randomIn("suspect"), undefined);
+    assert.equal(m.randomIn("failed", "b")!.peerId, "d", "the excluded member is never drawn");
+    m.apply({ peerId: "b", state: "alive", incarnation: 1 }, 0, 0);
+    const back = Array.from({ length: 40 }, () => m.nextTarget()!.peerId).filter((p) => p === "b").length;
+    assert.ok(back >= 9 && back <= 11, `b is probed again once alive (${back} times in 10 passes)`);
+    for (const id of ["a", "b", "c", "d", "e"]) m.apply({ peerId: id, state: "failed", incarnation: 5 }, 0, 0);
+    assert.equal(m.nextTarget(), undefined, "all failed: nobody to probe");
+  });
+
+  it("samples a bounded view for a state sync: members not alive first, each group drawn at random", () => {
+    const m = new Members();
+    for (let i = 0; i < 40; i++) m.add(`p${i}`);
+    for (const id of ["p3", "p7", "p11"]) m.apply({ peerId: id, state: "failed", incarnation: 0 }, 0, 0);
+    m.apply({ peerId: "p20", state: "suspect", incarnation: 0 }, 0, 1_000);
+    const drawn = new Set<string>();
+    for (let round = 0; round < 50; round++) {
+      const s = m.sample(10, "p0").map((x) => x.peerId);
+      assert.equal(s.length, 10);
+      assert.deepEqual(s.slice(0, 4).sort(), ["p11", "p20", "p3", "p7"], "the 4 members not alive come first");
+      assert.ok(!s.includes("p0"), "the excluded member (the receiver, said separately) is not drawn");
+      assert.equal(new Set(s).size, 10, "no member twice");
+      for (const id of s.slice(4)) drawn.add(id);
+    }
+    assert.ok(drawn.size >= 30, `live members are drawn at random over rounds (${drawn.size} of 35 seen)`);
+    assert.equal(m.sample(100).length, 40, "never more than the membership");
+  });
+
+  it("trims a state sync to the message limit, whatever the peer ids, and the receiver reads it back", async () => {
+    const ids = await Promise.all(
+      Array.from({ length: MAX_SYNC_ENTRIES + MAX_UPDATES_PER_MESSAGE }, async () =>
+        peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString(),
+      ),
+    );
+    const entry = (peerId: string): MemberUpdateData => ({ peerId, state: "failed", incarnation: 2 ** 53 - 1 });
+    const msg = fitted(
+      probeMessage({
+        seq: 2n ** 64n - 1n,
+        incarnation: 2 ** 53 - 1,
+        load: 1_000_000,
+        capacity: 1_000_000,
+        updates: ids.slice(0, MAX_UPDATES_PER_MESSAGE).map(entry),
+        state: ids.slice(MAX_UPDATES_PER_MESSAGE).map(entry),
+      }),
+      Probe.encode,
+    );
+    const bytes = Probe.encode(msg);
+    assert.ok(bytes.byteLength <= MAX_HEALTH_MESSAGE_BYTES, `${bytes.byteLength} bytes`);
+    assert.equal(msg.updates.length, MAX_UPDATES_PER_MESSAGE, "piggybacked updates are never trimmed");
+    assert.ok(msg.state.length >= 1 && msg.state.length < MAX_SYNC_ENTRIES, `${msg.state.length} entries kept`);
+    const back = readProbe(Probe.decode(bytes));
+    assert.deepEqual(
+      back.state.map((u) => u.peerId),
+      ids.slice(MAX_UPDATES_PER_MESSAGE, MAX_UPDATES_PER_MESSAGE + msg.state.length),
+      "the first entries (the receiver's and the sender's own) are the ones kept",
+    );
   });
 
   it("applies SWIM's precedence: suspect ≥ inc over alive, alive > inc over suspect, failed ≥ inc over both", () => {
