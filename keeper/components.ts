@@ -190,7 +190,11 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
   const keepers = ec.keepers ?? [];
   const turns =
     chain && submitter && keepers.length > 0
-      ? epochTurns({ keepers, takeoverDeadlineMs: ec.takeoverDeadlineMs })({ chain, submitter, logger })
+      ? epochTurns({ keepers, takeoverDeadlineMs: ec.takeoverDeadlineMs, pollMs: ec.turnPollMs })({
+          chain,
+          submitter,
+          logger,
+        })
       : undefined;
 
   const payloads = new execution.TaskPayloads(store);

@@ -114,6 +114,8 @@ export interface KeeperEpochsConfig {
   /** Addresses of the network's keepers: submission rotates among those holding KEEPER_ROLE. */
   keepers?: string[];
   takeoverDeadlineMs?: number;
+  /** How often a keeper waiting for another's submission re-reads the chain (default TURN_POLL_MS, 15 s). */
+  turnPollMs?: number;
   /** Signed health observations (merge rule f, the gather's wait); defaults in keeper/epochs/observe/constants.ts. */
   observations?: EpochObserverInit;
 }
