@@ -410,8 +410,11 @@ contract RewardPool is AccessControl, IFlagMirror {
         emit EpochCommitted(epoch, root, totalContribution, rewardTotal);
     }
 
-    /// @notice Upholds or rejects the open challenge `challengeId` of `epoch` on the keepers' behalf, with the same
-    /// effects as {upholdChallenge} and {rejectChallenge}.
+    /// @notice Upholds or rejects the open challenge `challengeId` of `epoch` on the keepers' behalf, with the
+    /// effects of {upholdChallenge} and {rejectChallenge} but one: an upheld challenge gets its bond back without
+    /// the challenge reward. The keepers who approved an epoch can re-commit, challenge and uphold it in a loop; a
+    /// reward they can trigger would let them pay the unreserved balance out to an accomplice in one transaction,
+    /// past the caps and the guardian. Only the guardian's {upholdChallenge} (or {vetoEpoch}) pays the reward.
     /// @dev Only KEEPER_ROLE, also while paused. As deployed, KEEPER_ROLE is held by the EpochQuorum alone, which
     /// calls this only with the signatures of a supermajority of the keepers ({EpochQuorum.resolveChallenge}).
     /// @param epoch The challenged epoch.
@@ -421,7 +424,7 @@ contract RewardPool is AccessControl, IFlagMirror {
         if (_states[epoch].closed != _CHALLENGED) revert RewardPoolNotChallenged(epoch);
         uint64 openId = _challenges[epoch].id;
         if (openId != challengeId) revert RewardPoolWrongChallenge(epoch, challengeId, openId);
-        _resolveChallenge(epoch, upheld, msg.sender);
+        _resolveChallenge(epoch, upheld, msg.sender, false);
     }
 
     // ────────────────────────────────────────── guardian ──────────────────────────────────────────
@@ -434,7 +437,7 @@ contract RewardPool is AccessControl, IFlagMirror {
         Epoch memory e = _epochs[epoch];
         if (e.root == bytes32(0)) revert RewardPoolUnknownEpoch(epoch);
         uint8 closed = _states[epoch].closed;
-        if (closed == _CHALLENGED) return _resolveChallenge(epoch, true, msg.sender);
+        if (closed == _CHALLENGED) return _resolveChallenge(epoch, true, msg.sender, true);
         if (closed == _VETOED) revert RewardPoolEpochVetoed(epoch);
         if (_poolTime() >= e.claimableAt) revert RewardPoolEpochNotPending(epoch, _toBlockTime(e.claimableAt));
         _veto(epoch, e.rewardTotal);
@@ -445,7 +448,7 @@ contract RewardPool is AccessControl, IFlagMirror {
     /// @dev Only GUARDIAN_ROLE, also while paused.
     /// @param epoch The challenged epoch.
     function upholdChallenge(uint64 epoch) external onlyRole(GUARDIAN_ROLE) {
-        _resolveChallenge(epoch, true, msg.sender);
+        _resolveChallenge(epoch, true, msg.sender, true);
     }
 
     /// @notice Rejects the open challenge of `epoch`: the bond joins the unreserved balance and the epoch resumes
@@ -453,7 +456,7 @@ contract RewardPool is AccessControl, IFlagMirror {
     /// @dev Only GUARDIAN_ROLE, also while paused.
     /// @param epoch The challenged epoch.
     function rejectChallenge(uint64 epoch) external onlyRole(GUARDIAN_ROLE) {
-        _resolveChallenge(epoch, false, msg.sender);
+        _resolveChallenge(epoch, false, msg.sender, false);
     }
 
     /// @notice Pauses commitments, claims and expiries, and stops the pool's clocks: challenge windows and claim
@@ -928,15 +931,16 @@ contract RewardPool is AccessControl, IFlagMirror {
     }
 
     /// @dev Resolves the open challenge of `epoch`. The one place a challenge ends: the guardian's functions and
-    /// the keepers' ({resolveChallengeByKeepers}) call it, with `resolver` the address recorded in the events.
-    function _resolveChallenge(uint64 epoch, bool upheld, address resolver) internal {
+    /// the keepers' ({resolveChallengeByKeepers}) call it, with `resolver` the address recorded in the events;
+    /// `rewarded` says whether an upheld challenge earns the challenge reward (only when the guardian upholds).
+    function _resolveChallenge(uint64 epoch, bool upheld, address resolver, bool rewarded) internal {
         if (_states[epoch].closed != _CHALLENGED) revert RewardPoolNotChallenged(epoch);
         Challenge memory c = _challenges[epoch];
         delete _challenges[epoch];
         bonded -= c.bond;
         if (upheld) {
             _veto(epoch, _epochs[epoch].rewardTotal);
-            uint256 reward = Math.min(challengeReward, _ledger.unreserved);
+            uint256 reward = rewarded ? Math.min(challengeReward, _ledger.unreserved) : 0;
             _ledger.unreserved -= uint96(reward);
             emit ChallengeUpheld(epoch, c.challenger, resolver, c.bond, reward);
             token.safeTransfer(c.challenger, c.bond + reward);

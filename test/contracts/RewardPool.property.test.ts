@@ -285,7 +285,8 @@ async function runScenario(seed: number) {
     model.bonded -= BOND;
     if (upheld) {
       const rewardTotal = model.epochs.get(epoch)!.rewardTotal;
-      const reward = min(CHALLENGE_REWARD, model.accountedUnreserved + rewardTotal);
+      // Only the guardian's uphold pays the challenge reward; the keepers' returns the bond alone.
+      const reward = keeperTx !== undefined ? 0n : min(CHALLENGE_REWARD, model.accountedUnreserved + rewardTotal);
       const tx =
         keeperTx ??
         (random.next() < 0.5 ? pool.connect(guardian).upholdChallenge(epoch) : pool.connect(guardian).vetoEpoch(epoch));

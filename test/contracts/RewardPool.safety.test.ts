@@ -548,12 +548,13 @@ describe("RewardPool safety", function () {
       await expect(pool.connect(keeper).resolveChallengeByKeepers(1n, 1n, false))
         .to.emit(pool, "ChallengeRejected")
         .withArgs(1n, challenger.address, keeper.address, BOND);
-      // Challenged again in the rest of the window: a new id, resolved by the keepers as upheld.
+      // Challenged again in the rest of the window: a new id, resolved by the keepers as upheld — the bond comes
+      // back without the challenge reward, which only the guardian's uphold pays.
       await pool.connect(challenger).challengeEpoch(1n);
       expect((await pool.challengeOf(1n)).id).to.equal(2n);
       await expect(pool.connect(keeper).resolveChallengeByKeepers(1n, 2n, true))
         .to.emit(pool, "ChallengeUpheld")
-        .withArgs(1n, challenger.address, keeper.address, BOND, CHALLENGE_REWARD);
+        .withArgs(1n, challenger.address, keeper.address, BOND, 0n);
       expect(await pool.statusOf(1n)).to.equal(Status.Vetoed);
       await expectSolvent(token, pool);
     });
