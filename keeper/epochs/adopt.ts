@@ -25,6 +25,7 @@ import type { Logger } from "../logger.ts";
 import { RECEIPT_MAX_AGE_EPOCHS, type EpochCollector } from "./collect/collector.ts";
 import type { ProofsService } from "./proofs/p2p.ts";
 import { evidenceHashOf } from "./quorum/commitment.ts";
+import { APPROVAL_LOG_WINDOW } from "./constants.ts";
 import { rewardCommitmentOf } from "./submit/submitter.ts";
 
 export class EvidenceUnavailableError extends Error {
@@ -40,7 +41,7 @@ export class EvidenceUnavailableError extends Error {
 
 export interface EvidenceAdopterComponents {
   collector: EpochCollector;
-  chain: Pick<Chain, "contracts" | "deployment" | "read">;
+  chain: Pick<Chain, "contracts" | "deployment" | "read" | "provider">;
   proofs: Pick<ProofsService, "fetchSummary" | "fetchEvidence">;
   /** Peer ids of the other keepers known now. */
   keepers: () => string[];
@@ -88,17 +89,28 @@ export class EvidenceAdopter {
     throw new EvidenceUnavailableError(epoch, root, peers.length);
   }
 
-  /** The evidence hash of the quorum's latest approval of `epoch`; undefined without a quorum or its approval. */
+  /**
+   * The evidence hash of the quorum's latest approval of `epoch`; undefined without a quorum or its approval.
+   * Logs are read backwards from the tip in windows of APPROVAL_LOG_WINDOW blocks (RPC providers cap a log query's
+   * block range), down to the deployment block: an epoch being adopted is recent, so the first windows find it.
+   */
   private async approvedEvidenceHash(epoch: number, options: { signal?: AbortSignal }): Promise<string | undefined> {
     const { chain } = this.components;
     const quorum = chain.contracts.epochQuorum;
     if (quorum === undefined) return undefined;
-    const approvals = await chain.read(
-      "EpochQuorum.EpochApproved",
-      () => quorum.queryFilter(quorum.filters.EpochApproved(epoch), chain.deployment.deploymentBlock),
-      options,
-    );
-    return approvals.at(-1)?.args.evidenceHash.toLowerCase();
+    const tip = await chain.read("blockNumber", () => chain.provider.getBlockNumber(), options);
+    const floor = chain.deployment.deploymentBlock;
+    for (let to = tip; to >= floor; to -= APPROVAL_LOG_WINDOW) {
+      const from = Math.max(floor, to - APPROVAL_LOG_WINDOW + 1);
+      const approvals = await chain.read(
+        "EpochQuorum.EpochApproved",
+        () => quorum.queryFilter(quorum.filters.EpochApproved(epoch), from, to),
+        options,
+      );
+      const latest = approvals.at(-1);
+      if (latest !== undefined) return latest.args.evidenceHash.toLowerCase();
+    }
+    return undefined;
   }
 
   /** Adopts the chain's epoch `epoch` over ours (see the header); re-finalizes later epochs it touched. */

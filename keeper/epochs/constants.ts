@@ -21,3 +21,9 @@ export const CHAIN_READY_WAIT_MS = 8_000;
 
 /** Recent epochs whose RewardPool status the operator's view reads after each chain check. */
 export const CHAIN_EPOCHS_SHOWN = 20;
+
+/**
+ * Blocks per log query when adoption looks for the quorum's approval of an epoch (adopt.ts): within the block range
+ * public RPC providers allow for `eth_getLogs`.
+ */
+export const APPROVAL_LOG_WINDOW = 5_000;
