@@ -6,7 +6,10 @@
  *     O_p = the observers' outcomes (s_k, f_k) of p, one per observer, ordered by failure ratio f/(s+f),
  *           highest first (ties: observer address ascending)
  *     merged(p) = O_p[f]   — the outcome with the (f+1)-th highest failure ratio; none when |O_p| ≤ f
- *   report(account) = Σ merged(p) over the account's peers (clamped to uint32), idle accounts dropped
+ *   report(account) = Σ merged(p) over the account's peers (clamped to uint32), idle accounts dropped; with several
+ *                     peers, each merged(p) first scaled down (ratio kept, failures rounded down) to at most the
+ *                     (f+1)-th largest s+f of O_p, which at least one honest observer saw: one observer cannot sign
+ *                     huge counts for one peer and outweigh the account's others
  *
  * Why it holds against lying observers: at least f+1 observers saw p at least as bad as merged(p), so with at most
  * f liars some honest keeper saw p at least that bad, and f+1 honest keepers saw it no better than merged(p).
@@ -89,25 +92,37 @@ export function mergeObservations(observations: readonly HealthObservation[], ru
     groups.set(group, list);
   }
   const outcomes: MergedOutcome[] = [];
+  /** Per merged outcome: the (f+1)-th largest total of its group, the most outcomes an honest observer vouches for. */
+  const sizeCap = new Map<MergedOutcome, number>();
   for (const list of groups.values()) {
     if (list.length <= maxFaulty) continue;
     const chosen = [...list].sort(worseFirst)[maxFaulty]!;
-    outcomes.push({
+    const merged = {
       subject: chosen.subject,
       account: getAddress(chosen.account),
       successes: chosen.successes,
       failures: chosen.failures,
       observers: list.length,
-    });
+    };
+    outcomes.push(merged);
+    sizeCap.set(merged, list.map((o) => o.successes + o.failures).sort((a, b) => b - a)[maxFaulty]!);
   }
   outcomes.sort((a, b) =>
     a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : compareAddresses(a.account, b.account),
   );
+  const peersOf = new Map<string, number>();
+  for (const o of outcomes) peersOf.set(o.account, (peersOf.get(o.account) ?? 0) + 1);
   const byAccount = new Map<string, { successes: number; failures: number }>();
   for (const o of outcomes) {
     const c = byAccount.get(o.account) ?? { successes: 0, failures: 0 };
-    c.successes += o.successes;
-    c.failures += o.failures;
+    // In an account of several peers, each peer's pair weighs at most its size cap (ratio kept, failures rounded
+    // down): one observer whose ratio is chosen cannot sign huge counts and outweigh the account's other peers.
+    const cap = sizeCap.get(o)!;
+    const total = o.successes + o.failures;
+    const scaled = peersOf.get(o.account)! > 1 && total > cap;
+    const failures = scaled ? Number((BigInt(o.failures) * BigInt(cap)) / BigInt(total)) : o.failures;
+    c.successes += scaled ? cap - failures : o.successes;
+    c.failures += failures;
     byAccount.set(o.account, c);
   }
   const reports = [...byAccount]

@@ -49,6 +49,23 @@ function rng(seed: number): (n: number) => number {
 }
 
 describe("epochs/observe: merge rule", () => {
+  it("one observer's huge counts do not outweigh its account's other peers (sizes capped at the (f+1)-th total)", () => {
+    // PEER fails 80 % of its tasks, PEER_B (same account) is healthy. The liar's view of PEER_B has a healthy ratio
+    // between the honest ones', so it is the chosen pair, and a billion successes would hide PEER's failures.
+    const set = [
+      observation(0, 2, 8),
+      observation(1, 2, 8),
+      observation(0, 9, 1, PEER_B),
+      observation(1, 10, 0, PEER_B),
+      observation(2, 1_000_000_000, 1, PEER_B), // the liar
+    ];
+    const { reports } = mergeObservations(set, { maxFaulty: 1 });
+    assert.equal(reports.length, 1);
+    const r = reports[0]!;
+    assert.ok(r.successes + r.failures <= 20, `the account's report counts ${r.successes + r.failures} outcomes`);
+    assert.ok(ratio(r.successes, r.failures) >= 0.4, `the account's failure ratio ${ratio(r.successes, r.failures)}`);
+  });
+
   it("one lying observer cannot flag a peer the honest keepers saw healthy (f = 1), with two or more observers", () => {
     for (const honest of [1, 2, 4]) {
       const set = [
