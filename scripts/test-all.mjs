@@ -15,6 +15,11 @@
  * sockets, timers and child processes — about 1.5 cores busy at `cores` files — so an idle machine has room for
  * one more file; a busy one does not, and its tests keep the timing margins they were written with. Set
  * LUMORA_TEST_CONCURRENCY to choose yourself.
+ *
+ * The contracts are compiled (and their TypeChain types generated) once before the suites start, and the suites
+ * run with type generation off (HARDHAT_NO_TYPECHAIN): a `hardhat` command inside a test (the demo's `hardhat
+ * run`, the contract suite's own build) would otherwise rewrite types/ethers-contracts while other test files
+ * import it, and one of them read a half-written file.
  */
 import { spawn } from "node:child_process";
 import { availableParallelism, cpus } from "node:os";
@@ -46,6 +51,17 @@ if (keeperConcurrency === undefined) {
   );
 }
 
+function compile() {
+  return new Promise((resolve) => {
+    const child = spawn("npm", ["run", "--silent", "compile", "--", "--quiet"], { stdio: "inherit" });
+    child.on("close", (code) => resolve(code === 0));
+  });
+}
+if (!(await compile())) {
+  process.stdout.write("== the contracts do not compile: no tests run\n");
+  process.exit(1);
+}
+
 const suites = [
   ["contracts", "test:contracts"],
   ["keeper", "test:keeper"],
@@ -56,7 +72,12 @@ function run([name, script]) {
   return new Promise((resolve) => {
     const child = spawn("npm", ["run", "--silent", script], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, NODE_COMPILE_CACHE: compileCache, LUMORA_TEST_CONCURRENCY: keeperConcurrency },
+      env: {
+        ...process.env,
+        NODE_COMPILE_CACHE: compileCache,
+        LUMORA_TEST_CONCURRENCY: keeperConcurrency,
+        HARDHAT_NO_TYPECHAIN: "true",
+      },
     });
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on("line", (line) => process.stdout.write(`[${name}] ${line}\n`));
