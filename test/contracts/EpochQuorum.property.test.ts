@@ -2,9 +2,9 @@ import { expect } from "chai";
 import { Wallet, id } from "ethers";
 import { network } from "hardhat";
 
-import type { EpochQuorum, LumoraToken, Reputation, RewardPool, TaskLog } from "../../types/ethers-contracts/index.js";
 import { createRandom, type Random } from "./helpers/random.js";
-import { quorumDomain, signCommitment, signResolution, type EpochCommitment } from "./helpers/quorum.ts";
+import { signCommitment, signResolution, type EpochCommitment } from "./helpers/quorum.ts";
+import { deployQuorumSet } from "./helpers/quorum-deploy.ts";
 import { buildDistribution } from "./helpers/rewards.ts";
 
 const { ethers, networkHelpers } = await network.create();
@@ -23,48 +23,20 @@ const wallets = Array.from({ length: KEYS }, (_, i) => new Wallet(id(`lumora quo
 
 async function deployFixture() {
   const [admin, guardian, submitter, challenger] = await ethers.getSigners();
-  const token: LumoraToken = await ethers.deployContract("LumoraToken", [admin.address, 10n ** 28n]);
-  const reputation: Reputation = await ethers.deployContract("Reputation", [
-    admin.address,
-    {
-      neutralScore: 5000,
-      decayBps: 1000,
-      learningRateBps: 3000,
-      failingRateBps: 2000,
-      flagAfterFailingEpochs: 3,
-      flagBelowScore: 2000,
-      warnBelowScore: 3000,
-      unflagAfterGoodEpochs: 2,
-      unflagAtScore: 5000,
-    },
-  ]);
-  const taskLog: TaskLog = await ethers.deployContract("TaskLog", [admin.address]);
-  const pool: RewardPool = await ethers.deployContract("RewardPool", [
-    admin.address,
-    await token.getAddress(),
-    await reputation.getAddress(),
-    CHALLENGE_WINDOW,
-    CLAIM_PERIOD,
-  ]);
-  const quorum: EpochQuorum = await ethers.deployContract("EpochQuorum", [
-    admin.address,
-    await taskLog.getAddress(),
-    await reputation.getAddress(),
-    await pool.getAddress(),
-    wallets.slice(0, 5).map((w) => w.address),
-    3,
-  ]);
-  for (const c of [taskLog, reputation, pool]) await c.grantRole(await c.KEEPER_ROLE(), await quorum.getAddress());
-  await reputation.setFlagMirror(await pool.getAddress());
-  await pool.grantRole(await pool.GUARDIAN_ROLE(), guardian.address);
-  await pool.setChallengeTerms(BOND, 0n);
-  await token.approve(await pool.getAddress(), 10n ** 27n);
-  await pool.fund(10n ** 27n);
-  await token.transfer(challenger.address, 100n * BOND);
-  await token.connect(challenger).approve(await pool.getAddress(), 100n * BOND);
-  const { chainId } = await ethers.provider.getNetwork();
-  const domain = quorumDomain(chainId, await quorum.getAddress());
-  return { token, taskLog, pool, quorum, admin, guardian, submitter, challenger, domain };
+  const set = await deployQuorumSet(ethers, {
+    admin,
+    guardian,
+    challenger,
+    keepers: wallets.slice(0, 5).map((w) => w.address),
+    threshold: 3,
+    challengeWindow: CHALLENGE_WINDOW,
+    claimPeriod: CLAIM_PERIOD,
+    supply: 10n ** 28n,
+    fund: 10n ** 27n,
+    bond: BOND,
+    challengerFunds: 100n * BOND,
+  });
+  return { ...set, admin, guardian, submitter, challenger };
 }
 
 describe("EpochQuorum properties", function () {

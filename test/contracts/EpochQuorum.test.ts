@@ -12,17 +12,17 @@ import {
 } from "ethers";
 import { network } from "hardhat";
 
-import type { EpochQuorum, LumoraToken, Reputation, RewardPool, TaskLog } from "../../types/ethers-contracts/index.js";
+import type { EpochQuorum } from "../../types/ethers-contracts/index.js";
 import { createRandom } from "./helpers/random.js";
 import {
   CHALLENGE_RESOLUTION_TYPES,
   EPOCH_COMMITMENT_TYPES,
-  quorumDomain,
   reportsTree,
   signCommitment,
   signResolution,
   type EpochCommitment,
 } from "./helpers/quorum.ts";
+import { deployQuorumSet } from "./helpers/quorum-deploy.ts";
 import { buildDistribution } from "./helpers/rewards.ts";
 
 const { ethers, networkHelpers } = await network.create();
@@ -46,48 +46,20 @@ function packReport(node: string, successes: number, failures: number): string {
 
 async function deployFixture() {
   const [admin, guardian, stranger, challenger] = await ethers.getSigners();
-  const token: LumoraToken = await ethers.deployContract("LumoraToken", [admin.address, 10n ** 27n]);
-  const reputation: Reputation = await ethers.deployContract("Reputation", [
-    admin.address,
-    {
-      neutralScore: 5000,
-      decayBps: 1000,
-      learningRateBps: 3000,
-      failingRateBps: 2000,
-      flagAfterFailingEpochs: 3,
-      flagBelowScore: 2000,
-      warnBelowScore: 3000,
-      unflagAfterGoodEpochs: 2,
-      unflagAtScore: 5000,
-    },
-  ]);
-  const taskLog: TaskLog = await ethers.deployContract("TaskLog", [admin.address]);
-  const pool: RewardPool = await ethers.deployContract("RewardPool", [
-    admin.address,
-    await token.getAddress(),
-    await reputation.getAddress(),
-    CHALLENGE_WINDOW,
-    CLAIM_PERIOD,
-  ]);
-  const quorum: EpochQuorum = await ethers.deployContract("EpochQuorum", [
-    admin.address,
-    await taskLog.getAddress(),
-    await reputation.getAddress(),
-    await pool.getAddress(),
-    keeperWallets.map((w) => w.address),
-    THRESHOLD,
-  ]);
-  for (const c of [taskLog, reputation, pool]) await c.grantRole(await c.KEEPER_ROLE(), await quorum.getAddress());
-  await reputation.setFlagMirror(await pool.getAddress());
-  await pool.grantRole(await pool.GUARDIAN_ROLE(), guardian.address);
-  await pool.setChallengeTerms(10n ** 18n, 0n);
-  await token.approve(await pool.getAddress(), 100n * REWARD);
-  await pool.fund(100n * REWARD);
-  await token.transfer(challenger.address, 10n ** 20n);
-  await token.connect(challenger).approve(await pool.getAddress(), 10n ** 20n);
-  const { chainId } = await ethers.provider.getNetwork();
-  const domain = quorumDomain(chainId, await quorum.getAddress());
-  return { token, reputation, taskLog, pool, quorum, admin, guardian, stranger, challenger, domain };
+  const set = await deployQuorumSet(ethers, {
+    admin,
+    guardian,
+    challenger,
+    keepers: keeperWallets.map((w) => w.address),
+    threshold: THRESHOLD,
+    challengeWindow: CHALLENGE_WINDOW,
+    claimPeriod: CLAIM_PERIOD,
+    supply: 10n ** 27n,
+    fund: 100n * REWARD,
+    bond: 10n ** 18n,
+    challengerFunds: 10n ** 20n,
+  });
+  return { ...set, admin, guardian, stranger, challenger };
 }
 
 const distribution = buildDistribution(1n, [
