@@ -10,6 +10,7 @@ import type { PeerId, PrivateKey } from "@libp2p/interface";
 import { getAddress, Wallet } from "ethers";
 
 import { auditor, type Auditor } from "./audit/auditor.ts";
+import type { DisqualifyRule } from "./audit/verdict.ts";
 import { BondView } from "./chain/bonds.ts";
 import { Chain } from "./chain/index.ts";
 import { ChainMemory, deploymentIdentity } from "./chain/memory.ts";
@@ -362,7 +363,10 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     remoteTaskValues: (from, to) => remoteTasks.between(from, to),
     ...(pool !== undefined && { maxRewardTotal: () => pool.maxRewardTotal() }),
     ...(bonds !== undefined && { bondsOf: (accounts, opts) => bonds.read(accounts, opts) }),
-    ...(quorumAddress !== undefined && { mergedReports: (epoch: number) => observer?.reportsOf(epoch) ?? [] }),
+    ...(quorumAddress !== undefined && {
+      mergedReports: (epoch: number) => observer?.reportsOf(epoch) ?? [],
+      mergedDisqualified: (epoch: number, rule: DisqualifyRule) => observer?.disqualifiedOf(epoch, rule) ?? [],
+    }),
   });
   const exchange = epochExchange(c.limits?.exchange)({
     node,
@@ -419,7 +423,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
       commitmentOf: (built) => quorumCommitmentOf(built, chain.deployment.contracts.RewardPool).commitment,
       ...(observer !== undefined && {
         submitterReports: async (peer: string, epoch: number, opts: { signal: AbortSignal }) =>
-          observer.check(epoch, await exchange.pullObservations(peer, epoch, opts), opts),
+          observer.check(epoch, await exchange.pullObservations(peer, epoch, opts), opts, collector.disqualifyRule),
       }),
     });
   const adopter = chain && evidenceAdopter()({ collector, chain, proofs, keepers: otherKeepers, logger });

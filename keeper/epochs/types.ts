@@ -141,6 +141,10 @@ export interface HealthObservation {
   account: string;
   successes: number;
   failures: number;
+  /** Audits of the peer this observer made in the epoch (keeper/audit) and how many failed; absent means 0. Under
+   * merged observations they decide the epoch's lost credit (observe/merge.ts `auditDisqualified`). */
+  audits?: number;
+  auditFailures?: number;
 }
 
 export interface SignedObservation extends HealthObservation {

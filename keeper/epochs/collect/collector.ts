@@ -129,6 +129,15 @@ export interface EpochCollectorComponents {
    * before the bond rule; they are also C_i's success weight. Absent: both use this keeper's own frozen counts.
    */
   mergedReports?: (epoch: number) => ReputationReport[];
+  /**
+   * The providers that lose the epoch's credit by the keepers' merged audits (observe/merge.ts `auditDisqualified`,
+   * under this collector's audit rule). Given with `mergedReports`: one keeper's own audits then take no credit.
+   * Absent: this keeper's own audits of the epoch decide (keeper/audit/verdict.ts).
+   */
+  mergedDisqualified?: (
+    epoch: number,
+    rule: DisqualifyRule,
+  ) => Array<{ provider: string; audits: number; failures: number }>;
 }
 
 /** The transfer module's stored receipts of a window, through its own query (the table belongs to keeper/transfer). */
@@ -492,8 +501,30 @@ export class EpochCollector {
     }
   }
 
-  /** The health counts `epoch` froze for peers whose account was known, with that account (what this keeper observed). */
-  frozenOutcomes(epoch: number): Array<{ peerId: string; account: string; successes: number; failures: number }> {
+  /**
+   * The health counts `epoch` froze for peers whose account was known, with that account, and this keeper's audits
+   * of each frozen with the epoch (what this keeper observed; its signed observations state these).
+   */
+  frozenOutcomes(epoch: number): Array<{
+    peerId: string;
+    account: string;
+    successes: number;
+    failures: number;
+    audits: number;
+    auditFailures: number;
+  }> {
+    const audits = new Map<string, { audits: number; failures: number }>();
+    for (const a of this.frozenAudits(epoch)) {
+      try {
+        const o = decodeAuditOutcome(a.body);
+        const c = audits.get(o.provider) ?? { audits: 0, failures: 0 };
+        c.audits++;
+        if (o.outcome !== "pass") c.failures++;
+        audits.set(o.provider, c);
+      } catch {
+        // not an outcome this keeper could have stored; the finalize logs it
+      }
+    }
     return (
       this.components.store.db
         .prepare(
@@ -501,7 +532,14 @@ export class EpochCollector {
             "ORDER BY peer_id",
         )
         .all(epoch) as { peer_id: string; account: string; successes: number; failures: number }[]
-    ).map((h) => ({ peerId: h.peer_id, account: h.account, successes: h.successes, failures: h.failures }));
+    ).map((h) => ({
+      peerId: h.peer_id,
+      account: h.account,
+      successes: h.successes,
+      failures: h.failures,
+      audits: audits.get(h.peer_id)?.audits ?? 0,
+      auditFailures: audits.get(h.peer_id)?.failures ?? 0,
+    }));
   }
 
   /** What epoch `epoch` counted, in full: signed receipts, the peers' signed records, the health outcomes. */
@@ -714,9 +752,10 @@ export class EpochCollector {
       failures: h.failures,
     }));
 
-    const verdicts = auditVerdicts(await this.verifiedAudits(epoch, options), this.auditRule).filter(
-      (v) => v.disqualified,
-    );
+    // Under merged observations the keepers' audits decide together (f+1 judges); alone, this keeper's own do.
+    const verdicts =
+      this.components.mergedDisqualified?.(epoch, this.auditRule) ??
+      auditVerdicts(await this.verifiedAudits(epoch, options), this.auditRule).filter((v) => v.disqualified);
     const disqualified = new Set(verdicts.map((v) => v.provider));
     const merged = this.components.mergedReports?.(epoch);
     // With merged reports, C_i's success weight is the merged counts too (so keepers with different views of a

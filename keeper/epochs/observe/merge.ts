@@ -20,9 +20,20 @@
  * so choosing one observer's pair rather than mixing counts keeps the ratio an observed one.
  *
  * An observer that signed two different outcomes for the same peer and epoch (equivocation) counts for neither.
+ *
+ * Lost credit (`auditDisqualified`), from the same set and the audit rule (keeper/audit/verdict.ts):
+ *
+ *   judged_k(p) = observer k's own audits of p in the epoch meet the rule
+ *                 (auditFailures_k ≥ minFailures and auditFailures_k ≥ failureRatio · audits_k)
+ *   p loses the epoch's credit  ⇔  at least f+1 observers judged it so
+ *
+ * With at most f liars, a provider loses its credit only if some honest keeper's audits failed it; f liars cannot
+ * take a healthy provider's credit, and a provider that fails one keeper's audits only keeps it (that keeper's
+ * measured B_i still caps its routing score). Every keeper that merges the same set finds the same providers.
  */
 import { getAddress } from "ethers";
 
+import type { DisqualifyRule } from "../../audit/verdict.ts";
 import { compareAddresses } from "../collect/contribution.ts";
 import type { ObservationRule, ReputationReport } from "../types.ts";
 import { DEFAULT_MAX_FAULTY_OBSERVERS } from "./constants.ts";
@@ -76,12 +87,7 @@ export function mergeObservations(observations: readonly HealthObservation[], ru
     const key = observationKey(o);
     const seen = byKey.get(key);
     if (seen === undefined) byKey.set(key, o);
-    else if (
-      seen.account.toLowerCase() !== o.account.toLowerCase() ||
-      seen.successes !== o.successes ||
-      seen.failures !== o.failures
-    )
-      equivocating.add(key);
+    else if (!sameCounts(seen, o)) equivocating.add(key);
   }
   const groups = new Map<string, HealthObservation[]>();
   for (const [key, o] of byKey) {
@@ -133,4 +139,67 @@ export function mergeObservations(observations: readonly HealthObservation[], ru
     }))
     .sort((a, b) => compareAddresses(a.node, b.node));
   return { reports, outcomes, equivocations: [...equivocating].sort() };
+}
+
+/** One provider's lost credit under merged observations: the audits and failures of the (f+1)-th observer that judged it. */
+export interface AuditJudgement {
+  provider: string;
+  /** Observers whose own audits of the provider met the rule. */
+  judges: number;
+  audits: number;
+  failures: number;
+}
+
+/** Whether one observer's own audit counts meet the rule (verdict.ts, applied to one keeper's audits). */
+function judgedFailing(o: HealthObservation, rule: DisqualifyRule): boolean {
+  const failures = o.auditFailures ?? 0;
+  return failures >= rule.minFailures && failures >= rule.failureRatio * (o.audits ?? 0);
+}
+
+/**
+ * The providers (peer ids, ascending) that lose the epoch's credit: those at least f+1 observers judged failing by
+ * their own audits. Equivocating observers count for nothing, as in `mergeObservations`.
+ */
+export function auditDisqualified(
+  observations: readonly HealthObservation[],
+  rule: ObservationRule,
+  auditRule: DisqualifyRule,
+): AuditJudgement[] {
+  const { maxFaulty } = observationRule(rule);
+  const byKey = new Map<string, HealthObservation | null>();
+  for (const o of observations) {
+    const key = observationKey(o);
+    const seen = byKey.get(key);
+    if (seen === undefined) byKey.set(key, o);
+    else if (seen !== null && !sameCounts(seen, o)) byKey.set(key, null);
+  }
+  const judged = new Map<string, HealthObservation[]>();
+  for (const o of byKey.values()) {
+    if (o === null || !judgedFailing(o, auditRule)) continue;
+    judged.set(o.subject, [...(judged.get(o.subject) ?? []), o]);
+  }
+  const out: AuditJudgement[] = [];
+  for (const [provider, list] of judged) {
+    if (list.length <= maxFaulty) continue;
+    // The (f+1)-th worst judge's counts: at least one honest keeper saw the provider fail at least that often.
+    const chosen = [...list].sort(worseAuditFirst)[maxFaulty]!;
+    out.push({ provider, judges: list.length, audits: chosen.audits ?? 0, failures: chosen.auditFailures ?? 0 });
+  }
+  return out.sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : 0));
+}
+
+function sameCounts(a: HealthObservation, b: HealthObservation): boolean {
+  return (
+    a.account.toLowerCase() === b.account.toLowerCase() &&
+    a.successes === b.successes &&
+    a.failures === b.failures &&
+    (a.audits ?? 0) === (b.audits ?? 0) &&
+    (a.auditFailures ?? 0) === (b.auditFailures ?? 0)
+  );
+}
+
+/** More failed audits first; ties by observer address. */
+function worseAuditFirst(a: HealthObservation, b: HealthObservation): number {
+  const d = (b.auditFailures ?? 0) - (a.auditFailures ?? 0);
+  return d !== 0 ? d : compareAddresses(a.observer, b.observer);
 }

@@ -7,7 +7,11 @@
  * verifyingContract = EpochQuorum} — an observation therefore replays neither on another chain nor on another
  * deployment — of the type
  *
- *   HealthObservation(uint64 epoch,address observer,string subject,address account,uint32 successes,uint32 failures)
+ *   HealthObservation(uint64 epoch,address observer,string subject,address account,uint32 successes,uint32 failures,
+ *                     uint32 audits,uint32 auditFailures)
+ *
+ * `audits` / `auditFailures`: the audits of the peer this keeper made in the epoch (keeper/audit) and how many
+ * failed — what the epoch's lost credit is merged from (merge.ts `auditDisqualified`); 0 when it audited none.
  *
  * `subject` is the observed peer's id, `account` the reward account its signed peer record named when the epoch was
  * frozen (what Reputation is told about). Wire and evidence form: a JSON object with these fields and `signature`
@@ -29,6 +33,8 @@ export const HEALTH_OBSERVATION_TYPES = {
     { name: "account", type: "address" },
     { name: "successes", type: "uint32" },
     { name: "failures", type: "uint32" },
+    { name: "audits", type: "uint32" },
+    { name: "auditFailures", type: "uint32" },
   ],
 };
 
@@ -50,6 +56,8 @@ export function observationDigest(domain: ObservationDomain, o: HealthObservatio
     account: o.account,
     successes: o.successes,
     failures: o.failures,
+    audits: o.audits ?? 0,
+    auditFailures: o.auditFailures ?? 0,
   });
 }
 
@@ -88,6 +96,8 @@ export function sameObservation(a: SignedObservation, b: SignedObservation): boo
     a.account.toLowerCase() === b.account.toLowerCase() &&
     a.successes === b.successes &&
     a.failures === b.failures &&
+    (a.audits ?? 0) === (b.audits ?? 0) &&
+    (a.auditFailures ?? 0) === (b.auditFailures ?? 0) &&
     a.signature.toLowerCase() === b.signature.toLowerCase()
   );
 }
@@ -101,6 +111,8 @@ const signedSchema = z.object({
   account: address,
   successes: count,
   failures: count,
+  audits: count.default(0),
+  auditFailures: count.default(0),
   signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
 });
 
@@ -108,7 +120,14 @@ function checkFields<T extends HealthObservation>(o: T): T {
   const r = signedSchema.omit({ signature: true }).safeParse(o);
   if (!r.success) throw new ObservationInvalidError(`field ${String(r.error.issues[0]?.path[0] ?? "?")}`);
   if (o.successes + o.failures === 0) throw new ObservationInvalidError("an observation counts nothing");
-  return { ...o, observer: getAddress(o.observer), account: getAddress(o.account) };
+  if ((o.auditFailures ?? 0) > (o.audits ?? 0)) throw new ObservationInvalidError("more audit failures than audits");
+  return {
+    ...o,
+    observer: getAddress(o.observer),
+    account: getAddress(o.account),
+    audits: o.audits ?? 0,
+    auditFailures: o.auditFailures ?? 0,
+  };
 }
 
 /** An observation as received (wire or evidence JSON): fields checked, addresses checksummed, signature unchecked. */
@@ -127,6 +146,8 @@ export function encodeObservation(s: SignedObservation): SignedObservation {
     account: s.account,
     successes: s.successes,
     failures: s.failures,
+    audits: s.audits ?? 0,
+    auditFailures: s.auditFailures ?? 0,
     signature: s.signature,
   };
 }

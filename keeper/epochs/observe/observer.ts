@@ -14,7 +14,14 @@ import { bondLookup, isBondedUnder } from "../collect/bonded.ts";
 import type { EpochBonds, ReputationReport } from "../types.ts";
 import { OBSERVATION_GATHER_WAIT_MS, OBSERVATION_MAX_FAILED_PULLS, OBSERVATION_RETRY_MS } from "./constants.ts";
 import { ObservationsNotReadyError } from "./errors.ts";
-import { mergeObservations, observationRule, type ObservationRule } from "./merge.ts";
+import type { DisqualifyRule } from "../../audit/verdict.ts";
+import {
+  auditDisqualified,
+  mergeObservations,
+  observationRule,
+  type AuditJudgement,
+  type ObservationRule,
+} from "./merge.ts";
 import {
   sameObservation,
   signObservation,
@@ -30,6 +37,9 @@ export interface FrozenOutcome {
   account: string;
   successes: number;
   failures: number;
+  /** This keeper's audits of the peer frozen with the epoch, and how many failed (0 when none). */
+  audits?: number;
+  auditFailures?: number;
 }
 
 export interface EpochObserverComponents {
@@ -71,7 +81,7 @@ export interface ObservationEvidence {
 }
 
 /** The outcome of checking another keeper's observation set of an epoch. */
-export type ObservationCheck = { reports: ReputationReport[] } | { problem: string };
+export type ObservationCheck = { reports: ReputationReport[]; disqualified: Set<string> } | { problem: string };
 
 export class EpochObserver {
   readonly rule: ObservationRule;
@@ -141,6 +151,11 @@ export class EpochObserver {
     return mergeObservations(this.observationsOf(epoch), this.rule).reports;
   }
 
+  /** The providers that lose `epoch`'s credit by the merged audits of the set held (merge.ts `auditDisqualified`). */
+  disqualifiedOf(epoch: number, auditRule: DisqualifyRule): AuditJudgement[] {
+    return auditDisqualified(this.observationsOf(epoch), this.rule, auditRule);
+  }
+
   evidence(epoch: number): ObservationEvidence {
     return {
       observations: this.observationsOf(epoch),
@@ -153,12 +168,14 @@ export class EpochObserver {
    * Checks another keeper's observation set of `epoch` (what it merged and publishes) before this keeper signs
    * its commitment: every observation signed by its observer, of this epoch, by a quorum keeper, and every
    * observation this keeper signed for the epoch present unchanged. Returns the merged reports under this keeper's
-   * bond rule of the epoch (what its collector would commit from the same set), or the problem.
+   * bond rule of the epoch (what its collector would commit from the same set) and the providers the set's audits
+   * take the credit from under `auditRule`, or the problem.
    */
   async check(
     epoch: number,
     theirs: readonly SignedObservation[],
     options: { signal: AbortSignal },
+    auditRule?: DisqualifyRule,
   ): Promise<ObservationCheck> {
     const observers = await this.components.observers(options);
     for (const o of theirs) {
@@ -178,10 +195,13 @@ export class EpochObserver {
         return { problem: `${missing.length} of this keeper's ${own.length} observations are missing or altered` };
     }
     const reports = mergeObservations(theirs, this.rule).reports;
+    const disqualified = new Set(
+      auditRule === undefined ? [] : auditDisqualified(theirs, this.rule, auditRule).map((j) => j.provider),
+    );
     const bonds = this.components.frozenBonds?.(epoch);
-    if (bonds === undefined) return { reports };
+    if (bonds === undefined) return { reports, disqualified };
     const bondOf = bondLookup(bonds);
-    return { reports: reports.filter((r) => isBondedUnder(bonds, bondOf, r.node)) };
+    return { reports: reports.filter((r) => isBondedUnder(bonds, bondOf, r.node)), disqualified };
   }
 
   /**
@@ -243,8 +263,15 @@ export class EpochObserver {
   }
 }
 
-function counts(o: FrozenOutcome): { successes: number; failures: number } {
-  return { successes: Math.min(o.successes, 0xffff_ffff), failures: Math.min(o.failures, 0xffff_ffff) };
+function counts(o: FrozenOutcome): { successes: number; failures: number; audits: number; auditFailures: number } {
+  const clamp = (n: number | undefined) => Math.min(n ?? 0, 0xffff_ffff);
+  const audits = clamp(o.audits);
+  return {
+    successes: clamp(o.successes),
+    failures: clamp(o.failures),
+    audits,
+    auditFailures: Math.min(clamp(o.auditFailures), audits),
+  };
 }
 
 /** Factory in the keeper's component style: `epochObserver(init)(components)`. */

@@ -33,6 +33,14 @@ export class ObservationStore {
           ) WITHOUT ROWID;
         `,
       },
+      {
+        // The observer's audits of the peer and their failures (observation.ts): signed since version 2.
+        version: 2,
+        up: `
+          ALTER TABLE epoch_observations ADD COLUMN audits INTEGER NOT NULL DEFAULT 0;
+          ALTER TABLE epoch_observations ADD COLUMN audit_failures INTEGER NOT NULL DEFAULT 0;
+        `,
+      },
     ]);
   }
 
@@ -46,13 +54,24 @@ export class ObservationStore {
       if (this.mark(q, epoch)?.sealed_at != null) return 0;
       const insert = this.store.db.prepare(
         "INSERT OR IGNORE INTO epoch_observations (quorum, epoch, observer, subject, account, successes, failures, " +
-          "signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          "audits, audit_failures, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       );
       let added = 0;
       for (const o of observations) {
         if (o.epoch !== epoch) continue;
         added += Number(
-          insert.run(q, epoch, o.observer, o.subject, o.account, o.successes, o.failures, o.signature).changes,
+          insert.run(
+            q,
+            epoch,
+            o.observer,
+            o.subject,
+            o.account,
+            o.successes,
+            o.failures,
+            o.audits ?? 0,
+            o.auditFailures ?? 0,
+            o.signature,
+          ).changes,
         );
       }
       return added;
@@ -63,7 +82,8 @@ export class ObservationStore {
   of(quorum: string, epoch: number, observer?: string): SignedObservation[] {
     const rows = this.store.db
       .prepare(
-        "SELECT observer, subject, account, successes, failures, signature FROM epoch_observations " +
+        "SELECT observer, subject, account, successes, failures, audits, audit_failures AS auditFailures, signature " +
+          "FROM epoch_observations " +
           "WHERE quorum = ? AND epoch = ? AND (?3 IS NULL OR observer = ?3) ORDER BY lower(observer), subject",
       )
       .all(quorum.toLowerCase(), epoch, observer ?? null) as {
@@ -72,6 +92,8 @@ export class ObservationStore {
       account: string;
       successes: number;
       failures: number;
+      audits: number;
+      auditFailures: number;
       signature: string;
     }[];
     return rows.map((r) => ({ epoch, ...r }));

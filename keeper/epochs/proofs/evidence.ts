@@ -42,7 +42,7 @@ import {
   type AccountContribution,
   type NodeOutcomes,
 } from "../collect/contribution.ts";
-import { mergeObservations, observationRule, type ObservationRule } from "../observe/merge.ts";
+import { auditDisqualified, mergeObservations, observationRule, type ObservationRule } from "../observe/merge.ts";
 import {
   encodeObservation,
   observationKey,
@@ -308,11 +308,15 @@ export interface Recomputed {
  * the published deployment; an observation that does not verify is a problem and counts for nothing. Whether each
  * observer is one of the quorum's keepers is the chain's to say (`lumora:verify-epoch` reads EpochQuorum).
  */
-function mergedReports(evidence: EpochEvidence, problems: string[]): ReputationReport[] {
+/** The published observations whose signatures check, with their rule; undefined when the rule is missing. */
+function checkedObservations(
+  evidence: EpochEvidence,
+  problems: string[],
+): { valid: SignedObservation[]; rule: ObservationRule } | undefined {
   const { observations = [], observationRule: rule, observationDomain: domain } = evidence;
   if (rule === undefined || domain === undefined) {
     problems.push("observations published without their rule or deployment");
-    return [];
+    return undefined;
   }
   const valid = observations.filter((o) => {
     try {
@@ -324,13 +328,58 @@ function mergedReports(evidence: EpochEvidence, problems: string[]): ReputationR
     }
   });
   try {
-    const merged = mergeObservations(valid, observationRule(rule));
+    return { valid, rule: observationRule(rule) };
+  } catch (err) {
+    problems.push((err as Error).message);
+    return undefined;
+  }
+}
+
+function mergedReports(
+  checked: { valid: SignedObservation[]; rule: ObservationRule } | undefined,
+  problems: string[],
+): ReputationReport[] {
+  if (checked === undefined) return [];
+  try {
+    const merged = mergeObservations(checked.valid, checked.rule);
     for (const e of merged.equivocations) problems.push(`observer equivocated on ${e}`);
     return merged.reports;
   } catch (err) {
     problems.push((err as Error).message);
     return [];
   }
+}
+
+/**
+ * The providers that lose the epoch's credit: under observations, those f+1 observers' audits failed
+ * (observe/merge.ts `auditDisqualified`; the published outcomes are then detail); without, the published outcomes.
+ */
+function disqualifiedProviders(
+  evidence: EpochEvidence,
+  checked: { valid: SignedObservation[]; rule: ObservationRule } | undefined,
+  audits: JudgedAudit[],
+  problems: string[],
+): Set<string> {
+  const auditRule = evidence.auditRule;
+  if (evidence.observations !== undefined) {
+    if (checked === undefined) return new Set();
+    if (auditRule === undefined) {
+      if (checked.valid.some((o) => (o.auditFailures ?? 0) > 0)) problems.push("audits observed without their rule");
+      return new Set();
+    }
+    try {
+      return new Set(auditDisqualified(checked.valid, checked.rule, auditRule).map((j) => j.provider));
+    } catch (err) {
+      problems.push((err as Error).message);
+      return new Set();
+    }
+  }
+  if (auditRule === undefined) return new Set();
+  return new Set(
+    auditVerdicts(audits, auditRule)
+      .filter((v) => v.disqualified)
+      .map((v) => v.provider),
+  );
 }
 
 /**
@@ -388,17 +437,11 @@ export async function recompute(evidence: EpochEvidence & { ids?: string[] }, at
     }
   }
   if (audits.length > 0 && evidence.auditRule === undefined) problems.push("audits published without their rule");
-  const disqualified =
-    evidence.auditRule === undefined
-      ? new Set<string>()
-      : new Set(
-          auditVerdicts(audits, evidence.auditRule)
-            .filter((v) => v.disqualified)
-            .map((v) => v.provider),
-        );
+  const checked = evidence.observations === undefined ? undefined : checkedObservations(evidence, problems);
+  const disqualified = disqualifiedProviders(evidence, checked, audits, problems);
   const addressOf = (peerId: string) => accountOf.get(peerId);
   // With observations, the merged reports are also C_i's success weight, per account (as the collector does).
-  const merged = evidence.observations === undefined ? undefined : mergedReports(evidence, problems);
+  const merged = evidence.observations === undefined ? undefined : mergedReports(checked, problems);
   const weights =
     merged === undefined
       ? { outcomes: evidence.outcomes, addressOf }

@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 
 import { Wallet, getAddress } from "ethers";
 
-import { mergeObservations } from "../../../../keeper/epochs/observe/merge.ts";
+import { auditDisqualified, mergeObservations } from "../../../../keeper/epochs/observe/merge.ts";
 import {
   parseObservation,
   signObservation,
@@ -146,6 +146,56 @@ describe("epochs/observe: merge rule", () => {
       mergeObservations([observation(0, 1, 0), { ...observation(1, 1, 0), epoch: 5 }], { maxFaulty: 1 }),
     );
     assert.throws(() => mergeObservations([], { maxFaulty: -1 }), /maxFaulty/);
+  });
+});
+
+describe("epochs/observe: lost credit from the observers' audits", () => {
+  const RULE = { minFailures: 2, failureRatio: 0.5 };
+  const audited = (by: number, audits: number, auditFailures: number, subject = PEER) => ({
+    ...observation(by, 10, auditFailures, subject),
+    audits,
+    auditFailures,
+  });
+
+  it("one observer's failed audits take nothing (f = 1); f+1 observers' do, with the (f+1)-th judge's counts", () => {
+    assert.deepEqual(
+      auditDisqualified([audited(0, 9, 9), audited(1, 4, 0), audited(2, 0, 0)], { maxFaulty: 1 }, RULE),
+      [],
+    );
+    const two = auditDisqualified([audited(0, 9, 9), audited(1, 4, 2), audited(2, 3, 0)], { maxFaulty: 1 }, RULE);
+    assert.deepEqual(two, [{ provider: PEER, judges: 2, audits: 4, failures: 2 }]);
+    // Below the rule on one observer's own audits (2 of 5 failed < half): that observer is no judge.
+    assert.deepEqual(auditDisqualified([audited(0, 9, 9), audited(1, 5, 2)], { maxFaulty: 1 }, RULE), []);
+    // f = 0 trusts every observer (a single keeper): its own audits decide.
+    assert.equal(auditDisqualified([audited(0, 2, 2)], { maxFaulty: 0 }, RULE).length, 1);
+  });
+
+  it("an equivocating observer is no judge, and the result does not depend on the order of the set", () => {
+    const set = [
+      audited(0, 9, 9),
+      audited(0, 9, 8),
+      audited(1, 4, 4),
+      audited(2, 2, 2, PEER_B),
+      audited(3, 3, 3, PEER_B),
+    ];
+    const result = auditDisqualified(set, { maxFaulty: 1 }, RULE);
+    assert.deepEqual(
+      result.map((j) => j.provider),
+      [PEER_B],
+    );
+    const next = rng(7);
+    for (let n = 0; n < 20; n++) {
+      const shuffled = [...set].sort(() => next(3) - 1);
+      assert.deepEqual(auditDisqualified(shuffled, { maxFaulty: 1 }, RULE), result);
+    }
+  });
+
+  it("the signature covers the audit counts", () => {
+    const s = signed(audited(0, 4, 1));
+    assert.doesNotThrow(() => verifyObservation(DOMAIN, s));
+    assert.throws(() => verifyObservation(DOMAIN, { ...s, auditFailures: 4 }), ObservationInvalidError);
+    assert.throws(() => verifyObservation(DOMAIN, { ...s, audits: 5 }), ObservationInvalidError);
+    assert.throws(() => parseObservation({ ...s, audits: 1, auditFailures: 2 }), /more audit failures than audits/);
   });
 });
 

@@ -146,7 +146,7 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
     const theirs = await k0.exchange.pullObservations(k1.p2p.node.peerId, EPOCH);
     const signal = AbortSignal.timeout(10_000);
     const full = await k0.observer.check(EPOCH, theirs, { signal });
-    assert.deepEqual(full, { reports: k0.observer.reportsOf(EPOCH) });
+    assert.deepEqual(full, { reports: k0.observer.reportsOf(EPOCH), disqualified: new Set() });
     const dropped = theirs.filter((o) => o.observer !== k0.wallet.address);
     const refused = await k0.observer.check(EPOCH, dropped, { signal });
     assert.deepEqual(refused, { problem: "3 of this keeper's 3 observations are missing or altered" });
