@@ -35,6 +35,7 @@ import { buildEpoch } from "./epochs/build.ts";
 import { epochSubmitter, quorumCommitmentOf, type EpochSubmitter } from "./epochs/submit/submitter.ts";
 import { quorumApprover } from "./epochs/quorum/approve.ts";
 import { epochSignatures, type EpochSignatures } from "./epochs/quorum/protocol.ts";
+import { rebuildWithObservations } from "./epochs/quorum/rebuild.ts";
 import { epochTurns, type EpochTurns } from "./epochs/submit/turns.ts";
 import * as execution from "./execution/index.ts";
 import { HealthCounters, health, type Health } from "./health/index.ts";
@@ -390,7 +391,6 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
             signer: { address: getAddress(chain.address), signDigest: (digest) => chain.signDigest(digest) },
           }),
           frozenOutcomes: (epoch) => collector.frozenOutcomes(epoch),
-          frozenBonds: (epoch) => collector.evidence(epoch).bonds,
           keepers: otherKeepers,
           pull: (peer, epoch, opts) => exchange.pullObservations(peer, epoch, opts),
           observers: async (opts) =>
@@ -422,8 +422,18 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
           : undefined,
       commitmentOf: (built) => quorumCommitmentOf(built, chain.deployment.contracts.RewardPool).commitment,
       ...(observer !== undefined && {
-        submitterReports: async (peer: string, epoch: number, opts: { signal: AbortSignal }) =>
-          observer.check(epoch, await exchange.pullObservations(peer, epoch, opts), opts, collector.disqualifyRule),
+        observations: {
+          of: async (peer, epoch, opts) =>
+            observer.check(epoch, await exchange.pullObservations(peer, epoch, opts), opts),
+          rebuild: (built, observations, opts) => {
+            const e = built.bundle.epoch;
+            const evidence = { ...collector.evidence(e), ...observer.evidence(e) };
+            return rebuildWithObservations(
+              { built, evidence, observations, indexOf: (a) => collector.indexOf(a) },
+              opts,
+            );
+          },
+        },
       }),
     });
   const adopter = chain && evidenceAdopter()({ collector, chain, proofs, keepers: otherKeepers, logger });

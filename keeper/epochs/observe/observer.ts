@@ -3,15 +3,15 @@
  * it signs its own health outcomes of that epoch (observation.ts), pulls the other keepers' signed observations of
  * the same epoch over `/lumora/epoch/1.0.0` (kind `observations`) until every keeper it knows has answered or the
  * wait is over, and seals the set; the epoch's reports (and C_i's success weight) are the merge of that set
- * (merge.ts), and its evidence publishes it. When asked to sign another keeper's epoch, `check` rebuilds the reports from that keeper's set.
+ * (merge.ts), and its evidence publishes it. When asked to sign another keeper's epoch, `check` checks that keeper's
+ * set before the approver rebuilds the epoch from it (quorum/rebuild.ts).
  *
  * Only observers in the quorum's keeper set count (`observers`), and every observation's signature is checked
  * before it is stored: a relayed set cannot carry an observation nobody signed.
  */
 import type { Logger } from "../../logger.ts";
 import { sleep } from "../../chain/index.ts";
-import { bondLookup, isBondedUnder } from "../collect/bonded.ts";
-import type { EpochBonds, ReputationReport } from "../types.ts";
+import type { ReputationReport } from "../types.ts";
 import { OBSERVATION_GATHER_WAIT_MS, OBSERVATION_MAX_FAILED_PULLS, OBSERVATION_RETRY_MS } from "./constants.ts";
 import { ObservationsNotReadyError } from "./errors.ts";
 import type { DisqualifyRule } from "../../audit/verdict.ts";
@@ -23,6 +23,7 @@ import {
   type ObservationRule,
 } from "./merge.ts";
 import {
+  observationKey,
   sameObservation,
   signObservation,
   verifyObservation,
@@ -51,8 +52,6 @@ export interface EpochObserverComponents {
   signer?: { address: string; signDigest(digest: string): string };
   /** The health counts `epoch` froze here, peers with a known account only. */
   frozenOutcomes(epoch: number): FrozenOutcome[];
-  /** The bond rule `epoch` was frozen under here (collect/bonded.ts), undefined when ungated. */
-  frozenBonds?(epoch: number): EpochBonds | undefined;
   /** Peer ids of the other keepers known now. */
   keepers(): string[];
   /**
@@ -81,7 +80,7 @@ export interface ObservationEvidence {
 }
 
 /** The outcome of checking another keeper's observation set of an epoch. */
-export type ObservationCheck = { reports: ReputationReport[]; disqualified: Set<string> } | { problem: string };
+export type ObservationCheck = { observations: SignedObservation[] } | { problem: string };
 
 export class EpochObserver {
   readonly rule: ObservationRule;
@@ -166,16 +165,17 @@ export class EpochObserver {
 
   /**
    * Checks another keeper's observation set of `epoch` (what it merged and publishes) before this keeper signs
-   * its commitment: every observation signed by its observer, of this epoch, by a quorum keeper, and every
-   * observation this keeper signed for the epoch present unchanged. Returns the merged reports under this keeper's
-   * bond rule of the epoch (what its collector would commit from the same set) and the providers the set's audits
-   * take the credit from under `auditRule`, or the problem.
+   * its commitment: every observation of this epoch, by a quorum keeper, signed by its observer; every observation
+   * this keeper signed for the epoch present unchanged; and no observation this keeper holds from another quorum
+   * keeper left out (one of the same observer and peer must be there: a different one means that observer signed
+   * two, its own fault). Under the merge rule, leaving an observer out can hide a report or move a merged outcome
+   * toward the best view, so a submitter may not drop what the keepers it asks have gathered. Returns the set, or
+   * the problem.
    */
   async check(
     epoch: number,
     theirs: readonly SignedObservation[],
     options: { signal: AbortSignal },
-    auditRule?: DisqualifyRule,
   ): Promise<ObservationCheck> {
     const observers = await this.components.observers(options);
     for (const o of theirs) {
@@ -194,14 +194,28 @@ export class EpochObserver {
       if (missing.length > 0)
         return { problem: `${missing.length} of this keeper's ${own.length} observations are missing or altered` };
     }
-    const reports = mergeObservations(theirs, this.rule).reports;
-    const disqualified = new Set(
-      auditRule === undefined ? [] : auditDisqualified(theirs, this.rule, auditRule).map((j) => j.provider),
+    const keys = new Map(theirs.map((o) => [observationKey(o), o]));
+    const omitted = this.observationsOf(epoch).filter(
+      (o) => o.observer !== me && observers.has(o.observer) && !keys.has(observationKey(o)),
     );
-    const bonds = this.components.frozenBonds?.(epoch);
-    if (bonds === undefined) return { reports, disqualified };
-    const bondOf = bondLookup(bonds);
-    return { reports: reports.filter((r) => isBondedUnder(bonds, bondOf, r.node)), disqualified };
+    if (omitted.length > 0) {
+      const by = [...new Set(omitted.map((o) => o.observer))].sort();
+      return {
+        problem:
+          `${omitted.length} observation(s) of other quorum keepers that this keeper holds are left out ` +
+          `(by ${by.join(", ")})`,
+      };
+    }
+    for (const o of this.observationsOf(epoch)) {
+      const t = keys.get(observationKey(o));
+      if (t !== undefined && !sameObservation(t, o))
+        this.log.warn("an observer signed two outcomes of one peer", {
+          epoch,
+          observer: o.observer,
+          subject: o.subject,
+        });
+    }
+    return { observations: [...theirs] };
   }
 
   /**

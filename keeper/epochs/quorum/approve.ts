@@ -6,24 +6,36 @@
  * evidence before they close (exchange/), so honest keepers build the same epoch; a submitter that left our records
  * out, or added any, gets a `mismatch` and no signature.
  *
- * The reports root (`reports: "observations"`, the default): Reputation reports are merged from the keepers'
- * signed health observations (observe/). We pull the set the submitter merged from it, check every signature and
- * observer, check that every observation we signed for the epoch is in it unchanged, merge it by the same rule and
- * sign only if the root of those reports (under our epoch's bond rule) is the requested one. So no single keeper
- * decides a report, and a submitter that dropped our observations gets no signature from us. `"strict"` demands
- * our own merged reports instead; `"submitter"` (an explicit opt-out, the old behaviour) signs the submitter's
- * reports root as given.
+ * Observations (`reports: "observations"`, the default): the merged health observations (observe/) make the
+ * Reputation reports and weigh C_i. We pull the set the submitter merged from it and check it (observe/observer.ts
+ * `check`: every signature, every observer a quorum keeper, every observation we signed present unchanged, and none
+ * we hold from another quorum keeper left out); then we rebuild our own epoch with that set in place of ours
+ * (rebuild.ts) — C_i, R_total and the reports recomputed from our receipts and its observations — and sign only if
+ * the commitment equals that rebuild. So keepers that sealed different sets (one missed a keeper during the gather)
+ * still sign the same honest proposal (review finding H2), no single keeper decides a report, and a submitter that
+ * dropped observations we hold gets no signature from us. `"strict"` demands our own epoch as built instead;
+ * `"submitter"` (an explicit opt-out, the old behaviour) signs the submitter's reports root as given.
  */
 import { getAddress } from "ethers";
 
 import type { Chain } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
-import type { BuiltEpoch, ReputationReport } from "../types.ts";
+import type { SignedObservation } from "../observe/observation.ts";
+import type { BuiltEpoch } from "../types.ts";
 import { commitmentDigest, quorumDomain, type EpochCommitment } from "./commitment.ts";
+import { EpochRebuildError } from "./errors.ts";
 import type { Approval, SignatureRequest } from "./protocol.ts";
 
-/** The submitter's observation set, checked: its merged reports, or why it is refused (observe/observer.ts). */
-export type ObservationCheck = { reports: ReputationReport[] } | { problem: string };
+/** The submitter's observation set, checked (observe/observer.ts `check`), or why it is refused. */
+export type ObservationCheck = { observations: SignedObservation[] } | { problem: string };
+
+/** Where an approver reads the submitter's observations and what it rebuilds from them. */
+export interface SubmitterObservations {
+  /** The observation set `peer` (the submitter) merged for `epoch`, pulled and checked. */
+  of(peer: string, epoch: number, options: { signal: AbortSignal }): Promise<ObservationCheck>;
+  /** Our own `built` epoch with C_i, R_total and the reports recomputed from `observations` (rebuild.ts). */
+  rebuild(built: BuiltEpoch, observations: SignedObservation[], options: { signal: AbortSignal }): Promise<BuiltEpoch>;
+}
 
 export interface QuorumApproverComponents {
   chain: Chain;
@@ -32,18 +44,16 @@ export interface QuorumApproverComponents {
   builtEpoch(epoch: number, options: { signal: AbortSignal }): Promise<BuiltEpoch | undefined>;
   /** The commitment the submission would send for `built` (submit/submitter.ts `quorumCommitmentOf`). */
   commitmentOf(built: BuiltEpoch): EpochCommitment;
-  /**
-   * The reports merged from the observation set `peer` (the submitter) holds for `epoch`, checked (observe/
-   * observer.ts `check`) and under our epoch's bond rule. Absent: the "observations" mode signs only our own
-   * reports (as "strict").
-   */
-  submitterReports?(peer: string, epoch: number, options: { signal: AbortSignal }): Promise<ObservationCheck>;
+  /** The submitter's observations and our rebuild from them. Absent: the "observations" mode signs only our own
+   * epoch as built (as "strict"). */
+  observations?: SubmitterObservations;
 }
 
 export interface QuorumApproverInit {
   /**
-   * Which Reputation reports root to sign: the one merged from the submitter's checked observations (default), only
-   * our own ("strict"), or the submitter's as given ("submitter", an explicit opt-out: one keeper's word).
+   * Which observation set to sign under: the submitter's, checked, with C_i and the reports rebuilt from it
+   * (default); only our own epoch as built ("strict"); or our own C_i with the submitter's reports root as given
+   * ("submitter", an explicit opt-out: one keeper's word).
    */
   reports?: "observations" | "strict" | "submitter";
 }
@@ -96,11 +106,12 @@ export class QuorumApprover {
     let commitment = ours;
     const mode = this.init.reports ?? "observations";
     if (mode === "submitter") commitment = { ...ours, reportsRoot: request.commitment.reportsRoot };
-    else if (mode === "observations" && this.components.submitterReports !== undefined) {
+    else if (mode === "observations" && this.components.observations !== undefined) {
       if (options.peer === undefined) return { code: "mismatch", reason: "no submitter to read observations from" };
+      const source = this.components.observations;
       let checked: ObservationCheck;
       try {
-        checked = await this.components.submitterReports(options.peer, epoch, options);
+        checked = await source.of(options.peer, epoch, options);
       } catch (err) {
         options.signal.throwIfAborted();
         return { code: "not-closed", reason: `the submitter's observations: ${(err as Error).message}` };
@@ -109,8 +120,14 @@ export class QuorumApprover {
         this.log.warn("submitter's observations refused: not signed", { epoch, problem: checked.problem });
         return { code: "mismatch", reason: `observations: ${checked.problem}` };
       }
-      const merged = { ...built, bundle: { ...built.bundle, reputation: checked.reports } };
-      commitment = { ...ours, reportsRoot: this.components.commitmentOf(merged).reportsRoot };
+      try {
+        commitment = this.components.commitmentOf(await source.rebuild(built, checked.observations, options));
+      } catch (err) {
+        options.signal.throwIfAborted();
+        if (!(err instanceof EpochRebuildError)) throw err;
+        this.log.warn("epoch not rebuilt from the submitter's observations: not signed", { epoch, reason: err.reason });
+        return { code: "mismatch", reason: `observations: ${err.reason}` };
+      }
     }
     const differ = differingFields(commitment, request.commitment);
     if (differ.length > 0) {

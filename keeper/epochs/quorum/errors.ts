@@ -33,3 +33,14 @@ export class QuorumProtocolError extends Error {
     super(message);
   }
 }
+
+/** An approver cannot rebuild an epoch from the submitter's observation set (quorum/rebuild.ts): it does not sign. */
+export class EpochRebuildError extends Error {
+  override readonly name = "EpochRebuildError";
+  constructor(
+    readonly epoch: number,
+    readonly reason: string,
+  ) {
+    super(`epoch ${epoch}: ${reason}`);
+  }
+}

@@ -141,15 +141,25 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
     assert.equal(k0.observations.add(DOMAIN.quorum, EPOCH, held[1]!), 0);
   });
 
-  it("refuses a set that dropped or altered this keeper's observations, and accepts the full one", async () => {
+  it("refuses a set that dropped or altered this keeper's observations or left out another keeper's, and accepts the full one", async () => {
     const [k0, k1] = keepers as [Keeper, Keeper];
     const theirs = await k0.exchange.pullObservations(k1.p2p.node.peerId, EPOCH);
     const signal = AbortSignal.timeout(10_000);
     const full = await k0.observer.check(EPOCH, theirs, { signal });
-    assert.deepEqual(full, { reports: k0.observer.reportsOf(EPOCH), disqualified: new Set() });
+    assert.deepEqual(full, { observations: theirs });
     const dropped = theirs.filter((o) => o.observer !== k0.wallet.address);
     const refused = await k0.observer.check(EPOCH, dropped, { signal });
     assert.deepEqual(refused, { problem: "3 of this keeper's 3 observations are missing or altered" });
+    // k0 holds k2's observations from its own gather: a set without them is refused, naming k2.
+    const k2 = keepers[2]!.wallet.address;
+    const hidden = await k0.observer.check(
+      EPOCH,
+      theirs.filter((o) => o.observer !== k2),
+      { signal },
+    );
+    assert.deepEqual(hidden, {
+      problem: `3 observation(s) of other quorum keepers that this keeper holds are left out (by ${k2})`,
+    });
     const altered = theirs.map((o) => (o.observer === k0.wallet.address ? { ...o, failures: o.failures + 1 } : o));
     const forged = await k1.observer.check(EPOCH, altered, { signal });
     assert.ok("problem" in forged && /not by its observer/.test(forged.problem), JSON.stringify(forged));

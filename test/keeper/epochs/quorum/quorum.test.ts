@@ -2,10 +2,9 @@
  * The keeper quorum end to end on 127.0.0.1: a real Hardhat node with EpochQuorum (3 keepers, 2 signatures) holding
  * KEEPER_ROLE, three keepers with real libp2p nodes, stores and chain keys. The submitter signs its epoch and
  * gathers a second signature over `/lumora/epoch-sign/1.0.0`; a keeper signs only the commitment it built itself;
- * with one keeper down the other two still commit; without enough agreeing keepers nothing is committed. Reports
- * merged from the keepers' signed health observations: the approver rebuilds the reports root from the submitter's
- * observation set (pulled over `/lumora/epoch/1.0.0`), refuses a set that dropped its own observations, and signs the
- * merged root, which then reaches Reputation.
+ * with one keeper down the other two still commit; without enough agreeing keepers nothing is committed. Signing
+ * under the keepers' merged health observations (C_i and the reports rebuilt from the submitter's set) is
+ * test/keeper/epochs/quorum/observations.test.ts.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -16,10 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { ZeroHash } from "ethers";
 
 import { Chain } from "../../../../keeper/chain/index.ts";
-import { EpochExchange } from "../../../../keeper/epochs/exchange/protocol.ts";
-import { EpochObserver, type FrozenOutcome } from "../../../../keeper/epochs/observe/observer.ts";
-import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
-import { QuorumApprover, type QuorumApproverComponents } from "../../../../keeper/epochs/quorum/approve.ts";
+import { QuorumApprover } from "../../../../keeper/epochs/quorum/approve.ts";
 import {
   commitmentDigest,
   packSignatures,
@@ -62,8 +58,6 @@ interface Keeper {
   /** What this keeper closed: epoch → its build. */
   closed: Map<number, BuiltEpoch>;
   up: boolean;
-  /** The approver's components: the observation tests add `submitterReports`. */
-  approval: QuorumApproverComponents;
 }
 
 describe("keeper quorum: epochs committed with t of n keeper signatures", { timeout: 300_000 }, () => {
@@ -71,7 +65,6 @@ describe("keeper quorum: epochs committed with t of n keeper signatures", { time
   let dir: string;
   let keepers: Keeper[] = [];
   let quorumAddress: string;
-  const exchanges: EpochExchange[] = [];
 
   before(async () => {
     node = await startHardhatNode();
@@ -95,13 +88,12 @@ describe("keeper quorum: epochs committed with t of n keeper signatures", { time
         await chain.start();
         const store = openStore(path.join(dir, `k${i}.db`));
         const closed = new Map<number, BuiltEpoch>();
-        const approval: QuorumApproverComponents = {
+        const approver = new QuorumApprover({
           chain,
           logger: silent,
           builtEpoch: async (epoch) => closed.get(epoch),
           commitmentOf: (built) => quorumCommitmentOf(built, record.contracts.RewardPool).commitment,
-        };
-        const approver = new QuorumApprover(approval);
+        });
         const signatures = new EpochSignatures(
           {
             node: nodes[i]!.node,
@@ -115,13 +107,12 @@ describe("keeper quorum: epochs committed with t of n keeper signatures", { time
         );
         await signatures.start();
         const submitter = new EpochSubmitter({ chain, store, logger: silent, signatures });
-        return { address: w.address, p2p: nodes[i]!, chain, store, signatures, submitter, closed, up: true, approval };
+        return { address: w.address, p2p: nodes[i]!, chain, store, signatures, submitter, closed, up: true };
       }),
     );
   });
 
   after(async () => {
-    for (const e of exchanges) await e.stop();
     for (const k of keepers) {
       await k.signatures.stop();
       await k.submitter.stop();
@@ -242,97 +233,6 @@ describe("keeper quorum: epochs committed with t of n keeper signatures", { time
     const result = await keepers[2]!.submitter.submit(built);
     assert.equal(result.taskLog, "sent");
     assert.equal(await keepers[2]!.chain.contracts.taskLog.rootOf(2), result.taskRoot);
-  });
-
-  it("signs the reports merged from the submitter's observations only when its own are among them", async () => {
-    // Keeper 0 is down since the test above: keepers 1 (submitter) and 2 (approver) are the quorum's two signatures.
-    const [, k1, k2] = keepers as [Keeper, Keeper, Keeper];
-    const domain = { chainId: Number(k1.chain.deployment.chainId), quorum: quorumAddress };
-    const subjects = [0, 1, 2].map((i) => ({
-      peerId: `12D3KooWObserved${i}`.padEnd(52, "x"),
-      account: account(7000 + i),
-    }));
-    // Two views of epoch 3's health: keeper 2 saw subject 0 fail every probe, keeper 1 saw it healthy.
-    const views: Record<number, FrozenOutcome[]> = {
-      1: subjects.map((s, i) => ({ ...s, successes: 10 + i, failures: i === 2 ? 1 : 0 })),
-      2: subjects.map((s, i) => ({ ...s, successes: i === 0 ? 0 : 8, failures: i === 0 ? 20 : 0 })),
-    };
-    // Whom each keeper pulls observations from: keeper 1 leaves keeper 2 out in epoch 4 (drops its observations).
-    let pullFromPeer = true;
-    const q = quorum();
-    const quorumKeepers = q.keepers();
-    const observers = new Map<Keeper, EpochObserver>();
-    for (const [i, k] of [[1, k1] as const, [2, k2] as const]) {
-      const other = i === 1 ? k2 : k1;
-      const exchange: EpochExchange = new EpochExchange({
-        node: k.p2p.node,
-        logger: silent,
-        ownReceipts: () => [],
-        isKeeper: (peerId) => peerId === other.p2p.node.peerId.toString(),
-        observations: (epoch) => observers.get(k)!.served(epoch),
-      });
-      await exchange.start();
-      exchanges.push(exchange);
-      observers.set(
-        k,
-        new EpochObserver(
-          {
-            observations: new ObservationStore(k.store),
-            logger: silent,
-            domain,
-            signer: { address: k.address, signDigest: (d) => k.chain.signDigest(d) },
-            frozenOutcomes: () => views[i]!,
-            keepers: () => (i === 1 && !pullFromPeer ? [] : [other.p2p.node.peerId.toString()]),
-            pull: (peer, epoch, opts) => exchange.pullObservations(peer, epoch, opts),
-            observers: async () => new Set(await quorumKeepers),
-          },
-          { waitMs: 20_000, retryMs: 100 },
-        ),
-      );
-      k.approval.submitterReports = async (peer, epoch, opts) =>
-        observers.get(k)!.check(epoch, await exchange.pullObservations(peer, epoch, opts), opts);
-    }
-    const o1 = observers.get(k1)!;
-    const o2 = observers.get(k2)!;
-    const signal = AbortSignal.timeout(60_000);
-
-    // Epoch 3: both observe (each pulling the other's), one merged set, one reports root: a commit.
-    await Promise.all([o1.observe(3, { signal }), o2.observe(3, { signal })]);
-    const merged = o1.reportsOf(3);
-    assert.deepEqual(o2.reportsOf(3), merged, "both keepers merge the same reports from different views");
-    // Subject 0: the failing view is the worst of two, so the merged report is keeper 1's healthy one (f = 1).
-    assert.deepEqual(merged[0], { node: subjects[0]!.account, successes: 10, failures: 0 });
-    const built3 = { ...makeBuiltEpoch(3, SHAPE) };
-    built3.bundle = { ...built3.bundle, reputation: merged };
-    k1.closed.set(3, built3);
-    k2.closed.set(3, built3);
-    const result = await k1.submitter.submit(built3);
-    assert.equal(result.rewardPool, "sent");
-    assert.equal(result.reputation.sent, merged.length);
-    const node0 = await k1.chain.contracts.reputation.nodeOf(subjects[0]!.account);
-    assert.equal(node0.lastEpoch, 3n);
-    assert.equal(node0.failures, 0n, "the failing view of one keeper reached no report");
-
-    // Epoch 4: keeper 1 closes without keeper 2's observations; keeper 2 refuses to sign what it merged.
-    pullFromPeer = false;
-    await Promise.all([o1.observe(4, { signal }), o2.observe(4, { signal })]);
-    assert.ok(
-      o1.observationsOf(4).every((o) => o.observer === k1.address),
-      "keeper 1 holds only its own",
-    );
-    const built4 = { ...makeBuiltEpoch(4, SHAPE) };
-    k1.closed.set(4, { ...built4, bundle: { ...built4.bundle, reputation: o1.reportsOf(4) } });
-    k2.closed.set(4, { ...built4, bundle: { ...built4.bundle, reputation: o2.reportsOf(4) } });
-    await assert.rejects(k1.submitter.submit(k1.closed.get(4)!), (err: unknown) => {
-      assert.ok(err instanceof QuorumNotReachedError, String(err));
-      assert.match(
-        Object.values(err.refusals).join(" | "),
-        /mismatch: observations: 3 of this keeper's 3 observations/,
-      );
-      return true;
-    });
-    assert.equal(await k1.chain.contracts.taskLog.lastEpoch(), 3n);
-    q.runner?.provider?.destroy?.();
   });
 
   it("refuses a stranger's request without reading it", async () => {

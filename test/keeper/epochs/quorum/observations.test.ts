@@ -1,0 +1,304 @@
+/**
+ * Signing another keeper's epoch when the keepers' observation sets differ, end to end on 127.0.0.1: a real
+ * Hardhat node with EpochQuorum (3 keepers, all 3 signatures needed), three keepers with real libp2p nodes, real
+ * collectors on node:sqlite stores (the same consumer-signed receipt in each), each with its own health counts of the
+ * provider; they sign observations, pull each other's over `/lumora/epoch/1.0.0` and ask signatures over
+ * `/lumora/epoch-sign/1.0.0`.
+ *
+ * - Review finding H2 (liveness): a keeper that sealed a smaller set (it reached nobody during the gather) builds
+ *   another C_i than the submitter; it still signs, because it rebuilds C_i and the reports from the submitter's
+ *   checked set, and the epoch commits with all three signatures.
+ * - A submitter that leaves out a third keeper's observations is refused by a keeper that holds them (and by the
+ *   third keeper); the keeper with the full set then commits the epoch.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+
+import { Chain } from "../../../../keeper/chain/index.ts";
+import { signPeerRecord } from "../../../../keeper/discovery/record.ts";
+import { buildEpoch } from "../../../../keeper/epochs/build.ts";
+import { EpochExchange } from "../../../../keeper/epochs/exchange/protocol.ts";
+import { EpochObserver } from "../../../../keeper/epochs/observe/observer.ts";
+import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
+import type { SignedObservation } from "../../../../keeper/epochs/observe/observation.ts";
+import { QuorumApprover } from "../../../../keeper/epochs/quorum/approve.ts";
+import { QuorumNotReachedError } from "../../../../keeper/epochs/quorum/errors.ts";
+import { EpochSignatures } from "../../../../keeper/epochs/quorum/protocol.ts";
+import { rebuildWithObservations } from "../../../../keeper/epochs/quorum/rebuild.ts";
+import { EpochSubmitter, quorumCommitmentOf } from "../../../../keeper/epochs/submit/submitter.ts";
+import type { EpochBundle } from "../../../../keeper/epochs/types.ts";
+import { EpochQuorum__factory } from "../../../../types/ethers-contracts/index.ts";
+import { deployLumora, devWallet, rpcProvider, startHardhatNode, type HardhatNode } from "../../chain/helpers.ts";
+import { silent, startNode, type TestKeeper } from "../../helpers.ts";
+import { peer, signedReceipt, world, type EpochWorld, type Peer } from "../fixtures.ts";
+
+const WALLETS = [devWallet(5), devWallet(6), devWallet(7)];
+const BYTES = 11_000;
+/** Each keeper's own counts of the provider in every epoch: (successes, failures). */
+const VIEWS: ReadonlyArray<readonly [number, number]> = [
+  [5, 5],
+  [10, 0],
+  [2, 8],
+];
+
+interface Keeper {
+  name: string;
+  address: string;
+  p2p: TestKeeper;
+  chain: Chain;
+  epochs: EpochWorld;
+  exchange: EpochExchange;
+  observer: EpochObserver;
+  signatures: EpochSignatures;
+  submitter: EpochSubmitter;
+  /** Whom it pulls observations from: the other keepers unless cut off. */
+  isolated: boolean;
+  /** Drops these observers' observations from every pull (a submitter hiding them). */
+  drop: Set<string>;
+}
+
+describe("keeper quorum: signing under different observation sets", { timeout: 300_000 }, () => {
+  let node: HardhatNode;
+  let quorumAddress: string;
+  let provider: Peer;
+  let consumer: Peer;
+  let record: Uint8Array;
+  const keepers: Keeper[] = [];
+
+  before(async () => {
+    node = await startHardhatNode();
+    const deployed = await deployLumora(node.url, {
+      keepers: [],
+      fund: 10n ** 24n,
+      quorum: { keepers: WALLETS.map((w) => w.address), threshold: 3 },
+    });
+    const deployment = deployed.record;
+    quorumAddress = deployment.contracts.EpochQuorum!;
+    [provider, consumer] = await Promise.all([peer(0x91), peer(0x92)]);
+    record = await signPeerRecord(provider.key, {
+      seq: 1n,
+      issuedAtMs: 0,
+      expiresAtMs: 600_000,
+      capabilities: ["provider"],
+      bandwidthBps: 1_000_000,
+      capacity: 1,
+      load: 0,
+      shard: 0,
+      rewardAddress: provider.address,
+      addrs: ["/ip4/127.0.0.1/tcp/1"],
+    });
+    const nodes = await Promise.all(WALLETS.map(() => startNode()));
+    const peerIds = nodes.map((n) => n.node.peerId.toString());
+    for (const a of nodes) for (const b of nodes) if (a !== b) await a.node.dial(b.node.getMultiaddrs()[0]!);
+    const domain = { chainId: deployment.chainId, quorum: quorumAddress };
+    const observers = new Set(WALLETS.map((w) => w.address));
+    for (const [i, wallet] of WALLETS.entries()) {
+      const k = {
+        name: "ABC"[i]!,
+        address: wallet.address,
+        p2p: nodes[i]!,
+        isolated: false,
+        drop: new Set(),
+      } as Keeper;
+      k.chain = new Chain(
+        { logger: silent },
+        { rpcUrl: node.url, deployment, privateKey: wallet.privateKey, receiptPollMs: 50 },
+      );
+      await k.chain.start();
+      k.epochs = world(
+        { genesisMs: 1_000 },
+        {
+          mergedReports: (epoch) => k.observer.reportsOf(epoch),
+          recordOf: (id) => (id === provider.id ? record : undefined),
+        },
+      );
+      k.epochs.addresses.set(provider.id, provider.address);
+      k.exchange = new EpochExchange({
+        node: k.p2p.node,
+        logger: silent,
+        ownReceipts: () => [],
+        isKeeper: (peerId) => peerIds.includes(peerId),
+        observations: (epoch) => k.observer.served(epoch),
+      });
+      await k.exchange.start();
+      k.observer = new EpochObserver(
+        {
+          observations: new ObservationStore(k.epochs.store),
+          logger: silent,
+          domain,
+          signer: { address: wallet.address, signDigest: (d) => k.chain.signDigest(d) },
+          frozenOutcomes: (epoch) => k.epochs.collector.frozenOutcomes(epoch),
+          keepers: () => (k.isolated ? [] : peerIds.filter((p) => p !== peerIds[i])),
+          pull: async (peerId, epoch, opts) =>
+            (await k.exchange.pullObservations(peerId, epoch, opts)).filter(
+              (o: SignedObservation) => !k.drop.has(o.observer),
+            ),
+          observers: async () => observers,
+        },
+        { waitMs: 20_000, retryMs: 100 },
+      );
+      // Wired as keeper/components.ts wires it.
+      const approver = new QuorumApprover({
+        chain: k.chain,
+        logger: silent,
+        builtEpoch: async (epoch) =>
+          k.epochs.collector.closedEpochsAfter(epoch - 1)[0] === epoch
+            ? buildEpoch(k.epochs.collector.bundle(epoch))
+            : undefined,
+        commitmentOf: (built) => quorumCommitmentOf(built, deployment.contracts.RewardPool).commitment,
+        observations: {
+          of: async (peerId, epoch, opts) =>
+            k.observer.check(epoch, await k.exchange.pullObservations(peerId, epoch, opts), opts),
+          rebuild: (built, observations, opts) => {
+            const e = built.bundle.epoch;
+            const evidence = { ...k.epochs.collector.evidence(e), ...k.observer.evidence(e) };
+            return rebuildWithObservations(
+              { built, evidence, observations, indexOf: (a) => k.epochs.collector.indexOf(a) },
+              opts,
+            );
+          },
+        },
+      });
+      k.signatures = new EpochSignatures(
+        {
+          node: k.p2p.node,
+          logger: silent,
+          isKeeper: (peerId) => peerIds.includes(peerId),
+          keepers: () => peerIds.filter((p) => p !== peerIds[i]),
+          approve: (request, opts) => approver.approve(request, opts),
+          deployment: { chainId: deployment.chainId, quorum: quorumAddress },
+        },
+        { gatherTimeoutMs: 20_000, retryMs: 200 },
+      );
+      await k.signatures.start();
+      k.submitter = new EpochSubmitter({
+        chain: k.chain,
+        store: k.epochs.store,
+        logger: silent,
+        signatures: k.signatures,
+      });
+      keepers.push(k);
+    }
+  });
+
+  after(async () => {
+    for (const k of keepers) {
+      await k.signatures.stop();
+      await k.exchange.stop();
+      await k.submitter.stop();
+      await k.p2p.node.stop();
+      await k.chain.stop();
+      k.epochs.close();
+    }
+    await node?.stop();
+  });
+
+  /** Every keeper holds the consumer's receipt for the provider's bytes and counted the provider its own way. */
+  async function openEpoch(epoch: number, atMs: number): Promise<void> {
+    const receipt = await signedReceipt(consumer, provider, BYTES, epoch, atMs);
+    for (const [i, k] of keepers.entries()) {
+      k.epochs.storeReceipt(receipt, atMs);
+      const [s, f] = VIEWS[i]!;
+      for (let n = 0; n < s; n++) k.epochs.counters.record(epoch, provider.id, true);
+      for (let n = 0; n < f; n++) k.epochs.counters.record(epoch, provider.id, false);
+    }
+  }
+
+  const close = (k: Keeper, endMs: number, signal: AbortSignal): Promise<EpochBundle> =>
+    k.epochs.collector.close({ endMs, beforeFinalize: (epoch) => k.observer.observe(epoch, { signal }) });
+
+  const leaves = (b: EpochBundle) => b.contributions.map((c) => [c.account, c.contribution]);
+
+  async function approvedSigners(epoch: number): Promise<number> {
+    const q = EpochQuorum__factory.connect(quorumAddress, rpcProvider(node.url));
+    try {
+      const [approved] = await q.queryFilter(q.filters.EpochApproved(epoch));
+      assert.ok(approved, `EpochApproved(${epoch}) emitted`);
+      return [0, 1, 2].filter((i) => (approved.args.signers >> BigInt(i)) & 1n).length;
+    } finally {
+      q.runner?.provider?.destroy?.();
+    }
+  }
+
+  it("a keeper that sealed a smaller observation set rebuilds C_i from the submitter's and signs: 3 of 3 commit", async () => {
+    const [a, b, c] = keepers as [Keeper, Keeper, Keeper];
+    await openEpoch(1, 1_500);
+    const signal = AbortSignal.timeout(60_000);
+    // B reaches nobody during its gather and seals its own observation only; A and C pull everyone's.
+    b.isolated = true;
+    const bundleB = await close(b, 2_000, signal);
+    b.isolated = false;
+    const [bundleA, bundleC] = await Promise.all([close(a, 2_000, signal), close(c, 2_000, signal)]);
+    assert.equal(b.observer.observationsOf(1).length, 1, "B sealed its own observation only");
+    assert.equal(a.observer.observationsOf(1).length, 3, "A sealed all three");
+    // f = 1 over A's set: ratios 8/10 (C), 5/10 (A), 0 (B) → A's (5, 5): C_i = 11 000 · 6/11. B's set has one
+    // observer, so no merged outcome: C_i keeps all its bytes, and B's reward root differs from A's.
+    assert.deepEqual(leaves(bundleA), [[provider.address, 6_000n]]);
+    assert.deepEqual(leaves(bundleB), [[provider.address, 11_000n]]);
+    assert.deepEqual(bundleC, bundleA);
+    assert.deepEqual(bundleA.reputation, [{ node: provider.address, successes: 5, failures: 5 }]);
+    assert.deepEqual(bundleB.reputation, []);
+
+    const built = await buildEpoch(bundleA);
+    const result = await a.submitter.submit(built);
+    assert.equal(result.rewardPool, "sent");
+    assert.equal(await approvedSigners(1), 3, "B signed too");
+    const { rewardPool, reputation } = a.chain.contracts;
+    const [committed] = await rewardPool.epochOf(1);
+    assert.equal(committed.root, built.rewardTree!.root);
+    assert.equal(committed.totalContribution, 6_000n);
+    const reported = await reputation.nodeOf(provider.address);
+    assert.equal(reported.lastEpoch, 1n);
+    assert.deepEqual([reported.successes, reported.failures], [5n, 5n]);
+    assert.ok(b.signatures.stats.signed >= 1, "B's approver signed");
+  });
+
+  it("a submitter that left out a third keeper's observations is refused by a keeper holding them", async () => {
+    const [a, b, c] = keepers as [Keeper, Keeper, Keeper];
+    await openEpoch(2, 2_500);
+    const signal = AbortSignal.timeout(60_000);
+    // B drops C's observations from whatever it pulls: over {A, B} the merged outcome is B's healthy (10, 0).
+    b.drop.add(c.address);
+    const [bundleA, bundleB] = await Promise.all([
+      close(a, 3_000, signal),
+      close(b, 3_000, signal),
+      close(c, 3_000, signal),
+    ]);
+    b.drop.clear();
+    assert.deepEqual(
+      b.observer
+        .observationsOf(2)
+        .map((o) => o.observer)
+        .sort(),
+      [a.address, b.address].sort(),
+      "B holds no observation of C's",
+    );
+    assert.deepEqual(bundleB.reputation, [{ node: provider.address, successes: 10, failures: 0 }]);
+    assert.deepEqual(leaves(bundleB), [[provider.address, 11_000n]]);
+
+    const refusedBefore = a.signatures.stats.refused;
+    await assert.rejects(b.submitter.submit(await buildEpoch(bundleB)), (err: unknown) => {
+      assert.ok(err instanceof QuorumNotReachedError, String(err));
+      const reasons = Object.entries(err.refusals).map(([, why]) => why);
+      assert.ok(
+        reasons.some((r) =>
+          r.includes(`of other quorum keepers that this keeper holds are left out (by ${c.address})`),
+        ),
+        `A names C's left-out observation: ${reasons.join(" | ")}`,
+      );
+      assert.ok(
+        reasons.some((r) => /1 of this keeper's 1 observations are missing/.test(r)),
+        `C misses its own: ${reasons.join(" | ")}`,
+      );
+      return true;
+    });
+    assert.equal(a.signatures.stats.refused, refusedBefore + 1);
+    assert.equal(await a.chain.contracts.taskLog.lastEpoch(), 1n, "nothing committed");
+
+    // A, with every keeper's observations, proposes: B (whose set A's contains) and C sign.
+    const result = await a.submitter.submit(await buildEpoch(bundleA));
+    assert.equal(result.rewardPool, "sent");
+    assert.equal(await approvedSigners(2), 3);
+    assert.equal((await a.chain.contracts.rewardPool.epochOf(2))[0].totalContribution, 6_000n);
+  });
+});
