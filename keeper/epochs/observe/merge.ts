@@ -21,15 +21,11 @@
  *
  * An observer that signed two different outcomes for the same peer and epoch (equivocation) counts for neither.
  *
- * Lost credit (`auditDisqualified`), from the same set and the audit rule (keeper/audit/verdict.ts):
- *
- *   judged_k(p) = observer k's own audits of p in the epoch meet the rule
- *                 (auditFailures_k ≥ minFailures and auditFailures_k ≥ failureRatio · audits_k)
- *   p loses the epoch's credit  ⇔  at least f+1 observers judged it so
- *
- * With at most f liars, a provider loses its credit only if some honest keeper's audits failed it; f liars cannot
- * take a healthy provider's credit, and a provider that fails one keeper's audits only keeps it (that keeper's
- * measured B_i still caps its routing score). Every keeper that merges the same set finds the same providers.
+ * Lost credit (`auditDisqualified`), from the same set and the audit rule (keeper/audit/verdict.ts): the observers'
+ * audit counts of a provider are pooled after dropping the f observers that report the most failures, each count
+ * capped at the (f+1)-th largest, and the rule is applied to the pool (see the function). f liars can neither take
+ * a healthy provider's credit nor keep a failing one's beyond what one honest keeper's count allows, and every keeper
+ * that merges the same set finds the same providers.
  */
 import { getAddress } from "ethers";
 
@@ -141,24 +137,29 @@ export function mergeObservations(observations: readonly HealthObservation[], ru
   return { reports, outcomes, equivocations: [...equivocating].sort() };
 }
 
-/** One provider's lost credit under merged observations: the audits and failures of the (f+1)-th observer that judged it. */
+/** One provider's lost credit under merged observations: the pooled counts the rule was applied to. */
 export interface AuditJudgement {
   provider: string;
-  /** Observers whose own audits of the provider met the rule. */
-  judges: number;
+  /** Observers whose audits were pooled (the auditing observers but the f reporting the most failures). */
+  pooled: number;
   audits: number;
   failures: number;
 }
 
-/** Whether one observer's own audit counts meet the rule (verdict.ts, applied to one keeper's audits). */
-function judgedFailing(o: HealthObservation, rule: DisqualifyRule): boolean {
-  const failures = o.auditFailures ?? 0;
-  return failures >= rule.minFailures && failures >= rule.failureRatio * (o.audits ?? 0);
-}
-
 /**
- * The providers (peer ids, ascending) that lose the epoch's credit: those at least f+1 observers judged failing by
- * their own audits. Equivocating observers count for nothing, as in `mergeObservations`.
+ * The providers (peer ids, ascending) that lose the epoch's credit, from the observers' audit counts pooled robustly:
+ *
+ *   A_p = the observers that audited p (audits > 0), equivocating observers excluded (as in `mergeObservations`)
+ *   cap = the (f+1)-th largest audit count in A_p;  none when |A_p| ≤ f
+ *   drop the f observers of A_p reporting the most failures (ties: observer address ascending)
+ *   F = Σ min(auditFailures_k, cap),  T = Σ min(audits_k, cap)   over the rest
+ *   p loses the credit  ⇔  F ≥ minFailures  and  F ≥ failureRatio · T   (the audit rule, keeper/audit/verdict.ts)
+ *
+ * f liars cannot take a healthy provider's credit: whatever failures they sign, the f largest reports are dropped,
+ * so F counts only failures an honest keeper saw (0 for a provider every honest audit passed). Nor can they dilute
+ * a failing provider's record with made-up passes beyond one honest keeper's count each (the cap). Pooling, unlike
+ * judging per keeper, lets audits spread thin over the keepers add up: 2 of 2 failed and 1 of 1 failed at two
+ * keepers and 1 of 1 at a third is 2 of 2 after the drop.
  */
 export function auditDisqualified(
   observations: readonly HealthObservation[],
@@ -173,17 +174,24 @@ export function auditDisqualified(
     if (seen === undefined) byKey.set(key, o);
     else if (seen !== null && !sameCounts(seen, o)) byKey.set(key, null);
   }
-  const judged = new Map<string, HealthObservation[]>();
+  const auditing = new Map<string, HealthObservation[]>();
   for (const o of byKey.values()) {
-    if (o === null || !judgedFailing(o, auditRule)) continue;
-    judged.set(o.subject, [...(judged.get(o.subject) ?? []), o]);
+    if (o === null || (o.audits ?? 0) === 0) continue;
+    auditing.set(o.subject, [...(auditing.get(o.subject) ?? []), o]);
   }
   const out: AuditJudgement[] = [];
-  for (const [provider, list] of judged) {
+  for (const [provider, list] of auditing) {
     if (list.length <= maxFaulty) continue;
-    // The (f+1)-th worst judge's counts: at least one honest keeper saw the provider fail at least that often.
-    const chosen = [...list].sort(worseAuditFirst)[maxFaulty]!;
-    out.push({ provider, judges: list.length, audits: chosen.audits ?? 0, failures: chosen.auditFailures ?? 0 });
+    const cap = list.map((o) => o.audits ?? 0).sort((a, b) => b - a)[maxFaulty]!;
+    const rest = [...list].sort(worseAuditFirst).slice(maxFaulty);
+    let failures = 0;
+    let audits = 0;
+    for (const o of rest) {
+      failures += Math.min(o.auditFailures ?? 0, cap);
+      audits += Math.min(o.audits ?? 0, cap);
+    }
+    if (failures >= auditRule.minFailures && failures >= auditRule.failureRatio * audits)
+      out.push({ provider, pooled: rest.length, audits, failures });
   }
   return out.sort((a, b) => (a.provider < b.provider ? -1 : a.provider > b.provider ? 1 : 0));
 }

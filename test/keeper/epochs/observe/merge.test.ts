@@ -157,17 +157,25 @@ describe("epochs/observe: lost credit from the observers' audits", () => {
     auditFailures,
   });
 
-  it("one observer's failed audits take nothing (f = 1); f+1 observers' do, with the (f+1)-th judge's counts", () => {
-    assert.deepEqual(
-      auditDisqualified([audited(0, 9, 9), audited(1, 4, 0), audited(2, 0, 0)], { maxFaulty: 1 }, RULE),
-      [],
-    );
-    const two = auditDisqualified([audited(0, 9, 9), audited(1, 4, 2), audited(2, 3, 0)], { maxFaulty: 1 }, RULE);
-    assert.deepEqual(two, [{ provider: PEER, judges: 2, audits: 4, failures: 2 }]);
-    // Below the rule on one observer's own audits (2 of 5 failed < half): that observer is no judge.
-    assert.deepEqual(auditDisqualified([audited(0, 9, 9), audited(1, 5, 2)], { maxFaulty: 1 }, RULE), []);
-    // f = 0 trusts every observer (a single keeper): its own audits decide.
+  it("f liars neither take a healthy provider's credit nor dilute a failing one's; thin audits add up (f = 1)", () => {
+    const f1 = { maxFaulty: 1 };
+    // The liar signs 9 failed audits; the honest keepers' audits passed (an observer without audits is no input).
+    assert.deepEqual(auditDisqualified([audited(0, 9, 9), audited(1, 4, 0), audited(2, 0, 0)], f1, RULE), []);
+    // One keeper alone cannot be told from a liar: 3 of 3 failed at one keeper only takes nothing under f = 1…
+    assert.deepEqual(auditDisqualified([audited(0, 3, 3), audited(1, 0, 0)], f1, RULE), []);
+    // …and f = 0 trusts every observer (a single keeper): its own audits decide.
     assert.equal(auditDisqualified([audited(0, 2, 2)], { maxFaulty: 0 }, RULE).length, 1);
+    // Audits spread thin over three keepers (2 of 2, 1 of 1, 1 of 1 failed): the worst report is dropped and the
+    // rest pooled, 2 of 2 — per-keeper judging (≥ 2 failures each) would have taken nothing.
+    assert.deepEqual(auditDisqualified([audited(0, 2, 2), audited(1, 1, 1), audited(2, 1, 1)], f1, RULE), [
+      { provider: PEER, pooled: 2, audits: 2, failures: 2 },
+    ]);
+    // A liar's thousand passing audits count as one honest keeper's 3 (the cap): 3 failed of 6 still takes it.
+    assert.deepEqual(auditDisqualified([audited(0, 3, 3), audited(1, 3, 3), audited(2, 1_000, 0)], f1, RULE), [
+      { provider: PEER, pooled: 2, audits: 6, failures: 3 },
+    ]);
+    // Honest views of 2 of 4 and 0 of 3 failed pool to 2 of 7, below half: the provider keeps its credit.
+    assert.deepEqual(auditDisqualified([audited(0, 9, 9), audited(1, 4, 2), audited(2, 3, 0)], f1, RULE), []);
   });
 
   it("an equivocating observer is no judge, and the result does not depend on the order of the set", () => {
