@@ -433,6 +433,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
               opts,
             );
           },
+          own: (epoch) => observer.observationsOf(epoch),
         },
       }),
     });

@@ -20,7 +20,7 @@ import { getAddress } from "ethers";
 
 import type { Chain } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
-import type { SignedObservation } from "../observe/observation.ts";
+import { observationKey, sameObservation, type SignedObservation } from "../observe/observation.ts";
 import type { BuiltEpoch } from "../types.ts";
 import { commitmentDigest, quorumDomain, type EpochCommitment } from "./commitment.ts";
 import { EpochRebuildError } from "./errors.ts";
@@ -35,6 +35,8 @@ export interface SubmitterObservations {
   of(peer: string, epoch: number, options: { signal: AbortSignal }): Promise<ObservationCheck>;
   /** Our own `built` epoch with C_i, R_total and the reports recomputed from `observations` (rebuild.ts). */
   rebuild(built: BuiltEpoch, observations: SignedObservation[], options: { signal: AbortSignal }): Promise<BuiltEpoch>;
+  /** The observation set our own epoch was finalized from (sealed). */
+  own(epoch: number): SignedObservation[];
 }
 
 export interface QuorumApproverComponents {
@@ -76,8 +78,23 @@ export function differingFields(a: EpochCommitment, b: EpochCommitment): string[
   return FIELDS.filter((f) => norm(a[f]) !== norm(b[f]));
 }
 
+/** Epochs whose self-check (`underObservations`) is remembered: the few around the chain's open epoch. */
+const FAITHFUL_MEMORY = 16;
+
+/** Whether two observation sets hold the same signed observations. */
+function sameSet(a: readonly SignedObservation[], b: readonly SignedObservation[]): boolean {
+  if (a.length !== b.length) return false;
+  const byKey = new Map(a.map((o) => [observationKey(o), o]));
+  return b.every((o) => {
+    const mine = byKey.get(observationKey(o));
+    return mine !== undefined && sameObservation(mine, o);
+  });
+}
+
 export class QuorumApprover {
   private readonly log: Logger;
+  /** Per epoch: whether our rebuild from our own set reproduces our own epoch. */
+  private readonly faithful = new Map<number, boolean>();
 
   constructor(
     private readonly components: QuorumApproverComponents,
@@ -121,7 +138,7 @@ export class QuorumApprover {
         return { code: "mismatch", reason: `observations: ${checked.problem}` };
       }
       try {
-        commitment = this.components.commitmentOf(await source.rebuild(built, checked.observations, options));
+        commitment = await this.underObservations(epoch, built, ours, checked.observations, source, options);
       } catch (err) {
         options.signal.throwIfAborted();
         if (!(err instanceof EpochRebuildError)) throw err;
@@ -137,6 +154,38 @@ export class QuorumApprover {
     const digest = commitmentDigest(quorumDomain(chainId, contracts.EpochQuorum), commitment);
     this.log.info("epoch commitment signed", { epoch });
     return { signer: getAddress(me), signature: chain.signDigest(digest) };
+  }
+
+  /**
+   * Our commitment under the submitter's checked set: our own when the set is the one we sealed (nothing to
+   * rebuild); else our rebuild from it — provided the rebuild reproduces our own epoch from our own set (it goes
+   * through the verifier's code, and an input the verifier judges differently, such as a peer record received after
+   * the window, would make every rebuild differ from every keeper's build: then we sign our own epoch only).
+   */
+  private async underObservations(
+    epoch: number,
+    built: BuiltEpoch,
+    ours: EpochCommitment,
+    theirs: SignedObservation[],
+    source: SubmitterObservations,
+    options: { signal: AbortSignal },
+  ): Promise<EpochCommitment> {
+    const own = source.own(epoch);
+    if (sameSet(own, theirs)) return ours;
+    let faithful = this.faithful.get(epoch);
+    if (faithful === undefined) {
+      const again = this.components.commitmentOf(await source.rebuild(built, own, options));
+      faithful = differingFields(again, ours).length === 0;
+      this.faithful.set(epoch, faithful);
+      if (this.faithful.size > FAITHFUL_MEMORY) this.faithful.delete(this.faithful.keys().next().value!);
+      if (!faithful)
+        this.log.warn("our rebuild does not reproduce our own epoch: signing our own epoch only", {
+          epoch,
+          fields: differingFields(again, ours).join(","),
+        });
+    }
+    if (!faithful) return ours;
+    return this.components.commitmentOf(await source.rebuild(built, theirs, options));
   }
 }
 

@@ -10,6 +10,9 @@
  *   checked set, and the epoch commits with all three signatures.
  * - A submitter that leaves out a third keeper's observations is refused by a keeper that holds them (and by the
  *   third keeper); the keeper with the full set then commits the epoch.
+ * - Review H-3: keepers whose sets are the submitter's sign its epoch without rebuilding it, so an input the
+ *   verifier's code judges differently from the collector (a peer record re-signed just after the window) cannot
+ *   stop every keeper from signing.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -62,6 +65,7 @@ describe("keeper quorum: signing under different observation sets", { timeout: 3
   let quorumAddress: string;
   let provider: Peer;
   let consumer: Peer;
+  /** The provider's signed record every keeper holds (re-signed by a test). */
   let record: Uint8Array;
   const keepers: Keeper[] = [];
 
@@ -157,6 +161,7 @@ describe("keeper quorum: signing under different observation sets", { timeout: 3
               opts,
             );
           },
+          own: (epoch) => k.observer.observationsOf(epoch),
         },
       });
       k.signatures = new EpochSignatures(
@@ -300,5 +305,31 @@ describe("keeper quorum: signing under different observation sets", { timeout: 3
     assert.equal(result.rewardPool, "sent");
     assert.equal(await approvedSigners(2), 3);
     assert.equal((await a.chain.contracts.rewardPool.epochOf(2))[0].totalContribution, 6_000n);
+  });
+
+  it("keepers whose sets are the same sign the submitter's epoch even when their rebuild cannot reproduce it", async () => {
+    const [a, b, c] = keepers as [Keeper, Keeper, Keeper];
+    await openEpoch(3, 3_500);
+    // The provider re-signs its record just after the window with the longest lifetime a receiver accepts then: the
+    // collectors freeze it and credit the provider, while the verifier's code (behind the rebuild) judges it at the
+    // window's end and drops its receipts (review H-3). Before, every approver refused even its own epoch.
+    record = await signPeerRecord(provider.key, {
+      seq: 2n,
+      issuedAtMs: 4_001,
+      expiresAtMs: 4_001 + 24 * 3_600_000 + 5 * 60_000,
+      capabilities: ["provider"],
+      bandwidthBps: 1_000_000,
+      capacity: 1,
+      load: 0,
+      shard: 0,
+      rewardAddress: provider.address,
+      addrs: ["/ip4/127.0.0.1/tcp/1"],
+    });
+    const signal = AbortSignal.timeout(60_000);
+    const [bundleA] = await Promise.all([close(a, 4_000, signal), close(b, 4_000, signal), close(c, 4_000, signal)]);
+    assert.deepEqual(leaves(bundleA), [[provider.address, 6_000n]], "the collectors credit the provider");
+    const result = await a.submitter.submit(await buildEpoch(bundleA));
+    assert.equal(result.rewardPool, "sent");
+    assert.equal(await approvedSigners(3), 3, "B and C signed");
   });
 });
