@@ -419,8 +419,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
       commitmentOf: (built) => quorumCommitmentOf(built, chain.deployment.contracts.RewardPool).commitment,
       ...(observer !== undefined && {
         observations: {
-          of: async (peer, epoch, opts) =>
-            observer.check(epoch, await exchange.pullObservations(peer, epoch, opts), opts),
+          of: (peer, epoch, opts) => observer.checkPeer(peer, epoch, opts),
           rebuild: (built, observations, opts) => {
             const e = built.bundle.epoch;
             const evidence = { ...collector.evidence(e), ...observer.evidence(e) };
