@@ -78,3 +78,8 @@ export class ChallengeJudge {
     return { upheld: true, reason: "no observation set this keeper accepts rebuilds the committed epoch" };
   }
 }
+
+/** Factory in the keeper's component style: `challengeJudge()(components)`. */
+export function challengeJudge(): (components: ChallengeJudgeComponents) => ChallengeJudge {
+  return (components) => new ChallengeJudge(components);
+}

@@ -267,3 +267,10 @@ export class ChallengeSignatures {
     }
   }
 }
+
+/** Factory in the keeper's component style: `challengeSignatures(init)(components)`. */
+export function challengeSignatures(
+  init: ChallengeSignaturesInit = {},
+): (components: ChallengeSignaturesComponents) => ChallengeSignatures {
+  return (components) => new ChallengeSignatures(components, init);
+}

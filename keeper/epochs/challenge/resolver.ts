@@ -10,6 +10,7 @@ import { getAddress } from "ethers";
 
 import type { Chain } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
+import { APPROVAL_LOG_WINDOW } from "../constants.ts";
 import { packSignatures, quorumDomain } from "../quorum/commitment.ts";
 import { CHALLENGE_POLL_MS } from "./constants.ts";
 import type { ChallengeJudge } from "./judge.ts";
@@ -188,12 +189,17 @@ export class ChallengeResolver {
     const signal = this.controller.signal;
     const pool = chain.contracts.rewardPool;
     const tip = await chain.read("blockNumber", () => chain.provider.getBlockNumber(), { signal });
-    const events = await chain.read(
-      "RewardPool.EpochChallenged",
-      () => pool.queryFilter(pool.filters.EpochChallenged(), this.fromBlock, tip),
-      { signal },
-    );
-    const epochs = [...new Set(events.map((e) => Number(e.args.epoch)))];
+    const epochs = new Set<number>();
+    // RPC providers cap a log query's block range: read it in windows.
+    for (let from = this.fromBlock; from <= tip; from += APPROVAL_LOG_WINDOW) {
+      const to = Math.min(tip, from + APPROVAL_LOG_WINDOW - 1);
+      const events = await chain.read(
+        "RewardPool.EpochChallenged",
+        () => pool.queryFilter(pool.filters.EpochChallenged(), from, to),
+        { signal },
+      );
+      for (const e of events) epochs.add(Number(e.args.epoch));
+    }
     let failed = false;
     for (const epoch of epochs) {
       try {
@@ -207,6 +213,31 @@ export class ChallengeResolver {
     // A challenge left open is looked at again from the same block next time.
     if (!failed) this.fromBlock = tip + 1;
   }
+}
+
+/**
+ * The digest of the quorum's latest EpochApproved of `epoch` (what the judge compares with), read backwards from the
+ * tip in windows of APPROVAL_LOG_WINDOW blocks down to the deployment block; undefined when there is none.
+ */
+export async function approvedDigestOf(
+  chain: Chain,
+  epoch: number,
+  options: { signal?: AbortSignal } = {},
+): Promise<string | undefined> {
+  const quorum = chain.contracts.epochQuorum;
+  if (quorum === undefined) return undefined;
+  const tip = await chain.read("blockNumber", () => chain.provider.getBlockNumber(), options);
+  for (let to = tip; to >= chain.deployment.deploymentBlock; to -= APPROVAL_LOG_WINDOW) {
+    const from = Math.max(chain.deployment.deploymentBlock, to - APPROVAL_LOG_WINDOW + 1);
+    const approvals = await chain.read(
+      "EpochQuorum.EpochApproved",
+      () => quorum.queryFilter(quorum.filters.EpochApproved(epoch), from, to),
+      options,
+    );
+    const latest = approvals.at(-1);
+    if (latest !== undefined) return latest.args.digest;
+  }
+  return undefined;
 }
 
 /** Factory in the keeper's component style: `challengeResolver(init)(components)`. */

@@ -18,7 +18,7 @@ import {
   decodeChallengeRequest,
   encodeChallengeRequest,
 } from "../../../../keeper/epochs/challenge/protocol.ts";
-import { ChallengeResolver } from "../../../../keeper/epochs/challenge/resolver.ts";
+import { ChallengeResolver, approvedDigestOf } from "../../../../keeper/epochs/challenge/resolver.ts";
 import { QuorumApprover } from "../../../../keeper/epochs/quorum/approve.ts";
 import { quorumDomain } from "../../../../keeper/epochs/quorum/commitment.ts";
 import { EpochSignatures } from "../../../../keeper/epochs/quorum/protocol.ts";
@@ -113,12 +113,11 @@ describe("keeper quorum: challenges resolved by a keeper supermajority over p2p"
         { gatherTimeoutMs: 10_000, retryMs: 200 },
       );
       await signatures.start();
-      const quorum = chain.contracts.epochQuorum!;
       const judge = new ChallengeJudge({
         domain,
         builtEpoch: async (e) => closed.get(e),
         commitmentOf,
-        approvedDigest: async (e) => (await quorum.queryFilter(quorum.filters.EpochApproved(e))).at(-1)?.args.digest,
+        approvedDigest: (e, opts) => approvedDigestOf(chain, e, opts),
       });
       const k = { p2p: nodes[i]!, chain, store, closed, signatures } as Keeper;
       k.verdicts = new ChallengeSignatures(
