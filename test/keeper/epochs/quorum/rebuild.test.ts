@@ -3,6 +3,7 @@
  * process on real collectors and node:sqlite stores: three keepers hold the same consumer-signed receipt and count
  * the provider differently; one of them seals only its own observation. Rebuilt from the fuller set, its epoch is the
  * fuller keepers' epoch field for field (C_i, ΣC, R_total, reports, roots); rebuilt from its own set, it is its own.
+ * The challenge judge of that keeper uses the same rebuild: it rejects a challenge of the fuller keepers' epoch.
  */
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
@@ -14,6 +15,9 @@ import { buildEpoch } from "../../../../keeper/epochs/build.ts";
 import { ObservationsNotReadyError } from "../../../../keeper/epochs/observe/errors.ts";
 import { EpochObserver } from "../../../../keeper/epochs/observe/observer.ts";
 import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
+import { ChallengeJudge } from "../../../../keeper/epochs/challenge/judge.ts";
+import type { SignedObservation } from "../../../../keeper/epochs/observe/observation.ts";
+import { commitmentDigest, quorumDomain } from "../../../../keeper/epochs/quorum/commitment.ts";
 import { rebuildWithObservations } from "../../../../keeper/epochs/quorum/rebuild.ts";
 import { quorumCommitmentOf } from "../../../../keeper/epochs/submit/submitter.ts";
 import type { BuiltEpoch } from "../../../../keeper/epochs/types.ts";
@@ -91,11 +95,11 @@ describe("epochs/quorum: rebuilding an epoch from another keeper's observations"
     assert.notDeepEqual(commitment(b), commitment(a!), "keeper 1's own epoch differs");
     assert.deepEqual(commitment(c!), commitment(a!));
 
-    const rebuild = (built: BuiltEpoch, i: number, from: number) =>
+    const rebuild = (built: BuiltEpoch, i: number, from: number | SignedObservation[]) =>
       rebuildWithObservations({
         built,
         evidence: { ...keepers[i]!.collector.evidence(1), ...observers[i]!.evidence(1) },
-        observations: observers[from]!.observationsOf(1),
+        observations: typeof from === "number" ? observers[from]!.observationsOf(1) : from,
         indexOf: (account) => keepers[i]!.collector.indexOf(account),
       });
     const fromA = await rebuild(b, 1, 0);
@@ -105,5 +109,37 @@ describe("epochs/quorum: rebuilding an epoch from another keeper's observations"
     assert.deepEqual(commitment(await rebuild(b, 1, 1)), commitment(b), "rebuilt from its own set: its own epoch");
     assert.deepEqual(commitment(await rebuild(a!, 0, 0)), commitment(a!));
     assert.deepEqual(commitment(await rebuild(a!, 0, 1)), commitment(b), "and the other way round");
+
+    // The challenge judge (keeper/epochs/challenge/judge.ts) of keeper 1, whose own epoch is not the committed one:
+    // it rejects a challenge of keeper 0's epoch (rebuilt from keeper 0's set), upholds one of an epoch no accepted
+    // set rebuilds, and abstains when it could not read every keeper's set.
+    const domain = quorumDomain(DOMAIN.chainId, DOMAIN.quorum);
+    const judgeOf = (approved: BuiltEpoch, unreachable: number) =>
+      new ChallengeJudge({
+        domain,
+        approvedDigest: async () => commitmentDigest(domain, commitment(approved)),
+        builtEpoch: async () => b,
+        commitmentOf: commitment,
+        observations: {
+          own: (epoch) => observers[1]!.observationsOf(epoch),
+          others: async (epoch) => ({ checks: [{ observations: observers[0]!.observationsOf(epoch) }], unreachable }),
+          rebuild: (built, observations) => rebuild(built, 1, observations),
+        },
+      });
+    assert.deepEqual(await judgeOf(a!, 0).judge(1, { signal }), {
+      upheld: false,
+      reason: "the committed epoch is this keeper's, rebuilt from an accepted set",
+    });
+    const inflated = await buildEpoch({
+      ...a!.bundle,
+      contributions: a!.bundle.contributions.map((x) => ({ ...x, contribution: x.contribution * 10n })),
+    });
+    assert.deepEqual(await judgeOf(inflated, 0).judge(1, { signal }), {
+      upheld: true,
+      reason: "no observation set this keeper accepts rebuilds the committed epoch",
+    });
+    assert.deepEqual(await judgeOf(inflated, 1).judge(1, { signal }), {
+      abstain: "1 keeper(s)' observation sets could not be read",
+    });
   });
 });
