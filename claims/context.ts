@@ -4,7 +4,7 @@
  */
 import { formatUnits, getAddress, isAddress, parseUnits } from "ethers";
 
-import type { LumoraToken, Reputation, RewardPool, TaskLog } from "../types/ethers-contracts/index.ts";
+import type { EpochQuorum, LumoraToken, Reputation, RewardPool, TaskLog } from "../types/ethers-contracts/index.ts";
 import type { ProofSource } from "../keeper/epochs/proofs/source.ts";
 import { ClaimArgumentError } from "./errors.ts";
 
@@ -13,6 +13,8 @@ export interface LumoraContracts {
   pool: RewardPool;
   reputation: Reputation;
   taskLog: TaskLog;
+  /** The deployment's keeper quorum, when it has one: whose keepers may sign health observations. */
+  quorum?: EpochQuorum;
 }
 
 export interface ClaimContext {

@@ -10,6 +10,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 
 import type {
   CreditVault,
+  EpochQuorum,
   LumoraToken,
   NodeRegistry,
   Reputation,
@@ -27,22 +28,24 @@ export interface ContractLoader {
   getContractAt(name: string, address: string): Promise<unknown>;
 }
 
-/** The four contracts at the given addresses, connected to the loader's provider. */
+/** The four contracts (and EpochQuorum when named) at the given addresses, connected to the loader's provider. */
 export async function connectContracts(
   ethers: ContractLoader,
-  addresses: { LumoraToken: string; RewardPool: string; Reputation: string; TaskLog: string },
+  addresses: { LumoraToken: string; RewardPool: string; Reputation: string; TaskLog: string; EpochQuorum?: string },
 ): Promise<LumoraContracts> {
-  const [token, pool, reputation, taskLog] = await Promise.all([
+  const [token, pool, reputation, taskLog, quorum] = await Promise.all([
     ethers.getContractAt("LumoraToken", addresses.LumoraToken),
     ethers.getContractAt("RewardPool", addresses.RewardPool),
     ethers.getContractAt("Reputation", addresses.Reputation),
     ethers.getContractAt("TaskLog", addresses.TaskLog),
+    addresses.EpochQuorum === undefined ? undefined : ethers.getContractAt("EpochQuorum", addresses.EpochQuorum),
   ]);
   return {
     token: token as LumoraToken,
     pool: pool as RewardPool,
     reputation: reputation as Reputation,
     taskLog: taskLog as TaskLog,
+    ...(quorum !== undefined && { quorum: quorum as EpochQuorum }),
   };
 }
 

@@ -18,7 +18,13 @@ import { encodeEvidence, evidenceHash, recompute } from "../keeper/epochs/proofs
 import type { DumpKind, EpochRecordSource } from "../keeper/epochs/proofs/source.ts";
 import type { EpochSummary, RewardDumpValue } from "../keeper/epochs/proofs/publish.ts";
 import { rewardCommitmentOf, taskCommitmentOf } from "../keeper/epochs/submit/submitter.ts";
-import type { BuiltEpoch, ContributionEntry, RewardLeafValue, TaskRecordValue } from "../keeper/epochs/types.ts";
+import type {
+  BuiltEpoch,
+  ContributionEntry,
+  EpochEvidence,
+  RewardLeafValue,
+  TaskRecordValue,
+} from "../keeper/epochs/types.ts";
 import { formatLum, type LumoraContracts } from "./context.ts";
 import { CommitmentEventMissingError, EpochNotPublishedError } from "./errors.ts";
 import type { PublishedRecords } from "./published.ts";
@@ -178,6 +184,7 @@ function describe(check: ContractCheck): string {
  * compares them with what was published. An epoch published before full evidence existed (v1) is only noted.
  */
 async function checkEvidence(
+  contracts: LumoraContracts,
   source: EpochRecordSource,
   summary: EpochSummary,
   contributions: readonly ContributionEntry[],
@@ -196,6 +203,8 @@ async function checkEvidence(
     problems.push(`evidence.json hashes to ${hash}, epoch.json states ${summary.evidence.hash}`);
   const again = await recompute(evidence, summary.endMs);
   problems.push(...again.problems);
+  const observers = await checkObservers(contracts, summary.epoch, evidence, options);
+  problems.push(...observers.problems);
   const published = new Map(contributions.map((c) => [c.account.toLowerCase(), c.contribution]));
   const computed = new Map(again.contributions.map((c) => [c.account.toLowerCase(), c.contribution]));
   for (const [account, c] of computed) {
@@ -223,9 +232,50 @@ async function checkEvidence(
     problems.push(`the evidence's bond rule yields R_total ${again.rewardTotal} wei; epoch.json states ${stated} wei`);
   const line =
     problems.length === 0
-      ? `${head} match: ${evidence.receipts.length} signed receipts and ${evidence.records.length} signed peer records${evidence.bonds === undefined ? "" : ` and ${evidence.bonds.accounts.length} frozen bonds`} recompute every C_i and report`
+      ? `${head} match: ${evidence.receipts.length} signed receipts and ${evidence.records.length} signed peer records${evidence.bonds === undefined ? "" : ` and ${evidence.bonds.accounts.length} frozen bonds`} recompute every C_i and report${observers.note}`
       : `${head} MISMATCH: ${problems.join("; ")}`;
   return { problems, line };
+}
+
+/**
+ * Whether every published health observation is signed for this deployment's EpochQuorum by one of its keepers.
+ * `recompute` checks each signature and the rule; who may observe is the chain's to say: the keeper set at the
+ * block of the quorum's latest approval of the epoch (the set whose signatures committed it), else the current one.
+ */
+async function checkObservers(
+  contracts: LumoraContracts,
+  epoch: number,
+  evidence: EpochEvidence,
+  options: { signal?: AbortSignal },
+): Promise<{ problems: string[]; note: string }> {
+  const { observations, observationDomain: domain } = evidence;
+  if (observations === undefined) return { problems: [], note: "" };
+  const { quorum } = contracts;
+  if (quorum === undefined)
+    return {
+      problems: ["observations are published but the deployment names no EpochQuorum to check observers"],
+      note: "",
+    };
+  const address = await quorum.getAddress();
+  const chainId = (await quorum.runner!.provider!.getNetwork()).chainId;
+  if (domain !== undefined && (getAddress(domain.quorum) !== address || BigInt(domain.chainId) !== chainId))
+    return {
+      problems: [
+        `observations are signed for quorum ${domain.quorum} on chain ${domain.chainId}, the deployment's is ${address} on chain ${chainId}`,
+      ],
+      note: "",
+    };
+  const approvals = await quorum.queryFilter(quorum.filters.EpochApproved(epoch));
+  options.signal?.throwIfAborted();
+  const block = approvals.at(-1)?.blockNumber;
+  const keepers = new Set(
+    (await quorum.keepers(block === undefined ? {} : { blockTag: block })).map((k) => getAddress(k)),
+  );
+  const at = block === undefined ? "now (no approval of the epoch found)" : `at block ${block}`;
+  const problems = observations
+    .filter((o) => !keepers.has(getAddress(o.observer)))
+    .map((o) => `observation of ${o.subject} by ${o.observer}: not a keeper of EpochQuorum ${address} ${at}`);
+  return { problems, note: `; ${observations.length} observations, every observer a quorum keeper ${at}` };
 }
 
 /** Verifies epoch `epoch` of `source` against the chain. @throws EpochUnknownError, PublishedEpochError */
@@ -251,7 +301,7 @@ export async function verifyEpoch(
   }));
   const totalContribution = contributions.reduce((sum, c) => sum + c.contribution, 0n);
   const publication = checkPublication(summary, epoch, taskTree, rewardTree, leaves, totalContribution);
-  const evidence = await checkEvidence(source, summary, contributions, options);
+  const evidence = await checkEvidence(contracts, source, summary, contributions, options);
 
   // The epoch as the keeper built it, so the keeper's own rule says what it committed (markers included).
   const built: BuiltEpoch = {

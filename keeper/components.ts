@@ -35,7 +35,13 @@ import { buildEpoch } from "./epochs/build.ts";
 import { epochSubmitter, quorumCommitmentOf, type EpochSubmitter } from "./epochs/submit/submitter.ts";
 import { quorumApprover } from "./epochs/quorum/approve.ts";
 import { epochSignatures, type EpochSignatures } from "./epochs/quorum/protocol.ts";
+import { quorumDomain } from "./epochs/quorum/commitment.ts";
 import { rebuildWithObservations } from "./epochs/quorum/rebuild.ts";
+import type { SignedObservation } from "./epochs/observe/observation.ts";
+import type { BuiltEpoch } from "./epochs/types.ts";
+import { challengeJudge } from "./epochs/challenge/judge.ts";
+import { challengeSignatures, type ChallengeSignatures } from "./epochs/challenge/protocol.ts";
+import { approvedDigestOf, challengeResolver, type ChallengeResolver } from "./epochs/challenge/resolver.ts";
 import { epochTurns, type EpochTurns } from "./epochs/submit/turns.ts";
 import * as execution from "./execution/index.ts";
 import { HealthCounters, health, type Health } from "./health/index.ts";
@@ -100,6 +106,10 @@ export interface KeeperComponents {
   readonly adopter: EvidenceAdopter | undefined;
   /** `/lumora/epoch-sign/1.0.0`: this keeper's signatures of epoch commitments, and the gathering of others'. */
   readonly signatures: EpochSignatures | undefined;
+  /** `/lumora/challenge-sign/1.0.0`: this keeper's signed verdicts on challenges, and the gathering of others'. */
+  readonly verdicts: ChallengeSignatures | undefined;
+  /** Watches RewardPool for challenges of the quorum's epochs and resolves them with a keeper supermajority. */
+  readonly challenges: ChallengeResolver | undefined;
 }
 
 /** Builds and wires every service (none is started); `onStep` receives each epoch close step. */
@@ -411,32 +421,72 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     refreshDirectory: (opts) => records.refresh(opts),
     onStep: (epoch, step, info) => epochStep(epoch, step, info),
   });
+  // Our own build of a closed epoch, and the same rebuilt from another keeper's observation set (quorum/rebuild.ts):
+  // what the approver signs and the challenge judge compares with the chain.
+  const builtEpoch = async (epoch: number, opts: { signal: AbortSignal }) =>
+    collector.closedEpochsAfter(epoch - 1)[0] === epoch
+      ? buildEpoch(collector.bundle(epoch), { signal: opts.signal })
+      : undefined;
+  const rebuild = (built: BuiltEpoch, observations: SignedObservation[], opts: { signal: AbortSignal }) => {
+    const e = built.bundle.epoch;
+    const evidence = { ...collector.evidence(e), ...(observer?.evidence(e) ?? {}) };
+    return rebuildWithObservations({ built, evidence, observations, indexOf: (a) => collector.indexOf(a) }, opts);
+  };
   const approver =
     chain &&
     quorumApprover()({
       chain,
       logger,
-      builtEpoch: async (epoch, opts) =>
-        collector.closedEpochsAfter(epoch - 1)[0] === epoch
-          ? buildEpoch(collector.bundle(epoch), { signal: opts.signal })
-          : undefined,
+      builtEpoch,
       commitmentOf: (built) => quorumCommitmentOf(built, chain.deployment.contracts.RewardPool).commitment,
       ...(observer !== undefined && {
         observations: {
-          of: async (peer, epoch, opts) =>
-            observer.check(epoch, await exchange.pullObservations(peer, epoch, opts), opts),
-          rebuild: (built, observations, opts) => {
-            const e = built.bundle.epoch;
-            const evidence = { ...collector.evidence(e), ...observer.evidence(e) };
-            return rebuildWithObservations(
-              { built, evidence, observations, indexOf: (a) => collector.indexOf(a) },
-              opts,
-            );
-          },
+          of: (peer, epoch, opts) => observer.checkPeer(peer, epoch, opts),
+          rebuild,
           own: (epoch) => observer.observationsOf(epoch),
         },
       }),
     });
+  // Open challenges of the quorum's epochs, judged by the approver's rule and resolved by a keeper supermajority
+  // (docs/epochs.md "Challenges resolved by the keepers").
+  const verdicts: ChallengeSignatures | undefined =
+    chain && quorumContract !== undefined
+      ? challengeSignatures()({
+          node,
+          logger,
+          isKeeper: (peerId) => keeperCheck.isKeeper(peerId),
+          keepers: otherKeepers,
+          verdict: (request, opts) => challenges!.verdict(request, opts),
+          penalise,
+        })
+      : undefined;
+  const challenges: ChallengeResolver | undefined =
+    chain && quorumContract !== undefined && quorumAddress !== undefined && verdicts !== undefined
+      ? challengeResolver()({
+          chain,
+          logger,
+          signatures: verdicts,
+          judge: challengeJudge()({
+            domain: quorumDomain(chain.deployment.chainId, quorumAddress),
+            approvedDigest: (epoch, opts) => approvedDigestOf(chain, epoch, opts),
+            builtEpoch,
+            commitmentOf: (built) => quorumCommitmentOf(built, chain.deployment.contracts.RewardPool).commitment,
+            ...(observer !== undefined && {
+              observations: {
+                own: (epoch) => observer.observationsOf(epoch),
+                others: async (epoch, opts) => {
+                  const read = await Promise.allSettled(otherKeepers().map((p) => observer.checkPeer(p, epoch, opts)));
+                  return {
+                    checks: read.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])),
+                    unreachable: read.filter((r) => r.status === "rejected").length,
+                  };
+                },
+                rebuild,
+              },
+            }),
+          }),
+        })
+      : undefined;
   const adopter = chain && evidenceAdopter()({ collector, chain, proofs, keepers: otherKeepers, logger });
   const closer = epochCloser({ publishDir })({
     collector,
@@ -493,5 +543,6 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     ...{ proximity: near, health: peerHealth, routing: table, feed, flags, execution: executor },
     ...{ collector, remoteReceipts, remoteTasks, exchange, proofs, gatherer, schedule, epochOperator: epochOps },
     ...{ operatorCounters, chain, chainMonitor: monitor, chainSync, submitter, turns, adopter, signatures },
+    ...{ verdicts, challenges },
   };
 }

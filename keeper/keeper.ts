@@ -71,11 +71,13 @@ export class Keeper extends EventTarget {
     for (const service of [c.transfer, c.exchange, c.proofs, c.execution, c.tasks, c.bootstrapper, c.discovery])
       await service.start();
     await c.signatures?.start();
+    await c.verdicts?.start();
     c.proximity.start();
     await closer.start();
     if (this.config.epochs?.cron !== undefined) await schedule.start();
     flags?.start();
     feed.start();
+    c.challenges?.start();
     c.audits.start();
     this.log.info("keeper started", { peerId: node.peerId.toString(), addresses: this.addresses });
   }
@@ -84,9 +86,21 @@ export class Keeper extends EventTarget {
     const c = this.components;
     // Producers of work first (timers, the closer), then the protocols, the node, and the chain last.
     const steps: Array<{ stop(): unknown } | undefined> = [
-      ...[c.audits, c.feed, c.flags, c.schedule, c.closer, c.chainSync, c.chainMonitor, c.turns, c.submitter, c.health],
+      ...[
+        c.challenges,
+        c.audits,
+        c.feed,
+        c.flags,
+        c.schedule,
+        c.closer,
+        c.chainSync,
+        c.chainMonitor,
+        c.turns,
+        c.submitter,
+        c.health,
+      ],
       ...[c.proximity, c.discovery, c.bootstrapper, c.tasks, c.execution, c.transfer, c.exchange, c.proofs],
-      c.signatures,
+      ...[c.signatures, c.verdicts],
       ...[c.node, c.chain],
     ];
     for (const service of steps) {

@@ -2,7 +2,8 @@
  * `npm run demo` — Lumora's main job on embedded defaults, end to end:
  * an in-process Hardhat chain (served to the keepers over JSON-RPC on 127.0.0.1), the Ignition deployment,
  * a funded pool, six keepers on 127.0.0.1, real transfers routed to executors (one executor is killed mid-task
- * and its task reassigned), an epoch closed, published and committed through a 2-of-3 keeper quorum (EpochQuorum:
+ * and its task reassigned; three keepers coordinate tasks, so Reputation reports merge two keepers' signed
+ * observations of an executor), an epoch closed, published and committed through a 2-of-3 keeper quorum (EpochQuorum:
  * three keepers hold chain keys, the submitter gathers a second keeper's signature over /lumora/epoch-sign/1.0.0),
  * the challenge window passed by time travel, and every participant's reward claimed through the same claim
  * library the Hardhat tasks use. Demand is paid: every node that fetches has a consumer account with credit deposited
@@ -224,7 +225,7 @@ async function main(): Promise<void> {
     ).join(""),
   );
   writeFileSync(objects[2]!.path, randomBytes(2 * MiB));
-  const published = [];
+  const published: { name: string; path: string; objectId: string; size: number }[] = [];
   for (const o of objects) {
     const a = await provider1.publish(o.path);
     await provider2.publish(o.path);
@@ -241,11 +242,28 @@ async function main(): Promise<void> {
   );
   await slowExecutor.stop();
   const outcomes = [await first];
+  // The two other quorum keepers coordinate a task each too, so each executor's outcomes are observed by more than one
+  // keeper: a Reputation report is merged from the keepers' signed observations and needs f + 1 = 2 observers of a
+  // peer (docs/epochs.md "Reputation reports"). Three coordinators over two live executors: some executor has two.
+  const observers = [provider1, provider2];
+  await until("the other quorum keepers' routing to an executor", async () => {
+    await Promise.all(observers.map((k) => k.refreshRouting({ refreshDirectory: true })));
+    return observers.every((k) => keepers.slice(4).some((e) => k.routing.isAvailable(e.peerId.toString())));
+  });
+  const observed = observers.map((k, i) =>
+    k.requestTransfer({ ...published[2]!, providers, id: `demo-observed-${i + 1}` }),
+  );
   outcomes.push(
     ...(await Promise.all(
       published.slice(1).map((p, i) => coordinator.requestTransfer({ ...p, providers, id: `demo-task-${i + 2}` })),
     )),
   );
+  for (const [i, o] of (await Promise.all(observed)).entries()) {
+    log(
+      `task ${o.id}: ${o.status} by ${nameOf.get(o.executor ?? "") ?? "-"}, coordinated by ${observers[i] === provider1 ? "provider-1" : "provider-2"}`,
+    );
+    if (o.status !== "succeeded") throw new Error(`task ${o.id} ${o.status}: ${o.reason}`);
+  }
   for (const o of outcomes) {
     const attempts = coordinator.tasks.taskStore.attemptsOf(o.id);
     log(
@@ -291,6 +309,16 @@ async function main(): Promise<void> {
   );
   log(
     `committed on chain: TaskLog ${submitted.taskLog}, Reputation ${submitted.reputation.sent} report(s), RewardPool ${submitted.rewardPool}`,
+  );
+  // What Reputation holds for the epoch: every node whose last reported epoch is this one.
+  const reported = [];
+  for (let i = 1; i <= nodeCount; i++) {
+    const node = await deployed.reputation.nodeOf(signers[i]!.address);
+    if (node.lastEpoch === BigInt(epoch)) reported.push(`${roles[i - 1]!.name} ${node.successes}/${node.failures}`);
+  }
+  log(
+    `Reputation holds ${reported.length} report(s) of epoch ${epoch}, merged from the quorum keepers' signed ` +
+      `observations (successes/failures): ${reported.join(", ") || "none"}`,
   );
   await networkHelpers.time.increase(Number(CHALLENGE_WINDOW) + 1);
   await networkHelpers.mine();

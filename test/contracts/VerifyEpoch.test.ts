@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 
 import { expect } from "chai";
-import { HDNodeWallet, Mnemonic, parseEther, toBeHex } from "ethers";
+import { HDNodeWallet, Mnemonic, Wallet, parseEther, toBeHex } from "ethers";
 import { network } from "hardhat";
 
 import LumoraModule from "../../ignition/modules/Lumora.js";
@@ -30,6 +30,8 @@ import {
 } from "../../claims/index.ts";
 import { signPeerRecord } from "../../keeper/discovery/record.ts";
 import { buildEpoch } from "../../keeper/epochs/build.ts";
+import { mergeObservations } from "../../keeper/epochs/observe/merge.ts";
+import { signObservation, type SignedObservation } from "../../keeper/epochs/observe/observation.ts";
 import { RemoteProofError } from "../../keeper/epochs/proofs/errors.ts";
 import { DirectoryProofSource } from "../../keeper/epochs/proofs/source.ts";
 import { epochDir, publishEpoch } from "../../keeper/epochs/proofs/publish.ts";
@@ -115,7 +117,7 @@ describe("verify-epoch (claims/verify)", function () {
       TaskLog: await deployed.taskLog.getAddress(),
       RewardPool: await deployed.rewardPool.getAddress(),
     };
-    contracts = await connectContracts(ethers, addresses);
+    contracts = await connectContracts(ethers, { ...addresses, EpochQuorum: await deployed.epochQuorum.getAddress() });
     await fundPool(contracts, deployer!, parseEther("10000"));
     rpc = await serveJsonRpc(connection.provider);
     base = await mkdtemp(path.join(tmpdir(), "lumora-verify-epoch-"));
@@ -446,5 +448,78 @@ describe("verify-epoch (claims/verify)", function () {
     const copied = publishedRecords(root, "localhost", { env: {} });
     expect(copied.source.location).to.equal(path.join(root, "deployments", "localhost", "epochs"));
     expectVerified(await verifyPublishedEpoch(contracts, copied, 1));
+  });
+  it("checks that every published observation's observer is a keeper of EpochQuorum: a stranger's fails loudly", async function () {
+    // The deployment's quorum has one keeper (the deployer); a stranger signs a valid observation of its own.
+    const quorumAddress = await contracts.quorum!.getAddress();
+    const domain = { chainId: Number((await ethers.provider.getNetwork()).chainId), quorum: quorumAddress };
+    const keeper = new Wallet(DEPLOYER_KEY);
+    const stranger = new Wallet("0x" + "5a".repeat(32));
+    const now = Date.now();
+    const [consumer, p1, p2] = await Promise.all([peer(121), peer(122), peer(123)]);
+    const records = new Map<string, Uint8Array>();
+    for (const p of [p1, p2]) {
+      records.set(
+        p.id,
+        await signPeerRecord(p.key, {
+          ...{ seq: 1n, issuedAtMs: now - 60_000, expiresAtMs: now + 600_000, capabilities: ["provider"] },
+          ...{ bandwidthBps: 1_000_000, capacity: 1, load: 0, shard: 0, rewardAddress: p.address },
+          addrs: ["/ip4/127.0.0.1/tcp/1"],
+        }),
+      );
+    }
+    const observe = (signer: Wallet, epoch: number, p: { id: string; address: string }, failures: number) =>
+      signObservation(
+        domain,
+        { epoch, observer: signer.address, subject: p.id, account: p.address, successes: 4, failures },
+        (d) => signer.signingKey.sign(d).serialized,
+      );
+    // f = 0: every observer counts, so the keeper's observations are the reports (and C_i's weight).
+    const rule = { maxFaulty: 0 };
+    const sets: Record<number, SignedObservation[]> = {
+      8: [observe(keeper, 8, p1, 1)],
+      9: [observe(keeper, 9, p1, 1), observe(stranger, 9, p2, 4)],
+    };
+    const order = [8, 9];
+    const w = world(
+      { genesisMs: now - 10_000 },
+      {
+        recordOf: (id) => records.get(id),
+        mergedReports: (e) => mergeObservations(sets[order[e - 1]!]!, rule).reports,
+      },
+    );
+    cleanups.push(async () => w.close());
+    for (const p of [p1, p2]) w.addresses.set(p.id, p.address);
+    for (const [i, epoch] of order.entries()) {
+      await w.receipt(consumer, p1, 4_000, now - 5_000 + i * 2_000);
+      await w.receipt(consumer, p2, 2_000, now - 4_500 + i * 2_000);
+      const bundle = await w.collector.close({ endMs: now - 3_000 + i * 2_000 });
+      const evidence = {
+        ...w.collector.evidence(bundle.epoch),
+        observations: sets[epoch]!,
+        observationRule: rule,
+        observationDomain: domain,
+      };
+      const built = await buildEpoch({ ...bundle, epoch, rewardTotal: REWARD });
+      await publishEpoch(built, published, { uri: `lumora:epoch/${epoch}`, evidence });
+      await submitter.submit(built);
+    }
+
+    const ok = await verifyPublishedEpoch(contracts, publishedRecords(base, "test", { proofsDir: published }), 8);
+    expectVerified(ok);
+    expect(ok.lines[3]).to.match(/; 1 observations, every observer a quorum keeper at block \d+$/);
+
+    // Epoch 9: committed and published consistently (its reports include the stranger's view of p2), so only the
+    // observer's membership tells.
+    const bad = await verifyPublishedEpoch(contracts, publishedRecords(base, "test", { proofsDir: published }), 9);
+    expect([bad.taskLog.status, bad.rewardPool.status]).to.deep.equal(["match", "match"]);
+    expect(bad.ok).to.equal(false);
+    expect(bad.evidence).to.have.length(1);
+    expect(bad.evidence[0]).to.match(
+      new RegExp(
+        `^observation of ${p2.id} by ${stranger.address}: not a keeper of EpochQuorum ${quorumAddress} at block \\d+$`,
+      ),
+    );
+    expect(bad.message).to.match(/^epoch 9 does NOT match/);
   });
 });

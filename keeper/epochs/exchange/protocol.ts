@@ -198,19 +198,26 @@ export class EpochExchange {
 
   /**
    * Asks `peer` for the signed health observations it holds for `epoch` (its own and those it gathered); throws
-   * ObservationsNotReadyError when it has not frozen the epoch yet. Signatures are not checked here.
+   * ObservationsNotReadyError when it has not frozen the epoch yet. Signatures are not checked here. `maxEntries`
+   * (the caller's bound: its quorum's size times what one observer may sign, observe/constants.ts) ends the pull
+   * with a penalised EpochExchangeError once exceeded; without it only the page limits bound the pull.
    */
   async pullObservations(
     peer: PeerId | string,
     epoch: number,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; maxEntries?: number } = {},
   ): Promise<SignedObservation[]> {
     const out: SignedObservation[] = [];
+    const max = options.maxEntries ?? Number.POSITIVE_INFINITY;
     try {
       await this.pages(
         peer,
         { kind: "observations", epoch },
-        (entry) => out.push(parseObservationEntry(entry)),
+        (entry) => {
+          if (out.length >= max)
+            throw new EpochExchangeError(`more than ${max} observations of epoch ${epoch} in one pull`, true);
+          out.push(parseObservationEntry(entry));
+        },
         options,
       );
     } catch (err) {

@@ -30,3 +30,12 @@ export const MAX_SUBJECT_CHARS = 128;
  * stops waiting for a keeper: a keeper that is down should not cost every close the whole wait.
  */
 export const OBSERVATION_MAX_FAILED_PULLS = 3;
+
+/**
+ * Most observations one observer may sign for one epoch: one per peer it counted. A keeper counts the peers it
+ * probed (one probe every 2 s: 1,800 an hour), audited and coordinated tasks with; 16,384 distinct peers in an
+ * hourly epoch is far above that. Past it the observer's extra observations are ignored, and a pull is bounded by
+ * the quorum's size times this (5 keepers: 81,920 entries, ~30 MB of JSON) instead of the exchange's page limits
+ * (about a million entries).
+ */
+export const MAX_OBSERVATIONS_PER_OBSERVER = 16_384;

@@ -12,7 +12,12 @@
 import type { Logger } from "../../logger.ts";
 import { sleep } from "../../chain/index.ts";
 import type { ReputationReport } from "../types.ts";
-import { OBSERVATION_GATHER_WAIT_MS, OBSERVATION_MAX_FAILED_PULLS, OBSERVATION_RETRY_MS } from "./constants.ts";
+import {
+  MAX_OBSERVATIONS_PER_OBSERVER,
+  OBSERVATION_GATHER_WAIT_MS,
+  OBSERVATION_MAX_FAILED_PULLS,
+  OBSERVATION_RETRY_MS,
+} from "./constants.ts";
 import { ObservationsNotReadyError } from "./errors.ts";
 import type { DisqualifyRule } from "../../audit/verdict.ts";
 import {
@@ -55,11 +60,11 @@ export interface EpochObserverComponents {
   /** Peer ids of the other keepers known now. */
   keepers(): string[];
   /**
-   * The observations `peer` holds for `epoch`; throws ObservationsNotReadyError when it has not frozen the epoch
-   * yet (asked again until the wait is over), anything else when it cannot be reached (given up after
-   * OBSERVATION_MAX_FAILED_PULLS).
+   * The observations `peer` holds for `epoch`, at most `maxEntries`; throws ObservationsNotReadyError when it has
+   * not frozen the epoch yet (asked again until the wait is over), anything else when it cannot be reached or sends
+   * more (given up after OBSERVATION_MAX_FAILED_PULLS).
    */
-  pull(peer: string, epoch: number, options: { signal: AbortSignal }): Promise<SignedObservation[]>;
+  pull(peer: string, epoch: number, options: { signal: AbortSignal; maxEntries: number }): Promise<SignedObservation[]>;
   /** The quorum's keeper addresses (checksummed): the only observers that count. */
   observers(options: { signal: AbortSignal }): Promise<ReadonlySet<string>>;
 }
@@ -163,6 +168,13 @@ export class EpochObserver {
     };
   }
 
+  /** Pulls the set `peer` (a submitter) merged for `epoch`, bounded like a gather's pulls, and checks it (`check`). */
+  async checkPeer(peer: string, epoch: number, options: { signal: AbortSignal }): Promise<ObservationCheck> {
+    const observers = await this.components.observers(options);
+    const theirs = await this.components.pull(peer, epoch, { signal: options.signal, maxEntries: maxPull(observers) });
+    return this.check(epoch, theirs, options);
+  }
+
   /**
    * Checks another keeper's observation set of `epoch` (what it merged and publishes) before this keeper signs
    * its commitment: every observation of this epoch, by a quorum keeper, signed by its observer; every observation
@@ -178,8 +190,13 @@ export class EpochObserver {
     options: { signal: AbortSignal },
   ): Promise<ObservationCheck> {
     const observers = await this.components.observers(options);
+    const perObserver = new Map<string, number>();
     for (const o of theirs) {
       if (o.epoch !== epoch) return { problem: `an observation of epoch ${o.epoch}` };
+      const n = (perObserver.get(o.observer) ?? 0) + 1;
+      perObserver.set(o.observer, n);
+      if (n > MAX_OBSERVATIONS_PER_OBSERVER)
+        return { problem: `more than ${MAX_OBSERVATIONS_PER_OBSERVER} observations by ${o.observer}` };
       if (!observers.has(o.observer)) return { problem: `an observation by ${o.observer}, not a quorum keeper` };
       try {
         verifyObservation(this.components.domain, o);
@@ -226,13 +243,14 @@ export class EpochObserver {
     const c = this.components;
     const deadline = Date.now() + (this.init.waitMs ?? OBSERVATION_GATHER_WAIT_MS);
     const waiting = new Set(c.keepers());
-    let observers: ReadonlySet<string> | undefined;
+    const observers = await c.observers(options);
+    const bound = { signal: options.signal, maxEntries: maxPull(observers) };
     let added = 0;
     const errors = new Map<string, string>();
     const failed = new Map<string, number>();
     while (waiting.size > 0) {
       const round = [...waiting];
-      const results = await Promise.allSettled(round.map((peer) => c.pull(peer, epoch, options)));
+      const results = await Promise.allSettled(round.map((peer) => c.pull(peer, epoch, bound)));
       options.signal.throwIfAborted();
       for (const [i, r] of results.entries()) {
         const peer = round[i]!;
@@ -249,8 +267,10 @@ export class EpochObserver {
         }
         waiting.delete(peer);
         errors.delete(peer);
-        observers ??= await c.observers(options);
-        const valid = r.value.filter((o) => this.acceptable(epoch, o, observers!));
+        const valid = this.withinCap(
+          epoch,
+          r.value.filter((o) => this.acceptable(epoch, o, observers)),
+        );
         added += c.observations.add(this.quorum, epoch, valid);
       }
       if (waiting.size === 0 || Date.now() >= deadline) break;
@@ -265,6 +285,25 @@ export class EpochObserver {
     this.log.info("health observations gathered", { epoch, added, held: this.observationsOf(epoch).length });
   }
 
+  /** Drops what would take an observer past MAX_OBSERVATIONS_PER_OBSERVER for the epoch (counting what is held). */
+  private withinCap(epoch: number, observations: SignedObservation[]): SignedObservation[] {
+    const held = new Map<string, number>();
+    for (const o of this.observationsOf(epoch)) held.set(o.observer, (held.get(o.observer) ?? 0) + 1);
+    const keep = (o: SignedObservation) => {
+      const n = held.get(o.observer) ?? 0;
+      if (n >= MAX_OBSERVATIONS_PER_OBSERVER) return false;
+      held.set(o.observer, n + 1);
+      return true;
+    };
+    const kept = observations.filter(keep);
+    if (kept.length < observations.length)
+      this.log.warn("observations past the per-observer cap ignored", {
+        epoch,
+        ignored: observations.length - kept.length,
+      });
+    return kept;
+  }
+
   private acceptable(epoch: number, o: SignedObservation, observers: ReadonlySet<string>): boolean {
     try {
       if (o.epoch !== epoch || !observers.has(o.observer)) return false;
@@ -275,6 +314,11 @@ export class EpochObserver {
       return false;
     }
   }
+}
+
+/** What one pull of an epoch's observations may carry: every quorum keeper's, each up to its cap. */
+function maxPull(observers: ReadonlySet<string>): number {
+  return Math.max(1, observers.size) * MAX_OBSERVATIONS_PER_OBSERVER;
 }
 
 function counts(o: FrozenOutcome): { successes: number; failures: number; audits: number; auditFailures: number } {

@@ -1,7 +1,8 @@
 /**
  * `npm run demo` end to end, as a user runs it: it must exit 0 and tell the whole story — a task reassigned
- * away from the killed executor, the epoch closed and committed, rewards claimed and (up to rounding dust)
- * paid in full, consumers' vouchers paid for the bytes and settled on chain.
+ * away from the killed executor, the epoch closed and committed (with Reputation reports merged from several
+ * keepers' observations), rewards claimed and (up to rounding dust) paid in full, consumers' vouchers paid for the
+ * bytes and settled on chain.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -57,6 +58,10 @@ describe("npm run demo", { timeout: TIMEOUT_MS + 10_000 }, () => {
     );
     assert.match(output, /epoch 1 closed: \d+ task record\(s\), [1-9]\d* contributor\(s\)/);
     assert.match(output, /committed on chain: TaskLog sent, Reputation \d+ report\(s\), RewardPool sent/);
+    // Merged from the quorum keepers' signed observations (f + 1 = 2 observers of a peer): at least one on chain.
+    const reports = /Reputation holds (\d+) report\(s\) of epoch 1, merged from the quorum keepers/.exec(output);
+    assert.ok(reports, "the demo reads the committed reports from Reputation");
+    assert.ok(Number(reports[1]) > 0, `${reports[1]} report(s) committed`);
     // Through the 2-of-3 keeper quorum: two distinct keepers' signatures, the third keeper verified.
     const quorum = /submitted epoch 1 through EpochQuorum with the signatures of (0x\w+…\w+) and (0x\w+…\w+)/.exec(
       output,

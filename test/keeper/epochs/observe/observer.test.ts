@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 
 import { Wallet, getAddress } from "ethers";
 
+import { EpochExchangeError } from "../../../../keeper/epochs/exchange/errors.ts";
 import { EpochExchange } from "../../../../keeper/epochs/exchange/protocol.ts";
 import { EpochObserver, type FrozenOutcome } from "../../../../keeper/epochs/observe/observer.ts";
 import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
@@ -187,6 +188,19 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
     await observer.observe(EPOCH + 2, { signal: AbortSignal.timeout(60_000) });
     assert.equal(k0.observations.sealed(DOMAIN.quorum, EPOCH + 2), true);
     assert.equal(observer.observationsOf(EPOCH + 2).length, 3, "its own three");
+  });
+
+  it("ends a pull that carries more observations than the caller's bound with a penalising error", async () => {
+    const [k0, k1] = keepers as [Keeper, Keeper];
+    const held = k1.observer.observationsOf(EPOCH).length;
+    assert.ok(held > 3, `k1 holds ${held}`);
+    await assert.rejects(k0.exchange.pullObservations(k1.p2p.node.peerId, EPOCH, { maxEntries: 3 }), (err: unknown) => {
+      assert.ok(err instanceof EpochExchangeError, String(err));
+      assert.equal(err.message, `more than 3 observations of epoch ${EPOCH} in one pull`);
+      assert.equal(err.penalise, true);
+      return true;
+    });
+    assert.equal((await k0.exchange.pullObservations(k1.p2p.node.peerId, EPOCH, { maxEntries: held })).length, held);
   });
 
   it("tells a keeper asking for an epoch it has not frozen to ask again", async () => {

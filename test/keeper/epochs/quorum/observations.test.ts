@@ -151,8 +151,7 @@ describe("keeper quorum: signing under different observation sets", { timeout: 3
             : undefined,
         commitmentOf: (built) => quorumCommitmentOf(built, deployment.contracts.RewardPool).commitment,
         observations: {
-          of: async (peerId, epoch, opts) =>
-            k.observer.check(epoch, await k.exchange.pullObservations(peerId, epoch, opts), opts),
+          of: (peerId, epoch, opts) => k.observer.checkPeer(peerId, epoch, opts),
           rebuild: (built, observations, opts) => {
             const e = built.bundle.epoch;
             const evidence = { ...k.epochs.collector.evidence(e), ...k.observer.evidence(e) };
