@@ -247,7 +247,13 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
         store: payments,
         ...(c.payment?.consumerKey !== undefined && {
           payer: new VoucherPayer(
-            { store: payments, signer: new Wallet(c.payment.consumerKey), peerId: self },
+            {
+              store: payments,
+              signer: new Wallet(c.payment.consumerKey),
+              peerId: self,
+              // The provider's signed record (discovery), looked up when a Welcome names an account.
+              accountOf: (peerId) => records.get(peerId)?.rewardAddress,
+            },
             payment,
           ),
         }),

@@ -1,7 +1,8 @@
 /**
  * Paying as data arrives, both ends of a channel (docs/transfer.md, "Paying as data arrives"):
  *
- * - `VoucherPayer` (consumer): after each verified part, raises the channel's cumulative amount by the part's cost at
+ * - `VoucherPayer` (consumer): pays a provider only on the account its signed peer record names (a Welcome naming
+ *   another is refused), and after each verified part raises the channel's cumulative amount by the part's cost at
  *   the configured price and signs a new voucher; one channel's vouchers are signed one at a time, recorded before
  *   they are handed out, so they only grow, also across restarts.
  * - `SessionLedger` (provider): one per transfer session. It checks each voucher the consumer sends (signature for this
@@ -17,7 +18,13 @@ import { getAddress } from "ethers";
 
 import type { Logger } from "../logger.ts";
 import { VOUCHER_FRAME_SLACK } from "./constants.ts";
-import { InvalidVoucherError, PaymentRequiredError, StaleVoucherError, TooManyVouchersError } from "./errors.ts";
+import {
+  InvalidVoucherError,
+  PaymentAccountMismatchError,
+  PaymentRequiredError,
+  StaleVoucherError,
+  TooManyVouchersError,
+} from "./errors.ts";
 import type { ConsumerDebt, ConsumerDebts, CreditCache } from "./limits.ts";
 import type { PaymentStore } from "./store.ts";
 import {
@@ -44,6 +51,11 @@ export interface PayerComponents {
   signer: TypedDataSigner;
   /** This node's peer id: its vouchers pay for what this peer receives (`consumerPeer`). */
   peerId: string;
+  /**
+   * The reward account a provider peer's valid signed peer record names (undefined without one): the only channel
+   * this consumer pays it on, whatever its Welcome says.
+   */
+  accountOf(providerPeer: string): string | undefined;
 }
 
 export class VoucherPayer {
@@ -61,6 +73,16 @@ export class VoucherPayer {
   async consumer(): Promise<string> {
     this.address ??= getAddress(await this.components.signer.getAddress());
     return this.address;
+  }
+
+  /**
+   * Checks the account a provider's Welcome asks to be paid on against its signed peer record; throws
+   * PaymentAccountMismatchError when they differ (or it has no valid record): nothing is then paid or fetched from it.
+   */
+  checkAccount(providerPeer: string, welcomed: string): void {
+    const recorded = this.components.accountOf(providerPeer);
+    if (recorded === undefined || getAddress(recorded) !== getAddress(welcomed))
+      throw new PaymentAccountMismatchError(providerPeer, getAddress(welcomed), recorded);
   }
 
   /** Adds the cost of `bytes` carried to the channel to `account` and signs the new cumulative voucher. */

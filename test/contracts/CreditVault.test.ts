@@ -370,7 +370,12 @@ describe("CreditVault", function () {
         vault
           .connect(settler)
           .settle(
-            { consumer: ZeroAddress, provider: provider.address, consumerPeer: CONSUMER_PEER_HASH, cumulativeAmount: 1n },
+            {
+              consumer: ZeroAddress,
+              provider: provider.address,
+              consumerPeer: CONSUMER_PEER_HASH,
+              cumulativeAmount: 1n,
+            },
             signature,
           ),
       ).to.be.revertedWithCustomError(vault, "CreditVaultZeroAddress");
@@ -378,7 +383,12 @@ describe("CreditVault", function () {
         vault
           .connect(settler)
           .settle(
-            { consumer: consumer.address, provider: ZeroAddress, consumerPeer: CONSUMER_PEER_HASH, cumulativeAmount: 1n },
+            {
+              consumer: consumer.address,
+              provider: ZeroAddress,
+              consumerPeer: CONSUMER_PEER_HASH,
+              cumulativeAmount: 1n,
+            },
             signature,
           ),
       ).to.be.revertedWithCustomError(vault, "CreditVaultZeroAddress");
