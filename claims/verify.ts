@@ -18,6 +18,8 @@ import { encodeEvidence, evidenceHash, recompute } from "../keeper/epochs/proofs
 import type { DumpKind, EpochRecordSource } from "../keeper/epochs/proofs/source.ts";
 import type { EpochSummary, RewardDumpValue } from "../keeper/epochs/proofs/publish.ts";
 import { rewardCommitmentOf, taskCommitmentOf } from "../keeper/epochs/submit/submitter.ts";
+import { settledAtCommits } from "../keeper/payment/index.ts";
+import type { RewardPool } from "../types/ethers-contracts/index.ts";
 import type { BuiltEpoch, ContributionEntry, RewardLeafValue, TaskRecordValue } from "../keeper/epochs/types.ts";
 import { formatLum, type LumoraContracts } from "./context.ts";
 import { CommitmentEventMissingError, EpochNotPublishedError } from "./errors.ts";
@@ -178,6 +180,7 @@ function describe(check: ContractCheck): string {
  * compares them with what was published. An epoch published before full evidence existed (v1) is only noted.
  */
 async function checkEvidence(
+  pool: RewardPool,
   source: EpochRecordSource,
   summary: EpochSummary,
   contributions: readonly ContributionEntry[],
@@ -194,7 +197,12 @@ async function checkEvidence(
   const hash = evidenceHash(encodeEvidence(summary.epoch, evidence));
   if (summary.evidence?.hash !== undefined && summary.evidence.hash !== hash)
     problems.push(`evidence.json hashes to ${hash}, epoch.json states ${summary.evidence.hash}`);
-  const again = await recompute(evidence, summary.endMs);
+  // Under paid demand, each channel's payment is checked against what CreditVault settled (settle before credit).
+  const again = await recompute(evidence, summary.endMs, {
+    ...(evidence.payment !== undefined && {
+      settled: (channels) => settledAtCommits(pool, evidence.payment!.rule.domain.vault, summary.epoch, channels),
+    }),
+  });
   problems.push(...again.problems);
   const published = new Map(contributions.map((c) => [c.account.toLowerCase(), c.contribution]));
   const computed = new Map(again.contributions.map((c) => [c.account.toLowerCase(), c.contribution]));
@@ -251,7 +259,7 @@ export async function verifyEpoch(
   }));
   const totalContribution = contributions.reduce((sum, c) => sum + c.contribution, 0n);
   const publication = checkPublication(summary, epoch, taskTree, rewardTree, leaves, totalContribution);
-  const evidence = await checkEvidence(source, summary, contributions, options);
+  const evidence = await checkEvidence(contracts.pool, source, summary, contributions, options);
 
   // The epoch as the keeper built it, so the keeper's own rule says what it committed (markers included).
   const built: BuiltEpoch = {

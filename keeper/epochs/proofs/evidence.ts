@@ -299,8 +299,13 @@ async function recomputeCredit(
       problems.push(`channel ${k} is published as paid up to ${c.paidUpTo}, its vouchers show ${s.paidUpTo}`);
   }
   for (const k of shown.keys()) if (!published.has(k)) problems.push(`channel ${k} is paid but not published`);
-  if (settled !== undefined) {
-    const chain = await settled([...published.values()].map((c) => ({ consumer: c.consumer, account: c.account })));
+  let chain: ReadonlyMap<string, ChannelSettlement> | undefined;
+  try {
+    chain = await settled?.([...published.values()].map((c) => ({ consumer: c.consumer, account: c.account })));
+  } catch (err) {
+    problems.push(`paid channels not checked against the vault: ${(err as Error).message}`);
+  }
+  if (chain !== undefined) {
     for (const [k, c] of published) {
       const onChain = chain.get(k) ?? { before: 0n, settled: 0n };
       if (c.paidBefore !== onChain.before)
