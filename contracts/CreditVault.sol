@@ -11,9 +11,9 @@ import {IRewardPoolFunding} from "./interfaces/IRewardPoolFunding.sol";
 /// @title CreditVault
 /// @notice Paid demand. Consumers deposit LUM credit and pay for data as it arrives by signing cumulative EIP-712
 /// vouchers — "`consumer` owes `cumulativeAmount` in total for what `provider` served its peer `consumerPeer`" — the
-/// way Mysterium's promises work. Anyone may settle a consumer's highest voucher: the vault checks the signature and takes only the
-/// increase over what was already settled for that (consumer, provider) channel, from the consumer's deposit. The
-/// fees go to the RewardPool through its {fund} path, less a burned share ({burnBps}).
+/// way Mysterium's promises work. Anyone may settle a consumer's highest voucher: the vault checks the signature and
+/// takes only the increase over what was already settled for that (consumer, provider) channel, from the consumer's
+/// deposit. The fees go to the RewardPool through its {fund} path, less a burned share ({burnBps}).
 /// @dev A consumer is never charged beyond what it signed (the settled amount of a channel only grows, up to the
 /// highest voucher's cumulative amount) nor beyond its deposit (a settlement the deposit cannot cover takes what
 /// there is, and the rest of the same voucher stays settleable after a new deposit). A withdrawal waits

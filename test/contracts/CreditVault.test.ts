@@ -367,30 +367,26 @@ describe("CreditVault", function () {
       const { vault, settler, consumer, provider } = await networkHelpers.loadFixture(fundedFixture);
       const signature = "0x" + "00".repeat(65);
       await expect(
-        vault
-          .connect(settler)
-          .settle(
-            {
-              consumer: ZeroAddress,
-              provider: provider.address,
-              consumerPeer: CONSUMER_PEER_HASH,
-              cumulativeAmount: 1n,
-            },
-            signature,
-          ),
+        vault.connect(settler).settle(
+          {
+            consumer: ZeroAddress,
+            provider: provider.address,
+            consumerPeer: CONSUMER_PEER_HASH,
+            cumulativeAmount: 1n,
+          },
+          signature,
+        ),
       ).to.be.revertedWithCustomError(vault, "CreditVaultZeroAddress");
       await expect(
-        vault
-          .connect(settler)
-          .settle(
-            {
-              consumer: consumer.address,
-              provider: ZeroAddress,
-              consumerPeer: CONSUMER_PEER_HASH,
-              cumulativeAmount: 1n,
-            },
-            signature,
-          ),
+        vault.connect(settler).settle(
+          {
+            consumer: consumer.address,
+            provider: ZeroAddress,
+            consumerPeer: CONSUMER_PEER_HASH,
+            cumulativeAmount: 1n,
+          },
+          signature,
+        ),
       ).to.be.revertedWithCustomError(vault, "CreditVaultZeroAddress");
     });
 
