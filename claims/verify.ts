@@ -18,6 +18,7 @@ import { encodeEvidence, evidenceHash, recompute } from "../keeper/epochs/proofs
 import type { DumpKind, EpochRecordSource } from "../keeper/epochs/proofs/source.ts";
 import type { EpochSummary, RewardDumpValue } from "../keeper/epochs/proofs/publish.ts";
 import { rewardCommitmentOf, taskCommitmentOf } from "../keeper/epochs/submit/submitter.ts";
+import { settledAtCommits } from "../keeper/payment/index.ts";
 import type {
   BuiltEpoch,
   ContributionEntry,
@@ -201,7 +202,13 @@ async function checkEvidence(
   const hash = evidenceHash(encodeEvidence(summary.epoch, evidence));
   if (summary.evidence?.hash !== undefined && summary.evidence.hash !== hash)
     problems.push(`evidence.json hashes to ${hash}, epoch.json states ${summary.evidence.hash}`);
-  const again = await recompute(evidence, summary.endMs);
+  // Under paid demand, each channel's payment is checked against what CreditVault settled (settle before credit).
+  const again = await recompute(evidence, summary.endMs, {
+    ...(evidence.payment !== undefined && {
+      settled: (channels) =>
+        settledAtCommits(contracts.pool, evidence.payment!.rule.domain.vault, summary.epoch, channels),
+    }),
+  });
   problems.push(...again.problems);
   const observers = await checkObservers(contracts, summary.epoch, evidence, options);
   problems.push(...observers.problems);

@@ -10,10 +10,10 @@ import {IRewardPoolFunding} from "./interfaces/IRewardPoolFunding.sol";
 
 /// @title CreditVault
 /// @notice Paid demand. Consumers deposit LUM credit and pay for data as it arrives by signing cumulative EIP-712
-/// vouchers — "`consumer` owes `cumulativeAmount` in total for what `provider` served it" — the way Mysterium's
-/// promises work. Anyone may settle a consumer's highest voucher: the vault checks the signature and takes only the
-/// increase over what was already settled for that (consumer, provider) channel, from the consumer's deposit. The
-/// fees go to the RewardPool through its {fund} path, less a burned share ({burnBps}).
+/// vouchers — "`consumer` owes `cumulativeAmount` in total for what `provider` served its peer `consumerPeer`" — the
+/// way Mysterium's promises work. Anyone may settle a consumer's highest voucher: the vault checks the signature and
+/// takes only the increase over what was already settled for that (consumer, provider) channel, from the consumer's
+/// deposit. The fees go to the RewardPool through its {fund} path, less a burned share ({burnBps}).
 /// @dev A consumer is never charged beyond what it signed (the settled amount of a channel only grows, up to the
 /// highest voucher's cumulative amount) nor beyond its deposit (a settlement the deposit cannot cover takes what
 /// there is, and the rest of the same voucher stays settleable after a new deposit). A withdrawal waits
@@ -31,10 +31,14 @@ contract CreditVault is AccessControl, EIP712 {
     /// @notice A consumer's signed promise: `cumulativeAmount` owed in total on the channel to `provider`.
     /// @param consumer The signer, whose deposit pays.
     /// @param provider The provider's reward account: the channel (the keepers credit the bytes it served).
+    /// @param consumerPeer keccak256 of the consumer's libp2p peer id (its multihash bytes): the one peer whose
+    /// receipts the voucher pays for. The vault does not read it; it binds the voucher to that peer's receipts, so a
+    /// published voucher cannot be attached to another peer's receipts.
     /// @param cumulativeAmount Everything owed on the channel since it opened, in token units.
     struct Voucher {
         address consumer;
         address provider;
+        bytes32 consumerPeer;
         uint256 cumulativeAmount;
     }
 
@@ -52,7 +56,7 @@ contract CreditVault is AccessControl, EIP712 {
 
     /// @notice EIP-712 type hash of {Voucher}.
     bytes32 public constant VOUCHER_TYPEHASH = keccak256(
-        "Voucher(address consumer,address provider,uint256 cumulativeAmount)"
+        "Voucher(address consumer,address provider,bytes32 consumerPeer,uint256 cumulativeAmount)"
     );
     /// @notice Where the burned share of the fees goes (LUM has no burn function; nobody holds this key).
     address public constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
@@ -258,7 +262,15 @@ contract CreditVault is AccessControl, EIP712 {
     function hashVoucher(Voucher calldata voucher) public view returns (bytes32) {
         return
             _hashTypedDataV4(
-                keccak256(abi.encode(VOUCHER_TYPEHASH, voucher.consumer, voucher.provider, voucher.cumulativeAmount))
+                keccak256(
+                    abi.encode(
+                        VOUCHER_TYPEHASH,
+                        voucher.consumer,
+                        voucher.provider,
+                        voucher.consumerPeer,
+                        voucher.cumulativeAmount
+                    )
+                )
             );
     }
 

@@ -59,7 +59,7 @@ import { acquireDataDir, releaseDataDir } from "./store/lock.ts";
 import { epochTaskRecords, taskManager, toLeafValue, type TaskManager, type TaskOutcome } from "./tasks/index.ts";
 import { transferService, type PublishResult, type TransferService } from "./transfer/index.ts";
 import { DEFAULT_SUBSIDY_BPS, DEFAULT_WEI_PER_GIB } from "./epochs/collect/constants.ts";
-import { DEFAULT_UNPAID_ALLOWANCE_BYTES, PaymentStore, VoucherPayer } from "./payment/index.ts";
+import { DEFAULT_UNPAID_ALLOWANCE_BYTES, PaymentStore, VaultSettlement, VoucherPayer } from "./payment/index.ts";
 import { TransferStore } from "./transfer/store.ts";
 
 /** Every service of a running keeper, built once by `compose`; those marked optional exist with a chain only. */
@@ -258,7 +258,16 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
       payment: {
         store: payments,
         ...(c.payment?.consumerKey !== undefined && {
-          payer: new VoucherPayer({ store: payments, signer: new Wallet(c.payment.consumerKey) }, payment),
+          payer: new VoucherPayer(
+            {
+              store: payments,
+              signer: new Wallet(c.payment.consumerKey),
+              peerId: self,
+              // The provider's signed record (discovery), looked up when a Welcome names an account.
+              accountOf: (peerId) => records.get(peerId)?.rewardAddress,
+            },
+            payment,
+          ),
         }),
         terms: {
           account: c.rewardAddress,
@@ -358,10 +367,27 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     currentEpoch: () => collector.currentEpoch(),
     onOutcome: (o) => counters.record(o.epoch, o.provider, o.outcome === "pass"),
   });
+  // Settle before credit (docs/epochs.md "Paid demand"): a keeper with a chain key settles the epoch's vouchers at
+  // its close; every keeper counts only what the vault settled.
+  const settlement =
+    vault !== undefined && pool !== undefined && chain !== undefined
+      ? new VaultSettlement(
+          {
+            vault,
+            pool,
+            logger,
+            ...(chain.address !== undefined && {
+              send: (tx, opts) => chain.send({ ...tx, iface: vault.interface }, opts),
+            }),
+          },
+          { fromBlock: chain.deployment.deploymentBlock },
+        )
+      : undefined;
   const collector = epochCollector({
     rewardPerEpoch: ec.rewardPerEpoch ?? 0n,
     auditRule: c.audit?.disqualify,
-    ...(payment !== undefined && { payment }),
+    // Paid credit needs the vault on chain (settle before credit): without a chain, receipts count in full.
+    ...(payment !== undefined && settlement !== undefined && { payment }),
   })({
     store,
     logger,
@@ -377,6 +403,9 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     ...(quorumAddress !== undefined && {
       mergedReports: (epoch: number) => observer?.reportsOf(epoch) ?? [],
       mergedDisqualified: (epoch: number, rule: DisqualifyRule) => observer?.disqualifiedOf(epoch, rule) ?? [],
+    }),
+    ...(settlement !== undefined && {
+      settlement: (epoch, vouchers, opts) => settlement.settleAndRead(epoch, vouchers, opts),
     }),
   });
   const exchange = epochExchange(c.limits?.exchange)({

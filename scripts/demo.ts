@@ -355,11 +355,13 @@ async function main(): Promise<void> {
     vouchers,
   );
   const burned = await vault.totalBurned();
+  const settled = await vault.totalSettled();
   log(
     `vouchers: ${lum(vouched, 6)} paid on ${paidChannels.length} channel(s) in epoch ${epoch}; ` +
-      `${lum(settlement.paid, 6)} settled on CreditVault (${lum(burned, 6)} burned, the rest funds the pool)`,
+      `${lum(settled, 6)} settled on CreditVault by the closes (${lum(burned, 6)} burned, the rest funds the pool); ` +
+      `settling the evidence again took ${lum(settlement.paid, 6)}`,
   );
-  if (settlement.paid + settledBefore !== (await vault.totalSettled())) throw new Error("settlement totals differ");
+  if (settlement.paid + settledBefore !== settled) throw new Error("settlement totals differ");
 
   // ── summary ─────────────────────────────────────────────────────────────────────────────────────────────────
   const byAccount = new Map(closed.built.bundle.contributions.map((c) => [c.account, c.contribution]));
@@ -402,7 +404,7 @@ async function main(): Promise<void> {
   console.log(
     `Tasks: ${outcomes.length} succeeded (${outcomes.filter((o) => o.attempts > 1).length} reassigned), ` +
       `${(taskBytes / MiB).toFixed(1)} MiB moved by executors, ${(delivered / MiB).toFixed(1)} MiB delivered to the consumer.\n` +
-      `Paid demand: ${lum(vouched, 6)} vouched by consumers for the epoch's bytes, ${lum(settlement.paid, 6)} settled.\n` +
+      `Paid demand: ${lum(vouched, 6)} vouched by consumers for the epoch's bytes, ${lum(settled, 6)} settled.\n` +
       `Rewards: ${lum(paid)} paid of ${lum(closed.built.bundle.rewardTotal)} (rounding dust stays in the pool; ` +
       `${lum(REWARD_PER_EPOCH - closed.built.bundle.rewardTotal)} withheld by the bond caps); ` +
       `epoch ${closed.built.bundle.epoch} still owes ${lum(await owedBy(closed.built.bundle.epoch))}.\n` +

@@ -236,8 +236,11 @@ export const configSchema = z.strictObject({
    */
   payment: z
     .strictObject({
-      /** Off by default until settlement precedes credit (docs/security.md, "Remains"). */
-      enabled: z.boolean({ error: "must be true or false" }).default(false),
+      /**
+       * On by default: credit counts only what CreditVault settled, vouchers are bound to their consumer peer, and a
+       * stranger's cost is bounded (docs/security.md "Paid demand"). Used only with a deployment that has a vault.
+       */
+      enabled: z.boolean({ error: "must be true or false" }).default(true),
       /** Price consumers pay per GiB carried, in LUM (decimal); every keeper of a network uses the same. */
       lumPerGib: z
         .string()

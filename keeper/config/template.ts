@@ -84,9 +84,9 @@ export function configTemplate(init: TemplateInit): string {
   "limits": {},
 
   // Paid demand: consumers pay cumulative CreditVault vouchers as data arrives, providers cut off those that stop
-  // paying, epochs credit bytes only as far as paid (docs/transfer.md). Off by default; the consumer key signing
-  // this node's vouchers comes from LUMORA_CONSUMER_KEY, never from this file.
-  "payment": { "enabled": false },
+  // paying, epochs credit bytes only as far as the vault settled them (docs/transfer.md). On by default; the consumer
+  // key signing this node's vouchers comes from LUMORA_CONSUMER_KEY, never from this file.
+  "payment": { "enabled": true },
 
   // Audits of providers at random times, as an ordinary customer fetch; failures cost a provider its epoch's
   // credit (docs/operator.md, "Audits"). Omitted fields use the defaults; ratePerHour 0 turns audits off.

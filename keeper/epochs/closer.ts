@@ -180,6 +180,9 @@ export class EpochCloser {
     this.controller = new AbortController();
     this.started = true;
     const { collector } = this.components;
+    // Hand-overs of closed epochs first: a frozen epoch's paid credit waits for the previous epoch's commitment
+    // (docs/epochs.md "Paid demand"), which the settle loop may be the one to send.
+    void this.wake();
     for (const epoch of collector.unfinalizedEpochs()) {
       this.log.info("finalizing an epoch a restart left frozen", { epoch });
       await this.observe(epoch);

@@ -112,9 +112,12 @@ export interface PaymentRule {
 export interface ChannelPayment {
   consumer: string;
   account: string;
-  /** Cumulative amount counted by earlier epochs. */
+  /** What CreditVault had settled on the channel at the previous epoch's first commitment (earlier epochs' share). */
   paidBefore: bigint;
-  /** The largest valid cumulative amount the epoch's receipts carry (≥ paidBefore). */
+  /**
+   * What this epoch counts up to: the largest valid cumulative amount its receipts carry, at most what the vault had
+   * settled at the close, and never below paidBefore.
+   */
   paidUpTo: bigint;
 }
 

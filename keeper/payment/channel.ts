@@ -1,19 +1,31 @@
 /**
  * Paying as data arrives, both ends of a channel (docs/transfer.md, "Paying as data arrives"):
  *
- * - `VoucherPayer` (consumer): after each verified part, raises the channel's cumulative amount by the part's cost at
+ * - `VoucherPayer` (consumer): pays a provider only on the account its signed peer record names (a Welcome naming
+ *   another is refused), and after each verified part raises the channel's cumulative amount by the part's cost at
  *   the configured price and signs a new voucher; one channel's vouchers are signed one at a time, recorded before
  *   they are handed out, so they only grow, also across restarts.
  * - `SessionLedger` (provider): one per transfer session. It checks each voucher the consumer sends (signature for this
- *   vault, this provider's channel, above the highest held), keeps the highest per channel, counts what the session's
- *   vouchers paid against the bytes it sent, and answers `check()` with PaymentRequiredError once the consumer owes
- *   more than the unpaid allowance — or once the chain says its deposit does not cover its voucher. The deposit is read
- *   at most once at a time per session, and only when a voucher goes above what the last read covered.
+ *   vault, this provider's channel, the session's peer, above the highest held), keeps the highest per channel, counts
+ *   what the vouchers paid against the bytes sent — per consumer peer and per paying key, across sessions
+ *   (limits.ts) — and answers `check()` with PaymentRequiredError once the consumer owes more than the unpaid
+ *   allowance, or once the chain says its deposit does not cover its voucher. The deposit is read at most once at a
+ *   time per session, only when a voucher goes above what the last read covered, through a cache that bounds the
+ *   reads per channel and per second. A session may send at most one voucher frame per part sent plus
+ *   VOUCHER_FRAME_SLACK: each costs a signature recovery.
  */
 import { getAddress } from "ethers";
 
 import type { Logger } from "../logger.ts";
-import { InvalidVoucherError, PaymentRequiredError, StaleVoucherError } from "./errors.ts";
+import { VOUCHER_FRAME_SLACK } from "./constants.ts";
+import {
+  InvalidVoucherError,
+  PaymentAccountMismatchError,
+  PaymentRequiredError,
+  StaleVoucherError,
+  TooManyVouchersError,
+} from "./errors.ts";
+import type { ConsumerDebt, ConsumerDebts, CreditCache } from "./limits.ts";
 import type { PaymentStore } from "./store.ts";
 import {
   bytesPaidBy,
@@ -37,6 +49,13 @@ export interface PayerComponents {
   store: PaymentStore;
   /** The consumer's key: signs vouchers (its address is the voucher's consumer). */
   signer: TypedDataSigner;
+  /** This node's peer id: its vouchers pay for what this peer receives (`consumerPeer`). */
+  peerId: string;
+  /**
+   * The reward account a provider peer's valid signed peer record names (undefined without one): the only channel
+   * this consumer pays it on, whatever its Welcome says.
+   */
+  accountOf(providerPeer: string): string | undefined;
 }
 
 export class VoucherPayer {
@@ -56,14 +75,25 @@ export class VoucherPayer {
     return this.address;
   }
 
+  /**
+   * Checks the account a provider's Welcome asks to be paid on against its signed peer record; throws
+   * PaymentAccountMismatchError when they differ (or it has no valid record): nothing is then paid or fetched from it.
+   */
+  checkAccount(providerPeer: string, welcomed: string): void {
+    const recorded = this.components.accountOf(providerPeer);
+    if (recorded === undefined || getAddress(recorded) !== getAddress(welcomed))
+      throw new PaymentAccountMismatchError(providerPeer, getAddress(welcomed), recorded);
+  }
+
   /** Adds the cost of `bytes` carried to the channel to `account` and signs the new cumulative voucher. */
   pay(account: string, bytes: number): Promise<SignedVoucher> {
     const channel = getAddress(account);
     const run = (this.chains.get(channel) ?? Promise.resolve()).then(async () => {
       const consumer = await this.consumer();
       const amount = this.components.store.signedAmount(consumer, channel) + costOf(BigInt(bytes), this.init.weiPerGiB);
-      const v = await signVoucher(this.components.signer, this.init.domain, channel, amount);
-      this.components.store.recordSigned(v);
+      const { signer, peerId, store } = this.components;
+      const v = await signVoucher(signer, this.init.domain, channel, amount, peerId);
+      store.recordSigned(v, peerId);
       return v;
     });
     this.chains.set(
@@ -87,7 +117,7 @@ export interface LedgerTerms {
   domain: VaultDomain;
   /** Price asked per GiB sent, token base units. */
   weiPerGiB: bigint;
-  /** Bytes sent beyond what the session's vouchers paid before the session is cut off. */
+  /** Bytes sent to one consumer (peer or paying key, over all its sessions) beyond what its vouchers paid. */
   unpaidAllowanceBytes: number;
   /**
    * What the vault can still pay on the channel: the consumer's deposit plus what the channel already settled
@@ -99,14 +129,29 @@ export interface LedgerTerms {
 export interface LedgerStats {
   vouchersAccepted: number;
   vouchersRejected: number;
+  /** Sessions closed for sending more voucher frames than parts served plus VOUCHER_FRAME_SLACK. */
+  voucherFramesRefused: number;
+  /** Deposit reads not sent because the read rate was spent (CREDIT_READS_PER_SECOND). */
+  creditReadsLimited: number;
+}
+
+export interface LedgerComponents {
+  store: PaymentStore;
+  logger: Logger;
+  stats: LedgerStats;
+  /** What each consumer owes across sessions (limits.ts), shared by the provider's sessions. */
+  debts: ConsumerDebts;
+  /** The vault's credit per channel, cached and rate-limited (limits.ts); absent: the deposit is not checked. */
+  credit?: CreditCache;
 }
 
 export class SessionLedger {
-  /** Bytes sent in the session (what the consumer owes for). */
-  private sent = 0n;
-  /** Token units the session's vouchers added to their channel. */
-  private paid = 0n;
+  /** Voucher frames received (valid or not) and parts sent: the frames are bounded by the parts. */
+  private frames = 0;
+  private parts = 0;
   private consumer: string | undefined;
+  private readonly peerDebt: ConsumerDebt;
+  private keyDebt: ConsumerDebt | undefined;
   /** The largest cumulative amount a deposit read showed covered. */
   private covered = 0n;
   private checking = false;
@@ -114,53 +159,69 @@ export class SessionLedger {
 
   constructor(
     private readonly terms: LedgerTerms,
-    private readonly components: { store: PaymentStore; logger: Logger; stats: LedgerStats },
+    private readonly components: LedgerComponents,
     private readonly consumerPeer: string,
     private readonly signal?: AbortSignal,
-  ) {}
+  ) {
+    this.peerDebt = components.debts.of(`peer:${consumerPeer}`);
+  }
 
-  /** Counts `bytes` sent to the consumer. */
+  /** Counts `bytes` sent to the consumer (one part). */
   sentBytes(bytes: number): void {
-    this.sent += BigInt(bytes);
+    this.parts++;
+    this.peerDebt.sent += BigInt(bytes);
+    if (this.keyDebt !== undefined) this.keyDebt.sent += BigInt(bytes);
   }
 
   /**
-   * Takes a voucher from the consumer. Throws InvalidVoucherError (forged, another vault or channel, or another
-   * consumer than the session's first voucher named) or StaleVoucherError (not above the highest held).
+   * Takes a voucher from the consumer. Throws TooManyVouchersError (more frames than parts sent plus the slack, before
+   * any signature is checked), InvalidVoucherError (forged, another vault, channel or peer, or another consumer than
+   * the session's first voucher named) or StaleVoucherError (not above the highest held).
    */
   accept(wire: WireVoucher): SignedVoucher {
     const { store, stats } = this.components;
+    if (++this.frames > this.parts + VOUCHER_FRAME_SLACK) {
+      stats.voucherFramesRefused++;
+      throw new TooManyVouchersError(this.frames, this.parts);
+    }
     let v: SignedVoucher;
     try {
-      v = verifyVoucher(this.terms.domain, fromWire(wire), this.terms.account);
+      // Signed for this session's peer, or it does not verify: a voucher is bound to the peer that received the data.
+      v = verifyVoucher(this.terms.domain, fromWire(wire, this.consumerPeer), this.terms.account);
       if (this.consumer !== undefined && v.consumer !== this.consumer)
         throw new InvalidVoucherError(`session paid by ${this.consumer}, voucher signed by ${v.consumer}`);
     } catch (err) {
       stats.vouchersRejected++;
       throw err;
     }
-    this.consumer = v.consumer;
+    if (this.consumer === undefined) {
+      this.consumer = v.consumer;
+      this.keyDebt = this.components.debts.of(`key:${v.consumer}`);
+    }
     const before = store.received(v.consumer, v.provider)?.cumulativeAmount ?? 0n;
     if (v.cumulativeAmount <= before || !store.offer(v, this.consumerPeer)) {
       stats.vouchersRejected++;
       throw new StaleVoucherError(v.cumulativeAmount, before);
     }
     stats.vouchersAccepted++;
-    this.paid += v.cumulativeAmount - before;
+    this.peerDebt.paid += v.cumulativeAmount - before;
+    this.keyDebt!.paid += v.cumulativeAmount - before;
     if (v.cumulativeAmount > this.covered) this.readCredit(v);
     return v;
   }
 
   /** One deposit read at a time; a read that shows the voucher uncovered cuts the session at the next check. */
   private readCredit(v: SignedVoucher): void {
-    const creditOf = this.terms.creditOf;
-    if (creditOf === undefined || this.checking) return;
+    const credit = this.components.credit;
+    if (credit === undefined || this.checking) return;
     this.checking = true;
-    creditOf(v.consumer, v.provider, { signal: this.signal }).then(
-      (credit) => {
+    credit.get(v.consumer, v.provider, { signal: this.signal }).then(
+      (c) => {
         this.checking = false;
-        if (credit >= v.cumulativeAmount) this.covered = credit;
-        else this.uncovered = `the deposit of ${v.consumer} covers ${credit}, its voucher asks ${v.cumulativeAmount}`;
+        // Undefined: the read rate is spent; the next voucher asks again, and the allowance bounds what is taken.
+        if (c === undefined) return void this.components.stats.creditReadsLimited++;
+        if (c >= v.cumulativeAmount) this.covered = c;
+        else this.uncovered = `the deposit of ${v.consumer} covers ${c}, its voucher asks ${v.cumulativeAmount}`;
       },
       (err: unknown) => {
         // The chain unreachable is not the consumer's fault: the allowance still bounds what it can take.
@@ -170,10 +231,16 @@ export class SessionLedger {
     );
   }
 
-  /** Bytes sent that the session's vouchers do not pay for. */
+  private unpaidOf(d: ConsumerDebt): bigint {
+    const paidFor = bytesPaidBy(d.paid, this.terms.weiPerGiB);
+    return d.sent > paidFor ? d.sent - paidFor : 0n;
+  }
+
+  /** Bytes sent that the consumer's vouchers do not pay for: the larger of its peer's and its paying key's. */
   get unpaidBytes(): bigint {
-    const paidFor = bytesPaidBy(this.paid, this.terms.weiPerGiB);
-    return this.sent > paidFor ? this.sent - paidFor : 0n;
+    const peer = this.unpaidOf(this.peerDebt);
+    const key = this.keyDebt === undefined ? 0n : this.unpaidOf(this.keyDebt);
+    return peer > key ? peer : key;
   }
 
   /** Throws PaymentRequiredError when the consumer owes more than the allowance or its deposit does not cover it. */

@@ -21,6 +21,37 @@ export const VOUCHER_DOMAIN_VERSION = "1";
  */
 export const DEFAULT_UNPAID_ALLOWANCE_BYTES = 16 * MiB;
 
+/**
+ * Voucher frames a session may send beyond one per part sent (4): a paying consumer sends one per verified part, a
+ * few ahead at most when parts of other sessions of the channel land first. Each frame costs the provider an ECDSA
+ * recovery, so more than that is a flood: the session is closed (ERR_TOO_MANY_VOUCHERS).
+ */
+export const VOUCHER_FRAME_SLACK = 4;
+
+/**
+ * Consumers (peers and paying keys) whose debts a provider remembers across sessions (10,000): far above the sessions
+ * it serves at once; forgetting the least recent forgives at most one allowance each.
+ */
+export const MAX_CONSUMER_DEBTS = 10_000;
+
+/** How long a deposit read is reused for the same channel (30 s): deposits move by settlements and deposits, rarely. */
+export const CREDIT_CACHE_TTL_MS = 30_000;
+
+/**
+ * Deposit reads sent to the chain per second over all channels (5, each two RPC calls): a flood of fresh paying keys
+ * costs the keeper's RPC transport at most this; beyond it a voucher is taken unchecked and the allowance bounds it.
+ */
+export const CREDIT_READS_PER_SECOND = 5;
+
+/** Channels whose deposit read a provider remembers (4,096). */
+export const MAX_CREDIT_ENTRIES = 4_096;
+
+/** How often a close looks for the previous epoch's commitment before counting payments (2 s). */
+export const COMMIT_POLL_MS = 2_000;
+
+/** Blocks per log query when looking for an epoch's commitment (5,000: within common RPC range limits). */
+export const COMMIT_LOG_WINDOW = 5_000;
+
 /** A signature is 65 bytes (r ‖ s ‖ v): the form CreditVault.settle accepts. */
 export const SIGNATURE_LENGTH = 65;
 

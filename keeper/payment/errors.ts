@@ -3,7 +3,12 @@
  * (`penalise`); one that is merely not higher than the best already held is not (two sessions of one channel may
  * deliver their vouchers out of order).
  */
-export type PaymentErrorCode = "ERR_INVALID_VOUCHER" | "ERR_STALE_VOUCHER" | "ERR_PAYMENT_REQUIRED";
+export type PaymentErrorCode =
+  | "ERR_INVALID_VOUCHER"
+  | "ERR_STALE_VOUCHER"
+  | "ERR_PAYMENT_REQUIRED"
+  | "ERR_TOO_MANY_VOUCHERS"
+  | "ERR_ACCOUNT_MISMATCH";
 
 export abstract class PaymentError extends Error {
   abstract readonly code: PaymentErrorCode;
@@ -40,5 +45,38 @@ export class PaymentRequiredError extends PaymentError {
   readonly penalise = false;
   constructor(reason: string) {
     super(`payment required: ${reason}`);
+  }
+}
+
+/** The consumer sent more voucher frames than parts it was sent plus the slack (each frame costs a recovery). */
+export class TooManyVouchersError extends PaymentError {
+  override readonly name = "TooManyVouchersError";
+  readonly code = "ERR_TOO_MANY_VOUCHERS" as const;
+  readonly penalise = true;
+  constructor(
+    readonly frames: number,
+    readonly parts: number,
+  ) {
+    super(`too many vouchers: ${frames} voucher frames for ${parts} parts sent`);
+  }
+}
+
+/**
+ * The provider's Welcome names a payment account other than the reward account of its signed peer record: paying it
+ * would pay a channel the provider's credit is not counted on (or someone else).
+ */
+export class PaymentAccountMismatchError extends PaymentError {
+  override readonly name = "PaymentAccountMismatchError";
+  readonly code = "ERR_ACCOUNT_MISMATCH" as const;
+  readonly penalise = true;
+  constructor(
+    readonly provider: string,
+    readonly welcomed: string,
+    readonly recorded: string | undefined,
+  ) {
+    super(
+      `provider ${provider} asks to be paid on ${welcomed}, its signed record names ` +
+        `${recorded ?? "no reward account (no valid record)"}`,
+    );
   }
 }

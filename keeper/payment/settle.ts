@@ -59,7 +59,12 @@ export async function settleVouchers(
       continue;
     }
     const tx = await vault.settle(
-      { consumer: v.consumer, provider: v.provider, cumulativeAmount: v.cumulativeAmount },
+      {
+        consumer: v.consumer,
+        provider: v.provider,
+        consumerPeer: v.consumerPeer,
+        cumulativeAmount: v.cumulativeAmount,
+      },
       v.signature,
     );
     await tx.wait();

@@ -12,7 +12,7 @@
 import { getAddress } from "ethers";
 
 import type { Store } from "../store/index.ts";
-import type { SignedVoucher } from "./voucher.ts";
+import { peerHash, type SignedVoucher } from "./voucher.ts";
 
 export const MIGRATIONS = [
   {
@@ -39,21 +39,32 @@ export const MIGRATIONS = [
       );
     `,
   },
+  {
+    // Vouchers are bound to their consumer's peer (CreditVault's `consumerPeer`): those signed before cannot be
+    // settled by a vault of this version, and a channel starts again from zero on it.
+    version: 2,
+    up: `
+      DELETE FROM payment_received;
+      DELETE FROM payment_signed;
+      ALTER TABLE payment_signed ADD COLUMN consumer_peer TEXT NOT NULL DEFAULT '';
+    `,
+  },
 ] as const;
 
 /** Amounts compared in SQL as fixed-width hex (a vault amount is < 2^96, 24 hex digits). */
 const amountKey = (a: bigint) => a.toString(16).padStart(32, "0");
 
 export interface ReceivedVoucher extends SignedVoucher {
-  /** The peer that delivered it (the transfer session's consumer). */
-  consumerPeer: string;
+  /** The peer that delivered it (the transfer session's consumer; `consumerPeer` is its hash). */
+  consumerPeerId: string;
   updatedAt: number;
 }
 
-type Row = { consumer: string; account: string; amount: string; signature: string };
+type Row = { consumer: string; account: string; amount: string; signature: string; consumer_peer: string };
 const toVoucher = (r: Row): SignedVoucher => ({
   consumer: r.consumer,
   provider: r.account,
+  consumerPeer: peerHash(r.consumer_peer),
   cumulativeAmount: BigInt(r.amount),
   signature: r.signature,
 });
@@ -67,7 +78,10 @@ export class PaymentStore {
     return this.store.db;
   }
 
-  /** Keeps `v` (already verified) when it is above the channel's highest received voucher; returns whether it was. */
+  /**
+   * Keeps `v` (already verified, signed for the peer `consumerPeer`) when it is above the channel's highest received
+   * voucher; returns whether it was.
+   */
   offer(v: SignedVoucher, consumerPeer: string): boolean {
     const r = this.db
       .prepare(
@@ -90,7 +104,9 @@ export class PaymentStore {
   /** The highest received voucher of a channel (undefined when none). */
   received(consumer: string, account: string): SignedVoucher | undefined {
     const r = this.db
-      .prepare("SELECT consumer, account, amount, signature FROM payment_received WHERE consumer = ? AND account = ?")
+      .prepare(
+        "SELECT consumer, account, amount, signature, consumer_peer FROM payment_received WHERE consumer = ? AND account = ?",
+      )
       .get(getAddress(consumer), getAddress(account)) as Row | undefined;
     return r === undefined ? undefined : toVoucher(r);
   }
@@ -103,8 +119,8 @@ export class PaymentStore {
           "SELECT consumer, account, amount, signature, consumer_peer, updated_at FROM payment_received " +
             "ORDER BY consumer, account",
         )
-        .all() as Array<Row & { consumer_peer: string; updated_at: number }>
-    ).map((r) => ({ ...toVoucher(r), consumerPeer: r.consumer_peer, updatedAt: r.updated_at }));
+        .all() as Array<Row & { updated_at: number }>
+    ).map((r) => ({ ...toVoucher(r), consumerPeerId: r.consumer_peer, updatedAt: r.updated_at }));
   }
 
   /** The amount this keeper last signed on a channel as a consumer (0 when none). */
@@ -118,18 +134,23 @@ export class PaymentStore {
   /** The highest voucher this keeper signed on a channel (undefined when none). */
   signed(consumer: string, account: string): SignedVoucher | undefined {
     const r = this.db
-      .prepare("SELECT consumer, account, amount, signature FROM payment_signed WHERE consumer = ? AND account = ?")
+      .prepare(
+        "SELECT consumer, account, amount, signature, consumer_peer FROM payment_signed WHERE consumer = ? AND account = ?",
+      )
       .get(getAddress(consumer), getAddress(account)) as Row | undefined;
     return r === undefined ? undefined : toVoucher(r);
   }
 
-  /** Records a voucher this keeper signed, when above the channel's last one (durably, before it is sent). */
-  recordSigned(v: SignedVoucher): void {
+  /**
+   * Records a voucher this keeper signed for its peer `consumerPeer`, when above the channel's last one (durably,
+   * before it is sent).
+   */
+  recordSigned(v: SignedVoucher, consumerPeer: string): void {
     this.db
       .prepare(
-        "INSERT INTO payment_signed (consumer, account, amount, amount_key, signature, updated_at) " +
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (consumer, account) DO UPDATE SET amount = ?3, " +
-          "amount_key = ?4, signature = ?5, updated_at = ?6 WHERE amount_key < ?4",
+        "INSERT INTO payment_signed (consumer, account, amount, amount_key, signature, updated_at, consumer_peer) " +
+          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (consumer, account) DO UPDATE SET amount = ?3, " +
+          "amount_key = ?4, signature = ?5, updated_at = ?6, consumer_peer = ?7 WHERE amount_key < ?4",
       )
       .run(
         getAddress(v.consumer),
@@ -138,6 +159,7 @@ export class PaymentStore {
         amountKey(v.cumulativeAmount),
         v.signature,
         Date.now(),
+        consumerPeer,
       );
   }
 }

@@ -5,10 +5,13 @@
  * (docs/PROTOCOL.md §7, `Voucher`).
  *
  * A voucher says "`consumer` owes `cumulativeAmount` in total on its channel to `provider`" (the provider's reward
- * account). It is cumulative: the highest one of a channel is worth all the lower ones, and settling it pays only the
+ * account) "for what its peer `consumerPeer` received": the peer (keccak256 of its peer id, `peerHash`) is not sent on
+ * the wire — the verifier takes it from the context (the transfer session's remote peer, the receipt's consumer), so a
+ * voucher shown with another peer's receipts does not verify. It is cumulative: the highest one of a channel is worth all the lower ones, and settling it pays only the
  * increase over what the channel settled before.
  */
-import { getAddress, Signature, TypedDataEncoder, verifyTypedData, type TypedDataDomain } from "ethers";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { getAddress, keccak256, Signature, TypedDataEncoder, verifyTypedData, type TypedDataDomain } from "ethers";
 
 import { GIB, MAX_AMOUNT_BYTES, SIGNATURE_LENGTH, VOUCHER_DOMAIN_NAME, VOUCHER_DOMAIN_VERSION } from "./constants.ts";
 import { InvalidVoucherError } from "./errors.ts";
@@ -18,6 +21,7 @@ export const VOUCHER_TYPES = {
   Voucher: [
     { name: "consumer", type: "address" },
     { name: "provider", type: "address" },
+    { name: "consumerPeer", type: "bytes32" },
     { name: "cumulativeAmount", type: "uint256" },
   ],
 } as const satisfies Record<string, Array<{ name: string; type: string }>>;
@@ -33,6 +37,8 @@ export interface Voucher {
   consumer: string;
   /** The provider's reward account: the channel. */
   provider: string;
+  /** keccak256 of the consumer's peer id (`peerHash`): the peer whose receipts it pays for. 0x-hex, 32 bytes. */
+  consumerPeer: string;
   /** Everything owed on the channel, in token base units. */
   cumulativeAmount: bigint;
 }
@@ -70,19 +76,40 @@ export function voucherDigest(d: VaultDomain, v: Voucher): string {
 }
 
 function plain(v: Voucher): Record<string, unknown> {
-  return { consumer: getAddress(v.consumer), provider: getAddress(v.provider), cumulativeAmount: v.cumulativeAmount };
+  return {
+    consumer: getAddress(v.consumer),
+    provider: getAddress(v.provider),
+    consumerPeer: v.consumerPeer,
+    cumulativeAmount: v.cumulativeAmount,
+  };
 }
 
-/** Signs `cumulativeAmount` owed on the channel to `provider` with `signer` (the consumer). */
+/** keccak256 of a libp2p peer id's multihash bytes: the `consumerPeer` of its vouchers. */
+export function peerHash(peerId: string): string {
+  let bytes: Uint8Array;
+  try {
+    bytes = peerIdFromString(peerId).toMultihash().bytes;
+  } catch {
+    throw new InvalidVoucherError(`${peerId} is not a peer id`);
+  }
+  return keccak256(bytes);
+}
+
+/**
+ * Signs `cumulativeAmount` owed on the channel to `provider` with `signer` (the consumer), for what the peer
+ * `consumerPeerId` received.
+ */
 export async function signVoucher(
   signer: TypedDataSigner,
   d: VaultDomain,
   provider: string,
   cumulativeAmount: bigint,
+  consumerPeerId: string,
 ): Promise<SignedVoucher> {
   const v: Voucher = {
     consumer: getAddress(await signer.getAddress()),
     provider: getAddress(provider),
+    consumerPeer: peerHash(consumerPeerId),
     cumulativeAmount,
   };
   const signature = await signer.signTypedData(voucherDomain(d), types, plain(v));
@@ -107,6 +134,7 @@ export function verifyVoucher(d: VaultDomain, v: SignedVoucher, expectedProvider
   if (consumer === zero || provider === zero) throw new InvalidVoucherError("zero address");
   if (expectedProvider !== undefined && provider !== getAddress(expectedProvider))
     throw new InvalidVoucherError(`voucher pays channel ${provider}, not ${getAddress(expectedProvider)}`);
+  if (!/^0x[0-9a-f]{64}$/.test(v.consumerPeer)) throw new InvalidVoucherError("consumerPeer is not 32 bytes");
   if (v.cumulativeAmount <= 0n || v.cumulativeAmount >= 1n << BigInt(8 * MAX_AMOUNT_BYTES))
     throw new InvalidVoucherError(`cumulative amount ${v.cumulativeAmount} out of range`);
   if (!/^0x[0-9a-fA-F]*$/.test(v.signature) || v.signature.length !== 2 + 2 * SIGNATURE_LENGTH)
@@ -118,14 +146,20 @@ export function verifyVoucher(d: VaultDomain, v: SignedVoucher, expectedProvider
     signer = verifyTypedData(
       voucherDomain(d),
       types,
-      { consumer, provider, cumulativeAmount: v.cumulativeAmount },
+      { consumer, provider, consumerPeer: v.consumerPeer, cumulativeAmount: v.cumulativeAmount },
       v.signature,
     );
   } catch {
     throw new InvalidVoucherError("signature does not recover");
   }
   if (signer !== consumer) throw new InvalidVoucherError(`signed by ${signer}, not by its consumer ${consumer}`);
-  return { consumer, provider, cumulativeAmount: v.cumulativeAmount, signature: v.signature.toLowerCase() };
+  return {
+    consumer,
+    provider,
+    consumerPeer: v.consumerPeer,
+    cumulativeAmount: v.cumulativeAmount,
+    signature: v.signature.toLowerCase(),
+  };
 }
 
 const SECP256K1_HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
@@ -141,7 +175,8 @@ export function bytesPaidBy(amount: bigint, weiPerGiB: bigint): bigint {
   return amount <= 0n ? 0n : (amount * GIB) / weiPerGiB;
 }
 
-// ---- wire form (protobuf `Voucher`: consumer 20 bytes, provider 20 bytes, amount big-endian, signature 65 bytes) ----
+// ---- wire form (protobuf `Voucher`: consumer 20 bytes, provider 20 bytes, amount big-endian, signature 65 bytes; the
+// consumer's peer is the context's: the session's remote peer, the receipt's consumer) ----
 
 export interface WireVoucher {
   consumer: Uint8Array<ArrayBuffer>;
@@ -164,8 +199,11 @@ export function toWire(v: SignedVoucher): WireVoucher {
   };
 }
 
-/** A voucher from its wire form; checks the field lengths only (verifyVoucher checks the rest). */
-export function fromWire(w: { [K in keyof WireVoucher]: Uint8Array }): SignedVoucher {
+/**
+ * A voucher from its wire form, as signed for the peer `consumerPeerId` (the one that sent it or signed the receipt
+ * carrying it); checks the field lengths only (verifyVoucher checks the rest).
+ */
+export function fromWire(w: { [K in keyof WireVoucher]: Uint8Array }, consumerPeerId: string): SignedVoucher {
   if (w.consumer.length !== 20 || w.provider.length !== 20) throw new InvalidVoucherError("addresses must be 20 bytes");
   if (w.cumulativeAmount.length === 0 || w.cumulativeAmount.length > MAX_AMOUNT_BYTES || w.cumulativeAmount[0] === 0)
     throw new InvalidVoucherError(`amount must be 1..${MAX_AMOUNT_BYTES} bytes, big-endian, no leading zero`);
@@ -174,6 +212,7 @@ export function fromWire(w: { [K in keyof WireVoucher]: Uint8Array }): SignedVou
   return {
     consumer: getAddress(hex(w.consumer)),
     provider: getAddress(hex(w.provider)),
+    consumerPeer: peerHash(consumerPeerId),
     cumulativeAmount: BigInt(hex(w.cumulativeAmount)),
     signature: hex(w.signature),
   };

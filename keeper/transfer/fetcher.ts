@@ -13,7 +13,7 @@ import type { Connection, PeerId, PrivateKey } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 
 import type { Logger } from "../logger.ts";
-import { toWire, type VoucherPayer } from "../payment/index.ts";
+import { PaymentError, toWire, type PaymentErrorCode, type VoucherPayer } from "../payment/index.ts";
 import {
   DEFAULT_CHECKPOINT_BYTES,
   DEFAULT_CHECKPOINT_INTERVAL,
@@ -51,7 +51,7 @@ export interface ProviderFailureDetail {
 
 export type ProviderFailureReporter = (
   peerId: string,
-  reason: TransferErrorCode | "ERR_UNKNOWN",
+  reason: TransferErrorCode | PaymentErrorCode | "ERR_UNKNOWN",
   detail: ProviderFailureDetail,
 ) => void;
 
@@ -279,6 +279,15 @@ export class ObjectFetch {
         handshakeTimeoutMs: this.init.handshakeTimeoutMs,
         signal: this.signal,
       });
+      // Pay only the account the provider's signed record names (payment/channel.ts): a Welcome naming another is refused.
+      if (session.paymentAccount !== undefined && this.components.payer !== undefined) {
+        try {
+          this.components.payer.checkAccount(peerId, session.paymentAccount);
+        } catch (err) {
+          session.fail(err);
+          throw err;
+        }
+      }
       if (this.manifestBytes === undefined) {
         this.manifest = session.manifest;
         this.manifestBytes = session.manifestBytes;
@@ -299,8 +308,8 @@ export class ObjectFetch {
   }
 
   private report(peerId: string, err: unknown): void {
-    const code = err instanceof TransferError ? err.code : "ERR_UNKNOWN";
-    const penalise = err instanceof TransferError && err.penalise;
+    const code = err instanceof TransferError || err instanceof PaymentError ? err.code : "ERR_UNKNOWN";
+    const penalise = (err instanceof TransferError || err instanceof PaymentError) && err.penalise;
     const message = err instanceof Error ? err.message : String(err);
     this.failures.push({ peerId, code });
     (penalise ? this.log.warn : this.log.info)("provider dropped", {

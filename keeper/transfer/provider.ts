@@ -11,6 +11,12 @@ import type { Uint8ArrayList } from "uint8arraylist";
 
 import type { Logger } from "../logger.ts";
 import {
+  ConsumerDebts,
+  CREDIT_CACHE_TTL_MS,
+  CREDIT_READS_PER_SECOND,
+  CreditCache,
+  MAX_CONSUMER_DEBTS,
+  MAX_CREDIT_ENTRIES,
   PaymentError,
   SessionLedger,
   StaleVoucherError,
@@ -82,6 +88,10 @@ export interface ProviderStats {
   /** Vouchers kept (each above its channel's highest), and refused (forged, another channel, or not higher). */
   vouchersAccepted: number;
   vouchersRejected: number;
+  /** Sessions closed for more voucher frames than parts served plus VOUCHER_FRAME_SLACK (ERR_TOO_MANY_VOUCHERS). */
+  voucherFramesRefused: number;
+  /** Deposit reads not sent because the read rate was spent (CREDIT_READS_PER_SECOND). */
+  creditReadsLimited: number;
   /** Sessions cut off: the consumer owed more than the unpaid allowance, or its deposit did not cover its voucher. */
   sessionsUnpaid: number;
 }
@@ -136,8 +146,13 @@ export class TransferProvider {
     bytesSent: 0,
     vouchersAccepted: 0,
     vouchersRejected: 0,
+    voucherFramesRefused: 0,
+    creditReadsLimited: 0,
     sessionsUnpaid: 0,
   };
+  /** Paid demand: what each consumer owes across sessions, and the vault's credit per channel (payment/limits.ts). */
+  private readonly debts = new ConsumerDebts(MAX_CONSUMER_DEBTS);
+  private readonly credit: CreditCache | undefined;
   private readonly log: Logger;
   private readonly active = new Set<Stream>();
   /** Sessions open per connection id. */
@@ -156,6 +171,14 @@ export class TransferProvider {
     this.maxPerConnection = init.maxSessionsPerConnection ?? DEFAULT_MAX_SESSIONS_PER_CONNECTION;
     this.writeTimeoutMs = init.writeTimeoutMs ?? DEFAULT_WRITE_TIMEOUT;
     this.idleTimeoutMs = init.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT;
+    const creditOf = components.payment?.terms.creditOf;
+    this.credit =
+      creditOf &&
+      new CreditCache((consumer, account, options) => creditOf(consumer, account, options), {
+        ttlMs: CREDIT_CACHE_TTL_MS,
+        readsPerSecond: CREDIT_READS_PER_SECOND,
+        max: MAX_CREDIT_ENTRIES,
+      });
   }
 
   /**
@@ -315,7 +338,11 @@ export class TransferProvider {
     const payment = this.components.payment;
     const ledger =
       payment &&
-      new SessionLedger(payment.terms, { store: payment.store, logger: this.log, stats: this.stats }, consumer);
+      new SessionLedger(
+        payment.terms,
+        { store: payment.store, logger: this.log, stats: this.stats, debts: this.debts, credit: this.credit },
+        consumer,
+      );
     let ended = false;
     let failure: unknown;
     let wake: (() => void) | undefined;

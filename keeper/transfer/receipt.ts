@@ -81,7 +81,8 @@ export async function verifyReceipt(receipt: SignedReceipt): Promise<Receipt> {
   }
   let voucher: SignedVoucher | undefined;
   try {
-    voucher = body.voucher === undefined ? undefined : fromWire(body.voucher);
+    // The voucher is bound to the peer that signed the receipt: shown with another peer's receipt it does not verify.
+    voucher = body.voucher === undefined ? undefined : fromWire(body.voucher, body.consumer);
   } catch (err) {
     throw new InvalidInputError(`receipt voucher: ${(err as Error).message}`);
   }

@@ -8,6 +8,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { settleEpochVouchers, vouchersOfEvidence } from "../../claims/settle.ts";
 import {
   VOUCHER_TYPES as VOUCHER_TYPES_READONLY,
+  peerHash,
   settleVouchers,
   signVoucher,
   toWire,
@@ -15,7 +16,7 @@ import {
   voucherDigest,
 } from "../../keeper/payment/index.ts";
 import { createLogger } from "../../keeper/logger.ts";
-import { PaymentStore, SessionLedger } from "../../keeper/payment/index.ts";
+import { ConsumerDebts, CreditCache, PaymentStore, SessionLedger } from "../../keeper/payment/index.ts";
 import { openStore } from "../../keeper/store/index.ts";
 import { signReceipt } from "../../keeper/transfer/receipt.ts";
 import type { CreditVault, LumoraToken, RewardPool } from "../../types/ethers-contracts/index.js";
@@ -37,8 +38,13 @@ const VOUCHER_TYPES = VOUCHER_TYPES_READONLY as unknown as Record<string, Array<
 interface Voucher {
   consumer: string;
   provider: string;
+  consumerPeer: string;
   cumulativeAmount: bigint;
 }
+
+/** The consumer's peer the fixture's vouchers are signed for (the vault carries it in the digest only). */
+const CONSUMER_PEER = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+const CONSUMER_PEER_HASH = peerHash(CONSUMER_PEER);
 
 async function deployFixture() {
   const [admin, consumer, provider, settler, funder, outsider] = await ethers.getSigners();
@@ -87,6 +93,7 @@ async function deployFixture() {
   const voucher = (cumulativeAmount: bigint, to = provider.address): Voucher => ({
     consumer: consumer.address,
     provider: to,
+    consumerPeer: CONSUMER_PEER_HASH,
     cumulativeAmount,
   });
   const sign = (v: Voucher, signer: { signTypedData: Wallet["signTypedData"] } = consumer, d = domain) =>
@@ -270,6 +277,15 @@ describe("CreditVault", function () {
       ).to.be.revertedWithCustomError(vault, "CreditVaultInvalidSignature");
     });
 
+    it("rejects a voucher moved to another consumer peer: the signature binds the peer it pays for", async function () {
+      const { vault, settler, provider, consumer, voucher, sign } = await networkHelpers.loadFixture(fundedFixture);
+      const v = voucher(parseEther("10"));
+      const signature = await sign(v);
+      await expect(vault.connect(settler).settle({ ...v, consumerPeer: ethers.id("another peer") }, signature))
+        .to.be.revertedWithCustomError(vault, "CreditVaultInvalidSignature")
+        .withArgs(consumer.address, provider.address, parseEther("10"));
+    });
+
     it("rejects a voucher signed by anyone but its consumer", async function () {
       const { vault, settler, provider, voucher, sign } = await networkHelpers.loadFixture(fundedFixture);
       const v = voucher(parseEther("10"));
@@ -351,14 +367,26 @@ describe("CreditVault", function () {
       const { vault, settler, consumer, provider } = await networkHelpers.loadFixture(fundedFixture);
       const signature = "0x" + "00".repeat(65);
       await expect(
-        vault
-          .connect(settler)
-          .settle({ consumer: ZeroAddress, provider: provider.address, cumulativeAmount: 1n }, signature),
+        vault.connect(settler).settle(
+          {
+            consumer: ZeroAddress,
+            provider: provider.address,
+            consumerPeer: CONSUMER_PEER_HASH,
+            cumulativeAmount: 1n,
+          },
+          signature,
+        ),
       ).to.be.revertedWithCustomError(vault, "CreditVaultZeroAddress");
       await expect(
-        vault
-          .connect(settler)
-          .settle({ consumer: consumer.address, provider: ZeroAddress, cumulativeAmount: 1n }, signature),
+        vault.connect(settler).settle(
+          {
+            consumer: consumer.address,
+            provider: ZeroAddress,
+            consumerPeer: CONSUMER_PEER_HASH,
+            cumulativeAmount: 1n,
+          },
+          signature,
+        ),
       ).to.be.revertedWithCustomError(vault, "CreditVaultZeroAddress");
     });
 
@@ -509,7 +537,7 @@ describe("CreditVault", function () {
         await networkHelpers.loadFixture(fundedFixture);
       const { chainId } = await ethers.provider.getNetwork();
       const d = { chainId, vault: vaultAddress };
-      const v = await signVoucher(consumer, d, provider.address, parseEther("3"));
+      const v = await signVoucher(consumer, d, provider.address, parseEther("3"), CONSUMER_PEER);
       expect(voucherDigest(d, v)).to.equal(await vault.hashVoucher(v));
       expect(verifyVoucher(d, v, provider.address).consumer).to.equal(consumer.address);
       const before = await token.balanceOf(poolAddress);
@@ -524,11 +552,11 @@ describe("CreditVault", function () {
       const { chainId } = await ethers.provider.getNetwork();
       const d = { chainId, vault: vaultAddress };
       const vouchers = [
-        await signVoucher(consumer, d, provider.address, parseEther("1")),
-        await signVoucher(consumer, d, provider.address, parseEther("4")),
-        await signVoucher(consumer, d, provider.address, parseEther("2")),
-        await signVoucher(consumer, d, outsider.address, parseEther("5")),
-        await signVoucher(funder, d, provider.address, parseEther("1")), // funder deposited nothing
+        await signVoucher(consumer, d, provider.address, parseEther("1"), CONSUMER_PEER),
+        await signVoucher(consumer, d, provider.address, parseEther("4"), CONSUMER_PEER),
+        await signVoucher(consumer, d, provider.address, parseEther("2"), CONSUMER_PEER),
+        await signVoucher(consumer, d, outsider.address, parseEther("5"), CONSUMER_PEER),
+        await signVoucher(funder, d, provider.address, parseEther("1"), CONSUMER_PEER), // funder deposited nothing
       ];
       const outcomes = await settleVouchers(vault.connect(settler), vouchers);
       const byChannel = new Map(outcomes.map((o) => [`${o.consumer}>${o.provider}`, o]));
@@ -549,9 +577,18 @@ describe("CreditVault", function () {
       const { chainId } = await ethers.provider.getNetwork();
       const d = { chainId, vault: vaultAddress };
       const store = openStore(":memory:");
-      const stats = { vouchersAccepted: 0, vouchersRejected: 0 };
+      const stats = { vouchersAccepted: 0, vouchersRejected: 0, voucherFramesRefused: 0, creditReadsLimited: 0 };
+      const debts = new ConsumerDebts(100);
       let reads = 0;
       let lastRead: Promise<bigint> = Promise.resolve(0n);
+      // What the keeper wires (keeper/components.ts): the deposit left plus what the channel settled.
+      const creditOf = (c: string, a: string) => {
+        reads++;
+        lastRead = Promise.all([vault.depositOf(c), vault.settledOf(c, a)]).then(
+          ([dep, settled]) => dep.balance + settled,
+        );
+        return lastRead;
+      };
       const session = (consumerPeer: string) =>
         new SessionLedger(
           {
@@ -560,15 +597,15 @@ describe("CreditVault", function () {
             weiPerGiB: 10n ** 16n,
             unpaidAllowanceBytes: 1 << 30,
             // What the keeper wires (keeper/components.ts): the deposit left plus what the channel settled.
-            creditOf: (c, a) => {
-              reads++;
-              lastRead = Promise.all([vault.depositOf(c), vault.settledOf(c, a)]).then(
-                ([dep, settled]) => dep.balance + settled,
-              );
-              return lastRead;
-            },
+            creditOf,
           },
-          { store: new PaymentStore(store), logger: createLogger("test", { level: "silent" }), stats },
+          {
+            store: new PaymentStore(store),
+            logger: createLogger("test", { level: "silent" }),
+            stats,
+            debts,
+            credit: new CreditCache(creditOf, { ttlMs: 60_000, readsPerSecond: 100, max: 100 }),
+          },
           consumerPeer,
         );
       const until = async (what: string, cond: () => boolean) => {
@@ -580,17 +617,20 @@ describe("CreditVault", function () {
       };
       try {
         // Covered: DEPOSIT (100 LUM) ≥ 60 LUM; one read, and no second one below what it showed covered.
-        const paying = session("peer-a");
-        paying.accept(toWire(await signVoucher(consumer, d, provider.address, parseEther("60"))));
+        const paying = session(CONSUMER_PEER);
+        paying.sentBytes(1); // a voucher follows a part
+        paying.accept(toWire(await signVoucher(consumer, d, provider.address, parseEther("60"), CONSUMER_PEER)));
         expect(reads).to.equal(1, "the first voucher is checked against the deposit");
         // The ledger's handler was attached first, so it has run once this read is seen.
         expect(await lastRead).to.equal(DEPOSIT);
         expect(() => paying.check()).not.to.throw();
-        paying.accept(toWire(await signVoucher(consumer, d, provider.address, parseEther("80"))));
+        paying.accept(toWire(await signVoucher(consumer, d, provider.address, parseEther("80"), CONSUMER_PEER)));
         expect(reads).to.equal(1, "80 LUM is within the 100 LUM the read showed: no new read");
         // Not covered: the funder deposited nothing.
-        const broke = session("peer-b");
-        broke.accept(toWire(await signVoucher(funder, d, provider.address, parseEther("1"))));
+        const brokePeer = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+        const broke = session(brokePeer);
+        broke.sentBytes(1);
+        broke.accept(toWire(await signVoucher(funder, d, provider.address, parseEther("1"), brokePeer)));
         await until("the session to be cut", () => {
           try {
             broke.check();
@@ -628,11 +668,11 @@ describe("CreditVault", function () {
         });
         return { provider: providerPeer, ...signed };
       };
-      const forged = await signVoucher(outsider, d, provider.address, parseEther("50"));
+      const forged = await signVoucher(outsider, d, provider.address, parseEther("50"), consumerPeer);
       const evidence = {
         receipts: [
-          await receipt(await signVoucher(consumer, d, provider.address, parseEther("6")), 1),
-          await receipt(await signVoucher(consumer, d, provider.address, parseEther("7")), 2),
+          await receipt(await signVoucher(consumer, d, provider.address, parseEther("6"), consumerPeer), 1),
+          await receipt(await signVoucher(consumer, d, provider.address, parseEther("7"), consumerPeer), 2),
           await receipt({ ...forged, consumer: consumer.address }, 3),
         ],
         records: [],

@@ -189,7 +189,12 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
         await networkHelpers.loadFixture(deployWithParametersFixture);
       await token.connect(treasury).approve(await creditVault.getAddress(), parseEther("10"));
       await creditVault.connect(treasury).depositFor(stranger.address, parseEther("10"));
-      const voucher = { consumer: stranger.address, provider: treasury.address, cumulativeAmount: parseEther("10") };
+      const voucher = {
+        consumer: stranger.address,
+        provider: treasury.address,
+        consumerPeer: ethers.id("the stranger's peer"),
+        cumulativeAmount: parseEther("10"),
+      };
       const { chainId } = await ethers.provider.getNetwork();
       const signature = await stranger.signTypedData(
         { name: "Lumora CreditVault", version: "1", chainId, verifyingContract: await creditVault.getAddress() },
@@ -197,6 +202,7 @@ describe("Deployment (ignition/modules/Lumora.ts)", function () {
           Voucher: [
             { name: "consumer", type: "address" },
             { name: "provider", type: "address" },
+            { name: "consumerPeer", type: "bytes32" },
             { name: "cumulativeAmount", type: "uint256" },
           ],
         },

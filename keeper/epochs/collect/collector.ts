@@ -19,6 +19,7 @@ import {
 import { auditVerdicts, checkDisqualifyRule, type DisqualifyRule, type JudgedAudit } from "../../audit/verdict.ts";
 import type { HealthCounters } from "../../health/counters.ts";
 import type { Logger } from "../../logger.ts";
+import type { ChannelSettlement, SignedVoucher } from "../../payment/index.ts";
 import type { Store } from "../../store/index.ts";
 import { epochTaskRecords, toLeafValue } from "../../tasks/records.ts";
 import type { TaskStore } from "../../tasks/store.ts";
@@ -37,8 +38,8 @@ import {
   type NodeOutcomes,
 } from "./contribution.ts";
 import { EpochUnknownError, EpochWindowError } from "./errors.ts";
-import { paidContributions, type PaidReceipt, type PaymentRule } from "./paid.ts";
-import { migratePaidEpochs, paidBefore, paidOf, savePaid } from "./paid-store.ts";
+import { paidChannels, paidContributions, type PaidReceipt, type PaymentRule } from "./paid.ts";
+import { migratePaidEpochs, paidOf, savePaid } from "./paid-store.ts";
 import type {
   ContributionEntry,
   EpochBonds,
@@ -138,6 +139,16 @@ export interface EpochCollectorComponents {
     epoch: number,
     rule: DisqualifyRule,
   ) => Array<{ provider: string; audits: number; failures: number }>;
+  /**
+   * Paid demand's view of the vault (payment/settlement.ts `VaultSettlement.settleAndRead`): settles the epoch's highest
+   * vouchers where it can, waits for the previous epoch's commitment, and returns per channel what was settled then
+   * and now. Required with `payment`: bytes count only as far as the vault settled their vouchers.
+   */
+  settlement?: (
+    epoch: number,
+    vouchers: readonly SignedVoucher[],
+    options: { signal?: AbortSignal },
+  ) => Promise<ReadonlyMap<string, ChannelSettlement>>;
 }
 
 /** The transfer module's stored receipts of a window, through its own query (the table belongs to keeper/transfer). */
@@ -189,6 +200,8 @@ export class EpochCollector {
     this.log = components.logger.child("epochs");
     migrateEpochs(components.store, init.genesisMs ?? Date.now());
     migratePaidEpochs(components.store);
+    if (init.payment !== undefined && components.settlement === undefined)
+      throw new Error("paid demand needs the vault's settlement view (collector component `settlement`)");
     this.accounts = new AccountIndex(components.store);
     this.receiptsBetween = components.receiptsBetween ?? transferReceiptsBetween(components.store);
     this.auditRule = checkDisqualifyRule({
@@ -769,17 +782,14 @@ export class EpochCollector {
             addressOf: (id: string) => (isAddress(id) ? id : addressOf(id)),
           };
     const rule = this.init.payment;
-    const paid =
-      rule === undefined
-        ? undefined
-        : paidContributions({
-            receipts,
-            ...weights,
-            disqualified,
-            rule,
-            paidBefore: (consumer, account) => paidBefore(store, epoch, rule.domain.vault, consumer, account),
-          });
-    for (const problem of paid?.problems ?? []) this.log.warn("voucher not counted", { epoch, problem });
+    let paid: ReturnType<typeof paidContributions> | undefined;
+    if (rule !== undefined) {
+      const channels = paidChannels({ receipts, addressOf: weights.addressOf, disqualified, rule });
+      for (const problem of channels.problems) this.log.warn("voucher not counted", { epoch, problem });
+      // Settle before credit: what the vault settled, not what was signed (payment/settlement.ts).
+      const settlement = await this.components.settlement!(epoch, [...channels.highest.values()], options);
+      paid = paidContributions(channels, { ...weights, rule, settlement });
+    }
     let contributions = paid?.contributions ?? computeContributions({ receipts, ...weights, disqualified });
     let reports = merged ?? reputationReports(outcomes, addressOf);
     let totalC = totalContribution(contributions);

@@ -1,7 +1,7 @@
 /**
  * What each closed epoch counted as paid (namespace "epoch_payment"): the paid-demand rule it was closed under and,
- * per channel, the cumulative amount counted before it and up to it. The next epoch's `paidBefore` is read here, so a
- * voucher pays each epoch only for its increase (collect/paid.ts).
+ * per channel, the cumulative amount counted before it and up to it, as its evidence publishes them (the amounts come
+ * from the vault, payment/settlement.ts: nothing here feeds a later epoch).
  */
 import { getAddress } from "ethers";
 
@@ -33,17 +33,6 @@ export const PAID_MIGRATIONS = [
 
 export function migratePaidEpochs(store: Store): void {
   store.migrate("epoch_payment", PAID_MIGRATIONS);
-}
-
-/** The largest cumulative amount of channel (consumer, account) on `vault` counted by an epoch before `epoch`. */
-export function paidBefore(store: Store, epoch: number, vault: string, consumer: string, account: string): bigint {
-  const rows = store.db
-    .prepare(
-      "SELECT c.paid_up_to AS amount FROM epoch_paid_channels c JOIN epoch_payment_terms t ON t.epoch = c.epoch " +
-        "WHERE c.epoch < ? AND t.vault = ? AND c.consumer = ? AND c.account = ?",
-    )
-    .all(epoch, getAddress(vault), getAddress(consumer), getAddress(account)) as { amount: string }[];
-  return rows.reduce((m, r) => (BigInt(r.amount) > m ? BigInt(r.amount) : m), 0n);
 }
 
 /** Records what epoch `epoch` counted as paid (inside the finalize's transaction), replacing an earlier attempt. */

@@ -33,9 +33,10 @@ import { getAddress, isAddress } from "ethers";
 import { auditOutcomeHash, verifyAuditOutcome } from "../../audit/outcome.ts";
 import { auditVerdicts, type DisqualifyRule, type JudgedAudit } from "../../audit/verdict.ts";
 import { verifyPeerRecord } from "../../discovery/record.ts";
+import { channelKey, type ChannelSettlement } from "../../payment/index.ts";
 import { receiptId, verifyReceipt } from "../../transfer/receipt.ts";
 import { applyBonds } from "../collect/bonded.ts";
-import { paidContributions, type PaidReceipt } from "../collect/paid.ts";
+import { paidChannels, paidContributions, type PaidReceipt } from "../collect/paid.ts";
 import {
   computeContributions,
   reputationReports,
@@ -258,30 +259,39 @@ export function parseEvidence(v: unknown, epoch: number): EpochEvidence & { ids:
 }
 
 /**
- * C_i from the checked receipts: under paid demand when the evidence carries its rule — every voucher's signature
- * checked (a voucher that does not count is a problem of the publication), `paidBefore` as published, and the
- * published `paidUpTo` of each channel compared with what the vouchers show — else from the bytes in full.
+ * What the vault settled on an epoch's paid channels, from the chain (payment/settlement.ts `settledAtCommits`):
+ * `before` at the previous epoch's first commitment, `settled` just before the epoch's own.
  */
-function recomputeCredit(
+export type SettledReader = (
+  channels: readonly { consumer: string; account: string }[],
+) => Promise<ReadonlyMap<string, ChannelSettlement>>;
+
+/**
+ * C_i from the checked receipts: under paid demand when the evidence carries its rule — every voucher's signature
+ * checked (a voucher that does not count is a problem of the publication), each channel's published `paidUpTo` no
+ * higher than its highest voucher, and, with `settled` (the chain), `paidBefore` equal to what the vault had settled
+ * at the previous epoch's commitment and `paidUpTo` no higher than what it had settled before this epoch's — else from
+ * the bytes in full.
+ */
+async function recomputeCredit(
   evidence: EpochEvidence,
   receipts: PaidReceipt[],
   weights: { outcomes: NodeOutcomes[]; addressOf: (peerId: string) => string | undefined },
   disqualified: ReadonlySet<string>,
   problems: string[],
-): AccountContribution[] {
+  settled: SettledReader | undefined,
+): Promise<AccountContribution[]> {
   const { outcomes, addressOf } = weights;
   if (evidence.payment === undefined) return computeContributions({ receipts, outcomes, addressOf, disqualified });
-  const published = new Map(evidence.payment.channels.map((c) => [`${c.consumer}>${c.account}`, c]));
-  const paid = paidContributions({
-    receipts,
-    outcomes,
-    addressOf,
-    disqualified,
-    rule: evidence.payment.rule,
-    paidBefore: (consumer, account) => published.get(`${consumer}>${account}`)?.paidBefore ?? 0n,
-  });
-  problems.push(...paid.problems);
-  const shown = new Map(paid.channels.map((c) => [`${c.consumer}>${c.account}`, c]));
+  const rule = evidence.payment.rule;
+  const channels = paidChannels({ receipts, addressOf, disqualified, rule });
+  problems.push(...channels.problems);
+  const published = new Map(evidence.payment.channels.map((c) => [channelKey(c.consumer, c.account), c]));
+  const asPublished = new Map(
+    [...published].map(([k, c]) => [k, { before: c.paidBefore, settled: c.paidUpTo }] as const),
+  );
+  const paid = paidContributions(channels, { outcomes, addressOf, rule, settlement: asPublished });
+  const shown = new Map(paid.channels.map((c) => [channelKey(c.consumer, c.account), c]));
   for (const [k, c] of published) {
     const s = shown.get(k);
     if (s === undefined) problems.push(`channel ${k} is published as paid but no counted receipt carries its voucher`);
@@ -289,6 +299,28 @@ function recomputeCredit(
       problems.push(`channel ${k} is published as paid up to ${c.paidUpTo}, its vouchers show ${s.paidUpTo}`);
   }
   for (const k of shown.keys()) if (!published.has(k)) problems.push(`channel ${k} is paid but not published`);
+  let chain: ReadonlyMap<string, ChannelSettlement> | undefined;
+  try {
+    chain = await settled?.([...published.values()].map((c) => ({ consumer: c.consumer, account: c.account })));
+  } catch (err) {
+    problems.push(`paid channels not checked against the vault: ${(err as Error).message}`);
+  }
+  if (chain !== undefined) {
+    for (const [k, c] of published) {
+      const onChain = chain.get(k) ?? { before: 0n, settled: 0n };
+      if (c.paidBefore !== onChain.before)
+        problems.push(
+          `channel ${k} is published as paid before the epoch up to ${c.paidBefore}; the vault had settled ` +
+            `${onChain.before} when the previous epoch was committed`,
+        );
+      const most = onChain.settled > c.paidBefore ? onChain.settled : c.paidBefore;
+      if (c.paidUpTo > most)
+        problems.push(
+          `channel ${k} is published as paid up to ${c.paidUpTo}; the vault had settled only ${onChain.settled} ` +
+            `before the epoch was committed (signed is not paid)`,
+        );
+    }
+  }
   return paid.contributions;
 }
 
@@ -385,9 +417,14 @@ function disqualifiedProviders(
 /**
  * Checks every receipt (consumer's signature, id listed, provider as stored) and every peer record (the peer's
  * signature, valid at `atMs` — the epoch's end), then computes C_i and the reports exactly as the collector does,
- * the bond rule included when the evidence carries bonds.
+ * the bond rule included when the evidence carries bonds. With `settled` (a verifier with the chain), each paid
+ * channel's published payment is checked against what the vault settled (see recomputeCredit).
  */
-export async function recompute(evidence: EpochEvidence & { ids?: string[] }, atMs: number): Promise<Recomputed> {
+export async function recompute(
+  evidence: EpochEvidence & { ids?: string[] },
+  atMs: number,
+  options: { settled?: SettledReader } = {},
+): Promise<Recomputed> {
   const problems: string[] = [];
   const accountOf = new Map<string, string>();
   for (const r of evidence.records) {
@@ -449,7 +486,7 @@ export async function recompute(evidence: EpochEvidence & { ids?: string[] }, at
           outcomes: merged.map((r) => ({ peerId: r.node, successes: r.successes, failures: r.failures })),
           addressOf: (id: string) => (isAddress(id) ? id : addressOf(id)),
         };
-  const contributions = recomputeCredit(evidence, receipts, weights, disqualified, problems);
+  const contributions = await recomputeCredit(evidence, receipts, weights, disqualified, problems, options.settled);
   const reports = merged ?? reputationReports(evidence.outcomes, addressOf);
   const lost = [...disqualified].sort();
   if (evidence.bonds === undefined) return { contributions, disqualified: lost, reports, problems };

@@ -9,7 +9,9 @@
  * Per scenario the chain is restored to the honest network's snapshot, the attacker acts, one epoch is closed and
  * every leaf is claimed. Gas is not counted (it only makes the attack dearer).
  */
-import { Wallet, keccak256, toBeHex } from "ethers";
+import { generateKeyPairFromSeed } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { Wallet, getBytes, keccak256, toBeHex } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 
 import LumoraModule from "../../../ignition/modules/Lumora.js";
@@ -118,6 +120,15 @@ function walletOf(label: string): Wallet {
   return new Wallet(keccak256(new TextEncoder().encode(`lumora-sim:${label}`)));
 }
 
+/** A peer id derived from a label (the consumer peer a voucher is signed for). */
+async function peerOf(label: string): Promise<string> {
+  const key = await generateKeyPairFromSeed(
+    "Ed25519",
+    getBytes(keccak256(new TextEncoder().encode(`lumora-sim:${label}`))),
+  );
+  return peerIdFromPrivateKey(key).toString();
+}
+
 let receiptCounter = 0;
 function receipt(provider: string, consumer: string, bytes: bigint): VerifiedReceipt {
   receiptCounter += 1;
@@ -134,10 +145,12 @@ async function settleChannel(
   consumer: Wallet,
   account: string,
   cumulative: bigint[],
+  consumerPeer: string,
 ): Promise<void> {
   // The consumer signed one voucher per delivery; only the highest is settled (the lower ones are worthless).
   let highest: SignedVoucher | null = null;
-  for (const amount of cumulative) highest = await signVoucher(consumer, net.domain, account, amount);
+  const peer = await peerOf(consumerPeer);
+  for (const amount of cumulative) highest = await signVoucher(consumer, net.domain, account, amount, peer);
   if (highest !== null && highest.cumulativeAmount > 0n) {
     const { signature, ...voucher } = highest;
     await (await net.vault.settle(voucher, signature)).wait();
@@ -229,7 +242,7 @@ export async function honestNetwork(
         const payable = carried === plan.deliveries.reduce((a, b) => a + b, 0n) ? carried - plan.unpaid : carried;
         cumulative.push(priceOf(payable, parameters.payment));
       }
-      await settleChannel({ vault, domain }, consumer, account, cumulative);
+      await settleChannel({ vault, domain }, consumer, account, cumulative, channel.consumerPeer);
       honestFees += await vault.settledOf(consumer.address, account);
       channels.push(channel);
     }
@@ -299,7 +312,8 @@ export async function runScenario(net: HonestNetwork, scenario: Scenario): Promi
       providerPeer: `attacker-${j}`,
       receipts: [receipt(`attacker-${j}`, `attacker-consumer-${j % consumerCount}`, perIdentityBytes)],
     };
-    if (feesEach > 0n) await settleChannel({ vault, domain: net.domain }, consumer, account, [feesEach]);
+    if (feesEach > 0n)
+      await settleChannel({ vault, domain: net.domain }, consumer, account, [feesEach], channel.consumerPeer);
     attackerChannels.push(channel);
   }
 

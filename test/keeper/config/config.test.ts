@@ -57,15 +57,15 @@ describe("config", () => {
     assert.equal(keeper.announce, undefined);
   });
 
-  it("leaves paid demand off by default; turned on, maps price, subsidy, allowance and the consumer key", () => {
+  it("turns paid demand on by default, maps price, subsidy, allowance and the consumer key; off on request", () => {
     const path = file("payment.json", configTemplate({ rewardAddress: ADDRESS }));
-    const off = loadConfig({ file: path, env: {} }).config;
+    assert.equal(loadConfig({ file: path, env: {} }).config.payment.enabled, true, "the template's default");
+    const bare = file("bare.json", JSON.stringify({ node: { rewardAddress: ADDRESS } }));
+    assert.equal(loadConfig({ file: bare, env: {} }).config.payment.enabled, true, "the schema's default");
+    const off = loadConfig({ file: path, env: { LUMORA_PAYMENT_ENABLED: "false" } }).config;
     assert.equal(off.payment.enabled, false);
     assert.equal(toKeeperConfig(off).payment, undefined, "no payment section: receipts count in full");
-    const on = loadConfig({
-      file: path,
-      env: { LUMORA_PAYMENT_ENABLED: "true", LUMORA_PAYMENT_LUM_PER_GIB: "0.5" },
-    }).config;
+    const on = loadConfig({ file: path, env: { LUMORA_PAYMENT_LUM_PER_GIB: "0.5" } }).config;
     const key = "0x" + "11".repeat(32);
     const keeper = toKeeperConfig(on, undefined, {
       consumerKey: loadConsumerKey({ LUMORA_CONSUMER_KEY: key.slice(2) }),

@@ -79,11 +79,14 @@ describe("executor perform", { timeout: 60_000 }, () => {
     const { objectId } = await provider.transfer.publish(await h.file(data), { announce: false });
     const wallet = Wallet.createRandom();
     const executor = await h.peer({
-      payment: (store) => {
+      payment: (store, peerId) => {
         const payments = new PaymentStore(store);
         return {
           store: payments,
-          payer: new VoucherPayer({ store: payments, signer: wallet }, { domain, weiPerGiB: 10n ** 16n }),
+          payer: new VoucherPayer(
+            { store: payments, signer: wallet, peerId, accountOf: () => account },
+            { domain, weiPerGiB: 10n ** 16n },
+          ),
         };
       },
     });

@@ -33,7 +33,7 @@ export interface PeerOptions {
   onProviderFailure?: ProviderFailureReporter;
   storePath?: string;
   /** Paid demand: what the peer pays with as a consumer and asks as a provider (keeper/payment). */
-  payment?: (store: Store) => NonNullable<TransferComponents["payment"]>;
+  payment?: (store: Store, peerId: string) => NonNullable<TransferComponents["payment"]>;
 }
 
 /** A harness: loopback peers, temp files, all torn down by `cleanup()` (call it in afterEach). */
@@ -64,7 +64,7 @@ export class Harness {
       logger: createLogger("test", { level: "silent" }),
       testHooks: options.testHooks,
       onProviderFailure: options.onProviderFailure,
-      ...(options.payment !== undefined && { payment: options.payment(store) }),
+      ...(options.payment !== undefined && { payment: options.payment(store, node.peerId.toString()) }),
     });
     await transfer.start();
     const peer = {

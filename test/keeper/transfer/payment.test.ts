@@ -6,6 +6,7 @@ import { Wallet } from "ethers";
 
 import {
   PaymentStore,
+  VOUCHER_FRAME_SLACK,
   VoucherPayer,
   costOf,
   signVoucher,
@@ -43,13 +44,17 @@ describe("paying as data arrives (transfer + vouchers)", () => {
       init: { partSize: PART },
       payment: (store: Store) => ({ terms: terms(allowanceBytes), store: new PaymentStore(store) }),
     });
-  const payingConsumer = (wallet: TypedDataSigner, weiPerGiB = PRICE) =>
+  /** A consumer paying with `wallet`; `recorded` is the account the providers' signed records name. */
+  const payingConsumer = (wallet: TypedDataSigner, weiPerGiB = PRICE, recorded = providerAccount) =>
     h.peer({
-      payment: (store: Store) => {
+      payment: (store: Store, peerId: string) => {
         const payments = new PaymentStore(store);
         return {
           store: payments,
-          payer: new VoucherPayer({ store: payments, signer: wallet }, { domain: DOMAIN, weiPerGiB }),
+          payer: new VoucherPayer(
+            { store: payments, signer: wallet, peerId, accountOf: () => recorded },
+            { domain: DOMAIN, weiPerGiB },
+          ),
         };
       },
     });
@@ -120,6 +125,35 @@ describe("paying as data arrives (transfer + vouchers)", () => {
     assert.ok(stats.vouchersAccepted > 0, "it did pay, too little");
   });
 
+  it("the unpaid allowance is per consumer: a second session starts where the first left off", async () => {
+    const provider = await payingProvider(3 * WIRE);
+    const consumer = await h.peer();
+    const published = await provider.transfer.publish(await h.file(randomData(20 * PART)), { announce: false });
+    for (const name of ["a.bin", "b.bin"])
+      await assert.rejects(
+        consumer.transfer.fetch(published.objectId, { providers: [provider.addr], to: join(await h.dir(), name) }),
+        (err: Error) => err.name === "NoProvidersError",
+      );
+    const stats = provider.transfer.providerStats;
+    assert.equal(stats.sessionsUnpaid, 2, "both sessions were cut off");
+    assert.equal(stats.partsServed, 4, "the second session got nothing more: the consumer already owed the allowance");
+  });
+
+  it("a consumer refuses a Welcome naming another account than the provider's signed record", async () => {
+    const wallet = Wallet.createRandom();
+    const provider = await payingProvider(8 * WIRE);
+    const recorded = Wallet.createRandom().address;
+    const consumer = await payingConsumer(wallet, PRICE, recorded);
+    const published = await provider.transfer.publish(await h.file(randomData(4 * PART)), { announce: false });
+    await assert.rejects(
+      consumer.transfer.fetch(published.objectId, { providers: [provider.addr], to: join(await h.dir(), "o.bin") }),
+      (err: Error & { failures?: Array<{ code: string }> }) =>
+        err.name === "NoProvidersError" && err.failures?.[0]?.code === "ERR_ACCOUNT_MISMATCH",
+    );
+    assert.equal(new PaymentStore(consumer.store).signed(wallet.address, providerAccount), undefined, "nothing signed");
+    assert.equal(provider.transfer.providerStats.vouchersAccepted, 0);
+  });
+
   describe("a provider refuses bad vouchers", () => {
     /** A real consumer session with the paying provider, as the fetcher opens it. */
     async function session(provider: Peer, consumer: Peer, objectId: string): Promise<ProviderSession> {
@@ -141,52 +175,76 @@ describe("paying as data arrives (transfer + vouchers)", () => {
       return { provider, consumer, s: await session(provider, consumer, published.objectId) };
     }
 
-    const forgeries: Array<[string, (w: TypedDataSigner & { address: string }) => Promise<ReturnType<typeof toWire>>]> =
+    type Forge = (w: TypedDataSigner & { address: string }, peer: string) => Promise<ReturnType<typeof toWire>>;
+    const forgeries: Array<[string, Forge]> = [
       [
-        [
-          "signed by another key than its consumer",
-          async (w: TypedDataSigner & { address: string }) => {
-            const v = await signVoucher(Wallet.createRandom(), DOMAIN, providerAccount, 1000n);
-            return toWire({ ...v, consumer: w.address });
-          },
-        ],
-        [
-          "for another provider's channel",
-          async (w: TypedDataSigner & { address: string }) =>
-            toWire(await signVoucher(w, DOMAIN, Wallet.createRandom().address, 1000n)),
-        ],
-        [
-          "for another vault",
-          async (w: TypedDataSigner & { address: string }) =>
-            toWire(await signVoucher(w, { ...DOMAIN, vault: Wallet.createRandom().address }, providerAccount, 1000n)),
-        ],
-        [
-          "with its amount raised after signing",
-          async (w: TypedDataSigner & { address: string }) =>
-            toWire({ ...(await signVoucher(w, DOMAIN, providerAccount, 1000n)), cumulativeAmount: 5000n }),
-        ],
-      ];
+        "signed by another key than its consumer",
+        async (w, peer) => {
+          const v = await signVoucher(Wallet.createRandom(), DOMAIN, providerAccount, 1000n, peer);
+          return toWire({ ...v, consumer: w.address });
+        },
+      ],
+      [
+        "for another provider's channel",
+        async (w, peer) => toWire(await signVoucher(w, DOMAIN, Wallet.createRandom().address, 1000n, peer)),
+      ],
+      [
+        "for another vault",
+        async (w, peer) =>
+          toWire(
+            await signVoucher(w, { ...DOMAIN, vault: Wallet.createRandom().address }, providerAccount, 1000n, peer),
+          ),
+      ],
+      [
+        "with its amount raised after signing",
+        async (w, peer) =>
+          toWire({ ...(await signVoucher(w, DOMAIN, providerAccount, 1000n, peer)), cumulativeAmount: 5000n }),
+      ],
+      [
+        // A voucher is bound to the peer it was signed for: one copied from another consumer (say, from published
+        // evidence) does not verify in this peer's session.
+        "signed for another consumer peer",
+        async (w) => toWire(await signVoucher(w, DOMAIN, providerAccount, 1000n, (await h.peer()).id)),
+      ],
+    ];
     for (const [name, forge] of forgeries) {
       it(`a voucher ${name}: rejected, nothing kept, the session ended`, async () => {
         const { provider, consumer, s } = await setup();
         const wallet = Wallet.createRandom();
-        await s.sendVoucher(await forge(wallet));
+        await s.sendVoucher(await forge(wallet, consumer.id));
         await assert.rejects(s.request(0), (err) => err instanceof RemoteError, "the provider ends the session");
         assert.equal(provider.transfer.providerStats.vouchersRejected, 1);
         assert.equal(receivedBy(provider).allReceived().length, 0, "no voucher kept");
-        void consumer;
       });
     }
 
-    it("a lower voucher after a higher one: ignored, the higher kept, the session goes on", async () => {
-      const { provider, s } = await setup();
+    it("a flood of voucher frames (more than one per part sent plus the slack) ends the session", async () => {
+      const { provider, consumer, s } = await setup();
       const wallet = Wallet.createRandom();
-      const high = await signVoucher(wallet, DOMAIN, providerAccount, 2000n);
-      const low = await signVoucher(wallet, DOMAIN, providerAccount, 1000n);
+      for (let i = 1; i <= VOUCHER_FRAME_SLACK + 1; i++)
+        await s.sendVoucher(toWire(await signVoucher(wallet, DOMAIN, providerAccount, BigInt(i), consumer.id)));
+      await assert.rejects(
+        s.request(0),
+        (err: Error) => err instanceof RemoteError && /too many vouchers/.test(err.message),
+        "the provider ends the session with the reason",
+      );
+      const stats = provider.transfer.providerStats;
+      assert.equal(stats.voucherFramesRefused, 1, "counted (lumora_limit_hits_total{limit=payment.voucherFrames})");
+      assert.equal(stats.vouchersAccepted, VOUCHER_FRAME_SLACK, "the frames within the slack were taken");
+      assert.equal(stats.partsServed, 0);
+    });
+
+    it("a lower voucher after a higher one: ignored, the higher kept, the session goes on", async () => {
+      const { provider, consumer, s } = await setup();
+      const wallet = Wallet.createRandom();
+      const high = await signVoucher(wallet, DOMAIN, providerAccount, 2000n, consumer.id);
+      const low = await signVoucher(wallet, DOMAIN, providerAccount, 1000n, consumer.id);
+      // Vouchers follow parts: one part first, so the three frames are within one per part plus the slack.
+      assert.equal((await s.request(0)).wireBytes, WIRE);
       await s.sendVoucher(toWire(high));
       await s.sendVoucher(toWire(low));
       await s.sendVoucher(toWire(high));
-      const part = await s.request(0);
+      const part = await s.request(1);
       assert.equal(part.wireBytes, WIRE, "still served");
       await waitFor(() => provider.transfer.providerStats.vouchersRejected === 2, 20_000, "low and replay refused");
       assert.equal(provider.transfer.providerStats.vouchersAccepted, 1);
