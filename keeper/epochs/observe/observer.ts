@@ -273,11 +273,19 @@ export class EpochObserver {
   /** Drops what would take an observer past MAX_OBSERVATIONS_PER_OBSERVER for the epoch (counting what is held). */
   private withinCap(epoch: number, observations: SignedObservation[]): SignedObservation[] {
     const held = new Map<string, number>();
-    for (const o of this.observationsOf(epoch)) held.set(o.observer, (held.get(o.observer) ?? 0) + 1);
+    const keys = new Set<string>();
+    for (const o of this.observationsOf(epoch)) {
+      held.set(o.observer, (held.get(o.observer) ?? 0) + 1);
+      keys.add(observationKey(o));
+    }
+    // One already held (relayed again by another keeper) is ignored by the store and counts nothing.
     const keep = (o: SignedObservation) => {
+      const key = observationKey(o);
+      if (keys.has(key)) return true;
       const n = held.get(o.observer) ?? 0;
       if (n >= MAX_OBSERVATIONS_PER_OBSERVER) return false;
       held.set(o.observer, n + 1);
+      keys.add(key);
       return true;
     };
     const kept = observations.filter(keep);
