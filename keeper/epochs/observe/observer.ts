@@ -160,6 +160,20 @@ export class EpochObserver {
     return this.check(epoch, theirs, options);
   }
 
+  /** `checkPeer` for every keeper in `peers`: the checks of the sets read, and how many could not be read. */
+  async checkPeers(
+    peers: readonly string[],
+    epoch: number,
+    options: { signal: AbortSignal },
+  ): Promise<{ checks: ObservationCheck[]; unreachable: number }> {
+    const read = await Promise.allSettled(peers.map((p) => this.checkPeer(p, epoch, options)));
+    options.signal.throwIfAborted();
+    return {
+      checks: read.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])),
+      unreachable: read.filter((r) => r.status === "rejected").length,
+    };
+  }
+
   /**
    * Checks another keeper's observation set of `epoch` (what it merged and publishes) before this keeper signs
    * its commitment: every observation of this epoch, by a quorum keeper, signed by its observer; every observation
