@@ -250,13 +250,14 @@ async function main(): Promise<void> {
     await Promise.all(observers.map((k) => k.refreshRouting({ refreshDirectory: true })));
     return observers.every((k) => keepers.slice(4).some((e) => k.routing.isAvailable(e.peerId.toString())));
   });
-  const observed = observers.map((k, i) =>
-    k.requestTransfer({ ...published[2]!, providers, id: `demo-observed-${i + 1}` }),
-  );
   outcomes.push(
     ...(await Promise.all(
       published.slice(1).map((p, i) => coordinator.requestTransfer({ ...p, providers, id: `demo-task-${i + 2}` })),
     )),
+  );
+  // After the coordinator's tasks, so that they do not compete with them for the executors.
+  const observed = observers.map((k, i) =>
+    k.requestTransfer({ ...published[2]!, providers, id: `demo-observed-${i + 1}` }),
   );
   // Not part of the story's success: a failed attempt is an observation too (a failure), so either way the keeper
   // observed the executors it tried; only the outcome is reported.
