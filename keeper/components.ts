@@ -503,13 +503,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
             ...(observer !== undefined && {
               observations: {
                 own: (epoch) => observer.observationsOf(epoch),
-                others: async (epoch, opts) => {
-                  const read = await Promise.allSettled(otherKeepers().map((p) => observer.checkPeer(p, epoch, opts)));
-                  return {
-                    checks: read.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])),
-                    unreachable: read.filter((r) => r.status === "rejected").length,
-                  };
-                },
+                others: (epoch, opts) => observer.checkPeers(otherKeepers(), epoch, opts),
                 rebuild,
               },
             }),

@@ -175,6 +175,20 @@ export class EpochObserver {
     return this.check(epoch, theirs, options);
   }
 
+  /** `checkPeer` for every keeper in `peers`: the checks of the sets read, and how many could not be read. */
+  async checkPeers(
+    peers: readonly string[],
+    epoch: number,
+    options: { signal: AbortSignal },
+  ): Promise<{ checks: ObservationCheck[]; unreachable: number }> {
+    const read = await Promise.allSettled(peers.map((p) => this.checkPeer(p, epoch, options)));
+    options.signal.throwIfAborted();
+    return {
+      checks: read.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])),
+      unreachable: read.filter((r) => r.status === "rejected").length,
+    };
+  }
+
   /**
    * Checks another keeper's observation set of `epoch` (what it merged and publishes) before this keeper signs
    * its commitment: every observation of this epoch, by a quorum keeper, signed by its observer; every observation
@@ -288,11 +302,19 @@ export class EpochObserver {
   /** Drops what would take an observer past MAX_OBSERVATIONS_PER_OBSERVER for the epoch (counting what is held). */
   private withinCap(epoch: number, observations: SignedObservation[]): SignedObservation[] {
     const held = new Map<string, number>();
-    for (const o of this.observationsOf(epoch)) held.set(o.observer, (held.get(o.observer) ?? 0) + 1);
+    const keys = new Set<string>();
+    for (const o of this.observationsOf(epoch)) {
+      held.set(o.observer, (held.get(o.observer) ?? 0) + 1);
+      keys.add(observationKey(o));
+    }
+    // One already held (relayed again by another keeper) is ignored by the store and counts nothing.
     const keep = (o: SignedObservation) => {
+      const key = observationKey(o);
+      if (keys.has(key)) return true;
       const n = held.get(o.observer) ?? 0;
       if (n >= MAX_OBSERVATIONS_PER_OBSERVER) return false;
       held.set(o.observer, n + 1);
+      keys.add(key);
       return true;
     };
     const kept = observations.filter(keep);

@@ -21,13 +21,11 @@ import { getAddress } from "ethers";
 import type { Chain } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
 import { observationKey, sameObservation, type SignedObservation } from "../observe/observation.ts";
+import type { ObservationCheck } from "../observe/observer.ts";
 import type { BuiltEpoch } from "../types.ts";
 import { commitmentDigest, quorumDomain, type EpochCommitment } from "./commitment.ts";
 import { EpochRebuildError } from "./errors.ts";
 import type { Approval, SignatureRequest } from "./protocol.ts";
-
-/** The submitter's observation set, checked (observe/observer.ts `check`), or why it is refused. */
-export type ObservationCheck = { observations: SignedObservation[] } | { problem: string };
 
 /** Where an approver reads the submitter's observations and what it rebuilds from them. */
 export interface SubmitterObservations {
@@ -46,8 +44,10 @@ export interface QuorumApproverComponents {
   builtEpoch(epoch: number, options: { signal: AbortSignal }): Promise<BuiltEpoch | undefined>;
   /** The commitment the submission would send for `built` (submit/submitter.ts `quorumCommitmentOf`). */
   commitmentOf(built: BuiltEpoch): EpochCommitment;
-  /** The submitter's observations and our rebuild from them. Absent: the "observations" mode signs only our own
-   * epoch as built (as "strict"). */
+  /**
+   * The submitter's observations and our rebuild from them. Absent: the "observations" mode signs only our own epoch
+   * as built (as "strict").
+   */
   observations?: SubmitterObservations;
 }
 
