@@ -55,7 +55,21 @@ export type Perform = (work: TaskWork, options: { signal: AbortSignal }) => Prom
 export function transferPerformer(init: PerformInit): (components: PerformComponents) => Perform {
   return ({ transfer, selfPeerId, logger }) => {
     const log = logger.child("perform");
-    return async (work, { signal }) => {
+    // One task per object at a time: a second task for an object another is fetching would write the same partial
+    // file (the second rename failed with ENOENT); it waits, then finds the object held and proves a provider lives.
+    const running = new Map<string, Promise<unknown>>();
+    const perform: Perform = async (work, { signal }) => {
+      for (let other = running.get(work.objectId); other !== undefined; other = running.get(work.objectId))
+        await untilSettledOrAborted(other, signal);
+      const p = performOne(work, signal);
+      running.set(work.objectId, p);
+      try {
+        return await p;
+      } finally {
+        if (running.get(work.objectId) === p) running.delete(work.objectId);
+      }
+    };
+    const performOne = async (work: TaskWork, signal: AbortSignal): Promise<ExecutionResult> => {
       if (init.executionDelayMs) await delay(init.executionDelayMs, signal);
       const self = (p: string) => providerPeerId(p) === selfPeerId;
       const others = work.providers.filter((p) => !self(p));
@@ -105,7 +119,21 @@ export function transferPerformer(init: PerformInit): (components: PerformCompon
       const evidence = receiptsEvidence(result.receipts);
       return { bytes: result.size, sha256: result.objectId, ...(evidence !== undefined && { evidence }) };
     };
+    return perform;
   };
+}
+
+/** Resolves once `p` settled (whichever way), rejects when `signal` aborts first. */
+function untilSettledOrAborted(p: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      () => (signal.removeEventListener("abort", onAbort), resolve()),
+      () => (signal.removeEventListener("abort", onAbort), resolve()),
+    );
+  });
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {

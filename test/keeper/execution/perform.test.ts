@@ -115,6 +115,20 @@ describe("executor perform", { timeout: 60_000 }, () => {
     assert.equal(other.provider.transfer.contributions().length, 0);
   });
 
+  it("two tasks for one object at once: one fetches it, the other waits and proves a provider serves it", async () => {
+    const { provider, data, objectId } = await published();
+    const executor = await h.peer();
+    const perform = await performer(executor);
+    // Before, both fetched into the same partial file and the second rename failed (ENOENT).
+    const [a, b] = await Promise.all([
+      perform(work(objectId, data.length, [provider.addr]), { signal: signal() }),
+      perform(work(objectId, data.length, [provider.addr]), { signal: signal() }),
+    ]);
+    assert.equal(a.bytes, data.length, "the first fetched the whole object");
+    assert.ok(b.bytes > 0 && b.bytes <= PART, `the second moved one part (${b.bytes} bytes), not the object again`);
+    assert.equal(executor.transfer.held(objectId), data.length);
+  });
+
   it("holding the object already, succeeds only after a live provider served one part equal to its copy", async () => {
     const { provider, data, objectId, path } = await published();
     const executor = await h.peer();
