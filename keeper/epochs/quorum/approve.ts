@@ -16,6 +16,8 @@
  * dropped observations we hold gets no signature from us. `"strict"` demands our own epoch as built instead;
  * `"submitter"` (an explicit opt-out, the old behaviour) signs the submitter's reports root as given.
  */
+import { createHash } from "node:crypto";
+
 import { getAddress } from "ethers";
 
 import type { Chain } from "../../chain/index.ts";
@@ -91,10 +93,18 @@ function sameSet(a: readonly SignedObservation[], b: readonly SignedObservation[
   });
 }
 
+/** A set's identity: its observations' keys and signatures, sorted, hashed. */
+function setKey(set: readonly SignedObservation[]): string {
+  const lines = set.map((o) => `${observationKey(o)}/${o.signature.toLowerCase()}`).sort();
+  return createHash("sha256").update(lines.join("\n")).digest("hex");
+}
+
 export class QuorumApprover {
   private readonly log: Logger;
   /** Per epoch: whether our rebuild from our own set reproduces our own epoch. */
   private readonly faithful = new Map<number, boolean>();
+  /** Commitments rebuilt from other keepers' sets, by epoch and set (`setKey`). */
+  private readonly rebuilt = new Map<string, EpochCommitment>();
 
   constructor(
     private readonly components: QuorumApproverComponents,
@@ -185,7 +195,14 @@ export class QuorumApprover {
         });
     }
     if (!faithful) return ours;
-    return this.components.commitmentOf(await source.rebuild(built, theirs, options));
+    // A submitter asks again every few seconds until the quorum is reached: one rebuild per epoch and set.
+    const key = `${epoch}/${ours.rewardRoot}/${ours.taskRoot}/${setKey(theirs)}`;
+    const cached = this.rebuilt.get(key);
+    if (cached !== undefined) return cached;
+    const commitment = this.components.commitmentOf(await source.rebuild(built, theirs, options));
+    this.rebuilt.set(key, commitment);
+    if (this.rebuilt.size > FAITHFUL_MEMORY) this.rebuilt.delete(this.rebuilt.keys().next().value!);
+    return commitment;
   }
 }
 
