@@ -26,7 +26,7 @@ import { createLogger } from "../../keeper/logger.ts";
 import { createLumoraNode } from "../../keeper/p2p/node.ts";
 import { openStore } from "../../keeper/store/index.ts";
 import { COMPRESSION_CODE, compressPart, decompressPart } from "../../keeper/transfer/compression.ts";
-import { DEFAULT_PART_SIZE } from "../../keeper/transfer/constants.ts";
+import { DEFAULT_PART_SIZE, SHARED_REQUESTS_IN_FLIGHT } from "../../keeper/transfer/constants.ts";
 import { openPart, sealPart } from "../../keeper/transfer/crypto.ts";
 import { transferService, type TransferInit } from "../../keeper/transfer/index.ts";
 import { Compression } from "../../keeper/transfer/pb/transfer.ts";
@@ -362,12 +362,15 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const before = await rawRun();
       const file = await fetchOne(randomId);
-      const three = await fetch(randomId, addrs, undefined, { adaptiveSources: true });
+      const three = await fetch(randomId, addrs);
       const file2 = await fetchOne(randomId);
       const after = await rawRun();
       const stream = await fetchOne(randomId, "-");
       // The former scheduler: every source gets requests from the start (the credit shared by all).
-      const shared = await fetch(randomId, addrs, undefined, { adaptiveSources: false });
+      const shared = await fetch(randomId, addrs, undefined, {
+        adaptiveSources: false,
+        requestsInFlight: SHARED_REQUESTS_IN_FLIGHT,
+      });
       const hel = await spawn([
         "--role",
         "helia-consumer",
