@@ -170,7 +170,9 @@ async function roleConsumer(objectId: string, providers: string[], to: string): 
   const logger = createLogger("bench", { level: "warn" });
   // BENCH_FETCH_INIT='{"requestsPerProvider":2}' tries other fetch tunables (to tune the defaults by measurement).
   const init = JSON.parse(process.env.BENCH_FETCH_INIT ?? "{}") as TransferInit;
-  const transfer = transferService(init)({ node, privateKey, store, logger });
+  const onProviderFailure = (peerId: string, reason: string, d: { message: string }) =>
+    process.stderr.write(`bench consumer: provider ${peerId} dropped: ${reason} (${d.message})\n`);
+  const transfer = transferService(init)({ node, privateKey, store, logger, onProviderFailure });
   await transfer.start();
   const start = process.hrtime.bigint();
   const cpu = process.cpuUsage();

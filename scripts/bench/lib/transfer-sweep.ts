@@ -36,6 +36,7 @@ interface Runs {
   provider: number[];
   rss: number[];
   ratio: number[];
+  failed: number;
 }
 
 export async function runSweep(): Promise<void> {
@@ -59,7 +60,10 @@ export async function runSweep(): Promise<void> {
     const combos = windows.flatMap((w) => parts.map((ps) => ({ w, ps })));
     const key = (w: number, ps: number) => `${w}/${ps}`;
     const runs = new Map(
-      combos.map(({ w, ps }) => [key(w, ps), { mibps: [], consumer: [], provider: [], rss: [], ratio: [] } as Runs]),
+      combos.map(({ w, ps }) => [
+        key(w, ps),
+        { mibps: [], consumer: [], provider: [], rss: [], ratio: [], failed: 0 } as Runs,
+      ]),
     );
     const loads: number[] = [];
     const out = join(dir, "out.bin");
@@ -70,9 +74,14 @@ export async function runSweep(): Promise<void> {
         const o = objects.get(w)!;
         const before = await cpuOf(o.p.child, o.p.next);
         const c = spawn(["--role", "consumer", o.ids.get(ps)!, out, o.addr], undefined, yamuxFor(w));
-        const m = await c.next();
-        const after = await cpuOf(o.p.child, o.p.next);
         const run = runs.get(key(w, ps))!;
+        // A failed fetch is counted (its reason went to stderr), not fatal: the other combinations still run.
+        const m = await c.next().catch(() => undefined);
+        const after = await cpuOf(o.p.child, o.p.next);
+        if (m === undefined) {
+          run.failed++;
+          continue;
+        }
         run.mibps.push(m.mibps as number);
         run.consumer.push(m.cpuMsPerMib as number);
         run.provider.push((after - before) / (size / MiB));
@@ -92,6 +101,7 @@ export async function runSweep(): Promise<void> {
         cpu_ms_per_mib_consumer: Math.round(median(run.consumer) * 100) / 100,
         cpu_ms_per_mib_provider: Math.round(median(run.provider) * 100) / 100,
         rss_mib: Math.round(Math.max(...run.rss)),
+        failed: run.failed,
         runs: round2(run.mibps),
         ratio_runs: round2(run.ratio),
         bytes: size,
