@@ -12,7 +12,7 @@ export const PROTOCOL_VERSION = 2;
 
 /** Default part size (bytes), chosen by `bench:transfer --sweep` (docs/transfer.md, "Yamux window and part
  * size"): 256 MiB to file from one source, 5 rounds at load 13–23, 512 KiB parts ran at 1.88× (1.06–3.07) the
- * 1 MiB ones in the same round, and both ends used ≈ 35 % less CPU per MiB (15 vs 21–23 ms); 256 KiB did as well
+ * 1 MiB ones in the same round, and both ends used ≈ 30 % less CPU per MiB (15 vs 21–23 ms); 256 KiB did as well
  * (1.7×) but doubles the per-part costs again (a voucher signature, a receipt entry, a checkpoint row per part),
  * and 4 MiB parts were slower (0.63–1.07×) with a consumer RSS of up to 287 MiB. AES-GCM and SHA-256 still run
  * on buffers far above the sizes where they slow down (8× slower at 4 KiB). Objects of more than
