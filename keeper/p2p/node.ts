@@ -6,7 +6,7 @@
  * Lumora's record namespaces are passed in by the discovery module.
  */
 import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
+import { yamux, type YamuxMuxerInit } from "@chainsafe/libp2p-yamux";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { identify, type Identify } from "@libp2p/identify";
 import type { ConnectionGater, PrivateKey } from "@libp2p/interface";
@@ -68,6 +68,8 @@ export interface LumoraNodeInit {
   addressPolicy?: AddressPolicy;
   /** Replaces the gater built from `bans` and `addressPolicy` entirely. */
   connectionGater?: ConnectionGater;
+  /** Yamux settings (stream windows); the library's defaults when omitted. The transfer bench sweeps them. */
+  yamux?: YamuxMuxerInit;
   /** DHT self-query cadence (ms); tests shorten it so small networks converge quickly. */
   dhtQuerySelfIntervalMs?: number;
   dhtInitialQuerySelfIntervalMs?: number;
@@ -90,7 +92,7 @@ export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<Lumor
     },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux(init.yamux)],
     connectionManager: {
       maxConnections: limits.maxConnections,
       maxIncomingPendingConnections: MAX_INCOMING_PENDING_CONNECTIONS,

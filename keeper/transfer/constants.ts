@@ -10,9 +10,14 @@ export const PROTOCOL = "/lumora/transfer/2.0.0";
 /** Version carried in Hello; a provider refuses any other. */
 export const PROTOCOL_VERSION = 2;
 
-/** Default part size (bytes). AES-GCM and SHA-256 in Node run near 2 GiB/s per core only with large
- * buffers (8x slower at 4 KiB), and per-frame overhead (protobuf, yamux, promise hops) amortises over 1 MiB. */
-export const DEFAULT_PART_SIZE = 1 * MiB;
+/** Default part size (bytes), chosen by `bench:transfer --sweep` (docs/transfer.md, "Yamux window and part
+ * size"): 256 MiB to file from one source, 5 rounds at load 13–23, 512 KiB parts ran at 1.88× (1.06–3.07) the
+ * 1 MiB ones in the same round, and both ends used ≈ 30 % less CPU per MiB (15 vs 21–23 ms); 256 KiB did as well
+ * (1.7×) but doubles the per-part costs again (a voucher signature, a receipt entry, a checkpoint row per part),
+ * and 4 MiB parts were slower (0.63–1.07×) with a consumer RSS of up to 287 MiB. AES-GCM and SHA-256 still run
+ * on buffers far above the sizes where they slow down (8× slower at 4 KiB). Objects of more than
+ * MAX_PARTS parts at this size get a larger one (defaultPartSize). */
+export const DEFAULT_PART_SIZE = 512 * KiB;
 /** Smallest accepted part size (bytes): below this the per-part overhead dominates. */
 export const MIN_PART_SIZE = 16 * KiB;
 /** Largest accepted part size (bytes): bounds the memory one in-flight part may take. */
@@ -35,24 +40,38 @@ export const MAX_VARINT_LENGTH = 5;
 /** Most part requests in flight to one provider session: enough to cover one round trip at loopback/LAN
  * speeds with 1 MiB parts while bounding the ciphertext buffered per provider to ≈ 4 MiB. */
 export const DEFAULT_REQUESTS_PER_PROVIDER = 4;
-/** Part requests kept in flight across all the providers of one fetch (never fewer than one per provider).
- * Measured on this 2-core machine, shared (load 10–14), 3 local providers, 128 MiB, consumer CPU per MiB and
- * throughput: 4 in all → 8.5–11 ms, 13–60 MiB/s; 6 → 8–11 ms, 12–44; 9 → 15–19 ms, 10–21; 12 (the old 4 per
- * provider) → 24–28 ms. The consumer is the bottleneck, and more credit only makes more providers send at
- * once, which costs it CPU. With remote providers, 4 × 1 MiB in flight still covers a round trip of
- * 4 MiB ÷ throughput (e.g. 40 ms at 100 MiB/s), as one provider always had. */
-export const DEFAULT_REQUESTS_IN_FLIGHT = 4;
-/** Sources are added one at a time, and only while the consumer has time to spare: above this utilisation (the
- * process's CPU time over wall time) the consumer is the bottleneck, and a second source would only add a
- * connection's overhead and, on a machine that also runs the providers, processes competing for its cores.
- * Measured here (2 cores, local providers): a fetch from 3 sources sharing the credit ran at 0.74–0.9× one source
- * (docs/transfer.md), the consumer using ≈ a whole core in both. */
+/** Part requests kept in flight across all the providers of one fetch, when set (FetchInit.requestsInFlight):
+ * by default there is no such cap, each active source has DEFAULT_REQUESTS_PER_PROVIDER, and sources are only
+ * added when they raise throughput (keeper/transfer/sources.ts). Measured with the former scheduler, which gave
+ * every source requests from the start (2-core machine, shared, load 10–14, 3 local providers, 128 MiB): 4 in
+ * all → consumer 8.5–11 ms/MiB, 12 (4 per provider) → 24–28 ms/MiB; the bench still runs that scheduler with 4. */
+export const SHARED_REQUESTS_IN_FLIGHT = 4;
+/** A source is tried only while the consumer uses less than this much of a core (CPU time over wall time, libuv's
+ * threads included): above it the consumer is the bottleneck, and more sources only add work and, on a machine
+ * that also runs the providers, processes competing for its cores (docs/transfer.md, "Several sources"). */
 export const SPREAD_BELOW_UTILIZATION = 0.8;
-/** …and one source is dropped from the rotation (it stays open, as a spare) above this utilisation. */
+/** Above this utilisation with several sources active, the fetch tries one fewer. */
 export const CONCENTRATE_ABOVE_UTILIZATION = 0.95;
-/** The utilisation is sampled over windows this long (ms): several parts at any useful speed, and a timer, so a
- * source that stalls (no part arrives) still lets the next one in before its part timeout. */
+/** A trial is kept when throughput rose (or, for one source fewer, did not fall) by this fraction: above what
+ * noise gives over SOURCE_JUDGE_PARTS parts on a loaded machine (15 % still let a shared bottleneck's second source
+ * be kept here at load ≈ 8), below what one more needed source adds (+50 % from 2 to 3). */
+export const SOURCE_MIN_GAIN = 0.25;
+/** Parts a rate is measured over (besides SOURCE_TRIAL_WINDOWS): ±1 part is ±6 %. */
+export const SOURCE_JUDGE_PARTS = 16;
+/** The scheduler decides once per window (ms): several parts at any useful speed, and a timer, so a stalled
+ * source still ends a window. */
 export const UTILIZATION_WINDOW = 50;
+/** Windows that measure the current set of sources before any decision (after one transition window). */
+export const SOURCE_SETTLE_WINDOWS = 2;
+/** Windows a trial is judged on (after one transition window): 150 ms, ≈ 18 parts at 125 MiB/s. */
+export const SOURCE_TRIAL_WINDOWS = 3;
+/** After a trial that did not pay, the next waits this many windows, doubled after each failed trial… */
+export const SOURCE_BACKOFF_WINDOWS = 4;
+/** …up to this many (3.2 s): a fetch whose sources cannot help spends ≤ 1 trial window in ≈ 20 at worst. */
+export const SOURCE_MAX_BACKOFF_WINDOWS = 64;
+/** An active source that delivered less than 1/this of the fastest active one's bytes over the trial windows is
+ * slow: a spare takes its place. 4, not 2: sources of one fetch rarely deliver equal shares over 150 ms. */
+export const SOURCE_SLOW_RATIO = 4;
 /** Parts allowed ahead of the in-order cursor (which feeds the whole-object hash and stream readers):
  * bounds the reorder buffer to this many parts (≈ 32 MiB at 1 MiB) whatever the number of providers. */
 export const DEFAULT_REORDER_WINDOW = 32;

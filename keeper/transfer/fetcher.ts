@@ -22,8 +22,14 @@ import {
   DEFAULT_PART_TIMEOUT,
   DEFAULT_REORDER_WINDOW,
   CONCENTRATE_ABOVE_UTILIZATION,
-  DEFAULT_REQUESTS_IN_FLIGHT,
   DEFAULT_REQUESTS_PER_PROVIDER,
+  SOURCE_BACKOFF_WINDOWS,
+  SOURCE_JUDGE_PARTS,
+  SOURCE_MAX_BACKOFF_WINDOWS,
+  SOURCE_MIN_GAIN,
+  SOURCE_SETTLE_WINDOWS,
+  SOURCE_SLOW_RATIO,
+  SOURCE_TRIAL_WINDOWS,
   SPREAD_BELOW_UTILIZATION,
   UTILIZATION_WINDOW,
 } from "./constants.ts";
@@ -38,6 +44,7 @@ import { objectIdFromHex, partLength, type Manifest } from "./manifest.ts";
 import { signReceipt, type SignedReceipt } from "./receipt.ts";
 import { ProviderSession, type PlainPart } from "./session.ts";
 import { FileSink } from "./sink.ts";
+import { SourcePlan } from "./sources.ts";
 import type { StoredReceipt, TransferStore, VerifiedPart } from "./store.ts";
 
 /** A provider to fetch from: a peer id or multiaddr, as a string or as the libp2p object. */
@@ -68,8 +75,10 @@ export interface FetchComponents {
 }
 
 export interface FetchInit {
+  /** Part requests in flight to each active source (DEFAULT_REQUESTS_PER_PROVIDER). */
   requestsPerProvider?: number;
-  /** Part requests in flight across all providers of the fetch. */
+  /** A cap on the part requests in flight across all sources, never below one per active source. Default: none
+   * (each active source has `requestsPerProvider`). */
   requestsInFlight?: number;
   reorderWindow?: number;
   partTimeoutMs?: number;
@@ -77,9 +86,8 @@ export interface FetchInit {
   checkpointBytes?: number;
   checkpointIntervalMs?: number;
   maxPendingWrites?: number;
-  /** true: one source first and more only while the consumer has time to spare (docs/transfer.md, not yet shown to
-   * beat the default on a quiet machine); false (default): every open session gets requests from the start, the
-   * request credit shared by all. */
+  /** true (default): one source first, another only when it measurably raises throughput, slow ones replaced by
+   * spares (keeper/transfer/sources.ts, docs/transfer.md); false: every open session gets requests from the start. */
   adaptiveSources?: boolean;
 }
 
@@ -160,9 +168,9 @@ export class ObjectFetch {
   private pendingBytes = 0;
   private lastCheckpoint = Date.now();
   private checkpointChain: Promise<void> = Promise.resolve();
-  /** How many sessions, in the order they opened, get requests (see adaptSources). */
-  private activeSources = 1;
-  private utilizationMark: { at: number; cpu: NodeJS.CpuUsage } | undefined;
+  /** Which sessions get requests (adaptive sources only). */
+  private readonly plan: SourcePlan<ProviderSession> | undefined;
+  private windowMark: { at: number; cpu: NodeJS.CpuUsage } | undefined;
   private readonly controller = new AbortController();
   private readonly signal: AbortSignal;
   private readonly init: Required<FetchInit>;
@@ -178,15 +186,28 @@ export class ObjectFetch {
     this.idBytes = objectIdFromHex(objectId);
     this.init = {
       requestsPerProvider: init.requestsPerProvider ?? DEFAULT_REQUESTS_PER_PROVIDER,
-      requestsInFlight: init.requestsInFlight ?? DEFAULT_REQUESTS_IN_FLIGHT,
+      requestsInFlight: init.requestsInFlight ?? Number.POSITIVE_INFINITY,
       reorderWindow: init.reorderWindow ?? DEFAULT_REORDER_WINDOW,
       partTimeoutMs: init.partTimeoutMs ?? DEFAULT_PART_TIMEOUT,
       handshakeTimeoutMs: init.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT,
       checkpointBytes: init.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES,
       checkpointIntervalMs: init.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL,
       maxPendingWrites: init.maxPendingWrites ?? DEFAULT_MAX_PENDING_WRITES,
-      adaptiveSources: init.adaptiveSources ?? false,
+      adaptiveSources: init.adaptiveSources ?? true,
     };
+    if (this.init.adaptiveSources && options.providers.length > 1) {
+      this.plan = new SourcePlan({
+        spreadBelow: SPREAD_BELOW_UTILIZATION,
+        concentrateAbove: CONCENTRATE_ABOVE_UTILIZATION,
+        minGain: SOURCE_MIN_GAIN,
+        settleWindows: SOURCE_SETTLE_WINDOWS,
+        trialWindows: SOURCE_TRIAL_WINDOWS,
+        judgeParts: SOURCE_JUDGE_PARTS,
+        backoffWindows: SOURCE_BACKOFF_WINDOWS,
+        maxBackoffWindows: SOURCE_MAX_BACKOFF_WINDOWS,
+        slowRatio: SOURCE_SLOW_RATIO,
+      });
+    }
     this.signal =
       options.signal === undefined ? this.controller.signal : AbortSignal.any([options.signal, this.controller.signal]);
   }
@@ -210,8 +231,8 @@ export class ObjectFetch {
       this.signal.throwIfAborted();
       await this.openSessions();
       await this.prepare();
-      if (this.init.adaptiveSources && this.options.providers.length > 1) {
-        this.adaptSources();
+      if (this.plan !== undefined) {
+        this.windowMark = { at: performance.now(), cpu: process.cpuUsage() };
         adapting = setInterval(() => this.adaptSources(), UTILIZATION_WINDOW).unref();
       }
       const manifest = this.manifest!;
@@ -300,6 +321,7 @@ export class ObjectFetch {
         return;
       }
       this.sessions.add(session);
+      this.plan?.add(session);
       this.log.debug("provider session open", { objectId: this.objectId, provider: peerId });
     } catch (err) {
       if (this.signal.aborted) return;
@@ -327,6 +349,7 @@ export class ObjectFetch {
 
   private dropSession(session: ProviderSession, err: unknown): void {
     if (!this.sessions.delete(session)) return;
+    this.plan?.remove(session);
     session.fail(err);
     if (this.fatal === undefined && !this.finished) this.report(session.peerId, err);
   }
@@ -355,17 +378,17 @@ export class ObjectFetch {
     // Disk backpressure: no new requests while too many verified parts wait to be written.
     if (this.pendingWrites >= this.init.maxPendingWrites) return;
     const limit = Math.min(this.end, this.cursor + this.init.reorderWindow);
-    // Requests go to the first `activeSources` sessions (in the order they opened; a dropped one's place is taken
-    // by the next), the others wait as spares. The total cap, never below one request per active source: more
-    // sources share the same credit instead of multiplying it.
-    const active = this.init.adaptiveSources ? [...this.sessions].slice(0, this.activeSources) : [...this.sessions];
+    // Requests go to the active sessions (the plan's, or all); spares only finish what they were given. Each
+    // active one has up to `requestsPerProvider` in flight and is refilled as its parts arrive, so a faster
+    // source gets more parts.
+    const active = this.plan !== undefined ? [...this.plan.active] : [...this.sessions];
     const cap = Math.max(this.init.requestsInFlight, active.length);
     let inFlight = 0;
-    for (const session of this.sessions) inFlight += session.inFlight;
+    for (const session of active) inFlight += session.inFlight;
     let assigned = true;
     while (assigned && inFlight < cap) {
       assigned = false;
-      // least loaded first, so the credit is spread evenly over the active sources
+      // least loaded first
       for (const session of active.sort((a, b) => a.inFlight - b.inFlight)) {
         if (inFlight >= cap) break;
         if (session.inFlight >= this.init.requestsPerProvider) continue;
@@ -395,27 +418,19 @@ export class ObjectFetch {
     }
   }
 
-  /**
-   * One source first, more only while the consumer has time to spare: every UTILIZATION_WINDOW, a source is
-   * added when this process used less than SPREAD_BELOW_UTILIZATION of a core over the window (the sources,
-   * not the consumer, limit the fetch) and removed above CONCENTRATE_ABOVE_UTILIZATION (the consumer limits it,
-   * and more sources only cost). Process CPU time, not event-loop utilisation: ELU reads 1 whenever libuv's idle
-   * time is not tracked, and CPU time also counts the write threads.
-   */
+  /** Ends one scheduling window: the plan sees the window's CPU time and length, and may change the sources. */
   private adaptSources(): void {
     const now = performance.now();
     const cpu = process.cpuUsage();
-    const mark = this.utilizationMark;
-    this.utilizationMark = { at: now, cpu };
-    if (mark === undefined || now - mark.at <= 0) return;
-    const used = (cpu.user - mark.cpu.user + cpu.system - mark.cpu.system) / 1000;
-    const utilization = used / (now - mark.at);
-    const open = this.sessions.size;
-    const before = this.activeSources;
-    this.activeSources = Math.min(this.activeSources, Math.max(1, open));
-    if (utilization < SPREAD_BELOW_UTILIZATION && this.activeSources < open) this.activeSources++;
-    else if (utilization > CONCENTRATE_ABOVE_UTILIZATION && this.activeSources > 1) this.activeSources--;
-    if (this.activeSources > before) this.pump();
+    const mark = this.windowMark!;
+    this.windowMark = { at: now, cpu };
+    const cpuMs = (cpu.user - mark.cpu.user + cpu.system - mark.cpu.system) / 1000;
+    const before = this.plan!.active;
+    const step = this.plan!.step({ elapsedMs: now - mark.at, cpuMs });
+    if (step !== "settling" && step !== "steady") {
+      this.log.debug("sources", { objectId: this.objectId, step, active: this.plan!.active.length });
+    }
+    if (this.plan!.active.some((s) => !before.includes(s))) this.pump();
   }
 
   private onPart(session: ProviderSession, index: number, plain: PlainPart, wireBytes: number): void {
@@ -424,6 +439,7 @@ export class ObjectFetch {
     this.fetchedParts++;
     const provider = session.peerId;
     this.addShare(provider, index, wireBytes);
+    this.plan?.deliver(session, partLength(this.manifest!, index));
     this.payFor(session, wireBytes);
     const record: VerifiedPart = { index, provider, bytes: wireBytes };
     if (this.sink !== undefined) {

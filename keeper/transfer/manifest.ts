@@ -75,13 +75,21 @@ export interface BuildManifestOptions {
   signal?: AbortSignal;
 }
 
+/** The part size an object of `size` bytes is published with when none is given: DEFAULT_PART_SIZE, doubled
+ * while the object would have more than MAX_PARTS parts (up to MAX_PART_SIZE, beyond which publish refuses it). */
+export function defaultPartSize(size: number): number {
+  let partSize = DEFAULT_PART_SIZE;
+  while (partSize < MAX_PART_SIZE && partCount(size, partSize) > MAX_PARTS) partSize *= 2;
+  return partSize;
+}
+
 /** Hashes `path` part by part (one part in memory at a time) into a manifest. */
 export async function buildManifest(path: string, options: BuildManifestOptions = {}): Promise<Manifest> {
-  const partSize = options.partSize ?? DEFAULT_PART_SIZE;
-  checkPartSize(partSize);
   const fh = await open(path, "r");
   try {
     const { size } = await fh.stat();
+    const partSize = options.partSize ?? defaultPartSize(size);
+    checkPartSize(partSize);
     const parts = partCount(size, partSize);
     if (parts > MAX_PARTS) {
       throw new InvalidInputError(`${size} bytes make ${parts} parts of ${partSize}; the maximum is ${MAX_PARTS}`);

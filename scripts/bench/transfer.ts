@@ -8,107 +8,25 @@
  *   transfer.helia.mibps.random         Helia (bitswap, UnixFS 1 MiB chunks) over the same libp2p stack, to file
  *   transfer.ratio_vs_raw.random        random.1src ÷ raw;  transfer.ratio_vs_helia.random  random.1src ÷ Helia
  *   transfer.rss_mib.1gib               peak RSS of the receiving process fetching a 1 GiB object
- * Each role runs in a child process (this same file with --role); the parent only orchestrates. The machine
- * may be shared, so runs are interleaved in rounds and every ratio is taken between runs of one round.
+ * Each role runs in a child process (lib/transfer-roles.ts); the parent only orchestrates. The machine may be
+ * shared, so runs are interleaved in rounds and every ratio is taken between runs of one round.
+ * `--sweep`: one source across yamux windows × part sizes instead (lib/transfer-sweep.ts).
  */
-import { fork, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { createWriteStream, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 
-import { generateKeyPair } from "@libp2p/crypto/keys";
-import { multiaddr } from "@multiformats/multiaddr";
-
-import { createLogger } from "../../keeper/logger.ts";
-import { createLumoraNode } from "../../keeper/p2p/node.ts";
-import { openStore } from "../../keeper/store/index.ts";
 import { COMPRESSION_CODE, compressPart, decompressPart } from "../../keeper/transfer/compression.ts";
-import { DEFAULT_PART_SIZE } from "../../keeper/transfer/constants.ts";
+import { DEFAULT_PART_SIZE, SHARED_REQUESTS_IN_FLIGHT } from "../../keeper/transfer/constants.ts";
 import { openPart, sealPart } from "../../keeper/transfer/crypto.ts";
-import { transferService, type TransferInit } from "../../keeper/transfer/index.ts";
+import type { TransferInit } from "../../keeper/transfer/index.ts";
 import { Compression } from "../../keeper/transfer/pb/transfer.ts";
-import { heliaFetch, heliaProvide } from "./lib/helia.ts";
+import { emit, median } from "./lib/transfer-output.ts";
 import { measureStages } from "./lib/stages.ts";
-
-const MiB = 1024 * 1024;
-const RAW_PROTOCOL = "/lumora/bench-raw/1.0.0";
-const SELF = fileURLToPath(import.meta.url);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-/** Unit of each metric, from its name: throughputs in MiB/s, ratios, peak memory in MiB. */
-function unitOf(metric: string): string {
-  if (metric.includes("ratio")) return "ratio";
-  if (metric.includes("rss_mib")) return "MiB";
-  if (metric.includes("cpu_ms_per_mib")) return "ms/MiB";
-  return "MiB/s";
-}
-
-/**
- * This process's peak resident memory (MiB). Linux's VmHWM belongs to the process's own address space;
- * getrusage's maxRSS does not: a forked child inherits the parent's high-water mark across fork + exec, so a
- * consumer forked by a parent holding hundreds of MiB (the stage measurements) would report the parent's.
- */
-function peakRssMib(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-    if (m !== null) return Number(m[1]) / 1024;
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS / 1024;
-}
-
-/** CPU milliseconds (user + system, all threads) this process used since `since`. */
-function cpuMs(since: NodeJS.CpuUsage): number {
-  const u = process.cpuUsage(since);
-  return (u.user + u.system) / 1000;
-}
-
-/** Answers the parent: {cpu} returns the CPU used so far, anything else stops the process after `stop`. */
-function serveParent(stop: () => Promise<void>): void {
-  process.on("message", (m) => {
-    if (m === "cpu") process.send!({ cpuMs: cpuMs({ user: 0, system: 0 }) });
-    else void stop().then(() => process.exit(0));
-  });
-}
-
-function emit(metric: string, value: number, extra: Record<string, unknown> = {}): void {
-  process.stdout.write(
-    JSON.stringify({ metric, value: Math.round(value * 100) / 100, unit: unitOf(metric), ...extra }) + "\n",
-  );
-}
-
-/** Text-like data that zstd level 1 compresses ≈ 3:1. */
-function compressible(size: number): Buffer {
-  const words = ["provider", "consumer", "epoch", "lumora", '{"bytes":', "shard", "receipt", "\n"];
-  const out = Buffer.allocUnsafe(size);
-  let o = 0;
-  let x = 12345;
-  while (o < size) {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    o += out.write(words[x % words.length] + " " + (x % 997) + " ", o);
-  }
-  return out;
-}
-
-async function writeObject(path: string, size: number, kind: "random" | "compressible"): Promise<void> {
-  const ws = createWriteStream(path);
-  const chunk = 16 * MiB;
-  const pattern = kind === "compressible" ? compressible(chunk) : undefined;
-  for (let o = 0; o < size; o += chunk) {
-    const n = Math.min(chunk, size - o);
-    const buf = pattern !== undefined ? pattern.subarray(0, n) : randomBytes(n);
-    if (!ws.write(buf)) await new Promise<void>((r) => ws.once("drain", () => r()));
-  }
-  await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
-}
+import { runSweep } from "./lib/transfer-sweep.ts";
+import { compressible, cpuOf, MiB, spawn, stopChild, writeObject, type Msg } from "./lib/transfer-roles.ts";
 
 function pipelineMibps(data: Buffer): number {
   const key = randomBytes(32);
@@ -128,148 +46,7 @@ function pipelineMibps(data: Buffer): number {
   return data.length / MiB / s;
 }
 
-// ---- child roles ----
-
-type Msg = Record<string, unknown>;
-
-async function roleRawServer(): Promise<void> {
-  const node = await createLumoraNode();
-  await node.handle(RAW_PROTOCOL, async (stream) => {
-    let size = 0;
-    for await (const chunk of stream) {
-      size = Number(Buffer.from(chunk.subarray()).readBigUInt64BE(0));
-      break;
-    }
-    const buf = randomBytes(MiB);
-    for (let sent = 0; sent < size; sent += MiB) {
-      if (!stream.send(buf.subarray(0, Math.min(MiB, size - sent)))) await stream.onDrain();
-    }
-    await stream.close();
-  });
-  process.send!({ addr: node.getMultiaddrs()[0].toString() });
-  serveParent(async () => void (await node.stop()));
-}
-
-async function roleRawClient(addr: string, size: number): Promise<void> {
-  const node = await createLumoraNode();
-  const stream = await node.dialProtocol(multiaddr(addr), RAW_PROTOCOL);
-  const req = Buffer.alloc(8);
-  req.writeBigUInt64BE(BigInt(size));
-  const start = process.hrtime.bigint();
-  const cpu = process.cpuUsage();
-  stream.send(req);
-  let got = 0;
-  for await (const chunk of stream) got += chunk.byteLength;
-  const s = Number(process.hrtime.bigint() - start) / 1e9;
-  const used = cpuMs(cpu);
-  await stream.close();
-  await node.stop();
-  process.send!({ mibps: got / MiB / s, got, cpuMsPerMib: used / (got / MiB) });
-}
-
-async function roleProvider(files: string[]): Promise<void> {
-  const node = await createLumoraNode();
-  const store = openStore(":memory:");
-  const logger = createLogger("bench", { level: "warn" });
-  const transfer = transferService()({ node, privateKey: await generateKeyPair("Ed25519"), store, logger });
-  await transfer.start();
-  const objects: string[] = [];
-  for (const f of files) objects.push((await transfer.publish(f, { announce: false })).objectId);
-  process.send!({ addr: node.getMultiaddrs()[0].toString(), objects });
-  serveParent(async () => {
-    await transfer.stop();
-    await node.stop();
-  });
-}
-
-async function roleHeliaProvider(file: string): Promise<void> {
-  const provider = await heliaProvide(file);
-  process.send!({ addr: provider.addr, cid: provider.cid });
-  serveParent(() => provider.stop());
-}
-
-async function roleHeliaConsumer(addr: string, cid: string, to: string): Promise<void> {
-  const start = process.hrtime.bigint();
-  const cpu = process.cpuUsage();
-  const size = await heliaFetch(addr, cid, to);
-  const s = Number(process.hrtime.bigint() - start) / 1e9;
-  const used = cpuMs(cpu);
-  await rm(to, { force: true });
-  process.send!({ mibps: size / MiB / s, cpuMsPerMib: used / (size / MiB) });
-}
-
-async function roleConsumer(objectId: string, providers: string[], to: string): Promise<void> {
-  const privateKey = await generateKeyPair("Ed25519");
-  const node = await createLumoraNode({ privateKey });
-  const store = openStore(":memory:");
-  const logger = createLogger("bench", { level: "warn" });
-  // BENCH_FETCH_INIT='{"requestsPerProvider":2}' tries other fetch tunables (to tune the defaults by measurement).
-  const init = JSON.parse(process.env.BENCH_FETCH_INIT ?? "{}") as TransferInit;
-  const transfer = transferService(init)({ node, privateKey, store, logger });
-  await transfer.start();
-  const start = process.hrtime.bigint();
-  const cpu = process.cpuUsage();
-  let size = 0;
-  let parts: number[] = [];
-  if (to === "-") {
-    // stream mode: verified bytes handed to the caller and dropped, no disk writes
-    for await (const chunk of transfer.fetchStream(objectId, { providers })) size += chunk.length;
-  } else {
-    const result = await transfer.fetch(objectId, { providers, to });
-    size = result.size;
-    parts = result.providers.map((p) => p.parts);
-  }
-  const s = Number(process.hrtime.bigint() - start) / 1e9;
-  const used = cpuMs(cpu);
-  await transfer.stop();
-  await node.stop();
-  store.close();
-  if (to !== "-") await rm(to, { force: true });
-  process.send!({
-    mibps: size / MiB / s,
-    cpuMsPerMib: used / (size / MiB),
-    maxRssMib: peakRssMib(),
-    providers: parts,
-  });
-}
-
 // ---- orchestration ----
-
-function spawn(args: string[], init?: TransferInit): { child: ChildProcess; next(): Promise<Msg> } {
-  // BENCH_PROFILE_DIR=dir writes a CPU profile of every child process there (to find where time goes).
-  const profile = process.env.BENCH_PROFILE_DIR;
-  const execArgv = ["--import", "tsx", ...(profile !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])];
-  const env = init === undefined ? process.env : { ...process.env, BENCH_FETCH_INIT: JSON.stringify(init) };
-  const child = fork(SELF, args, { execArgv, env, stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  const queue: Msg[] = [];
-  let waiting: { resolve(m: Msg): void; reject(e: Error): void } | undefined;
-  child.on("message", (m) => {
-    if (waiting) {
-      const w = waiting;
-      waiting = undefined;
-      w.resolve(m as Msg);
-    } else queue.push(m as Msg);
-  });
-  child.once("exit", (code) => waiting?.reject(new Error(`child ${args[1]} exited with ${code}`)));
-  return {
-    child,
-    next: () =>
-      new Promise<Msg>((resolve, reject) => {
-        const q = queue.shift();
-        if (q !== undefined) return resolve(q);
-        if (child.exitCode !== null) return reject(new Error(`child ${args[1]} exited with ${child.exitCode}`));
-        waiting = { resolve, reject };
-      }),
-  };
-}
-
-async function stopChild(c: ChildProcess): Promise<void> {
-  if (c.exitCode !== null) return;
-  const exited = new Promise((r) => c.once("exit", r));
-  c.send("stop");
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  if (c.exitCode === null) c.kill("SIGKILL");
-}
 
 async function main(): Promise<void> {
   const size = Number(process.env.BENCH_SIZE_MIB ?? 256) * MiB;
@@ -300,10 +77,6 @@ async function main(): Promise<void> {
 
     const raw = spawn(["--role", "raw-server"]);
     const { addr: rawAddr } = await raw.next();
-    const cpuOf = async (c: ChildProcess, next: () => Promise<Msg>): Promise<number> => {
-      c.send("cpu");
-      return (await next()).cpuMs as number;
-    };
     const rawRun = async (): Promise<{ mibps: number; consumer: number; provider: number }> => {
       const before = await cpuOf(raw.child, raw.next);
       const client = spawn(["--role", "raw-client", String(rawAddr), String(size)]);
@@ -362,12 +135,15 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const before = await rawRun();
       const file = await fetchOne(randomId);
-      const three = await fetch(randomId, addrs, undefined, { adaptiveSources: true });
+      const three = await fetch(randomId, addrs);
       const file2 = await fetchOne(randomId);
       const after = await rawRun();
       const stream = await fetchOne(randomId, "-");
       // The former scheduler: every source gets requests from the start (the credit shared by all).
-      const shared = await fetch(randomId, addrs, undefined, { adaptiveSources: false });
+      const shared = await fetch(randomId, addrs, undefined, {
+        adaptiveSources: false,
+        requestsInFlight: SHARED_REQUESTS_IN_FLIGHT,
+      });
       const hel = await spawn([
         "--role",
         "helia-consumer",
@@ -463,31 +239,11 @@ async function main(): Promise<void> {
   }
 }
 
-const args = process.argv.slice(2);
-if (args[0] === "--role") {
-  const [, role, ...rest] = args;
-  const run =
-    role === "raw-server"
-      ? roleRawServer()
-      : role === "raw-client"
-        ? roleRawClient(rest[0], Number(rest[1]))
-        : role === "provider"
-          ? roleProvider(rest)
-          : role === "helia-provider"
-            ? roleHeliaProvider(rest[0])
-            : role === "helia-consumer"
-              ? roleHeliaConsumer(rest[0], rest[1], rest[2])
-              : roleConsumer(rest[0], rest.slice(2), rest[1]);
-  run.catch((err) => {
-    process.stderr.write(`bench ${role} failed: ${(err as Error).stack}\n`);
+const run = process.argv.includes("--sweep") ? runSweep() : main();
+run.then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
     process.exit(1);
-  });
-} else {
-  main().then(
-    () => process.exit(0),
-    (err) => {
-      process.stderr.write(`bench failed: ${(err as Error).stack}\n`);
-      process.exit(1);
-    },
-  );
-}
+  },
+);

@@ -1,6 +1,6 @@
 /**
  * CPU time per MiB of each stage a transfer cannot skip, measured one at a time on one core with the same
- * calls the transfer module makes, over random (incompressible) 1 MiB parts. CPU time is the process's user +
+ * calls the transfer module makes, over random (incompressible) parts of the default size. CPU time is the process's user +
  * system time (every thread: the libuv pool's file reads and writes count), so the figures add up to what a
  * side spends per MiB. docs/transfer.md does the arithmetic with them.
  */
@@ -9,6 +9,7 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 
 import { COMPRESSION_CODE, compressPart } from "../../../keeper/transfer/compression.ts";
+import { DEFAULT_PART_SIZE as PART } from "../../../keeper/transfer/constants.ts";
 import { openPart, openPartHashed, sealPart } from "../../../keeper/transfer/crypto.ts";
 import { Compression } from "../../../keeper/transfer/pb/transfer.ts";
 
@@ -47,7 +48,8 @@ export interface StageFigures {
 
 /** Measures every stage over `mib` MiB of random parts, using `dir` for the file stages. */
 export async function measureStages(dir: string, mib = 64): Promise<StageFigures> {
-  const parts = Array.from({ length: mib }, () => randomBytes(MiB));
+  const n = (mib * MiB) / PART;
+  const parts = Array.from({ length: n }, () => randomBytes(PART));
   const key = randomBytes(32);
   const id = randomBytes(32);
   const none = COMPRESSION_CODE[Compression.NONE];
@@ -59,28 +61,30 @@ export async function measureStages(dir: string, mib = 64): Promise<StageFigures
     for (let o = 0; o < all.length; o += 65_519) chunks.push(all.subarray(o, o + 65_519));
     return chunks;
   });
-  const plainChunks = parts.map((p) => Array.from({ length: 16 }, (_, k) => p.subarray(k * 65536, (k + 1) * 65536)));
+  const plainChunks = parts.map((p) =>
+    Array.from({ length: PART / 65536 }, (_, k) => p.subarray(k * 65536, (k + 1) * 65536)),
+  );
   const joined = sealed.map(([body, tag]) => Buffer.concat([body, tag]));
 
   const path = join(dir, "stages.bin");
   const fh = await open(path, "w+");
   try {
-    for (const [i, p] of parts.entries()) await fh.write(p, 0, p.length, i * MiB);
+    for (const [i, p] of parts.entries()) await fh.write(p, 0, p.length, i * PART);
     await fh.datasync();
-    const buf = Buffer.allocUnsafe(MiB);
+    const buf = Buffer.allocUnsafe(PART);
     const read = await cpuMsPerMib(mib, async () => {
-      for (let i = 0; i < mib; i++) await fh.read(buf, 0, MiB, i * MiB);
+      for (let i = 0; i < n; i++) await fh.read(buf, 0, PART, i * PART);
     });
     const compress = await cpuMsPerMib(mib, () => parts.forEach((p) => compressPart(Compression.ZSTD, p)));
     const encrypt = await cpuMsPerMib(mib, () => parts.forEach((p, i) => sealPart(key, BigInt(i), id, i, none, p)));
     const decrypt = await cpuMsPerMib(mib, () => joined.forEach((s, i) => openPart(key, BigInt(i), id, i, none, s)));
     const hash = await cpuMsPerMib(mib, () => parts.forEach((p) => createHash("sha256").update(p).digest()));
     const decrypt_hash = await cpuMsPerMib(mib, () =>
-      chunked.forEach((c, i) => openPartHashed(key, BigInt(i), id, i, none, c, MiB + 16)),
+      chunked.forEach((c, i) => openPartHashed(key, BigInt(i), id, i, none, c, PART + 16)),
     );
     const out = await open(join(dir, "stages-out.bin"), "w");
     const write = await cpuMsPerMib(mib, async () => {
-      for (let i = 0; i < mib; i++) await out.writev(plainChunks[i], i * MiB);
+      for (let i = 0; i < n; i++) await out.writev(plainChunks[i], i * PART);
       await out.datasync();
     });
     await out.close();

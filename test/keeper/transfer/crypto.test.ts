@@ -19,7 +19,8 @@ import {
 } from "../../../keeper/transfer/errors.ts";
 import { encodePartFrame, readPartView } from "../../../keeper/transfer/framing.ts";
 import { varintLength } from "../../../keeper/wire/index.ts";
-import { validateManifest } from "../../../keeper/transfer/manifest.ts";
+import { defaultPartSize, validateManifest } from "../../../keeper/transfer/manifest.ts";
+import { DEFAULT_PART_SIZE, MAX_PART_SIZE, MAX_PARTS } from "../../../keeper/transfer/constants.ts";
 import { Compression, ProviderFrame, type Manifest } from "../../../keeper/transfer/pb/transfer.ts";
 import { Uint8ArrayList } from "uint8arraylist";
 import { compressibleData, expectedObjectId } from "./helpers.ts";
@@ -103,6 +104,13 @@ describe("transfer crypto", () => {
 });
 
 describe("manifest validation", () => {
+  it("publishes with the default part size, doubled only while an object would exceed MAX_PARTS parts", () => {
+    assert.equal(defaultPartSize(0), DEFAULT_PART_SIZE);
+    assert.equal(defaultPartSize(MAX_PARTS * DEFAULT_PART_SIZE), DEFAULT_PART_SIZE);
+    assert.equal(defaultPartSize(MAX_PARTS * DEFAULT_PART_SIZE + 1), 2 * DEFAULT_PART_SIZE);
+    assert.equal(defaultPartSize(MAX_PARTS * MAX_PART_SIZE * 2), MAX_PART_SIZE, "capped: publish then refuses it");
+  });
+
   const partSize = 64 * 1024;
   const data = randomBytes(2 * partSize + 1);
   const id = new Uint8Array(expectedObjectId(data, partSize));

@@ -4,11 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 import { generateKeyPair } from "@libp2p/crypto/keys";
-import type { PrivateKey } from "@libp2p/interface";
+import type { PrivateKey, Stream } from "@libp2p/interface";
 
 import { createLogger } from "../../../keeper/logger.ts";
 import { createLumoraNode, type LumoraNode } from "../../../keeper/p2p/node.ts";
 import { openStore, type Store } from "../../../keeper/store/index.ts";
+import { PROTOCOL } from "../../../keeper/transfer/constants.ts";
+import { deriveTransferKey, generateEphemeralKeyPair, sealPart } from "../../../keeper/transfer/crypto.ts";
+import { readTransferFrame, sendFrame } from "../../../keeper/transfer/framing.ts";
 import {
   transferService,
   type ProviderFailureReporter,
@@ -17,6 +20,7 @@ import {
   type TransferService,
   type TransferTestHooks,
 } from "../../../keeper/transfer/index.ts";
+import { Compression, ConsumerFrame, ProviderFrame, type Manifest } from "../../../keeper/transfer/pb/transfer.ts";
 
 export interface Peer {
   node: LumoraNode;
@@ -129,4 +133,66 @@ export function expectedObjectId(data: Uint8Array, partSize: number): Buffer {
     );
   }
   return root.digest();
+}
+
+export interface RogueSession {
+  stream: Stream;
+  /** Next requested part index. */
+  request(): Promise<number>;
+  /** A Part frame body for `index`, sealed with sequence `seq` (default: the next one) and `key`. */
+  part(index: number, seq?: bigint, key?: Uint8Array): Uint8Array;
+  key: Uint8Array;
+}
+
+/** A provider speaking the protocol by hand, so a test can misbehave in one precise way. */
+export async function rogueProvider(
+  node: LumoraNode,
+  data: Buffer,
+  manifest: Manifest,
+  behave: (s: RogueSession) => Promise<void>,
+  options: { keyProvider?: string; delayWelcomeMs?: number } = {},
+): Promise<void> {
+  await node.handle(PROTOCOL, async (stream, connection) => {
+    const next = () => readTransferFrame(stream, 1024);
+    const hello = ConsumerFrame.decode((await next())!).hello!;
+    const eph = generateEphemeralKeyPair();
+    const key = deriveTransferKey(eph.privateKey, hello.ephemeralKey, {
+      consumer: connection.remotePeer.toString(),
+      provider: options.keyProvider ?? node.peerId.toString(),
+      objectId: manifest.objectId,
+      consumerEphemeral: hello.ephemeralKey,
+      providerEphemeral: eph.publicKey,
+    });
+    if (options.delayWelcomeMs !== undefined) await new Promise((r) => setTimeout(r, options.delayWelcomeMs));
+    await sendFrame(
+      stream,
+      ProviderFrame.encode({
+        welcome: {
+          ephemeralKey: eph.publicKey as Uint8Array<ArrayBuffer>,
+          manifest,
+          paymentAccount: new Uint8Array(0),
+          unpaidAllowance: 0n,
+        },
+      }),
+    );
+    let nextSeq = 0n;
+    const session: RogueSession = {
+      stream,
+      key,
+      request: async () => ConsumerFrame.decode((await next())!).request!.index,
+      part: (index, seq, k) => {
+        const s = seq ?? nextSeq++;
+        const plain = data.subarray(index * manifest.partSize, (index + 1) * manifest.partSize);
+        const ciphertext = Buffer.concat(sealPart(k ?? key, s, manifest.objectId, index, 0, plain));
+        return ProviderFrame.encode({
+          part: { index, seq: s, compression: Compression.NONE, ciphertext: ciphertext as Uint8Array<ArrayBuffer> },
+        });
+      },
+    };
+    try {
+      await behave(session);
+    } catch {
+      // the consumer hung up on us: expected
+    }
+  });
 }

@@ -1,0 +1,217 @@
+/**
+ * Which of a fetch's open sources get part requests (docs/transfer.md, "Several sources"). Pure: the fetcher
+ * reports sources opened, dropped and the bytes each delivered, and once per window the window's length and the
+ * process's CPU time; this answers with the active sources. No clock, no I/O, so every rule is a unit test.
+ *
+ * One source serves first. Another is added only when that measurably raises the verified throughput:
+ *  - a source is tried (one more active) only while the consumer has time to spare — CPU time over wall time below
+ *    `spreadBelow` over the last `settleWindows` windows: a consumer that saturates a core can only lose by
+ *    taking on more sources, and on a machine that also runs the providers more of them compete for its cores;
+ *  - a trial is judged on at least `trialWindows` windows and `judgeParts` parts after a transition window (the
+ *    new source's first round trip), against the same span just before it: kept when throughput rose by at least `minGain`, reverted otherwise (the source goes behind the other
+ *    spares, so the next trial tries another), and the next trial then waits a backoff that doubles from
+ *    `backoffWindows` up to `maxBackoffWindows` (a success resets it);
+ *  - above `concentrateAbove` with more than one source active, one is dropped, as a trial too: it stays dropped
+ *    unless throughput fell by more than `minGain`;
+ *  - when nothing was verified over the settle windows (every active source stalled), a source is tried whatever
+ *    the backoff;
+ *  - an active source that delivered less than `1/slowRatio` of the fastest active one's bytes over the last
+ *    `trialWindows` windows goes behind the spares: the next spare takes its place (its parts in flight still
+ *    complete, or time out and go back to the queue); with no spare, the fetch tries doing without it, as above.
+ * Sources keep the order they opened in, so the first to answer serves first.
+ */
+
+export interface SourcePlanInit {
+  spreadBelow: number;
+  concentrateAbove: number;
+  minGain: number;
+  settleWindows: number;
+  trialWindows: number;
+  /** Parts a measurement must span, besides its windows: a rate from a handful of parts is mostly noise. */
+  judgeParts: number;
+  backoffWindows: number;
+  maxBackoffWindows: number;
+  slowRatio: number;
+}
+
+/** One window of the fetch: how long it lasted and the CPU time the process used in it (both ms). */
+export interface WindowSample {
+  elapsedMs: number;
+  cpuMs: number;
+}
+
+/** What the planner did at the end of a window (for logs and tests). */
+export type PlanStep =
+  "settling" | "steady" | "trying a source" | "trying one fewer" | "kept" | "reverted" | "demoted a slow source";
+
+interface Window {
+  elapsedMs: number;
+  cpuMs: number;
+  bytes: number;
+  parts: number;
+  /** Bytes per active source (the set is the same through every window since the last change). */
+  perSource: Map<unknown, number>;
+}
+
+export class SourcePlan<S> {
+  /** Sources in rotation order: the first `count` are active, the others spares. */
+  private readonly order: S[] = [];
+  private count = 1;
+  private readonly delivered = new Map<S, number>();
+  private deliveries = 0;
+  /** Windows since the last change of the active set. */
+  private windows: Window[] = [];
+  private trial: { change: 1 | -1; baseline: number } | undefined;
+  private wait = 0;
+  private backoff: number;
+  private started = false;
+
+  constructor(private readonly init: SourcePlanInit) {
+    this.backoff = init.backoffWindows;
+  }
+
+  /** The sources that get requests now, in rotation order. */
+  get active(): readonly S[] {
+    return this.order.slice(0, this.count);
+  }
+
+  add(source: S): void {
+    if (!this.order.includes(source)) this.order.push(source);
+  }
+
+  /** A source failed or closed: the next spare takes its place, and a trial in progress is void. */
+  remove(source: S): void {
+    const i = this.order.indexOf(source);
+    if (i < 0) return;
+    this.order.splice(i, 1);
+    this.delivered.delete(source);
+    if (i < this.count) this.changed();
+  }
+
+  /** `bytes` verified from `source`. */
+  deliver(source: S, bytes: number): void {
+    this.delivered.set(source, (this.delivered.get(source) ?? 0) + bytes);
+    this.deliveries++;
+  }
+
+  /** Ends a window; returns what the plan did. */
+  step(sample: WindowSample): PlanStep {
+    this.count = Math.max(1, Math.min(this.count, this.order.length));
+    const active = this.active;
+    let bytes = 0;
+    const perSource = new Map<unknown, number>();
+    for (const [s, b] of this.delivered) {
+      bytes += b;
+      if (active.includes(s)) perSource.set(s, b);
+    }
+    this.delivered.clear();
+    const parts = this.deliveries;
+    this.deliveries = 0;
+    // Nothing is judged before the first bytes: handshakes and the first round trip measure nothing.
+    if (!this.started) {
+      if (bytes === 0) return "settling";
+      this.started = true;
+    }
+    this.windows.push({ ...sample, bytes, parts, perSource });
+    if (this.wait > 0) this.wait--;
+
+    if (this.trial !== undefined) {
+      // The first window after a change is a transition (the new set's first round trip); the next ones judge.
+      const judged = this.windows.slice(1);
+      if (judged.length < this.init.trialWindows || partsOf(judged) < this.init.judgeParts) {
+        return this.trial.change > 0 ? "trying a source" : "trying one fewer";
+      }
+      const rate = rateOf(judged);
+      const { change, baseline } = this.trial;
+      const keep = change > 0 ? rate >= baseline * (1 + this.init.minGain) : rate >= baseline * (1 - this.init.minGain);
+      this.trial = undefined;
+      this.windows = [];
+      if (keep) {
+        this.backoff = this.init.backoffWindows;
+        return "kept";
+      }
+      this.count -= change;
+      // A source that did not help goes behind the other spares: the next trial tries another.
+      if (change > 0) this.order.push(...this.order.splice(this.count, 1));
+      this.wait = this.backoff;
+      this.backoff = Math.min(this.backoff * 2, this.init.maxBackoffWindows);
+      return "reverted";
+    }
+
+    if (this.windows.length < 1 + this.init.settleWindows) return "settling";
+    const settled = this.windows.slice(-this.init.settleWindows);
+    const utilization = cpuOf(settled) / elapsedOf(settled);
+    // Every active source stalled: a spare is tried whatever the backoff (any progress beats none).
+    const stalled = settled.every((w) => w.bytes === 0);
+    // The baseline: the latest windows of this set that span `trialWindows` windows and `judgeParts` parts.
+    const recent = this.recent();
+    if (recent === undefined && !stalled) return "settling";
+    const demoted = recent === undefined ? undefined : this.demoteSlow(recent);
+    if (demoted !== undefined) return demoted;
+    if ((this.wait === 0 || stalled) && utilization < this.init.spreadBelow && this.count < this.order.length) {
+      return this.startTrial(1, recent === undefined ? 0 : rateOf(recent));
+    }
+    if (recent !== undefined && this.wait === 0 && utilization > this.init.concentrateAbove && this.count > 1) {
+      return this.startTrial(-1, rateOf(recent));
+    }
+    return "steady";
+  }
+
+  /** The latest windows since the last change (its transition window excluded) spanning `trialWindows` windows and
+   * `judgeParts` parts, or undefined while there are not enough. */
+  private recent(): Window[] | undefined {
+    let parts = 0;
+    for (let i = this.windows.length - 1; i >= 1; i--) {
+      parts += this.windows[i].parts;
+      if (this.windows.length - i >= this.init.trialWindows && parts >= this.init.judgeParts) {
+        return this.windows.slice(i);
+      }
+    }
+    return undefined;
+  }
+
+  private startTrial(change: 1 | -1, baseline: number): PlanStep {
+    this.trial = { change, baseline };
+    this.count += change;
+    this.windows = [];
+    return change > 0 ? "trying a source" : "trying one fewer";
+  }
+
+  /** Moves a slow active source behind the spares; with no spare, tries doing without it. */
+  private demoteSlow(recent: Window[]): PlanStep | undefined {
+    if (this.count < 2) return undefined;
+    const totals = this.active.map((s) => recent.reduce((n, w) => n + (w.perSource.get(s) ?? 0), 0));
+    const fastest = Math.max(...totals);
+    const slow = totals.findIndex((t) => t * this.init.slowRatio < fastest);
+    if (slow < 0) return undefined;
+    const [source] = this.order.splice(slow, 1);
+    this.order.push(source);
+    if (this.count === this.order.length) return this.startTrial(-1, rateOf(recent));
+    this.changed();
+    return "demoted a slow source";
+  }
+
+  private changed(): void {
+    this.count = Math.max(1, Math.min(this.count, this.order.length));
+    this.trial = undefined;
+    this.windows = [];
+  }
+}
+
+function elapsedOf(ws: Window[]): number {
+  return ws.reduce((n, w) => n + w.elapsedMs, 0);
+}
+
+function partsOf(ws: Window[]): number {
+  return ws.reduce((n, w) => n + w.parts, 0);
+}
+
+function cpuOf(ws: Window[]): number {
+  return ws.reduce((n, w) => n + w.cpuMs, 0);
+}
+
+/** Bytes per ms over the windows. */
+function rateOf(ws: Window[]): number {
+  const ms = elapsedOf(ws);
+  return ms > 0 ? ws.reduce((n, w) => n + w.bytes, 0) / ms : 0;
+}
