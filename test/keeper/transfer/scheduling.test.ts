@@ -73,12 +73,13 @@ describe("fetch scheduling over several sources", () => {
     const parts = 300;
     const data = randomData(parts * PART);
     const manifest = await buildManifest(await h.file(data), { partSize: PART });
-    // each provider serves one part per 10 ms: the sources, not the consumer, limit the fetch
+    // each provider serves one part per 20 ms: the sources, not the consumer, limit the fetch — by far, so that on a
+    // loaded machine (where the scheduler's windows come late) each source still joins early enough for a share
     const seen: Seen[] = [0, 1, 2].map(() => ({ requests: 0, maxOutstanding: 0 }));
     const addrs = await providers(
       data,
       manifest,
-      seen.map((s) => ({ behave: paced(s, sleep(10)) })),
+      seen.map((s) => ({ behave: paced(s, sleep(20)) })),
     );
     const consumer = await h.peer();
     const to = join(await h.dir(), "out.bin");
