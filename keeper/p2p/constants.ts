@@ -29,6 +29,10 @@ export const BOOTSTRAP_INTERVAL_MS = 30 * second;
 /** Below this many routing-table entries we keep re-dialling bootstrap peers and walking the DHT:
  * one full k-bucket (k = 20) is what a lookup needs to converge. */
 export const BOOTSTRAP_MIN_ROUTING_TABLE_SIZE = 20;
+/** A re-bootstrap that did not grow the routing table doubles the ticks skipped before the next, up to this many
+ * (10 min at 30 s): a network smaller than BOOTSTRAP_MIN_ROUTING_TABLE_SIZE is complete, not small, and walking it
+ * twice a minute (two DHT lookups each) was most of an idle keeper's DHT traffic at 10 keepers. */
+export const BOOTSTRAP_MAX_BACKOFF_TICKS = 20;
 /** Per-dial timeout for a bootstrap peer; loopback/LAN dials take milliseconds, WAN well under 10 s. */
 export const BOOTSTRAP_DIAL_TIMEOUT_MS = 10 * second;
 /** Time budget for one random-walk lookup filling the routing table. */
