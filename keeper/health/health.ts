@@ -332,13 +332,16 @@ export class Health extends EventTarget {
   }
 
   /**
-   * One protocol period: expire suspicions, probe the next member (failed ones are not in the rotation),
+   * One protocol period: expire suspicions, forget long-failed members, re-check suspects half-way through their
+   * suspicion (out of turn: our probe carries the suspicion, so a live member refutes in its answer even when the
+   * gossip that should have told it was lost), probe the next member (failed ones are not in the rotation),
    * ping-req through k others if silent; every `syncEveryPeriods` periods, one state sync.
    */
   async probeRound(options: Opts = {}): Promise<void> {
     const now = Date.now();
     for (const t of this.members.expire(now)) this.transitioned(t);
     this.forgetFailed(now);
+    for (const m of this.members.dueRechecks(now, this.suspicionTimeoutMs())) this.queueCheck(m);
     const period = ++this.periods;
     const sync = period % this.syncEvery === 0 || this.reconnectAgain;
     await Promise.all([this.probeNext(options), sync ? this.syncRound(options) : undefined]);
@@ -396,6 +399,12 @@ export class Health extends EventTarget {
     const now = Date.now();
     if (this.stopped || (m.checkSoonAt !== undefined && now - m.checkSoonAt < this.suspicionTimeoutMs())) return;
     m.checkSoonAt = now;
+    this.queueCheck(m);
+  }
+
+  /** Queues one out-of-turn check of `m` (also a suspect's re-check half-way through its suspicion). */
+  private queueCheck(m: Member): void {
+    if (this.stopped) return;
     this.soon.add(m.peerId);
     this.checking ??= this.checkQueued().finally(() => (this.checking = undefined));
   }

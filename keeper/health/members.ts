@@ -30,6 +30,8 @@ export interface Member {
   failedAt?: number;
   /** Unix ms of the last out-of-turn check (Health.checkSoon): at most one per suspicion timeout. */
   checkSoonAt?: number;
+  /** This suspicion's re-check was queued (Members.dueRechecks). */
+  rechecked?: boolean;
   load?: number;
   capacity?: number;
 }
@@ -182,6 +184,7 @@ export class Members {
         if (m.state === "alive") {
           m.state = "suspect";
           m.suspectDeadline = now + suspicionTimeoutMs;
+          m.rechecked = false;
         }
         break;
       case "failed":
@@ -198,6 +201,22 @@ export class Members {
         break;
     }
     return { peerId: m.peerId, from, to: m.state, incarnation: m.incarnation };
+  }
+
+  /**
+   * Suspects half-way through their suspicion and not re-checked yet (marked now). Their refutation must reach us
+   * before the deadline, and under loss or load the gossip that would tell them may never arrive: a second probe
+   * of our own, which carries the suspicion first, lets a live member refute in its answer.
+   */
+  dueRechecks(now: number, suspicionTimeoutMs: number): Member[] {
+    const out: Member[] = [];
+    for (const m of this.byId.values()) {
+      if (m.state !== "suspect" || m.rechecked !== false || m.suspectDeadline === undefined) continue;
+      if (m.suspectDeadline - now > suspicionTimeoutMs / 2) continue;
+      m.rechecked = true;
+      out.push(m);
+    }
+    return out;
   }
 
   /** Suspects whose deadline passed become failed (our own verdict); returns those transitions. */

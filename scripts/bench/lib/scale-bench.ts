@@ -228,6 +228,15 @@ async function idle(o: ScaleBenchOptions, keepers: ScaleKeeper[]): Promise<void>
   o.emit("scale.idle_cpu_pct_max", round(100 * Math.max(...cpu)), "%");
   o.emit("scale.idle_rss_mib_per_keeper", round(rss.reduce((a, b) => a + b, 0) / rss.length), "MiB");
   o.emit("scale.idle_rss_mib_max", round(Math.max(...rss)), "MiB");
+  // Where the RSS goes (V8 heap used and committed, buffers outside it), averaged over the keepers.
+  const mem = (
+    await Promise.all(
+      keepers.map((k) => k.request<Record<string, number>>({ cmd: "memory" }, 30_000).catch(() => undefined)),
+    )
+  ).filter((m) => m !== undefined);
+  for (const key of ["heapUsed", "heapTotal", "external", "arrayBuffers"])
+    if (mem.length > 0)
+      o.emit(`scale.idle_${key}_mib_per_keeper`, round(mem.reduce((n, m) => n + (m[key] ?? 0), 0) / mem.length), "MiB");
   const sum = (hs: (Record<string, number> | undefined)[], keys: readonly string[]) =>
     hs.reduce((n, h) => n + (h === undefined ? 0 : keys.reduce((m, key) => m + (h[key] ?? 0), 0)), 0);
   const both = keepers.filter((_, i) => h0[i] !== undefined && h1[i] !== undefined).length;

@@ -11,6 +11,7 @@
  *   publish {path}                               → {objectId, size}
  *   transfer {objectId, size, providers, taskId} → the task's outcome
  *   closest {key}                                → milliseconds of one DHT closest-peers walk for `key`
+ *   memory                                       → process.memoryUsage() (MiB): where the RSS goes
  * SIGTERM stops the keeper cleanly.
  */
 import { createInterface } from "node:readline";
@@ -63,6 +64,8 @@ async function run(c) {
       for await (const _ of keeper.components.node.services.dht.getClosestPeers(new TextEncoder().encode(c.key)));
       return performance.now() - started;
     }
+    case "memory":
+      return Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, v / 2 ** 20]));
     default:
       throw new Error(`unknown command ${c.cmd}`);
   }

@@ -208,4 +208,29 @@ describe("health membership (pure)", () => {
     b.take("w");
     assert.ok(b.size <= 3, `at most 3 peers tracked (${b.size})`);
   });
+
+  it("names each suspect once for a re-check, half-way through its suspicion", () => {
+    const m = new Members(() => 0.5);
+    for (const id of ["a", "b", "c"]) m.add(id);
+    m.apply({ peerId: "a", state: "suspect", incarnation: 0 }, 0, 8_000);
+    m.apply({ peerId: "b", state: "suspect", incarnation: 0 }, 3_000, 8_000);
+    assert.deepEqual(m.dueRechecks(3_999, 8_000), [], "a is not half-way yet");
+    assert.deepEqual(
+      m.dueRechecks(4_000, 8_000).map((x) => x.peerId),
+      ["a"],
+    );
+    assert.deepEqual(
+      m.dueRechecks(7_500, 8_000).map((x) => x.peerId),
+      ["b"],
+      "a once only; b at its own half",
+    );
+    assert.deepEqual(m.dueRechecks(20_000, 8_000), [], "nothing twice, nothing alive");
+    m.apply({ peerId: "a", state: "alive", incarnation: 1 }, 9_000, 8_000);
+    m.apply({ peerId: "a", state: "suspect", incarnation: 1 }, 10_000, 8_000);
+    assert.deepEqual(
+      m.dueRechecks(14_000, 8_000).map((x) => x.peerId),
+      ["a"],
+      "a new suspicion, a new re-check",
+    );
+  });
 });
