@@ -8,6 +8,7 @@
  * built by the npm script first) unless `--runtime tsx`. No wave of keepers starts when it would leave the
  * machine less than --min-free-mib of available memory (it is shared): the run goes on with those started.
  * --phases keeps a run short (e.g. `converge,idle` at N = 100); --node-args passes Node/V8 options to every keeper;
+ * --dist DIR runs another compiled keeper (e.g. an earlier commit's build) under this bench, to compare;
  * --profile-keeper i has keeper i write a CPU profile (.cpuprofile, for Chrome DevTools) into <work>/profile.
  */
 import { parseArgs } from "node:util";
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     phases: { type: "string", default: PHASES.join(",") },
     "node-args": { type: "string", default: "" },
     "profile-keeper": { type: "string" },
+    dist: { type: "string" },
   },
 });
 
@@ -92,6 +94,7 @@ try {
       phases,
       nodeArgs,
       profileKeeper,
+      dist: values.dist,
       seed,
       emit: (metric, value, unit) => process.stdout.write(JSON.stringify({ metric, value, unit }) + "\n"),
       progress,

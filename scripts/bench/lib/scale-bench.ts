@@ -44,6 +44,8 @@ export interface ScaleBenchOptions {
   phases: ReadonlySet<string>;
   /** Node/V8 options for every keeper (e.g. a heap cap). */
   nodeArgs: readonly string[];
+  /** The compiled keeper to run (a dist/ folder; default this tree's). */
+  dist?: string;
   /** This keeper's process writes a CPU profile (--cpu-prof) into <work>/profile when it stops. */
   profileKeeper?: number;
   emit: (metric: string, value: number, unit: string) => void;
@@ -89,7 +91,7 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
           rewardAddress: "0x" + (i + 1).toString(16).padStart(40, "0"),
           bandwidthBps: link.rateBitsPerSecond / 8,
           executionDelayMs: DELAYS_MS[Math.floor(i / CLASSES.length) % DELAYS_MS.length]!,
-          ...keeperModules(o.runtime),
+          ...keeperModules(o.runtime, o.dist),
         },
         o.runtime,
         join(work, "logs", `k${i}.log`),

@@ -32,9 +32,15 @@ export interface ScaleKeeperConfig {
   loggerModule: string;
 }
 
-/** The keeper and logger modules scale-keeper.mjs imports for a runtime. */
-export function keeperModules(runtime: KeeperRuntime): Pick<ScaleKeeperConfig, "keeperModule" | "loggerModule"> {
-  const base = runtime === "compiled" ? `${ROOT}dist/keeper/` : `${ROOT}keeper/`;
+/**
+ * The keeper and logger modules scale-keeper.mjs imports for a runtime; `dist` (compiled only) runs another
+ * build of the keeper, e.g. an earlier commit's, to compare with this one under the same bench.
+ */
+export function keeperModules(
+  runtime: KeeperRuntime,
+  dist = `${ROOT}dist`,
+): Pick<ScaleKeeperConfig, "keeperModule" | "loggerModule"> {
+  const base = runtime === "compiled" ? `${dist}/keeper/` : `${ROOT}keeper/`;
   const ext = runtime === "compiled" ? "js" : "ts";
   return { keeperModule: `${base}keeper.${ext}`, loggerModule: `${base}logger.${ext}` };
 }
