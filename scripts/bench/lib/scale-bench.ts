@@ -107,6 +107,7 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
   await Promise.all(seeds.slice(1).map((k) => k.start(READY_TIMEOUT_MS)));
   const rest = keepers.slice(seeds.length);
   let started = seeds.length;
+  const notReady = new Set<ScaleKeeper>();
   for (let w = 0; w < rest.length; w += o.startWave) {
     const wave = rest.slice(w, w + o.startWave);
     // Other work shares this machine: stop adding keepers before memory runs short, and say so.
@@ -118,11 +119,20 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
       break;
     }
     for (const k of wave) k.config.bootstrap = seeds.map((s) => s.address);
-    await Promise.all(wave.map((k) => k.start(READY_TIMEOUT_MS)));
+    // A keeper that cannot start (its bootstrap handshakes time out on a starved machine) is stopped and left
+    // out; the run goes on with the others and says how many.
+    const results = await Promise.allSettled(wave.map((k) => k.start(READY_TIMEOUT_MS)));
+    for (const [j, r] of results.entries())
+      if (r.status === "rejected") {
+        o.progress(`left out: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
+        notReady.add(wave[j]!);
+        await wave[j]!.stop(1_000);
+      }
     started += wave.length;
-    o.progress(`${started} keepers ready`);
+    o.progress(`${started - notReady.size} keepers ready`);
   }
-  keepers = keepers.slice(0, started);
+  keepers = keepers.slice(0, started).filter((k) => !notReady.has(k));
+  if (notReady.size > 0) o.emit("scale.keepers_not_ready", notReady.size, "keepers");
   const lastReady = performance.now();
   o.emit("scale.keepers", keepers.filter((k) => k.alive).length, "keepers");
 
