@@ -3,6 +3,7 @@
  * same snapshot as the dashboard. Names follow Prometheus conventions: `lumora_` prefix, base units, `_total`
  * for counters.
  */
+import type { HealthMetrics } from "../health/health.ts";
 import type { StatusView } from "./snapshot.ts";
 import { TASK_STATES } from "./snapshot.ts";
 
@@ -29,6 +30,40 @@ class Exposition {
   toString(): string {
     return this.lines.join("\n") + "\n";
   }
+}
+
+/**
+ * Where each failure-detection counter goes: its family and label. Typed over every counter of HealthMetrics, so
+ * a counter added there and not exported here does not compile (awareness, a gauge, has its own family).
+ */
+const HEALTH_COUNTERS: Record<Exclude<keyof HealthMetrics, "awareness">, [family: string, label: string]> = {
+  probes: ["messages", "probe"],
+  pingReqs: ["messages", "ping_req"],
+  relays: ["messages", "relay"],
+  acks: ["messages", "ack"],
+  strangerAcks: ["messages", "stranger_ack"],
+  suspicions: ["events", "suspected"],
+  failuresDeclared: ["events", "failed_declared"],
+  failuresLearned: ["events", "failed_learned"],
+  refutations: ["events", "refuted"],
+  forgotten: ["events", "forgotten"],
+  rounds: ["checks", "round"],
+  outOfTurnChecks: ["checks", "out_of_turn"],
+  relaysRefused: ["refused", "relay"],
+  strangerPingReqs: ["refused", "stranger_ping_req"],
+  syncsToFailed: ["syncs", "to_failed"],
+  syncsToAlive: ["syncs", "to_alive"],
+  syncsAnswered: ["syncs", "answered"],
+  syncsServed: ["syncs", "served"],
+  syncsRefused: ["syncs", "refused"],
+  syncEntriesRefused: ["syncs", "entry_refused"],
+};
+
+function healthSamples(h: HealthMetrics, family: string): Sample[] {
+  const key = { messages: "kind", events: "event", checks: "kind", refused: "kind", syncs: "kind" }[family]!;
+  return Object.entries(HEALTH_COUNTERS)
+    .filter(([, [f]]) => f === family)
+    .map(([field, [, label]]): Sample => [{ [key]: label }, h[field as keyof HealthMetrics]]);
 }
 
 export function renderMetrics(s: StatusView): string {
@@ -153,24 +188,41 @@ export function renderMetrics(s: StatusView): string {
       "lumora_health_messages_total",
       "counter",
       "Failure-detection messages this keeper sent, by kind (probe, ping_req, relay, ack, stranger_ack).",
-      [
-        [{ kind: "probe" }, s.health.probes],
-        [{ kind: "ping_req" }, s.health.pingReqs],
-        [{ kind: "relay" }, s.health.relays],
-        [{ kind: "ack" }, s.health.acks],
-        [{ kind: "stranger_ack" }, s.health.strangerAcks],
-      ],
+      healthSamples(s.health, "messages"),
     )
     .metric(
       "lumora_health_events_total",
       "counter",
-      "Failure-detection verdicts: suspicions, failures declared or learned by gossip, refutations of our own.",
-      [
-        [{ event: "suspected" }, s.health.suspicions],
-        [{ event: "failed_declared" }, s.health.failuresDeclared],
-        [{ event: "failed_learned" }, s.health.failuresLearned],
-        [{ event: "refuted" }, s.health.refutations],
-      ],
+      "Failure-detection verdicts: suspicions, failures declared or learned by gossip, refutations of our own, " +
+        "failed members forgotten.",
+      healthSamples(s.health, "events"),
+    )
+    .metric(
+      "lumora_health_checks_total",
+      "counter",
+      "Members checked: protocol periods that probed one (round) and out-of-turn checks (disconnects, suspicions " +
+        "a state sync brought).",
+      healthSamples(s.health, "checks"),
+    )
+    .metric(
+      "lumora_health_refused_total",
+      "counter",
+      "Failure-detection requests refused: ping-reqs over the relay budget or for a member not watched (relay), " +
+        "ping-reqs from peers not watched (stranger_ping_req).",
+      healthSamples(s.health, "refused"),
+    )
+    .metric(
+      "lumora_health_syncs_total",
+      "counter",
+      "State syncs (push-pull): started with a failed member (to_failed) or a live one (to_alive), answered, " +
+        "served for members, refused over a budget, and alive entries not applied (entry_refused).",
+      healthSamples(s.health, "syncs"),
+    )
+    .metric(
+      "lumora_health_members",
+      "gauge",
+      "Members in failure detection's view by state, and forgotten failed members remembered.",
+      Object.entries(s.healthMembers ?? {}).map(([state, n]): Sample => [{ state }, n]),
     )
     .metric(
       "lumora_health_awareness",

@@ -158,6 +158,7 @@ export class ApiServer {
       audits: k.audits.stats(),
       limits: limitsView(k),
       health: { ...k.health.metrics },
+      healthMembers: k.health.counts(),
     };
   }
 

@@ -339,6 +339,8 @@ export interface StatusView {
   limits: LimitsView;
   /** Failure detection since start: messages sent, suspicions, verdicts, refutations (health/health.ts). */
   health: HealthMetrics;
+  /** Members in failure detection's view now, by state, and forgotten ones remembered (Health.counts). */
+  healthMembers?: Record<"alive" | "suspect" | "failed" | "forgotten", number>;
 }
 
 /** Bans and every cap hit since start (config `limits`): what lumora_bans_* and lumora_limit_hits_total show. */

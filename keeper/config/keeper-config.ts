@@ -91,11 +91,16 @@ export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: C
             rpcUrl,
             deployment: chain.deployment,
             newDeployment: config.chain.newDeployment,
+            rpcMaxSockets: config.chain.rpcMaxSockets,
             ...(chain.privateKey !== undefined && { privateKey: chain.privateKey }),
           },
         }),
       keepers: config.epochs.keepers,
       takeoverDeadlineMs: config.epochs.takeoverMinutes * 60_000,
+      observations: {
+        rule: { maxFaulty: config.epochs.observationMaxFaulty },
+        waitMs: config.epochs.observationWaitMs,
+      },
     },
   };
 }

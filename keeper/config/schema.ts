@@ -25,8 +25,11 @@ import {
 } from "../audit/constants.ts";
 import { RECORD_LOOKUP_BURST, RECORD_LOOKUP_MAX_QUEUE, RECORD_LOOKUP_RATE_PER_SECOND } from "../discovery/constants.ts";
 import { DEFAULT_UNPAID_ALLOWANCE_BYTES } from "../payment/constants.ts";
+import { RPC_MAX_SOCKETS } from "../chain/constants.ts";
+import { DEFAULT_MAX_FAULTY_OBSERVERS, OBSERVATION_GATHER_WAIT_MS } from "../epochs/observe/constants.ts";
 import { MAX_ENTRIES_PER_RESPONSE, MAX_EXCHANGE_WINDOW_MS } from "../epochs/exchange/constants.ts";
 import {
+  DEFAULT_FORGET_FAILED_AFTER_MS,
   DEFAULT_INDIRECT_PROBES,
   DEFAULT_MAX_RELAYS_IN_FLIGHT,
   DEFAULT_PROBE_PERIOD_MS,
@@ -139,6 +142,8 @@ export const configSchema = z.strictObject({
       syncEveryPeriods: positiveInt.default(DEFAULT_SYNC_EVERY_PERIODS),
       /** State syncs served per second for all members together (beyond: answered as plain probes). */
       syncsServedPerSecond: z.number().positive({ error: "must be > 0" }).default(DEFAULT_SYNCS_SERVED_PER_SECOND),
+      /** A member held failed this long leaves the view (bounded memory); routing may watch it again. */
+      forgetFailedAfterMs: positiveInt.default(DEFAULT_FORGET_FAILED_AFTER_MS),
     })
     .prefault({}),
   api: z
@@ -173,6 +178,8 @@ export const configSchema = z.strictObject({
        * one its data dir was used with, and waits (with an alarm) on a chain that lost its epochs.
        */
       newDeployment: z.boolean().default(false),
+      /** Sockets open at once to the RPC node (keep-alive; further requests wait for one). */
+      rpcMaxSockets: positiveInt.default(RPC_MAX_SOCKETS),
     })
     .prefault({}),
   epochs: z
@@ -196,6 +203,15 @@ export const configSchema = z.strictObject({
       keepers: z.array(address).default([]),
       /** Minutes a backup keeper waits per rank before it takes a silent submitter's epoch over. */
       takeoverMinutes: z.number({ error: "must be a number" }).positive({ error: "must be > 0" }).default(10),
+      /** f of the observation merge rule: lying observers a merged report withstands (docs/epochs.md). */
+      observationMaxFaulty: z
+        .number({ error: "must be a number" })
+        .int({ error: "must be an integer" })
+        .min(0, { error: "must be within [0, 64]" })
+        .max(64, { error: "must be within [0, 64]" })
+        .default(DEFAULT_MAX_FAULTY_OBSERVERS),
+      /** How long a close waits for the other keepers' observations of the epoch it froze (ms). */
+      observationWaitMs: positiveInt.default(OBSERVATION_GATHER_WAIT_MS),
     })
     .prefault({}),
   /** Audits of providers (keeper/audit; docs/security.md "Bytes are measured"; defaults in audit/constants.ts). */
@@ -351,6 +367,7 @@ export const LEAVES: Record<string, LeafKind> = {
   "health.relaysPerSecond": "number",
   "health.syncEveryPeriods": "number",
   "health.syncsServedPerSecond": "number",
+  "health.forgetFailedAfterMs": "number",
   "api.enabled": "boolean",
   "api.host": "string",
   "api.port": "number",
@@ -362,11 +379,14 @@ export const LEAVES: Record<string, LeafKind> = {
   "chain.keystore": "string",
   "chain.deployment": "string",
   "chain.newDeployment": "boolean",
+  "chain.rpcMaxSockets": "number",
   "epochs.dir": "string",
   "epochs.cron": "string",
   "epochs.rewardPerEpoch": "string",
   "epochs.keepers": "list",
   "epochs.takeoverMinutes": "number",
+  "epochs.observationMaxFaulty": "number",
+  "epochs.observationWaitMs": "number",
   "payment.enabled": "boolean",
   "payment.lumPerGib": "string",
   "payment.subsidyBps": "number",

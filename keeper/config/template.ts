@@ -64,7 +64,8 @@ export function configTemplate(init: TemplateInit): string {
   // maxAttempts per task, attemptTimeoutMs per attempt.
   "tasks": {},
   // Failure detection (SWIM): periodMs, probeTimeoutMs, indirectProbes, suspicionMult, retransmitMult,
-  // maxRelaysInFlight, relaysPerSecond, syncEveryPeriods, syncsServedPerSecond; defaults in docs/operator.md
+  // maxRelaysInFlight, relaysPerSecond, syncEveryPeriods, syncsServedPerSecond, forgetFailedAfterMs; defaults in
+  // docs/operator.md
   // ("Failure detection").
   "health": {},
 
@@ -101,6 +102,7 @@ export function configTemplate(init: TemplateInit): string {
     // Encrypted keystore of the keeper's chain key (create one with \`lumora-keeper init --keystore\`).
     ${init.keystore === undefined ? '// "keystore": "./keeper.keystore.json",' : `"keystore": ${JSON.stringify(init.keystore)},`}
     // "deployment": "../deployments/${network}.json"
+    // "rpcMaxSockets": 8
   },
 
   // Epochs: closes on a node-cron schedule, publication (served at /proofs), and submission when this keeper
@@ -111,6 +113,8 @@ export function configTemplate(init: TemplateInit): string {
     "rewardPerEpoch": "1000",
     // Keepers holding KEEPER_ROLE: submission rotates among them (epoch % n).
     "keepers": []
+    // Signed health observations: f of the merge rule, and how long a close waits for the other keepers'.
+    // "observationMaxFaulty": 1, "observationWaitMs": 30000
   }
 }
 `;

@@ -31,6 +31,14 @@ export const DEFAULT_SYNC_EVERY_PERIODS = 5;
  * periods on average (0.1/s by default): 4/s leaves room for bursts and bounds what one member can make us do.
  */
 export const DEFAULT_SYNCS_SERVED_PER_SECOND = 4;
+/**
+ * State syncs one member may have served: a member following the protocol syncs with us at most once a period
+ * (one sync per period at most, each with a random member), so one a period with a burst of 2; beyond, it gets
+ * plain probes and the shared budget above stays for the others.
+ */
+export const SYNCS_SERVED_PER_MEMBER_BURST = 2;
+/** Members whose sync budget is tracked at once (idle ones first, then the oldest, make room). */
+export const MAX_SYNC_BUDGET_MEMBERS = 1_024;
 /** One probe per period: 2 s keeps a keeper's probe traffic at 0.5 message/s whatever N is. */
 export const DEFAULT_PROBE_PERIOD_MS = 2 * second;
 /** A direct probe not acknowledged within this has failed (well above any WAN RTT plus stream setup). */
@@ -53,6 +61,21 @@ export const DEFAULT_RELAYS_PER_SECOND = 8;
 /** Concurrent health streams one peer may open to us: a probe and a ping-req can overlap. */
 export const HEALTH_MAX_INBOUND_STREAMS = 4;
 export const HEALTH_MAX_OUTBOUND_STREAMS = 4;
+/**
+ * A member held failed this long is forgotten (memberlist reaps its dead the same way, Serf after its reconnect
+ * timeout): it leaves the view, the reconnect syncs stop trying it, and memory stays bounded by the members
+ * alive or recently failed. Ten minutes is 30 reconnect chances at the defaults (one every 2 · 5 periods of 2 s,
+ * to a random failed member), enough for a restart or a short partition to heal first; a peer whose discovery
+ * record is still valid is watched again by routing and comes back failed, as it left.
+ */
+export const DEFAULT_FORGET_FAILED_AFTER_MS = 10 * 60 * second;
+/**
+ * Forgotten members remembered (their incarnation only), so that one watched again comes back failed instead of
+ * alive and is not failed (and counted) a second time. Bounded: the oldest go first, and none outlives a day,
+ * the longest a discovery record may live (a peer seen after it has a fresh record and is new again).
+ */
+export const MAX_FORGOTTEN_MEMBERS = 4_096;
+export const FORGOTTEN_MEMORY_MS = 24 * 60 * 60 * second;
 /** Sanity bound on advertised task counts. */
 export const MAX_TASKS = 1_000_000;
 /** Incarnations are JavaScript integers on our side. */

@@ -15,6 +15,7 @@ import { anySignal } from "../p2p/bootstrap.ts";
 import type { LumoraNode } from "../p2p/node.ts";
 import { readMessage, WireError, writeMessage } from "../wire/index.ts";
 import {
+  DEFAULT_FORGET_FAILED_AFTER_MS,
   DEFAULT_INDIRECT_PROBES,
   DEFAULT_MAX_RELAYS_IN_FLIGHT,
   DEFAULT_PROBE_PERIOD_MS,
@@ -24,13 +25,17 @@ import {
   DEFAULT_SUSPICION_MULT,
   DEFAULT_SYNC_EVERY_PERIODS,
   DEFAULT_SYNCS_SERVED_PER_SECOND,
+  FORGOTTEN_MEMORY_MS,
   HEALTH_MAX_INBOUND_STREAMS,
   HEALTH_MAX_OUTBOUND_STREAMS,
   HEALTH_PROTOCOL,
   MAX_HEALTH_MESSAGE_BYTES,
   MAX_AWARENESS,
+  MAX_FORGOTTEN_MEMBERS,
+  MAX_SYNC_BUDGET_MEMBERS,
   MAX_SYNC_ENTRIES,
   MAX_UPDATES_PER_MESSAGE,
+  SYNCS_SERVED_PER_MEMBER_BURST,
 } from "./constants.ts";
 import type { HealthCounters } from "./counters.ts";
 import { ProbeFailedError } from "./errors.ts";
@@ -45,7 +50,7 @@ import {
 } from "./members.ts";
 import { ackMessage, fitted, probeMessage, readAck, readProbe, type AckData } from "./messages.ts";
 import { Ack, Probe } from "./pb/health.ts";
-import { RelayBudget } from "./relay-budget.ts";
+import { PeerBudget, RelayBudget } from "./relay-budget.ts";
 
 export type PeerStatus = MemberStatus;
 
@@ -67,6 +72,8 @@ export interface HealthInit {
   syncEveryPeriods?: number;
   /** State syncs served per second, all members together (default DEFAULT_SYNCS_SERVED_PER_SECOND). */
   syncsServedPerSecond?: number;
+  /** A member held failed this long is forgotten (default DEFAULT_FORGET_FAILED_AFTER_MS). */
+  forgetFailedAfterMs?: number;
 }
 
 export interface HealthComponents {
@@ -116,6 +123,10 @@ export interface HealthMetrics {
   /** State syncs we answered for a member, and those answered as plain probes (over the rate). */
   syncsServed: number;
   syncsRefused: number;
+  /** Members forgotten after forgetFailedAfterMs failed. */
+  forgotten: number;
+  /** `alive` entries of state syncs not applied: more than one incarnation above what we hold. */
+  syncEntriesRefused: number;
 }
 
 export interface MemberView {
@@ -137,6 +148,8 @@ export class Health extends EventTarget {
   private readonly gossip: GossipQueue;
   private readonly relayBudget: RelayBudget;
   private readonly syncBudget: RelayBudget;
+  /** State syncs served per member: one a period, so one chatty member cannot use the others' share. */
+  private readonly memberSyncBudget: PeerBudget;
   private readonly relaying = new Set<string>();
   private readonly controller = new AbortController();
   private readonly periodMs: number;
@@ -144,6 +157,9 @@ export class Health extends EventTarget {
   private readonly indirect: number;
   private readonly suspicionMult: number;
   private readonly syncEvery: number;
+  private readonly forgetAfterMs: number;
+  /** Members forgotten while failed: their incarnation and when (insertion order is age; bounded). */
+  private readonly forgotten = new Map<string, { incarnation: number; at: number }>();
   /** Protocol periods run (with or without a member to probe): the state sync's clock. */
   private periods = 0;
   private own = 0;
@@ -181,6 +197,8 @@ export class Health extends EventTarget {
     syncsAnswered: 0,
     syncsServed: 0,
     syncsRefused: 0,
+    forgotten: 0,
+    syncEntriesRefused: 0,
   };
 
   constructor(
@@ -195,9 +213,15 @@ export class Health extends EventTarget {
     this.indirect = init.indirectProbes ?? DEFAULT_INDIRECT_PROBES;
     this.suspicionMult = init.suspicionMult ?? DEFAULT_SUSPICION_MULT;
     this.syncEvery = init.syncEveryPeriods ?? DEFAULT_SYNC_EVERY_PERIODS;
+    this.forgetAfterMs = init.forgetFailedAfterMs ?? DEFAULT_FORGET_FAILED_AFTER_MS;
     const syncRate = init.syncsServedPerSecond ?? DEFAULT_SYNCS_SERVED_PER_SECOND;
     // Serving is synchronous (merge, then sample): the in-flight bound is moot, the rate is what counts.
     this.syncBudget = new RelayBudget(syncRate, syncRate);
+    this.memberSyncBudget = new PeerBudget(
+      1_000 / this.periodMs,
+      SYNCS_SERVED_PER_MEMBER_BURST,
+      MAX_SYNC_BUDGET_MEMBERS,
+    );
     this.gossip = new GossipQueue(init.retransmitMult ?? DEFAULT_RETRANSMIT_MULT);
     this.relayBudget = new RelayBudget(
       init.maxRelaysInFlight ?? DEFAULT_MAX_RELAYS_IN_FLIGHT,
@@ -245,12 +269,42 @@ export class Health extends EventTarget {
     await this.components.node.unhandle(HEALTH_PROTOCOL).catch(() => {});
   }
 
+  /** Tracks `peerId`: alive, or failed as it left when it was forgotten while failed (see forgetFailed). */
   watch(peerId: string): void {
-    if (peerId !== this.self) this.members.add(peerId);
+    if (peerId === this.self || this.members.has(peerId)) return;
+    const gone = this.forgotten.get(peerId);
+    this.forgotten.delete(peerId);
+    this.members.add(peerId, gone && { incarnation: gone.incarnation, at: Date.now() });
   }
 
   unwatch(peerId: string): void {
     this.members.remove(peerId);
+    this.forgotten.delete(peerId);
+    this.memberSyncBudget.forget(peerId);
+  }
+
+  /** Members in the view now by state, and forgotten ones remembered (the /metrics gauges). */
+  counts(): Record<MemberStatus | "forgotten", number> {
+    const out = { alive: 0, suspect: 0, failed: 0, forgotten: this.forgotten.size };
+    for (const m of this.members.all()) out[m.state]++;
+    return out;
+  }
+
+  /**
+   * Members failed for forgetFailedAfterMs leave the view; only their incarnation is remembered (bounded), so a
+   * peer routing watches again comes back failed, not alive.
+   */
+  private forgetFailed(now: number): void {
+    for (const m of this.members.forget(now, this.forgetAfterMs)) {
+      this.forgotten.set(m.peerId, { incarnation: m.incarnation, at: now });
+      this.memberSyncBudget.forget(m.peerId);
+      this.metrics.forgotten++;
+      this.log.debug("failed peer forgotten", { peer: m.peerId, incarnation: m.incarnation });
+    }
+    for (const [id, f] of this.forgotten) {
+      if (this.forgotten.size <= MAX_FORGOTTEN_MEMBERS && now - f.at < FORGOTTEN_MEMORY_MS) break;
+      this.forgotten.delete(id);
+    }
   }
 
   status(peerId: string): PeerStatus | undefined {
@@ -278,11 +332,16 @@ export class Health extends EventTarget {
   }
 
   /**
-   * One protocol period: expire suspicions, probe the next member (failed ones are not in the rotation),
+   * One protocol period: expire suspicions, forget long-failed members, re-check suspects half-way through their
+   * suspicion (out of turn: our probe carries the suspicion, so a live member refutes in its answer even when the
+   * gossip that should have told it was lost), probe the next member (failed ones are not in the rotation),
    * ping-req through k others if silent; every `syncEveryPeriods` periods, one state sync.
    */
   async probeRound(options: Opts = {}): Promise<void> {
-    for (const t of this.members.expire(Date.now())) this.transitioned(t);
+    const now = Date.now();
+    for (const t of this.members.expire(now)) this.transitioned(t);
+    this.forgetFailed(now);
+    for (const m of this.members.dueRechecks(now, this.suspicionTimeoutMs())) this.queueCheck(m);
     const period = ++this.periods;
     const sync = period % this.syncEvery === 0 || this.reconnectAgain;
     await Promise.all([this.probeNext(options), sync ? this.syncRound(options) : undefined]);
@@ -340,6 +399,12 @@ export class Health extends EventTarget {
     const now = Date.now();
     if (this.stopped || (m.checkSoonAt !== undefined && now - m.checkSoonAt < this.suspicionTimeoutMs())) return;
     m.checkSoonAt = now;
+    this.queueCheck(m);
+  }
+
+  /** Queues one out-of-turn check of `m` (also a suspect's re-check half-way through its suspicion). */
+  private queueCheck(m: Member): void {
+    if (this.stopped) return;
     this.soon.add(m.peerId);
     this.checking ??= this.checkQueued().finally(() => (this.checking = undefined));
   }
@@ -452,27 +517,40 @@ export class Health extends EventTarget {
   }
 
   /**
-   * Merges a member's sync sample (memberlist's mergeState): `alive` entries apply as they are; `suspect` and
-   * `failed` ones only as a suspicion here — another keeper's verdict, possibly reached across a partition, must
-   * not kill a member we reach; a suspicion gives it the time to refute. About us: refuted as always.
+   * Merges `sender`'s sync sample (memberlist's mergeState). `suspect` and `failed` entries apply only as a
+   * suspicion here — another keeper's verdict, possibly reached across a partition, must not kill a member we
+   * reach; a suspicion gives it the time to refute. `alive` entries about a third member apply by the incarnation
+   * rules (over a suspicion or a failure only with a higher incarnation) and only one step above what we hold:
+   * a member refutes with the incarnation it was suspected at plus one, so a bigger jump is news we check
+   * ourselves (a member we suspect is probed out of turn and refutes to us directly) rather than a claim one
+   * member could use to clear a dead member or to pin another's incarnation out of its reach. About us: refuted
+   * as always; about the sender: its own word.
    */
-  private mergeState(state: readonly MemberUpdateData[]): void {
+  private mergeState(sender: string, state: readonly MemberUpdateData[]): void {
     for (const u of state) {
-      if (u.peerId === this.self || u.state === "alive") {
-        this.apply(u);
+      const m = this.members.get(u.peerId);
+      if (u.peerId === this.self || u.peerId === sender) {
+        if (u.peerId === this.self || u.state === "alive") this.apply(u);
         continue;
       }
-      const m = this.members.get(u.peerId);
-      const was = m?.state;
+      if (m === undefined) continue;
+      if (u.state === "alive") {
+        if (u.incarnation > m.incarnation + 1) {
+          this.metrics.syncEntriesRefused++;
+          if (m.state === "suspect") this.checkSoon(m);
+        } else this.apply(u);
+        continue;
+      }
+      const was = m.state;
       this.apply({ peerId: u.peerId, state: "suspect", incarnation: u.incarnation });
       // Held alive here, failed or suspect there (typically across a healed partition): tell it now.
-      if (m !== undefined && was === "alive" && m.state === "suspect") this.checkSoon(m);
+      if (was === "alive" && m.state === "suspect") this.checkSoon(m);
     }
   }
 
-  /** Whether the sync budget lets us serve one more state sync now (counted either way). */
-  private serveSync(): boolean {
-    if (!this.syncBudget.take()) {
+  /** Whether `peerId`'s budget and the shared one let us serve one more state sync now (counted either way). */
+  private serveSync(peerId: string): boolean {
+    if (!this.memberSyncBudget.take(peerId) || !this.syncBudget.take()) {
       this.metrics.syncsRefused++;
       return false;
     }
@@ -563,7 +641,7 @@ export class Health extends EventTarget {
       const ack = readAck(await readMessage<Ack>(stream, Ack, MAX_HEALTH_MESSAGE_BYTES, { signal }), seq);
       await stream.close({ signal }).catch(() => {});
       this.heardFrom(peerId, ack);
-      if (sync && this.members.has(peerId)) this.mergeState(ack.state);
+      if (sync && this.members.has(peerId)) this.mergeState(peerId, ack.state);
       return ack;
     } catch (err) {
       stream?.abort(err as Error);
@@ -587,8 +665,8 @@ export class Health extends EventTarget {
       }
       if (member) this.heardFrom(from, probe);
       // A sync is merged before we answer: a suspicion of us in it is refuted in this very ack.
-      const sync = member && probe.state.length > 0 && this.serveSync();
-      if (sync) this.mergeState(probe.state);
+      const sync = member && probe.state.length > 0 && this.serveSync(from);
+      if (sync) this.mergeState(from, probe.state);
       const reached = probe.target === undefined ? true : await this.relay(from, probe.target, signal);
       const ack = fitted(
         ackMessage({

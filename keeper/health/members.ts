@@ -26,8 +26,12 @@ export interface Member {
   /** Unix ms at which a suspect member is declared failed. */
   suspectDeadline?: number;
   failedVia?: FailedVia;
+  /** Unix ms at which the member became failed (it is forgotten a bounded time after: Members.forget). */
+  failedAt?: number;
   /** Unix ms of the last out-of-turn check (Health.checkSoon): at most one per suspicion timeout. */
   checkSoonAt?: number;
+  /** This suspicion's re-check was queued (Members.dueRechecks). */
+  rechecked?: boolean;
   load?: number;
   capacity?: number;
 }
@@ -63,9 +67,19 @@ export class Members {
     return this.byId.values();
   }
 
-  add(peerId: string): boolean {
+  /**
+   * Starts tracking `peerId`, alive at incarnation 0 — or failed at `failed.incarnation` (a member forgotten
+   * while failed and watched again: it comes back as it left, with no transition, so it is not probed, failed and
+   * counted once more; the state sync's reconnects reach it, and a live one refutes).
+   */
+  add(peerId: string, failed?: { incarnation: number; at: number }): boolean {
     if (this.byId.has(peerId)) return false;
-    this.byId.set(peerId, { peerId, state: "alive", incarnation: 0 });
+    this.byId.set(
+      peerId,
+      failed === undefined
+        ? { peerId, state: "alive", incarnation: 0 }
+        : { peerId, state: "failed", incarnation: failed.incarnation, failedVia: "timeout", failedAt: failed.at },
+    );
     const at = this.cursor + Math.floor(this.random() * (this.order.length - this.cursor + 1));
     this.order.splice(at, 0, peerId);
     return true;
@@ -161,6 +175,7 @@ export class Members {
         m.state = "alive";
         m.suspectDeadline = undefined;
         m.failedVia = undefined;
+        m.failedAt = undefined;
         break;
       case "suspect":
         if (m.state === "failed") return undefined;
@@ -169,6 +184,7 @@ export class Members {
         if (m.state === "alive") {
           m.state = "suspect";
           m.suspectDeadline = now + suspicionTimeoutMs;
+          m.rechecked = false;
         }
         break;
       case "failed":
@@ -181,9 +197,26 @@ export class Members {
         m.state = "failed";
         m.suspectDeadline = undefined;
         m.failedVia = via;
+        m.failedAt = now;
         break;
     }
     return { peerId: m.peerId, from, to: m.state, incarnation: m.incarnation };
+  }
+
+  /**
+   * Suspects half-way through their suspicion and not re-checked yet (marked now). Their refutation must reach us
+   * before the deadline, and under loss or load the gossip that would tell them may never arrive: a second probe
+   * of our own, which carries the suspicion first, lets a live member refute in its answer.
+   */
+  dueRechecks(now: number, suspicionTimeoutMs: number): Member[] {
+    const out: Member[] = [];
+    for (const m of this.byId.values()) {
+      if (m.state !== "suspect" || m.rechecked !== false || m.suspectDeadline === undefined) continue;
+      if (m.suspectDeadline - now > suspicionTimeoutMs / 2) continue;
+      m.rechecked = true;
+      out.push(m);
+    }
+    return out;
   }
 
   /** Suspects whose deadline passed become failed (our own verdict); returns those transitions. */
@@ -193,6 +226,19 @@ export class Members {
       if (m.state !== "suspect" || m.suspectDeadline === undefined || m.suspectDeadline > now) continue;
       out.push(this.apply({ peerId: m.peerId, state: "failed", incarnation: m.incarnation }, now, 0, "timeout")!);
     }
+    return out;
+  }
+
+  /**
+   * Members failed since `now - afterMs` or earlier leave the view (memberlist reaps its dead the same way):
+   * without this every peer ever watched would stay, and the reconnect syncs would keep trying peers gone for
+   * good. Returns those removed.
+   */
+  forget(now: number, afterMs: number): Member[] {
+    const out: Member[] = [];
+    for (const m of this.byId.values())
+      if (m.state === "failed" && m.failedAt !== undefined && now - m.failedAt >= afterMs) out.push(m);
+    for (const m of out) this.remove(m.peerId);
     return out;
   }
 

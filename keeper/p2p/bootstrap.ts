@@ -12,6 +12,7 @@ import type { Logger } from "../logger.ts";
 import {
   BOOTSTRAP_DIAL_TIMEOUT_MS,
   BOOTSTRAP_INTERVAL_MS,
+  BOOTSTRAP_MAX_BACKOFF_TICKS,
   BOOTSTRAP_MIN_ROUTING_TABLE_SIZE,
   BOOTSTRAP_WALK_TIMEOUT_MS,
 } from "./constants.ts";
@@ -44,6 +45,12 @@ export class Bootstrapper {
   private controller: AbortController | undefined;
   private running: Promise<void> | undefined;
   private busy = false;
+  /** Ticks to skip before the next re-bootstrap, and the current backoff (doubled by one that found nothing). */
+  private skip = 0;
+  private backoff = 0;
+  /** Maintenance ticks, and the re-bootstraps they ran (the tests). */
+  ticks = 0;
+  rebootstraps = 0;
 
   constructor(
     private readonly components: BootstrapComponents,
@@ -77,13 +84,34 @@ export class Bootstrapper {
     await this.running;
   }
 
+  /**
+   * While the routing table is small: re-dial the bootstrap peers and walk. A re-bootstrap after which the table
+   * did not grow doubles the ticks skipped before the next (up to BOOTSTRAP_MAX_BACKOFF_TICKS); growth resets it.
+   */
   private async tick(): Promise<void> {
+    this.ticks++;
     if (this.busy) return;
     const size = routingTableSize(this.components.node);
-    if (size >= this.init.minRoutingTableSize) return;
+    if (size >= this.init.minRoutingTableSize) {
+      this.backoff = 0;
+      return;
+    }
+    if (this.skip > 0) {
+      this.skip--;
+      return;
+    }
     this.log.debug("routing table small, re-bootstrapping", { size });
+    this.rebootstraps++;
     const signal = this.controller?.signal;
-    this.running = this.track(this.dialBootstrapPeers({ signal }).then(() => this.walk({ signal })));
+    this.running = this.track(
+      this.dialBootstrapPeers({ signal })
+        .then(() => this.walk({ signal }))
+        .finally(() => {
+          const grew = routingTableSize(this.components.node) > size;
+          this.backoff = grew ? 0 : Math.min(Math.max(1, 2 * this.backoff), BOOTSTRAP_MAX_BACKOFF_TICKS);
+          this.skip = this.backoff;
+        }),
+    );
   }
 
   private track(work: Promise<unknown>): Promise<void> {

@@ -24,11 +24,23 @@ export const DHT_MAX_OUTBOUND_STREAMS = 64;
 export const PING_MAX_INBOUND_STREAMS = 2;
 export const PING_MAX_OUTBOUND_STREAMS = 4;
 
+/**
+ * libp2p's connection monitor pings every open connection this often (its default is 10 s) and aborts a connection
+ * whose ping fails. Failure detection is SWIM's job (keeper/health: constant traffic per keeper), so the monitor
+ * only has to catch half-open connections; at 10 s it cost N ping streams per 10 s per keeper (10/s sent and
+ * 10/s answered at 100 keepers) and, under CPU load, aborted live connections whose ping was slow — each abort a
+ * disconnect that made health check the peer out of turn, and a reconnect (Noise handshake, identify).
+ */
+export const CONNECTION_MONITOR_INTERVAL_MS = 5 * minute;
 /** Bootstrap: how often the routing table is checked and, if small, bootstrap peers are re-dialled. */
 export const BOOTSTRAP_INTERVAL_MS = 30 * second;
 /** Below this many routing-table entries we keep re-dialling bootstrap peers and walking the DHT:
  * one full k-bucket (k = 20) is what a lookup needs to converge. */
 export const BOOTSTRAP_MIN_ROUTING_TABLE_SIZE = 20;
+/** A re-bootstrap that did not grow the routing table doubles the ticks skipped before the next, up to this many
+ * (10 min at 30 s): a network smaller than BOOTSTRAP_MIN_ROUTING_TABLE_SIZE is complete, not small, and walking it
+ * twice a minute (two DHT lookups each) was most of an idle keeper's DHT traffic at 10 keepers. */
+export const BOOTSTRAP_MAX_BACKOFF_TICKS = 20;
 /** Per-dial timeout for a bootstrap peer; loopback/LAN dials take milliseconds, WAN well under 10 s. */
 export const BOOTSTRAP_DIAL_TIMEOUT_MS = 10 * second;
 /** Time budget for one random-walk lookup filling the routing table. */

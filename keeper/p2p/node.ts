@@ -23,6 +23,7 @@ import { tcp } from "@libp2p/tcp";
 import { createLibp2p, type Libp2p } from "libp2p";
 
 import {
+  CONNECTION_MONITOR_INTERVAL_MS,
   DHT_MAX_INBOUND_STREAMS,
   DHT_MAX_OUTBOUND_STREAMS,
   INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,
@@ -99,6 +100,7 @@ export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<Lumor
       inboundConnectionThreshold: init.inboundConnectionsPerHostPerSecond ?? INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,
     },
     connectionGater: init.connectionGater ?? createConnectionGater({ bans, limits, ...init.addressPolicy }),
+    connectionMonitor: { pingInterval: CONNECTION_MONITOR_INTERVAL_MS },
     services: {
       identify: identify(),
       ping: ping({ maxInboundStreams: PING_MAX_INBOUND_STREAMS, maxOutboundStreams: PING_MAX_OUTBOUND_STREAMS }),

@@ -9,9 +9,22 @@ export const RTO_K = 4;
 /** Clock granularity G (ms): performance.now() is sub-millisecond, 1 ms is a safe floor. */
 export const CLOCK_GRANULARITY_MS = 1;
 
-/** Probe cadence per peer: every 10 s costs one 32-byte ping each way, and tracks load changes within
- * a few samples (α = 1/8 → ~8 samples to follow a step). */
+/** Probe rounds: one every 10 s. A round pings at most PROBES_PER_ROUND peers, so a peer's RTT is refreshed every
+ * 10 s up to 8 peers and every N/8 rounds beyond (every ~2 min at 100 keepers); α = 1/8 → ~8 samples to follow a
+ * step. */
 export const PROBE_INTERVAL_MS = 10_000;
+/**
+ * Peers pinged per round, those sampled longest ago first: a keeper's ping traffic stays constant in the
+ * network's size (0.8 ping/s), as SWIM's does for health — pinging every peer every round cost O(N) per keeper,
+ * O(N²) in the network (10 pings/s sent and 10 answered per keeper at 100 keepers).
+ */
+export const PROBES_PER_ROUND = 8;
+/**
+ * Hop-count lookups per round (each a DHT walk of ~α·log N requests), peers never measured first, then the
+ * stalest: measuring every peer every HOP_REMEASURE_INTERVAL_MS cost N walks per 5 min per keeper (one every 3 s
+ * at 100 keepers, each touching ~20 peers).
+ */
+export const HOP_LOOKUPS_PER_ROUND = 2;
 /** A ping slower than this is a lost sample (and counts as a probe failure, not an RTT). */
 export const PING_TIMEOUT_MS = 5_000;
 /** Time budget for one hop-count lookup. */

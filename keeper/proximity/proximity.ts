@@ -10,10 +10,12 @@ import { anySignal } from "../p2p/bootstrap.ts";
 import type { LumoraNode } from "../p2p/node.ts";
 import {
   HOP_LOOKUP_TIMEOUT_MS,
+  HOP_LOOKUPS_PER_ROUND,
   HOP_REMEASURE_INTERVAL_MS,
   PING_TIMEOUT_MS,
   PROBE_CONCURRENCY,
   PROBE_INTERVAL_MS,
+  PROBES_PER_ROUND,
 } from "./constants.ts";
 import { HopCountUnavailableError, ProbeFailedError } from "./errors.ts";
 import { HopTracker } from "./hops.ts";
@@ -23,6 +25,9 @@ export interface ProximityInit {
   probeIntervalMs?: number;
   pingTimeoutMs?: number;
   hopRemeasureIntervalMs?: number;
+  /** Peers pinged per round (default PROBES_PER_ROUND), and hop lookups per round (HOP_LOOKUPS_PER_ROUND). */
+  probesPerRound?: number;
+  hopLookupsPerRound?: number;
 }
 
 export interface ProximityComponents {
@@ -48,6 +53,8 @@ interface Opts {
 
 interface Entry {
   rtt: RttEstimator;
+  /** Unix ms of the last ping tried (answered or not): a round pings the peers tried longest ago first. */
+  pingedAt?: number;
   hops?: number;
   hopsAt?: number;
 }
@@ -127,17 +134,31 @@ export class Proximity {
     return hops;
   }
 
-  /** Probes every peer once (RTT always, hops when stale); failures are logged, not thrown. */
+  /**
+   * One round: pings the `probesPerRound` peers pinged longest ago (never pinged first) and looks up the hop count
+   * of at most `hopLookupsPerRound` of them (never measured first, then those older than the remeasure interval).
+   * The cost of a round is constant in the number of peers. Failures are logged, not thrown.
+   */
   async probeAll(options: Opts = {}): Promise<void> {
     const peers = this.components.peersToProbe?.() ?? this.components.node.getPeers().map((p) => p.toString());
     const stale = this.init.hopRemeasureIntervalMs ?? HOP_REMEASURE_INTERVAL_MS;
-    const queue = [...peers];
+    const at = (p: string) => this.entries.get(p)?.pingedAt ?? -1;
+    const chosen = peers.sort((a, b) => at(a) - at(b)).slice(0, this.init.probesPerRound ?? PROBES_PER_ROUND);
+    const now = Date.now();
+    const hopsAt = (p: string) => this.entries.get(p)?.hopsAt ?? -1;
+    const hopLookups = new Set(
+      chosen
+        .filter((p) => hopsAt(p) < 0 || now - hopsAt(p) > stale)
+        .sort((a, b) => hopsAt(a) - hopsAt(b))
+        .slice(0, this.init.hopLookupsPerRound ?? HOP_LOOKUPS_PER_ROUND),
+    );
+    const queue = [...chosen];
     const worker = async () => {
       for (let p = queue.pop(); p !== undefined; p = queue.pop()) {
         try {
+          this.entry(p).pingedAt = Date.now();
           await this.measureRtt(p, options);
-          const e = this.entry(p);
-          if (e.hopsAt === undefined || Date.now() - e.hopsAt > stale) await this.measureHops(p, options);
+          if (hopLookups.has(p)) await this.measureHops(p, options);
         } catch (err) {
           this.log.debug("probe failed", { peer: p, code: (err as { code?: string }).code });
         }

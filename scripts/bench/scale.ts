@@ -1,15 +1,20 @@
 /**
- * `npm run bench:scale [-- --keepers 100 --wave 5 --idle-seconds 30 --phase-timeout 300 --runtime compiled|tsx --min-free-mib 3072]` — N keepers in their
+ * `npm run bench:scale [-- --keepers 100 --wave 5 --idle-seconds 30 --phase-timeout 300 --runtime compiled|tsx
+ * --min-free-mib 3072 --phases converge,idle,dht,churn,partition --node-args "--max-semi-space-size=1"
+ * --profile-keeper 3]` — N keepers in their
  * own network namespaces on this machine (scripts/bench/lib/scale-bench.ts says what is measured). Needs root.
  * One JSON object per line on stdout; progress on stderr. Every namespace the bench creates is deleted when it
  * ends, also on failure and on Ctrl-C; keeper logs stay in the printed folder. The keepers run compiled (dist/,
  * built by the npm script first) unless `--runtime tsx`. No wave of keepers starts when it would leave the
  * machine less than --min-free-mib of available memory (it is shared): the run goes on with those started.
+ * --phases keeps a run short (e.g. `converge,idle` at N = 100); --node-args passes Node/V8 options to every keeper;
+ * --dist DIR runs another compiled keeper (e.g. an earlier commit's build) under this bench, to compare;
+ * --profile-keeper i has keeper i write a CPU profile (.cpuprofile, for Chrome DevTools) into <work>/profile.
  */
 import { parseArgs } from "node:util";
 
 import { BenchNetwork } from "./lib/netns.ts";
-import { removeDataDirs, runScaleBench, workDir } from "./lib/scale-bench.ts";
+import { PHASES, removeDataDirs, runScaleBench, workDir } from "./lib/scale-bench.ts";
 import { killAllKeepers, type ScaleKeeper } from "./lib/scale-process.ts";
 
 const { values } = parseArgs({
@@ -20,6 +25,10 @@ const { values } = parseArgs({
     "min-free-mib": { type: "string", default: "3072" },
     "idle-seconds": { type: "string", default: "30" },
     "phase-timeout": { type: "string", default: "300" },
+    phases: { type: "string", default: PHASES.join(",") },
+    "node-args": { type: "string", default: "" },
+    "profile-keeper": { type: "string" },
+    dist: { type: "string" },
   },
 });
 
@@ -32,6 +41,18 @@ function positiveInt(name: string, s: string): number {
 const keeperCount = positiveInt("keepers", values.keepers);
 if (keeperCount < 3) throw new Error("--keepers must be at least 3 (a provider, a consumer and one to kill)");
 if (process.getuid?.() !== 0) throw new Error("bench:scale creates network namespaces: run it as root");
+
+const phases = new Set(values.phases.split(",").filter((p) => p !== ""));
+for (const p of phases)
+  if (!(PHASES as readonly string[]).includes(p))
+    throw new Error(`--phases: unknown phase ${p} (${PHASES.join(", ")})`);
+const nodeArgs = values["node-args"].split(/\s+/).filter((a) => a !== "");
+const profileKeeper = values["profile-keeper"] === undefined ? undefined : Number(values["profile-keeper"]);
+if (
+  profileKeeper !== undefined &&
+  !(Number.isSafeInteger(profileKeeper) && profileKeeper >= 0 && profileKeeper < keeperCount)
+)
+  throw new Error(`--profile-keeper must be a keeper index in [0, ${keeperCount}), got ${values["profile-keeper"]}`);
 
 const runtime = values.runtime;
 if (runtime !== "compiled" && runtime !== "tsx") throw new Error(`--runtime must be compiled or tsx, got ${runtime}`);
@@ -70,6 +91,10 @@ try {
       startWave: positiveInt("wave", values.wave),
       idleSeconds: positiveInt("idle-seconds", values["idle-seconds"]),
       phaseTimeoutS: positiveInt("phase-timeout", values["phase-timeout"]),
+      phases,
+      nodeArgs,
+      profileKeeper,
+      dist: values.dist,
       seed,
       emit: (metric, value, unit) => process.stdout.write(JSON.stringify({ metric, value, unit }) + "\n"),
       progress,
@@ -87,5 +112,6 @@ try {
   for (const e of errors) progress(`namespace not removed: ${e}`);
   removeDataDirs(work, keepers);
   progress(`keeper logs: ${work}/logs`);
+  if (profileKeeper !== undefined) progress(`CPU profile of keeper ${profileKeeper}: ${work}/profile`);
 }
 process.exit(failed ? 1 : 0);

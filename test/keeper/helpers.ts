@@ -27,8 +27,9 @@ export interface TestKeeper {
   discovery?: Discovery;
 }
 
-export async function startNode(log: Logger = silent): Promise<TestKeeper> {
-  const privateKey = await generateKeyPair("Ed25519");
+/** A loopback keeper node; `key` gives it a known identity (a keeper restarting as itself). */
+export async function startNode(log: Logger = silent, key?: PrivateKey): Promise<TestKeeper> {
+  const privateKey = key ?? (await generateKeyPair("Ed25519"));
   const bans = new BanList(log);
   const node = await createLumoraNode({
     privateKey,

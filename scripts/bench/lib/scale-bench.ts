@@ -5,8 +5,12 @@
  * one JSON line each:
  *
  * - scale.keepers, scale.converge_s: after the last keeper started, until every keeper holds a verified record
- *   of every other.
+ *   of every other; scale.converge95_s: until every keeper holds records of at least 95 % of the others.
  * - scale.idle_cpu_pct_per_keeper, scale.idle_rss_mib_per_keeper: /proc over an idle window after convergence.
+ * - scale.idle_probe_msgs_per_keeper_per_s: failure-detection requests a keeper started per second in that window
+ *   (probes, ping-reqs, relays, state syncs; each is answered by one ack), averaged over the keepers.
+ * - scale.false_suspicions, scale.false_failures: suspicions and failures (declared or learned) every keeper
+ *   counted from its start to the end of the idle window, when no keeper had been stopped: each one is false.
  * - scale.dht.closest_ms.p90: DHT closest-peers walks for random keys from random keepers.
  * - churn.recover_s, churn.transfer_success: a third of the keepers SIGKILLed at once while survivors keep
  *   requesting transfers; recovered when no survivor's routing table holds a dead keeper and a transfer
@@ -36,6 +40,14 @@ export interface ScaleBenchOptions {
   seed: number;
   /** Longest wait for any phase to reach its condition, seconds. */
   phaseTimeoutS: number;
+  /** Phases after the start, in order: converge, idle, dht, churn, partition (a shorter run leaves some out). */
+  phases: ReadonlySet<string>;
+  /** Node/V8 options for every keeper (e.g. a heap cap). */
+  nodeArgs: readonly string[];
+  /** The compiled keeper to run (a dist/ folder; default this tree's). */
+  dist?: string;
+  /** This keeper's process writes a CPU profile (--cpu-prof) into <work>/profile when it stops. */
+  profileKeeper?: number;
   emit: (metric: string, value: number, unit: string) => void;
   progress: (msg: string) => void;
 }
@@ -54,7 +66,10 @@ const OBJECT_BYTES = 256 * 1024;
 interface Status {
   records: string[];
   routing: string[];
+  health: Record<string, number>;
 }
+
+export const PHASES = ["converge", "idle", "dht", "churn", "partition"] as const;
 
 export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, work: string): Promise<ScaleKeeper[]> {
   let keepers: ScaleKeeper[] = [];
@@ -76,10 +91,11 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
           rewardAddress: "0x" + (i + 1).toString(16).padStart(40, "0"),
           bandwidthBps: link.rateBitsPerSecond / 8,
           executionDelayMs: DELAYS_MS[Math.floor(i / CLASSES.length) % DELAYS_MS.length]!,
-          ...keeperModules(o.runtime),
+          ...keeperModules(o.runtime, o.dist),
         },
         o.runtime,
         join(work, "logs", `k${i}.log`),
+        i === o.profileKeeper ? [...o.nodeArgs, "--cpu-prof", `--cpu-prof-dir=${join(work, "profile")}`] : o.nodeArgs,
       ),
     );
   }
@@ -91,6 +107,7 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
   await Promise.all(seeds.slice(1).map((k) => k.start(READY_TIMEOUT_MS)));
   const rest = keepers.slice(seeds.length);
   let started = seeds.length;
+  const notReady = new Set<ScaleKeeper>();
   for (let w = 0; w < rest.length; w += o.startWave) {
     const wave = rest.slice(w, w + o.startWave);
     // Other work shares this machine: stop adding keepers before memory runs short, and say so.
@@ -102,40 +119,29 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
       break;
     }
     for (const k of wave) k.config.bootstrap = seeds.map((s) => s.address);
-    await Promise.all(wave.map((k) => k.start(READY_TIMEOUT_MS)));
+    // A keeper that cannot start (its bootstrap handshakes time out on a starved machine) is stopped and left
+    // out; the run goes on with the others and says how many.
+    const results = await Promise.allSettled(wave.map((k) => k.start(READY_TIMEOUT_MS)));
+    for (const [j, r] of results.entries())
+      if (r.status === "rejected") {
+        o.progress(`left out: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
+        notReady.add(wave[j]!);
+        await wave[j]!.stop(1_000);
+      }
     started += wave.length;
-    o.progress(`${started} keepers ready`);
+    o.progress(`${started - notReady.size} keepers ready`);
   }
-  keepers = keepers.slice(0, started);
+  keepers = keepers.slice(0, started).filter((k) => !notReady.has(k));
+  if (notReady.size > 0) o.emit("scale.keepers_not_ready", notReady.size, "keepers");
   const lastReady = performance.now();
   o.emit("scale.keepers", keepers.filter((k) => k.alive).length, "keepers");
 
-  o.progress("waiting until every keeper knows every other");
-  const everyone = new Set(keepers.map((k) => k.peerId));
-  const converged = await waitFor(o, keepers, (k, s) => covers(s.records, everyone, k.peerId));
-  if (converged.ok) o.emit("scale.converge_s", round((performance.now() - lastReady) / 1000), "s");
-  else {
-    o.emit("scale.converge_timeout_s", o.phaseTimeoutS, "s");
-    o.emit("scale.converge_keepers_done", converged.satisfied, "keepers");
-  }
-
-  o.progress(`idle window of ${o.idleSeconds} s`);
-  await sleep(5_000);
-  const t0 = performance.now();
-  const ticks0 = keepers.map((k) => k.cpuTicks() ?? 0);
-  const rss: number[] = [];
-  for (let s = 0; s < o.idleSeconds; s += 5) {
-    await sleep(5_000);
-    for (const k of keepers) rss.push(k.rssMiB() ?? 0);
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = keepers.map((k, i) => ((k.cpuTicks() ?? ticks0[i]!) - ticks0[i]!) / 100 / seconds);
-  o.emit("scale.idle_cpu_pct_per_keeper", round((100 * cpu.reduce((a, b) => a + b, 0)) / keepers.length), "%");
-  o.emit("scale.idle_rss_mib_per_keeper", round(rss.reduce((a, b) => a + b, 0) / rss.length), "MiB");
-  o.emit("scale.idle_loadavg_1m", round(loadavg()[0]!), "load");
+  if (o.phases.has("converge")) await converge(o, keepers, lastReady);
+  if (o.phases.has("idle")) await idle(o, keepers);
+  if (!o.phases.has("dht")) return finish(o, net, keepers, work, r0(o));
 
   o.progress("DHT closest-peers walks");
-  const r = mulberry32(o.seed);
+  const r = r0(o);
   const walks: number[] = [];
   let failedWalks = 0;
   for (let j = 0; j < 30; j++) {
@@ -152,14 +158,107 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
     o.emit("scale.dht.closest_ms.p90", round(p90), "ms");
   }
   o.emit("scale.dht.closest_failed", failedWalks, "walks");
+  return finish(o, net, keepers, work, r);
+}
 
-  await churn(o, keepers, work, r);
-  await partition(
-    o,
-    net,
-    keepers.filter((k) => k.alive),
-  );
+const r0 = (o: ScaleBenchOptions) => mulberry32(o.seed);
+
+async function finish(
+  o: ScaleBenchOptions,
+  net: BenchNetwork,
+  keepers: ScaleKeeper[],
+  work: string,
+  r: () => number,
+): Promise<ScaleKeeper[]> {
+  if (o.phases.has("churn")) await churn(o, keepers, work, r);
+  if (o.phases.has("partition"))
+    await partition(
+      o,
+      net,
+      keepers.filter((k) => k.alive),
+    );
   return keepers;
+}
+
+/** Until every keeper holds a verified record of every other (and, on the way, of at least 95 % of them). */
+async function converge(o: ScaleBenchOptions, keepers: ScaleKeeper[], lastReady: number): Promise<void> {
+  o.progress("waiting until every keeper knows every other");
+  const everyone = new Set(keepers.map((k) => k.peerId));
+  const others = keepers.length - 1;
+  let at95: number | undefined;
+  let fewest = -1;
+  const converged = await waitFor(
+    o,
+    keepers,
+    (k, s) => covers(s.records, everyone, k.peerId),
+    1000,
+    (statuses) => {
+      if (at95 !== undefined) return;
+      const known = statuses.map((s) => (s === undefined ? 0 : s.records.filter((p) => everyone.has(p)).length));
+      if (known.every((n) => n >= Math.ceil(0.95 * others))) at95 = performance.now();
+      else if (Math.min(...known) !== fewest) {
+        fewest = Math.min(...known);
+        o.progress(`fewest records held: ${fewest} of ${others}`);
+      }
+    },
+  );
+  if (at95 !== undefined) o.emit("scale.converge95_s", round((at95 - lastReady) / 1000), "s");
+  if (converged.ok) o.emit("scale.converge_s", round((performance.now() - lastReady) / 1000), "s");
+  else {
+    o.emit("scale.converge_timeout_s", o.phaseTimeoutS, "s");
+    o.emit("scale.converge_keepers_done", converged.satisfied, "keepers");
+  }
+}
+
+const PROBE_REQUESTS = ["probes", "pingReqs", "relays", "syncsToFailed", "syncsToAlive"] as const;
+
+/** CPU, RSS and failure-detection traffic over an idle window; false suspicions and failures since the start. */
+async function idle(o: ScaleBenchOptions, keepers: ScaleKeeper[]): Promise<void> {
+  o.progress(`idle window of ${o.idleSeconds} s`);
+  await sleep(5_000);
+  const health = () =>
+    Promise.all(
+      keepers.map((k) =>
+        k.request<Status>({ cmd: "status" }, 30_000).then(
+          (s) => s.health,
+          () => undefined,
+        ),
+      ),
+    );
+  const h0 = await health();
+  const t0 = performance.now();
+  const ticks0 = keepers.map((k) => k.cpuTicks() ?? 0);
+  const rss: number[] = [];
+  for (let s = 0; s < o.idleSeconds; s += 5) {
+    await sleep(5_000);
+    for (const k of keepers) rss.push(k.rssMiB() ?? 0);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = keepers.map((k, i) => ((k.cpuTicks() ?? ticks0[i]!) - ticks0[i]!) / 100 / seconds);
+  const h1 = await health();
+  o.emit("scale.idle_cpu_pct_per_keeper", round((100 * cpu.reduce((a, b) => a + b, 0)) / keepers.length), "%");
+  o.emit("scale.idle_cpu_pct_max", round(100 * Math.max(...cpu)), "%");
+  o.emit("scale.idle_rss_mib_per_keeper", round(rss.reduce((a, b) => a + b, 0) / rss.length), "MiB");
+  o.emit("scale.idle_rss_mib_max", round(Math.max(...rss)), "MiB");
+  // Where the RSS goes (V8 heap used and committed, buffers outside it), averaged over the keepers.
+  const mem = (
+    await Promise.all(
+      keepers.map((k) => k.request<Record<string, number>>({ cmd: "memory" }, 30_000).catch(() => undefined)),
+    )
+  ).filter((m) => m !== undefined);
+  for (const key of ["heapUsed", "heapTotal", "external", "arrayBuffers"])
+    if (mem.length > 0)
+      o.emit(`scale.idle_${key}_mib_per_keeper`, round(mem.reduce((n, m) => n + (m[key] ?? 0), 0) / mem.length), "MiB");
+  const sum = (hs: (Record<string, number> | undefined)[], keys: readonly string[]) =>
+    hs.reduce((n, h) => n + (h === undefined ? 0 : keys.reduce((m, key) => m + (h[key] ?? 0), 0)), 0);
+  const both = keepers.filter((_, i) => h0[i] !== undefined && h1[i] !== undefined).length;
+  if (both > 0) {
+    const sent = sum(h1, PROBE_REQUESTS) - sum(h0, PROBE_REQUESTS);
+    o.emit("scale.idle_probe_msgs_per_keeper_per_s", round(sent / keepers.length / seconds), "messages/s");
+  }
+  o.emit("scale.false_suspicions", sum(h1, ["suspicions"]), "suspicions");
+  o.emit("scale.false_failures", sum(h1, ["failuresDeclared", "failuresLearned"]), "failures");
+  o.emit("scale.idle_loadavg_1m", round(loadavg()[0]!), "load");
 }
 
 async function churn(o: ScaleBenchOptions, keepers: ScaleKeeper[], work: string, r: () => number): Promise<void> {
@@ -261,12 +360,14 @@ async function waitFor(
   keepers: readonly ScaleKeeper[],
   pred: (k: ScaleKeeper, s: Status) => boolean,
   pollMs = 1000,
+  onPoll?: (statuses: (Status | undefined)[]) => void,
 ): Promise<{ ok: boolean; satisfied: number }> {
   const deadline = performance.now() + o.phaseTimeoutS * 1000;
   for (;;) {
     const statuses = await Promise.all(
       keepers.map((k) => k.request<Status>({ cmd: "status" }, 30_000).catch(() => undefined)),
     );
+    onPoll?.(statuses);
     const satisfied = statuses.filter((s, i) => s !== undefined && pred(keepers[i]!, s)).length;
     if (satisfied === keepers.length) return { ok: true, satisfied };
     if (performance.now() > deadline) return { ok: false, satisfied };

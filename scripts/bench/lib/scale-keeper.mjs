@@ -6,10 +6,12 @@
  *
  * Prints `READY {peerId, addresses}` once started, then answers one JSON command per stdin line
  * (`{id, cmd, …}` → `RES {id, ok, result | error}`):
- *   status                                       → {records, routing}: peer ids it knows / may route to
+ *   status                                       → {records, routing, health}: peer ids it knows / may route
+ *                                                  to, and its failure-detection counters since start
  *   publish {path}                               → {objectId, size}
  *   transfer {objectId, size, providers, taskId} → the task's outcome
  *   closest {key}                                → milliseconds of one DHT closest-peers walk for `key`
+ *   memory                                       → process.memoryUsage() (MiB): where the RSS goes
  * SIGTERM stops the keeper cleanly.
  */
 import { createInterface } from "node:readline";
@@ -42,7 +44,7 @@ async function run(c) {
       const routing = [];
       const table = keeper.components.routing;
       for (let s = 0; s < table.shards; s++) for (const n of table.shardMembers(s)) routing.push(n.peerId);
-      return { records, routing };
+      return { records, routing, health: keeper.components.health.metrics };
     }
     case "publish": {
       const p = await keeper.publish(c.path);
@@ -62,6 +64,8 @@ async function run(c) {
       for await (const _ of keeper.components.node.services.dht.getClosestPeers(new TextEncoder().encode(c.key)));
       return performance.now() - started;
     }
+    case "memory":
+      return Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, v / 2 ** 20]));
     default:
       throw new Error(`unknown command ${c.cmd}`);
   }

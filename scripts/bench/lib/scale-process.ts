@@ -4,7 +4,7 @@
  * and resident memory from /proc.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, readFileSync, type WriteStream } from "node:fs";
+import { createWriteStream, readdirSync, readFileSync, type WriteStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
@@ -32,9 +32,15 @@ export interface ScaleKeeperConfig {
   loggerModule: string;
 }
 
-/** The keeper and logger modules scale-keeper.mjs imports for a runtime. */
-export function keeperModules(runtime: KeeperRuntime): Pick<ScaleKeeperConfig, "keeperModule" | "loggerModule"> {
-  const base = runtime === "compiled" ? `${ROOT}dist/keeper/` : `${ROOT}keeper/`;
+/**
+ * The keeper and logger modules scale-keeper.mjs imports for a runtime; `dist` (compiled only) runs another
+ * build of the keeper, e.g. an earlier commit's, to compare with this one under the same bench.
+ */
+export function keeperModules(
+  runtime: KeeperRuntime,
+  dist = `${ROOT}dist`,
+): Pick<ScaleKeeperConfig, "keeperModule" | "loggerModule"> {
+  const base = runtime === "compiled" ? `${dist}/keeper/` : `${ROOT}keeper/`;
   const ext = runtime === "compiled" ? "js" : "ts";
   return { keeperModule: `${base}keeper.${ext}`, loggerModule: `${base}logger.${ext}` };
 }
@@ -66,6 +72,8 @@ export class ScaleKeeper {
     readonly config: ScaleKeeperConfig,
     readonly runtime: KeeperRuntime,
     logFile: string,
+    /** Node/V8 options for this keeper's process (a heap cap, --cpu-prof for a profile). */
+    readonly nodeArgs: readonly string[] = [],
   ) {
     this.log = createWriteStream(logFile, { flags: "a" });
   }
@@ -88,7 +96,16 @@ export class ScaleKeeper {
     const loader = this.runtime === "tsx" ? ["--import", "tsx"] : [];
     const child = spawn(
       "ip",
-      ["netns", "exec", this.namespace, process.execPath, ...loader, CHILD, JSON.stringify(this.config)],
+      [
+        "netns",
+        "exec",
+        this.namespace,
+        process.execPath,
+        ...this.nodeArgs,
+        ...loader,
+        CHILD,
+        JSON.stringify(this.config),
+      ],
       { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } },
     );
     this.child = child;
@@ -176,6 +193,15 @@ export class ScaleKeeper {
       const stat = readFileSync(`/proc/${this.pid}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
       return Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Open file descriptors (/proc/<pid>/fd), undefined when it is gone. */
+  fds(): number | undefined {
+    try {
+      return readdirSync(`/proc/${this.pid}/fd`).length;
     } catch {
       return undefined;
     }

@@ -102,6 +102,19 @@ describe("api server", { timeout: 90_000 }, () => {
     ]) {
       assert.ok(typed.has(name), `${name} exported`);
     }
+    // Every failure-detection counter of /api/status is in /metrics too, with the same value.
+    const status = (await (await fetch(server.url + "/api/status")).json()) as { health: Record<string, number> };
+    const health = [...text.matchAll(/^lumora_health_[a-z_]+_total\{[a-z]+="[a-z_]+"\} (\d+)$/gm)];
+    assert.equal(
+      health.length,
+      Object.keys(status.health).length - 1,
+      `every health counter but the awareness gauge is exported (${health.length})`,
+    );
+    assert.match(text, /^lumora_health_syncs_total\{kind="served"\} \d+$/m);
+    assert.match(text, /^lumora_health_checks_total\{kind="out_of_turn"\} \d+$/m);
+    assert.match(text, /^lumora_health_events_total\{event="forgotten"\} 0$/m);
+    for (const state of ["alive", "suspect", "failed", "forgotten"])
+      assert.match(text, new RegExp(`^lumora_health_members\\{state="${state}"\\} 0$`, "m"), state);
     assert.match(text, /^lumora_tasks\{state="queued"\} 0$/m);
     assert.match(text, /^lumora_chain_rpc_errors_total 3$/m);
     for (const outcome of ["pass", "corrupt", "refused", "slow", "unreachable"])

@@ -21,6 +21,10 @@ import {
   writeKeystore,
 } from "../../../keeper/config/index.ts";
 import { createLogger } from "../../../keeper/logger.ts";
+import type { DeploymentRecord } from "../../../keeper/chain/index.ts";
+import { RPC_MAX_SOCKETS } from "../../../keeper/chain/constants.ts";
+import { DEFAULT_MAX_FAULTY_OBSERVERS, OBSERVATION_GATHER_WAIT_MS } from "../../../keeper/epochs/observe/constants.ts";
+import { DEFAULT_FORGET_FAILED_AFTER_MS } from "../../../keeper/health/constants.ts";
 import { DEFAULT_UNPAID_ALLOWANCE_BYTES } from "../../../keeper/payment/constants.ts";
 
 const ADDRESS = "0x" + "ab".repeat(20);
@@ -107,6 +111,45 @@ describe("config", () => {
         (i) => i.field === "limits.bans.max",
       ),
     );
+  });
+
+  it("sets the RPC socket cap, the observation rule's f and wait, and health's forget delay from the file", () => {
+    const defaults = loadConfig({ file: file("defaults.json", configTemplate({ rewardAddress: ADDRESS })), env: {} });
+    assert.equal(defaults.config.chain.rpcMaxSockets, RPC_MAX_SOCKETS);
+    assert.equal(defaults.config.epochs.observationMaxFaulty, DEFAULT_MAX_FAULTY_OBSERVERS);
+    assert.equal(defaults.config.epochs.observationWaitMs, OBSERVATION_GATHER_WAIT_MS);
+    assert.equal(defaults.config.health.forgetFailedAfterMs, DEFAULT_FORGET_FAILED_AFTER_MS);
+    const path = file(
+      "tuned.json",
+      JSON.stringify({
+        node: { rewardAddress: ADDRESS },
+        chain: { rpcUrl: "http://127.0.0.1:8545", rpcMaxSockets: 3 },
+        epochs: { observationMaxFaulty: 2, observationWaitMs: 5_000 },
+        health: { forgetFailedAfterMs: 60_000 },
+      }),
+    );
+    const { config } = loadConfig({ file: path, env: {} });
+    // Only passed through (the chain section is built when both the RPC URL and a deployment are known).
+    const deployment = { chainId: 31337, contracts: {} } as unknown as DeploymentRecord;
+    const keeper = toKeeperConfig(config, undefined, { deployment });
+    assert.equal(keeper.epochs?.chain?.rpcMaxSockets, 3);
+    assert.deepEqual(keeper.epochs?.observations, { rule: { maxFaulty: 2 }, waitMs: 5_000 });
+    assert.equal(keeper.health?.forgetFailedAfterMs, 60_000);
+    const env = loadConfig({ file: path, env: { LUMORA_EPOCHS_OBSERVATION_MAX_FAULTY: "0" } }).config;
+    assert.equal(env.epochs.observationMaxFaulty, 0, "the environment sets f too");
+    for (const [field, value] of [
+      ["epochs.observationMaxFaulty", 65],
+      ["chain.rpcMaxSockets", 0],
+      ["epochs.observationWaitMs", 0],
+      ["health.forgetFailedAfterMs", -1],
+    ] as const) {
+      const [section, leaf] = field.split(".") as [string, string];
+      const bad = file("bad.json", JSON.stringify({ node: { rewardAddress: ADDRESS }, [section]: { [leaf]: value } }));
+      assert.ok(
+        issuesOf(() => loadConfig({ file: bad, env: {} })).some((i) => i.field === field),
+        `${field} = ${value} is refused`,
+      );
+    }
   });
 
   it("keeps // inside strings and accepts trailing commas", () => {

@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
 
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+
 import {
   DEFAULT_SYNC_EVERY_PERIODS,
   HEALTH_PROTOCOL,
@@ -309,6 +312,110 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     assert.equal(a.h.metrics.relays, 0, "nothing relayed");
     assert.equal(a.h.metrics.strangerPingReqs, 1);
     assert.equal(b.h.metrics.acks + b.h.metrics.strangerAcks, 0, "b never heard of it");
+  });
+
+  it("forgets a member failed for forgetFailedAfterMs; watched again it comes back failed, and rejoins alive when it restarts", async () => {
+    const FORGET = 2_000;
+    const ms = await cluster(3, () => ({ periodMs: 100, probeTimeoutMs: 500, forgetFailedAfterMs: FORGET }));
+    const [a, b, c] = ms as [Member, Member, Member];
+    await c.h.stop();
+    await c.k.node.stop();
+    await waitFor(() => a.h.status(c.id) === "failed", 30_000, "a to hold the stopped keeper failed");
+    const failedAt = Date.now();
+    await waitFor(() => a.h.status(c.id) === undefined, 10 * FORGET, "a to forget the failed keeper");
+    assert.ok(Date.now() - failedAt >= FORGET - 200, "not forgotten before forgetFailedAfterMs");
+    assert.equal(a.h.metrics.forgotten, 1);
+    assert.deepEqual(a.h.counts(), { alive: 1, suspect: 0, failed: 0, forgotten: 1 }, "its state is dropped");
+    assert.deepEqual(a.counters.reports(EPOCH), [{ peerId: c.id, successes: 0, failures: 1 }]);
+    const syncsToFailed = a.h.metrics.syncsToFailed;
+    await over(a, 4 * DEFAULT_SYNC_EVERY_PERIODS);
+    assert.equal(a.h.metrics.syncsToFailed, syncsToFailed, "no reconnect sync to a forgotten member");
+
+    // Restarted as itself (same key): routing watches it again, as on its record.
+    const back = await startNode(silent, c.k.privateKey);
+    keepers.push(back);
+    const hc = health({ periodMs: 100, probeTimeoutMs: 500 })({
+      node: back.node,
+      logger: silent,
+      counters: new HealthCounters(tempStore().store),
+      currentEpoch: () => EPOCH,
+    });
+    services.push(hc);
+    let failedAgain = 0;
+    a.h.addEventListener("peer:failed", () => failedAgain++);
+    a.h.watch(c.id);
+    assert.equal(a.h.status(c.id), "failed", "watched again, it comes back failed as it left, not alive");
+    await back.node.dial(a.k.node.getMultiaddrs()[0]!);
+    await back.node.dial(b.k.node.getMultiaddrs()[0]!);
+    hc.watch(a.id);
+    hc.watch(b.id);
+    await hc.start();
+    await waitFor(() => a.h.status(c.id) === "alive", 30_000, "a to hold the restarted keeper alive");
+    assert.ok(hc.incarnation >= 1, "it refuted the failure a held with a higher incarnation");
+    assert.equal(failedAgain, 0, "no second failure");
+    assert.deepEqual(a.counters.reports(EPOCH), [{ peerId: c.id, successes: 0, failures: 1 }], "counted once");
+  });
+
+  /** Sends one state sync from `from` to `to` (a crafted sample); whether `to` served it (its ack has state). */
+  async function syncFrom(from: Member, to: Member, state: { peerId: string; state: MemberState; inc: number }[]) {
+    const s = await from.k.node.dialProtocol(to.k.node.getMultiaddrs()[0]!, HEALTH_PROTOCOL);
+    const body = Probe.encode({
+      seq: 1n,
+      target: new Uint8Array(0),
+      incarnation: BigInt(from.h.incarnation),
+      load: 0,
+      capacity: 0,
+      updates: [],
+      state: state.map((e) => ({ peerId: peerIdBytes(e.peerId), state: e.state, incarnation: BigInt(e.inc) })),
+    });
+    s.send(frame(body));
+    const ack = await readMessage<Ack>(s, Ack, MAX_HEALTH_MESSAGE_BYTES).finally(() => s.abort(new Error("done")));
+    return ack.state.length > 0;
+  }
+
+  it("serves one chatty member at most its own share of state syncs; the others are still served", async () => {
+    // Long periods: no rounds of their own, so every sync a serves is one sent here. Per member: one a period.
+    const ms = await cluster(3, () => ({ periodMs: 100_000, syncsServedPerSecond: 4 }));
+    const [a, chatty, quiet] = ms as [Member, Member, Member];
+    const self = (m: Member) => [{ peerId: m.id, state: MemberState.ALIVE, inc: 0 }];
+    let served = 0;
+    for (let i = 0; i < 10; i++) if (await syncFrom(chatty, a, self(chatty))) served++;
+    assert.equal(served, 2, "the chatty member gets its burst of 2, then plain answers");
+    assert.equal(a.h.metrics.syncsRefused, 8);
+    assert.ok(await syncFrom(quiet, a, self(quiet)), "another member's sync is still served");
+    assert.equal(a.h.metrics.syncsServed, 3);
+  });
+
+  it("applies a sync's alive entry about a member it suspects only one incarnation up; a bigger jump is checked", async () => {
+    const ms = await cluster(2, (i) =>
+      i === 0 ? { periodMs: 100, probeTimeoutMs: 300, indirectProbes: 0, suspicionMult: 1_000 } : { periodMs: 100_000 },
+    );
+    const [a, b] = ms as [Member, Member];
+    // A member that never answers (no node behind the id): a suspects it and holds the suspicion.
+    const ghost = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+    a.h.watch(ghost);
+    await waitFor(() => a.h.status(ghost) === "suspect", 30_000, "a to suspect the silent member");
+    const held = a.h.member(ghost)!.incarnation;
+    const entry = (inc: number) => [{ peerId: ghost, state: MemberState.ALIVE, inc }];
+    const served = async (inc: number) =>
+      waitFor(() => syncFrom(b, a, entry(inc)), 10_000, `a to serve the sync saying alive at ${inc}`);
+
+    let cleared = 0;
+    a.h.addEventListener("peer:alive", (e) => (cleared += (e as CustomEvent<string>).detail === ghost ? 1 : 0));
+    await served(held);
+    assert.equal(a.h.status(ghost), "suspect", "the same incarnation does not clear a suspicion");
+    const checks = a.h.metrics.outOfTurnChecks;
+    await served(held + 5);
+    assert.equal(a.h.status(ghost), "suspect", "a jump of 5 incarnations is not taken on another member's word");
+    assert.equal(cleared, 0, "no refutation so far");
+    assert.equal(a.h.metrics.syncEntriesRefused, 1);
+    await waitFor(() => a.h.metrics.outOfTurnChecks > checks, 10_000, "a to check the member itself");
+    // a's rotation may suspect the silent member again right after (at the new incarnation): the event tells.
+    let refuted = false;
+    a.h.addEventListener("peer:alive", (e) => (refuted ||= (e as CustomEvent<string>).detail === ghost));
+    await served(held + 1);
+    assert.ok(refuted, "one incarnation up is a refutation");
+    assert.equal(a.h.member(ghost)?.incarnation, held + 1);
   });
 
   it("persists per-epoch task outcome counters across a store reopen", async () => {

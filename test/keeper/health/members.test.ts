@@ -13,7 +13,7 @@ import { GossipQueue } from "../../../keeper/health/gossip.ts";
 import { Members, type MemberUpdateData } from "../../../keeper/health/members.ts";
 import { fitted, probeMessage, readProbe } from "../../../keeper/health/messages.ts";
 import { Probe } from "../../../keeper/health/pb/health.ts";
-import { RelayBudget } from "../../../keeper/health/relay-budget.ts";
+import { PeerBudget, RelayBudget } from "../../../keeper/health/relay-budget.ts";
 
 describe("health membership (pure)", () => {
   it("probes every member once per pass, in a fresh order each pass, newcomers included", () => {
@@ -166,5 +166,71 @@ describe("health membership (pure)", () => {
     assert.equal(b.take(), false, "three per second: the bucket is empty");
     now += 400;
     assert.ok(b.take(), "refilled at 3 per second");
+  });
+
+  it("forgets members failed for the given time, and only those", () => {
+    const m = new Members(() => 0.5);
+    for (const id of ["a", "b", "c"]) m.add(id);
+    m.apply({ peerId: "a", state: "failed", incarnation: 0 }, 1_000, 0);
+    m.apply({ peerId: "b", state: "failed", incarnation: 2 }, 5_000, 0);
+    m.apply({ peerId: "c", state: "suspect", incarnation: 0 }, 0, 100);
+    assert.deepEqual(
+      m.forget(10_999, 10_000).map((x) => x.peerId),
+      [],
+      "a failed 9.999 s ago stays",
+    );
+    assert.deepEqual(
+      m.forget(11_000, 10_000).map((x) => x.peerId),
+      ["a"],
+    );
+    assert.equal(m.has("a"), false);
+    assert.equal(m.get("c")?.state, "suspect", "a suspect is not forgotten");
+    m.apply({ peerId: "b", state: "alive", incarnation: 3 }, 6_000, 0);
+    assert.deepEqual(m.forget(100_000, 10_000), [], "a member back alive is not forgotten");
+    m.add("a", { incarnation: 4, at: 200_000 });
+    assert.deepEqual(
+      { state: m.get("a")?.state, incarnation: m.get("a")?.incarnation },
+      { state: "failed", incarnation: 4 },
+      "added back as it left",
+    );
+    assert.equal(m.nextTarget()?.peerId === "a", false, "and not probed");
+  });
+
+  it("keeps one sync budget per peer, bounded in peers, so one peer cannot use another's", () => {
+    let now = 0;
+    const b = new PeerBudget(1, 2, 3, () => now);
+    assert.ok(b.take("x") && b.take("x"));
+    assert.equal(b.take("x"), false, "x used its burst");
+    assert.ok(b.take("y"), "y has its own");
+    now += 1_000;
+    assert.ok(b.take("x"), "x refilled at 1 per second");
+    b.take("z");
+    b.take("w");
+    assert.ok(b.size <= 3, `at most 3 peers tracked (${b.size})`);
+  });
+
+  it("names each suspect once for a re-check, half-way through its suspicion", () => {
+    const m = new Members(() => 0.5);
+    for (const id of ["a", "b", "c"]) m.add(id);
+    m.apply({ peerId: "a", state: "suspect", incarnation: 0 }, 0, 8_000);
+    m.apply({ peerId: "b", state: "suspect", incarnation: 0 }, 3_000, 8_000);
+    assert.deepEqual(m.dueRechecks(3_999, 8_000), [], "a is not half-way yet");
+    assert.deepEqual(
+      m.dueRechecks(4_000, 8_000).map((x) => x.peerId),
+      ["a"],
+    );
+    assert.deepEqual(
+      m.dueRechecks(7_500, 8_000).map((x) => x.peerId),
+      ["b"],
+      "a once only; b at its own half",
+    );
+    assert.deepEqual(m.dueRechecks(20_000, 8_000), [], "nothing twice, nothing alive");
+    m.apply({ peerId: "a", state: "alive", incarnation: 1 }, 9_000, 8_000);
+    m.apply({ peerId: "a", state: "suspect", incarnation: 1 }, 10_000, 8_000);
+    assert.deepEqual(
+      m.dueRechecks(14_000, 8_000).map((x) => x.peerId),
+      ["a"],
+      "a new suspicion, a new re-check",
+    );
   });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 
+import { CONNECTION_MONITOR_INTERVAL_MS } from "../../../keeper/p2p/constants.ts";
 import { createLumoraNode, DHT_PROTOCOL, type LumoraNode } from "../../../keeper/p2p/node.ts";
 
 describe("p2p node", () => {
@@ -19,5 +20,15 @@ describe("p2p node", () => {
     assert.ok(rtt >= 0 && rtt < 5000, `rtt ${rtt}`);
     assert.ok(a.getProtocols().includes(DHT_PROTOCOL), a.getProtocols().join(","));
     assert.ok(!a.getProtocols().includes("/ipfs/kad/1.0.0"), "must not speak the public IPFS DHT");
+  });
+
+  it("leaves liveness to SWIM: libp2p's connection monitor pings each connection every 5 min, not every 10 s", async () => {
+    const a = await createLumoraNode();
+    nodes.push(a);
+    // libp2p keeps its components (the monitor among them) on the node object; not on the public type.
+    const monitor = (a as unknown as { components: { connectionMonitor?: { pingIntervalMs?: number } } }).components
+      .connectionMonitor;
+    assert.equal(monitor?.pingIntervalMs, CONNECTION_MONITOR_INTERVAL_MS);
+    assert.ok(CONNECTION_MONITOR_INTERVAL_MS >= 60_000);
   });
 });

@@ -64,6 +64,39 @@ describe("proximity on real nodes", () => {
     await Promise.all(keepers.splice(0).map((k) => k.node.stop()));
   });
 
+  it("pings a bounded number of peers per round, longest-unpinged first, and looks up few hop counts", async () => {
+    for (let i = 0; i < 6; i++) keepers.push(await startNode());
+    const [a, ...peers] = keepers;
+    for (const p of peers) await a.node.dial(p.node.getMultiaddrs()[0]);
+    const ids = peers.map((p) => p.node.peerId.toString());
+    const prox = proximity({ probesPerRound: 2, hopLookupsPerRound: 1 })({
+      node: a.node,
+      logger: silent,
+      peersToProbe: () => [...ids],
+    });
+    try {
+      const samples = () => ids.map((id) => prox.view(id).samples);
+      const hops = () => ids.filter((id) => prox.view(id).proximity !== undefined).length;
+      await prox.probeAll();
+      assert.equal(
+        samples().reduce((x, y) => x + y, 0),
+        2,
+        `two pings in a round of 5 peers (${samples()})`,
+      );
+      assert.equal(hops(), 1, "one hop lookup per round");
+      await prox.probeAll();
+      await prox.probeAll();
+      assert.deepEqual(
+        [...samples()].sort(),
+        [1, 1, 1, 1, 2],
+        "three rounds of 2 reach all 5 peers before any twice but one",
+      );
+      assert.equal(hops(), 3, "one hop lookup per round, never-measured first");
+    } finally {
+      await prox.stop();
+    }
+  });
+
   it("measures a larger smoothed RTT for a peer that delays its answers, and hop counts ≥ 1", async () => {
     for (let i = 0; i < 3; i++) keepers.push(await startNode());
     const [a, near, far] = keepers;
