@@ -114,8 +114,8 @@ export class VaultSettlement {
   }
 
   /**
-   * Settles `vouchers` (the highest per channel, where above what is settled and the consumer has a deposit), waits
-   * for the previous epoch's commitment, and returns per channel `before` and `settled`.
+   * Waits for the previous epoch's commitment, settles `vouchers` (the highest per channel, where above what is
+   * settled and the consumer has a deposit), and returns per channel `before` and `settled`.
    */
   async settleAndRead(
     epoch: number,
@@ -124,6 +124,10 @@ export class VaultSettlement {
   ): Promise<Map<string, ChannelSettlement>> {
     const { vault, pool, send } = this.components;
     const highest = highestPerChannel(vouchers);
+    const channels = highest.map((v) => ({ consumer: v.consumer, account: v.provider }));
+    // The previous epoch's commitment first: a settlement sent before it would count in that epoch's `before` and
+    // the payment in no epoch at all (its own is capped by its highest voucher).
+    const before = epoch <= 1 ? new Map<string, bigint>() : await this.settledAtCommit(epoch - 1, channels, options);
     if (send !== undefined) {
       const to = await vault.getAddress();
       for (const v of highest) {
@@ -151,8 +155,6 @@ export class VaultSettlement {
         }
       }
     }
-    const channels = highest.map((v) => ({ consumer: v.consumer, account: v.provider }));
-    const before = epoch <= 1 ? new Map<string, bigint>() : await this.settledAtCommit(epoch - 1, channels, options);
     const now = await settledAt(vault, channels, "latest");
     const out = new Map<string, ChannelSettlement>();
     for (const [k, settled] of now) out.set(k, { before: before.get(k) ?? 0n, settled });

@@ -31,7 +31,8 @@ import {
   type RewardPool,
 } from "../../../../types/ethers-contracts/index.ts";
 import { deployLumora, devWallet, rpcProvider, startHardhatNode, type HardhatNode } from "../../chain/helpers.ts";
-import { silent } from "../../helpers.ts";
+import { collectingLogger, silent, waitFor } from "../../helpers.ts";
+import type { Logger } from "../../../../keeper/logger.ts";
 import { peer, world, type EpochWorld, type Peer } from "../fixtures.ts";
 
 /** 1 token unit per byte: a voucher's amount is the bytes it pays for. */
@@ -96,7 +97,7 @@ describe("epochs/collect: closes bounded by settled vouchers", { timeout: 240_00
     await (await pool.commitEpoch(epoch, ZeroHash.replace(/0$/, String(epoch)), 1n, 1n)).wait();
   }
 
-  async function setup() {
+  async function setup(hooks: { log?: Logger; onSend?: () => void } = {}) {
     const now = Date.now();
     const [consumer, p1, p2, p3, dealer] = await Promise.all([peer(0xc0), peer(1), peer(2), peer(3), peer(0xd0)]);
     const records = new Map<string, Uint8Array>();
@@ -104,8 +105,11 @@ describe("epochs/collect: closes bounded by settled vouchers", { timeout: 240_00
     const settlement = new VaultSettlement({
       vault: CreditVault__factory.connect(domain.vault, provider),
       pool: RewardPool__factory.connect(await pool.getAddress(), provider),
-      logger: silent,
-      send: async (tx) => (await keeper.sendTransaction({ to: tx.to, data: tx.data })).wait(),
+      logger: hooks.log ?? silent,
+      send: async (tx) => {
+        hooks.onSend?.();
+        return (await keeper.sendTransaction({ to: tx.to, data: tx.data })).wait();
+      },
     });
     const w = world(
       { genesisMs: now - 100_000, payment: { weiPerGiB: PRICE, subsidyBps: SUBSIDY_BPS, domain } },
@@ -278,5 +282,34 @@ describe("epochs/collect: closes bounded by settled vouchers", { timeout: 240_00
       lie.problems.some((p) => /published as paid up to 99999/.test(p)),
       lie.problems.join("; "),
     );
+  });
+  it("settles an epoch's vouchers only after the previous epoch's commitment, so the payment counts in its own", async () => {
+    const { log, lines } = collectingLogger();
+    let sent = 0;
+    const { w, now, p1, receipt, pay, deposit, wallet } = await setup({ log, onSend: () => sent++ });
+    await deposit(wallet.address, 100_000n);
+    // The pool is shared with the tests before: epochs it has not seen committed are committed here first, so that
+    // this world's epoch 3 is the first one whose commitment the next close must wait for.
+    for (const endMs of [now - 80_000, now - 60_000]) {
+      const e = (await w.collector.close({ endMs })).epoch;
+      if ((await pool.queryFilter(pool.filters.EpochCommitted(e))).length === 0) await commit(e);
+    }
+    await receipt(p1, 10_000, now - 55_000, await pay(p1, 10_000n));
+    const first = await w.collector.close({ endMs: now - 50_000 });
+    // The next epoch's 5 000 bytes, paid by the raised voucher, close while epoch 1 is not committed yet. Before, the close
+    // settled them at once: the settlement landed before epoch 1's commitment, counted as epoch 2's `before`, and
+    // the payment counted in no epoch.
+    await receipt(p1, 5_000, now - 40_000, await pay(p1, 15_000n));
+    const sentBefore = sent;
+    const second = w.collector.close({ endMs: now });
+    await waitFor(
+      () => sent > sentBefore || lines.some((l) => l.msg === "paid credit waits for the previous epoch's commitment"),
+      60_000,
+      "the close to settle or to wait for the previous commitment",
+    );
+    await commit(first.epoch);
+    const c2 = new Map((await second).contributions.map((c) => [c.account, c.contribution]));
+    assert.equal(c2.get(p1.address), 5_000n, "the settled increase pays the epoch's 5 000 bytes");
+    assert.equal(await vault.settledOf(wallet.address, p1.address), 15_000n);
   });
 });
