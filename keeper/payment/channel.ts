@@ -156,6 +156,11 @@ export class SessionLedger {
   private covered = 0n;
   private checking = false;
   private uncovered: string | undefined;
+  /** Accepted voucher increases not yet shown covered by a deposit read (with `credit`), and the amount they reach:
+   * they pay for nothing until a read covers them, so a voucher nobody funded buys no bytes, in this session or
+   * in a later one. */
+  private pending = 0n;
+  private pendingUpTo = 0n;
 
   constructor(
     private readonly terms: LedgerTerms,
@@ -204,10 +209,18 @@ export class SessionLedger {
       throw new StaleVoucherError(v.cumulativeAmount, before);
     }
     stats.vouchersAccepted++;
-    this.peerDebt.paid += v.cumulativeAmount - before;
-    this.keyDebt!.paid += v.cumulativeAmount - before;
-    if (v.cumulativeAmount > this.covered) this.readCredit(v);
+    this.pending += v.cumulativeAmount - before;
+    this.pendingUpTo = v.cumulativeAmount;
+    if (this.components.credit === undefined || v.cumulativeAmount <= this.covered) this.countPending();
+    else this.readCredit(v);
     return v;
+  }
+
+  /** The pending increases count as paid: a read covered them (or the deposit is not checked). */
+  private countPending(): void {
+    this.peerDebt.paid += this.pending;
+    this.keyDebt!.paid += this.pending;
+    this.pending = 0n;
   }
 
   /** One deposit read at a time; a read that shows the voucher uncovered cuts the session at the next check. */
@@ -218,13 +231,18 @@ export class SessionLedger {
     credit.get(v.consumer, v.provider, { signal: this.signal }).then(
       (c) => {
         this.checking = false;
-        // Undefined: the read rate is spent; the next voucher asks again, and the allowance bounds what is taken.
+        // Undefined: the read rate is spent; the next voucher asks again, and until a read covers them its vouchers
+        // pay for nothing: the allowance bounds what is taken.
         if (c === undefined) return void this.components.stats.creditReadsLimited++;
-        if (c >= v.cumulativeAmount) this.covered = c;
-        else this.uncovered = `the deposit of ${v.consumer} covers ${c}, its voucher asks ${v.cumulativeAmount}`;
+        if (c >= v.cumulativeAmount) {
+          this.covered = c;
+          if (this.pendingUpTo <= c) this.countPending();
+          else this.readCredit({ ...v, cumulativeAmount: this.pendingUpTo }); // a higher voucher came meanwhile
+        } else this.uncovered = `the deposit of ${v.consumer} covers ${c}, its voucher asks ${v.cumulativeAmount}`;
       },
       (err: unknown) => {
-        // The chain unreachable is not the consumer's fault: the allowance still bounds what it can take.
+        // The chain unreachable is not the consumer's fault, but its vouchers stay uncounted until a read covers
+        // them: the allowance bounds what it can take meanwhile.
         this.checking = false;
         this.components.logger.debug("deposit read failed", { consumer: v.consumer, error: err });
       },

@@ -639,6 +639,11 @@ describe("CreditVault", function () {
             return (err as Error).name === "PaymentRequiredError";
           }
         });
+        // A later session of the same peer sends no voucher: the uncovered one paid for nothing. Before, its 1 LUM
+        // counted as paid across sessions and bought 100 GiB that no deposit backed (review of 2026-11-30).
+        const later = session(brokePeer);
+        later.sentBytes(2 ** 31);
+        expect(() => later.check()).to.throw(/above the allowance/);
         expect(stats.vouchersAccepted).to.equal(3);
       } finally {
         store.close();
