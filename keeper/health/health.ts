@@ -31,6 +31,7 @@ import {
   HEALTH_PROTOCOL,
   MAX_HEALTH_MESSAGE_BYTES,
   MAX_AWARENESS,
+  MAX_INCARNATION,
   MAX_FORGOTTEN_MEMBERS,
   MAX_SYNC_BUDGET_MEMBERS,
   MAX_SYNC_ENTRIES,
@@ -542,6 +543,11 @@ export class Health extends EventTarget {
         continue;
       }
       const was = m.state;
+      if (u.incarnation > m.incarnation + 1) {
+        this.metrics.syncEntriesRefused++;
+        if (was === "alive") this.checkSoon(m);
+        continue;
+      }
       this.apply({ peerId: u.peerId, state: "suspect", incarnation: u.incarnation });
       // Held alive here, failed or suspect there (typically across a healed partition): tell it now.
       if (was === "alive" && m.state === "suspect") this.checkSoon(m);
@@ -562,7 +568,8 @@ export class Health extends EventTarget {
   /** Applies one statement about a member (or about us: a suspicion of us is refuted). */
   private apply(u: MemberUpdateData, via: FailedVia = "gossip"): void {
     if (u.peerId === this.self) {
-      if (u.state === "alive" || u.incarnation < this.own) return;
+      // A suspicion at the largest incarnation cannot be refuted (the refutation would not fit a message): ignored.
+      if (u.state === "alive" || u.incarnation < this.own || u.incarnation >= MAX_INCARNATION) return;
       this.own = u.incarnation + 1;
       this.metrics.refutations++;
       // Others could not hear from us in time: we are probably the slow one.
@@ -585,7 +592,17 @@ export class Health extends EventTarget {
     m.load = msg.load;
     m.capacity = msg.capacity;
     this.apply({ peerId, state: "alive", incarnation: msg.incarnation });
-    for (const u of msg.updates) this.apply(u);
+    for (const u of msg.updates) {
+      const about = u.peerId === this.self || u.peerId === peerId ? undefined : this.members.get(u.peerId);
+      // About a third member, one incarnation above what we hold at most (as in a state sync): a statement far
+      // ahead — "suspect V at 2^53−1" — would pin V's incarnation where its refutation no longer fits a message,
+      // and V would be failed everywhere. A bigger jump is news we check ourselves.
+      if (about !== undefined && u.incarnation > about.incarnation + 1) {
+        if (u.state !== "alive" && about.state === "alive") this.checkSoon(about);
+        continue;
+      }
+      this.apply(u);
+    }
   }
 
   private transitioned(t: Transition): void {

@@ -386,6 +386,39 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     assert.equal(a.h.metrics.syncsServed, 3);
   });
 
+  it("ignores a member's word that pins a member at the largest incarnation (it could never refute)", async () => {
+    const ms = await cluster(3, () => ({ periodMs: 100_000 }));
+    const [a, b, c] = ms as [Member, Member, Member];
+    const MAX = 2n ** 53n - 1n;
+    /** `from` probes `to` with `updates` piggybacked; resolves with the ack's sequence number. */
+    const probeWith = async (from: Member, to: Member, updates: { peerId: string; state: MemberState }[]) => {
+      const s = await from.k.node.dialProtocol(to.k.node.getMultiaddrs()[0]!, HEALTH_PROTOCOL);
+      const body = Probe.encode({
+        seq: 7n,
+        target: new Uint8Array(0),
+        incarnation: 0n,
+        load: 0,
+        capacity: 0,
+        updates: updates.map((u) => ({ peerId: peerIdBytes(u.peerId), state: u.state, incarnation: MAX })),
+      });
+      s.send(frame(body));
+      return (await readMessage<Ack>(s, Ack, MAX_HEALTH_MESSAGE_BYTES).finally(() => s.abort(new Error("done")))).seq;
+    };
+    // b, a member, gossips "c suspect at 2^53−1" to a in a probe and in a state sync. Before, a held c there; c's
+    // refutation (2^53) no longer fits a message, and c stayed failed everywhere.
+    assert.equal(await probeWith(b, a, [{ peerId: c.id, state: MemberState.SUSPECT }]), 7n);
+    await waitFor(
+      () => syncFrom(b, a, [{ peerId: c.id, state: MemberState.FAILED, inc: Number(MAX) }]),
+      10_000,
+      "a to serve the sync",
+    );
+    assert.equal(a.h.status(c.id), "alive", "c is not suspected on that word");
+    assert.ok(a.h.member(c.id)!.incarnation <= 1, `c's incarnation stays reachable (${a.h.member(c.id)!.incarnation})`);
+    // Told of itself, c ignores a suspicion it could not refute rather than raising its incarnation out of range.
+    assert.equal(await probeWith(b, c, [{ peerId: c.id, state: MemberState.SUSPECT }]), 7n);
+    assert.equal(c.h.incarnation, 0, "c's incarnation is untouched");
+  });
+
   it("applies a sync's alive entry about a member it suspects only one incarnation up; a bigger jump is checked", async () => {
     const ms = await cluster(2, (i) =>
       i === 0 ? { periodMs: 100, probeTimeoutMs: 300, indirectProbes: 0, suspicionMult: 1_000 } : { periodMs: 100_000 },
