@@ -543,12 +543,8 @@ export class Health extends EventTarget {
         continue;
       }
       const was = m.state;
-      if (u.incarnation > m.incarnation + 1) {
-        this.metrics.syncEntriesRefused++;
-        if (was === "alive") this.checkSoon(m);
-        continue;
-      }
-      this.apply({ peerId: u.peerId, state: "suspect", incarnation: u.incarnation });
+      // Far ahead: held at one step above what we hold (see `clamped`).
+      this.apply({ peerId: u.peerId, state: "suspect", incarnation: Math.min(u.incarnation, m.incarnation + 1) });
       // Held alive here, failed or suspect there (typically across a healed partition): tell it now.
       if (was === "alive" && m.state === "suspect") this.checkSoon(m);
     }
@@ -594,15 +590,23 @@ export class Health extends EventTarget {
     this.apply({ peerId, state: "alive", incarnation: msg.incarnation });
     for (const u of msg.updates) {
       const about = u.peerId === this.self || u.peerId === peerId ? undefined : this.members.get(u.peerId);
-      // About a third member, one incarnation above what we hold at most (as in a state sync): a statement far
-      // ahead — "suspect V at 2^53−1" — would pin V's incarnation where its refutation no longer fits a message,
-      // and V would be failed everywhere. A bigger jump is news we check ourselves.
-      if (about !== undefined && u.incarnation > about.incarnation + 1) {
-        if (u.state !== "alive" && about.state === "alive") this.checkSoon(about);
-        continue;
-      }
-      this.apply(u);
+      if (about === undefined || u.incarnation <= about.incarnation + 1) this.apply(u);
+      else if (u.state === "alive") {
+        // A member refutes one step above the suspicion: a bigger jump is news we check ourselves.
+        if (about.state === "suspect") this.checkSoon(about);
+      } else this.apply(this.clamped(u, about.incarnation));
     }
+  }
+
+  /**
+   * A suspicion or failure of a third member stated far ahead of the incarnation we hold applies one step above
+   * it: "suspect V at 2^53−1" would otherwise pin V's incarnation where its refutation no longer fits a message,
+   * and V would be failed everywhere. Dropping such a statement instead would cost liveness — a member that missed
+   * two of V's refutations before V died would never learn the failure — and clamping gives a sender no more than
+   * a statement one step ahead already does.
+   */
+  private clamped(u: MemberUpdateData, held: number): MemberUpdateData {
+    return { ...u, incarnation: Math.min(u.incarnation, held + 1) };
   }
 
   private transitioned(t: Transition): void {

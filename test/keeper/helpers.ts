@@ -54,10 +54,16 @@ export function withDiscovery(k: TestKeeper, init: DiscoveryInit, log: Logger = 
   return k.discovery;
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+/** Polls `cond` every 50 ms until it holds; after `timeoutMs`, fails naming `what` (a function: what is missing then). */
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string | (() => string),
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

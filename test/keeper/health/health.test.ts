@@ -150,7 +150,14 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     const S = watchers[0]!.h.suspicionTimeoutMs();
     // docs/PROTOCOL.md §3: ≤ (2n − 1)·T (round-robin) + 3·t_probe (direct + ping-req) + S + T (expiry check).
     const bound = (2 * n - 1) * T + 3 * PROBE + S + T;
-    await waitFor(() => failedAt.size === watchers.length, 4 * bound, "every watcher to hold the victim failed");
+    await waitFor(
+      () => failedAt.size === watchers.length,
+      4 * bound,
+      () => {
+        const late = watchers.filter((m) => !failedAt.has(m.id));
+        return `every watcher to hold the victim failed; not yet: ${late.map((m) => `${m.id} (${m.h.status(victim.id)} at ${m.h.member(victim.id)?.incarnation})`).join(", ")}`;
+      },
+    );
     const slack = 1_000; // a loaded 2-core box delays timers
     for (const m of watchers.slice(0, 3)) {
       const took = failedAt.get(m.id)! - killedAt;
@@ -386,17 +393,22 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     assert.equal(a.h.metrics.syncsServed, 3);
   });
 
-  it("ignores a member's word that pins a member at the largest incarnation (it could never refute)", async () => {
+  it("holds a member's word that pins a member at the largest incarnation one step up (so it can refute)", async () => {
     const ms = await cluster(3, () => ({ periodMs: 100_000 }));
     const [a, b, c] = ms as [Member, Member, Member];
     const MAX = 2n ** 53n - 1n;
     /** `from` probes `to` with `updates` piggybacked; resolves with the ack's sequence number. */
-    const probeWith = async (from: Member, to: Member, updates: { peerId: string; state: MemberState }[]) => {
+    const probeWith = async (
+      from: Member,
+      to: Member,
+      updates: { peerId: string; state: MemberState }[],
+      ownIncarnation = 0n,
+    ) => {
       const s = await from.k.node.dialProtocol(to.k.node.getMultiaddrs()[0]!, HEALTH_PROTOCOL);
       const body = Probe.encode({
         seq: 7n,
         target: new Uint8Array(0),
-        incarnation: 0n,
+        incarnation: ownIncarnation,
         load: 0,
         capacity: 0,
         updates: updates.map((u) => ({ peerId: peerIdBytes(u.peerId), state: u.state, incarnation: MAX })),
@@ -412,8 +424,18 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
       10_000,
       "a to serve the sync",
     );
-    assert.equal(a.h.status(c.id), "alive", "c is not suspected on that word");
-    assert.ok(a.h.member(c.id)!.incarnation <= 1, `c's incarnation stays reachable (${a.h.member(c.id)!.incarnation})`);
+    // Each statement held one step above what a held, as any member may state: a suspicion c can refute.
+    assert.equal(a.h.member(c.id)!.incarnation, 2, "c's incarnation stays reachable: two statements, two steps");
+    assert.equal(a.h.status(c.id), "suspect");
+    assert.equal(a.h.metrics.failuresLearned + a.h.metrics.failuresDeclared, 0, "a sync's failure is only a suspicion");
+    assert.equal(await probeWith(c, a, [], 3n), 7n);
+    assert.equal(a.h.status(c.id), "alive", "c's refutation (incarnation 3) clears it");
+    // A failure stated far ahead is still learned (one step up): a member that missed some of a dead member's
+    // refutations must still hear of its death.
+    assert.equal(await probeWith(b, a, [{ peerId: c.id, state: MemberState.FAILED }]), 7n);
+    assert.equal(a.h.status(c.id), "failed");
+    assert.equal(a.h.member(c.id)!.incarnation, 4);
+    assert.equal(a.h.metrics.failuresLearned, 1);
     // Told of itself, c ignores a suspicion it could not refute rather than raising its incarnation out of range.
     assert.equal(await probeWith(b, c, [{ peerId: c.id, state: MemberState.SUSPECT }]), 7n);
     assert.equal(c.h.incarnation, 0, "c's incarnation is untouched");
