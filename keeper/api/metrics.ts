@@ -57,6 +57,7 @@ const HEALTH_COUNTERS: Record<Exclude<keyof HealthMetrics, "awareness">, [family
   syncsServed: ["syncs", "served"],
   syncsRefused: ["syncs", "refused"],
   syncEntriesRefused: ["syncs", "entry_refused"],
+  hearsayRefused: ["refused", "hearsay_alive"],
 };
 
 function healthSamples(h: HealthMetrics, family: string): Sample[] {

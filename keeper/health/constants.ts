@@ -80,3 +80,8 @@ export const FORGOTTEN_MEMORY_MS = 24 * 60 * 60 * second;
 export const MAX_TASKS = 1_000_000;
 /** Incarnations are JavaScript integers on our side. */
 export const MAX_INCARNATION = Number.MAX_SAFE_INTEGER;
+/**
+ * Suspicions (or failures) of a member that other members' `alive` statements may clear before the member itself
+ * speaks to us again: a liar repeating them delays a dead member's verdict by one suspicion at most.
+ */
+export const MAX_HEARSAY_CLEARS = 1;

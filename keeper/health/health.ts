@@ -31,6 +31,7 @@ import {
   HEALTH_PROTOCOL,
   MAX_HEALTH_MESSAGE_BYTES,
   MAX_AWARENESS,
+  MAX_HEARSAY_CLEARS,
   MAX_INCARNATION,
   MAX_FORGOTTEN_MEMBERS,
   MAX_SYNC_BUDGET_MEMBERS,
@@ -128,6 +129,9 @@ export interface HealthMetrics {
   forgotten: number;
   /** `alive` entries of state syncs not applied: more than one incarnation above what we hold. */
   syncEntriesRefused: number;
+  /** `alive` statements about a member we suspect (or hold failed) not applied: it has not spoken to us since
+   * another member's word last cleared it. */
+  hearsayRefused: number;
 }
 
 export interface MemberView {
@@ -200,6 +204,7 @@ export class Health extends EventTarget {
     syncsRefused: 0,
     forgotten: 0,
     syncEntriesRefused: 0,
+    hearsayRefused: 0,
   };
 
   constructor(
@@ -539,7 +544,7 @@ export class Health extends EventTarget {
         if (u.incarnation > m.incarnation + 1) {
           this.metrics.syncEntriesRefused++;
           if (m.state === "suspect") this.checkSoon(m);
-        } else this.apply(u);
+        } else this.hearsayAlive(u, m);
         continue;
       }
       const was = m.state;
@@ -587,15 +592,39 @@ export class Health extends EventTarget {
     if (m === undefined) return;
     m.load = msg.load;
     m.capacity = msg.capacity;
+    m.hearsay = 0;
     this.apply({ peerId, state: "alive", incarnation: msg.incarnation });
     for (const u of msg.updates) {
       const about = u.peerId === this.self || u.peerId === peerId ? undefined : this.members.get(u.peerId);
-      if (about === undefined || u.incarnation <= about.incarnation + 1) this.apply(u);
-      else if (u.state === "alive") {
+      if (about === undefined) this.apply(u);
+      else if (u.incarnation <= about.incarnation + 1) {
+        if (u.state === "alive") this.hearsayAlive(u, about);
+        else this.apply(u);
+      } else if (u.state === "alive") {
         // A member refutes one step above the suspicion: a bigger jump is news we check ourselves.
         if (about.state === "suspect") this.checkSoon(about);
       } else this.apply(this.clamped(u, about.incarnation));
     }
+  }
+
+  /**
+   * Another member's word that `m` is alive (a refutation passed on). It clears a suspicion or a failure once;
+   * after that, not again until `m` itself has spoken to us (a message from it, or its ack to our probe): else one
+   * member repeating "alive, one step up" after every suspicion would keep a dead member alive for ever. A live
+   * member loses nothing — we re-check a suspect ourselves half-way through its suspicion, and it answers.
+   */
+  private hearsayAlive(u: MemberUpdateData, m: Member): void {
+    if (m.state === "alive" || u.incarnation <= m.incarnation) {
+      this.apply(u);
+      return;
+    }
+    if ((m.hearsay ?? 0) >= MAX_HEARSAY_CLEARS) {
+      this.metrics.hearsayRefused++;
+      if (m.state === "suspect") this.checkSoon(m);
+      return;
+    }
+    m.hearsay = (m.hearsay ?? 0) + 1;
+    this.apply(u);
   }
 
   /**

@@ -34,6 +34,8 @@ export interface Member {
   rechecked?: boolean;
   load?: number;
   capacity?: number;
+  /** Suspicions or failures of this member that another member's word cleared since it last spoke to us. */
+  hearsay?: number;
 }
 
 export interface Transition {

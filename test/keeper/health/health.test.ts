@@ -473,6 +473,41 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     assert.equal(a.h.member(ghost)?.incarnation, held + 1);
   });
 
+  it("lets another member's word clear a suspicion once, not again until the member speaks (a liar cannot keep a dead one alive)", async () => {
+    const ms = await cluster(2, (i) =>
+      i === 0 ? { periodMs: 100, probeTimeoutMs: 300, indirectProbes: 0, suspicionMult: 1_000 } : { periodMs: 100_000 },
+    );
+    const [a, b] = ms as [Member, Member];
+    const ghost = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+    a.h.watch(ghost);
+    /** b tells a, piggybacked on a probe, that the ghost is alive at `inc`. */
+    const gossipAlive = async (inc: number) => {
+      const s = await b.k.node.dialProtocol(a.k.node.getMultiaddrs()[0]!, HEALTH_PROTOCOL);
+      const body = Probe.encode({
+        seq: 9n,
+        target: new Uint8Array(0),
+        incarnation: BigInt(b.h.incarnation),
+        load: 0,
+        capacity: 0,
+        updates: [{ peerId: peerIdBytes(ghost), state: MemberState.ALIVE, incarnation: BigInt(inc) }],
+      });
+      s.send(frame(body));
+      await readMessage<Ack>(s, Ack, MAX_HEALTH_MESSAGE_BYTES).finally(() => s.abort(new Error("done")));
+    };
+    let cleared = 0;
+    a.h.addEventListener("peer:alive", (e) => (cleared += (e as CustomEvent<string>).detail === ghost ? 1 : 0));
+    await waitFor(() => a.h.status(ghost) === "suspect", 30_000, "a to suspect the silent member");
+    await gossipAlive(a.h.member(ghost)!.incarnation + 1);
+    assert.equal(cleared, 1, "the first refutation passed on clears the suspicion");
+    assert.equal(a.h.metrics.hearsayRefused, 0);
+    // The ghost never answers: a's rotation suspects it again, at the new incarnation.
+    await waitFor(() => a.h.status(ghost) === "suspect", 30_000, "a to suspect the silent member again");
+    await gossipAlive(a.h.member(ghost)!.incarnation + 1);
+    assert.equal(a.h.status(ghost), "suspect", "the same word again is not taken: the ghost has not spoken since");
+    assert.equal(cleared, 1);
+    assert.equal(a.h.metrics.hearsayRefused, 1);
+  });
+
   it("persists per-epoch task outcome counters across a store reopen", async () => {
     keepers.push(await startNode());
     const { path, store } = tempStore();
