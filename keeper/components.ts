@@ -307,7 +307,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
   // A peer's signed record (ours included), kept with each epoch as evidence of the peer ↔ account binding.
   const recordOf = (peerId: string) => records.get(peerId)?.signed;
   const otherKeepers = () => records.peers().flatMap((r) => (r.peerId === self ? [] : [r.peerId]));
-  const near = proximity(c.proximity)({ node, logger });
+  const near = proximity(c.proximity)({ node, logger, isKeeper: (peerId) => keeperCheck.isKeeper(peerId) });
   const peerHealth = health(c.health)({
     node,
     logger,

@@ -33,3 +33,8 @@ export const HOP_LOOKUP_TIMEOUT_MS = 10_000;
 export const HOP_REMEASURE_INTERVAL_MS = 5 * 60_000;
 /** Peers probed in parallel per round. */
 export const PROBE_CONCURRENCY = 8;
+/**
+ * Peers a keeper keeps measurements of (and chooses each round from): those it routes to are the keepers with a
+ * signed record it is connected to, far fewer than this; the bound holds whatever the connection table holds.
+ */
+export const MAX_MEASURED_PEERS = 1_024;

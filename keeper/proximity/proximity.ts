@@ -12,6 +12,7 @@ import {
   HOP_LOOKUP_TIMEOUT_MS,
   HOP_LOOKUPS_PER_ROUND,
   HOP_REMEASURE_INTERVAL_MS,
+  MAX_MEASURED_PEERS,
   PING_TIMEOUT_MS,
   PROBE_CONCURRENCY,
   PROBE_INTERVAL_MS,
@@ -33,8 +34,13 @@ export interface ProximityInit {
 export interface ProximityComponents {
   node: LumoraNode;
   logger: Logger;
-  /** Peers to probe each round; default: every connected peer. */
+  /** Peers to probe each round; default: every connected peer that `isKeeper` accepts. */
   peersToProbe?: () => string[];
+  /**
+   * Whether a peer is one we route to (a valid signed record): only those are pinged and measured, so fresh
+   * strangers connecting cannot crowd keepers out of a round or grow the table. Default: every peer.
+   */
+  isKeeper?: (peerId: string) => boolean;
 }
 
 export interface ProximityView {
@@ -140,7 +146,8 @@ export class Proximity {
    * The cost of a round is constant in the number of peers. Failures are logged, not thrown.
    */
   async probeAll(options: Opts = {}): Promise<void> {
-    const peers = this.components.peersToProbe?.() ?? this.components.node.getPeers().map((p) => p.toString());
+    const peers = this.candidates();
+    this.prune(new Set(peers));
     const stale = this.init.hopRemeasureIntervalMs ?? HOP_REMEASURE_INTERVAL_MS;
     const at = (p: string) => this.entries.get(p)?.pingedAt ?? -1;
     const chosen = peers.sort((a, b) => at(a) - at(b)).slice(0, this.init.probesPerRound ?? PROBES_PER_ROUND);
@@ -165,6 +172,28 @@ export class Proximity {
       }
     };
     await Promise.all(Array.from({ length: PROBE_CONCURRENCY }, worker));
+  }
+
+  /** The peers a round chooses from, at most MAX_MEASURED_PEERS. */
+  private candidates(): string[] {
+    const isKeeper = this.components.isKeeper ?? (() => true);
+    const peers =
+      this.components.peersToProbe?.() ??
+      this.components.node
+        .getPeers()
+        .map((p) => p.toString())
+        .filter(isKeeper);
+    return peers.slice(0, MAX_MEASURED_PEERS);
+  }
+
+  /** Measurements of peers no longer candidates (disconnected, record gone) leave: the table stays bounded. */
+  private prune(keep: ReadonlySet<string>): void {
+    for (const id of this.entries.keys()) if (!keep.has(id)) this.entries.delete(id);
+  }
+
+  /** Peers with a measurement held (bounded by MAX_MEASURED_PEERS after every round). */
+  get measured(): number {
+    return this.entries.size;
   }
 
   view(peerId: string): ProximityView {

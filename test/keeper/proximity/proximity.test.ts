@@ -97,6 +97,33 @@ describe("proximity on real nodes", () => {
     }
   });
 
+  it("pings only connected keepers, so strangers cannot crowd them out, and forgets peers that left", async () => {
+    for (let i = 0; i < 6; i++) keepers.push(await startNode());
+    const [a, k1, k2, ...strangers] = keepers as [TestKeeper, ...TestKeeper[]];
+    for (const p of [k1!, k2!, ...strangers]) await a.node.dial(p.node.getMultiaddrs()[0]!);
+    const keeperIds = new Set([k1!, k2!].map((k) => k.node.peerId.toString()));
+    // One ping a round: with strangers in the pool a keeper would wait its turn behind them.
+    const prox = proximity({ probesPerRound: 1, hopLookupsPerRound: 0 })({
+      node: a.node,
+      logger: silent,
+      isKeeper: (id) => keeperIds.has(id),
+    });
+    try {
+      await prox.probeAll();
+      await prox.probeAll();
+      for (const id of keeperIds) assert.equal(prox.view(id).samples, 1, "each keeper measured in two rounds");
+      for (const s of strangers)
+        assert.equal(prox.view(s.node.peerId.toString()).samples, 0, "a stranger is never pinged");
+      assert.equal(prox.measured, 2);
+      await a.node.hangUp(k2!.node.peerId);
+      await prox.probeAll();
+      assert.equal(prox.view(k2!.node.peerId.toString()).samples, 0, "a keeper no longer connected is forgotten");
+      assert.equal(prox.measured, 1);
+    } finally {
+      await prox.stop();
+    }
+  });
+
   it("measures a larger smoothed RTT for a peer that delays its answers, and hop counts ≥ 1", async () => {
     for (let i = 0; i < 3; i++) keepers.push(await startNode());
     const [a, near, far] = keepers;
