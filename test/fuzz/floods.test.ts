@@ -84,8 +84,24 @@ describe("floods against a live keeper", { timeout: 180_000 }, () => {
     // The flood: 60 fresh identities connect and stay idle; 8 of them also open 4 transfer sessions each, send a
     // Hello and 16 part requests, and never read.
     for (let i = 0; i < STRANGERS; i++) strangers.push(await rawPeer());
-    // 60 handshakes at once: 30 s each, so that on a loaded machine they are not given up before the table fills.
-    await Promise.allSettled(strangers.map((s) => s.dial(multiaddr(addrA), { signal: AbortSignal.timeout(30_000) })));
+    // In waves of 10 handshakes, 30 s each: 60 at once on a machine loaded beyond ~10 starved every one of them
+    // together (none completed, the table never filled); a wave at a time always makes progress.
+    // In waves of 10 handshakes, 30 s each, and again for those that did not get through, until the table is full
+    // (refusals at the reserve): 60 at once on a machine loaded beyond ~10 starved the handshakes together.
+    const dialErrors = new Map<string, number>();
+    const fillDeadline = Date.now() + 120_000;
+    while (limits.stats.refusedReserved === 0 && Date.now() < fillDeadline) {
+      const waiting = strangers.filter((s) => s.getConnections(a.peerId).length === 0);
+      for (let i = 0; i < waiting.length && limits.stats.refusedReserved === 0; i += 10)
+        for (const r of await Promise.allSettled(
+          waiting.slice(i, i + 10).map((s) => s.dial(multiaddr(addrA), { signal: AbortSignal.timeout(30_000) })),
+        ))
+          if (r.status === "rejected") {
+            const e = r.reason as Error;
+            const key = `${e.name}: ${e.message}`.slice(0, 120);
+            dialErrors.set(key, (dialErrors.get(key) ?? 0) + 1);
+          }
+    }
     const stalled = strangers.slice(0, 8);
     await Promise.allSettled(
       stalled.flatMap((s) =>
@@ -121,7 +137,13 @@ describe("floods against a live keeper", { timeout: 180_000 }, () => {
     };
     // Sized for a loaded machine: beside a 20-keeper soak (load ≈ 13) the table had not filled in 30 s; a quiet run
     // fills it in a few seconds.
-    await waitFor(() => (sample(), limits.stats.refusedReserved > 0), 60_000, "strangers refused at the reserve");
+    await waitFor(
+      () => (sample(), limits.stats.refusedReserved > 0),
+      60_000,
+      () =>
+        `strangers refused at the reserve (${a.node.getConnections().length} connections, ` +
+        `limits ${JSON.stringify(limits.stats)}, dial errors ${JSON.stringify([...dialErrors])})`,
+    );
     assert.ok(peakConnections <= 48, `connections capped (${peakConnections})`);
 
     // During the flood, the other keeper gets one of the reserved slots back after hanging up.
