@@ -63,3 +63,9 @@ export const RECORD_LOOKUP_CONCURRENCY = 2;
  * moment before its record is published, so a minute (the lookup rate still bounds what strangers cost).
  */
 export const RECORD_LOOKUP_RETRY_AFTER_MS = 1 * minute;
+/**
+ * A connected peer whose record was not found is looked up again after 5 s and after 20 s more (through the same
+ * rate limit) before the minute above applies: a keeper that connected just before publishing is known within
+ * seconds. A stranger claiming a Lumora protocol costs at most three lookups per connection, at the fixed rate.
+ */
+export const RECORD_LOOKUP_RETRY_DELAYS_MS: readonly number[] = [5 * second, 20 * second];

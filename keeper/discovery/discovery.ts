@@ -79,6 +79,7 @@ export class Discovery {
         logger: this.log,
         known: (id) => this.get(id) !== undefined,
         fetch: (id, options) => this.fetchRecord(id, options),
+        connected: (id) => components.node.getConnections(peerIdFromString(id)).length > 0,
       },
       init.lookups,
     );

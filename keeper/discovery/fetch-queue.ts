@@ -3,7 +3,9 @@
  * so it must never be work an arbitrary stranger can trigger at will: a peer is looked up only if identify
  * says it speaks a Lumora protocol (every keeper runs `/lumora/kad/1.0.0`), only once per `retryAfterMs` if its
  * record was not found, from a bounded queue (newcomers beyond it are dropped, and found later by the periodic
- * refresh if they matter) drained by a token bucket at `ratePerSecond`.
+ * refresh if they matter) drained by a token bucket at `ratePerSecond`. A keeper often connects a moment before
+ * its record is published: a peer not found is looked up again after each of `retryDelaysMs` while it stays
+ * connected (through the same queue and bucket), so a new keeper is known in seconds, not at the next refresh.
  */
 import type { PeerId } from "@libp2p/interface";
 
@@ -15,6 +17,7 @@ import {
   RECORD_LOOKUP_MAX_QUEUE,
   RECORD_LOOKUP_RATE_PER_SECOND,
   RECORD_LOOKUP_RETRY_AFTER_MS,
+  RECORD_LOOKUP_RETRY_DELAYS_MS,
 } from "./constants.ts";
 
 export interface RecordFetchQueueInit {
@@ -28,6 +31,8 @@ export interface RecordFetchQueueInit {
   concurrency?: number;
   /** How long a peer whose record was not found is not looked up again, ms (RECORD_LOOKUP_RETRY_AFTER_MS). */
   retryAfterMs?: number;
+  /** Delays of the lookups again of a connected peer not found (RECORD_LOOKUP_RETRY_DELAYS_MS); [] for none. */
+  retryDelaysMs?: readonly number[];
 }
 
 export interface RecordFetchQueueComponents {
@@ -36,6 +41,8 @@ export interface RecordFetchQueueComponents {
   known(peerId: string): boolean;
   /** Looks the record up; rejects when it is not found. */
   fetch(peerId: string, options: { signal: AbortSignal }): Promise<unknown>;
+  /** Whether we are connected to the peer now (only connected peers are looked up again); default: never. */
+  connected?(peerId: string): boolean;
 }
 
 export interface RecordFetchStats {
@@ -47,12 +54,22 @@ export interface RecordFetchStats {
   started: number;
   found: number;
   notFound: number;
+  /** Lookups again of a connected peer not found (each also counted in `started`). */
+  retried: number;
   /** Peers waiting now. */
   queued: number;
 }
 
 export class RecordFetchQueue {
-  readonly stats: RecordFetchStats = { ignored: 0, dropped: 0, started: 0, found: 0, notFound: 0, queued: 0 };
+  readonly stats: RecordFetchStats = {
+    ignored: 0,
+    dropped: 0,
+    started: 0,
+    found: 0,
+    notFound: 0,
+    retried: 0,
+    queued: 0,
+  };
   private readonly log: Logger;
   private readonly waiting = new Map<string, Array<(found: boolean) => void>>();
   private readonly running = new Set<string>();
@@ -63,6 +80,14 @@ export class RecordFetchQueue {
   private readonly maxQueue: number;
   private readonly concurrency: number;
   private readonly retryAfterMs: number;
+  private readonly retryDelaysMs: readonly number[];
+  /** Peers not found, waiting to be looked up again: their timer, waiters and the attempt that failed last. */
+  private readonly retrying = new Map<
+    string,
+    { timer: NodeJS.Timeout; waiters: Array<(found: boolean) => void>; attempt: number }
+  >();
+  /** The attempt of each queued or running lookup again (absent: the first). */
+  private readonly attempts = new Map<string, number>();
   private tokens: number;
   private refilledAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
@@ -78,6 +103,7 @@ export class RecordFetchQueue {
     this.maxQueue = init.maxQueue ?? RECORD_LOOKUP_MAX_QUEUE;
     this.concurrency = init.concurrency ?? RECORD_LOOKUP_CONCURRENCY;
     this.retryAfterMs = init.retryAfterMs ?? RECORD_LOOKUP_RETRY_AFTER_MS;
+    this.retryDelaysMs = init.retryDelaysMs ?? RECORD_LOOKUP_RETRY_DELAYS_MS;
     this.tokens = this.burst;
   }
 
@@ -96,7 +122,7 @@ export class RecordFetchQueue {
       this.stats.ignored++;
       return Promise.resolve(false);
     }
-    if (this.components.known(id) || this.running.has(id)) {
+    if (this.components.known(id) || this.running.has(id) || this.retrying.has(id)) {
       this.stats.ignored++;
       return Promise.resolve(false);
     }
@@ -127,6 +153,12 @@ export class RecordFetchQueue {
     clearTimeout(this.timer);
     for (const waiters of this.waiting.values()) for (const w of waiters) w(false);
     this.waiting.clear();
+    for (const r of this.retrying.values()) {
+      clearTimeout(r.timer);
+      for (const w of r.waiters) w(false);
+    }
+    this.retrying.clear();
+    this.attempts.clear();
     this.stats.queued = 0;
   }
 
@@ -166,6 +198,11 @@ export class RecordFetchQueue {
       this.stats.found++;
     } catch (err) {
       this.stats.notFound++;
+      if (this.retryLater(id, waiters)) {
+        this.running.delete(id);
+        this.pump();
+        return;
+      }
       this.notFoundUntil.delete(id);
       this.notFoundUntil.set(id, Date.now() + this.retryAfterMs);
       this.forgetOld();
@@ -173,8 +210,37 @@ export class RecordFetchQueue {
     } finally {
       this.running.delete(id);
     }
+    this.attempts.delete(id);
     for (const w of waiters) w(found);
     this.pump();
+  }
+
+  /** Schedules a lookup again of `id` (not found) if it is connected and has attempts left; whether it did. */
+  private retryLater(id: string, waiters: Array<(found: boolean) => void>): boolean {
+    const attempt = this.attempts.get(id) ?? 0;
+    const delay = this.retryDelaysMs[attempt];
+    if (delay === undefined || this.retrying.size >= this.maxQueue || this.controller.signal.aborted) return false;
+    if (!(this.components.connected?.(id) ?? false)) return false;
+    this.attempts.delete(id);
+    const timer = setTimeout(() => {
+      this.retrying.delete(id);
+      if (this.controller.signal.aborted) return;
+      if (this.components.known(id)) {
+        for (const w of waiters) w(true);
+      } else if (!(this.components.connected?.(id) ?? false) || this.waiting.size >= this.maxQueue) {
+        this.notFoundUntil.set(id, Date.now() + this.retryAfterMs);
+        for (const w of waiters) w(false);
+      } else {
+        this.stats.retried++;
+        this.attempts.set(id, attempt + 1);
+        this.waiting.set(id, waiters);
+        this.stats.queued = this.waiting.size;
+        this.pump();
+      }
+    }, delay);
+    timer.unref();
+    this.retrying.set(id, { timer, waiters, attempt });
+    return true;
   }
 
   /** Keeps the not-found memory bounded: expired entries and, beyond the queue's size × 16, the oldest. */

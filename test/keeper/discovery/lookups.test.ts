@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 
-import type { Discovery } from "../../../keeper/discovery/index.ts";
+import { RecordFetchQueue, type Discovery } from "../../../keeper/discovery/index.ts";
 import { dialRetry, rawPeer, stopAll, type RawPeer } from "../../fuzz/raw-peer.ts";
-import { defaultInit, startNode, waitFor, withDiscovery, type TestKeeper } from "../helpers.ts";
+import { defaultInit, silent, startNode, waitFor, withDiscovery, type TestKeeper } from "../helpers.ts";
 
 /**
  * Dials every peer to `target`, at most 10 handshakes at a time and each retried within its deadline: on a loaded
@@ -84,5 +84,58 @@ describe("record lookups of identified peers", () => {
     await waitFor(() => found.includes(other.node.peerId.toString()), 30_000, "the keeper's record found");
     assert.ok(d.get(other.node.peerId.toString()) !== undefined);
     assert.equal(d.lookups.stats.started, 1);
+  });
+
+  it("looks a keeper that connected before publishing its record up again while it stays connected", async () => {
+    const k = await startNode();
+    keepers.push(k);
+    const d = withDiscovery(k, defaultInit(0));
+    await d.start();
+    const found: string[] = [];
+    listen(k, d, found);
+    const other = await startNode();
+    keepers.push(other);
+    const od = withDiscovery(other, defaultInit(1));
+    const otherId = other.node.peerId.toString();
+    // Connected, record not published yet: the first lookup finds nothing.
+    await other.node.dial(k.node.getMultiaddrs()[0]!);
+    await waitFor(() => d.lookups.stats.notFound >= 1, 30_000, "the first lookup to miss");
+    await od.start();
+    const publishedAt = Date.now();
+    // Before, the next lookup waited for the directory's refresh a minute later.
+    await waitFor(() => d.get(otherId) !== undefined, 40_000, "the record found by a lookup again");
+    assert.ok(d.lookups.stats.retried >= 1, `looked up again (${JSON.stringify(d.lookups.stats)})`);
+    await waitFor(() => found.includes(otherId), 5_000, "the identify listener told");
+    console.log(`record found ${Date.now() - publishedAt} ms after the keeper published it`);
+  });
+
+  it("looks a peer not found up again only while it is connected, and at most once per delay", async () => {
+    let connected = true;
+    const lookedUp: string[] = [];
+    const q = new RecordFetchQueue(
+      {
+        logger: silent,
+        known: () => false,
+        fetch: async (id) => {
+          lookedUp.push(id);
+          throw new Error("not found");
+        },
+        connected: () => connected,
+      },
+      { retryDelaysMs: [20, 20] },
+    );
+    try {
+      const kad = ["/lumora/kad/1.0.0"];
+      assert.equal(await q.onPeerIdentified("stays", kad), false);
+      assert.deepEqual(lookedUp, ["stays", "stays", "stays"], "the first lookup and one after each delay");
+      assert.equal(q.stats.retried, 2);
+      assert.equal(await q.onPeerIdentified("stays", kad), false, "then not again before retryAfterMs");
+      assert.equal(lookedUp.length, 3);
+      connected = false;
+      assert.equal(await q.onPeerIdentified("gone", kad), false);
+      assert.deepEqual(lookedUp.slice(3), ["gone"], "a peer no longer connected is not looked up again");
+    } finally {
+      q.stop();
+    }
   });
 });
