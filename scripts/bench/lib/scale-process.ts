@@ -3,10 +3,11 @@
  * spoken to over stdin/stdout (scale-keeper.ts), killed with SIGKILL for churn. Also reads the child's CPU time
  * and resident memory from /proc.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, readdirSync, readFileSync, type WriteStream } from "node:fs";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+
+import { ChildKeeper } from "../../lib/child-keeper.ts";
 
 const CHILD = fileURLToPath(new URL("./scale-keeper.mjs", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -53,19 +54,7 @@ export function killAllKeepers(): void {
   for (const child of running) child.kill("SIGKILL");
 }
 
-interface Pending {
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-}
-
-export class ScaleKeeper {
-  peerId = "";
-  addresses: string[] = [];
-  private child: ChildProcess | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private readonly log: WriteStream;
-
+export class ScaleKeeper extends ChildKeeper {
   constructor(
     readonly index: number,
     readonly namespace: string,
@@ -75,116 +64,22 @@ export class ScaleKeeper {
     /** Node/V8 options for this keeper's process (a heap cap, --cpu-prof for a profile). */
     readonly nodeArgs: readonly string[] = [],
   ) {
-    this.log = createWriteStream(logFile, { flags: "a" });
-  }
-
-  get alive(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  /** The TCP multiaddr with /p2p (what others bootstrap from). */
-  get address(): string {
-    return this.addresses.find((a) => a.includes("/tcp/"))!;
+    super(config.name, logFile);
   }
 
   async start(readyTimeoutMs: number): Promise<void> {
     // `ip netns exec` enters the namespace and execs node: the child's pid is the keeper's.
     const loader = this.runtime === "tsx" ? ["--import", "tsx"] : [];
-    const child = spawn(
-      "ip",
-      [
-        "netns",
-        "exec",
-        this.namespace,
-        process.execPath,
-        ...this.nodeArgs,
-        ...loader,
-        CHILD,
-        JSON.stringify(this.config),
-      ],
-      { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NODE_NO_WARNINGS: "1" } },
-    );
-    this.child = child;
-    running.add(child);
-    child.once("exit", () => running.delete(child));
-    child.stderr!.pipe(this.log, { end: false });
-    child.stdin!.on("error", () => {});
-    child.once("exit", () => {
-      for (const p of this.pending.values()) p.reject(new Error(`keeper ${this.config.name} exited`));
-      this.pending.clear();
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`keeper ${this.config.name} not ready in ${readyTimeoutMs} ms`)),
-        readyTimeoutMs,
-      );
-      child.once("exit", (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`keeper ${this.config.name} exited before it was ready (${code ?? signal})`));
-      });
-      createInterface({ input: child.stdout! }).on("line", (line) => {
-        if (line.startsWith("READY ")) {
-          const r = JSON.parse(line.slice(6)) as { peerId: string; addresses: string[] };
-          this.peerId = r.peerId;
-          this.addresses = r.addresses;
-          clearTimeout(timer);
-          resolve();
-        } else if (line.startsWith("RES ")) {
-          const r = JSON.parse(line.slice(4)) as { id: number; ok: boolean; result?: unknown; error?: string };
-          const p = this.pending.get(r.id);
-          this.pending.delete(r.id);
-          if (r.ok) p?.resolve(r.result);
-          else p?.reject(new Error(r.error));
-        }
-      });
+    const args = ["netns", "exec", this.namespace, process.execPath, ...this.nodeArgs, ...loader, CHILD];
+    await this.spawn("ip", [...args, JSON.stringify(this.config)], readyTimeoutMs, (child) => {
+      running.add(child);
+      child.once("exit", () => running.delete(child));
     });
   }
 
-  request<T>(cmd: Record<string, unknown>, timeoutMs = 120_000): Promise<T> {
-    if (!this.alive) return Promise.reject(new Error(`keeper ${this.config.name} is not running`));
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`keeper ${this.config.name}: ${String(cmd.cmd)} timed out`));
-      }, timeoutMs);
-      this.pending.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      this.child!.stdin!.write(JSON.stringify({ id, ...cmd }) + "\n");
-    });
-  }
-
-  async signal(sig: NodeJS.Signals): Promise<void> {
-    const child = this.child;
-    if (child === undefined || !this.alive) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill(sig);
-    await exited;
-  }
-
-  /** SIGTERM, then SIGKILL if the keeper has not stopped within `graceMs`. */
-  async stop(graceMs = 10_000): Promise<void> {
-    const child = this.child;
-    if (child !== undefined && this.alive) {
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-      await exited;
-      clearTimeout(timer);
-    }
-    this.log.end();
+  /** A command; every one answers within two minutes unless told otherwise. */
+  override request<T>(cmd: Record<string, unknown>, timeoutMs = 120_000): Promise<T> {
+    return super.request<T>(cmd, timeoutMs);
   }
 
   /** utime + stime of the process in clock ticks (/proc/<pid>/stat), undefined when it is gone. */
