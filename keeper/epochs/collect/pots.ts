@@ -16,8 +16,8 @@
  * Then the rerouting: a saturated account that draws from a pot whose rest is withheld (all its providers capped)
  * takes more of its cap from that pot and as much less from another of its pots, whose rest then goes to that
  * pot's providers below their caps — along chains of capped accounts and their pots, shortest first (augmenting
- * paths from the pots with money left to an account below its cap; pots, accounts and their lists in ascending
- * order, so every keeper takes the same paths). No account receives less than after the proportional fill, none
+ * paths from the pots with money left to an account below its cap, found in Dinic's phases; pots, accounts and
+ * their lists in ascending order, so every keeper takes the same paths). No account receives less than after the proportional fill, none
  * more than its cap, and each pot pays only its own providers; the payout is the largest any allocation under those
  * two constraints can make (a maximum flow), within a budget of MAX_REROUTES_PER_EDGE augmentations per pot, account
  * and channel, which bounds the cost of a hostile epoch (the fill then stops with what it has, never beyond the
@@ -175,57 +175,88 @@ function reroute(
 
   const budget = MAX_REROUTES_PER_EDGE * (potIds.length + allocation.size + edges);
   let reroutes = 0;
-  while (reroutes < budget) {
-    // Breadth first from every pot with a rest: pot → its provider; a provider at its cap → a pot it draws from.
-    const queue = potIds.filter((id) => rest.get(id)! > 0n);
-    if (queue.length === 0) break;
-    const potVia = new Map<string, string | null>(queue.map((id) => [id, null]));
-    const accountVia = new Map<string, string>();
-    let sink: string | undefined;
-    for (let head = 0; head < queue.length && sink === undefined; head++) {
+  // Dinic's phases: levels by breadth from the pots with a rest (pot → its provider; a provider at its cap → a pot
+  // it draws from), then paths that climb one level a step, each list resumed where it stopped.
+  for (let progress = true; progress && reroutes < budget;) {
+    progress = false;
+    const sources = potIds.filter((id) => rest.get(id)! > 0n);
+    const potLevel = new Map<string, number>(sources.map((id) => [id, 0]));
+    const accountLevel = new Map<string, number>();
+    let reachable = false;
+    for (let head = 0, queue = [...sources]; head < queue.length; head++) {
       const id = queue[head]!;
+      const level = potLevel.get(id)! + 1;
       for (const a of membersOf.get(id)!) {
-        if (accountVia.has(a)) continue;
-        accountVia.set(a, id);
+        if (accountLevel.has(a)) continue;
+        accountLevel.set(a, level);
         if (room(a) > 0n) {
-          sink = a;
-          break;
+          reachable = true;
+          continue;
         }
         for (const q of potsOfSorted.get(a)!) {
-          if (!potVia.has(q) && flows.get(q)!.get(a)! > 0n) {
-            potVia.set(q, a);
+          if (!potLevel.has(q) && flows.get(q)!.get(a)! > 0n) {
+            potLevel.set(q, level + 1);
             queue.push(q);
           }
         }
       }
     }
-    if (sink === undefined) break;
-    // The path, sink back to its source pot, and the amount it carries.
-    const path: { pot: string; account: string; gives: boolean }[] = [];
-    let amount = room(sink);
-    let account = sink;
-    for (;;) {
-      const pot = accountVia.get(account)!;
-      path.push({ pot, account, gives: false });
-      const via = potVia.get(pot)!;
-      if (via === null) {
-        amount = amount < rest.get(pot)! ? amount : rest.get(pot)!;
-        break;
+    if (!reachable) break;
+    const arcAt = new Map<string, number>();
+    const dead = new Set<string>();
+    const keyOf = (path: string[], at: number) => (at % 2 === 0 ? "p:" : "a:") + path[at]!;
+    for (const source of sources) {
+      while (rest.get(source)! > 0n && reroutes < budget && !dead.has(`p:${source}`)) {
+        // path = [pot, account, pot, account, …]: a pot pays the account after it; an account gives back what it
+        // drew from the pot after it.
+        const path = [source];
+        while (path.length > 0) {
+          const at = path.length - 1;
+          const id = path[at]!;
+          if (at % 2 === 1 && room(id) > 0n) break;
+          const key = keyOf(path, at);
+          const arcs = at % 2 === 0 ? membersOf.get(id)! : potsOfSorted.get(id)!;
+          let i = arcAt.get(key) ?? 0;
+          for (; i < arcs.length; i++) {
+            const to = arcs[i]!;
+            const ok =
+              at % 2 === 0
+                ? accountLevel.get(to) === potLevel.get(id)! + 1 && !dead.has(`a:${to}`)
+                : potLevel.get(to) === accountLevel.get(id)! + 1 &&
+                  !dead.has(`p:${to}`) &&
+                  flows.get(to)!.get(id)! > 0n;
+            if (ok) break;
+          }
+          arcAt.set(key, i);
+          if (i < arcs.length) path.push(arcs[i]!);
+          else {
+            dead.add(key);
+            path.pop();
+            if (path.length > 0) {
+              const parent = keyOf(path, path.length - 1);
+              arcAt.set(parent, arcAt.get(parent)! + 1);
+            }
+          }
+        }
+        if (path.length === 0) break;
+        const sink = path[path.length - 1]!;
+        let amount = rest.get(source)! < room(sink) ? rest.get(source)! : room(sink);
+        for (let k = 2; k < path.length; k += 2) {
+          const back = flows.get(path[k]!)!.get(path[k - 1]!)!;
+          if (back < amount) amount = back;
+        }
+        for (let k = 0; k + 1 < path.length; k += 2) {
+          const flow = flows.get(path[k]!)!;
+          flow.set(path[k + 1]!, flow.get(path[k + 1]!)! + amount);
+          if (k >= 2) flow.set(path[k - 1]!, flow.get(path[k - 1]!)! - amount);
+        }
+        rest.set(source, rest.get(source)! - amount);
+        allocation.set(sink, allocation.get(sink)! + amount);
+        if (room(sink) <= 0n) saturated.add(sink);
+        reroutes++;
+        progress = true;
       }
-      const back = flows.get(pot)!.get(via)!;
-      if (back < amount) amount = back;
-      path.push({ pot, account: via, gives: true });
-      account = via;
     }
-    for (const step of path) {
-      const flow = flows.get(step.pot)!;
-      flow.set(step.account, flow.get(step.account)! + (step.gives ? -amount : amount));
-    }
-    const source = path[path.length - 1]!.pot;
-    rest.set(source, rest.get(source)! - amount);
-    allocation.set(sink, allocation.get(sink)! + amount);
-    if (room(sink) <= 0n) saturated.add(sink);
-    reroutes++;
   }
   const starved = new Set(potIds.filter((id) => rest.get(id)! > 0n && membersOf.get(id)!.every((a) => room(a) <= 0n)));
   // The blocked regions: from each starved pot, its providers (all at their caps) and the pots they draw from, and
