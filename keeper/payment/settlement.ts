@@ -156,6 +156,10 @@ async function settledAt(
  */
 export class VaultSettlement {
   private readonly log: Logger;
+  /** First commitment block per epoch, once found. */
+  private readonly firstCommit = new Map<number, number>();
+  /** Per epoch not yet found committed, the last block searched. */
+  private readonly searchedTo = new Map<number, number>();
 
   constructor(
     private readonly components: VaultSettlementComponents,
@@ -248,14 +252,51 @@ export class VaultSettlement {
     if (provider == null) throw new Error("the RewardPool contract has no provider");
     for (let logged = false; ;) {
       options.signal?.throwIfAborted();
-      const block = await commitBlockOf(this.components.pool, epoch, this.init.fromBlock);
+      const block = await this.firstCommitOf(epoch);
       if (block !== undefined) return { block, timestamp: await timestampOf(provider, block) };
       if (!logged) this.log.info("paid credit waits for the previous epoch's commitment", { previous: epoch });
       logged = true;
       await sleep(this.init.pollMs ?? COMMIT_POLL_MS, options.signal);
     }
   }
+
+  /**
+   * `commitBlockOf`, remembered: a first commitment found is kept (it never moves), and while an epoch is not
+   * committed each look searches only the blocks after the last one searched — one log query per look instead of a
+   * scan back to the deployment every COMMIT_POLL_MS.
+   */
+  private async firstCommitOf(epoch: number): Promise<number | undefined> {
+    const known = this.firstCommit.get(epoch);
+    if (known !== undefined) return known;
+    const { pool } = this.components;
+    const provider = pool.runner?.provider;
+    if (provider == null) throw new Error("the RewardPool contract has no provider");
+    const head = await provider.getBlockNumber();
+    const after = this.searchedTo.get(epoch);
+    let found: number | undefined;
+    if (after === undefined) found = await commitBlockOf(pool, epoch, this.init.fromBlock);
+    else {
+      for (let from = after + 1; from <= head && found === undefined; from += COMMIT_LOG_WINDOW) {
+        const to = Math.min(head, from + COMMIT_LOG_WINDOW - 1);
+        const events = await pool.queryFilter(pool.filters.EpochCommitted(epoch), from, to);
+        if (events.length > 0) found = Math.min(...events.map((e) => e.blockNumber));
+      }
+    }
+    // Only a few epochs are ever waited for at once: older entries go.
+    for (const e of [...this.searchedTo.keys()]) if (e < epoch - REMEMBERED_EPOCHS) this.searchedTo.delete(e);
+    for (const e of [...this.firstCommit.keys()]) if (e < epoch - REMEMBERED_EPOCHS) this.firstCommit.delete(e);
+    if (found === undefined) {
+      this.searchedTo.set(epoch, head);
+      return undefined;
+    }
+    this.searchedTo.delete(epoch);
+    this.firstCommit.set(epoch, found);
+    return found;
+  }
 }
+
+/** Epochs whose first commitment (or search cursor) a VaultSettlement remembers behind the latest asked for. */
+const REMEMBERED_EPOCHS = 4;
 
 /**
  * A verifier's reads for the channels of epoch `epoch` (from the chain alone): `before` at the previous epoch's first

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 
-import { Wallet, ZeroHash, parseEther, type HDNodeWallet } from "ethers";
+import { JsonRpcProvider, Network, Wallet, ZeroHash, parseEther, type HDNodeWallet } from "ethers";
 
 import { encodeEvidence, parseEvidence, recompute } from "../../../../keeper/epochs/proofs/evidence.ts";
 import {
@@ -386,5 +386,48 @@ describe("epochs/collect: closes bounded by settled vouchers", { timeout: 240_00
       late.problems.some((p) => /settlement block gives 0 up to 5000/.test(p)),
       late.problems.join("; "),
     );
+  });
+  it("waits for the previous epoch's commitment with a log query per new range, not a scan back to the deployment", async () => {
+    /** The real chain, with its log queries and block-number reads counted. */
+    class Counting extends JsonRpcProvider {
+      logs: Array<{ fromBlock: string; toBlock: string }> = [];
+      heads = 0;
+      override async send(method: string, params: unknown[] | Record<string, unknown>): Promise<unknown> {
+        if (method === "eth_getLogs") this.logs.push((params as Array<{ fromBlock: string; toBlock: string }>)[0]!);
+        if (method === "eth_blockNumber") this.heads++;
+        return super.send(method, params);
+      }
+    }
+    const counting = new Counting(node.url, Network.from(31337), {
+      staticNetwork: Network.from(31337),
+      cacheTimeout: -1,
+    });
+    try {
+      // A long chain: 20,000 more blocks, four log windows of COMMIT_LOG_WINDOW.
+      await provider.send("hardhat_mine", ["0x4e20"]);
+      const committed = (await pool.queryFilter(pool.filters.EpochCommitted())).map((e) => Number(e.args.epoch));
+      const previous = Math.max(0, ...committed) + 1;
+      const settlement = new VaultSettlement(
+        {
+          vault: CreditVault__factory.connect(domain.vault, counting),
+          pool: RewardPool__factory.connect(await pool.getAddress(), counting),
+          logger: silent,
+        },
+        { pollMs: 20 },
+      );
+      const reading = settlement.settleAndRead(previous + 1, []);
+      await waitFor(() => counting.heads >= 20, 30_000, "twenty looks for the commitment");
+      const head = await provider.getBlockNumber();
+      const firstScan = counting.logs.length;
+      assert.ok(firstScan <= 6, `the first look scans back once (${firstScan} queries), the others add none`);
+      await commit(previous);
+      await reading;
+      const later = counting.logs.slice(firstScan);
+      assert.ok(later.length >= 1 && later.length <= 2, `${later.length} queries once committed`);
+      for (const r of later)
+        assert.ok(Number(r.fromBlock) > head - 2, `a later query starts past the scanned blocks: ${r.fromBlock}`);
+    } finally {
+      counting.destroy();
+    }
   });
 });
