@@ -205,8 +205,11 @@ async function checkEvidence(
   // Under paid demand, each channel's payment is checked against what CreditVault settled (settle before credit).
   const again = await recompute(evidence, summary.endMs, {
     ...(evidence.payment !== undefined && {
-      settled: (channels) =>
-        settledAtCommits(contracts.pool, evidence.payment!.rule.domain.vault, summary.epoch, channels),
+      settled: (channels) => {
+        const { domain, settle } = evidence.payment!.rule;
+        const read = settle === undefined ? undefined : { endMs: summary.endMs, terms: settle };
+        return settledAtCommits(contracts.pool, domain.vault, summary.epoch, channels, 0, read);
+      },
     }),
   });
   problems.push(...again.problems);

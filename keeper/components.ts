@@ -59,7 +59,14 @@ import { acquireDataDir, releaseDataDir } from "./store/lock.ts";
 import { epochTaskRecords, taskManager, toLeafValue, type TaskManager, type TaskOutcome } from "./tasks/index.ts";
 import { transferService, type PublishResult, type TransferService } from "./transfer/index.ts";
 import { DEFAULT_SUBSIDY_BPS, DEFAULT_WEI_PER_GIB } from "./epochs/collect/constants.ts";
-import { DEFAULT_UNPAID_ALLOWANCE_BYTES, PaymentStore, VaultSettlement, VoucherPayer } from "./payment/index.ts";
+import {
+  DEFAULT_UNPAID_ALLOWANCE_BYTES,
+  PaymentStore,
+  SETTLE_GRID_MS,
+  SETTLE_WINDOW_MS,
+  VaultSettlement,
+  VoucherPayer,
+} from "./payment/index.ts";
 import { TransferStore } from "./transfer/store.ts";
 
 /** Every service of a running keeper, built once by `compose`; those marked optional exist with a chain only. */
@@ -243,6 +250,12 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
           domain: { chainId: vaultChainId, vault: vaultAddress },
           weiPerGiB: c.payment.weiPerGiB ?? DEFAULT_WEI_PER_GIB,
           subsidyBps: c.payment.subsidyBps ?? DEFAULT_SUBSIDY_BPS,
+          ...(c.payment.settle !== false && {
+            settle: {
+              gridMs: c.payment.settle?.gridMs ?? SETTLE_GRID_MS,
+              windowMs: c.payment.settle?.windowMs ?? SETTLE_WINDOW_MS,
+            },
+          }),
         }
       : undefined;
   const transfer = transferService(c.limits?.transfer)({
@@ -380,7 +393,10 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
               send: (tx, opts) => chain.send({ ...tx, iface: vault.interface }, opts),
             }),
           },
-          { fromBlock: chain.deployment.deploymentBlock },
+          {
+            fromBlock: chain.deployment.deploymentBlock,
+            ...(c.payment?.settleIdleMarginMs !== undefined && { idleMarginMs: c.payment.settleIdleMarginMs }),
+          },
         )
       : undefined;
   const collector = epochCollector({

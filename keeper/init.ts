@@ -84,6 +84,15 @@ export interface KeeperPaymentConfig {
   checkDeposits?: boolean;
   /** The vault vouchers are signed for, for a keeper without `epochs.chain` (which names it otherwise). */
   vault?: { chainId: bigint; address: string };
+  /**
+   * When a close reads what the vault settled (default SETTLE_GRID_MS, SETTLE_WINDOW_MS; the same for every keeper).
+   * `false`: at the close itself, as before the settlement block — only for a development chain whose block times run
+   * ahead of the clock (automine stamps each block a second after the last), where a cutoff by the clock has passed
+   * on chain before the close settles; keepers reading at their own time can then build different roots.
+   */
+  settle?: { gridMs?: number; windowMs?: number } | false;
+  /** See SETTLE_IDLE_MARGIN_MS. */
+  settleIdleMarginMs?: number;
 }
 
 export interface KeeperAuditConfig extends AuditorInit {

@@ -3,7 +3,10 @@
  * publication, submission and claim tooling.
  */
 import type { MerkleTree } from "./merkle/tree.ts";
+import type { SettleTerms } from "../payment/settlement.ts";
 import type { VaultDomain } from "../payment/voucher.ts";
+
+export type { SettleTerms };
 
 /** One contributor of an epoch. `index` is the account's stable index (assigned once, reused every epoch). */
 export interface ContributionEntry {
@@ -106,6 +109,11 @@ export interface PaymentRule {
   subsidyBps: bigint;
   /** The vault the vouchers are signed for. */
   domain: VaultDomain;
+  /**
+   * When the vault is read (payment/settlement.ts `settleCutoff`): absent in evidence published before the rule
+   * (then the close read the vault at its own time, and a verifier only bounds what it counted).
+   */
+  settle?: SettleTerms;
 }
 
 /** One channel's payment in an epoch. */

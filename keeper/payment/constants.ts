@@ -49,6 +49,26 @@ export const MAX_CREDIT_ENTRIES = 4_096;
 /** How often a close looks for the previous epoch's commitment before counting payments (2 s). */
 export const COMMIT_POLL_MS = 2_000;
 
+/**
+ * The settlement read's grid (60 s): a close's end is floored to it before the window is added, so keepers whose
+ * closes of one epoch start in the same minute (a cron tick) read the vault at the same block.
+ */
+export const SETTLE_GRID_MS = 60_000;
+
+/**
+ * The settlement window (120 s: one grid and a minute to settle): settlements up to this long after the epoch's end
+ * (floored to the grid), or after
+ * the previous epoch's commitment when that came later, count for the epoch; the read is at the last block before.
+ */
+export const SETTLE_WINDOW_MS = 120_000;
+
+/**
+ * How long after the cutoff, by the keeper's clock, a chain that produced no later block is taken as settled at its
+ * head (30 s): longer than a real chain's block timestamps lag behind the wall clock; an idle development chain
+ * (automine) produces no block until a transaction comes.
+ */
+export const SETTLE_IDLE_MARGIN_MS = 30_000;
+
 /** Blocks per log query when looking for an epoch's commitment (5,000: within common RPC range limits). */
 export const COMMIT_LOG_WINDOW = 5_000;
 

@@ -38,7 +38,9 @@ export {
   VaultSettlement,
   channelKey,
   commitBlockOf,
+  settleCutoff,
   settledAtCommits,
   type ChannelSettlement,
+  type SettleRead,
   type SettleTx,
 } from "./settlement.ts";

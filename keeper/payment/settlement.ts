@@ -4,18 +4,22 @@
  * for the pool — never as far as they were merely signed:
  *
  *   before_c  = CreditVault.settledOf(c) at the block of the first RewardPool commitment of epoch e − 1 (0 for e = 1)
- *   settled_c = CreditVault.settledOf(c) now, after this keeper settled the epoch's highest vouchers
+ *   settled_c = CreditVault.settledOf(c) at the settlement block of epoch e: the last block whose timestamp is at
+ *               most the cutoff  max(⌊end / grid⌋ · grid, t(commitment of e − 1)) + window  (`settleCutoff`)
  *
  * and the close counts `paidUpTo_c = max(before_c, min(highest voucher_c, settled_c))`, `paid_c = paidUpTo_c − before_c`
- * (collect/paid.ts). Epochs are committed in order and each one's reads happen before its commitment, so the ranges
- * (before_c, paidUpTo_c] of consecutive epochs never overlap: a settled token pays for one epoch at most, and a
- * verifier checks both bounds from the chain alone (`settledAtCommits`).
+ * (collect/paid.ts). The settlement block is fixed by the epoch's end (floored to the grid, one minute, so every
+ * keeper closing on the same cron tick takes the same one) and by the chain: a keeper settles the epoch's vouchers,
+ * waits until the chain is past the cutoff, and reads there — so keepers that close at different times, with a
+ * consumer settling in between, read the same amounts, and a verifier reads them again from the chain alone
+ * (`settledAtCommits`). Epochs are committed in order and each one's settlement block comes before its commitment,
+ * so the ranges (before_c, paidUpTo_c] of consecutive epochs never overlap: a settled token pays for one epoch at most.
  */
 import { getAddress } from "ethers";
 
 import { CreditVault__factory, type CreditVault, type RewardPool } from "../../types/ethers-contracts/index.ts";
 import type { Logger } from "../logger.ts";
-import { COMMIT_LOG_WINDOW, COMMIT_POLL_MS } from "./constants.ts";
+import { COMMIT_LOG_WINDOW, COMMIT_POLL_MS, SETTLE_IDLE_MARGIN_MS } from "./constants.ts";
 import { highestPerChannel } from "./settle.ts";
 import type { SignedVoucher } from "./voucher.ts";
 
@@ -23,7 +27,10 @@ import type { SignedVoucher } from "./voucher.ts";
 export interface ChannelSettlement {
   /** Settled when the previous epoch was committed: what earlier epochs may have counted. */
   before: bigint;
-  /** Settled now (the close) or, for a verifier, just before the epoch's own commitment: the most it may count. */
+  /**
+   * Settled at the epoch's settlement block (under settle terms; without them, at the close, or for a verifier just
+   * before the epoch's own commitment): the most it may count.
+   */
   settled: bigint;
 }
 
@@ -48,8 +55,52 @@ export interface VaultSettlementComponents {
 export interface VaultSettlementInit {
   /** First block to search for commitments (the deployment's block). */
   fromBlock?: number;
-  /** Wait between two looks for the previous epoch's commitment, ms (default COMMIT_POLL_MS). */
+  /** Wait between two looks for the previous epoch's commitment or the cutoff, ms (default COMMIT_POLL_MS). */
   pollMs?: number;
+  /** See SETTLE_IDLE_MARGIN_MS. */
+  idleMarginMs?: number;
+}
+
+/** The settlement read's terms (constants.ts SETTLE_GRID_MS, SETTLE_WINDOW_MS), published with each epoch's rule. */
+export interface SettleTerms {
+  gridMs: number;
+  windowMs: number;
+}
+
+/** When epoch e's settlement read happens: the epoch's end and its terms. */
+export interface SettleRead {
+  /** The end of the epoch's window (its freeze), ms. */
+  endMs: number;
+  terms: SettleTerms;
+}
+
+/**
+ * The cutoff of an epoch's settlement read, in chain seconds: the epoch's end floored to the grid, or the previous
+ * epoch's commitment when that came later (closes settle only after it), plus the window.
+ */
+export function settleCutoff(endMs: number, previousCommitSeconds: number, terms: SettleTerms): number {
+  const end = Math.floor(endMs / terms.gridMs) * terms.gridMs;
+  return Math.floor((Math.max(end, previousCommitSeconds * 1000) + terms.windowMs) / 1000);
+}
+
+type ChainProvider = NonNullable<NonNullable<RewardPool["runner"]>["provider"]>;
+
+async function timestampOf(provider: ChainProvider, block: number): Promise<number> {
+  const b = await provider.getBlock(block);
+  if (b === null) throw new Error(`block ${block} not found`);
+  return b.timestamp;
+}
+
+/** The last block in [from, to) whose timestamp is at most `cutoff` (`from` when none); `to` must be past it. */
+async function lastBlockAtOrBefore(provider: ChainProvider, cutoff: number, from: number, to: number): Promise<number> {
+  let lo = from;
+  let hi = to;
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if ((await timestampOf(provider, mid)) <= cutoff) lo = mid;
+    else hi = mid;
+  }
+  return lo;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -105,6 +156,10 @@ async function settledAt(
  */
 export class VaultSettlement {
   private readonly log: Logger;
+  /** First commitment block per epoch, once found. */
+  private readonly firstCommit = new Map<number, number>();
+  /** Per epoch not yet found committed, the last block searched. */
+  private readonly searchedTo = new Map<number, number>();
 
   constructor(
     private readonly components: VaultSettlementComponents,
@@ -120,14 +175,16 @@ export class VaultSettlement {
   async settleAndRead(
     epoch: number,
     vouchers: readonly SignedVoucher[],
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; read?: SettleRead } = {},
   ): Promise<Map<string, ChannelSettlement>> {
     const { vault, pool, send } = this.components;
     const highest = highestPerChannel(vouchers);
     const channels = highest.map((v) => ({ consumer: v.consumer, account: v.provider }));
     // The previous epoch's commitment first: a settlement sent before it would count in that epoch's `before` and
     // the payment in no epoch at all (its own is capped by its highest voucher).
-    const before = epoch <= 1 ? new Map<string, bigint>() : await this.settledAtCommit(epoch - 1, channels, options);
+    const previous = epoch <= 1 ? undefined : await this.commitment(epoch - 1, options);
+    const before =
+      previous === undefined ? new Map<string, bigint>() : await settledAt(vault, channels, previous.block);
     if (send !== undefined) {
       const to = await vault.getAddress();
       for (const v of highest) {
@@ -155,33 +212,97 @@ export class VaultSettlement {
         }
       }
     }
-    const now = await settledAt(vault, channels, "latest");
+    let at: number | "latest" = "latest";
+    if (options.read !== undefined) {
+      const cutoff = settleCutoff(options.read.endMs, previous?.timestamp ?? 0, options.read.terms);
+      at = await this.blockAtCutoff(cutoff, previous?.block ?? this.init.fromBlock ?? 0, options);
+      this.log.info("payments read at the epoch's settlement block", { epoch, cutoff, block: at });
+    }
+    const now = await settledAt(vault, channels, at);
     const out = new Map<string, ChannelSettlement>();
     for (const [k, settled] of now) out.set(k, { before: before.get(k) ?? 0n, settled });
     return out;
   }
 
-  /** What the channels had settled when `epoch` was first committed; waits for that commitment. */
-  private async settledAtCommit(
-    epoch: number,
-    channels: readonly { consumer: string; account: string }[],
-    options: { signal?: AbortSignal },
-  ): Promise<Map<string, bigint>> {
+  /**
+   * The settlement block for `cutoff` (chain seconds): once the chain has a block past it, the last block at or
+   * before it; on a chain that produced none by `idleMarginMs` after the cutoff by this keeper's clock, its head.
+   */
+  private async blockAtCutoff(cutoff: number, from: number, options: { signal?: AbortSignal }): Promise<number> {
+    const provider = this.components.pool.runner?.provider;
+    if (provider == null) throw new Error("the RewardPool contract has no provider");
     for (let logged = false; ;) {
       options.signal?.throwIfAborted();
-      const block = await commitBlockOf(this.components.pool, epoch, this.init.fromBlock);
-      if (block !== undefined) return settledAt(this.components.vault, channels, block);
+      const head = await provider.getBlock("latest");
+      if (head === null) throw new Error("the chain has no latest block");
+      if (head.timestamp > cutoff) return lastBlockAtOrBefore(provider, cutoff, from, head.number);
+      if (Date.now() > cutoff * 1000 + (this.init.idleMarginMs ?? SETTLE_IDLE_MARGIN_MS)) return head.number;
+      if (!logged) this.log.info("paid credit waits for the settlement cutoff", { cutoff, head: head.timestamp });
+      logged = true;
+      await sleep(this.init.pollMs ?? COMMIT_POLL_MS, options.signal);
+    }
+  }
+
+  /** The block and time of `epoch`'s first commitment; waits for it. */
+  private async commitment(
+    epoch: number,
+    options: { signal?: AbortSignal },
+  ): Promise<{ block: number; timestamp: number }> {
+    const provider = this.components.pool.runner?.provider;
+    if (provider == null) throw new Error("the RewardPool contract has no provider");
+    for (let logged = false; ;) {
+      options.signal?.throwIfAborted();
+      const block = await this.firstCommitOf(epoch);
+      if (block !== undefined) return { block, timestamp: await timestampOf(provider, block) };
       if (!logged) this.log.info("paid credit waits for the previous epoch's commitment", { previous: epoch });
       logged = true;
       await sleep(this.init.pollMs ?? COMMIT_POLL_MS, options.signal);
     }
   }
+
+  /**
+   * `commitBlockOf`, remembered: a first commitment found is kept (it never moves), and while an epoch is not
+   * committed each look searches only the blocks after the last one searched — one log query per look instead of a
+   * scan back to the deployment every COMMIT_POLL_MS.
+   */
+  private async firstCommitOf(epoch: number): Promise<number | undefined> {
+    const known = this.firstCommit.get(epoch);
+    if (known !== undefined) return known;
+    const { pool } = this.components;
+    const provider = pool.runner?.provider;
+    if (provider == null) throw new Error("the RewardPool contract has no provider");
+    const head = await provider.getBlockNumber();
+    const after = this.searchedTo.get(epoch);
+    let found: number | undefined;
+    if (after === undefined) found = await commitBlockOf(pool, epoch, this.init.fromBlock);
+    else {
+      for (let from = after + 1; from <= head && found === undefined; from += COMMIT_LOG_WINDOW) {
+        const to = Math.min(head, from + COMMIT_LOG_WINDOW - 1);
+        const events = await pool.queryFilter(pool.filters.EpochCommitted(epoch), from, to);
+        if (events.length > 0) found = Math.min(...events.map((e) => e.blockNumber));
+      }
+    }
+    // Only a few epochs are ever waited for at once: older entries go.
+    for (const e of [...this.searchedTo.keys()]) if (e < epoch - REMEMBERED_EPOCHS) this.searchedTo.delete(e);
+    for (const e of [...this.firstCommit.keys()]) if (e < epoch - REMEMBERED_EPOCHS) this.firstCommit.delete(e);
+    if (found === undefined) {
+      this.searchedTo.set(epoch, head);
+      return undefined;
+    }
+    this.searchedTo.delete(epoch);
+    this.firstCommit.set(epoch, found);
+    return found;
+  }
 }
 
+/** Epochs whose first commitment (or search cursor) a VaultSettlement remembers behind the latest asked for. */
+const REMEMBERED_EPOCHS = 4;
+
 /**
- * A verifier's bounds for the channels of epoch `epoch` (from the chain alone): `before` at the previous epoch's
- * first commitment, `settled` at the block before the epoch's own first commitment (the most the closing keeper can
- * have read). Throws when the epoch is not committed.
+ * A verifier's reads for the channels of epoch `epoch` (from the chain alone): `before` at the previous epoch's first
+ * commitment; `settled` at the epoch's settlement block when `read` gives its end and terms (what every closing
+ * keeper read), else at the block before the epoch's own first commitment (the most a close can have read). Throws
+ * when the epoch is not committed.
  */
 export async function settledAtCommits(
   pool: RewardPool,
@@ -189,15 +310,30 @@ export async function settledAtCommits(
   epoch: number,
   channels: readonly { consumer: string; account: string }[],
   fromBlock = 0,
+  read?: SettleRead,
 ): Promise<Map<string, ChannelSettlement>> {
+  const provider = pool.runner?.provider;
+  if (provider == null) throw new Error("the RewardPool contract has no provider");
   const vault = CreditVault__factory.connect(vaultAddress, pool.runner);
   const own = await commitBlockOf(pool, epoch, fromBlock);
   if (own === undefined) throw new Error(`epoch ${epoch} has no RewardPool commitment`);
   const previous = epoch <= 1 ? undefined : await commitBlockOf(pool, epoch - 1, fromBlock);
   if (epoch > 1 && previous === undefined) throw new Error(`epoch ${epoch - 1} has no RewardPool commitment`);
+  let at = own - 1;
+  if (read !== undefined) {
+    const cutoff = settleCutoff(
+      read.endMs,
+      previous === undefined ? 0 : await timestampOf(provider, previous),
+      read.terms,
+    );
+    at =
+      (await timestampOf(provider, own)) > cutoff
+        ? await lastBlockAtOrBefore(provider, cutoff, previous ?? fromBlock, own)
+        : own - 1;
+  }
   const [before, settled] = await Promise.all([
     previous === undefined ? new Map<string, bigint>() : settledAt(vault, channels, previous),
-    settledAt(vault, channels, own - 1),
+    settledAt(vault, channels, at),
   ]);
   const out = new Map<string, ChannelSettlement>();
   for (const [k, s] of settled) out.set(k, { before: before.get(k) ?? 0n, settled: s });

@@ -1,8 +1,8 @@
 /**
  * The farming simulation's claims (docs/security.md, "Farming: the simulation") on a smaller honest network, so a
  * change to the contracts or the credit rules that makes farming pay fails here: a paying self-dealer loses, its
- * share of the epoch reward stays within its bond share, paying nothing earns nothing, and splitting the bond over
- * identities changes nothing.
+ * share of the epoch reward stays within its bond share, paying nothing earns nothing, splitting the bond over
+ * identities changes nothing, and the honest providers get at least 0.9 of their paid-bytes share.
  */
 import { expect } from "chai";
 import { network } from "hardhat";
@@ -48,6 +48,23 @@ describe("farming simulation (scripts/sim/lib/farming.ts)", function () {
       expect(r.shareVsBondShare).to.be.at.most(1 + 1e-9);
     });
   }
+
+  it("pays the honest providers at least 0.9 of their paid-bytes share, alone and beside an idle bond", async function () {
+    // Alone (the attacker paid nothing, so nothing of it counts), beside a bond of half theirs with a tenth of their
+    // volume, and beside k = 10 identities at minBond: the caps hold honest consumers' money back only where no
+    // allocation within each consumer's pot and the caps could pay it (docs/security.md, "Identities cost capital").
+    for (const s of [
+      { identities: 3, bondShare: 0.5, volume: 10, paidShare: 0 },
+      { identities: 3, bondShare: 0.5, volume: 0.1, paidShare: maxSubsidy },
+      { identities: 10, bondShare: 0.05, volume: 0.1, paidShare: maxSubsidy },
+    ]) {
+      const r = await runScenario(net, s);
+      const at = `k=${s.identities}, bond ${s.bondShare}, volume ${s.volume}, paid ${s.paidShare}`;
+      expect(r.honestShareVsPaidBytes, at).to.be.at.least(0.9);
+      expect(r.shareVsBondShare, at).to.be.at.most(1 + 1e-9);
+      expect(r.netGainPerLum, at).to.be.at.most(0);
+    }
+  });
 
   it("pays nothing to a self-dealer that pays nothing", async function () {
     const r = await runScenario(net, { identities: 3, bondShare: 0.5, volume: 10, paidShare: 0 });

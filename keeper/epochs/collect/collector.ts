@@ -46,6 +46,7 @@ import type {
   EpochBundle,
   EpochEvidence,
   ReputationReport,
+  SettleTerms,
   TaskRecordValue,
 } from "../types.ts";
 
@@ -147,7 +148,7 @@ export interface EpochCollectorComponents {
   settlement?: (
     epoch: number,
     vouchers: readonly SignedVoucher[],
-    options: { signal?: AbortSignal },
+    options: { signal?: AbortSignal; read?: { endMs: number; terms: SettleTerms } },
   ) => Promise<ReadonlyMap<string, ChannelSettlement>>;
 }
 
@@ -787,7 +788,12 @@ export class EpochCollector {
       const channels = paidChannels({ receipts, addressOf: weights.addressOf, disqualified, rule });
       for (const problem of channels.problems) this.log.warn("voucher not counted", { epoch, problem });
       // Settle before credit: what the vault settled, not what was signed (payment/settlement.ts).
-      const settlement = await this.components.settlement!(epoch, [...channels.highest.values()], options);
+      // At the epoch's settlement block under the rule's terms (payment/settlement.ts), so keepers agree.
+      const read = rule.settle === undefined ? {} : { read: { endMs: row.end_ms, terms: rule.settle } };
+      const settlement = await this.components.settlement!(epoch, [...channels.highest.values()], {
+        ...options,
+        ...read,
+      });
       paid = paidContributions(channels, { ...weights, rule, settlement });
     }
     let contributions = paid?.contributions ?? computeContributions({ receipts, ...weights, disqualified });

@@ -29,6 +29,14 @@ export const PAID_MIGRATIONS = [
       );
     `,
   },
+  {
+    // The settlement read's terms (payment/settlement.ts); NULL for epochs closed before them.
+    version: 2,
+    up: `
+      ALTER TABLE epoch_payment_terms ADD COLUMN settle_grid_ms INTEGER;
+      ALTER TABLE epoch_payment_terms ADD COLUMN settle_window_ms INTEGER;
+    `,
+  },
 ] as const;
 
 export function migratePaidEpochs(store: Store): void {
@@ -40,13 +48,16 @@ export function savePaid(store: Store, epoch: number, rule: PaymentRule, channel
   const db = store.db;
   db.prepare("DELETE FROM epoch_paid_channels WHERE epoch = ?").run(epoch);
   db.prepare(
-    "INSERT OR REPLACE INTO epoch_payment_terms (epoch, wei_per_gib, subsidy_bps, chain_id, vault) VALUES (?, ?, ?, ?, ?)",
+    "INSERT OR REPLACE INTO epoch_payment_terms (epoch, wei_per_gib, subsidy_bps, chain_id, vault, settle_grid_ms, " +
+      "settle_window_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
   ).run(
     epoch,
     rule.weiPerGiB.toString(),
     rule.subsidyBps.toString(),
     rule.domain.chainId.toString(),
     getAddress(rule.domain.vault),
+    rule.settle?.gridMs ?? null,
+    rule.settle?.windowMs ?? null,
   );
   const insert = db.prepare(
     "INSERT INTO epoch_paid_channels (epoch, consumer, account, paid_before, paid_up_to) VALUES (?, ?, ?, ?, ?)",
@@ -57,8 +68,20 @@ export function savePaid(store: Store, epoch: number, rule: PaymentRule, channel
 /** The rule and channel payments of a closed epoch (undefined when it was closed without the paid-demand rule). */
 export function paidOf(store: Store, epoch: number): { rule: PaymentRule; channels: ChannelPayment[] } | undefined {
   const t = store.db
-    .prepare("SELECT wei_per_gib, subsidy_bps, chain_id, vault FROM epoch_payment_terms WHERE epoch = ?")
-    .get(epoch) as { wei_per_gib: string; subsidy_bps: string; chain_id: string; vault: string } | undefined;
+    .prepare(
+      "SELECT wei_per_gib, subsidy_bps, chain_id, vault, settle_grid_ms, settle_window_ms FROM epoch_payment_terms " +
+        "WHERE epoch = ?",
+    )
+    .get(epoch) as
+    | {
+        wei_per_gib: string;
+        subsidy_bps: string;
+        chain_id: string;
+        vault: string;
+        settle_grid_ms: number | null;
+        settle_window_ms: number | null;
+      }
+    | undefined;
   if (t === undefined) return undefined;
   const channels = (
     store.db
@@ -78,6 +101,8 @@ export function paidOf(store: Store, epoch: number): { rule: PaymentRule; channe
       weiPerGiB: BigInt(t.wei_per_gib),
       subsidyBps: BigInt(t.subsidy_bps),
       domain: { chainId: BigInt(t.chain_id), vault: t.vault },
+      ...(t.settle_grid_ms !== null &&
+        t.settle_window_ms !== null && { settle: { gridMs: t.settle_grid_ms, windowMs: t.settle_window_ms } }),
     },
     channels,
   };

@@ -13,7 +13,17 @@
  *   - saturating an account can only raise what the others receive, so the saturated set grows until no unsaturated
  *     account exceeds its cap (at most one round per account).
  *
- * A pot whose providers are all saturated is starved: the rest of it is withheld. Money never crosses from one
+ * Then the rerouting: a saturated account that draws from a pot whose rest is withheld (all its providers capped)
+ * takes more of its cap from that pot and as much less from another of its pots, whose rest then goes to that
+ * pot's providers below their caps — along chains of capped accounts and their pots, shortest first (augmenting
+ * paths from the pots with money left to an account below its cap, found in Dinic's phases; pots, accounts and
+ * their lists in ascending order, so every keeper takes the same paths). No account receives less than after the proportional fill, none
+ * more than its cap, and each pot pays only its own providers; the payout is the largest any allocation under those
+ * two constraints can make (a maximum flow), within a budget of MAX_REROUTES_PER_EDGE augmentations per pot, account
+ * and channel, which bounds the cost of a hostile epoch (the fill then stops with what it has, never beyond the
+ * constraints).
+ *
+ * A pot with money left after the rerouting is starved: the rest of it is withheld. Money never crosses from one
  * consumer's pot to a provider that consumer did not use, so a self-dealer's accounts (fed only by its own
  * consumers) can never receive what the caps took from honest providers, and vice versa.
  */
@@ -31,9 +41,19 @@ export interface Filled {
   allocation: Map<string, bigint>;
   /** Accounts that took their cap. */
   saturated: Set<string>;
-  /** Pots whose providers are all saturated while money of theirs was left: their rest is withheld. */
+  /** Pots with money left that no provider of theirs could take (all at their caps): their rest is withheld. */
   starved: Set<string>;
+  /**
+   * The accounts behind the starved pots, one list per region: a starved pot's providers, the pots they draw from
+   * and those pots' providers, transitively — all at their caps (ascending, regions in the order of their first pot).
+   */
+  blocked: string[][];
+  /** Augmenting paths the rerouting took. */
+  reroutes: number;
 }
+
+/** Rerouting budget: augmenting paths per pot, account and channel of the epoch (see the header). */
+export const MAX_REROUTES_PER_EDGE = 4;
 
 interface Pot {
   members: PotShare[];
@@ -97,6 +117,170 @@ export function fillPots(
         grew = true;
       }
     }
-    if (!grew) return { allocation, saturated, starved };
+    if (!grew) return reroute(grouped, capOf, allocation, saturated);
   }
+}
+
+const ascending = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The rerouting stage (see the header): from the proportional fill's allocation, moves the money of pots with a
+ * rest along augmenting paths to accounts below their caps. Flows are rebuilt from the fill's rule, per (pot,
+ * account), so the stage needs nothing but the fill's result.
+ */
+function reroute(
+  grouped: { pots: Map<string, Pot>; shareOf: Map<string, bigint> },
+  capOf: (account: string) => bigint,
+  filled: Map<string, bigint>,
+  saturated: Set<string>,
+): Filled {
+  const { pots, shareOf } = grouped;
+  // The fill's flows, per pot and account, exactly as it computed the allocation.
+  const flows = new Map<string, Map<string, bigint>>();
+  const rest = new Map<string, bigint>();
+  const potsOf = new Map<string, Set<string>>();
+  let edges = 0;
+  for (const [id, pot] of pots) {
+    let drawn = 0n;
+    let free = 0n;
+    for (const m of pot.members) {
+      if (saturated.has(m.account)) drawn += (capOf(m.account) * m.share) / shareOf.get(m.account)!;
+      else free += m.share;
+    }
+    const scale = drawn > pot.total;
+    const left = scale ? 0n : pot.total - drawn;
+    const flow = new Map<string, bigint>();
+    let paid = 0n;
+    for (const m of pot.members) {
+      let x: bigint;
+      if (saturated.has(m.account)) {
+        const draw = (capOf(m.account) * m.share) / shareOf.get(m.account)!;
+        x = scale ? (draw * pot.total) / drawn : draw;
+      } else x = (left * m.share) / free;
+      flow.set(m.account, (flow.get(m.account) ?? 0n) + x);
+      paid += x;
+      const of = potsOf.get(m.account) ?? new Set<string>();
+      of.add(id);
+      potsOf.set(m.account, of);
+    }
+    edges += flow.size;
+    flows.set(id, flow);
+    rest.set(id, pot.total - paid);
+  }
+  const allocation = new Map(filled);
+  const potIds = [...pots.keys()].sort(ascending);
+  const membersOf = new Map(potIds.map((id) => [id, [...flows.get(id)!.keys()].sort(ascending)]));
+  const potsOfSorted = new Map([...potsOf].map(([a, of]) => [a, [...of].sort(ascending)]));
+  const room = (a: string) => capOf(a) - allocation.get(a)!;
+
+  const budget = MAX_REROUTES_PER_EDGE * (potIds.length + allocation.size + edges);
+  let reroutes = 0;
+  // Dinic's phases: levels by breadth from the pots with a rest (pot → its provider; a provider at its cap → a pot
+  // it draws from), then paths that climb one level a step, each list resumed where it stopped.
+  for (let progress = true; progress && reroutes < budget;) {
+    progress = false;
+    const sources = potIds.filter((id) => rest.get(id)! > 0n);
+    const potLevel = new Map<string, number>(sources.map((id) => [id, 0]));
+    const accountLevel = new Map<string, number>();
+    let reachable = false;
+    for (let head = 0, queue = [...sources]; head < queue.length; head++) {
+      const id = queue[head]!;
+      const level = potLevel.get(id)! + 1;
+      for (const a of membersOf.get(id)!) {
+        if (accountLevel.has(a)) continue;
+        accountLevel.set(a, level);
+        if (room(a) > 0n) {
+          reachable = true;
+          continue;
+        }
+        for (const q of potsOfSorted.get(a)!) {
+          if (!potLevel.has(q) && flows.get(q)!.get(a)! > 0n) {
+            potLevel.set(q, level + 1);
+            queue.push(q);
+          }
+        }
+      }
+    }
+    if (!reachable) break;
+    const arcAt = new Map<string, number>();
+    const dead = new Set<string>();
+    const keyOf = (path: string[], at: number) => (at % 2 === 0 ? "p:" : "a:") + path[at]!;
+    for (const source of sources) {
+      while (rest.get(source)! > 0n && reroutes < budget && !dead.has(`p:${source}`)) {
+        // path = [pot, account, pot, account, …]: a pot pays the account after it; an account gives back what it
+        // drew from the pot after it.
+        const path = [source];
+        while (path.length > 0) {
+          const at = path.length - 1;
+          const id = path[at]!;
+          if (at % 2 === 1 && room(id) > 0n) break;
+          const key = keyOf(path, at);
+          const arcs = at % 2 === 0 ? membersOf.get(id)! : potsOfSorted.get(id)!;
+          let i = arcAt.get(key) ?? 0;
+          for (; i < arcs.length; i++) {
+            const to = arcs[i]!;
+            const ok =
+              at % 2 === 0
+                ? accountLevel.get(to) === potLevel.get(id)! + 1 && !dead.has(`a:${to}`)
+                : potLevel.get(to) === accountLevel.get(id)! + 1 &&
+                  !dead.has(`p:${to}`) &&
+                  flows.get(to)!.get(id)! > 0n;
+            if (ok) break;
+          }
+          arcAt.set(key, i);
+          if (i < arcs.length) path.push(arcs[i]!);
+          else {
+            dead.add(key);
+            path.pop();
+            if (path.length > 0) {
+              const parent = keyOf(path, path.length - 1);
+              arcAt.set(parent, arcAt.get(parent)! + 1);
+            }
+          }
+        }
+        if (path.length === 0) break;
+        const sink = path[path.length - 1]!;
+        let amount = rest.get(source)! < room(sink) ? rest.get(source)! : room(sink);
+        for (let k = 2; k < path.length; k += 2) {
+          const back = flows.get(path[k]!)!.get(path[k - 1]!)!;
+          if (back < amount) amount = back;
+        }
+        for (let k = 0; k + 1 < path.length; k += 2) {
+          const flow = flows.get(path[k]!)!;
+          flow.set(path[k + 1]!, flow.get(path[k + 1]!)! + amount);
+          if (k >= 2) flow.set(path[k - 1]!, flow.get(path[k - 1]!)! - amount);
+        }
+        rest.set(source, rest.get(source)! - amount);
+        allocation.set(sink, allocation.get(sink)! + amount);
+        if (room(sink) <= 0n) saturated.add(sink);
+        reroutes++;
+        progress = true;
+      }
+    }
+  }
+  const starved = new Set(potIds.filter((id) => rest.get(id)! > 0n && membersOf.get(id)!.every((a) => room(a) <= 0n)));
+  // The blocked regions: from each starved pot, its providers (all at their caps) and the pots they draw from, and
+  // so on — the accounts whose caps hold that money back together.
+  const blocked: string[][] = [];
+  const seen = new Set<string>();
+  for (const start of starved) {
+    if (seen.has(start)) continue;
+    seen.add(start);
+    const queue = [start];
+    const region = new Set<string>();
+    for (let head = 0; head < queue.length; head++) {
+      for (const a of membersOf.get(queue[head]!)!) {
+        if (region.has(a)) continue;
+        region.add(a);
+        for (const q of potsOfSorted.get(a)!) {
+          if (!seen.has(q) && flows.get(q)!.get(a)! > 0n) {
+            seen.add(q);
+            queue.push(q);
+          }
+        }
+      }
+    }
+    blocked.push([...region].sort(ascending));
+  }
+  return { allocation, saturated, starved, blocked, reroutes };
 }

@@ -12,20 +12,25 @@
  *   K_i  = ⌊S · μ · b_i / ΣB⌋              the cap: μ times the bond share among the contributing bonded accounts
  *
  *   1. Per-consumer water-filling (pots.ts): each consumer's pot Σ_i x_ci pays only its own providers; a provider
- *      above K_i takes K_i and the rest of that pot goes to the pot's other providers below their caps. A pot whose
- *      providers are all capped is starved: its rest is withheld.
- *   2. Majority lift: when the providers behind the starved pots hold more than half of ΣB (each provider's bond
- *      apportioned over its pots by x_ci), the caps are set by the minority's unused bond, not by scarce capital.
- *      Then the caps of those providers are raised by one common factor ℓ ≥ 1, as far as what they receive above
- *      their K_i stays within the unused cap of all the others, Σ_j max(0, K_j − C'_j).
+ *      above K_i takes K_i and the rest of that pot goes to the pot's other providers below their caps. Then a
+ *      capped provider's draws are rerouted, so that it takes its cap first from pots nobody else can take and what
+ *      that frees reaches providers below their caps: the payout is the largest any allocation can make with each
+ *      pot paying only its own providers and nobody above K_i (a maximum flow). A pot with money left no provider
+ *      of its can take is starved: its rest is withheld.
+ *   2. Majority lift: the accounts behind the starved pots fall into blocked regions (a starved pot's providers,
+ *      all capped, the pots they draw from, their providers, …). When one region holds more than half of ΣB, the
+ *      caps are set by the minority's unused bond, not by scarce capital: the caps of that region's accounts are
+ *      raised by one common factor ℓ ≥ 1, as far as what they receive above their K_i stays within the unused cap
+ *      of all the others, Σ_j max(0, K_j − C'_j). A region holding a minority of ΣB is never lifted, whatever the
+ *      other regions hold.
  *
  *   C'_i = what i receives;  R' = ⌊R · ΣC' / S⌋
  *
  * The commitment is (C'_i, ΣC', R'), so RewardPool's on-chain `R' · C'_i / ΣC'` pays each account `R · C'_i / S`.
  * What no pot can pay, `R − R'`, stays in the pool's unreserved balance for later epochs. Without the lift no
- * account earns more than μ times its bond's weight; the lift only ever pays the bond majority, and only out of
- * capacity others hold unused; a minority's capped excess is never handed on, so splitting a bond over k
- * identities changes nothing, and a consumer's money never reaches a provider it did not use.
+ * account earns more than μ times its bond's weight; the lift only ever pays a region holding the bond majority, and
+ * only out of capacity others hold unused; a minority's capped excess is never handed on, so splitting a bond over
+ * k identities changes nothing, and a consumer's money never reaches a provider it did not use.
  */
 import { getAddress } from "ethers";
 
@@ -123,16 +128,12 @@ export function saturate(
   let filled = fillPots(grouped, base);
   let lift = LIFT_SCALE;
 
-  // The majority lift (header, step 2).
-  const lifted = new Set<string>();
-  let starvedBond = 0n;
-  for (const id of filled.starved) {
-    for (const m of grouped.pots.get(id)!.members) {
-      lifted.add(m.account);
-      starvedBond += (bondOfAccount.get(m.account)! * m.share) / grouped.shareOf.get(m.account)!;
-    }
-  }
-  if (2n * starvedBond > totalB) {
+  // The majority lift (header, step 2): at most one blocked region holds more than half of ΣB.
+  const majority = filled.blocked.find(
+    (region) => 2n * region.reduce((sum, a) => sum + bondOfAccount.get(a)!, 0n) > totalB,
+  );
+  const lifted = new Set(majority ?? []);
+  if (majority !== undefined) {
     const liftedCap = (l: bigint) => (a: string) => (lifted.has(a) ? (base(a) * l) / LIFT_SCALE : base(a));
     const within = (f: Filled) => {
       let above = 0n;

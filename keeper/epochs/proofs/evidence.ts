@@ -80,11 +80,18 @@ interface EvidenceJson {
     subsidyBps: string;
     chainId: string;
     vault: string;
+    /** The settlement read's terms, ms (absent before the rule: the close read the vault at its own time). */
+    settleGridMs?: number;
+    settleWindowMs?: number;
     channels: Array<{ consumer: string; account: string; paidBefore: string; paidUpTo: string }>;
   };
 }
 
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
+const positiveMs = (n: unknown, what: string): number => {
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n <= 0) throw new Error(`${what} is not a positive integer`);
+  return n;
+};
 const amount = (s: unknown, what: string): bigint => {
   if (typeof s !== "string" || !DECIMAL.test(s)) throw new Error(`${what} is not a decimal amount`);
   return BigInt(s);
@@ -121,6 +128,10 @@ function encodePayment(p: { rule: PaymentRule; channels: ChannelPayment[] }): No
     subsidyBps: p.rule.subsidyBps.toString(),
     chainId: p.rule.domain.chainId.toString(),
     vault: getAddress(p.rule.domain.vault),
+    ...(p.rule.settle !== undefined && {
+      settleGridMs: p.rule.settle.gridMs,
+      settleWindowMs: p.rule.settle.windowMs,
+    }),
     channels: p.channels
       .map((c) => ({
         consumer: getAddress(c.consumer),
@@ -144,6 +155,12 @@ function parsePayment(p: EvidenceJson["payment"]): { rule: PaymentRule; channels
       weiPerGiB: amount(p.weiPerGiB, "payment.weiPerGiB"),
       subsidyBps: amount(p.subsidyBps, "payment.subsidyBps"),
       domain: { chainId: amount(p.chainId, "payment.chainId"), vault: getAddress(String(p.vault)) },
+      ...((p.settleGridMs !== undefined || p.settleWindowMs !== undefined) && {
+        settle: {
+          gridMs: positiveMs(p.settleGridMs, "payment.settleGridMs"),
+          windowMs: positiveMs(p.settleWindowMs, "payment.settleWindowMs"),
+        },
+      }),
     },
     channels: p.channels.map((c, i) => ({
       consumer: getAddress(String(c?.consumer)),
@@ -305,7 +322,20 @@ async function recomputeCredit(
   } catch (err) {
     problems.push(`paid channels not checked against the vault: ${(err as Error).message}`);
   }
-  if (chain !== undefined) {
+  if (chain !== undefined && rule.settle !== undefined) {
+    // Under the settle terms every close read the vault at the epoch's settlement block: the published amounts must
+    // be exactly what that read gives (an under-credited channel is a difference too).
+    const read = paidContributions(channels, { outcomes, addressOf, rule, settlement: chain });
+    const exact = new Map(read.channels.map((c) => [channelKey(c.consumer, c.account), c]));
+    for (const [k, c] of published) {
+      const e = exact.get(k);
+      if (e !== undefined && (e.paidBefore !== c.paidBefore || e.paidUpTo !== c.paidUpTo))
+        problems.push(
+          `channel ${k} is published as paid from ${c.paidBefore} up to ${c.paidUpTo}; the vault at the epoch's ` +
+            `settlement block gives ${e.paidBefore} up to ${e.paidUpTo}`,
+        );
+    }
+  } else if (chain !== undefined) {
     for (const [k, c] of published) {
       const onChain = chain.get(k) ?? { before: 0n, settled: 0n };
       if (c.paidBefore !== onChain.before)

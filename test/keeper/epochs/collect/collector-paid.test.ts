@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, afterEach, before, describe, it } from "node:test";
 
-import { Wallet, ZeroHash, parseEther, type HDNodeWallet } from "ethers";
+import { JsonRpcProvider, Network, Wallet, ZeroHash, parseEther, type HDNodeWallet } from "ethers";
 
 import { encodeEvidence, parseEvidence, recompute } from "../../../../keeper/epochs/proofs/evidence.ts";
 import {
@@ -33,6 +33,7 @@ import {
 import { deployLumora, devWallet, rpcProvider, startHardhatNode, type HardhatNode } from "../../chain/helpers.ts";
 import { collectingLogger, silent, waitFor } from "../../helpers.ts";
 import type { Logger } from "../../../../keeper/logger.ts";
+import type { SettleTerms } from "../../../../keeper/epochs/types.ts";
 import { peer, world, type EpochWorld, type Peer } from "../fixtures.ts";
 
 /** 1 token unit per byte: a voucher's amount is the bytes it pays for. */
@@ -97,29 +98,46 @@ describe("epochs/collect: closes bounded by settled vouchers", { timeout: 240_00
     await (await pool.commitEpoch(epoch, ZeroHash.replace(/0$/, String(epoch)), 1n, 1n)).wait();
   }
 
-  async function setup(hooks: { log?: Logger; onSend?: () => void } = {}) {
+  async function setup(hooks: { log?: Logger; onSend?: () => void; settle?: SettleTerms; keepers?: number } = {}) {
     const now = Date.now();
     const [consumer, p1, p2, p3, dealer] = await Promise.all([peer(0xc0), peer(1), peer(2), peer(3), peer(0xd0)]);
     const records = new Map<string, Uint8Array>();
     for (const p of [consumer, p1, p2, p3, dealer]) records.set(p.id, await recordOf(p, now));
-    const settlement = new VaultSettlement({
-      vault: CreditVault__factory.connect(domain.vault, provider),
-      pool: RewardPool__factory.connect(await pool.getAddress(), provider),
-      logger: hooks.log ?? silent,
-      send: async (tx) => {
-        hooks.onSend?.();
-        return (await keeper.sendTransaction({ to: tx.to, data: tx.data })).wait();
-      },
-    });
-    const w = world(
-      { genesisMs: now - 100_000, payment: { weiPerGiB: PRICE, subsidyBps: SUBSIDY_BPS, domain } },
-      {
-        recordOf: (id) => records.get(id),
-        settlement: (epoch, vouchers, opts) => settlement.settleAndRead(epoch, vouchers, opts),
-      },
-    );
-    worlds.push(w);
-    for (const p of [consumer, p1, p2, p3, dealer]) w.addresses.set(p.id, p.address);
+    const keeperWorld = () => {
+      const settlement = new VaultSettlement(
+        {
+          vault: CreditVault__factory.connect(domain.vault, provider),
+          pool: RewardPool__factory.connect(poolAddress, provider),
+          logger: hooks.log ?? silent,
+          send: async (tx) => {
+            hooks.onSend?.();
+            return (await keeper.sendTransaction({ to: tx.to, data: tx.data })).wait();
+          },
+        },
+        { pollMs: 100, idleMarginMs: 500 },
+      );
+      const k = world(
+        {
+          genesisMs: now - 100_000,
+          payment: {
+            weiPerGiB: PRICE,
+            subsidyBps: SUBSIDY_BPS,
+            domain,
+            ...(hooks.settle !== undefined && { settle: hooks.settle }),
+          },
+        },
+        {
+          recordOf: (id) => records.get(id),
+          settlement: (epoch, vouchers, opts) => settlement.settleAndRead(epoch, vouchers, opts),
+        },
+      );
+      worlds.push(k);
+      for (const p of [consumer, p1, p2, p3, dealer]) k.addresses.set(p.id, p.address);
+      return k;
+    };
+    const poolAddress = await pool.getAddress();
+    const keepers = Array.from({ length: hooks.keepers ?? 1 }, keeperWorld);
+    const w = keepers[0]!;
     const wallet = Wallet.createRandom();
     /** A receipt of `bytes` from `provider` signed by `by`, carrying `voucher`, stored at `atMs`. */
     const receipt = async (provider: Peer, bytes: number, atMs: number, voucher?: SignedVoucher, by = consumer) => {
@@ -135,12 +153,12 @@ describe("epochs/collect: closes bounded by settled vouchers", { timeout: 240_00
         issuedAtMs: BigInt(atMs),
         ...(voucher !== undefined && { voucher: toWire(voucher) }),
       });
-      w.storeReceipt({ provider: provider.id, epoch: 1, bytes, ...signed }, atMs);
+      for (const k of keepers) k.storeReceipt({ provider: provider.id, epoch: 1, bytes, ...signed }, atMs);
     };
     const pay = (provider: Peer, amount: bigint, signer: TypedDataSigner = wallet, by = consumer) =>
       signVoucher(signer, domain, provider.address, amount, by.id);
     const deposit = async (who: string, amount: bigint) => (await vault.depositFor(who, amount)).wait();
-    return { w, now, consumer, dealer, wallet, p1, p2, p3, receipt, pay, deposit };
+    return { w, keepers, now, consumer, dealer, wallet, p1, p2, p3, receipt, pay, deposit };
   }
 
   it("credits what the vault settled: the close settles the epoch's vouchers, a voucher without a deposit pays nothing", async () => {
@@ -311,5 +329,105 @@ describe("epochs/collect: closes bounded by settled vouchers", { timeout: 240_00
     const c2 = new Map((await second).contributions.map((c) => [c.account, c.contribution]));
     assert.equal(c2.get(p1.address), 5_000n, "the settled increase pays the epoch's 5 000 bytes");
     assert.equal(await vault.settledOf(wallet.address, p1.address), 15_000n);
+  });
+  it("reads the vault at the epoch's settlement block: keepers closing at different times, a settlement between, build one root", async () => {
+    // Two keepers close one epoch (the same cron tick, so the same end) at different times. The consumer's deposit
+    // covers half its voucher at the first close; after it, the consumer tops up and settles the rest. Read at their
+    // own close time, the keepers counted 5 000 and 10 000; read at the settlement block, both count 5 000.
+    const { keepers, now, p1, wallet, receipt, pay, deposit } = await setup({
+      settle: { gridMs: 1_000, windowMs: 2_000 },
+      keepers: 2,
+    });
+    const [a, b] = keepers as [EpochWorld, EpochWorld];
+    // Earlier tests committed the first epochs on this pool: both keepers close them empty, to reach a fresh one.
+    const committed = (await pool.queryFilter(pool.filters.EpochCommitted())).map((e) => Number(e.args.epoch));
+    for (let e = 1; e <= Math.max(0, ...committed); e++)
+      for (const k of keepers) await k.collector.close({ endMs: now - 99_000 + e });
+    await deposit(wallet.address, 5_000n);
+    const voucher = await pay(p1, 10_000n);
+    await receipt(p1, 10_000, now - 90_000, voucher);
+    // The epoch ends now by the chain's clock (a dev chain runs ahead of the wall clock by a second per block).
+    const endMs = (await provider.getBlock("latest"))!.timestamp * 1000;
+    const closing = a.collector.close({ endMs });
+    // Once the first close has settled what the deposit held, the chain moves past the cutoff (2 s after the end).
+    await waitFor(
+      async () => (await vault.settledOf(wallet.address, p1.address)) === 5_000n,
+      30_000,
+      "the first close settling the voucher",
+    );
+    await provider.send("evm_increaseTime", [10]);
+    await provider.send("evm_mine", []);
+    const first = await closing;
+    // After the cutoff: a top-up and a settlement of the rest, between the two closes.
+    await deposit(wallet.address, 5_000n);
+    const { signature, ...body } = voucher;
+    await (await vault.settle(body, signature)).wait();
+    assert.equal(await vault.settledOf(wallet.address, p1.address), 10_000n);
+    const second = await b.collector.close({ endMs });
+    const credit = (bundle: typeof first) => bundle.contributions.map((c) => [c.account, c.contribution]);
+    assert.deepEqual(credit(first), [[p1.address, 5_000n + 250n]], "5 000 paid + 5 % of it for the unpaid half");
+    assert.deepEqual(credit(second), credit(first), "the later keeper counts the same payment");
+    const [ra, rb] = [a.collector.evidence(first.epoch), b.collector.evidence(second.epoch)];
+    assert.deepEqual(rb.payment?.channels, ra.payment?.channels);
+    assert.equal(rb.payment?.rule.settle?.windowMs, 2_000, "the evidence names the read's terms");
+
+    // A verifier reads the same block from the chain alone, and names a publication counting the later settlement.
+    await commit(first.epoch);
+    const read = { endMs, terms: { gridMs: 1_000, windowMs: 2_000 } };
+    const settled = (channels: readonly { consumer: string; account: string }[]) =>
+      settledAtCommits(pool, domain.vault, first.epoch, channels, 0, read);
+    const text = encodeEvidence(first.epoch, ra);
+    const again = await recompute(parseEvidence(JSON.parse(text), first.epoch), endMs, { settled });
+    assert.deepEqual(again.problems, []);
+    const raised = JSON.parse(text) as { payment: { channels: Array<{ paidUpTo: string }> } };
+    for (const c of raised.payment.channels) c.paidUpTo = "10000";
+    const late = await recompute(parseEvidence(raised, first.epoch), endMs, { settled });
+    assert.ok(
+      late.problems.some((p) => /settlement block gives 0 up to 5000/.test(p)),
+      late.problems.join("; "),
+    );
+  });
+  it("waits for the previous epoch's commitment with a log query per new range, not a scan back to the deployment", async () => {
+    /** The real chain, with its log queries and block-number reads counted. */
+    class Counting extends JsonRpcProvider {
+      logs: Array<{ fromBlock: string; toBlock: string }> = [];
+      heads = 0;
+      override async send(method: string, params: unknown[] | Record<string, unknown>): Promise<unknown> {
+        if (method === "eth_getLogs") this.logs.push((params as Array<{ fromBlock: string; toBlock: string }>)[0]!);
+        if (method === "eth_blockNumber") this.heads++;
+        return super.send(method, params);
+      }
+    }
+    const counting = new Counting(node.url, Network.from(31337), {
+      staticNetwork: Network.from(31337),
+      cacheTimeout: -1,
+    });
+    try {
+      // A long chain: 20,000 more blocks, four log windows of COMMIT_LOG_WINDOW.
+      await provider.send("hardhat_mine", ["0x4e20"]);
+      const committed = (await pool.queryFilter(pool.filters.EpochCommitted())).map((e) => Number(e.args.epoch));
+      const previous = Math.max(0, ...committed) + 1;
+      const settlement = new VaultSettlement(
+        {
+          vault: CreditVault__factory.connect(domain.vault, counting),
+          pool: RewardPool__factory.connect(await pool.getAddress(), counting),
+          logger: silent,
+        },
+        { pollMs: 20 },
+      );
+      const reading = settlement.settleAndRead(previous + 1, []);
+      await waitFor(() => counting.heads >= 20, 30_000, "twenty looks for the commitment");
+      const head = await provider.getBlockNumber();
+      const firstScan = counting.logs.length;
+      assert.ok(firstScan <= 6, `the first look scans back once (${firstScan} queries), the others add none`);
+      await commit(previous);
+      await reading;
+      const later = counting.logs.slice(firstScan);
+      assert.ok(later.length >= 1 && later.length <= 2, `${later.length} queries once committed`);
+      for (const r of later)
+        assert.ok(Number(r.fromBlock) > head - 2, `a later query starts past the scanned blocks: ${r.fromBlock}`);
+    } finally {
+      counting.destroy();
+    }
   });
 });

@@ -53,8 +53,10 @@ describe("epochs/collect/pots", () => {
     assert.deepEqual([...f.starved], ["c1"]);
   });
 
-  it("draws a capped account's cap from its pots in proportion to its shares in them", () => {
-    // A earned 50 in c1 and 50 in c2, capped at 40: it takes 20 from each; c1's rest goes to B, c2's to C.
+  it("takes a capped account's cap first from the pot nobody else can take, so the other pot's rest reaches its other provider", () => {
+    // A earned 50 in c1 and 50 in c2, capped at 40; C, c2's other provider, is capped at 25. Drawn in proportion
+    // (20 from each pot), c2 kept 15 that nobody could take while B, in c1, had room. Rerouted: A takes 35 from c2
+    // and 5 from c1, and c1's rest reaches B — nothing is withheld, nobody is above its cap.
     const f = fill(
       [
         { pot: "c1", account: "A", share: 50n },
@@ -65,12 +67,33 @@ describe("epochs/collect/pots", () => {
       { A: 40n, B: 100n, C: 25n },
     );
     assert.equal(f.allocation.get("A"), 40n);
-    assert.equal(f.allocation.get("B"), 40n, "B: its 10 + c1's rest 30");
-    assert.equal(f.allocation.get("C"), 25n, "C: capped at 25 of c2's 40");
-    assert.deepEqual([...f.starved], ["c2"]);
+    assert.equal(f.allocation.get("B"), 55n, "B: its 10 + c1's rest 45");
+    assert.equal(f.allocation.get("C"), 25n);
+    assert.equal(f.starved.size, 0);
+    assert.equal(f.reroutes, 1);
   });
 
-  it("never pays a pot out beyond what it holds, and gives the same result in any order", () => {
+  it("reroutes along a chain of capped accounts, and withholds only what no chain can place", () => {
+    // c1 pays only A; A and B share c2; B and D share c3. In proportion, A's cap came partly from c2 and B's partly
+    // from c3, so 44 stayed in c1 and c2 while D had room (D got 17 of c3's 30). Rerouted, A draws from c1 alone
+    // and B from c2 alone, and c3 goes to D whole: only what c1 and c2 hold beyond A's and B's caps (30) is withheld.
+    const f = fill(
+      [
+        { pot: "c1", account: "A", share: 60n },
+        { pot: "c2", account: "A", share: 20n },
+        { pot: "c2", account: "B", share: 40n },
+        { pot: "c3", account: "B", share: 20n },
+        { pot: "c3", account: "D", share: 10n },
+      ],
+      { A: 40n, B: 40n, D: 100n },
+    );
+    assert.equal(f.allocation.get("A"), 40n);
+    assert.equal(f.allocation.get("B"), 40n);
+    assert.equal(f.allocation.get("D"), 30n, "D receives c3 whole, through two capped accounts");
+    assert.deepEqual([...f.starved].sort(), ["c1", "c2"]);
+  });
+
+  it("never pays a pot out beyond what it holds, pays the most the caps allow (a maximum flow), and gives the same result in any order", () => {
     let seed = 3;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
     for (let round = 0; round < 200; round++) {
@@ -84,6 +107,18 @@ describe("epochs/collect/pots", () => {
       const paid = [...f.allocation.values()].reduce((a, b) => a + b, 0n);
       assert.ok(paid <= total, `round ${round}: paid ${paid} of ${total}`);
       for (const [a, x] of f.allocation) assert.ok(x <= caps[a]!, `round ${round}: ${a} within its cap`);
+      // The payout is a maximum flow, computed here independently as the smallest cut (a set X of pots whose money
+      // is cut at its providers' caps, the other pots cut at the consumer): max over flows = min over X.
+      const pots = [...new Set(shares.map((s) => s.pot))];
+      let smallestCut = total;
+      for (let mask = 0; mask < 1 << pots.length; mask++) {
+        const inX = pots.filter((_, i) => mask & (1 << i));
+        const outside = shares.filter((s) => !inX.includes(s.pot)).reduce((a, s) => a + s.share, 0n);
+        const providers = new Set(shares.filter((s) => inX.includes(s.pot)).map((s) => s.account));
+        const cut = outside + [...providers].reduce((a, x) => a + caps[x]!, 0n);
+        if (cut < smallestCut) smallestCut = cut;
+      }
+      assert.equal(paid, smallestCut, `round ${round}: pays the maximum flow`);
       const reversed = fill([...shares].reverse(), caps);
       assert.deepEqual(
         [...reversed.allocation].sort(),

@@ -122,6 +122,38 @@ describe("epochs/collect/saturation", () => {
     assert.equal(onChainRewards(s).get(A), 300_000n);
   });
 
+  it("lifts the blocked region that holds the bond majority, never a busy minority beside it", () => {
+    // H1 and H2 share consumer c1 and hold 60 % of the bonds; c1 paid for 70 % of the bytes, 10 % above their caps.
+    // A (20 % of the bonds, its own consumer) carried 25 %; U (20 %) only 5 %. The honest region is lifted into U's
+    // unused cap; A's starved pot is not a majority on its own and A stays at its bond share.
+    const D = getAddress("0x00000000000000000000000000000000000000d4");
+    const bonds = new Map([
+      [A, 300n],
+      [B, 300n],
+      [C, 200n],
+      [D, 200n],
+    ]);
+    const s = saturate(
+      [
+        { account: A, contribution: 400n, consumers: [{ consumer: "c1", bytes: 400n }] },
+        { account: B, contribution: 300n, consumers: [{ consumer: "c1", bytes: 300n }] },
+        { account: C, contribution: 250n, consumers: [{ consumer: "cA", bytes: 250n }] },
+        { account: D, contribution: 50n, consumers: [{ consumer: "cU", bytes: 50n }] },
+      ],
+      (a) => bonds.get(a)!,
+      R,
+      terms,
+    );
+    const rewards = onChainRewards(s);
+    assert.ok(s.lift > LIFT_SCALE, "the majority region was lifted");
+    assert.ok(
+      rewards.get(A)! + rewards.get(B)! >= 699_990n,
+      `c1's 70 % reaches H1 and H2: ${rewards.get(A)! + rewards.get(B)!}`,
+    );
+    assert.ok(rewards.get(C)! <= 200_000n, `the busy minority stays at its bond share: ${rewards.get(C)}`);
+    assert.equal(rewards.get(D), 50_000n);
+  });
+
   it("commits nothing when no contributing account is bonded", () => {
     const s = saturate([{ account: A, contribution: 5n }], () => 0n, R, terms);
     assert.deepEqual(s, { entries: [], rewardTotal: 0n, withheld: R, lift: LIFT_SCALE });
