@@ -111,6 +111,8 @@ async function launch(i: number, bootstrap: string[]): Promise<CliKeeper> {
         keepers: chainKeys.map((w) => w.address),
         takeoverMinutes: Math.max(1, (2 * epochSeconds) / 60),
       },
+      // Short epochs: the settlement read one epoch's grid and a third of an epoch after its end.
+      payment: { settleGridMs: epochSeconds * 1000, settleWindowMs: Math.ceil((epochSeconds * 1000) / 3) },
     }),
   );
   const k = new CliKeeper({

@@ -45,6 +45,7 @@ export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: C
         subsidyBps: BigInt(config.payment.subsidyBps),
         unpaidAllowanceBytes: config.payment.unpaidAllowanceBytes,
         checkDeposits: config.payment.checkDeposits,
+        settle: { gridMs: config.payment.settleGridMs, windowMs: config.payment.settleWindowMs },
         ...(chain.consumerKey !== undefined && { consumerKey: chain.consumerKey }),
       },
     }),

@@ -24,7 +24,7 @@ import {
   DEFAULT_MIN_THROUGHPUT_RATIO,
 } from "../audit/constants.ts";
 import { RECORD_LOOKUP_BURST, RECORD_LOOKUP_MAX_QUEUE, RECORD_LOOKUP_RATE_PER_SECOND } from "../discovery/constants.ts";
-import { DEFAULT_UNPAID_ALLOWANCE_BYTES } from "../payment/constants.ts";
+import { DEFAULT_UNPAID_ALLOWANCE_BYTES, SETTLE_GRID_MS, SETTLE_WINDOW_MS } from "../payment/constants.ts";
 import { RPC_MAX_SOCKETS } from "../chain/constants.ts";
 import { DEFAULT_MAX_FAULTY_OBSERVERS, OBSERVATION_GATHER_WAIT_MS } from "../epochs/observe/constants.ts";
 import { MAX_ENTRIES_PER_RESPONSE, MAX_EXCHANGE_WINDOW_MS } from "../epochs/exchange/constants.ts";
@@ -268,6 +268,13 @@ export const configSchema = z.strictObject({
       unpaidAllowanceBytes: positiveInt.default(DEFAULT_UNPAID_ALLOWANCE_BYTES),
       /** Read a consumer's deposit on chain when its voucher goes above the last read. */
       checkDeposits: z.boolean({ error: "must be true or false" }).default(true),
+      /**
+       * When closes read what the vault settled (docs/epochs.md "Paid demand"): at the epoch's end floored to
+       * `settleGridMs`, plus `settleWindowMs` for the epoch's settlements to land. Every keeper of a network uses the
+       * same (they are published with each epoch's evidence); a window well under the epoch's length.
+       */
+      settleGridMs: positiveInt.default(SETTLE_GRID_MS),
+      settleWindowMs: positiveInt.default(SETTLE_WINDOW_MS),
     })
     .prefault({}),
   /** Caps against hostile peers. Each default is the module constant named in LIMIT_DEFAULTS (its comment says
@@ -392,6 +399,8 @@ export const LEAVES: Record<string, LeafKind> = {
   "payment.subsidyBps": "number",
   "payment.unpaidAllowanceBytes": "number",
   "payment.checkDeposits": "boolean",
+  "payment.settleGridMs": "number",
+  "payment.settleWindowMs": "number",
   "audit.ratePerHour": "number",
   "audit.timeoutMs": "number",
   "audit.minBytes": "number",

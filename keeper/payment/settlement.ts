@@ -5,7 +5,8 @@
  *
  *   before_c  = CreditVault.settledOf(c) at the block of the first RewardPool commitment of epoch e − 1 (0 for e = 1)
  *   settled_c = CreditVault.settledOf(c) at the settlement block of epoch e: the last block whose timestamp is at
- *               most the cutoff  max(⌊end / grid⌋ · grid, t(commitment of e − 1)) + window  (`settleCutoff`)
+ *               most the cutoff  max(⌊end / grid⌋ · grid + window, t(commitment of e − 1) + window / 4)
+ *               (`settleCutoff`)
  *
  * and the close counts `paidUpTo_c = max(before_c, min(highest voucher_c, settled_c))`, `paid_c = paidUpTo_c − before_c`
  * (collect/paid.ts). The settlement block is fixed by the epoch's end (floored to the grid, one minute, so every
@@ -75,12 +76,15 @@ export interface SettleRead {
 }
 
 /**
- * The cutoff of an epoch's settlement read, in chain seconds: the epoch's end floored to the grid, or the previous
- * epoch's commitment when that came later (closes settle only after it), plus the window.
+ * The cutoff of an epoch's settlement read, in chain seconds: the epoch's end floored to the grid plus the window, or,
+ * when the previous epoch's commitment came late (closes settle only after it), that commitment plus a quarter of
+ * the window — enough for the settlements sent after it to land, and short enough that a late commitment does not
+ * push every later one back by a whole window (epochs shorter than the window would otherwise fall ever further
+ * behind: each commitment at least a window after the one before).
  */
 export function settleCutoff(endMs: number, previousCommitSeconds: number, terms: SettleTerms): number {
   const end = Math.floor(endMs / terms.gridMs) * terms.gridMs;
-  return Math.floor((Math.max(end, previousCommitSeconds * 1000) + terms.windowMs) / 1000);
+  return Math.floor(Math.max(end + terms.windowMs, previousCommitSeconds * 1000 + terms.windowMs / 4) / 1000);
 }
 
 type ChainProvider = NonNullable<NonNullable<RewardPool["runner"]>["provider"]>;

@@ -25,7 +25,7 @@ import type { DeploymentRecord } from "../../../keeper/chain/index.ts";
 import { RPC_MAX_SOCKETS } from "../../../keeper/chain/constants.ts";
 import { DEFAULT_MAX_FAULTY_OBSERVERS, OBSERVATION_GATHER_WAIT_MS } from "../../../keeper/epochs/observe/constants.ts";
 import { DEFAULT_FORGET_FAILED_AFTER_MS } from "../../../keeper/health/constants.ts";
-import { DEFAULT_UNPAID_ALLOWANCE_BYTES } from "../../../keeper/payment/constants.ts";
+import { DEFAULT_UNPAID_ALLOWANCE_BYTES, SETTLE_GRID_MS, SETTLE_WINDOW_MS } from "../../../keeper/payment/constants.ts";
 
 const ADDRESS = "0x" + "ab".repeat(20);
 const dir = mkdtempSync(join(tmpdir(), "lumora-config-"));
@@ -79,8 +79,16 @@ describe("config", () => {
       subsidyBps: 500n,
       unpaidAllowanceBytes: DEFAULT_UNPAID_ALLOWANCE_BYTES,
       checkDeposits: true,
+      settle: { gridMs: SETTLE_GRID_MS, windowMs: SETTLE_WINDOW_MS },
       consumerKey: key,
     });
+    const short = loadConfig({ file: path, env: { LUMORA_PAYMENT_SETTLE_WINDOW_MS: "20000" } }).config;
+    assert.deepEqual(toKeeperConfig(short).payment?.settle, { gridMs: SETTLE_GRID_MS, windowMs: 20_000 });
+    assert.ok(
+      issuesOf(() => loadConfig({ file: path, env: { LUMORA_PAYMENT_SETTLE_WINDOW_MS: "0" } })).some(
+        (i) => i.field === "payment.settleWindowMs",
+      ),
+    );
     assert.throws(() => loadConsumerKey({ LUMORA_CONSUMER_KEY: "0x1234" }), /LUMORA_CONSUMER_KEY must be a 32-byte/);
     assert.ok(
       issuesOf(() => loadConfig({ file: path, env: { LUMORA_PAYMENT_LUM_PER_GIB: "cheap" } })).some(
