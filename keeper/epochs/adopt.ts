@@ -46,6 +46,11 @@ export interface EvidenceAdopterComponents {
   /** Peer ids of the other keepers known now. */
   keepers: () => string[];
   logger: Logger;
+  /**
+   * After the chain's epoch is adopted: re-finalize ours from the observation set we approved the commitment
+   * (reward root `rewardRoot`) under, if we did (quorum/after-commit.ts).
+   */
+  afterCommit?(epoch: number, rewardRoot: string, options: { signal?: AbortSignal }): Promise<unknown>;
 }
 
 export class EvidenceAdopter {
@@ -119,6 +124,15 @@ export class EvidenceAdopter {
     const committed = await this.committedEvidence(epoch, options);
     const { reopened } = collector.adopt(epoch, committed);
     for (const e of reopened) await collector.finalize(e, options);
+    if (this.components.afterCommit !== undefined) {
+      const { chain } = this.components;
+      const [onChain] = await chain.read(
+        "RewardPool.epochOf",
+        () => chain.contracts.rewardPool.epochOf(epoch),
+        options,
+      );
+      await this.components.afterCommit(epoch, onChain.root, options);
+    }
     return { reopened };
   }
 

@@ -39,3 +39,14 @@ export const OBSERVATION_MAX_FAILED_PULLS = 3;
  * (about a million entries).
  */
 export const MAX_OBSERVATIONS_PER_OBSERVER = 16_384;
+
+/**
+ * Most observations one refusal of a union round hands back (docs/epochs.md "Union rounds"): what the approver holds
+ * and the submitter's set lacks. A set misses a keeper's observations when the gather missed that keeper — one per
+ * peer it counted, usually tens — so 2,048 (about 0.8 MB of JSON) covers a missed keeper of a large network in one
+ * round and bounds what a refusal costs its reader; what does not fit comes in the next round.
+ */
+export const MAX_UNION_OBSERVATIONS = 2048;
+
+/** Most observations of one observer in one refusal: one observer's many cannot crowd out the others'. */
+export const MAX_UNION_OBSERVATIONS_PER_OBSERVER = 1024;

@@ -17,6 +17,8 @@ import { Wallet, getAddress } from "ethers";
 import { EpochExchangeError } from "../../../../keeper/epochs/exchange/errors.ts";
 import { EpochExchange } from "../../../../keeper/epochs/exchange/protocol.ts";
 import { EpochObserver, type FrozenOutcome } from "../../../../keeper/epochs/observe/observer.ts";
+import { mergeObservations } from "../../../../keeper/epochs/observe/merge.ts";
+import { signObservation } from "../../../../keeper/epochs/observe/observation.ts";
 import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
 import { ObservationsNotReadyError } from "../../../../keeper/epochs/observe/errors.ts";
 import { reportBatchesOf } from "../../../../keeper/epochs/quorum/commitment.ts";
@@ -150,7 +152,9 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
     assert.deepEqual(full, { observations: theirs });
     const dropped = theirs.filter((o) => o.observer !== k0.wallet.address);
     const refused = await k0.observer.check(EPOCH, dropped, { signal });
-    assert.deepEqual(refused, { problem: "3 of this keeper's 3 observations are missing or altered" });
+    // The refusal hands back what the set lacks (a union round's material): exactly k0's own three.
+    const own = k0.observer.observationsOf(EPOCH).filter((o) => o.observer === k0.wallet.address);
+    assert.deepEqual(refused, { problem: "3 of this keeper's 3 observations are missing or altered", missing: own });
     // k0 holds k2's observations from its own gather: a set without them is refused, naming k2.
     const k2 = keepers[2]!.wallet.address;
     const hidden = await k0.observer.check(
@@ -160,10 +164,48 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
     );
     assert.deepEqual(hidden, {
       problem: `3 observation(s) of other quorum keepers that this keeper holds are left out (by ${k2})`,
+      missing: k0.observer.observationsOf(EPOCH).filter((o) => o.observer === k2),
     });
     const altered = theirs.map((o) => (o.observer === k0.wallet.address ? { ...o, failures: o.failures + 1 } : o));
     const forged = await k1.observer.check(EPOCH, altered, { signal });
     assert.ok("problem" in forged && /not by its observer/.test(forged.problem), JSON.stringify(forged));
+  });
+
+  it("an observer that signed two outcomes of one peer counts for neither once the set holds both (equivocation)", async () => {
+    const [k0, k1, k2] = keepers as [Keeper, Keeper, Keeper];
+    const signal = AbortSignal.timeout(10_000);
+    const theirs = await k0.exchange.pullObservations(k1.p2p.node.peerId, EPOCH);
+    // k2 signs another outcome of subject 0 than the one k0 holds, and the set carries that one instead.
+    const held = theirs.find((o) => o.observer === k2.wallet.address && o.subject === subject(0))!;
+    const other = signObservation(
+      DOMAIN,
+      { ...held, failures: 0, successes: 50 },
+      (d) => k2.wallet.signingKey.sign(d).serialized,
+    );
+    const swapped = theirs.map((o) => (o === held ? other : o));
+    const refused = await k0.observer.check(EPOCH, swapped, { signal });
+    assert.ok(
+      "problem" in refused && /1 of them another outcome than the set's \(equivocation\)/.test(refused.problem),
+    );
+    assert.deepEqual("problem" in refused && refused.missing, [held], "k0 hands back the outcome it holds");
+    // With both in the set (what the union round makes of it) k0 accepts it, and the merge drops k2 for subject 0.
+    const both = [...swapped, held];
+    assert.deepEqual(await k0.observer.check(EPOCH, both, { signal }), { observations: both });
+    const merged = mergeObservations(both, { maxFaulty: 1 });
+    assert.deepEqual(merged.equivocations, [`${k2.wallet.address.toLowerCase()}/${subject(0)}`]);
+    assert.deepEqual(
+      merged.reports,
+      mergeObservations(
+        both.filter((o) => o !== held && o !== other),
+        { maxFaulty: 1 },
+      ).reports,
+    );
+    // The store keeps the second outcome beside the first (the proof), and no third.
+    const store = new ObservationStore(openStore(":memory:"));
+    assert.equal(store.add(DOMAIN.quorum, EPOCH, [held, other]), 2);
+    const third = signObservation(DOMAIN, { ...held, failures: 7 }, (d) => k2.wallet.signingKey.sign(d).serialized);
+    assert.equal(store.add(DOMAIN.quorum, EPOCH, [third, { ...held, signature: other.signature }]), 0);
+    assert.equal(store.of(DOMAIN.quorum, EPOCH).length, 2);
   });
 
   it("stops waiting for a keeper it cannot reach after a few failed pulls, long before the wait is over", async () => {
