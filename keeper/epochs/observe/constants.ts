@@ -8,8 +8,10 @@ const second = 1000;
 /**
  * f of the merge rule: how many lying observers the merged outcome of a peer withstands. A peer's outcome is the
  * one with the (f+1)-th highest failure ratio among the keepers that observed it, so at least f+1 observers saw it
- * at least that bad; a peer fewer than f+1 keepers observed gets no report. 1 means one keeper's word alone never
- * moves a Reputation report (the point of signing them); 0 trusts every observer (a single-keeper deployment).
+ * at least that bad; a peer fewer than f+1 keepers observed gets no report. Unless configured, f follows the
+ * quorum's size n (merge.ts `maxFaultyFor`): 0 for one keeper, else max(1, ⌊(n−1)/3⌋). This value is the fallback
+ * before the quorum's size was read: 1 means one keeper's word alone never moves a Reputation report (the point of
+ * signing them).
  */
 export const DEFAULT_MAX_FAULTY_OBSERVERS = 1;
 

@@ -13,6 +13,7 @@ import type { Logger } from "../../logger.ts";
 import { sleep } from "../../chain/index.ts";
 import type { ReputationReport } from "../types.ts";
 import {
+  DEFAULT_MAX_FAULTY_OBSERVERS,
   MAX_OBSERVATIONS_PER_OBSERVER,
   MAX_UNION_OBSERVATIONS,
   MAX_UNION_OBSERVATIONS_PER_OBSERVER,
@@ -24,6 +25,7 @@ import { ObservationsNotReadyError } from "./errors.ts";
 import type { DisqualifyRule } from "../../audit/verdict.ts";
 import {
   auditDisqualified,
+  maxFaultyFor,
   mergeObservations,
   observationRule,
   type AuditJudgement,
@@ -72,6 +74,10 @@ export interface EpochObserverComponents {
 }
 
 export interface EpochObserverInit {
+  /**
+   * The merge rule. Without `maxFaulty`, f follows the quorum's size n at each epoch's observation (merge.ts
+   * `maxFaultyFor`: 0 for one keeper, else max(1, ⌊(n−1)/3⌋)) and is kept with the epoch.
+   */
   rule?: Partial<ObservationRule>;
   /** How long `observe` waits for the other keepers (OBSERVATION_GATHER_WAIT_MS). */
   waitMs?: number;
@@ -94,8 +100,9 @@ export type ObservationCheck =
   { observations: SignedObservation[] } | { problem: string; missing?: SignedObservation[] };
 
 export class EpochObserver {
-  readonly rule: ObservationRule;
   private readonly log: Logger;
+  /** The configured rule; undefined: f derived from the quorum's size per epoch. */
+  private readonly fixed: ObservationRule | undefined;
   private readonly quorum: string;
 
   constructor(
@@ -103,7 +110,7 @@ export class EpochObserver {
     private readonly init: EpochObserverInit = {},
   ) {
     this.log = components.logger.child("epochs:observe");
-    this.rule = observationRule(init.rule);
+    this.fixed = init.rule?.maxFaulty === undefined ? undefined : observationRule(init.rule);
     this.quorum = components.domain.quorum;
   }
 
@@ -114,6 +121,10 @@ export class EpochObserver {
   async observe(epoch: number, options: { signal: AbortSignal }): Promise<void> {
     const { observations: store, signer, domain } = this.components;
     if (store.sealed(this.quorum, epoch)) return;
+    if (this.fixed === undefined && store.maxFaulty(this.quorum, epoch) === undefined) {
+      const n = (await this.components.observers(options)).size;
+      store.fixMaxFaulty(this.quorum, epoch, maxFaultyFor(n));
+    }
     if (signer !== undefined && !store.observed(this.quorum, epoch)) {
       const own = this.components
         .frozenOutcomes(epoch)
@@ -156,20 +167,31 @@ export class EpochObserver {
     return store.of(this.quorum, epoch);
   }
 
+  /**
+   * The merge rule of `epoch`: the configured one, else f derived from the quorum's size when the epoch was
+   * observed (DEFAULT_MAX_FAULTY_OBSERVERS for an epoch never observed here).
+   */
+  ruleOf(epoch: number): ObservationRule {
+    if (this.fixed !== undefined) return { ...this.fixed };
+    return observationRule({
+      maxFaulty: this.components.observations.maxFaulty(this.quorum, epoch) ?? DEFAULT_MAX_FAULTY_OBSERVERS,
+    });
+  }
+
   /** The merged reports of `epoch` from the set held (before any bond rule). */
   reportsOf(epoch: number): ReputationReport[] {
-    return mergeObservations(this.observationsOf(epoch), this.rule).reports;
+    return mergeObservations(this.observationsOf(epoch), this.ruleOf(epoch)).reports;
   }
 
   /** The providers that lose `epoch`'s credit by the merged audits of the set held (merge.ts `auditDisqualified`). */
   disqualifiedOf(epoch: number, auditRule: DisqualifyRule): AuditJudgement[] {
-    return auditDisqualified(this.observationsOf(epoch), this.rule, auditRule);
+    return auditDisqualified(this.observationsOf(epoch), this.ruleOf(epoch), auditRule);
   }
 
   evidence(epoch: number): ObservationEvidence {
     return {
       observations: this.observationsOf(epoch),
-      observationRule: { ...this.rule },
+      observationRule: this.ruleOf(epoch),
       observationDomain: { ...this.components.domain },
     };
   }

@@ -71,6 +71,11 @@ export class ObservationStore {
           ALTER TABLE epoch_observations_v3 RENAME TO epoch_observations;
         `,
       },
+      {
+        // f of the merge rule the epoch's set is merged under, fixed when it is first derived from the quorum's size.
+        version: 4,
+        up: `ALTER TABLE epoch_observation_marks ADD COLUMN max_faulty INTEGER;`,
+      },
     ]);
   }
 
@@ -180,6 +185,24 @@ export class ObservationStore {
           "ON CONFLICT (quorum, epoch) DO UPDATE SET sealed_at = COALESCE(sealed_at, excluded.sealed_at)",
       )
       .run(quorum.toLowerCase(), epoch, Date.now());
+  }
+
+  /** Fixes f of `epoch`'s merge rule (docs/epochs.md "Reputation reports") unless it is fixed already. */
+  fixMaxFaulty(quorum: string, epoch: number, maxFaulty: number): void {
+    this.store.db
+      .prepare(
+        "INSERT INTO epoch_observation_marks (quorum, epoch, max_faulty) VALUES (?, ?, ?) " +
+          "ON CONFLICT (quorum, epoch) DO UPDATE SET max_faulty = COALESCE(max_faulty, excluded.max_faulty)",
+      )
+      .run(quorum.toLowerCase(), epoch, maxFaulty);
+  }
+
+  /** f fixed for `epoch` (`fixMaxFaulty`), undefined when none was. */
+  maxFaulty(quorum: string, epoch: number): number | undefined {
+    const row = this.store.db
+      .prepare("SELECT max_faulty FROM epoch_observation_marks WHERE quorum = ? AND epoch = ?")
+      .get(quorum.toLowerCase(), epoch) as { max_faulty: number | null } | undefined;
+    return row?.max_faulty ?? undefined;
   }
 
   sealed(quorum: string, epoch: number): boolean {

@@ -208,6 +208,47 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
     assert.equal(store.of(DOMAIN.quorum, EPOCH).length, 2);
   });
 
+  it("derives f from the quorum's size unless configured: 0 for one keeper, max(1, ⌊(n−1)/3⌋) else (M-4)", async () => {
+    const k0 = keepers[0]!;
+    const signal = AbortSignal.timeout(30_000);
+    /** An observer alone (it pulls from nobody) in a quorum of `n` keepers, itself included, on its own store. */
+    const alone = (n: number, rule?: { maxFaulty: number }) => {
+      const others = Array.from({ length: n - 1 }, () => Wallet.createRandom().address);
+      return new EpochObserver(
+        {
+          observations: new ObservationStore(openStore(":memory:")),
+          logger: silent,
+          domain: DOMAIN,
+          signer: { address: k0.wallet.address, signDigest: (d) => k0.wallet.signingKey.sign(d).serialized },
+          frozenOutcomes: () => VIEWS[0]!,
+          keepers: () => [],
+          pull: async () => [],
+          observers: async () => new Set([k0.wallet.address, ...others]),
+        },
+        { retryMs: 10, ...(rule !== undefined && { rule }) },
+      );
+    };
+    const derived: number[] = [];
+    for (const n of [1, 2, 3, 4, 7, 10]) {
+      const observer = alone(n);
+      await observer.observe(EPOCH, { signal });
+      derived.push(observer.evidence(EPOCH).observationRule.maxFaulty);
+    }
+    assert.deepEqual(derived, [0, 1, 1, 1, 2, 3]);
+    // A one-keeper quorum reports what its only keeper observed (under f = 1 it never would).
+    const single = alone(1);
+    await single.observe(EPOCH, { signal });
+    assert.deepEqual(
+      single.reportsOf(EPOCH).map((r) => [r.node, r.successes, r.failures]),
+      VIEWS[0]!.map((o) => [o.account, o.successes, o.failures]),
+    );
+    // A configured f wins.
+    const configured = alone(1, { maxFaulty: 1 });
+    await configured.observe(EPOCH, { signal });
+    assert.equal(configured.evidence(EPOCH).observationRule.maxFaulty, 1);
+    assert.deepEqual(configured.reportsOf(EPOCH), []);
+  });
+
   it("stops waiting for a keeper it cannot reach after a few failed pulls, long before the wait is over", async () => {
     const k0 = keepers[0]!;
     const gone = await startNode();
