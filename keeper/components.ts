@@ -538,7 +538,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
               epoch,
               rewardRoot,
               opts,
-            ),
+            ).then((bundle) => bundle !== undefined),
         }),
     });
   const closer = epochCloser({ publishDir })({

@@ -48,9 +48,10 @@ export interface EvidenceAdopterComponents {
   logger: Logger;
   /**
    * After the chain's epoch is adopted: re-finalize ours from the observation set we approved the commitment
-   * (reward root `rewardRoot`) under, if we did (quorum/after-commit.ts).
+   * (reward root `rewardRoot`) under, if we did (quorum/after-commit.ts); resolves with whether it did (then every
+   * closed epoch after `epoch` was re-finalized too).
    */
-  afterCommit?(epoch: number, rewardRoot: string, options: { signal?: AbortSignal }): Promise<unknown>;
+  afterCommit?(epoch: number, rewardRoot: string, options: { signal?: AbortSignal }): Promise<boolean>;
 }
 
 export class EvidenceAdopter {
@@ -131,7 +132,9 @@ export class EvidenceAdopter {
         () => chain.contracts.rewardPool.epochOf(epoch),
         options,
       );
-      await this.components.afterCommit(epoch, onChain.root, options);
+      // Re-finalized from the committed set: every later closed epoch was computed again (build them anew).
+      if (await this.components.afterCommit(epoch, onChain.root, options))
+        return { reopened: [...new Set([...reopened, ...collector.closedEpochsAfter(epoch)])].sort((a, b) => a - b) };
     }
     return { reopened };
   }

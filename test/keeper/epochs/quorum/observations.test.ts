@@ -15,11 +15,16 @@
  *   stop every keeper from signing.
  */
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 
 import { Chain } from "../../../../keeper/chain/index.ts";
 import { signPeerRecord } from "../../../../keeper/discovery/record.ts";
 import { buildEpoch } from "../../../../keeper/epochs/build.ts";
+import { EpochCloser } from "../../../../keeper/epochs/closer.ts";
+import { readEpochSummary, readFullEvidence } from "../../../../keeper/epochs/proofs/publish.ts";
 import { EpochExchange } from "../../../../keeper/epochs/exchange/protocol.ts";
 import { EpochObserver } from "../../../../keeper/epochs/observe/observer.ts";
 import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
@@ -34,7 +39,7 @@ import { EpochSubmitter, quorumCommitmentOf } from "../../../../keeper/epochs/su
 import type { EpochBundle } from "../../../../keeper/epochs/types.ts";
 import { EpochQuorum__factory } from "../../../../types/ethers-contracts/index.ts";
 import { deployLumora, devWallet, rpcProvider, startHardhatNode, type HardhatNode } from "../../chain/helpers.ts";
-import { silent, startNode, type TestKeeper } from "../../helpers.ts";
+import { silent, startNode, waitFor, type TestKeeper } from "../../helpers.ts";
 import { peer, signedReceipt, world, type EpochWorld, type Peer } from "../fixtures.ts";
 
 const WALLETS = [devWallet(5), devWallet(6), devWallet(7)];
@@ -489,6 +494,57 @@ describe("keeper quorum: signing under different observation sets", { timeout: 3
     assert.deepEqual(roots, [roots[0], roots[0], roots[0]], "every keeper builds one reward root for epoch 6");
     assert.equal((await a.submitter.submit(await buildEpoch(six!))).rewardPool, "sent");
     assert.equal(await approvedSigners(6), 3);
+  });
+
+  it("the closer settles a union round: it builds, publishes and submits the re-finalized epoch", async () => {
+    const [a, b, c] = keepers as [Keeper, Keeper, Keeper];
+    await plainRecord(5n, 7_100);
+    await openEpoch(7, 7_500);
+    a.drop.add(c.address);
+    b.drop.add(a.address);
+    c.drop.add(b.address);
+    const signal = AbortSignal.timeout(60_000);
+    await Promise.all(keepers.map((k) => close(k, 8_000, signal)));
+    for (const k of keepers) k.drop.clear();
+    assert.equal(a.observer.observationsOf(7).length, 2, "A's set lacks C's observation");
+
+    // A's closer hands epoch 7 over (1–6 were handed over by the cases above, through A's submitter: the closer's
+    // watermark says so).
+    const publishDir = await mkdtemp(path.join(tmpdir(), "lumora-union-"));
+    const closer = new EpochCloser(
+      {
+        collector: a.epochs.collector,
+        store: a.epochs.store,
+        logger: silent,
+        evidenceOf: (epoch) => a.observer.evidence(epoch),
+        submitter: a.submitter,
+      },
+      { publishDir, retryMs: 200 },
+    );
+    a.epochs.store.db
+      .prepare("INSERT INTO epoch_settled (epoch, outcome, detail, settled_at) VALUES (6, 'submitted', NULL, ?)")
+      .run(Date.now());
+    try {
+      await closer.start();
+      await waitFor(
+        () => closer.status().lastSettled >= 7,
+        60_000,
+        () => `epoch 7 settled (${JSON.stringify(closer.status())})`,
+      );
+      assert.equal(await approvedSigners(7), 3);
+      const [onChain] = await a.chain.contracts.rewardPool.epochOf(7);
+      const summary = await readEpochSummary(publishDir, 7);
+      assert.equal(summary.rewards?.root, onChain.root, "what is published is what was committed");
+      const evidence = await readFullEvidence(publishDir, 7);
+      assert.deepEqual(
+        new Set(evidence?.observations?.map((o) => o.observer)),
+        new Set([a.address, b.address, c.address]),
+        "the published evidence holds the union",
+      );
+    } finally {
+      await closer.stop();
+      await rm(publishDir, { recursive: true, force: true });
+    }
   });
 
   /** `n` = 3 failed audits of `target` by keeper `k` in `epoch`, from `atMs`. */
