@@ -24,7 +24,13 @@ import { Chain } from "../../../../keeper/chain/index.ts";
 import { signPeerRecord } from "../../../../keeper/discovery/record.ts";
 import { buildEpoch } from "../../../../keeper/epochs/build.ts";
 import { EpochCloser } from "../../../../keeper/epochs/closer.ts";
-import { readEpochSummary, readFullEvidence } from "../../../../keeper/epochs/proofs/publish.ts";
+import {
+  publishEpoch,
+  readEpochEvidence,
+  readEpochSummary,
+  readFullEvidence,
+} from "../../../../keeper/epochs/proofs/publish.ts";
+import { EvidenceAdopter } from "../../../../keeper/epochs/adopt.ts";
 import { EpochExchange } from "../../../../keeper/epochs/exchange/protocol.ts";
 import { EpochObserver } from "../../../../keeper/epochs/observe/observer.ts";
 import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
@@ -462,20 +468,41 @@ describe("keeper quorum: signing under different observation sets", { timeout: 3
     assert.equal((await a.submitter.submit(built5)).rewardPool, "sent");
     assert.equal(await approvedSigners(5), 3, "B signed A's epoch rebuilt from A's set");
 
-    // The commitment is on chain (what adoption sees): B makes the set it signed under its own.
+    // The commitment is on chain and differs from B's own epoch 5: B adopts the chain's view (EvidenceAdopter, wired
+    // as keeper/components.ts wires it, reading A's publication) and makes the set it signed under its own.
     const [onChain] = await b.chain.contracts.rewardPool.epochOf(5);
-    const again = await refinalizeFromCommitted(
-      {
+    assert.notEqual((await buildEpoch(ownB)).rewardTree!.root, onChain.root);
+    const publishDir = await mkdtemp(path.join(tmpdir(), "lumora-after-commit-"));
+    try {
+      const evidence = { ...a.epochs.collector.evidence(5), ...a.observer.evidence(5) };
+      await publishEpoch(built5, publishDir, { uri: "lumora:epoch/5", evidence });
+      const adopter = new EvidenceAdopter({
+        collector: b.epochs.collector,
+        chain: b.chain,
+        proofs: {
+          fetchSummary: (_p, epoch) => readEpochSummary(publishDir, epoch),
+          fetchEvidence: (_p, epoch) => readEpochEvidence(publishDir, epoch),
+        },
+        keepers: () => ["A"],
         logger: silent,
-        signedUnder: (e, root) => b.approver.signedUnder(e, root),
-        adoptSet: (e, set) => b.observer.adopt(e, set),
-        refinalize: (e, o) => b.epochs.collector.refinalize(e, o),
-      },
-      5,
-      onChain.root,
-      { signal },
-    );
-    assert.ok(again !== undefined, "B signed a rebuild of this commitment");
+        afterCommit: (epoch, rewardRoot, opts) =>
+          refinalizeFromCommitted(
+            {
+              logger: silent,
+              signedUnder: (e, root) => b.approver.signedUnder(e, root),
+              adoptSet: (e, set) => b.observer.adopt(e, set),
+              refinalize: (e, o) => b.epochs.collector.refinalize(e, o),
+            },
+            epoch,
+            rewardRoot,
+            opts,
+          ).then((bundle) => bundle !== undefined),
+      });
+      await adopter.adopt(5, { signal });
+    } finally {
+      await rm(publishDir, { recursive: true, force: true });
+    }
+    const again = b.epochs.collector.bundle(5);
     assert.equal((await buildEpoch(again)).rewardTree!.root, onChain.root, "B's epoch 5 is now the committed one");
     assert.equal(b.epochs.collector.indexOf(newcomer.address), undefined, "the newcomer's index handed back");
 
