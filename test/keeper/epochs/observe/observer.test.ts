@@ -18,7 +18,7 @@ import { EpochExchangeError } from "../../../../keeper/epochs/exchange/errors.ts
 import { EpochExchange } from "../../../../keeper/epochs/exchange/protocol.ts";
 import { EpochObserver, type FrozenOutcome } from "../../../../keeper/epochs/observe/observer.ts";
 import { mergeObservations } from "../../../../keeper/epochs/observe/merge.ts";
-import { signObservation } from "../../../../keeper/epochs/observe/observation.ts";
+import { sameObservation, signObservation } from "../../../../keeper/epochs/observe/observation.ts";
 import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
 import { ObservationsNotReadyError } from "../../../../keeper/epochs/observe/errors.ts";
 import { reportBatchesOf } from "../../../../keeper/epochs/quorum/commitment.ts";
@@ -206,6 +206,32 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
     const third = signObservation(DOMAIN, { ...held, failures: 7 }, (d) => k2.wallet.signingKey.sign(d).serialized);
     assert.equal(store.add(DOMAIN.quorum, EPOCH, [third, { ...held, signature: other.signature }]), 0);
     assert.equal(store.of(DOMAIN.quorum, EPOCH).length, 2);
+  });
+
+  it("a union round joins only observations of the epoch, signed by a quorum keeper, to the sealed set", async () => {
+    const [k0, k1, k2] = keepers as [Keeper, Keeper, Keeper];
+    const signal = AbortSignal.timeout(10_000);
+    assert.equal(k0.observations.sealed(DOMAIN.quorum, EPOCH), true);
+    const before = k0.observer.observationsOf(EPOCH).length;
+    const sign = (w: Wallet, epoch: number, peer: number) =>
+      signObservation(
+        DOMAIN,
+        { epoch, observer: w.address, subject: subject(peer), account: account(peer), successes: 1, failures: 0 },
+        (d) => w.signingKey.sign(d).serialized,
+      );
+    const stranger = new Wallet(Wallet.createRandom().privateKey);
+    const valid = sign(k1.wallet, EPOCH, 9);
+    const offered = [
+      valid,
+      sign(stranger, EPOCH, 8), // not a quorum keeper
+      { ...sign(k2.wallet, EPOCH, 7), successes: 2 }, // changed after signing
+      sign(k2.wallet, EPOCH + 5, 6), // another epoch
+    ];
+    assert.equal(await k0.observer.unite(EPOCH, offered, { signal }), 1);
+    const after = k0.observer.observationsOf(EPOCH);
+    assert.equal(after.length, before + 1);
+    assert.ok(after.some((o) => sameObservation(o, valid)));
+    assert.equal(await k0.observer.unite(EPOCH, [valid], { signal }), 0, "held already");
   });
 
   it("derives f from the quorum's size unless configured: 0 for one keeper, max(1, ⌊(n−1)/3⌋) else (M-4)", async () => {
