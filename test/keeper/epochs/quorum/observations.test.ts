@@ -13,6 +13,11 @@
  * - Review H-3: keepers whose sets are the submitter's sign its epoch without rebuilding it, so an input the
  *   verifier's code judges differently from the collector (a peer record re-signed just after the window) cannot
  *   stop every keeper from signing.
+ * - Review H-1: sets none of which contains the others (each keeper missed another's observation): the refusals
+ *   hand the missing observations back, the submitter joins them, re-finalizes and commits with all three
+ *   signatures (a union round) — directly, and through the closer, which republishes the re-finalized epoch.
+ * - Review H-2: a keeper that signed another keeper's rebuild re-finalizes its epoch from the committed set when it
+ *   adopts the chain's epoch, so the leaf indices of its next epoch, and its reward root, are everyone's.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
