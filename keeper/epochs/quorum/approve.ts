@@ -13,7 +13,9 @@
  * (rebuild.ts) — C_i, R_total and the reports recomputed from our receipts and its observations — and sign only if
  * the commitment equals that rebuild. So keepers that sealed different sets (one missed a keeper during the gather)
  * still sign the same honest proposal (review finding H2), no single keeper decides a report, and a submitter that
- * dropped observations we hold gets no signature from us. `"strict"` demands our own epoch as built instead;
+ * dropped observations we hold gets no signature from us — but gets them back with the refusal, to join and ask
+ * again (a union round, review H-1). The sets we signed rebuilds under are remembered (`signedUnder`): once the
+ * chain holds such a commitment our epoch is re-finalized from that set (after-commit.ts, review H-2). `"strict"` demands our own epoch as built instead;
  * `"submitter"` (an explicit opt-out, the old behaviour) signs the submitter's reports root as given.
  */
 import { createHash } from "node:crypto";
