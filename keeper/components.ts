@@ -33,6 +33,7 @@ import { proofsService, type ProofsService } from "./epochs/proofs/p2p.ts";
 import { epochSchedule, type EpochSchedule } from "./epochs/schedule.ts";
 import { buildEpoch } from "./epochs/build.ts";
 import { epochSubmitter, quorumCommitmentOf, type EpochSubmitter } from "./epochs/submit/submitter.ts";
+import { refinalizeFromCommitted } from "./epochs/quorum/after-commit.ts";
 import { quorumApprover } from "./epochs/quorum/approve.ts";
 import { epochSignatures, type EpochSignatures } from "./epochs/quorum/protocol.ts";
 import { quorumDomain } from "./epochs/quorum/commitment.ts";
@@ -205,6 +206,12 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
       store,
       logger,
       ...(signatures !== undefined && { signatures }),
+      // A union round (docs/epochs.md "Union rounds"): what the refusals handed back joins our set, re-finalized.
+      union: async (epoch, offered, opts) => {
+        const joined = (await observer?.unite(epoch, offered, opts)) ?? 0;
+        if (joined > 0) await collector.refinalize(epoch, opts);
+        return joined;
+      },
     });
   const keepers = ec.keepers ?? [];
   const turns =
@@ -526,7 +533,30 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
           }),
         })
       : undefined;
-  const adopter = chain && evidenceAdopter()({ collector, chain, proofs, keepers: otherKeepers, logger });
+  const adopter =
+    chain &&
+    evidenceAdopter()({
+      collector,
+      chain,
+      proofs,
+      keepers: otherKeepers,
+      logger,
+      ...(approver &&
+        observer !== undefined && {
+          afterCommit: (epoch, rewardRoot, opts) =>
+            refinalizeFromCommitted(
+              {
+                logger,
+                signedUnder: (e, root) => approver.signedUnder(e, root),
+                adoptSet: (e, set) => observer.adopt(e, set),
+                refinalize: (e, o) => collector.refinalize(e, o),
+              },
+              epoch,
+              rewardRoot,
+              opts,
+            ).then((bundle) => bundle !== undefined),
+        }),
+    });
   const closer = epochCloser({ publishDir })({
     collector,
     store,

@@ -99,7 +99,9 @@ export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: C
       keepers: config.epochs.keepers,
       takeoverDeadlineMs: config.epochs.takeoverMinutes * 60_000,
       observations: {
-        rule: { maxFaulty: config.epochs.observationMaxFaulty },
+        ...(config.epochs.observationMaxFaulty !== undefined && {
+          rule: { maxFaulty: config.epochs.observationMaxFaulty },
+        }),
         waitMs: config.epochs.observationWaitMs,
       },
     },

@@ -26,7 +26,7 @@ import {
 import { RECORD_LOOKUP_BURST, RECORD_LOOKUP_MAX_QUEUE, RECORD_LOOKUP_RATE_PER_SECOND } from "../discovery/constants.ts";
 import { DEFAULT_UNPAID_ALLOWANCE_BYTES, SETTLE_GRID_MS, SETTLE_WINDOW_MS } from "../payment/constants.ts";
 import { RPC_MAX_SOCKETS } from "../chain/constants.ts";
-import { DEFAULT_MAX_FAULTY_OBSERVERS, OBSERVATION_GATHER_WAIT_MS } from "../epochs/observe/constants.ts";
+import { OBSERVATION_GATHER_WAIT_MS } from "../epochs/observe/constants.ts";
 import { MAX_ENTRIES_PER_RESPONSE, MAX_EXCHANGE_WINDOW_MS } from "../epochs/exchange/constants.ts";
 import {
   DEFAULT_FORGET_FAILED_AFTER_MS,
@@ -203,13 +203,16 @@ export const configSchema = z.strictObject({
       keepers: z.array(address).default([]),
       /** Minutes a backup keeper waits per rank before it takes a silent submitter's epoch over. */
       takeoverMinutes: z.number({ error: "must be a number" }).positive({ error: "must be > 0" }).default(10),
-      /** f of the observation merge rule: lying observers a merged report withstands (docs/epochs.md). */
+      /**
+       * f of the observation merge rule: lying observers a merged report withstands (docs/epochs.md). Absent: derived
+       * from the quorum's size n (0 for one keeper, else max(1, ⌊(n−1)/3⌋)).
+       */
       observationMaxFaulty: z
         .number({ error: "must be a number" })
         .int({ error: "must be an integer" })
         .min(0, { error: "must be within [0, 64]" })
         .max(64, { error: "must be within [0, 64]" })
-        .default(DEFAULT_MAX_FAULTY_OBSERVERS),
+        .optional(),
       /** How long a close waits for the other keepers' observations of the epoch it froze (ms). */
       observationWaitMs: positiveInt.default(OBSERVATION_GATHER_WAIT_MS),
     })

@@ -113,7 +113,8 @@ export function configTemplate(init: TemplateInit): string {
     "rewardPerEpoch": "1000",
     // Keepers holding KEEPER_ROLE: submission rotates among them (epoch % n).
     "keepers": []
-    // Signed health observations: f of the merge rule, and how long a close waits for the other keepers'.
+    // Signed health observations: f of the merge rule (default: from the quorum's size n, 0 for one keeper, else
+    // max(1, floor((n-1)/3))), and how long a close waits for the other keepers'.
     // "observationMaxFaulty": 1, "observationWaitMs": 30000
   }
 }

@@ -46,6 +46,12 @@ export interface EvidenceAdopterComponents {
   /** Peer ids of the other keepers known now. */
   keepers: () => string[];
   logger: Logger;
+  /**
+   * After the chain's epoch is adopted: re-finalize ours from the observation set we approved the commitment
+   * (reward root `rewardRoot`) under, if we did (quorum/after-commit.ts); resolves with whether it did (then every
+   * closed epoch after `epoch` was re-finalized too).
+   */
+  afterCommit?(epoch: number, rewardRoot: string, options: { signal?: AbortSignal }): Promise<boolean>;
 }
 
 export class EvidenceAdopter {
@@ -119,6 +125,17 @@ export class EvidenceAdopter {
     const committed = await this.committedEvidence(epoch, options);
     const { reopened } = collector.adopt(epoch, committed);
     for (const e of reopened) await collector.finalize(e, options);
+    if (this.components.afterCommit !== undefined) {
+      const { chain } = this.components;
+      const [onChain] = await chain.read(
+        "RewardPool.epochOf",
+        () => chain.contracts.rewardPool.epochOf(epoch),
+        options,
+      );
+      // Re-finalized from the committed set: every later closed epoch was computed again (build them anew).
+      if (await this.components.afterCommit(epoch, onChain.root, options))
+        return { reopened: [...new Set([...reopened, ...collector.closedEpochsAfter(epoch)])].sort((a, b) => a - b) };
+    }
     return { reopened };
   }
 

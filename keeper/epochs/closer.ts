@@ -28,6 +28,7 @@ import { buildEpoch } from "./build.ts";
 import type { EpochCollector } from "./collect/collector.ts";
 import { publishEpoch, readEpochSummary, updateEpochSummary, type EpochSummary } from "./proofs/publish.ts";
 import { SETTLE_RETRY_MS, STALL_ALARM_MS } from "./constants.ts";
+import { EpochReclosedError } from "./quorum/errors.ts";
 import { EpochRootMismatchError, EpochVetoedError } from "./submit/errors.ts";
 import type { EpochSubmitter, SubmitResult } from "./submit/submitter.ts";
 import type { EpochTurns, TurnOutcome } from "./submit/turns.ts";
@@ -417,7 +418,7 @@ export class EpochCloser {
   }
 
   /** Publishes the epoch (unless it already is) and sees it onto the chain. */
-  private async settleOne(epoch: number): Promise<EpochCloseResult> {
+  private async settleOne(epoch: number, reclosed = false): Promise<EpochCloseResult> {
     const signal = this.controller.signal;
     const { collector, submitter, turns } = this.components;
     const { publishDir } = this.init;
@@ -429,7 +430,7 @@ export class EpochCloser {
     const stale =
       summary !== undefined &&
       (summary.rewards?.root !== built.rewardTree?.root || summary.tasks?.root !== built.taskTree?.root);
-    if (summary === undefined || stale) {
+    if (summary === undefined || stale || reclosed) {
       const uri = this.init.uriFor?.(epoch) ?? `lumora:epoch/${epoch}`;
       const evidence = { ...collector.evidence(epoch), ...this.components.evidenceOf?.(epoch) };
       summary = await publishEpoch(built, publishDir, { uri, signal, evidence });
@@ -459,6 +460,12 @@ export class EpochCloser {
     } catch (err) {
       if (err instanceof EpochRootMismatchError) {
         return { built, summary, outcome: await this.adoptOrAlarm(epoch, err.message) };
+      }
+      if (err instanceof EpochReclosedError) {
+        // A union round joined observations and re-finalized the epoch: build, publish and submit that (the
+        // submitter bounds the rounds per epoch).
+        this.built.delete(epoch);
+        return this.settleOne(epoch, true);
       }
       if (err instanceof EpochVetoedError) {
         this.components.onAttemptFailed?.(epoch, err);

@@ -735,7 +735,7 @@ export class EpochCollector {
    * Computes a frozen epoch's contributions, indices, R_total and reports and marks it closed (one
    * transaction). Idempotent: a closed epoch returns its stored bundle.
    */
-  finalize(epoch: number, options: { signal?: AbortSignal } = {}): Promise<EpochBundle> {
+  finalize(epoch: number, options: { signal?: AbortSignal; maxReward?: bigint } = {}): Promise<EpochBundle> {
     let running = this.finalizing.get(epoch);
     if (running === undefined) {
       running = this.doFinalize(epoch, options).finally(() => this.finalizing.delete(epoch));
@@ -744,7 +744,42 @@ export class EpochCollector {
     return running;
   }
 
-  private async doFinalize(epoch: number, options: { signal?: AbortSignal }): Promise<EpochBundle> {
+  /**
+   * Computes closed epoch `epoch` again, and every closed epoch after it, from what is held now — after its
+   * observation set changed (a union round, or the set a commitment was approved under: docs/epochs.md "Union
+   * rounds", "After a commitment"). Leaf indices first handed out in those epochs are handed out anew, so later
+   * epochs index accounts as the committed set did; R_total stays what each epoch read (the pool is not read
+   * again: its maximum moved with every commitment since). Returns the epoch's new bundle.
+   */
+  async refinalize(epoch: number, options: { signal?: AbortSignal } = {}): Promise<EpochBundle> {
+    const { store } = this.components;
+    const db = store.db;
+    const redo = store.transaction(() => {
+      if (epochRow(store, epoch)?.status !== "closed") throw new EpochUnknownError(epoch);
+      const rows = db
+        .prepare(
+          "SELECT e.epoch, e.reward_total, b.reward_offered FROM epochs e " +
+            "LEFT JOIN epoch_bond_terms b ON b.epoch = e.epoch WHERE e.status = 'closed' AND e.epoch >= ? ORDER BY e.epoch",
+        )
+        .all(epoch) as { epoch: number; reward_total: string | null; reward_offered: string | null }[];
+      for (const { epoch: e } of rows) {
+        for (const table of ["epoch_contributions", "epoch_reputation", "epoch_disqualified", "epoch_paid_channels"])
+          db.prepare(`DELETE FROM ${table} WHERE epoch = ?`).run(e);
+        db.prepare("UPDATE epochs SET status = 'frozen', reward_total = NULL, closed_at = NULL WHERE epoch = ?").run(e);
+      }
+      db.prepare("DELETE FROM epoch_accounts WHERE first_epoch >= ?").run(epoch);
+      return rows.map((r) => {
+        const read = BigInt(r.reward_offered ?? r.reward_total ?? "0");
+        return { epoch: r.epoch, ...(read > 0n && { maxReward: read }) };
+      });
+    });
+    this.log.info("epochs re-finalized from a changed observation set", { epochs: redo.map((r) => r.epoch) });
+    for (const r of redo)
+      await this.finalize(r.epoch, { ...options, ...(r.maxReward !== undefined && { maxReward: r.maxReward }) });
+    return this.bundle(epoch);
+  }
+
+  private async doFinalize(epoch: number, options: { signal?: AbortSignal; maxReward?: bigint }): Promise<EpochBundle> {
     const { store } = this.components;
     const row = epochRow(store, epoch);
     if (row === undefined || row.status === "genesis") throw new EpochUnknownError(epoch);
@@ -800,9 +835,10 @@ export class EpochCollector {
     let reports = merged ?? reputationReports(outcomes, addressOf);
     let totalC = totalContribution(contributions);
     const maxReward =
-      totalC > 0n && this.components.maxRewardTotal !== undefined
+      options.maxReward ??
+      (totalC > 0n && this.components.maxRewardTotal !== undefined
         ? await this.components.maxRewardTotal(options)
-        : this.init.rewardPerEpoch;
+        : this.init.rewardPerEpoch);
     const rewardOffered = rewardTotalFor(this.init, maxReward, totalC);
     let rewardTotal = rewardOffered;
     const bonds = this.frozenBonds(epoch);

@@ -8,8 +8,10 @@ const second = 1000;
 /**
  * f of the merge rule: how many lying observers the merged outcome of a peer withstands. A peer's outcome is the
  * one with the (f+1)-th highest failure ratio among the keepers that observed it, so at least f+1 observers saw it
- * at least that bad; a peer fewer than f+1 keepers observed gets no report. 1 means one keeper's word alone never
- * moves a Reputation report (the point of signing them); 0 trusts every observer (a single-keeper deployment).
+ * at least that bad; a peer fewer than f+1 keepers observed gets no report. Unless configured, f follows the
+ * quorum's size n (merge.ts `maxFaultyFor`): 0 for one keeper, else max(1, ⌊(n−1)/3⌋). This value is the fallback
+ * before the quorum's size was read: 1 means one keeper's word alone never moves a Reputation report (the point of
+ * signing them).
  */
 export const DEFAULT_MAX_FAULTY_OBSERVERS = 1;
 
@@ -39,3 +41,14 @@ export const OBSERVATION_MAX_FAILED_PULLS = 3;
  * (about a million entries).
  */
 export const MAX_OBSERVATIONS_PER_OBSERVER = 16_384;
+
+/**
+ * Most observations one refusal of a union round hands back (docs/epochs.md "Union rounds"): what the approver holds
+ * and the submitter's set lacks. A set misses a keeper's observations when the gather missed that keeper — one per
+ * peer it counted, usually tens — so 2,048 (about 0.8 MB of JSON) covers a missed keeper of a large network in one
+ * round and bounds what a refusal costs its reader; what does not fit comes in the next round.
+ */
+export const MAX_UNION_OBSERVATIONS = 2048;
+
+/** Most observations of one observer in one refusal: one observer's many cannot crowd out the others'. */
+export const MAX_UNION_OBSERVATIONS_PER_OBSERVER = 1024;

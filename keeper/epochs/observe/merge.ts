@@ -38,6 +38,17 @@ import { MAX_OBSERVED_COUNT, observationKey, type HealthObservation } from "./ob
 
 export type { ObservationRule };
 
+/**
+ * f for a quorum of n keepers when none is configured (docs/epochs.md "Reputation reports"): 0 for a one-keeper
+ * quorum (its own word is the only one), else max(1, ⌊(n−1)/3⌋) — the faulty keepers a quorum of n tolerates
+ * (n ≥ 3f + 1), and at least one from two keepers on, so that one keeper's word alone never moves a report.
+ * n = 2, 3, 4 → 1; 7 → 2; 10 → 3. Capped at 64 (the rule's bound).
+ */
+export function maxFaultyFor(n: number): number {
+  if (!Number.isSafeInteger(n) || n <= 1) return 0;
+  return Math.min(64, Math.max(1, Math.floor((n - 1) / 3)));
+}
+
 /** The rule from a partial one (defaults applied), checked. */
 export function observationRule(r: Partial<ObservationRule> = {}): ObservationRule {
   const maxFaulty = r.maxFaulty ?? DEFAULT_MAX_FAULTY_OBSERVERS;

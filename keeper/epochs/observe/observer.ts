@@ -13,7 +13,10 @@ import type { Logger } from "../../logger.ts";
 import { sleep } from "../../chain/index.ts";
 import type { ReputationReport } from "../types.ts";
 import {
+  DEFAULT_MAX_FAULTY_OBSERVERS,
   MAX_OBSERVATIONS_PER_OBSERVER,
+  MAX_UNION_OBSERVATIONS,
+  MAX_UNION_OBSERVATIONS_PER_OBSERVER,
   OBSERVATION_GATHER_WAIT_MS,
   OBSERVATION_MAX_FAILED_PULLS,
   OBSERVATION_RETRY_MS,
@@ -22,6 +25,7 @@ import { ObservationsNotReadyError } from "./errors.ts";
 import type { DisqualifyRule } from "../../audit/verdict.ts";
 import {
   auditDisqualified,
+  maxFaultyFor,
   mergeObservations,
   observationRule,
   type AuditJudgement,
@@ -70,6 +74,10 @@ export interface EpochObserverComponents {
 }
 
 export interface EpochObserverInit {
+  /**
+   * The merge rule. Without `maxFaulty`, f follows the quorum's size n at each epoch's observation (merge.ts
+   * `maxFaultyFor`: 0 for one keeper, else max(1, ⌊(n−1)/3⌋)) and is kept with the epoch.
+   */
   rule?: Partial<ObservationRule>;
   /** How long `observe` waits for the other keepers (OBSERVATION_GATHER_WAIT_MS). */
   waitMs?: number;
@@ -84,12 +92,17 @@ export interface ObservationEvidence {
   observationDomain: ObservationDomain;
 }
 
-/** The outcome of checking another keeper's observation set of an epoch. */
-export type ObservationCheck = { observations: SignedObservation[] } | { problem: string };
+/**
+ * The outcome of checking another keeper's observation set of an epoch. A set refused only because it lacks
+ * observations this keeper holds carries them (`missing`, bounded): the union round's material.
+ */
+export type ObservationCheck =
+  { observations: SignedObservation[] } | { problem: string; missing?: SignedObservation[] };
 
 export class EpochObserver {
-  readonly rule: ObservationRule;
   private readonly log: Logger;
+  /** The configured rule; undefined: f derived from the quorum's size per epoch. */
+  private readonly fixed: ObservationRule | undefined;
   private readonly quorum: string;
 
   constructor(
@@ -97,7 +110,7 @@ export class EpochObserver {
     private readonly init: EpochObserverInit = {},
   ) {
     this.log = components.logger.child("epochs:observe");
-    this.rule = observationRule(init.rule);
+    this.fixed = init.rule?.maxFaulty === undefined ? undefined : observationRule(init.rule);
     this.quorum = components.domain.quorum;
   }
 
@@ -108,6 +121,10 @@ export class EpochObserver {
   async observe(epoch: number, options: { signal: AbortSignal }): Promise<void> {
     const { observations: store, signer, domain } = this.components;
     if (store.sealed(this.quorum, epoch)) return;
+    if (this.fixed === undefined && store.maxFaulty(this.quorum, epoch) === undefined) {
+      const n = (await this.components.observers(options)).size;
+      store.fixMaxFaulty(this.quorum, epoch, maxFaultyFor(n));
+    }
     if (signer !== undefined && !store.observed(this.quorum, epoch)) {
       const own = this.components
         .frozenOutcomes(epoch)
@@ -150,20 +167,31 @@ export class EpochObserver {
     return store.of(this.quorum, epoch);
   }
 
+  /**
+   * The merge rule of `epoch`: the configured one, else f derived from the quorum's size when the epoch was
+   * observed (DEFAULT_MAX_FAULTY_OBSERVERS for an epoch never observed here).
+   */
+  ruleOf(epoch: number): ObservationRule {
+    if (this.fixed !== undefined) return { ...this.fixed };
+    return observationRule({
+      maxFaulty: this.components.observations.maxFaulty(this.quorum, epoch) ?? DEFAULT_MAX_FAULTY_OBSERVERS,
+    });
+  }
+
   /** The merged reports of `epoch` from the set held (before any bond rule). */
   reportsOf(epoch: number): ReputationReport[] {
-    return mergeObservations(this.observationsOf(epoch), this.rule).reports;
+    return mergeObservations(this.observationsOf(epoch), this.ruleOf(epoch)).reports;
   }
 
   /** The providers that lose `epoch`'s credit by the merged audits of the set held (merge.ts `auditDisqualified`). */
   disqualifiedOf(epoch: number, auditRule: DisqualifyRule): AuditJudgement[] {
-    return auditDisqualified(this.observationsOf(epoch), this.rule, auditRule);
+    return auditDisqualified(this.observationsOf(epoch), this.ruleOf(epoch), auditRule);
   }
 
   evidence(epoch: number): ObservationEvidence {
     return {
       observations: this.observationsOf(epoch),
-      observationRule: { ...this.rule },
+      observationRule: this.ruleOf(epoch),
       observationDomain: { ...this.components.domain },
     };
   }
@@ -193,10 +221,11 @@ export class EpochObserver {
    * Checks another keeper's observation set of `epoch` (what it merged and publishes) before this keeper signs
    * its commitment: every observation of this epoch, by a quorum keeper, signed by its observer; every observation
    * this keeper signed for the epoch present unchanged; and no observation this keeper holds from another quorum
-   * keeper left out (one of the same observer and peer must be there: a different one means that observer signed
-   * two, its own fault). Under the merge rule, leaving an observer out can hide a report or move a merged outcome
-   * toward the best view, so a submitter may not drop what the keepers it asks have gathered. Returns the set, or
-   * the problem.
+   * keeper left out — nor answered by another outcome of the same observer and peer (an equivocation: the set must
+   * then hold both, so that every keeper drops that observer for that peer). Under the merge rule, leaving an
+   * observer out can hide a report or move a merged outcome toward the best view, so a submitter may not drop what
+   * the keepers it asks have gathered. Returns the set, or the problem with what the set lacks (`missing`, for the
+   * submitter's union round).
    */
   async check(
     epoch: number,
@@ -205,9 +234,14 @@ export class EpochObserver {
   ): Promise<ObservationCheck> {
     const observers = await this.components.observers(options);
     const perObserver = new Map<string, number>();
+    const perKey = new Map<string, number>();
     for (const o of theirs) {
       if (o.epoch !== epoch) return { problem: `an observation of epoch ${o.epoch}` };
-      const n = (perObserver.get(o.observer) ?? 0) + 1;
+      // Per observer and peer one outcome, or two (an equivocation's proof); per observer at most its cap of peers.
+      const k = (perKey.get(observationKey(o)) ?? 0) + 1;
+      perKey.set(observationKey(o), k);
+      if (k > 2) return { problem: `more than two observations of ${o.subject} by ${o.observer}` };
+      const n = (perObserver.get(o.observer) ?? 0) + (k === 1 ? 1 : 0);
       perObserver.set(o.observer, n);
       if (n > MAX_OBSERVATIONS_PER_OBSERVER)
         return { problem: `more than ${MAX_OBSERVATIONS_PER_OBSERVER} observations by ${o.observer}` };
@@ -218,35 +252,88 @@ export class EpochObserver {
         return { problem: `observation of ${o.subject} by ${o.observer}: ${(err as Error).message}` };
       }
     }
-    const me = this.components.signer?.address;
-    if (me !== undefined) {
-      const own = this.components.observations.of(this.quorum, epoch, me);
-      const missing = own.filter((mine) => !theirs.some((t) => sameObservation(t, mine)));
-      if (missing.length > 0)
-        return { problem: `${missing.length} of this keeper's ${own.length} observations are missing or altered` };
-    }
-    const keys = new Map(theirs.map((o) => [observationKey(o), o]));
-    const omitted = this.observationsOf(epoch).filter(
-      (o) => o.observer !== me && observers.has(o.observer) && !keys.has(observationKey(o)),
-    );
-    if (omitted.length > 0) {
-      const by = [...new Set(omitted.map((o) => o.observer))].sort();
-      return {
-        problem:
-          `${omitted.length} observation(s) of other quorum keepers that this keeper holds are left out ` +
-          `(by ${by.join(", ")})`,
-      };
-    }
-    for (const o of this.observationsOf(epoch)) {
-      const t = keys.get(observationKey(o));
-      if (t !== undefined && !sameObservation(t, o))
-        this.log.warn("an observer signed two outcomes of one peer", {
-          epoch,
-          observer: o.observer,
-          subject: o.subject,
-        });
-    }
+    const missing = this.lacking(epoch, theirs, observers);
+    if (missing !== undefined) return missing;
     return { observations: [...theirs] };
+  }
+
+  /**
+   * What `theirs` lacks of the observations this keeper holds (by quorum keepers), as a refusal carrying them (at
+   * most MAX_UNION_OBSERVATIONS, MAX_UNION_OBSERVATIONS_PER_OBSERVER of one observer), or undefined when it lacks
+   * none. Per observer and peer, a set that holds two different outcomes lacks nothing more: the observer counts for
+   * neither, whatever else it signed. Our own observations must be there as signed (same signature); another
+   * keeper's with the same outcome.
+   */
+  private lacking(
+    epoch: number,
+    theirs: readonly SignedObservation[],
+    observers: ReadonlySet<string>,
+  ): ObservationCheck | undefined {
+    const me = this.components.signer?.address;
+    const byKey = new Map<string, SignedObservation[]>();
+    for (const o of theirs) byKey.set(observationKey(o), [...(byKey.get(observationKey(o)) ?? []), o]);
+    const missing: SignedObservation[] = [];
+    let ownMissing = 0;
+    let ownHeld = 0;
+    let equivocations = 0;
+    for (const o of this.observationsOf(epoch)) {
+      const mine = o.observer === me;
+      if (mine) ownHeld++;
+      if (!mine && !observers.has(o.observer)) continue;
+      const there = byKey.get(observationKey(o)) ?? [];
+      if (there.length >= 2 && !there.every((t) => sameOutcome(t, there[0]!))) continue;
+      if (there.some((t) => (mine ? sameObservation(t, o) : sameOutcome(t, o)))) continue;
+      if (mine) ownMissing++;
+      else if (there.length > 0) equivocations++;
+      missing.push(o);
+    }
+    if (missing.length === 0) return undefined;
+    const others = missing.length - ownMissing;
+    const problem = [
+      ...(ownMissing > 0 ? [`${ownMissing} of this keeper's ${ownHeld} observations are missing or altered`] : []),
+      ...(others > 0
+        ? [
+            `${others} observation(s) of other quorum keepers that this keeper holds are left out ` +
+              `(by ${[...new Set(missing.filter((o) => o.observer !== me).map((o) => o.observer))].sort().join(", ")})` +
+              (equivocations > 0 ? `, ${equivocations} of them another outcome than the set's (equivocation)` : ""),
+          ]
+        : []),
+    ].join("; ");
+    if (equivocations > 0) this.log.warn("an observer signed two outcomes of one peer", { epoch, equivocations });
+    const perObserver = new Map<string, number>();
+    const offered = missing.filter((o) => {
+      const n = perObserver.get(o.observer) ?? 0;
+      if (n >= MAX_UNION_OBSERVATIONS_PER_OBSERVER) return false;
+      perObserver.set(o.observer, n + 1);
+      return true;
+    });
+    return { problem, missing: offered.slice(0, MAX_UNION_OBSERVATIONS) };
+  }
+
+  /**
+   * A union round's observations (another keeper's refusal, docs/epochs.md "Union rounds") joined to `epoch`'s set,
+   * sealed or not: each must be of this epoch, by a quorum keeper, signed by it, and within its observer's cap.
+   * Returns how many joined; when any did, the epoch must be re-finalized from the new set.
+   */
+  async unite(epoch: number, offered: readonly SignedObservation[], options: { signal: AbortSignal }): Promise<number> {
+    const observers = await this.components.observers(options);
+    const valid = this.withinCap(
+      epoch,
+      offered.filter((o) => this.acceptable(epoch, o, observers)),
+    );
+    const added = this.components.observations.unite(this.quorum, epoch, valid);
+    this.log.info("observations joined from a union round", { epoch, offered: offered.length, added });
+    return added;
+  }
+
+  /**
+   * Makes `approved` (a set this keeper checked and signed a commitment under, which the chain now holds) `epoch`'s
+   * set: the observations held are replaced by it (docs/epochs.md "After a commitment"). The epoch must then be
+   * re-finalized.
+   */
+  adopt(epoch: number, approved: readonly SignedObservation[]): void {
+    this.components.observations.replace(this.quorum, epoch, approved);
+    this.log.info("observation set replaced by the committed one", { epoch, observations: approved.length });
   }
 
   /**
@@ -341,6 +428,17 @@ export class EpochObserver {
 /** What one pull of an epoch's observations may carry: every quorum keeper's, each up to its cap. */
 function maxPull(observers: ReadonlySet<string>): number {
   return Math.max(1, observers.size) * MAX_OBSERVATIONS_PER_OBSERVER;
+}
+
+/** Whether two observations of one observer and peer state the same outcome (signatures aside). */
+function sameOutcome(a: SignedObservation, b: SignedObservation): boolean {
+  return (
+    a.account.toLowerCase() === b.account.toLowerCase() &&
+    a.successes === b.successes &&
+    a.failures === b.failures &&
+    (a.audits ?? 0) === (b.audits ?? 0) &&
+    (a.auditFailures ?? 0) === (b.auditFailures ?? 0)
+  );
 }
 
 function counts(o: FrozenOutcome): { successes: number; failures: number; audits: number; auditFailures: number } {

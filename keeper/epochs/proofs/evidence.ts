@@ -203,8 +203,9 @@ export function encodeEvidence(epoch: number, evidence: EpochEvidence): string {
     ...(evidence.observations !== undefined && {
       observations: [...evidence.observations]
         .sort((a, b) => {
-          const x = observationKey(a);
-          const y = observationKey(b);
+          // An equivocation's two observations share a key: their signatures order them.
+          const x = `${observationKey(a)}/${a.signature.toLowerCase()}`;
+          const y = `${observationKey(b)}/${b.signature.toLowerCase()}`;
           return x < y ? -1 : x > y ? 1 : 0;
         })
         .map(encodeObservation),
@@ -403,9 +404,9 @@ function mergedReports(
 ): ReputationReport[] {
   if (checked === undefined) return [];
   try {
-    const merged = mergeObservations(checked.valid, checked.rule);
-    for (const e of merged.equivocations) problems.push(`observer equivocated on ${e}`);
-    return merged.reports;
+    // An equivocation (one observer's two outcomes of one peer, both published) is no fault of the publication:
+    // the merge drops that observer for that peer, as every keeper that merged the set did (docs/epochs.md).
+    return mergeObservations(checked.valid, checked.rule).reports;
   } catch (err) {
     problems.push((err as Error).message);
     return [];

@@ -13,7 +13,9 @@
  * (rebuild.ts) — C_i, R_total and the reports recomputed from our receipts and its observations — and sign only if
  * the commitment equals that rebuild. So keepers that sealed different sets (one missed a keeper during the gather)
  * still sign the same honest proposal (review finding H2), no single keeper decides a report, and a submitter that
- * dropped observations we hold gets no signature from us. `"strict"` demands our own epoch as built instead;
+ * dropped observations we hold gets no signature from us — but gets them back with the refusal, to join and ask
+ * again (a union round, review H-1). The sets we signed rebuilds under are remembered (`signedUnder`): once the
+ * chain holds such a commitment our epoch is re-finalized from that set (after-commit.ts, review H-2). `"strict"` demands our own epoch as built instead;
  * `"submitter"` (an explicit opt-out, the old behaviour) signs the submitter's reports root as given.
  */
 import { createHash } from "node:crypto";
@@ -105,6 +107,8 @@ export class QuorumApprover {
   private readonly faithful = new Map<number, boolean>();
   /** Commitments rebuilt from other keepers' sets, by epoch and set (`setKey`). */
   private readonly rebuilt = new Map<string, EpochCommitment>();
+  /** The sets we signed rebuilt commitments under, by epoch and reward root (`signedUnder`). */
+  private readonly signedSets = new Map<string, SignedObservation[]>();
 
   constructor(
     private readonly components: QuorumApproverComponents,
@@ -131,6 +135,8 @@ export class QuorumApprover {
     if (built === undefined) return { code: "not-closed", reason: `epoch ${epoch} is not closed here yet` };
     const ours = this.components.commitmentOf(built);
     let commitment = ours;
+    /** The submitter's set, when what we sign was rebuilt from it rather than being our own epoch. */
+    let underSet: SignedObservation[] | undefined;
     const mode = this.init.reports ?? "observations";
     if (mode === "submitter") commitment = { ...ours, reportsRoot: request.commitment.reportsRoot };
     else if (mode === "observations" && this.components.observations !== undefined) {
@@ -145,10 +151,16 @@ export class QuorumApprover {
       }
       if ("problem" in checked) {
         this.log.warn("submitter's observations refused: not signed", { epoch, problem: checked.problem });
-        return { code: "mismatch", reason: `observations: ${checked.problem}` };
+        // What the set lacks goes back with the refusal: the submitter joins it and asks again (a union round).
+        return {
+          code: "mismatch",
+          reason: `observations: ${checked.problem}`,
+          ...(checked.missing !== undefined && checked.missing.length > 0 && { observations: checked.missing }),
+        };
       }
       try {
         commitment = await this.underObservations(epoch, built, ours, checked.observations, source, options);
+        if (commitment !== ours) underSet = checked.observations;
       } catch (err) {
         options.signal.throwIfAborted();
         if (!(err instanceof EpochRebuildError)) throw err;
@@ -162,8 +174,23 @@ export class QuorumApprover {
       return { code: "mismatch", reason: `differs from this keeper's epoch in ${differ.join(", ")}` };
     }
     const digest = commitmentDigest(quorumDomain(chainId, contracts.EpochQuorum), commitment);
+    if (underSet !== undefined) this.remember(epoch, commitment.rewardRoot, underSet);
     this.log.info("epoch commitment signed", { epoch });
     return { signer: getAddress(me), signature: chain.signDigest(digest) };
+  }
+
+  /**
+   * The observation set we signed a rebuilt commitment of `epoch` under whose reward root is `rewardRoot`: once the
+   * chain holds that commitment, our own epoch is re-finalized from it (docs/epochs.md "After a commitment").
+   * Undefined when we signed no rebuild with that root (our own epoch was signed, or we did not sign).
+   */
+  signedUnder(epoch: number, rewardRoot: string): SignedObservation[] | undefined {
+    return this.signedSets.get(`${epoch}/${rewardRoot.toLowerCase()}`);
+  }
+
+  private remember(epoch: number, rewardRoot: string, set: SignedObservation[]): void {
+    this.signedSets.set(`${epoch}/${rewardRoot.toLowerCase()}`, set);
+    if (this.signedSets.size > FAITHFUL_MEMORY) this.signedSets.delete(this.signedSets.keys().next().value!);
   }
 
   /**

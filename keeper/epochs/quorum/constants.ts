@@ -3,6 +3,8 @@
  * reason.
  */
 
+import { MAX_UNION_OBSERVATIONS } from "../observe/constants.ts";
+
 const second = 1000;
 
 /**
@@ -13,6 +15,13 @@ export const MAX_SIGN_REQUEST_BYTES = 2048;
 
 /** An answer: an address and a 65-byte signature in hex (~200 bytes), or a short error. */
 export const MAX_SIGN_RESPONSE_BYTES = 512;
+
+/**
+ * A refusal of a union round: the short error plus at most MAX_UNION_OBSERVATIONS observations (observe/constants.ts)
+ * of about 400 bytes of JSON each (subject ≤ 128 characters: at most ~480). 512 bytes each and one answer's room
+ * bound what one refusal costs the submitter to read (~1 MiB).
+ */
+export const MAX_SIGN_REFUSAL_BYTES = MAX_SIGN_RESPONSE_BYTES + MAX_UNION_OBSERVATIONS * 512;
 
 /** Longest TaskLog URI a keeper signs: a CID or URL is far shorter; the bound keeps requests small. */
 export const MAX_TASK_URI_BYTES = 512;

@@ -6,9 +6,11 @@
  * - request (≤ MAX_SIGN_REQUEST_BYTES): `{"v":1,"chainId":<n>,"quorum":"0x<EpochQuorum>","commitment":{"epoch":"<n>",
  *   "taskRoot":"0x…","taskCount":"<n>","taskUri":"…","rewardRoot":"0x…","totalContribution":"<n>",
  *   "rewardTotal":"<n>","reportsRoot":"0x…","evidenceHash":"0x…"}}` (integers as decimal strings);
- * - answer (≤ MAX_SIGN_RESPONSE_BYTES): `{"signer":"0x<address>","signature":"0x<65 bytes r‖s‖v>"}` or
+ * - answer (≤ MAX_SIGN_RESPONSE_BYTES, quorum/constants.ts): `{"signer":"0x<address>","signature":"0x<65 bytes r‖s‖v>"}` or
  *   `{"error":"<text>","code":"<code>"}`, code one of not-a-keeper, bad-request, wrong-deployment, not-closed,
- *   mismatch, no-key.
+ *   mismatch, no-key; a `mismatch` because the submitter's observation set lacks observations the keeper holds adds
+ *   `"observations":[<signed observation>, …]` (at most MAX_UNION_OBSERVATIONS; the answer then ≤
+ *   MAX_SIGN_REFUSAL_BYTES): a union round (docs/epochs.md "Union rounds").
  *
  * Only registered keepers (a valid signed peer record in discovery) are answered; a stranger's one frame is read
  * within a second and refused unseen. The answer is the server's decision alone (approve.ts): it signs only the
@@ -27,9 +29,11 @@ import type { Logger } from "../../logger.ts";
 import type { LumoraNode } from "../../p2p/node.ts";
 import { readFrame, writeFrame } from "../../wire/framing.ts";
 import type { EpochCommitment, QuorumSignatureRequest, QuorumSignatureSource } from "./commitment.ts";
+import { MAX_UNION_OBSERVATIONS } from "../observe/constants.ts";
+import { encodeObservation, parseObservation, type SignedObservation } from "../observe/observation.ts";
 import {
+  MAX_SIGN_REFUSAL_BYTES,
   MAX_SIGN_REQUEST_BYTES,
-  MAX_SIGN_RESPONSE_BYTES,
   MAX_TASK_URI_BYTES,
   SIGN_REQUEST_TIMEOUT_MS,
   SIGN_RETRY_MS,
@@ -43,8 +47,12 @@ export const QUORUM_PROTOCOL = "/lumora/epoch-sign/1.0.0";
 /** Why a keeper did not sign. */
 export type RefusalCode = "not-a-keeper" | "bad-request" | "wrong-deployment" | "not-closed" | "mismatch" | "no-key";
 
-/** A keeper's decision on a signature request (approve.ts). */
-export type Approval = { signer: string; signature: string } | { code: RefusalCode; reason: string };
+/**
+ * A keeper's decision on a signature request (approve.ts). A refusal because the submitter's observation set lacks
+ * observations the keeper holds carries them (`observations`, at most MAX_UNION_OBSERVATIONS): a union round.
+ */
+export type Approval =
+  { signer: string; signature: string } | { code: RefusalCode; reason: string; observations?: SignedObservation[] };
 
 export interface SignatureRequest {
   chainId: number;
@@ -182,7 +190,7 @@ export class EpochSignatures implements QuorumSignatureSource {
     const signal = AbortSignal.timeout(SIGN_REQUEST_TIMEOUT_MS);
     const peer = connection.remotePeer.toString();
     const answer = (msg: object) =>
-      writeFrame(stream, encoder.encode(JSON.stringify(msg)), MAX_SIGN_RESPONSE_BYTES, { signal });
+      writeFrame(stream, encoder.encode(JSON.stringify(msg)), MAX_SIGN_REFUSAL_BYTES, { signal });
     try {
       const keeper = this.components.isKeeper(peer);
       const body = await readFrame(stream, MAX_SIGN_REQUEST_BYTES, {
@@ -199,9 +207,9 @@ export class EpochSignatures implements QuorumSignatureSource {
       }
       if (body === undefined) throw new QuorumProtocolError("stream ended before the request", false);
       const request = decodeSignatureRequest(body);
-      const approval =
+      const approval: Approval =
         this.components.approve === undefined
-          ? ({ code: "no-key", reason: "this keeper signs no epochs" } as const)
+          ? { code: "no-key", reason: "this keeper signs no epochs" }
           : await this.components.approve(request, { signal, peer });
       if ("signature" in approval) {
         this.stats.signed++;
@@ -214,7 +222,13 @@ export class EpochSignatures implements QuorumSignatureSource {
           code: approval.code,
           reason: approval.reason,
         });
-        await answer({ error: approval.reason, code: approval.code });
+        await answer({
+          error: approval.reason,
+          code: approval.code,
+          ...(approval.observations !== undefined && {
+            observations: approval.observations.slice(0, MAX_UNION_OBSERVATIONS).map(encodeObservation),
+          }),
+        });
       }
       await stream.close().catch(() => {});
     } catch (err) {
@@ -240,6 +254,8 @@ export class EpochSignatures implements QuorumSignatureSource {
     const signal = AbortSignal.any([deadline, ...(options.signal ? [options.signal] : [])]);
     const held = new Map(request.have);
     const refusals: Record<string, string> = {};
+    /** Per refusing keeper, the observations its last refusal handed back (a union round's material). */
+    const offers = new Map<string, SignedObservation[]>();
     const epoch = Number(request.commitment.epoch);
     const body = encodeSignatureRequest({ ...deployment, commitment: request.commitment });
     const members = new Set(request.keepers);
@@ -263,6 +279,7 @@ export class EpochSignatures implements QuorumSignatureSource {
             // Our own deadline cutting a retry short says nothing new: keep the keeper's last answer.
             const cutShort = outcome.code === "unreachable" && signal.aborted && refusals[peer] !== undefined;
             if (!cutShort) refusals[peer] = `${outcome.code}: ${outcome.reason}`;
+            if (!cutShort && outcome.observations !== undefined) offers.set(peer, outcome.observations);
             if (RETRIABLE.has(outcome.code)) again.push(peer);
           }
         }),
@@ -277,7 +294,7 @@ export class EpochSignatures implements QuorumSignatureSource {
     }
     options.signal?.throwIfAborted();
     if (held.size < request.threshold) {
-      throw new QuorumNotReachedError(epoch, held.size, request.threshold, refusals);
+      throw new QuorumNotReachedError(epoch, held.size, request.threshold, refusals, [...offers.values()].flat());
     }
     this.log.info("epoch signatures gathered", { epoch, signatures: held.size, threshold: request.threshold });
     return held;
@@ -288,7 +305,10 @@ export class EpochSignatures implements QuorumSignatureSource {
     peer: string,
     body: Uint8Array,
     outer: AbortSignal,
-  ): Promise<{ signer: string; signature: string } | { code: RefusalCode | "unreachable"; reason: string }> {
+  ): Promise<
+    | { signer: string; signature: string }
+    | { code: RefusalCode | "unreachable"; reason: string; observations?: SignedObservation[] }
+  > {
     const signal = AbortSignal.any([outer, AbortSignal.timeout(SIGN_REQUEST_TIMEOUT_MS)]);
     let id: PeerId;
     try {
@@ -304,7 +324,7 @@ export class EpochSignatures implements QuorumSignatureSource {
     }
     try {
       await writeFrame(stream, body, MAX_SIGN_REQUEST_BYTES, { signal });
-      const answer = await readFrame(stream, MAX_SIGN_RESPONSE_BYTES, { signal });
+      const answer = await readFrame(stream, MAX_SIGN_REFUSAL_BYTES, { signal });
       if (answer === undefined) throw new QuorumProtocolError("peer ended the stream before answering", false);
       const msg = parseObject(answer);
       await stream.close().catch(() => {});
@@ -315,7 +335,9 @@ export class EpochSignatures implements QuorumSignatureSource {
         return { signer: msg.signer, signature: msg.signature };
       }
       if (typeof msg.error === "string" && typeof msg.code === "string") {
-        return { code: msg.code as RefusalCode, reason: msg.error.slice(0, 200) };
+        const reason = msg.error.slice(0, 500);
+        if (msg.observations === undefined) return { code: msg.code as RefusalCode, reason };
+        return { code: msg.code as RefusalCode, reason, observations: parseOffered(msg.observations) };
       }
       throw new QuorumProtocolError("answer is neither a signature nor an error", true);
     } catch (err) {
@@ -324,6 +346,17 @@ export class EpochSignatures implements QuorumSignatureSource {
       if (e.penalise === true) this.components.penalise?.(id, e);
       return { code: "unreachable", reason: e.message };
     }
+  }
+}
+
+/** A union round's observations as received: a list of at most MAX_UNION_OBSERVATIONS well-formed ones. */
+function parseOffered(v: unknown): SignedObservation[] {
+  if (!Array.isArray(v) || v.length > MAX_UNION_OBSERVATIONS)
+    throw new QuorumProtocolError(`answer: observations must be a list of at most ${MAX_UNION_OBSERVATIONS}`, true);
+  try {
+    return v.map((o) => parseObservation(o));
+  } catch (err) {
+    throw new QuorumProtocolError(`answer: ${(err as Error).message}`, true);
   }
 }
 

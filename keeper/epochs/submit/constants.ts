@@ -36,3 +36,11 @@ export const MARKER_REWARD_WEI = 1n;
 
 /** TaskLog URI of an empty epoch's marker. */
 export const MARKER_URI = "lumora:empty-epoch";
+
+/**
+ * Union rounds per epoch (docs/epochs.md "Union rounds"): how many times a submitter joins the observations the
+ * keepers' refusals handed back, re-finalizes and asks again. One round settles sets that differ by missed keepers
+ * (each refusal hands back all the approver holds and the set lacks, up to MAX_UNION_OBSERVATIONS); the others cover
+ * a refusal cut at that bound. Past it the epoch waits for the rotation's next attempt like any refused quorum.
+ */
+export const MAX_UNION_ROUNDS = 3;

@@ -32,11 +32,13 @@ import {
   type QuorumSignatureSource,
   type ReportBatches,
 } from "../quorum/commitment.ts";
-import { QuorumNotReachedError } from "../quorum/errors.ts";
+import type { SignedObservation } from "../observe/observation.ts";
+import { EpochReclosedError, QuorumNotReachedError } from "../quorum/errors.ts";
 import {
   MARKER_CONTRIBUTION,
   MARKER_REWARD_WEI,
   MARKER_URI,
+  MAX_UNION_ROUNDS,
   REPUTATION_BATCH_NODES,
   REPUTATION_READ_CONCURRENCY,
 } from "./constants.ts";
@@ -70,6 +72,12 @@ export interface EpochSubmitterComponents {
    * EpochQuorum; without it only this keeper's own signature is offered (enough for a 1-of-n quorum).
    */
   signatures?: QuorumSignatureSource;
+  /**
+   * A union round (docs/epochs.md "Union rounds"): joins the observations the keepers' refusals handed back to the
+   * epoch's set (each checked first) and, when any joined, re-finalizes the epoch; resolves with how many joined.
+   * Absent: a refused set stays refused.
+   */
+  union?(epoch: number, offered: readonly SignedObservation[], options: { signal: AbortSignal }): Promise<number>;
 }
 
 export interface SubmitOptions {
@@ -223,6 +231,8 @@ export class EpochSubmitter extends EventTarget {
   readonly journal: SubmitJournal;
   private readonly log: Logger;
   private readonly controller = new AbortController();
+  /** Union rounds held per epoch (MAX_UNION_ROUNDS), the last few epochs only. */
+  private readonly unionRounds = new Map<number, number>();
 
   constructor(
     private readonly components: EpochSubmitterComponents,
@@ -450,10 +460,9 @@ export class EpochSubmitter extends EventTarget {
     const gathered =
       have.size >= needed || this.components.signatures === undefined
         ? have
-        : await this.components.signatures.gather(
-            { commitment, digest, threshold: needed, keepers, have },
-            { signal: opts.signal },
-          );
+        : await this.components.signatures
+            .gather({ commitment, digest, threshold: needed, keepers, have }, { signal: opts.signal })
+            .catch((err: unknown) => this.unionRound(Number(commitment.epoch), err, opts));
     // Only signatures by distinct members over this digest count: a bad one would make the whole commit revert.
     const valid = new Map<string, string>();
     for (const [signer, signature] of gathered) {
@@ -462,6 +471,27 @@ export class EpochSubmitter extends EventTarget {
     if (valid.size < needed) throw new QuorumNotReachedError(Number(commitment.epoch), valid.size, needed, {});
     // Exactly the threshold: every extra signature costs ~7k gas and adds nothing.
     return new Map([...valid].sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1)).slice(0, needed));
+  }
+
+  /**
+   * A refused quorum whose refusals handed back observations our set lacks: join them (`union`) and throw
+   * EpochReclosedError so the epoch is built, published and asked for again; at most MAX_UNION_ROUNDS per epoch.
+   * Anything else is rethrown as it is.
+   */
+  private async unionRound(epoch: number, err: unknown, opts: SubmitOptions): Promise<never> {
+    const union = this.components.union;
+    if (!(err instanceof QuorumNotReachedError) || err.offered.length === 0 || union === undefined) throw err;
+    const done = this.unionRounds.get(epoch) ?? 0;
+    if (done >= MAX_UNION_ROUNDS) {
+      this.log.warn("union rounds used up: the epoch waits for the next attempt", { epoch, rounds: done });
+      throw err;
+    }
+    this.unionRounds.set(epoch, done + 1);
+    for (const e of this.unionRounds.keys()) if (e < epoch - MAX_UNION_ROUNDS) this.unionRounds.delete(e);
+    const joined = await union(epoch, err.offered, { signal: opts.signal ?? this.controller.signal });
+    if (joined === 0) throw err;
+    this.log.info("union round: observations joined, epoch re-finalized", { epoch, round: done + 1, joined });
+    throw new EpochReclosedError(epoch, joined, { cause: err });
   }
 
   private async checkPrevious(epoch: number, opts: SubmitOptions): Promise<void> {

@@ -23,7 +23,7 @@ import {
 import { createLogger } from "../../../keeper/logger.ts";
 import type { DeploymentRecord } from "../../../keeper/chain/index.ts";
 import { RPC_MAX_SOCKETS } from "../../../keeper/chain/constants.ts";
-import { DEFAULT_MAX_FAULTY_OBSERVERS, OBSERVATION_GATHER_WAIT_MS } from "../../../keeper/epochs/observe/constants.ts";
+import { OBSERVATION_GATHER_WAIT_MS } from "../../../keeper/epochs/observe/constants.ts";
 import { DEFAULT_FORGET_FAILED_AFTER_MS } from "../../../keeper/health/constants.ts";
 import { DEFAULT_UNPAID_ALLOWANCE_BYTES, SETTLE_GRID_MS, SETTLE_WINDOW_MS } from "../../../keeper/payment/constants.ts";
 
@@ -124,7 +124,8 @@ describe("config", () => {
   it("sets the RPC socket cap, the observation rule's f and wait, and health's forget delay from the file", () => {
     const defaults = loadConfig({ file: file("defaults.json", configTemplate({ rewardAddress: ADDRESS })), env: {} });
     assert.equal(defaults.config.chain.rpcMaxSockets, RPC_MAX_SOCKETS);
-    assert.equal(defaults.config.epochs.observationMaxFaulty, DEFAULT_MAX_FAULTY_OBSERVERS);
+    assert.equal(defaults.config.epochs.observationMaxFaulty, undefined, "f follows the quorum's size unless set");
+    assert.equal(toKeeperConfig(defaults.config).epochs?.observations?.rule, undefined);
     assert.equal(defaults.config.epochs.observationWaitMs, OBSERVATION_GATHER_WAIT_MS);
     assert.equal(defaults.config.health.forgetFailedAfterMs, DEFAULT_FORGET_FAILED_AFTER_MS);
     const path = file(

@@ -17,6 +17,8 @@ import { Wallet, getAddress } from "ethers";
 import { EpochExchangeError } from "../../../../keeper/epochs/exchange/errors.ts";
 import { EpochExchange } from "../../../../keeper/epochs/exchange/protocol.ts";
 import { EpochObserver, type FrozenOutcome } from "../../../../keeper/epochs/observe/observer.ts";
+import { mergeObservations } from "../../../../keeper/epochs/observe/merge.ts";
+import { sameObservation, signObservation } from "../../../../keeper/epochs/observe/observation.ts";
 import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
 import { ObservationsNotReadyError } from "../../../../keeper/epochs/observe/errors.ts";
 import { reportBatchesOf } from "../../../../keeper/epochs/quorum/commitment.ts";
@@ -150,7 +152,9 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
     assert.deepEqual(full, { observations: theirs });
     const dropped = theirs.filter((o) => o.observer !== k0.wallet.address);
     const refused = await k0.observer.check(EPOCH, dropped, { signal });
-    assert.deepEqual(refused, { problem: "3 of this keeper's 3 observations are missing or altered" });
+    // The refusal hands back what the set lacks (a union round's material): exactly k0's own three.
+    const own = k0.observer.observationsOf(EPOCH).filter((o) => o.observer === k0.wallet.address);
+    assert.deepEqual(refused, { problem: "3 of this keeper's 3 observations are missing or altered", missing: own });
     // k0 holds k2's observations from its own gather: a set without them is refused, naming k2.
     const k2 = keepers[2]!.wallet.address;
     const hidden = await k0.observer.check(
@@ -160,10 +164,115 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
     );
     assert.deepEqual(hidden, {
       problem: `3 observation(s) of other quorum keepers that this keeper holds are left out (by ${k2})`,
+      missing: k0.observer.observationsOf(EPOCH).filter((o) => o.observer === k2),
     });
     const altered = theirs.map((o) => (o.observer === k0.wallet.address ? { ...o, failures: o.failures + 1 } : o));
     const forged = await k1.observer.check(EPOCH, altered, { signal });
     assert.ok("problem" in forged && /not by its observer/.test(forged.problem), JSON.stringify(forged));
+  });
+
+  it("an observer that signed two outcomes of one peer counts for neither once the set holds both (equivocation)", async () => {
+    const [k0, k1, k2] = keepers as [Keeper, Keeper, Keeper];
+    const signal = AbortSignal.timeout(10_000);
+    const theirs = await k0.exchange.pullObservations(k1.p2p.node.peerId, EPOCH);
+    // k2 signs another outcome of subject 0 than the one k0 holds, and the set carries that one instead.
+    const held = theirs.find((o) => o.observer === k2.wallet.address && o.subject === subject(0))!;
+    const other = signObservation(
+      DOMAIN,
+      { ...held, failures: 0, successes: 50 },
+      (d) => k2.wallet.signingKey.sign(d).serialized,
+    );
+    const swapped = theirs.map((o) => (o === held ? other : o));
+    const refused = await k0.observer.check(EPOCH, swapped, { signal });
+    assert.ok(
+      "problem" in refused && /1 of them another outcome than the set's \(equivocation\)/.test(refused.problem),
+    );
+    assert.deepEqual("problem" in refused && refused.missing, [held], "k0 hands back the outcome it holds");
+    // With both in the set (what the union round makes of it) k0 accepts it, and the merge drops k2 for subject 0.
+    const both = [...swapped, held];
+    assert.deepEqual(await k0.observer.check(EPOCH, both, { signal }), { observations: both });
+    const merged = mergeObservations(both, { maxFaulty: 1 });
+    assert.deepEqual(merged.equivocations, [`${k2.wallet.address.toLowerCase()}/${subject(0)}`]);
+    assert.deepEqual(
+      merged.reports,
+      mergeObservations(
+        both.filter((o) => o !== held && o !== other),
+        { maxFaulty: 1 },
+      ).reports,
+    );
+    // The store keeps the second outcome beside the first (the proof), and no third.
+    const store = new ObservationStore(openStore(":memory:"));
+    assert.equal(store.add(DOMAIN.quorum, EPOCH, [held, other]), 2);
+    const third = signObservation(DOMAIN, { ...held, failures: 7 }, (d) => k2.wallet.signingKey.sign(d).serialized);
+    assert.equal(store.add(DOMAIN.quorum, EPOCH, [third, { ...held, signature: other.signature }]), 0);
+    assert.equal(store.of(DOMAIN.quorum, EPOCH).length, 2);
+  });
+
+  it("a union round joins only observations of the epoch, signed by a quorum keeper, to the sealed set", async () => {
+    const [k0, k1, k2] = keepers as [Keeper, Keeper, Keeper];
+    const signal = AbortSignal.timeout(10_000);
+    assert.equal(k0.observations.sealed(DOMAIN.quorum, EPOCH), true);
+    const before = k0.observer.observationsOf(EPOCH).length;
+    const sign = (w: Wallet, epoch: number, peer: number) =>
+      signObservation(
+        DOMAIN,
+        { epoch, observer: w.address, subject: subject(peer), account: account(peer), successes: 1, failures: 0 },
+        (d) => w.signingKey.sign(d).serialized,
+      );
+    const stranger = new Wallet(Wallet.createRandom().privateKey);
+    const valid = sign(k1.wallet, EPOCH, 9);
+    const offered = [
+      valid,
+      sign(stranger, EPOCH, 8), // not a quorum keeper
+      { ...sign(k2.wallet, EPOCH, 7), successes: 2 }, // changed after signing
+      sign(k2.wallet, EPOCH + 5, 6), // another epoch
+    ];
+    assert.equal(await k0.observer.unite(EPOCH, offered, { signal }), 1);
+    const after = k0.observer.observationsOf(EPOCH);
+    assert.equal(after.length, before + 1);
+    assert.ok(after.some((o) => sameObservation(o, valid)));
+    assert.equal(await k0.observer.unite(EPOCH, [valid], { signal }), 0, "held already");
+  });
+
+  it("derives f from the quorum's size unless configured: 0 for one keeper, max(1, ⌊(n−1)/3⌋) else (M-4)", async () => {
+    const k0 = keepers[0]!;
+    const signal = AbortSignal.timeout(30_000);
+    /** An observer alone (it pulls from nobody) in a quorum of `n` keepers, itself included, on its own store. */
+    const alone = (n: number, rule?: { maxFaulty: number }) => {
+      const others = Array.from({ length: n - 1 }, () => Wallet.createRandom().address);
+      return new EpochObserver(
+        {
+          observations: new ObservationStore(openStore(":memory:")),
+          logger: silent,
+          domain: DOMAIN,
+          signer: { address: k0.wallet.address, signDigest: (d) => k0.wallet.signingKey.sign(d).serialized },
+          frozenOutcomes: () => VIEWS[0]!,
+          keepers: () => [],
+          pull: async () => [],
+          observers: async () => new Set([k0.wallet.address, ...others]),
+        },
+        { retryMs: 10, ...(rule !== undefined && { rule }) },
+      );
+    };
+    const derived: number[] = [];
+    for (const n of [1, 2, 3, 4, 7, 10]) {
+      const observer = alone(n);
+      await observer.observe(EPOCH, { signal });
+      derived.push(observer.evidence(EPOCH).observationRule.maxFaulty);
+    }
+    assert.deepEqual(derived, [0, 1, 1, 1, 2, 3]);
+    // A one-keeper quorum reports what its only keeper observed (under f = 1 it never would).
+    const single = alone(1);
+    await single.observe(EPOCH, { signal });
+    assert.deepEqual(
+      single.reportsOf(EPOCH).map((r) => [r.node, r.successes, r.failures]),
+      VIEWS[0]!.map((o) => [o.account, o.successes, o.failures]),
+    );
+    // A configured f wins.
+    const configured = alone(1, { maxFaulty: 1 });
+    await configured.observe(EPOCH, { signal });
+    assert.equal(configured.evidence(EPOCH).observationRule.maxFaulty, 1);
+    assert.deepEqual(configured.reportsOf(EPOCH), []);
   });
 
   it("stops waiting for a keeper it cannot reach after a few failed pulls, long before the wait is over", async () => {

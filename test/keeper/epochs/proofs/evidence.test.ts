@@ -226,6 +226,19 @@ describe("epochs/proofs/evidence", () => {
     // Observations without the deployment they are signed for cannot be checked.
     const bare = await recompute({ ...merged, observationDomain: undefined }, now);
     assert.match(bare.problems.join("\n"), /without their rule or deployment/);
+    // An equivocation (keeper 1 signed two outcomes of p2, both published, what a union round keeps): no fault of the
+    // publication, and keeper 1 counts for neither — p2's merged outcome is then the second worst of keepers 0 and 2.
+    const twice = { ...merged, observations: [...observations, sign(keepers[1]!, p2, 0, 9)] };
+    const both = await recompute(parseEvidence(JSON.parse(encodeEvidence(bundle.epoch, twice)), bundle.epoch), now);
+    assert.deepEqual(both.problems, []);
+    assert.deepEqual(
+      both.reports.find((r) => r.node === p2.address),
+      { node: p2.address, successes: 9, failures: 0 },
+      "p2 merged from keepers 0 and 2 only",
+    );
+    // The encoding orders the pair by signature: the evidence hash does not depend on the order held.
+    const reversed = { ...twice, observations: [...twice.observations].reverse() };
+    assert.equal(encodeEvidence(bundle.epoch, reversed), encodeEvidence(bundle.epoch, twice));
   });
 
   it("is published in full beside the dumps, its hash in epoch.json, and read back by a proof source", async () => {

@@ -253,6 +253,64 @@ describe("keeper quorum: epochs committed with t of n keeper signatures", { time
     }
   });
 
+  it("a refusal's union observations are bounded: too many or malformed is a penalised protocol error", async () => {
+    const [rogue, asker] = await Promise.all([startNode(), startNode()]);
+    try {
+      // The rogue keeper answers every request with a refusal whose observation list it picks.
+      let observations: unknown[] = [];
+      await rogue.node.handle(QUORUM_PROTOCOL, async (stream) => {
+        await readFrame(stream, 4096);
+        const body = new TextEncoder().encode(JSON.stringify({ error: "lacking", code: "mismatch", observations }));
+        await writeFrame(stream, body, 8 * 1024 * 1024);
+        await stream.close();
+      });
+      await asker.node.dial(rogue.node.getMultiaddrs()[0]!);
+      const penalised: string[] = [];
+      const client = new EpochSignatures(
+        {
+          node: asker.node,
+          logger: silent,
+          isKeeper: () => true,
+          keepers: () => [rogue.node.peerId.toString()],
+          deployment: { chainId: 31337, quorum: quorumAddress },
+          penalise: (peerId, err) => penalised.push(`${peerId.toString()}: ${err.message}`),
+        },
+        { gatherTimeoutMs: 1_500, retryMs: 200 },
+      );
+      const { commitment } = quorumCommitmentOf(
+        makeBuiltEpoch(9, SHAPE),
+        keepers[0]!.chain.deployment.contracts.RewardPool,
+      );
+      const request = {
+        commitment,
+        digest: commitmentDigest(quorumDomain(31337, quorumAddress), commitment),
+        threshold: 2,
+        keepers: WALLETS.map((w) => w.address),
+        have: new Map<string, string>(),
+      };
+      const refusedWith = async (list: unknown[]) => {
+        observations = list;
+        penalised.length = 0;
+        const err = await client.gather(request).then(
+          () => assert.fail("no quorum"),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof QuorumNotReachedError, String(err));
+        assert.deepEqual(err.offered, [], "nothing offered is kept");
+        return Object.values(err.refusals).join(" | ");
+      };
+      // (A protocol error counts as unreachable and is asked again until the deadline; each answer is penalised.)
+      assert.match(await refusedWith(Array.from({ length: 2049 }, () => ({}))), /at most 2048/);
+      assert.ok(penalised.length >= 1 && penalised.every((p) => /at most 2048/.test(p)), penalised.join("\n"));
+      assert.match(await refusedWith([{ epoch: "one" }]), /health observation invalid/);
+      assert.ok(penalised.length >= 1 && penalised.every((p) => /observation invalid/.test(p)), penalised.join("\n"));
+      // Past MAX_SIGN_REFUSAL_BYTES (~1 MiB) the answer is not read at all.
+      assert.match(await refusedWith(Array.from({ length: 2000 }, () => ({ pad: "x".repeat(600) }))), /unreachable/);
+    } finally {
+      await Promise.all([rogue.node.stop(), asker.node.stop()]);
+    }
+  });
+
   it("packs signatures in ascending signer order", () => {
     const a = "0x" + "11".repeat(65);
     const b = "0x" + "22".repeat(65);
