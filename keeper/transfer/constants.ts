@@ -125,3 +125,8 @@ export const KEY_INFO = "lumora/transfer/2.0.0/key";
  * the bytes a provider sent (`bytes` = ciphertext after compression), where format 1 ("lumora/transfer/1.0.0/
  * receipt") credited plaintext; a format-1 receipt no longer verifies, so no plaintext claim is ever credited. */
 export const RECEIPT_DOMAIN = "lumora/transfer/receipt/2";
+/**
+ * Published objects held decoded in memory (most recently used); the rest are read from the store when asked for.
+ * A manifest is ~1.8 KiB in memory, so the cache stays under ~2 MiB whatever a keeper serves.
+ */
+export const MAX_CACHED_OBJECTS = 1_024;

@@ -25,10 +25,11 @@ import {
   type ProviderFailureReporter,
   type ProviderTarget,
 } from "./fetcher.ts";
-import { buildManifest, objectCid, objectIdFromHex, toHex, type BuildManifestOptions } from "./manifest.ts";
+import { buildManifest, objectCid, objectIdFromHex, type BuildManifestOptions } from "./manifest.ts";
 import { Manifest } from "./pb/transfer.ts";
 import { probeProviders, type ProbeResult } from "./probe.ts";
-import { TransferProvider, type ProviderStats, type PublishedObject, type TransferTestHooks } from "./provider.ts";
+import { TransferProvider, type ProviderStats, type TransferTestHooks } from "./provider.ts";
+import { PublishedObjects } from "./published.ts";
 import { verifyReceipt, type Receipt, type SignedReceipt } from "./receipt.ts";
 import { TransferStore, type Contribution } from "./store.ts";
 
@@ -112,7 +113,7 @@ function toDialTarget(target: ProviderTarget): PeerId | Multiaddr {
 export class TransferService {
   private readonly log: Logger;
   private readonly store: TransferStore;
-  private readonly published = new Map<string, PublishedObject>();
+  private readonly published: PublishedObjects;
   private readonly provider: TransferProvider;
   private readonly fetches = new Set<AbortController>();
   private started = false;
@@ -123,6 +124,7 @@ export class TransferService {
   ) {
     this.log = components.logger.child("transfer");
     this.store = new TransferStore(components.store);
+    this.published = new PublishedObjects(this.store);
     this.provider = new TransferProvider(
       {
         peerId: components.node.peerId.toString(),
@@ -145,7 +147,6 @@ export class TransferService {
 
   async start(): Promise<void> {
     if (this.started) return;
-    for (const row of this.store.published()) this.remember(row.objectId, row.path, Manifest.decode(row.manifest));
     await this.components.node.handle(PROTOCOL, (stream, connection) => this.provider.handle(stream, connection), {
       maxInboundStreams: this.provider.streamLimitPerConnection,
     });
@@ -166,18 +167,6 @@ export class TransferService {
     return this.provider.stats;
   }
 
-  private remember(objectId: string, path: string, manifest: Manifest): PublishedObject {
-    const object: PublishedObject = {
-      objectId,
-      idBytes: manifest.objectId,
-      path,
-      manifest,
-      incompressible: new Uint8Array(Math.ceil(manifest.partHashes.length / 8)),
-    };
-    this.published.set(objectId, object);
-    return object;
-  }
-
   /** Hashes `path` into a manifest, serves it from now on and announces it in the DHT. */
   async publish(path: string, options: PublishOptions = {}): Promise<PublishResult> {
     const absolute = resolve(path);
@@ -186,9 +175,7 @@ export class TransferService {
       compression: options.compression,
       signal: options.signal,
     });
-    const objectId = toHex(manifest.objectId);
-    this.store.savePublished({ objectId, path: absolute, manifest: Manifest.encode(manifest) });
-    this.remember(objectId, absolute, manifest);
+    const { objectId } = this.published.add(absolute, manifest);
     const cid = objectCid(manifest.objectId);
     let announced = false;
     if (options.announce !== false) {
@@ -243,8 +230,7 @@ export class TransferService {
   }
 
   unpublish(objectId: string): void {
-    if (!this.published.delete(objectId)) throw new ObjectNotFoundError(objectId);
-    this.store.removePublished(objectId);
+    if (!this.published.remove(objectId)) throw new ObjectNotFoundError(objectId);
   }
 
   private newFetch(objectId: string, options: FetchOptions, dest: string | undefined): [ObjectFetch, AbortController] {

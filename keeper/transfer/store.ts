@@ -117,18 +117,19 @@ export class TransferStore {
       .run(row.objectId, row.path, row.manifest, Date.now());
   }
 
-  removePublished(objectId: string): void {
-    this.db.prepare("DELETE FROM transfer_objects WHERE object_id = ?").run(objectId);
+  /** Whether a row was removed. */
+  removePublished(objectId: string): boolean {
+    return Number(this.db.prepare("DELETE FROM transfer_objects WHERE object_id = ?").run(objectId).changes) > 0;
   }
 
-  published(): PublishedRow[] {
-    return (
-      this.db.prepare("SELECT object_id, path, manifest FROM transfer_objects").all() as Array<{
-        object_id: string;
-        path: string;
-        manifest: Uint8Array;
-      }>
-    ).map((r) => ({ objectId: r.object_id, path: r.path, manifest: new Uint8Array(r.manifest) }));
+  publishedOne(objectId: string): PublishedRow | undefined {
+    const r = this.db.prepare("SELECT path, manifest FROM transfer_objects WHERE object_id = ?").get(objectId) as
+      { path: string; manifest: Uint8Array } | undefined;
+    return r === undefined ? undefined : { objectId, path: r.path, manifest: new Uint8Array(r.manifest) };
+  }
+
+  publishedCount(): number {
+    return Number((this.db.prepare("SELECT COUNT(*) AS n FROM transfer_objects").get() as { n: number | bigint }).n);
   }
 
   download(objectId: string, dest: string): DownloadRow | undefined {

@@ -21,7 +21,7 @@ import { encodeFrame } from "../../keeper/transfer/framing.ts";
 import { PROTOCOL as TRANSFER_PROTOCOL, PROTOCOL_VERSION } from "../../keeper/transfer/constants.ts";
 import { ConsumerFrame } from "../../keeper/transfer/pb/transfer.ts";
 import { waitFor } from "../keeper/helpers.ts";
-import { bufferBytes, openFds, rawPeer, rawStream, stopAll, type RawPeer } from "./raw-peer.ts";
+import { bufferBytes, dialInWaves, openFds, rawPeer, rawStream, stopAll, type RawPeer } from "./raw-peer.ts";
 
 const MiB = 1024 * 1024;
 const STRANGERS = 60;
@@ -86,22 +86,7 @@ describe("floods against a live keeper", { timeout: 180_000 }, () => {
     for (let i = 0; i < STRANGERS; i++) strangers.push(await rawPeer());
     // In waves of 10 handshakes, 30 s each: 60 at once on a machine loaded beyond ~10 starved every one of them
     // together (none completed, the table never filled); a wave at a time always makes progress.
-    // In waves of 10 handshakes, 30 s each, and again for those that did not get through, until the table is full
-    // (refusals at the reserve): 60 at once on a machine loaded beyond ~10 starved the handshakes together.
-    const dialErrors = new Map<string, number>();
-    const fillDeadline = Date.now() + 120_000;
-    while (limits.stats.refusedReserved === 0 && Date.now() < fillDeadline) {
-      const waiting = strangers.filter((s) => s.getConnections(a.peerId).length === 0);
-      for (let i = 0; i < waiting.length && limits.stats.refusedReserved === 0; i += 10)
-        for (const r of await Promise.allSettled(
-          waiting.slice(i, i + 10).map((s) => s.dial(multiaddr(addrA), { signal: AbortSignal.timeout(30_000) })),
-        ))
-          if (r.status === "rejected") {
-            const e = r.reason as Error;
-            const key = `${e.name}: ${e.message}`.slice(0, 120);
-            dialErrors.set(key, (dialErrors.get(key) ?? 0) + 1);
-          }
-    }
+    const dialErrors = await dialInWaves(strangers, addrA, () => limits.stats.refusedReserved > 0);
     const stalled = strangers.slice(0, 8);
     await Promise.allSettled(
       stalled.flatMap((s) =>

@@ -12,6 +12,7 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify } from "@libp2p/identify";
 import type { Libp2p, Stream } from "@libp2p/interface";
 import { tcp } from "@libp2p/tcp";
+import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p } from "libp2p";
 
@@ -58,6 +59,37 @@ export async function dialRetry(peer: RawPeer, target: string, timeoutMs = 10_00
       await new Promise((r) => setTimeout(r, 250));
     }
   }
+}
+
+/**
+ * Dials `peers` to `target` in waves of 10 handshakes (30 s each), and again those that did not get through, until
+ * `done()` holds or `timeoutMs` passes (then `done()` may still be false: the caller's wait says what is missing).
+ * All at once, on a machine loaded beyond ~10, every handshake starved together and none completed. Returns the
+ * dial errors seen, by message, for the caller's failure message.
+ */
+export async function dialInWaves(
+  peers: readonly RawPeer[],
+  target: string,
+  done: () => boolean,
+  timeoutMs = 120_000,
+): Promise<Map<string, number>> {
+  const errors = new Map<string, number>();
+  const deadline = Date.now() + timeoutMs;
+  const at = multiaddr(target);
+  const targetPeer = peerIdFromString(target.slice(target.lastIndexOf("/p2p/") + 5));
+  do {
+    const waiting = peers.filter((p) => p.getConnections(targetPeer).length === 0);
+    for (let i = 0; i < waiting.length && !done(); i += 10)
+      for (const r of await Promise.allSettled(
+        waiting.slice(i, i + 10).map((p) => p.dial(at, { signal: AbortSignal.timeout(30_000) })),
+      ))
+        if (r.status === "rejected") {
+          const e = r.reason as Error;
+          const key = `${e.name}: ${e.message}`.slice(0, 120);
+          errors.set(key, (errors.get(key) ?? 0) + 1);
+        }
+  } while (!done() && Date.now() < deadline);
+  return errors;
 }
 
 /** Open file descriptors of this process. */

@@ -9,7 +9,7 @@ import { afterEach, describe, it } from "node:test";
 import { multiaddr } from "@multiformats/multiaddr";
 
 import { connectionLimits, createLumoraNode, type LumoraNode } from "../../../keeper/p2p/index.ts";
-import { rawPeer, stopAll, type RawPeer } from "../../fuzz/raw-peer.ts";
+import { dialInWaves, rawPeer, stopAll, type RawPeer } from "../../fuzz/raw-peer.ts";
 import { waitFor } from "../helpers.ts";
 
 async function flood(peers: RawPeer[], target: string): Promise<number> {
@@ -44,8 +44,12 @@ describe("connection limits", () => {
       keepers,
     );
     for (let i = 0; i < 30; i++) strangers.push(await rawPeer());
-    await flood(strangers, k.addr);
-    await waitFor(() => k.limits.stats.refusedReserved > 0, 10_000, "strangers refused at the reserve");
+    const errors = await dialInWaves(strangers, k.addr, () => k.limits.stats.refusedReserved > 0);
+    await waitFor(
+      () => k.limits.stats.refusedReserved > 0,
+      10_000,
+      () => `strangers refused at the reserve (dial errors ${JSON.stringify([...errors])})`,
+    );
     await waitFor(() => k.node.getConnections().length <= 16, 5_000, "strangers over their share closed");
     assert.ok(
       k.node.getConnections().length <= 16,
