@@ -61,6 +61,10 @@ export const SOURCE_JUDGE_PARTS = 16;
 /** The scheduler decides once per window (ms): several parts at any useful speed, and a timer, so a stalled
  * source still ends a window. */
 export const UTILIZATION_WINDOW = 50;
+/** Adaptive sources open one provider at a time: the next is dialled when the one opening failed or has not
+ * completed its handshake within this (ms). Loopback handshakes took 90–600 ms here at load 5–8; opening all three
+ * at once delayed the first session by 130–340 ms against one (bench:transfer --sources, 19:42, load ≈ 8). */
+export const SOURCE_OPEN_STAGGER = 1 * second;
 /** Windows that measure the current set of sources before any decision (after one transition window). */
 export const SOURCE_SETTLE_WINDOWS = 2;
 /** Windows a trial is judged on (after one transition window): 150 ms, ≈ 18 parts at 125 MiB/s. */

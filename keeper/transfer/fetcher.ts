@@ -8,6 +8,7 @@
  * checkpointed to the store in batches after an fdatasync, so a restarted fetch skips them.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 
 import type { Connection, PeerId, PrivateKey } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
@@ -27,6 +28,7 @@ import {
   SOURCE_JUDGE_PARTS,
   SOURCE_MAX_BACKOFF_WINDOWS,
   SOURCE_MIN_GAIN,
+  SOURCE_OPEN_STAGGER,
   SOURCE_SETTLE_WINDOWS,
   SOURCE_SLOW_RATIO,
   SOURCE_TRIAL_WINDOWS,
@@ -128,6 +130,21 @@ export interface FetchResult {
   receipts: SignedReceipt[];
 }
 
+/**
+ * How long this thread has waited, runnable, for a core since it started (ms): Linux's schedstat run-queue time.
+ * Undefined where it cannot be read (not Linux, or schedstats unavailable); the plan then counts no wait.
+ */
+function runQueueWaitMs(): number | undefined {
+  if (schedstatMissing) return undefined;
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "latin1").split(" ")[1]) / 1e6;
+  } catch {
+    schedstatMissing = true;
+    return undefined;
+  }
+}
+let schedstatMissing = false;
+
 const MISSING = 0;
 const IN_FLIGHT = 1;
 const VERIFIED = 2;
@@ -150,6 +167,8 @@ export class ObjectFetch {
   private waiter: { index: number; resolve(b: PlainPart): void; reject(e: unknown): void } | undefined;
   private readonly sessions = new Set<ProviderSession>();
   private opening = 0;
+  /** Providers not opened yet (adaptive sources): one is opened when the plan needs a source or one is lost. */
+  private candidates: ProviderTarget[] = [];
   private fatal: unknown;
   private finished = false;
   private readonly failures: Array<{ peerId: string; code: string }> = [];
@@ -170,7 +189,7 @@ export class ObjectFetch {
   private checkpointChain: Promise<void> = Promise.resolve();
   /** Which sessions get requests (adaptive sources only). */
   private readonly plan: SourcePlan<ProviderSession> | undefined;
-  private windowMark: { at: number; cpu: NodeJS.CpuUsage } | undefined;
+  private windowMark: { at: number; cpu: NodeJS.CpuUsage; wait: number | undefined } | undefined;
   private readonly controller = new AbortController();
   private readonly signal: AbortSignal;
   private readonly init: Required<FetchInit>;
@@ -232,7 +251,7 @@ export class ObjectFetch {
       await this.openSessions();
       await this.prepare();
       if (this.plan !== undefined) {
-        this.windowMark = { at: performance.now(), cpu: process.cpuUsage() };
+        this.windowMark = { at: performance.now(), cpu: process.cpuUsage(), wait: runQueueWaitMs() };
         adapting = setInterval(() => this.adaptSources(), UTILIZATION_WINDOW).unref();
       }
       const manifest = this.manifest!;
@@ -260,29 +279,64 @@ export class ObjectFetch {
 
   // ---- sessions ----
 
+  /**
+   * Opens the first session. Adaptive sources: one provider at a time, in the order given — the next when the one
+   * opening failed or has not answered within SOURCE_OPEN_STAGGER — and the others only when the plan needs a source
+   * or one is lost (`openSpare`): a handshake the fetch does not need is CPU taken from the source it uses.
+   * Otherwise every provider at once.
+   */
   private openSessions(): Promise<void> {
     const targets = this.options.providers;
     if (targets.length === 0) return Promise.reject(new NoProvidersError(this.objectId, []));
+    this.candidates = [...targets];
+    const staggered = this.plan !== undefined;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
-      this.opening = targets.length;
-      for (const target of targets) {
+      const next = () => {
+        const target = this.candidates.shift();
+        if (target === undefined) return;
+        this.plan?.setUnopened(this.candidates.length);
+        this.opening++;
+        const stagger = staggered ? setTimeout(() => settled || next(), SOURCE_OPEN_STAGGER).unref() : undefined;
         void this.openOne(target).then(
           () => {
+            clearTimeout(stagger);
             this.opening--;
             if (!settled && this.manifest !== undefined) {
               settled = true;
               resolve();
-            } else if (!settled && this.opening === 0) {
+            } else if (!settled && this.opening === 0 && this.candidates.length === 0) {
               settled = true;
               reject(this.signal.aborted ? this.signal.reason : new NoProvidersError(this.objectId, this.failures));
+            } else if (!settled && staggered && !this.signal.aborted) {
+              next();
             }
             this.pump();
           },
           () => {},
         );
-      }
+      };
+      if (staggered) next();
+      else while (this.candidates.length > 0) next();
     });
+  }
+
+  /** Opens the next provider not opened yet, if any and none is opening (adaptive sources). */
+  private openSpare(): void {
+    if (this.opening > 0 || this.finished || this.fatal !== undefined) return;
+    const target = this.candidates.shift();
+    if (target === undefined) return;
+    this.opening++;
+    // The plan asks for no other source while this one opens.
+    this.plan?.setUnopened(0);
+    void this.openOne(target).then(
+      () => {
+        this.opening--;
+        this.plan?.setUnopened(this.candidates.length);
+        this.pump();
+      },
+      () => {},
+    );
   }
 
   private async openOne(target: ProviderTarget): Promise<void> {
@@ -350,6 +404,8 @@ export class ObjectFetch {
   private dropSession(session: ProviderSession, err: unknown): void {
     if (!this.sessions.delete(session)) return;
     this.plan?.remove(session);
+    // No open spare left to take its place: open the next provider.
+    if (this.plan !== undefined && this.sessions.size <= this.plan.active.length) this.openSpare();
     session.fail(err);
     if (this.fatal === undefined && !this.finished) this.report(session.peerId, err);
   }
@@ -414,7 +470,8 @@ export class ObjectFetch {
   private checkStarved(): void {
     if (this.fatal !== undefined || this.finished || this.manifest === undefined) return;
     if (this.sessions.size === 0 && this.opening === 0 && this.cursor < this.end) {
-      this.setFatal(new NoProvidersError(this.objectId, this.failures));
+      if (this.candidates.length > 0) this.openSpare();
+      else this.setFatal(new NoProvidersError(this.objectId, this.failures));
     }
   }
 
@@ -422,11 +479,14 @@ export class ObjectFetch {
   private adaptSources(): void {
     const now = performance.now();
     const cpu = process.cpuUsage();
+    const wait = runQueueWaitMs();
     const mark = this.windowMark!;
-    this.windowMark = { at: now, cpu };
+    this.windowMark = { at: now, cpu, wait };
     const cpuMs = (cpu.user - mark.cpu.user + cpu.system - mark.cpu.system) / 1000;
+    const waitMs = wait !== undefined && mark.wait !== undefined ? wait - mark.wait : 0;
     const before = this.plan!.active;
-    const step = this.plan!.step({ elapsedMs: now - mark.at, cpuMs });
+    const step = this.plan!.step({ elapsedMs: now - mark.at, cpuMs, waitMs });
+    if (step === "needs a source") this.openSpare();
     if (step !== "settling" && step !== "steady") {
       this.log.debug("sources", { objectId: this.objectId, step, active: this.plan!.active.length });
     }
