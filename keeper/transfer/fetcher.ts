@@ -145,6 +145,9 @@ function runQueueWaitMs(): number | undefined {
 }
 let schedstatMissing = false;
 
+/** What a fetch to a file keeps of a verified part until the cursor passes it: nothing. */
+const NO_BYTES: PlainPart = [];
+
 const MISSING = 0;
 const IN_FLIGHT = 1;
 const VERIFIED = 2;
@@ -515,12 +518,16 @@ export class ObjectFetch {
     } else {
       this.queueCheckpoint(record);
     }
+    // To a file, the part is on its way to disk (the sink holds it until written): the cursor needs to know it
+    // arrived, not its bytes. Holding them until the cursor passed would keep up to `reorderWindow` parts alive
+    // (16 MiB at 512 KiB) whenever several sources deliver out of order.
+    const held = this.sink !== undefined ? NO_BYTES : plain;
     if (this.waiter?.index === index) {
       const w = this.waiter;
       this.waiter = undefined;
-      w.resolve(plain);
+      w.resolve(held);
     } else {
-      this.reorder.set(index, plain);
+      this.reorder.set(index, held);
     }
     this.pump();
   }

@@ -223,7 +223,11 @@ async function roleConsumer(objectId: string, providers: string[], to: string): 
     providers: parts,
     steps,
     rssAtStartMib: Math.round(atStart.rss / MiB),
-    heapAtStartMib: Math.round(atStart.heapUsed / MiB),
+    memAtStartMib: {
+      heapTotal: Math.round(atStart.heapTotal / MiB),
+      heapUsed: Math.round(atStart.heapUsed / MiB),
+      arrayBuffers: Math.round(atStart.arrayBuffers / MiB),
+    },
     memAtPeakMib: {
       rss: Math.round(peak.rss / MiB),
       heapTotal: Math.round(peak.heapTotal / MiB),

@@ -67,6 +67,7 @@ export async function runSources(): Promise<void> {
           ...(m.steps !== undefined && { steps: m.steps }),
           rss_mib: Math.round(m.maxRssMib as number),
           rss_at_start_mib: m.rssAtStartMib,
+          mem_at_start_mib: m.memAtStartMib,
           mem_at_peak_mib: m.memAtPeakMib,
           load: loadAverage(),
         });
