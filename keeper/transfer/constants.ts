@@ -76,6 +76,12 @@ export const SOURCE_MAX_BACKOFF_WINDOWS = 64;
 /** An active source that delivered less than 1/this of the fastest active one's bytes over the trial windows is
  * slow: a spare takes its place. 4, not 2: sources of one fetch rarely deliver equal shares over 150 ms. */
 export const SOURCE_SLOW_RATIO = 4;
+/** A paying consumer signs a voucher once this many bytes of parts went unpaid on a session (and for the rest at the
+ * end of the fetch), not after every part: a signature costs ≈ 3 ms here (docs/transfer.md, "Paying as data
+ * arrives"), i.e. ≈ 6 ms per MiB at one per 512 KiB part, more than decrypting and hashing it. Capped at a quarter of
+ * the allowance the provider's Welcome states (less the parts in flight), so a paying consumer is never cut off; at
+ * the default allowance (16 MiB) the cap is above this. */
+export const VOUCHER_EVERY_BYTES = 4 * MiB;
 /** Parts allowed ahead of the in-order cursor (which feeds the whole-object hash and stream readers):
  * bounds the reorder buffer to this many parts (≈ 32 MiB at 1 MiB) whatever the number of providers. */
 export const DEFAULT_REORDER_WINDOW = 32;

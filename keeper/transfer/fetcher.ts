@@ -34,6 +34,7 @@ import {
   SOURCE_TRIAL_WINDOWS,
   SPREAD_BELOW_UTILIZATION,
   UTILIZATION_WINDOW,
+  VOUCHER_EVERY_BYTES,
 } from "./constants.ts";
 import {
   InvalidInputError,
@@ -177,6 +178,8 @@ export class ObjectFetch {
   private readonly failures: Array<{ peerId: string; code: string }> = [];
   /** Per provider that takes vouchers: its reward account (the channel its vouchers and receipt name). */
   private readonly accounts = new Map<string, string>();
+  /** Per paying session: the parts (their bytes on the wire) verified since its last voucher. */
+  private readonly unpaid = new Map<ProviderSession, { account: string; parts: number[]; bytes: number }>();
   /** Vouchers signed and sent so far; awaited before the receipts are signed. */
   private payments: Promise<unknown> = Promise.resolve();
   /** Per provider: the parts it delivered (verified) and the bytes it sent for them. */
@@ -532,13 +535,30 @@ export class ObjectFetch {
     this.pump();
   }
 
-  /** Pays the session's provider for `wireBytes` it delivered, when it takes vouchers and this node pays. */
+  /**
+   * Owes the session's provider for `wireBytes` it delivered, when it takes vouchers and this node pays: a voucher is
+   * signed once VOUCHER_EVERY_BYTES (at most a quarter of the provider's stated unpaid allowance) went unpaid, and for
+   * the rest when the fetch ends (`settleUp`).
+   */
   private payFor(session: ProviderSession, wireBytes: number): void {
-    const payer = this.components.payer;
     const account = session.paymentAccount;
-    if (payer === undefined || account === undefined) return;
+    if (this.components.payer === undefined || account === undefined) return;
     this.accounts.set(session.peerId, account);
-    const paid = payer.pay(account, wireBytes).then((v) => session.sendVoucher(toWire(v)));
+    let due = this.unpaid.get(session);
+    if (due === undefined) this.unpaid.set(session, (due = { account, parts: [], bytes: 0 }));
+    due.parts.push(wireBytes);
+    due.bytes += wireBytes;
+    if (due.bytes >= Math.min(VOUCHER_EVERY_BYTES, Math.floor(session.unpaidAllowance / 4))) this.settleUp(session);
+  }
+
+  /** Signs a voucher for what `session` delivered since its last one and sends it (a session that ended only
+   * records it: the receipt carries it). */
+  private settleUp(session: ProviderSession): void {
+    const payer = this.components.payer;
+    const due = this.unpaid.get(session);
+    if (payer === undefined || due === undefined) return;
+    this.unpaid.delete(session);
+    const paid = payer.pay(due.account, due.parts).then((v) => session.sendVoucher(toWire(v)));
     this.payments = Promise.all([this.payments, paid]).catch((err: unknown) =>
       this.log.warn("voucher not sent", { objectId: this.objectId, provider: session.peerId, error: err }),
     );
@@ -658,6 +678,7 @@ export class ObjectFetch {
   private async complete(): Promise<void> {
     await this.sink?.settled();
     await this.checkpoint();
+    for (const session of [...this.unpaid.keys()]) this.settleUp(session);
     await this.payments;
     const manifest = this.manifest!;
     const epoch = this.components.currentEpoch?.() ?? 0n;
@@ -711,6 +732,8 @@ export class ObjectFetch {
   }
 
   private async teardown(ok: boolean): Promise<void> {
+    // A failed fetch still pays for what it verified (the last vouchers go out before the sessions close).
+    for (const session of [...this.unpaid.keys()]) this.settleUp(session);
     this.controller.abort();
     await Promise.all([...this.sessions].map((s) => s.close().catch(() => {})));
     this.sessions.clear();

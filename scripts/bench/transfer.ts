@@ -72,6 +72,10 @@ async function main(): Promise<void> {
       hash: "consumer",
       decrypt_hash: "consumer",
       write: "consumer",
+      voucher: "consumer",
+      "voucher.per_part": "consumer",
+      voucher_verify: "provider",
+      "voucher_verify.per_part": "provider",
     };
     for (const [stage, ms] of Object.entries(stages)) {
       emit(`transfer.cpu_ms_per_mib.${stage}`, ms, { side: side[stage], load: load() });
