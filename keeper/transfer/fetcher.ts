@@ -311,10 +311,14 @@ export class ObjectFetch {
             if (!settled && this.manifest !== undefined) {
               settled = true;
               resolve();
+            } else if (!settled && this.signal.aborted) {
+              // (providers may be left unopened: none will be)
+              settled = true;
+              reject(this.signal.reason);
             } else if (!settled && this.opening === 0 && this.candidates.length === 0) {
               settled = true;
               reject(this.signal.aborted ? this.signal.reason : new NoProvidersError(this.objectId, this.failures));
-            } else if (!settled && staggered && !this.signal.aborted) {
+            } else if (!settled && staggered) {
               next();
             }
             this.pump();

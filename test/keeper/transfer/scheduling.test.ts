@@ -187,6 +187,39 @@ describe("fetch scheduling over several sources", () => {
     );
   });
 
+  it(
+    "ends a fetch aborted while its first provider is still opening, other providers unopened",
+    { timeout: 20_000 },
+    async () => {
+      const data = randomData(8 * PART);
+      const manifest = await buildManifest(await h.file(data), { partSize: PART });
+      const seen: Seen[] = [0, 1].map(() => ({ requests: 0, maxOutstanding: 0 }));
+      // 0 answers its Hello only after 5 s; the fetch is aborted once 0 has the Hello, before the stagger opens 1
+      let helloSeen: () => void = () => {};
+      const hello = new Promise<void>((r) => (helloSeen = r));
+      const addrs = await providers(data, manifest, [
+        { behave: paced(seen[0], sleep(1)), delayWelcomeMs: 5_000 },
+        { behave: paced(seen[1], sleep(1)) },
+      ]);
+      nodes[0].addEventListener("peer:connect", () => helloSeen());
+      const consumer = await h.peer();
+      const controller = new AbortController();
+      const fetching = consumer.transfer.fetch(toHex(manifest.objectId), {
+        providers: addrs,
+        to: join(await h.dir(), "out.bin"),
+        signal: controller.signal,
+      });
+      await hello;
+      controller.abort(new Error("stop"));
+      await assert.rejects(fetching);
+      assert.deepEqual(
+        seen.map((s) => s.requests),
+        [0, 0],
+        "nothing was requested",
+      );
+    },
+  );
+
   it("puts a stalled source behind the spares, and fetches its parts from the others once they time out", async () => {
     const parts = 64;
     const data = randomData(parts * PART);
