@@ -70,7 +70,9 @@ describe("fetch scheduling over several sources", () => {
   }
 
   it("adds slow sources one by one while each raises throughput: all serve, each with ≤ 4 parts in flight", async () => {
-    const parts = 300;
+    // long enough for the third source to join and take a share on a loaded machine (each addition is opened,
+    // tried, then re-checked by a trial of one fewer: ≈ 1.3 s to three sources unloaded, ≈ 3 s at load 16)
+    const parts = 600;
     const data = randomData(parts * PART);
     const manifest = await buildManifest(await h.file(data), { partSize: PART });
     // each provider serves one part per 20 ms: the sources, not the consumer, limit the fetch — by far, so that on a
