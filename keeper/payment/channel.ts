@@ -85,12 +85,20 @@ export class VoucherPayer {
       throw new PaymentAccountMismatchError(providerPeer, getAddress(welcomed), recorded);
   }
 
-  /** Adds the cost of `bytes` carried to the channel to `account` and signs the new cumulative voucher. */
-  pay(account: string, bytes: number): Promise<SignedVoucher> {
+  /**
+   * Adds the cost of what was carried on the channel to `account` and signs the new cumulative voucher: `parts` is
+   * the bytes of each part paid for, each costed on its own and rounded up (docs/PROTOCOL.md §7), so paying for
+   * several parts at once adds exactly what one voucher per part would have.
+   */
+  pay(account: string, parts: number | readonly number[]): Promise<SignedVoucher> {
     const channel = getAddress(account);
+    const cost = (typeof parts === "number" ? [parts] : parts).reduce(
+      (n, bytes) => n + costOf(BigInt(bytes), this.init.weiPerGiB),
+      0n,
+    );
     const run = (this.chains.get(channel) ?? Promise.resolve()).then(async () => {
       const consumer = await this.consumer();
-      const amount = this.components.store.signedAmount(consumer, channel) + costOf(BigInt(bytes), this.init.weiPerGiB);
+      const amount = this.components.store.signedAmount(consumer, channel) + cost;
       const { signer, peerId, store } = this.components;
       const v = await signVoucher(signer, this.init.domain, channel, amount, peerId);
       store.recordSigned(v, peerId);

@@ -61,6 +61,10 @@ export const SOURCE_JUDGE_PARTS = 16;
 /** The scheduler decides once per window (ms): several parts at any useful speed, and a timer, so a stalled
  * source still ends a window. */
 export const UTILIZATION_WINDOW = 50;
+/** Adaptive sources open one provider at a time: the next is dialled when the one opening failed or has not
+ * completed its handshake within this (ms). Loopback handshakes took 90–600 ms here at load 5–8; opening all three
+ * at once delayed the first session by 130–340 ms against one (bench:transfer --sources, 19:42, load ≈ 8). */
+export const SOURCE_OPEN_STAGGER = 1 * second;
 /** Windows that measure the current set of sources before any decision (after one transition window). */
 export const SOURCE_SETTLE_WINDOWS = 2;
 /** Windows a trial is judged on (after one transition window): 150 ms, ≈ 18 parts at 125 MiB/s. */
@@ -72,6 +76,12 @@ export const SOURCE_MAX_BACKOFF_WINDOWS = 64;
 /** An active source that delivered less than 1/this of the fastest active one's bytes over the trial windows is
  * slow: a spare takes its place. 4, not 2: sources of one fetch rarely deliver equal shares over 150 ms. */
 export const SOURCE_SLOW_RATIO = 4;
+/** A paying consumer signs a voucher once this many bytes of parts went unpaid on a session (and for the rest at the
+ * end of the fetch), not after every part: a signature costs ≈ 3 ms here (docs/transfer.md, "Paying as data
+ * arrives"), i.e. ≈ 6 ms per MiB at one per 512 KiB part, more than decrypting and hashing it. Capped at a quarter of
+ * the allowance the provider's Welcome states (less the parts in flight), so a paying consumer is never cut off; at
+ * the default allowance (16 MiB) the cap is above this. */
+export const VOUCHER_EVERY_BYTES = 4 * MiB;
 /** Parts allowed ahead of the in-order cursor (which feeds the whole-object hash and stream readers):
  * bounds the reorder buffer to this many parts (≈ 32 MiB at 1 MiB) whatever the number of providers. */
 export const DEFAULT_REORDER_WINDOW = 32;

@@ -8,6 +8,7 @@
  * checkpointed to the store in batches after an fdatasync, so a restarted fetch skips them.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 
 import type { Connection, PeerId, PrivateKey } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
@@ -27,11 +28,13 @@ import {
   SOURCE_JUDGE_PARTS,
   SOURCE_MAX_BACKOFF_WINDOWS,
   SOURCE_MIN_GAIN,
+  SOURCE_OPEN_STAGGER,
   SOURCE_SETTLE_WINDOWS,
   SOURCE_SLOW_RATIO,
   SOURCE_TRIAL_WINDOWS,
   SPREAD_BELOW_UTILIZATION,
   UTILIZATION_WINDOW,
+  VOUCHER_EVERY_BYTES,
 } from "./constants.ts";
 import {
   InvalidInputError,
@@ -128,6 +131,24 @@ export interface FetchResult {
   receipts: SignedReceipt[];
 }
 
+/**
+ * How long this thread has waited, runnable, for a core since it started (ms): Linux's schedstat run-queue time.
+ * Undefined where it cannot be read (not Linux, or schedstats unavailable); the plan then counts no wait.
+ */
+function runQueueWaitMs(): number | undefined {
+  if (schedstatMissing) return undefined;
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "latin1").split(" ")[1]) / 1e6;
+  } catch {
+    schedstatMissing = true;
+    return undefined;
+  }
+}
+let schedstatMissing = false;
+
+/** What a fetch to a file keeps of a verified part until the cursor passes it: nothing. */
+const NO_BYTES: PlainPart = [];
+
 const MISSING = 0;
 const IN_FLIGHT = 1;
 const VERIFIED = 2;
@@ -150,11 +171,15 @@ export class ObjectFetch {
   private waiter: { index: number; resolve(b: PlainPart): void; reject(e: unknown): void } | undefined;
   private readonly sessions = new Set<ProviderSession>();
   private opening = 0;
+  /** Providers not opened yet (adaptive sources): one is opened when the plan needs a source or one is lost. */
+  private candidates: ProviderTarget[] = [];
   private fatal: unknown;
   private finished = false;
   private readonly failures: Array<{ peerId: string; code: string }> = [];
   /** Per provider that takes vouchers: its reward account (the channel its vouchers and receipt name). */
   private readonly accounts = new Map<string, string>();
+  /** Per paying session: the parts (their bytes on the wire) verified since its last voucher. */
+  private readonly unpaid = new Map<ProviderSession, { account: string; parts: number[]; bytes: number }>();
   /** Vouchers signed and sent so far; awaited before the receipts are signed. */
   private payments: Promise<unknown> = Promise.resolve();
   /** Per provider: the parts it delivered (verified) and the bytes it sent for them. */
@@ -170,7 +195,7 @@ export class ObjectFetch {
   private checkpointChain: Promise<void> = Promise.resolve();
   /** Which sessions get requests (adaptive sources only). */
   private readonly plan: SourcePlan<ProviderSession> | undefined;
-  private windowMark: { at: number; cpu: NodeJS.CpuUsage } | undefined;
+  private windowMark: { at: number; cpu: NodeJS.CpuUsage; wait: number | undefined } | undefined;
   private readonly controller = new AbortController();
   private readonly signal: AbortSignal;
   private readonly init: Required<FetchInit>;
@@ -232,7 +257,7 @@ export class ObjectFetch {
       await this.openSessions();
       await this.prepare();
       if (this.plan !== undefined) {
-        this.windowMark = { at: performance.now(), cpu: process.cpuUsage() };
+        this.windowMark = { at: performance.now(), cpu: process.cpuUsage(), wait: runQueueWaitMs() };
         adapting = setInterval(() => this.adaptSources(), UTILIZATION_WINDOW).unref();
       }
       const manifest = this.manifest!;
@@ -260,29 +285,68 @@ export class ObjectFetch {
 
   // ---- sessions ----
 
+  /**
+   * Opens the first session. Adaptive sources: one provider at a time, in the order given — the next when the one
+   * opening failed or has not answered within SOURCE_OPEN_STAGGER — and the others only when the plan needs a source
+   * or one is lost (`openSpare`): a handshake the fetch does not need is CPU taken from the source it uses.
+   * Otherwise every provider at once.
+   */
   private openSessions(): Promise<void> {
     const targets = this.options.providers;
     if (targets.length === 0) return Promise.reject(new NoProvidersError(this.objectId, []));
+    this.candidates = [...targets];
+    const staggered = this.plan !== undefined;
     return new Promise<void>((resolve, reject) => {
       let settled = false;
-      this.opening = targets.length;
-      for (const target of targets) {
+      const next = () => {
+        const target = this.candidates.shift();
+        if (target === undefined) return;
+        this.plan?.setUnopened(this.candidates.length);
+        this.opening++;
+        const stagger = staggered ? setTimeout(() => settled || next(), SOURCE_OPEN_STAGGER).unref() : undefined;
         void this.openOne(target).then(
           () => {
+            clearTimeout(stagger);
             this.opening--;
             if (!settled && this.manifest !== undefined) {
               settled = true;
               resolve();
-            } else if (!settled && this.opening === 0) {
+            } else if (!settled && this.signal.aborted) {
+              // (providers may be left unopened: none will be)
+              settled = true;
+              reject(this.signal.reason);
+            } else if (!settled && this.opening === 0 && this.candidates.length === 0) {
               settled = true;
               reject(this.signal.aborted ? this.signal.reason : new NoProvidersError(this.objectId, this.failures));
+            } else if (!settled && staggered) {
+              next();
             }
             this.pump();
           },
           () => {},
         );
-      }
+      };
+      if (staggered) next();
+      else while (this.candidates.length > 0) next();
     });
+  }
+
+  /** Opens the next provider not opened yet, if any and none is opening (adaptive sources). */
+  private openSpare(): void {
+    if (this.opening > 0 || this.finished || this.fatal !== undefined) return;
+    const target = this.candidates.shift();
+    if (target === undefined) return;
+    this.opening++;
+    // The plan asks for no other source while this one opens.
+    this.plan?.setUnopened(0);
+    void this.openOne(target).then(
+      () => {
+        this.opening--;
+        this.plan?.setUnopened(this.candidates.length);
+        this.pump();
+      },
+      () => {},
+    );
   }
 
   private async openOne(target: ProviderTarget): Promise<void> {
@@ -350,6 +414,8 @@ export class ObjectFetch {
   private dropSession(session: ProviderSession, err: unknown): void {
     if (!this.sessions.delete(session)) return;
     this.plan?.remove(session);
+    // No open spare left to take its place: open the next provider.
+    if (this.plan !== undefined && this.sessions.size <= this.plan.active.length) this.openSpare();
     session.fail(err);
     if (this.fatal === undefined && !this.finished) this.report(session.peerId, err);
   }
@@ -414,7 +480,8 @@ export class ObjectFetch {
   private checkStarved(): void {
     if (this.fatal !== undefined || this.finished || this.manifest === undefined) return;
     if (this.sessions.size === 0 && this.opening === 0 && this.cursor < this.end) {
-      this.setFatal(new NoProvidersError(this.objectId, this.failures));
+      if (this.candidates.length > 0) this.openSpare();
+      else this.setFatal(new NoProvidersError(this.objectId, this.failures));
     }
   }
 
@@ -422,11 +489,14 @@ export class ObjectFetch {
   private adaptSources(): void {
     const now = performance.now();
     const cpu = process.cpuUsage();
+    const wait = runQueueWaitMs();
     const mark = this.windowMark!;
-    this.windowMark = { at: now, cpu };
+    this.windowMark = { at: now, cpu, wait };
     const cpuMs = (cpu.user - mark.cpu.user + cpu.system - mark.cpu.system) / 1000;
+    const waitMs = wait !== undefined && mark.wait !== undefined ? wait - mark.wait : 0;
     const before = this.plan!.active;
-    const step = this.plan!.step({ elapsedMs: now - mark.at, cpuMs });
+    const step = this.plan!.step({ elapsedMs: now - mark.at, cpuMs, waitMs });
+    if (step === "needs a source") this.openSpare();
     if (step !== "settling" && step !== "steady") {
       this.log.debug("sources", { objectId: this.objectId, step, active: this.plan!.active.length });
     }
@@ -455,23 +525,44 @@ export class ObjectFetch {
     } else {
       this.queueCheckpoint(record);
     }
+    // To a file, the part is on its way to disk (the sink holds it until written): the cursor needs to know it
+    // arrived, not its bytes. Holding them until the cursor passed would keep up to `reorderWindow` parts alive
+    // (16 MiB at 512 KiB) whenever several sources deliver out of order.
+    const held = this.sink !== undefined ? NO_BYTES : plain;
     if (this.waiter?.index === index) {
       const w = this.waiter;
       this.waiter = undefined;
-      w.resolve(plain);
+      w.resolve(held);
     } else {
-      this.reorder.set(index, plain);
+      this.reorder.set(index, held);
     }
     this.pump();
   }
 
-  /** Pays the session's provider for `wireBytes` it delivered, when it takes vouchers and this node pays. */
+  /**
+   * Owes the session's provider for `wireBytes` it delivered, when it takes vouchers and this node pays: a voucher is
+   * signed once VOUCHER_EVERY_BYTES (at most a quarter of the provider's stated unpaid allowance) went unpaid, and for
+   * the rest when the fetch ends (`settleUp`).
+   */
   private payFor(session: ProviderSession, wireBytes: number): void {
-    const payer = this.components.payer;
     const account = session.paymentAccount;
-    if (payer === undefined || account === undefined) return;
+    if (this.components.payer === undefined || account === undefined) return;
     this.accounts.set(session.peerId, account);
-    const paid = payer.pay(account, wireBytes).then((v) => session.sendVoucher(toWire(v)));
+    let due = this.unpaid.get(session);
+    if (due === undefined) this.unpaid.set(session, (due = { account, parts: [], bytes: 0 }));
+    due.parts.push(wireBytes);
+    due.bytes += wireBytes;
+    if (due.bytes >= Math.min(VOUCHER_EVERY_BYTES, Math.floor(session.unpaidAllowance / 4))) this.settleUp(session);
+  }
+
+  /** Signs a voucher for what `session` delivered since its last one and sends it (a session that ended only
+   * records it: the receipt carries it). */
+  private settleUp(session: ProviderSession): void {
+    const payer = this.components.payer;
+    const due = this.unpaid.get(session);
+    if (payer === undefined || due === undefined) return;
+    this.unpaid.delete(session);
+    const paid = payer.pay(due.account, due.parts).then((v) => session.sendVoucher(toWire(v)));
     this.payments = Promise.all([this.payments, paid]).catch((err: unknown) =>
       this.log.warn("voucher not sent", { objectId: this.objectId, provider: session.peerId, error: err }),
     );
@@ -591,6 +682,7 @@ export class ObjectFetch {
   private async complete(): Promise<void> {
     await this.sink?.settled();
     await this.checkpoint();
+    for (const session of [...this.unpaid.keys()]) this.settleUp(session);
     await this.payments;
     const manifest = this.manifest!;
     const epoch = this.components.currentEpoch?.() ?? 0n;
@@ -644,6 +736,8 @@ export class ObjectFetch {
   }
 
   private async teardown(ok: boolean): Promise<void> {
+    // A failed fetch still pays for what it verified (the last vouchers go out before the sessions close).
+    for (const session of [...this.unpaid.keys()]) this.settleUp(session);
     this.controller.abort();
     await Promise.all([...this.sessions].map((s) => s.close().catch(() => {})));
     this.sessions.clear();

@@ -70,6 +70,8 @@ export class ProviderSession {
   manifestBytes!: Uint8Array;
   /** The provider's reward account (0x-hex) when it takes vouchers (its Welcome named one), else undefined. */
   paymentAccount: string | undefined;
+  /** Bytes the provider said it sends beyond what vouchers paid (Welcome.unpaid_allowance; 0 when it said none). */
+  unpaidAllowance = 0;
   /** Vouchers are sent one after the other, in the order they were signed. */
   private vouchers: Promise<void> = Promise.resolve();
   private vouchersPending = 0;
@@ -135,6 +137,8 @@ export class ProviderSession {
     const account = frame.welcome.paymentAccount;
     if (account.length !== 0 && account.length !== 20) throw new MalformedFrameError("payment account is not 20 bytes");
     this.paymentAccount = account.length === 20 ? "0x" + Buffer.from(account).toString("hex") : undefined;
+    const allowance = frame.welcome.unpaidAllowance;
+    this.unpaidAllowance = allowance > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(allowance);
     this.key = deriveTransferKey(eph.privateKey, frame.welcome.ephemeralKey, {
       consumer: this.options.self,
       provider: this.peerId,

@@ -18,7 +18,15 @@
  *  - an active source that delivered less than `1/slowRatio` of the fastest active one's bytes over the last
  *    `trialWindows` windows goes behind the spares: the next spare takes its place (its parts in flight still
  *    complete, or time out and go back to the queue); with no spare, the fetch tries doing without it, as above.
- * Sources keep the order they opened in, so the first to answer serves first.
+ * Sources keep the order they opened in, so the first to answer serves first. A fetch may open its sources only when
+ * a trial needs one (`setUnopened`, the "needs a source" step): on a machine whose cores the consumer shares with its
+ * providers, every handshake it does not need is CPU taken from the one source it uses.
+ *
+ * Utilisation leaves out the time the consumer's main thread waited for a core (`WindowSample.waitMs`): a consumer
+ * starved by other processes, running whenever it can, has no time to spare either, and more sources only add
+ * processes. A kept
+ * addition is re-checked at once by a trial of one fewer (kept unless throughput falls by `minGain`), so one noisy
+ * measurement does not keep a useless source for the rest of the fetch.
  */
 
 export interface SourcePlanInit {
@@ -34,19 +42,32 @@ export interface SourcePlanInit {
   slowRatio: number;
 }
 
-/** One window of the fetch: how long it lasted and the CPU time the process used in it (both ms). */
+/** One window of the fetch: how long it lasted, the CPU time the process used in it, and how long its main thread
+ * waited, runnable, for a core (the run queue; 0 where unknown) — all ms. Utilisation is CPU time over the time the
+ * thread could run (length less wait): a consumer that runs whenever it gets a core lacks CPU, which more sources
+ * cannot give, however little of the wall clock it got. */
 export interface WindowSample {
   elapsedMs: number;
   cpuMs: number;
+  waitMs?: number;
 }
 
 /** What the planner did at the end of a window (for logs and tests). */
 export type PlanStep =
-  "settling" | "steady" | "trying a source" | "trying one fewer" | "kept" | "reverted" | "demoted a slow source";
+  | "settling"
+  | "steady"
+  | "trying a source"
+  | "trying one fewer"
+  | "kept"
+  | "reverted"
+  | "demoted a slow source"
+  /** The plan would try a source but none is open: the fetcher opens the next candidate (`unopened`). */
+  | "needs a source";
 
 interface Window {
   elapsedMs: number;
   cpuMs: number;
+  waitMs: number;
   bytes: number;
   parts: number;
   /** Bytes per active source (the set is the same through every window since the last change). */
@@ -61,10 +82,14 @@ export class SourcePlan<S> {
   private deliveries = 0;
   /** Windows since the last change of the active set. */
   private windows: Window[] = [];
-  private trial: { change: 1 | -1; baseline: number } | undefined;
+  private trial: { change: 1 | -1; baseline: number; recheck: boolean } | undefined;
   private wait = 0;
   private backoff: number;
   private started = false;
+  /** Candidates the fetcher has not opened (yet): a trial opens one first. */
+  private unopened = 0;
+  /** The last trial added a source and kept it: the next decision re-checks it by trying one fewer. */
+  private recheck = false;
 
   constructor(private readonly init: SourcePlanInit) {
     this.backoff = init.backoffWindows;
@@ -77,6 +102,11 @@ export class SourcePlan<S> {
 
   add(source: S): void {
     if (!this.order.includes(source)) this.order.push(source);
+  }
+
+  /** How many more sources the fetcher could open on request ("needs a source"). */
+  setUnopened(n: number): void {
+    this.unopened = n;
   }
 
   /** A source failed or closed: the next spare takes its place, and a trial in progress is void. */
@@ -112,7 +142,7 @@ export class SourcePlan<S> {
       if (bytes === 0) return "settling";
       this.started = true;
     }
-    this.windows.push({ ...sample, bytes, parts, perSource });
+    this.windows.push({ ...sample, waitMs: sample.waitMs ?? 0, bytes, parts, perSource });
     if (this.wait > 0) this.wait--;
 
     if (this.trial !== undefined) {
@@ -122,25 +152,34 @@ export class SourcePlan<S> {
         return this.trial.change > 0 ? "trying a source" : "trying one fewer";
       }
       const rate = rateOf(judged);
-      const { change, baseline } = this.trial;
+      const { change, baseline, recheck } = this.trial;
       const keep = change > 0 ? rate >= baseline * (1 + this.init.minGain) : rate >= baseline * (1 - this.init.minGain);
       this.trial = undefined;
       this.windows = [];
-      if (keep) {
+      if (keep && change > 0) {
+        // One measurement can be noise: the next decision tries doing without it again (a source that helps
+        // survives that too, since its removal costs more than `minGain`).
         this.backoff = this.init.backoffWindows;
+        this.recheck = true;
         return "kept";
       }
-      this.count -= change;
-      // A source that did not help goes behind the other spares: the next trial tries another.
-      if (change > 0) this.order.push(...this.order.splice(this.count, 1));
+      if (!keep) {
+        this.count -= change;
+        // A source that did not help goes behind the other spares: the next trial tries another.
+        if (change > 0) this.order.push(...this.order.splice(this.count, 1));
+      }
+      // A re-check that confirmed the source: the next decision may add another at once.
+      if (recheck && !keep) return "reverted";
+      // A failed addition, a source that proved needed, or one fewer that did as well: nothing to change for a while.
       this.wait = this.backoff;
       this.backoff = Math.min(this.backoff * 2, this.init.maxBackoffWindows);
-      return "reverted";
+      return keep ? "kept" : "reverted";
     }
 
     if (this.windows.length < 1 + this.init.settleWindows) return "settling";
     const settled = this.windows.slice(-this.init.settleWindows);
-    const utilization = cpuOf(settled) / elapsedOf(settled);
+    // Of the time the consumer could run (the windows' length less its wait for a core), the share it used.
+    const utilization = cpuOf(settled) / Math.max(elapsedOf(settled) - waitOf(settled), 1);
     // Every active source stalled: a spare is tried whatever the backoff (any progress beats none).
     const stalled = settled.every((w) => w.bytes === 0);
     // The baseline: the latest windows of this set that span `trialWindows` windows and `judgeParts` parts.
@@ -148,11 +187,19 @@ export class SourcePlan<S> {
     if (recent === undefined && !stalled) return "settling";
     const demoted = recent === undefined ? undefined : this.demoteSlow(recent);
     if (demoted !== undefined) return demoted;
-    if ((this.wait === 0 || stalled) && utilization < this.init.spreadBelow && this.count < this.order.length) {
-      return this.startTrial(1, recent === undefined ? 0 : rateOf(recent));
+    if (
+      recent !== undefined &&
+      this.wait === 0 &&
+      this.count > 1 &&
+      (this.recheck || utilization > this.init.concentrateAbove)
+    ) {
+      const recheck = this.recheck;
+      this.recheck = false;
+      return this.startTrial(-1, rateOf(recent), recheck);
     }
-    if (recent !== undefined && this.wait === 0 && utilization > this.init.concentrateAbove && this.count > 1) {
-      return this.startTrial(-1, rateOf(recent));
+    if ((this.wait === 0 || stalled) && utilization < this.init.spreadBelow) {
+      if (this.count < this.order.length) return this.startTrial(1, recent === undefined ? 0 : rateOf(recent));
+      if (this.unopened > 0) return "needs a source";
     }
     return "steady";
   }
@@ -170,8 +217,8 @@ export class SourcePlan<S> {
     return undefined;
   }
 
-  private startTrial(change: 1 | -1, baseline: number): PlanStep {
-    this.trial = { change, baseline };
+  private startTrial(change: 1 | -1, baseline: number, recheck = false): PlanStep {
+    this.trial = { change, baseline, recheck };
     this.count += change;
     this.windows = [];
     return change > 0 ? "trying a source" : "trying one fewer";
@@ -184,6 +231,8 @@ export class SourcePlan<S> {
     const fastest = Math.max(...totals);
     const slow = totals.findIndex((t) => t * this.init.slowRatio < fastest);
     if (slow < 0) return undefined;
+    // No spare open but candidates left: open one first; the next decision moves the slow one behind it.
+    if (this.count === this.order.length && this.unopened > 0) return "needs a source";
     const [source] = this.order.splice(slow, 1);
     this.order.push(source);
     if (this.count === this.order.length) return this.startTrial(-1, rateOf(recent));
@@ -194,6 +243,7 @@ export class SourcePlan<S> {
   private changed(): void {
     this.count = Math.max(1, Math.min(this.count, this.order.length));
     this.trial = undefined;
+    this.recheck = false;
     this.windows = [];
   }
 }
@@ -204,6 +254,10 @@ function elapsedOf(ws: Window[]): number {
 
 function partsOf(ws: Window[]): number {
   return ws.reduce((n, w) => n + w.parts, 0);
+}
+
+function waitOf(ws: Window[]): number {
+  return ws.reduce((n, w) => n + w.waitMs, 0);
 }
 
 function cpuOf(ws: Window[]): number {

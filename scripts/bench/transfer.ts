@@ -10,7 +10,8 @@
  *   transfer.rss_mib.1gib               peak RSS of the receiving process fetching a 1 GiB object
  * Each role runs in a child process (lib/transfer-roles.ts); the parent only orchestrates. The machine may be
  * shared, so runs are interleaved in rounds and every ratio is taken between runs of one round.
- * `--sweep`: one source across yamux windows × part sizes instead (lib/transfer-sweep.ts).
+ * `--sweep`: one source across yamux windows × part sizes instead (lib/transfer-sweep.ts); `--sources`: one
+ * source against three, many times over (lib/transfer-sources.ts).
  */
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -25,6 +26,7 @@ import type { TransferInit } from "../../keeper/transfer/index.ts";
 import { Compression } from "../../keeper/transfer/pb/transfer.ts";
 import { emit, median } from "./lib/transfer-output.ts";
 import { measureStages } from "./lib/stages.ts";
+import { runSources } from "./lib/transfer-sources.ts";
 import { runSweep } from "./lib/transfer-sweep.ts";
 import { compressible, cpuOf, MiB, spawn, stopChild, writeObject, type Msg } from "./lib/transfer-roles.ts";
 
@@ -70,6 +72,10 @@ async function main(): Promise<void> {
       hash: "consumer",
       decrypt_hash: "consumer",
       write: "consumer",
+      voucher: "consumer",
+      "voucher.per_part": "consumer",
+      voucher_verify: "provider",
+      "voucher_verify.per_part": "provider",
     };
     for (const [stage, ms] of Object.entries(stages)) {
       emit(`transfer.cpu_ms_per_mib.${stage}`, ms, { side: side[stage], load: load() });
@@ -230,6 +236,7 @@ async function main(): Promise<void> {
       bytes: bigSize,
       mibps: big.mibps,
       budget: "<= 256",
+      memAtPeakMib: big.memAtPeakMib,
       load: load(),
     });
 
@@ -239,7 +246,7 @@ async function main(): Promise<void> {
   }
 }
 
-const run = process.argv.includes("--sweep") ? runSweep() : main();
+const run = process.argv.includes("--sweep") ? runSweep() : process.argv.includes("--sources") ? runSources() : main();
 run.then(
   () => process.exit(0),
   (err) => {

@@ -8,8 +8,13 @@ import { createHash, randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { Wallet } from "ethers";
+
+import { signVoucher, verifyVoucher } from "../../../keeper/payment/voucher.ts";
 import { COMPRESSION_CODE, compressPart } from "../../../keeper/transfer/compression.ts";
-import { DEFAULT_PART_SIZE as PART } from "../../../keeper/transfer/constants.ts";
+import { DEFAULT_PART_SIZE as PART, VOUCHER_EVERY_BYTES } from "../../../keeper/transfer/constants.ts";
 import { openPart, openPartHashed, sealPart } from "../../../keeper/transfer/crypto.ts";
 import { Compression } from "../../../keeper/transfer/pb/transfer.ts";
 
@@ -44,6 +49,28 @@ export interface StageFigures {
   decrypt_hash: number;
   /** consumer: vectored write at the part's offset, then one fdatasync at the end */
   write: number;
+  /** consumer, paid demand: signing vouchers, one per VOUCHER_EVERY_BYTES (`voucher.per_part`: one per part, before) */
+  voucher: number;
+  "voucher.per_part": number;
+  /** provider, paid demand: checking them (digest + recover), one per voucher received */
+  voucher_verify: number;
+  "voucher_verify.per_part": number;
+}
+
+/** CPU ms to sign, and to verify, one voucher (the least of REPEATS runs of `n` each). */
+async function voucherMs(n = 16): Promise<{ sign: number; verify: number }> {
+  const wallet = Wallet.createRandom();
+  const domain = { chainId: 31337n, vault: Wallet.createRandom().address };
+  const provider = Wallet.createRandom().address;
+  const peer = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+  const signed = await Promise.all(
+    Array.from({ length: n }, (_, i) => signVoucher(wallet, domain, provider, BigInt(i + 1), peer)),
+  );
+  const sign = await cpuMsPerMib(n, async () => {
+    for (let i = 0; i < n; i++) await signVoucher(wallet, domain, provider, BigInt(i + 1), peer);
+  });
+  const verify = await cpuMsPerMib(n, () => signed.forEach((v) => verifyVoucher(domain, v, provider)));
+  return { sign, verify };
 }
 
 /** Measures every stage over `mib` MiB of random parts, using `dir` for the file stages. */
@@ -88,7 +115,20 @@ export async function measureStages(dir: string, mib = 64): Promise<StageFigures
       await out.datasync();
     });
     await out.close();
-    return { read, compress, encrypt, decrypt, hash, decrypt_hash, write };
+    const v = await voucherMs();
+    return {
+      read,
+      compress,
+      encrypt,
+      decrypt,
+      hash,
+      decrypt_hash,
+      write,
+      voucher: (v.sign * MiB) / VOUCHER_EVERY_BYTES,
+      "voucher.per_part": (v.sign * MiB) / PART,
+      voucher_verify: (v.verify * MiB) / VOUCHER_EVERY_BYTES,
+      "voucher_verify.per_part": (v.verify * MiB) / PART,
+    };
   } finally {
     await fh.close();
   }

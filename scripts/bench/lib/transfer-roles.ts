@@ -167,7 +167,21 @@ async function roleConsumer(objectId: string, providers: string[], to: string): 
   const privateKey = await generateKeyPair("Ed25519");
   const node = await benchNode({ privateKey });
   const store = openStore(":memory:");
-  const logger = createLogger("bench", { level: "warn" });
+  // The fetch's decisions (sessions opened, the source plan's steps), ms after the fetch began, for the reply;
+  // warnings and errors still go to stderr.
+  const steps: Array<[number, string, unknown]> = [];
+  let t0 = performance.now();
+  const logger = createLogger("bench", {
+    level: "debug",
+    format: "json",
+    sink: (line) => {
+      const e = JSON.parse(line) as { level: string; msg: string; step?: string; active?: number; provider?: string };
+      const at = Math.round(performance.now() - t0);
+      if (e.msg === "sources") steps.push([at, e.step!, e.active]);
+      else if (e.msg === "provider session open") steps.push([at, "session", e.provider!.slice(-6)]);
+      else if (e.level === "warn" || e.level === "error") process.stderr.write(line + "\n");
+    },
+  });
   // BENCH_FETCH_INIT='{"requestsPerProvider":2}' tries other fetch tunables (to tune the defaults by measurement).
   const init = JSON.parse(process.env.BENCH_FETCH_INIT ?? "{}") as TransferInit;
   const onProviderFailure = (peerId: string, reason: string, d: { message: string }) =>
@@ -176,6 +190,15 @@ async function roleConsumer(objectId: string, providers: string[], to: string): 
   await transfer.start();
   const start = process.hrtime.bigint();
   const cpu = process.cpuUsage();
+  t0 = performance.now();
+  // What the memory was made of when RSS peaked (sampled every 20 ms): V8's heap, ArrayBuffers (parts, stream
+  // chunks) and the rest (code, libuv, malloc's arenas), in MiB.
+  const atStart = process.memoryUsage();
+  let peak = atStart;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    if (m.rss > peak.rss) peak = m;
+  }, 20);
   let size = 0;
   let parts: number[] = [];
   if (to === "-") {
@@ -188,6 +211,7 @@ async function roleConsumer(objectId: string, providers: string[], to: string): 
   }
   const s = Number(process.hrtime.bigint() - start) / 1e9;
   const used = cpuMs(cpu);
+  clearInterval(sampler);
   await transfer.stop();
   await node.stop();
   store.close();
@@ -197,6 +221,20 @@ async function roleConsumer(objectId: string, providers: string[], to: string): 
     cpuMsPerMib: used / (size / MiB),
     maxRssMib: peakRssMib(),
     providers: parts,
+    steps,
+    rssAtStartMib: Math.round(atStart.rss / MiB),
+    memAtStartMib: {
+      heapTotal: Math.round(atStart.heapTotal / MiB),
+      heapUsed: Math.round(atStart.heapUsed / MiB),
+      arrayBuffers: Math.round(atStart.arrayBuffers / MiB),
+    },
+    memAtPeakMib: {
+      rss: Math.round(peak.rss / MiB),
+      heapTotal: Math.round(peak.heapTotal / MiB),
+      heapUsed: Math.round(peak.heapUsed / MiB),
+      arrayBuffers: Math.round(peak.arrayBuffers / MiB),
+      external: Math.round(peak.external / MiB),
+    },
   });
 }
 

@@ -261,6 +261,8 @@ describe("transfer under faults", () => {
     await rogueProvider(node, data, manifest, async (s) => void (await s.request()), { delayWelcomeMs: 100 });
     const failures: Failure[] = [];
     const consumer = await h.peer({
+      // every source opened from the start (adaptive sources open a second only when a trial needs it)
+      init: { adaptiveSources: false },
       onProviderFailure: (peerId, reason, d) => failures.push({ peerId, reason, penalise: d.penalise }),
     });
     const objectId = expectedObjectId(data, PART).toString("hex");

@@ -60,10 +60,11 @@ describe("paying as data arrives (transfer + vouchers)", () => {
     });
   const receivedBy = (p: Peer) => new PaymentStore(p.store);
 
-  it("a consumer pays after each verified part; the provider keeps the highest voucher and the receipt carries it", async () => {
+  it("a consumer pays as parts are verified, every quarter of the allowance; the provider keeps the highest voucher and the receipt carries it", async () => {
     const parts = 10;
     const wallet = Wallet.createRandom();
-    // The allowance covers the parts a consumer keeps in flight before its first vouchers arrive.
+    // The allowance covers the parts a consumer keeps in flight before its first vouchers arrive; a quarter of it is
+    // two parts, so a voucher pays every two.
     const provider = await payingProvider(8 * WIRE);
     const consumer = await payingConsumer(wallet);
     const published = await provider.transfer.publish(await h.file(randomData(parts * PART)), { announce: false });
@@ -74,9 +75,9 @@ describe("paying as data arrives (transfer + vouchers)", () => {
     assert.equal(result.fetchedParts, parts);
     const owed = BigInt(parts) * costOf(BigInt(WIRE), PRICE);
     await waitFor(
-      () => provider.transfer.providerStats.vouchersAccepted === parts,
+      () => provider.transfer.providerStats.vouchersAccepted === parts / 2,
       20_000,
-      "one voucher per verified part reaches the provider",
+      "one voucher per two verified parts reaches the provider",
     );
     const held = receivedBy(provider).received(wallet.address, providerAccount);
     assert.ok(held !== undefined, "the provider holds the channel's voucher");
@@ -88,11 +89,39 @@ describe("paying as data arrives (transfer + vouchers)", () => {
     // A second fetch continues the channel: the cumulative amount only grows.
     await consumer.transfer.fetch(published.objectId, { providers: [provider.addr], to: join(await h.dir(), "b.bin") });
     await waitFor(
-      () => provider.transfer.providerStats.vouchersAccepted === 2 * parts,
+      () => provider.transfer.providerStats.vouchersAccepted === parts,
       20_000,
       "the second fetch's vouchers arrive",
     );
     assert.equal(receivedBy(provider).received(wallet.address, providerAccount)?.cumulativeAmount, 2n * owed);
+  });
+
+  it("signs one voucher per VOUCHER_EVERY_BYTES under a large allowance, and one for the rest at the end", async () => {
+    // 100 parts: VOUCHER_EVERY_BYTES (4 MiB) is reached at the 64th (64 · (64 KiB + 16) bytes), the other 36 are paid
+    // when the fetch ends — 2 signatures where one per part made 100, for the same amount.
+    const parts = 100;
+    const wallet = Wallet.createRandom();
+    const provider = await payingProvider(64 * 1024 * 1024);
+    const consumer = await payingConsumer(wallet);
+    const published = await provider.transfer.publish(await h.file(randomData(parts * PART)), { announce: false });
+    const result = await consumer.transfer.fetch(published.objectId, {
+      providers: [provider.addr],
+      to: join(await h.dir(), "out.bin"),
+    });
+    assert.equal(result.fetchedParts, parts);
+    await waitFor(
+      () => provider.transfer.providerStats.vouchersAccepted === 2,
+      20_000,
+      "two vouchers reach the provider",
+    );
+    const held = receivedBy(provider).received(wallet.address, providerAccount);
+    assert.equal(
+      held?.cumulativeAmount,
+      BigInt(parts) * costOf(BigInt(WIRE), PRICE),
+      "every part paid, as if one by one",
+    );
+    assert.deepEqual((await verifyReceipt(result.receipts[0])).voucher, held, "the receipt carries the last one");
+    assert.equal(provider.transfer.providerStats.vouchersAccepted, 2, "no more than two");
   });
 
   it("a consumer that does not pay is cut off once it owes more than the allowance", async () => {

@@ -70,7 +70,9 @@ describe("fetch scheduling over several sources", () => {
   }
 
   it("adds slow sources one by one while each raises throughput: all serve, each with ≤ 4 parts in flight", async () => {
-    const parts = 300;
+    // long enough for the third source to join and take a share on a loaded machine (each addition is opened,
+    // tried, then re-checked by a trial of one fewer: ≈ 1.3 s to three sources unloaded, ≈ 3 s at load 16)
+    const parts = 600;
     const data = randomData(parts * PART);
     const manifest = await buildManifest(await h.file(data), { partSize: PART });
     // each provider serves one part per 20 ms: the sources, not the consumer, limit the fetch — by far, so that on a
@@ -130,12 +132,102 @@ describe("fetch scheduling over several sources", () => {
     assert.ok(Math.max(...requests) > parts / 2, `one source served most: ${requests.join(", ")}`);
   });
 
+  it("opens one provider at a time: the first serves before any other is dialled", async () => {
+    const parts = 48;
+    const data = randomData(parts * PART);
+    const manifest = await buildManifest(await h.file(data), { partSize: PART });
+    const seen: Seen[] = [0, 1, 2].map(() => ({ requests: 0, maxOutstanding: 0 }));
+    // What happened, in order: each provider's session start (after its Welcome) and each part it served.
+    const events: string[] = [];
+    const logged = (i: number) => (s: RogueSession) => {
+      events.push(`session ${i}`);
+      return paced(seen[i], async () => void events.push(`part from ${i}`))(s);
+    };
+    const addrs = await providers(
+      data,
+      manifest,
+      [0, 1, 2].map((i) => ({ behave: logged(i) })),
+    );
+    const consumer = await h.peer();
+    const to = join(await h.dir(), "out.bin");
+    await consumer.transfer.fetch(toHex(manifest.objectId), { providers: addrs, to });
+    assert.ok((await readFile(to)).equals(data), "object correct");
+    assert.equal(events[0], "session 0", events.slice(0, 4).join(", "));
+    const firstPart = events.indexOf("part from 0");
+    for (const i of [1, 2]) {
+      const opened = events.indexOf(`session ${i}`);
+      assert.ok(opened < 0 || opened > firstPart, `provider ${i} dialled only once 0 served: ${events.join(", ")}`);
+    }
+  });
+
+  it("dials the next provider at once when one is dead, and after the stagger when one does not answer", async () => {
+    const parts = 48;
+    const data = randomData(parts * PART);
+    const manifest = await buildManifest(await h.file(data), { partSize: PART });
+    const seen: Seen[] = [0, 1, 2].map(() => ({ requests: 0, maxOutstanding: 0 }));
+    // 0 is stopped before the fetch; 1 answers the Hello only after 5 s (above SOURCE_OPEN_STAGGER, below the
+    // handshake timeout); 2 serves at once.
+    const addrs = await providers(data, manifest, [
+      { behave: paced(seen[0], sleep(1)) },
+      { behave: paced(seen[1], sleep(1)), delayWelcomeMs: 5_000 },
+      { behave: paced(seen[2], sleep(1)) },
+    ]);
+    await nodes[0].stop();
+    const failures: string[] = [];
+    const consumer = await h.peer({ onProviderFailure: (peerId) => failures.push(peerId) });
+    const to = join(await h.dir(), "out.bin");
+    const result = await consumer.transfer.fetch(toHex(manifest.objectId), { providers: addrs, to });
+    assert.ok((await readFile(to)).equals(data), "object correct");
+    // (a failed dial is reported under the address it was given)
+    assert.equal(failures.length, 1, `the dead one reported: ${failures.join(", ")}`);
+    assert.ok(failures[0].endsWith(nodes[0].peerId.toString()), failures[0]);
+    // Without the stagger the fetch would wait for 1's Welcome and 1 would serve; 2 was dialled after 1 s instead.
+    assert.equal(seen[2].requests, parts, `2 served every part: ${seen.map((s) => s.requests).join(", ")}`);
+    assert.deepEqual(
+      result.providers.map((p) => p.peerId),
+      [nodes[2].peerId.toString()],
+    );
+  });
+
+  it(
+    "ends a fetch aborted while its first provider is still opening, other providers unopened",
+    { timeout: 20_000 },
+    async () => {
+      const data = randomData(8 * PART);
+      const manifest = await buildManifest(await h.file(data), { partSize: PART });
+      const seen: Seen[] = [0, 1].map(() => ({ requests: 0, maxOutstanding: 0 }));
+      // 0 answers its Hello only after 5 s; the fetch is aborted once 0 has the Hello, before the stagger opens 1
+      let helloSeen: () => void = () => {};
+      const hello = new Promise<void>((r) => (helloSeen = r));
+      const addrs = await providers(data, manifest, [
+        { behave: paced(seen[0], sleep(1)), delayWelcomeMs: 5_000 },
+        { behave: paced(seen[1], sleep(1)) },
+      ]);
+      nodes[0].addEventListener("peer:connect", () => helloSeen());
+      const consumer = await h.peer();
+      const controller = new AbortController();
+      const fetching = consumer.transfer.fetch(toHex(manifest.objectId), {
+        providers: addrs,
+        to: join(await h.dir(), "out.bin"),
+        signal: controller.signal,
+      });
+      await hello;
+      controller.abort(new Error("stop"));
+      await assert.rejects(fetching);
+      assert.deepEqual(
+        seen.map((s) => s.requests),
+        [0, 0],
+        "nothing was requested",
+      );
+    },
+  );
+
   it("puts a stalled source behind the spares, and fetches its parts from the others once they time out", async () => {
     const parts = 64;
     const data = randomData(parts * PART);
     const manifest = await buildManifest(await h.file(data), { partSize: PART });
     const seen: Seen[] = [0, 1, 2].map(() => ({ requests: 0, maxOutstanding: 0 }));
-    // the first to answer serves 3 parts and then holds what it is asked; the others answer later, at pace
+    // the first serves 3 parts and then holds what it is asked; the others answer later, at pace
     const addrs = await providers(data, manifest, [
       { behave: paced(seen[0], sleep(2), 3) },
       { behave: paced(seen[1], sleep(2)), delayWelcomeMs: 300 },
@@ -157,6 +249,7 @@ describe("fetch scheduling over several sources", () => {
       parts,
       "every part delivered once",
     );
-    assert.ok(seen[1].requests > 0 && seen[2].requests > 0, `both spares served: ${seen.map((s) => s.requests)}`);
+    // The spares are opened only as needed: the first at least (the second when a trial asked for it).
+    assert.ok(seen[1].requests > 0, `the next provider served: ${seen.map((s) => s.requests)}`);
   });
 });

@@ -25,6 +25,7 @@ function simulate(
   windows: number,
   rateOf: (source: string, active: readonly string[]) => number,
   cpu: (active: readonly string[]) => number,
+  wait: (active: readonly string[]) => number = () => 0,
 ): { steps: PlanStep[]; actives: number[] } {
   const steps: PlanStep[] = [];
   const actives: number[] = [];
@@ -34,7 +35,7 @@ function simulate(
       const bytes = rateOf(s, active);
       if (bytes > 0) plan.deliver(s, bytes);
     }
-    steps.push(plan.step({ elapsedMs: WINDOW, cpuMs: cpu(active) * WINDOW }));
+    steps.push(plan.step({ elapsedMs: WINDOW, cpuMs: cpu(active) * WINDOW, waitMs: wait(active) * WINDOW }));
     actives.push(plan.active.length);
   }
   return { steps, actives };
@@ -59,7 +60,7 @@ describe("source plan", () => {
     // each source delivers 1 MiB per window, the consumer idles
     const { steps, actives } = simulate(
       plan,
-      30,
+      60,
       () => 1 << 20,
       (a) => 0.2 * a.length,
     );
@@ -81,6 +82,86 @@ describe("source plan", () => {
     );
     assert.deepEqual(plan.active, ["a"]);
     assert.ok(!steps.includes("trying a source"), steps.join(", "));
+  });
+
+  it("counts time waiting for a core as busy: a consumer starved by other processes tries no source", () => {
+    const plan = planOf("a", "b", "c");
+    // the consumer runs 45 % of the time and waits, runnable, another 50 %: it ran 90 % of the time it could
+    const { steps } = simulate(
+      plan,
+      200,
+      () => 1 << 20,
+      () => 0.45,
+      () => 0.5,
+    );
+    assert.deepEqual(plan.active, ["a"]);
+    assert.ok(!steps.includes("trying a source"), steps.join(", "));
+  });
+
+  it("tries sources when the consumer, however often it waits for a core, uses little of the time it runs", () => {
+    const plan = planOf("a", "b");
+    // woken often on a loaded machine: 75 % of the wall clock waiting for a core, 15 % running (60 % of what it could)
+    const { steps } = simulate(
+      plan,
+      30,
+      () => 1 << 20,
+      () => 0.15,
+      () => 0.75,
+    );
+    assert.ok(steps.includes("kept"), steps.join(", "));
+    assert.deepEqual(plan.active, ["a", "b"]);
+  });
+
+  it("asks for a source to be opened only when it would try one and none is open", () => {
+    const plan = planOf("a");
+    plan.setUnopened(2);
+    // saturated: no source wanted, none asked for
+    const busy = simulate(
+      plan,
+      20,
+      () => 1 << 20,
+      () => 0.9,
+    );
+    assert.ok(!busy.steps.includes("needs a source"), busy.steps.join(", "));
+    // time to spare: one is asked for, and tried once it is open
+    const idle = simulate(
+      plan,
+      5,
+      () => 1 << 20,
+      () => 0.3,
+    );
+    assert.ok(idle.steps.includes("needs a source"), idle.steps.join(", "));
+    plan.add("b");
+    plan.setUnopened(1);
+    const next = simulate(
+      plan,
+      1,
+      () => 1 << 20,
+      () => 0.3,
+    );
+    assert.deepEqual(next.steps, ["trying a source"]);
+    assert.deepEqual(plan.active, ["a", "b"]);
+  });
+
+  it("re-checks a source it kept: one kept on a burst of noise is dropped again", () => {
+    const plan = planOf("a", "b");
+    // a shared bottleneck of 2 MiB per window, but the windows that judge b's first trial happen to run at twice that
+    let calls = 0;
+    const { steps } = simulate(
+      plan,
+      40,
+      (_s, a) => {
+        // 2 calls per window with both active: the trial's transition window and its 3 judged ones are calls 0–7
+        const noisy = a.length === 2 && calls++ < 8;
+        return ((noisy ? 4 : 2) << 20) / a.length;
+      },
+      () => 0.5,
+    );
+    const kept = steps.indexOf("kept");
+    assert.ok(kept > 0, `the noisy trial was kept: ${steps.join(", ")}`);
+    assert.equal(steps[kept + 1 + steps.slice(kept + 1).findIndex((x) => x !== "settling")], "trying one fewer");
+    assert.ok(steps.slice(kept + 1).includes("kept"), `and one fewer kept: ${steps.join(", ")}`);
+    assert.deepEqual(plan.active, ["a"], steps.join(", "));
   });
 
   it("reverts a source that does not raise throughput, and backs off before trying again", () => {
@@ -109,7 +190,7 @@ describe("source plan", () => {
     // sources help first (consumer idle) …
     simulate(
       plan,
-      30,
+      60,
       () => 1 << 20,
       () => 0.3,
     );
@@ -128,7 +209,7 @@ describe("source plan", () => {
     const plan = planOf("a", "b");
     simulate(
       plan,
-      30,
+      60,
       () => 1 << 20,
       () => 0.3,
     );
@@ -162,7 +243,7 @@ describe("source plan", () => {
     const plan = planOf("a", "b", "c");
     simulate(
       plan,
-      20,
+      40,
       () => 1 << 20,
       () => 0.3,
     );
