@@ -120,8 +120,9 @@ export interface LedgerTerms {
   /** Bytes sent to one consumer (peer or paying key, over all its sessions) beyond what its vouchers paid. */
   unpaidAllowanceBytes: number;
   /**
-   * What the vault can still pay on the channel: the consumer's deposit plus what the channel already settled
-   * (a voucher above it cannot be paid in full). Absent: the deposit is not checked.
+   * What this provider counts on the channel being able to pay: what it already settled plus this provider's share
+   * of the consumer's unspent deposit (limits.ts `vaultCredit`); a voucher above it ends the session. Absent: the
+   * deposit is not checked.
    */
   creditOf?(consumer: string, account: string, options: { signal?: AbortSignal }): Promise<bigint>;
 }

@@ -13,6 +13,31 @@
  * allowance.
  */
 
+/** The vault reads `vaultCredit` needs (CreditVault's views). */
+export interface CreditVaultReads {
+  depositOf(consumer: string): Promise<{ balance: bigint }>;
+  settledOf(consumer: string, account: string): Promise<bigint>;
+}
+
+/**
+ * What a provider counts on a channel being able to pay (docs/security.md "Paid demand", one deposit for many
+ * providers): what the channel already settled plus `shareBps` / 10,000 of the consumer's deposit still unspent. A
+ * voucher above it is not covered: the provider stops serving until a settlement (its own, `lumora:settle`, or a
+ * close's) moves the amount from the deposit to the channel. Others' settlements lower the balance, and with it every
+ * provider's share, at the next read.
+ */
+export function vaultCredit(
+  vault: CreditVaultReads,
+  shareBps: number,
+): (consumer: string, account: string) => Promise<bigint> {
+  if (!(Number.isInteger(shareBps) && shareBps >= 0 && shareBps <= 10_000))
+    throw new RangeError(`shareBps must be an integer in [0, 10000], got ${shareBps}`);
+  return async (consumer, account) => {
+    const [deposit, settled] = await Promise.all([vault.depositOf(consumer), vault.settledOf(consumer, account)]);
+    return settled + (deposit.balance * BigInt(shareBps)) / 10_000n;
+  };
+}
+
 /** A Map that keeps at most `max` entries, forgetting the least recently used. */
 export class LruMap<K, V> {
   private readonly map = new Map<K, V>();
