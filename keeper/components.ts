@@ -296,6 +296,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
           domain: payment.domain,
           weiPerGiB: payment.weiPerGiB,
           unpaidAllowanceBytes: c.payment?.unpaidAllowanceBytes ?? DEFAULT_UNPAID_ALLOWANCE_BYTES,
+          ...(c.payment?.unfundedBudget !== undefined && { unfundedBudget: c.payment.unfundedBudget }),
           ...(c.payment?.checkDeposits !== false &&
             vault !== undefined && {
               creditOf: vaultCredit(vault, c.payment?.depositShareBps ?? DEFAULT_DEPOSIT_SHARE_BPS),

@@ -80,6 +80,11 @@ export interface KeeperPaymentConfig {
   subsidyBps?: bigint;
   /** Bytes sent unpaid before a consumer is cut off (default DEFAULT_UNPAID_ALLOWANCE_BYTES). */
   unpaidAllowanceBytes?: number;
+  /**
+   * Bytes sent to consumers without a funded voucher, all together, per window (default
+   * DEFAULT_UNFUNDED_BUDGET_BYTES per DEFAULT_UNFUNDED_BUDGET_WINDOW_MS).
+   */
+  unfundedBudget?: { bytes: number; windowMs: number };
   /** Read a consumer's deposit on chain when its voucher goes above the last read (default true; needs a chain). */
   checkDeposits?: boolean;
   /** The share of a consumer's unspent deposit this provider counts on, bps (default DEFAULT_DEPOSIT_SHARE_BPS). */

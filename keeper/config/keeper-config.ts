@@ -44,6 +44,7 @@ export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: C
         weiPerGiB: parseEther(config.payment.lumPerGib),
         subsidyBps: BigInt(config.payment.subsidyBps),
         unpaidAllowanceBytes: config.payment.unpaidAllowanceBytes,
+        unfundedBudget: { bytes: config.payment.unfundedBudgetBytes, windowMs: config.payment.unfundedBudgetWindowMs },
         checkDeposits: config.payment.checkDeposits,
         depositShareBps: config.payment.depositShareBps,
         settle: { gridMs: config.payment.settleGridMs, windowMs: config.payment.settleWindowMs },

@@ -29,6 +29,8 @@ import {
   DEFAULT_DEPOSIT_SHARE_BPS,
   DEFAULT_MAX_SETTLES_PER_CLOSE,
   DEFAULT_MIN_SETTLE_AMOUNT,
+  DEFAULT_UNFUNDED_BUDGET_BYTES,
+  DEFAULT_UNFUNDED_BUDGET_WINDOW_MS,
   DEFAULT_UNPAID_ALLOWANCE_BYTES,
   SETTLE_GRID_MS,
   SETTLE_WINDOW_MS,
@@ -277,6 +279,12 @@ export const configSchema = z.strictObject({
       subsidyBps: z.number().int({ error: "must be an integer" }).min(0).max(10_000).default(500),
       /** Bytes sent unpaid before a consumer is cut off. */
       unpaidAllowanceBytes: positiveInt.default(DEFAULT_UNPAID_ALLOWANCE_BYTES),
+      /**
+       * Bytes sent to consumers without a funded voucher, all of them together, per `unfundedBudgetWindowMs`: fresh
+       * peer ids each get an allowance, this bounds what they take in all.
+       */
+      unfundedBudgetBytes: positiveInt.default(DEFAULT_UNFUNDED_BUDGET_BYTES),
+      unfundedBudgetWindowMs: positiveInt.default(DEFAULT_UNFUNDED_BUDGET_WINDOW_MS),
       /** Read a consumer's deposit on chain when its voucher goes above the last read. */
       checkDeposits: z.boolean({ error: "must be true or false" }).default(true),
       /**
@@ -429,6 +437,8 @@ export const LEAVES: Record<string, LeafKind> = {
   "payment.lumPerGib": "string",
   "payment.subsidyBps": "number",
   "payment.unpaidAllowanceBytes": "number",
+  "payment.unfundedBudgetBytes": "number",
+  "payment.unfundedBudgetWindowMs": "number",
   "payment.checkDeposits": "boolean",
   "payment.depositShareBps": "number",
   "payment.settleGridMs": "number",

@@ -22,6 +22,19 @@ export const VOUCHER_DOMAIN_VERSION = "1";
 export const DEFAULT_UNPAID_ALLOWANCE_BYTES = 16 * MiB;
 
 /**
+ * Bytes a provider sends, over all consumers together, to consumers none of whose vouchers a deposit read has shown
+ * funded (256 MiB per UNFUNDED_BUDGET_WINDOW_MS): the unpaid allowance is per peer id and fresh peer ids are free, so
+ * without it a stranger with many ids takes one allowance per id. Sixteen fresh allowances a minute: a new honest
+ * consumer pays within its first parts and leaves the budget after its first funded voucher. When it is spent, an
+ * unfunded consumer's session ends (ERR_PAYMENT_REQUIRED, counted as
+ * `lumora_limit_hits_total{limit="payment.unfundedBudgetBytes"}`); funded consumers are never charged to it.
+ */
+export const DEFAULT_UNFUNDED_BUDGET_BYTES = 256 * MiB;
+
+/** The window the unfunded budget refills over (60 s): the bucket refills continuously, a full budget per window. */
+export const DEFAULT_UNFUNDED_BUDGET_WINDOW_MS = 60_000;
+
+/**
  * Voucher frames a session may send beyond one per part sent (4): a paying consumer sends one per verified part, a
  * few ahead at most when parts of other sessions of the channel land first. Each frame costs the provider an ECDSA
  * recovery, so more than that is a flood: the session is closed (ERR_TOO_MANY_VOUCHERS).

@@ -18,6 +18,7 @@ export {
   ConsumerDebts,
   CreditCache,
   LruMap,
+  UnfundedBudget,
   vaultCredit,
   type CreditCacheStats,
   type CreditVaultReads,

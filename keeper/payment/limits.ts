@@ -13,6 +13,55 @@
  * allowance.
  */
 
+export interface UnfundedBudgetInit {
+  /** Bytes per window (and the most that may be taken at once). */
+  bytes: number;
+  /** The window, ms: the budget refills continuously at `bytes` per window. */
+  windowMs: number;
+  now?: () => number;
+}
+
+/**
+ * A provider's budget of bytes sent to unfunded consumers, over all of them (docs/security.md "Paid demand", fresh
+ * peer ids): a token bucket of `bytes` refilled over `windowMs`. `take` charges what was sent (it may go below zero
+ * by the parts in flight when it ran out); `spent` says whether an unfunded consumer may be served more.
+ */
+export class UnfundedBudget {
+  private available: number;
+  private at: number;
+  private readonly now: () => number;
+  /** Bytes charged in all. */
+  taken = 0;
+
+  constructor(private readonly init: UnfundedBudgetInit) {
+    if (!(init.bytes >= 1 && init.windowMs >= 1))
+      throw new RangeError(`bytes and windowMs must be ≥ 1, got ${init.bytes}, ${init.windowMs}`);
+    this.now = init.now ?? Date.now;
+    this.available = init.bytes;
+    this.at = this.now();
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.available = Math.min(
+      this.init.bytes,
+      this.available + ((now - this.at) * this.init.bytes) / this.init.windowMs,
+    );
+    this.at = now;
+  }
+
+  take(bytes: number): void {
+    this.refill();
+    this.available -= bytes;
+    this.taken += bytes;
+  }
+
+  get spent(): boolean {
+    this.refill();
+    return this.available <= 0;
+  }
+}
+
 /** The vault reads `vaultCredit` needs (CreditVault's views). */
 export interface CreditVaultReads {
   depositOf(consumer: string): Promise<{ balance: bigint }>;
