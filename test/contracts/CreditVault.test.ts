@@ -581,7 +581,8 @@ describe("CreditVault", function () {
       const debts = new ConsumerDebts(100);
       let reads = 0;
       let lastRead: Promise<bigint> = Promise.resolve(0n);
-      // What the keeper wires (keeper/components.ts): the deposit left plus what the channel settled.
+      // The keeper's rule (limits.ts vaultCredit) with the whole deposit as this provider's share (depositShareBps
+      // 10,000): the deposit left plus what the channel settled.
       const creditOf = (c: string, a: string) => {
         reads++;
         lastRead = Promise.all([vault.depositOf(c), vault.settledOf(c, a)]).then(
@@ -596,7 +597,6 @@ describe("CreditVault", function () {
             domain: d,
             weiPerGiB: 10n ** 16n,
             unpaidAllowanceBytes: 1 << 30,
-            // What the keeper wires (keeper/components.ts): the deposit left plus what the channel settled.
             creditOf,
           },
           {
