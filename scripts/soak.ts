@@ -111,13 +111,8 @@ async function launch(i: number, bootstrap: string[]): Promise<CliKeeper> {
         keepers: chainKeys.map((w) => w.address),
         takeoverMinutes: Math.max(1, (2 * epochSeconds) / 60),
       },
-      // Short epochs: the settlement read one epoch's grid and a third of an epoch after its end. A soak's channels
-      // carry far less than a settlement's default minimum (100 MiB at the default price): settle every one.
-      payment: {
-        settleGridMs: epochSeconds * 1000,
-        settleWindowMs: Math.ceil((epochSeconds * 1000) / 3),
-        minSettleLum: "0",
-      },
+      // Short epochs: the settlement read one epoch's grid and a third of an epoch after its end.
+      payment: { settleGridMs: epochSeconds * 1000, settleWindowMs: Math.ceil((epochSeconds * 1000) / 3) },
     }),
   );
   const k = new CliKeeper({
