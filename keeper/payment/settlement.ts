@@ -229,7 +229,9 @@ export class VaultSettlement {
     const { vault } = this.components;
     const min = this.init.minSettleAmount ?? DEFAULT_MIN_SETTLE_AMOUNT;
     const max = this.init.maxSettlesPerClose ?? DEFAULT_MAX_SETTLES_PER_CLOSE;
-    const worth: { v: SignedVoucher; take: bigint; key: string }[] = [];
+    const worth: { v: SignedVoucher; owed: bigint; take: bigint; key: string }[] = [];
+    /** Per consumer, its deposit's balance: what its channels' settlements share. */
+    const balance = new Map<string, bigint>();
     let small = 0;
     for (const v of highest) {
       options.signal?.throwIfAborted();
@@ -237,20 +239,35 @@ export class VaultSettlement {
         vault.settledOf(v.consumer, v.provider),
         vault.depositOf(v.consumer),
       ]);
+      balance.set(getAddress(v.consumer), deposit.balance);
       if (v.cumulativeAmount <= settled || deposit.balance === 0n) continue;
       const owed = v.cumulativeAmount - settled;
       const take = owed < deposit.balance ? owed : deposit.balance;
       if (take < min) small++;
-      else worth.push({ v, take, key: channelKey(v.consumer, v.provider) });
+      else worth.push({ v, owed, take, key: channelKey(v.consumer, v.provider) });
     }
     worth.sort((a, b) => (a.take > b.take ? -1 : a.take < b.take ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const chosen = worth.slice(0, max);
-    if (small > 0 || worth.length > chosen.length)
+    // In that order, each settlement takes from what its consumer's earlier ones left: one whose share of the
+    // balance falls below the minimum is not sent either (one deposit does not pay for many transactions).
+    const chosen: typeof worth = [];
+    let beyond = 0;
+    for (const w of worth) {
+      const consumer = getAddress(w.v.consumer);
+      const left = balance.get(consumer) ?? 0n;
+      const take = w.owed < left ? w.owed : left;
+      if (take < min || take === 0n) small++;
+      else if (chosen.length >= max) beyond++;
+      else {
+        balance.set(consumer, left - take);
+        chosen.push(w);
+      }
+    }
+    if (small > 0 || beyond > 0)
       this.log.info("channels left unsettled by this close", {
         epoch,
         belowMinimum: small,
         minSettleAmount: min.toString(),
-        beyondMaximum: worth.length - chosen.length,
+        beyondMaximum: beyond,
         maxSettlesPerClose: max,
       });
     const to = await vault.getAddress();

@@ -476,5 +476,18 @@ describe("epochs/collect: closes bounded by settled vouchers", { timeout: 240_00
     );
     for (const v of dealt) assert.equal(await settledOf(v), 0n, "a 1-unit channel is below the minimum");
     assert.equal(read.size, dealt.length + honest.length, "every channel is still read");
+
+    // One deposit does not pay for many transactions: 150 behind two channels of 100 each settles one (100); the
+    // other would take the 50 left, below the minimum, and is not sent.
+    const shared = Wallet.createRandom();
+    await (await vault.depositFor(shared.address, 150n)).wait();
+    const two = [
+      await signVoucher(shared, domain, p1.address, 100n, dealerPeer.id),
+      await signVoucher(shared, domain, p2.address, 100n, dealerPeer.id),
+    ];
+    const sentBefore = sent;
+    await settlement.settleAndRead(1, two);
+    assert.equal(sent - sentBefore, 1, "one settlement: the second would take 50, below the minimum");
+    assert.equal(await vault.depositOf(shared.address).then((d) => d.balance), 50n);
   });
 });
