@@ -4,7 +4,14 @@
  */
 import { formatUnits, getAddress, isAddress, parseUnits } from "ethers";
 
-import type { EpochQuorum, LumoraToken, Reputation, RewardPool, TaskLog } from "../types/ethers-contracts/index.ts";
+import type {
+  CreditVault,
+  EpochQuorum,
+  LumoraToken,
+  Reputation,
+  RewardPool,
+  TaskLog,
+} from "../types/ethers-contracts/index.ts";
 import type { ProofSource } from "../keeper/epochs/proofs/source.ts";
 import { ClaimArgumentError } from "./errors.ts";
 
@@ -15,6 +22,8 @@ export interface LumoraContracts {
   taskLog: TaskLog;
   /** The deployment's keeper quorum, when it has one: whose keepers may sign health observations. */
   quorum?: EpochQuorum;
+  /** The deployment's CreditVault, when it has one: the only vault an epoch's paid credit may be read from. */
+  creditVault?: CreditVault;
 }
 
 export interface ClaimContext {

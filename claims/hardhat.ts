@@ -28,17 +28,25 @@ export interface ContractLoader {
   getContractAt(name: string, address: string): Promise<unknown>;
 }
 
-/** The four contracts (and EpochQuorum when named) at the given addresses, connected to the loader's provider. */
+/** The four contracts (and EpochQuorum, CreditVault when named) at the given addresses, connected to the loader's provider. */
 export async function connectContracts(
   ethers: ContractLoader,
-  addresses: { LumoraToken: string; RewardPool: string; Reputation: string; TaskLog: string; EpochQuorum?: string },
+  addresses: {
+    LumoraToken: string;
+    RewardPool: string;
+    Reputation: string;
+    TaskLog: string;
+    EpochQuorum?: string;
+    CreditVault?: string;
+  },
 ): Promise<LumoraContracts> {
-  const [token, pool, reputation, taskLog, quorum] = await Promise.all([
+  const [token, pool, reputation, taskLog, quorum, creditVault] = await Promise.all([
     ethers.getContractAt("LumoraToken", addresses.LumoraToken),
     ethers.getContractAt("RewardPool", addresses.RewardPool),
     ethers.getContractAt("Reputation", addresses.Reputation),
     ethers.getContractAt("TaskLog", addresses.TaskLog),
     addresses.EpochQuorum === undefined ? undefined : ethers.getContractAt("EpochQuorum", addresses.EpochQuorum),
+    addresses.CreditVault === undefined ? undefined : ethers.getContractAt("CreditVault", addresses.CreditVault),
   ]);
   return {
     token: token as LumoraToken,
@@ -46,6 +54,7 @@ export async function connectContracts(
     reputation: reputation as Reputation,
     taskLog: taskLog as TaskLog,
     ...(quorum !== undefined && { quorum: quorum as EpochQuorum }),
+    ...(creditVault !== undefined && { creditVault: creditVault as CreditVault }),
   };
 }
 

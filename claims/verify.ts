@@ -18,9 +18,12 @@ import { encodeEvidence, evidenceHash, recompute } from "../keeper/epochs/proofs
 import type { DumpKind, EpochRecordSource } from "../keeper/epochs/proofs/source.ts";
 import type { EpochSummary, RewardDumpValue } from "../keeper/epochs/proofs/publish.ts";
 import { rewardCommitmentOf, taskCommitmentOf } from "../keeper/epochs/submit/submitter.ts";
-import { settledAtCommits } from "../keeper/payment/index.ts";
+import { DEFAULT_SUBSIDY_BPS, DEFAULT_WEI_PER_GIB } from "../keeper/epochs/collect/constants.ts";
+import { SETTLE_GRID_MS, SETTLE_WINDOW_MS, settledAtCommits } from "../keeper/payment/index.ts";
 import type {
   BuiltEpoch,
+  PaymentRule,
+  SettleTerms,
   ContributionEntry,
   EpochEvidence,
   RewardLeafValue,
@@ -60,6 +63,61 @@ export interface EpochVerification {
   lines: string[];
   /** One line: verified, or what does not match. */
   message: string;
+}
+
+/**
+ * The paid-demand terms of the network an epoch is verified against (docs/epochs.md "Publication format"): never the
+ * evidence's own. The vault and chain come from the deployment (its record's CreditVault, the chain connected to);
+ * the price, subsidy and settlement read are the network's terms — by default the protocol's (DEFAULT_WEI_PER_GIB,
+ * DEFAULT_SUBSIDY_BPS, SETTLE_GRID_MS / SETTLE_WINDOW_MS, every keeper's config default), or what the verifier states
+ * for a network that announced others (`lumora:verify-epoch --lum-per-gib … --subsidy-bps …`).
+ */
+export interface NetworkPaymentTerms {
+  weiPerGiB: bigint;
+  subsidyBps: bigint;
+  /** The settlement read's terms; undefined: closes read the vault at their own time (`payment.settle: false`). */
+  settle: SettleTerms | undefined;
+}
+
+/** The protocol's paid-demand terms (every keeper's default configuration). */
+export const DEFAULT_PAYMENT_TERMS: NetworkPaymentTerms = {
+  weiPerGiB: DEFAULT_WEI_PER_GIB,
+  subsidyBps: DEFAULT_SUBSIDY_BPS,
+  settle: { gridMs: SETTLE_GRID_MS, windowMs: SETTLE_WINDOW_MS },
+};
+
+/**
+ * The evidence's payment rule against the deployment and the network's terms: each difference named. A publication
+ * that names another vault (one its operator controls, where it "settled" what it liked), another chain, a lower
+ * price (more bytes per token), a higher subsidy or other settlement terms is refused, however consistent it is.
+ */
+async function checkPaymentRule(
+  contracts: LumoraContracts,
+  rule: PaymentRule,
+  terms: NetworkPaymentTerms,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const vault = contracts.creditVault === undefined ? undefined : await contracts.creditVault.getAddress();
+  if (vault === undefined)
+    problems.push(`the evidence counts payments on vault ${rule.domain.vault}; the deployment names no CreditVault`);
+  else if (getAddress(rule.domain.vault) !== vault)
+    problems.push(
+      `the evidence counts payments on vault ${rule.domain.vault}; the deployment's CreditVault is ${vault}`,
+    );
+  const chainId = (await contracts.pool.runner!.provider!.getNetwork()).chainId;
+  if (rule.domain.chainId !== chainId)
+    problems.push(
+      `the evidence's vouchers are for chain ${rule.domain.chainId}; the deployment is on chain ${chainId}`,
+    );
+  if (rule.weiPerGiB !== terms.weiPerGiB)
+    problems.push(`the evidence prices a GiB at ${rule.weiPerGiB} wei; the network's price is ${terms.weiPerGiB} wei`);
+  if (rule.subsidyBps !== terms.subsidyBps)
+    problems.push(`the evidence's subsidy is ${rule.subsidyBps} bps; the network's is ${terms.subsidyBps} bps`);
+  const show = (t: SettleTerms | undefined) =>
+    t === undefined ? "none (read at the close)" : `grid ${t.gridMs} ms, window ${t.windowMs} ms`;
+  if (rule.settle?.gridMs !== terms.settle?.gridMs || rule.settle?.windowMs !== terms.settle?.windowMs)
+    problems.push(`the evidence's settlement terms are ${show(rule.settle)}; the network's are ${show(terms.settle)}`);
+  return problems;
 }
 
 function fileOf(source: EpochRecordSource, epoch: number, kind: DumpKind): string {
@@ -189,7 +247,7 @@ async function checkEvidence(
   source: EpochRecordSource,
   summary: EpochSummary,
   contributions: readonly ContributionEntry[],
-  options: { signal?: AbortSignal },
+  options: { signal?: AbortSignal; paymentTerms?: NetworkPaymentTerms },
 ): Promise<{ problems: string[]; line: string }> {
   const head = "evidence".padEnd(10);
   const evidence = await source.fullEvidence(summary.epoch, options);
@@ -202,13 +260,19 @@ async function checkEvidence(
   const hash = evidenceHash(encodeEvidence(summary.epoch, evidence));
   if (summary.evidence?.hash !== undefined && summary.evidence.hash !== hash)
     problems.push(`evidence.json hashes to ${hash}, epoch.json states ${summary.evidence.hash}`);
-  // Under paid demand, each channel's payment is checked against what CreditVault settled (settle before credit).
+  // Under paid demand, the rule is the network's (not whatever the evidence states), and each channel's payment is
+  // checked against what the deployment's CreditVault settled (settle before credit).
+  if (evidence.payment !== undefined)
+    problems.push(
+      ...(await checkPaymentRule(contracts, evidence.payment.rule, options.paymentTerms ?? DEFAULT_PAYMENT_TERMS)),
+    );
+  const vault = await contracts.creditVault?.getAddress();
   const again = await recompute(evidence, summary.endMs, {
     ...(evidence.payment !== undefined && {
       settled: (channels) => {
         const { domain, settle } = evidence.payment!.rule;
         const read = settle === undefined ? undefined : { endMs: summary.endMs, terms: settle };
-        return settledAtCommits(contracts.pool, domain.vault, summary.epoch, channels, 0, read);
+        return settledAtCommits(contracts.pool, vault ?? domain.vault, summary.epoch, channels, 0, read);
       },
     }),
   });
@@ -293,7 +357,7 @@ export async function verifyEpoch(
   contracts: LumoraContracts,
   source: EpochRecordSource,
   epoch: number,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; paymentTerms?: NetworkPaymentTerms } = {},
 ): Promise<EpochVerification> {
   const summary = await source.summary(epoch, options);
   const [taskDump, rewardDump] = await Promise.all([
@@ -395,7 +459,7 @@ export async function verifyPublishedEpoch(
   contracts: LumoraContracts,
   records: PublishedRecords,
   epoch: number,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; paymentTerms?: NetworkPaymentTerms } = {},
 ): Promise<EpochVerification> {
   try {
     return await verifyEpoch(contracts, records.source, epoch, options);

@@ -61,12 +61,14 @@ import { epochTaskRecords, taskManager, toLeafValue, type TaskManager, type Task
 import { transferService, type PublishResult, type TransferService } from "./transfer/index.ts";
 import { DEFAULT_SUBSIDY_BPS, DEFAULT_WEI_PER_GIB } from "./epochs/collect/constants.ts";
 import {
+  DEFAULT_DEPOSIT_SHARE_BPS,
   DEFAULT_UNPAID_ALLOWANCE_BYTES,
   PaymentStore,
   SETTLE_GRID_MS,
   SETTLE_WINDOW_MS,
   VaultSettlement,
   VoucherPayer,
+  vaultCredit,
 } from "./payment/index.ts";
 import { TransferStore } from "./transfer/store.ts";
 
@@ -294,15 +296,10 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
           domain: payment.domain,
           weiPerGiB: payment.weiPerGiB,
           unpaidAllowanceBytes: c.payment?.unpaidAllowanceBytes ?? DEFAULT_UNPAID_ALLOWANCE_BYTES,
+          ...(c.payment?.unfundedBudget !== undefined && { unfundedBudget: c.payment.unfundedBudget }),
           ...(c.payment?.checkDeposits !== false &&
             vault !== undefined && {
-              creditOf: async (consumer: string, account: string) => {
-                const [deposit, settled] = await Promise.all([
-                  vault!.depositOf(consumer),
-                  vault!.settledOf(consumer, account),
-                ]);
-                return deposit.balance + settled;
-              },
+              creditOf: vaultCredit(vault, c.payment?.depositShareBps ?? DEFAULT_DEPOSIT_SHARE_BPS),
             }),
         },
       },
@@ -403,6 +400,8 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
           {
             fromBlock: chain.deployment.deploymentBlock,
             ...(c.payment?.settleIdleMarginMs !== undefined && { idleMarginMs: c.payment.settleIdleMarginMs }),
+            ...(c.payment?.minSettleAmount !== undefined && { minSettleAmount: c.payment.minSettleAmount }),
+            ...(c.payment?.maxSettlesPerClose !== undefined && { maxSettlesPerClose: c.payment.maxSettlesPerClose }),
           },
         )
       : undefined;

@@ -80,8 +80,15 @@ export interface KeeperPaymentConfig {
   subsidyBps?: bigint;
   /** Bytes sent unpaid before a consumer is cut off (default DEFAULT_UNPAID_ALLOWANCE_BYTES). */
   unpaidAllowanceBytes?: number;
+  /**
+   * Bytes sent to consumers without a funded voucher, all together, per window (default
+   * DEFAULT_UNFUNDED_BUDGET_BYTES per DEFAULT_UNFUNDED_BUDGET_WINDOW_MS).
+   */
+  unfundedBudget?: { bytes: number; windowMs: number };
   /** Read a consumer's deposit on chain when its voucher goes above the last read (default true; needs a chain). */
   checkDeposits?: boolean;
+  /** The share of a consumer's unspent deposit this provider counts on, bps (default DEFAULT_DEPOSIT_SHARE_BPS). */
+  depositShareBps?: number;
   /** The vault vouchers are signed for, for a keeper without `epochs.chain` (which names it otherwise). */
   vault?: { chainId: bigint; address: string };
   /**
@@ -93,6 +100,10 @@ export interface KeeperPaymentConfig {
   settle?: { gridMs?: number; windowMs?: number } | false;
   /** See SETTLE_IDLE_MARGIN_MS. */
   settleIdleMarginMs?: number;
+  /** The least a close settles on one channel, token units (default DEFAULT_MIN_SETTLE_AMOUNT). */
+  minSettleAmount?: bigint;
+  /** The most `settle` transactions one close sends (default DEFAULT_MAX_SETTLES_PER_CLOSE). */
+  maxSettlesPerClose?: number;
 }
 
 export interface KeeperAuditConfig extends AuditorInit {

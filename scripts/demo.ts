@@ -186,6 +186,8 @@ async function main(): Promise<void> {
         // cutoff set by the clock would have passed on chain before the closes settle. The three closes run at once
         // and settle every voucher in full, so reading at the close gives them one root here.
         settle: false,
+        // The demo's channels carry a few MiB each: settle every one (the default minimum is worth 100 MiB at 0.01 LUM/GiB).
+        minSettleAmount: 1n,
       },
       epochs: {
         rewardPerEpoch: REWARD_PER_EPOCH,

@@ -58,6 +58,34 @@ export const lumoraTasks = [
     .addOption(epoch)
     .addOption(proofsUrl)
     .addOption(proofsDir)
+    .addOption({
+      name: "lumPerGib",
+      description: "The network's price per GiB in LUM, when not the protocol's (0.01)",
+      type: ArgumentType.STRING_WITHOUT_DEFAULT,
+      defaultValue: undefined,
+    })
+    .addOption({
+      name: "subsidyBps",
+      description: "The network's subsidy share in basis points, when not the protocol's (500)",
+      type: ArgumentType.STRING_WITHOUT_DEFAULT,
+      defaultValue: undefined,
+    })
+    .addOption({
+      name: "settleGridMs",
+      description: "The network's settlement grid in ms, when not the protocol's (60000)",
+      type: ArgumentType.STRING_WITHOUT_DEFAULT,
+      defaultValue: undefined,
+    })
+    .addOption({
+      name: "settleWindowMs",
+      description: "The network's settlement window in ms, when not the protocol's (120000)",
+      type: ArgumentType.STRING_WITHOUT_DEFAULT,
+      defaultValue: undefined,
+    })
+    .addFlag({
+      name: "settleAtClose",
+      description: "The network's closes read the vault at their own time (keepers with payment.settle false)",
+    })
     .setAction(() => import("./verify-epoch.ts"))
     .build(),
   task("lumora:settle", "Settles the highest voucher of each channel an epoch's published evidence carries")

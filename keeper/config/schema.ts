@@ -2,6 +2,7 @@
  * The operator configuration, as one zod schema: the file, the LUMORA_* environment and the flags are merged
  * into one object and parsed here, so every error names its field. Secrets are not part of it (see secrets.ts).
  */
+import { formatEther } from "ethers";
 import { z } from "zod";
 
 import { CAPABILITIES } from "../types.ts";
@@ -24,7 +25,16 @@ import {
   DEFAULT_MIN_THROUGHPUT_RATIO,
 } from "../audit/constants.ts";
 import { RECORD_LOOKUP_BURST, RECORD_LOOKUP_MAX_QUEUE, RECORD_LOOKUP_RATE_PER_SECOND } from "../discovery/constants.ts";
-import { DEFAULT_UNPAID_ALLOWANCE_BYTES, SETTLE_GRID_MS, SETTLE_WINDOW_MS } from "../payment/constants.ts";
+import {
+  DEFAULT_DEPOSIT_SHARE_BPS,
+  DEFAULT_MAX_SETTLES_PER_CLOSE,
+  DEFAULT_MIN_SETTLE_AMOUNT,
+  DEFAULT_UNFUNDED_BUDGET_BYTES,
+  DEFAULT_UNFUNDED_BUDGET_WINDOW_MS,
+  DEFAULT_UNPAID_ALLOWANCE_BYTES,
+  SETTLE_GRID_MS,
+  SETTLE_WINDOW_MS,
+} from "../payment/constants.ts";
 import { RPC_MAX_SOCKETS } from "../chain/constants.ts";
 import { OBSERVATION_GATHER_WAIT_MS } from "../epochs/observe/constants.ts";
 import { MAX_ENTRIES_PER_RESPONSE, MAX_EXCHANGE_WINDOW_MS } from "../epochs/exchange/constants.ts";
@@ -269,8 +279,24 @@ export const configSchema = z.strictObject({
       subsidyBps: z.number().int({ error: "must be an integer" }).min(0).max(10_000).default(500),
       /** Bytes sent unpaid before a consumer is cut off. */
       unpaidAllowanceBytes: positiveInt.default(DEFAULT_UNPAID_ALLOWANCE_BYTES),
+      /**
+       * Bytes sent to consumers without a funded voucher, all of them together, per `unfundedBudgetWindowMs`: fresh
+       * peer ids each get an allowance, this bounds what they take in all.
+       */
+      unfundedBudgetBytes: positiveInt.default(DEFAULT_UNFUNDED_BUDGET_BYTES),
+      unfundedBudgetWindowMs: positiveInt.default(DEFAULT_UNFUNDED_BUDGET_WINDOW_MS),
       /** Read a consumer's deposit on chain when its voucher goes above the last read. */
       checkDeposits: z.boolean({ error: "must be true or false" }).default(true),
+      /**
+       * The share of a consumer's unspent deposit this provider serves it against (basis points): its unsettled
+       * vouchers may not go above it, since the same deposit backs the consumer's vouchers to every provider.
+       */
+      depositShareBps: z
+        .number()
+        .int({ error: "must be an integer" })
+        .min(1)
+        .max(10_000)
+        .default(DEFAULT_DEPOSIT_SHARE_BPS),
       /**
        * When closes read what the vault settled (docs/epochs.md "Paid demand"): at the epoch's end floored to
        * `settleGridMs`, plus `settleWindowMs` for the epoch's settlements to land. Every keeper of a network uses the
@@ -278,6 +304,16 @@ export const configSchema = z.strictObject({
        */
       settleGridMs: positiveInt.default(SETTLE_GRID_MS),
       settleWindowMs: positiveInt.default(SETTLE_WINDOW_MS),
+      /**
+       * The least a close settles on one channel, in LUM (decimal): below it the closing keeper spends no gas on the
+       * channel (docs/epochs.md "Paid demand", settlement gas).
+       */
+      minSettleLum: z
+        .string()
+        .regex(/^\d+(\.\d{1,18})?$/, { error: 'must be a decimal amount of LUM, e.g. "0.001"' })
+        .default(formatEther(DEFAULT_MIN_SETTLE_AMOUNT)),
+      /** The most `settle` transactions one close sends (the channels that take most first). */
+      maxSettlesPerClose: positiveInt.default(DEFAULT_MAX_SETTLES_PER_CLOSE),
     })
     .prefault({}),
   /** Caps against hostile peers. Each default is the module constant named in LIMIT_DEFAULTS (its comment says
@@ -401,9 +437,14 @@ export const LEAVES: Record<string, LeafKind> = {
   "payment.lumPerGib": "string",
   "payment.subsidyBps": "number",
   "payment.unpaidAllowanceBytes": "number",
+  "payment.unfundedBudgetBytes": "number",
+  "payment.unfundedBudgetWindowMs": "number",
   "payment.checkDeposits": "boolean",
+  "payment.depositShareBps": "number",
   "payment.settleGridMs": "number",
   "payment.settleWindowMs": "number",
+  "payment.minSettleLum": "string",
+  "payment.maxSettlesPerClose": "number",
   "audit.ratePerHour": "number",
   "audit.timeoutMs": "number",
   "audit.minBytes": "number",

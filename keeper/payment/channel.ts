@@ -25,7 +25,7 @@ import {
   StaleVoucherError,
   TooManyVouchersError,
 } from "./errors.ts";
-import type { ConsumerDebt, ConsumerDebts, CreditCache } from "./limits.ts";
+import type { ConsumerDebt, ConsumerDebts, CreditCache, UnfundedBudget } from "./limits.ts";
 import type { PaymentStore } from "./store.ts";
 import {
   bytesPaidBy,
@@ -128,8 +128,14 @@ export interface LedgerTerms {
   /** Bytes sent to one consumer (peer or paying key, over all its sessions) beyond what its vouchers paid. */
   unpaidAllowanceBytes: number;
   /**
-   * What the vault can still pay on the channel: the consumer's deposit plus what the channel already settled
-   * (a voucher above it cannot be paid in full). Absent: the deposit is not checked.
+   * Bytes sent to unfunded consumers (no voucher of theirs shown funded yet) over all of them, per window
+   * (limits.ts UnfundedBudget; default DEFAULT_UNFUNDED_BUDGET_BYTES per DEFAULT_UNFUNDED_BUDGET_WINDOW_MS).
+   */
+  unfundedBudget?: { bytes: number; windowMs: number };
+  /**
+   * What this provider counts on the channel being able to pay: what it already settled plus this provider's share
+   * of the consumer's unspent deposit (limits.ts `vaultCredit`); a voucher above it ends the session. Absent: the
+   * deposit is not checked.
    */
   creditOf?(consumer: string, account: string, options: { signal?: AbortSignal }): Promise<bigint>;
 }
@@ -141,6 +147,10 @@ export interface LedgerStats {
   voucherFramesRefused: number;
   /** Deposit reads not sent because the read rate was spent (CREDIT_READS_PER_SECOND). */
   creditReadsLimited: number;
+  /** Sessions of unfunded consumers ended because the provider's unfunded budget was spent. */
+  unfundedBudgetRefused?: number;
+  /** Bytes sent to unfunded consumers (charged to the unfunded budget). */
+  unfundedBytes?: number;
 }
 
 export interface LedgerComponents {
@@ -151,6 +161,8 @@ export interface LedgerComponents {
   debts: ConsumerDebts;
   /** The vault's credit per channel, cached and rate-limited (limits.ts); absent: the deposit is not checked. */
   credit?: CreditCache;
+  /** Bytes sent to unfunded consumers over all of them (limits.ts), shared by the provider's sessions. */
+  unfunded?: UnfundedBudget;
 }
 
 export class SessionLedger {
@@ -179,8 +191,17 @@ export class SessionLedger {
     this.peerDebt = components.debts.of(`peer:${consumerPeer}`);
   }
 
+  /** Whether a voucher of this consumer (its peer or its paying key) has counted as paid: a read showed it funded. */
+  private get funded(): boolean {
+    return this.peerDebt.paid > 0n || (this.keyDebt !== undefined && this.keyDebt.paid > 0n);
+  }
+
   /** Counts `bytes` sent to the consumer (one part). */
   sentBytes(bytes: number): void {
+    if (!this.funded && this.components.unfunded !== undefined) {
+      this.components.unfunded.take(bytes);
+      this.components.stats.unfundedBytes = (this.components.stats.unfundedBytes ?? 0) + bytes;
+    }
     this.parts++;
     this.peerDebt.sent += BigInt(bytes);
     if (this.keyDebt !== undefined) this.keyDebt.sent += BigInt(bytes);
@@ -269,9 +290,17 @@ export class SessionLedger {
     return peer > key ? peer : key;
   }
 
-  /** Throws PaymentRequiredError when the consumer owes more than the allowance or its deposit does not cover it. */
+  /**
+   * Throws PaymentRequiredError when the consumer owes more than the allowance, its deposit does not cover it, or it
+   * has no funded voucher and the provider's budget for such consumers is spent.
+   */
   check(): void {
     if (this.uncovered !== undefined) throw new PaymentRequiredError(this.uncovered);
+    const { unfunded, stats } = this.components;
+    if (unfunded !== undefined && !this.funded && unfunded.spent) {
+      stats.unfundedBudgetRefused = (stats.unfundedBudgetRefused ?? 0) + 1;
+      throw new PaymentRequiredError("the provider's budget for consumers without a funded voucher is spent");
+    }
     const unpaid = this.unpaidBytes;
     if (unpaid > BigInt(this.terms.unpaidAllowanceBytes))
       throw new PaymentRequiredError(

@@ -22,6 +22,19 @@ export const VOUCHER_DOMAIN_VERSION = "1";
 export const DEFAULT_UNPAID_ALLOWANCE_BYTES = 16 * MiB;
 
 /**
+ * Bytes a provider sends, over all consumers together, to consumers none of whose vouchers a deposit read has shown
+ * funded (256 MiB per UNFUNDED_BUDGET_WINDOW_MS): the unpaid allowance is per peer id and fresh peer ids are free, so
+ * without it a stranger with many ids takes one allowance per id. Sixteen fresh allowances a minute: a new honest
+ * consumer pays within its first parts and leaves the budget after its first funded voucher. When it is spent, an
+ * unfunded consumer's session ends (ERR_PAYMENT_REQUIRED, counted as
+ * `lumora_limit_hits_total{limit="payment.unfundedBudgetBytes"}`); funded consumers are never charged to it.
+ */
+export const DEFAULT_UNFUNDED_BUDGET_BYTES = 256 * MiB;
+
+/** The window the unfunded budget refills over (60 s): the bucket refills continuously, a full budget per window. */
+export const DEFAULT_UNFUNDED_BUDGET_WINDOW_MS = 60_000;
+
+/**
  * Voucher frames a session may send beyond one per part sent (4): a paying consumer sends one per verified part, a
  * few ahead at most when parts of other sessions of the channel land first. Each frame costs the provider an ECDSA
  * recovery, so more than that is a flood: the session is closed (ERR_TOO_MANY_VOUCHERS).
@@ -33,6 +46,16 @@ export const VOUCHER_FRAME_SLACK = 4;
  * it serves at once; forgetting the least recent forgives at most one allowance each.
  */
 export const MAX_CONSUMER_DEBTS = 10_000;
+
+/**
+ * The share of a consumer's deposit one provider counts on (2,500 bps, a quarter): a consumer's one deposit backs its
+ * vouchers to every provider at once and the vault pays whoever settles first, so a provider serves a consumer only
+ * while the channel's unsettled vouchers (highest − settled) are at most this share of what the deposit still holds
+ * (its `balance`, read after the other providers' settlements). An honest provider's loss to a deposit drained by
+ * others is at most this share of the balance its last read showed (plus the unpaid allowance); a consumer paying
+ * one provider at a time needs a deposit of four times what it leaves unsettled.
+ */
+export const DEFAULT_DEPOSIT_SHARE_BPS = 2_500;
 
 /** How long a deposit read is reused for the same channel (30 s): deposits move by settlements and deposits, rarely. */
 export const CREDIT_CACHE_TTL_MS = 30_000;
@@ -68,6 +91,21 @@ export const SETTLE_WINDOW_MS = 120_000;
  * (automine) produces no block until a transaction comes.
  */
 export const SETTLE_IDLE_MARGIN_MS = 30_000;
+
+/**
+ * The least a close settles on one channel (0.001 LUM, 10^15 token units): what the vault would take
+ * (min(highest voucher − settled, the consumer's deposit)) must be at least this for the closing keeper to spend a
+ * `settle` transaction's gas on it (≈ 80,000 gas). Below it the channel earns nothing this epoch unless someone else
+ * settles it within the window (its provider, `lumora:settle`): a self-dealer's thousand 1-wei channels cost the
+ * closing keepers no gas. At the default price (0.01 LUM/GiB) it is the payment for 100 MiB.
+ */
+export const DEFAULT_MIN_SETTLE_AMOUNT = 10n ** 15n;
+
+/**
+ * The most `settle` transactions one close sends (64, ≈ 5 M gas): the channels that take most are settled first
+ * (ties by channel key), so however many channels an epoch's receipts name, a close's gas is bounded.
+ */
+export const DEFAULT_MAX_SETTLES_PER_CLOSE = 64;
 
 /** Blocks per log query when looking for an epoch's commitment (5,000: within common RPC range limits). */
 export const COMMIT_LOG_WINDOW = 5_000;

@@ -14,7 +14,15 @@ export {
   type LedgerTerms,
   type PayerInit,
 } from "./channel.ts";
-export { ConsumerDebts, CreditCache, LruMap, type CreditCacheStats } from "./limits.ts";
+export {
+  ConsumerDebts,
+  CreditCache,
+  LruMap,
+  UnfundedBudget,
+  vaultCredit,
+  type CreditCacheStats,
+  type CreditVaultReads,
+} from "./limits.ts";
 export { PaymentStore, type ReceivedVoucher } from "./store.ts";
 export {
   VOUCHER_TYPES,

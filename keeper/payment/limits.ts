@@ -13,6 +13,80 @@
  * allowance.
  */
 
+export interface UnfundedBudgetInit {
+  /** Bytes per window (and the most that may be taken at once). */
+  bytes: number;
+  /** The window, ms: the budget refills continuously at `bytes` per window. */
+  windowMs: number;
+  now?: () => number;
+}
+
+/**
+ * A provider's budget of bytes sent to unfunded consumers, over all of them (docs/security.md "Paid demand", fresh
+ * peer ids): a token bucket of `bytes` refilled over `windowMs`. `take` charges what was sent (it may go below zero
+ * by the parts in flight when it ran out); `spent` says whether an unfunded consumer may be served more.
+ */
+export class UnfundedBudget {
+  private available: number;
+  private at: number;
+  private readonly now: () => number;
+  /** Bytes charged in all. */
+  taken = 0;
+
+  constructor(private readonly init: UnfundedBudgetInit) {
+    if (!(init.bytes >= 1 && init.windowMs >= 1))
+      throw new RangeError(`bytes and windowMs must be ≥ 1, got ${init.bytes}, ${init.windowMs}`);
+    this.now = init.now ?? Date.now;
+    this.available = init.bytes;
+    this.at = this.now();
+  }
+
+  private refill(): void {
+    const now = this.now();
+    this.available = Math.min(
+      this.init.bytes,
+      this.available + ((now - this.at) * this.init.bytes) / this.init.windowMs,
+    );
+    this.at = now;
+  }
+
+  take(bytes: number): void {
+    this.refill();
+    this.available -= bytes;
+    this.taken += bytes;
+  }
+
+  get spent(): boolean {
+    this.refill();
+    return this.available <= 0;
+  }
+}
+
+/** The vault reads `vaultCredit` needs (CreditVault's views). */
+export interface CreditVaultReads {
+  depositOf(consumer: string): Promise<{ balance: bigint }>;
+  settledOf(consumer: string, account: string): Promise<bigint>;
+}
+
+/**
+ * What a provider counts on a channel being able to pay (docs/security.md "Paid demand", one deposit for many
+ * providers): what the channel already settled plus `shareBps` / 10,000 of the consumer's deposit still unspent. A
+ * voucher above it is not covered: the provider stops serving until a settlement (its own, `lumora:settle`, or a
+ * close's) moves the amount from the deposit to the channel. Others' settlements lower the balance, and with it every
+ * provider's share, at the next read.
+ */
+export function vaultCredit(
+  vault: CreditVaultReads,
+  shareBps: number,
+): (consumer: string, account: string) => Promise<bigint> {
+  if (!(Number.isInteger(shareBps) && shareBps >= 0 && shareBps <= 10_000))
+    throw new RangeError(`shareBps must be an integer in [0, 10000], got ${shareBps}`);
+  return async (consumer, account) => {
+    const [deposit, settled] = await Promise.all([vault.depositOf(consumer), vault.settledOf(consumer, account)]);
+    return settled + (deposit.balance * BigInt(shareBps)) / 10_000n;
+  };
+}
+
 /** A Map that keeps at most `max` entries, forgetting the least recently used. */
 export class LruMap<K, V> {
   private readonly map = new Map<K, V>();

@@ -20,7 +20,13 @@ import { getAddress } from "ethers";
 
 import { CreditVault__factory, type CreditVault, type RewardPool } from "../../types/ethers-contracts/index.ts";
 import type { Logger } from "../logger.ts";
-import { COMMIT_LOG_WINDOW, COMMIT_POLL_MS, SETTLE_IDLE_MARGIN_MS } from "./constants.ts";
+import {
+  COMMIT_LOG_WINDOW,
+  COMMIT_POLL_MS,
+  DEFAULT_MAX_SETTLES_PER_CLOSE,
+  DEFAULT_MIN_SETTLE_AMOUNT,
+  SETTLE_IDLE_MARGIN_MS,
+} from "./constants.ts";
 import { highestPerChannel } from "./settle.ts";
 import type { SignedVoucher } from "./voucher.ts";
 
@@ -60,6 +66,10 @@ export interface VaultSettlementInit {
   pollMs?: number;
   /** See SETTLE_IDLE_MARGIN_MS. */
   idleMarginMs?: number;
+  /** The least the vault must take on a channel for this keeper to settle it (default DEFAULT_MIN_SETTLE_AMOUNT). */
+  minSettleAmount?: bigint;
+  /** The most settlements one close sends (default DEFAULT_MAX_SETTLES_PER_CLOSE). */
+  maxSettlesPerClose?: number;
 }
 
 /** The settlement read's terms (constants.ts SETTLE_GRID_MS, SETTLE_WINDOW_MS), published with each epoch's rule. */
@@ -173,8 +183,9 @@ export class VaultSettlement {
   }
 
   /**
-   * Waits for the previous epoch's commitment, settles `vouchers` (the highest per channel, where above what is
-   * settled and the consumer has a deposit), and returns per channel `before` and `settled`.
+   * Waits for the previous epoch's commitment, settles `vouchers` (the highest per channel, where the vault would
+   * take at least `minSettleAmount`, at most `maxSettlesPerClose` of them: `settleWorthwhile`), and returns per
+   * channel `before` and `settled`.
    */
   async settleAndRead(
     epoch: number,
@@ -189,33 +200,7 @@ export class VaultSettlement {
     const previous = epoch <= 1 ? undefined : await this.commitment(epoch - 1, options);
     const before =
       previous === undefined ? new Map<string, bigint>() : await settledAt(vault, channels, previous.block);
-    if (send !== undefined) {
-      const to = await vault.getAddress();
-      for (const v of highest) {
-        options.signal?.throwIfAborted();
-        const [settled, deposit] = await Promise.all([
-          vault.settledOf(v.consumer, v.provider),
-          vault.depositOf(v.consumer),
-        ]);
-        if (v.cumulativeAmount <= settled || deposit.balance === 0n) continue;
-        const data = vault.interface.encodeFunctionData("settle", [
-          {
-            consumer: v.consumer,
-            provider: v.provider,
-            consumerPeer: v.consumerPeer,
-            cumulativeAmount: v.cumulativeAmount,
-          },
-          v.signature,
-        ]);
-        try {
-          await send({ label: `CreditVault.settle(${v.consumer} → ${v.provider})`, to, data }, options);
-        } catch (err) {
-          // Another keeper may have settled the same voucher first; what counts is read below.
-          options.signal?.throwIfAborted();
-          this.log.info("voucher not settled here", { epoch, consumer: v.consumer, provider: v.provider, error: err });
-        }
-      }
-    }
+    if (send !== undefined) await this.settleWorthwhile(epoch, highest, send, options);
     let at: number | "latest" = "latest";
     if (options.read !== undefined) {
       const cutoff = settleCutoff(options.read.endMs, previous?.timestamp ?? 0, options.read.terms);
@@ -226,6 +211,85 @@ export class VaultSettlement {
     const out = new Map<string, ChannelSettlement>();
     for (const [k, settled] of now) out.set(k, { before: before.get(k) ?? 0n, settled });
     return out;
+  }
+
+  /**
+   * Settles the channels worth a transaction (docs/epochs.md "Paid demand", settlement gas): per channel what the
+   * vault would take now — min(highest voucher − settled, the consumer's deposit) — and only where that is at least
+   * `minSettleAmount`, the largest first (ties by channel key), at most `maxSettlesPerClose`. A self-dealer's many
+   * tiny channels cost this keeper reads, not gas; a channel left out earns nothing this epoch unless it is settled
+   * by someone else (its provider, `lumora:settle`) before the settlement block.
+   */
+  private async settleWorthwhile(
+    epoch: number,
+    highest: readonly SignedVoucher[],
+    send: NonNullable<VaultSettlementComponents["send"]>,
+    options: { signal?: AbortSignal },
+  ): Promise<void> {
+    const { vault } = this.components;
+    const min = this.init.minSettleAmount ?? DEFAULT_MIN_SETTLE_AMOUNT;
+    const max = this.init.maxSettlesPerClose ?? DEFAULT_MAX_SETTLES_PER_CLOSE;
+    const worth: { v: SignedVoucher; owed: bigint; take: bigint; key: string }[] = [];
+    /** Per consumer, its deposit's balance: what its channels' settlements share. */
+    const balance = new Map<string, bigint>();
+    let small = 0;
+    for (const v of highest) {
+      options.signal?.throwIfAborted();
+      const [settled, deposit] = await Promise.all([
+        vault.settledOf(v.consumer, v.provider),
+        vault.depositOf(v.consumer),
+      ]);
+      balance.set(getAddress(v.consumer), deposit.balance);
+      if (v.cumulativeAmount <= settled || deposit.balance === 0n) continue;
+      const owed = v.cumulativeAmount - settled;
+      const take = owed < deposit.balance ? owed : deposit.balance;
+      if (take < min) small++;
+      else worth.push({ v, owed, take, key: channelKey(v.consumer, v.provider) });
+    }
+    worth.sort((a, b) => (a.take > b.take ? -1 : a.take < b.take ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    // In that order, each settlement takes from what its consumer's earlier ones left: one whose share of the
+    // balance falls below the minimum is not sent either (one deposit does not pay for many transactions).
+    const chosen: typeof worth = [];
+    let beyond = 0;
+    for (const w of worth) {
+      const consumer = getAddress(w.v.consumer);
+      const left = balance.get(consumer) ?? 0n;
+      const take = w.owed < left ? w.owed : left;
+      if (take < min || take === 0n) small++;
+      else if (chosen.length >= max) beyond++;
+      else {
+        balance.set(consumer, left - take);
+        chosen.push(w);
+      }
+    }
+    if (small > 0 || beyond > 0)
+      this.log.info("channels left unsettled by this close", {
+        epoch,
+        belowMinimum: small,
+        minSettleAmount: min.toString(),
+        beyondMaximum: beyond,
+        maxSettlesPerClose: max,
+      });
+    const to = await vault.getAddress();
+    for (const { v } of chosen) {
+      options.signal?.throwIfAborted();
+      const data = vault.interface.encodeFunctionData("settle", [
+        {
+          consumer: v.consumer,
+          provider: v.provider,
+          consumerPeer: v.consumerPeer,
+          cumulativeAmount: v.cumulativeAmount,
+        },
+        v.signature,
+      ]);
+      try {
+        await send({ label: `CreditVault.settle(${v.consumer} → ${v.provider})`, to, data }, options);
+      } catch (err) {
+        // Another keeper may have settled the same voucher first; what counts is read below.
+        options.signal?.throwIfAborted();
+        this.log.info("voucher not settled here", { epoch, consumer: v.consumer, provider: v.provider, error: err });
+      }
+    }
   }
 
   /**

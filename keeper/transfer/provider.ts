@@ -15,8 +15,11 @@ import {
   CREDIT_CACHE_TTL_MS,
   CREDIT_READS_PER_SECOND,
   CreditCache,
+  DEFAULT_UNFUNDED_BUDGET_BYTES,
+  DEFAULT_UNFUNDED_BUDGET_WINDOW_MS,
   MAX_CONSUMER_DEBTS,
   MAX_CREDIT_ENTRIES,
+  UnfundedBudget,
   PaymentError,
   SessionLedger,
   StaleVoucherError,
@@ -94,6 +97,10 @@ export interface ProviderStats {
   creditReadsLimited: number;
   /** Sessions cut off: the consumer owed more than the unpaid allowance, or its deposit did not cover its voucher. */
   sessionsUnpaid: number;
+  /** …of which an unfunded consumer's, because the provider's unfunded budget was spent (all consumers together). */
+  unfundedBudgetRefused: number;
+  /** Bytes sent to consumers without a funded voucher (charged to the unfunded budget). */
+  unfundedBytes: number;
 }
 
 function decodeConsumerFrame(body: Uint8Array | Uint8ArrayList): ConsumerFrame {
@@ -149,10 +156,14 @@ export class TransferProvider {
     voucherFramesRefused: 0,
     creditReadsLimited: 0,
     sessionsUnpaid: 0,
+    unfundedBudgetRefused: 0,
+    unfundedBytes: 0,
   };
   /** Paid demand: what each consumer owes across sessions, and the vault's credit per channel (payment/limits.ts). */
   private readonly debts = new ConsumerDebts(MAX_CONSUMER_DEBTS);
   private readonly credit: CreditCache | undefined;
+  /** Paid demand: bytes sent to unfunded consumers, over all of them (payment/limits.ts). */
+  private readonly unfunded: UnfundedBudget | undefined;
   private readonly log: Logger;
   private readonly active = new Set<Stream>();
   /** Sessions open per connection id. */
@@ -178,6 +189,13 @@ export class TransferProvider {
         ttlMs: CREDIT_CACHE_TTL_MS,
         readsPerSecond: CREDIT_READS_PER_SECOND,
         max: MAX_CREDIT_ENTRIES,
+      });
+    const terms = components.payment?.terms;
+    this.unfunded =
+      terms &&
+      new UnfundedBudget({
+        bytes: terms.unfundedBudget?.bytes ?? DEFAULT_UNFUNDED_BUDGET_BYTES,
+        windowMs: terms.unfundedBudget?.windowMs ?? DEFAULT_UNFUNDED_BUDGET_WINDOW_MS,
       });
   }
 
@@ -340,7 +358,14 @@ export class TransferProvider {
       payment &&
       new SessionLedger(
         payment.terms,
-        { store: payment.store, logger: this.log, stats: this.stats, debts: this.debts, credit: this.credit },
+        {
+          store: payment.store,
+          logger: this.log,
+          stats: this.stats,
+          debts: this.debts,
+          credit: this.credit,
+          unfunded: this.unfunded,
+        },
         consumer,
       );
     let ended = false;

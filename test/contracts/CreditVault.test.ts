@@ -16,7 +16,7 @@ import {
   voucherDigest,
 } from "../../keeper/payment/index.ts";
 import { createLogger } from "../../keeper/logger.ts";
-import { ConsumerDebts, CreditCache, PaymentStore, SessionLedger } from "../../keeper/payment/index.ts";
+import { ConsumerDebts, CreditCache, PaymentStore, SessionLedger, vaultCredit } from "../../keeper/payment/index.ts";
 import { openStore } from "../../keeper/store/index.ts";
 import { signReceipt } from "../../keeper/transfer/receipt.ts";
 import type { CreditVault, LumoraToken, RewardPool } from "../../types/ethers-contracts/index.js";
@@ -581,7 +581,8 @@ describe("CreditVault", function () {
       const debts = new ConsumerDebts(100);
       let reads = 0;
       let lastRead: Promise<bigint> = Promise.resolve(0n);
-      // What the keeper wires (keeper/components.ts): the deposit left plus what the channel settled.
+      // The keeper's rule (limits.ts vaultCredit) with the whole deposit as this provider's share (depositShareBps
+      // 10,000): the deposit left plus what the channel settled.
       const creditOf = (c: string, a: string) => {
         reads++;
         lastRead = Promise.all([vault.depositOf(c), vault.settledOf(c, a)]).then(
@@ -596,7 +597,6 @@ describe("CreditVault", function () {
             domain: d,
             weiPerGiB: 10n ** 16n,
             unpaidAllowanceBytes: 1 << 30,
-            // What the keeper wires (keeper/components.ts): the deposit left plus what the channel settled.
             creditOf,
           },
           {
@@ -647,6 +647,89 @@ describe("CreditVault", function () {
         expect(stats.vouchersAccepted).to.equal(3);
       } finally {
         store.close();
+      }
+    });
+
+    it("one deposit promised to two providers: each serves against its share of what the deposit still holds", async function () {
+      const { vault, vaultAddress, consumer, provider, outsider, settler } =
+        await networkHelpers.loadFixture(fundedFixture);
+      const { chainId } = await ethers.provider.getNetwork();
+      const d = { chainId, vault: vaultAddress };
+      const SHARE_BPS = 2_500; // the default (DEFAULT_DEPOSIT_SHARE_BPS): a quarter of the unspent deposit
+      /** One provider (its own store, debts and cache, as a keeper has), serving CONSUMER_PEER. */
+      const providerOf = (account: string) => {
+        const store = openStore(":memory:");
+        const stats = { vouchersAccepted: 0, vouchersRejected: 0, voucherFramesRefused: 0, creditReadsLimited: 0 };
+        // What the keeper wires (keeper/components.ts): the settled amount plus its share of the deposit left.
+        const creditOf = vaultCredit(vault, SHARE_BPS);
+        const credit = new CreditCache(creditOf, { ttlMs: 0, readsPerSecond: 100, max: 100 });
+        const debts = new ConsumerDebts(100);
+        const session = () =>
+          new SessionLedger(
+            { account, domain: d, weiPerGiB: 10n ** 16n, unpaidAllowanceBytes: 1 << 30, creditOf },
+            { store: new PaymentStore(store), logger: createLogger("test", { level: "silent" }), stats, debts, credit },
+            CONSUMER_PEER,
+          );
+        return { store, session };
+      };
+      /** Resolves to whether the session is cut (PaymentRequiredError), once its deposit read has answered. */
+      const cutAfterRead = async (ledger: SessionLedger, cut: boolean) => {
+        const end = Date.now() + 10_000;
+        for (;;) {
+          let now: boolean;
+          try {
+            ledger.check();
+            now = false;
+          } catch (err) {
+            if ((err as Error).name !== "PaymentRequiredError") throw err;
+            now = true;
+          }
+          if (now === cut) return;
+          if (Date.now() > end) throw new Error(`the session is ${now ? "" : "not "}cut`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      const a = providerOf(provider.address);
+      const b = providerOf(outsider.address);
+      try {
+        // DEPOSIT is 100 LUM: each provider may hold 25 LUM of unsettled vouchers.
+        const sa = a.session();
+        sa.sentBytes(1);
+        sa.accept(toWire(await signVoucher(consumer, d, provider.address, parseEther("20"), CONSUMER_PEER)));
+        const sb = b.session();
+        sb.sentBytes(1);
+        sb.accept(toWire(await signVoucher(consumer, d, outsider.address, parseEther("20"), CONSUMER_PEER)));
+        await cutAfterRead(sa, false);
+        await cutAfterRead(sb, false);
+        // 60 LUM promised to A on the same 100 LUM: before, A counted the whole deposit (100 ≥ 60) and served on,
+        // though B may settle first and leave A unpaid. Now 60 is above A's share (25): A stops.
+        const greedy = await signVoucher(consumer, d, provider.address, parseEther("60"), CONSUMER_PEER);
+        sa.sentBytes(1);
+        sa.accept(toWire(greedy));
+        await cutAfterRead(sa, true);
+        expect(await vaultCredit(vault, SHARE_BPS)(consumer.address, provider.address)).to.equal(parseEther("25"));
+        // B settles its 20: the deposit left is 80, A's share of it 20, so what A may count is 0 settled + 20 —
+        // others' settlements lower every provider's share. A settling its own 60 makes it paid: 60 + ¼ · 20.
+        const { signature: sigB, ...bodyB } = await signVoucher(
+          consumer,
+          d,
+          outsider.address,
+          parseEther("20"),
+          CONSUMER_PEER,
+        );
+        await (await vault.connect(settler).settle(bodyB, sigB)).wait();
+        expect(await vaultCredit(vault, SHARE_BPS)(consumer.address, provider.address)).to.equal(parseEther("20"));
+        const { signature: sigA, ...bodyA } = greedy;
+        await (await vault.connect(settler).settle(bodyA, sigA)).wait();
+        expect(await vaultCredit(vault, SHARE_BPS)(consumer.address, provider.address)).to.equal(parseEther("65"));
+        const after = a.session();
+        after.sentBytes(1);
+        after.accept(toWire(await signVoucher(consumer, d, provider.address, parseEther("64"), CONSUMER_PEER)));
+        await cutAfterRead(after, false);
+        expect(() => vaultCredit(vault, 10_001)).to.throw(RangeError);
+      } finally {
+        a.store.close();
+        b.store.close();
       }
     });
 

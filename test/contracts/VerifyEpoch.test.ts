@@ -19,6 +19,7 @@ import { BondView } from "../../keeper/chain/bonds.ts";
 import { Chain } from "../../keeper/chain/index.ts";
 import { proofsHandler } from "../../keeper/api/proofs.ts";
 import {
+  DEFAULT_PAYMENT_TERMS,
   connectContracts,
   EpochNotPublishedError,
   fundPool,
@@ -36,7 +37,8 @@ import { RemoteProofError } from "../../keeper/epochs/proofs/errors.ts";
 import { DirectoryProofSource } from "../../keeper/epochs/proofs/source.ts";
 import { epochDir, publishEpoch } from "../../keeper/epochs/proofs/publish.ts";
 import { EpochSubmitter } from "../../keeper/epochs/submit/submitter.ts";
-import type { EpochBundle, TaskRecordValue } from "../../keeper/epochs/types.ts";
+import type { EpochBundle, PaymentRule, TaskRecordValue } from "../../keeper/epochs/types.ts";
+import { VaultSettlement } from "../../keeper/payment/index.ts";
 import { createLogger } from "../../keeper/logger.ts";
 import { openStore, type Store } from "../../keeper/store/index.ts";
 import { buildDeploymentRecord, resolveParameters } from "../../scripts/lib/deployments.js";
@@ -117,7 +119,11 @@ describe("verify-epoch (claims/verify)", function () {
       TaskLog: await deployed.taskLog.getAddress(),
       RewardPool: await deployed.rewardPool.getAddress(),
     };
-    contracts = await connectContracts(ethers, { ...addresses, EpochQuorum: await deployed.epochQuorum.getAddress() });
+    contracts = await connectContracts(ethers, {
+      ...addresses,
+      EpochQuorum: await deployed.epochQuorum.getAddress(),
+      CreditVault: await deployed.creditVault.getAddress(),
+    });
     await fundPool(contracts, deployer!, parseEther("10000"));
     rpc = await serveJsonRpc(connection.provider);
     base = await mkdtemp(path.join(tmpdir(), "lumora-verify-epoch-"));
@@ -521,5 +527,105 @@ describe("verify-epoch (claims/verify)", function () {
       ),
     );
     expect(bad.message).to.match(/^epoch 9 does NOT match/);
+  });
+
+  it("checks the evidence's payment rule against the deployment and the network's terms: a tampered rule fails loudly", async function () {
+    // A keeper's real close under paid demand, on the deployment's CreditVault at the protocol's terms.
+    const vault = contracts.creditVault!;
+    const vaultAddress = await vault.getAddress();
+    const chainId = (await ethers.provider.getNetwork()).chainId;
+    const rule: PaymentRule = {
+      weiPerGiB: DEFAULT_PAYMENT_TERMS.weiPerGiB,
+      subsidyBps: DEFAULT_PAYMENT_TERMS.subsidyBps,
+      domain: { chainId, vault: vaultAddress },
+      settle: DEFAULT_PAYMENT_TERMS.settle,
+    };
+    const now = Date.now();
+    const [consumer, p1] = await Promise.all([peer(131), peer(132)]);
+    const record = await signPeerRecord(p1.key, {
+      ...{ seq: 1n, issuedAtMs: now - 60_000, expiresAtMs: now + 600_000, capabilities: ["provider"] },
+      ...{ bandwidthBps: 1_000_000, capacity: 1, load: 0, shard: 0, rewardAddress: p1.address },
+      addrs: ["/ip4/127.0.0.1/tcp/1"],
+    });
+    const settlement = new VaultSettlement({
+      vault,
+      pool: contracts.pool,
+      logger: createLogger("t", { level: "silent" }),
+    });
+    const w = world(
+      { genesisMs: now - 10_000, payment: rule },
+      {
+        recordOf: (id) => (id === p1.id ? record : undefined),
+        // The world's first epoch: nothing to wait for; its receipts carry no voucher, so there is nothing to read.
+        settlement: (e, vouchers, opts) => settlement.settleAndRead(e, vouchers, { signal: opts.signal }),
+      },
+    );
+    cleanups.push(async () => w.close());
+    w.addresses.set(p1.id, p1.address);
+    await w.receipt(consumer, p1, 4_000, now - 5_000);
+    const bundle = await w.collector.close({ endMs: now - 3_000 });
+    const honest = w.collector.evidence(bundle.epoch);
+    expect(honest.payment?.rule).to.deep.equal(rule);
+
+    // Each variant published and committed consistently after the epochs before: only the rule differs.
+    const committed = (await contracts.pool.queryFilter(contracts.pool.filters.EpochCommitted())).map((e) =>
+      Number(e.args.epoch),
+    );
+    let epoch = Math.max(0, ...committed);
+    const publishWith = async (r: PaymentRule) => {
+      epoch++;
+      const built = await buildEpoch({ ...bundle, epoch, rewardTotal: REWARD });
+      await publishEpoch(built, published, {
+        uri: `lumora:epoch/${epoch}`,
+        evidence: { ...honest, payment: { ...honest.payment!, rule: r } },
+      });
+      await submitter.submit(built);
+      return verifyPublishedEpoch(contracts, publishedRecords(base, "test", { proofsDir: published }), epoch);
+    };
+    expectVerified(await publishWith(rule));
+
+    const own = Wallet.createRandom().address;
+    const variants: Array<[string, PaymentRule, RegExp]> = [
+      [
+        "another vault",
+        { ...rule, domain: { chainId, vault: own } },
+        new RegExp(`counts payments on vault ${own}; the deployment's CreditVault is ${vaultAddress}`),
+      ],
+      [
+        "another chain",
+        { ...rule, domain: { chainId: 1n, vault: vaultAddress } },
+        new RegExp(`vouchers are for chain 1; the deployment is on chain ${chainId}`),
+      ],
+      [
+        "a lower price",
+        { ...rule, weiPerGiB: 1n },
+        new RegExp(`prices a GiB at 1 wei; the network's price is ${rule.weiPerGiB} wei`),
+      ],
+      ["a higher subsidy", { ...rule, subsidyBps: 10_000n }, /subsidy is 10000 bps; the network's is 500 bps/],
+      [
+        "other settlement terms",
+        { ...rule, settle: { gridMs: 1_000, windowMs: 1_000_000_000 } },
+        /settlement terms are grid 1000 ms, window 1000000000 ms; the network's are grid 60000 ms, window 120000 ms/,
+      ],
+    ];
+    for (const [what, r, problem] of variants) {
+      const bad = await publishWith(r);
+      expect([bad.taskLog.status, bad.rewardPool.status], what).to.deep.equal(["match", "match"]);
+      expect(bad.ok, what).to.equal(false);
+      expect(
+        bad.evidence.some((p) => problem.test(p)),
+        `${what}: ${bad.evidence.join("; ")}`,
+      ).to.equal(true);
+      expect(bad.lines[3], what).to.match(/^evidence +MISMATCH: /);
+    }
+    // A network that announced other terms is verified against them when the verifier states them.
+    const cheaper = { ...DEFAULT_PAYMENT_TERMS, weiPerGiB: 1n };
+    const stated = await verifyPublishedEpoch(
+      contracts,
+      publishedRecords(base, "test", { proofsDir: published }),
+      epoch - 2,
+      { paymentTerms: cheaper },
+    );
+    expectVerified(stated);
   });
 });

@@ -124,7 +124,13 @@ describe("api server", { timeout: 90_000 }, () => {
     const after = await (await fetch(server.url + "/metrics")).text();
     assert.match(after, /^lumora_bans_total 1$/m);
     assert.match(after, /^lumora_bans_active 1$/m);
-    for (const limit of ["connections.perIp", "transfer.maxSessions", "recordLookups.maxQueue", "exchange.maxWindowMs"])
+    for (const limit of [
+      "connections.perIp",
+      "transfer.maxSessions",
+      "recordLookups.maxQueue",
+      "exchange.maxWindowMs",
+      "payment.unfundedBudgetBytes",
+    ])
       assert.match(
         after,
         new RegExp(`^lumora_limit_hits_total\\{limit="${limit.replace(".", "\\.")}"\\} 0$`, "m"),

@@ -25,7 +25,16 @@ import type { DeploymentRecord } from "../../../keeper/chain/index.ts";
 import { RPC_MAX_SOCKETS } from "../../../keeper/chain/constants.ts";
 import { OBSERVATION_GATHER_WAIT_MS } from "../../../keeper/epochs/observe/constants.ts";
 import { DEFAULT_FORGET_FAILED_AFTER_MS } from "../../../keeper/health/constants.ts";
-import { DEFAULT_UNPAID_ALLOWANCE_BYTES, SETTLE_GRID_MS, SETTLE_WINDOW_MS } from "../../../keeper/payment/constants.ts";
+import {
+  DEFAULT_DEPOSIT_SHARE_BPS,
+  DEFAULT_MAX_SETTLES_PER_CLOSE,
+  DEFAULT_MIN_SETTLE_AMOUNT,
+  DEFAULT_UNFUNDED_BUDGET_BYTES,
+  DEFAULT_UNFUNDED_BUDGET_WINDOW_MS,
+  DEFAULT_UNPAID_ALLOWANCE_BYTES,
+  SETTLE_GRID_MS,
+  SETTLE_WINDOW_MS,
+} from "../../../keeper/payment/constants.ts";
 
 const ADDRESS = "0x" + "ab".repeat(20);
 const dir = mkdtempSync(join(tmpdir(), "lumora-config-"));
@@ -78,10 +87,21 @@ describe("config", () => {
       weiPerGiB: 5n * 10n ** 17n,
       subsidyBps: 500n,
       unpaidAllowanceBytes: DEFAULT_UNPAID_ALLOWANCE_BYTES,
+      unfundedBudget: { bytes: DEFAULT_UNFUNDED_BUDGET_BYTES, windowMs: DEFAULT_UNFUNDED_BUDGET_WINDOW_MS },
       checkDeposits: true,
+      depositShareBps: DEFAULT_DEPOSIT_SHARE_BPS,
       settle: { gridMs: SETTLE_GRID_MS, windowMs: SETTLE_WINDOW_MS },
+      minSettleAmount: DEFAULT_MIN_SETTLE_AMOUNT,
+      maxSettlesPerClose: DEFAULT_MAX_SETTLES_PER_CLOSE,
       consumerKey: key,
     });
+    assert.equal(DEFAULT_MIN_SETTLE_AMOUNT, 10n ** 15n, "0.001 LUM: the documented default");
+    const cheap = loadConfig({
+      file: path,
+      env: { LUMORA_PAYMENT_MIN_SETTLE_LUM: "0", LUMORA_PAYMENT_DEPOSIT_SHARE_BPS: "10000" },
+    }).config;
+    assert.equal(toKeeperConfig(cheap).payment?.minSettleAmount, 0n);
+    assert.equal(toKeeperConfig(cheap).payment?.depositShareBps, 10_000);
     const short = loadConfig({ file: path, env: { LUMORA_PAYMENT_SETTLE_WINDOW_MS: "20000" } }).config;
     assert.deepEqual(toKeeperConfig(short).payment?.settle, { gridMs: SETTLE_GRID_MS, windowMs: 20_000 });
     assert.ok(

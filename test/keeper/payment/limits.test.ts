@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { ConsumerDebts, CreditCache, LruMap } from "../../../keeper/payment/index.ts";
+import { ConsumerDebts, CreditCache, LruMap, UnfundedBudget } from "../../../keeper/payment/index.ts";
 
 describe("payment/limits", () => {
   it("LruMap keeps the most recently used entries only", () => {
@@ -65,5 +65,24 @@ describe("payment/limits", () => {
     await assert.rejects(cache.get("c", "p"), /rpc down/);
     fail = false;
     assert.equal(await cache.get("c", "p"), 7n, "asked again, not answered from the failed read");
+  });
+
+  it("UnfundedBudget is spent by what was taken and refills at its rate, never above its size", () => {
+    let now = 0;
+    const budget = new UnfundedBudget({ bytes: 1_000, windowMs: 10_000, now: () => now });
+    assert.equal(budget.spent, false);
+    budget.take(600);
+    assert.equal(budget.spent, false, "400 left");
+    budget.take(600);
+    assert.equal(budget.spent, true, "taken beyond it (a part in flight): spent");
+    now = 1_000; // a tenth of the window: 100 back, still 100 short
+    assert.equal(budget.spent, true);
+    now = 3_000; // 300 back in all: 100 available
+    assert.equal(budget.spent, false);
+    now = 1_000_000;
+    budget.take(1_000);
+    assert.equal(budget.spent, true, "a long pause refills only up to its size");
+    assert.equal(budget.taken, 2_200);
+    assert.throws(() => new UnfundedBudget({ bytes: 0, windowMs: 1 }), RangeError);
   });
 });

@@ -138,6 +138,53 @@ describe("paying as data arrives (transfer + vouchers)", () => {
     assert.equal(stats.vouchersAccepted, 0);
   });
 
+  it("fresh peer ids share one unfunded budget: strangers that never pay take it once, a funded consumer goes on", async () => {
+    // Each fresh peer id has its own allowance (3 parts + 1); all unfunded consumers together get 8 parts an hour.
+    const provider = await h.peer({
+      init: { partSize: PART },
+      payment: (store: Store) => ({
+        terms: { ...terms(3 * WIRE), unfundedBudget: { bytes: 8 * WIRE, windowMs: 3_600_000 } },
+        store: new PaymentStore(store),
+      }),
+    });
+    const stats = provider.transfer.providerStats;
+    // A paying consumer first: its first part is sent before its first voucher, then it is funded.
+    const wallet = Wallet.createRandom();
+    const payer = await payingConsumer(wallet);
+    const small = await provider.transfer.publish(await h.file(randomData(2 * PART)), { announce: false });
+    await payer.transfer.fetch(small.objectId, { providers: [provider.addr], to: join(await h.dir(), "s.bin") });
+    await waitFor(() => stats.vouchersAccepted === 2, 20_000, "the payer's vouchers reach the provider");
+    const payerUnfunded = stats.unfundedBytes;
+    assert.ok(payerUnfunded >= WIRE && payerUnfunded <= 2 * WIRE + 64, `the payer's first part(s): ${payerUnfunded}`);
+
+    // Three fresh peer ids that never pay, one after the other.
+    const big = await provider.transfer.publish(await h.file(randomData(20 * PART)), { announce: false });
+    const served: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const stranger = await h.peer();
+      const before = stats.partsServed;
+      await assert.rejects(
+        stranger.transfer.fetch(big.objectId, { providers: [provider.addr], to: join(await h.dir(), `f${i}.bin`) }),
+        (err: Error) => err.name === "NoProvidersError",
+      );
+      served.push(stats.partsServed - before);
+    }
+    // Without the budget each took its allowance: 4 + 4 + 4 parts. With it they share what the payer left of 8.
+    const total = served.reduce((a, b) => a + b, 0);
+    assert.equal(served[0], 4, "the first stranger: its own allowance");
+    assert.ok(total <= 8 - Math.floor(payerUnfunded / WIRE) + 1, `strangers took ${served.join(" + ")} parts`);
+    assert.equal(served[2], 0, "the third stranger gets nothing: the budget is spent");
+    assert.ok(stats.unfundedBudgetRefused >= 1, "counted (lumora_limit_hits_total{limit=payment.unfundedBudgetBytes})");
+    assert.ok(stats.unfundedBytes <= 9 * WIRE + 64, `${stats.unfundedBytes} bytes sent unfunded in all`);
+
+    // The funded consumer is not charged to the budget: it fetches the whole object.
+    const result = await payer.transfer.fetch(big.objectId, {
+      providers: [provider.addr],
+      to: join(await h.dir(), "b.bin"),
+    });
+    assert.equal(result.fetchedParts, 20);
+  });
+
   it("a consumer that pays less than the price is cut off after the allowance", async () => {
     const wallet = Wallet.createRandom();
     const provider = await payingProvider(8 * WIRE);

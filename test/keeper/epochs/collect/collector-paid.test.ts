@@ -114,7 +114,8 @@ describe("epochs/collect: closes bounded by settled vouchers", { timeout: 240_00
             return (await keeper.sendTransaction({ to: tx.to, data: tx.data })).wait();
           },
         },
-        { pollMs: 100, idleMarginMs: 500 },
+        // Amounts here are a few thousand units (1 per byte): every channel is worth settling.
+        { pollMs: 100, idleMarginMs: 500, minSettleAmount: 1n },
       );
       const k = world(
         {
@@ -429,5 +430,64 @@ describe("epochs/collect: closes bounded by settled vouchers", { timeout: 240_00
     } finally {
       counting.destroy();
     }
+  });
+  it("settles only channels worth a transaction, at most maxSettlesPerClose, the largest first: a self-dealer's 1-wei channels cost no gas", async () => {
+    const dealerPeer = await peer(0xd1);
+    const [p1, p2] = await Promise.all([peer(0x11), peer(0x12)]);
+    // A self-dealer: 24 consumer keys, each with a 1-unit deposit and a 1-unit voucher to its own provider.
+    const dealt: SignedVoucher[] = [];
+    for (let i = 0; i < 24; i++) {
+      const key = Wallet.createRandom();
+      await (await vault.depositFor(key.address, 1n)).wait();
+      dealt.push(await signVoucher(key, domain, p2.address, 1n, dealerPeer.id));
+    }
+    // Three honest consumers paying p1 10 000, 8 000 and 6 000 — the last only half covered by its deposit.
+    const honest: SignedVoucher[] = [];
+    for (const [amount, funded] of [
+      [10_000n, 10_000n],
+      [8_000n, 8_000n],
+      [6_000n, 3_000n],
+    ] as const) {
+      const key = Wallet.createRandom();
+      await (await vault.depositFor(key.address, funded)).wait();
+      honest.push(await signVoucher(key, domain, p1.address, amount, dealerPeer.id));
+    }
+    let sent = 0;
+    const settlement = new VaultSettlement(
+      {
+        vault: CreditVault__factory.connect(domain.vault, provider),
+        pool: RewardPool__factory.connect(await pool.getAddress(), provider),
+        logger: silent,
+        send: async (tx) => {
+          sent++;
+          return (await keeper.sendTransaction({ to: tx.to, data: tx.data })).wait();
+        },
+      },
+      { pollMs: 100, minSettleAmount: 100n, maxSettlesPerClose: 2 },
+    );
+    // Epoch 1 of this view: no previous commitment to wait for.
+    const read = await settlement.settleAndRead(1, [...dealt, ...honest]);
+    assert.equal(sent, 2, "two settlements (maxSettlesPerClose), not one per channel");
+    const settledOf = (v: SignedVoucher) => vault.settledOf(v.consumer, v.provider);
+    assert.deepEqual(
+      await Promise.all(honest.map(settledOf)),
+      [10_000n, 8_000n, 0n],
+      "the two channels that take most are settled; the third (3 000 to take) is beyond the maximum",
+    );
+    for (const v of dealt) assert.equal(await settledOf(v), 0n, "a 1-unit channel is below the minimum");
+    assert.equal(read.size, dealt.length + honest.length, "every channel is still read");
+
+    // One deposit does not pay for many transactions: 150 behind two channels of 100 each settles one (100); the
+    // other would take the 50 left, below the minimum, and is not sent.
+    const shared = Wallet.createRandom();
+    await (await vault.depositFor(shared.address, 150n)).wait();
+    const two = [
+      await signVoucher(shared, domain, p1.address, 100n, dealerPeer.id),
+      await signVoucher(shared, domain, p2.address, 100n, dealerPeer.id),
+    ];
+    const sentBefore = sent;
+    await settlement.settleAndRead(1, two);
+    assert.equal(sent - sentBefore, 1, "one settlement: the second would take 50, below the minimum");
+    assert.equal(await vault.depositOf(shared.address).then((d) => d.balance), 50n);
   });
 });
