@@ -12,7 +12,8 @@
  *   mirrored the same way, so its next epoch — numbered after them — does not count their receipts again.
  *
  * Whose evidence is believed: with an EpochQuorum (every Ignition deployment), the quorum's EpochApproved event
- * names the epoch's evidence hash (keccak256 of its sorted receipt hashes, signed by t keepers with the roots), and
+ * names the epoch's evidence hash (its sorted receipt hashes, with the identity of its observation set that the
+ * keeper's summary names, signed by t keepers with the roots: quorum/commitment.ts `evidenceHashOf`), and
  * only a list with exactly that hash is adopted: a keeper serving a root-matching summary with other hashes (which
  * would make us release receipts the chain already counted, paid twice, or skip ones it did not, never paid) is
  * passed over. Epochs committed without a quorum (a deployment with keepers holding KEEPER_ROLE directly) have no
@@ -82,7 +83,10 @@ export class EvidenceAdopter {
         const summary = await proofs.fetchSummary(peer, epoch, options);
         if (summary.rewards?.root !== root) continue;
         const hashes = await proofs.fetchEvidence(peer, epoch, options);
-        if (approved !== undefined && evidenceHashOf(hashes) !== approved) {
+        // The approved hash binds the observation set too (review M-3): the summary names the set's identity.
+        const observed = summary.evidence?.observations;
+        const set = typeof observed === "string" && /^0x[0-9a-fA-F]{64}$/.test(observed) ? observed : undefined;
+        if (approved !== undefined && evidenceHashOf(hashes, set) !== approved) {
           this.log.warn("a keeper served evidence other than the quorum approved; passed over", { peer, epoch });
           continue;
         }
