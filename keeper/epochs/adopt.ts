@@ -25,8 +25,8 @@ import type { Chain } from "../chain/index.ts";
 import type { Logger } from "../logger.ts";
 import { RECEIPT_MAX_AGE_EPOCHS, type EpochCollector } from "./collect/collector.ts";
 import type { ProofsService } from "./proofs/p2p.ts";
+import { latestApproval } from "./quorum/approvals.ts";
 import { evidenceHashOf } from "./quorum/commitment.ts";
-import { APPROVAL_LOG_WINDOW } from "./constants.ts";
 import { rewardCommitmentOf } from "./submit/submitter.ts";
 
 export class EvidenceUnavailableError extends Error {
@@ -99,28 +99,9 @@ export class EvidenceAdopter {
     throw new EvidenceUnavailableError(epoch, root, peers.length);
   }
 
-  /**
-   * The evidence hash of the quorum's latest approval of `epoch`; undefined without a quorum or its approval.
-   * Logs are read backwards from the tip in windows of APPROVAL_LOG_WINDOW blocks (RPC providers cap a log query's
-   * block range), down to the deployment block: an epoch being adopted is recent, so the first windows find it.
-   */
+  /** The evidence hash of the quorum's latest approval of `epoch`; undefined without a quorum or its approval. */
   private async approvedEvidenceHash(epoch: number, options: { signal?: AbortSignal }): Promise<string | undefined> {
-    const { chain } = this.components;
-    const quorum = chain.contracts.epochQuorum;
-    if (quorum === undefined) return undefined;
-    const tip = await chain.read("blockNumber", () => chain.provider.getBlockNumber(), options);
-    const floor = chain.deployment.deploymentBlock;
-    for (let to = tip; to >= floor; to -= APPROVAL_LOG_WINDOW) {
-      const from = Math.max(floor, to - APPROVAL_LOG_WINDOW + 1);
-      const approvals = await chain.read(
-        "EpochQuorum.EpochApproved",
-        () => quorum.queryFilter(quorum.filters.EpochApproved(epoch), from, to),
-        options,
-      );
-      const latest = approvals.at(-1);
-      if (latest !== undefined) return latest.args.evidenceHash.toLowerCase();
-    }
-    return undefined;
+    return (await latestApproval(this.components.chain, epoch, options))?.evidenceHash.toLowerCase();
   }
 
   /** Adopts the chain's epoch `epoch` over ours (see the header); re-finalizes later epochs it touched. */

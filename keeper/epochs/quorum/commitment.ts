@@ -71,6 +71,18 @@ export function quorumDomain(chainId: bigint | number, quorumAddress: string): T
 }
 
 /**
+ * Whether a request names this deployment's quorum: its chain id and its EpochQuorum (false when the deployment has
+ * none). What a keeper checks before it signs anything for a peer (approve.ts, challenge/resolver.ts).
+ */
+export function namesDeployment(
+  deployment: { chainId: number; contracts: { EpochQuorum?: string | undefined } },
+  request: { chainId: number; quorum: string },
+): boolean {
+  const quorum = deployment.contracts.EpochQuorum;
+  return quorum !== undefined && request.chainId === deployment.chainId && getAddress(request.quorum) === quorum;
+}
+
+/**
  * The tree the keepers sign over an epoch's reports, already packed (Reputation.encodeReport) and sorted by node:
  * cut into batches of `batchNodes`, one leaf per batch.
  */
