@@ -7,6 +7,9 @@
  *      `taskCommitmentOf` / `rewardCommitmentOf`): the trees, or for an empty side the marker the keeper commits
  *      instead (docs/epochs-chain.md) — `TaskLog.rootOf(e)` and the count of its `EpochCommitted` event, `RewardPool.epochOf(e)` root, ΣC and
  *      R_total.
+ * With full evidence, every C_i and report is recomputed from it, and the evidence hash the quorum approved
+ * (EpochApproved) is recomputed from its receipts and observation set (review M-3): a set swapped after the
+ * commitment fails.
  */
 import { getAddress, ZeroHash } from "ethers";
 
@@ -219,7 +222,7 @@ async function checkEvidence(
   const approval = await latestApproval(contracts, summary.epoch, options);
   const bound = checkBinding(summary, evidence, approval);
   problems.push(...bound.problems);
-  const observers = await checkObservers(contracts, summary.epoch, evidence, approval?.blockNumber);
+  const observers = await checkObservers(contracts, evidence, approval?.blockNumber);
   problems.push(...observers.problems);
   const published = new Map(contributions.map((c) => [c.account.toLowerCase(), c.contribution]));
   const computed = new Map(again.contributions.map((c) => [c.account.toLowerCase(), c.contribution]));
@@ -300,7 +303,6 @@ function checkBinding(
  */
 async function checkObservers(
   contracts: LumoraContracts,
-  epoch: number,
   evidence: EpochEvidence,
   block: number | undefined,
 ): Promise<{ problems: string[]; note: string }> {
