@@ -15,7 +15,8 @@
  *   stop every keeper from signing.
  * - Review H-1: sets none of which contains the others (each keeper missed another's observation): the refusals
  *   hand the missing observations back, the submitter joins them, re-finalizes and commits with all three
- *   signatures (a union round) — directly, and through the closer, which republishes the re-finalized epoch.
+ *   signatures (a union round) — directly, and through the closer, which republishes the re-finalized epoch. The
+ *   evidence hash the quorum approved binds the union, the final set (review M-3).
  * - Review H-2: a keeper that signed another keeper's rebuild re-finalizes its epoch from the committed set when it
  *   adopts the chain's epoch, so the leaf indices of its next epoch, and its reward root, are everyone's.
  */
