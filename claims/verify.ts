@@ -7,6 +7,9 @@
  *      `taskCommitmentOf` / `rewardCommitmentOf`): the trees, or for an empty side the marker the keeper commits
  *      instead (docs/epochs-chain.md) — `TaskLog.rootOf(e)` and the count of its `EpochCommitted` event, `RewardPool.epochOf(e)` root, ΣC and
  *      R_total.
+ * With full evidence, every C_i and report is recomputed from it, and the evidence hash the quorum approved
+ * (EpochApproved) is recomputed from its receipts and observation set (review M-3): a set swapped after the
+ * commitment fails.
  */
 import { getAddress, ZeroHash } from "ethers";
 
@@ -14,7 +17,10 @@ import { buildTree, REWARD_LEAF_ENCODING, TASK_LEAF_ENCODING, type MerkleTree } 
 import { EpochUnknownError } from "../keeper/epochs/collect/errors.ts";
 import { EVIDENCE_FORMAT_V2 } from "../keeper/epochs/proofs/constants.ts";
 import { PublishedEpochError } from "../keeper/epochs/proofs/errors.ts";
+import { observationSetHash } from "../keeper/epochs/observe/observation.ts";
 import { encodeEvidence, evidenceHash, recompute } from "../keeper/epochs/proofs/evidence.ts";
+import { evidenceHashOf } from "../keeper/epochs/quorum/commitment.ts";
+import { receiptId } from "../keeper/transfer/receipt.ts";
 import type { DumpKind, EpochRecordSource } from "../keeper/epochs/proofs/source.ts";
 import type { EpochSummary, RewardDumpValue } from "../keeper/epochs/proofs/publish.ts";
 import { rewardCommitmentOf, taskCommitmentOf } from "../keeper/epochs/submit/submitter.ts";
@@ -277,7 +283,10 @@ async function checkEvidence(
     }),
   });
   problems.push(...again.problems);
-  const observers = await checkObservers(contracts, summary.epoch, evidence, options);
+  const approval = await latestApproval(contracts, summary.epoch, options);
+  const bound = checkBinding(summary, evidence, approval);
+  problems.push(...bound.problems);
+  const observers = await checkObservers(contracts, evidence, approval?.blockNumber);
   problems.push(...observers.problems);
   const published = new Map(contributions.map((c) => [c.account.toLowerCase(), c.contribution]));
   const computed = new Map(again.contributions.map((c) => [c.account.toLowerCase(), c.contribution]));
@@ -306,9 +315,49 @@ async function checkEvidence(
     problems.push(`the evidence's bond rule yields R_total ${again.rewardTotal} wei; epoch.json states ${stated} wei`);
   const line =
     problems.length === 0
-      ? `${head} match: ${evidence.receipts.length} signed receipts and ${evidence.records.length} signed peer records${evidence.bonds === undefined ? "" : ` and ${evidence.bonds.accounts.length} frozen bonds`} recompute every C_i and report${observers.note}`
+      ? `${head} match: ${evidence.receipts.length} signed receipts and ${evidence.records.length} signed peer records${evidence.bonds === undefined ? "" : ` and ${evidence.bonds.accounts.length} frozen bonds`} recompute every C_i and report${bound.note}${observers.note}`
       : `${head} MISMATCH: ${problems.join("; ")}`;
   return { problems, line };
+}
+
+/** The quorum's latest EpochApproved of `epoch` (evidence hash and block), undefined without a quorum or one. */
+async function latestApproval(
+  contracts: LumoraContracts,
+  epoch: number,
+  options: { signal?: AbortSignal },
+): Promise<{ evidenceHash: string; blockNumber: number } | undefined> {
+  if (contracts.quorum === undefined) return undefined;
+  const approvals = await contracts.quorum.queryFilter(contracts.quorum.filters.EpochApproved(epoch));
+  options.signal?.throwIfAborted();
+  const latest = approvals.at(-1);
+  return latest === undefined ? undefined : { evidenceHash: latest.args.evidenceHash, blockNumber: latest.blockNumber };
+}
+
+/**
+ * Whether the published evidence is what the quorum signed (review M-3): the evidence hash the keepers approved
+ * binds the receipts and the observation set (quorum/commitment.ts `evidenceHashOf`), so both are recomputed from
+ * evidence.json and compared with the approval's. A set swapped after the commitment — observations added, dropped
+ * or altered, however well signed — fails here.
+ */
+function checkBinding(
+  summary: EpochSummary,
+  evidence: EpochEvidence,
+  approval: { evidenceHash: string } | undefined,
+): { problems: string[]; note: string } {
+  const problems: string[] = [];
+  const observations = observationSetHash(evidence.observations);
+  const stated = summary.evidence?.observations;
+  if (stated !== undefined && stated.toLowerCase() !== observations)
+    problems.push(`the published observation set hashes to ${observations}, epoch.json states ${stated}`);
+  if (approval === undefined) return { problems, note: "" };
+  const receipts = evidence.receipts.map((r) => receiptId(r.body));
+  const computed = evidenceHashOf(receipts, observations);
+  if (computed !== approval.evidenceHash.toLowerCase())
+    problems.push(
+      `EpochQuorum approved evidence hash ${approval.evidenceHash}; the published receipts and observation set hash ` +
+        `to ${computed}: not the evidence the keepers signed`,
+    );
+  return { problems, note: problems.length === 0 ? "; the evidence hash the quorum approved binds them" : "" };
 }
 
 /**
@@ -318,9 +367,8 @@ async function checkEvidence(
  */
 async function checkObservers(
   contracts: LumoraContracts,
-  epoch: number,
   evidence: EpochEvidence,
-  options: { signal?: AbortSignal },
+  block: number | undefined,
 ): Promise<{ problems: string[]; note: string }> {
   const { observations, observationDomain: domain } = evidence;
   if (observations === undefined) return { problems: [], note: "" };
@@ -339,9 +387,6 @@ async function checkObservers(
       ],
       note: "",
     };
-  const approvals = await quorum.queryFilter(quorum.filters.EpochApproved(epoch));
-  options.signal?.throwIfAborted();
-  const block = approvals.at(-1)?.blockNumber;
   const keepers = new Set(
     (await quorum.keepers(block === undefined ? {} : { blockTag: block })).map((k) => getAddress(k)),
   );

@@ -38,7 +38,7 @@ import { quorumApprover } from "./epochs/quorum/approve.ts";
 import { epochSignatures, type EpochSignatures } from "./epochs/quorum/protocol.ts";
 import { quorumDomain } from "./epochs/quorum/commitment.ts";
 import { rebuildWithObservations } from "./epochs/quorum/rebuild.ts";
-import type { SignedObservation } from "./epochs/observe/observation.ts";
+import { observationSetHash, type SignedObservation } from "./epochs/observe/observation.ts";
 import type { BuiltEpoch } from "./epochs/types.ts";
 import { challengeJudge } from "./epochs/challenge/judge.ts";
 import { challengeSignatures, type ChallengeSignatures } from "./epochs/challenge/protocol.ts";
@@ -424,6 +424,7 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     ...(bonds !== undefined && { bondsOf: (accounts, opts) => bonds.read(accounts, opts) }),
     ...(quorumAddress !== undefined && {
       mergedReports: (epoch: number) => observer?.reportsOf(epoch) ?? [],
+      observationsHash: (epoch: number) => observationSetHash(observer?.observationsOf(epoch)),
       mergedDisqualified: (epoch: number, rule: DisqualifyRule) => observer?.disqualifiedOf(epoch, rule) ?? [],
     }),
     ...(settlement !== undefined && {

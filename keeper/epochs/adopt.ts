@@ -12,7 +12,8 @@
  *   mirrored the same way, so its next epoch — numbered after them — does not count their receipts again.
  *
  * Whose evidence is believed: with an EpochQuorum (every Ignition deployment), the quorum's EpochApproved event
- * names the epoch's evidence hash (keccak256 of its sorted receipt hashes, signed by t keepers with the roots), and
+ * names the epoch's evidence hash (its sorted receipt hashes, with the identity of its observation set that the
+ * keeper's summary names, signed by t keepers with the roots: quorum/commitment.ts `evidenceHashOf`), and
  * only a list with exactly that hash is adopted: a keeper serving a root-matching summary with other hashes (which
  * would make us release receipts the chain already counted, paid twice, or skip ones it did not, never paid) is
  * passed over. Epochs committed without a quorum (a deployment with keepers holding KEEPER_ROLE directly) have no
@@ -24,8 +25,8 @@ import type { Chain } from "../chain/index.ts";
 import type { Logger } from "../logger.ts";
 import { RECEIPT_MAX_AGE_EPOCHS, type EpochCollector } from "./collect/collector.ts";
 import type { ProofsService } from "./proofs/p2p.ts";
+import { latestApproval } from "./quorum/approvals.ts";
 import { evidenceHashOf } from "./quorum/commitment.ts";
-import { APPROVAL_LOG_WINDOW } from "./constants.ts";
 import { rewardCommitmentOf } from "./submit/submitter.ts";
 
 export class EvidenceUnavailableError extends Error {
@@ -82,7 +83,10 @@ export class EvidenceAdopter {
         const summary = await proofs.fetchSummary(peer, epoch, options);
         if (summary.rewards?.root !== root) continue;
         const hashes = await proofs.fetchEvidence(peer, epoch, options);
-        if (approved !== undefined && evidenceHashOf(hashes) !== approved) {
+        // The approved hash binds the observation set too (review M-3): the summary names the set's identity.
+        const observed = summary.evidence?.observations;
+        const set = typeof observed === "string" && /^0x[0-9a-fA-F]{64}$/.test(observed) ? observed : undefined;
+        if (approved !== undefined && evidenceHashOf(hashes, set) !== approved) {
           this.log.warn("a keeper served evidence other than the quorum approved; passed over", { peer, epoch });
           continue;
         }
@@ -95,28 +99,9 @@ export class EvidenceAdopter {
     throw new EvidenceUnavailableError(epoch, root, peers.length);
   }
 
-  /**
-   * The evidence hash of the quorum's latest approval of `epoch`; undefined without a quorum or its approval.
-   * Logs are read backwards from the tip in windows of APPROVAL_LOG_WINDOW blocks (RPC providers cap a log query's
-   * block range), down to the deployment block: an epoch being adopted is recent, so the first windows find it.
-   */
+  /** The evidence hash of the quorum's latest approval of `epoch`; undefined without a quorum or its approval. */
   private async approvedEvidenceHash(epoch: number, options: { signal?: AbortSignal }): Promise<string | undefined> {
-    const { chain } = this.components;
-    const quorum = chain.contracts.epochQuorum;
-    if (quorum === undefined) return undefined;
-    const tip = await chain.read("blockNumber", () => chain.provider.getBlockNumber(), options);
-    const floor = chain.deployment.deploymentBlock;
-    for (let to = tip; to >= floor; to -= APPROVAL_LOG_WINDOW) {
-      const from = Math.max(floor, to - APPROVAL_LOG_WINDOW + 1);
-      const approvals = await chain.read(
-        "EpochQuorum.EpochApproved",
-        () => quorum.queryFilter(quorum.filters.EpochApproved(epoch), from, to),
-        options,
-      );
-      const latest = approvals.at(-1);
-      if (latest !== undefined) return latest.args.evidenceHash.toLowerCase();
-    }
-    return undefined;
+    return (await latestApproval(this.components.chain, epoch, options))?.evidenceHash.toLowerCase();
   }
 
   /** Adopts the chain's epoch `epoch` over ours (see the header); re-finalizes later epochs it touched. */

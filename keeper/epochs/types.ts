@@ -48,6 +48,11 @@ export interface EpochBundle {
   rewardTotal: bigint;
   /** keccak256 of each signed receipt body the epoch counted: its evidence, published as evidence.json. */
   receiptHashes?: string[];
+  /**
+   * The identity of the observation set the reports and C_i were merged from (observe/observation.ts
+   * `observationSetHash`), bound by the commitment's evidence hash; absent or zero without one.
+   */
+  observationsHash?: string;
   /** Providers (peer ids) whose receipts counted nothing because they failed the epoch's audits (the audits
    * themselves are in the epoch's evidence). */
   disqualified?: string[];

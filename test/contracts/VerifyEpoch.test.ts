@@ -32,19 +32,25 @@ import {
 import { signPeerRecord } from "../../keeper/discovery/record.ts";
 import { buildEpoch } from "../../keeper/epochs/build.ts";
 import { mergeObservations } from "../../keeper/epochs/observe/merge.ts";
-import { signObservation, type SignedObservation } from "../../keeper/epochs/observe/observation.ts";
+import {
+  observationSetHash,
+  signObservation,
+  type SignedObservation,
+} from "../../keeper/epochs/observe/observation.ts";
+import { evidenceHashOf } from "../../keeper/epochs/quorum/commitment.ts";
+import { receiptId } from "../../keeper/transfer/receipt.ts";
 import { RemoteProofError } from "../../keeper/epochs/proofs/errors.ts";
 import { DirectoryProofSource } from "../../keeper/epochs/proofs/source.ts";
 import { epochDir, publishEpoch } from "../../keeper/epochs/proofs/publish.ts";
 import { EpochSubmitter } from "../../keeper/epochs/submit/submitter.ts";
-import type { EpochBundle, PaymentRule, TaskRecordValue } from "../../keeper/epochs/types.ts";
+import type { EpochBundle, EpochEvidence, PaymentRule, TaskRecordValue } from "../../keeper/epochs/types.ts";
 import { VaultSettlement } from "../../keeper/payment/index.ts";
 import { createLogger } from "../../keeper/logger.ts";
 import { openStore, type Store } from "../../keeper/store/index.ts";
 import { buildDeploymentRecord, resolveParameters } from "../../scripts/lib/deployments.js";
 import { serveJsonRpc } from "../../scripts/lib/rpc-bridge.ts";
 import type { NodeRegistry } from "../../types/ethers-contracts/index.ts";
-import { peer, world } from "../keeper/epochs/fixtures.ts";
+import { peer, world, type Peer } from "../keeper/epochs/fixtures.ts";
 
 const connection = await network.create();
 const { ethers, ignition } = connection;
@@ -455,14 +461,39 @@ describe("verify-epoch (claims/verify)", function () {
     expect(copied.source.location).to.equal(path.join(root, "deployments", "localhost", "epochs"));
     expectVerified(await verifyPublishedEpoch(contracts, copied, 1));
   });
-  it("checks that every published observation's observer is a keeper of EpochQuorum: a stranger's fails loudly", async function () {
-    // The deployment's quorum has one keeper (the deployer); a stranger signs a valid observation of its own.
+  /** The deployment's quorum keeper (the deployer) and a stranger, signing observations for its EpochQuorum. */
+  async function observing() {
     const quorumAddress = await contracts.quorum!.getAddress();
     const domain = { chainId: Number((await ethers.provider.getNetwork()).chainId), quorum: quorumAddress };
     const keeper = new Wallet(DEPLOYER_KEY);
     const stranger = new Wallet("0x" + "5a".repeat(32));
-    const now = Date.now();
+    const observe = (
+      signer: Wallet,
+      epoch: number,
+      p: { id: string; address: string },
+      failures: number,
+      successes = 4,
+    ): SignedObservation =>
+      signObservation(
+        domain,
+        { epoch, observer: signer.address, subject: p.id, account: p.address, successes, failures },
+        (d) => signer.signingKey.sign(d).serialized,
+      );
     const [consumer, p1, p2] = await Promise.all([peer(121), peer(122), peer(123)]);
+    return { quorumAddress, domain, keeper, stranger, observe, peers: { consumer, p1, p2 } };
+  }
+
+  /**
+   * Closes, publishes (with full evidence and `sets[epoch]` as its observations, f = 0) and commits each epoch of
+   * `order` as a keeper does: the bundle names its set, so the evidence hash binds it.
+   */
+  async function commitObserved(
+    order: number[],
+    sets: Record<number, SignedObservation[]>,
+    domain: { chainId: number; quorum: string },
+    { consumer, p1, p2 }: { consumer: Peer; p1: Peer; p2: Peer },
+  ) {
+    const now = Date.now();
     const records = new Map<string, Uint8Array>();
     for (const p of [p1, p2]) {
       records.set(
@@ -474,42 +505,45 @@ describe("verify-epoch (claims/verify)", function () {
         }),
       );
     }
-    const observe = (signer: Wallet, epoch: number, p: { id: string; address: string }, failures: number) =>
-      signObservation(
-        domain,
-        { epoch, observer: signer.address, subject: p.id, account: p.address, successes: 4, failures },
-        (d) => signer.signingKey.sign(d).serialized,
-      );
     // f = 0: every observer counts, so the keeper's observations are the reports (and C_i's weight).
     const rule = { maxFaulty: 0 };
-    const sets: Record<number, SignedObservation[]> = {
-      8: [observe(keeper, 8, p1, 1)],
-      9: [observe(keeper, 9, p1, 1), observe(stranger, 9, p2, 4)],
-    };
-    const order = [8, 9];
     const w = world(
       { genesisMs: now - 10_000 },
       {
         recordOf: (id) => records.get(id),
         mergedReports: (e) => mergeObservations(sets[order[e - 1]!]!, rule).reports,
+        observationsHash: (e) => observationSetHash(sets[order[e - 1]!]!),
       },
     );
     cleanups.push(async () => w.close());
     for (const p of [p1, p2]) w.addresses.set(p.id, p.address);
+    const evidences: Record<number, EpochEvidence> = {};
     for (const [i, epoch] of order.entries()) {
       await w.receipt(consumer, p1, 4_000, now - 5_000 + i * 2_000);
       await w.receipt(consumer, p2, 2_000, now - 4_500 + i * 2_000);
       const bundle = await w.collector.close({ endMs: now - 3_000 + i * 2_000 });
-      const evidence = {
+      const evidence = (evidences[epoch] = {
         ...w.collector.evidence(bundle.epoch),
         observations: sets[epoch]!,
         observationRule: rule,
         observationDomain: domain,
-      };
+      });
       const built = await buildEpoch({ ...bundle, epoch, rewardTotal: REWARD });
       await publishEpoch(built, published, { uri: `lumora:epoch/${epoch}`, evidence });
       await submitter.submit(built);
     }
+    return { rule, evidences };
+  }
+
+  it("checks that every published observation's observer is a keeper of EpochQuorum: a stranger's fails loudly", async function () {
+    // The deployment's quorum has one keeper (the deployer); a stranger signs a valid observation of its own.
+    const { quorumAddress, domain, keeper, stranger, observe, peers } = await observing();
+    const { p1, p2 } = peers;
+    const sets: Record<number, SignedObservation[]> = {
+      8: [observe(keeper, 8, p1, 1)],
+      9: [observe(keeper, 9, p1, 1), observe(stranger, 9, p2, 4)],
+    };
+    await commitObserved([8, 9], sets, domain, peers);
 
     const ok = await verifyPublishedEpoch(contracts, publishedRecords(base, "test", { proofsDir: published }), 8);
     expectVerified(ok);
@@ -529,6 +563,65 @@ describe("verify-epoch (claims/verify)", function () {
     expect(bad.message).to.match(/^epoch 9 does NOT match/);
   });
 
+  it("fails loudly when the published observation set differs from the one the quorum committed (M-3)", async function () {
+    const { domain, keeper, observe, peers } = await observing();
+    const { p1 } = peers;
+    const sets: Record<number, SignedObservation[]> = { 10: [observe(keeper, 10, p1, 1)] };
+    // Epochs 8 and 9 are the previous test's: this world's first collector epoch is published as 10.
+    const { rule, evidences } = await commitObserved([10], sets, domain, peers);
+    const dir = publishedRecords(base, "test", { proofsDir: published });
+    const honest = await verifyPublishedEpoch(contracts, dir, 10);
+    expectVerified(honest);
+    expect(honest.lines[3]).to.match(/; the evidence hash the quorum approved binds them; 1 observations, every/);
+
+    // After the commitment, the keeper's observation is swapped for another one of its own, signed and with the
+    // same weight (S+1)/(S+F+1) = 5/6, so every C_i, the reward root and the membership of observers stay as
+    // committed; the publication is made consistent with it (its reports, its stated set hash).
+    const swapped = [observe(keeper, 10, p1, 2, 9)];
+    const evidence = { ...evidences[10]!, observations: swapped };
+    const summary = JSON.parse(await readFile(path.join(epochDir(published, 10), "epoch.json"), "utf8")) as {
+      reputation: unknown;
+    };
+    const rebuilt = await buildEpoch({
+      epoch: 10,
+      startMs: 0,
+      endMs: 0,
+      tasks: [],
+      contributions: [],
+      reputation: mergeObservations(swapped, rule).reports,
+      rewardTotal: REWARD,
+      observationsHash: observationSetHash(swapped),
+    });
+    await publishEpoch(rebuilt, path.join(base, "swap"), { evidence });
+    await cp(
+      path.join(epochDir(path.join(base, "swap"), 10), "evidence.json"),
+      path.join(epochDir(published, 10), "evidence.json"),
+    );
+    const swappedSummary = JSON.parse(
+      await readFile(path.join(epochDir(path.join(base, "swap"), 10), "epoch.json"), "utf8"),
+    ) as { evidence: unknown; reputation: unknown };
+    await writeFile(
+      path.join(epochDir(published, 10), "epoch.json"),
+      JSON.stringify({ ...summary, evidence: swappedSummary.evidence, reputation: swappedSummary.reputation }),
+    );
+
+    // A fresh reader (a source caches the epochs it parsed).
+    const bad = await verifyPublishedEpoch(contracts, publishedRecords(base, "test", { proofsDir: published }), 10);
+    expect([bad.taskLog.status, bad.rewardPool.status]).to.deep.equal(["match", "match"]);
+    expect(bad.ok).to.equal(false);
+    expect(bad.evidence).to.deep.equal([
+      `EpochQuorum approved evidence hash ${evidenceHashOf(
+        evidences[10]!.receipts.map((r) => receiptId(r.body)),
+        observationSetHash(sets[10]),
+      )}; ` +
+        `the published receipts and observation set hash to ${evidenceHashOf(
+          evidences[10]!.receipts.map((r) => receiptId(r.body)),
+          observationSetHash(swapped),
+        )}` +
+        ": not the evidence the keepers signed",
+    ]);
+    expect(bad.message).to.match(/^epoch 10 does NOT match/);
+  });
   it("checks the evidence's payment rule against the deployment and the network's terms: a tampered rule fails loudly", async function () {
     // A keeper's real close under paid demand, on the deployment's CreditVault at the protocol's terms.
     const vault = contracts.creditVault!;

@@ -17,11 +17,10 @@ import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { getAddress, isAddress, recoverAddress } from "ethers";
 
-import { sleep } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
 import type { LumoraNode } from "../../p2p/node.ts";
-import { readFrame, writeFrame } from "../../wire/framing.ts";
 import { QuorumProtocolError } from "../quorum/errors.ts";
+import { askInRounds, askKeeper, parseJsonObject, serveKeeperRequest } from "../quorum/keeper-rpc.ts";
 import {
   CHALLENGE_GATHER_TIMEOUT_MS,
   CHALLENGE_REQUEST_TIMEOUT_MS,
@@ -78,20 +77,9 @@ export interface VerdictGathering {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
 const UINT64 = /^\d{1,20}$/;
 const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
 const RETRIABLE: ReadonlySet<string> = new Set(["abstain", "unreachable"]);
-
-function parseObject(body: Uint8Array): Record<string, unknown> {
-  try {
-    const v = JSON.parse(decoder.decode(body)) as unknown;
-    if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    // reported below
-  }
-  throw new QuorumProtocolError("message is not a JSON object", true);
-}
 
 export function encodeChallengeRequest(r: ChallengeRequest): Uint8Array {
   return encoder.encode(
@@ -108,7 +96,7 @@ export function encodeChallengeRequest(r: ChallengeRequest): Uint8Array {
 /** Checks a request field by field; QuorumProtocolError (penalised) on anything malformed. */
 export function decodeChallengeRequest(body: Uint8Array): ChallengeRequest {
   const bad = (what: string) => new QuorumProtocolError(`challenge request: ${what}`, true);
-  const r = parseObject(body);
+  const r = parseJsonObject(body);
   if (r.v !== 1) throw bad("v must be 1");
   if (typeof r.chainId !== "number" || !Number.isSafeInteger(r.chainId) || r.chainId <= 0) throw bad("chainId");
   if (typeof r.quorum !== "string" || !isAddress(r.quorum)) throw bad("quorum");
@@ -140,39 +128,23 @@ export class ChallengeSignatures {
     await this.components.node.unhandle(CHALLENGE_PROTOCOL).catch(() => {});
   }
 
-  private async onStream(stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(CHALLENGE_REQUEST_TIMEOUT_MS);
-    const answer = (msg: object) =>
-      writeFrame(stream, encoder.encode(JSON.stringify(msg)), MAX_CHALLENGE_RESPONSE_BYTES, { signal });
-    try {
-      const keeper = this.components.isKeeper(connection.remotePeer.toString());
-      const body = await readFrame(stream, MAX_CHALLENGE_REQUEST_BYTES, {
-        signal: keeper ? signal : AbortSignal.timeout(STRANGER_READ_TIMEOUT_MS),
-      }).catch((err: unknown) => {
-        if (keeper) throw err;
-        return undefined;
-      });
-      if (!keeper) {
-        await answer({ error: "not a registered keeper", code: "not-a-keeper" });
-        await stream.close().catch(() => {});
-        return;
-      }
-      if (body === undefined) throw new QuorumProtocolError("stream ended before the request", false);
-      const request = decodeChallengeRequest(body);
-      const verdict =
-        this.components.verdict === undefined
-          ? ({ code: "no-key", reason: "this keeper signs no resolutions" } as const)
-          : await this.components.verdict(request, { signal });
-      await answer("signature" in verdict ? verdict : { error: verdict.reason, code: verdict.code });
-      await stream.close().catch(() => {});
-    } catch (err) {
-      const e = err as Error;
-      if (e instanceof QuorumProtocolError) {
-        await answer({ error: e.message, code: "bad-request" }).catch(() => {});
-        if (e.penalise) this.components.penalise?.(connection.remotePeer, e);
-      }
-      stream.abort(e);
-    }
+  private onStream(stream: Stream, connection: Connection): Promise<void> {
+    return serveKeeperRequest(stream, connection, {
+      isKeeper: (peer) => this.components.isKeeper(peer),
+      maxRequestBytes: MAX_CHALLENGE_REQUEST_BYTES,
+      maxAnswerBytes: MAX_CHALLENGE_RESPONSE_BYTES,
+      timeoutMs: CHALLENGE_REQUEST_TIMEOUT_MS,
+      strangerTimeoutMs: STRANGER_READ_TIMEOUT_MS,
+      handle: async (body, _peer, signal) => {
+        const request = decodeChallengeRequest(body);
+        const verdict =
+          this.components.verdict === undefined
+            ? ({ code: "no-key", reason: "this keeper signs no resolutions" } as const)
+            : await this.components.verdict(request, { signal });
+        return "signature" in verdict ? verdict : { error: verdict.reason, code: verdict.code };
+      },
+      ...(this.components.penalise !== undefined && { penalise: this.components.penalise }),
+    });
   }
 
   /**
@@ -192,36 +164,27 @@ export class ChallengeSignatures {
     const refusals: Record<string, string> = {};
     const body = encodeChallengeRequest(g.request);
     const done = () => (held.true.size >= g.needed ? true : held.false.size >= g.needed ? false : undefined);
-    let pending = this.components.keepers();
-    while (done() === undefined && pending.length > 0 && !signal.aborted) {
-      const again: string[] = [];
-      await Promise.all(
-        pending.map(async (peer) => {
-          const v = await this.ask(peer, body, signal);
-          if ("signature" in v) {
-            const signer = getAddress(v.signer);
-            if (!g.keepers.has(signer)) refusals[peer] = `signer ${signer} is not a quorum keeper`;
-            else if (recoverAddress(g.digestOf(v.upheld), v.signature) !== signer) {
-              refusals[peer] = "signature does not recover to its signer";
-              this.components.penalise?.(peerIdFromString(peer), new QuorumProtocolError(refusals[peer], true));
-            } else {
-              held[`${v.upheld}`].set(signer, v.signature);
-              delete refusals[peer];
-            }
+    await askInRounds(
+      this.components.keepers(),
+      async (peer) => {
+        const v = await this.ask(peer, body, signal);
+        if ("signature" in v) {
+          const signer = getAddress(v.signer);
+          if (!g.keepers.has(signer)) refusals[peer] = `signer ${signer} is not a quorum keeper`;
+          else if (recoverAddress(g.digestOf(v.upheld), v.signature) !== signer) {
+            refusals[peer] = "signature does not recover to its signer";
+            this.components.penalise?.(peerIdFromString(peer), new QuorumProtocolError(refusals[peer], true));
           } else {
-            refusals[peer] = `${v.code}: ${v.reason}`;
-            if (RETRIABLE.has(v.code)) again.push(peer);
+            held[`${v.upheld}`].set(signer, v.signature);
+            delete refusals[peer];
           }
-        }),
-      );
-      if (done() !== undefined || again.length === 0) break;
-      try {
-        await sleep(this.init.retryMs ?? CHALLENGE_RETRY_MS, { signal });
-      } catch {
-        break;
-      }
-      pending = again;
-    }
+          return false;
+        }
+        refusals[peer] = `${v.code}: ${v.reason}`;
+        return RETRIABLE.has(v.code);
+      },
+      { complete: () => done() !== undefined, signal, retryMs: this.init.retryMs ?? CHALLENGE_RETRY_MS },
+    );
     options.signal?.throwIfAborted();
     const upheld = done();
     if (upheld === undefined)
@@ -236,36 +199,35 @@ export class ChallengeSignatures {
     body: Uint8Array,
     outer: AbortSignal,
   ): Promise<SignedVerdict | { code: "unreachable"; reason: string }> {
-    const signal = AbortSignal.any([outer, AbortSignal.timeout(CHALLENGE_REQUEST_TIMEOUT_MS)]);
     let id: PeerId;
-    let stream: Stream;
     try {
       id = peerIdFromString(peer);
-      stream = await this.components.node.dialProtocol(id, CHALLENGE_PROTOCOL, { signal });
     } catch (err) {
       return { code: "unreachable", reason: (err as Error).message };
     }
-    try {
-      await writeFrame(stream, body, MAX_CHALLENGE_REQUEST_BYTES, { signal });
-      const answer = await readFrame(stream, MAX_CHALLENGE_RESPONSE_BYTES, { signal });
-      if (answer === undefined) throw new QuorumProtocolError("peer ended the stream before answering", false);
-      const msg = parseObject(answer);
-      await stream.close().catch(() => {});
-      if (typeof msg.signature === "string" && typeof msg.signer === "string" && typeof msg.upheld === "boolean") {
-        if (!SIGNATURE.test(msg.signature) || !isAddress(msg.signer))
-          throw new QuorumProtocolError("answer: malformed signer or signature", true);
-        return { signer: msg.signer, upheld: msg.upheld, signature: msg.signature };
-      }
-      if (typeof msg.error === "string" && typeof msg.code === "string")
-        return { code: msg.code as ChallengeRefusal, reason: msg.error.slice(0, 200) };
-      throw new QuorumProtocolError("answer is neither a verdict nor an error", true);
-    } catch (err) {
-      const e = err as Error & { penalise?: boolean };
-      stream.abort(e);
-      if (e.penalise === true) this.components.penalise?.(id, e);
-      return { code: "unreachable", reason: e.message };
-    }
+    const answer = await askKeeper(id, body, outer, {
+      node: this.components.node,
+      protocol: CHALLENGE_PROTOCOL,
+      maxRequestBytes: MAX_CHALLENGE_REQUEST_BYTES,
+      maxAnswerBytes: MAX_CHALLENGE_RESPONSE_BYTES,
+      timeoutMs: CHALLENGE_REQUEST_TIMEOUT_MS,
+      interpret: interpretVerdict,
+      ...(this.components.penalise !== undefined && { penalise: this.components.penalise }),
+    });
+    return "unreachable" in answer ? { code: "unreachable", reason: answer.unreachable } : answer;
   }
+}
+
+/** A keeper's answer to a challenge request: a signed verdict, or why it gave none. */
+function interpretVerdict(msg: Record<string, unknown>): SignedVerdict {
+  if (typeof msg.signature === "string" && typeof msg.signer === "string" && typeof msg.upheld === "boolean") {
+    if (!SIGNATURE.test(msg.signature) || !isAddress(msg.signer))
+      throw new QuorumProtocolError("answer: malformed signer or signature", true);
+    return { signer: msg.signer, upheld: msg.upheld, signature: msg.signature };
+  }
+  if (typeof msg.error === "string" && typeof msg.code === "string")
+    return { code: msg.code as ChallengeRefusal, reason: msg.error.slice(0, 200) };
+  throw new QuorumProtocolError("answer is neither a verdict nor an error", true);
 }
 
 /** Factory in the keeper's component style: `challengeSignatures(init)(components)`. */

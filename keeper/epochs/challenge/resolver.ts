@@ -11,7 +11,8 @@ import { getAddress } from "ethers";
 import type { Chain } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
 import { APPROVAL_LOG_WINDOW } from "../constants.ts";
-import { packSignatures, quorumDomain } from "../quorum/commitment.ts";
+import { latestApproval } from "../quorum/approvals.ts";
+import { namesDeployment, packSignatures, quorumDomain } from "../quorum/commitment.ts";
 import { CHALLENGE_POLL_MS } from "./constants.ts";
 import type { ChallengeJudge } from "./judge.ts";
 import type { ChallengeRequest, ChallengeSignatures, SignedVerdict } from "./protocol.ts";
@@ -110,13 +111,11 @@ export class ChallengeResolver {
     const { chain } = this.components;
     const me = chain.address;
     if (me === undefined) return { code: "no-key", reason: "this keeper has no chain key" };
-    const { chainId, contracts } = chain.deployment;
-    if (
-      contracts.EpochQuorum === undefined ||
-      request.chainId !== chainId ||
-      getAddress(request.quorum) !== contracts.EpochQuorum
-    )
-      return { code: "wrong-deployment", reason: `this keeper resolves chain ${chainId}'s challenges only` };
+    if (!namesDeployment(chain.deployment, request))
+      return {
+        code: "wrong-deployment",
+        reason: `this keeper resolves chain ${chain.deployment.chainId}'s challenges only`,
+      };
     const open = await this.openChallenge(request.epoch, options);
     if (open !== request.challengeId)
       return {
@@ -215,29 +214,13 @@ export class ChallengeResolver {
   }
 }
 
-/**
- * The digest of the quorum's latest EpochApproved of `epoch` (what the judge compares with), read backwards from the
- * tip in windows of APPROVAL_LOG_WINDOW blocks down to the deployment block; undefined when there is none.
- */
+/** The digest of the quorum's latest EpochApproved of `epoch` (what the judge compares with); undefined when none. */
 export async function approvedDigestOf(
   chain: Chain,
   epoch: number,
   options: { signal?: AbortSignal } = {},
 ): Promise<string | undefined> {
-  const quorum = chain.contracts.epochQuorum;
-  if (quorum === undefined) return undefined;
-  const tip = await chain.read("blockNumber", () => chain.provider.getBlockNumber(), options);
-  for (let to = tip; to >= chain.deployment.deploymentBlock; to -= APPROVAL_LOG_WINDOW) {
-    const from = Math.max(chain.deployment.deploymentBlock, to - APPROVAL_LOG_WINDOW + 1);
-    const approvals = await chain.read(
-      "EpochQuorum.EpochApproved",
-      () => quorum.queryFilter(quorum.filters.EpochApproved(epoch), from, to),
-      options,
-    );
-    const latest = approvals.at(-1);
-    if (latest !== undefined) return latest.args.digest;
-  }
-  return undefined;
+  return (await latestApproval(chain, epoch, options))?.digest;
 }
 
 /** Factory in the keeper's component style: `challengeResolver(init)(components)`. */

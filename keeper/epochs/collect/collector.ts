@@ -132,6 +132,12 @@ export interface EpochCollectorComponents {
    */
   mergedReports?: (epoch: number) => ReputationReport[];
   /**
+   * The identity of the observation set `mergedReports` merges (observe/observation.ts `observationSetHash`): each
+   * bundle carries it, so its commitment's evidence hash binds the set (review M-3). Given with `mergedReports`; the
+   * set changes only before a (re-)finalize (a union round, an adoption), so the bundle read after it names it.
+   */
+  observationsHash?: (epoch: number) => string;
+  /**
    * The providers that lose the epoch's credit by the keepers' merged audits (observe/merge.ts `auditDisqualified`,
    * under this collector's audit rule). Given with `mergedReports`: one keeper's own audits then take no credit.
    * Absent: this keeper's own audits of the epoch decide (keeper/audit/verdict.ts).
@@ -1005,6 +1011,9 @@ export class EpochCollector {
       reputation: reputation.map((r) => ({ node: r.node, successes: r.successes, failures: r.failures })),
       rewardTotal: BigInt(row.reward_total ?? "0"),
       receiptHashes: this.receiptHashes(epoch),
+      ...(this.components.observationsHash !== undefined && {
+        observationsHash: this.components.observationsHash(epoch),
+      }),
       disqualified: (
         store.db.prepare("SELECT provider FROM epoch_disqualified WHERE epoch = ? ORDER BY provider").all(epoch) as {
           provider: string;

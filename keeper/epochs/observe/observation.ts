@@ -17,7 +17,15 @@
  * frozen (what Reputation is told about). Wire and evidence form: a JSON object with these fields and `signature`
  * (65 bytes r‖s‖v, 0x-hex). Pure: no I/O.
  */
-import { TypedDataEncoder, getAddress, recoverAddress, type TypedDataDomain } from "ethers";
+import {
+  TypedDataEncoder,
+  ZeroHash,
+  concat,
+  getAddress,
+  keccak256,
+  recoverAddress,
+  type TypedDataDomain,
+} from "ethers";
 import { z } from "zod";
 
 import { quorumDomain } from "../quorum/commitment.ts";
@@ -59,6 +67,39 @@ export function observationDigest(domain: ObservationDomain, o: HealthObservatio
     audits: o.audits ?? 0,
     auditFailures: o.auditFailures ?? 0,
   });
+}
+
+/**
+ * The identity of an observation set, what the epoch's evidence hash binds (quorum/commitment.ts `evidenceHashOf`,
+ * docs/epochs.md "The observation set on chain"): per observation, keccak256(structHash ‖ signature) — the EIP-712
+ * struct hash of its fields (no domain: the signature already binds it) and its 65 signature bytes — sorted
+ * ascending and hashed together: keccak256(concat(sorted)). Order-free, so every keeper and any verifier derive the
+ * same value from the same set; an equivocation's two observations are two entries. ZeroHash for no set or an empty
+ * one.
+ */
+export function observationSetHash(set: readonly SignedObservation[] | undefined): string {
+  if (set === undefined || set.length === 0) return ZeroHash;
+  const encoder = TypedDataEncoder.from(HEALTH_OBSERVATION_TYPES);
+  const leaves = set
+    .map((o) =>
+      keccak256(
+        concat([
+          encoder.hash({
+            epoch: BigInt(o.epoch),
+            observer: o.observer,
+            subject: o.subject,
+            account: o.account,
+            successes: o.successes,
+            failures: o.failures,
+            audits: o.audits ?? 0,
+            auditFailures: o.auditFailures ?? 0,
+          }),
+          o.signature.toLowerCase(),
+        ]),
+      ),
+    )
+    .sort();
+  return keccak256(concat(leaves));
 }
 
 /** Signs `o` with `signDigest` (the keeper's chain key: Chain.signDigest). */

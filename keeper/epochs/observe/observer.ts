@@ -9,6 +9,8 @@
  * Only observers in the quorum's keeper set count (`observers`), and every observation's signature is checked
  * before it is stored: a relayed set cannot carry an observation nobody signed.
  */
+import { setImmediate as yieldToLoop } from "node:timers/promises";
+
 import type { Logger } from "../../logger.ts";
 import { sleep } from "../../chain/index.ts";
 import type { ReputationReport } from "../types.ts";
@@ -20,6 +22,7 @@ import {
   OBSERVATION_GATHER_WAIT_MS,
   OBSERVATION_MAX_FAILED_PULLS,
   OBSERVATION_RETRY_MS,
+  OBSERVATION_VERIFY_BATCH,
 } from "./constants.ts";
 import { ObservationsNotReadyError } from "./errors.ts";
 import type { DisqualifyRule } from "../../audit/verdict.ts";
@@ -99,7 +102,14 @@ export interface ObservationEvidence {
 export type ObservationCheck =
   { observations: SignedObservation[] } | { problem: string; missing?: SignedObservation[] };
 
+/** What the observer did, for tests and metrics. */
+export interface EpochObserverStats {
+  /** Signatures `check` verified (observations held byte-identical are not verified again). */
+  checkVerified: number;
+}
+
 export class EpochObserver {
+  readonly stats: EpochObserverStats = { checkVerified: 0 };
   private readonly log: Logger;
   /** The configured rule; undefined: f derived from the quorum's size per epoch. */
   private readonly fixed: ObservationRule | undefined;
@@ -233,6 +243,10 @@ export class EpochObserver {
     options: { signal: AbortSignal },
   ): Promise<ObservationCheck> {
     const observers = await this.components.observers(options);
+    // Held observations were verified when stored (a gather, a union round) or signed here: byte-identical ones are
+    // not verified again (review M-2: a submitter asks every few seconds, with a set mostly ours).
+    const held = new Set(this.observationsOf(epoch).map(identity));
+    let unyielded = 0;
     const perObserver = new Map<string, number>();
     const perKey = new Map<string, number>();
     for (const o of theirs) {
@@ -246,6 +260,13 @@ export class EpochObserver {
       if (n > MAX_OBSERVATIONS_PER_OBSERVER)
         return { problem: `more than ${MAX_OBSERVATIONS_PER_OBSERVER} observations by ${o.observer}` };
       if (!observers.has(o.observer)) return { problem: `an observation by ${o.observer}, not a quorum keeper` };
+      if (held.has(identity(o))) continue;
+      // The rest in bounded batches, yielding to the event loop between them.
+      if (++unyielded > OBSERVATION_VERIFY_BATCH) {
+        unyielded = 1;
+        await yieldToLoop(undefined, { signal: options.signal });
+      }
+      this.stats.checkVerified++;
       try {
         verifyObservation(this.components.domain, o);
       } catch (err) {
@@ -428,6 +449,21 @@ export class EpochObserver {
 /** What one pull of an epoch's observations may carry: every quorum keeper's, each up to its cap. */
 function maxPull(observers: ReadonlySet<string>): number {
   return Math.max(1, observers.size) * MAX_OBSERVATIONS_PER_OBSERVER;
+}
+
+/** An observation's every signed field and its signature: equal identities are byte-identical observations. */
+function identity(o: SignedObservation): string {
+  return [
+    o.epoch,
+    o.observer.toLowerCase(),
+    o.subject,
+    o.account.toLowerCase(),
+    o.successes,
+    o.failures,
+    o.audits ?? 0,
+    o.auditFailures ?? 0,
+    o.signature.toLowerCase(),
+  ].join("/");
 }
 
 /** Whether two observations of one observer and peer state the same outcome (signatures aside). */

@@ -9,6 +9,8 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import path from "node:path";
 
+import { ZeroHash } from "ethers";
+
 import { writeDump } from "./dump.ts";
 import {
   DEFAULT_PROOFS_ROOT,
@@ -50,9 +52,10 @@ export interface EpochSummary {
   /**
    * The receipts the epoch counted (evidence.json); absent in summaries published before it existed. With
    * `format` lumora-evidence-v2 the file holds the signed receipts, records and outcomes too, and `hash` is the
-   * keccak256 of its bytes.
+   * keccak256 of its bytes. `observations`: the identity of the epoch's observation set (observe/observation.ts
+   * `observationSetHash`) when it merged one, what the commitment's evidence hash binds beside the receipts.
    */
-  evidence?: { receipts: number; file: string; format?: string; hash?: string };
+  evidence?: { receipts: number; file: string; format?: string; hash?: string; observations?: string };
   reputation: ReputationReport[];
   transactions: EpochTransactions;
   /** Where the full record set is published (the URI committed to TaskLog). */
@@ -99,6 +102,7 @@ export async function publishEpoch(
   if (rewardTree !== undefined) await writeDump(rewardTree, path.join(dir, REWARDS_DUMP_FILE), options);
   if (taskTree !== undefined) await writeDump(taskTree, path.join(dir, TASKS_DUMP_FILE), options);
   const receipts = bundle.receiptHashes ?? [];
+  const observed = bundle.observationsHash !== undefined && bundle.observationsHash !== ZeroHash;
   const evidenceText =
     options.evidence !== undefined
       ? encodeEvidence(bundle.epoch, options.evidence)
@@ -127,8 +131,13 @@ export async function publishEpoch(
             file: EVIDENCE_FILE,
             format: EVIDENCE_FORMAT_V2,
             hash: evidenceHash(evidenceText),
+            ...(observed && { observations: bundle.observationsHash }),
           }
-        : { receipts: receipts.length, file: EVIDENCE_FILE },
+        : {
+            receipts: receipts.length,
+            file: EVIDENCE_FILE,
+            ...(observed && { observations: bundle.observationsHash }),
+          },
     reputation: bundle.reputation,
     transactions: options.transactions ?? {},
     ...(options.uri !== undefined && { uri: options.uri }),

@@ -27,7 +27,7 @@ import type { Logger } from "../../logger.ts";
 import { observationKey, sameObservation, type SignedObservation } from "../observe/observation.ts";
 import type { ObservationCheck } from "../observe/observer.ts";
 import type { BuiltEpoch } from "../types.ts";
-import { commitmentDigest, quorumDomain, type EpochCommitment } from "./commitment.ts";
+import { commitmentDigest, namesDeployment, quorumDomain, type EpochCommitment } from "./commitment.ts";
 import { EpochRebuildError } from "./errors.ts";
 import type { Approval, SignatureRequest } from "./protocol.ts";
 
@@ -123,11 +123,7 @@ export class QuorumApprover {
     const me = chain.address;
     if (me === undefined) return { code: "no-key", reason: "this keeper has no chain key" };
     const { chainId, contracts } = chain.deployment;
-    if (
-      contracts.EpochQuorum === undefined ||
-      request.chainId !== chainId ||
-      getAddress(request.quorum) !== contracts.EpochQuorum
-    ) {
+    if (!namesDeployment(chain.deployment, request) || contracts.EpochQuorum === undefined) {
       return { code: "wrong-deployment", reason: `this keeper signs for chain ${chainId}'s quorum only` };
     }
     const epoch = Number(request.commitment.epoch);

@@ -8,7 +8,11 @@
  *                            reportsRoot, evidenceHash})
  *   reportsRoot = StandardMerkleTree(["bytes32"]) root over keccak256(packed reports of batch i), reports sorted by
  *                 node address and cut into batches of `batchNodes` (zero when the epoch has no reports)
- *   evidenceHash = keccak256(concat(receipt hashes, ascending)) — the receipts of evidence.json (zero when none)
+ *   receiptsHash = keccak256(concat(receipt hashes, ascending)) — the receipts of evidence.json (zero when none)
+ *   evidenceHash = receiptsHash when the epoch merged no observation set (or an empty one), else
+ *                  keccak256(receiptsHash ‖ observationsHash) — observationsHash the published set's identity
+ *                  (observe/observation.ts `observationSetHash`), so the chain binds which set the signers approved
+ *                  (docs/epochs.md "The observation set on chain", review M-3)
  *
  * Pure: no I/O, so every case is a unit test.
  */
@@ -67,6 +71,18 @@ export function quorumDomain(chainId: bigint | number, quorumAddress: string): T
 }
 
 /**
+ * Whether a request names this deployment's quorum: its chain id and its EpochQuorum (false when the deployment has
+ * none). What a keeper checks before it signs anything for a peer (approve.ts, challenge/resolver.ts).
+ */
+export function namesDeployment(
+  deployment: { chainId: number; contracts: { EpochQuorum?: string | undefined } },
+  request: { chainId: number; quorum: string },
+): boolean {
+  const quorum = deployment.contracts.EpochQuorum;
+  return quorum !== undefined && request.chainId === deployment.chainId && getAddress(request.quorum) === quorum;
+}
+
+/**
  * The tree the keepers sign over an epoch's reports, already packed (Reputation.encodeReport) and sorted by node:
  * cut into batches of `batchNodes`, one leaf per batch.
  */
@@ -82,10 +98,20 @@ export function reportBatchesOf(packedSorted: readonly string[], batchNodes: num
 }
 
 /** keccak256 of the epoch's receipt hashes in ascending order (zero when it counted none). */
-export function evidenceHashOf(receiptHashes: readonly string[] | undefined): string {
+export function receiptsHashOf(receiptHashes: readonly string[] | undefined): string {
   if (receiptHashes === undefined || receiptHashes.length === 0) return ZeroHash;
   const sorted = receiptHashes.map((h) => h.toLowerCase()).sort();
   return keccak256(concat(sorted));
+}
+
+/**
+ * The evidence hash the keepers sign: the receipts' hash alone when `observationsHash` is absent or zero (no
+ * observation set), else keccak256(receiptsHash ‖ observationsHash) (see the header).
+ */
+export function evidenceHashOf(receiptHashes: readonly string[] | undefined, observationsHash?: string): string {
+  const receipts = receiptsHashOf(receiptHashes);
+  if (observationsHash === undefined || observationsHash.toLowerCase() === ZeroHash) return receipts;
+  return keccak256(concat([receipts, observationsHash.toLowerCase()]));
 }
 
 /** The EIP-712 digest of `commitment` (what EpochQuorum.digestOf returns). */

@@ -24,10 +24,8 @@ import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { getAddress, isAddress, recoverAddress } from "ethers";
 
-import { sleep } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
 import type { LumoraNode } from "../../p2p/node.ts";
-import { readFrame, writeFrame } from "../../wire/framing.ts";
 import type { EpochCommitment, QuorumSignatureRequest, QuorumSignatureSource } from "./commitment.ts";
 import { MAX_UNION_OBSERVATIONS } from "../observe/constants.ts";
 import { encodeObservation, parseObservation, type SignedObservation } from "../observe/observation.ts";
@@ -41,6 +39,7 @@ import {
   STRANGER_READ_TIMEOUT_MS,
 } from "./constants.ts";
 import { QuorumNotReachedError, QuorumProtocolError } from "./errors.ts";
+import { askInRounds, askKeeper, parseJsonObject, serveKeeperRequest } from "./keeper-rpc.ts";
 
 export const QUORUM_PROTOCOL = "/lumora/epoch-sign/1.0.0";
 
@@ -88,21 +87,10 @@ export interface EpochSignaturesStats {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder("utf-8", { fatal: true });
 const HEX32 = /^0x[0-9a-fA-F]{64}$/;
 const UINT = /^\d{1,78}$/;
 const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
 const RETRIABLE: ReadonlySet<string> = new Set(["not-closed", "unreachable"]);
-
-function parseObject(body: Uint8Array): Record<string, unknown> {
-  try {
-    const v = JSON.parse(decoder.decode(body)) as unknown;
-    if (typeof v === "object" && v !== null && !Array.isArray(v)) return v as Record<string, unknown>;
-  } catch {
-    // reported below
-  }
-  throw new QuorumProtocolError("message is not a JSON object", true);
-}
 
 /** The request as sent: integers as decimal strings. */
 export function encodeSignatureRequest(request: SignatureRequest): Uint8Array {
@@ -130,7 +118,7 @@ export function encodeSignatureRequest(request: SignatureRequest): Uint8Array {
 /** Checks a request field by field; QuorumProtocolError (penalised) on anything malformed. */
 export function decodeSignatureRequest(body: Uint8Array): SignatureRequest {
   const bad = (what: string) => new QuorumProtocolError(`signature request: ${what}`, true);
-  const req = parseObject(body);
+  const req = parseJsonObject(body);
   if (req.v !== 1) throw bad("v must be 1");
   if (typeof req.chainId !== "number" || !Number.isSafeInteger(req.chainId) || req.chainId <= 0) throw bad("chainId");
   if (typeof req.quorum !== "string" || !isAddress(req.quorum)) throw bad("quorum");
@@ -186,59 +174,44 @@ export class EpochSignatures implements QuorumSignatureSource {
 
   // ─────────────────────────────────────────── server ──────────────────────────────────────────
 
-  private async onStream(stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(SIGN_REQUEST_TIMEOUT_MS);
-    const peer = connection.remotePeer.toString();
-    const answer = (msg: object) =>
-      writeFrame(stream, encoder.encode(JSON.stringify(msg)), MAX_SIGN_REFUSAL_BYTES, { signal });
-    try {
-      const keeper = this.components.isKeeper(peer);
-      const body = await readFrame(stream, MAX_SIGN_REQUEST_BYTES, {
-        signal: keeper ? signal : AbortSignal.timeout(STRANGER_READ_TIMEOUT_MS),
-      }).catch((err: unknown) => {
-        if (keeper) throw err;
-        return undefined;
-      });
-      if (!keeper) {
-        this.stats.refusedStrangers++;
-        await answer({ error: "not a registered keeper", code: "not-a-keeper" });
-        await stream.close().catch(() => {});
-        return;
-      }
-      if (body === undefined) throw new QuorumProtocolError("stream ended before the request", false);
-      const request = decodeSignatureRequest(body);
-      const approval: Approval =
-        this.components.approve === undefined
-          ? { code: "no-key", reason: "this keeper signs no epochs" }
-          : await this.components.approve(request, { signal, peer });
-      if ("signature" in approval) {
-        this.stats.signed++;
-        await answer(approval);
-      } else {
-        this.stats.refused++;
-        this.log.info("epoch signature refused", {
-          epoch: Number(request.commitment.epoch),
-          peer,
-          code: approval.code,
-          reason: approval.reason,
-        });
-        await answer({
-          error: approval.reason,
-          code: approval.code,
-          ...(approval.observations !== undefined && {
-            observations: approval.observations.slice(0, MAX_UNION_OBSERVATIONS).map(encodeObservation),
-          }),
-        });
-      }
-      await stream.close().catch(() => {});
-    } catch (err) {
-      const e = err as Error & { penalise?: boolean };
-      if (e instanceof QuorumProtocolError) {
-        await answer({ error: e.message, code: "bad-request" }).catch(() => {});
-        if (e.penalise) this.components.penalise?.(connection.remotePeer, e);
-      }
-      stream.abort(e);
+  private onStream(stream: Stream, connection: Connection): Promise<void> {
+    return serveKeeperRequest(stream, connection, {
+      isKeeper: (peer) => this.components.isKeeper(peer),
+      maxRequestBytes: MAX_SIGN_REQUEST_BYTES,
+      maxAnswerBytes: MAX_SIGN_REFUSAL_BYTES,
+      timeoutMs: SIGN_REQUEST_TIMEOUT_MS,
+      strangerTimeoutMs: STRANGER_READ_TIMEOUT_MS,
+      onStranger: () => this.stats.refusedStrangers++,
+      handle: (body, peer, signal) => this.answer(body, peer, signal),
+      ...(this.components.penalise !== undefined && { penalise: this.components.penalise }),
+    });
+  }
+
+  /** This keeper's answer to a keeper's request (approve.ts decides). */
+  private async answer(body: Uint8Array, peer: string, signal: AbortSignal): Promise<object> {
+    const request = decodeSignatureRequest(body);
+    const approval: Approval =
+      this.components.approve === undefined
+        ? { code: "no-key", reason: "this keeper signs no epochs" }
+        : await this.components.approve(request, { signal, peer });
+    if ("signature" in approval) {
+      this.stats.signed++;
+      return approval;
     }
+    this.stats.refused++;
+    this.log.info("epoch signature refused", {
+      epoch: Number(request.commitment.epoch),
+      peer,
+      code: approval.code,
+      reason: approval.reason,
+    });
+    return {
+      error: approval.reason,
+      code: approval.code,
+      ...(approval.observations !== undefined && {
+        observations: approval.observations.slice(0, MAX_UNION_OBSERVATIONS).map(encodeObservation),
+      }),
+    };
   }
 
   // ─────────────────────────────────────────── client ──────────────────────────────────────────
@@ -259,39 +232,30 @@ export class EpochSignatures implements QuorumSignatureSource {
     const epoch = Number(request.commitment.epoch);
     const body = encodeSignatureRequest({ ...deployment, commitment: request.commitment });
     const members = new Set(request.keepers);
-    let pending = this.components.keepers();
-    while (held.size < request.threshold && pending.length > 0) {
-      const again: string[] = [];
-      await Promise.all(
-        pending.map(async (peer) => {
-          const outcome = await this.ask(peer, body, signal);
-          if ("signature" in outcome) {
-            const signer = getAddress(outcome.signer);
-            if (!members.has(signer)) refusals[peer] = `signer ${signer} is not in the quorum's keeper set`;
-            else if (recoverAddress(request.digest, outcome.signature) !== signer) {
-              refusals[peer] = "signature does not recover to its signer";
-              this.components.penalise?.(peerIdFromString(peer), new QuorumProtocolError(refusals[peer], true));
-            } else {
-              held.set(signer, outcome.signature);
-              delete refusals[peer];
-            }
+    await askInRounds(
+      this.components.keepers(),
+      async (peer) => {
+        const outcome = await this.ask(peer, body, signal);
+        if ("signature" in outcome) {
+          const signer = getAddress(outcome.signer);
+          if (!members.has(signer)) refusals[peer] = `signer ${signer} is not in the quorum's keeper set`;
+          else if (recoverAddress(request.digest, outcome.signature) !== signer) {
+            refusals[peer] = "signature does not recover to its signer";
+            this.components.penalise?.(peerIdFromString(peer), new QuorumProtocolError(refusals[peer], true));
           } else {
-            // Our own deadline cutting a retry short says nothing new: keep the keeper's last answer.
-            const cutShort = outcome.code === "unreachable" && signal.aborted && refusals[peer] !== undefined;
-            if (!cutShort) refusals[peer] = `${outcome.code}: ${outcome.reason}`;
-            if (!cutShort && outcome.observations !== undefined) offers.set(peer, outcome.observations);
-            if (RETRIABLE.has(outcome.code)) again.push(peer);
+            held.set(signer, outcome.signature);
+            delete refusals[peer];
           }
-        }),
-      );
-      if (held.size >= request.threshold || again.length === 0 || signal.aborted) break;
-      try {
-        await sleep(this.init.retryMs ?? SIGN_RETRY_MS, { signal });
-      } catch {
-        break;
-      }
-      pending = again;
-    }
+          return false;
+        }
+        // Our own deadline cutting a retry short says nothing new: keep the keeper's last answer.
+        const cutShort = outcome.code === "unreachable" && signal.aborted && refusals[peer] !== undefined;
+        if (!cutShort) refusals[peer] = `${outcome.code}: ${outcome.reason}`;
+        if (!cutShort && outcome.observations !== undefined) offers.set(peer, outcome.observations);
+        return RETRIABLE.has(outcome.code);
+      },
+      { complete: () => held.size >= request.threshold, signal, retryMs: this.init.retryMs ?? SIGN_RETRY_MS },
+    );
     options.signal?.throwIfAborted();
     if (held.size < request.threshold) {
       throw new QuorumNotReachedError(epoch, held.size, request.threshold, refusals, [...offers.values()].flat());
@@ -309,44 +273,41 @@ export class EpochSignatures implements QuorumSignatureSource {
     | { signer: string; signature: string }
     | { code: RefusalCode | "unreachable"; reason: string; observations?: SignedObservation[] }
   > {
-    const signal = AbortSignal.any([outer, AbortSignal.timeout(SIGN_REQUEST_TIMEOUT_MS)]);
     let id: PeerId;
     try {
       id = peerIdFromString(peer);
     } catch {
       return { code: "bad-request", reason: "not a peer id" };
     }
-    let stream: Stream;
-    try {
-      stream = await this.components.node.dialProtocol(id, QUORUM_PROTOCOL, { signal });
-    } catch (err) {
-      return { code: "unreachable", reason: (err as Error).message };
-    }
-    try {
-      await writeFrame(stream, body, MAX_SIGN_REQUEST_BYTES, { signal });
-      const answer = await readFrame(stream, MAX_SIGN_REFUSAL_BYTES, { signal });
-      if (answer === undefined) throw new QuorumProtocolError("peer ended the stream before answering", false);
-      const msg = parseObject(answer);
-      await stream.close().catch(() => {});
-      if (typeof msg.signature === "string" && typeof msg.signer === "string") {
-        if (!SIGNATURE.test(msg.signature) || !isAddress(msg.signer)) {
-          throw new QuorumProtocolError("answer: malformed signer or signature", true);
-        }
-        return { signer: msg.signer, signature: msg.signature };
-      }
-      if (typeof msg.error === "string" && typeof msg.code === "string") {
-        const reason = msg.error.slice(0, 500);
-        if (msg.observations === undefined) return { code: msg.code as RefusalCode, reason };
-        return { code: msg.code as RefusalCode, reason, observations: parseOffered(msg.observations) };
-      }
-      throw new QuorumProtocolError("answer is neither a signature nor an error", true);
-    } catch (err) {
-      const e = err as Error & { penalise?: boolean };
-      stream.abort(e);
-      if (e.penalise === true) this.components.penalise?.(id, e);
-      return { code: "unreachable", reason: e.message };
-    }
+    const answer = await askKeeper(id, body, outer, {
+      node: this.components.node,
+      protocol: QUORUM_PROTOCOL,
+      maxRequestBytes: MAX_SIGN_REQUEST_BYTES,
+      maxAnswerBytes: MAX_SIGN_REFUSAL_BYTES,
+      timeoutMs: SIGN_REQUEST_TIMEOUT_MS,
+      interpret: interpretAnswer,
+      ...(this.components.penalise !== undefined && { penalise: this.components.penalise }),
+    });
+    return "unreachable" in answer ? { code: "unreachable", reason: answer.unreachable } : answer;
   }
+}
+
+/** A keeper's answer to a signature request: a signature, or a refusal (with a union round's observations). */
+function interpretAnswer(
+  msg: Record<string, unknown>,
+): { signer: string; signature: string } | { code: RefusalCode; reason: string; observations?: SignedObservation[] } {
+  if (typeof msg.signature === "string" && typeof msg.signer === "string") {
+    if (!SIGNATURE.test(msg.signature) || !isAddress(msg.signer)) {
+      throw new QuorumProtocolError("answer: malformed signer or signature", true);
+    }
+    return { signer: msg.signer, signature: msg.signature };
+  }
+  if (typeof msg.error === "string" && typeof msg.code === "string") {
+    const reason = msg.error.slice(0, 500);
+    if (msg.observations === undefined) return { code: msg.code as RefusalCode, reason };
+    return { code: msg.code as RefusalCode, reason, observations: parseOffered(msg.observations) };
+  }
+  throw new QuorumProtocolError("answer is neither a signature nor an error", true);
 }
 
 /** A union round's observations as received: a list of at most MAX_UNION_OBSERVATIONS well-formed ones. */

@@ -9,12 +9,14 @@
  * formulas). What it signs is then exactly what `lumora:verify-epoch` recomputes from an evidence file that pairs
  * its receipts with the submitter's observations.
  *
+ * The rebuilt bundle names the submitter's set (`observationsHash`), so the commitment's evidence hash binds it.
+ *
  * Leaf indices are this keeper's (stable per account, collect/accounts.ts). R_total is this keeper's too: the pool
  * read at its finalize, or under the bond rule R' recomputed from the reward offered it froze.
  */
 import { buildEpoch } from "../build.ts";
 import { totalContribution } from "../collect/contribution.ts";
-import type { SignedObservation } from "../observe/observation.ts";
+import { observationSetHash, type SignedObservation } from "../observe/observation.ts";
 import { recompute } from "../proofs/evidence.ts";
 import type { BuiltEpoch, ContributionEntry, EpochEvidence } from "../types.ts";
 import { EpochRebuildError } from "./errors.ts";
@@ -64,7 +66,14 @@ export async function rebuildWithObservations(
     else throw new EpochRebuildError(epoch, "those observations credit accounts where this keeper credited none");
   }
   return buildEpoch(
-    { ...built.bundle, contributions, reputation: again.reports, rewardTotal },
+    {
+      ...built.bundle,
+      contributions,
+      reputation: again.reports,
+      rewardTotal,
+      // The evidence hash then binds the set this rebuild is made from (review M-3).
+      observationsHash: observationSetHash(input.observations),
+    },
     options.signal === undefined ? {} : { signal: options.signal },
   );
 }

@@ -214,7 +214,7 @@ export function quorumCommitmentOf(
       totalContribution: reward.totalContribution,
       rewardTotal: reward.rewardTotal,
       reportsRoot: reports.root,
-      evidenceHash: evidenceHashOf(built.bundle.receiptHashes),
+      evidenceHash: evidenceHashOf(built.bundle.receiptHashes, built.bundle.observationsHash),
     },
     reports,
   };

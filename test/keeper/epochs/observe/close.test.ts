@@ -13,6 +13,7 @@ import { signAuditOutcome, type SignedAuditOutcome } from "../../../../keeper/au
 import { signPeerRecord } from "../../../../keeper/discovery/record.ts";
 import { reputationReports } from "../../../../keeper/epochs/collect/contribution.ts";
 import { ObservationsNotReadyError } from "../../../../keeper/epochs/observe/errors.ts";
+import { observationSetHash } from "../../../../keeper/epochs/observe/observation.ts";
 import { EpochObserver } from "../../../../keeper/epochs/observe/observer.ts";
 import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
 import { encodeEvidence, parseEvidence, recompute } from "../../../../keeper/epochs/proofs/evidence.ts";
@@ -66,6 +67,7 @@ function twoKeepers(
       { genesisMs: 1_000 },
       {
         mergedReports: (epoch) => observers[i]!.reportsOf(epoch),
+        observationsHash: (epoch) => observationSetHash(observers[i]!.observationsOf(epoch)),
         mergedDisqualified: (epoch, rule) => observers[i]!.disqualifiedOf(epoch, rule),
         recordOf: (id) => records.get(id),
         auditsBetween: () => audits[i]!,

@@ -8,10 +8,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { Wallet, getAddress } from "ethers";
+import { Wallet, ZeroHash, concat, getAddress, keccak256 } from "ethers";
 
 import { auditDisqualified, mergeObservations } from "../../../../keeper/epochs/observe/merge.ts";
+import { evidenceHashOf } from "../../../../keeper/epochs/quorum/commitment.ts";
 import {
+  observationSetHash,
   parseObservation,
   signObservation,
   verifyObservation,
@@ -228,5 +230,30 @@ describe("epochs/observe: signed observations", () => {
     assert.throws(() => parseObservation({ ...good, successes: -1 }), ObservationInvalidError);
     assert.throws(() => parseObservation({ ...good, signature: "0x12" }), ObservationInvalidError);
     assert.throws(() => parseObservation({ ...good, observer: "me" }), ObservationInvalidError);
+  });
+
+  it("hashes a set order-free, and tells a changed, added, dropped or re-signed observation (M-3)", () => {
+    const set = [signed(observation(0, 7, 2)), signed(observation(1, 5, 5)), signed(observation(2, 9, 0, PEER_B))];
+    const hash = observationSetHash(set);
+    assert.match(hash, /^0x[0-9a-f]{64}$/);
+    assert.equal(observationSetHash([...set].reverse()), hash, "order-free");
+    assert.equal(observationSetHash(set.map((o) => ({ ...o, signature: o.signature.toUpperCase() }))), hash);
+    assert.equal(observationSetHash([]), ZeroHash);
+    assert.equal(observationSetHash(undefined), ZeroHash);
+    const others = [
+      [signed(observation(0, 7, 3)), set[1]!, set[2]!], // another outcome of one observer
+      set.slice(0, 2), // one dropped
+      [...set, signed(observation(3, 1, 0))], // one added
+      [...set, signed(observation(0, 7, 2, PEER_B))], // an equivocation's second observation
+      [{ ...set[0]!, signature: signed(observation(0, 7, 2), observers[4]).signature }, set[1]!, set[2]!],
+    ];
+    for (const other of others) assert.notEqual(observationSetHash(other), hash);
+    // The evidence hash: the receipts' hash alone without a set, else bound to the set.
+    const receipts = [keccak256("0x01"), keccak256("0x02")];
+    const receiptsOnly = evidenceHashOf(receipts);
+    assert.equal(receiptsOnly, keccak256(concat([...receipts].sort())));
+    assert.equal(evidenceHashOf(receipts, ZeroHash), receiptsOnly);
+    assert.equal(evidenceHashOf(receipts, hash), keccak256(concat([receiptsOnly, hash])));
+    assert.equal(evidenceHashOf([], hash), keccak256(concat([ZeroHash, hash])));
   });
 });

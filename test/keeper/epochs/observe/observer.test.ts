@@ -50,6 +50,17 @@ const VIEWS: FrozenOutcome[][] = [
   ],
 ];
 
+/** An epoch in which each keeper counted LARGE_PEERS peers: 600 observations in all (review M-2's figure). */
+const LARGE_EPOCH = 40;
+const LARGE_PEERS = 200;
+const largeView = (keeper: number): FrozenOutcome[] =>
+  Array.from({ length: LARGE_PEERS }, (_, p) => ({
+    peerId: subject(100 + p),
+    account: account(100 + p),
+    successes: 10 + keeper,
+    failures: p % 3,
+  }));
+
 interface Keeper {
   wallet: Wallet;
   p2p: TestKeeper;
@@ -94,7 +105,7 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
           logger: silent,
           domain: DOMAIN,
           signer: { address: wallet.address, signDigest: (d) => wallet.signingKey.sign(d).serialized },
-          frozenOutcomes: () => VIEWS[i]!,
+          frozenOutcomes: (epoch) => (epoch === LARGE_EPOCH ? largeView(i) : VIEWS[i]!),
           keepers: () => peerIds.filter((p) => p !== peerIds[i]),
           pull: (peer, epoch, opts) => k.exchange.pullObservations(peer, epoch, opts),
           observers: async () => quorumKeepers,
@@ -206,6 +217,62 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
     const third = signObservation(DOMAIN, { ...held, failures: 7 }, (d) => k2.wallet.signingKey.sign(d).serialized);
     assert.equal(store.add(DOMAIN.quorum, EPOCH, [third, { ...held, signature: other.signature }]), 0);
     assert.equal(store.of(DOMAIN.quorum, EPOCH).length, 2);
+  });
+
+  it("an approver verifies only the observations it does not hold byte-identical, in batches that yield (M-2)", async () => {
+    const [k0, k1, k2] = keepers as [Keeper, Keeper, Keeper];
+    const signal = AbortSignal.timeout(60_000);
+    await Promise.all(keepers.map((k) => k.observer.observe(LARGE_EPOCH, { signal })));
+    assert.equal(k0.observer.observationsOf(LARGE_EPOCH).length, 3 * LARGE_PEERS);
+    // The submitter holds the same set (joined as a union round would, whatever its gather missed).
+    await k1.observer.unite(LARGE_EPOCH, k0.observer.observationsOf(LARGE_EPOCH), { signal });
+    assert.equal(k1.observer.observationsOf(LARGE_EPOCH).length, 3 * LARGE_PEERS);
+
+    // A signature request: the approver (k0) checks the submitter's (k1's) set — what `checkPeer` pulls; this
+    // exchange pages two entries at a time, too few pages for 600. Every observation is one k0 gathered and
+    // verified itself: none is verified again (before M-2: 600 per request).
+    let before = k0.observer.stats.checkVerified;
+    const request = await k0.observer.check(LARGE_EPOCH, k1.observer.served(LARGE_EPOCH)!, { signal });
+    assert.ok("observations" in request, JSON.stringify("problem" in request && request.problem));
+    assert.equal(request.observations.length, 3 * LARGE_PEERS);
+    assert.equal(k0.observer.stats.checkVerified - before, 0, "signature verifications in one request");
+
+    // A set with 40 observations k0 does not hold (k2's of other peers): exactly those are verified, in batches of
+    // OBSERVATION_VERIFY_BATCH with the event loop turning in between.
+    const fresh = Array.from({ length: 40 }, (_, p) =>
+      signObservation(
+        DOMAIN,
+        {
+          epoch: LARGE_EPOCH,
+          observer: k2.wallet.address,
+          subject: subject(1_000 + p),
+          account: account(1_000 + p),
+          successes: 1,
+          failures: 0,
+        },
+        (d) => k2.wallet.signingKey.sign(d).serialized,
+      ),
+    );
+    let turns = 0;
+    let spinning = true;
+    const spin = () => {
+      if (!spinning) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    before = k0.observer.stats.checkVerified;
+    const larger = await k0.observer.check(LARGE_EPOCH, [...request.observations, ...fresh], { signal });
+    spinning = false;
+    assert.ok("observations" in larger);
+    assert.equal(k0.observer.stats.checkVerified - before, fresh.length, "only the 40 not held are verified");
+    assert.ok(turns >= 2, `the event loop turned between batches (${turns} turns)`);
+    // A forged one among them is still caught.
+    const forged = { ...fresh[7]!, successes: 2 };
+    const refused = await k0.observer.check(LARGE_EPOCH, [...request.observations, ...fresh.slice(0, 7), forged], {
+      signal,
+    });
+    assert.ok("problem" in refused && refused.problem.startsWith(`observation of ${subject(1_007)} by`));
   });
 
   it("a union round joins only observations of the epoch, signed by a quorum keeper, to the sealed set", async () => {

@@ -15,7 +15,8 @@
  *   stop every keeper from signing.
  * - Review H-1: sets none of which contains the others (each keeper missed another's observation): the refusals
  *   hand the missing observations back, the submitter joins them, re-finalizes and commits with all three
- *   signatures (a union round) — directly, and through the closer, which republishes the re-finalized epoch.
+ *   signatures (a union round) — directly, and through the closer, which republishes the re-finalized epoch. The
+ *   evidence hash the quorum approved binds the union, the final set (review M-3).
  * - Review H-2: a keeper that signed another keeper's rebuild re-finalizes its epoch from the committed set when it
  *   adopts the chain's epoch, so the leaf indices of its next epoch, and its reward root, are everyone's.
  */
@@ -39,10 +40,11 @@ import { EvidenceAdopter } from "../../../../keeper/epochs/adopt.ts";
 import { EpochExchange } from "../../../../keeper/epochs/exchange/protocol.ts";
 import { EpochObserver } from "../../../../keeper/epochs/observe/observer.ts";
 import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
-import type { SignedObservation } from "../../../../keeper/epochs/observe/observation.ts";
+import { observationSetHash, type SignedObservation } from "../../../../keeper/epochs/observe/observation.ts";
 import { QuorumApprover } from "../../../../keeper/epochs/quorum/approve.ts";
 import { signAuditOutcome, type SignedAuditOutcome } from "../../../../keeper/audit/outcome.ts";
 import { refinalizeFromCommitted } from "../../../../keeper/epochs/quorum/after-commit.ts";
+import { evidenceHashOf } from "../../../../keeper/epochs/quorum/commitment.ts";
 import { EpochReclosedError, QuorumNotReachedError } from "../../../../keeper/epochs/quorum/errors.ts";
 import { EpochSignatures } from "../../../../keeper/epochs/quorum/protocol.ts";
 import { rebuildWithObservations } from "../../../../keeper/epochs/quorum/rebuild.ts";
@@ -140,6 +142,7 @@ describe("keeper quorum: signing under different observation sets", { timeout: 3
         { genesisMs: 1_000 },
         {
           mergedReports: (epoch) => k.observer.reportsOf(epoch),
+          observationsHash: (epoch) => observationSetHash(k.observer.observationsOf(epoch)),
           mergedDisqualified: (epoch, rule) => k.observer.disqualifiedOf(epoch, rule),
           recordOf: (id) => (id === provider.id ? record : laterRecords.get(id)),
           auditsBetween: () => k.audits,
@@ -248,15 +251,21 @@ describe("keeper quorum: signing under different observation sets", { timeout: 3
 
   const leaves = (b: EpochBundle) => b.contributions.map((c) => [c.account, c.contribution]);
 
-  async function approvedSigners(epoch: number): Promise<number> {
+  /** The quorum's EpochApproved of `epoch`: its signers bit set and evidence hash. */
+  async function approvalOf(epoch: number): Promise<{ signers: bigint; evidenceHash: string }> {
     const q = EpochQuorum__factory.connect(quorumAddress, rpcProvider(node.url));
     try {
       const [approved] = await q.queryFilter(q.filters.EpochApproved(epoch));
       assert.ok(approved, `EpochApproved(${epoch}) emitted`);
-      return [0, 1, 2].filter((i) => (approved.args.signers >> BigInt(i)) & 1n).length;
+      return { signers: approved.args.signers, evidenceHash: approved.args.evidenceHash };
     } finally {
       q.runner?.provider?.destroy?.();
     }
+  }
+
+  async function approvedSigners(epoch: number): Promise<number> {
+    const { signers } = await approvalOf(epoch);
+    return [0, 1, 2].filter((i) => (signers >> BigInt(i)) & 1n).length;
   }
 
   it("a keeper that sealed a smaller observation set rebuilds C_i from the submitter's and signs: 3 of 3 commit", async () => {
@@ -435,6 +444,13 @@ describe("keeper quorum: signing under different observation sets", { timeout: 3
     assert.equal(await approvedSigners(4), 3, "B and C signed the union's epoch");
     assert.equal((await a.chain.contracts.rewardPool.epochOf(4))[0].root, built.rewardTree!.root);
     assert.equal((await a.chain.contracts.reputation.nodeOf(provider.address)).lastEpoch, 4n, "reported");
+    // The approved evidence hash binds the union, the set the epoch was re-finalized from (M-3), not A's first set.
+    const approved = await approvalOf(4);
+    const receipts = a.epochs.collector.receiptHashes(4);
+    const unionSet = a.observer.observationsOf(4);
+    assert.equal(approved.evidenceHash, evidenceHashOf(receipts, observationSetHash(unionSet)));
+    assert.notEqual(approved.evidenceHash, evidenceHashOf(receipts, bundleA.observationsHash));
+    assert.notEqual(approved.evidenceHash, evidenceHashOf(receipts));
   });
 
   it("after signing another keeper's rebuild, a keeper re-finalizes from the committed set: its next epoch builds the same root (H-2)", async () => {

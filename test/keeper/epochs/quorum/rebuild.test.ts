@@ -16,7 +16,7 @@ import { ObservationsNotReadyError } from "../../../../keeper/epochs/observe/err
 import { EpochObserver } from "../../../../keeper/epochs/observe/observer.ts";
 import { ObservationStore } from "../../../../keeper/epochs/observe/store.ts";
 import { ChallengeJudge } from "../../../../keeper/epochs/challenge/judge.ts";
-import type { SignedObservation } from "../../../../keeper/epochs/observe/observation.ts";
+import { observationSetHash, type SignedObservation } from "../../../../keeper/epochs/observe/observation.ts";
 import { commitmentDigest, quorumDomain } from "../../../../keeper/epochs/quorum/commitment.ts";
 import { rebuildWithObservations } from "../../../../keeper/epochs/quorum/rebuild.ts";
 import { quorumCommitmentOf } from "../../../../keeper/epochs/submit/submitter.ts";
@@ -53,6 +53,7 @@ describe("epochs/quorum: rebuilding an epoch from another keeper's observations"
         { genesisMs: 1_000 },
         {
           mergedReports: (epoch) => observers[i]!.reportsOf(epoch),
+          observationsHash: (epoch) => observationSetHash(observers[i]!.observationsOf(epoch)),
           recordOf: (id) => (id === provider.id ? record : undefined),
         },
       );
