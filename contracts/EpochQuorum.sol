@@ -27,8 +27,9 @@ import {TaskLog} from "./TaskLog.sol";
 /// leaves its root is stored and anyone applies the other batches with {applyReports}. A batch cannot be applied
 /// twice: Reputation refuses a node already reported for the epoch.
 ///
-/// The evidence hash (keccak256 of the epoch's published evidence bundle, docs/epochs.md) is not stored: it is
-/// part of the signed digest and emitted by {EpochApproved}, which binds the on-chain roots to the bundle.
+/// The evidence hash (the epoch's receipts, and the signed health observations its reports were merged from:
+/// docs/epochs.md "The observation set on chain") is not stored: it is part of the signed digest and emitted by
+/// {EpochApproved}, which binds the on-chain roots to the published evidence.
 ///
 /// Threshold: `1 <= threshold <= keeperCount` is enforced. A threshold above half of the keepers is recommended
 /// (docs/security.md): two disjoint quorums then cannot both exist, and a minority of keys can move nothing.
@@ -51,7 +52,7 @@ contract EpochQuorum is AccessControl, EIP712 {
     /// @param totalContribution ΣC over the reward leaves.
     /// @param rewardTotal R_total of the epoch.
     /// @param reportsRoot Root of the Reputation report batches (zero: no reports).
-    /// @param evidenceHash keccak256 of the epoch's published evidence bundle.
+    /// @param evidenceHash hash of the epoch's published evidence: its receipts and observation set.
     struct EpochCommitment {
         uint64 epoch;
         bytes32 taskRoot;
@@ -153,7 +154,7 @@ contract EpochQuorum is AccessControl, EIP712 {
     /// @notice A quorum approved `epoch`'s commitment with `digest`; `evidenceHash` names its evidence bundle.
     /// @param epoch The epoch.
     /// @param digest The EIP-712 digest the keepers signed.
-    /// @param evidenceHash keccak256 of the published evidence bundle.
+    /// @param evidenceHash hash of the published evidence: receipts and observation set.
     /// @param reportsRoot Root of the Reputation report batches.
     /// @param signers Bit i set: the keeper at position i of {keepers} (at this block) signed. The signatures
     /// themselves are in the transaction's calldata.
