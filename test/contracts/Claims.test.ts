@@ -26,6 +26,7 @@ import { DirectoryProofSource } from "../../keeper/epochs/proofs/source.ts";
 import { epochDir, publishEpoch, readEpochSummary } from "../../keeper/epochs/proofs/publish.ts";
 import type { EpochBundle, TaskRecordValue } from "../../keeper/epochs/types.ts";
 import type { Reputation } from "../../types/ethers-contracts/index.js";
+import { FAST_FLAG_PARAMETERS } from "./helpers/reputation-parameters.ts";
 
 const { ethers, networkHelpers } = await network.create();
 const { time, loadFixture } = networkHelpers;
@@ -34,17 +35,7 @@ const HOUR = 3600;
 const CHALLENGE_WINDOW = 6 * HOUR;
 const CLAIM_PERIOD = 7 * 24 * HOUR;
 const REWARD = parseEther("1000");
-const REPUTATION_PARAMETERS = {
-  neutralScore: 5000,
-  decayBps: 1000,
-  learningRateBps: 5000,
-  failingRateBps: 2000,
-  flagAfterFailingEpochs: 2,
-  flagBelowScore: 2000,
-  warnBelowScore: 3000,
-  unflagAfterGoodEpochs: 2,
-  unflagAtScore: 5000,
-};
+const REPUTATION_PARAMETERS = FAST_FLAG_PARAMETERS;
 
 function task(n: number, consumer: string, executor: string): TaskRecordValue {
   return [toBeHex(n, 32), consumer, executor, 1000n, 10n, 20n, 1, toBeHex(n + 1, 32), 1, toBeHex(n + 2, 32)];

@@ -20,6 +20,7 @@ import { ConsumerDebts, CreditCache, PaymentStore, SessionLedger, vaultCredit } 
 import { openStore } from "../../keeper/store/index.ts";
 import { signReceipt } from "../../keeper/transfer/receipt.ts";
 import type { CreditVault, LumoraToken, RewardPool } from "../../types/ethers-contracts/index.js";
+import { REPUTATION_PARAMETERS } from "./helpers/reputation-parameters.ts";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
@@ -49,20 +50,7 @@ const CONSUMER_PEER_HASH = peerHash(CONSUMER_PEER);
 async function deployFixture() {
   const [admin, consumer, provider, settler, funder, outsider] = await ethers.getSigners();
   const token: LumoraToken = await ethers.deployContract("LumoraToken", [admin.address, parseEther("1000000")]);
-  const reputation = await ethers.deployContract("Reputation", [
-    admin.address,
-    {
-      neutralScore: 5000,
-      decayBps: 1000,
-      learningRateBps: 3000,
-      failingRateBps: 2000,
-      flagAfterFailingEpochs: 3,
-      flagBelowScore: 2000,
-      warnBelowScore: 3000,
-      unflagAfterGoodEpochs: 2,
-      unflagAtScore: 5000,
-    },
-  ]);
+  const reputation = await ethers.deployContract("Reputation", [admin.address, REPUTATION_PARAMETERS]);
   const pool: RewardPool = await ethers.deployContract("RewardPool", [
     admin.address,
     await token.getAddress(),

@@ -14,6 +14,7 @@ import {
   type RewardClaim,
   type RewardEntry,
 } from "./helpers/rewards.ts";
+import { FAST_FLAG_PARAMETERS } from "./helpers/reputation-parameters.ts";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
@@ -99,20 +100,7 @@ const quorumKeepers = Array.from({ length: 3 }, (_, i) => new Wallet(id(`lumora 
 async function deployFixture() {
   const [admin, keeper, guardian, ...submitters] = await ethers.getSigners();
   const token: LumoraToken = await ethers.deployContract("LumoraToken", [admin.address, SUPPLY]);
-  const reputation: Reputation = await ethers.deployContract("Reputation", [
-    admin.address,
-    {
-      neutralScore: 5000,
-      decayBps: 1000,
-      learningRateBps: 5000,
-      failingRateBps: 2000,
-      flagAfterFailingEpochs: 2,
-      flagBelowScore: 2000,
-      warnBelowScore: 3000,
-      unflagAfterGoodEpochs: 2,
-      unflagAtScore: 5000,
-    },
-  ]);
+  const reputation: Reputation = await ethers.deployContract("Reputation", [admin.address, FAST_FLAG_PARAMETERS]);
   const pool: RewardPool = await ethers.deployContract("RewardPool", [
     admin.address,
     await token.getAddress(),

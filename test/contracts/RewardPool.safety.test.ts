@@ -11,6 +11,7 @@ import type { LumoraToken, Reputation, RewardPool } from "../../types/ethers-con
 import { rewardTotalFor } from "../../keeper/epochs/collect/contribution.ts";
 import { mulberry32, testSeed } from "../seed.ts";
 import { buildDistribution, expectedReward, claimer, toClaimStruct, type RewardEntry } from "./helpers/rewards.ts";
+import { FAST_FLAG_PARAMETERS } from "./helpers/reputation-parameters.ts";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
@@ -27,17 +28,7 @@ const BOND = parseEther("50");
 const CHALLENGE_REWARD = parseEther("20");
 const Status = { None: 0n, Pending: 1n, Claimable: 2n, Vetoed: 3n, Expired: 4n, Challenged: 5n } as const;
 
-const REPUTATION_PARAMETERS = {
-  neutralScore: 5000,
-  decayBps: 1000,
-  learningRateBps: 5000,
-  failingRateBps: 2000,
-  flagAfterFailingEpochs: 2,
-  flagBelowScore: 2000,
-  warnBelowScore: 3000,
-  unflagAfterGoodEpochs: 2,
-  unflagAtScore: 5000,
-};
+const REPUTATION_PARAMETERS = FAST_FLAG_PARAMETERS;
 
 async function deployFixture() {
   const [admin, keeper, guardian, alice, bob, carol, challenger, outsider] = await ethers.getSigners();

@@ -16,6 +16,7 @@ import {
   type RewardClaim,
   type RewardEntry,
 } from "./helpers/rewards.ts";
+import { FAST_FLAG_PARAMETERS } from "./helpers/reputation-parameters.ts";
 
 const { ethers, networkHelpers } = await network.create();
 const { time } = networkHelpers;
@@ -39,18 +40,7 @@ const TOTAL_CONTRIBUTION = 26n;
 // EpochStatus in RewardPool.
 const Status = { None: 0n, Pending: 1n, Claimable: 2n, Vetoed: 3n, Expired: 4n } as const;
 
-// Flag after 2 failing epochs; unflag after 2 good epochs at score ≥ 5000.
-const REPUTATION_PARAMETERS = {
-  neutralScore: 5000,
-  decayBps: 1000,
-  learningRateBps: 5000,
-  failingRateBps: 2000,
-  flagAfterFailingEpochs: 2,
-  flagBelowScore: 2000,
-  warnBelowScore: 3000,
-  unflagAfterGoodEpochs: 2,
-  unflagAtScore: 5000,
-};
+const REPUTATION_PARAMETERS = FAST_FLAG_PARAMETERS;
 
 async function deployFixture() {
   const [admin, keeper, guardian, alice, bob, carol, dave, outsider] = await ethers.getSigners();

@@ -13,6 +13,7 @@ import type {
   TaskLog,
 } from "../../../types/ethers-contracts/index.js";
 import { quorumDomain } from "./quorum.ts";
+import { REPUTATION_PARAMETERS } from "./reputation-parameters.ts";
 
 export interface QuorumSetOptions {
   admin: HardhatEthersSigner;
@@ -34,20 +35,7 @@ export interface QuorumSetOptions {
 export async function deployQuorumSet(ethers: HardhatEthers, o: QuorumSetOptions) {
   const { admin } = o;
   const token: LumoraToken = await ethers.deployContract("LumoraToken", [admin.address, o.supply]);
-  const reputation: Reputation = await ethers.deployContract("Reputation", [
-    admin.address,
-    {
-      neutralScore: 5000,
-      decayBps: 1000,
-      learningRateBps: 3000,
-      failingRateBps: 2000,
-      flagAfterFailingEpochs: 3,
-      flagBelowScore: 2000,
-      warnBelowScore: 3000,
-      unflagAfterGoodEpochs: 2,
-      unflagAtScore: 5000,
-    },
-  ]);
+  const reputation: Reputation = await ethers.deployContract("Reputation", [admin.address, REPUTATION_PARAMETERS]);
   const taskLog: TaskLog = await ethers.deployContract("TaskLog", [admin.address]);
   const pool: RewardPool = await ethers.deployContract("RewardPool", [
     admin.address,
