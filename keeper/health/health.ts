@@ -468,7 +468,11 @@ export class Health extends EventTarget {
     );
     this.metrics.pingReqs += helpers.length;
     if (answers.includes("silent")) this.aware(+1);
-    if (answers.includes("reached") || this.controller.signal.aborted) return;
+    if (answers.includes("reached")) {
+      this.reachedIndirectly(target);
+      return;
+    }
+    if (this.controller.signal.aborted) return;
     // Suspect at the incarnation we hold now (the target may have refuted meanwhile: then this is stale).
     if (target.state === "alive")
       this.apply({ peerId: target.peerId, state: "suspect", incarnation: target.incarnation }, "timeout");
@@ -593,6 +597,7 @@ export class Health extends EventTarget {
     m.load = msg.load;
     m.capacity = msg.capacity;
     m.hearsay = 0;
+    m.refusedAlive = undefined;
     this.apply({ peerId, state: "alive", incarnation: msg.incarnation });
     for (const u of msg.updates) {
       const about = u.peerId === this.self || u.peerId === peerId ? undefined : this.members.get(u.peerId);
@@ -620,11 +625,25 @@ export class Health extends EventTarget {
     }
     if ((m.hearsay ?? 0) >= MAX_HEARSAY_CLEARS) {
       this.metrics.hearsayRefused++;
+      m.refusedAlive = Math.max(m.refusedAlive ?? 0, u.incarnation);
       if (m.state === "suspect") this.checkSoon(m);
       return;
     }
     m.hearsay = (m.hearsay ?? 0) + 1;
     this.apply(u);
+  }
+
+  /**
+   * A helper reached `m` for us (we could not, directly): `m` is alive, as good as its own word for the hearsay
+   * rule. A refutation we refused on hearsay alone now applies — else a member we reach only through others, and
+   * whose refutation we refused, would time out to failed although every check of ours found it alive.
+   */
+  private reachedIndirectly(m: Member): void {
+    m.hearsay = 0;
+    const refused = m.refusedAlive;
+    m.refusedAlive = undefined;
+    if (m.state === "suspect" && refused !== undefined && refused > m.incarnation)
+      this.apply({ peerId: m.peerId, state: "alive", incarnation: refused });
   }
 
   /**

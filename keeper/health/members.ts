@@ -36,6 +36,8 @@ export interface Member {
   capacity?: number;
   /** Suspicions or failures of this member that another member's word cleared since it last spoke to us. */
   hearsay?: number;
+  /** The highest `alive` incarnation of it refused on hearsay since (applied if a helper reaches it for us). */
+  refusedAlive?: number;
 }
 
 export interface Transition {

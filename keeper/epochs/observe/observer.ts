@@ -249,12 +249,18 @@ export class EpochObserver {
     let unyielded = 0;
     const perObserver = new Map<string, number>();
     const perKey = new Map<string, number>();
+    const first = new Map<string, SignedObservation>();
     for (const o of theirs) {
       if (o.epoch !== epoch) return { problem: `an observation of epoch ${o.epoch}` };
       // Per observer and peer one outcome, or two (an equivocation's proof); per observer at most its cap of peers.
       const k = (perKey.get(observationKey(o)) ?? 0) + 1;
       perKey.set(observationKey(o), k);
       if (k > 2) return { problem: `more than two observations of ${o.subject} by ${o.observer}` };
+      // A second observation of the same outcome (a copy, or the outcome signed again) is no equivocation: the store
+      // keeps one, so a set carrying both would hash differently from every keeper's stored set (review 2026-11-30).
+      if (k === 1) first.set(observationKey(o), o);
+      else if (sameOutcome(first.get(observationKey(o))!, o))
+        return { problem: `the same outcome of ${o.subject} by ${o.observer} twice` };
       const n = (perObserver.get(o.observer) ?? 0) + (k === 1 ? 1 : 0);
       perObserver.set(o.observer, n);
       if (n > MAX_OBSERVATIONS_PER_OBSERVER)

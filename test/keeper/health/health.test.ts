@@ -516,6 +516,41 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     assert.equal(a.h.metrics.hearsayRefused, 1);
   });
 
+  it("takes a refused refutation once a helper reaches the member for it (partial reachability)", async () => {
+    // Suspicions last 5 s here (10 × T): a re-checks a suspect half-way through, then it would time out.
+    const ms = await cluster(3, () => ({ periodMs: 500, probeTimeoutMs: 1_000, suspicionMult: 10 }));
+    const [a, b, c] = ms as [Member, Member, Member];
+    // a cannot reach c directly; b can (a's ping-req through b reaches c).
+    a.k.bans.ban(c.k.node.peerId, "test: block the a–c link");
+    await waitFor(() => a.k.node.getConnections(c.k.node.peerId).length === 0, 10_000, "the a–c link to drop");
+    /** b tells a, piggybacked on a probe, a statement about c. */
+    const tell = async (state: MemberState, inc: number) => {
+      const s = await b.k.node.dialProtocol(a.k.node.getMultiaddrs()[0]!, HEALTH_PROTOCOL);
+      const body = Probe.encode({
+        seq: 11n,
+        target: new Uint8Array(0),
+        incarnation: BigInt(b.h.incarnation),
+        load: 0,
+        capacity: 0,
+        updates: [{ peerId: peerIdBytes(c.id), state, incarnation: BigInt(inc) }],
+      });
+      s.send(frame(body));
+      await readMessage<Ack>(s, Ack, MAX_HEALTH_MESSAGE_BYTES).finally(() => s.abort(new Error("done")));
+    };
+    await tell(MemberState.SUSPECT, 0);
+    await tell(MemberState.ALIVE, 1);
+    assert.equal(a.h.status(c.id), "alive", "the first refutation passed on clears it");
+    await tell(MemberState.SUSPECT, 1);
+    await tell(MemberState.ALIVE, 2);
+    assert.equal(a.h.metrics.hearsayRefused, 1, "the second is refused on hearsay alone");
+    // a checks c itself: the direct probe fails, b reaches c — and the refutation a refused now applies, before the
+    // suspicion would have timed out.
+    await waitFor(() => a.h.status(c.id) !== "suspect", 30_000, "a's verdict on c");
+    assert.equal(a.h.status(c.id), "alive", "reached through b: alive, not failed");
+    assert.equal(a.h.member(c.id)?.incarnation, 2);
+    assert.equal(a.h.metrics.failuresDeclared + a.h.metrics.failuresLearned, 0);
+  });
+
   it("persists per-epoch task outcome counters across a store reopen", async () => {
     keepers.push(await startNode());
     const { path, store } = tempStore();

@@ -180,6 +180,10 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
     const altered = theirs.map((o) => (o.observer === k0.wallet.address ? { ...o, failures: o.failures + 1 } : o));
     const forged = await k1.observer.check(EPOCH, altered, { signal });
     assert.ok("problem" in forged && /not by its observer/.test(forged.problem), JSON.stringify(forged));
+    // One outcome twice (a copy) is no equivocation: the store keeps one, so a set carrying both would hash otherwise
+    // than every keeper's stored set after a re-finalize (review 2026-11-30).
+    const copied = await k0.observer.check(EPOCH, [...theirs, theirs[0]!], { signal });
+    assert.ok("problem" in copied && /the same outcome of .* twice/.test(copied.problem), JSON.stringify(copied));
   });
 
   it("an observer that signed two outcomes of one peer counts for neither once the set holds both (equivocation)", async () => {
