@@ -106,10 +106,12 @@ export type ObservationCheck =
 export interface EpochObserverStats {
   /** Signatures `check` verified (observations held byte-identical are not verified again). */
   checkVerified: number;
+  /** Signatures verified joining union rounds' observations (those held already, or repeated, are not). */
+  uniteVerified: number;
 }
 
 export class EpochObserver {
-  readonly stats: EpochObserverStats = { checkVerified: 0 };
+  readonly stats: EpochObserverStats = { checkVerified: 0, uniteVerified: 0 };
   private readonly log: Logger;
   /** The configured rule; undefined: f derived from the quorum's size per epoch. */
   private readonly fixed: ObservationRule | undefined;
@@ -344,10 +346,24 @@ export class EpochObserver {
    */
   async unite(epoch: number, offered: readonly SignedObservation[], options: { signal: AbortSignal }): Promise<number> {
     const observers = await this.components.observers(options);
-    const valid = this.withinCap(
-      epoch,
-      offered.filter((o) => this.acceptable(epoch, o, observers)),
-    );
+    // Held or repeated observations cost nothing; the rest are verified in bounded batches, yielding between them (a
+    // refusing keeper may hand back thousands: one synchronous pass stalled the submitter's event loop for seconds).
+    const held = new Set(this.observationsOf(epoch).map(identity));
+    const seen = new Set<string>();
+    const acceptable: SignedObservation[] = [];
+    let unyielded = 0;
+    for (const o of offered) {
+      const id = identity(o);
+      if (held.has(id) || seen.has(id)) continue;
+      seen.add(id);
+      if (++unyielded > OBSERVATION_VERIFY_BATCH) {
+        unyielded = 1;
+        await yieldToLoop(undefined, { signal: options.signal });
+      }
+      this.stats.uniteVerified++;
+      if (this.acceptable(epoch, o, observers)) acceptable.push(o);
+    }
+    const valid = this.withinCap(epoch, acceptable);
     const added = this.components.observations.unite(this.quorum, epoch, valid);
     this.log.info("observations joined from a union round", { epoch, offered: offered.length, added });
     return added;
@@ -446,7 +462,11 @@ export class EpochObserver {
       verifyObservation(this.components.domain, o);
       return true;
     } catch (err) {
-      this.log.warn("observation ignored", { epoch, observer: o.observer, reason: (err as Error).message });
+      this.log.throttled("observation ignored", "warn", "observation ignored", {
+        epoch,
+        observer: o.observer,
+        reason: (err as Error).message,
+      });
       return false;
     }
   }

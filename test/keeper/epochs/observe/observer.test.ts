@@ -298,11 +298,18 @@ describe("epochs/observe: keepers merge their signed observations", { timeout: 1
       { ...sign(k2.wallet, EPOCH, 7), successes: 2 }, // changed after signing
       sign(k2.wallet, EPOCH + 5, 6), // another epoch
     ];
+    const v0 = k0.observer.stats.uniteVerified;
     assert.equal(await k0.observer.unite(EPOCH, offered, { signal }), 1);
+    assert.equal(k0.observer.stats.uniteVerified - v0, offered.length, "each new observation checked once");
     const after = k0.observer.observationsOf(EPOCH);
     assert.equal(after.length, before + 1);
     assert.ok(after.some((o) => sameObservation(o, valid)));
     assert.equal(await k0.observer.unite(EPOCH, [valid], { signal }), 0, "held already");
+    // Held and repeated observations are not verified again: a refusal handing back the whole set costs nothing.
+    const verified = k0.observer.stats.uniteVerified;
+    const all = k0.observer.observationsOf(EPOCH);
+    assert.equal(await k0.observer.unite(EPOCH, [...all, ...all], { signal }), 0);
+    assert.equal(k0.observer.stats.uniteVerified, verified, `none of ${2 * all.length} verified`);
   });
 
   it("derives f from the quorum's size unless configured: 0 for one keeper, max(1, ⌊(n−1)/3⌋) else (M-4)", async () => {
