@@ -543,16 +543,16 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
       logger,
       ...(approver &&
         observer !== undefined && {
-          afterCommit: (epoch, rewardRoot, opts) =>
+          afterCommit: (epoch, evidenceHash, opts) =>
             refinalizeFromCommitted(
               {
                 logger,
-                signedUnder: (e, root) => approver.signedUnder(e, root),
+                signedUnder: (e, hash) => approver.signedUnder(e, hash),
                 adoptSet: (e, set) => observer.adopt(e, set),
                 refinalize: (e, o) => collector.refinalize(e, o),
               },
               epoch,
-              rewardRoot,
+              evidenceHash,
               opts,
             ).then((bundle) => bundle !== undefined),
         }),

@@ -49,10 +49,11 @@ export interface EvidenceAdopterComponents {
   logger: Logger;
   /**
    * After the chain's epoch is adopted: re-finalize ours from the observation set we approved the commitment
-   * (reward root `rewardRoot`) under, if we did (quorum/after-commit.ts); resolves with whether it did (then every
-   * closed epoch after `epoch` was re-finalized too).
+   * (the quorum's approved evidence hash `evidenceHash`, which binds the set) under, if we did
+   * (quorum/after-commit.ts); resolves with whether it did (then every closed epoch after `epoch` was re-finalized
+   * too).
    */
-  afterCommit?(epoch: number, rewardRoot: string, options: { signal?: AbortSignal }): Promise<boolean>;
+  afterCommit?(epoch: number, evidenceHash: string, options: { signal?: AbortSignal }): Promise<boolean>;
 }
 
 export class EvidenceAdopter {
@@ -110,15 +111,10 @@ export class EvidenceAdopter {
     const committed = await this.committedEvidence(epoch, options);
     const { reopened } = collector.adopt(epoch, committed);
     for (const e of reopened) await collector.finalize(e, options);
-    if (this.components.afterCommit !== undefined) {
-      const { chain } = this.components;
-      const [onChain] = await chain.read(
-        "RewardPool.epochOf",
-        () => chain.contracts.rewardPool.epochOf(epoch),
-        options,
-      );
+    const approved = this.components.afterCommit && (await this.approvedEvidenceHash(epoch, options));
+    if (this.components.afterCommit !== undefined && approved) {
       // Re-finalized from the committed set: every later closed epoch was computed again (build them anew).
-      if (await this.components.afterCommit(epoch, onChain.root, options))
+      if (await this.components.afterCommit(epoch, approved, options))
         return { reopened: [...new Set([...reopened, ...collector.closedEpochsAfter(epoch)])].sort((a, b) => a - b) };
     }
     return { reopened };

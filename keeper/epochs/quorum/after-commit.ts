@@ -12,8 +12,8 @@ import type { EpochBundle } from "../types.ts";
 
 export interface AfterCommitComponents {
   logger: Logger;
-  /** The set we signed a rebuilt commitment of `epoch` with reward root `rewardRoot` under (approve.ts). */
-  signedUnder(epoch: number, rewardRoot: string): SignedObservation[] | undefined;
+  /** The set we signed a rebuilt commitment of `epoch` with evidence hash `evidenceHash` under (approve.ts). */
+  signedUnder(epoch: number, evidenceHash: string): SignedObservation[] | undefined;
   /** Makes `set` the epoch's observation set (observe/observer.ts `adopt`). */
   adoptSet(epoch: number, set: readonly SignedObservation[]): void;
   /** Re-finalizes the epoch and every closed epoch after it (collect/collector.ts `refinalize`). */
@@ -21,17 +21,17 @@ export interface AfterCommitComponents {
 }
 
 /**
- * Re-finalizes our `epoch` from the observation set the chain's commitment (reward root `committedRoot`) was
- * approved under, when we signed it as a rebuild from that set. Returns the new bundle, undefined when there was
- * nothing to do (we signed our own epoch, or not this commitment).
+ * Re-finalizes our `epoch` from the observation set the chain's commitment (the quorum's approved evidence hash
+ * `approvedEvidence`, which binds the set) was approved under, when we signed it as a rebuild from that set. Returns
+ * the new bundle, undefined when there was nothing to do (we signed our own epoch, or not this commitment).
  */
 export async function refinalizeFromCommitted(
   components: AfterCommitComponents,
   epoch: number,
-  committedRoot: string,
+  approvedEvidence: string,
   options: { signal?: AbortSignal } = {},
 ): Promise<EpochBundle | undefined> {
-  const set = components.signedUnder(epoch, committedRoot);
+  const set = components.signedUnder(epoch, approvedEvidence);
   if (set === undefined) return undefined;
   components.adoptSet(epoch, set);
   const bundle = await components.refinalize(epoch, options);

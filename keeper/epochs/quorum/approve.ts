@@ -107,7 +107,7 @@ export class QuorumApprover {
   private readonly faithful = new Map<number, boolean>();
   /** Commitments rebuilt from other keepers' sets, by epoch and set (`setKey`). */
   private readonly rebuilt = new Map<string, EpochCommitment>();
-  /** The sets we signed rebuilt commitments under, by epoch and reward root (`signedUnder`). */
+  /** The sets we signed rebuilt commitments under, by epoch and evidence hash (`signedUnder`). */
   private readonly signedSets = new Map<string, SignedObservation[]>();
 
   constructor(
@@ -170,22 +170,23 @@ export class QuorumApprover {
       return { code: "mismatch", reason: `differs from this keeper's epoch in ${differ.join(", ")}` };
     }
     const digest = commitmentDigest(quorumDomain(chainId, contracts.EpochQuorum), commitment);
-    if (underSet !== undefined) this.remember(epoch, commitment.rewardRoot, underSet);
+    if (underSet !== undefined) this.remember(epoch, commitment.evidenceHash, underSet);
     this.log.info("epoch commitment signed", { epoch });
     return { signer: getAddress(me), signature: chain.signDigest(digest) };
   }
 
   /**
-   * The observation set we signed a rebuilt commitment of `epoch` under whose reward root is `rewardRoot`: once the
-   * chain holds that commitment, our own epoch is re-finalized from it (docs/epochs.md "After a commitment").
-   * Undefined when we signed no rebuild with that root (our own epoch was signed, or we did not sign).
+   * The observation set we signed a rebuilt commitment of `epoch` under whose evidence hash is `evidenceHash` (it
+   * binds the set, review M-3; a reward root would not: sets differing in reports only share it): once the chain
+   * holds that commitment, our own epoch is re-finalized from it (docs/epochs.md "After a commitment"). Undefined
+   * when we signed no rebuild with that evidence hash (our own epoch was signed, or we did not sign).
    */
-  signedUnder(epoch: number, rewardRoot: string): SignedObservation[] | undefined {
-    return this.signedSets.get(`${epoch}/${rewardRoot.toLowerCase()}`);
+  signedUnder(epoch: number, evidenceHash: string): SignedObservation[] | undefined {
+    return this.signedSets.get(`${epoch}/${evidenceHash.toLowerCase()}`);
   }
 
-  private remember(epoch: number, rewardRoot: string, set: SignedObservation[]): void {
-    this.signedSets.set(`${epoch}/${rewardRoot.toLowerCase()}`, set);
+  private remember(epoch: number, evidenceHash: string, set: SignedObservation[]): void {
+    this.signedSets.set(`${epoch}/${evidenceHash.toLowerCase()}`, set);
     if (this.signedSets.size > FAITHFUL_MEMORY) this.signedSets.delete(this.signedSets.keys().next().value!);
   }
 

@@ -44,6 +44,7 @@ import { observationSetHash, type SignedObservation } from "../../../../keeper/e
 import { QuorumApprover } from "../../../../keeper/epochs/quorum/approve.ts";
 import { signAuditOutcome, type SignedAuditOutcome } from "../../../../keeper/audit/outcome.ts";
 import { refinalizeFromCommitted } from "../../../../keeper/epochs/quorum/after-commit.ts";
+import { latestApproval } from "../../../../keeper/epochs/quorum/approvals.ts";
 import { evidenceHashOf } from "../../../../keeper/epochs/quorum/commitment.ts";
 import { EpochReclosedError, QuorumNotReachedError } from "../../../../keeper/epochs/quorum/errors.ts";
 import { EpochSignatures } from "../../../../keeper/epochs/quorum/protocol.ts";
@@ -493,6 +494,11 @@ describe("keeper quorum: signing under different observation sets", { timeout: 3
     // as keeper/components.ts wires it, reading A's publication) and makes the set it signed under its own.
     const [onChain] = await b.chain.contracts.rewardPool.epochOf(5);
     assert.notEqual((await buildEpoch(ownB)).rewardTree!.root, onChain.root);
+    // What B signed under is found by the approved evidence hash (it binds the set); a reward root would not tell
+    // sets apart that differ in reports only (review 2026-11-30).
+    const approvedEvidence = (await latestApproval(b.chain, 5))!.evidenceHash;
+    assert.ok(b.approver.signedUnder(5, approvedEvidence) !== undefined);
+    assert.equal(b.approver.signedUnder(5, onChain.root), undefined);
     const publishDir = await mkdtemp(path.join(tmpdir(), "lumora-after-commit-"));
     try {
       const evidence = { ...a.epochs.collector.evidence(5), ...a.observer.evidence(5) };
@@ -506,16 +512,16 @@ describe("keeper quorum: signing under different observation sets", { timeout: 3
         },
         keepers: () => ["A"],
         logger: silent,
-        afterCommit: (epoch, rewardRoot, opts) =>
+        afterCommit: (epoch, evidenceHash, opts) =>
           refinalizeFromCommitted(
             {
               logger: silent,
-              signedUnder: (e, root) => b.approver.signedUnder(e, root),
+              signedUnder: (e, hash) => b.approver.signedUnder(e, hash),
               adoptSet: (e, set) => b.observer.adopt(e, set),
               refinalize: (e, o) => b.epochs.collector.refinalize(e, o),
             },
             epoch,
-            rewardRoot,
+            evidenceHash,
             opts,
           ).then((bundle) => bundle !== undefined),
       });
