@@ -15,20 +15,11 @@ import {
   type NodeState,
   type ReputationParameters,
 } from "./helpers/reputationModel.js";
+import { REPUTATION_PARAMETERS } from "./helpers/reputation-parameters.ts";
 
 const { ethers, networkHelpers } = await network.create();
 
-const PARAMETERS: ReputationParameters = {
-  neutralScore: 5000,
-  decayBps: 1000,
-  learningRateBps: 3000,
-  failingRateBps: 2000,
-  flagAfterFailingEpochs: 3,
-  flagBelowScore: 2000,
-  warnBelowScore: 3000,
-  unflagAfterGoodEpochs: 2,
-  unflagAtScore: 5000,
-};
+const PARAMETERS: ReputationParameters = REPUTATION_PARAMETERS;
 
 type Report = { node: string; successes: bigint; failures: bigint };
 
