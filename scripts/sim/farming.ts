@@ -45,6 +45,14 @@ for (const identities of [1, 10, 100]) {
   }
   scenarios.push({ identities, bondShare: 0.5, volume: 10, paidShare: 0 });
 }
+// The join: a few bytes (or 1 % of its volume) bought from an honest provider of the blocked region.
+for (const identities of [1, 10]) {
+  for (const join of [1e-9, 0.01]) {
+    for (const bondShare of [0.05, 0.3]) {
+      scenarios.push({ identities, bondShare, volume: 10, paidShare: 1 / (1 + subsidy), join });
+    }
+  }
+}
 // Where the first bound fails: an emission (1 × the honest fees) above the burned share, and a bond large enough
 // that the cap does not bite.
 const highEmission: Scenario = { identities: 10, bondShare: 0.5, volume: 0.1, paidShare: 1 / (1 + subsidy) };
@@ -56,6 +64,7 @@ process.stderr.write(`honest network ready in ${((Date.now() - t0) / 1000).toFix
 
 const label = (s: Scenario) =>
   `k=${s.identities},bond=${s.bondShare * 100}%,volume=${s.volume}x,paid=${s.paidShare === 0 ? 0 : "max-subsidy"}` +
+  (s.join === undefined ? "" : `,join=${s.join}`) +
   (s.saturationBps === undefined ? "" : `,mu=${Number(s.saturationBps) / 10_000}`);
 const num = (x: number) => (Number.isFinite(x) ? +x.toFixed(4) : x > 0 ? 1e308 : -1e308);
 

@@ -48,8 +48,20 @@ export interface Filled {
    * and those pots' providers, transitively — all at their caps (ascending, regions in the order of their first pot).
    */
   blocked: string[][];
+  /**
+   * The draws that tie the blocked regions together: each (pot, account) of a region with what the account draws
+   * from that pot (> 0), in ascending order of pot, then account.
+   */
+  links: Link[];
   /** Augmenting paths the rerouting took. */
   reroutes: number;
+}
+
+/** One draw of a blocked region: `account` takes `flow` from `pot`. */
+export interface Link {
+  pot: string;
+  account: string;
+  flow: bigint;
 }
 
 /** Rerouting budget: augmenting paths per pot, account and channel of the epoch (see the header). */
@@ -262,6 +274,7 @@ function reroute(
   // The blocked regions: from each starved pot, its providers (all at their caps) and the pots they draw from, and
   // so on — the accounts whose caps hold that money back together.
   const blocked: string[][] = [];
+  const links: Link[] = [];
   const seen = new Set<string>();
   for (const start of starved) {
     if (seen.has(start)) continue;
@@ -269,7 +282,10 @@ function reroute(
     const queue = [start];
     const region = new Set<string>();
     for (let head = 0; head < queue.length; head++) {
-      for (const a of membersOf.get(queue[head]!)!) {
+      const pot = queue[head]!;
+      for (const a of membersOf.get(pot)!) {
+        const flow = flows.get(pot)!.get(a)!;
+        if (flow > 0n) links.push({ pot, account: a, flow });
         if (region.has(a)) continue;
         region.add(a);
         for (const q of potsOfSorted.get(a)!) {
@@ -282,5 +298,6 @@ function reroute(
     }
     blocked.push([...region].sort(ascending));
   }
-  return { allocation, saturated, starved, blocked, reroutes };
+  links.sort((x, y) => ascending(x.pot, y.pot) || ascending(x.account, y.account));
+  return { allocation, saturated, starved, blocked, links, reroutes };
 }

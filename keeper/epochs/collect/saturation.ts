@@ -22,7 +22,9 @@
  *      caps are set by the minority's unused bond, not by scarce capital: the caps of that region's accounts are
  *      raised by one common factor ℓ ≥ 1, as far as what they receive above their K_i stays within the unused cap
  *      of all the others, Σ_j max(0, K_j − C'_j). A region holding a minority of ΣB is never lifted, whatever the
- *      other regions hold.
+ *      other regions hold. Within the region, only the core that holds the majority by its strongest links is lifted
+ *      without bound; any other member by at most what it drew from the majority's pots (lift.ts), so that an
+ *      account joining through a small draw is not carried up with it.
  *
  *   C'_i = what i receives;  R' = ⌊R · ΣC' / S⌋
  *
@@ -36,6 +38,7 @@ import { getAddress } from "ethers";
 
 import { BPS, SHARE_SCALE } from "./constants.ts";
 import { compareAddresses, type ConsumerBytes } from "./contribution.ts";
+import { liftBudgets } from "./lift.ts";
 import { fillPots, groupPots, type Filled, type PotShare } from "./pots.ts";
 
 export interface SaturationTerms {
@@ -134,7 +137,14 @@ export function saturate(
   );
   const lifted = new Set(majority ?? []);
   if (majority !== undefined) {
-    const liftedCap = (l: bigint) => (a: string) => (lifted.has(a) ? (base(a) * l) / LIFT_SCALE : base(a));
+    // Each account's lift is bounded by the links that tie it to the majority (lift.ts).
+    const budget = liftBudgets(majority, filled.links, (a) => bondOfAccount.get(a)!, totalB);
+    const liftedCap = (l: bigint) => (a: string) => {
+      if (!lifted.has(a)) return base(a);
+      const raised = (base(a) * l) / LIFT_SCALE - base(a);
+      const most = budget.get(a) ?? null;
+      return base(a) + (most !== null && most < raised ? most : raised);
+    };
     const within = (f: Filled) => {
       let above = 0n;
       let unused = 0n;

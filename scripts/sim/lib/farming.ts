@@ -58,6 +58,11 @@ export interface Scenario {
   volume: number;
   /** Share of its self-dealt bytes the attacker pays for (1/(1+σ) buys the whole subsidy). */
   paidShare: number;
+  /**
+   * The attacker's consumers also buy this share of its self-dealt volume, paid, from the honest provider with the
+   * most demand: a link into the honest network's blocked region, to be lifted with it (docs/security.md).
+   */
+  join?: number;
   /** Overrides the emission (see {@link FarmingParameters.emissionPerHonestFee}). */
   emissionPerHonestFee?: number;
   /** Overrides μ (see {@link FarmingParameters.saturation}). */
@@ -316,9 +321,32 @@ export async function runScenario(net: HonestNetwork, scenario: Scenario): Promi
       await settleChannel({ vault, domain: net.domain }, consumer, account, [feesEach], channel.consumerPeer);
     attackerChannels.push(channel);
   }
+  // The join: bytes an honest provider really carried to the attacker's consumer, paid (fees the attacker's).
+  const joinChannels: Channel[] = [];
+  if (scenario.join !== undefined && scenario.join > 0) {
+    const carried = new Map<string, bigint>();
+    for (const c of net.channels)
+      carried.set(c.account, (carried.get(c.account) ?? 0n) + c.receipts.reduce((x, r) => x + r.bytes, 0n));
+    const busiest = net.accounts.reduce((a, b) => ((carried.get(b) ?? 0n) > (carried.get(a) ?? 0n) ? b : a));
+    const joinBytes = (volume * BigInt(Math.round(scenario.join * 1e9))) / 1_000_000_000n + 1n;
+    const joinFees = priceOf(joinBytes, parameters.payment);
+    const consumer = attackerConsumers[0]!;
+    await (await token.connect(treasury).transfer(attacker.address, joinFees)).wait();
+    await (await token.connect(attacker).approve(await vault.getAddress(), joinFees)).wait();
+    await (await vault.connect(attacker).depositFor(consumer.address, joinFees)).wait();
+    const channel: Channel = {
+      consumer,
+      consumerPeer: "attacker-consumer-0",
+      account: busiest,
+      providerPeer: `provider-${net.accounts.indexOf(busiest)}`,
+      receipts: [receipt(`provider-${net.accounts.indexOf(busiest)}`, "attacker-consumer-0", joinBytes)],
+    };
+    await settleChannel({ vault, domain: net.domain }, consumer, busiest, [joinFees], channel.consumerPeer);
+    joinChannels.push(channel);
+  }
 
   // ── the epoch close: the keeper's credit rules on what the chain says was paid and bonded ───────────────────
-  const channels = [...net.channels, ...attackerChannels];
+  const channels = [...net.channels, ...joinChannels, ...attackerChannels];
   const peers = new Map<string, string>();
   const consumers = new Map<string, string>();
   for (const c of channels) {
@@ -390,14 +418,15 @@ export async function runScenario(net: HonestNetwork, scenario: Scenario): Promi
   const honestRewards = await balances(net.accounts);
   const distributed = attackerRewards + honestRewards;
   let attackerFees = 0n;
-  for (const c of attackerChannels) attackerFees += paid.get(`${c.consumer.address}>${c.account}`) ?? 0n;
+  for (const c of [...attackerChannels, ...joinChannels])
+    attackerFees += paid.get(`${c.consumer.address}>${c.account}`) ?? 0n;
   const paidBytesOf = (list: Channel[]) =>
     list.reduce((s, c) => {
       const carried = c.receipts.reduce((x, r) => x + r.bytes, 0n);
       const bought = bytesPaidFor(paid.get(`${c.consumer.address}>${c.account}`) ?? 0n, parameters.payment.weiPerGiB);
       return s + (carried < bought ? carried : bought);
     }, 0n);
-  const honestPaidBytes = paidBytesOf(net.channels);
+  const honestPaidBytes = paidBytesOf([...net.channels, ...joinChannels]);
   const attackerPaidBytes = paidBytesOf(attackerChannels);
   const contributingHonestBond = net.accounts
     .filter((a) => bondOf.has(a))

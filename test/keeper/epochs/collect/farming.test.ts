@@ -90,6 +90,39 @@ function withAttacker(net: ReturnType<typeof honestNetwork>, k: number, bondShar
   return { bonds, channels };
 }
 
+/**
+ * Adds honest idle bond (`share` × the honest bonds over ten providers, each serving a consumer of its own a tenth of
+ * a GiB): unused capacity that a starved region can be lifted into.
+ */
+function withIdleBond(net: { bonds: Map<string, bigint>; channels: Channel[] }, share: number) {
+  const bonds = new Map(net.bonds);
+  const channels = [...net.channels];
+  const honestBond = [...net.bonds.values()].reduce((a, b) => a + b, 0n);
+  for (let j = 0; j < 10; j++) {
+    bonds.set(`idle-${j}`, (honestBond * BigInt(Math.round(share * 1000))) / 10_000n);
+    channels.push({ consumer: `idle-consumer-${j}`, provider: `idle-${j}`, bytes: GIB / 10n, paid: PRICE / 10n });
+  }
+  return { bonds, channels };
+}
+
+/**
+ * The join: the attacker's first consumer buys `bytes`, paid, from the honest provider that carried the most, so
+ * that the attacker's starved pots fall into the honest providers' blocked region.
+ */
+function withJoin(net: { bonds: Map<string, bigint>; channels: Channel[] }, bytes: bigint) {
+  const carried = new Map<string, bigint>();
+  for (const c of net.channels)
+    if (c.provider.startsWith("honest-")) carried.set(c.provider, (carried.get(c.provider) ?? 0n) + c.bytes);
+  const busiest = [...carried].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+  return {
+    bonds: net.bonds,
+    channels: [
+      ...net.channels,
+      { consumer: "attacker-consumer-0", provider: busiest, bytes, paid: (bytes * PRICE) / GIB },
+    ],
+  };
+}
+
 /** Runs the credit rules and returns the three figures (shares of R). */
 function figures(net: { bonds: Map<string, bigint>; channels: Channel[] }) {
   const peers = new Map<string, string>();
@@ -210,6 +243,25 @@ describe("epochs/collect credit rules against farming", () => {
             `${at}: ${f.attackerShare} ≤ ${f.attackerBondShare}`,
           );
           assert.ok(f.attackerShare <= f.attackerOwnPots + 1e-9, `${at}: never more than its own consumers paid for`);
+        }
+      }
+    }
+  });
+
+  it("does not lift a busy self-dealer that joins the honest providers' blocked region by buying from one of them, on every seed", () => {
+    // The honest providers are starved and lifted into an idle honest bond's unused capacity. The attacker's own
+    // consumer buys a GiB from the busiest honest provider, which links its starved pots to theirs: the honest
+    // region (with 60 % idle bond beside it, a majority only with the attacker; with 40 %, on its own) must not
+    // carry the attacker's caps up with it.
+    for (const seed of SEEDS) {
+      for (const idle of [0.4, 0.6]) {
+        for (const k of [1, 10]) {
+          const f = figures(withJoin(withAttacker(withIdleBond(honestNetwork(seed), idle), k, 0.3, 1), GIB));
+          const at = `seed ${seed}, idle ${idle}, k = ${k}`;
+          assert.ok(
+            f.attackerShare <= f.attackerBondShare + 1e-9,
+            `${at}: ${f.attackerShare} ≤ ${f.attackerBondShare} (lift ${f.saturated.lift})`,
+          );
         }
       }
     }

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { liftBudgets } from "../../../../keeper/epochs/collect/lift.ts";
+import type { Link } from "../../../../keeper/epochs/collect/pots.ts";
+
+// A small region: H1 and H2 (honest, 30 each) share consumer c1; A1 and A2 (an attacker's two identities, 10 each)
+// self-deal through their consumer cA. ΣB = 100: 20 more are held outside the region.
+const bonds: Record<string, bigint> = { H1: 30n, H2: 30n, A1: 10n, A2: 10n, N: 10n };
+const bondOf = (a: string) => bonds[a]!;
+const honest: Link[] = [
+  { pot: "c1", account: "H1", flow: 30_000n },
+  { pot: "c1", account: "H2", flow: 30_000n },
+];
+const attacker: Link[] = [
+  { pot: "cA", account: "A1", flow: 10_000n },
+  { pot: "cA", account: "A2", flow: 10_000n },
+];
+const region = ["A1", "A2", "H1", "H2"];
+
+describe("epochs/collect lift budgets", () => {
+  it("lifts a part that joined the majority by selling to it nothing, however it is split", () => {
+    // cA's consumer bought a few bytes from H1: H1 draws 5 from cA.
+    const budgets = liftBudgets(region, [...honest, ...attacker, { pot: "cA", account: "H1", flow: 5n }], bondOf, 100n);
+    // H1 and H2 reach half only together, with equal bonds: both are the core.
+    assert.equal(budgets.get("H1"), null);
+    assert.equal(budgets.get("H2"), null);
+    assert.equal(budgets.get("A1"), 0n);
+    assert.equal(budgets.get("A2"), 0n);
+  });
+
+  it("lifts an account that served the majority's consumer by its draw, and identities behind it by nothing", () => {
+    // A1 served c1 (7); A2 draws from cA, which the core does not mostly draw.
+    const budgets = liftBudgets(region, [...honest, ...attacker, { pot: "c1", account: "A1", flow: 7n }], bondOf, 100n);
+    assert.equal(budgets.get("A1"), 7n);
+    assert.equal(budgets.get("A2"), 0n);
+    // N draws 30 % of c2, whose other 70 % H1 draws: it served a consumer of the majority's.
+    const newcomer = liftBudgets(
+      [...region, "N"],
+      [...honest, { pot: "c2", account: "H1", flow: 7_000n }, { pot: "c2", account: "N", flow: 3_000n }],
+      bondOf,
+      100n,
+    );
+    assert.equal(newcomer.get("N"), 3_000n);
+  });
+
+  it("keeps out of the core a minority that tipped a starved minority over half", () => {
+    // ΣB = 130: H1 and H2 hold 60 (under half), the attacker 20; together 80, over half.
+    const budgets = liftBudgets(region, [...honest, ...attacker, { pot: "cA", account: "H1", flow: 5n }], bondOf, 130n);
+    assert.equal(budgets.get("H1"), null, "the larger side is the core");
+    assert.equal(budgets.get("A1"), 0n);
+    assert.equal(budgets.get("A2"), 0n);
+  });
+
+  it("lifts nothing without a majority", () => {
+    const minority = liftBudgets(["H1", "H2"], honest, bondOf, 200n);
+    assert.equal(minority.get("H1"), 0n);
+    assert.equal(minority.get("H2"), 0n);
+  });
+});
