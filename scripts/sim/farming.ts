@@ -6,8 +6,10 @@
  * (`farming.net_gain_per_lum` ≤ 0, `farming.share_vs_bond_share` ≤ 1, `honest.share_vs_paid_bytes` ≥ 0.9; shares
  * of the epoch's reward R), the same shares of what was distributed (R minus what the caps withheld), the three
  * figures again at μ = 2 (`*.mu_2`), and the gain with an emission above the burned share, where the first bound no
- * longer holds (docs/security.md, "Farming: the simulation"). Per scenario it also prints the saturation's majority
- * lift (1: none) and the share of R withheld. LUMORA_SIM_SEED sets the honest network's seed (default 11).
+ * longer holds (docs/security.md, "Farming: the simulation"). The `join` scenarios put an honest idle bond beside
+ * the network and let the attacker's consumer buy from the busiest honest provider, to be lifted with the starved
+ * honest region. Per scenario it also prints the saturation's majority lift (1: none; the factor of the core) and
+ * the share of R withheld. LUMORA_SIM_SEED sets the honest network's seed (default 11).
  */
 import { loadavg } from "node:os";
 
@@ -45,11 +47,13 @@ for (const identities of [1, 10, 100]) {
   }
   scenarios.push({ identities, bondShare: 0.5, volume: 10, paidShare: 0 });
 }
-// The join: a few bytes (or 1 % of its volume) bought from an honest provider of the blocked region.
+// The join: beside an honest idle bond (40 %: the honest providers hold the majority alone; 60 %: only with the
+// attacker), the attacker's consumer buys a few bytes (or 1 % of its volume) from the busiest honest provider, to
+// be lifted with the starved honest region.
 for (const identities of [1, 10]) {
   for (const join of [1e-9, 0.01]) {
-    for (const bondShare of [0.05, 0.3]) {
-      scenarios.push({ identities, bondShare, volume: 10, paidShare: 1 / (1 + subsidy), join });
+    for (const idleBond of [0.4, 0.6]) {
+      scenarios.push({ identities, bondShare: 0.3, volume: 0.5, paidShare: 1 / (1 + subsidy), join, idleBond });
     }
   }
 }
@@ -65,6 +69,7 @@ process.stderr.write(`honest network ready in ${((Date.now() - t0) / 1000).toFix
 const label = (s: Scenario) =>
   `k=${s.identities},bond=${s.bondShare * 100}%,volume=${s.volume}x,paid=${s.paidShare === 0 ? 0 : "max-subsidy"}` +
   (s.join === undefined ? "" : `,join=${s.join}`) +
+  (s.idleBond === undefined ? "" : `,idle=${s.idleBond * 100}%`) +
   (s.saturationBps === undefined ? "" : `,mu=${Number(s.saturationBps) / 10_000}`);
 const num = (x: number) => (Number.isFinite(x) ? +x.toFixed(4) : x > 0 ? 1e308 : -1e308);
 

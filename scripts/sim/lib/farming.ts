@@ -63,6 +63,11 @@ export interface Scenario {
    * most demand: a link into the honest network's blocked region, to be lifted with it (docs/security.md).
    */
   join?: number;
+  /**
+   * Honest idle bond: ten more honest providers holding this share of the honest bonds, each serving a consumer of
+   * its own a tenth of a GiB — unused capacity that a starved region can be lifted into.
+   */
+  idleBond?: number;
   /** Overrides the emission (see {@link FarmingParameters.emissionPerHonestFee}). */
   emissionPerHonestFee?: number;
   /** Overrides μ (see {@link FarmingParameters.saturation}). */
@@ -321,6 +326,33 @@ export async function runScenario(net: HonestNetwork, scenario: Scenario): Promi
       await settleChannel({ vault, domain: net.domain }, consumer, account, [feesEach], channel.consumerPeer);
     attackerChannels.push(channel);
   }
+  // Honest idle bond: providers bonded well beyond their demand, whose unused caps a lift can draw on.
+  const idleChannels: Channel[] = [];
+  const idleAccounts: string[] = [];
+  if (scenario.idleBond !== undefined && scenario.idleBond > 0) {
+    const each = (honestBond * BigInt(Math.round(scenario.idleBond * 1e6))) / 1_000_000n / 10n;
+    const bytes = GIB / 10n;
+    const fees = priceOf(bytes, parameters.payment);
+    await (await token.connect(treasury).approve(await registry.getAddress(), 10n * each)).wait();
+    await (await token.connect(treasury).approve(await vault.getAddress(), 10n * fees)).wait();
+    for (let j = 0; j < 10; j++) {
+      const account = walletOf(`idle-${j}`).address;
+      await (await registry.connect(treasury).bondFor(account, each)).wait();
+      const consumer = walletOf(`idle-consumer-${j}`);
+      await (await vault.connect(treasury).depositFor(consumer.address, fees)).wait();
+      const channel: Channel = {
+        consumer,
+        consumerPeer: `idle-consumer-${j}`,
+        account,
+        providerPeer: `idle-${j}`,
+        receipts: [receipt(`idle-${j}`, `idle-consumer-${j}`, bytes)],
+      };
+      await settleChannel({ vault, domain: net.domain }, consumer, account, [fees], channel.consumerPeer);
+      idleChannels.push(channel);
+      idleAccounts.push(account);
+    }
+  }
+
   // The join: bytes an honest provider really carried to the attacker's consumer, paid (fees the attacker's).
   const joinChannels: Channel[] = [];
   if (scenario.join !== undefined && scenario.join > 0) {
@@ -346,7 +378,7 @@ export async function runScenario(net: HonestNetwork, scenario: Scenario): Promi
   }
 
   // ── the epoch close: the keeper's credit rules on what the chain says was paid and bonded ───────────────────
-  const channels = [...net.channels, ...joinChannels, ...attackerChannels];
+  const channels = [...net.channels, ...idleChannels, ...joinChannels, ...attackerChannels];
   const peers = new Map<string, string>();
   const consumers = new Map<string, string>();
   for (const c of channels) {
@@ -415,7 +447,7 @@ export async function runScenario(net: HonestNetwork, scenario: Scenario): Promi
     return sum;
   };
   const attackerRewards = await balances(attackerAccounts);
-  const honestRewards = await balances(net.accounts);
+  const honestRewards = await balances([...net.accounts, ...idleAccounts]);
   const distributed = attackerRewards + honestRewards;
   let attackerFees = 0n;
   for (const c of [...attackerChannels, ...joinChannels])
@@ -426,9 +458,9 @@ export async function runScenario(net: HonestNetwork, scenario: Scenario): Promi
       const bought = bytesPaidFor(paid.get(`${c.consumer.address}>${c.account}`) ?? 0n, parameters.payment.weiPerGiB);
       return s + (carried < bought ? carried : bought);
     }, 0n);
-  const honestPaidBytes = paidBytesOf([...net.channels, ...joinChannels]);
+  const honestPaidBytes = paidBytesOf([...net.channels, ...idleChannels, ...joinChannels]);
   const attackerPaidBytes = paidBytesOf(attackerChannels);
-  const contributingHonestBond = net.accounts
+  const contributingHonestBond = [...net.accounts, ...idleAccounts]
     .filter((a) => bondOf.has(a))
     .reduce((s, a) => s + (bondOf.get(a) ?? 0n), 0n);
   const ratio = (a: bigint, b: bigint) => (b === 0n ? 0 : Number((a * SHARE_SCALE) / b) / 1e18);
