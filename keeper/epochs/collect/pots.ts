@@ -19,9 +19,9 @@
  * paths from the pots with money left to an account below its cap, found in Dinic's phases; pots, accounts and
  * their lists in ascending order, so every keeper takes the same paths). No account receives less than after the proportional fill, none
  * more than its cap, and each pot pays only its own providers; the payout is the largest any allocation under those
- * two constraints can make (a maximum flow), within a budget of MAX_REROUTES_PER_EDGE augmentations per pot, account
- * and channel, which bounds the cost of a hostile epoch (the fill then stops with what it has, never beyond the
- * constraints).
+ * two constraints can make (a maximum flow), within a budget of MAX_REROUTES_PER_EDGE augmentations and
+ * MAX_REROUTE_WORK_PER_EDGE arcs looked at per pot, account and channel, which bounds the cost of a hostile epoch
+ * whatever its shape (the fill then stops with what it has, never beyond the constraints).
  *
  * A pot with money left after the rerouting is starved: the rest of it is withheld. Money never crosses from one
  * consumer's pot to a provider that consumer did not use, so a self-dealer's accounts (fed only by its own
@@ -55,6 +55,8 @@ export interface Filled {
   links: Link[];
   /** Augmenting paths the rerouting took. */
   reroutes: number;
+  /** Arcs the rerouting looked at (at most MAX_REROUTE_WORK_PER_EDGE per pot, account and channel, plus one path). */
+  work: number;
 }
 
 /** One draw of a blocked region: `account` takes `flow` from `pot`. */
@@ -66,6 +68,9 @@ export interface Link {
 
 /** Rerouting budget: augmenting paths per pot, account and channel of the epoch (see the header). */
 export const MAX_REROUTES_PER_EDGE = 4;
+
+/** Rerouting work budget: arcs looked at per pot, account and channel of the epoch (see the header). */
+export const MAX_REROUTE_WORK_PER_EDGE = 64;
 
 interface Pot {
   members: PotShare[];
@@ -89,11 +94,13 @@ export function groupPots(shares: readonly PotShare[]): { pots: Map<string, Pot>
 
 /**
  * Water-fills the pots under the caps `capOf` (see the header). `shares` must already be grouped by
- * {@link groupPots}; the result does not depend on the order of pots or members.
+ * {@link groupPots}; the result does not depend on the order of pots or members. `workPerEdge` is the rerouting's
+ * work budget per pot, account and channel (every keeper uses the default; tests lower it).
  */
 export function fillPots(
   grouped: { pots: Map<string, Pot>; shareOf: Map<string, bigint> },
   capOf: (account: string) => bigint,
+  workPerEdge = MAX_REROUTE_WORK_PER_EDGE,
 ): Filled {
   const { pots, shareOf } = grouped;
   const saturated = new Set<string>();
@@ -129,7 +136,7 @@ export function fillPots(
         grew = true;
       }
     }
-    if (!grew) return reroute(grouped, capOf, allocation, saturated);
+    if (!grew) return reroute(grouped, capOf, allocation, saturated, workPerEdge);
   }
 }
 
@@ -145,6 +152,7 @@ function reroute(
   capOf: (account: string) => bigint,
   filled: Map<string, bigint>,
   saturated: Set<string>,
+  workPerEdge: number,
 ): Filled {
   const { pots, shareOf } = grouped;
   // The fill's flows, per pot and account, exactly as it computed the allocation.
@@ -185,11 +193,17 @@ function reroute(
   const potsOfSorted = new Map([...potsOf].map(([a, of]) => [a, [...of].sort(ascending)]));
   const room = (a: string) => capOf(a) - allocation.get(a)!;
 
-  const budget = MAX_REROUTES_PER_EDGE * (potIds.length + allocation.size + edges);
+  const size = potIds.length + allocation.size + edges;
+  const budget = MAX_REROUTES_PER_EDGE * size;
+  const workBudget = workPerEdge * size;
   let reroutes = 0;
+  // Arcs looked at, in the breadth-first levels and in the path search: bounds the cost of a hostile epoch whatever
+  // shape it has (many phases of one path each, or long paths).
+  let work = 0;
+  const spent = () => reroutes >= budget || work >= workBudget;
   // Dinic's phases: levels by breadth from the pots with a rest (pot → its provider; a provider at its cap → a pot
   // it draws from), then paths that climb one level a step, each list resumed where it stopped.
-  for (let progress = true; progress && reroutes < budget;) {
+  for (let progress = true; progress && !spent();) {
     progress = false;
     const sources = potIds.filter((id) => rest.get(id)! > 0n);
     const potLevel = new Map<string, number>(sources.map((id) => [id, 0]));
@@ -199,6 +213,7 @@ function reroute(
       const id = queue[head]!;
       const level = potLevel.get(id)! + 1;
       for (const a of membersOf.get(id)!) {
+        work++;
         if (accountLevel.has(a)) continue;
         accountLevel.set(a, level);
         if (room(a) > 0n) {
@@ -206,6 +221,7 @@ function reroute(
           continue;
         }
         for (const q of potsOfSorted.get(a)!) {
+          work++;
           if (!potLevel.has(q) && flows.get(q)!.get(a)! > 0n) {
             potLevel.set(q, level + 1);
             queue.push(q);
@@ -218,11 +234,15 @@ function reroute(
     const dead = new Set<string>();
     const keyOf = (path: string[], at: number) => (at % 2 === 0 ? "p:" : "a:") + path[at]!;
     for (const source of sources) {
-      while (rest.get(source)! > 0n && reroutes < budget && !dead.has(`p:${source}`)) {
+      while (rest.get(source)! > 0n && !spent() && !dead.has(`p:${source}`)) {
         // path = [pot, account, pot, account, …]: a pot pays the account after it; an account gives back what it
         // drew from the pot after it.
         const path = [source];
         while (path.length > 0) {
+          if (work >= workBudget) {
+            path.length = 0; // out of budget: this path is abandoned, nothing of it was moved
+            break;
+          }
           const at = path.length - 1;
           const id = path[at]!;
           if (at % 2 === 1 && room(id) > 0n) break;
@@ -230,6 +250,7 @@ function reroute(
           const arcs = at % 2 === 0 ? membersOf.get(id)! : potsOfSorted.get(id)!;
           let i = arcAt.get(key) ?? 0;
           for (; i < arcs.length; i++) {
+            work++;
             const to = arcs[i]!;
             const ok =
               at % 2 === 0
@@ -299,5 +320,5 @@ function reroute(
     blocked.push([...region].sort(ascending));
   }
   links.sort((x, y) => ascending(x.pot, y.pot) || ascending(x.account, y.account));
-  return { allocation, saturated, starved, blocked, links, reroutes };
+  return { allocation, saturated, starved, blocked, links, reroutes, work };
 }

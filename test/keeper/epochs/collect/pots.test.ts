@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
-import { fillPots, groupPots, type PotShare } from "../../../../keeper/epochs/collect/pots.ts";
+import {
+  MAX_REROUTE_WORK_PER_EDGE,
+  fillPots,
+  groupPots,
+  type PotShare,
+} from "../../../../keeper/epochs/collect/pots.ts";
 
 const fill = (shares: PotShare[], caps: Record<string, bigint>) => fillPots(groupPots(shares), (a) => caps[a]!);
 
@@ -126,5 +131,31 @@ describe("epochs/collect/pots", () => {
         `round ${round}: order does not matter`,
       );
     }
+  });
+
+  it("bounds the rerouting's work by the epoch's size, stopping within the caps when it runs out", () => {
+    // A chain: pot c_i pays capped A_i, which also draws a little from c_{i+1}; only Z at the end has room. Each
+    // unit rerouted from the start walks the whole chain, so the work grows with its length.
+    const n = 400;
+    const shares: PotShare[] = [];
+    const caps: Record<string, bigint> = {};
+    for (let i = 0; i < n; i++) {
+      shares.push({ pot: `c${i}`, account: `A${i}`, share: 100n });
+      shares.push({ pot: `c${i + 1}`, account: `A${i}`, share: 10n });
+      caps[`A${i}`] = 60n;
+    }
+    shares.push({ pot: `c${n}`, account: "Z", share: 1n });
+    caps.Z = 10n ** 9n;
+    const grouped = groupPots(shares);
+    const size = n + 1 + n + 1 + shares.length; // pots + accounts + channels
+    const full = fillPots(grouped, (a) => caps[a]!);
+    assert.ok(full.work <= MAX_REROUTE_WORK_PER_EDGE * size, `default: ${full.work} arcs for ${size}`);
+    const short = fillPots(grouped, (a) => caps[a]!, 1);
+    // One path's walk past the budget at most (≤ 2 arcs per node of the chain).
+    assert.ok(short.work <= size + 4 * (n + 1), `budget 1 per edge: ${short.work} arcs for ${size}`);
+    assert.ok(short.work < full.work, `the budget stopped it: ${short.work} < ${full.work}`);
+    const paid = (f: typeof full) => [...f.allocation.values()].reduce((x, y) => x + y, 0n);
+    assert.ok(paid(short) <= paid(full), "a shorter search never pays more");
+    for (const f of [full, short]) for (const [a, x] of f.allocation) assert.ok(x <= caps[a]!, `${a} within its cap`);
   });
 });
