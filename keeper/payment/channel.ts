@@ -91,11 +91,21 @@ export class VoucherPayer {
    * several parts at once adds exactly what one voucher per part would have.
    */
   pay(account: string, parts: number | readonly number[]): Promise<SignedVoucher> {
-    const channel = getAddress(account);
-    const cost = (typeof parts === "number" ? [parts] : parts).reduce(
+    return this.payAmount(account, this.costOf(parts));
+  }
+
+  /** What `parts` cost at this payer's price, each part costed on its own and rounded up (see `pay`). */
+  costOf(parts: number | readonly number[]): bigint {
+    return (typeof parts === "number" ? [parts] : parts).reduce(
       (n, bytes) => n + costOf(BigInt(bytes), this.init.weiPerGiB),
       0n,
     );
+  }
+
+  /** Adds `cost` (> 0) to the channel to `account` and signs the new cumulative voucher. */
+  payAmount(account: string, cost: bigint): Promise<SignedVoucher> {
+    if (cost <= 0n) throw new RangeError(`a voucher adds a positive amount, got ${cost}`);
+    const channel = getAddress(account);
     const run = (this.chains.get(channel) ?? Promise.resolve()).then(async () => {
       const consumer = await this.consumer();
       const amount = this.components.store.signedAmount(consumer, channel) + cost;
@@ -181,6 +191,8 @@ export class SessionLedger {
    * in a later one. */
   private pending = 0n;
   private pendingUpTo = 0n;
+  /** The deposit read in flight, if any. */
+  private reading: Promise<void> | undefined;
 
   constructor(
     private readonly terms: LedgerTerms,
@@ -257,7 +269,7 @@ export class SessionLedger {
     const credit = this.components.credit;
     if (credit === undefined || this.checking) return;
     this.checking = true;
-    credit.get(v.consumer, v.provider, { signal: this.signal }).then(
+    this.reading = credit.get(v.consumer, v.provider, { signal: this.signal }).then(
       (c) => {
         this.checking = false;
         // Undefined: the read rate is spent; the next voucher asks again, and until a read covers them its vouchers
@@ -276,6 +288,26 @@ export class SessionLedger {
         this.components.logger.debug("deposit read failed", { consumer: v.consumer, error: err });
       },
     );
+  }
+
+  /**
+   * When the provider's budget for unfunded consumers is spent and this consumer's first voucher is being checked
+   * against its deposit, waits for that read (at most `ms`): a consumer that pays before its first part (a voucher
+   * right after the Welcome) is served whatever strangers spent, and one that does not is refused as before.
+   */
+  async awaitFunding(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    let late = false;
+    void deadline.then(() => (late = true));
+    try {
+      // A read that finds a higher voucher arrived meanwhile starts another: wait for the last one.
+      while (this.checking && !late && !this.funded && this.components.unfunded?.spent === true) {
+        await Promise.race([this.reading, deadline]);
+      }
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private unpaidOf(d: ConsumerDebt): bigint {

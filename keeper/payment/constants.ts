@@ -42,6 +42,12 @@ export const DEFAULT_UNFUNDED_BUDGET_WINDOW_MS = 60_000;
 export const VOUCHER_FRAME_SLACK = 4;
 
 /**
+ * How long a provider whose unfunded budget is spent waits for the deposit read of a new consumer's first voucher
+ * before refusing it (channel.ts `awaitFunding`).
+ */
+export const FUNDING_WAIT_MS = 5_000;
+
+/**
  * Consumers (peers and paying keys) whose debts a provider remembers across sessions (10,000): far above the sessions
  * it serves at once; forgetting the least recent forgives at most one allowance each.
  */

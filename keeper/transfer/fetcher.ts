@@ -33,6 +33,7 @@ import {
   SOURCE_SLOW_RATIO,
   SOURCE_TRIAL_WINDOWS,
   SPREAD_BELOW_UTILIZATION,
+  TAG_LENGTH,
   UTILIZATION_WINDOW,
   VOUCHER_EVERY_BYTES,
 } from "./constants.ts";
@@ -43,7 +44,7 @@ import {
   TransferError,
   type TransferErrorCode,
 } from "./errors.ts";
-import { objectIdFromHex, partLength, type Manifest } from "./manifest.ts";
+import { objectIdFromHex, partCount, partLength, type Manifest } from "./manifest.ts";
 import { signReceipt, type SignedReceipt } from "./receipt.ts";
 import { ProviderSession, type PlainPart } from "./session.ts";
 import { FileSink } from "./sink.ts";
@@ -180,6 +181,8 @@ export class ObjectFetch {
   private readonly accounts = new Map<string, string>();
   /** Per paying session: the parts (their bytes on the wire) verified since its last voucher. */
   private readonly unpaid = new Map<ProviderSession, { account: string; parts: number[]; bytes: number }>();
+  /** Per paying session: what its first voucher paid ahead that the parts since have not yet used (token units). */
+  private readonly prepaid = new Map<ProviderSession, bigint>();
   /** Vouchers signed and sent so far; awaited before the receipts are signed. */
   private payments: Promise<unknown> = Promise.resolve();
   /** Per provider: the parts it delivered (verified) and the bytes it sent for them. */
@@ -384,6 +387,8 @@ export class ObjectFetch {
         await session.close();
         return;
       }
+      // The voucher ahead goes out before the first part request.
+      await this.prepay(session);
       this.sessions.add(session);
       this.plan?.add(session);
       this.log.debug("provider session open", { objectId: this.objectId, provider: peerId });
@@ -555,14 +560,48 @@ export class ObjectFetch {
     if (due.bytes >= Math.min(VOUCHER_EVERY_BYTES, Math.floor(session.unpaidAllowance / 4))) this.settleUp(session);
   }
 
-  /** Signs a voucher for what `session` delivered since its last one and sends it (a session that ended only
-   * records it: the receipt carries it). */
+  /**
+   * Pays a provider that takes vouchers ahead for its first parts, right after its Welcome: its first voucher then
+   * reaches it before any part, so a provider whose budget for consumers without a funded voucher is spent (by
+   * strangers) still serves this one (docs/PROTOCOL.md §7). At most what `payFor` would pay at its first voucher
+   * (VOUCHER_EVERY_BYTES, a quarter of the stated allowance; at least one part) and never more parts than the
+   * object has; the parts that follow
+   * use it up before anything more is signed, so every part is still paid exactly once.
+   */
+  private async prepay(session: ProviderSession): Promise<void> {
+    const payer = this.components.payer;
+    const account = session.paymentAccount;
+    if (payer === undefined || account === undefined) return;
+    // Whole parts at their largest on the wire (a full part, sealed), each costed as `payFor` costs it: an
+    // incompressible object's parts then use it up exactly.
+    const part = session.manifest.partSize + TAG_LENGTH;
+    const bytes = Math.min(VOUCHER_EVERY_BYTES, Math.floor(session.unpaidAllowance / 4), Number(session.manifest.size));
+    const parts = Math.max(
+      1,
+      Math.min(Math.floor(bytes / part), partCount(Number(session.manifest.size), session.manifest.partSize)),
+    );
+    const cost = payer.costOf(Array.from({ length: parts }, () => part));
+    this.accounts.set(session.peerId, account);
+    this.prepaid.set(session, cost);
+    const paid = payer.payAmount(account, cost).then((v) => session.sendVoucher(toWire(v)));
+    this.payments = Promise.all([this.payments, paid]).catch((err: unknown) =>
+      this.log.warn("voucher not sent", { objectId: this.objectId, provider: session.peerId, error: err }),
+    );
+    await paid.catch(() => undefined);
+  }
+
+  /** Signs a voucher for what `session` delivered since its last one (less what it paid ahead) and sends it (a
+   * session that ended only records it: the receipt carries it). */
   private settleUp(session: ProviderSession): void {
     const payer = this.components.payer;
     const due = this.unpaid.get(session);
     if (payer === undefined || due === undefined) return;
     this.unpaid.delete(session);
-    const paid = payer.pay(due.account, due.parts).then((v) => session.sendVoucher(toWire(v)));
+    const cost = payer.costOf(due.parts);
+    const ahead = this.prepaid.get(session) ?? 0n;
+    if (ahead > 0n) this.prepaid.set(session, ahead > cost ? ahead - cost : 0n);
+    if (cost <= ahead) return;
+    const paid = payer.payAmount(due.account, cost - ahead).then((v) => session.sendVoucher(toWire(v)));
     this.payments = Promise.all([this.payments, paid]).catch((err: unknown) =>
       this.log.warn("voucher not sent", { objectId: this.objectId, provider: session.peerId, error: err }),
     );

@@ -17,6 +17,7 @@ import {
   CreditCache,
   DEFAULT_UNFUNDED_BUDGET_BYTES,
   DEFAULT_UNFUNDED_BUDGET_WINDOW_MS,
+  FUNDING_WAIT_MS,
   MAX_CONSUMER_DEBTS,
   MAX_CREDIT_ENTRIES,
   UnfundedBudget,
@@ -430,6 +431,7 @@ export class TransferProvider {
         continue;
       }
       await hooks?.beforeServe?.(object.objectId, index);
+      await ledger?.awaitFunding(FUNDING_WAIT_MS);
       ledger?.check();
       const length = partLength(object.manifest, index);
       const readBuffer = this.takeReadBuffer(object.manifest.partSize);
