@@ -44,7 +44,7 @@ import {
   TransferError,
   type TransferErrorCode,
 } from "./errors.ts";
-import { objectIdFromHex, partCount, partLength, type Manifest } from "./manifest.ts";
+import { objectIdFromHex, partLength, type Manifest } from "./manifest.ts";
 import { signReceipt, type SignedReceipt } from "./receipt.ts";
 import { ProviderSession, type PlainPart } from "./session.ts";
 import { FileSink } from "./sink.ts";
@@ -561,26 +561,18 @@ export class ObjectFetch {
   }
 
   /**
-   * Pays a provider that takes vouchers ahead for its first parts, right after its Welcome: its first voucher then
-   * reaches it before any part, so a provider whose budget for consumers without a funded voucher is spent (by
-   * strangers) still serves this one (docs/PROTOCOL.md §7). At most what `payFor` would pay at its first voucher
-   * (VOUCHER_EVERY_BYTES, a quarter of the stated allowance; at least one part) and never more parts than the
-   * object has; the parts that follow
-   * use it up before anything more is signed, so every part is still paid exactly once.
+   * Pays a provider that takes vouchers one part ahead, right after its Welcome: its first voucher then reaches it
+   * before any part, so a provider whose budget for consumers without a funded voucher is spent (by strangers) still
+   * serves this one (docs/PROTOCOL.md §7). The parts that follow use it up before anything more is signed, so every
+   * part is still paid once; a session that delivers nothing has paid for one part.
    */
   private async prepay(session: ProviderSession): Promise<void> {
     const payer = this.components.payer;
     const account = session.paymentAccount;
     if (payer === undefined || account === undefined) return;
-    // Whole parts at their largest on the wire (a full part, sealed), each costed as `payFor` costs it: an
-    // incompressible object's parts then use it up exactly.
-    const part = session.manifest.partSize + TAG_LENGTH;
-    const bytes = Math.min(VOUCHER_EVERY_BYTES, Math.floor(session.unpaidAllowance / 4), Number(session.manifest.size));
-    const parts = Math.max(
-      1,
-      Math.min(Math.floor(bytes / part), partCount(Number(session.manifest.size), session.manifest.partSize)),
-    );
-    const cost = payer.costOf(Array.from({ length: parts }, () => part));
+    // One part at its largest on the wire (a full part, sealed; the object's size when smaller), costed as `payFor`
+    // costs a part: enough to be funded, and the most a session that delivers nothing has paid for.
+    const cost = payer.costOf(Math.min(session.manifest.partSize, Number(session.manifest.size)) + TAG_LENGTH);
     this.accounts.set(session.peerId, account);
     this.prepaid.set(session, cost);
     const paid = payer.payAmount(account, cost).then((v) => session.sendVoucher(toWire(v)));

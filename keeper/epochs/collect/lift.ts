@@ -4,10 +4,12 @@
  * provider, or whose identities self-deal through a pot one of them shares with honest consumers — is not lifted
  * with it. Pure; docs/security.md ("Identities cost capital", step 3) is the normative text.
  *
- *   1. The core: the region's links (account i draws f > 0 from pot c) are merged strongest first (f descending,
- *      then pot, then account ascending: every keeper finds the same core) until a component would hold more than
- *      half of ΣB. If one side of that merge holds it alone, it is the core; if the link joins two minorities, the
- *      side with more bond is (on a tie both are): the other only tipped it over half.
+ *   1. The core: the epoch's links (account i draws f > 0 from pot c; every account's, not only the region's, so
+ *      that honest accounts with room that share consumers with the starved ones count) are merged strongest first
+ *      (f descending, then pot, then account ascending: every keeper finds the same core) until a component would
+ *      hold more than half of ΣB. If one side of that merge holds it alone, it is the core; if the link joins two
+ *      minorities, the side holding more of the starved region's own bond is (then the side with more bond; on a
+ *      tie both are): the other only tipped it over half.
  *   2. The majority's pots and its trusted accounts, grown together from the core until neither changes: a pot of
  *      which trusted accounts draw at least half is the majority's; an account that draws at least half of what it
  *      draws from the majority's pots is trusted.
@@ -24,8 +26,8 @@ import type { Link } from "./pots.ts";
 const ascending = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * The lift budget of each account of `region` (null: no bound), from the region's `links`, the accounts' bonds and
- * ΣB over every contributing bonded account.
+ * The lift budget of each account of `region` (null: no bound), from the epoch's `links` (pots.ts `Filled.links`),
+ * the accounts' bonds and ΣB over every contributing bonded account.
  */
 export function liftBudgets(
   region: readonly string[],
@@ -34,14 +36,14 @@ export function liftBudgets(
   totalB: bigint,
 ): Map<string, bigint | null> {
   const members = new Set(region);
-  const ordered = links
-    .filter((l) => members.has(l.account))
-    .sort((x, y) =>
-      x.flow !== y.flow ? (x.flow > y.flow ? -1 : 1) : ascending(x.pot, y.pot) || ascending(x.account, y.account),
-    );
+  const ordered = [...links].sort((x, y) =>
+    x.flow !== y.flow ? (x.flow > y.flow ? -1 : 1) : ascending(x.pot, y.pot) || ascending(x.account, y.account),
+  );
   // The core: merging the links strongest first, the first component to hold more than half of ΣB.
   const parent = new Map<string, string>();
   const bond = new Map<string, bigint>();
+  /** The bond of the region's own accounts (the starved ones) in each component. */
+  const inRegion = new Map<string, bigint>();
   const find = (x: string): string => {
     let root = x;
     while (parent.get(root) !== root) root = parent.get(root)!;
@@ -52,31 +54,37 @@ export function liftBudgets(
     }
     return root;
   };
-  const node = (key: string, b: bigint) => {
+  const node = (key: string, b: bigint, region: boolean) => {
     if (!parent.has(key)) {
       parent.set(key, key);
       bond.set(key, b);
+      inRegion.set(key, region ? b : 0n);
     }
     return find(key);
   };
   let core: string | undefined;
   for (const l of ordered) {
-    const a = node(`a:${l.account}`, bondOf(l.account));
-    const p = node(`p:${l.pot}`, 0n);
+    const a = node(`a:${l.account}`, bondOf(l.account), members.has(l.account));
+    const p = node(`p:${l.pot}`, 0n, false);
     if (a === p) continue;
     if (2n * bond.get(a)! > totalB) {
       core = a;
       break;
     }
     const tipped = 2n * (bond.get(a)! + bond.get(p)!) > totalB;
-    if (tipped && bond.get(a)! !== bond.get(p)!) {
-      // This link makes the first majority, of two minorities: the side with more bond is the core; the other only
-      // tipped it over half.
-      core = bond.get(a)! > bond.get(p)! ? a : p;
-      break;
+    if (tipped) {
+      // This link makes the first majority, of two minorities: the side holding more of the starved region's bond
+      // is the core (then the side with more bond); the other only tipped it over half. On a tie both are.
+      const [ra, rp] = [inRegion.get(a)!, inRegion.get(p)!];
+      const [ba, bp] = [bond.get(a)!, bond.get(p)!];
+      if (ra !== rp || ba !== bp) {
+        core = ra !== rp ? (ra > rp ? a : p) : ba > bp ? a : p;
+        break;
+      }
     }
     parent.set(p, a);
     bond.set(a, bond.get(a)! + bond.get(p)!);
+    inRegion.set(a, inRegion.get(a)! + inRegion.get(p)!);
     if (tipped) {
       core = a;
       break;
@@ -105,7 +113,8 @@ export function liftBudgets(
   const byTrusted = new Map<string, bigint>();
   const majorityPots = new Set<string>();
   const fromMajority = new Map<string, bigint>();
-  const queue = [...members].filter((a) => parent.has(`a:${a}`) && find(`a:${a}`) === core).sort(ascending);
+  const accounts = [...new Set(ordered.map((l) => l.account))].sort(ascending);
+  const queue = accounts.filter((a) => parent.has(`a:${a}`) && find(`a:${a}`) === core);
   const inCore = new Set(queue);
   for (let head = 0; head < queue.length; head++) {
     const account = queue[head]!;

@@ -49,8 +49,8 @@ export interface Filled {
    */
   blocked: string[][];
   /**
-   * The draws that tie the blocked regions together: each (pot, account) of a region with what the account draws
-   * from that pot (> 0), in ascending order of pot, then account.
+   * Every draw of the epoch after the rerouting: each (pot, account) with what the account draws from that pot
+   * (> 0), in ascending order of pot, then account — the traffic that ties accounts together (lift.ts).
    */
   links: Link[];
   /** Augmenting paths the rerouting took. */
@@ -305,8 +305,6 @@ function reroute(
     for (let head = 0; head < queue.length; head++) {
       const pot = queue[head]!;
       for (const a of membersOf.get(pot)!) {
-        const flow = flows.get(pot)!.get(a)!;
-        if (flow > 0n) links.push({ pot, account: a, flow });
         if (region.has(a)) continue;
         region.add(a);
         for (const q of potsOfSorted.get(a)!) {
@@ -319,6 +317,10 @@ function reroute(
     }
     blocked.push([...region].sort(ascending));
   }
-  links.sort((x, y) => ascending(x.pot, y.pot) || ascending(x.account, y.account));
+  for (const id of potIds)
+    for (const a of membersOf.get(id)!) {
+      const flow = flows.get(id)!.get(a)!;
+      if (flow > 0n) links.push({ pot: id, account: a, flow });
+    }
   return { allocation, saturated, starved, blocked, links, reroutes, work };
 }

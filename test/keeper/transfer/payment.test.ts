@@ -64,7 +64,7 @@ describe("paying as data arrives (transfer + vouchers)", () => {
     const parts = 10;
     const wallet = Wallet.createRandom();
     // The allowance covers the parts a consumer keeps in flight before its first vouchers arrive; a quarter of it is
-    // two parts, so a voucher pays every two.
+    // two parts, so a voucher pays every two, after one that pays a part ahead.
     const provider = await payingProvider(8 * WIRE);
     const consumer = await payingConsumer(wallet);
     const published = await provider.transfer.publish(await h.file(randomData(parts * PART)), { announce: false });
@@ -75,9 +75,9 @@ describe("paying as data arrives (transfer + vouchers)", () => {
     assert.equal(result.fetchedParts, parts);
     const owed = BigInt(parts) * costOf(BigInt(WIRE), PRICE);
     await waitFor(
-      () => provider.transfer.providerStats.vouchersAccepted === parts / 2,
+      () => provider.transfer.providerStats.vouchersAccepted === parts / 2 + 1,
       20_000,
-      "one voucher per two verified parts reaches the provider",
+      "one voucher ahead and one per two verified parts reach the provider",
     );
     const held = receivedBy(provider).received(wallet.address, providerAccount);
     assert.ok(held !== undefined, "the provider holds the channel's voucher");
@@ -89,7 +89,7 @@ describe("paying as data arrives (transfer + vouchers)", () => {
     // A second fetch continues the channel: the cumulative amount only grows.
     await consumer.transfer.fetch(published.objectId, { providers: [provider.addr], to: join(await h.dir(), "b.bin") });
     await waitFor(
-      () => provider.transfer.providerStats.vouchersAccepted === parts,
+      () => provider.transfer.providerStats.vouchersAccepted === parts + 2,
       20_000,
       "the second fetch's vouchers arrive",
     );
@@ -97,9 +97,9 @@ describe("paying as data arrives (transfer + vouchers)", () => {
   });
 
   it("signs one voucher ahead, one per VOUCHER_EVERY_BYTES under a large allowance, and one for the rest at the end", async () => {
-    // 100 parts: the first voucher pays ahead for the 63 whole sealed parts that fit in VOUCHER_EVERY_BYTES (4 MiB),
-    // the 64th part's is reached at 64 · (64 KiB + 16) bytes and pays what the first did not, the other 36 are paid
-    // when the fetch ends — 3 signatures where one per part made 100, for the same amount.
+    // 100 parts: the first voucher pays one part ahead; VOUCHER_EVERY_BYTES (4 MiB) is reached at the 64th part
+    // (64 · (64 KiB + 16) bytes) and pays for 63 of them, the other 36 are paid when the fetch ends — 3 signatures
+    // where one per part made 100, for the same amount.
     const parts = 100;
     const wallet = Wallet.createRandom();
     const provider = await payingProvider(64 * 1024 * 1024);

@@ -57,4 +57,21 @@ describe("epochs/collect lift budgets", () => {
     assert.equal(minority.get("H1"), 0n);
     assert.equal(minority.get("H2"), 0n);
   });
+
+  it("finds the core through honest accounts beside the region, and keeps out a larger attacker that tipped it", () => {
+    // The starved region: H1 and H2 (10 each) and the attacker's A1, A2 (15 each), joined by H1's draw of 5 from cA.
+    // I (40, with room, outside the region) also served c1. ΣB = 100: H + A = 50 is no majority; H + I is.
+    const weights: Record<string, bigint> = { H1: 10n, H2: 10n, A1: 15n, A2: 15n, I: 40n };
+    const links: Link[] = [
+      ...honest,
+      ...attacker,
+      { pot: "cA", account: "H1", flow: 5n },
+      { pot: "c1", account: "I", flow: 2_000n },
+    ];
+    const budgets = liftBudgets(region, links, (a) => weights[a]!, 100n);
+    assert.equal(budgets.get("H1"), null, "the honest side holds the region's bond when I joins it");
+    assert.equal(budgets.get("H2"), null);
+    assert.equal(budgets.get("A1"), 0n);
+    assert.equal(budgets.get("A2"), 0n);
+  });
 });
