@@ -495,7 +495,11 @@ export class ObjectFetch {
     const cpuMs = (cpu.user - mark.cpu.user + cpu.system - mark.cpu.system) / 1000;
     const waitMs = wait !== undefined && mark.wait !== undefined ? wait - mark.wait : 0;
     const before = this.plan!.active;
-    const step = this.plan!.step({ elapsedMs: now - mark.at, cpuMs, waitMs });
+    // Parts still to arrive: not requested yet (the retry queue, and those past the scan not verified by an earlier
+    // run, counted as a bound) or in flight.
+    let remainingParts = Math.max(0, this.end - this.scan) + this.retry.length;
+    for (const s of this.sessions) remainingParts += s.inFlight;
+    const step = this.plan!.step({ elapsedMs: now - mark.at, cpuMs, waitMs, remainingParts });
     if (step === "needs a source") this.openSpare();
     if (step !== "settling" && step !== "steady") {
       this.log.debug("sources", { objectId: this.objectId, step, active: this.plan!.active.length });
