@@ -82,8 +82,10 @@ export const SOURCE_SLOW_RATIO = 4;
  * the allowance the provider's Welcome states (less the parts in flight), so a paying consumer is never cut off; at
  * the default allowance (16 MiB) the cap is above this. */
 export const VOUCHER_EVERY_BYTES = 4 * MiB;
-/** Parts allowed ahead of the in-order cursor (which feeds the whole-object hash and stream readers):
- * bounds the reorder buffer to this many parts (≈ 32 MiB at 1 MiB) whatever the number of providers. */
+/** Parts allowed ahead of the in-order cursor of a stream fetch (whose reader takes the parts in order): bounds its
+ * reorder buffer to this many parts (16 MiB at 512 KiB) whatever the number of providers. A fetch to a file writes
+ * each verified part at its offset at once and holds none, so it has no such bound: there a source holding the part
+ * the cursor waits for stopped every other source this many parts later, until that part arrived or timed out. */
 export const DEFAULT_REORDER_WINDOW = 32;
 /** Part writes to disk allowed in flight: when the disk is slower than the network, requests stop until
  * writes catch up, instead of verified parts piling up in memory (≈ 8 MiB at 1 MiB parts). */

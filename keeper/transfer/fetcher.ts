@@ -1,10 +1,10 @@
 /**
- * One fetch of one object from several providers. Parts are requested in parallel (a few per provider,
- * never more than the reorder window ahead of the in-order cursor, so memory stays bounded whatever the
- * object size), verified by each provider session against the manifest (whose part hashes the session checked
- * against the object id, so each byte is hashed once), written to disk at their offsets (file mode) and handed
- * in order to the reader (stream mode). A provider whose session fails is
- * dropped for this fetch, reported, and its parts go back to the queue for the others. Verified parts are
+ * One fetch of one object from several providers. Parts are requested in parallel (a few per provider; for a
+ * stream never more than the reorder window ahead of the in-order cursor, so memory stays bounded whatever the
+ * object size; to a file each verified part goes to disk at once, so none is held and no window applies),
+ * verified by each provider session against the manifest (whose part hashes the session checked against the
+ * object id, so each byte is hashed once), written to disk at their offsets (file mode) and handed in order to
+ * the reader (stream mode). A provider whose session fails is dropped for this fetch, reported, and its parts go back to the queue for the others. Verified parts are
  * checkpointed to the store in batches after an fdatasync, so a restarted fetch skips them.
  */
 import { createHash } from "node:crypto";
@@ -84,6 +84,8 @@ export interface FetchInit {
   /** A cap on the part requests in flight across all sources, never below one per active source. Default: none
    * (each active source has `requestsPerProvider`). */
   requestsInFlight?: number;
+  /** Stream fetches: parts requested at most this far ahead of the in-order cursor (DEFAULT_REORDER_WINDOW). A fetch
+   * to a file holds no verified part in memory and has no such bound. */
   reorderWindow?: number;
   partTimeoutMs?: number;
   handshakeTimeoutMs?: number;
@@ -448,7 +450,10 @@ export class ObjectFetch {
     }
     // Disk backpressure: no new requests while too many verified parts wait to be written.
     if (this.pendingWrites >= this.init.maxPendingWrites) return;
-    const limit = Math.min(this.end, this.cursor + this.init.reorderWindow);
+    // The reorder window bounds the verified parts a stream holds until the cursor reaches them. A fetch to a file
+    // holds none (each is on its way to disk, `onPart`), so it requests past it: a source holding the part the cursor
+    // waits for (slow, descheduled, just tried) no longer stops every other source 32 parts later.
+    const limit = this.dest !== undefined ? this.end : Math.min(this.end, this.cursor + this.init.reorderWindow);
     // Requests go to the active sessions (the plan's, or all); spares only finish what they were given. Each
     // active one has up to `requestsPerProvider` in flight and is refilled as its parts arrive, so a faster
     // source gets more parts.
@@ -500,7 +505,11 @@ export class ObjectFetch {
     const cpuMs = (cpu.user - mark.cpu.user + cpu.system - mark.cpu.system) / 1000;
     const waitMs = wait !== undefined && mark.wait !== undefined ? wait - mark.wait : 0;
     const before = this.plan!.active;
-    const step = this.plan!.step({ elapsedMs: now - mark.at, cpuMs, waitMs });
+    // Parts still to arrive: not requested yet (the retry queue, and those past the scan not verified by an earlier
+    // run, counted as a bound) or in flight.
+    let remainingParts = Math.max(0, this.end - this.scan) + this.retry.length;
+    for (const s of this.sessions) remainingParts += s.inFlight;
+    const step = this.plan!.step({ elapsedMs: now - mark.at, cpuMs, waitMs, remainingParts });
     if (step === "needs a source") this.openSpare();
     if (step !== "settling" && step !== "steady") {
       this.log.debug("sources", { objectId: this.objectId, step, active: this.plan!.active.length });

@@ -50,6 +50,12 @@ export interface WindowSample {
   elapsedMs: number;
   cpuMs: number;
   waitMs?: number;
+  /** Parts of the fetch still to arrive: not requested yet or in flight (undefined: unknown, taken as many). None:
+   * nothing changes (at the end of a fetch to a file the consumer waits for its last fdatasync, which would otherwise
+   * read as time to spare, or as every source stalled). Fewer than twice `judgeParts`: no source is tried, added or
+   * opened unless every active source stalled — the parts would run out before the trial is judged, and a source
+   * opened then pays its handshake for nothing. */
+  remainingParts?: number;
 }
 
 /** What the planner did at the end of a window (for logs and tests). */
@@ -185,6 +191,9 @@ export class SourcePlan<S> {
     // The baseline: the latest windows of this set that span `trialWindows` windows and `judgeParts` parts.
     const recent = this.recent();
     if (recent === undefined && !stalled) return "settling";
+    // The last parts: the set stays as it is, unless every active source stalled with parts still owed.
+    const remaining = sample.remainingParts ?? Number.POSITIVE_INFINITY;
+    if (remaining === 0 || (!stalled && remaining < 2 * this.init.judgeParts)) return "steady";
     const demoted = recent === undefined ? undefined : this.demoteSlow(recent);
     if (demoted !== undefined) return demoted;
     if (

@@ -8,8 +8,9 @@
  *   transfer.helia.mibps.random         Helia (bitswap, UnixFS 1 MiB chunks) over the same libp2p stack, to file
  *   transfer.ratio_vs_raw.random        random.1src ÷ raw;  transfer.ratio_vs_helia.random  random.1src ÷ Helia
  *   transfer.rss_mib.1gib               peak RSS of the receiving process fetching a 1 GiB object
- * Each role runs in a child process (lib/transfer-roles.ts); the parent only orchestrates. The machine may be
- * shared, so runs are interleaved in rounds and every ratio is taken between runs of one round.
+ * Each role runs in a child process (lib/transfer-roles.ts), as compiled JavaScript under plain node like a keeper
+ * (`npm run bench:transfer` builds dist/ first; BENCH_RUNTIME=tsx runs the sources); the parent only orchestrates.
+ * The machine may be shared, so runs are interleaved in rounds and every ratio is taken between runs of one round.
  * `--sweep`: one source across yamux windows × part sizes instead (lib/transfer-sweep.ts); `--sources`: one
  * source against three, many times over (lib/transfer-sources.ts).
  */

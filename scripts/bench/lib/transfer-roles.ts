@@ -3,11 +3,18 @@
  * stream server and client, a Lumora provider and consumer, a Helia provider and consumer. Each answers its parent
  * over IPC; the parent only orchestrates. BENCH_FETCH_INIT (JSON TransferInit) and BENCH_YAMUX (JSON yamux init)
  * reach the children through the environment, so a run can try other tunables.
+ *
+ * The children run as compiled JavaScript under plain node, as a keeper does (`npm run build`): this file and
+ * helia.ts are transpiled next to the build (dist/scripts/bench/lib/), importing the keeper from dist/keeper/.
+ * Under the tsx loader a child held ≈ 40–60 MiB more (the loader's own thread and heap, every module's source and
+ * source map), which is no part of what a keeper's fetch costs. BENCH_RUNTIME=tsx runs them from the sources.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, readFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 import type { YamuxMuxerInit } from "@chainsafe/libp2p-yamux";
@@ -18,7 +25,6 @@ import { createLogger } from "../../../keeper/logger.ts";
 import { createLumoraNode } from "../../../keeper/p2p/node.ts";
 import { openStore } from "../../../keeper/store/index.ts";
 import { transferService, type TransferInit } from "../../../keeper/transfer/index.ts";
-import { heliaFetch, heliaProvide } from "./helia.ts";
 
 export const MiB = 1024 * 1024;
 const RAW_PROTOCOL = "/lumora/bench-raw/1.0.0";
@@ -148,6 +154,8 @@ async function roleProvider(files: string[]): Promise<void> {
 }
 
 async function roleHeliaProvider(file: string): Promise<void> {
+  // Helia is loaded by its own roles only: its modules are no part of a Lumora consumer's memory.
+  const { heliaProvide } = await import("./helia.ts");
   const provider = await heliaProvide(file);
   process.send!({ addr: provider.addr, cid: provider.cid });
   serveParent(() => provider.stop());
@@ -156,6 +164,7 @@ async function roleHeliaProvider(file: string): Promise<void> {
 async function roleHeliaConsumer(addr: string, cid: string, to: string): Promise<void> {
   const start = process.hrtime.bigint();
   const cpu = process.cpuUsage();
+  const { heliaFetch } = await import("./helia.ts");
   const size = await heliaFetch(addr, cid, to);
   const s = Number(process.hrtime.bigint() - start) / 1e9;
   const used = cpuMs(cpu);
@@ -240,6 +249,58 @@ async function roleConsumer(objectId: string, providers: string[], to: string): 
 
 // ---- the parent's side ----
 
+const ROOT = join(dirname(SELF), "../../..");
+const COMPILED_DIR = join(ROOT, "dist/scripts/bench/lib");
+
+/** Every .ts under `dir`, recursively. */
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith(".ts"))
+    .map((e) => join(e.parentPath, e.name));
+}
+
+let compiled: string | undefined;
+
+/**
+ * The roles as compiled JavaScript: this file and helia.ts transpiled (types stripped, `.ts` imports rewritten to
+ * `.js`) into dist/scripts/bench/lib/, so their keeper imports resolve to `npm run build`'s dist/keeper/. Refuses a
+ * build older than any keeper source: a stale build would measure other code.
+ */
+function compiledRoles(): string {
+  if (compiled !== undefined) return compiled;
+  if (SELF.endsWith(".js")) return (compiled = SELF);
+  const stale = sources(join(ROOT, "keeper")).filter((src) => {
+    const out = join(ROOT, "dist", relative(ROOT, src)).replace(/\.ts$/, ".js");
+    try {
+      return statSync(out).mtimeMs < statSync(src).mtimeMs;
+    } catch {
+      return !src.endsWith(".d.ts");
+    }
+  });
+  if (stale.length > 0) {
+    throw new Error(
+      `dist/ is older than ${relative(ROOT, stale[0])} (and ${stale.length - 1} more): run \`npm run build\` ` +
+        "(npm run bench:transfer does), or BENCH_RUNTIME=tsx to run the children from the sources",
+    );
+  }
+  const require = createRequire(import.meta.url);
+  const ts = require("typescript") as typeof import("typescript");
+  mkdirSync(COMPILED_DIR, { recursive: true });
+  for (const name of ["transfer-roles", "helia"]) {
+    const { outputText } = ts.transpileModule(readFileSync(join(dirname(SELF), `${name}.ts`), "utf8"), {
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2023,
+        verbatimModuleSyntax: true,
+        rewriteRelativeImportExtensions: true,
+      },
+      fileName: `${name}.ts`,
+    });
+    writeFileSync(join(COMPILED_DIR, `${name}.js`), outputText);
+  }
+  return (compiled = join(COMPILED_DIR, "transfer-roles.js"));
+}
+
 export function spawn(
   args: string[],
   init?: TransferInit,
@@ -247,13 +308,18 @@ export function spawn(
 ): { child: ChildProcess; next(): Promise<Msg> } {
   // BENCH_PROFILE_DIR=dir writes a CPU profile of every child process there (to find where time goes).
   const profile = process.env.BENCH_PROFILE_DIR;
-  const execArgv = ["--import", "tsx", ...(profile !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [])];
+  const tsx = process.env.BENCH_RUNTIME === "tsx";
+  const entry = tsx ? SELF : compiledRoles();
+  const execArgv = [
+    ...(tsx ? ["--import", "tsx"] : []),
+    ...(profile !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : []),
+  ];
   const env = {
     ...process.env,
     ...(init !== undefined && { BENCH_FETCH_INIT: JSON.stringify(init) }),
     ...(yamux !== undefined && { BENCH_YAMUX: JSON.stringify(yamux) }),
   };
-  const child = fork(SELF, args, { execArgv, env, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(entry, args, { execArgv, env, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const queue: Msg[] = [];
   let waiting: { resolve(m: Msg): void; reject(e: Error): void } | undefined;
   child.on("message", (m) => {

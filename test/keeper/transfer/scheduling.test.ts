@@ -222,6 +222,42 @@ describe("fetch scheduling over several sources", () => {
     },
   );
 
+  it("to a file, fetches past the reorder window while a source holds the part the in-order cursor waits for", async () => {
+    const parts = 100;
+    const data = randomData(parts * PART);
+    const manifest = await buildManifest(await h.file(data), { partSize: PART });
+    const seen: Seen[] = [0, 1].map(() => ({ requests: 0, maxOutstanding: 0 }));
+    // both sources from the start; the first serves one part and then holds every part it is asked for
+    const addrs = await providers(data, manifest, [
+      { behave: paced(seen[0], sleep(1), 1) },
+      { behave: paced(seen[1], sleep(1)) },
+    ]);
+    let servedByOtherAtTimeout = -1;
+    const consumer = await h.peer({
+      init: { adaptiveSources: false, partTimeoutMs: 2_000 },
+      onProviderFailure: () => (servedByOtherAtTimeout = seen[1].requests),
+    });
+    const to = join(await h.dir(), "out.bin");
+    const result = await consumer.transfer.fetch(toHex(manifest.objectId), { providers: addrs, to });
+    const got = await readFile(to);
+    const wrong = (i: number) =>
+      !got.subarray(i * PART, (i + 1) * PART).equals(data.subarray(i * PART, (i + 1) * PART));
+    assert.ok(
+      got.equals(data),
+      `object correct (${got.length} bytes; parts differing: ${[...Array(parts).keys()].filter(wrong).join(", ")})`,
+    );
+    // A file holds no part in memory, so nothing bounds how far ahead of the cursor parts are requested: the other
+    // source fetched every part but the held ones before they timed out (with the window, it stopped 32 parts past
+    // the first held one and waited for the timeout).
+    assert.equal(seen[0].maxOutstanding, 4);
+    assert.equal(servedByOtherAtTimeout, parts - 1 - 4, `served by the other source at the timeout`);
+    assert.equal(
+      result.providers.reduce((n, p) => n + p.parts, 0),
+      parts,
+      "every part delivered once",
+    );
+  });
+
   it("puts a stalled source behind the spares, and fetches its parts from the others once they time out", async () => {
     const parts = 64;
     const data = randomData(parts * PART);

@@ -26,6 +26,7 @@ function simulate(
   rateOf: (source: string, active: readonly string[]) => number,
   cpu: (active: readonly string[]) => number,
   wait: (active: readonly string[]) => number = () => 0,
+  remaining?: (window: number) => number,
 ): { steps: PlanStep[]; actives: number[] } {
   const steps: PlanStep[] = [];
   const actives: number[] = [];
@@ -35,7 +36,14 @@ function simulate(
       const bytes = rateOf(s, active);
       if (bytes > 0) plan.deliver(s, bytes);
     }
-    steps.push(plan.step({ elapsedMs: WINDOW, cpuMs: cpu(active) * WINDOW, waitMs: wait(active) * WINDOW }));
+    steps.push(
+      plan.step({
+        elapsedMs: WINDOW,
+        cpuMs: cpu(active) * WINDOW,
+        waitMs: wait(active) * WINDOW,
+        remainingParts: remaining?.(w),
+      }),
+    );
     actives.push(plan.active.length);
   }
   return { steps, actives };
@@ -140,6 +148,62 @@ describe("source plan", () => {
       () => 0.3,
     );
     assert.deepEqual(next.steps, ["trying a source"]);
+    assert.deepEqual(plan.active, ["a", "b"]);
+  });
+
+  it("changes nothing over the last parts: a consumer waiting for its final fdatasync opens no source", () => {
+    const plan = planOf("a");
+    plan.setUnopened(2);
+    // saturated while many parts remain: no source wanted…
+    const busy = simulate(
+      plan,
+      20,
+      () => 1 << 20,
+      () => 0.9,
+      () => 0,
+      (w) => 200 - 8 * w,
+    );
+    assert.ok(!busy.steps.includes("needs a source"), busy.steps.join(", "));
+    // …then 7 parts left, the consumer idle (decrypting the last parts, its disk syncing): no source tried or opened
+    const few = simulate(
+      plan,
+      10,
+      () => 1 << 20,
+      () => 0.2,
+      () => 0,
+      () => 7,
+    );
+    assert.deepEqual(new Set(few.steps), new Set(["steady"]), few.steps.join(", "));
+    // every part arrived, nothing more comes (not a stall): still nothing
+    const done = simulate(
+      plan,
+      10,
+      () => 0,
+      () => 0.05,
+      () => 0,
+      () => 0,
+    );
+    assert.deepEqual(new Set(done.steps), new Set(["steady"]), done.steps.join(", "));
+    assert.deepEqual(plan.active, ["a"]);
+  });
+
+  it("still tries a spare over the last parts when every active source stalls with parts owed", () => {
+    const plan = planOf("a", "b");
+    simulate(
+      plan,
+      10,
+      () => 1 << 20,
+      () => 0.9,
+    );
+    const { steps } = simulate(
+      plan,
+      4,
+      () => 0,
+      () => 0.05,
+      () => 0,
+      () => 3,
+    );
+    assert.ok(steps.includes("trying a source"), steps.join(", "));
     assert.deepEqual(plan.active, ["a", "b"]);
   });
 
