@@ -391,6 +391,10 @@ export class ObjectFetch {
       }
       // The voucher ahead goes out before the first part request.
       await this.prepay(session);
+      if (this.finished || this.fatal !== undefined) {
+        await session.close();
+        return;
+      }
       this.sessions.add(session);
       this.plan?.add(session);
       this.log.debug("provider session open", { objectId: this.objectId, provider: peerId });

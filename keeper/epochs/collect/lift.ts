@@ -5,23 +5,28 @@
  * with it. Pure; docs/security.md ("Identities cost capital", step 3) is the normative text.
  *
  *   1. The core: the epoch's links (account i draws f > 0 from pot c; every account's, not only the region's, so
- *      that honest accounts with room that share consumers with the starved ones count) are merged strongest first
+ *      that honest accounts with room that share consumers with the starved ones count) that carry at least an
+ *      eighth of their pot's draws (MUTUAL_SHARE: a sliver bought from another component's provider ties nothing)
+ *      are merged strongest first
  *      (f descending, then pot, then account ascending: every keeper finds the same core) until a component would
  *      hold more than half of ΣB. If one side of that merge holds it alone, it is the core; if the link joins two
  *      minorities, the side holding more of the starved region's own bond is (then the side with more bond; on a
  *      tie both are): the other only tipped it over half.
- *   2. The majority's pots and its trusted accounts, grown together from the core until neither changes: a pot of
- *      which trusted accounts draw at least half is the majority's; an account that draws at least half of what it
- *      draws from the majority's pots is trusted.
+ *   2. The majority's pots: pots of which core accounts draw at least half (only the core's draws count, so an
+ *      account lifted by its draws never makes a pot of its own the majority's).
  *   3. Budgets: a core account's lift has no bound; any other account of the region may be lifted by at most what it
  *      draws from the majority's pots — what it carried for the majority's consumers. A region without a core
  *      lifts nobody.
  *
  * So an account that joined through its own consumer's pot (a core provider drew from it) is lifted by nothing, and
- * splitting into identities does not help: a pot mostly drawn by an attacker's untrusted identities is never the
- * majority's. Each link is looked at a bounded number of times (sort, merge, one pass per pot and account).
+ * splitting into identities does not help: a pot mostly drawn by an attacker's identities is never the majority's.
+ * To enter the core an attacker's pots must be drawn, an eighth or more each, by the providers it ties to — bytes
+ * it buys from them at the price. Cost: one sort, a union-find pass and one pass over the links.
  */
 import type { Link } from "./pots.ts";
+
+/** A link takes part in finding the core only when it carries at least 1/MUTUAL_SHARE of its pot's draws. */
+export const MUTUAL_SHARE = 8n;
 
 const ascending = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -36,10 +41,15 @@ export function liftBudgets(
   totalB: bigint,
 ): Map<string, bigint | null> {
   const members = new Set(region);
-  const ordered = [...links].sort((x, y) =>
-    x.flow !== y.flow ? (x.flow > y.flow ? -1 : 1) : ascending(x.pot, y.pot) || ascending(x.account, y.account),
-  );
-  // The core: merging the links strongest first, the first component to hold more than half of ΣB.
+  const total = new Map<string, bigint>();
+  for (const l of links) total.set(l.pot, (total.get(l.pot) ?? 0n) + l.flow);
+  // The core search sees only links that carry a real part of their pot: a few bytes bought from a provider of
+  // another component do not tie it to that pot.
+  const ordered = links
+    .filter((l) => MUTUAL_SHARE * l.flow >= total.get(l.pot)!)
+    .sort((x, y) =>
+      x.flow !== y.flow ? (x.flow > y.flow ? -1 : 1) : ascending(x.pot, y.pot) || ascending(x.account, y.account),
+    );
   const parent = new Map<string, string>();
   const bond = new Map<string, bigint>();
   /** The bond of the region's own accounts (the starved ones) in each component. */
@@ -95,42 +105,16 @@ export function liftBudgets(
     for (const a of members) budgets.set(a, 0n);
     return budgets;
   }
-  // Trusted accounts (the core, then every account that draws at least half from the majority's pots) and the
-  // majority's pots (at least half drawn by trusted accounts), grown together until neither changes.
-  const total = new Map<string, bigint>();
-  const drawn = new Map<string, bigint>();
-  const linksOfPot = new Map<string, Link[]>();
-  const linksOfAccount = new Map<string, Link[]>();
-  for (const l of ordered) {
-    total.set(l.pot, (total.get(l.pot) ?? 0n) + l.flow);
-    drawn.set(l.account, (drawn.get(l.account) ?? 0n) + l.flow);
-    if (!linksOfPot.has(l.pot)) linksOfPot.set(l.pot, []);
-    linksOfPot.get(l.pot)!.push(l);
-    if (!linksOfAccount.has(l.account)) linksOfAccount.set(l.account, []);
-    linksOfAccount.get(l.account)!.push(l);
+  const inCore = (account: string) => parent.has(`a:${account}`) && find(`a:${account}`) === core;
+  // The majority's pots: at least half of what is drawn from them goes to core accounts. Only the core's own draws
+  // count, so an account lifted by its draws cannot make a pot of its own the majority's.
+  const byCore = new Map<string, bigint>();
+  for (const l of links) if (inCore(l.account)) byCore.set(l.pot, (byCore.get(l.pot) ?? 0n) + l.flow);
+  for (const a of members) budgets.set(a, inCore(a) ? null : 0n);
+  for (const l of links) {
+    if (!members.has(l.account) || inCore(l.account)) continue;
+    if (2n * (byCore.get(l.pot) ?? 0n) < total.get(l.pot)!) continue;
+    budgets.set(l.account, budgets.get(l.account)! + l.flow);
   }
-  const trusted = new Set<string>();
-  const byTrusted = new Map<string, bigint>();
-  const majorityPots = new Set<string>();
-  const fromMajority = new Map<string, bigint>();
-  const accounts = [...new Set(ordered.map((l) => l.account))].sort(ascending);
-  const queue = accounts.filter((a) => parent.has(`a:${a}`) && find(`a:${a}`) === core);
-  const inCore = new Set(queue);
-  for (let head = 0; head < queue.length; head++) {
-    const account = queue[head]!;
-    if (trusted.has(account)) continue;
-    trusted.add(account);
-    for (const l of linksOfAccount.get(account) ?? []) {
-      byTrusted.set(l.pot, (byTrusted.get(l.pot) ?? 0n) + l.flow);
-      if (majorityPots.has(l.pot) || 2n * byTrusted.get(l.pot)! < total.get(l.pot)!) continue;
-      majorityPots.add(l.pot);
-      for (const m of linksOfPot.get(l.pot)!) {
-        fromMajority.set(m.account, (fromMajority.get(m.account) ?? 0n) + m.flow);
-        if (!trusted.has(m.account) && 2n * fromMajority.get(m.account)! >= drawn.get(m.account)!)
-          queue.push(m.account);
-      }
-    }
-  }
-  for (const a of members) budgets.set(a, inCore.has(a) ? null : (fromMajority.get(a) ?? 0n));
   return budgets;
 }

@@ -206,6 +206,7 @@ function reroute(
   for (let progress = true; progress && !spent();) {
     progress = false;
     const sources = potIds.filter((id) => rest.get(id)! > 0n);
+    work += potIds.length; // each phase looks at every pot once
     const potLevel = new Map<string, number>(sources.map((id) => [id, 0]));
     const accountLevel = new Map<string, number>();
     let reachable = false;

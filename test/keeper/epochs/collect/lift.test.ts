@@ -44,12 +44,11 @@ describe("epochs/collect lift budgets", () => {
     assert.equal(newcomer.get("N"), 3_000n);
   });
 
-  it("keeps out of the core a minority that tipped a starved minority over half", () => {
-    // ΣB = 130: H1 and H2 hold 60 (under half), the attacker 20; together 80, over half.
+  it("lifts nothing when only a sliver bought from the honest region would tip it over half", () => {
+    // ΣB = 130: H1 and H2 hold 60 (under half), the attacker 20; H1's draw of 5 from cA is no link (under an eighth
+    // of cA), so no component holds the majority.
     const budgets = liftBudgets(region, [...honest, ...attacker, { pot: "cA", account: "H1", flow: 5n }], bondOf, 130n);
-    assert.equal(budgets.get("H1"), null, "the larger side is the core");
-    assert.equal(budgets.get("A1"), 0n);
-    assert.equal(budgets.get("A2"), 0n);
+    for (const a of region) assert.equal(budgets.get(a), 0n, a);
   });
 
   it("lifts nothing without a majority", () => {
@@ -60,18 +59,36 @@ describe("epochs/collect lift budgets", () => {
 
   it("finds the core through honest accounts beside the region, and keeps out a larger attacker that tipped it", () => {
     // The starved region: H1 and H2 (10 each) and the attacker's A1, A2 (15 each), joined by H1's draw of 5 from cA.
-    // I (40, with room, outside the region) also served c1. ΣB = 100: H + A = 50 is no majority; H + I is.
+    // I (40, with room, outside the region) also served c1 (a seventh of it). ΣB = 100: H + A = 50 is no majority;
+    // H + I is.
     const weights: Record<string, bigint> = { H1: 10n, H2: 10n, A1: 15n, A2: 15n, I: 40n };
     const links: Link[] = [
       ...honest,
       ...attacker,
       { pot: "cA", account: "H1", flow: 5n },
-      { pot: "c1", account: "I", flow: 2_000n },
+      { pot: "c1", account: "I", flow: 10_000n },
     ];
     const budgets = liftBudgets(region, links, (a) => weights[a]!, 100n);
     assert.equal(budgets.get("H1"), null, "the honest side holds the region's bond when I joins it");
     assert.equal(budgets.get("H2"), null);
     assert.equal(budgets.get("A1"), 0n);
     assert.equal(budgets.get("A2"), 0n);
+  });
+
+  it("does not let an identity lifted by what it served make its own pot the majority's (no trust laundering)", () => {
+    // A2 served c1 6,000 and self-deals 4,000 through cA; A1 draws 3,000 from cA only.
+    const budgets = liftBudgets(
+      region,
+      [
+        ...honest,
+        { pot: "c1", account: "A2", flow: 6_000n },
+        { pot: "cA", account: "A2", flow: 4_000n },
+        { pot: "cA", account: "A1", flow: 3_000n },
+      ],
+      bondOf,
+      100n,
+    );
+    assert.equal(budgets.get("A2"), 6_000n, "A2: what it drew from the majority's consumer");
+    assert.equal(budgets.get("A1"), 0n, "A1: nothing — cA is not the majority's");
   });
 });
