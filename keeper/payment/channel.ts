@@ -17,7 +17,7 @@
 import { getAddress } from "ethers";
 
 import type { Logger } from "../logger.ts";
-import { VOUCHER_FRAME_SLACK } from "./constants.ts";
+import { CREDIT_RETRY_MS, FUNDING_WAIT_MS, VOUCHER_FRAME_SLACK } from "./constants.ts";
 import {
   InvalidVoucherError,
   PaymentAccountMismatchError,
@@ -193,6 +193,8 @@ export class SessionLedger {
   private pendingUpTo = 0n;
   /** The deposit read in flight, if any. */
   private reading: Promise<void> | undefined;
+  /** Until when a rate-limited read of a first voucher is asked again (its FUNDING_WAIT_MS). */
+  private fundingUntil = 0;
 
   constructor(
     private readonly terms: LedgerTerms,
@@ -241,6 +243,7 @@ export class SessionLedger {
       throw err;
     }
     if (this.consumer === undefined) {
+      this.fundingUntil = Date.now() + FUNDING_WAIT_MS;
       this.consumer = v.consumer;
       this.keyDebt = this.components.debts.of(`key:${v.consumer}`);
     }
@@ -274,7 +277,23 @@ export class SessionLedger {
         this.checking = false;
         // Undefined: the read rate is spent; the next voucher asks again, and until a read covers them its vouchers
         // pay for nothing: the allowance bounds what is taken.
-        if (c === undefined) return void this.components.stats.creditReadsLimited++;
+        if (c === undefined) {
+          this.components.stats.creditReadsLimited++;
+          // A consumer not yet funded, at a provider whose unfunded budget is spent, is refused without this read:
+          // ask again once a read is likely free, while its first voucher's wait lasts (awaitFunding).
+          if (!this.funded && this.components.unfunded?.spent === true && Date.now() < this.fundingUntil) {
+            this.checking = true;
+            const retry: Promise<void> = new Promise<void>((resolve) => setTimeout(resolve, CREDIT_RETRY_MS)).then(
+              () => {
+                this.checking = false;
+                this.readCredit({ ...v, cumulativeAmount: this.pendingUpTo });
+                return this.reading === retry ? undefined : this.reading;
+              },
+            );
+            this.reading = retry;
+          }
+          return;
+        }
         if (c >= v.cumulativeAmount) {
           this.covered = c;
           if (this.pendingUpTo <= c) this.countPending();

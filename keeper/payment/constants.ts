@@ -47,6 +47,9 @@ export const VOUCHER_FRAME_SLACK = 4;
  */
 export const FUNDING_WAIT_MS = 5_000;
 
+/** How soon a first voucher's deposit read that the read rate refused is asked again (channel.ts). */
+export const CREDIT_RETRY_MS = 250;
+
 /**
  * Consumers (peers and paying keys) whose debts a provider remembers across sessions (10,000): far above the sessions
  * it serves at once; forgetting the least recent forgives at most one allowance each.
