@@ -5,8 +5,8 @@
  * with it. Pure; docs/security.md ("Identities cost capital", step 3) is the normative text.
  *
  *   1. The core: the epoch's links (account i draws f > 0 from pot c; every account's, not only the region's, so
- *      that honest accounts with room that share consumers with the starved ones count) that carry at least an
- *      eighth of their pot's draws (MUTUAL_SHARE: a sliver bought from another component's provider ties nothing)
+ *      that honest accounts with room that share consumers with the starved ones count) that carry at least a
+ *      sixteenth of their pot's draws (MUTUAL_SHARE: a sliver bought from another component's provider ties nothing)
  *      are merged strongest first
  *      (f descending, then pot, then account ascending: every keeper finds the same core) until a component would
  *      hold more than half of ΣB. If one side of that merge holds it alone, it is the core; if the link joins two
@@ -20,13 +20,13 @@
  *
  * So an account that joined through its own consumer's pot (a core provider drew from it) is lifted by nothing, and
  * splitting into identities does not help: a pot mostly drawn by an attacker's identities is never the majority's.
- * To enter the core an attacker's pots must be drawn, an eighth or more each, by the providers it ties to — bytes
+ * To enter the core an attacker's pots must be drawn, a sixteenth or more each, by the providers it ties to — bytes
  * it buys from them at the price. Cost: one sort, a union-find pass and one pass over the links.
  */
 import type { Link } from "./pots.ts";
 
 /** A link takes part in finding the core only when it carries at least 1/MUTUAL_SHARE of its pot's draws. */
-export const MUTUAL_SHARE = 8n;
+export const MUTUAL_SHARE = 16n;
 
 const ascending = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
