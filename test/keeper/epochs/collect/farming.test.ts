@@ -106,6 +106,37 @@ function withIdleBond(net: { bonds: Map<string, bigint>; channels: Channel[] }, 
 }
 
 /**
+ * Adds honest idle bond as `withIdleBond` does, each idle provider also serving one honest consumer a tenth of what
+ * that consumer bought in all: an honest bond majority tied together by shared consumers.
+ */
+function withConnectedIdleBond(net: { bonds: Map<string, bigint>; channels: Channel[] }, share: number) {
+  const idle = withIdleBond(net, share);
+  for (let j = 0; j < 10; j++) {
+    const bought = net.channels.filter((c) => c.consumer === `consumer-${j}`).reduce((a, c) => a + c.bytes, 0n);
+    idle.channels.push({
+      consumer: `consumer-${j}`,
+      provider: `idle-${j}`,
+      bytes: bought / 10n,
+      paid: ((bought / 10n) * PRICE) / GIB,
+    });
+  }
+  return idle;
+}
+
+/** The attacker's consumers buy `factor` × each of the `n` busiest honest providers' own bytes from it, paid. */
+function withPurchases(net: { bonds: Map<string, bigint>; channels: Channel[] }, n: number, factor: number) {
+  const carried = new Map<string, bigint>();
+  for (const c of net.channels)
+    if (c.provider.startsWith("honest-")) carried.set(c.provider, (carried.get(c.provider) ?? 0n) + c.bytes);
+  const busiest = [...carried].sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0)).slice(0, n);
+  const bought = busiest.map(([provider, bytes], i) => {
+    const b = (bytes * BigInt(Math.round(factor * 1000))) / 1000n;
+    return { consumer: `attacker-consumer-${i % 10}`, provider, bytes: b, paid: (b * PRICE) / GIB };
+  });
+  return { bonds: net.bonds, channels: [...net.channels, ...bought] };
+}
+
+/**
  * The join: the attacker's first consumer buys `bytes`, paid, from the honest provider that carried the most, so
  * that the attacker's starved pots fall into the honest providers' blocked region.
  */
@@ -262,6 +293,33 @@ describe("epochs/collect credit rules against farming", () => {
             f.attackerShare <= f.attackerBondShare + 1e-9,
             `${at}: ${f.attackerShare} ≤ ${f.attackerBondShare} (lift ${f.saturated.lift})`,
           );
+        }
+      }
+    }
+  });
+
+  it("keeps an attacker that buys heavily from the starved honest providers under its bond share while the honest bond majority shares consumers", () => {
+    // The residual of docs/security.md ("What remains"): beside an idle honest bond that serves only consumers of
+    // its own, an attacker with more bond than the starved honest providers can tip their region over half with
+    // paid purchases and become the lift's core. Tied to the honest network by shared consumers, the honest bond
+    // majority is found as the core first, and the same purchases gain nothing.
+    for (const seed of [1, 2, 3]) {
+      for (const idle of [0.6, 1.0]) {
+        for (const bond of [0.3, 0.5]) {
+          for (const [n, factor] of [
+            [1, 1],
+            [3, 1],
+            [5, 0.5],
+          ] as const) {
+            const f = figures(
+              withPurchases(withAttacker(withConnectedIdleBond(honestNetwork(seed), idle), 10, bond, 1), n, factor),
+            );
+            const at = `seed ${seed}, idle ${idle}, bond ${bond}, ${n} × ${factor}`;
+            assert.ok(
+              f.attackerShare <= f.attackerBondShare + 1e-9,
+              `${at}: ${f.attackerShare} ≤ ${f.attackerBondShare}`,
+            );
+          }
         }
       }
     }
