@@ -517,12 +517,15 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
   });
 
   it("takes a refused refutation once a helper reaches the member for it (partial reachability)", async () => {
-    // Suspicions last 5 s here (10 × T): a re-checks a suspect half-way through, then it would time out.
-    const ms = await cluster(3, () => ({ periodMs: 500, probeTimeoutMs: 1_000, suspicionMult: 10 }));
+    // Suspicions last 10 s here (20 × T): a re-checks a suspect meanwhile, then it would time out.
+    const ms = await cluster(3, () => ({ periodMs: 500, probeTimeoutMs: 1_000, suspicionMult: 20 }));
     const [a, b, c] = ms as [Member, Member, Member];
-    // a cannot reach c directly; b can (a's ping-req through b reaches c).
+    // a cannot reach c directly; b can (a's ping-req through b reaches c) — but not while b tells a about c: a
+    // helper reaching c in between would rightly let the second refutation through.
     a.k.bans.ban(c.k.node.peerId, "test: block the a–c link");
+    b.k.bans.ban(c.k.node.peerId, "test: block the b–c link while b tells");
     await waitFor(() => a.k.node.getConnections(c.k.node.peerId).length === 0, 10_000, "the a–c link to drop");
+    await waitFor(() => b.k.node.getConnections(c.k.node.peerId).length === 0, 10_000, "the b–c link to drop");
     /** b tells a, piggybacked on a probe, a statement about c. */
     const tell = async (state: MemberState, inc: number) => {
       const s = await b.k.node.dialProtocol(a.k.node.getMultiaddrs()[0]!, HEALTH_PROTOCOL);
@@ -543,8 +546,9 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     await tell(MemberState.SUSPECT, 1);
     await tell(MemberState.ALIVE, 2);
     assert.equal(a.h.metrics.hearsayRefused, 1, "the second is refused on hearsay alone");
-    // a checks c itself: the direct probe fails, b reaches c — and the refutation a refused now applies, before the
-    // suspicion would have timed out.
+    // a checks c itself: the direct probe fails, b (reaching c again) does — and the refutation a refused now
+    // applies, before the suspicion would have timed out.
+    b.k.bans.unban(c.k.node.peerId);
     await waitFor(() => a.h.status(c.id) !== "suspect", 30_000, "a's verdict on c");
     assert.equal(a.h.status(c.id), "alive", "reached through b: alive, not failed");
     assert.equal(a.h.member(c.id)?.incarnation, 2);
