@@ -9,6 +9,7 @@
  * Measured: verified bytes, time to the first verified byte, time to the last (or to the failure), and the
  * transfer error code when the fetch failed.
  */
+import { linkSignals } from "../signals.ts";
 import { NoProvidersError, TransferError } from "../transfer/index.ts";
 import { AuditTimeoutError } from "./errors.ts";
 import type { AuditMeasurement } from "./judge.ts";
@@ -45,7 +46,9 @@ export async function auditFetch(fetchStream: FetchStream, options: AuditFetchOp
   const now = options.now ?? Date.now;
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(new AuditTimeoutError(options.timeoutMs)), options.timeoutMs);
-  const signal = options.signal === undefined ? timeout.signal : AbortSignal.any([options.signal, timeout.signal]);
+  // Linked for this audit only: AbortSignal.any on the auditor's long-lived signal kept memory per audit.
+  const link = linkSignals([options.signal, timeout.signal]);
+  const signal = link.signal;
   const start = now();
   let bytes = 0;
   let firstByteMs: number | undefined;
@@ -63,5 +66,6 @@ export async function auditFetch(fetchStream: FetchStream, options: AuditFetchOp
     return { bytes, elapsedMs: now() - start, ...(firstByteMs !== undefined && { firstByteMs }), errorCode: code };
   } finally {
     clearTimeout(timer);
+    link.clear();
   }
 }

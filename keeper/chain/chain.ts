@@ -39,6 +39,7 @@ import {
   type TaskLog,
 } from "../../types/ethers-contracts/index.ts";
 import type { Logger } from "../logger.ts";
+import { linkSignals } from "../signals.ts";
 import { classifyRpcError, revertDataOf } from "./classify.ts";
 import {
   CONFIRMATIONS,
@@ -234,7 +235,7 @@ export class Chain {
   /** A read (eth_call, block number, …) retried on transient failures; a revert becomes ContractRevertError. */
   async read<T>(operation: string, fn: () => Promise<T>, options: ChainOptions = {}): Promise<T> {
     try {
-      return await withRetry(operation, fn, this.retryOptions(options));
+      return await this.linked(options, (signal) => withRetry(operation, fn, this.retryOptions(signal)));
     } catch (err) {
       if (classifyRpcError(err) === "revert") throw this.revertError(operation, err);
       throw err;
@@ -337,13 +338,24 @@ export class Chain {
     return this.wallet;
   }
 
-  private retryOptions(options: ChainOptions): RetryOptions {
+  /**
+   * Runs `fn` under the caller's signal and this chain's stop signal, linked for the call only (keeper/signals.ts:
+   * AbortSignal.any on the long-lived stop signal kept memory for every chain read, for the keeper's life).
+   */
+  private async linked<T>(options: ChainOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (options.signal === undefined) return fn(this.controller.signal);
+    const link = linkSignals([options.signal, this.controller.signal]);
+    try {
+      return await fn(link.signal);
+    } finally {
+      link.clear();
+    }
+  }
+
+  private retryOptions(signal: AbortSignal): RetryOptions {
     return {
       ...this.init.retry,
-      signal:
-        options.signal === undefined
-          ? this.controller.signal
-          : AbortSignal.any([options.signal, this.controller.signal]),
+      signal,
       log: this.log,
       ...(this.components.onRpcError !== undefined && { onTransientError: this.components.onRpcError }),
     };
@@ -382,10 +394,12 @@ export class Chain {
    */
   private async broadcast(tx: SignedTx, options: ChainOptions): Promise<void> {
     try {
-      await withRetry(
-        `${tx.label}.broadcast`,
-        () => this.provider.send("eth_sendRawTransaction", [tx.raw]),
-        this.retryOptions(options),
+      await this.linked(options, (signal) =>
+        withRetry(
+          `${tx.label}.broadcast`,
+          () => this.provider.send("eth_sendRawTransaction", [tx.raw]),
+          this.retryOptions(signal),
+        ),
       );
     } catch (err) {
       const kind = classifyRpcError(err);
@@ -405,7 +419,6 @@ export class Chain {
 
   /** Polls until the transaction has the configured confirmations; rebroadcasts it while it stays unmined. */
   private async waitFor(tx: SignedTx, iface: Interface | undefined, options: ChainOptions): Promise<TxOutcome> {
-    const signal = this.retryOptions(options).signal;
     const pollMs = this.init.receiptPollMs ?? RECEIPT_POLL_MS;
     const rebroadcastMs = this.init.rebroadcastAfterMs ?? REBROADCAST_AFTER_MS;
     let lastBroadcast = Date.now();
@@ -437,7 +450,7 @@ export class Chain {
         await this.broadcast(tx, options);
         lastBroadcast = Date.now();
       }
-      await sleep(pollMs, { signal });
+      await this.linked(options, (signal) => sleep(pollMs, { signal }));
     }
   }
 
@@ -487,7 +500,6 @@ export class Chain {
   private async feesUnderCap(options: ChainOptions): Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }> {
     const cap = this.init.maxFeePerGasWei ?? MAX_FEE_PER_GAS_WEI;
     const maxWait = this.init.gasCapMaxWaitMs ?? RETRY_MAX_ELAPSED_MS;
-    const signal = this.retryOptions(options).signal;
     const started = Date.now();
     for (;;) {
       const block = await this.read("latestBlock", () => this.provider.getBlock("latest"), options);
@@ -505,7 +517,7 @@ export class Chain {
       }
       if (Date.now() - started >= maxWait) throw new GasPriceAboveCapError(needed, cap);
       this.log.warn("fees above the cap, waiting", { neededWei: needed, capWei: cap });
-      await sleep(this.init.gasCapPollMs ?? GAS_CAP_POLL_MS, { signal });
+      await this.linked(options, (signal) => sleep(this.init.gasCapPollMs ?? GAS_CAP_POLL_MS, { signal }));
     }
   }
 }

@@ -11,6 +11,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 
 import type { Logger } from "../logger.ts";
 import type { LumoraNode } from "../p2p/node.ts";
+import { linkSignals } from "../signals.ts";
 import type { ExecuteOptions, ExecutionResult, Task } from "../tasks/types.ts";
 import { readMessage, writeMessage } from "../wire/framing.ts";
 import { WireError } from "../wire/errors.ts";
@@ -205,7 +206,9 @@ export class TaskExecutionService {
       }
       admitted = verdict;
     }
-    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(Math.max(1, deadlineMs - Date.now()))]);
+    // Linked for this task only: AbortSignal.any on the long-lived stop signal kept memory per task (signals.ts).
+    const link = linkSignals([this.controller.signal], Math.max(1, deadlineMs - Date.now()));
+    const signal = link.signal;
     try {
       await writeMessage(stream, TaskAccepted, { taskId: req.taskId }, MAX_TASK_MESSAGE_BYTES, { signal });
       const work: TaskWork = {
@@ -245,6 +248,7 @@ export class TaskExecutionService {
     } catch (err) {
       stream.abort(err as Error);
     } finally {
+      link.clear();
       this.running--;
       admitted?.release();
     }
@@ -255,8 +259,22 @@ export class TaskExecutionService {
    * executor's verified result. Rejects on refusal, failure, protocol violation, disconnect or abort.
    */
   async executeOn(task: Readonly<Task>, peerId: string, options: ExecuteOptions): Promise<ExecutionResult> {
+    // Linked for this call only: AbortSignal.any on the long-lived stop signal kept memory per task (signals.ts).
+    const link = linkSignals([options.signal, this.controller.signal]);
+    try {
+      return await this.executeOnUnder(task, peerId, options, link.signal);
+    } finally {
+      link.clear();
+    }
+  }
+
+  private async executeOnUnder(
+    task: Readonly<Task>,
+    peerId: string,
+    options: ExecuteOptions,
+    signal: AbortSignal,
+  ): Promise<ExecutionResult> {
     const payload = this.components.payloads.get(task.id);
-    const signal = AbortSignal.any([options.signal, this.controller.signal]);
     const remote = peerIdFromString(peerId);
     const stream = await this.components.node.dialProtocol(remote, TASK_PROTOCOL, { signal });
     try {
@@ -273,10 +291,12 @@ export class TaskExecutionService {
         MAX_TASK_MESSAGE_BYTES,
         { signal },
       );
-      const acceptSignal = AbortSignal.any([signal, AbortSignal.timeout(ACCEPT_TIMEOUT_MS)]);
+      const accept = linkSignals([signal], ACCEPT_TIMEOUT_MS);
       // The first answer is TaskAccepted, or a TaskResult refusing the task. Both carry task_id as field 1;
       // a refusal also has ok/error set, which TaskAccepted's decoder would drop, so decode as TaskResult.
-      const first = await readMessage<TaskResult>(stream, TaskResult, MAX_TASK_MESSAGE_BYTES, { signal: acceptSignal });
+      const first = await readMessage<TaskResult>(stream, TaskResult, MAX_TASK_MESSAGE_BYTES, {
+        signal: accept.signal,
+      }).finally(() => accept.clear());
       if (first.taskId !== task.id) throw new TaskResultMismatchError(task.id, peerId, `answer is for ${first.taskId}`);
       if (first.error !== "") throw new TaskRejectedError(task.id, peerId, first.error);
       options.onStarted?.();

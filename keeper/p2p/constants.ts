@@ -63,3 +63,13 @@ export const RESERVED_CONNECTIONS_FOR_KEEPERS = 64;
 /** A stranger's connection with no stream for this long is closed (once the table is half full): identify,
  * DHT queries and transfers all keep streams open while they work, so two minutes without one is idleness. */
 export const CONNECTION_IDLE_TIMEOUT_MS = 2 * minute;
+
+/**
+ * DHT provider records (other keepers' "I serve object X" announcements, and this keeper's own) held at once by the
+ * libp2p datastore (keeper/p2p/datastore.ts). libp2p keeps them in memory for 48 h (its own records for ever, to
+ * re-announce them), one per object published in the network when the network is smaller than k = 20: a
+ * 20-keeper soak added ~3,700 an hour to every keeper. ≈ 0.5 KiB each, so 8,192 cost ≈ 4 MiB; beyond it the
+ * oldest written goes first (a re-announcement rewrites a record and makes it the newest). Transfers name their
+ * providers, so a forgotten record costs a DHT lookup of an old object its answer, not a transfer.
+ */
+export const MAX_PROVIDER_RECORDS = 8_192;

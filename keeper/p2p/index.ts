@@ -3,4 +3,5 @@ export * from "./errors.ts";
 export * from "./gater.ts";
 export * from "./bootstrap.ts";
 export * from "./node.ts";
+export * from "./datastore.ts";
 export * from "./limits.ts";

@@ -31,6 +31,7 @@ import {
   PING_MAX_INBOUND_STREAMS,
   PING_MAX_OUTBOUND_STREAMS,
 } from "./constants.ts";
+import { KeeperDatastore } from "./datastore.ts";
 import { BanList, createConnectionGater, type AddressPolicy } from "./gater.ts";
 import { ConnectionLimits, type ConnectionLimitsInit } from "./limits.ts";
 import type { Logger } from "../logger.ts";
@@ -41,6 +42,8 @@ export type LumoraServices = { identify: Identify; ping: Ping; dht: KadDHT };
 export type LumoraNode = Libp2p<LumoraServices>;
 
 export interface LumoraNodeInit {
+  /** DHT provider records held at once (KeeperDatastore). Default MAX_PROVIDER_RECORDS. */
+  maxProviderRecords?: number;
   /** The node's identity; a fresh Ed25519 key when omitted. */
   privateKey?: PrivateKey;
   /** Listen multiaddrs. Default: one TCP port on 127.0.0.1 chosen by the OS. */
@@ -87,6 +90,8 @@ export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<Lumor
   });
   const node = await createLibp2p({
     privateKey,
+    // Values copied out of Node's Buffer pool, provider records bounded (datastore.ts).
+    datastore: new KeeperDatastore(init.maxProviderRecords),
     addresses: {
       listen: init.listen ?? ["/ip4/127.0.0.1/tcp/0"],
       ...(init.announce?.length ? { announce: init.announce } : {}),

@@ -9,6 +9,7 @@
  */
 import { sleep } from "../../chain/index.ts";
 import type { Logger } from "../../logger.ts";
+import { linkSignals } from "../../signals.ts";
 import type { EpochCollector } from "../collect/collector.ts";
 import type { EpochExchange } from "./protocol.ts";
 import type { RemoteReceipts, RemoteTasks } from "./remote.ts";
@@ -56,11 +57,14 @@ export class EvidenceGatherer {
     const c = this.components;
     await this.awaitKeepers(options);
     if (c.refreshDirectory !== undefined) {
-      const signal = AbortSignal.any([options.signal, AbortSignal.timeout(GATHER_REFRESH_MS)]);
-      await c.refreshDirectory({ signal }).catch((err: unknown) => {
-        options.signal.throwIfAborted();
-        this.log.debug("directory walk before the gather incomplete", { error: err as Error });
-      });
+      const link = linkSignals([options.signal], GATHER_REFRESH_MS);
+      await c
+        .refreshDirectory({ signal: link.signal })
+        .catch((err: unknown) => {
+          options.signal.throwIfAborted();
+          this.log.debug("directory walk before the gather incomplete", { error: err as Error });
+        })
+        .finally(() => link.clear());
     }
     const toMs = Date.now();
     const peers = c.keepers();

@@ -31,6 +31,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 
 import type { Logger } from "../../logger.ts";
 import type { LumoraNode } from "../../p2p/node.ts";
+import { linkSignals } from "../../signals.ts";
 import { readFrame, writeFrame } from "../../wire/framing.ts";
 import type { RawReceipt } from "../collect/collector.ts";
 import { ObservationsNotReadyError } from "../observe/errors.ts";
@@ -272,11 +273,16 @@ export class EpochExchange {
     options: { signal?: AbortSignal },
   ): Promise<number | undefined> {
     const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
-    const signal = AbortSignal.any([
-      AbortSignal.timeout(EXCHANGE_TIMEOUT_MS),
-      ...(options.signal ? [options.signal] : []),
-    ]);
-    const stream = await this.components.node.dialProtocol(id, EPOCH_PROTOCOL, { signal });
+    // Linked for this request only: AbortSignal.any on a long-lived caller's signal kept memory per request.
+    const link = linkSignals([options.signal], EXCHANGE_TIMEOUT_MS);
+    const signal = link.signal;
+    let stream;
+    try {
+      stream = await this.components.node.dialProtocol(id, EPOCH_PROTOCOL, { signal });
+    } catch (err) {
+      link.clear();
+      throw err;
+    }
     try {
       await writeFrame(stream, encoder.encode(JSON.stringify(request)), MAX_EXCHANGE_REQUEST_BYTES, { signal });
       let next: number | undefined;
@@ -297,6 +303,8 @@ export class EpochExchange {
       const e = err as Error & { penalise?: boolean };
       if (e.penalise === true) this.components.penalise?.(id, e);
       throw err;
+    } finally {
+      link.clear();
     }
   }
 

@@ -15,6 +15,7 @@ import type { Connection, PeerId, Stream } from "@libp2p/interface";
 
 import { sleep } from "../../chain/index.ts";
 import type { LumoraNode } from "../../p2p/node.ts";
+import { linkSignals } from "../../signals.ts";
 import { readFrame, writeFrame } from "../../wire/framing.ts";
 import { QuorumProtocolError } from "./errors.ts";
 
@@ -103,7 +104,21 @@ export async function askKeeper<T>(
   outer: AbortSignal,
   a: KeeperAsking<T>,
 ): Promise<T | { unreachable: string }> {
-  const signal = AbortSignal.any([outer, AbortSignal.timeout(a.timeoutMs)]);
+  // Linked for this request only: AbortSignal.any on a long-lived `outer` kept memory per request (signals.ts).
+  const link = linkSignals([outer], a.timeoutMs);
+  try {
+    return await askKeeperUnder(id, body, link.signal, a);
+  } finally {
+    link.clear();
+  }
+}
+
+async function askKeeperUnder<T>(
+  id: PeerId,
+  body: Uint8Array,
+  signal: AbortSignal,
+  a: KeeperAsking<T>,
+): Promise<T | { unreachable: string }> {
   let stream: Stream;
   try {
     stream = await a.node.dialProtocol(id, a.protocol, { signal });
