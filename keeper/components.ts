@@ -332,6 +332,8 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     currentEpoch: () => collector.currentEpoch(),
     currentLoad: () => ({ load: executor.load, capacity: c.capacity }),
     penalise,
+    // A direct probe is an RTT sample: proximity pings only the members health's rotation has not reached lately.
+    onRtt: (peerId, ms) => near.observeRtt(peerId, ms),
   });
   peerHealth.addEventListener("peer:failed", (e) => {
     const peerId = (e as CustomEvent<string>).detail;

@@ -34,6 +34,16 @@ export const MAX_CLOCK_SKEW_MS = 5 * minute;
 export const REPUBLISH_INTERVAL_MS = 20 * minute;
 /** How often the directory walks the DHT for new nodes and refreshes records nearing expiry. */
 export const DIRECTORY_REFRESH_INTERVAL_MS = 1 * minute;
+/**
+ * The refresh's random DHT walk (looking for keepers beyond the routing table and the connected peers) is skipped
+ * while walks find nobody new: a walk that found no peer without a record here doubles the refresh ticks skipped
+ * before the next, up to this many (8 min at 1 min); one that finds someone new resets it. In a network whose
+ * keepers all hold each other's records the walk was a DHT request to every peer every minute from every keeper
+ * (with the peer-store merges and routing-table updates of each answer), for nothing. Newcomers are still found
+ * at once: they connect, identify, and their record is fetched (lookups.ts); records nearing expiry are still
+ * refreshed every tick.
+ */
+export const DIRECTORY_WALK_MAX_BACKOFF_TICKS = 8;
 /** Parallel record fetches during a refresh: each GET already fans out to alpha peers; 4 keeps a refresh
  * of a whole directory from flooding small networks (measured: 10 × 10 parallel GETs on 10 nodes time out). */
 export const DIRECTORY_FETCH_CONCURRENCY = 4;

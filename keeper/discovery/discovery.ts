@@ -16,6 +16,7 @@ import {
   ADMISSION_LOOKUP_TIMEOUT_MS,
   DIRECTORY_FETCH_CONCURRENCY,
   DIRECTORY_REFRESH_INTERVAL_MS,
+  DIRECTORY_WALK_MAX_BACKOFF_TICKS,
   LUMORA_PROTOCOL_PREFIX,
   RECORD_FETCH_TIMEOUT_MS,
   RECORD_GET_QUORUM,
@@ -66,6 +67,9 @@ export class Discovery {
   private timers: NodeJS.Timeout[] = [];
   private readonly controller = new AbortController();
   private refreshing: Promise<unknown> | undefined;
+  /** Periodic refreshes left to run without the random walk, and the current backoff (ticks). */
+  private walkSkip = 0;
+  private walkBackoff = 0;
   /** Record lookups of identified peers: only Lumora peers, rate-limited, bounded. */
   readonly lookups: RecordFetchQueue;
 
@@ -112,7 +116,9 @@ export class Discovery {
       this.timers.push(t);
     };
     every(this.init.republishIntervalMs ?? REPUBLISH_INTERVAL_MS, "record republish", () => this.publish());
-    every(this.init.refreshIntervalMs ?? DIRECTORY_REFRESH_INTERVAL_MS, "directory refresh", () => this.refresh());
+    every(this.init.refreshIntervalMs ?? DIRECTORY_REFRESH_INTERVAL_MS, "directory refresh", () =>
+      this.refresh({ periodic: true }),
+    );
   }
 
   async stop(): Promise<void> {
@@ -276,13 +282,13 @@ export class Discovery {
    * Walks the DHT for nodes (routing table, live connections, closest peers to a random key) and fetches
    * records of the ones unknown or whose record expires before the next refresh.
    */
-  async refresh(options: Opts = {}): Promise<number> {
+  async refresh(options: Opts & { periodic?: boolean } = {}): Promise<number> {
     const run = this.doRefresh(options);
     this.refreshing = run;
     return run;
   }
 
-  private async doRefresh(options: Opts): Promise<number> {
+  private async doRefresh(options: Opts & { periodic?: boolean }): Promise<number> {
     const { node } = this.components;
     const signal = anySignal(this.controller.signal, options.signal);
     const candidates = new Set<string>();
@@ -295,13 +301,24 @@ export class Discovery {
         .catch(() => [] as string[]);
       if (protocols.some((x) => x.startsWith(LUMORA_PROTOCOL_PREFIX))) candidates.add(p.toString());
     }
-    try {
-      const walkSignal = anySignal(AbortSignal.timeout(RECORD_FETCH_TIMEOUT_MS), signal);
-      for await (const ev of node.services.dht.getClosestPeers(randomBytes(32), { signal: walkSignal })) {
-        if (ev.name === "FINAL_PEER") candidates.add(ev.peer.id.toString());
+    // A periodic refresh walks only when its backoff allows (DIRECTORY_WALK_MAX_BACKOFF_TICKS); asked for, always.
+    const walk = options.periodic !== true || this.walkSkip === 0;
+    if (!walk) this.walkSkip--;
+    else {
+      let news = false;
+      try {
+        const walkSignal = anySignal(AbortSignal.timeout(RECORD_FETCH_TIMEOUT_MS), signal);
+        for await (const ev of node.services.dht.getClosestPeers(randomBytes(32), { signal: walkSignal })) {
+          if (ev.name !== "FINAL_PEER") continue;
+          const id = ev.peer.id.toString();
+          if (!candidates.has(id) && !this.directory.has(id) && id !== node.peerId.toString()) news = true;
+          candidates.add(id);
+        }
+      } catch {
+        // A failed walk still leaves the routing table candidates.
       }
-    } catch {
-      // A failed walk still leaves the routing table candidates.
+      this.walkBackoff = news ? 0 : Math.min(Math.max(1, 2 * this.walkBackoff), DIRECTORY_WALK_MAX_BACKOFF_TICKS);
+      this.walkSkip = this.walkBackoff;
     }
     candidates.delete(node.peerId.toString());
     const horizon = Date.now() + (this.init.refreshIntervalMs ?? DIRECTORY_REFRESH_INTERVAL_MS);

@@ -88,6 +88,9 @@ export interface HealthComponents {
   currentLoad?: () => { load: number; capacity: number };
   /** Called for protocol violations (penalise = true); the composition bans the peer. */
   penalise?: (peerId: PeerId, err: Error) => void;
+  /** Round-trip time (ms) of a direct probe answered on a connection that was already open (no dial in it): an
+   * RTT sample, handed to proximity so that it need not ping members health probes anyway. */
+  onRtt?: (peerId: string, ms: number) => void;
 }
 
 /** Messages this keeper sent and verdicts it reached, since start (the /metrics counters and the tests). */
@@ -331,10 +334,18 @@ export class Health extends EventTarget {
 
   /** Probes `peer` directly once (piggyback included); returns the round-trip time (ms). */
   async probe(peer: PeerId | string, options: Opts = {}): Promise<number> {
+    const id = peer.toString();
+    const connected = this.components.onRtt !== undefined && this.isConnected(id);
     const started = performance.now();
     this.metrics.probes++;
-    await this.exchange(peer.toString(), undefined, this.scaled(this.probeTimeoutMs), options);
-    return performance.now() - started;
+    await this.exchange(id, undefined, this.scaled(this.probeTimeoutMs), options);
+    const rtt = performance.now() - started;
+    if (connected) this.components.onRtt?.(id, rtt);
+    return rtt;
+  }
+
+  private isConnected(peerId: string): boolean {
+    return this.components.node.getConnections().some((c) => c.status === "open" && c.remotePeer.toString() === peerId);
   }
 
   /**

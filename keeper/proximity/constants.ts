@@ -20,6 +20,14 @@ export const PROBE_INTERVAL_MS = 10_000;
  */
 export const PROBES_PER_ROUND = 8;
 /**
+ * A peer is pinged only when its last RTT sample — a ping, or a direct health probe answered on an open connection
+ * (`Proximity.observeRtt`; SWIM probes every member in turn anyway) — is older than this. Pinging the 8 peers
+ * pinged longest ago every round whatever their age was most of an idle keeper's streams at 10 keepers (0.8 ping/s
+ * sent and 0.8 answered, against 0.5 health probes); now a network small enough for health's rotation to reach
+ * every member within 2 min sends no pings at all, and a large one only what health's rotation leaves stale.
+ */
+export const RTT_REFRESH_MS = 2 * 60_000;
+/**
  * Hop-count lookups per round (each a DHT walk of ~α·log N requests), peers never measured first, then the
  * stalest: measuring every peer every HOP_REMEASURE_INTERVAL_MS cost N walks per 5 min per keeper (one every 3 s
  * at 100 keepers, each touching ~20 peers).
@@ -29,8 +37,12 @@ export const HOP_LOOKUPS_PER_ROUND = 2;
 export const PING_TIMEOUT_MS = 5_000;
 /** Time budget for one hop-count lookup. */
 export const HOP_LOOKUP_TIMEOUT_MS = 10_000;
-/** Hop counts change only with the topology: re-measure every 5 minutes. */
-export const HOP_REMEASURE_INTERVAL_MS = 5 * 60_000;
+/**
+ * Hop counts change only with the topology: re-measure every 20 minutes. At 5 minutes the re-measures were the
+ * largest DHT traffic of an idle keeper: N walks per 5 min (1.8 walks/min at 10 keepers, each a request to every
+ * other; at 100 keepers the 2-per-round cap, 12 walks/min of ~20 requests each, 4 requests/s).
+ */
+export const HOP_REMEASURE_INTERVAL_MS = 20 * 60_000;
 /** Peers probed in parallel per round. */
 export const PROBE_CONCURRENCY = 8;
 /**

@@ -17,6 +17,7 @@ import {
   PROBE_CONCURRENCY,
   PROBE_INTERVAL_MS,
   PROBES_PER_ROUND,
+  RTT_REFRESH_MS,
 } from "./constants.ts";
 import { HopCountUnavailableError, ProbeFailedError } from "./errors.ts";
 import { HopTracker } from "./hops.ts";
@@ -29,6 +30,8 @@ export interface ProximityInit {
   /** Peers pinged per round (default PROBES_PER_ROUND), and hop lookups per round (HOP_LOOKUPS_PER_ROUND). */
   probesPerRound?: number;
   hopLookupsPerRound?: number;
+  /** A peer with an RTT sample younger than this is not pinged (default RTT_REFRESH_MS; 0 pings every round). */
+  rttRefreshMs?: number;
 }
 
 export interface ProximityComponents {
@@ -61,6 +64,8 @@ interface Entry {
   rtt: RttEstimator;
   /** Unix ms of the last ping tried (answered or not): a round pings the peers tried longest ago first. */
   pingedAt?: number;
+  /** Unix ms of the last RTT sample taken elsewhere (observeRtt): a ping is due only when both are stale. */
+  observedAt?: number;
   hops?: number;
   hopsAt?: number;
 }
@@ -120,6 +125,20 @@ export class Proximity {
     return sample;
   }
 
+  /**
+   * An RTT sample measured elsewhere — a direct health probe answered on a connection already open, the same
+   * stream open + one request + one answer as a ping — counts as a ping: that peer is not pinged for
+   * `rttRefreshMs`. Only peers a round could choose (keepers) are recorded, so the table stays bounded.
+   */
+  observeRtt(peerId: string, ms: number): void {
+    if (!(ms >= 0) || !Number.isFinite(ms)) return;
+    if (!this.entries.has(peerId) && !(this.components.isKeeper?.(peerId) ?? true)) return;
+    if (!this.entries.has(peerId) && this.entries.size >= MAX_MEASURED_PEERS) return;
+    const e = this.entry(peerId);
+    e.rtt.add(ms);
+    e.observedAt = Date.now();
+  }
+
   /** Hop count to `peer` from a getClosestPeers lookup of its id (see hops.ts for the definition). */
   async measureHops(peer: PeerId | string, options: Opts = {}): Promise<number> {
     const id = typeof peer === "string" ? peerIdFromString(peer) : peer;
@@ -141,30 +160,43 @@ export class Proximity {
   }
 
   /**
-   * One round: pings the `probesPerRound` peers pinged longest ago (never pinged first) and looks up the hop count
-   * of at most `hopLookupsPerRound` of them (never measured first, then those older than the remeasure interval).
-   * The cost of a round is constant in the number of peers. Failures are logged, not thrown.
+   * One round: pings at most `probesPerRound` of the peers whose last RTT sample is older than `rttRefreshMs`
+   * (pinged longest ago first, never pinged first) and looks up the hop count of at most `hopLookupsPerRound` peers
+   * (never measured first, then those older than the remeasure interval). The cost of a round is constant in the
+   * number of peers. Failures are logged, not thrown.
    */
   async probeAll(options: Opts = {}): Promise<void> {
     const peers = this.candidates();
     this.prune(new Set(peers));
     const stale = this.init.hopRemeasureIntervalMs ?? HOP_REMEASURE_INTERVAL_MS;
-    const at = (p: string) => this.entries.get(p)?.pingedAt ?? -1;
-    const chosen = peers.sort((a, b) => at(a) - at(b)).slice(0, this.init.probesPerRound ?? PROBES_PER_ROUND);
+    const refresh = this.init.rttRefreshMs ?? RTT_REFRESH_MS;
     const now = Date.now();
+    const at = (p: string) => this.entries.get(p)?.pingedAt ?? -1;
+    const sampledAt = (p: string) => {
+      const e = this.entries.get(p);
+      return Math.max(e?.pingedAt ?? -1, e?.observedAt ?? -1);
+    };
+    const pings = new Set(
+      peers
+        .filter((p) => sampledAt(p) < 0 || now - sampledAt(p) >= refresh)
+        .sort((a, b) => at(a) - at(b))
+        .slice(0, this.init.probesPerRound ?? PROBES_PER_ROUND),
+    );
     const hopsAt = (p: string) => this.entries.get(p)?.hopsAt ?? -1;
     const hopLookups = new Set(
-      chosen
+      peers
         .filter((p) => hopsAt(p) < 0 || now - hopsAt(p) > stale)
-        .sort((a, b) => hopsAt(a) - hopsAt(b))
+        .sort((a, b) => hopsAt(a) - hopsAt(b) || (pings.has(b) ? 1 : 0) - (pings.has(a) ? 1 : 0))
         .slice(0, this.init.hopLookupsPerRound ?? HOP_LOOKUPS_PER_ROUND),
     );
-    const queue = [...chosen];
+    const queue = [...new Set([...pings, ...hopLookups])];
     const worker = async () => {
       for (let p = queue.pop(); p !== undefined; p = queue.pop()) {
         try {
-          this.entry(p).pingedAt = Date.now();
-          await this.measureRtt(p, options);
+          if (pings.has(p)) {
+            this.entry(p).pingedAt = Date.now();
+            await this.measureRtt(p, options);
+          }
           if (hopLookups.has(p)) await this.measureHops(p, options);
         } catch (err) {
           this.log.debug("probe failed", { peer: p, code: (err as { code?: string }).code });

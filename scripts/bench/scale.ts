@@ -1,7 +1,7 @@
 /**
- * `npm run bench:scale [-- --keepers 100 --wave 5 --idle-seconds 30 --phase-timeout 300 --runtime compiled|tsx
- * --min-free-mib 3072 --phases converge,idle,dht,churn,partition --node-args "--max-semi-space-size=1"
- * --profile-keeper 3]` — N keepers in their
+ * `npm run bench:scale [-- --keepers 100 --wave 5 --idle-seconds 30 --idle-warmup-seconds 5 --phase-timeout 300
+ * --runtime compiled|tsx --min-free-mib 3072 --phases converge,idle,dht,churn,partition
+ * --node-args "--max-semi-space-size=1" --profile-keeper 3]` — N keepers in their
  * own network namespaces on this machine (scripts/bench/lib/scale-bench.ts says what is measured). Needs root.
  * One JSON object per line on stdout; progress on stderr. Every namespace the bench creates is deleted when it
  * ends, also on failure and on Ctrl-C; keeper logs stay in the printed folder. The keepers run compiled (dist/,
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     wave: { type: "string", default: "5" },
     "min-free-mib": { type: "string", default: "3072" },
     "idle-seconds": { type: "string", default: "30" },
+    "idle-warmup-seconds": { type: "string", default: "5" },
     "phase-timeout": { type: "string", default: "300" },
     phases: { type: "string", default: PHASES.join(",") },
     "node-args": { type: "string", default: "" },
@@ -90,6 +91,7 @@ try {
       minFreeMiB: positiveInt("min-free-mib", values["min-free-mib"]),
       startWave: positiveInt("wave", values.wave),
       idleSeconds: positiveInt("idle-seconds", values["idle-seconds"]),
+      idleWarmupSeconds: positiveInt("idle-warmup-seconds", values["idle-warmup-seconds"]),
       phaseTimeoutS: positiveInt("phase-timeout", values["phase-timeout"]),
       phases,
       nodeArgs,

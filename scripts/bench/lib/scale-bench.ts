@@ -37,6 +37,9 @@ export interface ScaleBenchOptions {
   /** Keepers started at once after the first three. */
   startWave: number;
   idleSeconds: number;
+  /** Wait after convergence before the idle window opens (default 5 s): a longer one leaves out the first
+   * minutes' one-off work (first pings and hop lookups of every peer, first directory walks). */
+  idleWarmupSeconds?: number;
   seed: number;
   /** Longest wait for any phase to reach its condition, seconds. */
   phaseTimeoutS: number;
@@ -214,8 +217,9 @@ const PROBE_REQUESTS = ["probes", "pingReqs", "relays", "syncsToFailed", "syncsT
 
 /** CPU, RSS and failure-detection traffic over an idle window; false suspicions and failures since the start. */
 async function idle(o: ScaleBenchOptions, keepers: ScaleKeeper[]): Promise<void> {
-  o.progress(`idle window of ${o.idleSeconds} s`);
-  await sleep(5_000);
+  const warmup = o.idleWarmupSeconds ?? 5;
+  o.progress(`idle window of ${o.idleSeconds} s after ${warmup} s`);
+  await sleep(warmup * 1000);
   const health = () =>
     Promise.all(
       keepers.map((k) =>

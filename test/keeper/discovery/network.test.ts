@@ -59,6 +59,54 @@ describe("discovery across a 10-keeper network bootstrapped from one node", () =
     );
   });
 
+  it("periodic refreshes skip the random walk, doubling the wait, while walks find nobody new", async () => {
+    for (let i = 0; i < 3; i++) keepers.push(await startNode());
+    const [a, b, c] = keepers;
+    await a!.node.dial(b!.node.getMultiaddrs()[0]!);
+    await b!.node.dial(c!.node.getMultiaddrs()[0]!);
+    const [db, dc] = [withDiscovery(b!, defaultInit(1)), withDiscovery(c!, defaultInit(2))];
+    await Promise.all([db.start(), dc.start()]);
+    const da = withDiscovery(a!, { ...defaultInit(0), refreshIntervalMs: 60_000 });
+    let walks = 0;
+    const dht = a!.node.services.dht;
+    const original = dht.getClosestPeers.bind(dht);
+    dht.getClosestPeers = (key, options) => {
+      walks++;
+      return original(key, options);
+    };
+    try {
+      // Ticks by hand (the timer's are a minute apart): each is what the periodic timer runs.
+      const tick = () => da.refresh({ periodic: true });
+      await waitFor(
+        async () => (await tick()) >= 0 && da.peers().length === 2,
+        30_000,
+        () => `both records (${da.peers().length} held, ${walks} walks)`,
+      );
+      const first = walks;
+      // Nothing new from here: each walk doubles the ticks skipped before the next (1, 2, 4, 8, then 8), whatever
+      // the backoff the converging ticks left.
+      const walked: number[] = [];
+      for (let t = 0; t < 22; t++) {
+        const before = walks;
+        await tick();
+        if (walks > before) walked.push(t);
+      }
+      const gaps = walked.slice(1).map((t, i) => t - walked[i]!);
+      const what = `walked at ticks ${walked.join(",")} (${first} walks to converge)`;
+      assert.ok(walked.length >= 3 && walked.length <= 6, what);
+      assert.ok(
+        gaps.every((g, i) => [2, 3, 5, 9].includes(g) && (i === 0 || g === 9 || g === 2 * gaps[i - 1]! - 1)),
+        what,
+      );
+      assert.equal(gaps.at(-1), 9, what);
+      const asked = walks;
+      await da.refresh();
+      assert.equal(walks, asked + 1, "a refresh asked for (not periodic) always walks");
+    } finally {
+      dht.getClosestPeers = original;
+    }
+  });
+
   it("a republished record with a higher sequence number replaces the old one", async () => {
     for (let i = 0; i < 3; i++) keepers.push(await startNode());
     const seedAddr = keepers[0].node.getMultiaddrs()[0].toString();

@@ -555,6 +555,36 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     assert.equal(a.h.metrics.failuresDeclared + a.h.metrics.failuresLearned, 0);
   });
 
+  it("hands the RTT of a direct probe on an open connection to onRtt, and none for a probe that had to dial", async () => {
+    const [a, b] = [await startNode(), await startNode()];
+    keepers.push(a, b);
+    const samples: Array<[string, number]> = [];
+    const h = health({})({
+      node: a.node,
+      logger: silent,
+      counters: new HealthCounters(tempStore().store),
+      currentEpoch: () => EPOCH,
+      onRtt: (peerId, ms) => samples.push([peerId, ms]),
+    });
+    services.push(h);
+    const hb = health({})({
+      node: b.node,
+      logger: silent,
+      counters: new HealthCounters(tempStore().store),
+      currentEpoch: () => EPOCH,
+    });
+    services.push(hb);
+    await hb.start();
+    await a.node.peerStore.merge(b.node.peerId, { multiaddrs: b.node.getMultiaddrs() });
+    const bid = b.node.peerId.toString();
+    await h.probe(bid);
+    assert.equal(samples.length, 0, "a probe that dialled is not an RTT sample");
+    const rtt = await h.probe(bid);
+    assert.equal(samples.length, 1);
+    assert.equal(samples[0]![0], bid);
+    assert.equal(samples[0]![1], rtt);
+  });
+
   it("persists per-epoch task outcome counters across a store reopen", async () => {
     keepers.push(await startNode());
     const { path, store } = tempStore();

@@ -69,7 +69,7 @@ describe("proximity on real nodes", () => {
     const [a, ...peers] = keepers;
     for (const p of peers) await a.node.dial(p.node.getMultiaddrs()[0]);
     const ids = peers.map((p) => p.node.peerId.toString());
-    const prox = proximity({ probesPerRound: 2, hopLookupsPerRound: 1 })({
+    const prox = proximity({ probesPerRound: 2, hopLookupsPerRound: 1, rttRefreshMs: 0 })({
       node: a.node,
       logger: silent,
       peersToProbe: () => [...ids],
@@ -97,13 +97,56 @@ describe("proximity on real nodes", () => {
     }
   });
 
+  it("pings only peers whose last RTT sample (a ping or a health probe) is older than rttRefreshMs", async () => {
+    for (let i = 0; i < 4; i++) keepers.push(await startNode());
+    const [a, ...peers] = keepers;
+    for (const p of peers) await a.node.dial(p.node.getMultiaddrs()[0]);
+    const ids = peers.map((p) => p.node.peerId.toString());
+    const prox = proximity({ probesPerRound: 8, hopLookupsPerRound: 0, rttRefreshMs: 60_000 })({
+      node: a.node,
+      logger: silent,
+      peersToProbe: () => [...ids],
+    });
+    try {
+      const samples = () => ids.map((id) => prox.view(id).samples);
+      // A health probe answered for ids[0] before the first round: it needs no ping.
+      prox.observeRtt(ids[0]!, 3);
+      assert.equal(prox.view(ids[0]!).latencyMs, 3);
+      await prox.probeAll();
+      assert.deepEqual(samples(), [1, 1, 1], "the observed peer is not pinged; the two others are");
+      await prox.probeAll();
+      assert.deepEqual(samples(), [1, 1, 1], "nobody is pinged again within rttRefreshMs");
+      prox.observeRtt(ids[1]!, 2);
+      assert.deepEqual(samples(), [1, 2, 1], "an observed sample feeds the estimator");
+      prox.observeRtt(ids[1]!, Number.NaN);
+      assert.equal(prox.view(ids[1]!).samples, 2, "a bad sample is ignored");
+    } finally {
+      await prox.stop();
+    }
+  });
+
+  it("records observed samples only for keepers", async () => {
+    for (let i = 0; i < 2; i++) keepers.push(await startNode());
+    const [a, k] = keepers;
+    const keeper = k!.node.peerId.toString();
+    const prox = proximity()({ node: a!.node, logger: silent, isKeeper: (id) => id === keeper });
+    try {
+      prox.observeRtt("12D3KooWStrangerStrangerStrangerStrangerStrangerStra", 1);
+      assert.equal(prox.measured, 0, "a stranger's sample is not kept");
+      prox.observeRtt(keeper, 1);
+      assert.equal(prox.measured, 1);
+    } finally {
+      await prox.stop();
+    }
+  });
+
   it("pings only connected keepers, so strangers cannot crowd them out, and forgets peers that left", async () => {
     for (let i = 0; i < 6; i++) keepers.push(await startNode());
     const [a, k1, k2, ...strangers] = keepers as [TestKeeper, ...TestKeeper[]];
     for (const p of [k1!, k2!, ...strangers]) await a.node.dial(p.node.getMultiaddrs()[0]!);
     const keeperIds = new Set([k1!, k2!].map((k) => k.node.peerId.toString()));
     // One ping a round: with strangers in the pool a keeper would wait its turn behind them.
-    const prox = proximity({ probesPerRound: 1, hopLookupsPerRound: 0 })({
+    const prox = proximity({ probesPerRound: 1, hopLookupsPerRound: 0, rttRefreshMs: 0 })({
       node: a.node,
       logger: silent,
       isKeeper: (id) => keeperIds.has(id),
