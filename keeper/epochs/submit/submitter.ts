@@ -313,7 +313,8 @@ export class EpochSubmitter extends EventTarget {
 
   /**
    * Compares what the chain holds for the epoch with what we built; a different root raises the alarm (an
-   * `alarm` event and an error log). Used by the keepers that did not submit.
+   * `alarm` event and an info log: the closer adopts the chain's view, or logs the error). Used by the keepers that
+   * did not submit.
    */
   async verify(built: BuiltEpoch, options: SubmitOptions = {}): Promise<VerifyResult> {
     const opts = { signal: this.signalFor(options) };
@@ -763,7 +764,9 @@ export class EpochSubmitter extends EventTarget {
 
   private raiseAlarm(err: EpochRootMismatchError): void {
     const detail: EpochAlarmDetail = { epoch: err.epoch, contract: err.contract, onChain: err.onChain, ours: err.ours };
-    this.log.error("epoch root on chain differs from ours", { ...detail });
+    // Another keeper's view on chain is the normal case the closer adopts (adopt.ts); the closer logs an error only
+    // when the chain's view cannot be adopted. An error line per epoch here was noise operators learn to ignore.
+    this.log.info("epoch root on chain differs from ours", { ...detail });
     this.dispatchEvent(new CustomEvent<EpochAlarmDetail>("alarm", { detail }));
   }
 }
