@@ -6,10 +6,9 @@
  *
  *   1. The core: the epoch's links (account i draws f > 0 from pot c; every account's, not only the region's, so
  *      that honest accounts with room that share consumers with the starved ones count) that carry at least a
- *      sixteenth of their pot's draws (MUTUAL_SHARE: a sliver bought from another component's provider ties nothing)
- *      are merged strongest first
- *      (f descending, then pot, then account ascending: every keeper finds the same core) until a component would
- *      hold more than half of ΣB. If one side of that merge holds it alone, it is the core; if the link joins two
+ *      sixteenth of their pot's draws (MUTUAL_SHARE: a sliver bought from another component's provider ties
+ *      nothing) are merged strongest first (f descending, then pot, then account ascending: every keeper finds the
+ *      same core) until a component would hold more than half of ΣB. If one side of that merge holds it alone, it is the core; if the link joins two
  *      minorities, the side holding more of the starved region's own bond is (then the side with more bond; on a
  *      tie both are): the other only tipped it over half.
  *   2. The majority's pots: pots of which core accounts draw at least half (only the core's draws count, so an
