@@ -4,6 +4,7 @@
  * never a browser downloaded by playwright.
  */
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -74,6 +75,10 @@ export async function launchChromium(): Promise<BrowserContext> {
     args: chromiumFlags(),
     viewport: { width: 1280, height: 900 },
   });
-  context.on("close", () => rmSync(userDataDir, { recursive: true, force: true }));
+  // Chromium's processes may still write to the profile as the context closes (ENOTEMPTY on a first removal, seen in
+  // CI): retry, and never throw from the event (a temporary directory left behind is harmless).
+  context.on("close", () => {
+    void rm(userDataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch(() => undefined);
+  });
   return context;
 }
