@@ -14,7 +14,13 @@ import type { Connection, PeerId, PrivateKey } from "@libp2p/interface";
 import type { Multiaddr } from "@multiformats/multiaddr";
 
 import type { Logger } from "../logger.ts";
-import { PaymentError, toWire, type PaymentErrorCode, type VoucherPayer } from "../payment/index.ts";
+import {
+  PaymentError,
+  toWire,
+  type PaymentErrorCode,
+  type SignedVoucher,
+  type VoucherPayer,
+} from "../payment/index.ts";
 import {
   DEFAULT_CHECKPOINT_BYTES,
   DEFAULT_CHECKPOINT_INTERVAL,
@@ -588,11 +594,7 @@ export class ObjectFetch {
     const cost = payer.costOf(Math.min(session.manifest.partSize, Number(session.manifest.size)) + TAG_LENGTH);
     this.accounts.set(session.peerId, account);
     this.prepaid.set(session, cost);
-    const paid = payer.payAmount(account, cost).then((v) => session.sendVoucher(toWire(v)));
-    this.payments = Promise.all([this.payments, paid]).catch((err: unknown) =>
-      this.log.warn("voucher not sent", { objectId: this.objectId, provider: session.peerId, error: err }),
-    );
-    await paid.catch(() => undefined);
+    await this.sendPayment(session, payer.payAmount(account, cost)).catch(() => undefined);
   }
 
   /** Signs a voucher for what `session` delivered since its last one (less what it paid ahead) and sends it (a
@@ -606,10 +608,16 @@ export class ObjectFetch {
     const ahead = this.prepaid.get(session) ?? 0n;
     if (ahead > 0n) this.prepaid.set(session, ahead > cost ? ahead - cost : 0n);
     if (cost <= ahead) return;
-    const paid = payer.payAmount(due.account, cost - ahead).then((v) => session.sendVoucher(toWire(v)));
+    void this.sendPayment(session, payer.payAmount(due.account, cost - ahead));
+  }
+
+  /** Sends the voucher `signed` resolves to on `session`; awaited with the others before the receipts are signed. */
+  private sendPayment(session: ProviderSession, signed: Promise<SignedVoucher>): Promise<void> {
+    const paid = signed.then((v) => session.sendVoucher(toWire(v)));
     this.payments = Promise.all([this.payments, paid]).catch((err: unknown) =>
       this.log.warn("voucher not sent", { objectId: this.objectId, provider: session.peerId, error: err }),
     );
+    return paid;
   }
 
   private async partAt(index: number): Promise<PlainPart> {
