@@ -73,8 +73,13 @@ process.on("exit", () => {
   killAllKeepers();
   net.destroySync();
 });
+// Ctrl-C reaches this process twice (from the terminal, and relayed by the tsx launcher): a second signal must not
+// end it half-way through removing the namespaces, so every signal is handled and the ones after the first ignored.
+let stopping = false;
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.once(sig, () => {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
     progress(`${sig}: killing the keepers, removing the namespaces`);
     killAllKeepers();
     net.destroySync();

@@ -1,11 +1,18 @@
 /**
- * The bench's own network: one hub namespace holding a bridge, and one namespace per keeper joined to it by a
- * veth pair, each keeper with its own address in a private /16 and a tbf rate limit on its egress. Nothing is
- * added to the machine's own namespace; `destroy()` deletes every namespace this object created (the veths and
- * bridges go with them) and is safe to call twice. Needs root (`ip netns`, `tc`).
+ * The bench's own network: one hub namespace that routes, and one namespace per keeper joined to it by a veth
+ * pair, each keeper with its own address in a private /16 and a tbf rate limit on its egress. Nothing is added to
+ * the machine's own namespace; `destroy()` deletes every namespace this object created (the veths go with them)
+ * and is safe to call twice. Needs root (`ip netns`, `tc`).
  *
- * Partition: the hub's ends of a set of keepers move to a second bridge (two islands that cannot reach each
- * other); heal moves them back.
+ * Routed, not bridged: the kernel's ARP table is one table for all namespaces, with a limit of
+ * `net.ipv4.neigh.default.gc_thresh3` entries (1,024 by default) set in the machine's namespace. On one bridge
+ * every keeper resolves every other it talks to, N·(N − 1) entries: at 100 keepers the table overflows
+ * ("neighbor table overflow!" in the kernel log), a keeper that has no entry for a seed never sends its SYN, and
+ * the network never converges. Routed, a keeper resolves only its gateway (the hub's end of its veth, the
+ * link-local GATEWAY on every such end) and the hub resolves each keeper once: 2·N entries.
+ *
+ * Partition: policy rules in the hub make two islands that cannot reach each other (packets across are
+ * blackholed); heal removes the rules.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
@@ -18,10 +25,18 @@ export interface LinkClass {
   rateBitsPerSecond: number;
 }
 
+/** The hub's address on every keeper's link, and each keeper's gateway to the others (link-local, never routed). */
+const GATEWAY = "169.254.0.1";
+/** Routing tables and rule priorities the hub uses for a partition. */
+const ISLAND_TABLE = "201";
+const BLOCKED_TABLE = "202";
+const ISLAND_RULE_PREF = "100";
+const BLOCKED_RULE_PREF = "110";
+
 export class BenchNetwork {
   readonly hub: string;
   private readonly created: string[] = [];
-  private partitioned = false;
+  private island: readonly number[] = [];
 
   /** `tag` makes the namespace names unique to this run; `subnet` is the /16's first two octets. */
   constructor(
@@ -42,22 +57,27 @@ export class BenchNetwork {
   async createHub(): Promise<void> {
     await ip("netns", "add", this.hub);
     this.created.push(this.hub);
-    for (const br of ["br0", "br1"]) {
-      await ip("-n", this.hub, "link", "add", br, "type", "bridge");
-      await ip("-n", this.hub, "link", "set", br, "up");
-    }
+    await ip("-n", this.hub, "link", "set", "lo", "up");
+    await run("ip", ["netns", "exec", this.hub, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    // A packet across a partition is dropped by the island's rules (below), not answered.
+    await ip("-n", this.hub, "route", "add", "blackhole", "default", "table", BLOCKED_TABLE);
   }
 
-  /** Namespace i with its veth on br0, its address, and a tbf of `link`'s rate on its egress. */
+  /** Namespace i with its veth to the hub, its address, a route to the others through the hub, and a tbf of
+   * `link`'s rate on its egress. */
   async addKeeper(i: number, link: LinkClass): Promise<void> {
     const ns = this.namespace(i);
+    const hubEnd = `h${i}`;
     await ip("netns", "add", ns);
     this.created.push(ns);
-    await ip("-n", this.hub, "link", "add", `h${i}`, "type", "veth", "peer", "name", "eth0", "netns", ns);
-    await ip("-n", this.hub, "link", "set", `h${i}`, "master", "br0", "up");
-    await ip("-n", ns, "addr", "add", `${this.address(i)}/16`, "dev", "eth0");
+    await ip("-n", this.hub, "link", "add", hubEnd, "type", "veth", "peer", "name", "eth0", "netns", ns);
+    await ip("-n", this.hub, "addr", "add", `${GATEWAY}/32`, "dev", hubEnd);
+    await ip("-n", this.hub, "link", "set", hubEnd, "up");
+    await ip("-n", this.hub, "route", "add", `${this.address(i)}/32`, "dev", hubEnd);
+    await ip("-n", ns, "addr", "add", `${this.address(i)}/32`, "dev", "eth0");
     await ip("-n", ns, "link", "set", "eth0", "up");
     await ip("-n", ns, "link", "set", "lo", "up");
+    await ip("-n", ns, "route", "add", `${this.subnet}.0.0/16`, "via", GATEWAY, "dev", "eth0", "onlink");
     // burst must hold at least one rate-tick's worth of bytes; 64 KiB is ample up to a few hundred Mbit/s.
     await run("ip", [
       "netns",
@@ -79,19 +99,56 @@ export class BenchNetwork {
     ]);
   }
 
-  /** Moves keepers `island` to the second bridge: they reach each other but nobody else. */
+  /** Splits keepers `island` from the others: they reach each other but nobody else, and nobody else them. */
   async partition(island: readonly number[]): Promise<void> {
-    this.partitioned = true;
-    for (const i of island) await ip("-n", this.hub, "link", "set", `h${i}`, "master", "br1");
+    if (this.island.length > 0) throw new Error("the network is already partitioned");
+    this.island = [...island];
+    for (const i of island) {
+      await ip("-n", this.hub, "route", "add", `${this.address(i)}/32`, "dev", `h${i}`, "table", ISLAND_TABLE);
+    }
+    // From an island member: only the island's routes (anything else falls through to the blackhole table).
+    // To an island member from anyone else: the blackhole table.
+    for (const i of island) {
+      await ip("-n", this.hub, "rule", "add", "pref", ISLAND_RULE_PREF, "iif", `h${i}`, "lookup", ISLAND_TABLE);
+      await ip("-n", this.hub, "rule", "add", "pref", BLOCKED_RULE_PREF, "iif", `h${i}`, "lookup", BLOCKED_TABLE);
+      await ip(
+        "-n",
+        this.hub,
+        "rule",
+        "add",
+        "pref",
+        BLOCKED_RULE_PREF,
+        "to",
+        `${this.address(i)}/32`,
+        "lookup",
+        BLOCKED_TABLE,
+      );
+    }
   }
 
   async heal(island: readonly number[]): Promise<void> {
-    for (const i of island) await ip("-n", this.hub, "link", "set", `h${i}`, "master", "br0");
-    this.partitioned = false;
+    for (const i of island) {
+      await ip("-n", this.hub, "rule", "del", "pref", ISLAND_RULE_PREF, "iif", `h${i}`, "lookup", ISLAND_TABLE);
+      await ip("-n", this.hub, "rule", "del", "pref", BLOCKED_RULE_PREF, "iif", `h${i}`, "lookup", BLOCKED_TABLE);
+      await ip(
+        "-n",
+        this.hub,
+        "rule",
+        "del",
+        "pref",
+        BLOCKED_RULE_PREF,
+        "to",
+        `${this.address(i)}/32`,
+        "lookup",
+        BLOCKED_TABLE,
+      );
+      await ip("-n", this.hub, "route", "del", `${this.address(i)}/32`, "dev", `h${i}`, "table", ISLAND_TABLE);
+    }
+    this.island = [];
   }
 
   get isPartitioned(): boolean {
-    return this.partitioned;
+    return this.island.length > 0;
   }
 
   /** Deletes every namespace created (keepers first, the hub last); errors are collected, not thrown early. */
