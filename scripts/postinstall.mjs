@@ -8,8 +8,8 @@
 //    CLI fails with ERR_MODULE_NOT_FOUND. The compile happens once, after the reinstall (it needs EDR), with the
 //    compiler from the `solc` package (offline), and a failure fails the install loudly rather than leaving a
 //    CLI that breaks later.
-// 3. Build the keeper (`npm run build`: tsc with tsconfig.build.json → dist/), which `lumora-keeper` runs as plain
-//    JavaScript. It needs step 2's TypeChain factories; dist/ is not committed either.
+// 3. Build the keeper (`npm run build`: tsc with tsconfig.build.json → dist/, then scripts/bundle.mjs → dist/bundle/,
+//    which `lumora-keeper` runs as plain JavaScript). It needs step 2's TypeChain factories; dist/ is not committed either.
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,6 +63,7 @@ try {
       stdio: "inherit",
     },
   );
+  execFileSync(process.execPath, [join(root, "scripts", "bundle.mjs")], { cwd: root, stdio: "inherit" });
 } catch (err) {
   console.error(
     `lumora postinstall: building the keeper failed (${err.message}); \`lumora-keeper\` runs dist/. ` +

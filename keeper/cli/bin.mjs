@@ -2,7 +2,7 @@
 // `lumora-keeper` launcher. The CLI is TypeScript compiled to dist/ (`npm run build`, run by `npm install`'s
 // postinstall) and runs on Node 22 (pinned by the project as the `node` package) as plain JavaScript: no
 // TypeScript loader at run time. This file runs under whatever `node` the shell finds, then executes the pinned
-// Node 22 on dist/keeper/cli/index.js, both resolved from this file's real location (through any symlink, e.g.
+// Node 22 on dist/bundle/lumora-keeper.js (the CLI bundled by `npm run build`, scripts/bundle.mjs), both resolved from this file's real location (through any symlink, e.g.
 // the one `npm link` puts on the PATH), never from the working directory: the command works from any folder,
 // and the CLI it runs keeps the user's working directory, so relative paths (--config, --data-dir) are the
 // user's. Signals are forwarded; the exit code is the CLI's.
@@ -21,7 +21,7 @@ if (node === undefined) {
   process.stderr.write("lumora-keeper: Node 22 not found (run `npm install` in the Lumora folder)\n");
   process.exit(1);
 }
-const entry = join(root, "dist", "keeper", "cli", "index.js");
+const entry = join(root, "dist", "bundle", "lumora-keeper.js");
 if (!existsSync(entry)) {
   process.stderr.write("lumora-keeper: the compiled keeper is missing (run `npm run build` in the Lumora folder)\n");
   process.exit(1);

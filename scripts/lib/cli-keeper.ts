@@ -1,6 +1,6 @@
 /**
  * One keeper as an operator runs it, for benches and the soak: `lumora-keeper start --config <file>` in its own
- * process — the compiled CLI (dist/, as `lumora-keeper` runs it) or, to compare, the same sources through the
+ * process — the compiled CLI (dist/bundle/, as `lumora-keeper` runs it) or, to compare, the same sources through the
  * tsx loader — reached over its HTTP API, and measured from /proc (RSS, open fds, CPU time).
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const COMPILED = join(ROOT, "dist", "keeper", "cli", "index.js");
+const COMPILED = join(ROOT, "dist", "bundle", "lumora-keeper.js");
 const SOURCE = join(ROOT, "keeper", "cli", "index.ts");
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these ticks. */
 const CLOCK_TICKS_PER_SECOND = 100;

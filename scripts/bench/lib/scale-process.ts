@@ -4,7 +4,7 @@
  * and resident memory from /proc.
  */
 import type { ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 import { ChildKeeper } from "../../lib/child-keeper.ts";
@@ -41,9 +41,11 @@ export function keeperModules(
   runtime: KeeperRuntime,
   dist = `${ROOT}dist`,
 ): Pick<ScaleKeeperConfig, "keeperModule" | "loggerModule"> {
-  const base = runtime === "compiled" ? `${dist}/keeper/` : `${ROOT}keeper/`;
-  const ext = runtime === "compiled" ? "js" : "ts";
-  return { keeperModule: `${base}keeper.${ext}`, loggerModule: `${base}logger.${ext}` };
+  if (runtime === "tsx") return { keeperModule: `${ROOT}keeper/keeper.ts`, loggerModule: `${ROOT}keeper/logger.ts` };
+  // The bundle operators run (scripts/bundle.mjs); a build from before the bundle existed, its dist/keeper/ tree.
+  const bundle = `${dist}/bundle/keeper.js`;
+  if (existsSync(bundle)) return { keeperModule: bundle, loggerModule: bundle };
+  return { keeperModule: `${dist}/keeper/keeper.js`, loggerModule: `${dist}/keeper/logger.js` };
 }
 
 /** Every keeper process started and not yet exited, so an interrupted bench can kill them all. */
