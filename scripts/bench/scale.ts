@@ -1,5 +1,5 @@
 /**
- * `npm run bench:scale [-- --keepers 100 --wave 5 --idle-seconds 30 --idle-warmup-seconds 5 --phase-timeout 300
+ * `npm run bench:scale [-- --keepers 100 --wave 5 --max-start-load 4|none --idle-seconds 30 --idle-warmup-seconds 5 --phase-timeout 300
  * --runtime compiled|tsx --min-free-mib 3072 --phases converge,idle,dht,churn,partition
  * --node-args "--max-semi-space-size=1" --profile-keeper 3]` — N keepers in their
  * own network namespaces on this machine (scripts/bench/lib/scale-bench.ts says what is measured). Needs root.
@@ -7,6 +7,7 @@
  * ends, also on failure and on Ctrl-C; keeper logs stay in the printed folder. The keepers run compiled (dist/,
  * built by the npm script first) unless `--runtime tsx`. No wave of keepers starts when it would leave the
  * machine less than --min-free-mib of available memory (it is shared): the run goes on with those started.
+ * A wave starts once the 1-minute load average is below --max-start-load (at most 3 min later; "none": at once).
  * --phases keeps a run short (e.g. `converge,idle` at N = 100); --node-args passes Node/V8 options to every keeper;
  * --dist DIR runs another compiled keeper (e.g. an earlier commit's build) under this bench, to compare;
  * --profile-keeper i has keeper i write a CPU profile (.cpuprofile, for Chrome DevTools) into <work>/profile.
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     keepers: { type: "string", default: "20" },
     runtime: { type: "string", default: "compiled" },
     wave: { type: "string", default: "5" },
+    "max-start-load": { type: "string", default: "4" },
     "min-free-mib": { type: "string", default: "3072" },
     "idle-seconds": { type: "string", default: "30" },
     "idle-warmup-seconds": { type: "string", default: "5" },
@@ -55,6 +57,9 @@ if (
 )
   throw new Error(`--profile-keeper must be a keeper index in [0, ${keeperCount}), got ${values["profile-keeper"]}`);
 
+const maxStartLoad = values["max-start-load"] === "none" ? Infinity : Number(values["max-start-load"]);
+if (!(maxStartLoad > 0))
+  throw new Error(`--max-start-load must be a number > 0 or none, got ${values["max-start-load"]}`);
 const runtime = values.runtime;
 if (runtime !== "compiled" && runtime !== "tsx") throw new Error(`--runtime must be compiled or tsx, got ${runtime}`);
 const seedText = process.env.LUMORA_BENCH_SEED;
@@ -95,6 +100,7 @@ try {
       runtime,
       minFreeMiB: positiveInt("min-free-mib", values["min-free-mib"]),
       startWave: positiveInt("wave", values.wave),
+      maxStartLoad,
       idleSeconds: positiveInt("idle-seconds", values["idle-seconds"]),
       idleWarmupSeconds: positiveInt("idle-warmup-seconds", values["idle-warmup-seconds"]),
       phaseTimeoutS: positiveInt("phase-timeout", values["phase-timeout"]),

@@ -36,6 +36,10 @@ export interface ScaleBenchOptions {
   runtime: KeeperRuntime;
   /** Keepers started at once after the first three. */
   startWave: number;
+  /** A wave starts only once the machine's 1-minute load average is below this (or after WAVE_LOAD_WAIT_MS): a
+   * start is seconds of CPU per keeper, and keepers starved by the previous wave's starts miss their probe and
+   * handshake timeouts, fail each other falsely and spend the machine on reconnecting. Infinity: no wait. */
+  maxStartLoad?: number;
   idleSeconds: number;
   /** Wait after convergence before the idle window opens (default 5 s): a longer one leaves out the first
    * minutes' one-off work (first pings and hop lookups of every peer, first directory walks). */
@@ -121,6 +125,7 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
       o.emit("scale.stopped_by_memory", 1, "bool");
       break;
     }
+    await waitForLoad(o, started);
     for (const k of wave) k.config.bootstrap = seeds.map((s) => s.address);
     // A keeper that cannot start (its bootstrap handshakes time out on a starved machine) is stopped and left
     // out; the run goes on with the others and says how many.
@@ -377,6 +382,27 @@ async function waitFor(
     if (performance.now() > deadline) return { ok: false, satisfied };
     await sleep(pollMs);
   }
+}
+
+/** Longest wait for the load average to fall before a wave starts anyway. */
+const WAVE_LOAD_WAIT_MS = 180_000;
+
+/** Waits until the 1-minute load average is below `maxStartLoad` (at most WAVE_LOAD_WAIT_MS), saying how long. */
+async function waitForLoad(o: ScaleBenchOptions, started: number): Promise<void> {
+  const max = o.maxStartLoad ?? Infinity;
+  if (!Number.isFinite(max)) return;
+  const since = performance.now();
+  while (loadAverage() >= max && performance.now() - since < WAVE_LOAD_WAIT_MS) await sleep(1_000);
+  const waited = (performance.now() - since) / 1000;
+  if (waited >= 1)
+    o.progress(
+      `${started} keepers: waited ${waited.toFixed(0)} s for the load average (${loadAverage()}) to fall below ${max}`,
+    );
+}
+
+/** The machine's 1-minute load average (/proc/loadavg). */
+function loadAverage(): number {
+  return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
 }
 
 /** MemAvailable of /proc/meminfo, MiB. */
