@@ -4,7 +4,7 @@
 // Why a bundle and not tsc's dist/keeper/ tree: a keeper loads ~1,100 ES modules (its own, libp2p's, ethers', zod's).
 // Node keeps a module record, a namespace, a scope and the whole source text of each, and loads all of every
 // package it imports. One bundle keeps one source, only the code reachable from the entry point (tree-shaken), with
-// whitespace removed. Idle, with no peers: RSS 147 MiB from dist/keeper/, 98 MiB from the bundle (docs/scale.md,
+// whitespace removed. Idle, with no peers, side by side: RSS 109 MiB (peak 144) from dist/keeper/, 98 MiB (peak 108) from the bundle (docs/scale.md,
 // "Memory"). Identifiers are not mangled, so stack traces keep their function names; `dist/bundle/*.js.map` maps them
 // back to the sources (run with NODE_OPTIONS=--enable-source-maps).
 //
