@@ -6,6 +6,10 @@
  * Prints one JSON object per line ({metric, value, unit}, per-keeper lines with a `keeper` field):
  * - soak.rss_slope_mib_per_h (per keeper, then .max; goal ≤ 5) and soak.fd_slope_per_h (per keeper, then
  *   .max_abs; goal 0): least-squares slopes of RSS and open fds over the samples after the warm-up;
+ * - soak.rss_floor_slope_mib_per_h and soak.fd_floor_slope_per_h (per keeper, then .max / .max_abs): the same
+ *   slopes fitted to the lowest sample of each --floor-minutes bucket. A sample taken while a keeper serves a
+ *   transfer holds that transfer's buffers and sockets (tens of MiB): over an hour such noise leaves the plain
+ *   slope's error around ±10 MiB/h, larger than the goal, while a leak raises the floor as much as the samples;
  * - soak.rss_mib.mean, soak.cpu_pct_per_keeper.mean over the same window;
  * - soak.epochs_committed (TaskLog), soak.epochs_committed_twice and soak.epochs_missing (on TaskLog or
  *   RewardPool; goal 0 each: every epoch committed exactly once, none skipped);
@@ -14,7 +18,7 @@
  *
  * Options: --minutes (default 60), --keepers (default 20, at most 20: the Hardhat node funds 20 accounts),
  * --epoch-seconds (default 60, must divide 60), --sample-seconds (default 30), --warmup-minutes (default
- * minutes / 5, at most 5), --transfer-workers (default 2). Keeper logs go to <run dir>/k<i>.log, kept when a goal
+ * minutes / 5, at most 5), --floor-minutes (default 5), --transfer-workers (default 2). Keeper logs go to <run dir>/k<i>.log, kept when a goal
  * is missed.
  */
 import { randomBytes } from "node:crypto";
@@ -35,6 +39,7 @@ const { values } = parseArgs({
     "epoch-seconds": { type: "string" },
     "sample-seconds": { type: "string" },
     "warmup-minutes": { type: "string" },
+    "floor-minutes": { type: "string" },
     "transfer-workers": { type: "string" },
   },
 });
@@ -50,6 +55,7 @@ if (60 % epochSeconds !== 0) throw new Error(`--epoch-seconds must divide 60, go
 const sampleMs = positive(values["sample-seconds"], 30, "sample-seconds") * 1000;
 const warmupMs = Number(values["warmup-minutes"] ?? Math.min(5, minutes / 5)) * 60_000;
 const workers = Math.floor(positive(values["transfer-workers"], 2, "transfer-workers"));
+const floorMs = positive(values["floor-minutes"], 5, "floor-minutes") * 60_000;
 
 const say = (msg: string) => process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,6 +69,20 @@ function slope(points: readonly [x: number, y: number][]): number {
   const my = points.reduce((s, [, y]) => s + y, 0) / n;
   const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
   return sxx === 0 ? 0 : points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / sxx;
+}
+/** The lowest sample of each `bucketMs` bucket of x (ms), placed at the bucket's middle; x in hours. */
+function floors<T extends { t: number }>(
+  samples: readonly T[],
+  t0: number,
+  bucketMs: number,
+  y: (s: T) => number,
+): [x: number, y: number][] {
+  const lowest = new Map<number, number>();
+  for (const s of samples) {
+    const b = Math.floor((s.t - t0) / bucketMs);
+    lowest.set(b, Math.min(lowest.get(b) ?? Infinity, y(s)));
+  }
+  return [...lowest].map(([b, v]) => [((b + 0.5) * bucketMs) / 3_600_000, v]);
 }
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -226,6 +246,8 @@ try {
   const perKeeper: Metric[] = [];
   const rssSlopes: number[] = [];
   const fdSlopes: number[] = [];
+  const rssFloorSlopes: number[] = [];
+  const fdFloorSlopes: number[] = [];
   const cpus: number[] = [];
   const rssMeans: number[] = [];
   for (const k of keepers) {
@@ -233,16 +255,27 @@ try {
     const hours = (s: { t: number }) => (s.t - startedAt) / 3_600_000;
     const rssSlope = slope(window.map((s) => [hours(s), s.rss]));
     const fdSlope = slope(window.map((s) => [hours(s), s.fds]));
+    const rssFloorSlope = slope(floors(window, startedAt, floorMs, (s) => s.rss));
+    const fdFloorSlope = slope(floors(window, startedAt, floorMs, (s) => s.fds));
     const first = window[0]!;
     const last = window.at(-1)!;
     const cpuPct = last.t > first.t ? (100 * (last.cpu - first.cpu)) / ((last.t - first.t) / 1000) : 0;
     rssSlopes.push(rssSlope);
     fdSlopes.push(fdSlope);
+    rssFloorSlopes.push(rssFloorSlope);
+    fdFloorSlopes.push(fdFloorSlope);
     cpus.push(cpuPct);
     rssMeans.push(window.reduce((s, x) => s + x.rss, 0) / window.length);
     perKeeper.push(
       { metric: "soak.rss_slope_mib_per_h", keeper: k.name, value: round(rssSlope), unit: "MiB/h" } as Metric,
       { metric: "soak.fd_slope_per_h", keeper: k.name, value: round(fdSlope), unit: "fds/h" } as Metric,
+      {
+        metric: "soak.rss_floor_slope_mib_per_h",
+        keeper: k.name,
+        value: round(rssFloorSlope),
+        unit: "MiB/h",
+      } as Metric,
+      { metric: "soak.fd_floor_slope_per_h", keeper: k.name, value: round(fdFloorSlope), unit: "fds/h" } as Metric,
     );
   }
   const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
@@ -250,6 +283,12 @@ try {
     ...perKeeper,
     { metric: "soak.rss_slope_mib_per_h.max", value: round(Math.max(...rssSlopes)), unit: "MiB/h" },
     { metric: "soak.fd_slope_per_h.max_abs", value: round(Math.max(...fdSlopes.map(Math.abs))), unit: "fds/h" },
+    { metric: "soak.rss_floor_slope_mib_per_h.max", value: round(Math.max(...rssFloorSlopes)), unit: "MiB/h" },
+    {
+      metric: "soak.fd_floor_slope_per_h.max_abs",
+      value: round(Math.max(...fdFloorSlopes.map(Math.abs))),
+      unit: "fds/h",
+    },
     { metric: "soak.rss_mib.mean", value: round(mean(rssMeans), 1), unit: "MiB" },
     { metric: "soak.cpu_pct_per_keeper.mean", value: round(mean(cpus)), unit: "% of a core" },
     { metric: "soak.keepers", value: N, unit: "keepers" },
