@@ -421,7 +421,7 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     assert.equal(failures(ms), 0, "nobody declared the live member failed");
   });
 
-  it("still fails a stopped keeper fast: the keepers that find it silent confirm each other's suspicion", async () => {
+  it("still fails a stopped keeper fast: the keepers that find it silent confirm each other's suspicion", async (t) => {
     const T = 200;
     const PROBE = 400;
     const ms = await cluster(6, () => ({ periodMs: T, probeTimeoutMs: PROBE }));
@@ -460,6 +460,13 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
       last <= bound + slack,
       `all failed it after ${first} … ${last} ms (bound ${bound} ms, S = ${S} ms); confirmations seen: ${[...confirmations.values()].join(", ")}`,
     );
+    t.diagnostic(
+      `failed by all 5 watchers ${first} … ${last} ms after the stop (bound ${bound} ms, S = ${S} ms, 6·S = ${6 * S} ms); most confirmations per watcher: ${[...confirmations.values()].join(", ")}`,
+    );
+    // The first verdict: the out-of-turn check on disconnect (a probe and a ping-req, 3·t_probe), then S — not the
+    // 6·S a lone suspicion would last — and the expiry check at the next period.
+    const firstBound = 3 * PROBE + S + T;
+    assert.ok(first <= firstBound + slack, `first verdict after ${first} ms (bound ${firstBound} ms; alone: 6·S)`);
     assert.ok(Math.max(...confirmations.values()) >= 1, "someone's suspicion was confirmed by others");
     assert.ok(watchers.reduce((s, m) => s + m.h.metrics.failuresDeclared, 0) >= 1, "someone reached its own verdict");
     for (const m of watchers)
