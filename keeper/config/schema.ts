@@ -46,6 +46,7 @@ import {
   DEFAULT_PROBE_TIMEOUT_MS,
   DEFAULT_RELAYS_PER_SECOND,
   DEFAULT_RETRANSMIT_MULT,
+  DEFAULT_SUSPICION_MAX_MULT,
   DEFAULT_SUSPICION_MULT,
   DEFAULT_SYNC_EVERY_PERIODS,
   DEFAULT_SYNCS_SERVED_PER_SECOND,
@@ -141,8 +142,11 @@ export const configSchema = z.strictObject({
       probeTimeoutMs: positiveInt.default(DEFAULT_PROBE_TIMEOUT_MS),
       /** Members asked to probe a silent target (k); 0 suspects on the first silent probe. */
       indirectProbes: z.number().int().min(0, { error: "must be ≥ 0" }).default(DEFAULT_INDIRECT_PROBES),
-      /** Suspicion lasts suspicionMult · max(1, log10 N) · periodMs before the verdict. */
+      /** Suspicion timeout S = suspicionMult · max(1, log10 N) · periodMs: the shortest a suspicion lasts. */
       suspicionMult: z.number().positive({ error: "must be > 0" }).default(DEFAULT_SUSPICION_MULT),
+      /** A suspicion no other member confirms lasts suspicionMaxMult · S, falling to S as suspicionMult − 2
+       * members confirm it (Lifeguard); 1: always S. */
+      suspicionMaxMult: z.number().min(1, { error: "must be ≥ 1" }).default(DEFAULT_SUSPICION_MAX_MULT),
       /** Each membership update rides on retransmitMult · ⌈log10(N + 1)⌉ messages. */
       retransmitMult: positiveInt.default(DEFAULT_RETRANSMIT_MULT),
       /** Probes relayed for other members' ping-reqs: at once, and per second. */
@@ -408,6 +412,7 @@ export const LEAVES: Record<string, LeafKind> = {
   "health.probeTimeoutMs": "number",
   "health.indirectProbes": "number",
   "health.suspicionMult": "number",
+  "health.suspicionMaxMult": "number",
   "health.retransmitMult": "number",
   "health.maxRelaysInFlight": "number",
   "health.relaysPerSecond": "number",

@@ -63,9 +63,9 @@ export function configTemplate(init: TemplateInit): string {
   "routing": {},
   // maxAttempts per task, attemptTimeoutMs per attempt.
   "tasks": {},
-  // Failure detection (SWIM): periodMs, probeTimeoutMs, indirectProbes, suspicionMult, retransmitMult,
-  // maxRelaysInFlight, relaysPerSecond, syncEveryPeriods, syncsServedPerSecond, forgetFailedAfterMs; defaults in
-  // docs/operator.md
+  // Failure detection (SWIM): periodMs, probeTimeoutMs, indirectProbes, suspicionMult, suspicionMaxMult,
+  // retransmitMult, maxRelaysInFlight, relaysPerSecond, syncEveryPeriods, syncsServedPerSecond,
+  // forgetFailedAfterMs; defaults in docs/operator.md
   // ("Failure detection").
   "health": {},
 

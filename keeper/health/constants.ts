@@ -48,6 +48,13 @@ export const DEFAULT_INDIRECT_PROBES = 3;
 /** Suspicion lasts suspicionMult · max(1, log10 N) · period before the verdict (memberlist's formula):
  * long enough for a live member to hear the suspicion and refute, growing slowly with the network. */
 export const DEFAULT_SUSPICION_MULT = 4;
+/**
+ * Lifeguard's dynamic suspicion (memberlist's SuspicionMaxTimeoutMult): a suspicion no other member confirms
+ * lasts up to this many times the suspicion timeout S above, falling to S as suspicionMult − 2 members confirm
+ * it. A lone prober that is itself starved (a loaded box) then leaves a live member time to refute, while a
+ * member that several keepers find silent is failed within S as before.
+ */
+export const DEFAULT_SUSPICION_MAX_MULT = 6;
 /** Each update rides on retransmitMult · ⌈log10(N + 1)⌉ messages (memberlist's default multiplier). */
 export const DEFAULT_RETRANSMIT_MULT = 4;
 /** Lifeguard's local health: a keeper whose own probes go unanswered even by helpers, or that had to refute a

@@ -22,6 +22,7 @@ import {
   DEFAULT_PROBE_TIMEOUT_MS,
   DEFAULT_RELAYS_PER_SECOND,
   DEFAULT_RETRANSMIT_MULT,
+  DEFAULT_SUSPICION_MAX_MULT,
   DEFAULT_SUSPICION_MULT,
   DEFAULT_SYNC_EVERY_PERIODS,
   DEFAULT_SYNCS_SERVED_PER_SECOND,
@@ -48,6 +49,7 @@ import {
   type Member,
   type MemberStatus,
   type MemberUpdateData,
+  type SuspicionTiming,
   type Transition,
 } from "./members.ts";
 import { ackMessage, fitted, probeMessage, readAck, readProbe, type AckData } from "./messages.ts";
@@ -63,8 +65,13 @@ export interface HealthInit {
   probeTimeoutMs?: number;
   /** Members asked to probe a silent target (SWIM's k). */
   indirectProbes?: number;
-  /** Suspicion timeout = suspicionMult · max(1, log10 N) · period. */
+  /** Suspicion timeout S = suspicionMult · max(1, log10 N) · period: the shortest a suspicion lasts. */
   suspicionMult?: number;
+  /**
+   * A suspicion nobody else confirms lasts suspicionMaxMult · S, falling to S as suspicionMult − 2 other members
+   * confirm it (Lifeguard; default DEFAULT_SUSPICION_MAX_MULT; 1: always S).
+   */
+  suspicionMaxMult?: number;
   /** Each update rides on retransmitMult · ⌈log10(N + 1)⌉ messages. */
   retransmitMult?: number;
   /** Relayed probes in flight at once, and per second (token bucket). */
@@ -164,6 +171,7 @@ export class Health extends EventTarget {
   private readonly probeTimeoutMs: number;
   private readonly indirect: number;
   private readonly suspicionMult: number;
+  private readonly suspicionMaxMult: number;
   private readonly syncEvery: number;
   private readonly forgetAfterMs: number;
   /** Members forgotten while failed: their incarnation and when (insertion order is age; bounded). */
@@ -221,6 +229,7 @@ export class Health extends EventTarget {
     this.probeTimeoutMs = init.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
     this.indirect = init.indirectProbes ?? DEFAULT_INDIRECT_PROBES;
     this.suspicionMult = init.suspicionMult ?? DEFAULT_SUSPICION_MULT;
+    this.suspicionMaxMult = Math.max(1, init.suspicionMaxMult ?? DEFAULT_SUSPICION_MAX_MULT);
     this.syncEvery = init.syncEveryPeriods ?? DEFAULT_SYNC_EVERY_PERIODS;
     this.forgetAfterMs = init.forgetFailedAfterMs ?? DEFAULT_FORGET_FAILED_AFTER_MS;
     const syncRate = init.syncsServedPerSecond ?? DEFAULT_SYNCS_SERVED_PER_SECOND;
@@ -246,6 +255,28 @@ export class Health extends EventTarget {
   /** Suspicion timeout for the network as we see it now (members plus us). */
   suspicionTimeoutMs(): number {
     return this.suspicionMult * Math.max(1, Math.log10(this.members.size + 1)) * this.periodMs;
+  }
+
+  /**
+   * A suspicion started now (Lifeguard's LHA-Suspicion, memberlist's suspicion.go): it lasts up to
+   * suspicionMaxMult · S and falls to S as K = suspicionMult − 2 distinct members confirm it; a network too small
+   * to confirm it (fewer than K + 2 members) gets S at once.
+   */
+  suspicionTiming(): SuspicionTiming {
+    const minMs = this.suspicionTimeoutMs();
+    const k = Math.max(0, Math.floor(this.suspicionMult) - 2);
+    return { minMs, maxMs: this.suspicionMaxMult * minMs, expected: this.members.size < k + 2 ? 0 : k };
+  }
+
+  /** Distinct members that confirmed our suspicion of `peerId` so far (0 when we do not suspect it). */
+  confirmations(peerId: string): number {
+    return this.members.confirmations(peerId);
+  }
+
+  /** Unix ms at which our suspicion of `peerId` times out, when we suspect it. */
+  suspectDeadline(peerId: string): number | undefined {
+    const m = this.members.get(peerId);
+    return m?.state === "suspect" ? m.suspectDeadline : undefined;
   }
 
   /** `ms` stretched by our local health: a keeper that is itself slow waits longer before blaming others. */
@@ -358,7 +389,7 @@ export class Health extends EventTarget {
     const now = Date.now();
     for (const t of this.members.expire(now)) this.transitioned(t);
     this.forgetFailed(now);
-    for (const m of this.members.dueRechecks(now, this.suspicionTimeoutMs())) this.queueCheck(m);
+    for (const m of this.members.dueRechecks(now)) this.queueCheck(m);
     const period = ++this.periods;
     const sync = period % this.syncEvery === 0 || this.reconnectAgain;
     await Promise.all([this.probeNext(options), sync ? this.syncRound(options) : undefined]);
@@ -515,7 +546,17 @@ export class Health extends EventTarget {
     const m = this.members.get(peerId);
     const hint = m !== undefined && m.state !== "alive";
     const rest = this.gossip.take(MAX_UPDATES_PER_MESSAGE - (hint ? 1 : 0), this.members.size, peerId);
+    this.telling(peerId, rest);
     return hint ? [{ peerId, state: m.state, incarnation: m.incarnation }, ...rest] : rest;
+  }
+
+  /**
+   * We tell `peerId` these statements: a suspicion among them that it repeats to us afterwards may be our own
+   * echoed (a member applies a suspicion and passes it on in its very ack), so it will not count as its
+   * confirmation (Members.told).
+   */
+  private telling(peerId: string, updates: readonly MemberUpdateData[]): void {
+    for (const u of updates) if (u.state !== "alive") this.members.told(u.peerId, u.incarnation, peerId);
   }
 
   /**
@@ -534,6 +575,7 @@ export class Health extends EventTarget {
       { peerId: this.self, state: "alive", incarnation: this.own },
     ];
     for (const m of this.members.sample(MAX_SYNC_ENTRIES - out.length, peerId)) out.push(entry(m));
+    this.telling(peerId, out);
     return out;
   }
 
@@ -564,7 +606,11 @@ export class Health extends EventTarget {
       }
       const was = m.state;
       // Far ahead: held at one step above what we hold (see `clamped`).
-      this.apply({ peerId: u.peerId, state: "suspect", incarnation: Math.min(u.incarnation, m.incarnation + 1) });
+      this.apply(
+        { peerId: u.peerId, state: "suspect", incarnation: Math.min(u.incarnation, m.incarnation + 1) },
+        "gossip",
+        sender,
+      );
       // Held alive here, failed or suspect there (typically across a healed partition): tell it now.
       if (was === "alive" && m.state === "suspect") this.checkSoon(m);
     }
@@ -581,8 +627,11 @@ export class Health extends EventTarget {
     return true;
   }
 
-  /** Applies one statement about a member (or about us: a suspicion of us is refuted). */
-  private apply(u: MemberUpdateData, via: FailedVia = "gossip"): void {
+  /**
+   * Applies one statement about a member (or about us: a suspicion of us is refuted). `sender`: the member whose
+   * message carried a statement about a third member (its suspicion counts as a confirmation).
+   */
+  private apply(u: MemberUpdateData, via: FailedVia = "gossip", sender?: string): void {
     if (u.peerId === this.self) {
       // A suspicion at the largest incarnation cannot be refuted (the refutation would not fit a message): ignored.
       if (u.state === "alive" || u.incarnation < this.own || u.incarnation >= MAX_INCARNATION) return;
@@ -594,7 +643,7 @@ export class Health extends EventTarget {
       this.log.info("refuted a suspicion of this keeper", { was: u.state, incarnation: this.own });
       return;
     }
-    const t = this.members.apply(u, Date.now(), this.suspicionTimeoutMs(), via);
+    const t = this.members.apply(u, Date.now(), this.suspicionTiming(), via, sender);
     if (t !== undefined) this.transitioned(t);
   }
 
@@ -615,11 +664,11 @@ export class Health extends EventTarget {
       if (about === undefined) this.apply(u);
       else if (u.incarnation <= about.incarnation + 1) {
         if (u.state === "alive") this.hearsayAlive(u, about);
-        else this.apply(u);
+        else this.apply(u, "gossip", peerId);
       } else if (u.state === "alive") {
         // A member refutes one step above the suspicion: a bigger jump is news we check ourselves.
         if (about.state === "suspect") this.checkSoon(about);
-      } else this.apply(this.clamped(u, about.incarnation));
+      } else this.apply(this.clamped(u, about.incarnation), "gossip", peerId);
     }
   }
 

@@ -7,6 +7,10 @@
  * - alive(i) overrides alive/suspect/failed when i > j;
  * - suspect(i) overrides alive when i ≥ j, refreshes a suspect when i > j; it never overrides failed;
  * - failed(i) overrides alive/suspect when i ≥ j.
+ *
+ * Suspicion timeouts are Lifeguard's (LHA-Suspicion, Dadgar et al. 2018, as memberlist runs it): a suspicion
+ * starts at `maxMs` and falls toward `minMs` as distinct members confirm it, so a lone prober that is itself slow
+ * gives the suspect time to refute, while a member that several find silent is failed as fast as before.
  */
 export type MemberStatus = "alive" | "suspect" | "failed";
 
@@ -19,12 +23,39 @@ export interface MemberUpdateData {
 /** How a member came to be failed: our own suspicion timed out, or another member told us. */
 export type FailedVia = "timeout" | "gossip";
 
+/**
+ * How long a suspicion lasts: `maxMs` with no confirmation, falling (logarithmically) to `minMs` once `expected`
+ * distinct members confirmed it; `expected` = 0 means `minMs` at once.
+ */
+export interface SuspicionTiming {
+  minMs: number;
+  maxMs: number;
+  expected: number;
+}
+
+/** One suspicion of a member, from its start (a new incarnation's suspicion after a refutation starts afresh). */
+export interface Suspicion {
+  /** Unix ms at which it started: the deadline is always `start + timeout(confirmations)`. */
+  readonly start: number;
+  readonly timing: SuspicionTiming;
+  /** Distinct members whose statement applied as or to this suspicion; at most `timing.expected` are kept. */
+  readonly confirmers: Set<string>;
+  /**
+   * Members we passed this suspicion on to (at most MAX_SUSPICION_TOLD): our messages carry no originator, so
+   * the same statement coming back from them may be our own echoed — a member applies our suspicion and repeats
+   * it in the very ack — and is not counted as a confirmation.
+   */
+  readonly told: Set<string>;
+}
+
 export interface Member {
   readonly peerId: string;
   state: MemberStatus;
   incarnation: number;
-  /** Unix ms at which a suspect member is declared failed. */
+  /** Unix ms at which a suspect member is declared failed (its suspicion's start + timeout). */
   suspectDeadline?: number;
+  /** The current suspicion, while suspect. */
+  suspicion?: Suspicion;
   failedVia?: FailedVia;
   /** Unix ms at which the member became failed (it is forgotten a bounded time after: Members.forget). */
   failedAt?: number;
@@ -45,6 +76,24 @@ export interface Transition {
   from: MemberStatus;
   to: MemberStatus;
   incarnation: number;
+}
+
+/** Members remembered per suspicion as told of it (beyond, a later echo from another may count). */
+export const MAX_SUSPICION_TOLD = 64;
+
+/**
+ * Lifeguard's suspicion timeout after `confirmations` distinct confirmations, in whole ms:
+ * max(min, max − (max − min) · log(C + 1) / log(K + 1)); min at once when K = 0.
+ */
+export function suspicionTimeout(t: SuspicionTiming, confirmations: number): number {
+  if (t.expected <= 0 || confirmations >= t.expected || t.maxMs <= t.minMs) return t.minMs;
+  const frac = Math.log(confirmations + 1) / Math.log(t.expected + 1);
+  return Math.max(t.minMs, Math.floor(t.maxMs - (t.maxMs - t.minMs) * frac));
+}
+
+/** A plain number is a fixed timeout (no confirmation expected). */
+function timingOf(t: number | SuspicionTiming): SuspicionTiming {
+  return typeof t === "number" ? { minMs: t, maxMs: t, expected: 0 } : t;
 }
 
 export class Members {
@@ -162,12 +211,18 @@ export class Members {
    * Applies one statement about a member (from gossip, from our own probe, or from the member itself) and
    * returns what it overrode (`from` may equal `to`: a newer incarnation of the same state, still news worth
    * gossiping), or undefined when it was stale. Unknown members are ignored: only watched peers are tracked.
+   *
+   * `suspicion` is the timing of a suspicion started now (a plain number: a fixed timeout). `sender` is the
+   * member whose message carried the statement (undefined for our own probe): a `suspect` statement that applies
+   * as or to a suspicion of the member at the incarnation held counts its sender once as a confirmation, which
+   * only ever moves the deadline earlier.
    */
   apply(
     u: MemberUpdateData,
     now: number,
-    suspicionTimeoutMs: number,
+    suspicion: number | SuspicionTiming,
     via: FailedVia = "gossip",
+    sender?: string,
   ): Transition | undefined {
     const m = this.byId.get(u.peerId);
     if (m === undefined) return undefined;
@@ -178,18 +233,27 @@ export class Members {
         m.incarnation = u.incarnation;
         m.state = "alive";
         m.suspectDeadline = undefined;
+        m.suspicion = undefined;
         m.failedVia = undefined;
         m.failedAt = undefined;
         break;
       case "suspect":
-        if (m.state === "failed") return undefined;
-        if (m.state === "alive" ? u.incarnation < m.incarnation : u.incarnation <= m.incarnation) return undefined;
+        if (m.state === "failed" || u.incarnation < m.incarnation) return undefined;
+        if (m.state === "suspect" && u.incarnation === m.incarnation) {
+          // The same suspicion from another member: a confirmation at most, no news to gossip.
+          this.confirm(m, sender);
+          return undefined;
+        }
         m.incarnation = u.incarnation;
         if (m.state === "alive") {
           m.state = "suspect";
-          m.suspectDeadline = now + suspicionTimeoutMs;
+          const timing = timingOf(suspicion);
+          m.suspicion = { start: now, timing, confirmers: new Set(), told: new Set() };
+          m.suspectDeadline = now + suspicionTimeout(timing, 0);
           m.rechecked = false;
         }
+        // A newer incarnation of a suspicion keeps its start and deadline; its sender confirms it all the same.
+        this.confirm(m, sender);
         break;
       case "failed":
         if (u.incarnation < m.incarnation) return undefined;
@@ -200,6 +264,7 @@ export class Members {
         m.incarnation = u.incarnation;
         m.state = "failed";
         m.suspectDeadline = undefined;
+        m.suspicion = undefined;
         m.failedVia = via;
         m.failedAt = now;
         break;
@@ -208,15 +273,47 @@ export class Members {
   }
 
   /**
-   * Suspects half-way through their suspicion and not re-checked yet (marked now). Their refutation must reach us
-   * before the deadline, and under loss or load the gossip that would tell them may never arrive: a second probe
-   * of our own, which carries the suspicion first, lets a live member refute in its answer.
+   * `sender` (another member) stated the suspicion `m` is under: counted once per suspicion (at most K kept),
+   * unless we told it this suspicion first (it may be our own, echoed); the deadline becomes start +
+   * timeout(confirmations), never later than it was.
    */
-  dueRechecks(now: number, suspicionTimeoutMs: number): Member[] {
+  private confirm(m: Member, sender: string | undefined): void {
+    const s = m.suspicion;
+    if (s === undefined || sender === undefined || sender === m.peerId || !this.byId.has(sender)) return;
+    if (s.confirmers.size >= s.timing.expected || s.confirmers.has(sender) || s.told.has(sender)) return;
+    s.confirmers.add(sender);
+    const deadline = s.start + suspicionTimeout(s.timing, s.confirmers.size);
+    m.suspectDeadline = Math.min(m.suspectDeadline ?? deadline, deadline);
+  }
+
+  /**
+   * We are passing on (gossip, a state sync's sample) a suspicion of `peerId` at `incarnation` to `to`: what
+   * `to` says of it afterwards may be our own statement echoed, and does not confirm it.
+   */
+  told(peerId: string, incarnation: number, to: string): void {
+    const m = this.byId.get(peerId);
+    const s = m?.suspicion;
+    if (m === undefined || s === undefined || m.state !== "suspect" || incarnation !== m.incarnation) return;
+    if (s.told.size < MAX_SUSPICION_TOLD && !s.confirmers.has(to)) s.told.add(to);
+  }
+
+  /** Distinct confirmations of `peerId`'s current suspicion (0 when it is not suspect). */
+  confirmations(peerId: string): number {
+    return this.byId.get(peerId)?.suspicion?.confirmers.size ?? 0;
+  }
+
+  /**
+   * Suspects half-way through their suspicion's current timeout (from its start) and not re-checked yet (marked
+   * now). Their refutation must reach us before the deadline, and under loss or load the gossip that would tell
+   * them may never arrive: a second probe of our own, which carries the suspicion first, lets a live member
+   * refute in its answer.
+   */
+  dueRechecks(now: number): Member[] {
     const out: Member[] = [];
     for (const m of this.byId.values()) {
-      if (m.state !== "suspect" || m.rechecked !== false || m.suspectDeadline === undefined) continue;
-      if (m.suspectDeadline - now > suspicionTimeoutMs / 2) continue;
+      if (m.state !== "suspect" || m.rechecked !== false || m.suspicion === undefined) continue;
+      const s = m.suspicion;
+      if (now - s.start < suspicionTimeout(s.timing, s.confirmers.size) / 2) continue;
       m.rechecked = true;
       out.push(m);
     }

@@ -24,7 +24,7 @@ import { createLogger } from "../../../keeper/logger.ts";
 import type { DeploymentRecord } from "../../../keeper/chain/index.ts";
 import { RPC_MAX_SOCKETS } from "../../../keeper/chain/constants.ts";
 import { OBSERVATION_GATHER_WAIT_MS } from "../../../keeper/epochs/observe/constants.ts";
-import { DEFAULT_FORGET_FAILED_AFTER_MS } from "../../../keeper/health/constants.ts";
+import { DEFAULT_FORGET_FAILED_AFTER_MS, DEFAULT_SUSPICION_MAX_MULT } from "../../../keeper/health/constants.ts";
 import {
   DEFAULT_DEPOSIT_SHARE_BPS,
   DEFAULT_MAX_SETTLES_PER_CLOSE,
@@ -141,20 +141,21 @@ describe("config", () => {
     );
   });
 
-  it("sets the RPC socket cap, the observation rule's f and wait, and health's forget delay from the file", () => {
+  it("sets the RPC socket cap, the observation rule's f and wait, and health's forget delay and suspicionMaxMult from the file", () => {
     const defaults = loadConfig({ file: file("defaults.json", configTemplate({ rewardAddress: ADDRESS })), env: {} });
     assert.equal(defaults.config.chain.rpcMaxSockets, RPC_MAX_SOCKETS);
     assert.equal(defaults.config.epochs.observationMaxFaulty, undefined, "f follows the quorum's size unless set");
     assert.equal(toKeeperConfig(defaults.config).epochs?.observations?.rule, undefined);
     assert.equal(defaults.config.epochs.observationWaitMs, OBSERVATION_GATHER_WAIT_MS);
     assert.equal(defaults.config.health.forgetFailedAfterMs, DEFAULT_FORGET_FAILED_AFTER_MS);
+    assert.equal(defaults.config.health.suspicionMaxMult, DEFAULT_SUSPICION_MAX_MULT);
     const path = file(
       "tuned.json",
       JSON.stringify({
         node: { rewardAddress: ADDRESS },
         chain: { rpcUrl: "http://127.0.0.1:8545", rpcMaxSockets: 3 },
         epochs: { observationMaxFaulty: 2, observationWaitMs: 5_000 },
-        health: { forgetFailedAfterMs: 60_000 },
+        health: { forgetFailedAfterMs: 60_000, suspicionMaxMult: 3 },
       }),
     );
     const { config } = loadConfig({ file: path, env: {} });
@@ -164,6 +165,9 @@ describe("config", () => {
     assert.equal(keeper.epochs?.chain?.rpcMaxSockets, 3);
     assert.deepEqual(keeper.epochs?.observations, { rule: { maxFaulty: 2 }, waitMs: 5_000 });
     assert.equal(keeper.health?.forgetFailedAfterMs, 60_000);
+    assert.equal(keeper.health?.suspicionMaxMult, 3);
+    const lone = loadConfig({ file: path, env: { LUMORA_HEALTH_SUSPICION_MAX_MULT: "1" } }).config;
+    assert.equal(lone.health.suspicionMaxMult, 1, "the environment sets suspicionMaxMult too (1: a fixed S)");
     const env = loadConfig({ file: path, env: { LUMORA_EPOCHS_OBSERVATION_MAX_FAULTY: "0" } }).config;
     assert.equal(env.epochs.observationMaxFaulty, 0, "the environment sets f too");
     for (const [field, value] of [
@@ -171,6 +175,7 @@ describe("config", () => {
       ["chain.rpcMaxSockets", 0],
       ["epochs.observationWaitMs", 0],
       ["health.forgetFailedAfterMs", -1],
+      ["health.suspicionMaxMult", 0.5],
     ] as const) {
       const [section, leaf] = field.split(".") as [string, string];
       const bad = file("bad.json", JSON.stringify({ node: { rewardAddress: ADDRESS }, [section]: { [leaf]: value } }));

@@ -137,7 +137,14 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     const T = 200;
     const PROBE = 400;
     // The last keeper never reaches its own verdict (huge suspicion): it can only learn the failure by gossip.
-    const ms = await cluster(5, (i) => ({ periodMs: T, probeTimeoutMs: PROBE, suspicionMult: i === 3 ? 1_000 : 4 }));
+    // suspicionMaxMult 1: this checks SWIM's bound with a fixed S (the round-robin, the ping-req, gossip); the
+    // Lifeguard suspicion that starts at maxMult·S and falls with confirmations is checked by its own tests below.
+    const ms = await cluster(5, (i) => ({
+      periodMs: T,
+      probeTimeoutMs: PROBE,
+      suspicionMult: i === 3 ? 1_000 : 4,
+      suspicionMaxMult: 1,
+    }));
     const victim = ms[4]!;
     const watchers = ms.slice(0, 4);
     await over(ms[0]!, 4);
@@ -299,6 +306,171 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     for (const o of others) assert.equal(o.h.metrics.awareness, 0, "the others, which get nacks or answers, stay at 0");
     for (const o of others) a.k.bans.unban(o.k.node.peerId);
     await waitFor(() => a.h.metrics.awareness === 0, 60_000, "a's awareness to fall back once it hears answers");
+  });
+
+  it("times a suspicion out after S at once in a network too small to confirm it (fewer than K + 2 members)", async () => {
+    keepers.push(await startNode());
+    const make = (init: HealthInit) => {
+      const h = health(init)({
+        node: keepers[0]!.node,
+        logger: silent,
+        counters: new HealthCounters(tempStore().store),
+        currentEpoch: () => EPOCH,
+      });
+      services.push(h);
+      return h;
+    };
+    const h = make({ periodMs: 1_000 });
+    const ids = await Promise.all(
+      Array.from({ length: 4 }, async () => peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString()),
+    );
+    for (const id of ids.slice(0, 3)) h.watch(id);
+    // K = suspicionMult − 2 = 2: 3 members cannot bring 2 confirmations besides the suspect and us.
+    assert.deepEqual(h.suspicionTiming(), { minMs: 4_000, maxMs: 24_000, expected: 0 }, "3 members: S at once");
+    h.watch(ids[3]!);
+    assert.deepEqual(h.suspicionTiming(), { minMs: 4_000, maxMs: 24_000, expected: 2 }, "4 members: 6·S → S");
+    const fixed = make({ periodMs: 1_000, suspicionMaxMult: 1 });
+    for (const id of ids) fixed.watch(id);
+    assert.equal(fixed.suspicionTiming().maxMs, 4_000, "suspicionMaxMult 1: always S");
+  });
+
+  it("counts each member that states a suspicion once, by probe or by state sync, and moves the deadline to S", async () => {
+    // Long periods: no rounds of their own, so everything a hears is sent here.
+    const ms = await cluster(5, () => ({ periodMs: 100_000 }));
+    const [a, b, c, d] = ms as [Member, Member, Member, Member, Member];
+    const ghost = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+    a.h.watch(ghost);
+    const S = a.h.suspicionTimeoutMs();
+    /** `from` tells a, piggybacked on a probe, that the ghost is `state` at incarnation 0. */
+    const tell = async (from: Member, state: MemberState) => {
+      const s = await from.k.node.dialProtocol(a.k.node.getMultiaddrs()[0]!, HEALTH_PROTOCOL);
+      const body = Probe.encode({
+        seq: 5n,
+        target: new Uint8Array(0),
+        incarnation: BigInt(from.h.incarnation),
+        load: 0,
+        capacity: 0,
+        updates: [{ peerId: peerIdBytes(ghost), state, incarnation: 0n }],
+      });
+      s.send(frame(body));
+      await readMessage<Ack>(s, Ack, MAX_HEALTH_MESSAGE_BYTES).finally(() => s.abort(new Error("done")));
+    };
+    const before = Date.now();
+    await tell(b, MemberState.SUSPECT);
+    const after = Date.now();
+    assert.equal(a.h.status(ghost), "suspect");
+    assert.equal(a.h.confirmations(ghost), 1, "b's word started the suspicion and counts");
+    const start = a.h.suspectDeadline(ghost)! - Math.floor(6 * S - 5 * S * (Math.log(2) / Math.log(3)));
+    assert.ok(start >= before && start <= after, "deadline = start + timeout(1)");
+    await tell(b, MemberState.SUSPECT);
+    assert.equal(a.h.confirmations(ghost), 1, "b again is not a second confirmation");
+    // c's state sync says the ghost failed: applied as a suspicion only, and c confirms it.
+    await waitFor(
+      () => syncFrom(c, a, [{ peerId: ghost, state: MemberState.FAILED, inc: 0 }]),
+      10_000,
+      "a to serve c's sync",
+    );
+    assert.equal(a.h.status(ghost), "suspect", "a sync's failed entry is only a suspicion");
+    assert.equal(a.h.confirmations(ghost), 2);
+    assert.equal(a.h.suspectDeadline(ghost), start + S, "K = 2 confirmations: S from the start");
+    await tell(d, MemberState.SUSPECT);
+    assert.equal(a.h.suspectDeadline(ghost), start + S, "never below S");
+  });
+
+  it("does not fail a live member that one keeper cannot probe for a while: its lone suspicion outlasts S", async () => {
+    const T = 500;
+    // a cannot reach b (the link is blocked) and has no helpers (k = 0): its own failed probes are its only
+    // evidence — a starved prober's, in miniature. c, d and e reach b all along.
+    const ms = await cluster(5, (i) => ({ periodMs: T, probeTimeoutMs: T, indirectProbes: i === 0 ? 0 : 3 }));
+    const [a, b, ...others] = ms as [Member, Member, Member, Member, Member];
+    const S = a.h.suspicionTimeoutMs();
+    assert.equal(S, 4 * T, "S = suspicionMult · T up to 10 keepers");
+    let failedAt: number | undefined;
+    a.h.addEventListener("peer:failed", (e) => {
+      if ((e as CustomEvent<string>).detail === b.id) failedAt ??= Date.now();
+    });
+    let suspectedAgainAt: number | undefined;
+    a.h.addEventListener("peer:suspect", (e) => {
+      if ((e as CustomEvent<string>).detail === b.id && a.h.member(b.id)!.incarnation >= 1)
+        suspectedAgainAt ??= Date.now();
+    });
+    a.k.bans.ban(b.k.node.peerId, "test: block the a–b link");
+    // a suspects b; b, told by the others, refutes; a takes that once on their word (hearsay clears once), and
+    // suspects b again at its next failed probe. From then on nothing but b itself can clear it in a's view.
+    await waitFor(() => suspectedAgainAt !== undefined, 20 * S, "a to suspect b a second time");
+    const t1 = suspectedAgainAt!;
+    const confirmed = a.h.confirmations(b.id);
+    // The link stays blocked for 1.5·S: a fixed suspicion (S) would have failed b by then (expiry is checked once a
+    // period). A lone one lasts 6·S; one the others echo once, ~2.9·S.
+    await waitFor(() => Date.now() >= t1 + 1.5 * S || failedAt !== undefined, 3 * S, "1.5·S to pass");
+    assert.equal(
+      failedAt,
+      undefined,
+      `a failed b after ${(failedAt ?? 0) - t1} ms (S = ${S} ms, ${confirmed} confirmations)`,
+    );
+    for (const o of others) assert.notEqual(o.h.status(b.id), "failed", `${o.id} never failed b`);
+    a.k.bans.unban(b.k.node.peerId);
+    // b speaks to a again (a probe either way, or a's re-check half-way): its refutation clears the suspicion.
+    await waitFor(
+      () => a.h.status(b.id) === "alive" || failedAt !== undefined,
+      6 * S,
+      () => `a to hear b again (held ${a.h.status(b.id)}, ${a.h.confirmations(b.id)} confirmations)`,
+    );
+    assert.equal(failedAt, undefined, `b was failed ${(failedAt ?? 0) - t1} ms after a's second suspicion`);
+    assert.equal(a.h.status(b.id), "alive");
+    assert.equal(failures(ms), 0, "nobody declared the live member failed");
+  });
+
+  it("still fails a stopped keeper fast: the keepers that find it silent confirm each other's suspicion", async (t) => {
+    const T = 200;
+    const PROBE = 400;
+    const ms = await cluster(6, () => ({ periodMs: T, probeTimeoutMs: PROBE }));
+    const victim = ms[5]!;
+    const watchers = ms.slice(0, 5);
+    await over(ms[0]!, 4);
+    const failedAt = new Map<string, number>();
+    const confirmations = new Map<string, number>();
+    for (const m of watchers)
+      m.h.addEventListener("peer:failed", (e) => {
+        if ((e as CustomEvent<string>).detail !== victim.id) return;
+        failedAt.set(m.id, Date.now());
+      });
+    const poll = setInterval(() => {
+      for (const m of watchers)
+        confirmations.set(m.id, Math.max(confirmations.get(m.id) ?? 0, m.h.confirmations(victim.id)));
+    }, 20);
+    await victim.h.stop();
+    await victim.k.node.stop();
+    const stoppedAt = Date.now();
+    const S = watchers[0]!.h.suspicionTimeoutMs();
+    const n = 5;
+    // SWIM's bound with S (docs/PROTOCOL.md §3) plus a few periods of gossip: each watcher checks the victim when
+    // its connections close, suspects it, and tells the others; K = 2 of them confirming is enough to bring one
+    // suspicion down to S, and its verdict reaches the rest by gossip. A lone suspicion would take 6·S.
+    const bound = (2 * n - 1) * T + 3 * PROBE + S + T + 4 * T;
+    try {
+      await waitFor(() => failedAt.size === watchers.length, 6 * S + bound, "every watcher to hold the victim failed");
+    } finally {
+      clearInterval(poll);
+    }
+    const first = Math.min(...failedAt.values()) - stoppedAt;
+    const last = Math.max(...failedAt.values()) - stoppedAt;
+    const slack = 1_000; // a loaded 2-core box delays timers
+    assert.ok(
+      last <= bound + slack,
+      `all failed it after ${first} … ${last} ms (bound ${bound} ms, S = ${S} ms); confirmations seen: ${[...confirmations.values()].join(", ")}`,
+    );
+    t.diagnostic(
+      `failed by all 5 watchers ${first} … ${last} ms after the stop (bound ${bound} ms, S = ${S} ms, 6·S = ${6 * S} ms); most confirmations per watcher: ${[...confirmations.values()].join(", ")}`,
+    );
+    // The first verdict: the out-of-turn check on disconnect (a probe and a ping-req, 3·t_probe), then S — not the
+    // 6·S a lone suspicion would last — and the expiry check at the next period.
+    const firstBound = 3 * PROBE + S + T;
+    assert.ok(first <= firstBound + slack, `first verdict after ${first} ms (bound ${firstBound} ms; alone: 6·S)`);
+    assert.ok(Math.max(...confirmations.values()) >= 1, "someone's suspicion was confirmed by others");
+    assert.ok(watchers.reduce((s, m) => s + m.h.metrics.failuresDeclared, 0) >= 1, "someone reached its own verdict");
+    for (const m of watchers)
+      for (const o of watchers) if (o !== m) assert.equal(m.h.status(o.id), "alive", "live members stay alive");
   });
 
   it("answers a stranger's probe with a bare ack and never relays its ping-req", async () => {

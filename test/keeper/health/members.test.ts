@@ -10,7 +10,13 @@ import {
   MAX_UPDATES_PER_MESSAGE,
 } from "../../../keeper/health/constants.ts";
 import { GossipQueue } from "../../../keeper/health/gossip.ts";
-import { Members, type MemberUpdateData } from "../../../keeper/health/members.ts";
+import {
+  MAX_SUSPICION_TOLD,
+  Members,
+  suspicionTimeout,
+  type MemberUpdateData,
+  type SuspicionTiming,
+} from "../../../keeper/health/members.ts";
 import { fitted, probeMessage, readProbe } from "../../../keeper/health/messages.ts";
 import { Probe } from "../../../keeper/health/pb/health.ts";
 import { PeerBudget, RelayBudget } from "../../../keeper/health/relay-budget.ts";
@@ -214,23 +220,136 @@ describe("health membership (pure)", () => {
     for (const id of ["a", "b", "c"]) m.add(id);
     m.apply({ peerId: "a", state: "suspect", incarnation: 0 }, 0, 8_000);
     m.apply({ peerId: "b", state: "suspect", incarnation: 0 }, 3_000, 8_000);
-    assert.deepEqual(m.dueRechecks(3_999, 8_000), [], "a is not half-way yet");
+    assert.deepEqual(m.dueRechecks(3_999), [], "a is not half-way yet");
     assert.deepEqual(
-      m.dueRechecks(4_000, 8_000).map((x) => x.peerId),
+      m.dueRechecks(4_000).map((x) => x.peerId),
       ["a"],
     );
     assert.deepEqual(
-      m.dueRechecks(7_500, 8_000).map((x) => x.peerId),
+      m.dueRechecks(7_500).map((x) => x.peerId),
       ["b"],
       "a once only; b at its own half",
     );
-    assert.deepEqual(m.dueRechecks(20_000, 8_000), [], "nothing twice, nothing alive");
+    assert.deepEqual(m.dueRechecks(20_000), [], "nothing twice, nothing alive");
     m.apply({ peerId: "a", state: "alive", incarnation: 1 }, 9_000, 8_000);
     m.apply({ peerId: "a", state: "suspect", incarnation: 1 }, 10_000, 8_000);
     assert.deepEqual(
-      m.dueRechecks(14_000, 8_000).map((x) => x.peerId),
+      m.dueRechecks(14_000).map((x) => x.peerId),
       ["a"],
       "a new suspicion, a new re-check",
     );
+  });
+
+  describe("Lifeguard's dynamic suspicion (LHA-Suspicion)", () => {
+    const S = 8_000;
+    // maxMult 6, K = suspicionMult − 2 = 2 (the defaults).
+    const timing: SuspicionTiming = { minMs: S, maxMs: 6 * S, expected: 2 };
+    /** Members p (the suspect) and a … e. */
+    const view = () => {
+      const m = new Members(() => 0.5);
+      for (const id of ["p", "a", "b", "c", "d", "e"]) m.add(id);
+      return m;
+    };
+    const suspect = (m: Members, at: number, sender?: string, incarnation = 0) =>
+      m.apply({ peerId: "p", state: "suspect", incarnation }, at, timing, "gossip", sender);
+
+    it("times out a lone suspicion after maxMult·S, falling to S once K distinct members confirm it", () => {
+      const m = view();
+      assert.deepEqual(m.apply({ peerId: "p", state: "suspect", incarnation: 0 }, 1_000, timing, "timeout"), {
+        peerId: "p",
+        from: "alive",
+        to: "suspect",
+        incarnation: 0,
+      });
+      assert.equal(m.get("p")!.suspectDeadline, 1_000 + 6 * S, "our own failed probe alone: maxMult·S");
+      assert.equal(m.confirmations("p"), 0, "our own probe starts the suspicion, it does not confirm it");
+      assert.equal(suspect(m, 2_000, "a"), undefined, "a confirmation is no news to gossip");
+      const one = 1_000 + Math.floor(6 * S - 5 * S * (Math.log(2) / Math.log(3)));
+      assert.equal(m.get("p")!.suspectDeadline, one, "C = 1: max − (max − min)·log 2 / log 3, from the start");
+      assert.ok(one - 1_000 > S && one - 1_000 < 6 * S);
+      suspect(m, 3_000, "b");
+      assert.equal(m.get("p")!.suspectDeadline, 1_000 + S, "C = K = 2: S from the start, not from the confirmation");
+      suspect(m, 4_000, "c");
+      assert.equal(m.confirmations("p"), 2, "no more than K confirmations are kept");
+      assert.equal(m.get("p")!.suspectDeadline, 1_000 + S, "and a deadline never goes below S");
+      assert.deepEqual(m.expire(1_000 + S - 1), []);
+      assert.deepEqual(m.expire(1_000 + S), [{ peerId: "p", from: "suspect", to: "failed", incarnation: 0 }]);
+      assert.equal(suspicionTimeout(timing, 0), 6 * S);
+      assert.equal(suspicionTimeout(timing, 2), S);
+      assert.equal(suspicionTimeout({ minMs: S, maxMs: 6 * S, expected: 0 }, 0), S, "K = 0: S at once");
+    });
+
+    it("counts the member whose message started the suspicion; a newer incarnation keeps the start", () => {
+      const m = view();
+      suspect(m, 0, "a");
+      assert.equal(m.confirmations("p"), 1, "another member's word is a confirmation");
+      assert.equal(m.get("p")!.suspectDeadline, suspicionTimeout(timing, 1));
+      // A newer incarnation's suspicion (no refutation between) keeps the start, and its sender confirms it.
+      assert.ok(suspect(m, 500, "b", 1));
+      assert.equal(m.get("p")!.suspectDeadline, S, "still from the start at 0");
+      assert.equal(m.get("p")!.incarnation, 1);
+    });
+
+    it("counts a member once per suspicion, and never a stranger, the suspect itself or a member we told first", () => {
+      const m = view();
+      m.apply({ peerId: "p", state: "suspect", incarnation: 0 }, 0, timing, "timeout");
+      for (let i = 0; i < 5; i++) suspect(m, 100 * i, "a");
+      assert.equal(m.confirmations("p"), 1, "a repeating itself counts once");
+      assert.equal(m.get("p")!.suspectDeadline, suspicionTimeout(timing, 1));
+      suspect(m, 600, "stranger");
+      suspect(m, 700, "p");
+      suspect(m, 750, undefined);
+      assert.equal(m.confirmations("p"), 1, "neither a non-member, nor the suspect, nor our own probe again");
+      // We passed the suspicion on to b: b repeating it (in its very ack, typically) is our own word echoed.
+      m.told("p", 0, "b");
+      suspect(m, 800, "b");
+      assert.equal(m.confirmations("p"), 1, "an echo of our own suspicion is no confirmation");
+      m.told("p", 3, "c");
+      suspect(m, 900, "c");
+      assert.equal(m.confirmations("p"), 2, "told of another incarnation: c's word counts");
+      assert.equal(m.get("p")!.suspectDeadline, S);
+      const big = new Members();
+      big.add("p");
+      for (let i = 0; i < 2 * MAX_SUSPICION_TOLD; i++) big.add(`m${i}`);
+      big.apply({ peerId: "p", state: "suspect", incarnation: 0 }, 0, timing, "timeout");
+      for (let i = 0; i < 2 * MAX_SUSPICION_TOLD; i++) big.told("p", 0, `m${i}`);
+      assert.equal(big.get("p")!.suspicion!.told.size, MAX_SUSPICION_TOLD, "the members told are bounded");
+      for (let i = 0; i < 2 * MAX_SUSPICION_TOLD; i++)
+        big.apply({ peerId: "p", state: "suspect", incarnation: 0 }, 1, timing, "gossip", `m${i}`);
+      assert.equal(big.get("p")!.suspicion!.confirmers.size, 2, "and so are the confirmers (K)");
+    });
+
+    it("starts afresh after a refutation: a new incarnation's suspicion has no confirmation yet", () => {
+      const m = view();
+      m.apply({ peerId: "p", state: "suspect", incarnation: 0 }, 0, timing, "timeout");
+      suspect(m, 100, "a");
+      suspect(m, 200, "b");
+      assert.equal(m.get("p")!.suspectDeadline, S);
+      m.apply({ peerId: "p", state: "alive", incarnation: 1 }, 300, timing);
+      assert.equal(m.confirmations("p"), 0);
+      m.apply({ peerId: "p", state: "suspect", incarnation: 1 }, 1_000, timing, "timeout");
+      assert.equal(m.get("p")!.suspectDeadline, 1_000 + 6 * S, "maxMult·S again");
+      suspect(m, 1_100, "a", 1);
+      assert.equal(m.confirmations("p"), 1, "a counts again, for the new suspicion");
+      assert.equal(m.get("p")!.suspectDeadline, 1_000 + suspicionTimeout(timing, 1));
+      suspect(m, 1_200, "a", 0);
+      assert.equal(m.confirmations("p"), 1, "a statement about the refuted incarnation is stale");
+    });
+
+    it("re-checks a suspect half-way through its current timeout, once", () => {
+      const m = view();
+      m.apply({ peerId: "p", state: "suspect", incarnation: 0 }, 0, timing, "timeout");
+      assert.deepEqual(m.dueRechecks(S), [], "half of S is not half of maxMult·S");
+      assert.deepEqual(m.dueRechecks(3 * S - 1), []);
+      suspect(m, 10_000, "a");
+      const half = suspicionTimeout(timing, 1) / 2;
+      assert.deepEqual(m.dueRechecks(half - 1), [], "C = 1: half of the shorter timeout");
+      assert.deepEqual(
+        m.dueRechecks(half).map((x) => x.peerId),
+        ["p"],
+      );
+      suspect(m, half + 1, "b");
+      assert.deepEqual(m.dueRechecks(half + 2), [], "once per suspicion, however the timeout falls");
+    });
   });
 });
