@@ -6,7 +6,9 @@
  *
  * - scale.keepers, scale.converge_s: after the last keeper started, until every keeper holds a verified record
  *   of every other; scale.converge95_s: until every keeper holds records of at least 95 % of the others.
- * - scale.idle_cpu_pct_per_keeper, scale.idle_rss_mib_per_keeper: /proc over an idle window after convergence.
+ * - scale.idle_cpu_pct_per_keeper, scale.idle_rss_mib_per_keeper: /proc over an idle window after convergence;
+ *   scale.idle_pss_mib_per_keeper and scale.idle_anon_mib_per_keeper (smaps_rollup) say what of the RSS is the
+ *   keeper's own: RSS counts the node binary's shared pages in full in every keeper.
  * - scale.idle_probe_msgs_per_keeper_per_s: failure-detection requests a keeper started per second in that window
  *   (probes, ping-reqs, relays, state syncs; each is answered by one ack), averaged over the keepers.
  * - scale.false_suspicions, scale.false_failures: suspicions and failures (declared or learned) every keeper
@@ -238,9 +240,15 @@ async function idle(o: ScaleBenchOptions, keepers: ScaleKeeper[]): Promise<void>
   const t0 = performance.now();
   const ticks0 = keepers.map((k) => k.cpuTicks() ?? 0);
   const rss: number[] = [];
+  const pss: number[] = [];
+  const anon: number[] = [];
   for (let s = 0; s < o.idleSeconds; s += 5) {
     await sleep(5_000);
-    for (const k of keepers) rss.push(k.rssMiB() ?? 0);
+    for (const k of keepers) {
+      rss.push(k.rssMiB() ?? 0);
+      const m = k.memoryMiB();
+      if (m !== undefined) (pss.push(m.pss), anon.push(m.anon));
+    }
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = keepers.map((k, i) => ((k.cpuTicks() ?? ticks0[i]!) - ticks0[i]!) / 100 / seconds);
@@ -249,6 +257,11 @@ async function idle(o: ScaleBenchOptions, keepers: ScaleKeeper[]): Promise<void>
   o.emit("scale.idle_cpu_pct_max", round(100 * Math.max(...cpu)), "%");
   o.emit("scale.idle_rss_mib_per_keeper", round(rss.reduce((a, b) => a + b, 0) / rss.length), "MiB");
   o.emit("scale.idle_rss_mib_max", round(Math.max(...rss)), "MiB");
+  // RSS counts the node binary's pages in every keeper; PSS shares them out, anonymous leaves them out.
+  if (pss.length > 0) {
+    o.emit("scale.idle_pss_mib_per_keeper", round(pss.reduce((a, b) => a + b, 0) / pss.length), "MiB");
+    o.emit("scale.idle_anon_mib_per_keeper", round(anon.reduce((a, b) => a + b, 0) / anon.length), "MiB");
+  }
   // Where the RSS goes (V8 heap used and committed, buffers outside it), averaged over the keepers.
   const mem = (
     await Promise.all(

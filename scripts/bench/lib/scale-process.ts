@@ -104,6 +104,24 @@ export class ScaleKeeper extends ChildKeeper {
     }
   }
 
+  /**
+   * What the process's memory costs the machine, MiB, from /proc/<pid>/smaps_rollup: `pss` (proportional set
+   * size: each shared page divided among the processes mapping it) and `anon` (private and anonymous: the heap,
+   * buffers, malloc). RSS also counts in full the pages of the node binary every keeper maps (≈ 57 MiB of its
+   * code and read-only data, shared by all of them). Undefined when it is gone.
+   */
+  memoryMiB(): { pss: number; anon: number } | undefined {
+    try {
+      const rollup = readFileSync(`/proc/${this.pid}/smaps_rollup`, "utf8");
+      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(rollup)?.[1] ?? NaN);
+      const pss = kb("Pss");
+      const anon = kb("Anonymous");
+      return Number.isFinite(pss) && Number.isFinite(anon) ? { pss: pss / 1024, anon: anon / 1024 } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Resident set size in MiB (/proc/<pid>/status VmRSS), undefined when it is gone. */
   rssMiB(): number | undefined {
     try {
