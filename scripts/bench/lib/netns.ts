@@ -58,7 +58,19 @@ export class BenchNetwork {
     await ip("netns", "add", this.hub);
     this.created.push(this.hub);
     await ip("-n", this.hub, "link", "set", "lo", "up");
-    await run("ip", ["netns", "exec", this.hub, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    // Reverse-path filtering off in the hub: a namespace inherits the machine's default (systemd distributions set 2),
+    // and its check would look up an island member's own address through the partition rules below and find the
+    // blackhole — cutting the island off from itself. The hub's routes are all its own; nothing here is spoofed.
+    await run("ip", [
+      "netns",
+      "exec",
+      this.hub,
+      "sysctl",
+      "-qw",
+      "net.ipv4.ip_forward=1",
+      "net.ipv4.conf.all.rp_filter=0",
+      "net.ipv4.conf.default.rp_filter=0",
+    ]);
     // A packet across a partition is dropped by the island's rules (below), not answered.
     await ip("-n", this.hub, "route", "add", "blackhole", "default", "table", BLOCKED_TABLE);
   }
@@ -77,7 +89,10 @@ export class BenchNetwork {
     await ip("-n", ns, "addr", "add", `${this.address(i)}/32`, "dev", "eth0");
     await ip("-n", ns, "link", "set", "eth0", "up");
     await ip("-n", ns, "link", "set", "lo", "up");
-    await ip("-n", ns, "route", "add", `${this.subnet}.0.0/16`, "via", GATEWAY, "dev", "eth0", "onlink");
+    // The gateway has a route of its own: the hub's ARP requests come from it, and a namespace with reverse-path
+    // filtering on (the machine's default may be) drops a request whose sender it has no route back to.
+    await ip("-n", ns, "route", "add", `${GATEWAY}/32`, "dev", "eth0", "scope", "link");
+    await ip("-n", ns, "route", "add", `${this.subnet}.0.0/16`, "via", GATEWAY, "dev", "eth0");
     // burst must hold at least one rate-tick's worth of bytes; 64 KiB is ample up to a few hundred Mbit/s.
     await run("ip", [
       "netns",
@@ -102,6 +117,7 @@ export class BenchNetwork {
   /** Splits keepers `island` from the others: they reach each other but nobody else, and nobody else them. */
   async partition(island: readonly number[]): Promise<void> {
     if (this.island.length > 0) throw new Error("the network is already partitioned");
+    if (new Set(island).size !== island.length) throw new Error("partition: an island lists a keeper twice");
     this.island = [...island];
     for (const i of island) {
       await ip("-n", this.hub, "route", "add", `${this.address(i)}/32`, "dev", `h${i}`, "table", ISLAND_TABLE);
@@ -126,25 +142,20 @@ export class BenchNetwork {
     }
   }
 
-  async heal(island: readonly number[]): Promise<void> {
-    for (const i of island) {
-      await ip("-n", this.hub, "rule", "del", "pref", ISLAND_RULE_PREF, "iif", `h${i}`, "lookup", ISLAND_TABLE);
-      await ip("-n", this.hub, "rule", "del", "pref", BLOCKED_RULE_PREF, "iif", `h${i}`, "lookup", BLOCKED_TABLE);
-      await ip(
-        "-n",
-        this.hub,
-        "rule",
-        "del",
-        "pref",
-        BLOCKED_RULE_PREF,
-        "to",
-        `${this.address(i)}/32`,
-        "lookup",
-        BLOCKED_TABLE,
-      );
-      await ip("-n", this.hub, "route", "del", `${this.address(i)}/32`, "dev", `h${i}`, "table", ISLAND_TABLE);
+  /** Removes the partition's rules (those of the island `partition` was given), all of them even when one fails
+   * (a partition that failed half-way left only some). */
+  async heal(): Promise<void> {
+    const errors: string[] = [];
+    const attempt = (...args: string[]) => ip("-n", this.hub, ...args).catch((err: Error) => errors.push(err.message));
+    for (const i of this.island) {
+      const addr = `${this.address(i)}/32`;
+      await attempt("rule", "del", "pref", ISLAND_RULE_PREF, "iif", `h${i}`, "lookup", ISLAND_TABLE);
+      await attempt("rule", "del", "pref", BLOCKED_RULE_PREF, "iif", `h${i}`, "lookup", BLOCKED_TABLE);
+      await attempt("rule", "del", "pref", BLOCKED_RULE_PREF, "to", addr, "lookup", BLOCKED_TABLE);
+      await attempt("route", "del", addr, "dev", `h${i}`, "table", ISLAND_TABLE);
     }
     this.island = [];
+    if (errors.length > 0) throw new Error(`heal: ${errors.join("; ")}`);
   }
 
   get isPartitioned(): boolean {

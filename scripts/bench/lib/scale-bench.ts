@@ -351,12 +351,12 @@ async function partition(o: ScaleBenchOptions, net: BenchNetwork, survivors: Sca
   const island = survivors.filter((_, j) => j % 2 === 1);
   const islandIds = new Set(island.map((k) => k.peerId));
   const sideOf = (k: ScaleKeeper) => islandIds.has(k.peerId);
-  o.progress(`partition: ${island.length} of ${survivors.length} keepers on a second bridge`);
+  o.progress(`partition: ${island.length} of ${survivors.length} keepers cut off from the others`);
   await net.partition(island.map((k) => k.index));
   const split = await waitFor(o, survivors, (k, s) => !s.routing.some((p) => islandIds.has(p) !== sideOf(k)), 1000);
   if (!split.ok) o.progress("the two sides did not drop each other from routing in time; healing anyway");
   const t0 = performance.now();
-  await net.heal(island.map((k) => k.index));
+  await net.heal();
   const all = new Set(survivors.map((k) => k.peerId));
   const healed = await waitFor(o, survivors, (k, s) => covers(s.routing, all, k.peerId), 500);
   if (healed.ok) o.emit("partition.heal_s", round((performance.now() - t0) / 1000), "s");
