@@ -70,19 +70,30 @@ function slope(points: readonly [x: number, y: number][]): number {
   const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
   return sxx === 0 ? 0 : points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / sxx;
 }
-/** The lowest sample of each `bucketMs` bucket of x (ms), placed at the bucket's middle; x in hours. */
+/**
+ * The lowest sample of each whole `bucketMs` bucket from `t0` (the window's start), placed at the mean time of the
+ * bucket's samples (x in hours from `origin`). A bucket holding fewer than 80 % of the samples a whole one holds
+ * (the window's last, cut short) is left out: the minimum of fewer samples is biased upwards, and at the ends of
+ * the fit it would weigh most.
+ */
 function floors<T extends { t: number }>(
   samples: readonly T[],
+  origin: number,
   t0: number,
   bucketMs: number,
+  sampleMs: number,
   y: (s: T) => number,
 ): [x: number, y: number][] {
-  const lowest = new Map<number, number>();
+  const buckets = new Map<number, T[]>();
   for (const s of samples) {
     const b = Math.floor((s.t - t0) / bucketMs);
-    lowest.set(b, Math.min(lowest.get(b) ?? Infinity, y(s)));
+    if (b < 0) continue;
+    (buckets.get(b) ?? buckets.set(b, []).get(b)!).push(s);
   }
-  return [...lowest].map(([b, v]) => [((b + 0.5) * bucketMs) / 3_600_000, v]);
+  const whole = Math.max(1, Math.floor(bucketMs / sampleMs));
+  return [...buckets.values()]
+    .filter((ss) => ss.length >= 0.8 * whole)
+    .map((ss) => [ss.reduce((n, s) => n + (s.t - origin), 0) / ss.length / 3_600_000, Math.min(...ss.map(y))]);
 }
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -255,8 +266,9 @@ try {
     const hours = (s: { t: number }) => (s.t - startedAt) / 3_600_000;
     const rssSlope = slope(window.map((s) => [hours(s), s.rss]));
     const fdSlope = slope(window.map((s) => [hours(s), s.fds]));
-    const rssFloorSlope = slope(floors(window, startedAt, floorMs, (s) => s.rss));
-    const fdFloorSlope = slope(floors(window, startedAt, floorMs, (s) => s.fds));
+    const from = startedAt + warmupMs;
+    const rssFloorSlope = slope(floors(window, startedAt, from, floorMs, sampleMs, (s) => s.rss));
+    const fdFloorSlope = slope(floors(window, startedAt, from, floorMs, sampleMs, (s) => s.fds));
     const first = window[0]!;
     const last = window.at(-1)!;
     const cpuPct = last.t > first.t ? (100 * (last.cpu - first.cpu)) / ((last.t - first.t) / 1000) : 0;
