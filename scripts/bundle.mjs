@@ -10,7 +10,8 @@
 //
 // Entry points:
 //   lumora-keeper.js  the CLI (keeper/cli/index.ts): what `lumora-keeper` (keeper/cli/bin.mjs) runs
-//   keeper.js         startKeeper and createLogger, for harnesses that start a keeper in-process (bench:scale)
+//   keeper.js         startKeeper and createLogger, for harnesses that start a keeper in-process (bench:scale), and
+//                     buildTreeParallel, for the test that the bundled Merkle worker runs
 //   worker.js         the Merkle worker (keeper/epochs/merkle/worker.ts), which merkle/parallel.ts starts from the
 //                     folder of the module it runs in, here dist/bundle/
 // Node built-ins and nothing else stay external; CommonJS dependencies that call require() get one from
@@ -47,8 +48,12 @@ await Promise.all([
   build({
     ...common,
     stdin: {
-      contents:
-        'export { startKeeper } from "./keeper/keeper.ts";\nexport { createLogger } from "./keeper/logger.ts";\n',
+      contents: [
+        'export { startKeeper } from "./keeper/keeper.ts";',
+        'export { createLogger } from "./keeper/logger.ts";',
+        // For test/keeper/cli/bundle.test.ts: the bundled worker.js, started from this file's folder, builds trees.
+        'export { buildTreeParallel } from "./keeper/epochs/merkle/parallel.ts";',
+      ].join("\n"),
       resolveDir: root,
       sourcefile: "keeper-entry.ts",
       loader: "ts",

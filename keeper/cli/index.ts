@@ -2,7 +2,7 @@
  * `lumora-keeper`: the operator CLI. Thin: each command parses its arguments and calls library code.
  * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error. Errors are one clear line.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 import { help, parse, type Command, type Output } from "./command.ts";
@@ -31,7 +31,8 @@ export const COMMANDS: readonly Command[] = [
   closeEpoch,
 ];
 
-/** The project's package.json: two levels up from keeper/cli/ as sources, three from dist/keeper/cli/ compiled. */
+/** The project's package.json: two levels up from keeper/cli/ as sources and from dist/bundle/ bundled, three from
+ * dist/keeper/cli/ compiled by tsc. */
 function version(): string {
   const near = new URL("../../package.json", import.meta.url);
   const file = existsSync(near) ? near : new URL("../../../package.json", import.meta.url);
@@ -98,7 +99,18 @@ export async function main(argv: string[], io: Output = stdio): Promise<number> 
   }
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+/** Whether this module is the process's entry point, also when started through a symlink (Node runs the real file). */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   process.exitCode = await main(process.argv.slice(2));
   // Keep-alive handles of a stopped keeper must not hold the process (libp2p timers, sockets).
   setTimeout(() => process.exit(), 200).unref();

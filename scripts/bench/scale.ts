@@ -1,5 +1,5 @@
 /**
- * `npm run bench:scale [-- --keepers 100 --wave 5 --max-start-load 4|none --idle-seconds 30 --idle-warmup-seconds 5 --phase-timeout 300
+ * `npm run bench:scale [-- --keepers 100 --wave 5 --max-start-load 4|none (default: 2 per core) --idle-seconds 30 --idle-warmup-seconds 5 --phase-timeout 300
  * --runtime compiled|tsx --min-free-mib 3072 --phases converge,idle,dht,churn,partition
  * --node-args "--max-semi-space-size=1" --profile-keeper 3]` — N keepers in their
  * own network namespaces on this machine (scripts/bench/lib/scale-bench.ts says what is measured). Needs root.
@@ -12,6 +12,7 @@
  * --dist DIR runs another compiled keeper (e.g. an earlier commit's build) under this bench, to compare;
  * --profile-keeper i has keeper i write a CPU profile (.cpuprofile, for Chrome DevTools) into <work>/profile.
  */
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 
 import { BenchNetwork } from "./lib/netns.ts";
@@ -23,7 +24,7 @@ const { values } = parseArgs({
     keepers: { type: "string", default: "20" },
     runtime: { type: "string", default: "compiled" },
     wave: { type: "string", default: "5" },
-    "max-start-load": { type: "string", default: "4" },
+    "max-start-load": { type: "string", default: String(2 * availableParallelism()) },
     "min-free-mib": { type: "string", default: "3072" },
     "idle-seconds": { type: "string", default: "30" },
     "idle-warmup-seconds": { type: "string", default: "5" },

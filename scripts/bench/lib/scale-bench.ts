@@ -407,10 +407,13 @@ async function waitForLoad(o: ScaleBenchOptions, started: number): Promise<void>
   const since = performance.now();
   while (loadAverage() >= max && performance.now() - since < WAVE_LOAD_WAIT_MS) await sleep(1_000);
   const waited = (performance.now() - since) / 1000;
-  if (waited >= 1)
+  const load = loadAverage();
+  if (load >= max)
     o.progress(
-      `${started} keepers: waited ${waited.toFixed(0)} s for the load average (${loadAverage()}) to fall below ${max}`,
+      `${started} keepers: the load average is still ${load} after ${waited.toFixed(0)} s; starting the next wave anyway`,
     );
+  else if (waited >= 1)
+    o.progress(`${started} keepers: waited ${waited.toFixed(0)} s for the load average (${load}) to fall below ${max}`);
 }
 
 /** The machine's 1-minute load average (/proc/loadavg). */
