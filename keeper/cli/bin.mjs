@@ -23,7 +23,9 @@ if (node === undefined) {
 }
 const entry = join(root, "dist", "bundle", "lumora-keeper.js");
 if (!existsSync(entry)) {
-  process.stderr.write("lumora-keeper: the compiled keeper is missing (run `npm run build` in the Lumora folder)\n");
+  process.stderr.write(
+    "lumora-keeper: the compiled keeper is missing (run `npm install` in the Lumora folder; after a change to the sources, `npm run build`)\n",
+  );
   process.exit(1);
 }
 const child = spawn(node, ["--disable-warning=ExperimentalWarning", entry, ...process.argv.slice(2)], {
