@@ -18,6 +18,11 @@ export interface MemberUpdateData {
   peerId: string;
   state: MemberStatus;
   incarnation: number;
+  /**
+   * A suspicion's origin: the member that suspected first (set by it, kept by every relay); undefined when
+   * unknown (an old peer, a failed entry turned suspicion). Meaningless on other states.
+   */
+  origin?: string;
 }
 
 /** How a member came to be failed: our own suspicion timed out, or another member told us. */
