@@ -259,13 +259,20 @@ export class Health extends EventTarget {
 
   /**
    * A suspicion started now (Lifeguard's LHA-Suspicion, memberlist's suspicion.go): it lasts up to
-   * suspicionMaxMult · S and falls to S as K = suspicionMult − 2 distinct members confirm it; a network too small
-   * to confirm it (fewer than K + 2 members) gets S at once.
+   * suspicionMaxMult · S and falls to S as K = suspicionMult − 2 distinct origins confirm it; a network too small
+   * to confirm it gets S at once: K = 0 when n − 2 < K, n counting the members not held failed and us
+   * (memberlist's rule: the suspect and us cannot confirm). A confirmation leaves a member not re-checked yet at
+   * least 3 · t_probe + T: the next period's re-check (a probe and a ping-req) completes within that.
    */
   suspicionTiming(): SuspicionTiming {
     const minMs = this.suspicionTimeoutMs();
     const k = Math.max(0, Math.floor(this.suspicionMult) - 2);
-    return { minMs, maxMs: this.suspicionMaxMult * minMs, expected: this.members.size < k + 2 ? 0 : k };
+    return {
+      minMs,
+      maxMs: this.suspicionMaxMult * minMs,
+      expected: this.members.live + 1 - 2 < k ? 0 : k,
+      recheckMs: 3 * this.scaled(this.probeTimeoutMs) + this.scaled(this.periodMs),
+    };
   }
 
   /** Distinct members that confirmed our suspicion of `peerId` so far (0 when we do not suspect it). */
@@ -515,9 +522,10 @@ export class Health extends EventTarget {
       return;
     }
     if (this.controller.signal.aborted) return;
-    // Suspect at the incarnation we hold now (the target may have refuted meanwhile: then this is stale).
+    // Suspect at the incarnation we hold now (the target may have refuted meanwhile: then this is stale); we are
+    // the origin.
     if (target.state === "alive")
-      this.apply({ peerId: target.peerId, state: "suspect", incarnation: target.incarnation }, "timeout");
+      this.apply({ peerId: target.peerId, state: "suspect", incarnation: target.incarnation, origin: this.self });
   }
 
   private schedule(delayMs: number): void {
@@ -546,17 +554,7 @@ export class Health extends EventTarget {
     const m = this.members.get(peerId);
     const hint = m !== undefined && m.state !== "alive";
     const rest = this.gossip.take(MAX_UPDATES_PER_MESSAGE - (hint ? 1 : 0), this.members.size, peerId);
-    this.telling(peerId, rest);
-    return hint ? [{ peerId, state: m.state, incarnation: m.incarnation }, ...rest] : rest;
-  }
-
-  /**
-   * We tell `peerId` these statements: a suspicion among them that it repeats to us afterwards may be our own
-   * echoed (a member applies a suspicion and passes it on in its very ack), so it will not count as its
-   * confirmation (Members.told).
-   */
-  private telling(peerId: string, updates: readonly MemberUpdateData[]): void {
-    for (const u of updates) if (u.state !== "alive") this.members.told(u.peerId, u.incarnation, peerId);
+    return hint ? [statement(m), ...rest] : rest;
   }
 
   /**
@@ -564,18 +562,12 @@ export class Health extends EventTarget {
    * others, in random order within each group, at most MAX_SYNC_ENTRIES (the sender trims further to fit).
    */
   private stateSample(peerId: string): MemberUpdateData[] {
-    const entry = (m: { peerId: string; state: MemberStatus; incarnation: number }): MemberUpdateData => ({
-      peerId: m.peerId,
-      state: m.state,
-      incarnation: m.incarnation,
-    });
     const theirs = this.members.get(peerId);
     const out: MemberUpdateData[] = [
-      ...(theirs === undefined ? [] : [entry(theirs)]),
+      ...(theirs === undefined ? [] : [statement(theirs)]),
       { peerId: this.self, state: "alive", incarnation: this.own },
     ];
-    for (const m of this.members.sample(MAX_SYNC_ENTRIES - out.length, peerId)) out.push(entry(m));
-    this.telling(peerId, out);
+    for (const m of this.members.sample(MAX_SYNC_ENTRIES - out.length, peerId)) out.push(statement(m));
     return out;
   }
 
@@ -605,12 +597,13 @@ export class Health extends EventTarget {
         continue;
       }
       const was = m.state;
-      // Far ahead: held at one step above what we hold (see `clamped`).
-      this.apply(
-        { peerId: u.peerId, state: "suspect", incarnation: Math.min(u.incarnation, m.incarnation + 1) },
-        "gossip",
-        sender,
-      );
+      // Far ahead: held at one step above what we hold (see `clamped`). A failed entry has no origin: unknown.
+      this.apply({
+        peerId: u.peerId,
+        state: "suspect",
+        incarnation: Math.min(u.incarnation, m.incarnation + 1),
+        origin: u.state === "suspect" ? u.origin : undefined,
+      });
       // Held alive here, failed or suspect there (typically across a healed partition): tell it now.
       if (was === "alive" && m.state === "suspect") this.checkSoon(m);
     }
@@ -628,10 +621,11 @@ export class Health extends EventTarget {
   }
 
   /**
-   * Applies one statement about a member (or about us: a suspicion of us is refuted). `sender`: the member whose
-   * message carried a statement about a third member (its suspicion counts as a confirmation).
+   * Applies one statement about a member (or about us: a suspicion of us is refuted). A suspicion's origin is kept
+   * (to count it, to pass it on) only when it is us or a member: any other could not confirm anything, and only
+   * those peer ids are known to encode back.
    */
-  private apply(u: MemberUpdateData, via: FailedVia = "gossip", sender?: string): void {
+  private apply(u: MemberUpdateData): void {
     if (u.peerId === this.self) {
       // A suspicion at the largest incarnation cannot be refuted (the refutation would not fit a message): ignored.
       if (u.state === "alive" || u.incarnation < this.own || u.incarnation >= MAX_INCARNATION) return;
@@ -643,7 +637,9 @@ export class Health extends EventTarget {
       this.log.info("refuted a suspicion of this keeper", { was: u.state, incarnation: this.own });
       return;
     }
-    const t = this.members.apply(u, Date.now(), this.suspicionTiming(), via, sender);
+    if (u.origin !== undefined && u.origin !== this.self && !this.members.has(u.origin))
+      u = { ...u, origin: undefined };
+    const t = this.members.apply(u, Date.now(), this.suspicionTiming());
     if (t !== undefined) this.transitioned(t);
   }
 
@@ -664,11 +660,11 @@ export class Health extends EventTarget {
       if (about === undefined) this.apply(u);
       else if (u.incarnation <= about.incarnation + 1) {
         if (u.state === "alive") this.hearsayAlive(u, about);
-        else this.apply(u, "gossip", peerId);
+        else this.apply(u);
       } else if (u.state === "alive") {
         // A member refutes one step above the suspicion: a bigger jump is news we check ourselves.
         if (about.state === "suspect") this.checkSoon(about);
-      } else this.apply(this.clamped(u, about.incarnation), "gossip", peerId);
+      } else this.apply(this.clamped(u, about.incarnation));
     }
   }
 
@@ -718,8 +714,12 @@ export class Health extends EventTarget {
   }
 
   private transitioned(t: Transition): void {
-    this.gossip.push({ peerId: t.peerId, state: t.to, incarnation: t.incarnation });
-    if (t.from === t.to) return;
+    this.gossip.push({ peerId: t.peerId, state: t.to, incarnation: t.incarnation, origin: t.origin });
+    if (t.from === t.to) {
+      // A new confirmation (or incarnation) of a suspicion: its clamped deadline may want the re-check now.
+      if (t.to === "suspect") for (const m of this.members.dueRechecks(Date.now())) this.queueCheck(m);
+      return;
+    }
     const m = this.members.get(t.peerId);
     if (t.to === "suspect") {
       this.metrics.suspicions++;
@@ -847,6 +847,13 @@ export class Health extends EventTarget {
       this.relayBudget.release();
     }
   }
+}
+
+/** What we hold of `m`, as a statement: a suspicion with its origin. */
+function statement(m: Member): MemberUpdateData {
+  const out: MemberUpdateData = { peerId: m.peerId, state: m.state, incarnation: m.incarnation };
+  if (m.state === "suspect" && m.suspicion?.origin !== undefined) out.origin = m.suspicion.origin;
+  return out;
 }
 
 export function health(init: HealthInit = {}): (components: HealthComponents) => Health {

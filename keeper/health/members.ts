@@ -10,7 +10,8 @@
  *
  * Suspicion timeouts are Lifeguard's (LHA-Suspicion, Dadgar et al. 2018, as memberlist runs it): a suspicion
  * starts at `maxMs` and falls toward `minMs` as distinct members confirm it, so a lone prober that is itself slow
- * gives the suspect time to refute, while a member that several find silent is failed as fast as before.
+ * gives the suspect time to refute, while a member that several find silent is failed as fast as before. A
+ * confirmation is a distinct *origin* (the member that suspected, carried by every relay), never the relay.
  */
 export type MemberStatus = "alive" | "suspect" | "failed";
 
@@ -18,6 +19,11 @@ export interface MemberUpdateData {
   peerId: string;
   state: MemberStatus;
   incarnation: number;
+  /**
+   * A suspicion's origin: the member that suspected first (set by it, kept by every relay); undefined when
+   * unknown (an old peer, a failed entry turned suspicion). Meaningless on other states.
+   */
+  origin?: string;
 }
 
 /** How a member came to be failed: our own suspicion timed out, or another member told us. */
@@ -25,27 +31,27 @@ export type FailedVia = "timeout" | "gossip";
 
 /**
  * How long a suspicion lasts: `maxMs` with no confirmation, falling (logarithmically) to `minMs` once `expected`
- * distinct members confirmed it; `expected` = 0 means `minMs` at once.
+ * distinct members confirmed it; `expected` = 0 means `minMs` at once. `recheckMs`: the time one re-check of the
+ * suspect needs to complete (a confirmation never brings a deadline nearer than that before the re-check ran).
  */
 export interface SuspicionTiming {
   minMs: number;
   maxMs: number;
   expected: number;
+  recheckMs?: number;
 }
 
 /** One suspicion of a member, from its start (a new incarnation's suspicion after a refutation starts afresh). */
 export interface Suspicion {
-  /** Unix ms at which it started: the deadline is always `start + timeout(confirmations)`. */
+  /** Unix ms at which it started: the deadline is `start + timeout(confirmations)` (see Members.confirm). */
   readonly start: number;
   readonly timing: SuspicionTiming;
-  /** Distinct members whose statement applied as or to this suspicion; at most `timing.expected` are kept. */
+  /** The member that suspected first (us for our own probe), as stated; undefined: unknown. Never a confirmation. */
+  readonly origin?: string;
+  /** Distinct other origins that stated this suspicion; at most `timing.expected` are kept. */
   readonly confirmers: Set<string>;
-  /**
-   * Members we passed this suspicion on to (at most MAX_SUSPICION_TOLD): our messages carry no originator, so
-   * the same statement coming back from them may be our own echoed — a member applies our suspicion and repeats
-   * it in the very ack — and is not counted as a confirmation.
-   */
-  readonly told: Set<string>;
+  /** Unix ms at which the re-check is due: half-way through the current timeout, or at once (Members.confirm). */
+  recheckAt: number;
 }
 
 export interface Member {
@@ -76,10 +82,9 @@ export interface Transition {
   from: MemberStatus;
   to: MemberStatus;
   incarnation: number;
+  /** To suspect: the origin of the statement, to pass on with it. */
+  origin?: string;
 }
-
-/** Members remembered per suspicion as told of it (beyond, a later echo from another may count). */
-export const MAX_SUSPICION_TOLD = 64;
 
 /**
  * Lifeguard's suspicion timeout after `confirmations` distinct confirmations, in whole ms:
@@ -91,6 +96,13 @@ export function suspicionTimeout(t: SuspicionTiming, confirmations: number): num
   return Math.max(t.minMs, Math.floor(t.maxMs - (t.maxMs - t.minMs) * frac));
 }
 
+/** A transition to suspect, with the statement's origin when it has one. */
+function suspected(m: Member, from: MemberStatus, origin: string | undefined): Transition {
+  const t: Transition = { peerId: m.peerId, from, to: "suspect", incarnation: m.incarnation };
+  if (origin !== undefined) t.origin = origin;
+  return t;
+}
+
 /** A plain number is a fixed timeout (no confirmation expected). */
 function timingOf(t: number | SuspicionTiming): SuspicionTiming {
   return typeof t === "number" ? { minMs: t, maxMs: t, expected: 0 } : t;
@@ -98,6 +110,8 @@ function timingOf(t: number | SuspicionTiming): SuspicionTiming {
 
 export class Members {
   private readonly byId = new Map<string, Member>();
+  /** Members held failed (so `size - failed` are the live ones, Lifeguard's K rule). */
+  private failed = 0;
   /** Probe order: a shuffled permutation walked once, then shuffled again; newcomers land at a random place. */
   private order: string[] = [];
   private cursor = 0;
@@ -106,6 +120,11 @@ export class Members {
 
   get size(): number {
     return this.byId.size;
+  }
+
+  /** Members not held failed. */
+  get live(): number {
+    return this.byId.size - this.failed;
   }
 
   get(peerId: string): Member | undefined {
@@ -127,6 +146,7 @@ export class Members {
    */
   add(peerId: string, failed?: { incarnation: number; at: number }): boolean {
     if (this.byId.has(peerId)) return false;
+    if (failed !== undefined) this.failed++;
     this.byId.set(
       peerId,
       failed === undefined
@@ -139,7 +159,10 @@ export class Members {
   }
 
   remove(peerId: string): boolean {
-    if (!this.byId.delete(peerId)) return false;
+    const m = this.byId.get(peerId);
+    if (m === undefined) return false;
+    if (m.state === "failed") this.failed--;
+    this.byId.delete(peerId);
     const at = this.order.indexOf(peerId);
     if (at >= 0) {
       this.order.splice(at, 1);
@@ -212,17 +235,17 @@ export class Members {
    * returns what it overrode (`from` may equal `to`: a newer incarnation of the same state, still news worth
    * gossiping), or undefined when it was stale. Unknown members are ignored: only watched peers are tracked.
    *
-   * `suspicion` is the timing of a suspicion started now (a plain number: a fixed timeout). `sender` is the
-   * member whose message carried the statement (undefined for our own probe): a `suspect` statement that applies
-   * as or to a suspicion of the member at the incarnation held counts its sender once as a confirmation, which
-   * only ever moves the deadline earlier.
+   * `suspicion` is the timing of a suspicion started now (a plain number: a fixed timeout). A `suspect` statement
+   * that starts a suspicion records its origin; one that applies to a suspicion held (same or newer incarnation)
+   * counts its origin once as a confirmation unless it is the suspicion's own origin, the suspect, unknown or not
+   * a member (us included): the deadline only ever moves earlier. A new confirmation returns a suspect → suspect
+   * transition carrying its origin, news to gossip (memberlist re-broadcasts a suspicion on a new confirmation).
    */
   apply(
     u: MemberUpdateData,
     now: number,
     suspicion: number | SuspicionTiming,
     via: FailedVia = "gossip",
-    sender?: string,
   ): Transition | undefined {
     const m = this.byId.get(u.peerId);
     if (m === undefined) return undefined;
@@ -230,6 +253,7 @@ export class Members {
     switch (u.state) {
       case "alive":
         if (u.incarnation <= m.incarnation) return undefined;
+        if (m.state === "failed") this.failed--;
         m.incarnation = u.incarnation;
         m.state = "alive";
         m.suspectDeadline = undefined;
@@ -240,21 +264,23 @@ export class Members {
       case "suspect":
         if (m.state === "failed" || u.incarnation < m.incarnation) return undefined;
         if (m.state === "suspect" && u.incarnation === m.incarnation) {
-          // The same suspicion from another member: a confirmation at most, no news to gossip.
-          this.confirm(m, sender);
-          return undefined;
+          // The same suspicion: news only when a new origin confirms it.
+          if (!this.confirm(m, u.origin, now)) return undefined;
+          return suspected(m, from, u.origin);
         }
         m.incarnation = u.incarnation;
         if (m.state === "alive") {
           m.state = "suspect";
           const timing = timingOf(suspicion);
-          m.suspicion = { start: now, timing, confirmers: new Set(), told: new Set() };
-          m.suspectDeadline = now + suspicionTimeout(timing, 0);
+          const timeout = suspicionTimeout(timing, 0);
+          m.suspicion = { start: now, timing, origin: u.origin, confirmers: new Set(), recheckAt: now + timeout / 2 };
+          m.suspectDeadline = now + timeout;
           m.rechecked = false;
+        } else {
+          // A newer incarnation of a suspicion keeps its start and deadline; its origin confirms it all the same.
+          this.confirm(m, u.origin, now);
         }
-        // A newer incarnation of a suspicion keeps its start and deadline; its sender confirms it all the same.
-        this.confirm(m, sender);
-        break;
+        return suspected(m, from, u.origin);
       case "failed":
         if (u.incarnation < m.incarnation) return undefined;
         if (m.state === "failed") {
@@ -263,6 +289,7 @@ export class Members {
         }
         m.incarnation = u.incarnation;
         m.state = "failed";
+        this.failed++;
         m.suspectDeadline = undefined;
         m.suspicion = undefined;
         m.failedVia = via;
@@ -273,28 +300,27 @@ export class Members {
   }
 
   /**
-   * `sender` (another member) stated the suspicion `m` is under: counted once per suspicion (at most K kept),
-   * unless we told it this suspicion first (it may be our own, echoed); the deadline becomes start +
-   * timeout(confirmations), never later than it was.
+   * `origin` stated the suspicion `m` is under: counted once per suspicion (at most K kept) when it is another
+   * member than the suspicion's own origin and the suspect (our own suspicion echoed back carries us: never
+   * counted). The deadline becomes start + timeout(confirmations), never later than it was — and, until the
+   * suspect was re-checked, never sooner than `recheckMs` from now, with the re-check due at once: a late
+   * confirmation must not fail a member before the probe that lets it refute could run. Whether it counted.
    */
-  private confirm(m: Member, sender: string | undefined): void {
+  private confirm(m: Member, origin: string | undefined, now: number): boolean {
     const s = m.suspicion;
-    if (s === undefined || sender === undefined || sender === m.peerId || !this.byId.has(sender)) return;
-    if (s.confirmers.size >= s.timing.expected || s.confirmers.has(sender) || s.told.has(sender)) return;
-    s.confirmers.add(sender);
-    const deadline = s.start + suspicionTimeout(s.timing, s.confirmers.size);
+    if (s === undefined || origin === undefined || origin === s.origin || origin === m.peerId) return false;
+    if (!this.byId.has(origin) || s.confirmers.size >= s.timing.expected || s.confirmers.has(origin)) return false;
+    s.confirmers.add(origin);
+    const timeout = suspicionTimeout(s.timing, s.confirmers.size);
+    let deadline = s.start + timeout;
+    s.recheckAt = Math.min(s.recheckAt, s.start + timeout / 2);
+    const recheckMs = s.timing.recheckMs ?? 0;
+    if (m.rechecked === false && deadline < now + recheckMs) {
+      deadline = now + recheckMs;
+      s.recheckAt = now;
+    }
     m.suspectDeadline = Math.min(m.suspectDeadline ?? deadline, deadline);
-  }
-
-  /**
-   * We are passing on (gossip, a state sync's sample) a suspicion of `peerId` at `incarnation` to `to`: what
-   * `to` says of it afterwards may be our own statement echoed, and does not confirm it.
-   */
-  told(peerId: string, incarnation: number, to: string): void {
-    const m = this.byId.get(peerId);
-    const s = m?.suspicion;
-    if (m === undefined || s === undefined || m.state !== "suspect" || incarnation !== m.incarnation) return;
-    if (s.told.size < MAX_SUSPICION_TOLD && !s.confirmers.has(to)) s.told.add(to);
+    return true;
   }
 
   /** Distinct confirmations of `peerId`'s current suspicion (0 when it is not suspect). */
@@ -303,17 +329,16 @@ export class Members {
   }
 
   /**
-   * Suspects half-way through their suspicion's current timeout (from its start) and not re-checked yet (marked
-   * now). Their refutation must reach us before the deadline, and under loss or load the gossip that would tell
-   * them may never arrive: a second probe of our own, which carries the suspicion first, lets a live member
-   * refute in its answer.
+   * Suspects half-way through their suspicion's current timeout (from its start), or whose deadline a late
+   * confirmation clamped (see confirm), and not re-checked yet (marked now). Their refutation must reach us
+   * before the deadline, and under loss or load the gossip that would tell them may never arrive: a second probe
+   * of our own, which carries the suspicion first, lets a live member refute in its answer.
    */
   dueRechecks(now: number): Member[] {
     const out: Member[] = [];
     for (const m of this.byId.values()) {
       if (m.state !== "suspect" || m.rechecked !== false || m.suspicion === undefined) continue;
-      const s = m.suspicion;
-      if (now - s.start < suspicionTimeout(s.timing, s.confirmers.size) / 2) continue;
+      if (now < m.suspicion.recheckAt) continue;
       m.rechecked = true;
       out.push(m);
     }

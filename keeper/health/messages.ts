@@ -86,11 +86,15 @@ function common(msg: Probe | Ack): Common {
 function readUpdate(u: MemberUpdate, field: string): MemberUpdateData {
   const state = fromWireState.get(u.state);
   if (state === undefined) throw new InvalidFieldError(`${field}.state`, "unknown state");
-  return {
+  const out: MemberUpdateData = {
     peerId: peerIdText(u.peerId, `${field}.peer_id`),
     state,
     incarnation: incarnation(u.incarnation, `${field}.incarnation`),
   };
+  // Validated whatever the state, kept only on a suspicion: it means nothing on alive or failed.
+  const origin = u.origin === undefined ? undefined : peerIdText(u.origin, `${field}.origin`);
+  if (origin !== undefined && state === "suspect") out.origin = origin;
+  return out;
 }
 
 export function readProbe(msg: Probe): ProbeData {
@@ -110,6 +114,7 @@ function wireUpdates(updates: MemberUpdateData[]): MemberUpdate[] {
     peerId: peerIdBytes(u.peerId),
     state: toWireState[u.state],
     incarnation: BigInt(u.incarnation),
+    ...(u.state === "suspect" && u.origin !== undefined ? { origin: peerIdBytes(u.origin) } : {}),
   }));
 }
 
@@ -139,13 +144,16 @@ export function ackMessage(a: AckData): Ack {
 
 /**
  * Drops state-sync entries from the end (the sample's least important: live members) until the encoded message
- * fits `max` bytes. Only `state` is trimmed: a probe without it is at most 8 updates plus its fields, ≤ 1 KiB.
+ * fits `max` bytes, then, if it still does not, piggybacked updates from the end (the first, what we hold of the
+ * receiver, stays). 8 updates with origins fit beside the other fields with Ed25519 ids (38 bytes); only peer ids
+ * near the 64-byte limit make the updates themselves too large.
  */
-export function fitted<T extends { state: unknown[] }>(
+export function fitted<T extends { state: unknown[]; updates: unknown[] }>(
   msg: T,
   encode: (m: T) => Uint8Array,
   max: number = MAX_HEALTH_MESSAGE_BYTES,
 ): T {
   while (msg.state.length > 0 && encode(msg).byteLength > max) msg.state.pop();
+  while (msg.updates.length > 1 && encode(msg).byteLength > max) msg.updates.pop();
   return msg;
 }

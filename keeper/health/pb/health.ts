@@ -25,6 +25,7 @@ export interface MemberUpdate {
   peerId: Uint8Array<ArrayBuffer>;
   state: MemberState;
   incarnation: bigint;
+  origin?: Uint8Array<ArrayBuffer>;
 }
 
 export namespace MemberUpdate {
@@ -51,6 +52,11 @@ export namespace MemberUpdate {
           if (obj.incarnation != null && obj.incarnation !== 0n) {
             w.uint32(24);
             w.uint64(obj.incarnation);
+          }
+
+          if (obj.origin != null) {
+            w.uint32(34);
+            w.bytes(obj.origin);
           }
 
           if (opts.lengthDelimited !== false) {
@@ -80,6 +86,10 @@ export namespace MemberUpdate {
               }
               case 3: {
                 obj.incarnation = reader.uint64();
+                break;
+              }
+              case 4: {
+                obj.origin = reader.bytes();
                 break;
               }
               default: {
@@ -119,6 +129,13 @@ export namespace MemberUpdate {
                 };
                 break;
               }
+              case 4: {
+                yield {
+                  field: `${prefix}.origin`,
+                  value: reader.bytes(),
+                };
+                break;
+              }
               default: {
                 reader.skipType(tag & 7);
                 break;
@@ -147,6 +164,11 @@ export namespace MemberUpdate {
     value: bigint;
   }
 
+  export interface MemberUpdateOriginFieldEvent {
+    field: "$.origin";
+    value: Uint8Array<ArrayBuffer>;
+  }
+
   export function encode(obj: Partial<MemberUpdate>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj as MemberUpdate, MemberUpdate.codec());
   }
@@ -158,7 +180,12 @@ export namespace MemberUpdate {
   export function stream(
     buf: Uint8Array | Uint8ArrayList,
     opts?: DecodeOptions<MemberUpdate>,
-  ): Generator<MemberUpdatePeerIdFieldEvent | MemberUpdateStateFieldEvent | MemberUpdateIncarnationFieldEvent> {
+  ): Generator<
+    | MemberUpdatePeerIdFieldEvent
+    | MemberUpdateStateFieldEvent
+    | MemberUpdateIncarnationFieldEvent
+    | MemberUpdateOriginFieldEvent
+  > {
     return streamMessage(buf, MemberUpdate.codec(), opts);
   }
 }
@@ -300,6 +327,7 @@ export namespace Probe {
         function* (reader, length, prefix, opts = {}) {
           const obj = {
             updates: 0,
+            state: 0,
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -361,6 +389,24 @@ export namespace Probe {
 
                 break;
               }
+              case 7: {
+                if (opts.limits?.state != null && obj.state === opts.limits.state) {
+                  throw new MaxLengthError('Streaming decode error - repeated field "state" had too many elements');
+                }
+
+                for (const evt of MemberUpdate.codec().stream(reader, reader.uint32(), `${prefix}.state[]`, {
+                  limits: opts.limits?.state$,
+                })) {
+                  yield {
+                    ...evt,
+                    index: obj.state,
+                  };
+                }
+
+                obj.state++;
+
+                break;
+              }
               default: {
                 reader.skipType(tag & 7);
                 break;
@@ -417,6 +463,36 @@ export namespace Probe {
     index: number;
   }
 
+  export interface ProbeUpdatesOriginFieldEvent {
+    field: "$.updates[].origin";
+    value: Uint8Array<ArrayBuffer>;
+    index: number;
+  }
+
+  export interface ProbeStatePeerIdFieldEvent {
+    field: "$.state[].peerId";
+    value: Uint8Array<ArrayBuffer>;
+    index: number;
+  }
+
+  export interface ProbeStateStateFieldEvent {
+    field: "$.state[].state";
+    value: MemberState;
+    index: number;
+  }
+
+  export interface ProbeStateIncarnationFieldEvent {
+    field: "$.state[].incarnation";
+    value: bigint;
+    index: number;
+  }
+
+  export interface ProbeStateOriginFieldEvent {
+    field: "$.state[].origin";
+    value: Uint8Array<ArrayBuffer>;
+    index: number;
+  }
+
   export function encode(obj: Partial<Probe>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj as Probe, Probe.codec());
   }
@@ -437,6 +513,11 @@ export namespace Probe {
     | ProbeUpdatesPeerIdFieldEvent
     | ProbeUpdatesStateFieldEvent
     | ProbeUpdatesIncarnationFieldEvent
+    | ProbeUpdatesOriginFieldEvent
+    | ProbeStatePeerIdFieldEvent
+    | ProbeStateStateFieldEvent
+    | ProbeStateIncarnationFieldEvent
+    | ProbeStateOriginFieldEvent
   > {
     return streamMessage(buf, Probe.codec(), opts);
   }
@@ -579,6 +660,7 @@ export namespace Ack {
         function* (reader, length, prefix, opts = {}) {
           const obj = {
             updates: 0,
+            state: 0,
           };
 
           const end = length == null ? reader.len : reader.pos + length;
@@ -640,6 +722,24 @@ export namespace Ack {
 
                 break;
               }
+              case 7: {
+                if (opts.limits?.state != null && obj.state === opts.limits.state) {
+                  throw new MaxLengthError('Streaming decode error - repeated field "state" had too many elements');
+                }
+
+                for (const evt of MemberUpdate.codec().stream(reader, reader.uint32(), `${prefix}.state[]`, {
+                  limits: opts.limits?.state$,
+                })) {
+                  yield {
+                    ...evt,
+                    index: obj.state,
+                  };
+                }
+
+                obj.state++;
+
+                break;
+              }
               default: {
                 reader.skipType(tag & 7);
                 break;
@@ -696,6 +796,36 @@ export namespace Ack {
     index: number;
   }
 
+  export interface AckUpdatesOriginFieldEvent {
+    field: "$.updates[].origin";
+    value: Uint8Array<ArrayBuffer>;
+    index: number;
+  }
+
+  export interface AckStatePeerIdFieldEvent {
+    field: "$.state[].peerId";
+    value: Uint8Array<ArrayBuffer>;
+    index: number;
+  }
+
+  export interface AckStateStateFieldEvent {
+    field: "$.state[].state";
+    value: MemberState;
+    index: number;
+  }
+
+  export interface AckStateIncarnationFieldEvent {
+    field: "$.state[].incarnation";
+    value: bigint;
+    index: number;
+  }
+
+  export interface AckStateOriginFieldEvent {
+    field: "$.state[].origin";
+    value: Uint8Array<ArrayBuffer>;
+    index: number;
+  }
+
   export function encode(obj: Partial<Ack>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj as Ack, Ack.codec());
   }
@@ -716,6 +846,11 @@ export namespace Ack {
     | AckUpdatesPeerIdFieldEvent
     | AckUpdatesStateFieldEvent
     | AckUpdatesIncarnationFieldEvent
+    | AckUpdatesOriginFieldEvent
+    | AckStatePeerIdFieldEvent
+    | AckStateStateFieldEvent
+    | AckStateIncarnationFieldEvent
+    | AckStateOriginFieldEvent
   > {
     return streamMessage(buf, Ack.codec(), opts);
   }

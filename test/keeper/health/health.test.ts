@@ -16,6 +16,7 @@ import {
   type Health,
   type HealthInit,
 } from "../../../keeper/health/index.ts";
+import type { Members } from "../../../keeper/health/members.ts";
 import { peerIdBytes } from "../../../keeper/health/messages.ts";
 import { Ack, MemberState, Probe } from "../../../keeper/health/pb/health.ts";
 import { openStore, type Store } from "../../../keeper/store/index.ts";
@@ -308,7 +309,7 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     await waitFor(() => a.h.metrics.awareness === 0, 60_000, "a's awareness to fall back once it hears answers");
   });
 
-  it("times a suspicion out after S at once in a network too small to confirm it (fewer than K + 2 members)", async () => {
+  it("times a suspicion out after S at once in a network too small to confirm it (n − 2 < K, n = live members + us)", async () => {
     keepers.push(await startNode());
     const make = (init: HealthInit) => {
       const h = health(init)({
@@ -324,25 +325,31 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     const ids = await Promise.all(
       Array.from({ length: 4 }, async () => peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString()),
     );
-    for (const id of ids.slice(0, 3)) h.watch(id);
-    // K = suspicionMult − 2 = 2: 3 members cannot bring 2 confirmations besides the suspect and us.
-    assert.deepEqual(h.suspicionTiming(), { minMs: 4_000, maxMs: 24_000, expected: 0 }, "3 members: S at once");
+    const recheckMs = 3 * 1_000 + 1_000; // 3·t_probe + T (the defaults' t_probe)
+    for (const id of ids.slice(0, 2)) h.watch(id);
+    // K = suspicionMult − 2 = 2: with 2 members, n = 3 and only one other than the suspect could confirm.
+    assert.deepEqual(h.suspicionTiming(), { minMs: 4_000, maxMs: 24_000, expected: 0, recheckMs }, "2: S at once");
+    h.watch(ids[2]!);
+    assert.deepEqual(h.suspicionTiming(), { minMs: 4_000, maxMs: 24_000, expected: 2, recheckMs }, "3: 6·S → S");
+    // A member held failed cannot confirm anything: it does not count (memberlist counts the live nodes).
+    (h as unknown as { members: Members }).members.apply({ peerId: ids[0]!, state: "failed", incarnation: 0 }, 0, 0);
+    assert.equal(h.suspicionTiming().expected, 0, "3 members, one failed: S at once");
     h.watch(ids[3]!);
-    assert.deepEqual(h.suspicionTiming(), { minMs: 4_000, maxMs: 24_000, expected: 2 }, "4 members: 6·S → S");
+    assert.equal(h.suspicionTiming().expected, 2, "and a fourth brings it back");
     const fixed = make({ periodMs: 1_000, suspicionMaxMult: 1 });
     for (const id of ids) fixed.watch(id);
     assert.equal(fixed.suspicionTiming().maxMs, 4_000, "suspicionMaxMult 1: always S");
   });
 
-  it("counts each member that states a suspicion once, by probe or by state sync, and moves the deadline to S", async () => {
+  it("counts each origin once, by probe or by state sync, never its relays nor the first origin, and moves the deadline to S", async () => {
     // Long periods: no rounds of their own, so everything a hears is sent here.
     const ms = await cluster(5, () => ({ periodMs: 100_000 }));
-    const [a, b, c, d] = ms as [Member, Member, Member, Member, Member];
+    const [a, b, c, d, e] = ms as [Member, Member, Member, Member, Member];
     const ghost = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
     a.h.watch(ghost);
     const S = a.h.suspicionTimeoutMs();
-    /** `from` tells a, piggybacked on a probe, that the ghost is `state` at incarnation 0. */
-    const tell = async (from: Member, state: MemberState) => {
+    /** `from` tells a, piggybacked on a probe, that the ghost is `state` at incarnation 0 (suspected by `origin`). */
+    const tell = async (from: Member, state: MemberState, origin?: Member) => {
       const s = await from.k.node.dialProtocol(a.k.node.getMultiaddrs()[0]!, HEALTH_PROTOCOL);
       const body = Probe.encode({
         seq: 5n,
@@ -350,30 +357,51 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
         incarnation: BigInt(from.h.incarnation),
         load: 0,
         capacity: 0,
-        updates: [{ peerId: peerIdBytes(ghost), state, incarnation: 0n }],
+        updates: [
+          {
+            peerId: peerIdBytes(ghost),
+            state,
+            incarnation: 0n,
+            ...(origin === undefined ? {} : { origin: peerIdBytes(origin.id) }),
+          },
+        ],
       });
       s.send(frame(body));
       await readMessage<Ack>(s, Ack, MAX_HEALTH_MESSAGE_BYTES).finally(() => s.abort(new Error("done")));
     };
     const before = Date.now();
-    await tell(b, MemberState.SUSPECT);
+    await tell(b, MemberState.SUSPECT, b);
     const after = Date.now();
     assert.equal(a.h.status(ghost), "suspect");
-    assert.equal(a.h.confirmations(ghost), 1, "b's word started the suspicion and counts");
-    const start = a.h.suspectDeadline(ghost)! - Math.floor(6 * S - 5 * S * (Math.log(2) / Math.log(3)));
-    assert.ok(start >= before && start <= after, "deadline = start + timeout(1)");
-    await tell(b, MemberState.SUSPECT);
-    assert.equal(a.h.confirmations(ghost), 1, "b again is not a second confirmation");
-    // c's state sync says the ghost failed: applied as a suspicion only, and c confirms it.
+    assert.equal(a.h.confirmations(ghost), 0, "b suspected first: its suspicion is the one to confirm");
+    const start = a.h.suspectDeadline(ghost)! - 6 * S;
+    assert.ok(start >= before && start <= after, "deadline = start + maxMult·S");
+    // b's suspicion relayed by c, d and e: one statement, whoever passes it on.
+    for (const relay of [c, d, e]) await tell(relay, MemberState.SUSPECT, b);
+    assert.equal(a.h.confirmations(ghost), 0, "relays of the first origin are no confirmation");
+    await tell(c, MemberState.SUSPECT);
+    assert.equal(a.h.confirmations(ghost), 0, "nor a statement without origin (an old peer's)");
+    await tell(c, MemberState.SUSPECT, d);
+    await tell(e, MemberState.SUSPECT, d);
+    assert.equal(a.h.confirmations(ghost), 1, "d's own suspicion, relayed by c and by e, counts once");
+    assert.equal(a.h.suspectDeadline(ghost), start + Math.floor(6 * S - 5 * S * (Math.log(2) / Math.log(3))));
+    // c's state sync says the ghost failed: applied as a suspicion only, of unknown origin: no confirmation.
     await waitFor(
       () => syncFrom(c, a, [{ peerId: ghost, state: MemberState.FAILED, inc: 0 }]),
       10_000,
       "a to serve c's sync",
     );
     assert.equal(a.h.status(ghost), "suspect", "a sync's failed entry is only a suspicion");
+    assert.equal(a.h.confirmations(ghost), 1, "and has no origin");
+    // e's sync carries e's own suspicion: a second origin.
+    await waitFor(
+      () => syncFrom(e, a, [{ peerId: ghost, state: MemberState.SUSPECT, inc: 0, origin: e.id }]),
+      10_000,
+      "a to serve e's sync",
+    );
     assert.equal(a.h.confirmations(ghost), 2);
     assert.equal(a.h.suspectDeadline(ghost), start + S, "K = 2 confirmations: S from the start");
-    await tell(d, MemberState.SUSPECT);
+    await tell(c, MemberState.SUSPECT, c);
     assert.equal(a.h.suspectDeadline(ghost), start + S, "never below S");
   });
 
@@ -418,6 +446,57 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
     );
     assert.equal(failedAt, undefined, `b was failed ${(failedAt ?? 0) - t1} ms after a's second suspicion`);
     assert.equal(a.h.status(b.id), "alive");
+    assert.equal(failures(ms), 0, "nobody declared the live member failed");
+  });
+
+  it("does not let gossip confirm a lone suspicion: its relays carry one origin, and the member outlives 2·S", async () => {
+    const T = 500;
+    // As above, a alone cannot reach b; the 7 others reach it. a's suspicion is relayed by gossip (each update
+    // goes out λ·⌈log10 N⌉ times): without an origin every relay counted as a confirmation — at each member that
+    // heard it, and at a once K = 2 relays came back from members a had not told — and brought the timeout down
+    // to S, as with plain SWIM. With origins, a's suspicion is one statement wherever it travels.
+    const ms = await cluster(9, (i) => ({ periodMs: T, probeTimeoutMs: T, indirectProbes: i === 0 ? 0 : 3 }));
+    const [a, b, ...others] = ms as [Member, Member, ...Member[]];
+    const S = a.h.suspicionTimeoutMs();
+    assert.equal(S, 4 * T);
+    let failedAt: number | undefined;
+    for (const m of ms)
+      m.h.addEventListener("peer:failed", (e) => {
+        if ((e as CustomEvent<string>).detail === b.id) failedAt ??= Date.now();
+      });
+    let suspectedAgainAt: number | undefined;
+    a.h.addEventListener("peer:suspect", (e) => {
+      if ((e as CustomEvent<string>).detail === b.id && a.h.member(b.id)!.incarnation >= 1)
+        suspectedAgainAt ??= Date.now();
+    });
+    /** The most confirmations any keeper counted for its suspicion of b: as it starts (others hold it briefly), and
+     * polled while it lasts. */
+    let confirmed = 0;
+    const count = () => {
+      for (const m of ms) confirmed = Math.max(confirmed, m.h.confirmations(b.id));
+    };
+    for (const m of ms) m.h.addEventListener("peer:suspect", count);
+    const poll = setInterval(count, 20);
+    a.k.bans.ban(b.k.node.peerId, "test: block the a–b link");
+    try {
+      // a's first suspicion is cleared once on the others' word (b refutes to them); its second holds.
+      await waitFor(() => suspectedAgainAt !== undefined, 20 * S, "a to suspect b a second time");
+      const t1 = suspectedAgainAt!;
+      await waitFor(() => Date.now() >= t1 + 2 * S || failedAt !== undefined, 4 * S, "2·S to pass");
+    } finally {
+      clearInterval(poll);
+    }
+    const heard = others.filter((o) => o.h.metrics.suspicions >= 1).length;
+    assert.equal(
+      failedAt,
+      undefined,
+      `b failed ${(failedAt ?? 0) - suspectedAgainAt!} ms after a's second suspicion (S = ${S} ms, ${confirmed} confirmations, ${heard} relays)`,
+    );
+    assert.equal(confirmed, 0, "relays of a's own suspicion confirmed nothing, anywhere");
+    assert.ok(heard >= 1, "a's suspicion did reach the others by gossip");
+    assert.equal(a.h.status(b.id), "suspect");
+    a.k.bans.unban(b.k.node.peerId);
+    await waitFor(() => a.h.status(b.id) === "alive" || failedAt !== undefined, 6 * S, "a to hear b again");
     assert.equal(failures(ms), 0, "nobody declared the live member failed");
   });
 
@@ -546,7 +625,11 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
   });
 
   /** Sends one state sync from `from` to `to` (a crafted sample); whether `to` served it (its ack has state). */
-  async function syncFrom(from: Member, to: Member, state: { peerId: string; state: MemberState; inc: number }[]) {
+  async function syncFrom(
+    from: Member,
+    to: Member,
+    state: { peerId: string; state: MemberState; inc: number; origin?: string }[],
+  ) {
     const s = await from.k.node.dialProtocol(to.k.node.getMultiaddrs()[0]!, HEALTH_PROTOCOL);
     const body = Probe.encode({
       seq: 1n,
@@ -555,7 +638,12 @@ describe("health (SWIM)", { timeout: 180_000 }, () => {
       load: 0,
       capacity: 0,
       updates: [],
-      state: state.map((e) => ({ peerId: peerIdBytes(e.peerId), state: e.state, incarnation: BigInt(e.inc) })),
+      state: state.map((e) => ({
+        peerId: peerIdBytes(e.peerId),
+        state: e.state,
+        incarnation: BigInt(e.inc),
+        ...(e.origin === undefined ? {} : { origin: peerIdBytes(e.origin) }),
+      })),
     });
     s.send(frame(body));
     const ack = await readMessage<Ack>(s, Ack, MAX_HEALTH_MESSAGE_BYTES).finally(() => s.abort(new Error("done")));

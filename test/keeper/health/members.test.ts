@@ -11,7 +11,6 @@ import {
 } from "../../../keeper/health/constants.ts";
 import { GossipQueue } from "../../../keeper/health/gossip.ts";
 import {
-  MAX_SUSPICION_TOLD,
   Members,
   suspicionTimeout,
   type MemberUpdateData,
@@ -244,33 +243,39 @@ describe("health membership (pure)", () => {
     const S = 8_000;
     // maxMult 6, K = suspicionMult − 2 = 2 (the defaults).
     const timing: SuspicionTiming = { minMs: S, maxMs: 6 * S, expected: 2 };
-    /** Members p (the suspect) and a … e. */
+    /** Members p (the suspect) and a … e; "me" is us (never a member). */
     const view = () => {
       const m = new Members(() => 0.5);
       for (const id of ["p", "a", "b", "c", "d", "e"]) m.add(id);
       return m;
     };
-    const suspect = (m: Members, at: number, sender?: string, incarnation = 0) =>
-      m.apply({ peerId: "p", state: "suspect", incarnation }, at, timing, "gossip", sender);
+    const suspect = (m: Members, at: number, origin?: string, incarnation = 0, t: SuspicionTiming = timing) =>
+      m.apply({ peerId: "p", state: "suspect", incarnation, origin }, at, t);
 
-    it("times out a lone suspicion after maxMult·S, falling to S once K distinct members confirm it", () => {
+    it("times out a lone suspicion after maxMult·S, falling to S once K distinct origins confirm it", () => {
       const m = view();
-      assert.deepEqual(m.apply({ peerId: "p", state: "suspect", incarnation: 0 }, 1_000, timing, "timeout"), {
+      assert.deepEqual(suspect(m, 1_000, "me"), {
         peerId: "p",
         from: "alive",
         to: "suspect",
         incarnation: 0,
+        origin: "me",
       });
       assert.equal(m.get("p")!.suspectDeadline, 1_000 + 6 * S, "our own failed probe alone: maxMult·S");
       assert.equal(m.confirmations("p"), 0, "our own probe starts the suspicion, it does not confirm it");
-      assert.equal(suspect(m, 2_000, "a"), undefined, "a confirmation is no news to gossip");
+      assert.deepEqual(
+        suspect(m, 2_000, "a"),
+        { peerId: "p", from: "suspect", to: "suspect", incarnation: 0, origin: "a" },
+        "a new origin confirms it: news to gossip again, with that origin",
+      );
       const one = 1_000 + Math.floor(6 * S - 5 * S * (Math.log(2) / Math.log(3)));
       assert.equal(m.get("p")!.suspectDeadline, one, "C = 1: max − (max − min)·log 2 / log 3, from the start");
       assert.ok(one - 1_000 > S && one - 1_000 < 6 * S);
+      assert.equal(suspect(m, 2_500, "a"), undefined, "the same origin again is no news");
       suspect(m, 3_000, "b");
       assert.equal(m.get("p")!.suspectDeadline, 1_000 + S, "C = K = 2: S from the start, not from the confirmation");
-      suspect(m, 4_000, "c");
-      assert.equal(m.confirmations("p"), 2, "no more than K confirmations are kept");
+      assert.equal(suspect(m, 4_000, "c"), undefined, "no more than K confirmations are kept");
+      assert.equal(m.confirmations("p"), 2);
       assert.equal(m.get("p")!.suspectDeadline, 1_000 + S, "and a deadline never goes below S");
       assert.deepEqual(m.expire(1_000 + S - 1), []);
       assert.deepEqual(m.expire(1_000 + S), [{ peerId: "p", from: "suspect", to: "failed", incarnation: 0 }]);
@@ -279,66 +284,58 @@ describe("health membership (pure)", () => {
       assert.equal(suspicionTimeout({ minMs: S, maxMs: 6 * S, expected: 0 }, 0), S, "K = 0: S at once");
     });
 
-    it("counts the member whose message started the suspicion; a newer incarnation keeps the start", () => {
+    it("counts one origin once however many members relay it, and never the suspicion's own origin", () => {
       const m = view();
-      suspect(m, 0, "a");
-      assert.equal(m.confirmations("p"), 1, "another member's word is a confirmation");
-      assert.equal(m.get("p")!.suspectDeadline, suspicionTimeout(timing, 1));
-      // A newer incarnation's suspicion (no refutation between) keeps the start, and its sender confirms it.
-      assert.ok(suspect(m, 500, "b", 1));
-      assert.equal(m.get("p")!.suspectDeadline, S, "still from the start at 0");
+      // a suspected p; b, c and d relay a's statement (origin a) to us one after the other.
+      assert.equal(suspect(m, 0, "a")?.origin, "a", "a relayed suspicion keeps its origin");
+      for (const at of [100, 200, 300]) suspect(m, at, "a");
+      assert.equal(m.confirmations("p"), 0, "the origin that started the suspicion is not its confirmation");
+      assert.equal(m.get("p")!.suspectDeadline, 6 * S);
+      for (const at of [400, 500, 600]) suspect(m, at, "b");
+      assert.equal(m.confirmations("p"), 1, "b's suspicion, relayed three times, counts once");
+      // A newer incarnation's suspicion (no refutation between) keeps the start, and its origin confirms it.
+      assert.ok(suspect(m, 700, "c", 1));
+      assert.equal(m.get("p")!.suspectDeadline, S, "C = 2, still from the start at 0");
       assert.equal(m.get("p")!.incarnation, 1);
     });
 
-    it("counts a member once per suspicion, and never a stranger, the suspect itself or a member we told first", () => {
+    it("counts nothing for a statement without origin, from us, from the suspect or from a non-member", () => {
       const m = view();
-      m.apply({ peerId: "p", state: "suspect", incarnation: 0 }, 0, timing, "timeout");
-      for (let i = 0; i < 5; i++) suspect(m, 100 * i, "a");
-      assert.equal(m.confirmations("p"), 1, "a repeating itself counts once");
-      assert.equal(m.get("p")!.suspectDeadline, suspicionTimeout(timing, 1));
-      suspect(m, 600, "stranger");
-      suspect(m, 700, "p");
-      suspect(m, 750, undefined);
-      assert.equal(m.confirmations("p"), 1, "neither a non-member, nor the suspect, nor our own probe again");
-      // We passed the suspicion on to b: b repeating it (in its very ack, typically) is our own word echoed.
-      m.told("p", 0, "b");
-      suspect(m, 800, "b");
-      assert.equal(m.confirmations("p"), 1, "an echo of our own suspicion is no confirmation");
-      m.told("p", 3, "c");
-      suspect(m, 900, "c");
-      assert.equal(m.confirmations("p"), 2, "told of another incarnation: c's word counts");
-      assert.equal(m.get("p")!.suspectDeadline, S);
-      const big = new Members();
-      big.add("p");
-      for (let i = 0; i < 2 * MAX_SUSPICION_TOLD; i++) big.add(`m${i}`);
-      big.apply({ peerId: "p", state: "suspect", incarnation: 0 }, 0, timing, "timeout");
-      for (let i = 0; i < 2 * MAX_SUSPICION_TOLD; i++) big.told("p", 0, `m${i}`);
-      assert.equal(big.get("p")!.suspicion!.told.size, MAX_SUSPICION_TOLD, "the members told are bounded");
-      for (let i = 0; i < 2 * MAX_SUSPICION_TOLD; i++)
-        big.apply({ peerId: "p", state: "suspect", incarnation: 0 }, 1, timing, "gossip", `m${i}`);
-      assert.equal(big.get("p")!.suspicion!.confirmers.size, 2, "and so are the confirmers (K)");
+      suspect(m, 0, "me");
+      for (const origin of [undefined, "me", "p", "stranger", undefined]) suspect(m, 100, origin);
+      assert.equal(m.confirmations("p"), 0, "our own suspicion echoed back (origin us) never counts");
+      assert.equal(m.get("p")!.suspectDeadline, 6 * S);
+      const unknown = view();
+      suspect(unknown, 0, undefined);
+      assert.equal(unknown.get("p")!.suspicion!.origin, undefined, "a suspicion of unknown origin");
+      suspect(unknown, 100, undefined);
+      assert.equal(unknown.confirmations("p"), 0, "an unknown origin confirms nothing");
+      suspect(unknown, 200, "a");
+      suspect(unknown, 300, "b");
+      assert.equal(unknown.confirmations("p"), 2, "two known origins do");
+      assert.equal(unknown.get("p")!.suspectDeadline, S);
     });
 
     it("starts afresh after a refutation: a new incarnation's suspicion has no confirmation yet", () => {
       const m = view();
-      m.apply({ peerId: "p", state: "suspect", incarnation: 0 }, 0, timing, "timeout");
+      suspect(m, 0, "me");
       suspect(m, 100, "a");
       suspect(m, 200, "b");
       assert.equal(m.get("p")!.suspectDeadline, S);
       m.apply({ peerId: "p", state: "alive", incarnation: 1 }, 300, timing);
       assert.equal(m.confirmations("p"), 0);
-      m.apply({ peerId: "p", state: "suspect", incarnation: 1 }, 1_000, timing, "timeout");
+      suspect(m, 1_000, "me", 1);
       assert.equal(m.get("p")!.suspectDeadline, 1_000 + 6 * S, "maxMult·S again");
       suspect(m, 1_100, "a", 1);
       assert.equal(m.confirmations("p"), 1, "a counts again, for the new suspicion");
       assert.equal(m.get("p")!.suspectDeadline, 1_000 + suspicionTimeout(timing, 1));
-      suspect(m, 1_200, "a", 0);
+      suspect(m, 1_200, "b", 0);
       assert.equal(m.confirmations("p"), 1, "a statement about the refuted incarnation is stale");
     });
 
     it("re-checks a suspect half-way through its current timeout, once", () => {
       const m = view();
-      m.apply({ peerId: "p", state: "suspect", incarnation: 0 }, 0, timing, "timeout");
+      suspect(m, 0, "me");
       assert.deepEqual(m.dueRechecks(S), [], "half of S is not half of maxMult·S");
       assert.deepEqual(m.dueRechecks(3 * S - 1), []);
       suspect(m, 10_000, "a");
@@ -350,6 +347,58 @@ describe("health membership (pure)", () => {
       );
       suspect(m, half + 1, "b");
       assert.deepEqual(m.dueRechecks(half + 2), [], "once per suspicion, however the timeout falls");
+    });
+
+    it("keeps a re-check possible when a late confirmation would move the deadline before it", () => {
+      const RECHECK = 5_000; // 3·t_probe + T
+      const t = { ...timing, recheckMs: RECHECK };
+      const m = view();
+      suspect(m, 0, "me", 0, t);
+      suspect(m, 5_000, "a", 0, t);
+      const half = suspicionTimeout(t, 1) / 2;
+      assert.ok(10_000 < half, "the next confirmation comes before the half-way re-check");
+      // b confirms at 10 s: start + S = 8 s is already past, and p was never re-checked.
+      suspect(m, 10_000, "b", 0, t);
+      assert.equal(m.confirmations("p"), 2);
+      assert.equal(m.get("p")!.suspectDeadline, 10_000 + RECHECK, "at least one re-check's time from now");
+      assert.deepEqual(
+        m.dueRechecks(10_000).map((x) => x.peerId),
+        ["p"],
+        "and the re-check is due at once",
+      );
+      assert.deepEqual(m.expire(10_000 + RECHECK - 1), [], "not failed before the re-check could complete");
+      assert.equal(m.expire(10_000 + RECHECK).length, 1);
+      // Once re-checked, a confirmation brings the deadline down unclamped.
+      const r = view();
+      suspect(r, 0, "me", 0, t);
+      assert.equal(r.dueRechecks(3 * S).length, 1);
+      suspect(r, 20_000, "a", 0, t);
+      suspect(r, 21_000, "b", 0, t);
+      assert.equal(r.get("p")!.suspectDeadline, S, "re-checked already: start + S, past");
+      assert.equal(r.expire(21_000).length, 1);
+      // A confirmation early enough leaves S from the start alone.
+      const e = view();
+      suspect(e, 0, "me", 0, t);
+      suspect(e, 100, "a", 0, t);
+      suspect(e, 200, "b", 0, t);
+      assert.equal(e.get("p")!.suspectDeadline, S);
+    });
+
+    it("counts members not held failed", () => {
+      const m = view();
+      assert.equal(m.live, 6);
+      m.apply({ peerId: "a", state: "failed", incarnation: 0 }, 0, 0);
+      m.add("f", { incarnation: 2, at: 0 });
+      assert.equal(m.live, 5, "a failed, f added failed");
+      m.apply({ peerId: "a", state: "alive", incarnation: 1 }, 0, 0);
+      assert.equal(m.live, 6, "a back alive");
+      m.remove("f");
+      m.remove("b");
+      assert.equal(m.live, 5);
+      assert.equal(m.expire(0).length, 0);
+      suspect(m, 0, "me", 0, { minMs: 10, maxMs: 10, expected: 0 });
+      assert.equal(m.expire(10).length, 1);
+      assert.equal(m.live, 4);
     });
   });
 });
