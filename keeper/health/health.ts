@@ -225,6 +225,7 @@ export class Health extends EventTarget {
     super();
     this.log = components.logger.child("health");
     this.self = components.node.peerId.toString();
+    this.members.setSelf(this.self);
     this.periodMs = init.periodMs ?? DEFAULT_PROBE_PERIOD_MS;
     this.probeTimeoutMs = init.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
     this.indirect = init.indirectProbes ?? DEFAULT_INDIRECT_PROBES;
@@ -523,8 +524,10 @@ export class Health extends EventTarget {
     }
     if (this.controller.signal.aborted) return;
     // Suspect at the incarnation we hold now (the target may have refuted meanwhile: then this is stale); we are
-    // the origin.
-    if (target.state === "alive")
+    // the origin. Already suspect on another member's word: our own finding confirms that suspicion, here and,
+    // gossiped with us as its origin, at the others (memberlist's rule) — without it, a suspicion that reached every
+    // watcher by gossip before their own probes failed would have one origin only and last suspicionMaxMult · S.
+    if (target.state === "alive" || target.state === "suspect")
       this.apply({ peerId: target.peerId, state: "suspect", incarnation: target.incarnation, origin: this.self });
   }
 

@@ -116,7 +116,14 @@ export class Members {
   private order: string[] = [];
   private cursor = 0;
 
+  /** This keeper's own id: its own finding confirms a suspicion another member started (memberlist's rule). */
+  private selfId: string | undefined;
+
   constructor(private readonly random: () => number = Math.random) {}
+
+  setSelf(peerId: string): void {
+    this.selfId = peerId;
+  }
 
   get size(): number {
     return this.byId.size;
@@ -309,7 +316,8 @@ export class Members {
   private confirm(m: Member, origin: string | undefined, now: number): boolean {
     const s = m.suspicion;
     if (s === undefined || origin === undefined || origin === s.origin || origin === m.peerId) return false;
-    if (!this.byId.has(origin) || s.confirmers.size >= s.timing.expected || s.confirmers.has(origin)) return false;
+    const known = origin === this.selfId || this.byId.has(origin);
+    if (!known || s.confirmers.size >= s.timing.expected || s.confirmers.has(origin)) return false;
     s.confirmers.add(origin);
     const timeout = suspicionTimeout(s.timing, s.confirmers.size);
     let deadline = s.start + timeout;

@@ -316,6 +316,24 @@ describe("health membership (pure)", () => {
       assert.equal(unknown.get("p")!.suspectDeadline, S);
     });
 
+    it("counts our own finding as a confirmation of a suspicion another member started, once", () => {
+      const m = view();
+      m.setSelf("me");
+      suspect(m, 0, "a");
+      assert.deepEqual(
+        suspect(m, 100, "me"),
+        { peerId: "p", from: "suspect", to: "suspect", incarnation: 0, origin: "me" },
+        "our failed probe of a suspect: news to gossip, with us as its origin, so the others count us too",
+      );
+      assert.equal(m.confirmations("p"), 1);
+      assert.equal(suspect(m, 200, "me"), undefined, "once");
+      const mine = view();
+      mine.setSelf("me");
+      suspect(mine, 0, "me");
+      suspect(mine, 100, "me");
+      assert.equal(mine.confirmations("p"), 0, "a suspicion we started is not its own confirmation");
+    });
+
     it("starts afresh after a refutation: a new incarnation's suspicion has no confirmation yet", () => {
       const m = view();
       suspect(m, 0, "me");
