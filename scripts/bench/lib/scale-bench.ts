@@ -255,12 +255,13 @@ async function idle(o: ScaleBenchOptions, keepers: ScaleKeeper[]): Promise<void>
   const h1 = await health();
   o.emit("scale.idle_cpu_pct_per_keeper", round((100 * cpu.reduce((a, b) => a + b, 0)) / keepers.length), "%");
   o.emit("scale.idle_cpu_pct_max", round(100 * Math.max(...cpu)), "%");
-  o.emit("scale.idle_rss_mib_per_keeper", round(rss.reduce((a, b) => a + b, 0) / rss.length), "MiB");
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  o.emit("scale.idle_rss_mib_per_keeper", round(mean(rss)), "MiB");
   o.emit("scale.idle_rss_mib_max", round(Math.max(...rss)), "MiB");
   // RSS counts the node binary's pages in every keeper; PSS shares them out, anonymous leaves them out.
   if (pss.length > 0) {
-    o.emit("scale.idle_pss_mib_per_keeper", round(pss.reduce((a, b) => a + b, 0) / pss.length), "MiB");
-    o.emit("scale.idle_anon_mib_per_keeper", round(anon.reduce((a, b) => a + b, 0) / anon.length), "MiB");
+    o.emit("scale.idle_pss_mib_per_keeper", round(mean(pss)), "MiB");
+    o.emit("scale.idle_anon_mib_per_keeper", round(mean(anon)), "MiB");
   }
   // Where the RSS goes (V8 heap used and committed, buffers outside it), averaged over the keepers.
   const mem = (
@@ -416,9 +417,9 @@ async function waitForLoad(o: ScaleBenchOptions, started: number): Promise<void>
     o.progress(`${started} keepers: waited ${waited.toFixed(0)} s for the load average (${load}) to fall below ${max}`);
 }
 
-/** The machine's 1-minute load average (/proc/loadavg). */
+/** The machine's 1-minute load average. */
 function loadAverage(): number {
-  return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+  return round(loadavg()[0]!);
 }
 
 /** MemAvailable of /proc/meminfo, MiB. */
