@@ -1,5 +1,5 @@
 /**
- * `npm run bench:scale [-- --keepers 100 --wave 5 --max-start-load 4|none (default: 2 per core) --idle-seconds 30 --idle-warmup-seconds 5 --phase-timeout 300
+ * `npm run bench:scale [-- --keepers 100 --wave 5 --max-start-load 4|none (default: 2 per core) --max-start-cpu 120|none --idle-seconds 30 --idle-warmup-seconds 5 --phase-timeout 300
  * --runtime compiled|tsx --min-free-mib 3072 --phases converge,idle,dht,churn,partition
  * --node-args "--max-semi-space-size=1" --profile-keeper 3]` — N keepers in their
  * own network namespaces on this machine (scripts/bench/lib/scale-bench.ts says what is measured). Needs root.
@@ -7,7 +7,8 @@
  * ends, also on failure and on Ctrl-C; keeper logs stay in the printed folder. The keepers run compiled (dist/,
  * built by the npm script first) unless `--runtime tsx`. No wave of keepers starts when it would leave the
  * machine less than --min-free-mib of available memory (it is shared): the run goes on with those started.
- * A wave starts once the 1-minute load average is below --max-start-load (at most 3 min later; "none": at once).
+ * A wave starts once the 1-minute load average is below --max-start-load and the running keepers together use less
+ * than --max-start-cpu percent of one core (default 60 per core) over 3 s (at most 3 and 1 min later; "none": at once).
  * --phases keeps a run short (e.g. `converge,idle` at N = 100); --node-args passes Node/V8 options to every keeper;
  * --dist DIR runs another compiled keeper (e.g. an earlier commit's build) under this bench, to compare;
  * --profile-keeper i has keeper i write a CPU profile (.cpuprofile, for Chrome DevTools) into <work>/profile.
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     runtime: { type: "string", default: "compiled" },
     wave: { type: "string", default: "5" },
     "max-start-load": { type: "string", default: String(2 * availableParallelism()) },
+    "max-start-cpu": { type: "string", default: String(60 * availableParallelism()) },
     "min-free-mib": { type: "string", default: "3072" },
     "idle-seconds": { type: "string", default: "30" },
     "idle-warmup-seconds": { type: "string", default: "5" },
@@ -61,6 +63,9 @@ if (
 const maxStartLoad = values["max-start-load"] === "none" ? Infinity : Number(values["max-start-load"]);
 if (!(maxStartLoad > 0))
   throw new Error(`--max-start-load must be a number > 0 or none, got ${values["max-start-load"]}`);
+const maxStartCpuPct = values["max-start-cpu"] === "none" ? Infinity : Number(values["max-start-cpu"]);
+if (!(maxStartCpuPct > 0))
+  throw new Error(`--max-start-cpu must be a number > 0 or none, got ${values["max-start-cpu"]}`);
 const runtime = values.runtime;
 if (runtime !== "compiled" && runtime !== "tsx") throw new Error(`--runtime must be compiled or tsx, got ${runtime}`);
 const seedText = process.env.LUMORA_BENCH_SEED;
@@ -102,6 +107,7 @@ try {
       minFreeMiB: positiveInt("min-free-mib", values["min-free-mib"]),
       startWave: positiveInt("wave", values.wave),
       maxStartLoad,
+      maxStartCpuPct,
       idleSeconds: positiveInt("idle-seconds", values["idle-seconds"]),
       idleWarmupSeconds: positiveInt("idle-warmup-seconds", values["idle-warmup-seconds"]),
       phaseTimeoutS: positiveInt("phase-timeout", values["phase-timeout"]),

@@ -42,6 +42,10 @@ export interface ScaleBenchOptions {
    * start is seconds of CPU per keeper, and keepers starved by the previous wave's starts miss their probe and
    * handshake timeouts, fail each other falsely and spend the machine on reconnecting. Infinity: no wait. */
   maxStartLoad?: number;
+  /** A wave starts only once the running keepers together used less than this share of one core (percent) over
+   * the last START_CPU_WINDOW_MS (or after WAVE_CPU_WAIT_MS): the keepers' own CPU, read from /proc, reacts in
+   * seconds where the load average lags by a minute. Infinity: no wait. */
+  maxStartCpuPct?: number;
   idleSeconds: number;
   /** Wait after convergence before the idle window opens (default 5 s): a longer one leaves out the first
    * minutes' one-off work (first pings and hop lookups of every peer, first directory walks). */
@@ -128,6 +132,7 @@ export async function runScaleBench(o: ScaleBenchOptions, net: BenchNetwork, wor
       break;
     }
     await waitForLoad(o, started);
+    await waitForKeeperCpu(o, keepers.slice(0, started));
     for (const k of wave) k.config.bootstrap = seeds.map((s) => s.address);
     // A keeper that cannot start (its bootstrap handshakes time out on a starved machine) is stopped and left
     // out; the run goes on with the others and says how many.
@@ -251,7 +256,7 @@ async function idle(o: ScaleBenchOptions, keepers: ScaleKeeper[]): Promise<void>
     }
   }
   const seconds = (performance.now() - t0) / 1000;
-  const cpu = keepers.map((k, i) => ((k.cpuTicks() ?? ticks0[i]!) - ticks0[i]!) / 100 / seconds);
+  const cpu = keepers.map((k, i) => ((k.cpuTicks() ?? ticks0[i]!) - ticks0[i]!) / CLK_TCK / seconds);
   const h1 = await health();
   o.emit("scale.idle_cpu_pct_per_keeper", round((100 * cpu.reduce((a, b) => a + b, 0)) / keepers.length), "%");
   o.emit("scale.idle_cpu_pct_max", round(100 * Math.max(...cpu)), "%");
@@ -415,6 +420,51 @@ async function waitForLoad(o: ScaleBenchOptions, started: number): Promise<void>
     );
   else if (waited >= 1)
     o.progress(`${started} keepers: waited ${waited.toFixed(0)} s for the load average (${load}) to fall below ${max}`);
+}
+
+const START_CPU_WINDOW_MS = 3_000;
+const WAVE_CPU_WAIT_MS = 60_000;
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const CLK_TCK = 100;
+
+/**
+ * Waits until the started keepers together use less than `maxStartCpuPct` percent of one core over
+ * START_CPU_WINDOW_MS (at most WAVE_CPU_WAIT_MS), saying how long: a newcomer's start costs its own CPU and the
+ * others' (dials, identify, record exchanges), and the next wave waits until that work is done.
+ */
+async function waitForKeeperCpu(o: ScaleBenchOptions, running: readonly ScaleKeeper[]): Promise<void> {
+  const max = o.maxStartCpuPct ?? Infinity;
+  if (!Number.isFinite(max)) return;
+  const since = performance.now();
+  let pct = Infinity;
+  while (performance.now() - since < WAVE_CPU_WAIT_MS) {
+    pct = await keepersCpuPct(running, START_CPU_WINDOW_MS);
+    if (pct < max) break;
+  }
+  const waited = (performance.now() - since) / 1000;
+  if (pct >= max)
+    o.progress(
+      `${running.length} keepers: still at ${pct.toFixed(0)} % CPU after ${waited.toFixed(0)} s; starting anyway`,
+    );
+  else if (waited > (2 * START_CPU_WINDOW_MS) / 1000)
+    o.progress(
+      `${running.length} keepers: waited ${waited.toFixed(0)} s for their CPU (${pct.toFixed(0)} %) to fall below ${max} %`,
+    );
+}
+
+/** The keepers' CPU summed over `ms`, percent of one core (/proc ticks; a keeper gone meanwhile counts 0). */
+async function keepersCpuPct(keepers: readonly ScaleKeeper[], ms: number): Promise<number> {
+  const before = keepers.map((k) => k.cpuTicks());
+  const t0 = performance.now();
+  await sleep(ms);
+  const seconds = (performance.now() - t0) / 1000;
+  let ticks = 0;
+  for (const [i, k] of keepers.entries()) {
+    const a = before[i];
+    const b = k.cpuTicks();
+    if (a !== undefined && b !== undefined) ticks += b - a;
+  }
+  return (100 * ticks) / CLK_TCK / seconds;
 }
 
 /** The machine's 1-minute load average. */
