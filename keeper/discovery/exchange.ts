@@ -26,7 +26,8 @@ import { PeerBudget, RelayBudget } from "../health/relay-budget.ts";
 import type { Logger } from "../logger.ts";
 import { anySignal } from "../p2p/bootstrap.ts";
 import type { LumoraNode } from "../p2p/node.ts";
-import { MalformedMessageError, readFrame, WireError, writeMessage } from "../wire/index.ts";
+import { CAPABILITIES } from "../types.ts";
+import { MalformedMessageError, readFrame, sendFrame, WireError } from "../wire/index.ts";
 import {
   DIRECTORY_EXCHANGE_CONCURRENCY,
   DIRECTORY_EXCHANGE_MAX_QUEUE,
@@ -132,7 +133,7 @@ function peek(bytes: Uint8Array): { peerId: string; seq: bigint } {
     throw new RecordError("ERR_RECORD_TOO_LARGE", `record of ${bytes.byteLength} bytes`);
   try {
     const record = PeerRecord.decode(SignedPeerRecord.decode(bytes).record, {
-      limits: { capabilities: 4, addrs: MAX_RECORD_ADDRS },
+      limits: { capabilities: CAPABILITIES.length, addrs: MAX_RECORD_ADDRS },
     });
     return { peerId: peerIdFromMultihash(Digest.decode(record.peerId)).toString(), seq: record.seq };
   } catch (err) {
@@ -420,13 +421,11 @@ export class DirectoryExchange {
   }
 
   private async send(stream: Stream, digest: Entry[], records: Uint8Array[], signal: AbortSignal): Promise<void> {
-    await writeMessage(
-      stream,
-      DirectorySync,
-      { digest, records: records as Uint8Array<ArrayBuffer>[] },
-      DIRECTORY_MAX_MESSAGE_BYTES,
-      { signal },
-    );
+    const body = DirectorySync.encode({ digest, records: records as Uint8Array<ArrayBuffer>[] });
+    // Ours too large would be our bug, never the peer's fault: not a WireError, so nobody is penalised for it.
+    if (body.byteLength > DIRECTORY_MAX_MESSAGE_BYTES)
+      throw new Error(`directory message of ${body.byteLength} bytes above ${DIRECTORY_MAX_MESSAGE_BYTES}`);
+    await sendFrame(stream, body, { signal });
   }
 
   /** Reads one message within the idle timeout; with `endOk` a clean end of stream is an empty message. */
