@@ -317,7 +317,8 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     shard: 0,
     rewardAddress: c.rewardAddress,
     lookups: c.limits?.recordLookups,
-  })({ node, privateKey, logger, currentLoad: () => executor.load, cache: new RecordCache(store) });
+    exchange: c.directory,
+  })({ node, privateKey, logger, penalise, currentLoad: () => executor.load, cache: new RecordCache(store) });
   keeperCheck.isKeeper = (peerId) => records.get(peerId) !== undefined;
   // A peer's on-chain address, from its signed peer record (ours from the config).
   const addressOf = (peerId: string) => (peerId === self ? c.rewardAddress : records.get(peerId)?.rewardAddress);

@@ -6,7 +6,7 @@
 import type { AuditorInit } from "./audit/auditor.ts";
 import type { DisqualifyRule } from "./audit/verdict.ts";
 import type { ChainInit } from "./chain/index.ts";
-import type { RecordFetchQueueInit } from "./discovery/index.ts";
+import type { DirectoryExchangeInit, RecordFetchQueueInit } from "./discovery/index.ts";
 import type { EpochExchangeInit } from "./epochs/exchange/protocol.ts";
 import type { AdmissionInit } from "./execution/admission.ts";
 import type { HealthInit } from "./health/index.ts";
@@ -42,6 +42,8 @@ export interface KeeperConfig {
   maxAttempts?: number;
   attemptTimeoutMs?: number;
   health?: HealthInit;
+  /** The directory exchange (`/lumora/directory/1.0.0`): periodic sync interval, serving budgets. */
+  directory?: DirectoryExchangeInit;
   proximity?: ProximityInit;
   /** Milliseconds between routing-table refreshes from discovery + proximity (default in routing/constants.ts). */
   routingRefreshMs?: number;

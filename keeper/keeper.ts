@@ -52,13 +52,17 @@ export class Keeper extends EventTarget {
 
   async start(): Promise<void> {
     const { node, chainSync, chainMonitor, closer, schedule, flags, feed } = this.components;
-    // Only peers that speak a Lumora protocol cost a record lookup, rate-limited from a bounded queue (discovery).
+    // A keeper that speaks the directory exchange gets one (discovery/exchange.ts); other Lumora peers cost a record
+    // lookup, rate-limited from a bounded queue (discovery). Records found either way feed routing at once.
     node.addEventListener("peer:identify", (evt) => {
       void this.discovery.onPeerIdentified(evt.detail.peerId, evt.detail.protocols).then((found) => {
         if (found) void this.refreshRouting();
       });
     });
+    this.discovery.addEventListener("records", () => void this.refreshRouting());
     await node.start();
+    // The exchange's handler before anything dials: identify then tells peers we speak it.
+    await this.discovery.listen();
     // Known peers at once after a restart (their accounts and addresses), not after a DHT walk.
     await this.discovery.loadCached();
     // The chain is never waited for here: the API comes up at once, and what needs the chain waits for it.

@@ -3,6 +3,7 @@
  * same snapshot as the dashboard. Names follow Prometheus conventions: `lumora_` prefix, base units, `_total`
  * for counters.
  */
+import type { DirectoryExchangeStats } from "../discovery/exchange.ts";
 import type { HealthMetrics } from "../health/health.ts";
 import type { StatusView } from "./snapshot.ts";
 import { TASK_STATES } from "./snapshot.ts";
@@ -65,6 +66,31 @@ function healthSamples(h: HealthMetrics, family: string): Sample[] {
   return Object.entries(HEALTH_COUNTERS)
     .filter(([, [f]]) => f === family)
     .map(([field, [, label]]): Sample => [{ [key]: label }, h[field as keyof HealthMetrics]]);
+}
+
+/** Where each directory exchange counter goes: its family and label (typed over every counter, as above). */
+const DIRECTORY_COUNTERS: Record<keyof DirectoryExchangeStats, [family: "exchanges" | "records", label: string]> = {
+  started: ["exchanges", "started"],
+  completed: ["exchanges", "completed"],
+  failed: ["exchanges", "failed"],
+  served: ["exchanges", "served"],
+  refused: ["exchanges", "refused"],
+  queueDropped: ["exchanges", "queue_dropped"],
+  received: ["records", "received"],
+  verified: ["records", "verified"],
+  accepted: ["records", "accepted"],
+  skipped: ["records", "skipped"],
+  unverified: ["records", "unverified"],
+  invalid: ["records", "invalid"],
+  rejected: ["records", "rejected"],
+  droppedOverCap: ["records", "dropped_over_cap"],
+};
+
+function directorySamples(d: DirectoryExchangeStats | undefined, family: "exchanges" | "records"): Sample[] {
+  const key = family === "exchanges" ? "kind" : "outcome";
+  return Object.entries(DIRECTORY_COUNTERS)
+    .filter(([, [f]]) => f === family)
+    .map(([field, [, label]]): Sample => [{ [key]: label }, d?.[field as keyof DirectoryExchangeStats] ?? 0]);
 }
 
 export function renderMetrics(s: StatusView): string {
@@ -230,6 +256,21 @@ export function renderMetrics(s: StatusView): string {
       "gauge",
       "Local health (0 healthy … 8): failure detection's period and timeouts are stretched by 1 + this.",
       s.health.awareness,
+    )
+    .metric(
+      "lumora_directory_exchanges_total",
+      "counter",
+      "Directory exchanges (/lumora/directory/1.0.0): started here, completed, failed, served, refused over a " +
+        "serving budget, identified peers dropped from a full queue (queue_dropped).",
+      directorySamples(s.directory, "exchanges"),
+    )
+    .metric(
+      "lumora_directory_records_total",
+      "counter",
+      "Records received in directory exchanges, by outcome: verified, accepted, skipped (not newer), unverified " +
+        "(over the per-message bound), invalid (expired, clocks apart), rejected (hostile: stream reset), " +
+        "dropped_over_cap (relayed newcomers beyond the directory's cap).",
+      directorySamples(s.directory, "records"),
     )
     .metric(
       "lumora_uptime_seconds",

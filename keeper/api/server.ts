@@ -159,6 +159,7 @@ export class ApiServer {
       limits: limitsView(k),
       health: { ...k.health.metrics },
       healthMembers: k.health.counts(),
+      directory: { ...k.discovery.exchangeStats },
     };
   }
 

@@ -9,6 +9,7 @@ import { readdir } from "node:fs/promises";
 import { DirectoryProofSource } from "../epochs/proofs/source.ts";
 import type { EpochSource, EpochView, KeeperChainStatus } from "../epochs/operator.ts";
 import { readEpochSummary } from "../epochs/proofs/publish.ts";
+import type { DirectoryExchangeStats } from "../discovery/exchange.ts";
 import type { HealthMetrics } from "../health/health.ts";
 import type { Keeper } from "../keeper.ts";
 import { routingTableSize } from "../p2p/bootstrap.ts";
@@ -341,6 +342,8 @@ export interface StatusView {
   health: HealthMetrics;
   /** Members in failure detection's view now, by state, and forgotten ones remembered (Health.counts). */
   healthMembers?: Record<"alive" | "suspect" | "failed" | "forgotten", number>;
+  /** The directory exchange since start: exchanges and records (discovery/exchange.ts). */
+  directory?: DirectoryExchangeStats;
 }
 
 /** Bans and every cap hit since start (config `limits`): what lumora_bans_* and lumora_limit_hits_total show. */

@@ -77,6 +77,7 @@ export function toKeeperConfig(config: OperatorConfig, logger?: Logger, chain: C
     shards: config.routing.shards,
     backups: config.routing.backups,
     health: { ...config.health },
+    directory: { ...config.directory },
     maxAttempts: config.tasks.maxAttempts,
     attemptTimeoutMs: config.tasks.attemptTimeoutMs,
     admission: {

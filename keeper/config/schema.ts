@@ -24,7 +24,13 @@ import {
   DEFAULT_DISQUALIFY_MIN_FAILURES,
   DEFAULT_MIN_THROUGHPUT_RATIO,
 } from "../audit/constants.ts";
-import { RECORD_LOOKUP_BURST, RECORD_LOOKUP_MAX_QUEUE, RECORD_LOOKUP_RATE_PER_SECOND } from "../discovery/constants.ts";
+import {
+  DIRECTORY_SERVED_PER_SECOND,
+  DIRECTORY_SYNC_INTERVAL_MS,
+  RECORD_LOOKUP_BURST,
+  RECORD_LOOKUP_MAX_QUEUE,
+  RECORD_LOOKUP_RATE_PER_SECOND,
+} from "../discovery/constants.ts";
 import {
   DEFAULT_DEPOSIT_SHARE_BPS,
   DEFAULT_MAX_SETTLES_PER_CLOSE,
@@ -158,6 +164,15 @@ export const configSchema = z.strictObject({
       syncsServedPerSecond: z.number().positive({ error: "must be > 0" }).default(DEFAULT_SYNCS_SERVED_PER_SECOND),
       /** A member held failed this long leaves the view (bounded memory); routing may watch it again. */
       forgetFailedAfterMs: positiveInt.default(DEFAULT_FORGET_FAILED_AFTER_MS),
+    })
+    .prefault({}),
+  /** The directory exchange (docs/PROTOCOL.md §4a); each default is the keeper/discovery/constants.ts constant. */
+  directory: z
+    .strictObject({
+      /** One push-pull sync with a random connected keeper this often (jittered ±25%); 0 turns it off. */
+      syncIntervalMs: z.number().int().min(0, { error: "must be ≥ 0" }).default(DIRECTORY_SYNC_INTERVAL_MS),
+      /** Exchanges served per second, whoever asks (beyond: the stream is reset and counted). */
+      servedPerSecond: z.number().positive({ error: "must be > 0" }).default(DIRECTORY_SERVED_PER_SECOND),
     })
     .prefault({}),
   api: z
@@ -419,6 +434,8 @@ export const LEAVES: Record<string, LeafKind> = {
   "health.syncEveryPeriods": "number",
   "health.syncsServedPerSecond": "number",
   "health.forgetFailedAfterMs": "number",
+  "directory.syncIntervalMs": "number",
+  "directory.servedPerSecond": "number",
   "api.enabled": "boolean",
   "api.host": "string",
   "api.port": "number",

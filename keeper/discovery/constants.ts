@@ -79,3 +79,50 @@ export const RECORD_LOOKUP_RETRY_AFTER_MS = 1 * minute;
  * seconds. A stranger claiming a Lumora protocol costs at most three lookups per connection, at the fixed rate.
  */
 export const RECORD_LOOKUP_RETRY_DELAYS_MS: readonly number[] = [5 * second, 20 * second];
+
+/**
+ * The directory exchange (`exchange.ts`, docs/PROTOCOL.md §4a): push-pull anti-entropy of signed records between
+ * two keepers, as memberlist's push-pull state sync. A newcomer learns the whole directory from one keeper it
+ * connects to, and its own record spreads epidemically through the periodic syncs, without a DHT walk or GET.
+ */
+export const DIRECTORY_PROTOCOL = "/lumora/directory/1.0.0";
+/** Digest entries in one message: the directory's cap (a sender holds at most this many records to describe). */
+export const DIRECTORY_MAX_DIGEST_ENTRIES = 4096;
+/** Records in one message: 256 records of the usual ~0.5 KiB fill an eighth of a message; the rest of a large
+ * directory follows in the next exchanges. A message with more is a protocol violation (§2). */
+export const DIRECTORY_MAX_RECORDS_PER_MESSAGE = 256;
+/** Largest message, checked from the length prefix: 4096 digest entries (~55 B each) and 256 records fit. */
+export const DIRECTORY_MAX_MESSAGE_BYTES = 1024 * 1024;
+/**
+ * Signatures verified per received message: the rest (records newer than ours beyond it) are skipped, counted,
+ * and come in a later exchange. An Ed25519 verification costs ~0.1 ms; 128 bound one message's CPU to ~15 ms.
+ */
+export const DIRECTORY_MAX_VERIFIED_PER_MESSAGE = 128;
+/** Whole exchange, both sides (three messages on loopback take a few ms; a loaded WAN keeper a second or two). */
+export const DIRECTORY_EXCHANGE_TIMEOUT_MS = 10 * second;
+/** Longest wait for the next message of an exchange. */
+export const DIRECTORY_IDLE_TIMEOUT_MS = 5 * second;
+/**
+ * Records learned from third parties (relayed in an exchange) are kept up to this many in the directory; beyond
+ * it relayed newcomers are dropped and counted (a peer's own record, handed over by itself, is always taken).
+ */
+export const MAX_DIRECTORY_RECORDS = 4096;
+/** Periodic sync: one exchange with one random connected keeper this often (jittered ±25%). Push-pull doubles
+ * the keepers holding a new record each round, so a newcomer is everywhere in O(log N) rounds. */
+export const DIRECTORY_SYNC_INTERVAL_MS = 5 * second;
+/** Exchanges served to one peer: one per this interval on average (burst 2: the identify exchange and a sync). */
+export const DIRECTORY_SERVE_PER_PEER_INTERVAL_MS = 2 * second;
+export const DIRECTORY_SERVE_PER_PEER_BURST = 2;
+/** Peers whose serving budget is tracked at once (the idle ones forgotten first). */
+export const DIRECTORY_SERVE_MAX_PEERS = 4096;
+/** Exchanges served per second, whoever asks (burst the same); over it the stream is reset and counted. */
+export const DIRECTORY_SERVED_PER_SECOND = 8;
+/** Exchanges served at once. */
+export const DIRECTORY_MAX_SERVING = 4;
+/** Exchanges this keeper starts at once (identify and periodic), and identified peers waiting for one. */
+export const DIRECTORY_EXCHANGE_CONCURRENCY = 2;
+export const DIRECTORY_EXCHANGE_MAX_QUEUE = 256;
+/** An identified peer is not exchanged with again on identify within this long (reconnects, identify-push). */
+export const DIRECTORY_EXCHANGE_PEER_INTERVAL_MS = 10 * second;
+/** Streams of the protocol per connection, each way (one exchange at a time, one spare). */
+export const DIRECTORY_MAX_STREAMS = 2;

@@ -1,6 +1,9 @@
 /**
  * Discovery service: publishes this node's signed peer record (and republishes it), keeps a directory of
- * known nodes' verified records found by walking the DHT, and provides/finds tasks and content objects.
+ * known nodes' verified records — learned from other keepers through the directory exchange (exchange.ts) and
+ * found by walking the DHT — and provides/finds tasks and content objects.
+ *
+ * Dispatches `records` (CustomEvent<number>: how many) after a directory exchange brought new records.
  */
 import { randomBytes } from "node:crypto";
 
@@ -15,9 +18,11 @@ import type { Capability } from "../types.ts";
 import {
   ADMISSION_LOOKUP_TIMEOUT_MS,
   DIRECTORY_FETCH_CONCURRENCY,
+  DIRECTORY_PROTOCOL,
   DIRECTORY_REFRESH_INTERVAL_MS,
   DIRECTORY_WALK_MAX_BACKOFF_TICKS,
   LUMORA_PROTOCOL_PREFIX,
+  MAX_DIRECTORY_RECORDS,
   RECORD_FETCH_TIMEOUT_MS,
   RECORD_GET_QUORUM,
   RECORD_PUBLISH_TIMEOUT_MS,
@@ -27,6 +32,7 @@ import {
 import { contentCid, type ContentKind } from "./content.ts";
 import type { RecordCache } from "./cache.ts";
 import { RecordError, RecordNotFoundError } from "./errors.ts";
+import { DirectoryExchange, type DirectoryExchangeInit, type DirectoryExchangeStats } from "./exchange.ts";
 import { RecordFetchQueue, type RecordFetchQueueInit } from "./fetch-queue.ts";
 import { peerRecordKey, signPeerRecord, verifyPeerRecord, type PeerRecordData } from "./record.ts";
 
@@ -43,6 +49,10 @@ export interface DiscoveryInit {
   refreshIntervalMs?: number;
   /** Rate, queue and retry limits of the record lookups made when peers are identified. */
   lookups?: RecordFetchQueueInit;
+  /** The directory exchange (`/lumora/directory/1.0.0`): periodic sync interval and serving budgets. */
+  exchange?: DirectoryExchangeInit;
+  /** Records learned from third parties kept at most (MAX_DIRECTORY_RECORDS). */
+  maxRecords?: number;
 }
 
 export interface DiscoveryComponents {
@@ -54,13 +64,15 @@ export interface DiscoveryComponents {
   currentLoad?: () => number;
   /** Verified records kept across restarts (see cache.ts). */
   cache?: RecordCache;
+  /** Called for protocol violations of the directory exchange (hostile records); the composition bans the peer. */
+  penalise?: (peerId: PeerId, err: Error) => void;
 }
 
 interface Opts {
   signal?: AbortSignal;
 }
 
-export class Discovery {
+export class Discovery extends EventTarget {
   private readonly log: Logger;
   private readonly directory = new Map<string, PeerRecordData>();
   private seq = 0n;
@@ -72,12 +84,38 @@ export class Discovery {
   private walkBackoff = 0;
   /** Record lookups of identified peers: only Lumora peers, rate-limited, bounded. */
   readonly lookups: RecordFetchQueue;
+  /** The directory exchange with other keepers (identify, periodic sync, serving). */
+  readonly exchange: DirectoryExchange;
 
   constructor(
     private readonly components: DiscoveryComponents,
     private readonly init: DiscoveryInit,
   ) {
+    super();
     this.log = components.logger.child("discovery");
+    const self = components.node.peerId.toString();
+    const maxRecords = init.maxRecords ?? MAX_DIRECTORY_RECORDS;
+    this.exchange = new DirectoryExchange(
+      {
+        node: components.node,
+        logger: this.log,
+        penalise: components.penalise,
+        onRecords: (added) => this.dispatchEvent(new CustomEvent<number>("records", { detail: added })),
+        directory: {
+          self,
+          seqOf: (id) => this.get(id)?.seq,
+          records: () => {
+            const all = this.peers();
+            const own = all.findIndex((r) => r.peerId === self);
+            if (own > 0) all.unshift(...all.splice(own, 1));
+            return all;
+          },
+          full: () => this.directory.size >= maxRecords,
+          take: (record, relayed) => this.keep(record, relayed ? maxRecords : Infinity),
+        },
+      },
+      init.exchange,
+    );
     this.lookups = new RecordFetchQueue(
       {
         logger: this.log,
@@ -89,12 +127,27 @@ export class Discovery {
     );
   }
 
+  /** Counters of the directory exchange (exchanges, records received, verified, accepted, rejected, dropped). */
+  get exchangeStats(): Readonly<DirectoryExchangeStats> {
+    return this.exchange.stats;
+  }
+
   /**
-   * A peer completed identify (`peer:identify`): its record is looked up if it speaks a Lumora protocol, at a
-   * bounded rate (RecordFetchQueue). Resolves with whether a new record was found; never rejects.
+   * A peer completed identify (`peer:identify`). One that speaks `/lumora/directory/1.0.0` gets a directory
+   * exchange (bounded: exchange.ts), which brings its record and the ones it holds that we lack (the `records`
+   * event says how many). When it does not speak it, or the exchange failed or did not bring its record, the
+   * record is looked up in the DHT if the peer speaks a Lumora protocol, at a bounded rate (RecordFetchQueue).
+   * Resolves with whether that lookup found a new record; never rejects.
    */
-  onPeerIdentified(peerId: PeerId | string, protocols: readonly string[]): Promise<boolean> {
+  async onPeerIdentified(peerId: PeerId | string, protocols: readonly string[]): Promise<boolean> {
+    if (protocols.includes(DIRECTORY_PROTOCOL)) await this.exchange.onPeerIdentified(peerId.toString());
+    // A no-op when the record is now known.
     return this.lookups.onPeerIdentified(peerId, protocols);
+  }
+
+  /** Registers the directory exchange's handler, so that peers identifying us from now on see the protocol. */
+  listen(): Promise<void> {
+    return this.exchange.listen();
   }
 
   async start(options: Opts = {}): Promise<void> {
@@ -103,7 +156,12 @@ export class Discovery {
     const initial = this.publish(options).catch((err: unknown) => {
       this.log.warn("initial publish failed", { error: err as Error });
     });
-    if (this.components.node.getConnections().length > 0) await initial;
+    await this.exchange.start();
+    if (this.components.node.getConnections().length > 0) {
+      await initial;
+      // Our fresh record to one keeper now (push-pull): it spreads from there through everyone's periodic sync.
+      void this.exchange.sync().catch(() => {});
+    }
     // A failed round is retried at the next tick; it is logged, not thrown (nothing awaits a timer).
     const every = (ms: number, what: string, fn: () => Promise<unknown>) => {
       const t = setInterval(() => {
@@ -123,6 +181,7 @@ export class Discovery {
 
   async stop(): Promise<void> {
     this.lookups.stop();
+    await this.exchange.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.controller.abort(new Error("discovery stopped"));
@@ -236,11 +295,27 @@ export class Discovery {
     // No DHT key to match: the signature, the signer = record peer and the expiry are what is checked.
     const record = await verifyPeerRecord(undefined, bytes);
     const known = this.directory.get(record.peerId);
-    if (known === undefined || known.seq <= record.seq) {
-      this.directory.set(record.peerId, record);
-      this.components.cache?.save(record.peerId, bytes, record.seq, record.expiresAtMs);
-    }
+    if (known === undefined || known.seq <= record.seq) await this.keep(record, Infinity);
     return this.directory.get(record.peerId) ?? record;
+  }
+
+  /**
+   * Keeps a verified record handed over directly (accept, the directory exchange) when it is newer than the one
+   * held and, for a peer not held yet, the directory holds fewer than `cap`: in the directory, the cache and its
+   * addresses in the peer store (as a DHT fetch does). Whether it was kept.
+   */
+  private async keep(record: PeerRecordData, cap: number): Promise<boolean> {
+    if (record.peerId === this.components.node.peerId.toString() || record.signed === undefined) return false;
+    const known = this.get(record.peerId);
+    if (known !== undefined && known.seq >= record.seq) return false;
+    if (known === undefined && this.directory.size >= cap) {
+      this.prune();
+      if (this.directory.size >= cap) return false;
+    }
+    this.directory.set(record.peerId, record);
+    this.components.cache?.save(record.peerId, record.signed, record.seq, record.expiresAtMs);
+    await this.rememberAddresses(record);
+    return true;
   }
 
   /**

@@ -5,3 +5,4 @@ export * from "./dht-records.ts";
 export * from "./content.ts";
 export * from "./discovery.ts";
 export * from "./fetch-queue.ts";
+export * from "./exchange.ts";

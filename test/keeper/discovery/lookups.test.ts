@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 
-import { RecordFetchQueue, type Discovery } from "../../../keeper/discovery/index.ts";
+import { DIRECTORY_PROTOCOL, RecordFetchQueue, type Discovery } from "../../../keeper/discovery/index.ts";
 import { dialRetry, rawPeer, stopAll, type RawPeer } from "../../fuzz/raw-peer.ts";
 import { defaultInit, silent, startNode, waitFor, withDiscovery, type TestKeeper } from "../helpers.ts";
 
@@ -69,7 +69,7 @@ describe("record lookups of identified peers", () => {
     assert.ok(stats.started <= 2 + Math.ceil(2 * elapsed) + 1, `${stats.started} lookups in ${elapsed.toFixed(1)} s`);
   });
 
-  it("looks up a keeper that connects, and finds its record", async () => {
+  it("looks up a keeper that connects and does not speak the directory exchange, and finds its record", async () => {
     const k = await startNode();
     keepers.push(k);
     const d = withDiscovery(k, defaultInit(0));
@@ -80,6 +80,9 @@ describe("record lookups of identified peers", () => {
     keepers.push(other);
     const od = withDiscovery(other, defaultInit(1));
     await od.start();
+    // A keeper that speaks it gets a directory exchange on identify instead (exchange.test.ts): the DHT lookup is
+    // the fallback for those that do not.
+    await other.node.unhandle(DIRECTORY_PROTOCOL);
     await other.node.dial(k.node.getMultiaddrs()[0]!);
     await waitFor(() => found.includes(other.node.peerId.toString()), 30_000, "the keeper's record found");
     assert.ok(d.get(other.node.peerId.toString()) !== undefined);
