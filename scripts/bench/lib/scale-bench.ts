@@ -11,6 +11,8 @@
  *   keeper's own: RSS counts the node binary's shared pages in full in every keeper.
  * - scale.idle_probe_msgs_per_keeper_per_s: failure-detection requests a keeper started per second in that window
  *   (probes, ping-reqs, relays, state syncs; each is answered by one ack), averaged over the keepers.
+ * - scale.idle_streams_per_keeper_per_s[.<protocol>]: streams a keeper opened per second in that window, by
+ *   protocol (libp2p's own included): what an idle keeper's traffic is made of.
  * - scale.false_suspicions, scale.false_failures: suspicions and failures (declared or learned) every keeper
  *   counted from its start to the end of the idle window, when no keeper had been stopped: each one is false.
  * - scale.dht.closest_ms.p90: DHT closest-peers walks for random keys from random keepers.
@@ -241,7 +243,14 @@ async function idle(o: ScaleBenchOptions, keepers: ScaleKeeper[]): Promise<void>
         ),
       ),
     );
+  const streams = () =>
+    Promise.all(
+      keepers.map((k) =>
+        k.request<Record<string, number>>({ cmd: "streams" }, 30_000).catch(() => ({}) as Record<string, number>),
+      ),
+    );
   const h0 = await health();
+  const s0 = await streams();
   const t0 = performance.now();
   const ticks0 = keepers.map((k) => k.cpuTicks() ?? 0);
   const rss: number[] = [];
@@ -258,6 +267,7 @@ async function idle(o: ScaleBenchOptions, keepers: ScaleKeeper[]): Promise<void>
   const seconds = (performance.now() - t0) / 1000;
   const cpu = keepers.map((k, i) => ((k.cpuTicks() ?? ticks0[i]!) - ticks0[i]!) / CLK_TCK / seconds);
   const h1 = await health();
+  const s1 = await streams();
   o.emit("scale.idle_cpu_pct_per_keeper", round((100 * cpu.reduce((a, b) => a + b, 0)) / keepers.length), "%");
   o.emit("scale.idle_cpu_pct_max", round(100 * Math.max(...cpu)), "%");
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -284,6 +294,18 @@ async function idle(o: ScaleBenchOptions, keepers: ScaleKeeper[]): Promise<void>
     const sent = sum(h1, PROBE_REQUESTS) - sum(h0, PROBE_REQUESTS);
     o.emit("scale.idle_probe_msgs_per_keeper_per_s", round(sent / keepers.length / seconds), "messages/s");
   }
+  // Streams a keeper opened per second in the window, by protocol: what idle costs (each is a yamux stream, a
+  // protocol negotiation and a request and answer on both ends).
+  const opened = new Map<string, number>();
+  for (const [i, after] of s1.entries())
+    for (const [proto, n] of Object.entries(after))
+      opened.set(proto, (opened.get(proto) ?? 0) + n - (s0[i]![proto] ?? 0));
+  let all = 0;
+  for (const [proto, n] of [...opened].sort((a, b) => b[1] - a[1])) {
+    all += n;
+    o.emit(`scale.idle_streams_per_keeper_per_s.${proto}`, round(n / keepers.length / seconds), "streams/s");
+  }
+  o.emit("scale.idle_streams_per_keeper_per_s", round(all / keepers.length / seconds), "streams/s");
   o.emit("scale.false_suspicions", sum(h1, ["suspicions"]), "suspicions");
   o.emit("scale.false_failures", sum(h1, ["failuresDeclared", "failuresLearned"]), "failures");
   o.emit("scale.idle_loadavg_1m", round(loadavg()[0]!), "load");

@@ -12,6 +12,7 @@
  *   transfer {objectId, size, providers, taskId} → the task's outcome
  *   closest {key}                                → milliseconds of one DHT closest-peers walk for `key`
  *   memory                                       → process.memoryUsage() (MiB): where the RSS goes
+ *   streams                                      → streams this keeper opened since start, by protocol
  * SIGTERM stops the keeper cleanly.
  */
 import { createInterface } from "node:readline";
@@ -32,6 +33,25 @@ const keeper = await startKeeper({
   allowPrivateAddresses: true,
   logger: createLogger(config.name, { level: "warn", format: "json" }),
 });
+
+// Streams this keeper opens, by protocol: every service's and libp2p's own (kad-dht, identify, ping) go through
+// Connection.newStream, whose prototype all connections share; counted from the first connection on.
+const opened = {};
+let counting = false;
+function countStreams(connection) {
+  if (counting) return;
+  counting = true;
+  const proto = Object.getPrototypeOf(connection);
+  const newStream = proto.newStream;
+  proto.newStream = function (protocols, options) {
+    const p = Array.isArray(protocols) ? protocols[0] : protocols;
+    opened[p] = (opened[p] ?? 0) + 1;
+    return newStream.call(this, protocols, options);
+  };
+}
+const node = keeper.components.node;
+for (const c of node.getConnections()) countStreams(c);
+node.addEventListener("connection:open", (e) => countStreams(e.detail));
 
 async function run(c) {
   switch (c.cmd) {
@@ -64,6 +84,8 @@ async function run(c) {
       for await (const _ of keeper.components.node.services.dht.getClosestPeers(new TextEncoder().encode(c.key)));
       return performance.now() - started;
     }
+    case "streams":
+      return opened;
     case "memory":
       return Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, v / 2 ** 20]));
     default:
