@@ -24,6 +24,8 @@ import { createLibp2p, type Libp2p } from "libp2p";
 
 import {
   CONNECTION_MONITOR_INTERVAL_MS,
+  DHT_QUERY_SELF_INTERVAL_MS,
+  DHT_TABLE_REFRESH_INTERVAL_MS,
   DHT_MAX_INBOUND_STREAMS,
   DHT_MAX_OUTBOUND_STREAMS,
   INBOUND_CONNECTIONS_PER_HOST_PER_SECOND,
@@ -77,6 +79,8 @@ export interface LumoraNodeInit {
   /** DHT self-query cadence (ms); tests shorten it so small networks converge quickly. */
   dhtQuerySelfIntervalMs?: number;
   dhtInitialQuerySelfIntervalMs?: number;
+  /** kad-dht's routing-table refresh cadence (ms; DHT_TABLE_REFRESH_INTERVAL_MS). */
+  dhtTableRefreshIntervalMs?: number;
 }
 
 export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<LumoraNode> {
@@ -114,7 +118,7 @@ export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<Lumor
         clientMode: false,
         maxInboundStreams: DHT_MAX_INBOUND_STREAMS,
         maxOutboundStreams: DHT_MAX_OUTBOUND_STREAMS,
-        ...(init.dhtQuerySelfIntervalMs !== undefined && { querySelfInterval: init.dhtQuerySelfIntervalMs }),
+        querySelfInterval: init.dhtQuerySelfIntervalMs ?? DHT_QUERY_SELF_INTERVAL_MS,
         ...(init.dhtInitialQuerySelfIntervalMs !== undefined && {
           initialQuerySelfInterval: init.dhtInitialQuerySelfIntervalMs,
         }),
@@ -129,6 +133,7 @@ export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<Lumor
     const conns = node.getConnections().filter((c) => c.remotePeer.toString() === id);
     for (const c of conns) void c.close().catch(() => c.abort(new Error("peer banned")));
   });
+  setTableRefreshInterval(node, init.dhtTableRefreshIntervalMs ?? DHT_TABLE_REFRESH_INTERVAL_MS);
   limits.attach(node);
   node.addEventListener(
     "stop",
@@ -140,6 +145,20 @@ export async function createLumoraNode(init: LumoraNodeInit = {}): Promise<Lumor
   );
   nodeLimits.set(node, limits);
   return node;
+}
+
+/**
+ * kad-dht 16 takes no option for its routing-table refresh (5 minutes, hard-coded): it reads the interval from
+ * `routingTableRefresh.refreshInterval` each time it schedules the next refresh, so setting that field before
+ * start is the whole change. Throws if a kad-dht upgrade moved it (node.test.ts checks the refresh is scheduled
+ * at the interval set), rather than silently refreshing every 5 minutes again.
+ */
+function setTableRefreshInterval(node: LumoraNode, ms: number): void {
+  const refresh = (node.services.dht as unknown as { routingTableRefresh?: { refreshInterval?: unknown } })
+    .routingTableRefresh;
+  if (refresh === undefined || typeof refresh.refreshInterval !== "number")
+    throw new Error("kad-dht has no routingTableRefresh.refreshInterval: check the DHT refresh cadence");
+  refresh.refreshInterval = ms;
 }
 
 const nodeLimits = new WeakMap<object, ConnectionLimits>();
