@@ -9,7 +9,7 @@ import { noise } from "@chainsafe/libp2p-noise";
 import { yamux, type YamuxMuxerInit } from "@chainsafe/libp2p-yamux";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { identify, type Identify } from "@libp2p/identify";
-import type { ConnectionGater, PrivateKey } from "@libp2p/interface";
+import type { ConnectionGater, PeerId, PrivateKey } from "@libp2p/interface";
 import {
   kadDHT,
   passthroughMapper,
@@ -159,6 +159,17 @@ function setTableRefreshInterval(node: LumoraNode, ms: number): void {
   if (refresh === undefined || typeof refresh.refreshInterval !== "number")
     throw new Error("kad-dht has no routingTableRefresh.refreshInterval: check the DHT refresh cadence");
   refresh.refreshInterval = ms;
+}
+
+/**
+ * Whether `peer` is in the node's kad-dht routing table (`KadDHT.routingTable`, public on kad-dht's class though
+ * not on its service interface). False when the DHT exposes no routing table.
+ */
+export async function inDhtRoutingTable(node: LumoraNode, peer: PeerId): Promise<boolean> {
+  const table = (node.services.dht as unknown as { routingTable?: { find(p: PeerId): Promise<PeerId | undefined> } })
+    .routingTable;
+  if (table === undefined) return false;
+  return (await table.find(peer)) !== undefined;
 }
 
 const nodeLimits = new WeakMap<object, ConnectionLimits>();

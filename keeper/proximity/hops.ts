@@ -29,6 +29,11 @@ export class HopTracker {
     }
   }
 
+  /** The target's hop count if it has answered (then no later event changes it), else undefined. */
+  get answeredAt(): number | undefined {
+    return this.answered;
+  }
+
   /** Hop count of the target: when it answered, else when it was named (it is then one referral away). */
   get hopCount(): number | undefined {
     return this.answered ?? this.hops.get(this.target);

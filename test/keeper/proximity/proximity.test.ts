@@ -167,6 +167,38 @@ describe("proximity on real nodes", () => {
     }
   });
 
+  it("counts a peer in our DHT routing table at hop 1 without a walk, and walks only for one outside it", async () => {
+    for (let i = 0; i < 3; i++) keepers.push(await startNode());
+    const [a, b, c] = keepers;
+    // a knows b directly; c only through b (b's table holds c, a's does not).
+    await b.node.dial(c.node.getMultiaddrs()[0]);
+    await a.node.dial(b.node.getMultiaddrs()[0]);
+    const dht = a.node.services.dht as unknown as {
+      routingTable: { find(p: unknown): Promise<unknown>; size: number };
+      getClosestPeers: (...args: unknown[]) => AsyncIterable<unknown>;
+    };
+    const deadline = Date.now() + 10_000;
+    while ((await dht.routingTable.find(b.node.peerId)) === undefined && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    let walks = 0;
+    const walk = dht.getClosestPeers.bind(dht);
+    dht.getClosestPeers = (...args: unknown[]) => {
+      walks++;
+      return walk(...args);
+    };
+    const prox = proximity()({ node: a.node, logger: silent });
+    try {
+      assert.equal(await prox.measureHops(b.node.peerId), 1);
+      assert.equal(walks, 0, "a peer in the routing table needs no lookup");
+      assert.equal(await dht.routingTable.find(c.node.peerId), undefined, "c is not in a's table");
+      const hops = await prox.measureHops(c.node.peerId);
+      assert.equal(walks, 1, "a peer outside the table is looked up");
+      assert.ok(Number.isInteger(hops) && hops >= 1, `hops ${hops}`);
+    } finally {
+      await prox.stop();
+    }
+  });
+
   it("measures a larger smoothed RTT for a peer that delays its answers, and hop counts ≥ 1", async () => {
     for (let i = 0; i < 3; i++) keepers.push(await startNode());
     const [a, near, far] = keepers;
