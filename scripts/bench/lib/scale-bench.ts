@@ -451,7 +451,8 @@ const CLK_TCK = 100;
 
 /**
  * Waits until the started keepers together use less than `maxStartCpuPct` percent of one core over
- * START_CPU_WINDOW_MS (at most WAVE_CPU_WAIT_MS), saying how long: a newcomer's start costs its own CPU and the
+ * START_CPU_WINDOW_MS, or until it stops falling (two windows within 10 %: the keepers' idle, above the bound), at
+ * most WAVE_CPU_WAIT_MS, saying how long: a newcomer's start costs its own CPU and the
  * others' (dials, identify, record exchanges), and the next wave waits until that work is done.
  */
 async function waitForKeeperCpu(o: ScaleBenchOptions, running: readonly ScaleKeeper[]): Promise<void> {
@@ -459,9 +460,14 @@ async function waitForKeeperCpu(o: ScaleBenchOptions, running: readonly ScaleKee
   if (!Number.isFinite(max)) return;
   const since = performance.now();
   let pct = Infinity;
+  let steady = false;
   while (performance.now() - since < WAVE_CPU_WAIT_MS) {
+    const previous = pct;
     pct = await keepersCpuPct(running, START_CPU_WINDOW_MS);
     if (pct < max) break;
+    // Above the bound but no longer falling: that is the running keepers' idle, not a start still settling.
+    steady = Math.abs(pct - previous) < 0.1 * previous;
+    if (steady) break;
   }
   const waited = (performance.now() - since) / 1000;
   if (pct >= max)

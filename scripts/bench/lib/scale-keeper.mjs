@@ -35,18 +35,17 @@ const keeper = await startKeeper({
 });
 
 // Streams this keeper opens, by protocol: every service's and libp2p's own (kad-dht, identify, ping) go through
-// Connection.newStream, whose prototype all connections share; counted from the first connection on.
+// the connection's `newStream` (an instance field in libp2p, so each connection's is wrapped when it opens).
 const opened = {};
-let counting = false;
+const counted = new WeakSet();
 function countStreams(connection) {
-  if (counting) return;
-  counting = true;
-  const proto = Object.getPrototypeOf(connection);
-  const newStream = proto.newStream;
-  proto.newStream = function (protocols, options) {
+  if (counted.has(connection)) return;
+  counted.add(connection);
+  const newStream = connection.newStream;
+  connection.newStream = (protocols, options) => {
     const p = Array.isArray(protocols) ? protocols[0] : protocols;
     opened[p] = (opened[p] ?? 0) + 1;
-    return newStream.call(this, protocols, options);
+    return newStream(protocols, options);
   };
 }
 const node = keeper.components.node;
