@@ -451,7 +451,8 @@ const CLK_TCK = 100;
 
 /**
  * Waits until the started keepers together use less than `maxStartCpuPct` percent of one core over
- * START_CPU_WINDOW_MS, or until it stops falling (two windows within 10 %: the keepers' idle, above the bound), at
+ * START_CPU_WINDOW_MS, or until it stops falling below 1.5 times the bound (two windows within 10 %: the keepers'
+ * idle, above the bound), at
  * most WAVE_CPU_WAIT_MS, saying how long: a newcomer's start costs its own CPU and the
  * others' (dials, identify, record exchanges), and the next wave waits until that work is done.
  */
@@ -465,12 +466,15 @@ async function waitForKeeperCpu(o: ScaleBenchOptions, running: readonly ScaleKee
     const previous = pct;
     pct = await keepersCpuPct(running, START_CPU_WINDOW_MS);
     if (pct < max) break;
-    // Above the bound but no longer falling: that is the running keepers' idle, not a start still settling.
-    steady = Math.abs(pct - previous) < 0.1 * previous;
+    // Above the bound but no longer falling, and not far above: the running keepers' idle, not a start still
+    // settling. Far above it (a cascade of false verdicts holds the machine at full load) the wave waits.
+    steady = pct < 1.5 * max && Math.abs(pct - previous) < 0.1 * previous;
     if (steady) break;
   }
   const waited = (performance.now() - since) / 1000;
-  if (pct >= max)
+  if (steady)
+    o.progress(`${running.length} keepers: steady at ${pct.toFixed(0)} % CPU (bound ${max} %); starting the next wave`);
+  else if (pct >= max)
     o.progress(
       `${running.length} keepers: still at ${pct.toFixed(0)} % CPU after ${waited.toFixed(0)} s; starting anyway`,
     );
