@@ -25,8 +25,11 @@ export const PROBES_PER_ROUND = 8;
  * pinged longest ago every round whatever their age was most of an idle keeper's streams at 10 keepers (0.8 ping/s
  * sent and 0.8 answered, against 0.5 health probes); now a network small enough for health's rotation to reach
  * every member within 2 min sends no pings at all, and a large one only what health's rotation leaves stale.
+ * At 100 keepers that rotation takes 200 s (one probe every 2 s), and at 2 min the pings were 1.0 of the 3.1
+ * streams an idle keeper opened per second (bench:scale, 2026-12-01): 10 minutes covers a rotation up to 300
+ * keepers, and an RTT that old is still what routing needs (L_i moves with the topology, not by the second).
  */
-export const RTT_REFRESH_MS = 2 * 60_000;
+export const RTT_REFRESH_MS = 10 * 60_000;
 /**
  * Hop-count lookups per round (each a DHT walk of ~α·log N requests), peers never measured first, then the
  * stalest: measuring every peer every HOP_REMEASURE_INTERVAL_MS cost N walks per 5 min per keeper (one every 3 s
