@@ -98,6 +98,14 @@ export const DIRECTORY_MAX_MESSAGE_BYTES = 1024 * 1024;
  * and come in a later exchange. An Ed25519 verification costs ~0.1 ms; 128 bound one message's CPU to ~15 ms.
  */
 export const DIRECTORY_MAX_VERIFIED_PER_MESSAGE = 128;
+/** Records of a message that fail verification harmlessly (expired, clocks apart) before the rest of the message
+ * goes unverified: a pre-signed stale record repeated must not buy 128 signature checks a message for free. */
+export const DIRECTORY_MAX_INVALID_PER_MESSAGE = 8;
+/** Longest peer id in a digest entry (an Ed25519 peer id is 38 bytes; RSA ones up to ~40 as hashes): longer is a
+ * violation, checked before any entry is used (an entry's id is base58-encoded, quadratic in its length). */
+export const DIRECTORY_MAX_PEER_ID_BYTES = 64;
+/** How long a responder waits for message 1 (a stream opened and left silent holds a serving slot until then). */
+export const DIRECTORY_FIRST_MESSAGE_TIMEOUT_MS = 2 * second;
 /** Whole exchange, both sides (three messages on loopback take a few ms; a loaded WAN keeper a second or two). */
 export const DIRECTORY_EXCHANGE_TIMEOUT_MS = 10 * second;
 /** Longest wait for the next message of an exchange. */

@@ -27,14 +27,17 @@ import type { Logger } from "../logger.ts";
 import { anySignal } from "../p2p/bootstrap.ts";
 import type { LumoraNode } from "../p2p/node.ts";
 import { CAPABILITIES } from "../types.ts";
-import { MalformedMessageError, readFrame, sendFrame, WireError } from "../wire/index.ts";
+import { InvalidFieldError, MalformedMessageError, readFrame, sendFrame, WireError } from "../wire/index.ts";
 import {
   DIRECTORY_EXCHANGE_CONCURRENCY,
   DIRECTORY_EXCHANGE_MAX_QUEUE,
   DIRECTORY_EXCHANGE_PEER_INTERVAL_MS,
   DIRECTORY_EXCHANGE_TIMEOUT_MS,
+  DIRECTORY_FIRST_MESSAGE_TIMEOUT_MS,
   DIRECTORY_IDLE_TIMEOUT_MS,
   DIRECTORY_MAX_DIGEST_ENTRIES,
+  DIRECTORY_MAX_INVALID_PER_MESSAGE,
+  DIRECTORY_MAX_PEER_ID_BYTES,
   DIRECTORY_MAX_MESSAGE_BYTES,
   DIRECTORY_MAX_RECORDS_PER_MESSAGE,
   DIRECTORY_MAX_SERVING,
@@ -128,14 +131,15 @@ const HOSTILE: ReadonlySet<RecordErrorCode> = new Set<RecordErrorCode>([
 ]);
 
 /** Peer id and seq of a record without checking its signature; throws RecordError when it does not parse. */
-function peek(bytes: Uint8Array): { peerId: string; seq: bigint } {
+function peek(bytes: Uint8Array): { peerId: string; seq: bigint; ed25519: boolean } {
   if (bytes.byteLength > MAX_SIGNED_RECORD_BYTES)
     throw new RecordError("ERR_RECORD_TOO_LARGE", `record of ${bytes.byteLength} bytes`);
   try {
     const record = PeerRecord.decode(SignedPeerRecord.decode(bytes).record, {
       limits: { capabilities: CAPABILITIES.length, addrs: MAX_RECORD_ADDRS },
     });
-    return { peerId: peerIdFromMultihash(Digest.decode(record.peerId)).toString(), seq: record.seq };
+    const id = peerIdFromMultihash(Digest.decode(record.peerId));
+    return { peerId: id.toString(), seq: record.seq, ed25519: id.type === "Ed25519" };
   } catch (err) {
     throw new RecordError("ERR_RECORD_MALFORMED", `record does not parse: ${(err as Error).message}`);
   }
@@ -188,6 +192,8 @@ export class DirectoryExchange {
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<unknown> | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Peers whose exchange we are serving now (at most DIRECTORY_MAX_SERVING). */
+  private readonly serving = new Set<string>();
 
   constructor(
     private readonly components: DirectoryExchangeComponents,
@@ -203,6 +209,11 @@ export class DirectoryExchange {
     );
     this.syncIntervalMs = init.syncIntervalMs ?? DIRECTORY_SYNC_INTERVAL_MS;
     this.peerIntervalMs = init.peerIntervalMs ?? DIRECTORY_EXCHANGE_PEER_INTERVAL_MS;
+  }
+
+  /** Exchanges being served now (at most one per peer). */
+  get servingNow(): number {
+    return this.serving.size;
   }
 
   /** Registers the handler (before anything dials: identify then lists the protocol). Idempotent. */
@@ -316,10 +327,16 @@ export class DirectoryExchange {
 
   /** One exchange as initiator, never rejecting (failures are counted and logged). */
   private async run(peerId: string): Promise<ExchangeResult> {
+    // Only over a connection that is still open: a peer that identified and left is not dialled (at addresses it
+    // chose) while it holds one of the few exchange slots.
+    if (this.components.node.getConnections(peerIdFromString(peerId)).length === 0) return { ok: false, added: 0 };
     try {
       return { ok: true, added: await this.track(this.exchangeWith(peerId)) };
     } catch (err) {
-      this.log.debug("directory exchange failed", { peer: peerId, error: err as Error });
+      this.log.throttled("directory exchange failed", "debug", "directory exchange failed", {
+        peer: peerId,
+        error: err as Error,
+      });
       return { ok: false, added: 0 };
     }
   }
@@ -355,7 +372,11 @@ export class DirectoryExchange {
 
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     const from = connection.remotePeer.toString();
-    if (this.controller.signal.aborted || !this.perPeer.take(from) || !this.servingRate.take()) {
+    // One exchange served per peer at a time (a peer cannot hold every slot with silent streams); the peer's
+    // budget before the global one, so that one peer's refused attempts never drain everyone's.
+    const admitted =
+      !this.controller.signal.aborted && !this.serving.has(from) && this.perPeer.take(from) && this.servingRate.take();
+    if (!admitted) {
       this.stats.refused++;
       this.log.throttled("directory exchange refused", "debug", "directory exchange refused (over budget)", {
         peer: from,
@@ -363,9 +384,10 @@ export class DirectoryExchange {
       stream.abort(new Error("directory exchange over budget"));
       return;
     }
+    this.serving.add(from);
     const signal = anySignal(AbortSignal.timeout(DIRECTORY_EXCHANGE_TIMEOUT_MS), this.controller.signal);
     try {
-      const first = await this.read(stream, signal, false);
+      const first = await this.read(stream, signal, false, DIRECTORY_FIRST_MESSAGE_TIMEOUT_MS);
       this.stats.served++;
       // Their records first: our digest then says we hold them, and they are not sent back in the third message.
       let added = await this.ingest(first.records, from);
@@ -377,6 +399,7 @@ export class DirectoryExchange {
     } catch (err) {
       this.fail(stream, connection.remotePeer, err);
     } finally {
+      this.serving.delete(from);
       this.servingRate.release();
     }
   }
@@ -429,21 +452,35 @@ export class DirectoryExchange {
   }
 
   /** Reads one message within the idle timeout; with `endOk` a clean end of stream is an empty message. */
-  private async read(stream: Stream, signal: AbortSignal, endOk: boolean): Promise<DirectorySync> {
+  private async read(
+    stream: Stream,
+    signal: AbortSignal,
+    endOk: boolean,
+    timeoutMs = DIRECTORY_IDLE_TIMEOUT_MS,
+  ): Promise<DirectorySync> {
     const body = await readFrame(stream, DIRECTORY_MAX_MESSAGE_BYTES, {
-      signal: anySignal(AbortSignal.timeout(DIRECTORY_IDLE_TIMEOUT_MS), signal),
+      signal: anySignal(AbortSignal.timeout(timeoutMs), signal),
     });
     if (body === undefined) {
       if (endOk) return { digest: [], records: [] };
       throw new WireError("ERR_UNEXPECTED_EOF", "stream ended before a directory message", false);
     }
+    let message: DirectorySync;
     try {
-      return DirectorySync.decode(body, {
+      message = DirectorySync.decode(body, {
         limits: { digest: DIRECTORY_MAX_DIGEST_ENTRIES, records: DIRECTORY_MAX_RECORDS_PER_MESSAGE },
       });
     } catch (err) {
       throw new MalformedMessageError((err as Error).message);
     }
+    // Before any entry is used: an id is base58-encoded to be looked up, at a cost quadratic in its length.
+    for (const e of message.digest)
+      if (e.peerId.byteLength > DIRECTORY_MAX_PEER_ID_BYTES)
+        throw new InvalidFieldError(
+          "digest.peer_id",
+          `${e.peerId.byteLength} bytes, above ${DIRECTORY_MAX_PEER_ID_BYTES}`,
+        );
+    return message;
   }
 
   /**
@@ -454,7 +491,9 @@ export class DirectoryExchange {
   private async ingest(records: readonly Uint8Array[], from: string): Promise<number> {
     const { directory } = this.components;
     let verified = 0;
+    let invalid = 0;
     let added = 0;
+    const seen = new Set<string>();
     for (const bytes of records) {
       this.stats.received++;
       let head;
@@ -465,8 +504,15 @@ export class DirectoryExchange {
         throw err;
       }
       const held = directory.seqOf(head.peerId);
-      if (head.peerId === directory.self || (held !== undefined && held >= head.seq)) {
+      // One record per peer a message (a second copy or seq would only cost a check), and keepers' Ed25519 keys
+      // only (other key types verify slowly in JavaScript); neither is a violation, both cost nothing.
+      if (head.peerId === directory.self || (held !== undefined && held >= head.seq) || seen.has(head.peerId)) {
         this.stats.skipped++;
+        continue;
+      }
+      seen.add(head.peerId);
+      if (!head.ed25519) {
+        this.stats.invalid++;
         continue;
       }
       const relayed = head.peerId !== from;
@@ -474,7 +520,7 @@ export class DirectoryExchange {
         this.stats.droppedOverCap++;
         continue;
       }
-      if (verified >= DIRECTORY_MAX_VERIFIED_PER_MESSAGE) {
+      if (verified >= DIRECTORY_MAX_VERIFIED_PER_MESSAGE || invalid >= DIRECTORY_MAX_INVALID_PER_MESSAGE) {
         this.stats.unverified++;
         continue;
       }
@@ -485,6 +531,7 @@ export class DirectoryExchange {
         record = await verifyPeerRecord(undefined, bytes);
       } catch (err) {
         if (err instanceof RecordError && !HOSTILE.has(err.code)) {
+          invalid++;
           this.stats.invalid++;
           this.log.throttled("directory record invalid", "debug", "relayed record skipped", {
             peer: from,

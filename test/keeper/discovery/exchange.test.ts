@@ -12,6 +12,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 
 import {
   discovery,
+  DIRECTORY_MAX_INVALID_PER_MESSAGE,
   DIRECTORY_MAX_MESSAGE_BYTES,
   DIRECTORY_MAX_RECORDS_PER_MESSAGE,
   DIRECTORY_MAX_VERIFIED_PER_MESSAGE,
@@ -45,8 +46,12 @@ async function startAlone(k: TestKeeper): Promise<void> {
 }
 
 /** A signed record of a keeper that runs nowhere. */
-async function recordOf(key: PrivateKey, seq: bigint, overrides: { signature?: "bad" } = {}): Promise<Uint8Array> {
-  const now = Date.now();
+async function recordOf(
+  key: PrivateKey,
+  seq: bigint,
+  overrides: { signature?: "bad"; expired?: boolean } = {},
+): Promise<Uint8Array> {
+  const now = Date.now() - (overrides.expired === true ? 2 * HOUR : 0);
   const bytes = await signPeerRecord(key, {
     seq,
     issuedAtMs: now,
@@ -222,6 +227,67 @@ describe("directory exchange /lumora/directory/1.0.0", () => {
       dh.exchangeStats.droppedOverCap,
       DIRECTORY_MAX_RECORDS_PER_MESSAGE - DIRECTORY_MAX_VERIFIED_PER_MESSAGE - kept,
     );
+  });
+
+  it("a digest entry with an overlong peer id is a violation, refused before any entry is used", async () => {
+    const hub = await node();
+    const dh = withExchange(hub, 0);
+    await startAlone(hub);
+    const raw = await node();
+    await connect(raw, hub);
+    const s = await raw.node.dialProtocol(hub.node.peerId, DIRECTORY_PROTOCOL);
+    // Base58 of a 512 KiB id would hold the event loop for minutes; it must never be encoded.
+    const peerId = new Uint8Array(512 * 1024).fill(7);
+    await writeMessage(s, DirectorySync, { digest: [{ peerId, seq: 1n }], records: [] }, 4 << 20, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    const { ms, reset } = await untilClosed(s);
+    assert.ok(reset && ms < 3_000, `reset ${reset} after ${ms} ms`);
+    await waitFor(() => hub.bans.isBanned(raw.node.peerId), 5_000, "the sender banned");
+    assert.equal(dh.exchangeStats.served, 0);
+  });
+
+  it("one record per peer a message, and a few stale ones stop the verification of the rest", async () => {
+    const hub = await node();
+    const dh = withExchange(hub, 0);
+    await startAlone(hub);
+    const raw = await node();
+    await connect(raw, hub);
+    // The same pre-signed expired record 200 times: checked once.
+    const stale = await recordOf(await generateKeyPair("Ed25519"), 1n, { expired: true });
+    await rawExchange(
+      raw,
+      hub.node.peerId,
+      Array.from({ length: 200 }, () => stale),
+    );
+    assert.equal(dh.exchangeStats.verified, 1);
+    assert.equal(dh.exchangeStats.invalid, 1);
+    // 40 distinct expired records: verification stops after DIRECTORY_MAX_INVALID_PER_MESSAGE; nobody is banned.
+    const many = await Promise.all(
+      Array.from({ length: 40 }, async () => recordOf(await generateKeyPair("Ed25519"), 1n, { expired: true })),
+    );
+    const raw2 = await node(); // its own per-peer budget
+    await connect(raw2, hub);
+    await rawExchange(raw2, hub.node.peerId, many);
+    assert.equal(dh.exchangeStats.verified, 1 + DIRECTORY_MAX_INVALID_PER_MESSAGE);
+    assert.ok(!hub.bans.isBanned(raw.node.peerId) && !hub.bans.isBanned(raw2.node.peerId), "stale is no violation");
+    assert.equal(dh.peers().length, 1, "only the hub's own record");
+  });
+
+  it("a peer's silent stream holds one serving slot, not two, and only for 2 s", async () => {
+    const hub = await node();
+    const dh = withExchange(hub, 0);
+    await startAlone(hub);
+    const raw = await node();
+    await connect(raw, hub);
+    const silent1 = await raw.node.dialProtocol(hub.node.peerId, DIRECTORY_PROTOCOL);
+    await waitFor(() => dh.exchange.servingNow === 1, 5_000, "one stream served");
+    const silent2 = await raw.node.dialProtocol(hub.node.peerId, DIRECTORY_PROTOCOL);
+    const second = await untilClosed(silent2);
+    assert.ok(second.reset, "a second concurrent exchange of the same peer is refused");
+    assert.equal(dh.exchangeStats.refused, 1);
+    const first = await untilClosed(silent1);
+    assert.ok(first.reset && first.ms < 3_000, `the silent one is dropped after ${first.ms} ms`);
   });
 
   it("a flood of exchanges over the per-peer budget is refused and counted; the keeper stays responsive", async () => {
