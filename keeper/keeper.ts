@@ -56,10 +56,10 @@ export class Keeper extends EventTarget {
     // lookup, rate-limited from a bounded queue (discovery). Records found either way feed routing at once.
     node.addEventListener("peer:identify", (evt) => {
       void this.discovery.onPeerIdentified(evt.detail.peerId, evt.detail.protocols).then((found) => {
-        if (found) void this.refreshRouting();
+        if (found) this.refreshRoutingSoon();
       });
     });
-    this.discovery.addEventListener("records", () => void this.refreshRouting());
+    this.discovery.addEventListener("records", () => this.refreshRoutingSoon());
     await node.start();
     // The exchange's handler before anything dials: identify then tells peers we speak it.
     await this.discovery.listen();
@@ -129,6 +129,29 @@ export class Keeper extends EventTarget {
   /** What an operator needs of the chain side: reachability, last on-chain epoch, epochs waiting, last commit. */
   chainStatus(): KeeperChainStatus {
     return this.components.epochOperator.chainStatus();
+  }
+
+  private routingRefresh: Promise<unknown> | undefined;
+  private routingRefreshAgain = false;
+
+  /**
+   * A routing refresh after new records, coalesced: one runs at a time and at most one more follows it, however
+   * many exchanges and lookups brought records meanwhile (each refresh is O(directory), with bond reads).
+   */
+  private refreshRoutingSoon(): void {
+    if (this.routingRefresh !== undefined) {
+      this.routingRefreshAgain = true;
+      return;
+    }
+    this.routingRefresh = this.refreshRouting()
+      .catch((err: unknown) => this.log.debug("routing refresh failed", { error: err as Error }))
+      .finally(() => {
+        this.routingRefresh = undefined;
+        if (this.routingRefreshAgain) {
+          this.routingRefreshAgain = false;
+          this.refreshRoutingSoon();
+        }
+      });
   }
 
   /** Feeds routing from the verified peer records, the measured proximity and Reputation's flags. */
