@@ -1,7 +1,7 @@
 /**
  * `npm run bench:scale [-- --keepers 100 --wave 5 --max-start-load 4|none (default: 2 per core) --max-start-cpu 120|none --idle-seconds 30 --idle-warmup-seconds 5 --phase-timeout 300
  * --runtime compiled|tsx --min-free-mib 3072 --phases converge,idle,dht,churn,partition
- * --node-args "--max-semi-space-size=1" --profile-keeper 3]` — N keepers in their
+ * --node-args=--max-semi-space-size=1 (a value starting with "-" needs the "=") --profile-keeper 3]` — N keepers in their
  * own network namespaces on this machine (scripts/bench/lib/scale-bench.ts says what is measured). Needs root.
  * One JSON object per line on stdout; progress on stderr. Every namespace the bench creates is deleted when it
  * ends, also on failure and on Ctrl-C; keeper logs stay in the printed folder. The keepers run compiled (dist/,
