@@ -294,7 +294,8 @@ export class Discovery extends EventTarget {
   async accept(bytes: Uint8Array): Promise<PeerRecordData> {
     // No DHT key to match: the signature, the signer = record peer and the expiry are what is checked.
     const record = await verifyPeerRecord(undefined, bytes);
-    await this.keep(record, Infinity); // keeps it only when newer than the one held
+    const known = this.directory.get(record.peerId);
+    if (known === undefined || known.seq <= record.seq) await this.keep(record, Infinity);
     return this.directory.get(record.peerId) ?? record;
   }
 
