@@ -170,6 +170,9 @@ export class ObjectFetch {
   private manifest: Manifest | undefined;
   private manifestBytes: Uint8Array | undefined;
   private state = new Uint8Array(0);
+  /** Set once `prepare()` is done (in file mode, the sink is open): no part is requested before, since one that
+   * arrived earlier would have nowhere to be written. */
+  private prepared = false;
   private readonly retry: number[] = [];
   private scan = 0;
   private cursor = 0;
@@ -454,7 +457,7 @@ export class ObjectFetch {
   }
 
   private pump(): void {
-    if (this.fatal !== undefined || this.finished || this.manifest === undefined || this.state.length === 0) {
+    if (this.fatal !== undefined || this.finished || this.manifest === undefined || !this.prepared) {
       this.checkStarved();
       return;
     }
@@ -679,7 +682,10 @@ export class ObjectFetch {
       this.scan = this.first;
       this.cursor = this.first;
     }
-    if (this.dest === undefined) return;
+    if (this.dest === undefined) {
+      this.prepared = true;
+      return;
+    }
     const store = this.components.store;
     const previous = store.download(this.objectId, this.dest);
     const resume =
@@ -704,6 +710,7 @@ export class ObjectFetch {
       this.downloadId = store.beginDownload(this.objectId, this.dest, this.manifestBytes!);
     }
     this.sink = await FileSink.open(this.dest, manifest.partSize, resume);
+    this.prepared = true;
   }
 
   private queueCheckpoint(part: VerifiedPart): void {

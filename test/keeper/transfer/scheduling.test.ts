@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { pbkdf2, pbkdf2Sync } from "node:crypto";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, it } from "node:test";
@@ -45,6 +47,27 @@ function paced(seen: Seen, pace: () => Promise<void>, stallAfter = Infinity): (s
 }
 
 const sleep = (ms: number) => () => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Keeps every thread of libuv's pool busy for about `ms` (on an idle machine; longer on a loaded one): file
+ * operations queue behind it while sockets and timers go on. Resolves when the pool is free again.
+ */
+function occupyThreadPool(ms: number): Promise<void> {
+  const sample = 2_000;
+  const t0 = performance.now();
+  pbkdf2Sync("x", "y", sample, 64, "sha512");
+  const iterations = Math.ceil((sample * ms) / Math.max(1, performance.now() - t0));
+  const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  return Promise.all(
+    Array.from(
+      { length: threads },
+      () =>
+        new Promise<void>((resolve, reject) =>
+          pbkdf2("x", "y", iterations, 64, "sha512", (e) => (e ? reject(e) : resolve())),
+        ),
+    ),
+  ).then(() => undefined);
+}
 
 describe("fetch scheduling over several sources", () => {
   const h = new Harness();
@@ -256,6 +279,37 @@ describe("fetch scheduling over several sources", () => {
       parts,
       "every part delivered once",
     );
+  });
+
+  it("to a file, requests no part before the partial file is open, while a second source opens meanwhile", async () => {
+    // Found in CI: the first source to open starts the fetch, which opens the partial file; a second source opening
+    // during that was given parts, and a part that arrived before the file was open was counted but never written.
+    // Slowing the file operations (libuv's pool busy) while the sources open makes that window wide.
+    const parts = 40;
+    const data = randomData(parts * PART);
+    const manifest = await buildManifest(await h.file(data), { partSize: PART });
+    const to = join(await h.dir(), "out.bin");
+    const partial = to + ".lumora-part";
+    const early: number[] = [];
+    const serve = async (s: RogueSession) => {
+      for (;;) {
+        const index = await s.request();
+        if (!existsSync(partial)) early.push(index);
+        await sendFrame(s.stream, s.part(index));
+      }
+    };
+    const addrs = await providers(data, manifest, [{ behave: serve }, { behave: serve }]);
+    const consumer = await h.peer({ init: { adaptiveSources: false } });
+    const fetching = consumer.transfer.fetch(toHex(manifest.objectId), { providers: addrs, to });
+    await occupyThreadPool(1_500);
+    const result = await fetching;
+    const got = await readFile(to);
+    const wrong = [...Array(parts).keys()].filter(
+      (i) => !got.subarray(i * PART, (i + 1) * PART).equals(data.subarray(i * PART, (i + 1) * PART)),
+    );
+    assert.deepEqual(wrong, [], "parts differing from the object");
+    assert.deepEqual(early, [], "parts requested before the partial file was open");
+    assert.equal(result.providers.length, 2, `both sources served: ${JSON.stringify(result.providers)}`);
   });
 
   it("puts a stalled source behind the spares, and fetches its parts from the others once they time out", async () => {
