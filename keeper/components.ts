@@ -310,6 +310,11 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     selfPeerId: self,
     logger,
   });
+  // With a bond registry, a keeper is a peer with a record whose reward account is bonded: only those records are
+  // passed on to other keepers and hold the connection slots kept for keepers (an identity that costs nothing
+  // reaches only the keepers it dials itself). The routing feed keeps the view of the directory's accounts fresh.
+  const registry = chain?.contracts.nodeRegistry;
+  const bonds = registry && new BondView(registry);
   const records = discovery({
     capabilities: c.capabilities,
     bandwidthBps: c.bandwidthBps,
@@ -318,8 +323,11 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
     rewardAddress: c.rewardAddress,
     lookups: c.limits?.recordLookups,
     exchange: c.directory,
+    ...(bonds !== undefined && {
+      relayable: (record: { rewardAddress: string }) => bonds.isBonded(record.rewardAddress),
+    }),
   })({ node, privateKey, logger, penalise, currentLoad: () => executor.load, cache: new RecordCache(store) });
-  keeperCheck.isKeeper = (peerId) => records.get(peerId) !== undefined;
+  keeperCheck.isKeeper = (peerId) => records.isKeeper(peerId);
   // A peer's on-chain address, from its signed peer record (ours from the config).
   const addressOf = (peerId: string) => (peerId === self ? c.rewardAddress : records.get(peerId)?.rewardAddress);
   // A peer's signed record (ours included), kept with each epoch as evidence of the peer ↔ account binding.
@@ -356,8 +364,6 @@ function wire(c: KeeperConfig, opened: Opened, onStep: (d: EpochStepDetail) => v
       accounts: () => records.peers().map((r) => r.rewardAddress),
       readFlag: (account) => reputation.isFlagged(account),
     });
-  const registry = chain?.contracts.nodeRegistry;
-  const bonds = registry && new BondView(registry);
   const feed = routingFeed({ refreshMs: c.routingRefreshMs })({
     logger,
     self,

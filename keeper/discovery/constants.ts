@@ -112,9 +112,18 @@ export const DIRECTORY_EXCHANGE_TIMEOUT_MS = 10 * second;
 export const DIRECTORY_IDLE_TIMEOUT_MS = 5 * second;
 /**
  * Records learned from third parties (relayed in an exchange) are kept up to this many in the directory; beyond
- * it relayed newcomers are dropped and counted (a peer's own record, handed over by itself, is always taken).
+ * it relayed newcomers are dropped and counted.
  */
 export const MAX_DIRECTORY_RECORDS = 4096;
+/**
+ * A peer's own record, handed over by itself, is taken beyond the cap of relayed records (MAX_DIRECTORY_RECORDS)
+ * by up to this fraction of it more (1024 at the default): a newcomer connecting to us is still learned when
+ * relayed records filled the directory, while identities that connect one after another to hand over their
+ * records cannot grow it without bound.
+ */
+export const DIRECTORY_DIRECT_HEADROOM = 0.25;
+/** How long the answer of `relayable` (a record's bond, when a registry is read) is reused for a record. */
+export const DIRECTORY_RELAYABLE_CACHE_MS = 10 * second;
 /** Periodic sync: one exchange with one random connected keeper this often (jittered ±25%). Push-pull doubles
  * the keepers holding a new record each round, so a newcomer is everywhere in O(log N) rounds. */
 export const DIRECTORY_SYNC_INTERVAL_MS = 5 * second;

@@ -17,8 +17,10 @@ import type { LumoraNode } from "../p2p/node.ts";
 import type { Capability } from "../types.ts";
 import {
   ADMISSION_LOOKUP_TIMEOUT_MS,
+  DIRECTORY_DIRECT_HEADROOM,
   DIRECTORY_FETCH_CONCURRENCY,
   DIRECTORY_PROTOCOL,
+  DIRECTORY_RELAYABLE_CACHE_MS,
   DIRECTORY_REFRESH_INTERVAL_MS,
   DIRECTORY_WALK_MAX_BACKOFF_TICKS,
   LUMORA_PROTOCOL_PREFIX,
@@ -51,8 +53,15 @@ export interface DiscoveryInit {
   lookups?: RecordFetchQueueInit;
   /** The directory exchange (`/lumora/directory/1.0.0`): periodic sync interval and serving budgets. */
   exchange?: DirectoryExchangeInit;
-  /** Records learned from third parties kept at most (MAX_DIRECTORY_RECORDS). */
+  /** Records learned from third parties kept at most (MAX_DIRECTORY_RECORDS); peers' own records, handed over
+   * directly, up to a quarter more (DIRECTORY_DIRECT_HEADROOM). */
   maxRecords?: number;
+  /**
+   * Whether a record may be passed on to other keepers (served in the directory exchange). The composition gives
+   * "its reward account is bonded" when the keeper reads a bond registry, so that an identity that costs nothing
+   * reaches only the keepers it connects to itself, never the whole network. Absent: every record is.
+   */
+  relayable?: (record: PeerRecordData) => boolean;
 }
 
 export interface DiscoveryComponents {
@@ -75,6 +84,8 @@ interface Opts {
 export class Discovery extends EventTarget {
   private readonly log: Logger;
   private readonly directory = new Map<string, PeerRecordData>();
+  /** `init.relayable`'s recent answers, per record (its peer id and seq). */
+  private readonly relayableCache = new Map<string, { seq: bigint; ok: boolean; at: number }>();
   private seq = 0n;
   private timers: NodeJS.Timeout[] = [];
   private readonly controller = new AbortController();
@@ -95,6 +106,7 @@ export class Discovery extends EventTarget {
     this.log = components.logger.child("discovery");
     const self = components.node.peerId.toString();
     const maxRecords = init.maxRecords ?? MAX_DIRECTORY_RECORDS;
+    const maxDirect = maxRecords + Math.ceil(maxRecords * DIRECTORY_DIRECT_HEADROOM);
     this.exchange = new DirectoryExchange(
       {
         node: components.node,
@@ -105,13 +117,13 @@ export class Discovery extends EventTarget {
           self,
           seqOf: (id) => this.get(id)?.seq,
           records: () => {
-            const all = this.peers();
+            const all = this.peers().filter((r) => r.peerId === self || this.relayable(r));
             const own = all.findIndex((r) => r.peerId === self);
             if (own > 0) all.unshift(...all.splice(own, 1));
             return all;
           },
           full: () => this.directory.size >= maxRecords,
-          take: (record, relayed) => this.keep(record, relayed ? maxRecords : Infinity),
+          take: (record, relayed) => this.keep(record, relayed ? maxRecords : maxDirect),
         },
       },
       init.exchange,
@@ -419,6 +431,30 @@ export class Discovery extends EventTarget {
   private prune(): void {
     const now = Date.now();
     for (const [id, r] of this.directory) if (r.expiresAtMs <= now) this.directory.delete(id);
+    for (const id of this.relayableCache.keys()) if (!this.directory.has(id)) this.relayableCache.delete(id);
+  }
+
+  /** Whether `peerId` counts as a keeper: its record is held and may be passed on (with bonds: it is bonded). */
+  isKeeper(peerId: string): boolean {
+    const record = this.get(peerId);
+    return record !== undefined && this.relayable(record);
+  }
+
+  /** Whether `record` may be passed on (`init.relayable`, its answer reused for DIRECTORY_RELAYABLE_CACHE_MS). */
+  relayable(record: PeerRecordData): boolean {
+    const check = this.init.relayable;
+    if (check === undefined) return true;
+    const now = Date.now();
+    const hit = this.relayableCache.get(record.peerId);
+    if (hit !== undefined && hit.seq === record.seq && now - hit.at < DIRECTORY_RELAYABLE_CACHE_MS) return hit.ok;
+    let ok: boolean;
+    try {
+      ok = check(record);
+    } catch {
+      ok = false;
+    }
+    this.relayableCache.set(record.peerId, { seq: record.seq, ok, at: now });
+    return ok;
   }
 
   /** Verified, unexpired records of every known node (this one included). */

@@ -530,7 +530,9 @@ export class DirectoryExchange {
       try {
         record = await verifyPeerRecord(undefined, bytes);
       } catch (err) {
-        if (err instanceof RecordError && !HOSTILE.has(err.code)) {
+        // Only a peer's own record can convict it: a relayed one it may have taken in good faith (under another
+        // version's rules, say), so that one is skipped, and counts towards the message's bound.
+        if (err instanceof RecordError && (relayed || !HOSTILE.has(err.code))) {
           invalid++;
           this.stats.invalid++;
           this.log.throttled("directory record invalid", "debug", "relayed record skipped", {

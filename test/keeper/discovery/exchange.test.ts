@@ -49,7 +49,7 @@ async function startAlone(k: TestKeeper): Promise<void> {
 async function recordOf(
   key: PrivateKey,
   seq: bigint,
-  overrides: { signature?: "bad"; expired?: boolean } = {},
+  overrides: { signature?: "bad"; expired?: boolean; rewardAddress?: string } = {},
 ): Promise<Uint8Array> {
   const now = Date.now() - (overrides.expired === true ? 2 * HOUR : 0);
   const bytes = await signPeerRecord(key, {
@@ -61,7 +61,7 @@ async function recordOf(
     capacity: 4,
     load: 0,
     shard: 0,
-    rewardAddress: "0x" + "ab".repeat(20),
+    rewardAddress: overrides.rewardAddress ?? "0x" + "ab".repeat(20),
     addrs: ["/ip4/127.0.0.1/tcp/4001"],
   });
   if (overrides.signature !== "bad") return bytes;
@@ -168,18 +168,81 @@ describe("directory exchange /lumora/directory/1.0.0", () => {
     assert.equal(dh.exchangeStats.verified, 5, "the older one was skipped without a signature check");
   });
 
-  it("a record with a bad signature resets the stream, stores nothing and bans the sender", async () => {
+  it("a peer's own record with a bad signature resets the stream and bans it; a relayed one is only skipped", async () => {
     const hub = await node();
     const dh = withExchange(hub, 0);
     await startAlone(hub);
     const raw = await node();
     await connect(raw, hub);
-    const key = await generateKeyPair("Ed25519");
+    // Relayed: the relayer may have taken it in good faith (another version's rules), so it is not convicted.
     const good = await recordOf(await generateKeyPair("Ed25519"), 1n);
-    await assert.rejects(rawExchange(raw, hub.node.peerId, [good, await recordOf(key, 1n, { signature: "bad" })]));
+    const forged = await recordOf(await generateKeyPair("Ed25519"), 1n, { signature: "bad" });
+    await rawExchange(raw, hub.node.peerId, [good, forged]);
+    assert.equal(dh.exchangeStats.invalid, 1, "the forged relayed record counted");
+    assert.equal(dh.exchangeStats.rejected, 0);
+    assert.equal(dh.peers().length, 2, "the good record is kept, the forged one not");
+    assert.ok(!hub.bans.isBanned(raw.node.peerId), "a relayer is not banned");
+    // Its own: only the sender signs that one.
+    await assert.rejects(rawExchange(raw, hub.node.peerId, [await recordOf(raw.privateKey, 1n, { signature: "bad" })]));
     assert.equal(dh.exchangeStats.rejected, 1);
-    assert.equal(dh.peers().length, 2, "the good record before it is kept, the bad one not");
+    assert.equal(dh.get(raw.node.peerId.toString()), undefined, "its record is not kept");
     assert.ok(hub.bans.isBanned(raw.node.peerId), "the sender is banned");
+  });
+
+  it("records `relayable` refuses (no bond) are kept by who was handed them, never passed on", async () => {
+    const UNBONDED = "0x" + "cd".repeat(20);
+    const relayable = (r: { rewardAddress: string }) => r.rewardAddress.toLowerCase() !== UNBONDED;
+    const hub = await node();
+    const dh = withExchange(hub, 0, { relayable });
+    await startAlone(hub);
+    // A fresh identity hands over its own record, and relays another unbonded one and a bonded one.
+    const sybil = await node();
+    await connect(sybil, hub);
+    const other = await generateKeyPair("Ed25519");
+    const bondedKey = await generateKeyPair("Ed25519");
+    await rawExchange(sybil, hub.node.peerId, [
+      await recordOf(sybil.privateKey, 1n, { rewardAddress: UNBONDED }),
+      await recordOf(other, 1n, { rewardAddress: UNBONDED }),
+      await recordOf(bondedKey, 1n),
+    ]);
+    const sybilId = sybil.node.peerId.toString();
+    assert.ok(dh.get(sybilId) !== undefined, "the hub learned the identity that dialled it");
+    assert.equal(dh.peers().length, 4, "and holds every record it verified");
+    // …but does not count it as a keeper (no connection slot kept for it, no reprieve from idle reaping).
+    assert.equal(dh.isKeeper(sybilId), false);
+    assert.equal(dh.isKeeper(peerIdFromPrivateKey(bondedKey).toString()), true);
+    // A keeper syncing with the hub gets the hub's own record and the bonded one, not the unbonded two.
+    const newcomer = await node();
+    const dn = withExchange(newcomer, 1, { relayable });
+    await startAlone(newcomer);
+    await connect(newcomer, hub);
+    assert.equal(await dn.exchange.exchangeWith(hub.node.peerId), 2);
+    assert.ok(dn.get(peerIdFromPrivateKey(bondedKey).toString()) !== undefined, "the bonded record passed on");
+    assert.equal(dn.get(sybilId), undefined, "the unbonded identity's record did not");
+    assert.equal(dn.get(peerIdFromPrivateKey(other).toString()), undefined);
+    // Nor does the hub's answer to a raw exchange carry them (the digest neither).
+    const answer = await rawExchange(sybil, hub.node.peerId, []);
+    assert.equal(answer.records.length, 3, "the hub's own, the bonded one and the newcomer's");
+    assert.equal(answer.digest.length, 3);
+  });
+
+  it("peers' own records, handed over directly, fill the directory only up to a quarter over its cap", async () => {
+    const hub = await node();
+    const dh = withExchange(hub, 0, { maxRecords: 4 });
+    await startAlone(hub);
+    // Each identity connects, hands over its own record and leaves: the directory takes 4 + 1 of them (the hub's
+    // own record is one of the 5), then refuses the rest without a violation.
+    let kept = 0;
+    for (let i = 0; i < 7; i++) {
+      const id = await node();
+      await connect(id, hub);
+      await rawExchange(id, hub.node.peerId, [await recordOf(id.privateKey, 1n)]);
+      if (dh.get(id.node.peerId.toString()) !== undefined) kept++;
+      assert.ok(!hub.bans.isBanned(id.node.peerId));
+      await id.node.stop();
+    }
+    assert.equal(kept, 4, "4 + ⌈4/4⌉ = 5 records with the hub's own");
+    assert.equal(dh.peers().length, 5);
   });
 
   it("an oversized length prefix is refused before any of the body is read", async () => {
