@@ -6,8 +6,7 @@
  * - per IP: at most `maxConnectionsPerIp` open connections from one address (checked before the handshake);
  * - reserved slots: strangers (peers without a valid signed record in discovery — with a bond registry, without
  *   a bonded one: `isKeeper` false) may hold at most `maxConnections − reservedForKeepers`; the rest is kept for
- *   keepers (checked once the peer id is
- *   known, after the noise handshake);
+ *   keepers (checked once the peer id is known, after the noise handshake);
  * - idle reaping: a stranger's connection with no stream open for `idleTimeoutMs` is closed, once the table
  *   holds more than half its capacity (below that, idle connections cost little and save redials).
  */
