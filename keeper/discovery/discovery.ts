@@ -430,8 +430,11 @@ export class Discovery extends EventTarget {
 
   private prune(): void {
     const now = Date.now();
-    for (const [id, r] of this.directory) if (r.expiresAtMs <= now) this.directory.delete(id);
-    for (const id of this.relayableCache.keys()) if (!this.directory.has(id)) this.relayableCache.delete(id);
+    for (const [id, r] of this.directory) {
+      if (r.expiresAtMs > now) continue;
+      this.directory.delete(id);
+      this.relayableCache.delete(id);
+    }
   }
 
   /** Whether `peerId` counts as a keeper: its record is held and may be passed on (with bonds: it is bonded). */
