@@ -161,6 +161,9 @@ describe("floods against a live keeper", { timeout: 180_000 }, () => {
 
     await stopAll(strangers.splice(0));
     await waitFor(() => openFds() <= fds0 + 8, 15_000, "fds back near the start");
+    // The sessions' buffers are freed once their teardown ends, which can trail the sockets closing: polled (with a
+    // full GC each time) until back within the bound, or the deadline, and then asserted as before.
+    await waitFor(() => bufferBytes() - buffers0 <= 32 * MiB, 15_000, "buffers back").catch(() => {});
     const buffers = bufferBytes();
     console.log(
       `floods: peak ${peakConnections} connections (cap 48), ${limits.stats.refusedReserved} refused at the reserve, ` +
